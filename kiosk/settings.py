@@ -1,0 +1,238 @@
+"""Typed, layered settings.
+
+Layers, later wins:
+
+1. packaged defaults, ``config/defaults.toml`` (the one place defaults live);
+2. the file given by ``--config``, else ``/etc/kiosk/kiosk.toml`` if it exists;
+3. ``KIOSK_<SECTION>__<KEY>`` environment variables, e.g. ``KIOSK_GATEWAY__PORT=9000``.
+
+Every problem is reported with the file (or variable) and the dotted key it came
+from, all at once, so a technician can fix a settings file in one pass.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kiosk.endpoints import EndpointError, parse_endpoint
+
+SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
+ENV_PREFIX = "KIOSK_"
+DEFAULTS_NAME = "defaults.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class KioskSection(_Section):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    """This terminal's id, as the platform and the operators know it (e.g. ``HC-XY-001``)."""
+    place: str = Field(min_length=1)
+    """Where the terminal stands, printed on receipts (e.g. ``海沧区霞阳社区便民服务站``)."""
+    language: Literal["zh_CN", "zh_TW", "en"] = "zh_CN"
+    """Language a new session starts in; residents can switch on screen."""
+    idle_timeout_s: float = Field(gt=0)
+    """Seconds without a touch before the session warns and then ends."""
+    timeout_warning_s: float = Field(ge=20)
+    """How long the "still there?" warning shows before the session ends (WCAG 2.2.1: at least 20 s)."""
+    screen_width: int = Field(ge=320, le=7680)
+    """Screen width in pixels (portrait terminals are typically 1080)."""
+    screen_height: int = Field(ge=240, le=7680)
+    """Screen height in pixels (portrait terminals are typically 1920)."""
+
+
+class DevicesSection(_Section):
+    id_reader: str
+    """Resident ID card reader (SAM over serial): a pyserial URL or device path, or ``sim://id-reader``."""
+    printer: str
+    """Receipt printer: ``tcp://host:9100``, a pyserial URL, ``file:///path`` or ``sim://printer``."""
+    paper_width_mm: Literal[58, 80] = 80
+    """Width of the receipt paper loaded in the printer."""
+    read_timeout_s: float = Field(gt=0, le=30)
+    """How long one ID card read (find + select + read) may take before it counts as a timeout."""
+    poll_interval_s: float = Field(gt=0, le=5)
+    """How often the ID card reader is polled for a card."""
+
+    @field_validator("id_reader", "printer")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        try:
+            parse_endpoint(value)
+        except EndpointError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class GatewaySection(_Section):
+    host: str = "127.0.0.1"
+    """Address the local gateway listens on. Keep it on loopback unless a firewall guards it."""
+    port: int = Field(ge=0, le=65535)
+    """TCP port of the local gateway (0 picks a free one)."""
+    data_dir: str = Field(min_length=1)
+    """Folder for the outbox database and its key; relative paths are taken from the working folder."""
+    retention_s: float = Field(ge=0)
+    """How long a delivered submission's encrypted record is kept before it is purged."""
+    retry_max_s: float = Field(gt=0)
+    """Longest wait between two delivery attempts to the platform (backoff is capped here)."""
+
+
+class PlatformSection(_Section):
+    url: str = ""
+    """Base URL of the government platform. Empty: ``kiosk run`` starts the built-in simulator."""
+    sim_port: int = Field(ge=0, le=65535)
+    """Port of the built-in platform simulator when ``url`` is empty (0 picks a free one)."""
+    timeout_s: float = Field(gt=0, le=120)
+    """Timeout of one request to the platform."""
+    secret: str = Field(min_length=16)
+    """Shared secret for signing platform requests (HMAC-SHA256). Replace it in every deployment."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (or be empty for the simulator)")
+        return value.rstrip("/")
+
+
+class LoggingSection(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Least severe log level written to stderr."""
+
+
+class Settings(_Section):
+    """All of a terminal's settings."""
+
+    kiosk: KioskSection
+    devices: DevicesSection
+    gateway: GatewaySection
+    platform: PlatformSection
+    logging: LoggingSection
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.gateway.data_dir).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the settings: where it came from, which key, and what is wrong."""
+
+    source: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.key}: {self.message}"
+
+
+class SettingsError(Exception):
+    """Settings could not be loaded; ``problems`` lists every one found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _read_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError([Problem(source, "-", f"not valid TOML: {exc}")]) from exc
+
+
+def _merge(base: dict[str, Any], layer: dict[str, Any], source: str, origin: dict[str, str],
+           prefix: str = "") -> None:
+    for key, value in layer.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value, source, origin, dotted + ".")
+        else:
+            base[key] = value
+            origin[dotted] = source
+
+
+def _env_layer(environ: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``KIOSK_GATEWAY__PORT=9000`` → ``{"gateway": {"port": "9000"}}`` (pydantic coerces types)."""
+    layer: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+        layer.setdefault(section, {})[key] = value
+        names[f"{section}.{key}"] = name
+    return layer, names
+
+
+def default_text() -> str:
+    return resources.files("config").joinpath(DEFAULTS_NAME).read_text(encoding="utf-8")
+
+
+def load_settings(config: str | Path | None = None, environ: dict[str, str] | None = None,
+                  *, check_devices: bool = False) -> Settings:
+    """Load and validate the layered settings, or raise :class:`SettingsError` naming every problem.
+
+    ``config`` None means ``/etc/kiosk/kiosk.toml`` when it exists. With ``check_devices``
+    the device endpoints are also checked for existence (a serial port that is not there).
+    """
+    environ = dict(os.environ if environ is None else environ)
+    origin: dict[str, str] = {}
+    merged: dict[str, Any] = {}
+    _merge(merged, _read_toml(default_text(), f"<packaged {DEFAULTS_NAME}>"), f"<packaged {DEFAULTS_NAME}>",
+           origin)
+
+    path = Path(config) if config is not None else (SYSTEM_CONFIG if SYSTEM_CONFIG.exists() else None)
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SettingsError([Problem(str(path), "-", "file not found")]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError([Problem(str(path), "-", f"cannot be read: {exc}")]) from exc
+        _merge(merged, _read_toml(text, str(path)), str(path), origin)
+
+    env_layer, env_names = _env_layer(environ)
+    for dotted, var in env_names.items():
+        origin[dotted] = f"environment {var}"
+    _merge(merged, env_layer, "environment", {})
+
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            dotted = ".".join(str(p) for p in err["loc"])
+            source = origin.get(dotted) or origin.get(dotted.split(".")[0]) or str(path or "settings")
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown setting (misspelt?)"
+            problems.append(Problem(source, dotted, message))
+        raise SettingsError(problems) from None
+
+    if check_devices:
+        problems = device_problems(settings, origin)
+        if problems:
+            raise SettingsError(problems)
+    return settings
+
+
+def device_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
+    """Endpoints that point at something that is not there (a missing serial device path)."""
+    origin = origin or {}
+    problems = []
+    for key in ("id_reader", "printer"):
+        endpoint = parse_endpoint(getattr(settings.devices, key))
+        if endpoint.local_path is not None and not Path(endpoint.local_path).exists():
+            dotted = f"devices.{key}"
+            problems.append(Problem(origin.get(dotted, "settings"), dotted,
+                                    f"{endpoint.local_path} does not exist: is the device plugged in, "
+                                    "and is this the right port? (ls /dev/serial/by-id)"))
+    return problems
