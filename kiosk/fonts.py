@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 
@@ -11,7 +11,11 @@ from pathlib import Path
 def cjk_font_path(bold: bool = False) -> Path:
     """Path of the bundled Noto Sans SC font (regular or bold)."""
     name = "NotoSansSC-Bold.otf" if bold else "NotoSansSC-Regular.otf"
-    path = Path(str(resources.files("pygame_gui").joinpath("data", name)))
+    # find_spec locates the package without importing it (importing pygame prints a banner).
+    spec = importlib.util.find_spec("pygame_gui")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("pygame_gui is not installed; it carries the Noto Sans SC font")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / name
     if not path.exists():
         raise FileNotFoundError(f"{name} missing from pygame_gui's data folder; reinstall pygame_gui")
     return path
