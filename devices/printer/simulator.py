@@ -1,0 +1,220 @@
+"""A virtual network receipt printer for tests, demos and the kiosk's ``sim://printer``.
+
+It listens on 127.0.0.1 (an ephemeral port by default), records each connection's bytes
+as one job, and answers the real-time status query DLE EOT n (``10 04 n``) from a
+scriptable state: paper ok / low / out, cover open, or silence. Like a real printer on
+port 9100 it serves one connection at a time, and like a real printer it acts on
+``10 04 n`` wherever it appears in the stream (ESC/POS real-time commands are not
+framed). Status queries are cut out of the recording, so a job is what would be printed.
+
+One thread, started by :meth:`start` and joined by :meth:`stop`.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Mapping
+
+from .escpos_stream import stream_to_png
+
+_POLL_S = 0.05  # how often the server thread looks at its stop flag
+
+
+class VirtualPrinter:
+    """A scriptable ESC/POS printer on TCP; use as a context manager or call start()/stop()."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, paper_mm: int = 80) -> None:
+        self._bind = (host, port)
+        self.paper_mm = paper_mm
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self._jobs: list[bytes] = []
+        self._stream = bytearray()
+        self._queries: list[int] = []
+        self.connections = 0
+        self._paper = "ok"
+        self._cover_open = False
+        self._silent = False
+        self._raw_status: dict[int, int] = {}
+
+    # -- lifecycle
+
+    def start(self) -> VirtualPrinter:
+        """Bind and start serving (idempotent)."""
+        if self._thread is not None:
+            return self
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(self._bind)
+        sock.listen(4)
+        sock.settimeout(_POLL_S)
+        self._sock = sock
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._serve, name=f"virtual-printer:{self.address[1]}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread (idempotent)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> VirtualPrinter:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) actually listened on."""
+        if self._sock is None:
+            raise RuntimeError("VirtualPrinter is not started")
+        host, port = self._sock.getsockname()[:2]
+        return host, port
+
+    @property
+    def uri(self) -> str:
+        """``tcp://127.0.0.1:PORT`` for :class:`~devices.printer.printer.ReceiptPrinter`."""
+        host, port = self.address
+        return f"tcp://{host}:{port}"
+
+    # -- scripting
+
+    def set_state(self, paper: str = "ok", cover_open: bool = False, silent: bool = False,
+                  raw_status: Mapping[int, int] | None = None) -> None:
+        """Script the printer: ``paper`` "ok" | "low" | "out"; ``silent`` ignores status queries;
+        ``raw_status`` {n: byte} overrides individual replies (e.g. a malformed byte)."""
+        if paper not in ("ok", "low", "out"):
+            raise ValueError("paper must be 'ok', 'low' or 'out'")
+        with self._cond:
+            self._paper, self._cover_open, self._silent = paper, cover_open, silent
+            self._raw_status = dict(raw_status or {})
+
+    def status_byte(self, n: int) -> int:
+        """The reply to DLE EOT ``n`` in the current state (bits 0x12 always set)."""
+        with self._cond:
+            if n in self._raw_status:
+                return self._raw_status[n]
+            out, low, cover = self._paper == "out", self._paper == "low", self._cover_open
+        byte = 0x12
+        if n == 1 and (out or cover):
+            byte |= 0x08  # offline while the cover is open or the paper has run out
+        elif n == 2:
+            byte |= (0x04 if cover else 0) | (0x20 if out else 0)
+        elif n == 4:
+            byte |= 0x6C if out else (0x0C if low else 0)  # at paper end the near-end sensor is empty too
+        return byte
+
+    # -- what was received
+
+    def received(self) -> bytes:
+        """Every printable byte received so far, all jobs concatenated."""
+        with self._cond:
+            return bytes(self._stream)
+
+    def jobs(self) -> list[bytes]:
+        """One entry per finished connection that carried printable bytes."""
+        with self._cond:
+            return list(self._jobs)
+
+    def status_queries(self) -> list[int]:
+        """The n of every DLE EOT n received, in order."""
+        with self._cond:
+            return list(self._queries)
+
+    def clear(self) -> None:
+        """Forget what was received."""
+        with self._cond:
+            self._jobs.clear()
+            self._stream.clear()
+            self._queries.clear()
+
+    def wait_for_job(self, timeout: float = 2.0, count: int = 1) -> bytes:
+        """Block until at least ``count`` jobs were recorded; return the last. Raises TimeoutError."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._jobs) >= count, timeout):
+                raise TimeoutError(f"virtual printer got {len(self._jobs)} job(s), expected {count}")
+            return self._jobs[-1]
+
+    def render_png(self, path: str | None = None) -> bytes:
+        """PNG of the last job as it would come out of the printer; also written to ``path`` if given."""
+        jobs = self.jobs()
+        png = stream_to_png(jobs[-1] if jobs else b"", self.paper_mm)
+        if path is not None:
+            with open(path, "wb") as f:
+                f.write(png)
+        return png
+
+    # -- the server thread
+
+    def _serve(self) -> None:
+        assert self._sock is not None
+        listener = self._sock
+        while not self._stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with conn:
+                self.connections += 1
+                self._handle(conn)
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.settimeout(_POLL_S)
+        job = bytearray()
+        pending = b""
+        while not self._stop.is_set():
+            try:
+                chunk = conn.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+            data = pending + chunk
+            pending = b""
+            i = 0
+            while i < len(data):
+                b = data[i]
+                if b == 0x10 and i + 1 < len(data) and data[i + 1] == 0x04:
+                    if i + 2 >= len(data):
+                        pending = data[i:]  # the query is split across reads: finish it next time
+                        break
+                    self._answer(conn, data[i + 2])
+                    i += 3
+                    continue
+                if b == 0x10 and i + 1 == len(data):
+                    pending = data[i:]
+                    break
+                job.append(b)
+                i += 1
+        job += pending
+        with self._cond:
+            if job:
+                self._jobs.append(bytes(job))
+                self._stream += job
+            self._cond.notify_all()
+
+    def _answer(self, conn: socket.socket, n: int) -> None:
+        with self._cond:
+            self._queries.append(n)
+            silent = self._silent
+        if silent:
+            return
+        try:
+            conn.sendall(bytes((self.status_byte(n),)))
+        except OSError:
+            pass

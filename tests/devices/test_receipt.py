@@ -1,0 +1,171 @@
+"""The receipt as the resident holds it: Chinese intact, masked data as given, QR scannable, fits the paper."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import pytest
+from PIL import Image
+
+from devices.printer.escpos_stream import (
+    PaperItem,
+    display_width,
+    draw_paper,
+    paper_items,
+    qr_payloads,
+    stream_to_text,
+    tokenize,
+)
+from devices.printer.receipt import ReceiptLayout, render_escpos, render_png, render_text, wrap
+from kiosk.privacy import mask_id_number, mask_name, mask_phone
+
+FULL_ID = "350203199001011234"
+QR_URL = "https://zwfw.xm.gov.cn/progress?no=HC20250601-00123"
+NOTE = "本证明用于办理“居住证签注”，请妥善保管（有效期30天）。缴费金额：¥1,234.50元、单位：元。"
+
+
+def social_security_receipt(**changes: object) -> ReceiptLayout:
+    fields: dict[str, object] = dict(
+        title="社保参保缴费证明",
+        subtitle="厦门市海沧区 24小时自助服务区",
+        lines=[NOTE],
+        rows=[("姓名", mask_name("张三丰")), ("公民身份号码", mask_id_number(FULL_ID)),
+              ("手机号码", mask_phone("13912345678")),
+              ("参保单位", "厦门海沧某某精密机械科技有限公司（台资企业）"),
+              ("缴费月数", "36个月")],
+        tracking_no="HC20250601-00123",
+        qr_url=QR_URL,
+        verification_code="7K3Q9XPA",
+        kiosk_id="HC-SQ-017",
+        place="海沧街道海虹社区服务站",
+        printed_at=datetime(2025, 6, 1, 21, 30, 5),
+        rating_prompt="请对本次服务进行评价（好差评）",
+    )
+    fields.update(changes)
+    return ReceiptLayout(**fields)  # type: ignore[arg-type]
+
+
+def flat(text: str) -> str:
+    """The receipt text with line breaks and indentation removed, to find wrapped sentences."""
+    return "".join(line.strip() for line in text.splitlines())
+
+
+@pytest.mark.parametrize("paper_mm", [58, 80])
+def test_chinese_receipt_round_trips_through_the_printer_bytes(paper_mm: int) -> None:
+    layout = social_security_receipt()
+    data = render_escpos(layout, paper_mm)
+    printed = stream_to_text(data, paper_mm)
+    assert printed == render_text(layout, paper_mm)
+    assert NOTE in flat(printed)  # “，：（）¥、 all survive
+    assert "社保参保缴费证明" in flat(printed)
+    assert "?" not in printed and "\ufffd" not in printed
+
+
+def test_every_chinese_run_is_wrapped_in_fs_and_encoded_gb18030() -> None:
+    data = render_escpos(social_security_receipt())
+    tokens = tokenize(data)
+    chinese = [i for i, t in enumerate(tokens) if t.kind == "text" and not t.value.isascii()]
+    assert len(chinese) > 10
+    for i in chinese:
+        assert tokens[i].cjk
+        assert tokens[i - 1].kind == "cjk_on" and tokens[i - 1].raw == b"\x1c\x26"
+        assert tokens[i + 1].kind == "cjk_off" and tokens[i + 1].raw == b"\x1c\x2e"
+    assert "“居住证签注”，".encode("gb18030") in data
+    assert "（台资企业）".encode("gb18030") in data
+    # outside FS & … FS . nothing but ASCII is sent
+    assert all(t.value.isascii() for t in tokens if t.kind == "text" and not t.cjk)
+
+
+def test_receipt_starts_with_init_has_a_bold_double_centred_title_and_ends_with_a_partial_cut() -> None:
+    data = render_escpos(social_security_receipt())
+    assert data.startswith(b"\x1b\x40")
+    assert data.endswith(b"\x1b\x64\x06\x1d\x56\x01") or data.endswith(b"\n" * 6 + b"\x1d\x56\x01")
+    title = next(it for it in paper_items(tokenize(data)) if it.kind == "line")
+    assert (title.text, title.align, title.bold, title.width, title.height) == (
+        "社保参保缴费证明", "center", True, 2, 2)
+    assert [t.value for t in tokenize(data) if t.kind == "cut"] == ["partial"]
+
+
+def test_qr_is_native_model_2_level_m_and_carries_the_progress_link() -> None:
+    data = render_escpos(social_security_receipt())
+    assert qr_payloads(data) == [QR_URL]
+    qr = [t.value for t in tokenize(data) if t.kind == "qr"]
+    assert [q["fn"] for q in qr] == [65, 67, 69, 80, 81]
+    assert qr[0]["model"] == 2 and qr[2]["error_level"] == "M"
+    assert qr_payloads(render_escpos(social_security_receipt(qr_url=None))) == []
+
+
+@pytest.mark.parametrize("paper_mm, columns", [(58, 32), (80, 48)])
+def test_no_printed_line_is_wider_than_the_paper(paper_mm: int, columns: int) -> None:
+    layout = social_security_receipt(
+        title="香港澳门台湾居民居住证申领受理回执单",
+        lines=[NOTE * 3, "Please keep this receipt; quote the tracking number when you call 12345."],
+        rows=[("申请事项", "港澳台居民居住证申领（首次申领）" * 2), ("Passport", "AB" * 30)])
+    items = paper_items(tokenize(render_escpos(layout, paper_mm)))
+    for it in items:
+        assert display_width(it.text) * it.width <= columns, it.text
+    for line in render_text(layout, paper_mm).splitlines():
+        if not line.strip().startswith(("[", layout.title[:3])):
+            assert display_width(line) <= columns, line
+
+
+def test_row_values_start_in_one_column() -> None:
+    text = render_text(social_security_receipt(), 80)
+    starts = []
+    for value in ("张**", "3502**********1234", "139****5678", "36个月"):
+        line = next(ln for ln in text.splitlines() if value in ln)
+        starts.append(display_width(line[: line.index(value)]))
+    assert len(set(starts)) == 1
+
+
+@pytest.mark.parametrize("renderer", [render_text, render_escpos])
+def test_masked_values_are_printed_exactly_as_given(renderer) -> None:  # type: ignore[no-untyped-def]
+    out = renderer(social_security_receipt(), 58)
+    text = out if isinstance(out, str) else stream_to_text(out, 58)
+    for masked in ("3502**********1234", "139****5678", "张**"):
+        assert flat(text).count(masked) == 1
+    assert FULL_ID not in text and "张三丰" not in text
+
+
+def test_long_id_is_moved_to_its_own_line_rather_than_split() -> None:
+    text = render_text(social_security_receipt(), 58)
+    assert any(line.strip() == "3502**********1234" for line in text.splitlines())
+
+
+def test_wrapping_keeps_closing_punctuation_off_the_start_of_a_line() -> None:
+    for width in range(6, 33):
+        for line in wrap(NOTE, width):
+            assert line[:1] not in "，。、：）”", (width, line)
+        assert "".join(wrap(NOTE, width)) == NOTE
+
+
+def test_english_labels_when_asked() -> None:
+    text = render_text(social_security_receipt(language="en"))
+    assert "Tracking no.: HC20250601-00123" in text
+    assert "办件编号" not in text
+
+
+@pytest.mark.parametrize("paper_mm, width", [(58, 384), (80, 576)])
+def test_png_preview_is_a_real_picture_of_the_right_width(paper_mm: int, width: int) -> None:
+    png = render_png(social_security_receipt(), paper_mm)
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG"
+    assert image.width == width and image.height > 600
+    gray = image.convert("L")
+    dark = sum(gray.histogram()[:128])
+    assert dark > 5000  # text and a QR code, not a blank strip
+
+
+def test_png_draws_chinese_glyphs_not_tofu_boxes() -> None:
+    def glyph(ch: str) -> bytes:
+        image = Image.open(io.BytesIO(draw_paper([PaperItem("line", ch * 4)], 58))).convert("L")
+        assert image.getextrema()[0] < 100
+        return image.tobytes()
+
+    # a font without Chinese would draw the same box for every hanzi
+    assert glyph("社") != glyph("保")
+    assert glyph("保") != glyph("缴")
+    preview_a = render_png(social_security_receipt(title="社保证明"))
+    preview_b = render_png(social_security_receipt(title="公积金证明"))
+    assert preview_a != preview_b
