@@ -1,0 +1,206 @@
+"""The resident journey as a state machine, with no display and an injected clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from devices.id_card.identity import sample_cards
+from kiosk import flow
+from kiosk.catalog import Catalog
+from kiosk.flow import Screen
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def kiosk(clock: FakeClock) -> flow.KioskFlow:
+    return flow.KioskFlow(Catalog.load(), clock, idle_timeout_s=90, warning_s=20)
+
+
+def card():
+    return sample_cards()[0]
+
+
+def effects_of(effects, kind):
+    return [e for e in effects if isinstance(e, kind)]
+
+
+def run_print_journey(kiosk: flow.KioskFlow) -> list:
+    """Card at attract → item → confirm → document → accepted → printed. Returns all effects."""
+    seen = []
+    seen += kiosk.handle(flow.CardRead(card()))
+    seen += kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
+    seen += kiosk.handle(flow.Tapped("confirm"))
+    seen += kiosk.handle(flow.DocumentFetched({"title": "社会保险参保缴费证明", "doc_no": "D1", "rows": []}))
+    seen += kiosk.handle(flow.SubmissionAccepted("HC-1"))
+    job = effects_of(seen, flow.PrintReceipt)[0].job_id
+    seen += kiosk.handle(flow.PrintFinished(job, True))
+    return seen
+
+
+def test_print_item_takes_three_touches_from_attract_with_an_id_card(kiosk):
+    effects = run_print_journey(kiosk)
+    assert kiosk.screen is Screen.DONE
+    assert kiosk.session.touches == 2  # item + confirm; the rating is the third
+    kiosk.handle(flow.Tapped("rate:1"))
+    assert kiosk.screen is Screen.THANKS
+    fetch = effects_of(effects, flow.FetchDocument)[0]
+    assert fetch.item_code == "rs-sbjfzm"
+    assert fetch.applicant["id_number"] == card().id_number
+
+
+def test_confirm_screen_shows_only_masked_identity(kiosk):
+    kiosk.handle(flow.CardRead(card()))
+    kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
+    view = kiosk.view()
+    assert kiosk.screen is Screen.CONFIRM
+    full = card().id_number
+    assert full not in str(view)
+    assert view["applicant_id"] == full[:4] + "*" * 10 + full[-4:]
+    assert card().name not in str(view)
+
+
+def test_receipt_content_carries_masked_values_only(kiosk):
+    effects = run_print_journey(kiosk)
+    content = effects_of(effects, flow.PrintReceipt)[0].content
+    assert card().id_number not in str(content)
+    assert content["receipt_no"] == "HC-1"
+
+
+def test_rating_is_sent_with_gbt_direction_and_session_is_wiped(kiosk):
+    run_print_journey(kiosk)
+    effects = kiosk.handle(flow.Tapped("rate:5"))
+    rating = effects_of(effects, flow.SendRating)[0]
+    assert (rating.receipt_no, rating.level) == ("HC-1", 5)
+    assert effects_of(effects, flow.SessionWiped)
+    assert kiosk.session is None
+    assert "applicant_id" not in kiosk.view()
+
+
+def test_identity_is_wiped_when_printing_ends(kiosk):
+    the_card = card()
+    kiosk.handle(flow.CardRead(the_card))
+    kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
+    kiosk.handle(flow.Tapped("confirm"))
+    kiosk.handle(flow.DocumentFetched({"rows": []}))
+    effects = kiosk.handle(flow.SubmissionAccepted("HC-2"))
+    kiosk.handle(flow.PrintFinished(effects_of(effects, flow.PrintReceipt)[0].job_id, True))
+    assert the_card.id_number == "" and the_card.name == ""
+
+
+def test_item_without_card_asks_for_card_then_confirms(kiosk):
+    kiosk.handle(flow.Tapped("start"))
+    assert kiosk.screen is Screen.HOME
+    kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
+    assert kiosk.screen is Screen.CARD_PROMPT
+    kiosk.handle(flow.CardRead(card()))
+    assert kiosk.screen is Screen.CONFIRM
+
+
+def test_idle_warns_then_ends_session_and_forgets(kiosk, clock):
+    kiosk.handle(flow.CardRead(card()))
+    clock.now += 89
+    kiosk.handle(flow.Tick())
+    assert not kiosk.warning
+    clock.now += 2
+    kiosk.handle(flow.Tick())
+    assert kiosk.warning
+    assert kiosk.view()["warning_left_s"] >= 18
+    clock.now += 20
+    effects = kiosk.handle(flow.Tick())
+    assert kiosk.screen is Screen.TIMEOUT
+    assert effects_of(effects, flow.SessionWiped)
+    assert kiosk.session is None
+    clock.now += kiosk.BRIEF_S
+    kiosk.handle(flow.Tick())
+    assert kiosk.screen is Screen.ATTRACT
+
+
+def test_warning_can_be_extended_ten_times_with_one_touch_each(kiosk, clock):
+    kiosk.handle(flow.CardRead(card()))
+    for _ in range(10):
+        clock.now += 91
+        kiosk.handle(flow.Tick())
+        assert kiosk.warning
+        kiosk.handle(flow.Tapped("extend"))
+        assert not kiosk.warning
+    assert kiosk.screen is Screen.HOME
+    assert kiosk.session.extensions == 10
+
+
+def test_while_warning_shows_other_targets_are_ignored(kiosk, clock):
+    kiosk.handle(flow.CardRead(card()))
+    clock.now += 91
+    kiosk.handle(flow.Tick())
+    assert kiosk.handle(flow.Tapped("item:rs-sbjfzm")) == []
+    assert kiosk.screen is Screen.HOME
+
+
+def test_no_timeout_while_printing(kiosk, clock):
+    kiosk.handle(flow.CardRead(card()))
+    kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
+    kiosk.handle(flow.Tapped("confirm"))
+    clock.now += 500
+    assert kiosk.handle(flow.Tick()) == []
+    assert kiosk.screen is Screen.WORKING
+
+
+def test_platform_unreachable_shows_reason_and_home_forgets(kiosk):
+    kiosk.handle(flow.CardRead(card()))
+    kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
+    kiosk.handle(flow.Tapped("confirm"))
+    kiosk.handle(flow.ServiceFailed("error_platform_unavailable"))
+    assert kiosk.screen is Screen.ERROR
+    assert kiosk.view()["error_key"] == "error_platform_unavailable"
+    kiosk.handle(flow.Tapped("home"))
+    assert kiosk.screen is Screen.ATTRACT and kiosk.session is None
+
+
+def test_print_failure_is_reported_on_done_screen(kiosk):
+    kiosk.handle(flow.CardRead(card()))
+    kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
+    kiosk.handle(flow.Tapped("confirm"))
+    kiosk.handle(flow.DocumentFetched({"rows": []}))
+    effects = kiosk.handle(flow.SubmissionAccepted("HC-3"))
+    job = effects_of(effects, flow.PrintReceipt)[0].job_id
+    kiosk.handle(flow.PrintFinished("someone-else", True))
+    assert kiosk.screen is Screen.PRINTING  # a stale job's answer does not move the flow
+    kiosk.handle(flow.PrintFinished(job, False, "打印机缺纸"))
+    view = kiosk.view()
+    assert view["screen"] == "done" and view["printed"] is False and "缺纸" in view["print_reason"]
+
+
+def test_exit_wipes_and_returns_to_attract(kiosk):
+    the_card = card()
+    kiosk.handle(flow.CardRead(the_card))
+    effects = kiosk.handle(flow.Tapped("exit"))
+    assert effects_of(effects, flow.SessionWiped)
+    assert kiosk.screen is Screen.ATTRACT
+    assert the_card.id_number == ""
+
+
+def test_card_laid_during_printing_is_not_taken_into_the_session(kiosk):
+    kiosk.handle(flow.CardRead(card()))
+    kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
+    kiosk.handle(flow.Tapped("confirm"))
+    stranger = sample_cards()[1]
+    kiosk.handle(flow.CardRead(stranger))
+    assert stranger.id_number == ""
+    assert kiosk.view()["applicant_id"].endswith(card().id_number[-4:])
+
+
+def test_language_switch_changes_item_names(kiosk):
+    kiosk.handle(flow.Tapped("lang:en"))
+    names = [name for _code, name, _dept in kiosk.view()["items"]]
+    assert "Social insurance contribution certificate" in names
