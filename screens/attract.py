@@ -1,0 +1,22 @@
+"""Attract loop: invites a touch or an ID card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from screens import theme
+from screens.chrome import Text, language_bar
+from screens.widgets import Button, Canvas
+
+
+def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+    c.fill()
+    c.header(t("app_title"))
+    c.text(t("attract_title"), 420, 84, bold=True, colour=theme.HEADER)
+    c.text(t("attract_slogan"), 560, 48, colour=theme.MUTED)
+    c.text(t("attract_hint"), 760, 44, width=860)
+    buttons = [c.button(t("button_start"), "start", (190, 1000, 700, 200), size=64)]
+    if view.get("simulated_reader"):
+        buttons.append(c.button(t("button_sim_card"), "sim:card", (290, 1300, 500, 110), primary=False,
+                                size=36))
+    return buttons + language_bar(c, t)

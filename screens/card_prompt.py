@@ -1,0 +1,31 @@
+"""Asks for the ID card before an item that needs identity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pygame
+
+from screens import theme
+from screens.chrome import Text, footer
+from screens.widgets import Button, Canvas
+
+
+def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+    c.fill()
+    c.header(t("card_title"))
+    c.text(view.get("item_name", ""), 230, 48, bold=True, colour=theme.HEADER)
+    c.text(t("card_hint"), 380, 44, width=880)
+    # The reader pad sits below the screen: an arrow points at it.
+    cx, top = c.width // 2, c.px(900)
+    pygame.draw.rect(c.surface, theme.SECONDARY, (cx - c.px(260), top, c.px(520), c.px(330)),
+                     border_radius=c.px(24))
+    pygame.draw.rect(c.surface, theme.PRIMARY, (cx - c.px(200), top + c.px(50), c.px(400), c.px(230)),
+                     width=c.px(6), border_radius=c.px(16))
+    pygame.draw.polygon(c.surface, theme.PRIMARY, [(cx - c.px(70), c.px(1330)), (cx + c.px(70), c.px(1330)),
+                                                   (cx, c.px(1450))])
+    buttons = []
+    if view.get("simulated_reader"):
+        buttons.append(c.button(t("button_sim_card"), "sim:card", (290, 1500, 500, 110), primary=False,
+                                size=36))
+    return buttons + footer(c, t, back=True)

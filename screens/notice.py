@@ -1,0 +1,27 @@
+"""Short notices after a session: thanks, timed out, or could not be done."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from screens import theme
+from screens.chrome import Text
+from screens.widgets import Button, Canvas
+
+TEXTS = {
+    "thanks": ("thanks_title", "thanks_hint"),
+    "timeout": ("timeout_title", "timeout_hint"),
+}
+
+
+def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+    c.fill()
+    c.header(t("app_title"))
+    screen = view["screen"]
+    if screen == "error":
+        title, hint = t("error_title"), t(view.get("error_key") or "error_gateway_unavailable")
+    else:
+        title, hint = (t(k) for k in TEXTS[screen])
+    c.text(title, 600, 64, bold=True, colour=theme.DANGER if screen == "error" else theme.HEADER)
+    c.text(hint, 780, 44, width=880)
+    return [c.button(t("button_home"), "home", (240, 1200, 600, 160), size=52)]
