@@ -1,0 +1,232 @@
+"""Serving the gateway and the platform simulator with waitress.
+
+:class:`ServerHandle` owns one waitress server: ``start()`` runs it in a background thread
+(tests, ``kiosk run``), ``serve()`` blocks the calling thread (the console scripts), and
+``close()`` stops it from anywhere. :func:`serve_gateway` builds the gateway's services
+around the settings and tears them down in the right order on exit or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from waitress import wasyncore
+from waitress.server import create_server
+
+from kiosk.settings import Settings
+from local_api.app import GatewayServices, create_app
+from local_api.crypto import KEY_FILE_NAME, Sealer
+from local_api.forwarder import Forwarder
+from local_api.outbox import Outbox
+from local_api.platform_client import PlatformClient
+from local_api.platform_sim import Faults, create_platform_app
+
+log = logging.getLogger(__name__)
+
+OUTBOX_FILE_NAME = "outbox.db"
+_LOOP_TIMEOUT_S = 1.0  # close() pulls the trigger, so this only bounds a missed wake-up
+
+
+class ServerHandle:
+    """One waitress server bound at construction (port 0 → a free port, see ``url``)."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8,
+                 name: str = "http") -> None:
+        self.name = name
+        self.app = app
+        # clear_untrusted_proxy_headers: no proxy in front; never believe X-Forwarded-For.
+        self._server: Any = create_server(app, host=host, port=port, threads=threads,
+                                          clear_untrusted_proxy_headers=True, ident=name)
+        self.host = str(self._server.effective_host)
+        self.port = int(self._server.effective_port)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` the server really listens on."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> ServerHandle:
+        """Serve in a background thread owned by this handle."""
+        self._thread = threading.Thread(target=self.serve, name=f"{self.name}-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve(self) -> None:
+        """Serve in the calling thread until :meth:`close` (or :meth:`request_stop`)."""
+        server = self._server
+        try:
+            while not self._stop.is_set():
+                wasyncore.loop(timeout=_LOOP_TIMEOUT_S, map=server._map, use_poll=True, count=1)
+        finally:
+            # In the loop's own thread: wasyncore's map is not safe to touch from another.
+            for channel in list(server._map.values()):
+                try:
+                    channel.close()
+                except OSError:
+                    pass
+            server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+            self._done.set()
+
+    def request_stop(self) -> None:
+        """Ask the serving loop to stop; safe from a signal handler."""
+        self._stop.set()
+        try:
+            self._server.pull_trigger()
+        except (OSError, ValueError):
+            pass  # already closed
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop serving, close the listening socket and every connection; wait for the loop."""
+        self.request_stop()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        elif self._thread is None and not self._done.is_set():
+            # Never served: close the sockets here.
+            for channel in list(self._server._map.values()):
+                channel.close()
+            self._done.set()
+
+
+@dataclass
+class Gateway:
+    """A built gateway: its services and app; :meth:`close` stops and closes them in order."""
+
+    services: GatewayServices
+    app: Any
+
+    def close(self, *, wait_s: float | None = None) -> None:
+        """Stop the forwarder (waiting up to ``wait_s`` for an attempt in flight), then close the rest."""
+        self.services.forwarder.stop(wait_s)
+        self.services.platform.close()
+        self.services.outbox.close()
+
+
+def platform_url(settings: Settings) -> str:
+    """The platform URL, or the embedded simulator's when ``platform.url`` is empty."""
+    return settings.platform.url or f"http://127.0.0.1:{settings.platform.sim_port}"
+
+
+def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s: float | None = 30.0,
+                  platform_base_url: str | None = None) -> Gateway:
+    """Open the outbox (integrity-checked), start the forwarder, build the app.
+
+    Raises ``OutboxCorrupt`` naming the file when the database is damaged, before anything starts.
+    """
+    data = settings.data_path
+    data.mkdir(parents=True, exist_ok=True)
+    sealer = Sealer.from_key_file(data / KEY_FILE_NAME)
+    outbox = Outbox(data / OUTBOX_FILE_NAME, sealer, kiosk_id=settings.kiosk.id)
+    try:
+        outbox.integrity_check()
+    except BaseException:
+        outbox.close()
+        raise
+    url = platform_base_url or platform_url(settings)
+    args = (url, settings.platform.secret, settings.kiosk.id, settings.platform.timeout_s)
+    # The forwarder has its own client so a slow delivery never holds a document fetch's connection.
+    forwarder = Forwarder(outbox, PlatformClient(*args), retry_max_s=settings.gateway.retry_max_s,
+                          base_delay_s=base_delay_s, idle_probe_s=idle_probe_s,
+                          retention_s=settings.gateway.retention_s)
+    services = GatewayServices(outbox=outbox, forwarder=forwarder, platform=PlatformClient(*args),
+                               started_at=time.time())
+    app = create_app(settings, services)
+    forwarder.start()
+    return Gateway(services, app)
+
+
+class GatewayHandle:
+    """A gateway serving in a background thread: ``url``, ``gateway`` (its services), ``close()``."""
+
+    def __init__(self, gateway: Gateway, server: ServerHandle) -> None:
+        self.gateway = gateway
+        self.server = server
+        self.url = server.url
+
+    def close(self) -> None:
+        """Stop serving, then stop the forwarder and close the outbox."""
+        self.server.close()
+        self.gateway.close()
+
+
+def start_gateway(settings: Settings, **build: Any) -> GatewayHandle:
+    """Build and serve a gateway in a background thread (``kiosk run``, the demo, tests).
+
+    ``build`` goes to :func:`build_gateway` (e.g. ``base_delay_s``, ``idle_probe_s``).
+    """
+    gateway = build_gateway(settings, **build)
+    try:
+        server = ServerHandle(gateway.app, settings.gateway.host, settings.gateway.port, name="gateway")
+    except BaseException:
+        gateway.close()
+        raise
+    return GatewayHandle(gateway, server.start())
+
+
+def start_platform_sim(host: str = "127.0.0.1", port: int = 0, secret: str = "",
+                       *, faults: Faults | None = None) -> ServerHandle:
+    """Serve a platform simulator in a background thread; its app is ``handle.app``."""
+    if not secret:
+        raise ValueError("the platform simulator needs the shared signing secret")
+    return ServerHandle(create_platform_app(secret, faults=faults), host, port, name="platform-sim").start()
+
+
+@contextmanager
+def _stop_on_sigterm(handle: ServerHandle) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals can only be handled in the main thread; the owner closes the handle
+        return
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("%s: signal %d, stopping", handle.name, signum)
+        handle.request_stop()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def serve_gateway(settings: Settings, *, ready: Callable[[str], None] | None = None) -> None:
+    """Run the gateway until SIGTERM or Ctrl-C; ``ready(url)`` once it listens."""
+    gateway = build_gateway(settings)
+    try:
+        handle = ServerHandle(gateway.app, settings.gateway.host, settings.gateway.port, name="gateway")
+        log.info("gateway for %s listening on %s, platform %s", settings.kiosk.id, handle.url,
+                 platform_url(settings))
+        if ready is not None:
+            ready(handle.url)
+        with _stop_on_sigterm(handle):
+            try:
+                handle.serve()
+            except KeyboardInterrupt:
+                pass
+    finally:
+        gateway.close()
+        log.info("gateway stopped")
+
+
+def serve_platform_sim(host: str, port: int, secret: str, *,
+                       ready: Callable[[str], None] | None = None) -> None:
+    """Run the platform simulator until SIGTERM or Ctrl-C; ``ready(url)`` once it listens."""
+    handle = ServerHandle(create_platform_app(secret), host, port, name="platform-sim")
+    log.info("platform simulator listening on %s", handle.url)
+    if ready is not None:
+        ready(handle.url)
+    with _stop_on_sigterm(handle):
+        try:
+            handle.serve()
+        except KeyboardInterrupt:
+            pass

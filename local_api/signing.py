@@ -1,0 +1,116 @@
+"""HMAC-SHA256 request signing between the gateway and the platform (TARGETS S5).
+
+The signed string is, one field a line::
+
+    METHOD
+    /path?query
+    timestamp (Unix seconds)
+    nonce
+    kiosk id
+    hex SHA-256 of the body
+
+and travels in ``X-Signature`` (hex) with ``X-Kiosk-Id``, ``X-Timestamp`` and ``X-Nonce``.
+The nonce makes two identical requests in the same second (a resident printing the same
+proof twice) sign differently, so the verifier's replay cache can refuse every signature
+it has already seen within the ±300 s window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+
+HEADER_KIOSK = "X-Kiosk-Id"
+HEADER_TIMESTAMP = "X-Timestamp"
+HEADER_NONCE = "X-Nonce"
+HEADER_SIGNATURE = "X-Signature"
+WINDOW_S = 300.0
+REPLAY_CACHE_MAX = 100_000
+
+
+class SignatureError(Exception):
+    """A request's signature is missing, malformed, out of its time window, wrong or replayed."""
+
+
+def body_digest(body: bytes) -> str:
+    """Hex SHA-256 of the body (of ``b""`` when there is none)."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def string_to_sign(method: str, path: str, timestamp: str, nonce: str, kiosk_id: str, body: bytes) -> bytes:
+    """The exact bytes that are MAC'd; see the module docstring."""
+    return "\n".join((method.upper(), path, timestamp, nonce, kiosk_id, body_digest(body))).encode("utf-8")
+
+
+def _mac(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, kiosk_id: str, method: str, path: str, body: bytes, *,
+         now: float | None = None, nonce: str | None = None) -> dict[str, str]:
+    """Headers that sign a request for ``path`` (path plus query string, as sent)."""
+    timestamp = str(int(time.time() if now is None else now))
+    nonce = nonce or secrets.token_hex(12)
+    return {
+        HEADER_KIOSK: kiosk_id,
+        HEADER_TIMESTAMP: timestamp,
+        HEADER_NONCE: nonce,
+        HEADER_SIGNATURE: _mac(secret, string_to_sign(method, path, timestamp, nonce, kiosk_id, body)),
+    }
+
+
+class Verifier:
+    """Checks signed requests: right MAC, timestamp within ±``window_s``, never seen before. Thread-safe."""
+
+    def __init__(self, secret: str, *, window_s: float = WINDOW_S, clock: Callable[[], float] = time.time,
+                 cache_max: int = REPLAY_CACHE_MAX) -> None:
+        self._secret = secret
+        self._window = window_s
+        self._clock = clock
+        self._cache_max = cache_max
+        self._seen: OrderedDict[str, float] = OrderedDict()  # signature → when it may be forgotten
+        self._lock = threading.Lock()
+
+    def verify(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> str:
+        """Return the verified kiosk id, or raise :class:`SignatureError` saying what is wrong."""
+        values = {}
+        for name in (HEADER_KIOSK, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE):
+            value = headers.get(name)
+            if not value:
+                raise SignatureError(f"missing header {name}")
+            values[name] = value
+        try:
+            timestamp = int(values[HEADER_TIMESTAMP])
+        except ValueError:
+            raise SignatureError(f"{HEADER_TIMESTAMP} is not Unix seconds") from None
+        now = self._clock()
+        if abs(now - timestamp) > self._window:
+            raise SignatureError(f"{HEADER_TIMESTAMP} is more than {self._window:.0f} s from the platform's "
+                                 "clock (check the kiosk's time)")
+        expected = _mac(self._secret, string_to_sign(method, path, values[HEADER_TIMESTAMP],
+                                                     values[HEADER_NONCE], values[HEADER_KIOSK], body))
+        signature = values[HEADER_SIGNATURE].lower()
+        if not hmac.compare_digest(expected, signature):
+            raise SignatureError("signature does not match (wrong secret, or the request was altered)")
+        with self._lock:
+            self._forget_expired(now)
+            if signature in self._seen:
+                raise SignatureError("signature already used (replayed request)")
+            # Remembered until its timestamp leaves the window: after that the window check refuses it.
+            self._seen[signature] = timestamp + self._window
+            while len(self._seen) > self._cache_max:
+                self._seen.popitem(last=False)
+        return values[HEADER_KIOSK]
+
+    def _forget_expired(self, now: float) -> None:
+        # Entries are inserted roughly in time order, so expired ones gather at the front.
+        while self._seen:
+            signature, until = next(iter(self._seen.items()))
+            if until >= now:
+                break
+            self._seen.popitem(last=False)

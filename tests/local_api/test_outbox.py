@@ -1,0 +1,233 @@
+"""The outbox on real SQLite files: durability, order, states, encryption at rest, corruption."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from local_api.crypto import KEY_FILE_NAME, SealError, Sealer, load_or_create_key
+from local_api.outbox import DuplicateSubmission, Outbox, OutboxCorrupt, OutboxUnavailable, UnknownReceipt
+
+NAME = "张三"
+ID_NUMBER = "11010519491231002X"
+APPLICANT = {"name": NAME, "id_number": ID_NUMBER, "address": "北京市朝阳区某某路1号"}
+RECEIPT = re.compile(r"^HC-TEST-001-\d{8}-(\d{6})$")
+
+
+def open_outbox(folder: Path, **kw: object) -> Outbox:
+    sealer = Sealer.from_key_file(folder / KEY_FILE_NAME)
+    return Outbox(folder / "outbox.db", sealer, kiosk_id="HC-TEST-001", **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def outbox(tmp_path: Path):
+    box = open_outbox(tmp_path)
+    yield box
+    box.close()
+
+
+def test_accept_gives_unique_monotonic_receipts_that_survive_reopen_and_purge(tmp_path: Path) -> None:
+    box = open_outbox(tmp_path)
+    first = [box.accept("application", "rs-sydj", {"applicant": APPLICANT}) for _ in range(3)]
+    for rec in first:
+        box.mark_sending(rec.receipt_no)
+        box.mark_delivered(rec.receipt_no, "REF")
+    assert box.purge(older_than=float("inf")) == 3  # every row gone...
+    box.close()
+
+    box = open_outbox(tmp_path)
+    later = box.accept("application", "rs-sydj", {"applicant": APPLICANT})
+    box.close()
+    seqs = [int(RECEIPT.match(r.receipt_no).group(1)) for r in [*first, later]]  # type: ignore[union-attr]
+    assert seqs == [1, 2, 3, 4]  # ...and numbers still never repeat
+    assert all(r.state == "queued" for r in first) and later.state == "queued"
+
+
+def test_states_timestamps_and_attempts(outbox: Outbox) -> None:
+    rec = outbox.accept("application", "rs-sydj", {"applicant": APPLICANT, "form": {"reason": "离职"}})
+    assert rec.accepted_at > 0 and rec.attempts == 0 and rec.platform_ref is None
+
+    outbox.mark_sending(rec.receipt_no)
+    assert outbox.get(rec.receipt_no).state == "sending"
+    outbox.mark_retry(rec.receipt_no, due_at=rec.accepted_at + 60, error="HTTP 503: down")
+    got = outbox.get(rec.receipt_no)
+    assert (got.state, got.attempts, got.last_error) == ("queued", 1, "HTTP 503: down")
+    assert outbox.next_due(now=rec.accepted_at + 1) is None  # not due yet
+    assert outbox.next_due(now=rec.accepted_at + 61) == got
+
+    outbox.mark_sending(rec.receipt_no)
+    outbox.mark_delivered(rec.receipt_no, "HCZW20261121000001")
+    got = outbox.get(rec.receipt_no)
+    assert (got.state, got.attempts, got.platform_ref, got.last_error) == \
+        ("delivered", 2, "HCZW20261121000001", None)
+    assert got.delivered_at is not None and got.sending_at is not None
+    assert outbox.next_due() is None
+
+    bad = outbox.accept("application", "rs-sydj", {"applicant": APPLICANT})
+    outbox.mark_sending(bad.receipt_no)
+    outbox.mark_rejected(bad.receipt_no, "HTTP 422: applicant.id_number: required field is missing")
+    got = outbox.get(bad.receipt_no)
+    assert got.state == "rejected" and got.rejected_at is not None and "id_number" in (got.last_error or "")
+    assert outbox.counts() == {"queued": 0, "sending": 0, "delivered": 1, "rejected": 1}
+
+    with pytest.raises(UnknownReceipt):
+        outbox.get("HC-TEST-001-20260101-999999")
+    with pytest.raises(UnknownReceipt):
+        outbox.mark_delivered("HC-TEST-001-20260101-999999", "X")
+
+
+def test_next_due_is_acceptance_order(outbox: Outbox) -> None:
+    recs = [outbox.accept("application", f"item-{i}", {"applicant": APPLICANT}) for i in range(4)]
+    seen = []
+    while (rec := outbox.next_due()) is not None:
+        seen.append(rec.receipt_no)
+        outbox.mark_sending(rec.receipt_no)
+        outbox.mark_delivered(rec.receipt_no, "R")
+    assert seen == [r.receipt_no for r in recs]
+
+
+def test_interrupted_send_is_queued_again_on_reopen(tmp_path: Path) -> None:
+    box = open_outbox(tmp_path)
+    rec = box.accept("application", "rs-sydj", {"applicant": APPLICANT})
+    box.mark_sending(rec.receipt_no)
+    box.close()  # as if the process died mid-send
+
+    box = open_outbox(tmp_path)
+    try:
+        got = box.get(rec.receipt_no)
+        assert (got.state, got.attempts) == ("queued", 1)
+        assert box.next_due() == got
+        assert box.open_payload(got)["applicant"]["name"] == NAME  # same key file, opens again
+    finally:
+        box.close()
+
+
+def test_personal_data_is_not_in_the_database_files_in_clear(tmp_path: Path) -> None:
+    box = open_outbox(tmp_path)
+    try:
+        for _ in range(5):
+            rec = box.accept("application", "rs-sydj", {"applicant": APPLICANT, "form": {"备注": NAME}})
+        files = [p for p in tmp_path.iterdir() if p.name.startswith("outbox.db")]
+        assert any(p.name.endswith("-wal") for p in files)  # the WAL holds the fresh rows: check it too
+        raw = b"".join(p.read_bytes() for p in files)
+        for secret in (NAME, ID_NUMBER, ID_NUMBER[:14], "朝阳区"):
+            assert secret.encode("utf-8") not in raw
+            assert secret.encode("utf-16-le") not in raw
+        assert rec.receipt_no.encode() in raw  # the scan does see row contents
+        assert box.open_payload(rec)["applicant"] == APPLICANT
+    finally:
+        box.close()
+
+
+def test_key_file_is_created_0600_and_reused(tmp_path: Path) -> None:
+    key_path = tmp_path / "data" / KEY_FILE_NAME
+    key = load_or_create_key(key_path)
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    assert load_or_create_key(key_path) == key and len(key) == 32
+
+    key_path.chmod(0o644)  # a careless copy
+    load_or_create_key(key_path)
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+
+
+def test_blob_is_bound_to_its_row_and_key(tmp_path: Path) -> None:
+    sealer = Sealer(b"k" * 32)
+    blob = sealer.seal({"name": NAME}, "HC-1")
+    assert sealer.open(blob, "HC-1") == {"name": NAME}
+    with pytest.raises(SealError):
+        sealer.open(blob, "HC-2")
+    with pytest.raises(SealError):
+        Sealer(b"j" * 32).open(blob, "HC-1")
+
+
+def test_one_rating_per_transaction(outbox: Outbox) -> None:
+    app = outbox.accept("application", "rs-sydj", {"applicant": APPLICANT})
+    outbox.accept("rating", "rs-sydj", {"level": 1}, subject=app.receipt_no)
+    with pytest.raises(DuplicateSubmission):
+        outbox.accept("rating", "rs-sydj", {"level": 5}, subject=app.receipt_no)
+    assert outbox.counts()["queued"] == 2
+
+
+def test_purge_keeps_pending_and_recent(outbox: Outbox) -> None:
+    old = outbox.accept("application", "a", {"applicant": APPLICANT})
+    outbox.mark_sending(old.receipt_no)
+    outbox.mark_delivered(old.receipt_no, "R1")
+    pending = outbox.accept("application", "b", {"applicant": APPLICANT})
+    cutoff = outbox.get(old.receipt_no).delivered_at + 0.001  # type: ignore[operator]
+    assert outbox.purge(older_than=cutoff) == 1
+    assert outbox.purge(older_than=cutoff) == 0
+    assert outbox.get(pending.receipt_no).state == "queued"
+    with pytest.raises(UnknownReceipt):
+        outbox.get(old.receipt_no)
+
+
+def test_full_disk_refuses_cleanly_and_writes_nothing(outbox: Outbox) -> None:
+    outbox.accept("application", "a", {"applicant": APPLICANT})
+    pages = outbox._db.execute("PRAGMA page_count").fetchone()[0]
+    outbox._db.execute(f"PRAGMA max_page_count={pages}")  # SQLite's own "database or disk is full"
+    with pytest.raises(OutboxUnavailable, match="full"):
+        outbox.accept("application", "a", {"applicant": APPLICANT, "form": {"photo": "x" * 200_000}})
+    assert outbox.counts()["queued"] == 1
+    outbox._db.execute("PRAGMA max_page_count=1073741823")
+    assert outbox.accept("application", "a", {"applicant": APPLICANT}).state == "queued"
+
+
+def test_concurrent_accepts_are_all_stored_with_distinct_receipts(outbox: Outbox) -> None:
+    receipts: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(15):
+            rec = outbox.accept("application", "a", {"applicant": APPLICANT})
+            with lock:
+                receipts.append(rec.receipt_no)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(receipts)) == 60 and outbox.counts()["queued"] == 60
+
+
+def test_garbage_file_is_reported_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.db"
+    path.write_bytes(b"this is not an sqlite database at all" * 200)
+    with pytest.raises(OutboxCorrupt) as info:
+        open_outbox(tmp_path)
+    assert str(path) in str(info.value)
+
+
+def test_damaged_pages_fail_the_integrity_check_naming_the_file(tmp_path: Path) -> None:
+    box = open_outbox(tmp_path)
+    for i in range(200):
+        box.accept("application", f"item-{i}", {"applicant": APPLICANT, "form": {"n": i}})
+    box.close()  # checkpoints the WAL into the main file
+    path = tmp_path / "outbox.db"
+    data = bytearray(path.read_bytes())
+    assert len(data) > 8 * 4096
+    for offset in range(2 * 4096, len(data) - 4096, 4096):  # every page but the header page and the last
+        data[offset:offset + 64] = b"\xa5" * 64
+    path.write_bytes(bytes(data))
+
+    with pytest.raises(OutboxCorrupt) as info:
+        box = open_outbox(tmp_path)
+        try:
+            box.integrity_check()
+        finally:
+            box.close()
+    assert str(path) in str(info.value)
+
+
+def test_schema_of_another_program_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE other (x)")
+    db.close()
+    with pytest.raises(OutboxCorrupt, match="outbox.db"):
+        open_outbox(tmp_path)

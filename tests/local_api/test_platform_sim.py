@@ -1,0 +1,232 @@
+"""The platform simulator over real HTTP (waitress): signatures, idempotency, documents, faults."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+import requests
+
+from local_api.platform_client import PlatformClient, PlatformRejected, PlatformUnavailable, parse_retry_after
+from local_api.platform_sim import create_platform_app
+from local_api.server import ServerHandle
+from local_api.signing import SignatureError, Verifier, sign
+
+SECRET = "test-secret-0123456789"
+KIOSK = "HC-TEST-001"
+NAME = "张三"
+ID_NUMBER = "11010519491231002X"
+APPLICANT = {"name": NAME, "id_number": ID_NUMBER}
+BODY = {"kind": "application", "item_code": "rs-sydj", "applicant": APPLICANT, "form": {"reason": "离职"}}
+
+
+@pytest.fixture
+def sim():
+    app = create_platform_app(SECRET, seed=7)
+    handle = ServerHandle(app, name="sim").start()
+    yield handle, app
+    handle.close()
+
+
+@pytest.fixture
+def client(sim):
+    handle, _ = sim
+    c = PlatformClient(handle.url, SECRET, KIOSK, timeout_s=2)
+    yield c
+    c.close()
+
+
+def signed_post(url: str, path: str, body: dict, *, secret: str = SECRET, headers: dict | None = None):
+    raw = json.dumps(body).encode()
+    all_headers = {"Content-Type": "application/json", **(headers or {}),
+                   **sign(secret, KIOSK, "POST", path, raw)}
+    return requests.post(url + path, data=raw, headers=all_headers, timeout=5), all_headers, raw
+
+
+def faults(url: str, **kw) -> None:
+    assert requests.post(url + "/admin/faults", json=kw, timeout=5).status_code == 200
+
+
+def test_signature_is_required_and_checked(sim) -> None:
+    handle, _ = sim
+    url = handle.url
+    unsigned = requests.post(url + "/v1/applications", json=BODY, headers={"Idempotency-Key": "k1"},
+                             timeout=5)
+    assert unsigned.status_code == 401 and "X-" in unsigned.json()["reason"]
+
+    wrong, _, _ = signed_post(url, "/v1/applications", BODY, secret="another-secret-xxxxxxxx",
+                              headers={"Idempotency-Key": "k1"})
+    assert wrong.status_code == 401 and wrong.json()["error"] == "bad_signature"
+
+    ok, headers, raw = signed_post(url, "/v1/applications", BODY, headers={"Idempotency-Key": "k1"})
+    assert ok.status_code == 201
+
+    replay = requests.post(url + "/v1/applications", data=raw, headers=headers, timeout=5)
+    assert replay.status_code == 401 and "replay" in replay.json()["reason"]
+
+    tampered = dict(BODY, item_code="other")
+    altered = requests.post(url + "/v1/applications", data=json.dumps(tampered).encode(),
+                            headers={**headers, "X-Nonce": "fresh"}, timeout=5)
+    assert altered.status_code == 401
+
+
+def test_verifier_window_and_replay_cache() -> None:
+    now = [1_800_000_000.0]
+    verifier = Verifier(SECRET, clock=lambda: now[0])
+    headers = sign(SECRET, KIOSK, "GET", "/health", b"", now=now[0] - 299)
+    assert verifier.verify("GET", "/health", headers, b"") == KIOSK
+    with pytest.raises(SignatureError, match="replay"):
+        verifier.verify("GET", "/health", headers, b"")
+    with pytest.raises(SignatureError, match="300"):
+        verifier.verify("GET", "/health", sign(SECRET, KIOSK, "GET", "/health", b"", now=now[0] - 301), b"")
+    with pytest.raises(SignatureError, match="300"):
+        verifier.verify("GET", "/health", sign(SECRET, KIOSK, "GET", "/health", b"", now=now[0] + 301), b"")
+    with pytest.raises(SignatureError, match="does not match"):
+        verifier.verify("POST", "/health", sign(SECRET, KIOSK, "GET", "/health", b"", now=now[0]), b"")
+
+
+def test_same_idempotency_key_holds_one_application(sim, client: PlatformClient) -> None:
+    handle, _ = sim
+    first = client.submit_application("HC-TEST-001-20261121-000001", BODY)
+    again = client.submit_application("HC-TEST-001-20261121-000001", BODY)
+    assert (first.status, again.status) == (201, 200)
+    assert first.platform_ref == again.platform_ref and again.duplicate
+
+    with pytest.raises(PlatformRejected) as info:
+        client.submit_application("HC-TEST-001-20261121-000001", dict(BODY, form={"reason": "other"}))
+    assert info.value.status == 422
+
+    listing = requests.get(handle.url + "/admin/applications", timeout=5).json()
+    assert listing["count"] == 1
+    assert listing["applications"][0]["deliveries"] == 2
+
+    summary = client._json(client._request("GET", "/v1/applications/HC-TEST-001-20261121-000001"))
+    assert summary["platform_ref"] == first.platform_ref
+    text = json.dumps(summary, ensure_ascii=False)
+    assert NAME not in text and ID_NUMBER not in text
+
+
+def test_missing_applicant_field_is_rejected_naming_it(client: PlatformClient) -> None:
+    with pytest.raises(PlatformRejected, match=r"applicant\.id_number") as info:
+        client.submit_application("k-2", dict(BODY, applicant={"name": NAME}))
+    assert info.value.status == 422
+
+
+def test_social_insurance_proof(client: PlatformClient) -> None:
+    doc = client.fetch_document("rs-sbjfzm", APPLICANT)
+    assert doc["title"] == "社会保险参保缴费证明"
+    assert re.fullmatch(r"[A-Z2-9]{8}", doc["verification_code"])
+    rows = dict(doc["rows"])
+    assert rows["姓名"] == "张*"
+    assert rows["公民身份号码"] == "1101**********002X"
+    assert rows["参保地"] == "厦门市海沧区"
+    types = [i["type"] for i in doc["insurances"]]
+    assert types == ["企业职工基本养老保险", "失业保险", "工伤保险"]
+    assert all(i["status"] == "正常参保" and i["months"] > 0 for i in doc["insurances"])
+    assert ID_NUMBER not in json.dumps(doc, ensure_ascii=False)
+    assert client.fetch_document("rs-sbjfzm", APPLICANT)["insurances"] == doc["insurances"]  # stable
+
+    with pytest.raises(PlatformRejected) as info:
+        client.fetch_document("no-such-item", APPLICANT)
+    assert info.value.status == 404
+
+
+def test_ratings_name_their_direction(sim, client: PlatformClient) -> None:
+    handle, _ = sim
+    reply = client.submit_rating("r-1", {"transaction_key": "t-1", "level": 5, "direction": "gbt39046"})
+    assert reply.status == 201
+    reversed_ = client.submit_rating("r-2", {"transaction_key": "t-2", "level": 5,
+                                             "direction": "gbt39046_reversed"})
+    assert client.submit_rating("r-1", {"transaction_key": "t-1", "level": 5,
+                                        "direction": "gbt39046"}).platform_ref == reply.platform_ref
+    with pytest.raises(PlatformRejected, match="direction"):
+        client.submit_rating("r-3", {"transaction_key": "t-3", "level": 2})
+    ratings = {r["idempotency_key"]: r for r in requests.get(handle.url + "/admin/applications",
+                                                            timeout=5).json()["ratings"]}
+    assert ratings["r-1"]["level_gbt39046"] == 5 and ratings["r-1"]["follow_up"] is True
+    assert ratings["r-2"]["level_gbt39046"] == 1 and ratings["r-2"]["follow_up"] is False
+    assert reversed_.status == 201 and ratings["r-1"]["deliveries"] == 2
+
+
+def test_injected_429_carries_retry_after(sim, client: PlatformClient) -> None:
+    handle, _ = sim
+    faults(handle.url, status=429, retry_after_s=7)
+    with pytest.raises(PlatformUnavailable) as info:
+        client.submit_application("k-429", BODY)
+    assert info.value.retry_after == 7.0
+    faults(handle.url)
+    assert client.health()["status"] == "ok"
+
+
+def test_injected_503_then_recovery(sim, client: PlatformClient) -> None:
+    handle, _ = sim
+    faults(handle.url, status=503)
+    with pytest.raises(PlatformUnavailable, match="503"):
+        client.fetch_document("rs-sbjfzm", APPLICANT)
+    faults(handle.url, status=503, error_rate=0.0)
+    assert client.fetch_document("rs-sbjfzm", APPLICANT)["title"]
+
+
+def test_dropped_answer_after_serving(sim, client: PlatformClient) -> None:
+    handle, _ = sim
+    faults(handle.url, drop=True)
+    with pytest.raises(PlatformUnavailable):
+        client.submit_application("k-drop", BODY)
+    faults(handle.url)
+    listing = requests.get(handle.url + "/admin/applications", timeout=5).json()
+    assert [a["idempotency_key"] for a in listing["applications"]] == ["k-drop"]  # it was served
+    assert client.submit_application("k-drop", BODY).duplicate
+
+
+def test_hang_is_a_timeout(sim) -> None:
+    handle, _ = sim
+    faults(handle.url, hang_s=1.0)
+    quick = PlatformClient(handle.url, SECRET, KIOSK, timeout_s=0.3)
+    try:
+        started = time.monotonic()
+        with pytest.raises(PlatformUnavailable, match="no answer"):
+            quick.health()
+        assert time.monotonic() - started < 0.9
+    finally:
+        quick.close()
+        faults(handle.url)
+
+
+def test_nothing_listening_is_unavailable() -> None:
+    handle = ServerHandle(create_platform_app(SECRET))
+    url = handle.url
+    handle.close()  # bound, then closed: nothing listens there now
+    dead = PlatformClient(url, SECRET, KIOSK, timeout_s=1)
+    with pytest.raises(PlatformUnavailable, match="cannot connect"):
+        dead.health()
+    dead.close()
+
+
+def test_admin_is_loopback_only_and_errors_are_json() -> None:
+    app = create_platform_app(SECRET)
+    remote = app.test_client().get("/admin/applications", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert remote.status_code == 403 and remote.json["error"] == "forbidden"
+    assert app.test_client().get("/nowhere").json["error"] == "not_found"
+    bad = app.test_client().post("/admin/faults", json={"explode": True})
+    assert bad.status_code == 400 and "explode" in bad.json["reason"]
+
+
+def test_retry_after_http_date() -> None:
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 30) == pytest.approx(30)
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_openapi_document_matches_the_simulator_routes() -> None:
+    yaml = pytest.importorskip("yaml")
+    from pathlib import Path
+
+    doc = yaml.safe_load((Path(__file__).parents[2] / "docs" / "platform-openapi.yaml").read_text("utf-8"))
+    documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
+    app = create_platform_app(SECRET)
+    served = {(re.sub(r"<(\w+)>", r"{idempotency_key}", rule.rule), method)
+              for rule in app.url_map.iter_rules() if not rule.rule.startswith(("/admin", "/static"))
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == served
