@@ -1,0 +1,190 @@
+"""The ``kiosk`` command.
+
+Heavy imports (pygame, Flask) happen inside the subcommands that need them, so ``kiosk config
+check`` stays quick and the core package never imports a UI or web framework.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from kiosk.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("kiosk")
+
+EXIT_SETTINGS = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="24-hour government self-service terminal")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--config", metavar="FILE", help="settings file (default: /etc/kiosk/kiosk.toml if present)")
+        return p
+
+    run = add("run", "start the gateway, the kiosk app and (by default) the platform simulator, and supervise them")
+    run.add_argument("--fullscreen", action="store_true", help="full screen, for terminals")
+    run.add_argument("--headless", action="store_true", help="no window even where a display exists")
+
+    app = add("app", "run only the kiosk app (the touchscreen); expects a gateway")
+    app.add_argument("--gateway-url", help="gateway base URL (default: from the settings)")
+    app.add_argument("--fullscreen", action="store_true")
+    app.add_argument("--headless", action="store_true")
+
+    add("gateway", "run only the local gateway (outbox and forwarder)")
+
+    sim = add("platform-sim", "run the government platform simulator")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, help="port (default: platform.sim_port)")
+
+    demo = add("demo", "play a scripted resident journey headless and save every screen as PNG")
+    demo.add_argument("--out", required=True, metavar="DIR", help="folder for the screenshots and summary.json")
+
+    config = sub.add_parser("config", help="settings tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate the settings; exit status 2 on any problem")
+    check.add_argument("--config", metavar="FILE")
+    return parser
+
+
+def _load(args: argparse.Namespace, *, check_devices: bool = False) -> Settings:
+    return load_settings(args.config, check_devices=check_devices)
+
+
+def _settings_failed(exc: SettingsError) -> int:
+    print("kiosk: the settings have problems:", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return EXIT_SETTINGS
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep stdout for our own messages
+    args = _parser().parse_args(argv)
+    from kiosk.logs import setup_logging
+
+    if args.command == "config":
+        try:
+            settings = load_settings(args.config, check_devices=True)
+        except SettingsError as exc:
+            return _settings_failed(exc)
+        source = args.config or "packaged defaults + /etc/kiosk/kiosk.toml (if present) + KIOSK_* variables"
+        print(f"settings OK ({source}); kiosk {settings.kiosk.id} at {settings.kiosk.place}")
+        return 0
+
+    try:
+        settings = _load(args, check_devices=args.command in ("run", "app"))
+    except SettingsError as exc:
+        return _settings_failed(exc)
+    setup_logging(settings.logging.level, process=args.command)
+
+    handlers = {
+        "run": _cmd_run,
+        "app": _cmd_app,
+        "gateway": _cmd_gateway,
+        "platform-sim": _cmd_platform_sim,
+        "demo": _cmd_demo,
+    }
+    return handlers[args.command](args, settings)
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from kiosk.supervisor import StartupError, Supervisor
+    from screens.display import has_display
+
+    headless = args.headless or not has_display()
+    supervisor = Supervisor(settings, args.config, fullscreen=args.fullscreen, headless=headless)
+    problems = supervisor.preflight()
+    if problems:
+        for problem in problems:
+            print(f"kiosk: {problem}", file=sys.stderr)
+        return 1
+    if headless:
+        print("kiosk: no display found: running headless (no window). Use `kiosk demo --out DIR` to see "
+              "the screens.", flush=True)
+    try:
+        supervisor.start()
+    except StartupError as exc:
+        print(f"kiosk: could not start: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        supervisor.stop()
+        return 130
+    print("kiosk: running; Ctrl-C stops everything.", flush=True)
+    return supervisor.watch()
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def _cmd_app(args: argparse.Namespace, settings: Settings) -> int:
+    from devices.base import DeviceError
+    from kiosk.supervisor import notify_ready
+    from local_api.client import GatewayClient, GatewayUnavailable
+    from screens.app import KioskApp
+
+    url = args.gateway_url or f"http://{settings.gateway.host}:{settings.gateway.port}"
+    try:
+        GatewayClient(url).health()
+    except GatewayUnavailable as exc:
+        print(f"kiosk app: the local gateway at {url} is not answering ({exc}). Start it with "
+              "`kiosk gateway`, or use `kiosk run`, which starts everything.", file=sys.stderr)
+        return 1
+    try:
+        app = KioskApp(settings, gateway_url=url, headless=True if args.headless else None,
+                       fullscreen=args.fullscreen)
+    except DeviceError as exc:
+        print(f"kiosk app: a device could not be opened: {exc}", file=sys.stderr)
+        return 1
+    stop = _stop_on_signals()
+    try:
+        app.step()
+        mode = "headless" if app.display.headless else "window"
+        log.info("kiosk app running", extra={"display": mode, "gateway": url})
+        notify_ready(mode)
+        app.run_forever(stop, fps=30 if not app.display.headless else 20)
+    except SystemExit:
+        pass
+    finally:
+        app.close()
+    return 0
+
+
+def _cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
+    from kiosk.supervisor import notify_ready
+    from local_api.server import serve_gateway
+
+    return serve_gateway(settings, ready=notify_ready) or 0
+
+
+def _cmd_platform_sim(args: argparse.Namespace, settings: Settings) -> int:
+    from kiosk.supervisor import notify_ready
+    from local_api.server import serve_platform_sim
+
+    port = settings.platform.sim_port if args.port is None else args.port
+    return serve_platform_sim(args.host, port, settings.platform.secret, ready=notify_ready) or 0
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from screens.demo import run_demo
+
+    summary = run_demo(settings, Path(args.out))
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0 if summary.get("receipt_no") else 1

@@ -1,0 +1,101 @@
+"""`kiosk run` end to end: real child processes, real ports, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kiosk_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    env.update({
+        "KIOSK_GATEWAY__PORT": str(free_port()),
+        "KIOSK_PLATFORM__SIM_PORT": str(free_port()),
+        "KIOSK_GATEWAY__DATA_DIR": str(tmp_path / "data"),
+        "SDL_VIDEODRIVER": "dummy",
+        "SDL_AUDIODRIVER": "dummy",
+    })
+    env.update(extra)
+    return env
+
+
+def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout_s: float = 60) -> list[str]:
+    lines = []
+    deadline = time.monotonic() + timeout_s
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        lines.append(line)
+        if needle in line:
+            return lines
+    raise AssertionError(f"{needle!r} not seen; output: {''.join(lines)}")
+
+
+def test_run_brings_up_gateway_headless_and_stops_everything_on_sigterm(tmp_path: Path):
+    env = kiosk_env(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        lines = wait_for_line(proc, "kiosk: running")
+        output = "".join(lines)
+        assert "headless" in output
+        port = env["KIOSK_GATEWAY__PORT"]
+        assert f"http://127.0.0.1:{port}" in output
+        health = requests.get(f"http://127.0.0.1:{port}/health", timeout=5).json()
+        assert health["kiosk_id"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_run_refuses_to_start_with_a_missing_reader_port(tmp_path: Path):
+    env = kiosk_env(tmp_path, KIOSK_DEVICES__ID_READER="/dev/serial/by-id/usb-no-such-reader")
+    result = subprocess.run([sys.executable, "-m", "kiosk", "run"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert "devices.id_reader" in result.stderr and "does not exist" in result.stderr
+
+
+def test_run_refuses_when_the_gateway_port_is_taken(tmp_path: Path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = kiosk_env(tmp_path, KIOSK_GATEWAY__PORT=str(port))
+        result = subprocess.run([sys.executable, "-m", "kiosk", "run"], env=env, capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port}" in result.stderr and "another kiosk" in result.stderr
+
+
+def test_app_without_gateway_says_so(tmp_path: Path):
+    env = kiosk_env(tmp_path)
+    url = f"http://127.0.0.1:{free_port()}"
+    result = subprocess.run([sys.executable, "-m", "kiosk", "app", "--gateway-url", url], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert url in result.stderr and "not answering" in result.stderr

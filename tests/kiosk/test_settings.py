@@ -1,0 +1,91 @@
+"""Layered settings and `kiosk config check`: every problem named with its file and key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.settings import SettingsError, load_settings
+
+
+def test_packaged_defaults_are_valid_and_use_simulators():
+    s = load_settings(environ={})
+    assert s.devices.id_reader == "sim://id-reader"
+    assert s.devices.printer == "sim://printer"
+    assert s.gateway.host == "127.0.0.1"
+
+
+def test_file_then_environment_layers_override(tmp_path: Path):
+    f = tmp_path / "kiosk.toml"
+    f.write_text('[kiosk]\nid = "XM-01"\n[gateway]\nport = 9000\n', encoding="utf-8")
+    s = load_settings(f, environ={"KIOSK_GATEWAY__PORT": "9100"})
+    assert s.kiosk.id == "XM-01"
+    assert s.gateway.port == 9100
+    assert s.kiosk.place  # untouched keys keep their defaults
+
+
+def test_every_problem_is_reported_with_file_and_key(tmp_path: Path):
+    f = tmp_path / "bad.toml"
+    f.write_text('[kiosk]\nidle_timeout_s = -5\ncolour = "red"\n[devices]\nprinter = "lpt://1"\n',
+                 encoding="utf-8")
+    with pytest.raises(SettingsError) as info:
+        load_settings(f, environ={})
+    problems = {p.key: p for p in info.value.problems}
+    assert set(problems) == {"kiosk.idle_timeout_s", "kiosk.colour", "devices.printer"}
+    assert all(p.source == str(f) for p in problems.values())
+    assert "unknown" in problems["kiosk.colour"].message
+    assert "lpt" in problems["devices.printer"].message
+
+
+def test_environment_problem_names_the_variable():
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ={"KIOSK_GATEWAY__PORT": "eighty"})
+    [problem] = info.value.problems
+    assert problem.source == "environment KIOSK_GATEWAY__PORT"
+    assert problem.key == "gateway.port"
+
+
+def test_malformed_toml_names_the_file_and_line(tmp_path: Path):
+    f = tmp_path / "broken.toml"
+    f.write_text("[kiosk\nid = 1\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as info:
+        load_settings(f, environ={})
+    assert str(f) in str(info.value) and "line 1" in str(info.value)
+
+
+def test_missing_file_is_one_clear_problem(tmp_path: Path):
+    with pytest.raises(SettingsError) as info:
+        load_settings(tmp_path / "nope.toml", environ={})
+    assert "file not found" in str(info.value)
+
+
+def test_missing_serial_port_is_reported_when_devices_are_checked(tmp_path: Path):
+    f = tmp_path / "k.toml"
+    f.write_text('[devices]\nid_reader = "/dev/serial/by-id/usb-no-such-reader"\n', encoding="utf-8")
+    load_settings(f, environ={})  # syntax alone is fine
+    with pytest.raises(SettingsError) as info:
+        load_settings(f, environ={}, check_devices=True)
+    assert "devices.id_reader" in str(info.value) and "does not exist" in str(info.value)
+
+
+def _config_check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kiosk", "config", "check", *args], capture_output=True,
+                          text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+
+
+def test_config_check_exit_status_2_lists_problems(tmp_path: Path):
+    f = tmp_path / "bad.toml"
+    f.write_text('[gateway]\nport = 70000\n[devices]\nprinter = "nonsense"\n', encoding="utf-8")
+    result = _config_check("--config", str(f))
+    assert result.returncode == 2
+    assert f"{f}: gateway.port" in result.stderr
+    assert f"{f}: devices.printer" in result.stderr
+
+
+def test_config_check_ok_on_defaults():
+    result = _config_check()
+    assert result.returncode == 0, result.stderr
+    assert "settings OK" in result.stdout
