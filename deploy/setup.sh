@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Sets up everything the kiosk needs on a fresh Debian/Ubuntu machine (run as root):
+# system packages with apt-get, a virtual environment at .venv, and the project in it.
+#   bash deploy/setup.sh          # to run the kiosk
+#   bash deploy/setup.sh --test   # also what the test suite needs
+# Safe to run again: it skips what is already in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[[ "${1:-}" == "--test" ]] && want_test=1
+
+say() { printf 'setup: %s\n' "$*"; }
+
+apt_packages=()
+python=${PYTHON:-python3}
+if ! command -v "$python" >/dev/null 2>&1; then
+    apt_packages+=(python3)
+    python=python3
+fi
+# Debian's python3 needs python3-venv for `-m venv`; a python that already has venv+ensurepip does not.
+if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    apt_packages+=(python3-venv python3-dev)
+fi
+if (( want_test )); then
+    # Test-only system tools (none yet beyond Python itself; device test peers are added here).
+    :
+fi
+if (( ${#apt_packages[@]} )); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "setup: need root to install ${apt_packages[*]} (run: sudo bash deploy/setup.sh)" >&2
+        exit 1
+    fi
+    say "installing system packages: ${apt_packages[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+    say "creating virtual environment .venv"
+    "$python" -m venv .venv
+fi
+
+extras=""
+(( want_test )) && extras="[test]"
+stamp=".venv/.kiosk-installed$extras"
+fingerprint=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$fingerprint" ]]; then
+    say "installing the kiosk and its Python packages into .venv"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras"
+    echo "$fingerprint" > "$stamp"
+fi
+say "ready: .venv/bin/kiosk"
