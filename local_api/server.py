@@ -206,13 +206,7 @@ def serve_gateway(settings: Settings, *, ready: Callable[[str], None] | None = N
         handle = ServerHandle(gateway.app, settings.gateway.host, settings.gateway.port, name="gateway")
         log.info("gateway for %s listening on %s, platform %s", settings.kiosk.id, handle.url,
                  platform_url(settings))
-        if ready is not None:
-            ready(handle.url)
-        with _stop_on_sigterm(handle):
-            try:
-                handle.serve()
-            except KeyboardInterrupt:
-                pass
+        _serve_until_stopped(handle, ready)
     finally:
         gateway.close()
         log.info("gateway stopped")
@@ -223,6 +217,11 @@ def serve_platform_sim(host: str, port: int, secret: str, *,
     """Run the platform simulator until SIGTERM or Ctrl-C; ``ready(url)`` once it listens."""
     handle = ServerHandle(create_platform_app(secret), host, port, name="platform-sim")
     log.info("platform simulator listening on %s", handle.url)
+    _serve_until_stopped(handle, ready)
+
+
+def _serve_until_stopped(handle: ServerHandle, ready: Callable[[str], None] | None) -> None:
+    """Report the address, then serve in this thread until SIGTERM or Ctrl-C."""
     if ready is not None:
         ready(handle.url)
     with _stop_on_sigterm(handle):
