@@ -13,18 +13,26 @@ want_test=0
 say() { printf 'setup: %s\n' "$*"; }
 
 apt_packages=()
+need() {  # queue Debian packages that are not installed yet
+    local pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || apt_packages+=("$pkg")
+    done
+}
 python=${PYTHON:-python3}
 if ! command -v "$python" >/dev/null 2>&1; then
-    apt_packages+=(python3)
+    need python3
     python=python3
 fi
 # Debian's python3 needs python3-venv for `-m venv`; a python that already has venv+ensurepip does not.
-if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    apt_packages+=(python3-venv python3-dev)
+if ! command -v "$python" >/dev/null 2>&1 || ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    need python3-venv
 fi
+# pyscard has no Linux wheel: it builds against pcsc-lite with swig and gcc; pcscd runs the readers.
+need python3-dev gcc swig libpcsclite-dev pcscd
 if (( want_test )); then
-    # Test-only system tools (none yet beyond Python itself; device test peers are added here).
-    :
+    # Test peers: vpcd is the virtual smart-card reader our virtual social security card plugs into.
+    need vsmartcard-vpcd
 fi
 if (( ${#apt_packages[@]} )); then
     if [[ $(id -u) -ne 0 ]]; then
@@ -48,8 +56,13 @@ stamp=".venv/.kiosk-installed$extras"
 fingerprint=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$fingerprint" ]]; then
     say "installing the kiosk and its Python packages into .venv"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras"
+    log=.venv/setup-pip.log
+    if ! { .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools \
+           && .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras"; } >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        echo "setup: installing Python packages failed (full log: $log)" >&2
+        exit 1
+    fi
     echo "$fingerprint" > "$stamp"
 fi
 say "ready: .venv/bin/kiosk"

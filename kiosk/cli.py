@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = add("demo", "play a scripted resident journey headless and save every screen as PNG")
     demo.add_argument("--out", required=True, metavar="DIR", help="folder for the screenshots and summary.json")
 
+    from kiosk.commands import register_all
+
+    register_all(sub)
+
     config = sub.add_parser("config", help="settings tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate the settings; exit status 2 on any problem")
@@ -71,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep stdout for our own messages
     args = _parser().parse_args(argv)
     from kiosk.logs import setup_logging
+
+    if getattr(args, "func", None) is not None:  # a group from kiosk.commands
+        setup_logging("WARNING", process=args.command)
+        return int(args.func(args) or 0)
 
     if args.command == "config":
         try:

@@ -1,0 +1,18 @@
+"""Subcommand groups of ``kiosk`` beyond the core ones (run, app, gateway, platform-sim, demo, config).
+
+Each module named in ``GROUPS`` has ``register(subparsers)``, which adds its parsers and sets
+``func(args) -> int`` on each. Modules import heavy libraries (OpenCV, pyscard, Flask) inside
+their handlers, never at import, so ``kiosk --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+GROUPS = ("kiosk.commands.devices",)
+
+
+def register_all(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name in GROUPS:
+        importlib.import_module(name).register(subparsers)
