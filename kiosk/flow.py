@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from kiosk.catalog import Catalog, ServiceItem
 from kiosk.privacy import mask_id_number, mask_name
+from kiosk.receipts import progress_url
 
 
 class Screen(str, enum.Enum):
@@ -235,6 +236,7 @@ class KioskFlow:
             out["item_name"] = s.item.name.get(s.language)
             out["item_code"] = s.item.code
         out["receipt_no"] = s.receipt_no
+        out["result_url"] = progress_url(s.receipt_no) if s.receipt_no else ""
         out["printed"] = s.printed
         out["print_reason"] = s.print_reason
         out["error_key"] = s.error_key

@@ -11,6 +11,11 @@ PROGRESS_URL = "https://zwfw.example.gov.cn/progress?no={receipt_no}"
 RATING_PROMPT = "请对本次服务进行评价（好差评）"
 
 
+def progress_url(receipt_no: str) -> str:
+    """The progress-lookup link printed as a QR on receipts and shown on screen when paper fails."""
+    return PROGRESS_URL.format(receipt_no=receipt_no)
+
+
 def print_item_layout(content: dict[str, Any], *, kiosk_id: str, place: str, now: datetime) -> ReceiptLayout:
     """The certificate slip of a print item: the platform's document rows plus the receipt footer.
 
@@ -29,7 +34,7 @@ def print_item_layout(content: dict[str, Any], *, kiosk_id: str, place: str, now
         lines=[str(document["note"])] if document.get("note") else [],
         rows=rows,
         tracking_no=str(content["receipt_no"]),
-        qr_url=PROGRESS_URL.format(receipt_no=content["receipt_no"]),
+        qr_url=progress_url(str(content["receipt_no"])),
         verification_code=str(document.get("verification_code", "")) or None,
         kiosk_id=kiosk_id,
         place=place,

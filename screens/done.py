@@ -6,6 +6,7 @@ from typing import Any
 
 from screens import theme
 from screens.chrome import Text
+from screens.qr import qr_surface
 from screens.widgets import Button, Canvas
 
 
@@ -20,12 +21,18 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     else:
         y = c.text(t("done_not_printed", reason=view.get("print_reason") or "?"), y + 30, 40,
                    colour=theme.DANGER, width=900)
-    c.text(t("rate_prompt"), max(y + 60, 640), 48, bold=True)
+        if view.get("result_url"):
+            # The electronic copy: the resident scans it with the government app instead of paper.
+            size = c.px(300)
+            c.surface.blit(qr_surface(view["result_url"], size), ((c.width - size) // 2, c.px(y + 10)))
+            y = c.text(t("done_scan_qr"), y + 330, 36, colour=theme.MUTED)
+    y = c.text(t("rate_prompt"), max(y + 50, 640), 48, bold=True)
+    # Five levels in one row, as on counter-side 好差评 pads; every level is labelled in words.
     buttons = []
-    top = max(y + 160, 760)
+    width, gap = 180, 15
+    left = (1080 - 5 * width - 4 * gap) / 2
     for level in range(1, 6):
-        buttons.append(c.button(t(f"rate_{level}"), f"rate:{level}", (140, top + (level - 1) * 190, 800, 160),
-                                primary=level <= 3, size=48))
-    buttons.append(c.button(t("button_home"), "home", (340, top + 5 * 190 + 20, 400, 110), primary=False,
-                            size=40))
+        buttons.append(c.button(t(f"rate_{level}"), f"rate:{level}", (left + (level - 1) * (width + gap), y + 30,
+                                                                     width, 200), primary=level <= 3, size=34))
+    buttons.append(c.button(t("button_home"), "home", (340, y + 290, 400, 110), primary=False, size=40))
     return buttons

@@ -17,8 +17,13 @@ class Button:
     target: str
 
 
+# Chinese line-breaking rule (禁则): these never start a line.
+NO_LINE_START = set("，。、；：！？）》」』”’〉】…,.;:!?)")
+
+
 def wrap(text: str, fnt: pygame.font.Font, width: int) -> list[str]:
-    """Break ``text`` into lines no wider than ``width``; CJK text breaks between any characters."""
+    """Break ``text`` into lines no wider than ``width``; CJK text breaks between any characters,
+    except before closing punctuation, which stays on the line it closes."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
@@ -26,7 +31,7 @@ def wrap(text: str, fnt: pygame.font.Font, width: int) -> list[str]:
         sep = " " if paragraph.isascii() else ""
         for token in tokens:
             candidate = f"{line}{sep}{token}" if line else token
-            if fnt.size(candidate)[0] <= width or not line:
+            if fnt.size(candidate)[0] <= width or not line or token in NO_LINE_START:
                 line = candidate
             else:
                 lines.append(line)
@@ -73,8 +78,12 @@ class Canvas:
         fill = theme.PRIMARY if primary else theme.SECONDARY
         ink = theme.PRIMARY_TEXT if primary else theme.SECONDARY_TEXT
         pygame.draw.rect(self.surface, fill, area, border_radius=self.px(18))
-        fnt = theme.font(self.px(size), True)
-        lines = wrap(label, fnt, w - self.px(30))
+        # Shrink the label until every line fits: a long word must never spill out of its button.
+        for step in range(size, int(size * 0.6), -2):
+            fnt = theme.font(self.px(step), True)
+            lines = wrap(label, fnt, w - self.px(20))
+            if max(fnt.size(line)[0] for line in lines) <= w - self.px(12):
+                break
         line_h = fnt.get_linesize()
         top = area.centery - line_h * len(lines) // 2
         for line in lines:

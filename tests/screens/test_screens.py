@@ -86,3 +86,25 @@ def test_text_contrast_meets_4_5_to_1():
              (theme.DANGER, theme.BACKGROUND), (theme.TEXT, theme.CARD)]
     for fg, bg in pairs:
         assert ratio(fg, bg) >= 4.5, (fg, bg, ratio(fg, bg))
+
+
+def test_closing_punctuation_never_starts_a_line(surface):
+    from screens.widgets import NO_LINE_START, wrap
+
+    fnt = pygame.font.Font(str(cjk_font_path()), 40)
+    text = "未能打印：打印机缺纸。请凭回执编号在“闽政通”查询或到窗口领取。" * 3
+    for width in range(300, 900, 37):
+        for line in wrap(text, fnt, width)[1:]:
+            assert line[0] not in NO_LINE_START, (width, line)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_button_labels_fit_inside_their_buttons(surface, language):
+    renderer = Renderer(surface)
+    for screen in PAGES:
+        for button in renderer.render({**VIEW, "screen": screen, "language": language}):
+            # Just outside the button's left and right edges there is only background, no spilled ink.
+            for y in range(button.rect.top + 4, button.rect.bottom - 4, 3):
+                for x in (button.rect.left - 3, button.rect.right + 2):
+                    if 0 <= x < surface.get_width():
+                        assert surface.get_at((x, y))[:3] in (theme.BACKGROUND, theme.CARD), (screen, button)
