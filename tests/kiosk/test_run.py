@@ -99,3 +99,43 @@ def test_app_without_gateway_says_so(tmp_path: Path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert url in result.stderr and "not answering" in result.stderr
+
+
+def children_of(pid: int) -> dict[str, int]:
+    """Child processes of ``pid`` by their kiosk subcommand (from /proc)."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            if b"kiosk" in cmdline:
+                found[cmdline[cmdline.index(b"kiosk") + 1].decode()] = int(child)
+    return found
+
+
+def test_run_restarts_a_crashed_gateway_and_keeps_the_app(tmp_path: Path):
+    env = kiosk_env(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        wait_for_line(proc, "kiosk: running")
+        before = children_of(proc.pid)
+        assert set(before) == {"platform-sim", "gateway", "app"}
+        os.kill(before["gateway"], signal.SIGKILL)
+        url = f"http://127.0.0.1:{env['KIOSK_GATEWAY__PORT']}/health"
+        deadline = time.monotonic() + 30
+        while True:
+            after = children_of(proc.pid)
+            if after.get("gateway") not in (None, before["gateway"]):
+                try:
+                    if requests.get(url, timeout=2).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+            assert time.monotonic() < deadline, "gateway was not restarted"
+            time.sleep(0.3)
+        assert after["app"] == before["app"]  # the screen kept running
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
