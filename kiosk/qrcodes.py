@@ -1,0 +1,200 @@
+"""The QR payloads this kiosk accepts, and nothing else.
+
+Two formats:
+
+- **progress lookup** (printed on receipts): ``https://zwfw.example.gov.cn/progress?no=<receipt_no>``,
+  where a receipt number is ``<kiosk id>-<YYYYMMDD>-<6-digit sequence>``
+  (e.g. ``HC-DEMO-001-20261121-000001``, as the gateway's outbox issues them);
+- **sign-in** (shown by the government app, 闽政通): ``mzt:signin:v1:<token>:<expiry>:<signature>``.
+  ``token`` is an opaque one-time code the platform redeems (16–64 base64url characters), ``expiry``
+  the Unix time after which the code is void, and ``signature`` an Ed25519 signature (base64url, no
+  padding) by the platform over ``mzt:signin:v1:<token>:<expiry>``. The kiosk checks the shape, the
+  expiry and — when it is given the platform's public key — the signature; the platform still decides
+  whether the token signs anyone in. This format is our design for the sample platform
+  (``docs/platform-openapi.yaml`` owns the redeeming side), not a published 闽政通 specification.
+
+:func:`inspect_payload` says why a code was refused, in plain words a resident can act on;
+:func:`parse_payload` is the short form that returns only accepted payloads. Neither logs anything:
+a sign-in token is a credential.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+PROGRESS_HOST = "zwfw.example.gov.cn"
+PROGRESS_PATH = "/progress"
+PROGRESS_URL = f"https://{PROGRESS_HOST}{PROGRESS_PATH}?no={{receipt_no}}"
+
+SIGNIN_PREFIX = "mzt:signin:"
+SIGNIN_VERSION = "v1"
+# A sign-in code is meant to be shown and scanned within minutes; a longer-lived one is refused
+# so a photographed code cannot be replayed for days (checked only when ``now`` is given).
+SIGNIN_MAX_LIFETIME_S = 600
+
+# Kiosk ids follow the settings' pattern (kiosk/settings.py: ``^[A-Za-z0-9_.-]+$``, ≤ 64).
+_RECEIPT_RE = re.compile(r"^(?P<kiosk>[A-Za-z0-9_.-]{1,64})-(?P<date>\d{8})-(?P<seq>\d{6})$")
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_EXPIRY_RE = re.compile(r"^\d{9,11}$")
+_SIG_RE = re.compile(r"^[A-Za-z0-9_-]{86}$")  # 64 bytes in unpadded base64url
+_MAX_TEXT = 512  # both formats are far shorter; anything longer is not ours
+_NOT_OURS = ("this QR code is not one of ours: show the sign-in code from the government app "
+             "or the QR code on your receipt")
+
+
+@dataclass(frozen=True)
+class ProgressLookup:
+    """A receipt's progress-lookup link: look up ``receipt_no`` at the platform."""
+
+    receipt_no: str
+
+    @property
+    def kind(self) -> str:
+        return "progress_lookup"
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A sign-in code from the government app. ``token`` is a credential: never log or show it."""
+
+    token: str
+    expires_at: int
+    signature_checked: bool
+
+    @property
+    def kind(self) -> str:
+        return "sign_in"
+
+    def __repr__(self) -> str:  # keep the token out of logs and tracebacks
+        return f"SignIn(token=<{len(self.token)} chars>, expires_at={self.expires_at})"
+
+
+QrPayload = ProgressLookup | SignIn
+
+
+@dataclass(frozen=True)
+class QrVerdict:
+    """What a scanned text turned out to be: ``payload`` when accepted, else ``reason`` says why not."""
+
+    payload: QrPayload | None
+    reason: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.payload is not None
+
+
+def is_receipt_no(text: str) -> bool:
+    """True for ``<kiosk id>-<YYYYMMDD>-<6 digits>`` with a real calendar date."""
+    m = _RECEIPT_RE.match(text)
+    if m is None:
+        return False
+    try:
+        dt.datetime.strptime(m["date"], "%Y%m%d")
+    except ValueError:
+        return False
+    return True
+
+
+def progress_url(receipt_no: str) -> str:
+    """The progress-lookup link for ``receipt_no`` (printed as a QR on receipts).
+
+    Raises ValueError for a string that is not a receipt number, so a wrong link never reaches paper.
+    """
+    if not is_receipt_no(receipt_no):
+        raise ValueError(f"{receipt_no!r} is not a receipt number (<kiosk id>-<YYYYMMDD>-<6 digits>)")
+    return PROGRESS_URL.format(receipt_no=receipt_no)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def signin_payload(token: str, expires_at: int, key: Ed25519PrivateKey) -> str:
+    """A signed sign-in payload, as the platform would issue it (for simulators and tests)."""
+    if not _TOKEN_RE.match(token):
+        raise ValueError("sign-in token must be 16-64 base64url characters")
+    body = f"{SIGNIN_PREFIX}{SIGNIN_VERSION}:{token}:{int(expires_at)}"
+    return f"{body}:{_b64url(key.sign(body.encode('ascii')))}"
+
+
+def inspect_payload(text: str, *, now: float | None = None,
+                    signin_key: Ed25519PublicKey | None = None) -> QrVerdict:
+    """Decide whether ``text`` (a decoded QR) is one of our formats.
+
+    ``now`` (Unix seconds) enables the sign-in expiry checks; ``signin_key`` (the platform's public key)
+    enables the signature check. Without them only the shape is checked.
+    """
+    if not text or len(text) > _MAX_TEXT:
+        return QrVerdict(None, _NOT_OURS)
+    if text.startswith(SIGNIN_PREFIX):
+        return _inspect_signin(text, now, signin_key)
+    if text.lower().startswith(("https://", "http://")):
+        return _inspect_progress(text)
+    return QrVerdict(None, _NOT_OURS)
+
+
+def parse_payload(text: str, *, now: float | None = None,
+                  signin_key: Ed25519PublicKey | None = None) -> QrPayload | None:
+    """The accepted payload in ``text``, or None (see :func:`inspect_payload` for the reason)."""
+    return inspect_payload(text, now=now, signin_key=signin_key).payload
+
+
+def _inspect_progress(text: str) -> QrVerdict:
+    foreign = QrVerdict(None, "this link is not a progress link of this service: show the QR code printed "
+                              "on your receipt, or type the receipt number")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return foreign
+    if (parts.scheme != "https" or (parts.hostname or "").lower() != PROGRESS_HOST or port is not None
+            or parts.username or parts.password or parts.path != PROGRESS_PATH or parts.fragment):
+        return foreign
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if len(query) != 1 or query[0][0] != "no":
+        return QrVerdict(None, "the progress link is damaged (it must carry exactly one receipt number): "
+                               "type the receipt number instead")
+    receipt_no = query[0][1]
+    if not is_receipt_no(receipt_no):
+        return QrVerdict(None, "the receipt number in this QR code is not valid: type the receipt number "
+                               "printed under the code instead")
+    return QrVerdict(ProgressLookup(receipt_no))
+
+
+def _inspect_signin(text: str, now: float | None, key: Ed25519PublicKey | None) -> QrVerdict:
+    fields = text[len(SIGNIN_PREFIX):].split(":")
+    if not fields or fields[0] != SIGNIN_VERSION:
+        return QrVerdict(None, "this sign-in code is from a newer or older app version: update the "
+                               "government app, or use your ID card")
+    damaged = QrVerdict(None, "this sign-in code is damaged: refresh it in the government app, "
+                              "or use your ID card")
+    if len(fields) != 4:
+        return damaged
+    _, token, expiry, signature = fields
+    if not (_TOKEN_RE.match(token) and _EXPIRY_RE.match(expiry) and _SIG_RE.match(signature)):
+        return damaged
+    expires_at = int(expiry)
+    if now is not None:
+        if expires_at <= now:
+            return QrVerdict(None, "this sign-in code has expired: refresh it in the government app "
+                                   "and show it again")
+        if expires_at - now > SIGNIN_MAX_LIFETIME_S:
+            return QrVerdict(None, "this sign-in code is valid for too long to be genuine: refresh it in the "
+                                   "government app, or use your ID card")
+    if key is not None:
+        try:
+            key.verify(base64.urlsafe_b64decode(signature + "=="),
+                       f"{SIGNIN_PREFIX}{SIGNIN_VERSION}:{token}:{expiry}".encode("ascii"))
+        except (InvalidSignature, binascii.Error, ValueError):
+            return QrVerdict(None, "this sign-in code was not issued by the government platform: "
+                                   "refresh it in the government app, or use your ID card")
+    return QrVerdict(SignIn(token, expires_at, signature_checked=key is not None))
