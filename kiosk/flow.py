@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from kiosk.catalog import Catalog, ServiceItem
 from kiosk.privacy import mask_id_number, mask_name
-from kiosk.receipts import progress_url
+from kiosk.qrcodes import progress_url
 
 
 class Screen(str, enum.Enum):

@@ -6,14 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from devices.printer.receipt import ReceiptLayout
+from kiosk.qrcodes import PROGRESS_URL, progress_url  # noqa: F401  (re-exported for callers)
 
-PROGRESS_URL = "https://zwfw.example.gov.cn/progress?no={receipt_no}"
 RATING_PROMPT = "请对本次服务进行评价（好差评）"
-
-
-def progress_url(receipt_no: str) -> str:
-    """The progress-lookup link printed as a QR on receipts and shown on screen when paper fails."""
-    return PROGRESS_URL.format(receipt_no=receipt_no)
 
 
 def print_item_layout(content: dict[str, Any], *, kiosk_id: str, place: str, now: datetime) -> ReceiptLayout:
