@@ -43,7 +43,7 @@ def run_print_journey(kiosk: flow.KioskFlow) -> list:
     seen += kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
     seen += kiosk.handle(flow.Tapped("confirm"))
     seen += kiosk.handle(flow.DocumentFetched({"title": "社会保险参保缴费证明", "doc_no": "D1", "rows": []}))
-    seen += kiosk.handle(flow.SubmissionAccepted("HC-1"))
+    seen += kiosk.handle(flow.SubmissionAccepted("HC-DEMO-001-20261121-000001"))
     job = effects_of(seen, flow.PrintReceipt)[0].job_id
     seen += kiosk.handle(flow.PrintFinished(job, True))
     return seen
@@ -75,14 +75,14 @@ def test_receipt_content_carries_masked_values_only(kiosk):
     effects = run_print_journey(kiosk)
     content = effects_of(effects, flow.PrintReceipt)[0].content
     assert card().id_number not in str(content)
-    assert content["receipt_no"] == "HC-1"
+    assert content["receipt_no"] == "HC-DEMO-001-20261121-000001"
 
 
 def test_rating_is_sent_with_gbt_direction_and_session_is_wiped(kiosk):
     run_print_journey(kiosk)
     effects = kiosk.handle(flow.Tapped("rate:5"))
     rating = effects_of(effects, flow.SendRating)[0]
-    assert (rating.receipt_no, rating.level) == ("HC-1", 5)
+    assert (rating.receipt_no, rating.level) == ("HC-DEMO-001-20261121-000001", 5)
     assert effects_of(effects, flow.SessionWiped)
     assert kiosk.session is None
     assert "applicant_id" not in kiosk.view()
@@ -94,7 +94,7 @@ def test_identity_is_wiped_when_printing_ends(kiosk):
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
     kiosk.handle(flow.Tapped("confirm"))
     kiosk.handle(flow.DocumentFetched({"rows": []}))
-    effects = kiosk.handle(flow.SubmissionAccepted("HC-2"))
+    effects = kiosk.handle(flow.SubmissionAccepted("HC-DEMO-001-20261121-000002"))
     kiosk.handle(flow.PrintFinished(effects_of(effects, flow.PrintReceipt)[0].job_id, True))
     assert the_card.id_number == "" and the_card.name == ""
 
@@ -172,7 +172,7 @@ def test_print_failure_is_reported_on_done_screen(kiosk):
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
     kiosk.handle(flow.Tapped("confirm"))
     kiosk.handle(flow.DocumentFetched({"rows": []}))
-    effects = kiosk.handle(flow.SubmissionAccepted("HC-3"))
+    effects = kiosk.handle(flow.SubmissionAccepted("HC-DEMO-001-20261121-000003"))
     job = effects_of(effects, flow.PrintReceipt)[0].job_id
     kiosk.handle(flow.PrintFinished("someone-else", True))
     assert kiosk.screen is Screen.PRINTING  # a stale job's answer does not move the flow
