@@ -3,8 +3,9 @@
 Importing this package opens nothing and starts nothing.
 """
 
+from devices.id_card.checks import InvalidCard, card_problems
 from devices.id_card.identity import (
-    NATIONS, IdentityCard, UnsupportedCardType, decode_text_block, encode_text_block, sample_cards,
+    NATIONS, IdentityCard, UnsupportedCardType, sample_cards, sample_foreign_cards,
 )
 from devices.id_card.protocol import (
     SW3_MEANINGS, Command, FrameAssembler, Response, SamRefused, build_frame, build_response,
@@ -12,9 +13,11 @@ from devices.id_card.protocol import (
 )
 from devices.id_card.reader import IdCardReader
 from devices.id_card.simulator import IdReaderSimulator
+from devices.id_card.textblock import decode_text_block, encode_text_block
 
 __all__ = [
     "NATIONS", "SW3_MEANINGS", "Command", "FrameAssembler", "IdCardReader", "IdReaderSimulator",
-    "IdentityCard", "Response", "SamRefused", "UnsupportedCardType", "build_frame", "build_response",
-    "decode_text_block", "encode_text_block", "parse_request", "parse_response", "sample_cards",
+    "IdentityCard", "InvalidCard", "Response", "SamRefused", "UnsupportedCardType", "build_frame",
+    "build_response", "card_problems", "decode_text_block", "encode_text_block", "parse_request",
+    "parse_response", "sample_cards", "sample_foreign_cards",
 ]

@@ -1,8 +1,9 @@
 """The identity a card carries, and its 256-byte text block (DEVICES.md §1).
 
-The text block is UTF-16LE, each field padded with spaces. The card-type flag at offset 248
-tells the layouts apart: ``' '`` resident ID card, ``'J'`` Hong Kong / Macao / Taiwan residence
-permit, ``'I'`` / ``'Y'`` foreign permanent resident cards.
+Card types: ``resident`` (flag ``' '``) resident ID card, ``'J'`` Hong Kong / Macao / Taiwan
+residence permit, ``'I'`` (2017) and ``'Y'`` (2023) foreign permanent resident cards. The
+256-byte text block's layouts are decoded in :mod:`devices.id_card.textblock`; the ID number is
+checked in :mod:`devices.id_card.checks`.
 
 An :class:`IdentityCard` holds sensitive personal information (PIPL art. 28): its ``repr``
 masks the name and the ID number, :meth:`IdentityCard.masked` gives display-safe strings, and
@@ -14,7 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
-from devices.base import ActionHint, DeviceError, DeviceProtocolError
+from devices.base import ActionHint, DeviceError
 from kiosk.privacy import mask_id_number, mask_name
 
 TEXT_BLOCK_LEN = 256
@@ -41,28 +42,13 @@ GENDER_CODES: dict[str, str] = {name: code for code, name in GENDERS.items()}
 CARD_TYPE_LABELS: dict[str, str] = {
     "resident": "居民身份证",
     "J": "港澳台居民居住证",
-    "I": "外国人永久居留身份证",
-    "Y": "外国人永久居留身份证",
+    "I": "外国人永久居留身份证（2017版）",
+    "Y": "外国人永久居留身份证（2023版）",
 }
 
-# (offset, bytes) of each field of the resident layout; 'J' shares it up to offset 220.
-_NAME = (0, 30)
-_GENDER = (30, 2)
-_NATION = (32, 4)
-_BIRTH = (36, 16)
-_ADDRESS = (52, 70)
-_ID_NUMBER = (122, 36)
-_ISSUER = (158, 30)
-_VALID_FROM = (188, 16)
-_VALID_TO = (204, 16)
-_PASS_NUMBER = (220, 18)  # 'J' only
-_ISSUE_COUNT = (238, 4)  # 'J' only
-_FLAG = (248, 2)
-
-
 class UnsupportedCardType(DeviceError):
-    """The reader works, but the card is of a kind this kiosk cannot decode (e.g. the 2023
-    foreign permanent resident card 'Y'). The resident should be offered another way in."""
+    """The reader works, but the card carries a card-type flag this kiosk does not know (a card
+    type newer than this software). The resident should be offered another way in."""
 
     retryable = False
     hint = ActionHint.NONE
@@ -75,7 +61,12 @@ class UnsupportedCardType(DeviceError):
 @dataclass(repr=False)
 class IdentityCard:
     """One card's identity. ``valid_to`` None means 长期 (no expiry). ``photo`` is the opaque
-    WLT blob: it goes to the platform's identity check and is never decoded or stored."""
+    WLT blob: it goes to the platform's identity check and is never decoded or stored; the same
+    holds for ``fingerprint`` (only read on request).
+
+    ``problems`` is filled by the reader after checking the number (GB 11643 and the card's own
+    fields): a card with problems is reported, not trusted (see :attr:`trusted`).
+    """
 
     name: str
     gender: str
@@ -89,10 +80,19 @@ class IdentityCard:
     card_type: str = "resident"
     photo: bytes = b""
     pass_number: str = ""  # 'J': the HK/Macao/Taiwan travel permit number
-    issue_count: int | None = None  # 'J': how many times this permit was issued
-    english_name: str = ""  # 'I'
-    nationality: str = ""  # 'I': ISO 3166 alpha-3
+    issue_count: int | None = None  # 'J': times this permit was issued; 'Y': renewal count
+    english_name: str = ""  # 'I', 'Y'
+    nationality: str = ""  # 'I', 'Y': country code (GB/T 2659, alpha-3 on 'I')
+    card_version: str = ""  # 'I'
+    previous_number_link: str = ""  # 'Y': links to the number of the holder's previous card
+    fingerprint: bytes = b""
+    problems: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def trusted(self) -> bool:
+        """False when the number failed validation (see ``problems``)."""
+        return not self.problems
 
     @property
     def long_term(self) -> bool:
@@ -119,10 +119,11 @@ class IdentityCard:
         the references is the most it can do, so callers must not keep copies either."""
         self.name = self.gender = self.nation = self.address = self.id_number = ""
         self.issuer = self.pass_number = self.english_name = self.nationality = ""
+        self.card_version = self.previous_number_link = ""
         self.birth_date = self.valid_from = _dt.date.min
         self.valid_to = None
         self.issue_count = None
-        self.photo = b""
+        self.photo = self.fingerprint = b""
         self.extra = {}
 
     def __repr__(self) -> str:
@@ -132,156 +133,19 @@ class IdentityCard:
     __str__ = __repr__
 
 
-def _field(text: bytes, spec: tuple[int, int]) -> str:
-    offset, size = spec
-    raw = text[offset:offset + size]
-    try:
-        value = raw.decode("utf-16-le")
-    except UnicodeDecodeError as exc:
-        raise DeviceProtocolError(
-            f"text block offset {offset + exc.start}: not UTF-16LE ({exc.reason})") from exc
-    return value.strip(" \x00")
-
-
-def _date(text: bytes, spec: tuple[int, int], what: str) -> _dt.date:
-    value = _field(text, spec)
-    try:
-        if len(value) != 8 or not value.isdigit():
-            raise ValueError
-        return _dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
-    except ValueError:
-        # The value itself stays out of the message: error messages end up in logs.
-        raise DeviceProtocolError(
-            f"text block offset {spec[0]}: {what} is not a YYYYMMDD date ({len(value)} characters)") from None
-
-
-def _valid_to(text: bytes) -> _dt.date | None:
-    if _field(text, _VALID_TO) == LONG_TERM:
-        return None
-    return _date(text, _VALID_TO, "valid-to date")
-
-
-def _gender(text: bytes, spec: tuple[int, int]) -> str:
-    code = _field(text, spec)
-    if code not in GENDERS:
-        raise DeviceProtocolError(f"text block offset {spec[0]}: unknown gender code {code!r}")
-    return GENDERS[code]
-
-
-def card_type_flag(text: bytes) -> str:
-    """The card-type flag at offset 248: ``'resident'``, ``'J'``, ``'I'``, ``'Y'`` or the raw letter."""
-    flag = _field(text, _FLAG)
-    return "resident" if flag == "" else flag
-
-
 def decode_text_block(text: bytes, photo: bytes) -> IdentityCard:
-    """Decode the 256-byte text block of a read answer.
+    """Decode a 256-byte text block; see :func:`devices.id_card.textblock.decode_text_block`."""
+    # The codec lives in textblock.py, which needs IdentityCard from here: import it when called.
+    from devices.id_card.textblock import decode_text_block as decode
 
-    Raises :class:`DeviceProtocolError` (naming the text offset) when the block is malformed,
-    :class:`UnsupportedCardType` for a well-formed card this kiosk cannot decode.
-    """
-    if len(text) != TEXT_BLOCK_LEN:
-        raise DeviceProtocolError(f"text block is {len(text)} bytes, expected {TEXT_BLOCK_LEN}")
-    flag = card_type_flag(text)
-    if flag == "I":
-        return _decode_foreign_old(text, photo)
-    if flag not in ("resident", "J"):
-        raise UnsupportedCardType(flag)
-    card = IdentityCard(
-        name=_field(text, _NAME),
-        gender=_gender(text, _GENDER),
-        nation="",
-        birth_date=_date(text, _BIRTH, "birth date"),
-        address=_field(text, _ADDRESS),
-        id_number=_field(text, _ID_NUMBER),
-        issuer=_field(text, _ISSUER),
-        valid_from=_date(text, _VALID_FROM, "valid-from date"),
-        valid_to=_valid_to(text),
-        card_type=flag,
-        photo=bytes(photo),
-    )
-    if flag == "resident":
-        code = _field(text, _NATION)
-        if code not in NATIONS:
-            raise DeviceProtocolError(f"text block offset {_NATION[0]}: unknown nation code {code!r}")
-        card.nation = NATIONS[code]
-    else:  # 'J': the nation field is reserved; pass number and issue count follow the dates
-        card.pass_number = _field(text, _PASS_NUMBER)
-        count = _field(text, _ISSUE_COUNT)
-        card.issue_count = int(count) if count.isdigit() else None
-    return card
-
-
-# Old foreign permanent resident card ('I'), after vendor SDK manuals [unconfirmed on a device]:
-# English name 120, gender 2, card number 30, nationality 6, Chinese name 30, valid from 16,
-# valid to 16, birth date 16, version 4, issuing authority code 8, flag 2, reserved 6.
-_I_ENGLISH_NAME = (0, 120)
-_I_GENDER = (120, 2)
-_I_NUMBER = (122, 30)
-_I_NATIONALITY = (152, 6)
-_I_CHINESE_NAME = (158, 30)
-_I_VALID_FROM = (188, 16)
-_I_VALID_TO = (204, 16)
-_I_BIRTH = (220, 16)
-_I_AUTHORITY = (240, 8)
-
-
-def _decode_foreign_old(text: bytes, photo: bytes) -> IdentityCard:
-    number = _field(text, _I_NUMBER)
-    nationality = _field(text, _I_NATIONALITY)
-    # The layout is unconfirmed: if the card number does not look like one (3 letters +
-    # 12 digits), refuse rather than put misplaced bytes into a resident's form.
-    if not (len(number) == 15 and number[:3].isalpha() and number[3:].isdigit()
-            and len(nationality) == 3 and nationality.isalpha()):
-        raise UnsupportedCardType("I")
-    english = _field(text, _I_ENGLISH_NAME)
-    return IdentityCard(
-        name=_field(text, _I_CHINESE_NAME) or english,
-        gender=_gender(text, _I_GENDER),
-        nation="",
-        birth_date=_date(text, _I_BIRTH, "birth date"),
-        address="",
-        id_number=number,
-        issuer=_field(text, _I_AUTHORITY),
-        valid_from=_date(text, _I_VALID_FROM, "valid-from date"),
-        valid_to=_date(text, _I_VALID_TO, "valid-to date"),
-        card_type="I",
-        photo=bytes(photo),
-        english_name=english,
-        nationality=nationality,
-    )
-
-
-def _put(block: bytearray, spec: tuple[int, int], value: str, what: str) -> None:
-    offset, size = spec
-    raw = value.encode("utf-16-le")
-    if len(raw) > size:
-        raise ValueError(f"{what} is too long for the card: {len(raw)} bytes, room for {size}")
-    block[offset:offset + size] = raw + " ".encode("utf-16-le") * ((size - len(raw)) // 2)
+    return decode(text, photo)
 
 
 def encode_text_block(card: IdentityCard) -> bytes:
-    """Lay out ``card`` as a 256-byte text block (resident and 'J' layouts; simulator use)."""
-    if card.card_type not in ("resident", "J"):
-        raise ValueError(f"cannot encode card type {card.card_type!r}")
-    block = bytearray(" ".encode("utf-16-le") * (TEXT_BLOCK_LEN // 2))
-    _put(block, _NAME, card.name, "name")
-    _put(block, _GENDER, GENDER_CODES[card.gender], "gender")
-    _put(block, _BIRTH, card.birth_date.strftime("%Y%m%d"), "birth date")
-    _put(block, _ADDRESS, card.address, "address")
-    _put(block, _ID_NUMBER, card.id_number, "ID number")
-    _put(block, _ISSUER, card.issuer, "issuer")
-    _put(block, _VALID_FROM, card.valid_from.strftime("%Y%m%d"), "valid-from date")
-    _put(block, _VALID_TO, LONG_TERM if card.valid_to is None else card.valid_to.strftime("%Y%m%d"),
-         "valid-to date")
-    if card.card_type == "resident":
-        _put(block, _NATION, NATION_CODES[card.nation], "nation")
-    else:
-        _put(block, _PASS_NUMBER, card.pass_number, "pass number")
-        if card.issue_count is not None:
-            _put(block, _ISSUE_COUNT, f"{card.issue_count:02d}", "issue count")
-        _put(block, _FLAG, "J", "card type")
-    return bytes(block)
+    """Lay out ``card`` as a text block; see :func:`devices.id_card.textblock.encode_text_block`."""
+    from devices.id_card.textblock import encode_text_block as encode
+
+    return encode(card)
 
 
 def _test_photo(seed: int) -> bytes:
@@ -312,4 +176,25 @@ def sample_cards() -> list[IdentityCard]:
             issuer="厦门市公安局海沧分局", valid_from=_dt.date(2024, 5, 10),
             valid_to=_dt.date(2029, 5, 10), card_type="J", photo=_test_photo(3),
             pass_number="01234567", issue_count=1),
+    ]
+
+
+def sample_foreign_cards() -> list[IdentityCard]:
+    """TEST foreign permanent resident cards, one of each edition ('I' 2017, 'Y' 2023).
+
+    Kept apart from :func:`sample_cards` because their numbers are not citizen ID numbers.
+    The 'Y' English name is longer than 35 characters on purpose: it spans both name fields.
+    """
+    return [
+        IdentityCard(
+            name="史密斯", gender="男", nation="", birth_date=_dt.date(1980, 1, 1), address="",
+            id_number="USA350280010101", issuer="3502", valid_from=_dt.date(2020, 1, 1),
+            valid_to=_dt.date(2030, 1, 1), card_type="I", photo=_test_photo(4),
+            english_name="SMITH, JOHN", nationality="USA", card_version="01"),
+        IdentityCard(
+            name="蒙蒂", gender="女", nation="", birth_date=_dt.date(1990, 3, 15), address="",
+            id_number="93584019900315002X", issuer="", valid_from=_dt.date(2024, 1, 2),
+            valid_to=_dt.date(2034, 1, 2), card_type="Y", photo=_test_photo(5),
+            english_name="MONTGOMERY-WHITFIELD, ALEXANDRA CATHERINE", nationality="USA",
+            issue_count=0),
     ]

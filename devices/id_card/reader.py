@@ -6,11 +6,13 @@ a missing port is :class:`DeviceNotFound`, a vanished one :class:`DeviceDisconne
 :class:`DeviceTimeout`, bad bytes :class:`DeviceProtocolError` (after which the input is
 resynchronised so the next exchange starts clean).
 
-Polling is optional and owned: :meth:`IdCardReader.start_polling` starts one thread that
-:meth:`IdCardReader.stop_polling` joins. It reports ``card_read`` once per placed card,
-``card_removed`` when the card goes, ``card_unsupported`` for cards it cannot decode, and
-state changes through the shared :class:`StatusTracker`. It reconnects with capped backoff
-and never dies on an exception.
+Polling is optional and owned: :meth:`IdCardReader.start_polling` runs a
+:class:`devices.id_card.polling.CardWatcher` under a :class:`devices.supervisor.DeviceSupervisor`
+(one thread, joined by :meth:`IdCardReader.stop_polling`). It reports ``card_inserted``,
+``card_read`` (a trusted :class:`IdentityCard`), ``card_invalid`` (the number failed validation:
+an :class:`InvalidCard`, no personal data), ``card_unsupported``, ``card_removed`` and state
+changes through the shared :class:`StatusTracker`; it reconnects with capped backoff after an
+unplug, escalates repeated timeouts to ``hardware_error`` and never dies on an exception.
 
 Personal data never reaches the log: at most the card type is logged.
 """
@@ -25,11 +27,14 @@ from types import TracebackType
 import serial
 
 from devices.base import (
-    DeviceDisconnected, DeviceError, DeviceNotFound, DeviceProtocolError, DeviceState, DeviceStatus,
-    DeviceTimeout, EventCallback, StatusTracker,
+    DeviceDisconnected, DeviceNotFound, DeviceProtocolError, DeviceState, DeviceStatus, DeviceTimeout,
+    EventCallback, StatusTracker,
 )
 from devices.id_card import protocol as p
-from devices.id_card.identity import IdentityCard, UnsupportedCardType, decode_text_block
+from devices.id_card.checks import card_problems
+from devices.id_card.identity import IdentityCard
+from devices.id_card.textblock import decode_text_block
+from devices.supervisor import Backoff, DeviceSupervisor, SupervisorHealth
 
 try:
     import termios
@@ -44,8 +49,9 @@ _PORT_GONE: tuple[type[BaseException], ...] = (serial.SerialException, OSError) 
     (termios.error,) if termios is not None else ())
 
 _READ_SLICE_S = 0.05  # pyserial read timeout: how often a waiting exchange checks its deadline
-_BACKOFF_MIN_S = 0.2
-_BACKOFF_MAX_S = 2.0
+# Reconnect delays after an unplug: capped at 1 s so a replugged reader is back well within 3 s.
+POLL_BACKOFF = Backoff(initial_s=0.2, max_s=1.0)
+TIMEOUTS_TO_ERROR = 3  # consecutive silent polls before the reader counts as broken
 _RESYNC_QUIET_S = 0.03  # the line counts as drained after this long without a byte
 _RESYNC_MAX_S = 0.5
 
@@ -62,9 +68,12 @@ class IdCardReader:
         self._lock = threading.RLock()
         self._serial: serial.SerialBase | None = None
         self._assembler = p.FrameAssembler()
-        self._poll_thread: threading.Thread | None = None
-        self._poll_stop = threading.Event()
-        self._card_present = False
+        self._supervisor: DeviceSupervisor | None = None
+
+    @property
+    def tracker(self) -> StatusTracker:
+        """The reader's status and event channel (shared with its card watcher and supervisor)."""
+        return self._tracker
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -101,11 +110,15 @@ class IdCardReader:
 
     def close(self) -> None:
         """Stop polling (if running) and close the port."""
-        if self._poll_thread is not None and threading.current_thread() is not self._poll_thread:
-            self.stop_polling()
+        self.stop_polling()
         with self._lock:
             self._drop_handle()
             self._tracker.set_state(DeviceState.OFFLINE)
+
+    def drop(self) -> None:
+        """Let go of the port after a failure, without changing the state; :meth:`open` reopens it."""
+        with self._lock:
+            self._drop_handle()
 
     def _drop_handle(self) -> None:
         ser, self._serial = self._serial, None
@@ -147,7 +160,10 @@ class IdCardReader:
                 self._tracker.record_error(err, DeviceState.OFFLINE)
                 raise err from exc
             except DeviceTimeout as exc:
-                self._tracker.record_error(exc, DeviceState.OFFLINE)
+                # Once a supervisor has escalated to hardware_error, a further timeout must not
+                # make the reader look merely offline.
+                escalated = self._tracker.snapshot().state is DeviceState.HARDWARE_ERROR
+                self._tracker.record_error(exc, None if escalated else DeviceState.OFFLINE)
                 raise
             except DeviceProtocolError as exc:
                 self._tracker.record_error(exc)
@@ -214,6 +230,10 @@ class IdCardReader:
             self._tracker.set_state(DeviceState.HARDWARE_ERROR, sam=response.meaning)
         return response
 
+    def sam_id(self) -> str:
+        """The SAM module's 16-byte id as hex (identifies the reader, not a person)."""
+        return self._expect_ok(p.Command.SAM_ID).data.hex()
+
     def find_card(self) -> bool:
         """寻卡: True when a card is in the field (SW3 9F), False for no card (SW3 80)."""
         response = self._exchange(p.Command.FIND_CARD)
@@ -232,16 +252,36 @@ class IdCardReader:
             return False
         raise p.SamRefused("SELECT_CARD", response.sw3)
 
-    def read_card(self) -> IdentityCard | None:
+    def read_card(self, *, fingerprint: bool = False) -> IdentityCard | None:
         """Find, select and read the card on the reader; None when there is none.
 
-        Raises :class:`UnsupportedCardType` for a card this kiosk cannot decode and
+        The number is checked (:func:`devices.id_card.checks.card_problems`): a card whose number
+        fails comes back with ``problems`` set and ``trusted`` False. ``fingerprint=True`` uses
+        the read-with-fingerprint command and keeps the (opaque) fingerprint block.
+
+        Raises :class:`UnsupportedCardType` for a card type this kiosk does not know and
         :class:`SamRefused` when the SAM refuses the read (e.g. SW3 41: card moved).
         """
         with self._lock:
             if not self.find_card() or not self.select_card():
                 return None
-            return self._read_selected()
+            return self.read_selected(fingerprint=fingerprint)
+
+    def read_selected(self, *, fingerprint: bool = False) -> IdentityCard:
+        """Read the card selected by :meth:`select_card` and check its number."""
+        command = p.Command.READ_WITH_FINGERPRINT if fingerprint else p.Command.READ_TEXT_PHOTO
+        response = self._exchange(command)
+        if not response.ok:
+            raise p.SamRefused(command.name, response.sw3)
+        try:
+            blocks = p.split_read_data(response.data, with_fingerprint=fingerprint)
+            card = decode_text_block(blocks.text, blocks.photo)
+        except DeviceProtocolError as exc:
+            self._tracker.record_error(exc)
+            raise DeviceProtocolError(f"{command.name}: {exc}") from exc
+        card.fingerprint = blocks.fingerprint
+        card.problems = card_problems(card)
+        return card
 
     def read_appended_address(self) -> str | None:
         """追加住址 of the selected card (after :meth:`read_card`); None when the card has none (SW3 91).
@@ -258,109 +298,31 @@ class IdCardReader:
         except UnicodeDecodeError as exc:
             raise DeviceProtocolError(f"appended address is not UTF-16LE at data offset {exc.start}") from exc
 
-    def _read_selected(self) -> IdentityCard:
-        response = self._exchange(p.Command.READ_TEXT_PHOTO)
-        if not response.ok:
-            raise p.SamRefused("READ_TEXT_PHOTO", response.sw3)
-        try:
-            blocks = p.split_read_data(response.data)
-            return decode_text_block(blocks.text, blocks.photo)
-        except DeviceProtocolError as exc:
-            self._tracker.record_error(exc)
-            raise
-
     # -- polling -------------------------------------------------------------------------------
 
     @property
     def polling(self) -> bool:
-        return self._poll_thread is not None and self._poll_thread.is_alive()
+        return self._supervisor is not None and self._supervisor.running
 
-    def start_polling(self, interval_s: float = 0.3) -> None:
-        """Start the one polling thread (opening the port itself, with backoff if absent)."""
-        if self._poll_thread is not None:
+    def start_polling(self, interval_s: float = 0.3, *, backoff: Backoff = POLL_BACKOFF,
+                      timeouts_to_error: int = TIMEOUTS_TO_ERROR) -> None:
+        """Start the one polling thread (it opens the port itself, with backoff while absent)."""
+        from devices.id_card.polling import CardWatcher  # polling imports this module
+
+        if self._supervisor is not None:
             raise RuntimeError("ID card reader is already polling")
-        self._poll_stop.clear()
-        self._card_present = False
-        self._poll_thread = threading.Thread(
-            target=self._poll_loop, args=(interval_s,), name=f"{self._tracker.name}-poll", daemon=True)
-        self._poll_thread.start()
+        self._supervisor = DeviceSupervisor(
+            CardWatcher(self), self._tracker, interval_s=interval_s, backoff=backoff,
+            timeouts_to_error=timeouts_to_error)
+        self._supervisor.start()
 
     def stop_polling(self) -> None:
         """Stop the polling thread and wait for it; the port stays open."""
-        thread = self._poll_thread
-        if thread is None:
-            return
-        self._poll_stop.set()
-        # One poll is at most three exchanges, each bounded by read_timeout_s.
-        thread.join(timeout=3 * self.read_timeout_s + 2)
-        if thread.is_alive():
-            log.error("%s: polling thread did not stop in time", self._tracker.name)
-        self._poll_thread = None
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            # One poll is at most three exchanges, each bounded by read_timeout_s.
+            supervisor.stop(timeout_s=3 * self.read_timeout_s + 2)
 
-    def _poll_loop(self, interval_s: float) -> None:
-        backoff = _BACKOFF_MIN_S
-        last_problem = ""
-        while not self._poll_stop.is_set():
-            delay = interval_s
-            try:
-                if self._serial is None:
-                    self.open()
-                    log.info("%s: connected on %s", self._tracker.name, self.url)
-                self._poll_once()
-                backoff = _BACKOFF_MIN_S
-                if last_problem:
-                    log.info("%s: recovered", self._tracker.name)
-                    last_problem = ""
-            except (DeviceNotFound, DeviceDisconnected) as exc:
-                with self._lock:
-                    self._drop_handle()
-                self._card_gone()
-                delay, backoff = backoff, min(backoff * 2, _BACKOFF_MAX_S)
-                last_problem = self._log_transition(last_problem, exc)
-            except DeviceError as exc:
-                last_problem = self._log_transition(last_problem, exc)
-            except Exception as exc:  # the poller is the reader's supervisor: it must not die
-                log.exception("%s: unexpected error while polling", self._tracker.name)
-                last_problem = repr(exc)
-            self._poll_stop.wait(delay)
-
-    def _log_transition(self, last: str, exc: BaseException) -> str:
-        # Log when the problem changes, not on every failed poll.
-        text = f"{type(exc).__name__}: {exc}"
-        if text != last:
-            log.warning("%s: %s", self._tracker.name, text)
-        return text
-
-    def _poll_once(self) -> None:
-        with self._lock:
-            if self._card_present:
-                if self.find_card() or self._still_selected():
-                    return
-                self._card_gone()
-                return
-            if not self.find_card() or not self.select_card():
-                return
-            try:
-                card = self._read_selected()
-            except UnsupportedCardType as exc:
-                self._card_present = True
-                log.info("%s: unsupported card type %r placed", self._tracker.name, exc.flag)
-                self._tracker.emit("card_unsupported", exc.flag)
-                return
-            self._card_present = True
-        log.info("%s: card read (type %s)", self._tracker.name, card.card_type)
-        self._tracker.emit("card_read", card)
-
-    def _still_selected(self) -> bool:
-        # Some SAMs answer 寻卡 with 80 while a card that was already read stays in the field;
-        # a read of the selected card succeeds then, so a card only counts as gone when both fail.
-        try:
-            return self._exchange(p.Command.READ_TEXT_PHOTO).ok
-        except DeviceProtocolError:
-            return True  # unsure: check again on the next poll rather than end the session
-
-    def _card_gone(self) -> None:
-        if self._card_present:
-            self._card_present = False
-            log.info("%s: card removed", self._tracker.name)
-            self._tracker.emit("card_removed")
+    def supervision(self) -> SupervisorHealth | None:
+        """The polling supervisor's health, or None when not polling."""
+        return self._supervisor.health() if self._supervisor is not None else None

@@ -10,6 +10,7 @@ from devices.base import DeviceProtocolError
 from devices.id_card import protocol as p
 from devices.id_card.identity import (
     NATIONS, IdentityCard, UnsupportedCardType, decode_text_block, encode_text_block, sample_cards,
+    sample_foreign_cards,
 )
 from kiosk.validators import citizen_id_gender, citizen_id_valid
 
@@ -244,21 +245,64 @@ def test_short_text_block_is_rejected() -> None:
         decode_text_block(bytes(255), b"")
 
 
-def test_new_foreign_permanent_resident_card_is_unsupported_not_corrupt() -> None:
+def test_unknown_card_type_flag_is_unsupported_not_corrupt() -> None:
     with pytest.raises(UnsupportedCardType) as info:
-        decode_text_block(corrupt_text(248, "Y"), b"")
-    assert not isinstance(info.value, DeviceProtocolError) and info.value.flag == "Y"
+        decode_text_block(corrupt_text(248, "Q"), b"")
+    assert not isinstance(info.value, DeviceProtocolError) and info.value.flag == "Q"
 
 
-def _foreign_text(number: str) -> bytes:
-    fields = [("ZHANG, SAN", 120), ("1", 2), (number, 30), ("USA", 6), ("张三", 30),
-              ("20200101", 16), ("20300101", 16), ("19800101", 16), ("01", 4), ("3502", 8), ("I", 2), ("", 6)]
-    return b"".join((v + " " * n)[:n // 2].encode("utf-16-le") for v, n in fields)
+def _layout(fields: list[tuple[str, int]]) -> bytes:
+    out = b"".join((v + " " * n)[:n // 2].encode("utf-16-le") for v, n in fields)
+    assert len(out) == 256
+    return out
 
 
-def test_old_foreign_permanent_resident_card_decodes_when_plausible() -> None:
-    got = decode_text_block(_foreign_text("USA350200000001"), b"")
-    assert (got.card_type, got.english_name, got.nationality) == ("I", "ZHANG, SAN", "USA")
+def test_2017_foreign_permanent_resident_card_decodes_from_the_published_table() -> None:
+    # Byte counts as in the 2017 card's machine-readable item table (textblock.py docstring).
+    text = _layout([("ZHANG, SAN", 120), ("1", 2), ("USA350280010101", 30), ("USA", 6), ("张三", 30),
+                    ("20200101", 16), ("20300101", 16), ("19800101", 16), ("01", 4), ("3502", 8), ("I", 2),
+                    ("", 6)])
+    got = decode_text_block(text, b"")
+    assert (got.card_type, got.english_name, got.nationality, got.name) == ("I", "ZHANG, SAN", "USA", "张三")
+    assert got.id_number == "USA350280010101" and got.issuer == "3502" and got.card_version == "01"
     assert got.birth_date == dt.date(1980, 1, 1) and got.valid_to == dt.date(2030, 1, 1)
-    with pytest.raises(UnsupportedCardType):
-        decode_text_block(_foreign_text("not a number"), b"")
+    assert got.gender == "男" and got.nation == "" and got.address == ""
+
+
+def test_2023_foreign_permanent_resident_card_decodes_with_its_name_split_over_two_fields() -> None:
+    english = "MONTGOMERY-WHITFIELD, ALEXANDRA CATHERINE"  # 41 characters: 35 + 6
+    text = _layout([("蒙蒂", 30), ("2", 2), ("01", 4), ("19900315", 16), (english[:35], 70),
+                    ("93584019900315002X", 36), ("", 30), ("20240102", 16), ("20340102", 16),
+                    (english[35:], 22), ("USA", 6), ("Y", 2), ("", 6)])
+    got = decode_text_block(text, b"")
+    assert (got.card_type, got.name, got.english_name) == ("Y", "蒙蒂", english)
+    assert got.id_number == "93584019900315002X" and got.issue_count == 1 and got.gender == "女"
+    assert got.birth_date == dt.date(1990, 3, 15) and got.valid_from == dt.date(2024, 1, 2)
+    assert got.masked()["card_type"] == "外国人永久居留身份证（2023版）"
+
+
+def test_foreign_card_without_a_chinese_name_goes_by_its_english_name() -> None:
+    card = sample_foreign_cards()[1]
+    card.name = card.english_name
+    got = decode_text_block(encode_text_block(card), b"")
+    assert got.name == card.english_name
+
+
+@pytest.mark.parametrize("card", sample_cards() + sample_foreign_cards(), ids=lambda c: c.card_type)
+def test_every_card_type_round_trips_through_its_layout(card: IdentityCard) -> None:
+    text = encode_text_block(card)
+    assert len(text) == 256
+    assert decode_text_block(text, card.photo) == card
+
+
+@pytest.mark.parametrize("code", sorted(NATIONS))
+def test_every_nation_code_decodes(code: str) -> None:
+    text = corrupt_text(32, code)
+    assert decode_text_block(text, b"").nation == NATIONS[code]
+
+
+def test_j_issue_count_of_odd_digits_is_none_not_a_crash() -> None:
+    card = sample_cards()[2]
+    text = bytearray(encode_text_block(card))
+    text[238:242] = "²³".encode("utf-16-le")  # digits to str.isdigit(), not to int()
+    assert decode_text_block(bytes(text), b"").issue_count is None

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from kiosk.validators import (
-    citizen_id_check_char, citizen_id_gender, citizen_id_valid, mobile_valid, social_credit_code_check_char,
-    social_credit_code_valid,
+    citizen_id_check_char, citizen_id_gender, citizen_id_problems, citizen_id_valid, foreign_permanent_id_old_problems,
+    foreign_permanent_id_problems, mobile_valid, social_credit_code_check_char, social_credit_code_valid,
 )
 
 
@@ -92,3 +92,43 @@ def test_check_char_31_wraps_to_zero() -> None:
 def test_mobile_numbers() -> None:
     assert mobile_valid("13912345678")
     assert not mobile_valid("12912345678") and not mobile_valid("1391234567")
+
+
+# -- regions and the numbers read from cards ---------------------------------------------------
+
+@pytest.mark.parametrize("province", ["11", "35", "65", "71", "81", "82", "83"])
+def test_known_province_codes_pass(province: str) -> None:
+    assert citizen_id_valid(with_check(province + "0205198506150030"[:15]))
+
+
+@pytest.mark.parametrize("province", ["10", "20", "39", "66", "84", "90", "99"])
+def test_region_code_that_names_no_province_fails(province: str) -> None:
+    number = with_check(province + "0105194912310021"[:15])
+    assert not citizen_id_valid(number)
+    assert citizen_id_problems(number) == ["region code names no province"]
+
+
+def test_problems_are_named_without_repeating_the_number() -> None:
+    problems = citizen_id_problems("990105194902310021")
+    assert problems == ["region code names no province", "birth date is not a calendar date",
+                        "check character does not match"]
+    assert all("9901" not in p for p in problems)
+    assert citizen_id_problems("abc") == ["not 17 digits and a check character"]
+    assert citizen_id_problems("11010519491231002X") == []
+
+
+def test_2023_foreign_permanent_resident_number() -> None:
+    assert foreign_permanent_id_problems("93584019900315002X") == []
+    assert foreign_permanent_id_problems("93584019900315002x") == []
+    assert foreign_permanent_id_problems("935840199003150021") == ["check character does not match"]
+    assert "does not start with 9 (the foreigner's mark)" in foreign_permanent_id_problems(with_check("13584019900315002"))
+    assert foreign_permanent_id_problems(with_check("99984019900315002")) == ["acceptance region code names no province"]
+    assert not citizen_id_valid("93584019900315002X")  # 93 is no province: not a citizen number
+
+
+def test_old_foreign_permanent_resident_number_shape() -> None:
+    assert foreign_permanent_id_old_problems("USA350280010101") == []
+    assert foreign_permanent_id_old_problems("usa350280010101") == []
+    assert foreign_permanent_id_old_problems("USA990280010101") == ["acceptance region code names no province"]
+    assert foreign_permanent_id_old_problems("US1350280010101") == ["not 3 letters and 12 digits"]
+    assert foreign_permanent_id_old_problems("USA35028001010") == ["not 3 letters and 12 digits"]

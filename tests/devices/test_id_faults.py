@@ -1,0 +1,184 @@
+"""Every command, card type, SW3 failure code and wire fault, over a real pty (IdCardReader ↔ simulator)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from devices.base import ActionHint, DeviceDisconnected, DeviceProtocolError, DeviceState, DeviceTimeout
+from devices.id_card import (
+    Command, IdCardReader, IdentityCard, IdReaderSimulator, SamRefused, sample_cards, sample_foreign_cards,
+)
+from devices.id_card import protocol as p
+
+TIMEOUT = 0.4
+# Statuses that refuse a request (everything but the routine 90, 91, 9F, 80, 81).
+FAILURE_CODES = sorted(set(p.SW3_MEANINGS) - {0x90, 0x91, 0x9F, 0x80, 0x81})
+
+
+@pytest.fixture
+def sim() -> Iterator[IdReaderSimulator]:
+    with IdReaderSimulator() as s:
+        yield s
+
+
+@pytest.fixture
+def reader(sim: IdReaderSimulator) -> Iterator[IdCardReader]:
+    with IdCardReader(sim.port, read_timeout_s=TIMEOUT) as r:
+        yield r
+
+
+def test_failure_code_table_is_the_documented_one() -> None:
+    assert [f"{c:02X}" for c in FAILURE_CODES] == [
+        "10", "11", "21", "23", "24", "31", "32", "33", "37", "3F", "40", "41", "47", "60", "66"]
+
+
+@pytest.mark.parametrize("command", [Command.FIND_CARD, Command.SELECT_CARD, Command.READ_TEXT_PHOTO],
+                         ids=lambda c: c.name)
+@pytest.mark.parametrize("sw3", FAILURE_CODES, ids=lambda c: f"{c:02X}")
+def test_every_failure_code_is_refused_with_its_meaning_and_then_recovers(
+        sim: IdReaderSimulator, reader: IdCardReader, command: Command, sw3: int) -> None:
+    sim.insert(sample_cards()[0])
+    sim.fail_next(command, sw3)
+    with pytest.raises(SamRefused) as info:
+        reader.read_card()
+    assert info.value.sw3 == sw3 and f"0x{sw3:02X}" in str(info.value)
+    assert p.sw3_meaning(sw3) in str(info.value) and command.name in str(info.value)
+    expected_hint = {0x31: ActionHint.CLEAR, 0x32: ActionHint.CLEAR, 0x33: ActionHint.CLEAR, 0x40: ActionHint.CLEAR,
+                     0x41: ActionHint.CLEAR, 0x47: ActionHint.CLEAR, 0x60: ActionHint.MAINTENANCE,
+                     0x66: ActionHint.MAINTENANCE}.get(sw3, ActionHint.RESET)
+    assert info.value.hint is expected_hint
+    card = reader.read_card()  # the next attempt works: one refusal does not wedge the reader
+    assert card is not None and card.name == "张三"
+
+
+def test_no_card_and_select_failure_read_as_none(sim: IdReaderSimulator, reader: IdCardReader) -> None:
+    assert reader.read_card() is None  # find: SW3 80
+    sim.insert(sample_cards()[0])
+    sim.fail_next(Command.SELECT_CARD, p.SW3_SELECT_FAILED)
+    assert reader.read_card() is None  # select: SW3 81
+    assert reader.read_card() is not None
+    assert reader.status().errors == 0  # routine answers are not errors
+
+
+def test_read_failure_41_asks_the_resident_to_place_the_card_again(
+        sim: IdReaderSimulator, reader: IdCardReader) -> None:
+    sim.insert(sample_cards()[0])
+    sim.fail_next(Command.READ_TEXT_PHOTO, p.SW3_READ_FAILED)
+    with pytest.raises(SamRefused, match="read failed") as info:
+        reader.read_card()
+    assert info.value.hint is ActionHint.CLEAR and info.value.retryable
+
+
+def test_sam_commands_over_the_wire(sim: IdReaderSimulator, reader: IdCardReader) -> None:
+    reader.reset()
+    assert reader.sam_status().ok
+    assert reader.sam_id() == "0501000020101010000123456789abcd"
+    assert sim.requests == [Command.RESET_SAM.frame(), Command.SAM_STATUS.frame(), Command.SAM_ID.frame()]
+    sim.fail_next(Command.RESET_SAM, 0x60)
+    with pytest.raises(SamRefused, match="SAM self-test failed"):
+        reader.reset()
+
+
+def test_sam_status_failure_puts_the_reader_in_hardware_error(sim: IdReaderSimulator, reader: IdCardReader) -> None:
+    sim.fail_next(Command.SAM_STATUS, 0x66)
+    status = reader.sam_status()
+    assert not status.ok and status.meaning == "SAM not authorised"
+    assert reader.status().state is DeviceState.HARDWARE_ERROR
+    assert reader.status().detail["sam"] == "SAM not authorised"
+
+
+@pytest.mark.parametrize("card", sample_cards() + sample_foreign_cards(), ids=lambda c: c.card_type)
+def test_every_card_type_reads_over_the_wire_and_is_trusted(
+        sim: IdReaderSimulator, reader: IdCardReader, card: IdentityCard) -> None:
+    sim.insert(card)
+    got = reader.read_card()
+    assert got == card and got.trusted, got.problems
+
+
+def test_read_with_fingerprint_keeps_the_fingerprint_block(sim: IdReaderSimulator, reader: IdCardReader) -> None:
+    sim.insert(sample_cards()[1], fingerprint=bytes(range(256)) * 2)
+    card = reader.read_card(fingerprint=True)
+    assert card is not None and card.name == "李四" and len(card.fingerprint) == 512
+    assert sim.requests[-1] == bytes.fromhex("AAAAAA9669 0003 3010 23")
+    card.wipe()
+    assert card.fingerprint == b""
+
+
+def test_appended_address_present_and_absent(sim: IdReaderSimulator, reader: IdCardReader) -> None:
+    sim.insert(sample_cards()[0], appended_address="北京市海淀区测试街9号")
+    assert reader.read_card() is not None
+    assert reader.read_appended_address() == "北京市海淀区测试街9号"
+    sim.insert(sample_cards()[1])
+    assert reader.read_card() is not None
+    assert reader.read_appended_address() is None  # SW3 91
+
+
+def test_a_number_that_fails_validation_is_read_but_not_trusted(
+        sim: IdReaderSimulator, reader: IdCardReader) -> None:
+    card = sample_cards()[0]
+    card.id_number = "110105194912310021"  # wrong check character
+    sim.insert(card)
+    got = reader.read_card()
+    assert got is not None and not got.trusted
+    assert "ID number: check character does not match" in got.problems
+    assert all("110105" not in problem for problem in got.problems)
+
+
+def test_truncated_answer_is_a_protocol_error_and_the_next_read_works(
+        sim: IdReaderSimulator, reader: IdCardReader) -> None:
+    sim.insert(sample_cards()[0])
+    sim.truncate_next(command=Command.READ_TEXT_PHOTO)
+    with pytest.raises(DeviceProtocolError, match=r"incomplete frame: \d+ bytes of 1295"):
+        reader.read_card()
+    assert reader.read_card() is not None
+
+
+def test_garbage_instead_of_an_answer_then_a_clean_read(sim: IdReaderSimulator, reader: IdCardReader) -> None:
+    sim.insert(sample_cards()[0])
+    sim.reply_next_with(p.PREAMBLE + b"\x00\x04\x00\x00\x90\x00" + b"\xAA" * 7)  # a frame with a bad checksum
+    with pytest.raises(DeviceProtocolError, match="checksum error"):
+        reader.find_card()
+    sim.reply_next_with(b"\x13\x37" * 20)  # no frame at all
+    with pytest.raises(DeviceTimeout):
+        reader.find_card()
+    assert reader.read_card() is not None
+
+
+def test_reader_at_another_baud_rate_is_silent_until_the_speed_matches() -> None:
+    with IdReaderSimulator(line_baud=57600) as sim:
+        with IdCardReader(sim.port, baudrate=115200, read_timeout_s=0.2) as wrong:
+            with pytest.raises(DeviceTimeout):
+                wrong.sam_status()
+        with IdCardReader(sim.port, baudrate=57600, read_timeout_s=TIMEOUT) as right:
+            assert right.sam_status().ok
+
+
+def test_reader_that_disappears_mid_read_raises_disconnected() -> None:
+    with IdReaderSimulator(pace_baud=115200) as sim:  # the read answer takes ~112 ms on the wire
+        sim.insert(sample_cards()[0])
+        reader = IdCardReader(sim.port, read_timeout_s=2.0)
+        reader.open()
+        outcome: list[BaseException | object] = []
+
+        def read() -> None:
+            try:
+                outcome.append(reader.read_card())
+            except BaseException as exc:  # handed to the test thread
+                outcome.append(exc)
+
+        thread = threading.Thread(target=read)
+        thread.start()
+        read_frame = Command.READ_TEXT_PHOTO.frame()
+        deadline = threading.Event()
+        for _ in range(400):  # wait (≤ 4 s) until the read request is on the wire
+            if read_frame in sim.requests:
+                break
+            deadline.wait(0.01)
+        sim.unplug()
+        thread.join(timeout=5)
+        assert len(outcome) == 1 and isinstance(outcome[0], DeviceDisconnected), outcome
+        assert not reader.is_open and reader.status().state is DeviceState.OFFLINE
+        reader.close()
