@@ -45,6 +45,15 @@ def _parser() -> argparse.ArgumentParser:
     sim = add("platform-sim", "run the government platform simulator")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, help="port (default: platform.sim_port)")
+    sim.add_argument("--latency", type=float, default=0.0, metavar="S", help="delay every answer by S seconds")
+    sim.add_argument("--error-rate", type=float, default=None, metavar="P",
+                     help="answer this share (0..1) of requests with --status (default 1 when --status is given)")
+    sim.add_argument("--status", type=int, default=None, metavar="CODE", help="status of injected errors (503, 429 …)")
+    sim.add_argument("--retry-after", type=float, default=None, metavar="S", help="Retry-After sent with injected errors")
+    sim.add_argument("--drop", action="store_true", help="serve, then break the connection before the answer ends")
+    sim.add_argument("--hang", type=float, default=0.0, metavar="S", help="wait S seconds before serving (a hang)")
+    sim.add_argument("--duplicate", action="store_true",
+                     help="serve, then answer 503 so the kiosk delivers again (duplicate deliveries)")
 
     demo = add("demo", "play a scripted resident journey headless and save every screen as PNG")
     demo.add_argument("--out", required=True, metavar="DIR", help="folder for the screenshots and summary.json")
@@ -186,8 +195,21 @@ def _cmd_platform_sim(args: argparse.Namespace, settings: Settings) -> int:
     from kiosk.supervisor import notify_ready
     from local_api.server import serve_platform_sim
 
+    from local_api.platform_sim import Faults
+
     port = settings.platform.sim_port if args.port is None else args.port
-    return serve_platform_sim(args.host, port, settings.platform.secret, ready=notify_ready) or 0
+    wanted: dict[str, object] = {"latency_s": args.latency, "drop": args.drop, "hang_s": args.hang,
+                                 "duplicate": args.duplicate, "retry_after_s": args.retry_after}
+    if args.status is not None:
+        wanted["status"] = args.status
+    if args.error_rate is not None:
+        wanted["error_rate"] = args.error_rate
+    try:
+        faults = Faults.from_json(wanted)
+    except (TypeError, ValueError) as exc:
+        print(f"kiosk platform-sim: {exc}", file=sys.stderr)
+        return EXIT_SETTINGS
+    return serve_platform_sim(args.host, port, settings.platform.secret, faults=faults, ready=notify_ready) or 0
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -82,6 +82,27 @@ class GatewaySection(_Section):
     """How long a delivered submission's encrypted record is kept before it is purged."""
     retry_max_s: float = Field(gt=0)
     """Longest wait between two delivery attempts to the platform (backoff is capped here)."""
+    parked_retention_s: float = Field(default=2592000, ge=0)
+    """How long a rejected or expired submission stays parked for operators before it is purged."""
+    expire_after_s: float = Field(default=0, ge=0)
+    """A submission still undelivered this long after acceptance is marked ``expired`` (0: never)."""
+    min_free_mb: float = Field(default=200, ge=0)
+    """Free space the data folder must keep; below it new submissions are refused (nothing half-written)."""
+    max_materials_mb: float = Field(default=6, gt=0, le=64)
+    """Largest total size of one submission's materials (document-camera images), decoded."""
+    breaker_failures: int = Field(default=3, ge=1)
+    """Consecutive failed platform requests that open the circuit breaker (online items answer at once)."""
+    breaker_reset_s: float = Field(default=30, gt=0)
+    """How long the breaker stays open before an online request may try the platform again."""
+    heartbeat_stale_s: float = Field(default=30, gt=0)
+    """Without a heartbeat from the kiosk app for this long, ``/ready`` and the status report say so."""
+    auth_max_failures: int = Field(default=5, ge=1)
+    """Failed token checks from one address before it is locked out."""
+    auth_lockout_s: float = Field(default=900, gt=0)
+    """How long an address is locked out after too many failed token checks."""
+    first_token_role: Literal["operator", "technician", "none"] = "technician"
+    """Role of the token created (and written to ``first-token.txt`` in the data folder) when no token
+    exists at the gateway's start; ``none`` creates no token."""
 
 
 class PlatformSection(_Section):
@@ -93,6 +114,9 @@ class PlatformSection(_Section):
     """Timeout of one request to the platform."""
     secret: str = Field(min_length=16)
     """Shared secret for signing platform requests (HMAC-SHA256). Replace it in every deployment."""
+    proxy_timeout_s: float = Field(default=3, gt=0, le=30)
+    """Timeout of one online-only request (query, print, identity check, appointments) proxied for the
+    kiosk app: short, so a resident is told at once when the platform is not answering."""
 
     @field_validator("url")
     @classmethod

@@ -7,6 +7,7 @@ says so in plain words, the technician text says what to check) and :class:`Gate
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -81,11 +82,22 @@ class GatewayClient:
         """The gateway's status report (outbox counts, platform reachability)."""
         return self._call("GET", "/health")
 
-    def submit(self, kind: str, item_code: str, applicant: dict[str, Any],
-               form: dict[str, Any]) -> dict[str, Any]:
-        """Queue an application or print request; ``{receipt_no, state: "queued", accepted_at}``."""
-        return self._call("POST", "/api/v1/submissions",
-                          {"kind": kind, "item_code": item_code, "applicant": applicant, "form": form})
+    def submit(self, kind: str, item_code: str, applicant: dict[str, Any], form: dict[str, Any],
+               materials: list[tuple[str, str, bytes]] | None = None,
+               request_id: str | None = None) -> dict[str, Any]:
+        """Queue an application or print request; ``{receipt_no, state: "queued", accepted_at}``.
+
+        ``materials``: ``(name, content_type, bytes)`` of document-camera images, stored encrypted.
+        ``request_id`` (8-64 of ``A-Za-z0-9_.-``, one per submission): resending after a lost answer
+        returns the same receipt number instead of storing the submission twice.
+        """
+        body: dict[str, Any] = {"kind": kind, "item_code": item_code, "applicant": applicant, "form": form}
+        if request_id is not None:
+            body["request_id"] = request_id
+        if materials:
+            body["materials"] = [{"name": n, "content_type": t, "data": base64.b64encode(d).decode("ascii")}
+                                 for n, t, d in materials]
+        return self._call("POST", "/api/v1/submissions", body)
 
     def submission(self, receipt_no: str) -> dict[str, Any]:
         """A submission's state, platform reference and timestamps."""
@@ -95,17 +107,62 @@ class GatewayClient:
         """A printable proof from the platform; :class:`GatewayRefused` 503 when it is unreachable."""
         return self._call("POST", "/api/v1/documents", {"item_code": item_code, "applicant": applicant})
 
+    def query(self, item_code: str, applicant: dict[str, Any]) -> dict[str, Any]:
+        """A query item's answer from the platform; :class:`GatewayRefused` 503 when it is unreachable."""
+        return self._call("POST", "/api/v1/queries", {"item_code": item_code, "applicant": applicant})
+
+    def verify_identity(self, applicant: dict[str, Any], face_jpeg: bytes,
+                        item_code: str | None = None) -> dict[str, Any]:
+        """人证比对 through the platform: ``{verified, reason, message, check_ref}``."""
+        return self._call("POST", "/api/v1/identity/verify", {
+            "applicant": applicant, "face_jpeg": base64.b64encode(face_jpeg).decode("ascii"), "item_code": item_code})
+
+    def appointment_slots(self, item_code: str, date: str | None = None) -> dict[str, Any]:
+        """Free slots of an appointment item (``{item_code, place, slots: [...]}``)."""
+        query = f"item_code={quote(item_code, safe='')}" + (f"&date={quote(date, safe='')}" if date else "")
+        return self._call("GET", f"/api/v1/appointments/slots?{query}")
+
+    def book_appointment(self, item_code: str, slot_id: str, applicant: dict[str, Any], *,
+                         phone: str | None = None, request_id: str | None = None) -> dict[str, Any]:
+        """Book a slot; the same ``request_id`` twice is the same booking."""
+        return self._call("POST", "/api/v1/appointments", {"item_code": item_code, "slot_id": slot_id,
+                                                           "applicant": applicant, "phone": phone,
+                                                           "request_id": request_id})
+
+    def progress(self, receipt_no: str) -> dict[str, Any]:
+        """办件进度 by receipt number (``source`` says whether the gateway or the platform answered)."""
+        return self._call("GET", f"/api/v1/progress/{quote(receipt_no, safe='')}")
+
+    def help_request(self, need: str, group: str, *, item_code: str | None = None,
+                     applicant: dict[str, Any] | None = None, phone: str | None = None,
+                     text: str = "") -> dict[str, Any]:
+        """Queue a 帮办代办 request; ``{receipt_no, state: "queued"}``."""
+        return self._call("POST", "/api/v1/help-requests", {"need": need, "group": group, "item_code": item_code,
+                                                            "applicant": applicant, "phone": phone, "text": text})
+
+    def report(self, category: str, text: str, *, item_code: str | None = None,
+               applicant: dict[str, Any] | None = None, phone: str | None = None) -> dict[str, Any]:
+        """Queue a 办不成事反映 report; ``{receipt_no, state: "queued"}``."""
+        return self._call("POST", "/api/v1/reports", {"category": category, "text": text, "item_code": item_code,
+                                                      "applicant": applicant, "phone": phone})
+
+    def heartbeat(self, screen: str, devices: dict[str, dict[str, Any]],
+                  results: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Report the screen and ``{name: DeviceStatus.to_dict()}``; answers ``{commands, platform}``."""
+        return self._call("POST", "/api/v1/heartbeat", {"screen": screen, "devices": devices,
+                                                        "results": results or []})
+
     def rate(self, receipt_no: str, level: int, text: str = "") -> dict[str, Any]:
         """Queue a 好差评 rating (GB/T 39046 levels: 1 = 非常满意 … 5 = 非常不满意)."""
         return self._call("POST", "/api/v1/ratings", {"receipt_no": receipt_no, "level": level,
                                                       "direction": RATING_DIRECTION, "text": text})
 
     def wait_delivered(self, receipt_no: str, timeout_s: float, poll_s: float = 0.05) -> dict[str, Any]:
-        """Poll until the submission is delivered or rejected; ``TimeoutError`` if neither in time."""
+        """Poll until the submission is delivered, rejected or expired; ``TimeoutError`` if not in time."""
         deadline = time.monotonic() + timeout_s
         while True:
             state = self.submission(receipt_no)
-            if state["state"] in ("delivered", "rejected"):
+            if state["state"] in ("delivered", "rejected", "expired"):
                 return state
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"{receipt_no} still {state['state']} after {timeout_s:g} s")

@@ -7,12 +7,19 @@
 - Waits between failed attempts: capped exponential backoff with jitter, or the
   platform's ``Retry-After`` when it gave one (never earlier). Waiting uses the monotonic
   clock, so a wall-clock jump neither stalls nor floods delivery (R5).
+- FIFO per kiosk: the head of each kiosk's queue is tried until it is delivered or parked;
+  a rejection (4xx) parks it for operators and the next one goes, instead of retrying forever.
+- Outcomes feed the circuit breaker (:mod:`local_api.breaker`), which online-only calls
+  consult; the forwarder itself keeps trying on its own backoff, which is what closes it.
+- Housekeeping on the same thread: undelivered rows past the expiry are parked as
+  ``expired``; delivered rows past the retention and parked rows past theirs are purged.
 - The loop never dies: an unexpected error is logged (type only, never payload) and
   treated as a passing failure.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
 import threading
@@ -21,6 +28,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from local_api.breaker import CircuitBreaker
 from local_api.crypto import SealError
 from local_api.outbox import Outbox, Record
 from local_api.platform_client import PlatformClient, PlatformRejected, PlatformReply, PlatformUnavailable
@@ -29,40 +37,6 @@ log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_S = 6 * 3600.0  # a bogus Retry-After must not park the queue for days
 _DB_PAUSE_S = 1.0
-
-
-class PlatformStatus:
-    """Reachability of the platform as last seen; logs each change once, not each failure."""
-
-    def __init__(self, wall_clock: Callable[[], float] = time.time) -> None:
-        self._lock = threading.Lock()
-        self._now = wall_clock
-        self.reachable: bool | None = None  # None: not tried yet
-        self.last_error: str | None = None
-        self.since: float | None = None
-
-    def ok(self) -> None:
-        """A request got an answer from the platform (even a refusal)."""
-        with self._lock:
-            if self.reachable is False:
-                log.info("platform reachable again")
-            if self.reachable is not True:
-                self.since = self._now()
-            self.reachable = True
-
-    def failed(self, reason: str) -> None:
-        """A request could not get an answer; ``reason`` is plain text without personal data."""
-        with self._lock:
-            if self.reachable is not False:
-                log.warning("platform unreachable: %s", reason)
-                self.since = self._now()
-            self.reachable = False
-            self.last_error = reason
-
-    def snapshot(self) -> dict[str, Any]:
-        """``{reachable, last_error, since}`` for the health report."""
-        with self._lock:
-            return {"reachable": self.reachable, "last_error": self.last_error, "since": self.since}
 
 
 def iso(ts: float | None) -> str | None:
@@ -79,7 +53,8 @@ class Forwarder:
                  clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time,
                  base_delay_s: float = 1.0, idle_probe_s: float | None = 30.0,
                  retention_s: float | None = None, purge_every_s: float = 3600.0,
-                 rng: random.Random | None = None) -> None:
+                 parked_retention_s: float | None = None, expire_after_s: float | None = None,
+                 breaker: CircuitBreaker | None = None, rng: random.Random | None = None) -> None:
         self.outbox = outbox
         self.client = client
         self.retry_max_s = retry_max_s
@@ -87,7 +62,12 @@ class Forwarder:
         self.idle_probe_s = idle_probe_s
         self.retention_s = retention_s
         self.purge_every_s = purge_every_s
-        self.status = PlatformStatus(wall_clock)
+        self.parked_retention_s = parked_retention_s
+        self.expire_after_s = expire_after_s or None
+        self.status = breaker or CircuitBreaker(clock=clock, wall_clock=wall_clock)
+        self.delivered_total = 0
+        self.rejected_total = 0
+        self.failed_attempts_total = 0
         self._clock = clock
         self._wall = wall_clock
         self._rng = rng or random.Random()
@@ -154,15 +134,18 @@ class Forwarder:
     def _step(self) -> None:
         now = self._clock()
         if now < self._not_before:
-            self._wait(self._not_before - now)
+            # A wake() does not shorten a backoff; clear it, or the wait below would return at once
+            # and this thread would spin (stealing the GIL from request threads) until the backoff ends.
+            self._wakeup.clear()
+            if not self._stopping.is_set():
+                self._wait(self._not_before - now)
             return
         self._wakeup.clear()  # before looking: a wake() from here on is not lost
         if self._unmarked is not None:
             self.outbox.mark_delivered(*self._unmarked)
             self._unmarked = None
-        if self.retention_s is not None and now >= self._next_purge:
-            self._next_purge = now + self.purge_every_s
-            self.outbox.purge(self._wall() - self.retention_s)
+        if now >= self._next_purge:
+            self._housekeeping(now)
         record = self.outbox.next_due()
         if record is not None:
             self._deliver(record)
@@ -174,6 +157,18 @@ class Forwarder:
             self._wait(self._next_probe - self._clock())
         else:
             self._wait(self.purge_every_s)
+
+    def _housekeeping(self, now: float) -> None:
+        every = self.purge_every_s
+        if self.expire_after_s is not None:  # an expiry is only as punctual as its checks
+            every = min(every, max(0.5, self.expire_after_s / 10))
+        self._next_purge = now + every
+        wall = self._wall()
+        if self.expire_after_s is not None:
+            self.outbox.expire(wall - self.expire_after_s)
+        if self.retention_s is not None:
+            parked = None if self.parked_retention_s is None else wall - self.parked_retention_s
+            self.outbox.purge(wall - self.retention_s, parked_older_than=parked)
 
     def _probe(self) -> None:
         # Keeps /health honest while nothing is queued: the kiosk greys out print and
@@ -189,40 +184,50 @@ class Forwarder:
 
     def _body(self, record: Record, payload: dict[str, Any]) -> dict[str, Any]:
         # Deterministic per record: a resend carries the same body under the same key.
-        return {**payload, "receipt_no": record.receipt_no, "kind": record.kind,
-                "item_code": record.item_code, "kiosk_id": self.client.kiosk_id,
+        body = {**payload, "receipt_no": record.receipt_no, "kind": record.kind,
+                "item_code": record.item_code, "kiosk_id": record.kiosk_id,
                 "accepted_at": iso(record.accepted_at)}
+        if record.materials_count:
+            body["materials"] = [{"name": m.name, "content_type": m.content_type,
+                                  "data": base64.b64encode(m.data).decode("ascii")}
+                                 for m in self.outbox.open_materials(record)]
+        return body
 
     def _send(self, record: Record, body: dict[str, Any]) -> PlatformReply:
         if record.kind == "rating":
             return self.client.submit_rating(record.receipt_no, body)
+        if record.kind == "help_request":
+            return self.client.submit_help_request(record.receipt_no, body)
+        if record.kind == "report":
+            return self.client.submit_report(record.receipt_no, body)
         return self.client.submit_application(record.receipt_no, body)
 
     def _deliver(self, record: Record) -> None:
         receipt = record.receipt_no
         try:
-            payload = self.outbox.open_payload(record)
+            body = self._body(record, self.outbox.open_payload(record))
         except SealError:
             # Wrong or replaced key file: no attempt can ever succeed; do not block the queue.
             self.outbox.mark_rejected(receipt, "sealed data does not open with this gateway's key file")
             log.error("submission %s: sealed data does not open (key file replaced?); marked rejected",
                       receipt)
             return
-        body = self._body(record, payload)
-        del payload
         self.outbox.mark_sending(receipt)
         log.debug("submission %s: sending (attempt %d)", receipt, record.attempts + 1)
         try:
             reply = self._send(record, body)
         except PlatformUnavailable as exc:
             self.status.failed(exc.reason)
+            self.failed_attempts_total += 1
             self._retry_later(receipt, exc.reason, exc.retry_after)
         except PlatformRejected as exc:
             self.status.ok()
             self._streak = 0
             self.outbox.mark_rejected(receipt, exc.reason)
+            self.rejected_total += 1
             log.warning("submission %s rejected by the platform: %s", receipt, exc.reason)
         except Exception as exc:
+            self.failed_attempts_total += 1
             self._retry_later(receipt, f"unexpected {type(exc).__name__} while sending", None)
             log.error("submission %s: unexpected %s while sending", receipt, type(exc).__name__)
         else:
@@ -231,6 +236,7 @@ class Forwarder:
             self._unmarked = (receipt, reply.platform_ref)
             self.outbox.mark_delivered(receipt, reply.platform_ref)
             self._unmarked = None
+            self.delivered_total += 1
             log.info("submission %s delivered as %s%s", receipt, reply.platform_ref,
                      " (platform already had it)" if reply.duplicate else "")
 

@@ -3,19 +3,23 @@
 One SQLite file in WAL mode with ``synchronous=FULL``: :meth:`Outbox.accept` returns only
 after the row is committed and fsync'd, so a receipt number handed to a resident always
 stands for a stored submission, whatever happens to the process or the power next.
+Accepts that arrive together share one commit (group commit): each caller still returns
+only after its own row is on disk, but a burst costs one fsync instead of one each.
 
 Personal data (applicant, form, rating text) lives only inside the sealed ``payload``
-blob; everything else in a row (receipt number, kind, item code, states, timestamps,
-platform reference, error text) is bookkeeping that operators may see.
+blob, materials (document-camera images) inside the sealed ``materials`` blob; everything
+else in a row is bookkeeping that operators may see (schema: :mod:`local_api.outbox_schema`).
 
-States: ``queued`` → ``sending`` → ``delivered`` | ``rejected``; a failed attempt goes
-back to ``queued`` with a later ``due_at``. A row found in ``sending`` when the outbox is
-opened was interrupted mid-send; it is queued again, and the idempotency key (its receipt
-number) makes the second delivery harmless.
+States: ``queued`` → ``sending`` → ``delivered`` | ``rejected``; a failed attempt goes back
+to ``queued`` with a later ``due_at``; a submission undelivered past the expiry becomes
+``expired``. Rejected and expired rows are parked for operators (``kiosk outbox``), who may
+queue them again. A row found in ``sending`` when the outbox is opened was interrupted
+mid-send; it is queued again, and the idempotency key makes the second delivery harmless.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import sqlite3
 import threading
@@ -26,89 +30,38 @@ from pathlib import Path
 from typing import Any
 
 from local_api.crypto import Sealer
+from local_api.outbox_schema import COLUMNS, FINISHED, PARKED, SCHEMA_VERSION, STATES, migrate
+from local_api.outbox_types import (DuplicateSubmission, Material, OutboxCorrupt, OutboxError, OutboxUnavailable,
+                                    Record, UnknownReceipt)
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-STATES = ("queued", "sending", "delivered", "rejected")
+__all__ = ["Outbox", "Record", "Material", "OutboxError", "OutboxUnavailable", "OutboxCorrupt",
+           "UnknownReceipt", "DuplicateSubmission", "STATES", "SCHEMA_VERSION"]
+
 MAX_ERROR_CHARS = 500
 
-_SCHEMA = """
-CREATE TABLE submissions (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,  -- acceptance order; never reused
-    receipt_no   TEXT NOT NULL UNIQUE,               -- also the platform idempotency key
-    kind         TEXT NOT NULL,
-    item_code    TEXT NOT NULL,
-    subject      TEXT,                               -- a rating's rated receipt number
-    payload      BLOB NOT NULL,                      -- sealed personal data (local_api.crypto)
-    state        TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'delivered', 'rejected')),
-    attempts     INTEGER NOT NULL DEFAULT 0,
-    due_at       REAL NOT NULL,                      -- wall clock; for operators and restarts
-    accepted_at  REAL NOT NULL,
-    sending_at   REAL,
-    delivered_at REAL,
-    rejected_at  REAL,
-    platform_ref TEXT,
-    last_error   TEXT
-);
-CREATE INDEX submissions_state_seq ON submissions (state, seq);
--- 一次一评: one rating per transaction.
-CREATE UNIQUE INDEX submissions_one_rating ON submissions (kind, subject) WHERE subject IS NOT NULL;
-"""
 
-_COLUMNS = ("receipt_no, kind, item_code, subject, state, attempts, due_at, accepted_at, sending_at, "
-            "delivered_at, rejected_at, platform_ref, last_error")
+def _aad(receipt_no: str, kind: str, item_code: str, part: str = "") -> str:
+    # Binds the sealed blob to its row: swapping blobs between rows makes them fail to open.
+    return f"{receipt_no}\x1f{kind}\x1f{item_code}" + (f"\x1f{part}" if part else "")
 
 
-class OutboxError(Exception):
-    """Base of the outbox's errors."""
+@dataclass
+class _Pending:
+    """One accept waiting for a group commit."""
 
-
-class OutboxUnavailable(OutboxError):
-    """The database cannot be written now (disk full, I/O error, locked); nothing was stored."""
-
-
-class OutboxCorrupt(OutboxError):
-    """The database file is damaged or not an outbox; the message names the file."""
-
-    def __init__(self, path: Path, detail: str) -> None:
-        self.path = path
-        self.detail = detail
-        super().__init__(f"outbox database {path} is damaged or not an outbox database ({detail}); "
-                         "stop the gateway, move the file aside for an engineer and restart "
-                         "(a new empty outbox is created)")
-
-
-class UnknownReceipt(OutboxError, KeyError):
-    """No submission has this receipt number."""
-
-
-class DuplicateSubmission(OutboxError):
-    """A second rating for the same transaction (一次一评)."""
-
-
-@dataclass(frozen=True)
-class Record:
-    """A submission's bookkeeping: everything but its personal data."""
-
-    receipt_no: str
     kind: str
     item_code: str
+    payload: dict[str, Any]
     subject: str | None
-    state: str
-    attempts: int
-    due_at: float
-    accepted_at: float
-    sending_at: float | None
-    delivered_at: float | None
-    rejected_at: float | None
-    platform_ref: str | None
-    last_error: str | None
-
-
-def _aad(receipt_no: str, kind: str, item_code: str) -> str:
-    # Binds the sealed blob to its row: swapping blobs between rows makes them fail to open.
-    return f"{receipt_no}\x1f{kind}\x1f{item_code}"
+    materials: list[Material]
+    kiosk_id: str
+    request_id: str | None = None
+    record: Record | None = None
+    created: bool = True
+    error: BaseException | None = None
+    done: bool = False
 
 
 class Outbox:
@@ -118,11 +71,13 @@ class Outbox:
                  wall_clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self._sealer = sealer
-        self._kiosk_id = kiosk_id
+        self.kiosk_id = kiosk_id
         self._now = wall_clock
-        # One connection guarded by a lock: writes are serialised by SQLite anyway, and
-        # one fsync'd commit per accept is the cost that matters (TARGETS P6).
+        # One connection guarded by a lock: writes are serialised by SQLite anyway, and the
+        # fsync'd commit is the cost that matters (TARGETS P6); accepts queue in _batch.
         self._lock = threading.Lock()
+        self._batch_lock = threading.Lock()
+        self._batch: list[_Pending] = []
         self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -134,8 +89,9 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA secure_delete=ON")  # purged rows are overwritten, not left in free pages
-            self._migrate()
-            requeued = self._requeue_interrupted()
+            migrate(self._db, kiosk_id)
+            requeued = self._db.execute("UPDATE submissions SET state='queued', due_at=? WHERE state='sending'",
+                                        (self._now(),)).rowcount
         except sqlite3.OperationalError as exc:
             # Cannot open or write (permissions, read-only or full disk): not a damaged file.
             self._db.close()
@@ -147,31 +103,6 @@ class Outbox:
             log.info("outbox: %d submission(s) interrupted mid-send queued again", requeued)
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
-            return
-        if version == 0:
-            tables = self._db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
-            if tables:
-                raise sqlite3.DatabaseError("has tables but no outbox schema version")
-            try:
-                # One transaction: a crash mid-creation leaves an empty file, not half a schema.
-                self._db.executescript("BEGIN IMMEDIATE;" + _SCHEMA
-                                       + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            return
-        raise sqlite3.DatabaseError(f"schema version {version} is newer than this gateway's "
-                                    f"{SCHEMA_VERSION}")
-
-    def _requeue_interrupted(self) -> int:
-        cur = self._db.execute("UPDATE submissions SET state='queued', due_at=? WHERE state='sending'",
-                               (self._now(),))
-        return cur.rowcount
 
     def integrity_check(self) -> None:
         """Run ``PRAGMA integrity_check``; raise :class:`OutboxCorrupt` naming the file if it fails."""
@@ -195,6 +126,15 @@ class Outbox:
         if self._closed:
             raise OutboxUnavailable(f"outbox database {self.path} is closed (gateway stopping)")
 
+    def _translate(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, sqlite3.IntegrityError):
+            return DuplicateSubmission(str(exc))
+        if isinstance(exc, sqlite3.OperationalError):
+            return OutboxUnavailable(f"outbox database {self.path} cannot be written: {exc}")
+        if isinstance(exc, sqlite3.DatabaseError):
+            return OutboxCorrupt(self.path, str(exc))
+        return exc
+
     # -- writing -----------------------------------------------------------------------------
 
     def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
@@ -207,49 +147,116 @@ class Outbox:
                 self._db.execute("COMMIT")
                 return result
             except BaseException as exc:
-                if self._db.in_transaction:
-                    try:
-                        self._db.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
-                if isinstance(exc, sqlite3.IntegrityError):
-                    raise DuplicateSubmission(str(exc)) from exc
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise OutboxUnavailable(f"outbox database {self.path} cannot be written: {exc}") from exc
-                if isinstance(exc, sqlite3.DatabaseError):
-                    raise OutboxCorrupt(self.path, str(exc)) from exc
-                raise
+                self._rollback()
+                translated = self._translate(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
 
-    def accept(self, kind: str, item_code: str, payload: dict[str, Any], *,
-               subject: str | None = None) -> Record:
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    def accept(self, kind: str, item_code: str, payload: dict[str, Any], *, subject: str | None = None,
+               materials: list[Material] | None = None, kiosk_id: str | None = None) -> Record:
         """Store a submission durably (committed and fsync'd) and return its record.
 
         ``subject`` names the receipt a rating rates; a second one raises
-        :class:`DuplicateSubmission`.
+        :class:`DuplicateSubmission`. ``kiosk_id`` is the submitting terminal (default: this one).
         """
-        now = self._now()
-        day = time.strftime("%Y%m%d", time.localtime(now))
+        return self.accept_once(kind, item_code, payload, subject=subject, materials=materials,
+                                kiosk_id=kiosk_id)[0]
 
-        def insert(db: sqlite3.Connection) -> str:
+    def accept_once(self, kind: str, item_code: str, payload: dict[str, Any], *, request_id: str | None = None,
+                    subject: str | None = None, materials: list[Material] | None = None,
+                    kiosk_id: str | None = None) -> tuple[Record, bool]:
+        """Like :meth:`accept`, but a ``request_id`` already stored for the kiosk returns that
+        submission instead of a second one: ``(record, created)``. A kiosk app that resends after
+        losing the answer (the gateway restarted mid-request) gets the same receipt number."""
+        pending = _Pending(kind, item_code, payload, subject, list(materials or ()), kiosk_id or self.kiosk_id,
+                           request_id)
+        with self._batch_lock:
+            self._batch.append(pending)
+        with self._lock:
+            # Whoever holds the lock commits every accept queued so far (the "leader"); an accept
+            # that a leader already committed finds itself done and just returns.
+            if not pending.done:
+                with self._batch_lock:
+                    batch, self._batch = self._batch, []
+                self._commit_batch(batch)
+        if pending.error is not None:
+            raise pending.error
+        assert pending.record is not None
+        return pending.record, pending.created
+
+    def _commit_batch(self, batch: list[_Pending]) -> None:
+        try:
+            self._check_open()
+            now = self._now()
+            day = time.strftime("%Y%m%d", time.localtime(now))
+            self._db.execute("BEGIN IMMEDIATE")
             # sqlite_sequence keeps the highest seq ever used, even after a purge: numbers never repeat.
-            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='submissions'").fetchone()
-            seq = (row[0] if row else 0) + 1
-            receipt_no = f"{self._kiosk_id}-{day}-{seq:06d}"
-            blob = self._sealer.seal(payload, _aad(receipt_no, kind, item_code))
-            db.execute("INSERT INTO submissions (seq, receipt_no, kind, item_code, subject, payload, state,"
-                       " due_at, accepted_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                       (seq, receipt_no, kind, item_code, subject, blob, now, now))
-            return receipt_no
+            row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='submissions'").fetchone()
+            seq = row[0] if row else 0
+            for item in batch:
+                if item.request_id is not None:
+                    found = self._db.execute(f"SELECT {COLUMNS} FROM submissions WHERE kiosk_id=? AND request_id=?",
+                                             (item.kiosk_id, item.request_id)).fetchone()
+                    if found is not None:
+                        item.record, item.created = Record(*found), False
+                        continue
+                seq += 1
+                self._db.execute("SAVEPOINT one")
+                try:
+                    item.record = self._insert(item, seq, day, now)
+                    self._db.execute("RELEASE one")
+                except sqlite3.IntegrityError as exc:
+                    # Only this accept fails (a second rating); the rest of the batch stands.
+                    self._db.execute("ROLLBACK TO one")
+                    self._db.execute("RELEASE one")
+                    item.error, item.record = DuplicateSubmission(str(exc)), None
+                    seq -= 1
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback()
+            error = self._translate(exc)
+            for item in batch:
+                item.error, item.record = error, None
+        finally:
+            for item in batch:
+                item.done = True
 
-        return self.get(self._write(insert))
+    def _insert(self, item: _Pending, seq: int, day: str, now: float) -> Record:
+        receipt_no = f"{item.kiosk_id}-{day}-{seq:06d}"
+        blob = self._sealer.seal(item.payload, _aad(receipt_no, item.kind, item.item_code))
+        sealed_materials = None
+        size = sum(len(m.data) for m in item.materials)
+        if item.materials:
+            listing = [{"name": m.name, "content_type": m.content_type,
+                        "data": base64.b64encode(m.data).decode("ascii")} for m in item.materials]
+            sealed_materials = self._sealer.seal(listing, _aad(receipt_no, item.kind, item.item_code,
+                                                               "materials"))
+        self._db.execute(
+            "INSERT INTO submissions (seq, receipt_no, kiosk_id, kind, item_code, subject, request_id, payload,"
+            " materials, materials_count, materials_bytes, state, due_at, accepted_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+            (seq, receipt_no, item.kiosk_id, item.kind, item.item_code, item.subject, item.request_id, blob,
+             sealed_materials, len(item.materials), size, now, now))
+        return Record(receipt_no, item.kiosk_id, item.kind, item.item_code, item.subject, "queued", 0, now,
+                      now, None, None, None, None, None, None, len(item.materials), size)
 
-    def _update(self, receipt_no: str, sql: str, params: tuple[Any, ...]) -> None:
-        def run(db: sqlite3.Connection) -> None:
+    def _update(self, receipt_no: str, sql: str, params: tuple[Any, ...]) -> bool:
+        def run(db: sqlite3.Connection) -> bool:
             if db.execute(sql, params + (receipt_no,)).rowcount == 0:
                 if db.execute("SELECT 1 FROM submissions WHERE receipt_no=?", (receipt_no,)).fetchone():
-                    return  # already past this state: marking again is a no-op
+                    return False  # already past this state: marking again is a no-op
                 raise UnknownReceipt(receipt_no)
-        self._write(run)
+            return True
+        changed: bool = self._write(run)
+        return changed
 
     def mark_sending(self, receipt_no: str) -> None:
         """A delivery attempt starts (counts an attempt)."""
@@ -269,20 +276,52 @@ class Outbox:
                      (due_at, error[:MAX_ERROR_CHARS]))
 
     def mark_rejected(self, receipt_no: str, reason: str) -> None:
-        """The platform refused the submission for good; ``reason`` is kept for the technician."""
+        """The platform refused the submission for good; it is parked with ``reason`` for operators."""
         self._update(receipt_no, "UPDATE submissions SET state='rejected', rejected_at=?, last_error=?"
                      " WHERE receipt_no=? AND state IN ('queued', 'sending')",
                      (self._now(), reason[:MAX_ERROR_CHARS]))
 
-    def purge(self, older_than: float) -> int:
-        """Delete finished (delivered or rejected) rows finished before wall-clock ``older_than``."""
+    def expire(self, accepted_before: float) -> int:
+        """Park every queued submission accepted before wall-clock ``accepted_before`` as ``expired``."""
+        def run(db: sqlite3.Connection) -> int:
+            return db.execute("UPDATE submissions SET state='expired', expired_at=?, last_error="
+                              "'not delivered before the expiry (gateway.expire_after_s)'"
+                              " WHERE state='queued' AND accepted_at < ?", (self._now(), accepted_before)).rowcount
+        expired: int = self._write(run)
+        if expired:
+            log.warning("outbox: %d submission(s) expired undelivered; parked for operators", expired)
+        return expired
+
+    def requeue(self, receipt_no: str) -> bool:
+        """Queue a parked (rejected or expired) submission again, due now; False if it was not parked."""
+        return self._update(receipt_no, "UPDATE submissions SET state='queued', due_at=?, rejected_at=NULL,"
+                            " expired_at=NULL WHERE receipt_no=? AND state IN ('rejected', 'expired')",
+                            (self._now(),))
+
+    def purge(self, older_than: float, *, parked_older_than: float | None = None) -> int:
+        """Delete delivered rows finished before ``older_than`` and parked (rejected, expired) rows
+        parked before ``parked_older_than`` (default: the same cutoff); wall-clock seconds."""
+        parked = older_than if parked_older_than is None else parked_older_than
+
         def run(db: sqlite3.Connection) -> int:
             return db.execute("DELETE FROM submissions WHERE (state='delivered' AND delivered_at < ?)"
-                              " OR (state='rejected' AND rejected_at < ?)", (older_than, older_than)).rowcount
+                              " OR (state='rejected' AND rejected_at < ?) OR (state='expired' AND expired_at < ?)",
+                              (older_than, parked, parked)).rowcount
         purged: int = self._write(run)
         if purged:
             log.info("outbox: purged %d finished submission(s) past retention", purged)
         return purged
+
+    def purge_receipt(self, receipt_no: str) -> None:
+        """Delete one finished submission now (an operator's decision); queued ones are refused."""
+        def run(db: sqlite3.Connection) -> None:
+            row = db.execute("SELECT state FROM submissions WHERE receipt_no=?", (receipt_no,)).fetchone()
+            if row is None:
+                raise UnknownReceipt(receipt_no)
+            if row[0] not in FINISHED:
+                raise OutboxError(f"{receipt_no} is {row[0]}, not finished: it is still to be delivered")
+            db.execute("DELETE FROM submissions WHERE receipt_no=?", (receipt_no,))
+        self._write(run)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -298,19 +337,32 @@ class Outbox:
 
     def get(self, receipt_no: str) -> Record:
         """The record of ``receipt_no`` (no personal data); :class:`UnknownReceipt` if none."""
-        rows = self._read(f"SELECT {_COLUMNS} FROM submissions WHERE receipt_no=?", (receipt_no,))
+        rows = self._read(f"SELECT {COLUMNS} FROM submissions WHERE receipt_no=?", (receipt_no,))
         if not rows:
             raise UnknownReceipt(receipt_no)
         return Record(*rows[0])
 
     def next_due(self, now: float | None = None) -> Record | None:
-        """The oldest queued submission (acceptance order); with ``now``, only one due by then."""
+        """The next submission to deliver: the oldest unfinished one of some kiosk (FIFO per kiosk),
+        if it is queued; with ``now``, only one due by then. Earliest due first, then acceptance order."""
+        heads = ("seq IN (SELECT min(seq) FROM submissions WHERE state IN ('queued', 'sending')"
+                 " GROUP BY kiosk_id) AND state='queued'")
         if now is None:
-            rows = self._read(f"SELECT {_COLUMNS} FROM submissions WHERE state='queued' ORDER BY seq LIMIT 1")
+            rows = self._read(f"SELECT {COLUMNS} FROM submissions WHERE {heads} ORDER BY due_at, seq LIMIT 1")
         else:
-            rows = self._read(f"SELECT {_COLUMNS} FROM submissions WHERE state='queued' AND due_at <= ?"
-                              " ORDER BY seq LIMIT 1", (now,))
+            rows = self._read(f"SELECT {COLUMNS} FROM submissions WHERE {heads} AND due_at <= ?"
+                              " ORDER BY due_at, seq LIMIT 1", (now,))
         return Record(*rows[0]) if rows else None
+
+    def list(self, state: str | None = None, *, limit: int = 100, after_seq: int = 0) -> list[Record]:
+        """Records in acceptance order (optionally of one state); for operators, no personal data."""
+        if state is not None and state not in STATES:
+            raise ValueError(f"unknown state {state!r}; one of {', '.join(STATES)}")
+        where = "seq > ?" + (" AND state = ?" if state else "")
+        params: tuple[Any, ...] = (after_seq, state) if state else (after_seq,)
+        rows = self._read(f"SELECT {COLUMNS} FROM submissions WHERE {where} ORDER BY seq LIMIT ?",
+                          params + (max(1, min(limit, 10_000)),))
+        return [Record(*r) for r in rows]
 
     def open_payload(self, record: Record) -> dict[str, Any]:
         """Decrypt a submission's personal data, for delivery only."""
@@ -321,9 +373,34 @@ class Outbox:
                                                                       record.item_code))
         return payload
 
+    def open_materials(self, record: Record) -> list[Material]:
+        """Decrypt a submission's materials, for delivery only (empty list when it has none)."""
+        rows = self._read("SELECT materials FROM submissions WHERE receipt_no=?", (record.receipt_no,))
+        if not rows:
+            raise UnknownReceipt(record.receipt_no)
+        if rows[0][0] is None:
+            return []
+        listing = self._sealer.open(rows[0][0], _aad(record.receipt_no, record.kind, record.item_code,
+                                                     "materials"))
+        return [Material(m["name"], m["content_type"], base64.b64decode(m["data"])) for m in listing]
+
     def counts(self) -> dict[str, int]:
         """Number of submissions in each state (every state named, zeros included)."""
         result = dict.fromkeys(STATES, 0)
         for state, n in self._read("SELECT state, count(*) FROM submissions GROUP BY state"):
             result[state] = n
         return result
+
+    def oldest_pending_accepted_at(self) -> float | None:
+        """When the oldest undelivered (queued or sending) submission was accepted; None if none."""
+        rows = self._read("SELECT min(accepted_at) FROM submissions WHERE state IN ('queued', 'sending')")
+        return rows[0][0]
+
+    def last_delivered_at(self) -> float | None:
+        """When the platform last acknowledged a submission that is still on record; None if none."""
+        return self._read("SELECT max(delivered_at) FROM submissions")[0][0]
+
+    def parked(self) -> int:
+        """How many submissions wait for an operator (rejected or expired)."""
+        marks = ",".join("?" * len(PARKED))
+        return int(self._read(f"SELECT count(*) FROM submissions WHERE state IN ({marks})", PARKED)[0][0])

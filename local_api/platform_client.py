@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -166,6 +166,36 @@ class PlatformClient:
     def submit_rating(self, idempotency_key: str, body: dict[str, Any]) -> PlatformReply:
         """Deliver a 好差评 rating; the same key twice yields the same reference."""
         return self._submit("/v1/ratings", idempotency_key, body, "rating_ref")
+
+    def submit_help_request(self, idempotency_key: str, body: dict[str, Any]) -> PlatformReply:
+        """Deliver a 帮办代办 help request; the same key twice yields the same reference."""
+        return self._submit("/v1/help-requests", idempotency_key, body, "help_ref")
+
+    def submit_report(self, idempotency_key: str, body: dict[str, Any]) -> PlatformReply:
+        """Deliver a 办不成事反映 report; the same key twice yields the same reference."""
+        return self._submit("/v1/reports", idempotency_key, body, "report_ref")
+
+    def query_item(self, item_code: str, applicant: dict[str, Any]) -> dict[str, Any]:
+        """Answer of a query item (e.g. 医保账户余额查询) for the applicant."""
+        return self._json(self._request("POST", f"/v1/items/{quote(item_code, safe='')}/query",
+                                        {"applicant": applicant}))
+
+    def verify_identity(self, body: dict[str, Any]) -> dict[str, Any]:
+        """人证比对: ID data plus a live face JPEG (base64) → ``{verified, reason, check_ref}``."""
+        return self._json(self._request("POST", "/v1/identity/verify", body))
+
+    def appointment_slots(self, item_code: str, date: str | None = None) -> dict[str, Any]:
+        """Free appointment slots of an item (from ``date``, ISO, when given)."""
+        query = f"item_code={quote(item_code, safe='')}" + (f"&date={quote(date, safe='')}" if date else "")
+        return self._json(self._request("GET", f"/v1/appointments/slots?{query}"))
+
+    def book_appointment(self, idempotency_key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Book a slot; a repeated key returns the same booking instead of a second one."""
+        return self._json(self._request("POST", "/v1/appointments", body, {"Idempotency-Key": idempotency_key}))
+
+    def progress(self, receipt_no: str) -> dict[str, Any]:
+        """办件进度 of a submission by its receipt number (or the platform's reference)."""
+        return self._json(self._request("GET", f"/v1/progress/{quote(receipt_no, safe='')}"))
 
     def fetch_document(self, item_code: str, applicant: dict[str, Any]) -> dict[str, Any]:
         """Fetch a printable proof (e.g. ``rs-sbjfzm`` 社保参保缴费证明) for the applicant."""

@@ -1,11 +1,13 @@
 """Simulator of the government service platform (contract: ``docs/platform-openapi.yaml``).
 
 The embedded default peer of ``kiosk run`` and the test peer of the gateway. It checks
-request signatures like the real platform, keeps applications in memory keyed by their
-idempotency key (a second delivery of a key answers 200 with the same reference), issues
-a realistic 社会保险参保缴费证明, accepts ratings, and can be told to misbehave through
-loopback-only ``/admin`` endpoints (latency, error status with ``Retry-After``, dropped
-connections, hangs) so outages can be rehearsed.
+request signatures like the real platform, keeps applications, ratings, help requests and
+reports in memory keyed by their idempotency key (a second delivery of a key answers 200
+with the same reference), issues documents for print items, and can be told to misbehave
+through loopback-only ``/admin`` endpoints or ``kiosk platform-sim`` flags (latency, error
+status with ``Retry-After``, dropped connections, duplicate deliveries, hangs) so outages
+can be rehearsed. Queries, identity checks, appointments and progress live in
+:mod:`local_api.sim_services`; the data they answer with in :mod:`local_api.sim_data`.
 """
 
 from __future__ import annotations
@@ -17,19 +19,18 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from kiosk.privacy import mask_id_number, mask_name
 from local_api.signing import SignatureError, Verifier
+from local_api.sim_data import DOCUMENTS, ItemInfo, document_maker, load_catalog_items
 
 EXTENSION_KEY = "platform_sim"
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
+__all__ = ["Faults", "SimState", "StoredApplication", "create_platform_app", "DOCUMENTS", "EXTENSION_KEY"]
 LOOPBACK = {"127.0.0.1", "::1"}
 DIRECTIONS = {"gbt39046", "gbt39046_reversed"}  # some provincial interfaces count 1 = 非常不满意
 
@@ -50,6 +51,8 @@ class Faults:
     """Serve the request, then break the connection before the answer is complete."""
     hang_s: float = 0.0
     """Wait this long before serving (longer than the client's timeout: a hung platform)."""
+    duplicate: bool = False
+    """Serve the request, then answer 503 as if it had failed: the kiosk delivers it again."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Faults:
@@ -65,6 +68,10 @@ class Faults:
             raise ValueError("error_rate must be between 0 and 1")
         if not 100 <= int(faults.status) <= 599:
             raise ValueError("status must be an HTTP status code")
+        for name in ("latency_s", "hang_s", "retry_after_s"):
+            value = getattr(faults, name)
+            if value is not None and float(value) < 0:
+                raise ValueError(f"{name} must not be negative")
         return faults
 
 
@@ -90,14 +97,22 @@ class StoredApplication:
 
 
 class SimState:
-    """The simulator's memory (thread-safe): applications, ratings, faults, counters."""
+    """The simulator's memory (thread-safe): submissions, bookings, faults, counters."""
 
-    def __init__(self, faults: Faults | None = None, seed: int | None = None) -> None:
+    def __init__(self, faults: Faults | None = None, seed: int | None = None,
+                 items: dict[str, ItemInfo] | None = None) -> None:
         self.lock = threading.Lock()
         self.faults = faults or Faults()
         self.rng = random.Random(seed)
+        self.items: dict[str, ItemInfo] = items or {}
         self.applications: dict[str, StoredApplication] = {}
         self.ratings: dict[str, dict[str, Any]] = {}
+        self.help_requests: dict[str, StoredApplication] = {}
+        self.reports: dict[str, StoredApplication] = {}
+        self.bookings: dict[str, dict[str, Any]] = {}  # idempotency key → booking
+        self.booked: dict[str, int] = {}  # slot id → residents booked
+        self.identity_default = "verified"
+        self.identity_outcomes: dict[str, str] = {}  # sha256 of an ID number → scripted outcome
         self.requests = 0
         # (monotonic time, method, path) of every platform request as it arrived: lets tests
         # prove timing promises such as "no retry before Retry-After".
@@ -164,11 +179,17 @@ def _inject_faults() -> Any:
             response.headers["Retry-After"] = str(int(round(faults.retry_after_s)))
         return response, status
     g.drop = faults.drop
+    g.duplicate = faults.duplicate
     return None
 
 
 @api.after_request
 def _maybe_drop(response: Response) -> Response:
+    if g.get("duplicate") and response.status_code < 400:
+        # Served and stored, but the kiosk is told it failed: it will deliver the same request again.
+        response, _ = _fail(503, "injected_fault", "simulated HTTP 503 after serving (duplicate delivery)")
+        response.status_code = 503
+        return response
     if g.get("drop"):
         # Declare the full length, send half: the server closes the connection and the client
         # sees a broken answer after the request was served (the case idempotency exists for).
@@ -192,126 +213,104 @@ def health() -> Any:
     return jsonify({"status": "ok", "time": _now_iso()})
 
 
-@api.post("/v1/applications")
-def submit_application() -> Any:
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    return key if key and len(key) <= 128 else None
+
+
+def _store_once(store: dict[str, StoredApplication], kiosk_id: str, key: str, body: dict[str, Any],
+                prefix: str, ref_field: str) -> Any:
+    """Keep ``body`` under ``key`` once: 201 the first time, 200 with the same reference after."""
+    state = _state()
+    digest = _digest(body)
+    with state.lock:
+        stored = store.get(key)
+        if stored is not None:
+            if stored.body_digest != digest:
+                return _fail(422, "idempotency_conflict", "Idempotency-Key was used with a different body")
+            stored.deliveries += 1
+            return jsonify({ref_field: stored.platform_ref, "status": "received", "duplicate": True}), 200
+        state._serial += 1
+        ref = f"{prefix}{datetime.now():%Y%m%d}{state._serial:06d}"
+        store[key] = StoredApplication(
+            idempotency_key=key, platform_ref=ref, kind=str(body.get("kind", "")),
+            item_code=str(body.get("item_code") or ""), kiosk_id=kiosk_id, received_at=_now_iso(),
+            body_digest=digest, body=body)
+    return jsonify({ref_field: ref, "status": "received", "duplicate": False}), 201
+
+
+def _signed_submission() -> tuple[str, str, dict[str, Any]] | tuple[Response, int]:
     kiosk_id = _verified()
     if not isinstance(kiosk_id, str):
         return kiosk_id
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key or len(key) > 128:
+    key = _idempotency_key()
+    if key is None:
         return _fail(400, "invalid_request", "Idempotency-Key header is required (1-128 characters)")
     body = _json_body()
     if body is None:
         return _fail(400, "invalid_request", "body: a JSON object is required")
+    return kiosk_id, key, body
+
+
+@api.post("/v1/applications")
+def submit_application() -> Any:
+    checked = _signed_submission()
+    if len(checked) == 2:
+        return checked
+    kiosk_id, key, body = checked
     for name in ("kind", "item_code"):
         if not isinstance(body.get(name), str) or not body[name]:
             return _fail(400, "invalid_request", f"{name}: required field is missing")
     problem = _applicant_problem(body.get("applicant"))
     if problem:
         return _fail(422, "invalid_application", problem)
-    state = _state()
-    digest = _digest(body)
-    with state.lock:
-        stored = state.applications.get(key)
-        if stored is not None:
-            if stored.body_digest != digest:
-                return _fail(422, "idempotency_conflict", "Idempotency-Key was used with a different body")
-            stored.deliveries += 1
-            answer = {"platform_ref": stored.platform_ref, "status": "received", "duplicate": True}
-            return jsonify(answer), 200
-        state._serial += 1
-        ref = f"HCZW{datetime.now():%Y%m%d}{state._serial:06d}"
-        state.applications[key] = StoredApplication(
-            idempotency_key=key, platform_ref=ref, kind=body["kind"], item_code=body["item_code"],
-            kiosk_id=kiosk_id, received_at=_now_iso(), body_digest=digest, body=body)
-    return jsonify({"platform_ref": ref, "status": "received", "duplicate": False}), 201
+    materials = body.get("materials", [])
+    if not isinstance(materials, list) or not all(isinstance(m, dict) and isinstance(m.get("data"), str)
+                                                  for m in materials):
+        return _fail(422, "invalid_application", "materials: must be a list of {name, content_type, data}")
+    return _store_once(_state().applications, kiosk_id, key, body, "HCZW", "platform_ref")
 
 
-@api.get("/v1/applications/<key>")
-def get_application(key: str) -> Any:
+HELP_NEEDS = {"grid_worker", "appointment", "home_visit"}
+REPORT_CATEGORIES = {"cannot_handle", "too_slow", "attitude", "system_fault", "other"}
+
+
+@api.post("/v1/help-requests")
+def submit_help_request() -> Any:
+    checked = _signed_submission()
+    if len(checked) == 2:
+        return checked
+    kiosk_id, key, body = checked
+    if body.get("need") not in HELP_NEEDS:
+        return _fail(422, "invalid_help_request", f"need: must be one of {sorted(HELP_NEEDS)}")
+    return _store_once(_state().help_requests, kiosk_id, key, body, "HCBB", "help_ref")
+
+
+@api.post("/v1/reports")
+def submit_report() -> Any:
+    checked = _signed_submission()
+    if len(checked) == 2:
+        return checked
+    kiosk_id, key, body = checked
+    if body.get("category") not in REPORT_CATEGORIES:
+        return _fail(422, "invalid_report", f"category: must be one of {sorted(REPORT_CATEGORIES)}")
+    if not isinstance(body.get("text"), str) or not body["text"].strip():
+        return _fail(422, "invalid_report", "text: required field is missing")
+    return _store_once(_state().reports, kiosk_id, key, body, "HCFY", "report_ref")
+
+
+@api.get("/v1/applications/<idempotency_key>")
+def get_application(idempotency_key: str) -> Any:
     kiosk_id = _verified()
     if not isinstance(kiosk_id, str):
         return kiosk_id
     state = _state()
     with state.lock:
-        stored = state.applications.get(key)
+        stored = state.applications.get(idempotency_key)
         summary = stored.summary() if stored else None
     if summary is None:
         return _fail(404, "not_found", "no application has this idempotency key")
     return jsonify(summary)
-
-
-DocumentMaker = Callable[[dict[str, Any], int, random.Random], dict[str, Any]]
-
-
-def _social_insurance_proof(applicant: dict[str, Any], serial: int, rng: random.Random) -> dict[str, Any]:
-    # Stable per person (same numbers on every print), different between people.
-    seed = _person_seed(applicant)
-    pension = 24 + seed % 220
-    insurances = [
-        {"type": "企业职工基本养老保险", "status": "正常参保", "months": pension},
-        {"type": "失业保险", "status": "正常参保", "months": max(12, pension - seed % 37)},
-        {"type": "工伤保险", "status": "正常参保", "months": max(6, pension - seed % 61)},
-    ]
-    issued = datetime.now().astimezone()
-    rows = [["姓名", mask_name(applicant["name"])],
-            ["公民身份号码", mask_id_number(applicant["id_number"])],
-            ["参保地", "厦门市海沧区"]]
-    rows += [[i["type"], f"{i['status']} {i['months']}个月"] for i in insurances]
-    rows += [["打印时间", f"{issued:%Y-%m-%d %H:%M}"]]
-    return {
-        "item_code": "rs-sbjfzm",
-        "title": "社会保险参保缴费证明",
-        "doc_no": f"XMSB{issued:%Y%m%d}{serial:06d}",
-        "verification_code": "".join(rng.choice(CODE_ALPHABET) for _ in range(8)),
-        "issuer": "厦门市社会保险管理中心（模拟）",
-        "issued_at": issued.isoformat(timespec="seconds"),
-        "insurances": insurances,
-        "rows": rows,
-        "note": "本证明反映打印时点的参保缴费情况，可凭验证码向社会保险经办机构核验。",
-    }
-
-
-def _person_seed(applicant: dict[str, Any]) -> int:
-    return int.from_bytes(hashlib.sha256(applicant["id_number"].encode()).digest()[:4], "big")
-
-
-def _simple_document(item_code: str, title: str, issuer: str, prefix: str,
-                     rows: Callable[[int], list[list[str]]], note: str) -> DocumentMaker:
-    """A one-page certificate whose figures are stable per person (same numbers on every print)."""
-
-    def make(applicant: dict[str, Any], serial: int, rng: random.Random) -> dict[str, Any]:
-        issued = datetime.now().astimezone()
-        body = [["姓名", mask_name(applicant["name"])],
-                ["公民身份号码", mask_id_number(applicant["id_number"])]]
-        body += rows(_person_seed(applicant)) + [["打印时间", f"{issued:%Y-%m-%d %H:%M}"]]
-        return {
-            "item_code": item_code, "title": title, "doc_no": f"{prefix}{issued:%Y%m%d}{serial:06d}",
-            "verification_code": "".join(rng.choice(CODE_ALPHABET) for _ in range(8)),
-            "issuer": issuer, "issued_at": issued.isoformat(timespec="seconds"), "rows": body, "note": note,
-        }
-
-    return make
-
-
-DOCUMENTS: dict[str, DocumentMaker] = {
-    "rs-sbjfzm": _social_insurance_proof,
-    "rs-qyjl": _simple_document(
-        "rs-qyjl", "养老保险个人权益记录单", "厦门市社会保险管理中心（模拟）", "XMQY",
-        lambda seed: [["参保地", "厦门市海沧区"], ["上年度缴费月数", f"{6 + seed % 7} 个月"],
-                      ["个人账户累计储存额", f"{20000 + seed % 90000:,} 元"]],
-        "本记录单仅供参保人核对个人权益，可凭验证码核验。"),
-    "yb-cbpz": _simple_document(
-        "yb-cbpz", "基本医疗保险参保凭证", "厦门市医疗保障局（模拟）", "XMYB",
-        lambda seed: [["险种", "职工基本医疗保险"], ["参保状态", "正常参保"],
-                      ["本地累计缴费", f"{12 + seed % 200} 个月"]],
-        "本凭证反映打印时点的参保情况，可凭验证码向医保经办机构核验。"),
-    "gjj-jczm": _simple_document(
-        "gjj-jczm", "住房公积金缴存证明", "厦门市住房公积金中心（模拟）", "XMGJ",
-        lambda seed: [["缴存状态", "正常缴存"], ["月缴存额", f"{400 + seed % 3000} 元"],
-                      ["连续缴存", f"{6 + seed % 120} 个月"]],
-        "本证明可凭验证码在住房公积金中心网站核验。"),
-}
 
 
 @api.post("/v1/documents")
@@ -322,7 +321,7 @@ def fetch_document() -> Any:
     body = _json_body()
     if body is None:
         return _fail(400, "invalid_request", "body: a JSON object is required")
-    maker = DOCUMENTS.get(str(body.get("item_code", "")))
+    maker = document_maker(str(body.get("item_code", "")), _state().items)
     if maker is None:
         return _fail(404, "unknown_item", "the platform issues no document for this item_code")
     problem = _applicant_problem(body.get("applicant"))
@@ -339,7 +338,7 @@ def submit_rating() -> Any:
     kiosk_id = _verified()
     if not isinstance(kiosk_id, str):
         return kiosk_id
-    key = request.headers.get("Idempotency-Key", "").strip()
+    key = _idempotency_key()
     body = _json_body()
     if not key or body is None:
         return _fail(400, "invalid_request", "Idempotency-Key header and a JSON object body are required")
@@ -365,59 +364,26 @@ def submit_rating() -> Any:
     return jsonify({"rating_ref": ref, "follow_up": gbt_level >= 4, "duplicate": False}), 201
 
 
-# -- admin (loopback only) ----------------------------------------------------------------------
-
-admin = Blueprint("platform_admin", __name__, url_prefix="/admin")
-
-
-@admin.before_request
-def _loopback_only() -> Any:
-    if request.remote_addr not in LOOPBACK:
-        return _fail(403, "forbidden", "admin endpoints answer on loopback only")
-    return None
-
-
-@admin.post("/faults")
-def set_faults() -> Any:
-    data = _json_body()
-    if data is None:
-        return _fail(400, "invalid_request", "body: a JSON object is required")
-    try:
-        faults = Faults.from_json(data)
-    except (TypeError, ValueError) as exc:
-        return _fail(400, "invalid_request", str(exc))
-    state = _state()
-    with state.lock:
-        state.faults = faults
-    return jsonify(asdict(faults))
-
-
-@admin.get("/faults")
-def get_faults() -> Any:
-    return jsonify(asdict(_state().faults))
-
-
-@admin.get("/applications")
-def list_applications() -> Any:
-    state = _state()
-    with state.lock:
-        apps = [a.summary() for a in state.applications.values()]
-        ratings = [{"idempotency_key": k, **{f: v for f, v in r.items()}} for k, r in state.ratings.items()]
-    return jsonify({"applications": apps, "ratings": ratings, "count": len(apps),
-                    "deliveries": sum(a["deliveries"] for a in apps)})
-
-
 def _json_http_error(exc: HTTPException) -> Any:
     return _fail(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
 
 
-def create_platform_app(secret: str, *, faults: Faults | None = None, seed: int | None = None) -> Flask:
-    """Build the simulator app; its memory is ``app.extensions["platform_sim"]`` (a :class:`SimState`)."""
+def create_platform_app(secret: str, *, faults: Faults | None = None, seed: int | None = None,
+                        items: dict[str, ItemInfo] | None = None) -> Flask:
+    """Build the simulator app; its memory is ``app.extensions["platform_sim"]`` (a :class:`SimState`).
+
+    ``items``: the catalog the simulator answers for (default: the packaged catalog).
+    """
+    from local_api.sim_admin import admin
+    from local_api.sim_services import services
+
     app = Flask(__name__)
     app.config.update(SIM_VERIFIER=Verifier(secret), MAX_CONTENT_LENGTH=16 * 1024 * 1024)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION_KEY] = SimState(faults, seed if seed is not None else secrets.randbits(32))
+    catalog = load_catalog_items() if items is None else items
+    app.extensions[EXTENSION_KEY] = SimState(faults, seed if seed is not None else secrets.randbits(32), catalog)
     app.register_blueprint(api)
+    app.register_blueprint(services)
     app.register_blueprint(admin)
     app.register_error_handler(HTTPException, _json_http_error)
     return app

@@ -23,7 +23,10 @@ from waitress.server import create_server
 
 from kiosk.settings import Settings
 from local_api.app import GatewayServices, create_app
+from local_api.auth import TOKENS_FILE_NAME, TokenStore
+from local_api.breaker import CircuitBreaker
 from local_api.crypto import KEY_FILE_NAME, Sealer
+from local_api.events import EventLog
 from local_api.forwarder import Forwarder
 from local_api.outbox import Outbox
 from local_api.platform_client import PlatformClient
@@ -109,7 +112,9 @@ class Gateway:
     def close(self, *, wait_s: float | None = None) -> None:
         """Stop the forwarder (waiting up to ``wait_s`` for an attempt in flight), then close the rest."""
         self.services.forwarder.stop(wait_s)
+        self.services.forwarder.client.close()
         self.services.platform.close()
+        self.services.online.close()
         self.services.outbox.close()
 
 
@@ -118,29 +123,56 @@ def platform_url(settings: Settings) -> str:
     return settings.platform.url or f"http://127.0.0.1:{settings.platform.sim_port}"
 
 
+def catalog_item_codes() -> frozenset[str] | None:
+    """The packaged catalog's item codes, or None (not checked) when the catalog cannot be read."""
+    try:
+        from kiosk.catalog import Catalog
+
+        return frozenset(item.code for item in Catalog.load().items) or None
+    except Exception as exc:  # the kiosk app refuses to start on a broken catalog; the gateway still stores
+        log.warning("catalog unreadable (%s): submissions are not checked against item codes",
+                    type(exc).__name__)
+        return None
+
+
 def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s: float | None = 30.0,
-                  platform_base_url: str | None = None) -> Gateway:
+                  platform_base_url: str | None = None, item_codes: Any = "catalog") -> Gateway:
     """Open the outbox (integrity-checked), start the forwarder, build the app.
 
-    Raises ``OutboxCorrupt`` naming the file when the database is damaged, before anything starts.
+    ``item_codes``: codes a submission may name; ``"catalog"`` reads the packaged catalog, None
+    accepts any well-formed code. Creates the first operator token when none exists
+    (``gateway.first_token_role``). Raises ``OutboxCorrupt`` naming the file when the database
+    is damaged, before anything starts.
     """
     data = settings.data_path
     data.mkdir(parents=True, exist_ok=True)
     sealer = Sealer.from_key_file(data / KEY_FILE_NAME)
+    tokens = TokenStore(data / TOKENS_FILE_NAME)
+    tokens.ensure_first(settings.gateway.first_token_role, data)
+    codes = catalog_item_codes() if item_codes == "catalog" else (
+        None if item_codes is None else frozenset(item_codes))
     outbox = Outbox(data / OUTBOX_FILE_NAME, sealer, kiosk_id=settings.kiosk.id)
     try:
         outbox.integrity_check()
     except BaseException:
         outbox.close()
         raise
+    gw = settings.gateway
+    events = EventLog()
+    breaker = CircuitBreaker(gw.breaker_failures, gw.breaker_reset_s,
+                             on_change=lambda kind, reason: events.add(kind, reason or kind.replace("_", " ")))
     url = platform_base_url or platform_url(settings)
-    args = (url, settings.platform.secret, settings.kiosk.id, settings.platform.timeout_s)
-    # The forwarder has its own client so a slow delivery never holds a document fetch's connection.
-    forwarder = Forwarder(outbox, PlatformClient(*args), retry_max_s=settings.gateway.retry_max_s,
-                          base_delay_s=base_delay_s, idle_probe_s=idle_probe_s,
-                          retention_s=settings.gateway.retention_s)
-    services = GatewayServices(outbox=outbox, forwarder=forwarder, platform=PlatformClient(*args),
-                               started_at=time.time())
+    args = (url, settings.platform.secret, settings.kiosk.id)
+    # The forwarder has its own client so a slow delivery never holds an online call's connection;
+    # online calls get the short timeout: a resident is waiting.
+    forwarder = Forwarder(outbox, PlatformClient(*args, settings.platform.timeout_s), retry_max_s=gw.retry_max_s,
+                          base_delay_s=base_delay_s, idle_probe_s=idle_probe_s, retention_s=gw.retention_s,
+                          parked_retention_s=gw.parked_retention_s, expire_after_s=gw.expire_after_s,
+                          breaker=breaker)
+    services = GatewayServices(outbox=outbox, forwarder=forwarder,
+                               platform=PlatformClient(*args, settings.platform.timeout_s),
+                               proxy=PlatformClient(*args, settings.platform.proxy_timeout_s),
+                               started_at=time.time(), tokens=tokens, item_codes=codes, events=events)
     app = create_app(settings, services)
     forwarder.start()
     return Gateway(services, app)
@@ -212,11 +244,16 @@ def serve_gateway(settings: Settings, *, ready: Callable[[str], None] | None = N
         log.info("gateway stopped")
 
 
-def serve_platform_sim(host: str, port: int, secret: str, *,
+def serve_platform_sim(host: str, port: int, secret: str, *, faults: Faults | None = None,
                        ready: Callable[[str], None] | None = None) -> None:
-    """Run the platform simulator until SIGTERM or Ctrl-C; ``ready(url)`` once it listens."""
-    handle = ServerHandle(create_platform_app(secret), host, port, name="platform-sim")
-    log.info("platform simulator listening on %s", handle.url)
+    """Run the platform simulator until SIGTERM or Ctrl-C; ``ready(url)`` once it listens.
+
+    ``faults``: misbehaviour from the start (``kiosk platform-sim --error-rate …``); ``/admin/faults``
+    changes it later.
+    """
+    handle = ServerHandle(create_platform_app(secret, faults=faults), host, port, name="platform-sim")
+    log.info("platform simulator listening on %s%s", handle.url,
+             f" with faults {faults}" if faults is not None and faults != Faults() else "")
     _serve_until_stopped(handle, ready)
 
 

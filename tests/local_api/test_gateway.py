@@ -44,7 +44,7 @@ class Rig:
 
     def start_gateway(self) -> None:
         self.gateway = build_gateway(make_settings(self.data_dir), platform_base_url=self.sim_url,
-                                     base_delay_s=0.02, idle_probe_s=0.1)
+                                     base_delay_s=0.02, idle_probe_s=0.1, item_codes=None)
         self.http = ServerHandle(self.gateway.app, name="gateway").start()
         self.client = GatewayClient(self.http.url, timeout_s=5)
 
@@ -222,7 +222,7 @@ def test_http_errors_are_json(rig: Rig) -> None:
     assert nowhere.status_code == 404 and nowhere.headers["Content-Type"].startswith("application/json")
     wrong_method = requests.delete(rig.http.url + "/api/v1/submissions", timeout=5)
     assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "method_not_allowed"
-    huge = rig.post("/api/v1/submissions", data=b"x" * (9 * 1024 * 1024),
+    huge = rig.post("/api/v1/submissions", data=b"x" * (12 * 1024 * 1024),
                     headers={"Content-Type": "application/json"})
     assert huge.status_code == 413 and "error" in huge.json()
 

@@ -73,7 +73,7 @@ def test_states_timestamps_and_attempts(outbox: Outbox) -> None:
     outbox.mark_rejected(bad.receipt_no, "HTTP 422: applicant.id_number: required field is missing")
     got = outbox.get(bad.receipt_no)
     assert got.state == "rejected" and got.rejected_at is not None and "id_number" in (got.last_error or "")
-    assert outbox.counts() == {"queued": 0, "sending": 0, "delivered": 1, "rejected": 1}
+    assert outbox.counts() == {"queued": 0, "sending": 0, "delivered": 1, "rejected": 1, "expired": 0}
 
     with pytest.raises(UnknownReceipt):
         outbox.get("HC-TEST-001-20260101-999999")

@@ -226,7 +226,7 @@ def test_openapi_document_matches_the_simulator_routes() -> None:
     doc = yaml.safe_load((Path(__file__).parents[2] / "docs" / "platform-openapi.yaml").read_text("utf-8"))
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
     app = create_platform_app(SECRET)
-    served = {(re.sub(r"<(\w+)>", r"{idempotency_key}", rule.rule), method)
+    served = {(re.sub(r"<(\w+)>", r"{\1}", rule.rule), method)
               for rule in app.url_map.iter_rules() if not rule.rule.startswith(("/admin", "/static"))
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == served

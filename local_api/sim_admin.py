@@ -1,0 +1,77 @@
+"""The simulator's loopback-only ``/admin`` door: faults, what it holds, scripted identity checks."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from local_api.platform_sim import LOOPBACK, Faults, _fail, _json_body, _state
+from local_api.sim_services import IDENTITY_OUTCOMES, id_hash
+
+
+# -- admin (loopback only) ----------------------------------------------------------------------
+
+admin = Blueprint("platform_admin", __name__, url_prefix="/admin")
+
+
+@admin.before_request
+def _loopback_only() -> Any:
+    if request.remote_addr not in LOOPBACK:
+        return _fail(403, "forbidden", "admin endpoints answer on loopback only")
+    return None
+
+
+@admin.post("/faults")
+def set_faults() -> Any:
+    data = _json_body()
+    if data is None:
+        return _fail(400, "invalid_request", "body: a JSON object is required")
+    try:
+        faults = Faults.from_json(data)
+    except (TypeError, ValueError) as exc:
+        return _fail(400, "invalid_request", str(exc))
+    state = _state()
+    with state.lock:
+        state.faults = faults
+    return jsonify(asdict(faults))
+
+
+@admin.get("/faults")
+def get_faults() -> Any:
+    return jsonify(asdict(_state().faults))
+
+
+@admin.get("/applications")
+def list_applications() -> Any:
+    state = _state()
+    with state.lock:
+        apps = [a.summary() for a in state.applications.values()]
+        ratings = [{"idempotency_key": k, **{f: v for f, v in r.items()}} for k, r in state.ratings.items()]
+        helps = [h.summary() for h in state.help_requests.values()]
+        reports = [r.summary() for r in state.reports.values()]
+        bookings = [{"idempotency_key": k, **b} for k, b in state.bookings.items()]
+    return jsonify({"applications": apps, "ratings": ratings, "help_requests": helps, "reports": reports,
+                    "appointments": bookings, "count": len(apps),
+                    "deliveries": sum(a["deliveries"] for a in apps)})
+
+
+@admin.post("/identity")
+def script_identity() -> Any:
+    """Script identity-check outcomes: ``{"default": outcome}`` and/or ``{"id_number": …, "outcome": …}``."""
+    data = _json_body()
+    if data is None:
+        return _fail(400, "invalid_request", "body: a JSON object is required")
+    state = _state()
+    for key in ("default", "outcome"):
+        if key in data and data[key] not in IDENTITY_OUTCOMES:
+            return _fail(400, "invalid_request", f"{key}: must be one of {sorted(IDENTITY_OUTCOMES)}")
+    with state.lock:
+        if "default" in data:
+            state.identity_default = data["default"]
+        if "outcome" in data:
+            if not isinstance(data.get("id_number"), str):
+                return _fail(400, "invalid_request", "id_number: required with outcome")
+            state.identity_outcomes[id_hash(data["id_number"])] = data["outcome"]
+        return jsonify({"default": state.identity_default, "scripted": len(state.identity_outcomes)})
