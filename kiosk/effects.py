@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from devices.base import DeviceError
@@ -25,8 +27,16 @@ log = logging.getLogger(__name__)
 _STOP = object()
 
 
+@dataclass(frozen=True)
+class _Heartbeat:
+    screen: str
+    devices: dict[str, dict[str, object]]
+
+
 class EffectRunner:
     """Runs gateway and printer effects on its own thread and posts the outcomes as flow events."""
+
+    RESEND_AFTER_S = 1.0
 
     def __init__(self, settings: Settings, gateway: GatewayClient, printer: ReceiptPrinter,
                  post: Callable[[flow.Event], None], *, now: Callable[[], datetime] = datetime.now) -> None:
@@ -74,15 +84,38 @@ class EffectRunner:
             self._guarded(lambda: flow.DocumentFetched(
                 self.gateway.fetch_document(effect.item_code, effect.applicant)))
         elif isinstance(effect, flow.Submit):
-            self._guarded(lambda: flow.SubmissionAccepted(
-                self.gateway.submit(effect.kind, effect.item_code, effect.applicant, effect.form)["receipt_no"]))
+            self._guarded(lambda: flow.SubmissionAccepted(self._submit(effect)))
         elif isinstance(effect, flow.PrintReceipt):
             self.post(self._print(effect))
+        elif isinstance(effect, _Heartbeat):
+            try:
+                self.gateway.heartbeat(effect.screen, effect.devices)
+            except (GatewayError, GatewayUnavailable) as exc:
+                log.warning("heartbeat not delivered: %s", exc)
         elif isinstance(effect, flow.SendRating):
             try:
                 self.gateway.rate(effect.receipt_no, effect.level)
             except (GatewayError, GatewayUnavailable) as exc:
                 log.warning("rating not stored: %s", exc)
+
+    def _submit(self, effect: flow.Submit) -> str:
+        """Store the submission; after a lost answer, resend once with the same request id (the gateway
+        then answers with the receipt number it already gave instead of storing a second copy)."""
+        for attempt in (1, 2):
+            try:
+                answer = self.gateway.submit(effect.kind, effect.item_code, effect.applicant, effect.form,
+                                             request_id=effect.request_id)
+                return str(answer["receipt_no"])
+            except GatewayUnavailable:
+                if attempt == 2:
+                    raise
+                time.sleep(self.RESEND_AFTER_S)
+        raise AssertionError("unreachable")
+
+    def heartbeat(self, screen: str, devices: dict[str, dict[str, object]]) -> None:
+        """Queue a heartbeat (screen and device states) for the gateway's operator status."""
+        if self._queue.qsize() < 2:  # a slow gateway must not pile heartbeats up behind a resident's work
+            self._queue.put(_Heartbeat(screen, devices))
 
     def _guarded(self, call: Callable[[], flow.Event]) -> None:
         try:

@@ -61,6 +61,13 @@ class CardRead:
 
 
 @dataclass(frozen=True)
+class CardRejected:
+    """A card was laid on a reader but cannot identify anyone here; ``reason_key`` says why."""
+
+    reason_key: str
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passes; the flow checks its deadlines against the clock."""
 
@@ -90,7 +97,7 @@ class PrintFinished:
     reason: str = ""
 
 
-Event = Tapped | CardRead | Tick | DocumentFetched | SubmissionAccepted | ServiceFailed | PrintFinished
+Event = Tapped | CardRead | CardRejected | Tick | DocumentFetched | SubmissionAccepted | ServiceFailed | PrintFinished
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -108,10 +115,13 @@ class FetchDocument:
 
 @dataclass(frozen=True)
 class Submit:
+    """Store a submission at the gateway; ``request_id`` makes a resend after a lost answer harmless."""
+
     kind: str
     item_code: str
     applicant: dict[str, str]
     form: dict[str, Any]
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,15 @@ Effect = Show | FetchDocument | Submit | PrintReceipt | SendRating | SessionWipe
 
 
 # --- the flow -------------------------------------------------------------------------------
+
+def id_type(card_type: str, number: str) -> str:
+    """The gateway's document type for a card read by the ID reader."""
+    if card_type == "J":
+        return "taiwan_permit" if number.startswith("83") else "hk_macao_permit"
+    if card_type in ("I", "Y"):
+        return "foreign_permanent"
+    return "resident_id"
+
 
 RATING_LEVELS = (1, 2, 3, 4, 5)  # GB/T 39046-2020 direction: 1 非常满意 … 5 非常不满意
 
@@ -173,6 +192,7 @@ class KioskFlow:
 
     BUSY = {Screen.WORKING, Screen.PRINTING}
     BRIEF_S = 8.0  # how long thanks / timeout / error notices stay before the attract loop
+    NOTICE_S = 6.0  # how long a banner (card rejected) stays
 
     def __init__(self, catalog: Catalog, clock: Callable[[], float], *, language: str = "zh_CN",
                  idle_timeout_s: float = 90.0, warning_s: float = 20.0) -> None:
@@ -186,6 +206,8 @@ class KioskFlow:
         self.warning = False
         self._last_input = clock()
         self._entered = clock()
+        self._notice = ""
+        self._notice_until = 0.0
 
     # -- public API --
 
@@ -203,6 +225,9 @@ class KioskFlow:
         if isinstance(event, CardRead):
             self._last_input = self.clock()
             return self._card_read(event.identity)
+        if isinstance(event, CardRejected):
+            self._last_input = self.clock()
+            return self._notify(event.reason_key)
         if isinstance(event, DocumentFetched):
             return self._document_fetched(event.document)
         if isinstance(event, SubmissionAccepted):
@@ -224,7 +249,8 @@ class KioskFlow:
             "language": self.language,
             "warning": self.warning,
             "warning_left_s": max(0, round(self._deadline() - self.clock())) if self.warning else 0,
-            "items": [(i.code, i.name.get(self.language), i.department) for i in self.catalog.items],
+            "items": [(i.code, i.name.get(self.language), i.department) for i in self.catalog.featured()],
+            "notice_key": self._notice,
         }
         s = self.session
         if s is None:
@@ -317,7 +343,8 @@ class KioskFlow:
     def _applicant(self) -> dict[str, str]:
         s = self.session
         assert s is not None and s.identity is not None
-        return {"name": s.identity.name, "id_number": s.identity.id_number}
+        return {"name": s.identity.name, "id_number": s.identity.id_number,
+                "id_type": id_type(getattr(s.identity, "card_type", "resident"), s.identity.id_number)}
 
     def _document_fetched(self, document: dict[str, Any]) -> list[Effect]:
         s = self.session
@@ -370,6 +397,12 @@ class KioskFlow:
         self.session.error_key = reason_key
         return self._go(Screen.ERROR)
 
+    def _notify(self, key: str) -> list[Effect]:
+        """A short banner on the current screen (e.g. a card that cannot be used); it fades on its own."""
+        self._notice = key
+        self._notice_until = self.clock() + self.NOTICE_S
+        return [Show(self.screen)]
+
     # -- time --
 
     def _deadline(self) -> float:
@@ -379,6 +412,9 @@ class KioskFlow:
 
     def _tick(self) -> list[Effect]:
         now = self.clock()
+        if self._notice and now >= self._notice_until:
+            self._notice = ""
+            return [Show(self.screen), *self._tick()]
         if self.screen in self.BUSY or self.screen == Screen.ATTRACT:
             if self.screen == Screen.ATTRACT and self.session is not None and \
                     now - self._last_input > self.idle_timeout_s:

@@ -16,6 +16,9 @@ from devices.id_card.reader import IdCardReader
 from devices.id_card.simulator import IdReaderSimulator
 from devices.printer.printer import ReceiptPrinter
 from devices.printer.simulator import VirtualPrinter
+from devices.smartcard.pcscd_env import missing_prerequisites
+from devices.smartcard.reader import SscReader
+from devices.smartcard.simulator import SscReaderSimulator
 from kiosk.endpoints import parse_endpoint
 from kiosk.settings import Settings
 
@@ -29,6 +32,8 @@ class Hardware:
     id_reader: IdCardReader
     printer: ReceiptPrinter
     id_simulator: IdReaderSimulator | None = None
+    ssc_reader: SscReader | None = None
+    ssc_simulator: SscReaderSimulator | None = None
     _closers: list[Callable[[], Any]] = field(default_factory=list)
 
     @classmethod
@@ -47,10 +52,12 @@ class Hardware:
             else:
                 port = id_endpoint.serial_url
             reader = IdCardReader(port, read_timeout_s=dev.read_timeout_s, on_event=on_event)
-            reader.open()
-            closers.append(reader.close)
+            # Polling runs under the device supervisor: a reader unplugged now (or later) is
+            # reconnected with backoff instead of keeping the kiosk from starting.
             reader.start_polling(dev.poll_interval_s)
-            closers.append(reader.stop_polling)
+            closers.append(reader.close)
+
+            ssc_reader, ssc_sim = _open_ssc(dev.ssc_reader, on_event, closers)
 
             printer_endpoint = parse_endpoint(dev.printer)
             # For sim:// the adapter starts and stops its own VirtualPrinter.
@@ -62,7 +69,14 @@ class Hardware:
                 _quietly(close)
             raise
         log.info("devices open", extra={"id_reader": id_endpoint.scheme, "printer": printer_endpoint.scheme})
-        return cls(reader, printer, id_sim, closers)
+        return cls(reader, printer, id_sim, ssc_reader, ssc_sim, closers)
+
+    def statuses(self) -> dict[str, dict[str, Any]]:
+        """Every device's status, for the operator's heartbeat (no personal data)."""
+        out = {"id_reader": self.id_reader.status().to_dict(), "printer": self.printer.status().to_dict()}
+        if self.ssc_reader is not None:
+            out["ssc_reader"] = self.ssc_reader.status().to_dict()
+        return out
 
     @property
     def printer_simulator(self) -> VirtualPrinter | None:
@@ -72,6 +86,30 @@ class Hardware:
         for close in reversed(self._closers):
             _quietly(close)
         self._closers.clear()
+
+
+def _open_ssc(uri: str, on_event: Callable[[DeviceEvent], None],
+              closers: list[Callable[[], Any]]) -> tuple[SscReader | None, SscReaderSimulator | None]:
+    """The social security card reader, if configured. Its supervisor keeps retrying a missing pcscd
+    or reader, so only a simulator that cannot start at all leaves the kiosk without one."""
+    if uri == "none":
+        return None, None
+    endpoint = parse_endpoint(uri)
+    sim = None
+    name: str | None = (endpoint.host + endpoint.path).strip("/") or None
+    if endpoint.is_simulator:
+        problems = missing_prerequisites()
+        if problems:
+            log.warning("simulated social security card reader not started: %s", "; ".join(problems))
+            return None, None
+        sim = SscReaderSimulator()
+        sim.start()  # before anything in this process talks PC/SC
+        closers.append(sim.stop)
+        name = sim.reader_name
+    reader = SscReader(name, on_event=on_event)
+    reader.start()
+    closers.append(reader.stop)
+    return reader, sim
 
 
 def _quietly(close: Callable[[], Any]) -> None:

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from kiosk.endpoints import EndpointError, parse_endpoint
 
@@ -54,6 +54,9 @@ class DevicesSection(_Section):
     """Resident ID card reader (SAM over serial): a pyserial URL or device path, or ``sim://id-reader``."""
     printer: str
     """Receipt printer: ``tcp://host:9100``, a pyserial URL, ``file:///path`` or ``sim://printer``."""
+    ssc_reader: str = "none"
+    """Social security card reader (PC/SC): ``pcsc://<reader name>``, ``pcsc://`` for the first reader,
+    ``sim://ssc-reader`` (a private pcscd with a virtual card; needs root and vsmartcard-vpcd) or ``none``."""
     paper_width_mm: Literal[58, 80] = 80
     """Width of the receipt paper loaded in the printer."""
     read_timeout_s: float = Field(gt=0, le=30)
@@ -61,9 +64,11 @@ class DevicesSection(_Section):
     poll_interval_s: float = Field(gt=0, le=5)
     """How often the ID card reader is polled for a card."""
 
-    @field_validator("id_reader", "printer")
+    @field_validator("id_reader", "printer", "ssc_reader")
     @classmethod
-    def _endpoint(cls, value: str) -> str:
+    def _endpoint(cls, value: str, info: ValidationInfo) -> str:
+        if value == "none" and info.field_name == "ssc_reader":
+            return value
         try:
             parse_endpoint(value)
         except EndpointError as exc:

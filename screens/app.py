@@ -25,6 +25,7 @@ from screens.renderer import Renderer
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25
+HEARTBEAT_S = 5.0
 SIM_CARD_ON_PAD_S = 2.0  # a simulated card stays on the pad this long, like a resident's hand
 
 
@@ -58,14 +59,17 @@ class KioskApp:
         self.frames = 0
         self._last_view: dict[str, Any] | None = None
         self._next_tick = clock()
+        self._next_heartbeat = clock()
         self._sim_card_off_at: float | None = None
 
     # -- input --
 
     def _device_event(self, event: DeviceEvent) -> None:
         """Called on device threads: only queue, never touch the flow from here."""
-        if event.kind == "card_read":
+        if event.kind in ("card_read", "ssc_read"):
             self.events.put(flow.CardRead(event.payload))
+        elif event.kind in ("card_invalid", "card_unsupported"):
+            self.events.put(flow.CardRejected(f"notice_{event.kind}"))
 
     def dispatch(self, event: flow.Event) -> None:
         for effect in self.flow.handle(event):
@@ -116,6 +120,9 @@ class KioskApp:
         if now >= self._next_tick:
             self._next_tick = now + TICK_S
             self.dispatch(flow.Tick())
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + HEARTBEAT_S
+            self.runner.heartbeat(self.flow.screen.value, self.hardware.statuses())
         self._draw_if_changed()
 
     def view(self) -> dict[str, Any]:

@@ -42,3 +42,11 @@ def warning_overlay(c: Canvas, t: Text, seconds_left: int) -> list[Button]:
         c.button(t("warning_extend"), "extend", (150, 1000, 780, 150)),
         c.button(t("button_exit"), "exit", (150, 1170, 780, 100), primary=False, size=40),
     ]
+
+
+def notice_banner(c: Canvas, text: str) -> None:
+    """A banner across the lower screen (e.g. a card that cannot be used); it does not block touches."""
+    top = c.px(1480)
+    pygame.draw.rect(c.surface, theme.DANGER, (c.px(40), top, c.width - c.px(80), c.px(200)),
+                     border_radius=c.px(18))
+    c.text(text, 1510, 40, colour=theme.PRIMARY_TEXT, bold=True, width=940)

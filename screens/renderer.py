@@ -8,7 +8,7 @@ from typing import Any
 import pygame
 
 from screens import attract, card_prompt, confirm, done, home, notice, progress
-from screens.chrome import warning_overlay
+from screens.chrome import notice_banner, warning_overlay
 from screens.i18n import messages
 from screens.widgets import Button, Canvas
 
@@ -43,6 +43,8 @@ class Renderer:
             return table.text(lang, key, **values)
 
         buttons = PAGES[view["screen"]](self.canvas, view, t)
+        if view.get("notice_key"):
+            notice_banner(self.canvas, t(view["notice_key"]))
         if view.get("warning"):
             buttons = warning_overlay(self.canvas, t, view.get("warning_left_s", 0))
         self.buttons = buttons

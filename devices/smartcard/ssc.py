@@ -138,6 +138,11 @@ class SocialSecurityCard:
     birth_date: _dt.date
 
     @property
+    def id_number(self) -> str:
+        """The citizen ID number (the social security number is the same number), as the flow needs it."""
+        return self.social_security_number
+
+    @property
     def region(self) -> str:
         """The issuing region (GB/T 2260 code), the first 6 digits of the identification code."""
         return self.card_id_code[:6]

@@ -204,3 +204,22 @@ def test_language_switch_changes_item_names(kiosk):
     kiosk.handle(flow.Tapped("lang:en"))
     names = [name for _code, name, _dept in kiosk.view()["items"]]
     assert "Social insurance contribution certificate" in names
+
+
+def test_rejected_card_shows_a_banner_that_fades(kiosk, clock):
+    kiosk.handle(flow.CardRejected("notice_card_invalid"))
+    assert kiosk.view()["notice_key"] == "notice_card_invalid"
+    assert kiosk.screen is Screen.ATTRACT and kiosk.session is None  # nobody was identified
+    clock.now += kiosk.NOTICE_S + 0.1
+    kiosk.handle(flow.Tick())
+    assert kiosk.view()["notice_key"] == ""
+
+
+@pytest.mark.parametrize("card_type, number, expected", [
+    ("resident", "11010519491231002X", "resident_id"),
+    ("J", "830000199001010026", "taiwan_permit"),
+    ("J", "810000199001010011", "hk_macao_permit"),
+    ("Y", "933156199001010014", "foreign_permanent"),
+])
+def test_applicant_carries_the_document_type(card_type, number, expected):
+    assert flow.id_type(card_type, number) == expected
