@@ -118,6 +118,13 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from kiosk.supervisor import StartupError, Supervisor
     from screens.display import has_display
 
+    from kiosk.catalog import Catalog, CatalogError
+
+    try:
+        Catalog.load(settings.kiosk.catalog or None)
+    except CatalogError as exc:
+        print(f"kiosk: the service catalog has problems, not starting:\n{exc}", file=sys.stderr)
+        return EXIT_SETTINGS
     headless = args.headless or not has_display()
     supervisor = Supervisor(settings, args.config, fullscreen=args.fullscreen, headless=headless)
     problems = supervisor.preflight()
@@ -153,6 +160,7 @@ def _stop_on_signals() -> threading.Event:
 
 def _cmd_app(args: argparse.Namespace, settings: Settings) -> int:
     from devices.base import DeviceError
+    from kiosk.catalog import CatalogError
     from kiosk.supervisor import notify_ready
     from local_api.client import GatewayClient, GatewayUnavailable
     from screens.app import KioskApp
@@ -170,12 +178,16 @@ def _cmd_app(args: argparse.Namespace, settings: Settings) -> int:
     except DeviceError as exc:
         print(f"kiosk app: a device could not be opened: {exc}", file=sys.stderr)
         return 1
+    except CatalogError as exc:
+        print(f"kiosk app: the service catalog has problems:\n{exc}", file=sys.stderr)
+        return EXIT_SETTINGS
     stop = _stop_on_signals()
     try:
         app.step()
         mode = "headless" if app.display.headless else "window"
         log.info("kiosk app running", extra={"display": mode, "gateway": url})
         notify_ready(mode)
+        app.flow.catalog.prepare_search()  # build the search index now, not on the first keystroke
         app.run_forever(stop, fps=30 if not app.display.headless else 20)
     except SystemExit:
         pass

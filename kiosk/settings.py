@@ -37,6 +37,8 @@ class KioskSection(_Section):
     """This terminal's id, as the platform and the operators know it (e.g. ``HC-XY-001``)."""
     place: str = Field(min_length=1)
     """Where the terminal stands, printed on receipts (e.g. ``海沧区霞阳社区便民服务站``)."""
+    catalog: str = ""
+    """Folder (or single TOML file) of the service catalog; empty: the packaged sample catalog."""
     language: Literal["zh_CN", "zh_TW", "en"] = "zh_CN"
     """Language a new session starts in; residents can switch on screen."""
     idle_timeout_s: float = Field(gt=0)

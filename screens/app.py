@@ -44,7 +44,7 @@ class KioskApp:
         self.on_frame = on_frame
         self.events: queue.Queue[flow.Event] = queue.Queue()
         k = settings.kiosk
-        self.flow = flow.KioskFlow(Catalog.load(), clock, language=k.language,
+        self.flow = flow.KioskFlow(Catalog.load(k.catalog or None), clock, language=k.language,
                                    idle_timeout_s=k.idle_timeout_s, warning_s=k.timeout_warning_s)
         self.display = Display(k.screen_width, k.screen_height, fullscreen=fullscreen, headless=headless)
         self.renderer = Renderer(self.display.surface)

@@ -139,3 +139,13 @@ def test_run_restarts_a_crashed_gateway_and_keeps_the_app(tmp_path: Path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_run_refuses_a_broken_catalog_and_names_the_file(tmp_path: Path):
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text('[[items]]\ncode = "x"\nkind = "teleport"\n', encoding="utf-8")
+    env = kiosk_env(tmp_path, KIOSK_KIOSK__CATALOG=str(catalog))
+    result = subprocess.run([sys.executable, "-m", "kiosk", "run"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert str(catalog) in result.stderr and "catalog" in result.stderr
