@@ -5,7 +5,7 @@ Accepted forms:
 - ``sim://<name>``: a built-in simulator (``sim://id-reader``, ``sim://printer``);
 - a serial device path (``/dev/ttyUSB0``, ``/dev/serial/by-id/...``) or a pyserial URL
   (``socket://host:port``, ``rfc2217://host:port``, ``loop://``, ``spy://...``);
-- ``tcp://host:9100`` for network printers;
+- ``tcp://host:9100`` for network printers, ``usb://VID:PID`` for USB ones;
 - ``file:///path`` to append raw printer bytes to a file;
 - ``pcsc://<reader name>`` for PC/SC smart-card readers;
 - ``camera://<index>`` or a video file path for cameras.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 PYSERIAL_SCHEMES = {"socket", "rfc2217", "loop", "spy", "alt", "hwgrid"}
-KNOWN_SCHEMES = {"sim", "tcp", "file", "pcsc", "camera", "serial"} | PYSERIAL_SCHEMES
+KNOWN_SCHEMES = {"sim", "tcp", "file", "pcsc", "camera", "serial", "usb"} | PYSERIAL_SCHEMES
 
 
 class EndpointError(ValueError):
