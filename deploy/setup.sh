@@ -30,9 +30,14 @@ if ! command -v "$python" >/dev/null 2>&1 || ! "$python" -c 'import venv, ensure
 fi
 # pyscard has no Linux wheel: it builds against pcsc-lite with swig and gcc; pcscd runs the readers.
 need python3-dev gcc swig libpcsclite-dev pcscd
+# Offline speech for the screens (ADA 707 / EN 301 549: closed kiosks speak what they show).
+need espeak-ng
 if (( want_test )); then
     # Test peers: vpcd is the virtual smart-card reader our virtual social security card plugs into.
     need vsmartcard-vpcd
+    # Browser tests of the operator console (Playwright drives Debian's Chromium; no browser download)
+    # and promtool for the alert rules' unit tests.
+    need chromium prometheus
 fi
 if (( ${#apt_packages[@]} )); then
     if [[ $(id -u) -ne 0 ]]; then
