@@ -9,21 +9,29 @@ from .escpos_stream import (
     stream_to_text,
     tokenize,
 )
-from .printer import PaperLevel, PrinterHealth, PrintOutcome, ReceiptPrinter, decode_status
+from .health import PaperLevel, PrinterHealth, decode_status
+from .jobs import PrintOutcome, PrintState
+from .printer import REPRINT_MARK, ReceiptPrinter
 from .receipt import ReceiptLayout, render_escpos, render_png, render_text
 from .simulator import VirtualPrinter
+from .transports import UsbAddress, parse_usb_uri, printer_endpoint
 
 __all__ = [
     "PaperLevel",
     "PrintOutcome",
+    "PrintState",
     "PrinterHealth",
+    "REPRINT_MARK",
     "ReceiptLayout",
     "ReceiptPrinter",
     "Token",
+    "UsbAddress",
     "VirtualPrinter",
     "columns_for",
     "decode_status",
     "display_width",
+    "parse_usb_uri",
+    "printer_endpoint",
     "qr_payloads",
     "render_escpos",
     "render_png",

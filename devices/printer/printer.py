@@ -1,149 +1,51 @@
-"""The receipt printer adapter: ESC/POS over TCP (port 9100), a serial port, or a file.
+"""The receipt printer adapter: ESC/POS over TCP (port 9100), serial, USB or a file.
 
-Health comes from the real-time status command DLE EOT n (``10 04 n``, DEVICES.md §3),
-read with our own timeout: python-escpos waits 60 s on a silent printer and calls an empty
-answer "paper adequate", and a kiosk must never believe a printer it cannot hear.
+Health comes from the real-time status command DLE EOT n (``10 04 n``, DEVICES.md §3), read
+with our own timeout: python-escpos waits 60 s on a silent printer and calls an empty answer
+"paper adequate", and a kiosk must never believe a printer it cannot hear.
 
-TCP printers get one connection per operation, as the CUPS socket backend does: port
-9100 serves one client at a time and many printers drop idle connections, so a held
-connection would lock out the technician's tools and go stale overnight.
+After :meth:`ReceiptPrinter.open`, nothing here raises a device error at the kiosk: a printer
+that is unreachable, silent, babbling or out of paper is a :class:`PrinterHealth` and each job
+ends as a :class:`PrintOutcome` (printed / refused / interrupted / unknown, see ``jobs.py``).
+An owned monitor thread (:meth:`start_monitoring`) polls the status between jobs, reports
+paper threshold and recovery events, expires kept jobs and finishes them once paper is back.
 """
 
 from __future__ import annotations
 
-import enum
-import os
-import socket
+import logging
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Protocol
+import time
+from collections.abc import Callable
 
 from devices.base import (
     ActionHint,
-    DeviceDisconnected,
     DeviceError,
     DeviceNotFound,
     DeviceProtocolError,
     DeviceState,
     DeviceStatus,
-    DeviceTimeout,
     EventCallback,
     StatusTracker,
 )
-from kiosk.endpoints import parse_endpoint
 
-STATUS_FIXED_BITS = 0x12  # bits 1 and 4 of every DLE EOT reply are always 1
+from .health import PAPER_EVENTS, PaperLevel, PrinterHealth, decode_status, read_status
+from .jobs import JobLedger, KeptJobs, PrintOutcome, PrintState
+from .monitor import StatusMonitor
+from .receipt import encode_text
+from .transports import Link, Links, append_to_file, printer_endpoint
 
+__all__ = ["PaperLevel", "PrintOutcome", "PrintState", "PrinterHealth", "ReceiptPrinter", "REPRINT_MARK",
+           "decode_status"]
 
-class PaperLevel(str, enum.Enum):
-    """Paper on the roll as the near-end and end sensors see it; UNKNOWN when the printer is silent."""
+log = logging.getLogger(__name__)
 
-    OK = "ok"
-    LOW = "low"
-    OUT = "out"
-    UNKNOWN = "unknown"
+#: Printed above a receipt sent a second time, so a duplicate can be told from the original.
+REPRINT_MARK = b"\x1b@\x1ba\x01" + encode_text("（补打 / REPRINT）") + b"\n"
 
-
-PAPER_EVENTS = {PaperLevel.OK: "paper_full", PaperLevel.LOW: "paper_low", PaperLevel.OUT: "paper_out"}
-
-
-@dataclass(frozen=True)
-class PrinterHealth:
-    """What DLE EOT 1–4 said. ``responding`` False means silence: offline, paper unknown."""
-
-    responding: bool
-    online: bool
-    paper: PaperLevel
-    cover_open: bool = False
-    stopped_by_paper_end: bool = False
-    error: bool = False
-    cutter_error: bool = False
-    unrecoverable_error: bool = False
-    auto_recoverable_error: bool = False
-    replies: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def ready(self) -> bool:
-        """True when a receipt can be printed now (paper low still prints)."""
-        return (self.responding and self.online and self.paper in (PaperLevel.OK, PaperLevel.LOW)
-                and not (self.cover_open or self.stopped_by_paper_end or self.error or self.cutter_error
-                         or self.unrecoverable_error or self.auto_recoverable_error))
-
-    def _problem(self) -> tuple[str, ActionHint, DeviceState]:
-        if not self.responding:
-            return ("打印机无响应 / printer not answering: check its power, cable and network",
-                    ActionHint.MAINTENANCE, DeviceState.OFFLINE)
-        if self.cover_open:
-            return "打印机盖未关 / cover open: close the printer cover", ActionHint.CLEAR, DeviceState.USER_ERROR
-        if self.paper is PaperLevel.OUT or self.stopped_by_paper_end:
-            return "打印机缺纸 / paper out: replace the paper roll", ActionHint.CLEAR, DeviceState.USER_ERROR
-        if self.cutter_error:
-            return ("切刀故障 / cutter error: clear the paper jam at the cutter, then switch the printer "
-                    "off and on", ActionHint.MAINTENANCE, DeviceState.HARDWARE_ERROR)
-        if self.unrecoverable_error:
-            return ("打印机故障 / unrecoverable printer error: switch it off and on; call an engineer "
-                    "if it returns", ActionHint.MAINTENANCE, DeviceState.HARDWARE_ERROR)
-        if self.auto_recoverable_error:
-            return ("打印头过热 / auto-recoverable error (e.g. print head too hot): wait a minute",
-                    ActionHint.RESET, DeviceState.OFFLINE)
-        if self.error or not self.online:
-            return ("打印机离线 / printer offline: check its panel lights and the feed button",
-                    ActionHint.MAINTENANCE, DeviceState.OFFLINE)
-        if self.paper is PaperLevel.LOW:
-            return "纸将用尽 / paper near end: replace the roll soon", ActionHint.CLEAR, DeviceState.ONLINE
-        return "", ActionHint.NONE, DeviceState.ONLINE
-
-    @property
-    def reason(self) -> str:
-        """Plain words for a technician: what is wrong and what to do; empty when all is well."""
-        return self._problem()[0]
-
-    @property
-    def hint(self) -> ActionHint:
-        """XFS action hint for :attr:`reason`."""
-        return self._problem()[1]
-
-    @property
-    def state(self) -> DeviceState:
-        """The device state this health maps to."""
-        return self._problem()[2]
-
-
-def decode_status(replies: dict[int, int | None]) -> PrinterHealth:
-    """Decode DLE EOT replies {n: byte or None}. Raises DeviceProtocolError on a malformed byte."""
-    for n, byte in replies.items():
-        if byte is not None and byte & STATUS_FIXED_BITS != STATUS_FIXED_BITS:
-            raise DeviceProtocolError(
-                f"printer answered DLE EOT {n} with 0x{byte:02X}, which lacks the fixed bits 0x12: "
-                "is this endpoint really an ESC/POS printer?")
-    if any(replies.get(n) is None for n in (1, 2, 3, 4)):
-        got = {n: b for n, b in replies.items() if b is not None}
-        return PrinterHealth(responding=False, online=False, paper=PaperLevel.UNKNOWN, replies=got)
-    s1, s2, s3, s4 = (int(replies[n]) for n in (1, 2, 3, 4))  # type: ignore[arg-type]
-    stopped = bool(s2 & 0x20)
-    if s4 & 0x60 or stopped:
-        paper = PaperLevel.OUT
-    elif s4 & 0x0C:
-        paper = PaperLevel.LOW
-    else:
-        paper = PaperLevel.OK
-    return PrinterHealth(
-        responding=True, online=not s1 & 0x08, paper=paper, cover_open=bool(s2 & 0x04),
-        stopped_by_paper_end=stopped, error=bool(s2 & 0x40), cutter_error=bool(s3 & 0x08),
-        unrecoverable_error=bool(s3 & 0x20), auto_recoverable_error=bool(s3 & 0x40),
-        replies={1: s1, 2: s2, 3: s3, 4: s4})
-
-
-@dataclass(frozen=True)
-class PrintOutcome:
-    """The result of :meth:`ReceiptPrinter.print_job`; ``reason`` is for a technician."""
-
-    job_id: str
-    printed: bool
-    reason: str
-    hint: ActionHint = ActionHint.NONE
-    health: PrinterHealth | None = None
+_UNKNOWN = ("无法确认是否已打印 / whether the receipt came out is unknown, "
+            "so it is not sent again by itself: "
+            "ask the resident, then call reprint() if it did not")
 
 
 class PrinterAttention(DeviceError):
@@ -154,170 +56,90 @@ class PrinterAttention(DeviceError):
         self.hint = hint
 
 
-# ---------------------------------------------------------------- transports
-
-
-class _Link(Protocol):
-    def write(self, data: bytes) -> None: ...
-    def read_byte(self, timeout: float) -> int | None: ...
-    def drain(self) -> None: ...
-    def close(self) -> None: ...
-
-
-def _write_timeout(timeout: float, data: bytes) -> float:
-    """Time allowed to hand over ``data``: the step timeout plus 1 ms per byte, because a
-    9600-baud printer takes about a second per kilobyte and the timeout covers the whole write."""
-    return timeout + len(data) / 1000
-
-
-class _TcpLink:
-    def __init__(self, host: str, port: int, timeout: float) -> None:
-        self.where = f"{host}:{port}"
-        self._timeout = timeout
-        try:
-            self._sock = socket.create_connection((host, port), timeout=timeout)
-        except ConnectionRefusedError as exc:
-            raise DeviceNotFound(f"打印机拒绝连接 / printer at {self.where} refused the connection: check it "
-                                 "is switched on and the address in the settings") from exc
-        except socket.timeout as exc:
-            raise DeviceTimeout(f"printer at {self.where} did not accept a connection within "
-                                f"{timeout:g} s: check the network cable") from exc
-        except OSError as exc:
-            raise DeviceNotFound(f"printer at {self.where} unreachable ({exc}): check the address "
-                                 "in the settings and the network") from exc
-
-    def write(self, data: bytes) -> None:
-        self._sock.settimeout(_write_timeout(self._timeout, data))
-        try:
-            self._sock.sendall(data)
-        except socket.timeout as exc:
-            raise DeviceTimeout(f"printer at {self.where} stopped taking data") from exc
-        except OSError as exc:
-            raise DeviceDisconnected(f"printer at {self.where} closed the connection: {exc}") from exc
-
-    def read_byte(self, timeout: float) -> int | None:
-        self._sock.settimeout(timeout)
-        try:
-            got = self._sock.recv(1)
-        except socket.timeout:
-            return None
-        except OSError as exc:
-            raise DeviceDisconnected(f"printer at {self.where} dropped the connection: {exc}") from exc
-        if not got:
-            raise DeviceDisconnected(f"printer at {self.where} closed the connection")
-        return got[0]
-
-    def drain(self) -> None:
-        # Late replies to an earlier, timed-out query would be read as answers to the next one.
-        self._sock.setblocking(False)
-        try:
-            while self._sock.recv(256):
-                pass
-        except OSError:
-            pass
-        finally:
-            self._sock.settimeout(self._timeout)
-
-    def close(self) -> None:
-        self._sock.close()
-
-
-class _SerialLink:
-    def __init__(self, url: str, baudrate: int, timeout: float) -> None:
-        import serial  # imported on use: only serial printers need pyserial loaded
-
-        self.where = url
-        self._timeout = timeout
-        self._serial_error = serial.SerialException
-        try:
-            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=timeout)
-        except (serial.SerialException, OSError, ValueError) as exc:
-            raise DeviceNotFound(f"printer port {url} cannot be opened: {exc}") from exc
-
-    def write(self, data: bytes) -> None:
-        try:
-            self._port.write_timeout = _write_timeout(self._timeout, data)
-            self._port.write(data)
-            self._port.flush()
-        except self._serial_error as exc:
-            if "timeout" in str(exc).lower():
-                raise DeviceTimeout(f"printer on {self.where} stopped taking data") from exc
-            raise DeviceDisconnected(f"printer on {self.where} went away: {exc}") from exc
-
-    def read_byte(self, timeout: float) -> int | None:
-        try:
-            self._port.timeout = timeout
-            got = self._port.read(1)
-        except (self._serial_error, OSError) as exc:
-            raise DeviceDisconnected(f"printer on {self.where} went away: {exc}") from exc
-        return got[0] if got else None
-
-    def drain(self) -> None:
-        try:
-            self._port.reset_input_buffer()
-        except (self._serial_error, OSError) as exc:
-            raise DeviceDisconnected(f"printer on {self.where} went away: {exc}") from exc
-
-    def close(self) -> None:
-        self._port.close()
-
-
-# ---------------------------------------------------------------- the adapter
-
-
 class ReceiptPrinter:
-    """An ESC/POS receipt printer at ``uri`` (``tcp://host:9100``, ``/dev/ttyUSB0`` or a pyserial
-    URL, ``file:///path``, ``sim://printer``) on the shared device layer.
+    """An ESC/POS receipt printer at ``uri`` on the shared device layer.
 
-    Operations take ``timeout_s`` per step; events (``state_changed``, ``paper_full``,
-    ``paper_low``, ``paper_out``) go to ``on_event``. ``sim://printer`` starts an owned
-    :class:`~devices.printer.simulator.VirtualPrinter` in :meth:`open` and stops it in :meth:`close`.
+    ``uri``: ``tcp://host:9100``, ``usb://VID:PID``, ``/dev/ttyUSB0`` or a pyserial URL,
+    ``file:///path``, or ``sim://printer`` (an owned
+    :class:`~devices.printer.simulator.VirtualPrinter`, started in :meth:`open`).
+    ``timeout_s`` bounds each step. Events to ``on_event``: ``state_changed``, ``paper_full`` /
+    ``paper_low`` / ``paper_out`` (on change only), ``recovered`` (answering again after
+    silence or a lost link; payload the health), ``job_outcome`` (a kept job was finished
+    or given up; payload its :class:`PrintOutcome`) and ``job_expired`` (payload the job id).
+    ``keep_jobs`` / ``keep_s`` bound the jobs kept for paper (privacy: see ``jobs.py``);
+    ``settle_s`` keeps watching the status that long after sending (None: 1 s for real
+    printers, 0 for the simulator and files).
     """
 
     def __init__(self, uri: str, *, timeout_s: float = 3.0, on_event: EventCallback | None = None,
-                 name: str = "printer", baudrate: int = 9600, remember_jobs: int = 1000) -> None:
-        self.endpoint = parse_endpoint(uri)
-        if self.endpoint.scheme in ("pcsc", "camera"):
-            raise ValueError(f"{uri!r} does not name a printer; use tcp://host:9100, a serial port or file://")
+                 name: str = "printer", baudrate: int = 9600, remember_jobs: int = 1000,
+                 keep_jobs: int = 2, keep_s: float = 120.0, settle_s: float | None = None,
+                 auto_resume: bool = True, reprint_mark: bytes = REPRINT_MARK,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.endpoint = printer_endpoint(uri)
         self.timeout_s = timeout_s
         self.baudrate = baudrate
+        if settle_s is None:
+            settle_s = 0.0 if self.endpoint.scheme in ("sim", "file") else 1.0
+        self.settle_s = settle_s
+        self.auto_resume = auto_resume
+        self.reprint_mark = reprint_mark
         self.simulator = None  # the owned VirtualPrinter for sim:// endpoints
         self._tracker = StatusTracker(name, on_event)
         self._lock = threading.RLock()
-        self._serial: _SerialLink | None = None
+        self._links = Links(self.endpoint, timeout=timeout_s, baudrate=baudrate)
+        self._health: PrinterHealth | None = None
         self._paper: PaperLevel | None = None
         self._last_problem = ""
-        self._done: OrderedDict[str, PrintOutcome] = OrderedDict()
-        self._remember = remember_jobs
+        self._ledger = JobLedger(remember_jobs)
+        self._kept = KeptJobs(keep_jobs, keep_s, clock)
         self._opened = False
+        self._monitor = StatusMonitor(self.poll, self._lock, f"printer-monitor:{name}",
+                                      join_s=max(10.0, 8 * timeout_s + self.settle_s))
 
     # -- lifecycle
 
     def open(self) -> None:
-        """Check the printer is there (and read its health, except for files). Raises DeviceNotFound."""
+        """Check the printer is there and read its health (files: that they can be written).
+
+        Raises DeviceNotFound when the endpoint cannot be opened and DeviceProtocolError when
+        what answers is not an ESC/POS printer: both are settings problems worth stopping for.
+        A printer that is there but silent opens fine and reads as offline.
+        """
         with self._lock:
-            scheme = self.endpoint.scheme
-            if scheme == "sim" and self.simulator is None:
+            if self.endpoint.scheme == "sim" and self.simulator is None:
                 from .simulator import VirtualPrinter
 
                 self.simulator = VirtualPrinter()
                 self.simulator.start()
-            if scheme == "file":
-                self._append(b"")
-                self._opened = True
-                self._tracker.set_state(DeviceState.ONLINE)
-                return
-            if scheme not in ("tcp", "sim") and self._serial is None:
-                self._serial = self._guard(_SerialLink, self.endpoint.serial_url, self.baudrate, self.timeout_s)
             self._opened = True
-            self.query_status()
+            if self.endpoint.scheme == "file":
+                try:
+                    append_to_file(self.endpoint.path, b"")
+                except DeviceNotFound as exc:
+                    self._apply(PrinterHealth.unreachable(exc))
+                    raise
+                self._apply(PrinterHealth(responding=True, online=True, paper=PaperLevel.OK))
+                return
+            try:
+                link = self._link()
+            except DeviceError as exc:
+                self._apply(PrinterHealth.unreachable(exc))
+                raise
+            try:
+                health = self._check(link)
+            finally:
+                self._release(link)
+            if health.garbled:
+                raise DeviceProtocolError(health.problem)
 
     def close(self) -> None:
-        """Release the port and stop an owned simulator. Safe to call twice."""
+        """Stop monitoring, release the port, wipe kept jobs, stop an owned simulator. Idempotent."""
+        self.stop_monitoring()
         with self._lock:
-            if self._serial is not None:
-                self._serial.close()
-                self._serial = None
+            self._links.close()
+            for job_id in self._kept.ids():
+                self._kept.drop(job_id)
             if self.simulator is not None:
                 self.simulator.stop()
                 self.simulator = None
@@ -332,131 +154,270 @@ class ReceiptPrinter:
         self.close()
 
     def status(self) -> DeviceStatus:
-        """The last known status (no I/O)."""
+        """The last known status (no I/O); ``detail`` has paper, cover_open, ready, reason."""
         return self._tracker.snapshot()
 
-    # -- operations
+    @property
+    def last_health(self) -> PrinterHealth | None:
+        """The health from the last status query (no I/O); None before the first."""
+        return self._health
+
+    def can_print(self) -> bool:
+        """Whether the last known health says a receipt would print now (no I/O). With the
+        monitor running this is at most one interval old: ask it before a resident starts
+        an item that ends in a receipt."""
+        return self._health is not None and self._health.ready
+
+    # -- monitoring
+
+    def start_monitoring(self, interval_s: float = 2.0) -> None:
+        """Call :meth:`poll` every ``interval_s`` on an owned thread, between jobs (idempotent)."""
+        self._monitor.start(interval_s)
+
+    def stop_monitoring(self) -> None:
+        """Stop the monitor thread and wait for it (idempotent)."""
+        self._monitor.stop()
+
+    @property
+    def monitoring(self) -> bool:
+        """Whether the monitor thread is running."""
+        return self._monitor.running
+
+    def poll(self) -> PrinterHealth:
+        """One monitor step: query the status, expire kept jobs, and finish kept jobs when the
+        printer is ready again (if ``auto_resume``). The monitor thread calls this; so can a caller."""
+        with self._lock:
+            health = self.query_status()
+            self._expire()
+            if self.auto_resume and health.ready and len(self._kept):
+                self.resume_pending()
+            return health
+
+    # -- status
 
     def query_status(self) -> PrinterHealth:
-        """Ask DLE EOT 1–4 now. A silent printer is reported offline with paper UNKNOWN."""
+        """Ask DLE EOT 1–4 now. Never raises a device error: a silent or unreachable printer is
+        offline with paper UNKNOWN, a garbled answer is a hardware error with paper UNKNOWN."""
         with self._lock:
             if self.endpoint.scheme == "file":
                 health = PrinterHealth(responding=True, online=True, paper=PaperLevel.OK)
                 self._apply(health)
                 return health
-            link = self._link()
             try:
-                return self._checked(link)
+                link = self._link()
+            except DeviceError as exc:
+                health = PrinterHealth.unreachable(exc)
+                self._apply(health)
+                return health
+            try:
+                return self._check(link)
             finally:
                 self._release(link)
 
-    def print_job(self, job_id: str, data: bytes) -> PrintOutcome:
-        """Print ``data`` once under ``job_id``.
+    # -- jobs
 
-        Checks health first and refuses (``printed=False``) with a plain reason when the
-        printer cannot print; the job id is then not marked, so the caller can send it
-        again once staff fixed the printer. The printer keeps no copy: a receipt printed
-        after the resident has left would hand their data to a stranger. A job id that
-        already printed returns its earlier outcome without printing again.
+    def print_job(self, job_id: str, data: bytes) -> PrintOutcome:
+        """Print ``data`` once under ``job_id``; never raises a device error.
+
+        A job id that printed, or whose outcome is unknown, returns its earlier outcome
+        without sending anything. A kept job (paper ran out) is finished now if the printer
+        is ready. Otherwise the status is checked first and the job refused when the printer
+        cannot print; a refusal for paper or cover keeps the job (``kept``) so it prints when
+        staff fix the printer, unless the caller :meth:`cancel` s it.
         """
         with self._lock:
-            if job_id in self._done:
-                return self._done[job_id]
-            if self.endpoint.scheme == "file":
-                self._append(data)
-                outcome = PrintOutcome(job_id, True, "printed to file")
-            else:
-                link = self._link()
-                try:
-                    outcome = self._print_on(link, job_id, data)
-                finally:
-                    self._release(link)
-            if outcome.printed:
-                self._tracker.operation_ok()
-                self._done[job_id] = outcome
-                while len(self._done) > self._remember:
-                    self._done.popitem(last=False)
-            return outcome
+            self._expire()
+            earlier = self._ledger.get(job_id)
+            if earlier is not None:
+                return earlier
+            kept = self._kept.get(job_id)
+            if kept is not None:
+                outcome = self._attempt(job_id, bytes(kept.data), marked=kept.partial, partial=kept.partial)
+                self._tracker.emit("job_outcome", outcome)
+                return outcome
+            return self._attempt(job_id, data, marked=False)
+
+    def reprint(self, job_id: str, data: bytes) -> PrintOutcome:
+        """Print ``data`` again, marked 补打 / REPRINT, after a person confirmed the earlier attempt
+        (typically ``unknown``) did not come out. The status is checked first, as for any job."""
+        with self._lock:
+            self._expire()
+            self._ledger.forget(job_id)
+            self._kept.drop(job_id)
+            return self._attempt(job_id, data, marked=True)
+
+    def resume_pending(self) -> list[PrintOutcome]:
+        """Finish kept jobs, oldest first, while the printer is ready. Each outcome is also sent
+        as a ``job_outcome`` event. Jobs that are still blocked stay kept; a job that was
+        partly on paper is sent whole again, marked 补打 / REPRINT."""
+        outcomes: list[PrintOutcome] = []
+        with self._lock:
+            self._expire()
+            for job_id in self._kept.ids():
+                kept = self._kept.get(job_id)
+                if kept is None:
+                    continue
+                outcome = self._attempt(job_id, bytes(kept.data), marked=kept.partial, partial=kept.partial)
+                outcomes.append(outcome)
+                self._tracker.emit("job_outcome", outcome)
+                if outcome.kept:
+                    break  # blocked again: the rest would fail the same way
+        return outcomes
+
+    def cancel(self, job_id: str) -> bool:
+        """Give up a kept job (e.g. the resident took the QR instead, or the session ended).
+        Its bytes are wiped. True when a job was kept under that id."""
+        with self._lock:
+            return self._kept.drop(job_id)
+
+    def cancel_all(self) -> list[str]:
+        """Give up every kept job (call when a session ends); returns their ids."""
+        with self._lock:
+            ids = self._kept.ids()
+            for job_id in ids:
+                self._kept.drop(job_id)
+            return ids
+
+    def pending(self) -> list[str]:
+        """Ids of the jobs kept for paper, oldest first."""
+        with self._lock:
+            self._expire()
+            return self._kept.ids()
 
     # -- internals
 
-    def _print_on(self, link: _Link, job_id: str, data: bytes) -> PrintOutcome:
-        before = self._checked(link)
-        if not before.ready:
-            return PrintOutcome(job_id, False, f"未打印 / not printed: {before.reason}", before.hint, before)
-        self._guard(link.write, data)
-        after = self._checked(link)
-        if not after.ready:
-            return PrintOutcome(job_id, False, f"已发送但可能不完整 / sent, but the receipt may be incomplete: "
-                                f"{after.reason}", after.hint, after)
-        return PrintOutcome(job_id, True, after.reason or "printed", after.hint, after)
+    def _attempt(self, job_id: str, data: bytes, *, marked: bool, partial: bool = False) -> PrintOutcome:
+        """Check, send, check again; record the outcome. Called with the lock held.
 
-    def _checked(self, link: _Link) -> PrinterHealth:
-        health = self._guard(lambda: decode_status(self._ask(link)))
+        ``marked`` prints the reprint mark first; ``partial`` says part of this job is on paper
+        already, so it stays kept (and counts as interrupted) while it cannot be finished."""
+        payload = (self.reprint_mark + data) if marked and self.reprint_mark else data
+        if self.endpoint.scheme == "file":
+            return self._attempt_file(job_id, payload)
+        try:
+            link = self._link()
+        except DeviceError as exc:
+            health = PrinterHealth.unreachable(exc)
+            self._apply(health)
+            return self._refused(job_id, data, health, partial=partial)
+        try:
+            before = self._check(link)
+            if not before.ready:
+                return self._refused(job_id, data, before, partial=partial)
+            try:
+                link.write(payload)
+            except DeviceError as exc:
+                self._drop_link(link)
+                link = None
+                health = PrinterHealth.unreachable(exc)
+                self._apply(health)
+                return self._final(PrintOutcome(
+                    job_id, False, f"连接中断 / the link broke while sending ({exc}): {_UNKNOWN}",
+                    health.hint, health, PrintState.UNKNOWN))
+            after = self._settle(link)
+        finally:
+            if link is not None:
+                self._release(link)
+        if after.ready:
+            return self._final(PrintOutcome(job_id, True, after.reason or "printed", after.hint, after,
+                                            PrintState.PRINTED))
+        if after.paper_blocked:
+            kept, dropped = self._keep(job_id, data, partial=True)
+            return PrintOutcome(job_id, False,
+                                f"打印中断 / interrupted, the receipt is incomplete: {after.reason}"
+                                + ("; kept to print whole once the printer is ready, unless cancelled" if kept else ""),
+                                after.hint, after, PrintState.INTERRUPTED, kept)
+        if not after.responding:
+            words = ("打印机失去响应 / the printer stopped answering once the receipt was sent "
+                     f"({after.reason})")
+        else:
+            words = ("打印机报告故障 / the printer reported a fault once the receipt was sent "
+                     f"({after.reason})")
+        return self._final(PrintOutcome(job_id, False, f"{words}: {_UNKNOWN}", after.hint, after,
+                                        PrintState.UNKNOWN))
+
+    def _attempt_file(self, job_id: str, payload: bytes) -> PrintOutcome:
+        try:
+            append_to_file(self.endpoint.path, payload)
+        except DeviceNotFound as exc:
+            health = PrinterHealth.unreachable(exc)
+            self._apply(health)
+            return PrintOutcome(job_id, False, f"未打印 / not printed: {health.reason}", health.hint, health)
+        return self._final(PrintOutcome(job_id, True, "printed to file", state=PrintState.PRINTED))
+
+    def _refused(self, job_id: str, data: bytes, health: PrinterHealth, *, partial: bool) -> PrintOutcome:
+        kept = False
+        if health.paper_blocked or partial:
+            kept, _ = self._keep(job_id, data, partial=partial)
+        state = PrintState.INTERRUPTED if partial and kept else PrintState.REFUSED
+        words = "; kept to print once the printer is ready, unless cancelled" if kept else ""
+        return PrintOutcome(job_id, False, f"未打印 / not printed: {health.reason}{words}", health.hint,
+                            health, state, kept)
+
+    def _final(self, outcome: PrintOutcome) -> PrintOutcome:
+        self._kept.drop(outcome.job_id)
+        self._ledger.record(outcome)
+        if outcome.printed:
+            self._tracker.operation_ok()
+        else:
+            log.warning("print job %s ended %s", outcome.job_id, outcome.state.value if outcome.state else "")
+        return outcome
+
+    def _keep(self, job_id: str, data: bytes, *, partial: bool) -> tuple[bool, list[str]]:
+        kept, dropped = self._kept.keep(job_id, data, partial)
+        for gone in dropped:
+            self._tracker.emit("job_expired", gone)
+        return kept, dropped
+
+    def _expire(self) -> None:
+        for job_id in self._kept.expire():
+            self._tracker.emit("job_expired", job_id)
+
+    def _settle(self, link: Link) -> PrinterHealth:
+        """Status after sending, watched for ``settle_s`` while the printer works through its buffer."""
+        health = self._check(link)
+        deadline = time.monotonic() + self.settle_s
+        while health.ready and time.monotonic() < deadline:
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+            health = self._check(link)
+        return health
+
+    def _check(self, link: Link) -> PrinterHealth:
+        """Read the status over ``link`` and apply it; never raises (a failed link is dropped)."""
+        try:
+            health = read_status(link, self.timeout_s)
+        except DeviceError as exc:
+            self._drop_link(link)
+            health = PrinterHealth.unreachable(exc)
         self._apply(health)
         return health
 
-    def _ask(self, link: _Link) -> dict[int, int | None]:
-        link.drain()
-        replies: dict[int, int | None] = {}
-        for n in (1, 2, 3, 4):
-            link.write(bytes((0x10, 0x04, n)))
-            replies[n] = link.read_byte(self.timeout_s)
-            if replies[n] is None:
-                break  # silent: waiting for 3 more timeouts would tell nothing new
-        for n in (1, 2, 3, 4):
-            replies.setdefault(n, None)
-        return replies
-
-    def _guard(self, fn, *args):  # type: ignore[no-untyped-def]
-        """Run one I/O step; record device errors on the status before re-raising them."""
-        try:
-            return fn(*args)
-        except DeviceError as exc:
-            state = {DeviceNotFound: DeviceState.NO_DEVICE,
-                     DeviceProtocolError: DeviceState.HARDWARE_ERROR}.get(type(exc), DeviceState.OFFLINE)
-            self._tracker.record_error(exc, state)
-            raise
-
     def _apply(self, health: PrinterHealth) -> None:
-        """Update the status; threshold events only when the paper level changes."""
+        """Update the status; paper events only when the level changes; ``recovered`` when a
+        printer that could not be heard answers properly again."""
+        previous = self._health
+        self._health = health
         reason = health.reason
         self._tracker.set_state(health.state, paper=health.paper.value, cover_open=health.cover_open,
-                                reason=reason)
+                                ready=health.ready, reason=reason)
         if reason and reason != self._last_problem:
             self._tracker.record_error(PrinterAttention(reason, health.hint))
         self._last_problem = reason
         if health.paper is not PaperLevel.UNKNOWN and health.paper != self._paper:
             self._paper = health.paper
             self._tracker.emit(PAPER_EVENTS[health.paper], health.paper)
+        heard = health.responding and not health.garbled
+        if heard and previous is not None and not (previous.responding and not previous.garbled):
+            self._tracker.emit("recovered", health)
 
-    def _link(self) -> _Link:
-        if self._serial is not None:
-            return self._serial
-        scheme = self.endpoint.scheme
-        if scheme == "tcp":
-            return self._guard(_TcpLink, self.endpoint.host, self.endpoint.port or 9100, self.timeout_s)
-        if scheme == "sim":
-            if self.simulator is None:
-                raise DeviceNotFound(f"{self.endpoint.uri} is not running: call open() first")
-            host, port = self.simulator.address
-            return self._guard(_TcpLink, host, port, self.timeout_s)
+    def _link(self) -> Link:
         if not self._opened:
-            raise DeviceNotFound(f"printer port {self.endpoint.uri} is not open: call open() first")
-        raise DeviceDisconnected(f"printer port {self.endpoint.uri} was closed")
+            raise DeviceNotFound(f"printer {self.endpoint.uri} is not open: call open() first")
+        self._links.simulator_address = self.simulator.address if self.simulator is not None else None
+        return self._links.get()
 
-    def _release(self, link: _Link) -> None:
-        if link is not self._serial:
-            link.close()
+    def _release(self, link: Link) -> None:
+        self._links.release(link)
 
-    def _append(self, data: bytes) -> None:
-        path = self.endpoint.path
-        try:
-            with open(path, "ab") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as exc:
-            err = DeviceNotFound(f"printer file {path} cannot be written: {exc}")
-            self._tracker.record_error(err, DeviceState.NO_DEVICE)
-            raise err from exc
+    def _drop_link(self, link: Link) -> None:
+        self._links.drop(link)

@@ -7,6 +7,12 @@ port 9100 it serves one connection at a time, and like a real printer it acts on
 ``10 04 n`` wherever it appears in the stream (ESC/POS real-time commands are not
 framed). Status queries are cut out of the recording, so a job is what would be printed.
 
+Faults a test can script: paper that runs out after N more bytes (the rest of the job is
+not printed, as on a printer stopped at paper end), a link that drops after N more bytes
+(a pulled cable or a power cut mid-job), a printer switched off (connections are closed at
+once, as by a print server whose printer is off), silence, and raw status replies (garbage,
+extra bytes, or none for some n: a truncated answer).
+
 One thread, started by :meth:`start` and joined by :meth:`stop`.
 """
 
@@ -38,7 +44,11 @@ class VirtualPrinter:
         self._paper = "ok"
         self._cover_open = False
         self._silent = False
-        self._raw_status: dict[int, int] = {}
+        self._raw_status: dict[int, int | bytes | None] = {}
+        self._run_out_after: int | None = None
+        self._drop_after: int | None = None
+        self._powered = True
+        self._lost = 0
 
     # -- lifecycle
 
@@ -91,20 +101,39 @@ class VirtualPrinter:
     # -- scripting
 
     def set_state(self, paper: str = "ok", cover_open: bool = False, silent: bool = False,
-                  raw_status: Mapping[int, int] | None = None) -> None:
-        """Script the printer: ``paper`` "ok" | "low" | "out"; ``silent`` ignores status queries;
-        ``raw_status`` {n: byte} overrides individual replies (e.g. a malformed byte)."""
+                  raw_status: Mapping[int, int | bytes | None] | None = None, *,
+                  run_out_after: int | None = None, drop_after: int | None = None,
+                  powered: bool = True) -> None:
+        """Script the printer (every call sets the whole state).
+
+        ``paper`` "ok" | "low" | "out"; ``silent`` ignores status queries; ``raw_status``
+        {n: reply} overrides single replies: an int is one byte, bytes are sent as they are,
+        None is no answer. ``run_out_after`` N: the paper runs out after N more printed bytes.
+        ``drop_after`` N: the connection is cut after N more bytes (once). ``powered`` False:
+        the current connection is cut and new ones are closed at once.
+        """
         if paper not in ("ok", "low", "out"):
             raise ValueError("paper must be 'ok', 'low' or 'out'")
         with self._cond:
             self._paper, self._cover_open, self._silent = paper, cover_open, silent
             self._raw_status = dict(raw_status or {})
+            self._run_out_after, self._drop_after, self._powered = run_out_after, drop_after, powered
+
+    @property
+    def paper(self) -> str:
+        """The paper level now ("ok", "low" or "out"; scripted run-outs included)."""
+        with self._cond:
+            return self._paper
+
+    def lost_bytes(self) -> int:
+        """Bytes received while the printer could not print them (paper out, cover open)."""
+        with self._cond:
+            return self._lost
 
     def status_byte(self, n: int) -> int:
-        """The reply to DLE EOT ``n`` in the current state (bits 0x12 always set)."""
+        """The reply to DLE EOT ``n`` in the current state (bits 0x12 always set); raw
+        overrides are not applied here."""
         with self._cond:
-            if n in self._raw_status:
-                return self._raw_status[n]
             out, low, cover = self._paper == "out", self._paper == "low", self._cover_open
         byte = 0x12
         if n == 1 and (out or cover):
@@ -169,13 +198,19 @@ class VirtualPrinter:
                 return
             with conn:
                 self.connections += 1
-                self._handle(conn)
+                with self._cond:
+                    powered = self._powered
+                if powered:
+                    self._handle(conn)
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(_POLL_S)
         job = bytearray()
         pending = b""
         while not self._stop.is_set():
+            with self._cond:
+                if not self._powered:
+                    break
             try:
                 chunk = conn.recv(4096)
             except socket.timeout:
@@ -187,6 +222,7 @@ class VirtualPrinter:
             data = pending + chunk
             pending = b""
             i = 0
+            cut = False
             while i < len(data):
                 b = data[i]
                 if b == 0x10 and i + 1 < len(data) and data[i + 1] == 0x04:
@@ -199,22 +235,54 @@ class VirtualPrinter:
                 if b == 0x10 and i + 1 == len(data):
                     pending = data[i:]
                     break
-                job.append(b)
+                if self._take(job, b):
+                    cut = True
+                    break
                 i += 1
-        job += pending
+            if cut:
+                pending = b""
+                break
+        if pending:
+            for b in pending:
+                self._take(job, b)
         with self._cond:
             if job:
                 self._jobs.append(bytes(job))
                 self._stream += job
             self._cond.notify_all()
 
+    def _take(self, job: bytearray, b: int) -> bool:
+        """Print one byte if the printer can; True when the scripted link drop happens now."""
+        with self._cond:
+            if self._drop_after is not None:
+                if self._drop_after <= 0:
+                    self._drop_after = None
+                    return True
+                self._drop_after -= 1
+            if self._paper == "out" or self._cover_open:
+                self._lost += 1
+                return False
+            job.append(b)
+            if self._run_out_after is not None:
+                self._run_out_after -= 1
+                if self._run_out_after <= 0:
+                    self._paper, self._run_out_after = "out", None
+        return False
+
     def _answer(self, conn: socket.socket, n: int) -> None:
         with self._cond:
             self._queries.append(n)
             silent = self._silent
-        if silent:
+            raw = self._raw_status.get(n, -1)
+        if silent or raw is None:
             return
+        if isinstance(raw, bytes):
+            reply = raw
+        elif raw == -1:
+            reply = bytes((self.status_byte(n),))
+        else:
+            reply = bytes((raw,))
         try:
-            conn.sendall(bytes((self.status_byte(n),)))
+            conn.sendall(reply)
         except OSError:
             pass

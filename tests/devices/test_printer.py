@@ -14,6 +14,7 @@ from PIL import Image
 from devices.base import ActionHint, DeviceEvent, DeviceNotFound, DeviceProtocolError, DeviceState
 from devices.printer import (
     PaperLevel,
+    PrintState,
     ReceiptLayout,
     ReceiptPrinter,
     VirtualPrinter,
@@ -44,7 +45,7 @@ def events() -> list[DeviceEvent]:
 
 @pytest.fixture
 def printer(sim: VirtualPrinter, events: list[DeviceEvent]) -> Iterator[ReceiptPrinter]:
-    with ReceiptPrinter(sim.uri, timeout_s=TIMEOUT, on_event=events.append) as p:
+    with ReceiptPrinter(sim.uri, timeout_s=TIMEOUT, on_event=events.append, settle_s=0) as p:
         yield p
 
 
@@ -95,12 +96,38 @@ def test_a_silent_printer_is_offline_not_paper_adequate_and_answers_within_the_t
     assert not outcome.printed and "not answering" in outcome.reason
 
 
-def test_a_status_byte_without_the_fixed_bits_is_a_protocol_error(
-        sim: VirtualPrinter, printer: ReceiptPrinter) -> None:
-    sim.set_state(raw_status={1: 0x00})
-    with pytest.raises(DeviceProtocolError, match="0x00"):
-        printer.query_status()
+@pytest.mark.parametrize("raw, words", [
+    ({1: 0x00}, "0x00"),                 # lacks the fixed bits 0x12
+    ({2: b"OK\r\n"}, "0x4F"),            # text from something that is not an ESC/POS printer
+    ({4: 0x01}, "0x01"),
+])
+def test_a_garbled_status_is_a_status_not_an_exception(
+        sim: VirtualPrinter, printer: ReceiptPrinter, raw: dict, words: str) -> None:
+    sim.set_state(raw_status=raw)
+    health = printer.query_status()
+    assert health.garbled and not health.ready and health.paper is PaperLevel.UNKNOWN
+    assert words in health.reason and "ESC/POS" in health.reason
     assert printer.status().state is DeviceState.HARDWARE_ERROR
+    outcome = printer.print_job("job-garbled", receipt())
+    assert not outcome.printed and outcome.state is PrintState.REFUSED and not outcome.kept
+    assert sim.jobs() == []
+    sim.set_state(paper="ok")
+    assert printer.query_status().ready  # one good answer and the printer is back
+
+
+def test_a_truncated_status_answer_is_offline_not_paper_adequate(
+        sim: VirtualPrinter, printer: ReceiptPrinter) -> None:
+    sim.set_state(raw_status={3: None, 4: None})  # answers 1 and 2, then nothing
+    health = printer.query_status()
+    assert not health.responding and health.paper is PaperLevel.UNKNOWN and not health.ready
+    assert printer.status().state is DeviceState.OFFLINE
+
+
+def test_a_stray_byte_before_the_answer_does_not_turn_the_status(
+        sim: VirtualPrinter, printer: ReceiptPrinter) -> None:
+    sim.set_state(paper="low", raw_status={1: b"\x12\x12"})  # one reply too many for n=1
+    health = printer.query_status()
+    assert health.responding and health.paper is PaperLevel.LOW
 
 
 def test_paper_events_fire_only_when_the_level_changes(
@@ -155,7 +182,7 @@ def test_paper_low_still_prints_and_says_so(sim: VirtualPrinter, printer: Receip
     assert outcome.printed and "paper near end" in outcome.reason
 
 
-def test_connection_refused_names_the_address() -> None:
+def test_connection_refused_names_the_address_and_later_jobs_are_refused_not_raised() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -163,13 +190,17 @@ def test_connection_refused_names_the_address() -> None:
     with pytest.raises(DeviceNotFound, match=f"127.0.0.1:{port}"):
         p.open()
     assert p.status().state is DeviceState.NO_DEVICE
-    with pytest.raises(DeviceNotFound):
-        p.print_job("job-x", b"x")
+    health = p.query_status()
+    assert not health.responding and f"127.0.0.1:{port}" in health.reason
+    outcome = p.print_job("job-x", b"x")
+    assert outcome.state is PrintState.REFUSED and "refused the connection" in outcome.reason
+    assert outcome.hint is ActionHint.CONFIGURATION
+    p.close()
 
 
 def test_serial_url_transport_reaches_the_same_printer(sim: VirtualPrinter) -> None:
     host, port = sim.address
-    with ReceiptPrinter(f"socket://{host}:{port}", timeout_s=TIMEOUT) as p:
+    with ReceiptPrinter(f"socket://{host}:{port}", timeout_s=TIMEOUT, settle_s=0) as p:
         assert p.query_status().paper is PaperLevel.OK
         assert p.print_job("job-s", receipt()).printed
     assert sim.wait_for_job() == receipt()

@@ -169,3 +169,20 @@ def test_png_draws_chinese_glyphs_not_tofu_boxes() -> None:
     preview_a = render_png(social_security_receipt(title="社保证明"))
     preview_b = render_png(social_security_receipt(title="公积金证明"))
     assert preview_a != preview_b
+
+
+@pytest.mark.parametrize("paper_mm", [58, 80])
+def test_the_qr_in_the_png_preview_scans_to_the_progress_link(paper_mm: int) -> None:
+    import cv2
+    import numpy as np
+
+    png = render_png(social_security_receipt(), paper_mm)
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert text == QR_URL
+
+
+def test_the_png_preview_is_black_and_white_like_thermal_paper() -> None:
+    image = Image.open(io.BytesIO(render_png(social_security_receipt(), 58)))
+    histogram = image.convert("L").histogram()
+    assert [level for level, count in enumerate(histogram) if count] == [0, 255]

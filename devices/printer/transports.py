@@ -1,0 +1,378 @@
+"""Byte links to a receipt printer: TCP (port 9100), a serial port or pyserial URL, USB, a file.
+
+Every link speaks the same four operations (:class:`Link`) and raises only the device layer's
+errors, with the address in the message, so the adapter above never sees ``OSError``,
+``serial.SerialException`` or ``usb.core.USBError``.
+
+TCP printers get one connection per operation, as the CUPS socket backend does: port 9100
+serves one client at a time and many printers drop idle connections, so a held connection
+would lock out the technician's tools and go stale overnight. Serial and USB links are held
+open (``persistent``) and reopened by the adapter after a disconnect.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import socket
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from devices.base import DeviceDisconnected, DeviceNotFound, DeviceTimeout
+from kiosk.endpoints import Endpoint, EndpointError, parse_endpoint
+
+
+class Link(Protocol):
+    """An open byte link to a printer."""
+
+    where: str
+    persistent: bool
+
+    def write(self, data: bytes) -> None: ...
+    def read_byte(self, timeout: float) -> int | None: ...
+    def drain(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def write_timeout(timeout: float, data: bytes) -> float:
+    """Time allowed to hand over ``data``: the step timeout plus 1 ms per byte, because a
+    9600-baud printer takes about a second per kilobyte and the timeout covers the whole write."""
+    return timeout + len(data) / 1000
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+@dataclass(frozen=True)
+class UsbAddress:
+    """A USB printer by vendor and product id, and the interface that carries the printer class."""
+
+    vid: int
+    pid: int
+    interface: int = 0
+
+    def __str__(self) -> str:
+        return f"usb://{self.vid:04x}:{self.pid:04x}"
+
+
+_USB_RE = re.compile(r"^usb://([0-9a-f]{1,4}):([0-9a-f]{1,4})/?(?:\?interface=(\d{1,2}))?$", re.IGNORECASE)
+
+
+def parse_usb_uri(uri: str) -> UsbAddress:
+    """Parse ``usb://VID:PID`` (hex, e.g. ``usb://0416:5011``), optionally ``?interface=N``."""
+    m = _USB_RE.match(uri.strip())
+    if m is None:
+        raise EndpointError(f"{uri!r} is not a USB printer address; write usb://VID:PID in hex, "
+                            "e.g. usb://0416:5011 (lsusb shows the ids)")
+    return UsbAddress(int(m.group(1), 16), int(m.group(2), 16), int(m.group(3) or 0))
+
+
+def printer_endpoint(uri: str) -> Endpoint:
+    """The endpoint of a printer URI; adds ``usb://VID:PID`` to what kiosk.endpoints accepts."""
+    if uri.strip().lower().startswith("usb://"):
+        address = parse_usb_uri(uri)
+        return Endpoint(uri.strip(), "usb", host=f"{address.vid:04x}:{address.pid:04x}")
+    endpoint = parse_endpoint(uri)
+    if endpoint.scheme in ("pcsc", "camera"):
+        raise EndpointError(f"{uri!r} does not name a printer; use tcp://host:9100, usb://VID:PID, "
+                            "a serial port or file://")
+    return endpoint
+
+
+# ---------------------------------------------------------------- TCP
+
+
+class TcpLink:
+    """One TCP connection to a network printer (or the virtual printer)."""
+
+    persistent = False
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        self.where = f"{host}:{port}"
+        self._timeout = timeout
+        try:
+            self._sock = socket.create_connection((host, port), timeout=timeout)
+        except ConnectionRefusedError as exc:
+            raise DeviceNotFound(f"打印机拒绝连接 / printer at {self.where} refused the connection: check it "
+                                 "is switched on and the address in the settings") from exc
+        except socket.timeout as exc:
+            raise DeviceTimeout(f"printer at {self.where} did not accept a connection within "
+                                f"{timeout:g} s: check the network cable") from exc
+        except OSError as exc:
+            raise DeviceNotFound(f"printer at {self.where} unreachable ({exc}): check the address "
+                                 "in the settings and the network") from exc
+
+    def write(self, data: bytes) -> None:
+        self._sock.settimeout(write_timeout(self._timeout, data))
+        try:
+            self._sock.sendall(data)
+        except socket.timeout as exc:
+            raise DeviceTimeout(f"printer at {self.where} stopped taking data") from exc
+        except OSError as exc:
+            raise DeviceDisconnected(f"printer at {self.where} closed the connection: {exc}") from exc
+
+    def read_byte(self, timeout: float) -> int | None:
+        self._sock.settimeout(timeout)
+        try:
+            got = self._sock.recv(1)
+        except socket.timeout:
+            return None
+        except OSError as exc:
+            raise DeviceDisconnected(f"printer at {self.where} dropped the connection: {exc}") from exc
+        if not got:
+            raise DeviceDisconnected(f"printer at {self.where} closed the connection")
+        return got[0]
+
+    def drain(self) -> None:
+        # Late replies to an earlier, timed-out query would be read as answers to the next one.
+        self._sock.setblocking(False)
+        try:
+            while self._sock.recv(256):
+                pass
+        except OSError:
+            pass
+        finally:
+            self._sock.settimeout(self._timeout)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+# ---------------------------------------------------------------- serial
+
+
+class SerialLink:
+    """A serial printer through pyserial (a device path or any pyserial URL)."""
+
+    persistent = True
+
+    def __init__(self, url: str, baudrate: int, timeout: float) -> None:
+        import serial  # imported on use: only serial printers need pyserial loaded
+
+        self.where = url
+        self._timeout = timeout
+        self._serial_error = serial.SerialException
+        try:
+            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=timeout)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise DeviceNotFound(f"printer port {url} cannot be opened: {exc}") from exc
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._port.write_timeout = write_timeout(self._timeout, data)
+            self._port.write(data)
+            self._port.flush()
+        except (self._serial_error, OSError) as exc:
+            if "timeout" in str(exc).lower():
+                raise DeviceTimeout(f"printer on {self.where} stopped taking data") from exc
+            raise DeviceDisconnected(f"printer on {self.where} went away: {exc}") from exc
+
+    def read_byte(self, timeout: float) -> int | None:
+        try:
+            self._port.timeout = timeout
+            got = self._port.read(1)
+        except (self._serial_error, OSError) as exc:
+            raise DeviceDisconnected(f"printer on {self.where} went away: {exc}") from exc
+        return got[0] if got else None
+
+    def drain(self) -> None:
+        try:
+            self._port.reset_input_buffer()
+        except (self._serial_error, OSError) as exc:
+            raise DeviceDisconnected(f"printer on {self.where} went away: {exc}") from exc
+
+    def close(self) -> None:
+        try:
+            self._port.close()
+        except (self._serial_error, OSError):
+            pass  # the port is gone already
+
+
+# ---------------------------------------------------------------- USB
+
+
+class UsbLink:
+    """A USB printer-class device through pyusb (libusb): bulk OUT for data, bulk IN for status.
+
+    Thin on purpose: it cannot be tested without the hardware, so it only finds the device,
+    claims the interface and translates pyusb's errors. Linux's ``usblp`` driver claims
+    printers first, so it is detached; the kiosk user needs a udev rule granting the device.
+    """
+
+    persistent = True
+
+    def __init__(self, address: UsbAddress, timeout: float) -> None:
+        self.where = str(address)
+        self._timeout_ms = max(1, int(timeout * 1000))
+        self._pending = bytearray()
+        try:
+            import usb.core
+            import usb.util
+        except ImportError as exc:
+            raise DeviceNotFound(f"USB printing needs pyusb, which is not installed ({exc}): "
+                                 "pip install pyusb, or use the printer's serial or network port") from exc
+        self._usb = usb
+        try:
+            dev: Any = usb.core.find(idVendor=address.vid, idProduct=address.pid)
+        except usb.core.NoBackendError as exc:
+            raise DeviceNotFound("USB printing needs libusb-1.0, which was not found: install the "
+                                 "libusb-1.0-0 package") from exc
+        except usb.core.USBError as exc:
+            raise self._error(exc, "cannot list USB devices") from exc
+        if dev is None:
+            raise DeviceNotFound(f"no USB printer {self.where} is plugged in: check the cable and the "
+                                 "vendor:product id in the settings (lsusb lists them)")
+        self._dev = dev
+        try:
+            try:
+                if dev.is_kernel_driver_active(address.interface):
+                    dev.detach_kernel_driver(address.interface)
+            except NotImplementedError:
+                pass  # not every platform has kernel drivers to detach
+            try:
+                dev.set_configuration()
+            except usb.core.USBError as exc:
+                if exc.errno != errno.EBUSY:  # busy: already configured, which is what we wanted
+                    raise
+            intf = dev.get_active_configuration()[(address.interface, 0)]
+            direction = usb.util.endpoint_direction
+            self._out = usb.util.find_descriptor(
+                intf, custom_match=lambda e: direction(e.bEndpointAddress) == usb.util.ENDPOINT_OUT)
+            self._in = usb.util.find_descriptor(
+                intf, custom_match=lambda e: direction(e.bEndpointAddress) == usb.util.ENDPOINT_IN)
+        except usb.core.USBError as exc:
+            usb.util.dispose_resources(dev)
+            raise self._error(exc, "cannot be opened") from exc
+        except (KeyError, IndexError) as exc:
+            usb.util.dispose_resources(dev)
+            raise DeviceNotFound(f"USB device {self.where} has no interface {address.interface}: "
+                                 "is it really a printer?") from exc
+        if self._out is None:
+            usb.util.dispose_resources(dev)
+            raise DeviceNotFound(f"USB device {self.where} has no bulk OUT endpoint: is it really a printer?")
+
+    def _error(self, exc: Exception, what: str) -> Exception:
+        code = getattr(exc, "errno", None)
+        if code in (errno.EACCES, errno.EPERM):
+            return DeviceNotFound(f"USB printer {self.where} {what}: permission denied; add a udev rule "
+                                  "giving the kiosk user access to it")
+        if code in (errno.ENODEV, errno.EPIPE, errno.EIO, errno.ENOENT):
+            return DeviceDisconnected(f"USB printer {self.where} went away ({exc}): "
+                                      "check the cable and power")
+        if isinstance(exc, self._usb.core.USBTimeoutError):
+            return DeviceTimeout(f"USB printer {self.where} stopped taking data")
+        return DeviceDisconnected(f"USB printer {self.where} {what}: {exc}")
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._out.write(data, timeout=self._timeout_ms + len(data))
+        except self._usb.core.USBError as exc:
+            raise self._error(exc, "stopped taking data") from exc
+
+    def read_byte(self, timeout: float) -> int | None:
+        if self._pending:
+            return self._pending.pop(0)
+        if self._in is None:
+            return None  # a printer without an IN endpoint cannot report status: it reads as silent
+        try:
+            got = self._in.read(self._in.wMaxPacketSize, timeout=max(1, int(timeout * 1000)))
+        except self._usb.core.USBTimeoutError:
+            return None
+        except self._usb.core.USBError as exc:
+            raise self._error(exc, "stopped answering") from exc
+        self._pending += bytes(got)
+        return self._pending.pop(0) if self._pending else None
+
+    def drain(self) -> None:
+        self._pending.clear()
+        if self._in is None:
+            return
+        for _ in range(16):  # bounded: a babbling device must not hold us here
+            try:
+                if not self._in.read(self._in.wMaxPacketSize, timeout=1):
+                    return
+            except self._usb.core.USBTimeoutError:
+                return
+            except self._usb.core.USBError as exc:
+                raise self._error(exc, "stopped answering") from exc
+
+    def close(self) -> None:
+        try:
+            self._usb.util.dispose_resources(self._dev)
+        except self._usb.core.USBError:
+            pass  # unplugged already
+
+
+# ---------------------------------------------------------------- file
+
+
+def append_to_file(path: str, data: bytes) -> None:
+    """Append ``data`` to ``path`` durably (the ``file://`` printer). Raises DeviceNotFound."""
+    try:
+        with open(path, "ab") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise DeviceNotFound(f"printer file {path} cannot be written: {exc}") from exc
+
+
+def open_link(endpoint: Endpoint, *, timeout: float, baudrate: int,
+              simulator_address: tuple[str, int] | None = None) -> Link:
+    """Open the link ``endpoint`` names (not for ``file://``, which has no status to read)."""
+    scheme = endpoint.scheme
+    if scheme == "tcp":
+        return TcpLink(endpoint.host, endpoint.port or 9100, timeout)
+    if scheme == "sim":
+        if simulator_address is None:
+            raise DeviceNotFound(f"{endpoint.uri} is not running: call open() first")
+        return TcpLink(*simulator_address, timeout)
+    if scheme == "usb":
+        return UsbLink(parse_usb_uri(endpoint.uri), timeout)
+    if scheme == "file":
+        raise ValueError("file:// printers have no link; use append_to_file")
+    return SerialLink(endpoint.serial_url, baudrate, timeout)
+
+
+class Links:
+    """Hands out links for one endpoint: a fresh TCP connection per operation; serial and USB
+    held open between operations and reopened after a failure (a replugged cable, a printer
+    switched off and on)."""
+
+    def __init__(self, endpoint: Endpoint, *, timeout: float, baudrate: int) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.baudrate = baudrate
+        self.simulator_address: tuple[str, int] | None = None
+        self._held: Link | None = None
+
+    def get(self) -> Link:
+        """The held link, or a newly opened one. Raises the link's DeviceError."""
+        if self._held is not None:
+            return self._held
+        link = open_link(self.endpoint, timeout=self.timeout, baudrate=self.baudrate,
+                         simulator_address=self.simulator_address)
+        if link.persistent:
+            self._held = link
+        return link
+
+    def release(self, link: Link) -> None:
+        """Done with ``link`` for this operation: per-operation links are closed, held ones kept."""
+        if link is not self._held:
+            link.close()
+
+    def drop(self, link: Link) -> None:
+        """Close a link that failed; the next :meth:`get` opens a new one."""
+        if link is self._held:
+            self._held = None
+        try:
+            link.close()
+        except Exception:  # closing a dead link must not hide why it died
+            pass
+
+    def close(self) -> None:
+        """Close the held link, if any."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.close()

@@ -1,0 +1,121 @@
+"""``kiosk devices print-test``: print a test slip and say, in plain words, how the printer is.
+
+The slip exercises what goes wrong on real printers (DEVICES.md §3): Chinese text with the
+punctuation python-escpos mangles (“，：（）、”) and ¥, a native QR code, and a cut. The
+technician compares the paper with the PNG preview (``--png``) of the very bytes the printer
+was sent (for ``sim://printer``: what the virtual printer received).
+
+    kiosk devices print-test [--printer URI] [--paper 58|80] [--png OUT] [--config FILE]
+
+URI: ``tcp://host:9100``, ``usb://VID:PID``, a serial port or pyserial URL, ``file:///path`` or
+``sim://printer``; default: the printer in the settings. Exit status: 0 printed · 1 not printed
+(the reason is shown) · 2 the settings have problems.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import Any
+
+EXIT_OK, EXIT_NOT_PRINTED, EXIT_SETTINGS = 0, 1, 2
+
+#: The sentence every printer must get right: Chinese punctuation and the yuan sign.
+TEST_SENTENCE = "中文标点测试：“全角引号”，逗号、顿号（括号）；金额¥12.50元。"
+
+
+def register(devices: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = devices.add_parser("print-test",
+                           help="print a test slip (Chinese, ¥, QR, cut) and report the printer's status",
+                           description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--printer", metavar="URI",
+                   help="printer endpoint (default: devices.printer in the settings)")
+    p.add_argument("--paper", type=int, choices=(58, 80),
+                   help="paper width in mm (default: from the settings)")
+    p.add_argument("--png", metavar="OUT", help="also write a PNG of what the printer was sent")
+    p.add_argument("--timeout", type=float, default=3.0,
+                   help="seconds to wait for each answer (default 3)")
+    p.add_argument("--config", metavar="FILE",
+                   help="settings file (default: /etc/kiosk/kiosk.toml if present)")
+    p.set_defaults(func=cmd_print_test)
+
+
+def test_slip(kiosk_id: str, place: str, now: datetime) -> Any:
+    """The test slip's layout: every hard case on one short receipt."""
+    from devices.printer.receipt import ReceiptLayout
+    from kiosk.receipts import PROGRESS_URL
+
+    # Shaped like a real receipt number, so the kiosk's own QR check accepts the test code too.
+    number = f"{kiosk_id}-{now:%Y%m%d}-000000"
+    return ReceiptLayout(
+        title="打印测试 Print test",
+        subtitle="自助终端打印机自检",
+        lines=[TEST_SENTENCE, "ASCII: 0123456789 ABC abc"],
+        rows=[("中文", "政务服务自助终端"), ("金额", "¥1,234.50（元）"), ("纸宽", "58/80 mm")],
+        tracking_no=number,
+        qr_url=PROGRESS_URL.format(receipt_no=number),
+        verification_code="TEST0000",
+        kiosk_id=kiosk_id,
+        place=place,
+        printed_at=now,
+        rating_prompt="扫码应打开办件进度查询页面",
+    )
+
+
+def cmd_print_test(args: argparse.Namespace) -> int:
+    from devices.base import DeviceError
+    from devices.printer.escpos_stream import stream_to_png
+    from devices.printer.printer import ReceiptPrinter
+    from devices.printer.receipt import render_escpos
+    from kiosk.endpoints import EndpointError
+    from kiosk.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        print("kiosk: the settings have problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_SETTINGS
+    uri = args.printer or settings.devices.printer
+    paper = args.paper or settings.devices.paper_width_mm
+    now = datetime.now().replace(microsecond=0)
+    data = render_escpos(test_slip(settings.kiosk.id, settings.kiosk.place, now), paper)
+    try:
+        # A technician's tool keeps no job for later: what does not print now is reported now.
+        printer = ReceiptPrinter(uri, timeout_s=args.timeout, keep_jobs=0)
+    except EndpointError as exc:
+        print(f"printer {uri}: {exc}")
+        return EXIT_SETTINGS
+    print(f"printer {uri} ({paper} mm paper)")
+    try:
+        try:
+            printer.open()
+        except DeviceError as exc:
+            print(f"  cannot open: {exc}")
+            return EXIT_NOT_PRINTED
+        health = printer.last_health
+        if health is not None:
+            print(f"  before: {health.summary()}")
+        outcome = printer.print_job(f"print-test-{now:%Y%m%d%H%M%S}", data)
+        if outcome.printed:
+            print("  test slip printed: check the Chinese punctuation “，：（）、” and ¥, scan the QR, "
+                  "and look at the cut")
+        else:
+            print(f"  test slip {outcome.state.value if outcome.state else 'not printed'}: {outcome.reason}")
+        after = printer.query_status()
+        print(f"  now: {after.summary()}")
+        if args.png:
+            sim = printer.simulator
+            if sim is not None and sim.jobs():
+                with open(args.png, "wb") as f:
+                    f.write(stream_to_png(sim.jobs()[-1], paper))
+                print(f"  preview of what the virtual printer received: {args.png}")
+            else:
+                with open(args.png, "wb") as f:
+                    f.write(stream_to_png(data, paper))
+                print(f"  preview of the bytes sent: {args.png}")
+        return EXIT_OK if outcome.printed else EXIT_NOT_PRINTED
+    finally:
+        printer.close()
