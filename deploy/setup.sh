@@ -30,6 +30,8 @@ if ! command -v "$python" >/dev/null 2>&1 || ! "$python" -c 'import venv, ensure
 fi
 # pyscard has no Linux wheel: it builds against pcsc-lite with swig and gcc; pcscd runs the readers.
 need python3-dev gcc swig libpcsclite-dev pcscd
+# USB receipt printers (usb://VID:PID) go through pyusb, which needs libusb.
+need libusb-1.0-0
 # Offline speech for the screens (ADA 707 / EN 301 549: closed kiosks speak what they show).
 need espeak-ng
 if (( want_test )); then

@@ -55,16 +55,24 @@ class DevicesSection(_Section):
     id_reader: str
     """Resident ID card reader (SAM over serial): a pyserial URL or device path, or ``sim://id-reader``."""
     printer: str
-    """Receipt printer: ``tcp://host:9100``, a pyserial URL, ``file:///path`` or ``sim://printer``."""
+    """Receipt printer: ``tcp://host:9100``, ``usb://VID:PID``, a pyserial URL, ``file:///path`` or
+    ``sim://printer``."""
     ssc_reader: str = "none"
     """Social security card reader (PC/SC): ``pcsc://<reader name>``, ``pcsc://`` for the first reader,
     ``sim://ssc-reader`` (a private pcscd with a virtual card; needs root and vsmartcard-vpcd) or ``none``."""
-    paper_width_mm: Literal[58, 80] = 80
-    """Width of the receipt paper loaded in the printer."""
+    paper_width_mm: int = 80
+    """Width of the receipt paper loaded in the printer: 58 or 80."""
     read_timeout_s: float = Field(gt=0, le=30)
     """How long one ID card read (find + select + read) may take before it counts as a timeout."""
     poll_interval_s: float = Field(gt=0, le=5)
     """How often the ID card reader is polled for a card."""
+
+    @field_validator("paper_width_mm")
+    @classmethod
+    def _paper(cls, value: int) -> int:
+        if value not in (58, 80):
+            raise ValueError("must be 58 or 80 (millimetres of paper width)")
+        return value
 
     @field_validator("id_reader", "printer", "ssc_reader")
     @classmethod

@@ -89,3 +89,10 @@ def test_config_check_ok_on_defaults():
     result = _config_check()
     assert result.returncode == 0, result.stderr
     assert "settings OK" in result.stdout
+
+
+def test_numbers_from_the_environment_are_coerced_and_checked():
+    assert load_settings(environ={"KIOSK_DEVICES__PAPER_WIDTH_MM": "58"}).devices.paper_width_mm == 58
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ={"KIOSK_DEVICES__PAPER_WIDTH_MM": "70"})
+    assert "58 or 80" in str(info.value)
