@@ -20,7 +20,14 @@ from pathlib import Path
 
 from bench.common import Figure
 
-MODULES: tuple[tuple[str, str], ...] = ()  # (figure ids, module)
+MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
+    ("P4", "bench.bench_search"),
+    ("P5,R3", "bench.bench_id_reader"),
+    ("P6", "bench.bench_gateway"),
+    ("P7", "bench.bench_receipt"),
+    ("P8", "bench.bench_camera"),
+    ("SSC,R3-pcscd", "bench.bench_ssc_reader"),
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-GROUPS = ("kiosk.commands.devices",)
+GROUPS = ("kiosk.commands.devices", "kiosk.commands.outbox", "kiosk.commands.catalog")
 
 
 def register_all(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

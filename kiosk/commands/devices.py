@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
-DEVICE_MODULES: tuple[str, ...] = ()
+DEVICE_MODULES: tuple[str, ...] = ("kiosk.commands.devices_id", "kiosk.commands.devices_ssc",
+                                   "kiosk.commands.devices_printer", "kiosk.commands.devices_camera")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
