@@ -18,14 +18,19 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+)
 
 from kiosk.endpoints import EndpointError, parse_endpoint
 
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
 ENV_PREFIX = "KIOSK_"
 DEFAULTS_NAME = "defaults.toml"
+SAMPLE_SECRET = "sample-secret-change-me-in-deployment"  # the one in config/defaults.toml
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class _Section(BaseModel):
@@ -139,6 +144,7 @@ class PlatformSection(_Section):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https:// (or be empty for the simulator)")
         return value.rstrip("/")
+
 
 
 class LoggingSection(_Section):
@@ -255,6 +261,13 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
                 message = "unknown setting (misspelt?)"
             problems.append(Problem(source, dotted, message))
         raise SettingsError(problems) from None
+
+    host = urlsplit(settings.platform.url).hostname if settings.platform.url else None
+    if host and host not in LOOPBACK_HOSTS and settings.platform.secret == SAMPLE_SECRET:
+        raise SettingsError([Problem(
+            origin.get("platform.url", "settings"), "platform.secret",
+            "still the packaged sample while platform.url names a real platform: set the secret the "
+            "platform issued for this terminal")])
 
     if check_devices:
         problems = device_problems(settings, origin)

@@ -96,3 +96,14 @@ def test_numbers_from_the_environment_are_coerced_and_checked():
     with pytest.raises(SettingsError) as info:
         load_settings(environ={"KIOSK_DEVICES__PAPER_WIDTH_MM": "70"})
     assert "58 or 80" in str(info.value)
+
+
+def test_a_real_platform_with_the_sample_secret_is_refused():
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ={"KIOSK_PLATFORM__URL": "https://zwfw.example.gov.cn/api"})
+    assert "sample" in str(info.value) and "platform" in str(info.value)
+    ok = load_settings(environ={"KIOSK_PLATFORM__URL": "https://zwfw.example.gov.cn/api",
+                                "KIOSK_PLATFORM__SECRET": "issued-by-the-platform-0123456789"})
+    assert ok.platform.url == "https://zwfw.example.gov.cn/api"
+    # The built-in simulator on loopback is fine with the sample secret.
+    assert load_settings(environ={"KIOSK_PLATFORM__URL": "http://127.0.0.1:8471"}).platform.url
