@@ -22,6 +22,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from kiosk.settings import Settings
+from kiosk.watchdog import ServingProbe, Watchdog, gateway_alive
 from local_api.app import GatewayServices, create_app
 from local_api.auth import TOKENS_FILE_NAME, TokenStore
 from local_api.breaker import CircuitBreaker
@@ -238,7 +239,22 @@ def serve_gateway(settings: Settings, *, ready: Callable[[str], None] | None = N
         handle = ServerHandle(gateway.app, settings.gateway.host, settings.gateway.port, name="gateway")
         log.info("gateway for %s listening on %s, platform %s", settings.kiosk.id, handle.url,
                  platform_url(settings))
-        _serve_until_stopped(handle, ready)
+        # Under systemd's watchdog, ping only after a real /health request was answered: waitress's
+        # loop has no hook of its own, and a hung server must stop the pings.
+        dog = Watchdog()
+        probe = ServingProbe(dog, lambda: gateway_alive(handle.url, (dog.interval_s or 10) / 2))
+
+        def ready_then_probe(url: str) -> None:
+            if ready is not None:
+                ready(url)
+            if dog.enabled:
+                probe.start()
+
+        try:
+            _serve_until_stopped(handle, ready_then_probe)
+        finally:
+            probe.stop()
+            dog.close()
     finally:
         gateway.close()
         log.info("gateway stopped")
