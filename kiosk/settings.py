@@ -147,6 +147,13 @@ class PlatformSection(_Section):
 
 
 
+class SpeechSection(_Section):
+    enabled: bool = True
+    """Speak each screen's main text with espeak-ng (closed kiosks speak what they show: EN 301 549)."""
+    rate_wpm: int = Field(default=165, ge=80, le=450)
+    """Speaking rate in words per minute; elder mode speaks slower."""
+
+
 class LoggingSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Least severe log level written to stderr."""
@@ -159,6 +166,7 @@ class Settings(_Section):
     devices: DevicesSection
     gateway: GatewaySection
     platform: PlatformSection
+    speech: SpeechSection = SpeechSection()
     logging: LoggingSection
 
     @property
