@@ -4,7 +4,8 @@ Layers, later wins:
 
 1. packaged defaults, ``config/defaults.toml`` (the one place defaults live);
 2. the file given by ``--config``, else ``/etc/kiosk/kiosk.toml`` if it exists;
-3. ``KIOSK_<SECTION>__<KEY>`` environment variables, e.g. ``KIOSK_GATEWAY__PORT=9000``.
+3. ``<gateway.data_dir>/kiosk.local.toml``: device changes a technician made through the gateway;
+4. ``KIOSK_<SECTION>__<KEY>`` environment variables, e.g. ``KIOSK_GATEWAY__PORT=9000``.
 
 Every problem is reported with the file (or variable) and the dotted key it came
 from, all at once, so a technician can fix a settings file in one pass.
@@ -29,6 +30,7 @@ from kiosk.endpoints import EndpointError, parse_endpoint
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
 ENV_PREFIX = "KIOSK_"
 DEFAULTS_NAME = "defaults.toml"
+LOCAL_OVERRIDES = "kiosk.local.toml"  # written by the gateway's technician door (local_api/device_settings.py)
 SAMPLE_SECRET = "sample-secret-change-me-in-deployment"  # the one in config/defaults.toml
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -253,6 +255,18 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
         _merge(merged, _read_toml(text, str(path)), str(path), origin)
 
     env_layer, env_names = _env_layer(environ)
+
+    # Technicians' changes made through the gateway (device ports) live next to the outbox.
+    data_dir = env_layer.get("gateway", {}).get("data_dir") or merged.get("gateway", {}).get("data_dir")
+    if isinstance(data_dir, str) and data_dir:
+        local = Path(data_dir).expanduser() / LOCAL_OVERRIDES
+        if local.is_file():
+            try:
+                text = local.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SettingsError([Problem(str(local), "-", f"cannot be read: {exc}")]) from exc
+            _merge(merged, _read_toml(text, str(local)), str(local), origin)
+
     for dotted, var in env_names.items():
         origin[dotted] = f"environment {var}"
     _merge(merged, env_layer, "environment", {})

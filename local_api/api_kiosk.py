@@ -8,7 +8,8 @@
   slots and bookings, progress. When the platform is unreachable (or the circuit breaker is
   open) the answer is an immediate 503 ``platform_unavailable`` with a reason, so the app can
   grey those items out while apply items keep being accepted.
-- Heartbeats: the app's screen and device statuses; the answer carries device tests to run.
+- Heartbeats: the app's screen, device statuses and session tally; the answer carries device
+  tests to run.
 """
 
 from __future__ import annotations
@@ -148,8 +149,11 @@ def rate() -> Any:
     payload = {"transaction_key": rated.receipt_no, "level": body.level, "direction": body.direction,
                "text": body.text, "channel": "自助终端", "region": kiosk.place, "rated_at": iso(time.time()),
                "follow_up": body.level >= 4}  # 不满意 / 非常不满意 are routed for follow-up
-    return _store("rating", rated.item_code, payload, size=len(body.text) * 4, subject=rated.receipt_no,
-                  rates=rated.receipt_no)
+    answer = _store("rating", rated.item_code, payload, size=len(body.text) * 4, subject=rated.receipt_no,
+                    rates=rated.receipt_no)
+    if answer[1] == 202:  # stored now (a resend answers 200 and was counted the first time)
+        metrics().ratings.labels(str(body.level)).inc()
+    return answer
 
 
 @bp.post("/api/v1/help-requests")
@@ -277,6 +281,8 @@ def heartbeat() -> Any:
     svc = services()
     devices = {name: report.model_dump() for name, report in body.devices.items()}
     commands = svc.presence.beat(body.screen, devices, [r.model_dump() for r in body.results])
+    if body.sessions is not None:
+        metrics().sessions.fold(body.sessions.run, ((c.item_kind, c.outcome, c.count) for c in body.sessions.counts))
     platform = svc.forwarder.status.snapshot()
     return jsonify({"ok": True, "commands": commands,
                     "platform": {"reachable": platform["reachable"], "breaker": platform["breaker"]}})

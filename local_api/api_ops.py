@@ -219,7 +219,17 @@ def _int_arg(name: str, default: int, high: int) -> int:
 @bp.get("/api/v1/events")
 @require("operator")
 def events() -> Any:
-    """Recent events (platform reachability, breaker, rejections, devices, lock-outs), oldest first."""
+    """Recent events (platform reachability, breaker, rejections, devices, lock-outs), oldest first.
+
+    ``source=audit``: the durable audit instead (logins, changes, switches; :mod:`local_api.audit`)."""
+    if request.args.get("source", "system") not in ("system", "audit"):
+        from local_api.app import BadRequest
+
+        raise BadRequest("source", "must be system or audit")
+    if request.args.get("source") == "audit":
+        from local_api.console import events_listing
+
+        return jsonify(events_listing(_int_arg("after", 0, 2**62), _int_arg("limit", 100, 1000)))
     listing = services().events.since(_int_arg("after", 0, 2**62), _int_arg("limit", 100, 1000))
     for event in listing:
         event["at"] = iso(event["at"])
@@ -267,8 +277,9 @@ def outbox_retry(receipt_no: str) -> Any:
     except OutboxError as exc:
         return store_failed(exc)
     svc.events.add("requeued", f"{receipt_no} queued again by {g.principal.token_id}", receipt_no=receipt_no)
+    record = svc.outbox.get(receipt_no)  # read before waking: the answer is "queued", not a race
     svc.forwarder.wake()
-    return jsonify(_record(svc.outbox.get(receipt_no)))
+    return jsonify(_record(record))
 
 
 # -- devices -----------------------------------------------------------------------------------
@@ -276,8 +287,12 @@ def outbox_retry(receipt_no: str) -> Any:
 @bp.get("/api/v1/devices/settings")
 @require("technician")
 def device_settings() -> Any:
-    """The device section of the settings and each device's last reported status."""
-    return jsonify({"settings": settings().devices.model_dump(), "status": services().presence.snapshot()["devices"]})
+    """The device settings in force (configured plus local changes) and each device's last reported status."""
+    from local_api.console import device_settings_store
+
+    local = device_settings_store().view()  # PUT /api/v1/devices/settings writes these (local_api/console.py)
+    return jsonify({"settings": local["devices"], "status": services().presence.snapshot()["devices"],
+                    "revision": local["revision"], "local": local["local"]})
 
 
 @bp.post("/api/v1/devices/<name>/tests")

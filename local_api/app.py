@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from kiosk.settings import Settings
+from local_api.audit import audit_request
 from local_api.auth import ConsoleSessions, Lockout, TokenStore
 from local_api.events import EventLog, KioskPresence
 from local_api.forwarder import Forwarder
@@ -173,6 +174,7 @@ def _count_request(response: Response) -> Response:
         pass
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    audit_request(response)  # before the principal is dropped: the audit records who
     g.pop("principal", None)
     return response
 
@@ -181,6 +183,7 @@ def create_app(settings: Settings, services: GatewayServices) -> Flask:
     """Build the gateway app around ready services (the caller owns and stops them)."""
     from local_api.api_kiosk import bp as kiosk_bp
     from local_api.api_ops import bp as ops_bp
+    from local_api.console import register_console
 
     app = Flask(__name__)
     # Materials travel base64-encoded (4/3 of their size) beside the form.
@@ -194,6 +197,7 @@ def create_app(settings: Settings, services: GatewayServices) -> Flask:
     app.extensions["kiosk_sessions"] = ConsoleSessions()
     app.register_blueprint(kiosk_bp)
     app.register_blueprint(ops_bp)
+    register_console(app, settings)  # console pages, screen picture, out-of-service switch, audit
     app.after_request(_count_request)
     app.register_error_handler(BadRequest, _bad_request)
     app.register_error_handler(HTTPException, _http_error)

@@ -20,6 +20,10 @@ MAX_FACE_B64_CHARS = 2_800_000  # 2 MiB of JPEG once decoded
 MAX_MATERIALS = 10
 # The state names of devices/base.py DeviceState (local_api does not import devices).
 DEVICE_STATES = ("online", "offline", "no_device", "busy", "hardware_error", "user_error")
+# A session's item kind (kiosk/catalog_model.py KINDS, plus "none": ended before an item was
+# chosen) and how it ended; closed lists because they become Prometheus labels.
+SESSION_ITEM_KINDS = ("guide", "query", "print", "apply", "appointment", "certification", "none")
+SESSION_OUTCOMES = ("completed", "failed", "abandoned", "timeout")
 
 
 class _Body(BaseModel):
@@ -190,10 +194,27 @@ class TestResult(_Body):
     detail: str = Field(default="", max_length=500)
 
 
+class SessionCount(_Body):
+    """How many sessions of one item kind ended one way since the kiosk app started."""
+
+    item_kind: Literal[SESSION_ITEM_KINDS]  # type: ignore[valid-type]
+    outcome: Literal[SESSION_OUTCOMES]  # type: ignore[valid-type]
+    count: StrictInt = Field(ge=0)
+
+
+class SessionsReport(_Body):
+    """The app's session tally: ``run`` is a random id chosen when the app starts, ``counts``
+    are cumulative since then (the gateway adds only what is new, see local_api/fleet.py)."""
+
+    run: str = Field(min_length=8, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    counts: list[SessionCount] = Field(default_factory=list, max_length=len(SESSION_ITEM_KINDS) * len(SESSION_OUTCOMES))
+
+
 class HeartbeatBody(_Body):
     screen: str = Field(min_length=1, max_length=64)
     devices: dict[str, DeviceReport] = Field(default_factory=dict, max_length=16)
     results: list[TestResult] = Field(default_factory=list, max_length=32)
+    sessions: SessionsReport | None = None
 
 
 class DeviceTestBody(_Body):

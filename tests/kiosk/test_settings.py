@@ -107,3 +107,16 @@ def test_a_real_platform_with_the_sample_secret_is_refused():
     assert ok.platform.url == "https://zwfw.example.gov.cn/api"
     # The built-in simulator on loopback is fine with the sample secret.
     assert load_settings(environ={"KIOSK_PLATFORM__URL": "http://127.0.0.1:8471"}).platform.url
+
+
+def test_technician_changes_in_the_data_folder_are_a_layer(tmp_path: Path):
+    (tmp_path / "kiosk.local.toml").write_text('[devices]\nprinter = "tcp://127.0.0.1:9100"\n', encoding="utf-8")
+    s = load_settings(environ={"KIOSK_GATEWAY__DATA_DIR": str(tmp_path)})
+    assert s.devices.printer == "tcp://127.0.0.1:9100"
+    # The environment still wins over it.
+    s = load_settings(environ={"KIOSK_GATEWAY__DATA_DIR": str(tmp_path), "KIOSK_DEVICES__PRINTER": "sim://printer"})
+    assert s.devices.printer == "sim://printer"
+    (tmp_path / "kiosk.local.toml").write_text('[devices]\nprinter = "lpt1"\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ={"KIOSK_GATEWAY__DATA_DIR": str(tmp_path)})
+    assert str(tmp_path / "kiosk.local.toml") in str(info.value)

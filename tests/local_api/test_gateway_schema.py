@@ -69,8 +69,10 @@ def test_no_generated_request_gets_a_5xx(rig: Rig) -> None:
     schema = schemathesis.from_path(str(DOC), base_url=rig.url)
     failures: list[str] = []
     calls: list[str] = []
+    paths: set[str] = set()
     for result in schema.get_all_operations():
         operation = result.ok()
+        paths.add(operation.path)
 
         @given(case=operation.as_strategy())
         @settings(max_examples=6, deadline=None, database=None, derandomize=True,
@@ -92,4 +94,4 @@ def test_no_generated_request_gets_a_5xx(rig: Rig) -> None:
             if not failures or not failures[-1].startswith(operation.method.upper()):
                 failures.append(f"{operation.method.upper()} {operation.path}: {type(exc).__name__}: {exc}"[:300])
     assert not failures, "\n".join(failures[:10])
-    assert len(set(calls)) == 25 and len(calls) >= 100  # every operation was really exercised
+    assert set(calls) == paths and len(calls) >= 100  # every documented path was really exercised

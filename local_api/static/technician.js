@@ -1,0 +1,104 @@
+// The technician page: serial ports by stable id, assigning them, device settings, device tests.
+"use strict";
+
+(() => {
+  const {api, refusal, text, el, pageError, $} = Kiosk;
+  const ACTIONS = {id_reader: ["test_read", "self_test", "reset"], printer: ["test_print", "self_test", "reset"]};
+  const ACTION_TEXT = {test_read: "试读卡 Test read", test_print: "试打印 Test print", self_test: "自检 Self-test",
+                       reset: "复位 Reset"};
+
+  async function save(change) {
+    const result = await api("PUT", "/api/v1/devices/settings", change);
+    if (result.status === 200) {
+      text("settings-result", "已保存，终端将在下次心跳后应用 Saved; the kiosk applies it after its next heartbeat");
+    } else {
+      text("settings-result", `未保存 Not saved: ${refusal(result)}`);
+    }
+    await load();
+  }
+
+  function renderPorts(ports) {
+    const body = $("ports-body");
+    body.replaceChildren();
+    $("ports-empty").hidden = ports.length > 0;
+    for (const p of ports) {
+      const name = p.stable_id || p.device;
+      const vendor = [p.manufacturer, p.product || p.description].filter(Boolean).join(" / ") || "—";
+      const uses = p.assigned_to.length ? p.assigned_to.join(", ") : "—";
+      const assign = el("span", {className: "buttons"},
+        el("button", {type: "button", onclick: () => save({id_reader: name})}, "设为阅读器 Use for ID reader"),
+        el("button", {type: "button", onclick: () => save({printer: name})}, "设为打印机 Use for printer"));
+      body.append(el("tr", {dataset: {device: p.device}}, el("td", {className: "mono"}, name),
+        el("td", {className: "mono"}, p.device), el("td", {}, vendor), el("td", {}, p.usb_id || "—"),
+        el("td", {className: "uses"}, uses), el("td", {}, assign)));
+    }
+  }
+
+  function renderSettings(view) {
+    const s = view.settings;
+    $("set-id_reader").value = s.id_reader;
+    $("set-printer").value = s.printer;
+    $("set-paper_width_mm").value = String(s.paper_width_mm);
+    text("settings-revision", view.revision ? `本地修改 Local changes: ${view.local.join(", ")} (rev ${view.revision})`
+         : "使用配置文件中的设置 Using the configured settings");
+  }
+
+  async function runTest(device, action) {
+    const queued = await api("POST", `/api/v1/devices/${encodeURIComponent(device)}/tests`, {action});
+    if (queued.status !== 202) { text("test-result", refusal(queued)); return; }
+    text("test-result", `${device} ${ACTION_TEXT[action]}: 已排队 queued`);
+    const id = queued.data.command_id;
+    for (let i = 0; i < 120; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const state = await api("GET", `/api/v1/devices/tests/${id}`);
+      if (state.status !== 200) { text("test-result", refusal(state)); return; }
+      const t = state.data;
+      if (t.state === "done") {
+        text("test-result", `${device} ${ACTION_TEXT[action]}: ${t.ok ? "通过 passed" : "失败 failed"} ${t.detail || ""}`);
+        return;
+      }
+      text("test-result", `${device} ${ACTION_TEXT[action]}: ${t.state === "sent" ? "执行中 running" : "已排队 queued"}`);
+    }
+  }
+
+  function renderTests(devices) {
+    const body = $("tests-body");
+    body.replaceChildren();
+    const names = Object.keys(devices).sort();
+    if (!names.length) body.append(el("tr", {}, el("td", {colSpan: 3}, "终端程序尚未报告设备 The kiosk app has not reported devices yet")));
+    for (const name of names) {
+      const buttons = el("span", {className: "buttons"});
+      for (const action of ACTIONS[name] || ["self_test", "reset"]) {
+        buttons.append(el("button", {type: "button", dataset: {action}, onclick: () => runTest(name, action)}, ACTION_TEXT[action]));
+      }
+      body.append(el("tr", {dataset: {device: name}}, el("td", {}, name),
+        el("td", {}, STATE_TEXT[devices[name].state] || devices[name].state), el("td", {}, buttons)));
+    }
+  }
+
+  async function load() {
+    const [ports, settings] = await Promise.all([api("GET", "/api/v1/devices/ports"), api("GET", "/api/v1/devices/settings")]);
+    if (ports.status !== 200 || settings.status !== 200) {
+      pageError(`此页面需要技术员令牌 This page needs a technician token. ${refusal(ports.status !== 200 ? ports : settings)}`);
+      return;
+    }
+    pageError("");
+    renderPorts(ports.data.ports);
+    renderSettings(settings.data);
+    renderTests(settings.data.status);
+  }
+
+  Kiosk.onReady(() => {
+    $("settings-form").onsubmit = (event) => {
+      event.preventDefault();
+      save({id_reader: $("set-id_reader").value.trim(), printer: $("set-printer").value.trim(),
+            paper_width_mm: Number($("set-paper_width_mm").value)});
+    };
+    $("settings-reset").onclick = async () => {
+      const result = await api("DELETE", "/api/v1/devices/settings");
+      text("settings-result", result.status === 200 ? "已恢复配置文件中的设置 Back to the configured settings" : refusal(result));
+      load();
+    };
+    load();
+  });
+})();

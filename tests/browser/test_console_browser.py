@@ -1,0 +1,111 @@
+"""The operator console in real headless Chromium (issue 10): log-in and lock-out, what an operator
+sees (health, devices, outbox, events, audit, the kiosk's screen), the out-of-service switch.
+Leaves a screenshot a person can look at (and docs/screenshots/console.png for the README)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import requests
+
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("needs the system Chromium (apt install chromium)", allow_module_level=True)
+pytest.importorskip("playwright")
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+from browser_rig import (Rig, beat, browser, identities, log_in, masked_frame, page, rig,  # noqa: E402,F401
+                         tokens, wait_for)
+
+PERSON = identities(3)[2]
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "console.png"
+
+
+def test_a_wrong_token_is_refused_and_repeated_failures_lock_the_browser_out(page: Page, rig: Rig) -> None:
+    tech, _ = tokens(rig)
+    page.goto("/console")
+    expect(page.locator("#login")).to_be_visible()
+    expect(page.locator("#app")).to_be_hidden()
+    for attempt in range(2):
+        page.fill("#token", tech[:-4] + "AAAA")
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#login-error")).to_contain_text("令牌无效")
+        expect(page.locator("#login-error")).to_contain_text("HTTP 401")
+        page.locator("#login-error").evaluate("e => e.textContent = ''")
+    page.fill("#token", "kgw_00000000.guess")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#login-error")).to_contain_text("已锁定")
+    page.fill("#token", tech)  # even the right token, while locked out
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#login-error")).to_contain_text("HTTP 429")
+    expect(page.locator("#app")).to_be_hidden()
+    rig.gateway.app.extensions["kiosk_lockout"]._locked_until.clear()  # the lock-out length passes
+    log_in(page, "/console", tech)
+    expect(page.locator("#whoami")).to_contain_text("Technician")
+    page.reload()  # the session cookie keeps the page logged in
+    expect(page.locator("#app")).to_be_visible()
+    page.click("#logout")
+    expect(page.locator("#login")).to_be_visible()
+
+
+def test_console_shows_health_devices_outbox_events_and_the_kiosk_screen(page: Page, rig: Rig,
+                                                                         tmp_path: Path) -> None:
+    _, operator = tokens(rig)
+    beat(rig, "user_error")
+    receipt = rig.client.submit("application", "rs-sydj", PERSON, {})["receipt_no"]
+    rig.client.wait_delivered(receipt, 10)
+    rig.faults(status=422)  # the platform refuses the next one: it is parked for an operator
+    parked = rig.client.submit("application", "rs-sydj", PERSON, {})["receipt_no"]
+    wait_for(lambda: rig.client.submission(parked)["state"] == "rejected", what="a parked submission")
+    rig.faults()  # the platform behaves again (the picture should not show an outage that is over)
+    wait_for(lambda: rig.get("/api/v1/status", operator).json()["platform"]["breaker"] == "closed",
+             what="the platform reachable again")
+    frame = masked_frame(PERSON)
+    assert requests.post(rig.url + "/api/v1/screen", data=frame, headers={"Content-Type": "image/png"},
+                         timeout=5).status_code == 201
+    log_in(page, "/console", operator)
+    expect(page.locator("#whoami")).to_contain_text("Operator")
+    printer_row = page.locator("#devices-body tr[data-device=printer]")
+    expect(printer_row).to_contain_text("需处理")
+    expect(printer_row).to_contain_text("缺纸 paper out")
+    expect(page.locator("#devices-body tr[data-device=id_reader]")).to_contain_text("正常")
+    expect(page.locator("#health-summary")).to_contain_text("需要处理")  # the printer needs paper
+    expect(page.locator("#health-list")).to_contain_text("HC-TEST-001")
+    expect(page.locator("#outbox-body")).to_contain_text(receipt)
+    expect(page.locator("#outbox-body")).to_contain_text(parked)
+    expect(page.locator("#outbox-body")).to_contain_text("rejected")
+    expect(page.locator("#events-body")).to_contain_text("printer: unknown → user_error")
+    expect(page.locator("#audit-body")).to_contain_text("login [ok] operator")
+    image = page.locator("#screen-img")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.naturalWidth") == 360
+    page_text = page.locator("body").inner_text()
+    assert PERSON["id_number"] not in page_text and PERSON["name"] not in page_text
+    # An operator may look but not requeue: that is a technician's action, refused in words.
+    page.locator("#outbox-body button").first.click()
+    expect(page.locator("#outbox-result")).to_contain_text("technician")
+    page.evaluate("document.fonts.ready")
+    shot = tmp_path / "console.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+    DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, DOCS_SCREENSHOT)
+
+
+def test_out_of_service_switch_round_trip_reaches_the_kiosk_app(page: Page, rig: Rig) -> None:
+    _, operator = tokens(rig)
+    beat(rig)
+    log_in(page, "/console", operator)
+    expect(page.locator("#service-state")).to_contain_text("服务中")
+    page.fill("#service-message", "打印机维修中，请到3号窗口办理")
+    page.click("#service-off")
+    expect(page.locator("#service-state")).to_contain_text("已暂停服务")
+    expect(page.locator("#service-result")).to_contain_text("Taken out of service")
+    service = beat(rig)["service"]
+    assert service["in_service"] is False and service["message"] == "打印机维修中，请到3号窗口办理"
+    page.click("#service-on")
+    expect(page.locator("#service-state")).to_contain_text("服务中 In service")
+    assert beat(rig)["service"]["in_service"] is True
+    expect(page.locator("#audit-body")).to_contain_text("service_switch [ok] operator")
