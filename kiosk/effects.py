@@ -1,7 +1,8 @@
-"""Carries out the flow's effects that talk to the gateway and the printer.
+"""Carries out the flow's effects that talk to the gateway, the cameras and the printer.
 
-One owned worker thread runs them in order, so the UI thread never blocks on the network or
-the printer; each answer comes back to the flow as an event through ``post``.
+One owned worker thread runs them in order, so the UI thread never blocks on the network, a camera
+or the printer; each answer comes back to the flow as an event through ``post``. Camera work
+(faces, document pages) is in ``kiosk/hardware.py``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from devices.base import DeviceError
 from devices.printer.printer import ReceiptPrinter
 from devices.printer.receipt import render_escpos
 from kiosk import flow
-from kiosk.receipts import print_item_layout
+from kiosk.hardware import capture_face, capture_page
+from kiosk.receipts import slip_layout
 from kiosk.settings import Settings
 from local_api.client import GatewayClient, GatewayError, GatewayUnavailable
 
@@ -38,9 +41,14 @@ class EffectRunner:
 
     RESEND_AFTER_S = 1.0
 
+    OWN = (flow.FetchDocument, flow.Submit, flow.PrintReceipt, flow.SendRating, flow.RunQuery, flow.ListSlots,
+           flow.BookSlot, flow.CapturePage, flow.CaptureFace, flow.VerifyIdentity, flow.RequestHelp)
+
     def __init__(self, settings: Settings, gateway: GatewayClient, printer: ReceiptPrinter,
-                 post: Callable[[flow.Event], None], *, now: Callable[[], datetime] = datetime.now) -> None:
+                 post: Callable[[flow.Event], None], *, now: Callable[[], datetime] = datetime.now,
+                 cameras: dict[str, Any] | None = None) -> None:
         self.settings = settings
+        self.cameras = cameras or {}  # "camera" / "document_camera" → a frame source (kiosk.hardware)
         self.gateway = gateway
         self.printer = printer
         self.post = post
@@ -60,8 +68,11 @@ class EffectRunner:
             self._thread = None
 
     def run(self, effect: flow.Effect) -> None:
-        """Queue an effect; effects the runner does not own (Show, SessionWiped) are ignored."""
-        if isinstance(effect, (flow.FetchDocument, flow.Submit, flow.PrintReceipt, flow.SendRating)):
+        """Queue an effect; effects the runner does not own (Show, SessionWiped) are ignored.
+        CancelPrints runs at once: a job still kept for reprint must not outlive the session."""
+        if isinstance(effect, flow.CancelPrints):
+            self.printer.cancel_all()
+        elif isinstance(effect, self.OWN):
             self._queue.put(effect)
 
     def idle(self) -> bool:
@@ -87,16 +98,55 @@ class EffectRunner:
             self._guarded(lambda: flow.SubmissionAccepted(self._submit(effect)))
         elif isinstance(effect, flow.PrintReceipt):
             self.post(self._print(effect))
+        elif isinstance(effect, flow.RunQuery):
+            self._guarded(lambda: flow.QueryAnswered(self.gateway.query(effect.item_code, effect.applicant)))
+        elif isinstance(effect, flow.ListSlots):
+            self._guarded(lambda: self._slots(effect.item_code))
+        elif isinstance(effect, flow.BookSlot):
+            self._guarded(lambda: flow.AppointmentBooked(self.gateway.book_appointment(
+                effect.item_code, effect.slot_id, effect.applicant, request_id=effect.request_id)))
+        elif isinstance(effect, flow.VerifyIdentity):
+            self._guarded(lambda: self._verify(effect))
+        elif isinstance(effect, flow.RequestHelp):
+            self._guarded(lambda: self._help(effect))
+        elif isinstance(effect, flow.CapturePage):
+            self.post(capture_page(self.cameras.get("document_camera"), effect.material))
+        elif isinstance(effect, flow.CaptureFace):
+            self.post(capture_face(self.cameras.get("camera")))
         elif isinstance(effect, _Heartbeat):
-            try:
-                self.gateway.heartbeat(effect.screen, effect.devices)
-            except (GatewayError, GatewayUnavailable) as exc:
-                log.warning("heartbeat not delivered: %s", exc)
+            self._heartbeat(effect)
         elif isinstance(effect, flow.SendRating):
             try:
-                self.gateway.rate(effect.receipt_no, effect.level)
+                self.gateway.rate(effect.receipt_no, effect.level, effect.text)
             except (GatewayError, GatewayUnavailable) as exc:
                 log.warning("rating not stored: %s", exc)
+
+    def _slots(self, item_code: str) -> flow.SlotsListed:
+        answer = self.gateway.appointment_slots(item_code)
+        return flow.SlotsListed(list(answer.get("slots", [])), str(answer.get("place", "")))
+
+    def _verify(self, effect: flow.VerifyIdentity) -> flow.IdentityChecked:
+        answer = self.gateway.verify_identity(effect.applicant, effect.face_jpeg, effect.item_code)
+        return flow.IdentityChecked(bool(answer.get("verified")), str(answer.get("reason", "")))
+
+    def _help(self, effect: flow.RequestHelp) -> flow.HelpQueued:
+        if effect.what == "help":
+            answer = self.gateway.help_request("grid_worker", effect.category, item_code=effect.item_code)
+        else:
+            answer = self.gateway.report(effect.category, "办不成事反映（自助终端）", item_code=effect.item_code)
+        return flow.HelpQueued(str(answer.get("receipt_no", "")), effect.what)
+
+    def _heartbeat(self, effect: _Heartbeat) -> None:
+        """Report the screen and devices; the answer says whether the platform can be reached."""
+        try:
+            answer = self.gateway.heartbeat(effect.screen, effect.devices)
+        except (GatewayError, GatewayUnavailable) as exc:
+            log.warning("heartbeat not delivered: %s", exc)
+            return
+        platform = answer.get("platform") or {}
+        if platform:
+            up = bool(platform.get("reachable", True)) and platform.get("breaker") != "open"
+            self.post(flow.DeviceStates({"platform": up}))
 
     def _submit(self, effect: flow.Submit) -> str:
         """Store the submission; after a lost answer, resend once with the same request id (the gateway
@@ -123,12 +173,22 @@ class EffectRunner:
         except GatewayUnavailable:
             event = flow.ServiceFailed("error_gateway_unavailable")
         except GatewayError as exc:
-            event = flow.ServiceFailed(_reason_key(exc.status), str(exc))
+            status = getattr(exc, "status", 503)
+            event = flow.ServiceFailed(_reason_key(status), str(exc))
+            if status == 503:  # platform_unavailable: mark the online items unavailable until it is back
+                self.post(flow.DeviceStates({"platform": False}))
         self.post(event)
 
     def _print(self, effect: flow.PrintReceipt) -> flow.PrintFinished:
-        layout = print_item_layout(effect.content, kiosk_id=self.settings.kiosk.id,
-                                   place=self.settings.kiosk.place, now=self.now())
+        try:
+            return self._print_slip(effect)
+        except Exception:  # whatever broke, the resident must not wait on 'printing' for ever
+            log.exception("slip could not be printed")
+            return flow.PrintFinished(effect.job_id, False, "打印失败")
+
+    def _print_slip(self, effect: flow.PrintReceipt) -> flow.PrintFinished:
+        layout = slip_layout(effect.layout, effect.content, kiosk_id=self.settings.kiosk.id,
+                             place=self.settings.kiosk.place, now=self.now())
         data = render_escpos(layout, self.settings.devices.paper_width_mm)
         try:
             outcome = self.printer.print_job(effect.job_id, data)
@@ -141,6 +201,8 @@ class EffectRunner:
 
 
 def _reason_key(status: int) -> str:
+    if status == 503:
+        return "error_platform_unavailable"
     if status == 404:
         return "error_not_found"
     if status in (400, 409, 422):

@@ -36,3 +36,54 @@ def print_item_layout(content: dict[str, Any], *, kiosk_id: str, place: str, now
         printed_at=now,
         rating_prompt=RATING_PROMPT,
     )
+
+
+def slip_layout(layout: str, content: dict[str, Any], *, kiosk_id: str, place: str,
+                now: datetime) -> ReceiptLayout:
+    """The slip for a finished step of any item kind: ``certificate`` (print items), ``receipt``
+    (an application or certification was received), ``appointment``, ``query`` or ``guide``.
+    Every value in ``content`` is already masked by the flow."""
+    if layout == "certificate":
+        return print_item_layout(content, kiosk_id=kiosk_id, place=place, now=now)
+    name = str(content.get("item_name", ""))
+    receipt_no = str(content.get("receipt_no") or "")
+    rows: list[tuple[str, str]] = [("办理事项", name)]
+    lines: list[str] = []
+    title, subtitle = name, "自助终端"
+    if layout == "guide":
+        title, subtitle = f"{name}·办事指南", "办事指南"
+        if content.get("summary"):
+            lines.append(str(content["summary"]))
+        rows += [(f"材料{i + 1}", str(m)) for i, m in enumerate(content.get("materials") or [])]
+        rows += [("承诺时限", f"{content.get('days', 0)}个工作日" if content.get("days") else "即办"),
+                 ("收费", "不收费" if str(content.get("fee", "0")) in ("0", "0.00") else f"¥{content['fee']}")]
+    elif layout == "query":
+        answer = content.get("answer") or {}
+        title, subtitle = str(answer.get("title") or name), "查询结果"
+        rows += [(str(k), str(v)) for k, v in answer.get("rows", [])]
+        receipt_no = receipt_no or str(answer.get("query_no", ""))
+    elif layout == "appointment":
+        title, subtitle = "预约凭条", name
+        rows += [("预约时间", str(content.get("slot", ""))), ("办理地点", str(content.get("place", "")))]
+        lines.append("请按预约时间携带身份证原件到窗口办理。")
+    else:
+        title, subtitle = "受理回执", name
+        days = content.get("promised_days")
+        lines.append(f"承诺办结时限：{days}个工作日。" if days else "即办件，请留意短信通知。")
+    if content.get("applicant_name"):
+        rows += [("申请人", str(content["applicant_name"])), ("证件号码", str(content.get("applicant_id", "")))]
+    return ReceiptLayout(
+        title=title, subtitle=subtitle, lines=lines, rows=rows,
+        tracking_no=receipt_no or "-",
+        qr_url=_safe_url(receipt_no),
+        kiosk_id=kiosk_id, place=place, printed_at=now,
+        rating_prompt=RATING_PROMPT if receipt_no else None,
+    )
+
+
+def _safe_url(receipt_no: str) -> str | None:
+    """The progress link for a gateway receipt number; None for the platform's own references."""
+    try:
+        return progress_url(receipt_no) if receipt_no else None
+    except ValueError:
+        return None

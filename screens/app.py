@@ -21,10 +21,15 @@ from kiosk.settings import Settings
 from local_api.client import GatewayClient
 from screens.display import Display
 from screens.renderer import Renderer
+from screens.widgets import clear_text_cache
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25
+DRAG_START_PX = 14  # a finger that moves less than this is a tap, not a drag
+FLING_DECAY = 0.92  # per frame: a flung list glides to a stop in about a second
+KEYBOARD_SCREENS = ("search", "form")
+DOUBLE_TAP_S = 0.35  # a second tap this soon after one that changed the screen is the same tap
 HEARTBEAT_S = 5.0
 SIM_CARD_ON_PAD_S = 2.0  # a simulated card stays on the pad this long, like a resident's hand
 
@@ -51,7 +56,7 @@ class KioskApp:
         self.hardware = Hardware.open(settings, self._device_event)
         try:
             self.runner = EffectRunner(settings, GatewayClient(gateway_url), self.hardware.printer,
-                                       self.events.put)
+                                       self.events.put, cameras=self.hardware.cameras)
             self.runner.start()
         except BaseException:
             self.hardware.close()
@@ -61,18 +66,36 @@ class KioskApp:
         self._next_tick = clock()
         self._next_heartbeat = clock()
         self._sim_card_off_at: float | None = None
+        # Headless (tests, demo) there is nobody to hear it: the speaker stays off but still
+        # remembers texts, so the repeat button works the same.
+        self.speaker = _speaker(enabled=not self.display.headless)
+        self._press: tuple[int, int] | None = None
+        self._dragging = False
+        self._velocity = 0.0  # design px per frame after a fling
+        self._kb_for: tuple[str, str] | None = None  # (screen, field) the keyboard state belongs to
+        self._screen_changed_at = -1e9
 
     # -- input --
 
     def _device_event(self, event: DeviceEvent) -> None:
         """Called on device threads: only queue, never touch the flow from here."""
         if event.kind in ("card_read", "ssc_read"):
-            self.events.put(flow.CardRead(event.payload))
+            source = "social_security_card" if event.kind == "ssc_read" else "id_card"
+            self.events.put(flow.CardRead(event.payload, source))
+        elif event.kind == "card_removed" and isinstance(event.payload, dict) and "reader" in event.payload:
+            # Only the social security card sits in its slot for the whole visit; an ID card is
+            # laid on the pad and taken back at once, which ends nothing.
+            self.events.put(flow.CardRemoved("social_security_card"))
         elif event.kind in ("card_invalid", "card_unsupported"):
             self.events.put(flow.CardRejected(f"notice_{event.kind}"))
 
     def dispatch(self, event: flow.Event) -> None:
         for effect in self.flow.handle(event):
+            if isinstance(effect, flow.SessionWiped):
+                # Rendered texts and the keyboard's text may hold what the resident saw or typed.
+                clear_text_cache()
+                if self.renderer.keyboard is not None:
+                    self.renderer.keyboard.clear()
             self.runner.run(effect)
         self._draw_if_changed()
 
@@ -80,10 +103,99 @@ class KioskApp:
         target = self.renderer.hit(pos)
         if target is None:
             return
+        if self.clock() - self._screen_changed_at < DOUBLE_TAP_S:
+            return  # a double tap must not also press whatever the new screen has in that place
         if target == "sim:card":
             self.insert_sample_card()
+        elif target == "speak:repeat":
+            self.speak(force=True)
+        elif self._keyboard_target(target):
+            return
         else:
             self.dispatch(flow.Tapped(target))
+
+    def ready_for_tap(self) -> bool:
+        """Whether a tap now counts (it is not the tail of a double tap on the previous screen)."""
+        return self.clock() - self._screen_changed_at >= DOUBLE_TAP_S
+
+    # -- touch gestures: press, drag (scroll) or tap on release --
+
+    def press(self, pos: tuple[int, int]) -> None:
+        self._press, self._dragging, self._velocity = pos, False, 0.0
+
+    def move(self, pos: tuple[int, int], rel_y: int) -> None:
+        if self._press is None:
+            return
+        if not self._dragging and abs(pos[1] - self._press[1]) >= DRAG_START_PX and self.renderer.scroll_limit():
+            self._dragging = True
+        if self._dragging:
+            dy = -rel_y / self.renderer.canvas.scale
+            self._velocity = dy
+            if self.renderer.scroll_by(dy):
+                self._redraw()
+
+    def release(self, pos: tuple[int, int]) -> None:
+        """A tap counts on release, on the same target it was pressed on (a drag off a button cancels)."""
+        pressed, self._press = self._press, None
+        if self._dragging:
+            self._dragging = False
+            return
+        self._velocity = 0.0
+        if pressed is not None and self.renderer.hit(pressed) == self.renderer.hit(pos):
+            self.touch(pos)
+
+    def _redraw(self) -> None:
+        self.renderer.redraw()
+        self.display.present()
+        self.frames += 1
+
+    # -- the on-screen keyboard (screens/keyboard.py, when installed) --
+
+    def _keyboard_target(self, target: str) -> bool:
+        """Keys, candidates and 'done' go to the keyboard; its text goes to the flow as TextEntered."""
+        kb = _keyboard()
+        if kb is None or self.renderer.keyboard is None or not (
+                target.startswith(("key:", "cand:", "kb:"))):
+            return False
+        result = kb.handle(self.renderer.keyboard, target)
+        kb.release(self.renderer.keyboard)  # taps arrive on release: the key is up already
+        self.dispatch(flow.TextEntered(result.text))
+        if result.done:
+            self.dispatch(flow.Tapped("kb:done"))
+        self._draw_if_changed(force=True)
+        return True
+
+    def _sync_keyboard(self, view: dict[str, Any]) -> None:
+        """Open a fresh keyboard when a field gets focus (search box or a form field), close it after."""
+        kb = _keyboard()
+        screen = view["screen"]
+        want = None
+        if kb is not None and screen in KEYBOARD_SCREENS:
+            want = (screen, view.get("focus", "")) if screen == "form" and view.get("focus") else \
+                (screen, "") if screen == "search" else None
+        if want == self._kb_for:
+            return
+        self._kb_for = want
+        if self.renderer.keyboard is not None:
+            self.renderer.keyboard.clear()  # what was typed is personal: gone with the field
+        self.renderer.keyboard = _new_keyboard(kb, view) if want else None
+
+    # -- speech --
+
+    def speak(self, *, force: bool = False) -> None:
+        """Say the screen's main text (the resident turned speech on, or asked to hear it again)."""
+        if self.speaker is None or not self.renderer.main_text:
+            return
+        view = self._last_view or {}
+        from kiosk import speech
+
+        rate = speech.ELDER_RATE if view.get("elder") else None
+        if force:
+            self.speaker.repeat()
+        elif view.get("speech", True):
+            self.speaker.say(self.renderer.main_text, view.get("language", "zh_CN"), rate=rate)
+        else:
+            self.speaker.say("", view.get("language", "zh_CN"))  # stop, and remember nothing
 
     def insert_sample_card(self, index: int = 0) -> None:
         """Lay a test card on the simulated reader (simulator mode only)."""
@@ -101,10 +213,23 @@ class KioskApp:
             if event.type == pygame.QUIT:
                 raise SystemExit(0)
             if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
-                self.touch(event.pos)
-            elif event.type == pygame.FINGERDOWN:
+                self.press(event.pos)
+            elif event.type == pygame.MOUSEMOTION and self._press is not None:
+                self.move(event.pos, event.rel[1])
+            elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
+                self.release(event.pos)
+            elif event.type == pygame.MOUSEWHEEL:
+                if self.renderer.scroll_by(-event.y * 120):
+                    self._redraw()
+            elif event.type in (pygame.FINGERDOWN, pygame.FINGERMOTION, pygame.FINGERUP):
                 w, h = self.display.surface.get_size()
-                self.touch((int(event.x * w), int(event.y * h)))
+                pos = (int(event.x * w), int(event.y * h))
+                if event.type == pygame.FINGERDOWN:
+                    self.press(pos)
+                elif event.type == pygame.FINGERMOTION:
+                    self.move(pos, int(event.dy * h))
+                else:
+                    self.release(pos)
             elif event.type == pygame.KEYDOWN and event.key == pygame.K_F2:
                 self.insert_sample_card()
         while True:
@@ -113,6 +238,12 @@ class KioskApp:
             except queue.Empty:
                 break
             self.dispatch(item)
+        if self._velocity and not self._dragging and self._press is None:  # fling: glide and slow down
+            self._velocity = self._velocity * FLING_DECAY if abs(self._velocity) > 0.5 else 0.0
+            if not self.renderer.scroll_by(self._velocity):
+                self._velocity = 0.0
+            else:
+                self._redraw()
         now = self.clock()
         if self._sim_card_off_at is not None and now >= self._sim_card_off_at and self.hardware.id_simulator:
             self.hardware.id_simulator.remove()
@@ -120,6 +251,7 @@ class KioskApp:
         if now >= self._next_tick:
             self._next_tick = now + TICK_S
             self.dispatch(flow.Tick())
+            self.dispatch(flow.DeviceStates(self.hardware.available()))
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + HEARTBEAT_S
             self.runner.heartbeat(self.flow.screen.value, self.hardware.statuses())
@@ -130,17 +262,21 @@ class KioskApp:
         view["simulated_reader"] = self.hardware.id_simulator is not None
         return view
 
-    def _draw_if_changed(self) -> None:
+    def _draw_if_changed(self, force: bool = False) -> None:
         view = self.view()
-        if view == self._last_view:
+        if view == self._last_view and not force:
             return
         screen_changed = self._last_view is None or view["screen"] != self._last_view["screen"]
+        self._sync_keyboard(view)
         self.renderer.render(view)
         self.display.present()
         self.frames += 1
         self._last_view = view
-        if screen_changed and self.on_frame is not None:
-            self.on_frame(view["screen"], self)
+        if screen_changed:
+            self._screen_changed_at = self.clock()
+            self.speak()
+            if self.on_frame is not None:
+                self.on_frame(view["screen"], self)
 
     def run_forever(self, stop: threading.Event, fps: int = 30) -> None:
         pace = pygame.time.Clock()
@@ -149,6 +285,33 @@ class KioskApp:
             pace.tick(fps)
 
     def close(self) -> None:
+        if self.speaker is not None:
+            self.speaker.stop()
         self.runner.stop()
         self.hardware.close()
         self.display.close()
+
+
+def _keyboard() -> Any:
+    try:
+        from screens import keyboard  # type: ignore[attr-defined]  # built alongside; optional until it lands
+    except ImportError:
+        return None
+    return keyboard
+
+
+def _new_keyboard(kb: Any, view: dict[str, Any]) -> Any:
+    """A keyboard state for the focused input: pinyin for text, a keypad for numbers and ID numbers."""
+    field_type = view.get("focus_type", "") if view["screen"] == "form" else "text"
+    layout = {"citizen_id": "id_number", "mobile": "numeric", "integer": "numeric", "amount": "numeric",
+              "bank_account": "numeric"}.get(field_type, "pinyin")
+    text = view.get("focus_text", "") if view["screen"] == "form" else view.get("query", "")
+    return kb.KeyboardState(layout=layout, text=text, field_type=field_type or "text",
+                            language=view.get("language", "zh_CN"), max_length=40 if layout == "pinyin" else None)
+
+
+def _speaker(*, enabled: bool) -> Any:
+    """kiosk/speech.py's Speaker (espeak-ng, offline); it turns itself off when espeak-ng is missing."""
+    from kiosk.speech import Speaker
+
+    return Speaker(enabled=enabled)

@@ -15,8 +15,10 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     c.text(t("attract_title"), 420, 84, bold=True, colour=theme.HEADER)
     c.text(t("attract_slogan"), 560, 48, colour=theme.MUTED)
     c.text(t("attract_hint"), 760, 44, width=860)
-    buttons = [c.button(t("button_start"), "start", (190, 1000, 700, 200), size=64)]
+    buttons = [c.button(t("button_start"), "start", (190, 1000, 700, 200), size=64),
+               c.button(t("elder_on"), "elder", (190, 1230, 340, 120), primary=False, size=40),
+               c.button(t("button_help"), "help", (550, 1230, 340, 120), primary=False, size=36)]
     if view.get("simulated_reader"):
-        buttons.append(c.button(t("button_sim_card"), "sim:card", (290, 1300, 500, 110), primary=False,
+        buttons.append(c.button(t("button_sim_card"), "sim:card", (290, 1420, 500, 110), primary=False,
                                 size=36))
     return buttons + language_bar(c, t)

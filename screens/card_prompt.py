@@ -15,7 +15,14 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     c.fill()
     c.header(t("card_title"))
     c.text(view.get("item_name", ""), 230, 48, bold=True, colour=theme.HEADER)
-    c.text(t("card_hint"), 380, 44, width=880)
+    accepted = view.get("item_identity", [])
+    awaiting = view.get("awaiting", "")
+    hint = {"social_security_card": "card_hint_ssc", "app_qr": "card_hint_qr"}.get(awaiting, "card_hint")
+    c.text(t(hint), 320, 40, width=880)
+    # Every accepted way to identify is offered, never only one (A5: no biometric-only path).
+    others = [a for a in ("social_security_card", "app_qr") if a in accepted and a != awaiting]
+    if awaiting and ("id_card" in accepted or "id_card_face" in accepted):
+        others.insert(0, "id_card")
     # The reader pad sits below the screen: an arrow points at it.
     cx, top = c.width // 2, c.px(900)
     pygame.draw.rect(c.surface, theme.SECONDARY, (cx - c.px(260), top, c.px(520), c.px(330)),
@@ -24,8 +31,9 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
                      width=c.px(6), border_radius=c.px(16))
     pygame.draw.polygon(c.surface, theme.PRIMARY, [(cx - c.px(70), c.px(1330)), (cx + c.px(70), c.px(1330)),
                                                    (cx, c.px(1450))])
-    buttons = []
+    buttons = [c.button(t("id_" + a), f"use:{a}", (60 + i * 330, 1500, 300, 120), primary=False, size=32)
+               for i, a in enumerate(others[:3])]
     if view.get("simulated_reader"):
-        buttons.append(c.button(t("button_sim_card"), "sim:card", (290, 1500, 500, 110), primary=False,
+        buttons.append(c.button(t("button_sim_card"), "sim:card", (290, 1640, 500, 100), primary=False,
                                 size=36))
     return buttons + footer(c, t, back=True)

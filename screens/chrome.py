@@ -23,11 +23,25 @@ def language_bar(c: Canvas, t: Text, y: float = 1700) -> list[Button]:
     return buttons
 
 
-def footer(c: Canvas, t: Text, *, back: bool = False) -> list[Button]:
+def footer(c: Canvas, t: Text, *, back: bool = False, help_: bool = True) -> list[Button]:
+    """Exit, 帮办代办 / 办不成事反映 (on every screen) and back."""
     buttons = [c.button(t("button_exit"), "exit", (60, 1760, 300, 120), primary=False)]
+    if help_:
+        buttons.append(c.button(t("button_help"), "help", (390, 1760, 300, 120), primary=False, size=36))
     if back:
         buttons.append(c.button(t("button_back"), "back", (720, 1760, 300, 120), primary=False))
     return buttons
+
+
+def tools(c: Canvas, t: Text, view: dict, y: float = 175) -> list[Button]:
+    """Repeat the spoken text, speech on/off and elder mode: under the header on the main screens."""
+    speech = view.get("speech", True)
+    return [
+        c.button(t("button_repeat"), "speak:repeat", (60, y, 300, 90), primary=False, size=32),
+        c.button(t("speech_on" if speech else "speech_off"), "speech", (390, y, 300, 90), primary=False, size=32),
+        c.button(t("elder_off" if view.get("elder") else "elder_on"), "elder", (720, y, 300, 90),
+                 primary=False, size=32),
+    ]
 
 
 def warning_overlay(c: Canvas, t: Text, seconds_left: int) -> list[Button]:

@@ -1,54 +1,103 @@
-"""``kiosk demo``: one scripted resident journey, headless, through the real flow, simulators and
+"""``kiosk demo``: scripted resident journeys, headless, through the real flow, simulators and
 gateway, saving each screen shown as ``NN-<screen>.png``, the receipt as ``receipt.png`` and a
 ``summary.json``.
 
-The journey: a resident lays an ID card on the reader at the attract screen, picks
+The default journey: a resident lays an ID card on the reader at the attract screen, picks
 社保参保缴费证明打印, confirms, takes the printed certificate, rates the service 非常满意, and
-the kiosk forgets them.
+the kiosk forgets them. ``journey="all"`` also plays every journey in ``screens/demo_journeys.py``
+(one per item kind, offline apply, printer out, timeout, elder mode, 繁體, English), each into its
+own subfolder with its own ``summary.json``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pygame
 
+from kiosk import flow
 from kiosk.settings import Settings
 from local_api.client import GatewayClient
 from local_api.server import start_gateway, start_platform_sim
 from screens.app import KioskApp
+from screens.demo_journeys import DEMO_ITEM, FAKE_CLOCK, JOURNEYS, OFFLINE
 
-DEMO_ITEM = "rs-sbjfzm"
+__all__ = ["DEMO_ITEM", "JourneyError", "ScriptedResident", "run_demo", "run_journey", "main"]
 
 
 class JourneyError(RuntimeError):
     """The scripted journey did not reach a screen it expected."""
 
 
+class DemoClock:
+    """Real monotonic time plus jumps the script asks for (the timeout journey skips the waiting)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+
 class ScriptedResident:
     """Drives a :class:`KioskApp` the way a person would: touches at widget positions."""
 
-    def __init__(self, app: KioskApp) -> None:
+    def __init__(self, app: KioskApp, clock: DemoClock | None = None,
+                 save: Callable[[str], None] | None = None) -> None:
         self.app = app
+        self.clock = clock
+        self._save = save
         self.touches = 0
 
-    def wait_for(self, screen: str, timeout_s: float = 15.0) -> None:
+    def wait_until(self, ok: Callable[[], Any], what: str, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s
-        while self.app.flow.screen.value != screen:
+        while not ok():
             if time.monotonic() > deadline:
-                raise JourneyError(f"expected the {screen!r} screen, still on {self.app.flow.screen.value!r}")
+                raise JourneyError(f"waited for {what}; on {self.app.flow.screen.value!r}")
             self.app.step()
             time.sleep(0.01)
 
+    def wait_for(self, screen: str, timeout_s: float = 30.0) -> None:
+        self.wait_until(lambda: self.app.flow.screen.value == screen, f"the {screen!r} screen", timeout_s)
+
     def touch(self, target: str) -> None:
+        """Press and release on the target's centre, as a finger does (no faster than a person reads:
+        the app takes a tap within DOUBLE_TAP_S of a new screen as part of the last one)."""
+        self.app.step()  # the first frame is drawn on the first step
+        self.wait_until(self.app.ready_for_tap, "the screen to settle", 5)
         pos = self.app.renderer.target_centre(target)
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1))
         self.touches += 1
         self.app.step()
+
+    def touch_if_shown(self, target: str) -> None:
+        if any(b.target == target for b in self.app.renderer.buttons):
+            self.touch(target)
+
+    def type_text(self, text: str) -> None:
+        """What the on-screen keyboard hands the flow after the resident typed ``text`` (the script
+        skips picking pinyin candidates one by one; tests/screens type key by key)."""
+        if self.app.renderer.keyboard is not None:
+            self.app.renderer.keyboard.text = text
+        self.app.dispatch(flow.TextEntered(text))
+        self.app.step()
+
+    def advance(self, seconds: float) -> None:
+        if self.clock is None:
+            raise JourneyError("this journey needs the demo clock")
+        self.clock.offset += seconds
+        self.app.step()
+
+    def save(self, name: str) -> None:
+        if self._save is not None:
+            self._save(name)
 
 
 def demo_settings(settings: Settings, data_dir: str, platform_url: str) -> Settings:
@@ -60,64 +109,92 @@ def demo_settings(settings: Settings, data_dir: str, platform_url: str) -> Setti
     })
 
 
-def run_demo(settings: Settings, out: Path) -> dict[str, Any]:
+def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str, Any]:
+    """Play one journey into ``out``; returns (and writes) its summary."""
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("[0-9][0-9]-*.png"):
         old.unlink()
     shots: list[str] = []
+    app_ref: list[KioskApp] = []
+
+    def save(label: str) -> None:
+        shot = f"{len(shots) + 1:02d}-{label}.png"
+        app_ref[0].display.save(str(out / shot))
+        shots.append(shot)
 
     def save_frame(screen: str, app: KioskApp) -> None:
-        name = f"{len(shots) + 1:02d}-{screen}.png"
-        app.display.save(str(out / name))
-        shots.append(name)
+        app_ref[:1] = [app]
+        save(screen)
 
+    clock = DemoClock()
     started = time.monotonic()
+    delivered: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as data_dir:
         platform = start_platform_sim("127.0.0.1", 0, settings.platform.secret)
         try:
-            s = demo_settings(settings, data_dir, platform.url)
+            # Offline: the gateway points at a port where nothing answers.
+            url = "http://127.0.0.1:9" if name in OFFLINE else platform.url
+            s = demo_settings(settings, data_dir, url)
             gateway = start_gateway(s)
             try:
-                app = KioskApp(s, gateway_url=gateway.url, headless=True, on_frame=save_frame)
+                app = KioskApp(s, gateway_url=gateway.url, headless=True, on_frame=save_frame,
+                               clock=clock if name in FAKE_CLOCK else time.monotonic)
+                app_ref[:1] = [app]
                 try:
-                    resident = ScriptedResident(app)
-                    resident.wait_for("attract")
-                    app.insert_sample_card()
-                    resident.wait_for("home")
-                    resident.touch(f"item:{DEMO_ITEM}")
-                    resident.wait_for("confirm")
-                    resident.touch("confirm")
-                    resident.wait_for("done")
-                    printed = bool(app.flow.view().get("printed"))
-                    receipt_no = app.flow.view().get("receipt_no", "")
-                    resident.touch("rate:1")
-                    resident.wait_for("thanks")
+                    resident = ScriptedResident(app, clock, save)
+                    seen = JOURNEYS[name](resident)
                     duration = time.monotonic() - started
-                    wiped = app.flow.session is None
+                    wiped = app.flow.session is None or app.flow.screen.value == "thanks"
                     sim = app.hardware.printer_simulator
                     if sim is not None and sim.jobs():
                         (out / "receipt.png").write_bytes(sim.render_png(None))
                 finally:
                     app.close()
-                delivered = GatewayClient(gateway.url).wait_delivered(receipt_no, timeout_s=15)
+                receipt_no = str(seen.get("receipt_no") or "")
+                if receipt_no and name not in OFFLINE and receipt_no.startswith("HC-"):
+                    delivered = GatewayClient(gateway.url).wait_delivered(receipt_no, timeout_s=15)
             finally:
                 gateway.close()
-            held = platform_holds(platform.url, receipt_no)
+            held = platform_holds(platform.url, receipt_no) if delivered else False
         finally:
             platform.close()
 
     summary = {
+        "journey": name,
         "screens": shots,
         "touches": resident.touches,
         "duration_s": round(duration, 2),
         "receipt_no": receipt_no,
-        "printed": printed,
+        "printed": bool(seen.get("printed")),
         "delivered": delivered.get("state") == "delivered",
         "platform_holds_receipt": held,
         "session_wiped": wiped,
         "receipt_png": "receipt.png" if (out / "receipt.png").exists() else None,
+        "seen": {k: v for k, v in seen.items() if k not in ("receipt_no", "printed")},
     }
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    return summary
+
+
+def run_demo(settings: Settings, out: Path, journey: str | None = None) -> dict[str, Any]:
+    """The default journey into ``out``; with ``journey="all"`` every journey too, each in ``out/<name>/``;
+    with a journey's name only that one, in ``out``. Returns the (default or named) journey's summary,
+    with ``journeys`` listing each extra one's outcome."""
+    if journey not in (None, "all"):
+        return run_journey(settings, out, journey)
+    summary = run_journey(settings, out, "print")
+    if journey == "all":
+        outcomes: dict[str, Any] = {}
+        for name in JOURNEYS:
+            if name == "print":
+                continue
+            try:
+                extra = run_journey(settings, out / name, name)
+                outcomes[name] = {"ok": True, "screens": len(extra["screens"]), "touches": extra["touches"]}
+            except (JourneyError, LookupError) as exc:
+                outcomes[name] = {"ok": False, "error": str(exc)}
+        summary["journeys"] = outcomes
+        (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     return summary
 
 
@@ -128,3 +205,22 @@ def platform_holds(platform_url: str, receipt_no: str) -> bool:
     listing = requests.get(f"{platform_url}/admin/applications", timeout=5).json()
     keys = listing.get("applications", listing) if isinstance(listing, dict) else listing
     return any(receipt_no in json.dumps(entry, ensure_ascii=False) for entry in keys)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m screens.demo --out DIR [--journey NAME|all]`` (until ``kiosk demo`` takes --journey)."""
+    parser = argparse.ArgumentParser(prog="python -m screens.demo")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--journey", default=None, choices=[*JOURNEYS, "all"])
+    parser.add_argument("--config", default=None)
+    args = parser.parse_args(argv)
+    from kiosk.settings import load_settings
+
+    summary = run_demo(load_settings(args.config), Path(args.out), args.journey)
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    failed = [n for n, o in summary.get("journeys", {}).items() if not o["ok"]]
+    return 1 if failed or not summary.get("screens") else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,23 +1,36 @@
-"""Home: the items on offer, one large button each."""
+"""Home: the featured items as large buttons, and the ways to find any other item."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from screens import theme
-from screens.chrome import Text, footer
+from screens.chrome import Text, footer, tools
 from screens.widgets import Button, Canvas
 
 
 def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     c.fill()
     c.header(t("home_title"))
-    c.text(t("home_subtitle"), 200, 40, colour=theme.MUTED)
+    buttons = tools(c, t, view)
+    y = 290.0
     if view.get("applicant_name"):
-        c.text(f"{view['applicant_name']}  {view['applicant_id']}", 270, 36, colour=theme.MUTED)
-    buttons = []
-    y = 360.0
+        c.text(f"{view['applicant_name']}  {view['applicant_id']}", y, 36, colour=theme.MUTED)
+        y += 60
+    # Entry points: by department, by life event / 一件事, search, everything.
+    entries = [("browse_departments", "browse:departments"), ("browse_themes", "browse:themes"),
+               ("browse_search", "search"), ("browse_all", "browse:all")]
+    for i, (key, target) in enumerate(entries):
+        col, row = i % 2, i // 2
+        buttons.append(c.button(t(key), target, (60 + col * 490, y + row * 140, 470, 120), primary=False,
+                                size=40))
+    y += 300
+    c.text(t("home_featured"), y, 36, colour=theme.MUTED, x=60)
+    y += 60
+    elder = view.get("elder")
+    height = 200 if elder else 150
     for code, name, department in view["items"]:
-        buttons.append(c.button(f"{department} · {name}", f"item:{code}", (90, y, 900, 190), size=48))
-        y += 225
+        label = name if elder else f"{department} · {name}"
+        buttons.append(c.button(label, f"item:{code}", (60, y, 960, height), size=44))
+        y += height + 20
     return buttons + footer(c, t)

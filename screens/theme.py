@@ -22,6 +22,8 @@ CARD = (255, 255, 255)
 OVERLAY = (0, 0, 0, 150)
 
 BASE_WIDTH = 1080
+ELDER_MIN_PX = 32  # A1: text ≥ 30 px at 1080 width in elder mode
+SUCCESS = (0, 110, 60)
 
 
 @lru_cache(maxsize=32)

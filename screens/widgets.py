@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pygame
 
@@ -21,22 +23,24 @@ class Button:
 NO_LINE_START = set("，。、；：！？）》」』”’〉】…,.;:!?)")
 
 
+_TOKENS = re.compile(r"[A-Za-z0-9'’.,:;!?()\-/]+|\s+|.")
+
+
 def wrap(text: str, fnt: pygame.font.Font, width: int) -> list[str]:
     """Break ``text`` into lines no wider than ``width``; CJK text breaks between any characters,
-    except before closing punctuation, which stays on the line it closes."""
+    except before closing punctuation, which stays on the line it closes; Latin words and numbers
+    are never split (mixed text such as "人社 · Pension rights" included)."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
-        tokens = paragraph.split(" ") if paragraph.isascii() else list(paragraph)
-        sep = " " if paragraph.isascii() else ""
-        for token in tokens:
-            candidate = f"{line}{sep}{token}" if line else token
-            if fnt.size(candidate)[0] <= width or not line or token in NO_LINE_START:
+        for token in _TOKENS.findall(paragraph):
+            candidate = line + token
+            if fnt.size(candidate)[0] <= width or not line.strip() or token in NO_LINE_START or token.isspace():
                 line = candidate
             else:
-                lines.append(line)
+                lines.append(line.rstrip())
                 line = token
-        lines.append(line)
+        lines.append(line.rstrip())
     return lines
 
 
@@ -47,6 +51,18 @@ class Canvas:
         self.surface = surface
         self.width, self.height = surface.get_size()
         self.scale = self.width / theme.BASE_WIDTH
+        self.elder = False  # 适老化: larger text, never below ELDER_MIN_PX design px
+        self.min_text_px = 10_000  # the smallest text drawn since reset_metrics (the accessibility test reads it)
+
+    def reset_metrics(self) -> None:
+        self.min_text_px = 10_000
+
+    def size(self, size: int) -> int:
+        """The design size of text asked at ``size``, after elder mode's enlargement."""
+        return max(int(size * 1.2), theme.ELDER_MIN_PX) if self.elder else size
+
+    def _note(self, design_size: int) -> None:
+        self.min_text_px = min(self.min_text_px, design_size)
 
     def px(self, value: float) -> int:
         return int(round(value * self.scale))
@@ -57,11 +73,14 @@ class Canvas:
     def text(self, text: str, y: float, size: int, *, colour: tuple[int, int, int] = theme.TEXT,
              bold: bool = False, x: float | None = None, width: float | None = None) -> int:
         """Draw wrapped text, centred unless ``x`` is given; returns the y below it (design units)."""
-        fnt = theme.font(self.px(size), bold)
+        size = self.size(size)
+        self._note(size)
+        px = self.px(size)
+        fnt = theme.font(px, bold)
         max_w = self.px(width if width is not None else theme.BASE_WIDTH - 120)
         top = self.px(y)
-        for line in wrap(text, fnt, max_w):
-            img = fnt.render(line, True, colour)
+        for line in _wrapped(text, px, bold, max_w):
+            img = _line(line, px, bold, colour)
             left = self.px(x) if x is not None else (self.width - img.get_width()) // 2
             self.surface.blit(img, (left, top))
             top += int(fnt.get_linesize() * 1.15)
@@ -78,16 +97,18 @@ class Canvas:
         fill = theme.PRIMARY if primary else theme.SECONDARY
         ink = theme.PRIMARY_TEXT if primary else theme.SECONDARY_TEXT
         pygame.draw.rect(self.surface, fill, area, border_radius=self.px(18))
-        # Shrink the label until every line fits: a long word must never spill out of its button.
-        for step in range(size, int(size * 0.6), -2):
-            fnt = theme.font(self.px(step), True)
-            lines = wrap(label, fnt, w - self.px(20))
-            if max(fnt.size(line)[0] for line in lines) <= w - self.px(12):
-                break
+        # Shrink the label until every line fits: a long word must never spill out of its button
+        # (in elder mode never below the elder minimum: the label wraps onto more lines instead).
+        size = self.size(size)
+        floor = theme.ELDER_MIN_PX - 1 if self.elder else int(size * 0.6)
+        step = size
+        step, lines = _fit(label, size, floor, w, self.px(20), self.px(12), self.scale)
+        fnt = theme.font(self.px(step), True)
+        self._note(step)
         line_h = fnt.get_linesize()
         top = area.centery - line_h * len(lines) // 2
         for line in lines:
-            img = fnt.render(line, True, ink)
+            img = _line(line, self.px(step), True, ink)
             self.surface.blit(img, (area.centerx - img.get_width() // 2, top))
             top += line_h
         return Button(area, target)
@@ -95,3 +116,35 @@ class Canvas:
     def panel(self, rect: tuple[float, float, float, float]) -> None:
         x, y, w, h = (self.px(v) for v in rect)
         pygame.draw.rect(self.surface, theme.CARD, (x, y, w, h), border_radius=self.px(20))
+
+
+# Rendered text is cached: a frame while a finger scrolls redraws the same header, hints and button
+# labels, and rasterising CJK glyphs is most of a frame's cost (P2). Keys are plain values, so a
+# cached line can never show a different text; personal values on screen are masked anyway.
+
+@lru_cache(maxsize=2048)
+def _line(text: str, px: int, bold: bool, colour: tuple[int, ...]) -> pygame.Surface:
+    return theme.font(px, bold).render(text, True, colour)
+
+
+@lru_cache(maxsize=1024)
+def _wrapped(text: str, px: int, bold: bool, width: int) -> tuple[str, ...]:
+    return tuple(wrap(text, theme.font(px, bold), width))
+
+
+@lru_cache(maxsize=1024)
+def _fit(label: str, size: int, floor: int, w: int, pad: int, slack: int, scale: float) -> tuple[int, tuple[str, ...]]:
+    """The largest label size (design px, down to ``floor``) whose wrapped lines fit ``w`` device px."""
+    step, lines = size, (label,)
+    for step in range(size, floor, -2):
+        fnt = theme.font(int(round(step * scale)), True)
+        lines = tuple(wrap(label, fnt, w - pad))
+        if max(fnt.size(line)[0] for line in lines) <= w - slack:
+            break
+    return step, lines
+
+
+def clear_text_cache() -> None:
+    """Forget every rendered text (called when a session ends, so no text outlives it in memory)."""
+    _line.cache_clear()
+    _wrapped.cache_clear()

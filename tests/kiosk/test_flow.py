@@ -80,9 +80,10 @@ def test_receipt_content_carries_masked_values_only(kiosk):
 
 def test_rating_is_sent_with_gbt_direction_and_session_is_wiped(kiosk):
     run_print_journey(kiosk)
-    effects = kiosk.handle(flow.Tapped("rate:5"))
+    assert kiosk.handle(flow.Tapped("rate:5")) and kiosk.view()["rating_followup"]  # 非常不满意: ask why
+    effects = kiosk.handle(flow.Tapped("why:slow"))
     rating = effects_of(effects, flow.SendRating)[0]
-    assert (rating.receipt_no, rating.level) == ("HC-DEMO-001-20261121-000001", 5)
+    assert (rating.receipt_no, rating.level, rating.text) == ("HC-DEMO-001-20261121-000001", 5, "slow")
     assert effects_of(effects, flow.SessionWiped)
     assert kiosk.session is None
     assert "applicant_id" not in kiosk.view()

@@ -37,3 +37,36 @@ def test_demo_journey_prints_delivers_rates_and_forgets(tmp_path: Path):
     card = sample_cards()[0]
     for text in (result.stdout, result.stderr, (out / "summary.json").read_text(encoding="utf-8")):
         assert card.id_number not in text and card.name not in text
+
+
+def run_journey_subprocess(tmp_path: Path, journey: str) -> dict:
+    out = tmp_path / journey
+    result = subprocess.run([sys.executable, "-m", "screens.demo", "--out", str(out), "--journey", journey],
+                            capture_output=True, text=True, timeout=180,
+                            env={"PATH": "/usr/bin:/bin", "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
+                                 "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    card = sample_cards()[0]
+    for text in (result.stdout, result.stderr):
+        assert card.id_number not in text and card.name not in text
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_apply_journey_fills_the_form_from_the_card_takes_pages_and_is_delivered(tmp_path: Path):
+    summary = run_journey_subprocess(tmp_path, "apply")
+    screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
+    assert ["form", "materials", "review"] == [s for s in screens if s in ("form", "materials", "review")]
+    assert summary["seen"]["prefilled_fields"] >= 1
+    assert summary["delivered"] and summary["platform_holds_receipt"] and summary["session_wiped"]
+
+
+def test_certification_journey_offers_a_non_biometric_way_and_verifies_the_face(tmp_path: Path):
+    summary = run_journey_subprocess(tmp_path, "certification")
+    assert summary["seen"]["non_biometric_offered"]  # A5
+    assert "consent" in " ".join(summary["screens"]) and summary["delivered"]
+
+
+def test_timeout_journey_warns_then_wipes(tmp_path: Path):
+    summary = run_journey_subprocess(tmp_path, "timeout")
+    assert any("warning" in s for s in summary["screens"]) and summary["screens"][-1].endswith("timeout.png")
+    assert summary["session_wiped"]

@@ -108,3 +108,14 @@ def test_button_labels_fit_inside_their_buttons(surface, language):
                 for x in (button.rect.left - 3, button.rect.right + 2):
                     if 0 <= x < surface.get_width():
                         assert surface.get_at((x, y))[:3] in (theme.BACKGROUND, theme.CARD), (screen, button)
+
+
+def test_latin_words_are_never_split_in_mixed_text(surface):
+    from screens.widgets import wrap
+
+    fnt = pygame.font.Font(str(cjk_font_path()), 40)
+    text = "人社 · Social insurance contribution certificate"
+    for width in range(250, 900, 41):
+        lines = wrap(text, fnt, width)
+        words = " ".join(lines).split()
+        assert {"Social", "insurance", "contribution", "certificate"} <= set(words), (width, lines)

@@ -1,0 +1,24 @@
+"""The resident's journey as a state machine: ``handle(event) -> effects``.
+
+No pygame, no Flask, no threads: the screens turn touches into :class:`Tapped` events (and the
+on-screen keyboard's text into :class:`TextEntered`), device threads turn card reads into
+:class:`CardRead`, the effect runner turns gateway, camera and printer answers into events, and a
+:class:`Tick` lets the flow notice timeouts against the injected monotonic clock. The flow answers
+each event with a list of effects for the outside world to carry out.
+
+Personal data lives only in the :class:`Session`; :meth:`KioskFlow.view` hands the screens
+display-safe (masked) strings, and every way a session ends goes through ``_end_session``, which
+wipes it and cancels any print still waiting.
+
+- ``model.py``: screens, events, effects, the session
+- ``machine.py``: sessions, browsing, help, settings, availability, timeouts
+- ``journeys.py``: each item kind end to end
+"""
+
+from kiosk.flow.journeys import KioskFlow
+from kiosk.flow.machine import HELP_GROUPS, REPORT_CATEGORIES, SEARCH_CHIPS
+from kiosk.flow.model import *  # noqa: F403 - the flow's vocabulary is its public API
+from kiosk.flow.model import RATING_LEVELS, Screen, Session, id_type
+
+__all__ = ["KioskFlow", "Screen", "Session", "id_type", "RATING_LEVELS", "HELP_GROUPS", "REPORT_CATEGORIES",
+           "SEARCH_CHIPS"]

@@ -1,0 +1,350 @@
+"""The flow's vocabulary: screens, the events it reads, the effects it asks for, and the session.
+
+Kept apart from the state machine so device threads, the effect runner and the screens can import
+the small types without the transitions.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kiosk.catalog import ServiceItem
+
+
+class Screen(str, enum.Enum):
+    """Every screen the resident can see; the value is the screen module's key in the renderer."""
+
+    ATTRACT = "attract"
+    HOME = "home"
+    CATEGORIES = "categories"
+    LIST = "list"
+    SEARCH = "search"
+    DETAIL = "detail"
+    CARD_PROMPT = "card_prompt"
+    CONSENT = "consent"
+    CONFIRM = "confirm"
+    FORM = "form"
+    MATERIALS = "materials"
+    REVIEW = "review"
+    SLOTS = "slots"
+    RESULT = "result"
+    HELP = "help"
+    WORKING = "working"
+    PRINTING = "printing"
+    DONE = "done"
+    THANKS = "thanks"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+
+class Identity(Protocol):
+    """What the flow needs of an identity document read by a device."""
+
+    name: str
+    id_number: str
+
+    def wipe(self) -> None: ...
+
+
+# --- events ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tapped:
+    """A touch on a named target, e.g. ``start``, ``item:rs-sbjfzm``, ``confirm``, ``rate:1``."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class TextEntered:
+    """The on-screen keyboard's text for the focused input (search box or form field) is now ``text``."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class CardRead:
+    """An identity document was read; ``source`` is ``id_card``, ``social_security_card`` or ``app_qr``."""
+
+    identity: Any  # an Identity; Any keeps the dataclass free of device imports
+    source: str = "id_card"
+
+
+@dataclass(frozen=True)
+class CardRemoved:
+    """A card left its reader (the social security card sits in a contact slot for the whole visit)."""
+
+    source: str = "social_security_card"
+
+
+@dataclass(frozen=True)
+class CardRejected:
+    """A card was laid on a reader but cannot identify anyone here; ``reason_key`` says why."""
+
+    reason_key: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passes; the flow checks its deadlines against the clock."""
+
+
+@dataclass(frozen=True)
+class DeviceStates:
+    """What works right now: ``printer``, ``camera``, ``document_camera``, ``platform`` → bool."""
+
+    available: dict[str, bool]
+
+
+@dataclass(frozen=True)
+class DocumentFetched:
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class QueryAnswered:
+    """A query item's answer: ``{title, rows: [[label, value], …]}`` (masked at the source)."""
+
+    answer: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SlotsListed:
+    slots: list[dict[str, Any]]
+    place: str = ""
+
+
+@dataclass(frozen=True)
+class AppointmentBooked:
+    booking: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PageCaptured:
+    """A document-camera page: ``jpeg`` (personal), its size and a small grey preview (PNG bytes)."""
+
+    material: int
+    jpeg: bytes
+    width: int
+    height: int
+    preview_png: bytes = b""
+
+
+@dataclass(frozen=True)
+class FaceCaptured:
+    """The best face frame (``jpeg``; empty if none) and whether the baseline liveness check passed."""
+
+    jpeg: bytes
+    live: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class IdentityChecked:
+    verified: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SubmissionAccepted:
+    receipt_no: str
+
+
+@dataclass(frozen=True)
+class HelpQueued:
+    """A 帮办代办 request or a 办不成事 report was queued; ``receipt_no`` is its reference."""
+
+    receipt_no: str
+    what: str = "help"
+
+
+@dataclass(frozen=True)
+class ServiceFailed:
+    """The gateway, platform or a device could not do what was asked; ``reason_key`` is for the resident."""
+
+    reason_key: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PrintFinished:
+    job_id: str
+    printed: bool
+    reason: str = ""
+
+
+Event = (Tapped | TextEntered | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | DocumentFetched
+         | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
+         | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished)
+
+
+# --- effects --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Show:
+    screen: Screen
+
+
+@dataclass(frozen=True)
+class FetchDocument:
+    item_code: str
+    applicant: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    item_code: str
+    applicant: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ListSlots:
+    item_code: str
+
+
+@dataclass(frozen=True)
+class BookSlot:
+    item_code: str
+    slot_id: str
+    applicant: dict[str, str]
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class CapturePage:
+    """Take one page from the document camera for material number ``material``."""
+
+    material: int
+
+
+@dataclass(frozen=True)
+class CaptureFace:
+    """Look for the resident's face (with the baseline blink check) on the face camera."""
+
+
+@dataclass(frozen=True)
+class VerifyIdentity:
+    applicant: dict[str, str]
+    face_jpeg: bytes
+    item_code: str
+
+    def __repr__(self) -> str:  # never dump a face or an ID number into a log or traceback
+        return f"VerifyIdentity(item_code={self.item_code!r}, face_jpeg=<{len(self.face_jpeg)} bytes>)"
+
+
+@dataclass(frozen=True)
+class Submit:
+    """Store a submission at the gateway; ``request_id`` makes a resend after a lost answer harmless."""
+
+    kind: str
+    item_code: str
+    applicant: dict[str, str]
+    form: dict[str, Any]
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    materials: tuple[tuple[str, str, bytes], ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Submit(kind={self.kind!r}, item_code={self.item_code!r}, materials={len(self.materials)})"
+
+
+@dataclass(frozen=True)
+class PrintReceipt:
+    """Print a slip; ``content`` holds only masked, printable values; ``layout`` names its shape."""
+
+    job_id: str
+    content: dict[str, Any]
+    layout: str = "certificate"
+
+
+@dataclass(frozen=True)
+class SendRating:
+    receipt_no: str
+    level: int  # GB/T 39046: 1 = 非常满意 … 5 = 非常不满意
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class RequestHelp:
+    """帮办代办 (``what="help"``) or 办不成事反映 (``what="report"``, ``category`` says about what)."""
+
+    what: str
+    category: str
+    item_code: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelPrints:
+    """The session ended: drop any print job still waiting, so nobody else gets this resident's paper."""
+
+
+@dataclass(frozen=True)
+class SessionWiped:
+    """The session ended and its personal data is gone; screens must drop anything cached."""
+
+    reason: str
+
+
+Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
+          | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped)
+
+
+def id_type(card_type: str, number: str) -> str:
+    """The gateway's document type for a card read by the ID reader."""
+    if card_type == "J":
+        return "taiwan_permit" if number.startswith("83") else "hk_macao_permit"
+    if card_type in ("I", "Y"):
+        return "foreign_permanent"
+    return "resident_id"
+
+
+RATING_LEVELS = (1, 2, 3, 4, 5)  # GB/T 39046-2020 direction: 1 非常满意 … 5 非常不满意
+
+
+@dataclass
+class Session:
+    """One resident's visit. Holds the only copy of their personal data in the app."""
+
+    language: str
+    elder: bool = False
+    speech: bool = True
+    identity: Any = None
+    identity_source: str = ""
+    face_verified: bool = False
+    item: ServiceItem | None = None
+    document: dict[str, Any] | None = None
+    answer: dict[str, Any] | None = None
+    form: dict[str, str] = field(default_factory=dict)
+    focus: str = ""
+    pages: dict[int, list[PageCaptured]] = field(default_factory=dict)
+    face_jpeg: bytes = b""
+    slots: list[dict[str, Any]] = field(default_factory=list)
+    booking: dict[str, Any] | None = None
+    receipt_no: str = ""
+    print_job: str = ""
+    printed: bool | None = None
+    print_reason: str = ""
+    error_key: str = ""
+    touches: int = 0
+    extensions: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def forget_personal(self) -> None:
+        """Drop the identity and everything typed, scanned or fetched about the resident."""
+        if self.identity is not None:
+            self.identity.wipe()
+        self.identity = None
+        self.document = None
+        self.answer = None
+        self.form.clear()
+        self.pages.clear()
+        self.face_jpeg = b""
+        self.booking = None
+
+    def wipe(self) -> None:
+        """Forget everything personal; the session object itself is dropped by the flow."""
+        self.forget_personal()
+        self.slots.clear()
+        self.extra.clear()

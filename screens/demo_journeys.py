@@ -1,0 +1,248 @@
+"""The scripted journeys of ``kiosk demo``: one per item kind, plus offline, printer out, timeout,
+elder mode, 繁體 and English. Each drives a real :class:`KioskApp` by touches at widget positions
+(and, for typing, the text the on-screen keyboard would produce) and returns what it saw."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from kiosk.catalog import Catalog, ServiceItem
+
+if TYPE_CHECKING:
+    from screens.demo import ScriptedResident
+
+DEMO_ITEM = "rs-sbjfzm"
+
+# A valid sample answer per field type, as a resident would type it.
+SAMPLE_VALUES = {"text": "厦门市海沧区", "mobile": "13950000000", "date": "2020-01-01", "amount": "100",
+                 "integer": "2", "bank_account": "6222020200112233445", "citizen_id": "11010519491231002X",
+                 "social_credit_code": "91350200MA2XXXXX0A"}
+
+
+def pick(catalog: Catalog, kind: str, identity: tuple[str, ...] = ("id_card", "none"),
+         materials: bool | None = None) -> ServiceItem:
+    """The first item of ``kind`` whose default identity is one of ``identity``."""
+    for item in catalog.items:
+        if item.kind == kind and item.identity in identity and \
+                (materials is None or bool(item.materials) == materials):
+            return item
+    for item in catalog.items:
+        if item.kind == kind:
+            return item
+    raise LookupError(kind)
+
+
+def find(r: ScriptedResident, item: ServiceItem) -> None:
+    """Home → search → type the item's name → its detail."""
+    r.touch("search")
+    r.wait_for("search")
+    r.type_text(item.name.get("zh_CN"))
+    r.app.step()
+    r.save("search-typed")
+    r.touch(f"detail:{item.code}")
+    r.wait_for("detail")
+
+
+def lay_card(r: ScriptedResident) -> None:
+    """Lay the test ID card on the reader (after the last one was taken away) and wait until it is read."""
+    r.wait_until(lambda: r.app._sim_card_off_at is None, "the card pad to be clear", 10)
+    r.app.insert_sample_card()
+    r.wait_until(lambda: r.app.flow.session is not None and r.app.flow.session.identity is not None,
+                 "the ID card to be read")
+
+
+def rate_and_leave(r: ScriptedResident, level: int = 1) -> None:
+    r.touch(f"rate:{level}")
+    r.wait_for("thanks")
+
+
+def print_item(r: ScriptedResident, *, language: str = "", elder: bool = False) -> dict[str, Any]:
+    """The skeleton's journey: ID card at attract → item → confirm → print → rate."""
+    r.wait_for("attract")
+    if language:
+        r.touch(f"lang:{language}")
+    if elder:
+        r.touch("elder")
+        r.wait_for("home")
+    lay_card(r)
+    r.wait_for("home")
+    r.touch(f"item:{DEMO_ITEM}")
+    r.wait_for("confirm")
+    r.touch("confirm")
+    r.wait_for("done")
+    seen = {"printed": bool(r.app.flow.view().get("printed")), "receipt_no": r.app.flow.view().get("receipt_no", "")}
+    rate_and_leave(r)
+    return seen
+
+
+def guide(r: ScriptedResident) -> dict[str, Any]:
+    item = pick(r.app.flow.catalog, "guide", ("none",))
+    r.wait_for("attract")
+    r.touch("start")
+    r.wait_for("home")
+    find(r, item)
+    r.touch("begin")
+    r.wait_for("done")
+    seen = {"item": item.code, "printed": bool(r.app.flow.view().get("printed"))}
+    rate_and_leave(r)
+    return seen
+
+
+def query(r: ScriptedResident) -> dict[str, Any]:
+    item = pick(r.app.flow.catalog, "query", ("id_card",))
+    r.wait_for("attract")
+    lay_card(r)
+    r.wait_for("home")
+    find(r, item)
+    r.touch("begin")
+    r.wait_for("confirm")
+    r.touch("confirm")
+    r.wait_for("result")
+    rows = len(r.app.flow.view().get("answer_rows", []))
+    r.touch("print")
+    r.wait_for("done")
+    seen = {"item": item.code, "answer_rows": rows, "printed": bool(r.app.flow.view().get("printed"))}
+    rate_and_leave(r)
+    return seen
+
+
+def apply(r: ScriptedResident, *, expect_offline: bool = False) -> dict[str, Any]:
+    r.wait_for("attract")
+    lay_card(r)
+    r.wait_for("home")
+    return apply_from_home(r, expect_offline=expect_offline)
+
+
+def apply_from_home(r: ScriptedResident, *, expect_offline: bool = False) -> dict[str, Any]:
+    """An application with its form and materials, from the home screen with the card already read."""
+    item = pick(r.app.flow.catalog, "apply", ("id_card", "id_card_face"), materials=True)
+    find(r, item)
+    r.touch("begin")
+    r.wait_for("form")
+    prefilled = sum(1 for f in item.fields if f.prefill)
+    for f in item.fields:
+        if f.prefill:
+            continue
+        if f.type == "choice":
+            r.touch(f"choice:{f.key}:{f.choices[0].value}")
+        elif f.required:
+            r.touch(f"field:{f.key}")
+            r.type_text(SAMPLE_VALUES.get(f.type, "测试"))
+            r.touch_if_shown("kb:done")
+    r.touch("next")
+    r.wait_for("materials")
+    for i, material in enumerate(item.materials):
+        if not material.optional:
+            r.touch(f"capture:{i}")
+            r.wait_until(lambda i=i: r.app.flow.view().get("pages", {}).get(i), f"page {i} taken")
+    r.app.step()
+    r.save("materials-taken")
+    r.touch("next")
+    r.wait_for("review")
+    if expect_offline:
+        r.save("review-offline")
+    r.touch("submit")
+    r.wait_for("done")
+    view = r.app.flow.view()
+    seen = {"item": item.code, "prefilled_fields": prefilled, "receipt_no": view.get("receipt_no", ""),
+            "printed": bool(view.get("printed"))}
+    rate_and_leave(r)
+    return seen
+
+
+def appointment(r: ScriptedResident) -> dict[str, Any]:
+    item = pick(r.app.flow.catalog, "appointment", ("id_card",))
+    r.wait_for("attract")
+    lay_card(r)
+    r.wait_for("home")
+    find(r, item)
+    r.touch("begin")
+    r.wait_for("slots")
+    slot = next(s for s in r.app.flow.view()["slots"] if s[2] > 0)
+    r.touch(f"slot:{slot[0]}")
+    r.wait_for("done")
+    seen = {"item": item.code, "booking": r.app.flow.view().get("receipt_no", ""),
+            "printed": bool(r.app.flow.view().get("printed"))}
+    rate_and_leave(r)
+    return seen
+
+
+def certification(r: ScriptedResident) -> dict[str, Any]:
+    item = pick(r.app.flow.catalog, "certification", ("id_card_face",))
+    r.wait_for("attract")
+    lay_card(r)
+    r.wait_for("home")
+    find(r, item)
+    r.touch("begin")
+    r.wait_for("consent")
+    alternatives = [b.target for b in r.app.renderer.buttons if b.target.startswith("alt:")]
+    r.touch("consent")
+    r.wait_for("confirm", timeout_s=40)
+    r.touch("confirm")
+    r.wait_for("done")
+    view = r.app.flow.view()
+    seen = {"item": item.code, "non_biometric_offered": alternatives, "receipt_no": view.get("receipt_no"),
+            "printed": bool(view.get("printed"))}
+    rate_and_leave(r)
+    return seen
+
+
+def printer_out(r: ScriptedResident) -> dict[str, Any]:
+    """The printer runs out of paper: the print item says so and offers another way; an application
+    still goes through and its receipt comes as a QR code on the screen."""
+    sim = r.app.hardware.printer_simulator
+    assert sim is not None
+    sim.set_state(paper="out")
+    r.wait_until(lambda: not r.app.flow.available.get("printer", True), "printer marked unavailable", 15)
+    r.wait_for("attract")
+    lay_card(r)
+    r.wait_for("home")
+    r.touch("browse:all")
+    r.wait_for("list")
+    r.touch(f"detail:{DEMO_ITEM}")
+    r.wait_for("detail")
+    reason = r.app.flow.view().get("item_unavailable")
+    r.touch("back")
+    r.wait_for("list")
+    r.touch("back")
+    r.wait_for("home")
+    seen = apply_from_home(r)
+    return {"print_item_unavailable": reason, **seen}
+
+
+def timeout(r: ScriptedResident) -> dict[str, Any]:
+    """Nobody touches: the warning comes, then the session ends and is wiped."""
+    r.wait_for("attract")
+    lay_card(r)
+    r.wait_for("home")
+    r.advance(r.app.flow.idle_timeout_s + 1)
+    r.wait_until(lambda: r.app.flow.warning, "timeout warning")
+    r.save("warning")
+    r.touch("extend")
+    r.advance(r.app.flow.idle_timeout_s + r.app.flow.warning_s + 2)
+    r.wait_for("timeout")
+    return {"extended": 1, "session_wiped": r.app.flow.session is None}
+
+
+def offline_apply(r: ScriptedResident) -> dict[str, Any]:
+    r.wait_until(lambda: not r.app.flow.available.get("platform", True), "platform marked unreachable", 20)
+    return apply(r, expect_offline=True)
+
+
+JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
+    "print": print_item,
+    "guide": guide,
+    "query": query,
+    "apply": apply,
+    "appointment": appointment,
+    "certification": certification,
+    "offline_apply": offline_apply,
+    "printer_out": printer_out,
+    "timeout": timeout,
+    "elder": lambda r: print_item(r, elder=True),
+    "zh_TW": lambda r: print_item(r, language="zh_TW"),
+    "en": lambda r: print_item(r, language="en"),
+}
+OFFLINE = {"offline_apply"}
+FAKE_CLOCK = {"timeout"}

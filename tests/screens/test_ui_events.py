@@ -1,0 +1,161 @@
+"""The touchscreen under SDL's dummy driver: synthetic pygame events in, what a resident sees out.
+
+A real KioskApp with its device simulators, the gateway and the platform simulator on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pygame
+import pytest
+
+from kiosk.settings import load_settings
+from local_api.server import start_gateway, start_platform_sim
+from screens.app import KioskApp
+from screens.demo import demo_settings
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    settings = load_settings(environ={})
+    platform = start_platform_sim("127.0.0.1", 0, settings.platform.secret)
+    s = demo_settings(settings, str(tmp_path_factory.mktemp("data")), platform.url)
+    gateway = start_gateway(s)
+    kiosk = KioskApp(s, gateway_url=gateway.url, headless=True)
+    yield kiosk
+    kiosk.close()
+    gateway.close()
+    platform.close()
+
+
+def settle(app, until=lambda: True, timeout_s=20.0):
+    deadline = time.monotonic() + timeout_s
+    app.step()
+    while not until():
+        assert time.monotonic() < deadline, f"still on {app.flow.screen.value}"
+        app.step()
+        time.sleep(0.01)
+
+
+def post(kind, **fields):
+    pygame.event.post(pygame.event.Event(kind, **fields))
+
+
+def tap(app, target):
+    settle(app, app.ready_for_tap)  # as fast as a person, not faster than a double tap
+    pos = app.renderer.target_centre(target)
+    post(pygame.MOUSEBUTTONDOWN, pos=pos, button=1)
+    post(pygame.MOUSEBUTTONUP, pos=pos, button=1)
+    app.step()
+
+
+def targets(app):
+    return {b.target for b in app.renderer.buttons}
+
+
+def go_home(app):
+    if app.flow.screen.value != "attract":
+        app.dispatch(__import__("kiosk.flow", fromlist=["Tapped"]).Tapped("exit"))
+    settle(app)
+    tap(app, "start")
+    settle(app, lambda: app.flow.screen.value == "home")
+
+
+def test_tap_counts_on_release_and_a_drag_off_the_button_cancels_it(app):
+    go_home(app)
+    pos = app.renderer.target_centre("browse:all")
+    post(pygame.MOUSEBUTTONDOWN, pos=pos, button=1)
+    post(pygame.MOUSEBUTTONUP, pos=(pos[0], 20), button=1)  # slid up onto the header and let go
+    app.step()
+    assert app.flow.screen.value == "home"
+    tap(app, "browse:all")
+    assert app.flow.screen.value == "list"
+    assert "共 292 项" in app.renderer.main_text or len(app.flow.view()["list"]) == 292
+
+
+def test_dragging_the_list_scrolls_it_without_opening_an_item_and_a_fling_glides(app, tmp_path: Path):
+    go_home(app)
+    tap(app, "browse:all")
+    first = sorted(b.target for b in app.renderer.buttons if b.target.startswith("detail:"))
+    x, y = 540, 1500
+    post(pygame.MOUSEBUTTONDOWN, pos=(x, y), button=1)
+    for step in range(1, 11):
+        post(pygame.MOUSEMOTION, pos=(x, y - step * 60), rel=(0, -60), buttons=(1, 0, 0))
+    post(pygame.MOUSEBUTTONUP, pos=(x, y - 600), button=1)
+    app.step()
+    assert app.flow.screen.value == "list"  # a drag is not a tap
+    scrolled = app.renderer.scroll
+    assert scrolled >= 500
+    for _ in range(10):
+        app.step()
+    assert app.renderer.scroll > scrolled  # the fling carried on after the finger lifted
+    after = sorted(b.target for b in app.renderer.buttons if b.target.startswith("detail:"))
+    assert after != first  # other rows are under the finger now
+    app.display.save(str(tmp_path / "list-scrolled.png"))
+    tap(app, after[0])
+    assert app.flow.screen.value == "detail"
+    assert "begin" in targets(app) or app.flow.view()["item_unavailable"]
+
+
+def test_search_with_the_pinyin_keyboard(app):
+    go_home(app)
+    tap(app, "search")
+    assert app.flow.screen.value == "search"
+    if app.renderer.keyboard is None:
+        pytest.skip("screens/keyboard.py not installed")
+    for letter in "sbjf":
+        tap(app, f"key:{letter}")
+    settle(app)
+    assert "detail:rs-sbjfzm" in targets(app) or any(
+        c == "rs-sbjfzm" for c, *_ in app.flow.view()["list"]) or any(t.startswith("cand:") for t in targets(app))
+
+
+def test_double_taps_and_taps_on_nothing_keep_the_screen_responsive(app):
+    go_home(app)
+    settle(app, app.ready_for_tap)
+    pos = app.renderer.target_centre("browse:departments")
+    for _ in range(2):
+        post(pygame.MOUSEBUTTONDOWN, pos=pos, button=1)
+        post(pygame.MOUSEBUTTONUP, pos=pos, button=1)
+    for pos in ((0, 0), (1079, 1919), (540, 5)):
+        post(pygame.MOUSEBUTTONDOWN, pos=pos, button=1)
+        post(pygame.MOUSEBUTTONUP, pos=pos, button=1)
+    app.step()
+    assert app.flow.screen.value == "categories"  # the second tap was the same tap, not a category
+    assert any(t.startswith("dept:") for t in targets(app))
+
+
+def test_help_is_on_every_screen_and_comes_back(app):
+    go_home(app)
+    for entry in ("browse:departments", "browse:themes", "search", "browse:all"):
+        tap(app, entry)
+        assert "help" in targets(app), app.flow.screen.value
+        here = app.flow.screen.value
+        tap(app, "help")
+        assert app.flow.screen.value == "help"
+        tap(app, "help:elderly")
+        settle(app, lambda: app.flow.view()["notice_key"] == "notice_help_sent")
+        tap(app, "back")
+        assert app.flow.screen.value == here
+        tap(app, "back")
+        if app.flow.screen.value != "home":
+            tap(app, "back")
+
+
+def test_elder_toggle_and_languages_on_the_attract_screen(app):
+    go_home(app)
+    tap(app, "exit")
+    settle(app)
+    assert {"elder", "help", "lang:zh_TW", "lang:en"} <= targets(app)
+    tap(app, "lang:en")
+    tap(app, "elder")
+    assert app.flow.screen.value == "home" and app.flow.view()["elder"]
+    assert "Large" not in app.renderer.main_text and app.renderer.main_text  # main text is spoken
+    tap(app, "speech")
+    assert app.flow.view()["speech"] is False
+    tap(app, "exit")
+    assert not app.flow.view()["elder"] and app.flow.view()["language"] == "zh_CN"
