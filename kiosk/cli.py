@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = add("demo", "play a scripted resident journey headless and save every screen as PNG")
     demo.add_argument("--out", required=True, metavar="DIR", help="folder for the screenshots and summary.json")
+    demo.add_argument("--journey", default=None, metavar="NAME",
+                      help="one journey by name (print, guide, query, apply, appointment, certification, "
+                           "offline_apply, printer_out, timeout, elder, zh_TW, en), or all")
 
     from kiosk.commands import register_all
 
@@ -227,6 +230,6 @@ def _cmd_platform_sim(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from screens.demo import run_demo
 
-    summary = run_demo(settings, Path(args.out))
+    summary = run_demo(settings, Path(args.out), args.journey)
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0 if summary.get("receipt_no") else 1

@@ -34,6 +34,7 @@ _STOP = object()
 class _Heartbeat:
     screen: str
     devices: dict[str, dict[str, object]]
+    screen_png: Callable[[], bytes] | None = None
 
 
 class EffectRunner:
@@ -147,6 +148,14 @@ class EffectRunner:
         if platform:
             up = bool(platform.get("reachable", True)) and platform.get("breaker") != "open"
             self.post(flow.DeviceStates({"platform": up}))
+        service = answer.get("service")
+        if isinstance(service, dict):
+            self.post(flow.ServiceSwitched(bool(service.get("in_service", True)), str(service.get("message", ""))))
+        if effect.screen_png:
+            try:
+                self.gateway.post_screen(effect.screen_png())
+            except (GatewayError, GatewayUnavailable) as exc:
+                log.warning("screen picture not delivered: %s", exc)
 
     def _submit(self, effect: flow.Submit) -> str:
         """Store the submission; after a lost answer, resend once with the same request id (the gateway
@@ -162,10 +171,12 @@ class EffectRunner:
                 time.sleep(self.RESEND_AFTER_S)
         raise AssertionError("unreachable")
 
-    def heartbeat(self, screen: str, devices: dict[str, dict[str, object]]) -> None:
-        """Queue a heartbeat (screen and device states) for the gateway's operator status."""
+    def heartbeat(self, screen: str, devices: dict[str, dict[str, object]],
+                  screen_png: Callable[[], bytes] | None = None) -> None:
+        """Queue a heartbeat (screen and device states) for the gateway's operator status;
+        ``screen_png`` encodes the current frame on this runner's thread, off the UI loop."""
         if self._queue.qsize() < 2:  # a slow gateway must not pile heartbeats up behind a resident's work
-            self._queue.put(_Heartbeat(screen, devices))
+            self._queue.put(_Heartbeat(screen, devices, screen_png))
 
     def _guarded(self, call: Callable[[], flow.Event]) -> None:
         try:

@@ -78,6 +78,22 @@ class GatewayClient:
             raise GatewayRefused(response.status_code, data)
         return data
 
+    def post_screen(self, png: bytes) -> dict[str, Any]:
+        """Hand the gateway the current frame (PNG) for the operators' console; only masked data is
+        ever on screen, and the gateway keeps only the latest frame, in memory."""
+        try:
+            response = self._session.post(self.base_url + "/api/v1/screen", data=png,
+                                          headers={"Content-Type": "image/png"}, timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise GatewayUnavailable(f"cannot reach {self.base_url} ({type(exc).__name__})") from exc
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            raise GatewayRefused(response.status_code, body if isinstance(body, dict) else {})
+        return dict(response.json())
+
     def health(self) -> dict[str, Any]:
         """The gateway's status report (outbox counts, platform reachability)."""
         return self._call("GET", "/health")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import queue
 import threading
@@ -18,6 +19,7 @@ from kiosk.catalog import Catalog
 from kiosk.effects import EffectRunner
 from kiosk.hardware import Hardware
 from kiosk.settings import Settings
+from kiosk.watchdog import Watchdog
 from local_api.client import GatewayClient
 from screens.display import Display
 from screens.renderer import Renderer
@@ -254,7 +256,7 @@ class KioskApp:
             self.dispatch(flow.DeviceStates(self.hardware.available()))
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + HEARTBEAT_S
-            self.runner.heartbeat(self.flow.screen.value, self.hardware.statuses())
+            self.runner.heartbeat(self.flow.screen.value, self.hardware.statuses(), self._frame_png())
         self._draw_if_changed()
 
     def view(self) -> dict[str, Any]:
@@ -278,11 +280,27 @@ class KioskApp:
             if self.on_frame is not None:
                 self.on_frame(view["screen"], self)
 
+    def _frame_png(self) -> Callable[[], bytes]:
+        """The current frame, copied now (cheap) and PNG-encoded later on the runner's thread."""
+        frame = self.display.surface.copy()
+
+        def encode() -> bytes:
+            buffer = io.BytesIO()
+            pygame.image.save(frame, buffer, "frame.png")
+            return buffer.getvalue()
+
+        return encode
+
     def run_forever(self, stop: threading.Event, fps: int = 30) -> None:
         pace = pygame.time.Clock()
-        while not stop.is_set():
-            self.step()
-            pace.tick(fps)
+        watchdog = Watchdog()  # systemd's: pinged after each healthy step, so a hung loop stops the pings
+        try:
+            while not stop.is_set():
+                self.step()
+                watchdog.ping_if_due()
+                pace.tick(fps)
+        finally:
+            watchdog.close()
 
     def close(self) -> None:
         if self.speaker is not None:

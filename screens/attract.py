@@ -12,6 +12,12 @@ from screens.widgets import Button, Canvas
 def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     c.fill()
     c.header(t("app_title"))
+    if view.get("out_of_service"):
+        # Operators took the terminal out of service: say so plainly, offer nothing to touch.
+        message = view["out_of_service"]
+        c.text(t("out_of_service_title"), 600, 72, bold=True, colour=theme.DANGER)
+        c.text(t("out_of_service") if message == "out_of_service" else message, 780, 48, width=900)
+        return []
     c.text(t("attract_title"), 420, 84, bold=True, colour=theme.HEADER)
     c.text(t("attract_slogan"), 560, 48, colour=theme.MUTED)
     c.text(t("attract_hint"), 760, 44, width=860)

@@ -11,7 +11,8 @@ from typing import Any
 
 from kiosk.catalog import Catalog, ServiceItem
 from kiosk.flow.model import (CancelPrints, CardRead, CardRejected, CardRemoved, DeviceStates, Effect, Event,
-                              RequestHelp, Screen, Session, SessionWiped, Show, Tapped, TextEntered, Tick)
+                              RequestHelp, Screen, ServiceSwitched, Session, SessionWiped, Show, Tapped,
+                              TextEntered, Tick)
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.qrcodes import progress_url
 
@@ -53,6 +54,7 @@ class FlowCore:
         self._categories = ""  # departments or themes
         self._query = ""
         self._return_to = Screen.HOME  # where "back" from help or detail goes
+        self.out_of_service = ""  # the operators' message while the terminal is out of service
 
     # -- public API --
 
@@ -65,6 +67,18 @@ class FlowCore:
                 return []
             self.available.update(event.available)
             return [Show(self.screen)]
+        if isinstance(event, ServiceSwitched):
+            message = "" if event.in_service else (event.message or "out_of_service")
+            if message == self.out_of_service:
+                return []
+            self.out_of_service = message
+            return [Show(self.screen)]
+        if self.out_of_service and self.session is None and self.screen == Screen.ATTRACT \
+                and isinstance(event, Tapped | TextEntered | CardRead):
+            # Out of service: a resident already in a session finishes it; nobody new starts one.
+            if isinstance(event, CardRead):
+                event.identity.wipe()
+            return []
         if isinstance(event, Tapped | TextEntered | CardRead | CardRejected):
             self._last_input = self.clock()
         if isinstance(event, Tapped):
@@ -118,6 +132,7 @@ class FlowCore:
                       for i in self.catalog.featured(4 if self.elder else 8)],
             "notice_key": self._notice,
             "available": dict(self.available),
+            "out_of_service": self.out_of_service,
         }
         if self.screen == Screen.CATEGORIES:
             out["categories_of"] = self._categories

@@ -100,6 +100,14 @@ class DeviceStates:
 
 
 @dataclass(frozen=True)
+class ServiceSwitched:
+    """Operators took the terminal out of service (with a message for residents) or put it back."""
+
+    in_service: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class DocumentFetched:
     document: dict[str, Any]
 
@@ -176,7 +184,7 @@ class PrintFinished:
     reason: str = ""
 
 
-Event = (Tapped | TextEntered | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | DocumentFetched
+Event = (Tapped | TextEntered | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished)
 

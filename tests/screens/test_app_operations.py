@@ -1,0 +1,73 @@
+"""The kiosk app and the operators' doors, over real HTTP: the out-of-service switch reaches the
+screen through the heartbeat, and the console's screen picture is the app's current (masked) frame."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from kiosk.settings import load_settings
+from local_api.server import start_gateway, start_platform_sim
+from screens import app as app_module
+from screens.app import KioskApp
+from screens.demo import ScriptedResident, demo_settings
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(app_module, "HEARTBEAT_S", 0.2)
+    base = load_settings(environ={})
+    platform = start_platform_sim("127.0.0.1", 0, base.platform.secret)
+    settings = demo_settings(base, str(tmp_path), platform.url)
+    gateway = start_gateway(settings)
+    app = KioskApp(settings, gateway_url=gateway.url, headless=True)
+    token = (tmp_path / "first-token.txt").read_text().strip()
+    try:
+        yield app, gateway.url, {"Authorization": f"Bearer {token}"}
+    finally:
+        app.close()
+        gateway.close()
+        platform.close()
+
+
+def step_until(app: KioskApp, predicate, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        app.step()
+        time.sleep(0.02)
+
+
+def test_out_of_service_switch_reaches_the_screen_and_blocks_new_sessions(kiosk):
+    app, url, auth = kiosk
+    resident = ScriptedResident(app)
+    resident.wait_for("attract")
+    answer = requests.post(f"{url}/api/v1/service", json={"in_service": False, "message": "打印机维修中，请明天再来"},
+                           headers=auth, timeout=5)
+    assert answer.status_code == 200, answer.text
+    step_until(app, lambda: app.view().get("out_of_service") == "打印机维修中，请明天再来")
+    assert app.renderer.buttons == []  # nothing to touch
+    app.insert_sample_card()
+    for _ in range(60):
+        app.step()
+        time.sleep(0.02)
+    assert app.flow.screen.value == "attract" and app.flow.session is None  # nobody new gets in
+    requests.post(f"{url}/api/v1/service", json={"in_service": True}, headers=auth, timeout=5)
+    step_until(app, lambda: not app.view().get("out_of_service"))
+    assert app.renderer.buttons, "back in service: the attract screen offers its buttons again"
+
+
+def test_console_screen_picture_is_the_apps_current_frame(kiosk):
+    app, url, auth = kiosk
+    resident = ScriptedResident(app)
+    resident.wait_for("attract")
+
+    def picture() -> bytes:
+        response = requests.get(f"{url}/api/v1/screen.png", headers=auth, timeout=5)
+        return response.content if response.status_code == 200 else b""
+
+    step_until(app, lambda: picture().startswith(b"\x89PNG"))
+    assert requests.get(f"{url}/api/v1/screen.png", timeout=5).status_code == 401  # operators only
