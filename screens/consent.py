@@ -1,4 +1,9 @@
-"""Face verification consent (人脸识别告知同意), always next to the non-biometric alternatives."""
+"""Face verification consent (人脸识别告知同意), always next to the non-biometric alternatives.
+
+Shown for every item that asks for 身份证+人脸. For print and query items the agree button also
+confirms the action (同意并打印), so the item and the masked applicant are shown here too. When the
+face check did not pass, the same screen says why in plain words and puts the other ways first.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,37 @@ from screens import theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
 
+NON_BIOMETRIC = ("social_security_card", "app_qr")
+
+
+def _agree_label(view: dict[str, Any], t: Text) -> str:
+    confirms = view.get("consent_confirms", "")
+    return t(f"consent_agree_{confirms}") if confirms in ("print", "query") else t("consent_agree")
+
 
 def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     c.fill()
-    c.header(t("consent_title"))
-    c.text(view.get("item_name", ""), 200, 42, bold=True, colour=theme.HEADER)
-    c.panel((60, 290, 960, 560))
-    c.text(t("consent_text"), 320, 36, x=100, width=880)
-    buttons = [c.button(t("consent_agree"), "consent", (140, 900, 800, 170), size=52)]
-    c.text(t("consent_other_way"), 1110, 36, colour=theme.MUTED)
-    alternatives = [a for a in view.get("item_identity", []) if a in ("social_security_card", "app_qr")]
+    failed = view.get("face_failed", "")
+    possible = view.get("face_possible", True)
+    c.header(t("face_failed_title") if failed else t("consent_title"))
+    c.text(view.get("item_name", ""), 195, 42, bold=True, colour=theme.HEADER)
+    if view.get("applicant_name"):
+        c.text(f"{t('consent_applicant')}  {view['applicant_name']}  {view.get('applicant_id', '')}", 255, 34,
+               colour=theme.MUTED)
+    c.panel((60, 310, 960, 550))
+    buttons: list[Button] = []
+    if failed:
+        c.text(t(failed), 350, 40, x=100, width=880, bold=True, colour=theme.DANGER)
+    else:
+        c.text(t("consent_text"), 340, 36, x=100, width=880)
+    if not possible:
+        c.text(t("face_unavailable"), 700, 36, x=100, width=880, colour=theme.DANGER)
+    else:
+        label = t("face_retry") if failed else _agree_label(view, t)
+        buttons.append(c.button(label, "consent", (140, 900, 800, 170), size=52))
+    alternatives = view.get("alternatives") or [a for a in view.get("item_identity", []) if a in NON_BIOMETRIC]
+    c.text(t("face_other_way") if failed else t("consent_other_way"), 1110, 36, colour=theme.MUTED)
     for i, alt in enumerate(alternatives):
-        buttons.append(c.button(t("id_" + alt), f"alt:{alt}", (140, 1180 + i * 150, 800, 130), primary=False))
+        buttons.append(c.button(t("id_" + alt), f"alt:{alt}", (140, 1180 + i * 150, 800, 130),
+                                primary=bool(failed)))
     return buttons + footer(c, t, back=True)

@@ -3,8 +3,9 @@ gateway, saving each screen shown as ``NN-<screen>.png``, the receipt as ``recei
 ``summary.json``.
 
 The default journey: a resident lays an ID card on the reader at the attract screen, picks
-社保参保缴费证明打印, confirms, takes the printed certificate, rates the service 非常满意, and
-the kiosk forgets them. ``journey="all"`` also plays every journey in ``screens/demo_journeys.py``
+社保参保缴费证明打印, agrees to the face check (同意并打印: the consent also confirms, the simulated
+face camera sees a blinking face and the platform verifies it against the card), takes the printed
+certificate, rates the service 非常满意, and the kiosk forgets them. ``journey="all"`` also plays every journey in ``screens/demo_journeys.py``
 (one per item kind, offline apply, printer out, timeout, elder mode, 繁體, English), each into its
 own subfolder with its own ``summary.json``.
 """

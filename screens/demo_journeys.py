@@ -52,13 +52,24 @@ def lay_card(r: ScriptedResident) -> None:
                  "the ID card to be read")
 
 
+def face_check(r: ScriptedResident, then: str) -> dict[str, Any]:
+    """人证比对: on the consent screen, agree; the simulated face camera finds a blinking face and the
+    platform verifies it; wait for ``then``. Returns the ways offered instead of the face and the outcome."""
+    r.wait_for("consent")
+    alternatives = [b.target for b in r.app.renderer.buttons if b.target.startswith("alt:")]
+    r.touch("consent")
+    r.wait_for(then, timeout_s=40)
+    session = r.app.flow.session
+    return {"non_biometric_offered": alternatives, "face_verified": bool(session and session.face_verified)}
+
+
 def rate_and_leave(r: ScriptedResident, level: int = 1) -> None:
     r.touch(f"rate:{level}")
     r.wait_for("thanks")
 
 
 def print_item(r: ScriptedResident, *, language: str = "", elder: bool = False) -> dict[str, Any]:
-    """The skeleton's journey: ID card at attract → item → confirm → print → rate."""
+    """The skeleton's journey: ID card at attract → item → 同意并打印 (face check) → print → rate."""
     r.wait_for("attract")
     if language:
         r.touch(f"lang:{language}")
@@ -68,10 +79,9 @@ def print_item(r: ScriptedResident, *, language: str = "", elder: bool = False) 
     lay_card(r)
     r.wait_for("home")
     r.touch(f"item:{DEMO_ITEM}")
-    r.wait_for("confirm")
-    r.touch("confirm")
-    r.wait_for("done")
-    seen = {"printed": bool(r.app.flow.view().get("printed")), "receipt_no": r.app.flow.view().get("receipt_no", "")}
+    face = face_check(r, "done")  # the consent carries the confirm: straight on to the print
+    seen = {"printed": bool(r.app.flow.view().get("printed")), "receipt_no": r.app.flow.view().get("receipt_no", ""),
+            **face}
     rate_and_leave(r)
     return seen
 
@@ -119,6 +129,8 @@ def apply_from_home(r: ScriptedResident, *, expect_offline: bool = False) -> dic
     item = pick(r.app.flow.catalog, "apply", ("id_card", "id_card_face"), materials=True)
     find(r, item)
     r.touch("begin")
+    if item.identity == "id_card_face":
+        face_check(r, "form")
     r.wait_for("form")
     prefilled = sum(1 for f in item.fields if f.prefill)
     for f in item.fields:

@@ -13,6 +13,7 @@ wipes it and cancels any print still waiting.
 - ``model.py``: screens, events, effects, the session
 - ``machine.py``: sessions, browsing, help, settings, availability, timeouts
 - ``journeys.py``: each item kind end to end
+- ``face.py``: 人证比对 (consent, face capture, platform check, the other ways) for every 身份证+人脸 item
 """
 
 from kiosk.flow.journeys import KioskFlow

@@ -6,7 +6,11 @@ print        identify ─► confirm ─► working (FetchDocument → Submit) �
 apply        identify ─► form ─► materials ─► review ─► working (Submit; queued offline) ─► printing ─► done
 appointment  identify ─► working (ListSlots) ─► slots ─► working (BookSlot) ─► printing ─► done
 certification identify ─► consent ─► working (CaptureFace → VerifyIdentity) ─► confirm ─► working (Submit) …
-             and always another way (social security card, app QR) instead of the face.
+
+Every item whose identity is ``id_card_face`` (人证比对), whatever its kind, puts the face check
+(``face.py``: consent ─► CaptureFace ─► VerifyIdentity) between the ID card and its own journey, and
+always offers another way (social security card, app QR) instead of the face. For print and query
+the consent button also confirms, so their journey is identify ─► consent ─► working ─► ….
 """
 
 from __future__ import annotations
@@ -15,12 +19,11 @@ import uuid
 from typing import Any
 
 from kiosk.catalog import ServiceItem
-from kiosk.flow.machine import FlowCore
-from kiosk.flow.model import (AppointmentBooked, BookSlot, CaptureFace, CapturePage, DocumentFetched, Effect,
-                              Event, FaceCaptured, FetchDocument, HelpQueued, IdentityChecked, ListSlots,
-                              PageCaptured, PrintFinished, PrintReceipt, QueryAnswered, RunQuery, Screen,
-                              SendRating, ServiceFailed, Show, SlotsListed, Submit, SubmissionAccepted,
-                              VerifyIdentity, id_type, RATING_LEVELS)
+from kiosk.flow.face import CONSENT_CONFIRMS, FaceCheck
+from kiosk.flow.model import (AppointmentBooked, BookSlot, CapturePage, DocumentFetched, Effect, Event,
+                              FetchDocument, HelpQueued, ListSlots, PageCaptured, PrintFinished,
+                              PrintReceipt, QueryAnswered, RunQuery, Screen, SendRating, ServiceFailed, Show,
+                              SlotsListed, Submit, SubmissionAccepted, id_type, RATING_LEVELS)
 from kiosk.privacy import mask_id_number, mask_name, mask_phone
 
 # Card sources and the catalog's identity levels they satisfy.
@@ -36,7 +39,7 @@ FOLLOW_UP_REASONS = ("slow", "unclear", "device", "not_done")
 SENSITIVE_TYPES = {"citizen_id", "bank_account", "mobile"}
 
 
-class KioskFlow(FlowCore):
+class KioskFlow(FaceCheck):
     """The resident's journey for every item kind (see the module docstring)."""
 
     # -- starting an item --
@@ -66,6 +69,12 @@ class KioskFlow(FlowCore):
         return {src for src, levels in SATISFIES.items() if levels & accepted}
 
     def _identified(self) -> list[Effect]:
+        if self._needs_face():
+            return self._ask_consent()
+        return self._own_journey()
+
+    def _own_journey(self) -> list[Effect]:
+        """The kind's first step once the resident is identified (and the face checked if asked)."""
         s = self.session
         assert s is not None and s.item is not None
         kind = s.item.kind
@@ -74,9 +83,27 @@ class KioskFlow(FlowCore):
             return self._go(Screen.FORM)
         if kind == "appointment":
             return [*self._go(Screen.WORKING), ListSlots(s.item.code)]
-        if kind == "certification" and s.identity_source == "id_card" and not s.face_verified:
-            return self._go(Screen.CONSENT)
         return self._go(Screen.CONFIRM)
+
+    def _face_verified(self) -> list[Effect]:
+        s = self.session
+        assert s is not None and s.item is not None
+        if s.item.kind in CONSENT_CONFIRMS:  # 同意并打印/查询 already confirmed: straight on
+            return self._confirmed()
+        return self._own_journey()
+
+    def _confirmed(self) -> list[Effect]:
+        """The confirm screen's action (or the consent's, where it carries the confirm)."""
+        s = self.session
+        assert s is not None and s.item is not None
+        item, applicant = s.item, self._applicant()
+        if item.kind == "query":
+            return [*self._go(Screen.WORKING), RunQuery(item.code, applicant)]
+        if item.kind == "certification":
+            return [*self._go(Screen.WORKING), Submit("application", item.code, applicant,
+                                                      {"certification": True, "method": s.identity_source,
+                                                       "face_verified": s.face_verified})]
+        return [*self._go(Screen.WORKING), FetchDocument(item.code, applicant)]
 
     def _card_read(self, identity: Any, source: str) -> list[Effect]:
         if self.screen in self.BUSY or self.screen in (Screen.DONE, Screen.THANKS):
@@ -124,23 +151,12 @@ class KioskFlow(FlowCore):
         if target == "back" and screen == Screen.REVIEW:
             return self._go(Screen.MATERIALS if item.materials else Screen.FORM)
         if screen == Screen.CONFIRM and target == "confirm":
-            applicant = self._applicant()
-            if item.kind == "query":
-                return [*self._go(Screen.WORKING), RunQuery(item.code, applicant)]
-            if item.kind == "certification":
-                return [*self._go(Screen.WORKING), Submit("application", item.code, applicant,
-                                                          {"certification": True, "method": s.identity_source,
-                                                           "face_verified": s.face_verified})]
-            return [*self._go(Screen.WORKING), FetchDocument(item.code, applicant)]
+            return self._confirmed()
         if screen == Screen.CARD_PROMPT and target.startswith("use:"):
             s.extra["awaiting"] = target[4:]
             return [Show(screen)]
         if screen == Screen.CONSENT:
-            if target == "consent":
-                return [*self._go(Screen.WORKING), CaptureFace()]
-            if target.startswith("alt:"):
-                s.extra["awaiting"] = target[4:]
-                return self._go(Screen.CARD_PROMPT)
+            return self._consent_tapped(target)
         if screen == Screen.FORM:
             return self._form_tapped(target)
         if screen == Screen.MATERIALS:
@@ -291,15 +307,9 @@ class KioskFlow(FlowCore):
             content["slot"] = str(event.booking.get("starts_at") or "").replace("T", " ")
             content["place"] = str(event.booking.get("place") or s.extra.get("place", ""))
             return self._print_slip("appointment", content)
-        if isinstance(event, FaceCaptured):
-            if not event.jpeg or not event.live:
-                return [*self._go(Screen.CONSENT), *self._notify("notice_face_failed")]
-            return [VerifyIdentity(self._applicant(), event.jpeg, item.code)]
-        if isinstance(event, IdentityChecked):
-            s.face_verified = event.verified
-            if not event.verified:
-                return [*self._go(Screen.CONSENT), *self._notify("notice_face_failed")]
-            return self._go(Screen.CONFIRM)
+        face = self._face_event(event)
+        if face is not None:
+            return face
         if isinstance(event, ServiceFailed):
             s.error_key = event.reason_key
             return self._go(Screen.ERROR)
@@ -372,7 +382,7 @@ class KioskFlow(FlowCore):
         assert s is not None
         out: dict[str, Any] = {"awaiting": s.extra.get("awaiting", ""), "help_no": s.extra.get("help_no", ""),
                                "rating_followup": bool(s.extra.get("rating")),
-                               "identity_source": s.identity_source}
+                               "identity_source": s.identity_source, **self._face_view()}
         item = s.item
         if item is None:
             return out

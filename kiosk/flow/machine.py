@@ -113,7 +113,7 @@ class FlowCore:
             return "unavail_printer"
         if "document_camera" in item.devices and not self.available.get("document_camera", True):
             return "unavail_document_camera"
-        if item.kind == "certification" and not self.available.get("camera", True) \
+        if item.identity == "id_card_face" and not self.available.get("camera", True) \
                 and not item.identity_alternatives:
             return "unavail_camera"
         return ""

@@ -36,12 +36,23 @@ def effects_of(effects, kind):
     return [e for e in effects if isinstance(e, kind)]
 
 
+def agree_with_face(kiosk: flow.KioskFlow) -> list:
+    """同意并打印 on the consent screen, the camera finds a live face, the platform verifies it."""
+    assert kiosk.screen is Screen.CONSENT
+    seen = kiosk.handle(flow.Tapped("consent"))
+    assert effects_of(seen, flow.CaptureFace)
+    seen += kiosk.handle(flow.FaceCaptured(b"\xff\xd8face", True))
+    assert effects_of(seen, flow.VerifyIdentity)
+    seen += kiosk.handle(flow.IdentityChecked(True))
+    return seen
+
+
 def run_print_journey(kiosk: flow.KioskFlow) -> list:
-    """Card at attract → item → confirm → document → accepted → printed. Returns all effects."""
+    """Card at attract → item → consent (人证比对) → document → accepted → printed. Returns all effects."""
     seen = []
     seen += kiosk.handle(flow.CardRead(card()))
     seen += kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
-    seen += kiosk.handle(flow.Tapped("confirm"))
+    seen += agree_with_face(kiosk)
     seen += kiosk.handle(flow.DocumentFetched({"title": "社会保险参保缴费证明", "doc_no": "D1", "rows": []}))
     seen += kiosk.handle(flow.SubmissionAccepted("HC-DEMO-001-20261121-000001"))
     job = effects_of(seen, flow.PrintReceipt)[0].job_id
@@ -52,7 +63,7 @@ def run_print_journey(kiosk: flow.KioskFlow) -> list:
 def test_print_item_takes_three_touches_from_attract_with_an_id_card(kiosk):
     effects = run_print_journey(kiosk)
     assert kiosk.screen is Screen.DONE
-    assert kiosk.session.touches == 2  # item + confirm; the rating is the third
+    assert kiosk.session.touches == 2  # item + 同意并打印 (consent carries the confirm); the rating is the third
     kiosk.handle(flow.Tapped("rate:1"))
     assert kiosk.screen is Screen.THANKS
     fetch = effects_of(effects, flow.FetchDocument)[0]
@@ -60,11 +71,11 @@ def test_print_item_takes_three_touches_from_attract_with_an_id_card(kiosk):
     assert fetch.applicant["id_number"] == card().id_number
 
 
-def test_confirm_screen_shows_only_masked_identity(kiosk):
+def test_consent_screen_shows_only_masked_identity(kiosk):
     kiosk.handle(flow.CardRead(card()))
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
     view = kiosk.view()
-    assert kiosk.screen is Screen.CONFIRM
+    assert kiosk.screen is Screen.CONSENT and view["consent_confirms"] == "print"
     full = card().id_number
     assert full not in str(view)
     assert view["applicant_id"] == full[:4] + "*" * 10 + full[-4:]
@@ -93,20 +104,20 @@ def test_identity_is_wiped_when_printing_ends(kiosk):
     the_card = card()
     kiosk.handle(flow.CardRead(the_card))
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
-    kiosk.handle(flow.Tapped("confirm"))
+    agree_with_face(kiosk)
     kiosk.handle(flow.DocumentFetched({"rows": []}))
     effects = kiosk.handle(flow.SubmissionAccepted("HC-DEMO-001-20261121-000002"))
     kiosk.handle(flow.PrintFinished(effects_of(effects, flow.PrintReceipt)[0].job_id, True))
     assert the_card.id_number == "" and the_card.name == ""
 
 
-def test_item_without_card_asks_for_card_then_confirms(kiosk):
+def test_item_without_card_asks_for_card_then_for_face_consent(kiosk):
     kiosk.handle(flow.Tapped("start"))
     assert kiosk.screen is Screen.HOME
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
     assert kiosk.screen is Screen.CARD_PROMPT
     kiosk.handle(flow.CardRead(card()))
-    assert kiosk.screen is Screen.CONFIRM
+    assert kiosk.screen is Screen.CONSENT
 
 
 def test_idle_warns_then_ends_session_and_forgets(kiosk, clock):
@@ -151,7 +162,7 @@ def test_while_warning_shows_other_targets_are_ignored(kiosk, clock):
 def test_no_timeout_while_printing(kiosk, clock):
     kiosk.handle(flow.CardRead(card()))
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
-    kiosk.handle(flow.Tapped("confirm"))
+    agree_with_face(kiosk)
     clock.now += 500
     assert kiosk.handle(flow.Tick()) == []
     assert kiosk.screen is Screen.WORKING
@@ -160,7 +171,7 @@ def test_no_timeout_while_printing(kiosk, clock):
 def test_platform_unreachable_shows_reason_and_home_forgets(kiosk):
     kiosk.handle(flow.CardRead(card()))
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
-    kiosk.handle(flow.Tapped("confirm"))
+    agree_with_face(kiosk)
     kiosk.handle(flow.ServiceFailed("error_platform_unavailable"))
     assert kiosk.screen is Screen.ERROR
     assert kiosk.view()["error_key"] == "error_platform_unavailable"
@@ -171,7 +182,7 @@ def test_platform_unreachable_shows_reason_and_home_forgets(kiosk):
 def test_print_failure_is_reported_on_done_screen(kiosk):
     kiosk.handle(flow.CardRead(card()))
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
-    kiosk.handle(flow.Tapped("confirm"))
+    agree_with_face(kiosk)
     kiosk.handle(flow.DocumentFetched({"rows": []}))
     effects = kiosk.handle(flow.SubmissionAccepted("HC-DEMO-001-20261121-000003"))
     job = effects_of(effects, flow.PrintReceipt)[0].job_id
@@ -194,7 +205,7 @@ def test_exit_wipes_and_returns_to_attract(kiosk):
 def test_card_laid_during_printing_is_not_taken_into_the_session(kiosk):
     kiosk.handle(flow.CardRead(card()))
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
-    kiosk.handle(flow.Tapped("confirm"))
+    agree_with_face(kiosk)
     stranger = sample_cards()[1]
     kiosk.handle(flow.CardRead(stranger))
     assert stranger.id_number == ""

@@ -55,6 +55,16 @@ def open_item(kiosk, item, card=True):
     return kiosk.handle(flow.Tapped("begin"))
 
 
+def agree_with_face(kiosk, verified=True, reason=""):
+    """Consent on the consent screen; the camera finds a live face; the platform answers."""
+    assert kiosk.screen is Screen.CONSENT
+    effects = kiosk.handle(flow.Tapped("consent"))
+    assert of(effects, flow.CaptureFace) and kiosk.screen is Screen.WORKING
+    effects += kiosk.handle(flow.FaceCaptured(b"\xff\xd8face", True))
+    assert of(effects, flow.VerifyIdentity)
+    return effects + kiosk.handle(flow.IdentityChecked(verified, reason))
+
+
 def test_guide_prints_the_guide_without_identity(kiosk, catalog):
     item = pick(catalog, "guide", ("none",))
     effects = open_item(kiosk, item, card=False)
@@ -83,6 +93,8 @@ def test_apply_prefills_from_card_checks_fields_takes_pages_and_submits(kiosk, c
     item = pick(catalog, "apply", ("id_card", "id_card_face"), materials=True)
     the_card = sample_cards()[0]
     open_item(kiosk, item, the_card)
+    assert item.identity == "id_card_face" and kiosk.screen is Screen.CONSENT  # 人证比对 before the form
+    agree_with_face(kiosk)
     assert kiosk.screen is Screen.FORM
     fields = {f["key"]: f for f in kiosk.view()["fields"]}
     locked = [f for f in fields.values() if f["locked"]]
@@ -215,6 +227,7 @@ def test_printer_out_marks_paper_items_and_apply_ends_with_the_qr(kiosk, catalog
     item = pick(catalog, "apply", ("id_card", "id_card_face"), materials=False)
     kiosk.handle(flow.Tapped("home"))
     open_item(kiosk, item, card=False)
+    agree_with_face(kiosk)
     for f in item.fields:
         if not f.prefill and f.type == "choice":
             kiosk.handle(flow.Tapped(f"choice:{f.key}:{f.choices[0].value}"))
@@ -271,7 +284,7 @@ def test_search_by_pinyin_and_chips(kiosk):
 def test_bad_rating_asks_why_before_thanking(kiosk):
     kiosk.handle(flow.CardRead(sample_cards()[0]))
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
-    kiosk.handle(flow.Tapped("confirm"))
+    agree_with_face(kiosk)
     kiosk.handle(flow.DocumentFetched({"rows": []}))
     effects = kiosk.handle(flow.SubmissionAccepted("HC-DEMO-001-20261121-000012"))
     kiosk.handle(flow.PrintFinished(of(effects, flow.PrintReceipt)[0].job_id, True))
@@ -287,6 +300,11 @@ def test_bad_rating_asks_why_before_thanking(kiosk):
 def test_nonsense_targets_on_every_screen_never_crash(kiosk, catalog, target):
     item = pick(catalog, "apply", ("id_card", "id_card_face"), materials=True)
     open_item(kiosk, item)
+    for screen_target in (target, "back", target):  # the consent screen too
+        kiosk.handle(flow.Tapped(screen_target))
+        kiosk.view()
+    open_item(kiosk, item)
+    agree_with_face(kiosk)
     for screen_target in ("next", "back", target, "help", "back", target):
         kiosk.handle(flow.Tapped(screen_target))
         kiosk.view()

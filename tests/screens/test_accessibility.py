@@ -60,14 +60,18 @@ def every_screen_view(language: str) -> dict[str, dict]:
     see(flow.Tapped(f"lang:{language}"), flow.Tapped("elder"), flow.Tapped("browse:departments"),
         flow.Tapped("back"), flow.Tapped("browse:all"), flow.Tapped("home"), flow.Tapped("search"),
         flow.TextEntered("社保"), flow.Tapped("home"), flow.Tapped("help"), flow.Tapped("back"),
-        flow.Tapped("item:rs-sbjfzm"), flow.CardRead(sample_cards()[0]), flow.Tapped("confirm"),
+        flow.Tapped("item:rs-sbjfzm"), flow.CardRead(sample_cards()[0]), flow.Tapped("consent"),
+        flow.FaceCaptured(b"", False, "no blink"))
+    views["consent_failed"] = k.view()  # the face check did not pass: the reason and the other ways
+    see(flow.Tapped("consent"), flow.FaceCaptured(b"\xff\xd8face", True), flow.IdentityChecked(True),
         flow.DocumentFetched({"rows": []}), flow.SubmissionAccepted("HC-DEMO-001-20261121-000001"))
     see(flow.PrintFinished(job(), False, "缺纸"), flow.Tapped("rate:5"))
     views["done"] = k.view()  # the follow-up question after a bad rating
     see(flow.Tapped("why:slow"))
     apply = pick(catalog, "apply", ("id_card", "id_card_face"))
     see(flow.Tapped("home"), flow.CardRead(sample_cards()[0]), flow.Tapped("browse:all"),
-        flow.Tapped(f"detail:{apply.code}"), flow.Tapped("begin"), flow.Tapped("next"))
+        flow.Tapped(f"detail:{apply.code}"), flow.Tapped("begin"), flow.Tapped("consent"),
+        flow.FaceCaptured(b"\xff\xd8face", True), flow.IdentityChecked(True), flow.Tapped("next"))
     for f in apply.fields:
         if not f.prefill and f.type == "choice":
             see(flow.Tapped(f"choice:{f.key}:{f.choices[0].value}"))

@@ -25,7 +25,11 @@ def test_demo_journey_prints_delivers_rates_and_forgets(tmp_path: Path):
     assert summary["touches"] <= 4  # TARGETS P10
     screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
     assert screens[0] == "attract" and screens[-1] == "thanks"
-    assert {"home", "confirm", "printing", "done"} <= set(screens)
+    # 人证比对: the consent screen (同意并打印 carries the confirm), the face check, then the print.
+    assert {"home", "consent", "working", "printing", "done"} <= set(screens)
+    assert screens.index("consent") < screens.index("printing")
+    assert summary["seen"]["face_verified"]
+    assert "alt:social_security_card" in summary["seen"]["non_biometric_offered"]  # never face-only
     for name in summary["screens"]:
         image = pygame.image.load(str(out / name))
         assert image.get_size() == (1080, 1920)

@@ -159,3 +159,31 @@ def test_elder_toggle_and_languages_on_the_attract_screen(app):
     assert app.flow.view()["speech"] is False
     tap(app, "exit")
     assert not app.flow.view()["elder"] and app.flow.view()["language"] == "zh_CN"
+
+
+def test_face_check_not_passed_says_why_and_offers_the_other_ways(app):
+    """人证比对 for a print item: the real simulated face camera, the platform scripted to say the face
+    does not match; the resident sees why, the other ways, and can try again."""
+    import requests
+
+    admin = app.settings.platform.url.rstrip("/") + "/admin/identity"
+    go_home(app)
+    settle(app, lambda: app._sim_card_off_at is None)
+    app.insert_sample_card()
+    settle(app, lambda: app.flow.session is not None and app.flow.session.identity is not None)
+    tap(app, "item:rs-sbjfzm")
+    settle(app, lambda: app.flow.screen.value == "consent")
+    assert {"consent", "alt:social_security_card", "alt:app_qr"} <= targets(app)
+    requests.post(admin, json={"default": "face_mismatch"}, timeout=10).raise_for_status()
+    try:
+        tap(app, "consent")
+        settle(app, lambda: app.flow.view().get("face_failed"), timeout_s=60)
+        assert app.flow.screen.value == "consent" and app.flow.view()["face_failed"] == "face_reason_mismatch"
+        assert {"consent", "alt:social_security_card", "alt:app_qr"} <= targets(app)
+    finally:
+        requests.post(admin, json={"default": "verified"}, timeout=10).raise_for_status()
+    tap(app, "consent")  # 再试一次: verified this time, and the certificate prints with no confirm touch
+    settle(app, lambda: app.flow.screen.value == "done", timeout_s=60)
+    assert app.flow.view()["printed"]
+    tap(app, "rate:1")
+    settle(app, lambda: app.flow.screen.value == "thanks")

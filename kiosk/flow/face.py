@@ -1,0 +1,116 @@
+"""人证比对 for every item whose identity level is ``id_card_face``, whatever its kind.
+
+identify (ID card) ─► consent ─agree─► working (CaptureFace → VerifyIdentity)
+ ─verified─► the kind's journey
+                          │                                                  └─not verified─► consent, failed:
+                          └─alt:<way>─► card prompt (social security card, app QR)   the reason + the other ways
+
+The consent screen always offers the item's non-biometric alternatives next to the face: nobody
+is ever left with the face as the only way. A resident identified by one of those alternatives
+never sees the consent screen. For print and query items the consent button also carries the
+confirm (同意并打印 / 同意并查询): the consent screen shows the item and the masked applicant, so
+a separate confirm screen would only add a touch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.flow.machine import FlowCore
+from kiosk.flow.model import (CaptureFace, Effect, Event, FaceCaptured, IdentityChecked, Screen,
+                              VerifyIdentity)
+
+# Kinds whose consent screen also confirms the action (no separate confirm screen after the face).
+CONSENT_CONFIRMS = {"print", "query"}
+# What the consent screen offers instead of the face (ways a resident can identify without biometrics).
+NON_BIOMETRIC = ("social_security_card", "app_qr")
+
+
+# The platform's reason codes for a check that did not pass (the gateway passes them through).
+PLATFORM_REASONS = {"face_mismatch": "face_reason_mismatch", "liveness_failed": "face_reason_not_live",
+                    "id_not_found": "face_reason_id_not_found", "photo_unavailable": "face_reason_photo_unavailable"}
+
+
+def face_reason_key(reason: str, *, captured: bool) -> str:
+    """A message key saying in plain words why the face check did not pass.
+
+    ``reason`` is the camera's free text (English, not for residents' eyes) or the platform's
+    reason code, so it is mapped to a few translated explanations rather than shown.
+    """
+    if captured:
+        return PLATFORM_REASONS.get(reason, "face_reason_other")
+    text = reason.lower()
+    if "camera" in text:
+        return "face_reason_camera"
+    if "blink" in text or "live" in text:
+        return "face_reason_not_live"
+    return "face_reason_no_face"
+
+
+class FaceCheck(FlowCore):
+    """The shared face-consent, capture and platform-check states; the journeys decide what follows."""
+
+    def _needs_face(self) -> bool:
+        """The item asks for 身份证+人脸, the resident used the ID card, and the face is not checked yet."""
+        s = self.session
+        return bool(s is not None and s.item is not None and s.item.identity == "id_card_face"
+                    and s.identity_source == "id_card" and not s.face_verified)
+
+    def _ask_consent(self) -> list[Effect]:
+        s = self.session
+        assert s is not None
+        s.extra.pop("face_failed", None)
+        return self._go(Screen.CONSENT)
+
+    def _consent_tapped(self, target: str) -> list[Effect] | None:
+        s = self.session
+        assert s is not None
+        if target == "consent":
+            if not self.available.get("camera", True):
+                return self._notify("notice_face_failed")
+            s.extra.pop("face_failed", None)
+            return [*self._go(Screen.WORKING), CaptureFace()]
+        if target.startswith("alt:") and target[4:] in NON_BIOMETRIC:
+            s.extra["awaiting"] = target[4:]
+            return self._go(Screen.CARD_PROMPT)
+        return None
+
+    def _face_event(self, event: Event) -> list[Effect] | None:
+        """Answers from the camera and the platform while the face is being checked (None: not ours)."""
+        s = self.session
+        if s is None or s.item is None:
+            return None
+        if isinstance(event, FaceCaptured):
+            if not event.jpeg or not event.live:
+                return self._face_failed(face_reason_key(event.reason, captured=False))
+            return [VerifyIdentity(self._applicant(), event.jpeg, s.item.code)]
+        if isinstance(event, IdentityChecked):
+            s.face_verified = event.verified
+            if not event.verified:
+                return self._face_failed(face_reason_key(event.reason, captured=True))
+            return self._face_verified()
+        return None
+
+    def _face_failed(self, reason_key: str) -> list[Effect]:
+        s = self.session
+        assert s is not None
+        s.extra["face_failed"] = reason_key
+        return [*self._go(Screen.CONSENT), *self._notify("notice_face_failed")]
+
+    def _face_view(self) -> dict[str, Any]:
+        """What the consent screen needs beyond the item: how it confirms, the failure, the other ways."""
+        s = self.session
+        if s is None or s.item is None or self.screen != Screen.CONSENT:
+            return {}
+        return {"consent_confirms": s.item.kind if s.item.kind in CONSENT_CONFIRMS else "",
+                "face_failed": s.extra.get("face_failed", ""),
+                "face_possible": self.available.get("camera", True),
+                "alternatives": [a for a in s.item.identity_alternatives if a in NON_BIOMETRIC]}
+
+    # -- hooks the journeys fill in --
+
+    def _applicant(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _face_verified(self) -> list[Effect]:
+        raise NotImplementedError
