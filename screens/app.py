@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pygame
+from PIL import Image
 
 from devices.base import DeviceEvent
 from devices.id_card.identity import sample_cards
@@ -285,8 +286,11 @@ class KioskApp:
         frame = self.display.surface.copy()
 
         def encode() -> bytes:
+            # Pillow, not pygame.image.save: saving a PNG into a file object through pygame kept every
+            # buffer alive (about 100 KB a heartbeat; found by bench/bench_memory.py, P9).
+            image = Image.frombytes("RGB", frame.get_size(), pygame.image.tobytes(frame, "RGB"))
             buffer = io.BytesIO()
-            pygame.image.save(frame, buffer, "frame.png")
+            image.save(buffer, "PNG", compress_level=1)
             return buffer.getvalue()
 
         return encode
