@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import mmap
 import os
 import threading
 import time
@@ -199,11 +200,16 @@ def test_sessions_do_not_grow_memory_threads_or_fds(tmp_path: Path):
 def test_resource_samplers_see_growth():
     """The samplers can fail a run: 20 MB held and an open file are seen."""
     rss0, fds0 = rss_mb(), fd_count()
-    ballast = bytearray(20 * 2**20)
-    ballast[::PAGE] = b"x" * len(ballast[::PAGE])  # touch every page so it is resident
-    with open(os.devnull) as extra:
-        assert rss_mb() - rss0 >= 19 and fd_count() == fds0 + 1, extra
-    del ballast
+    # A fresh anonymous mapping, not a bytearray: in a long test process the allocator may hand back
+    # pages that are already resident, and the ballast would not show.
+    ballast = mmap.mmap(-1, 20 * 2**20)
+    try:
+        for offset in range(0, len(ballast), PAGE):  # touch every page so it is resident
+            ballast[offset] = 1
+        with open(os.devnull) as extra:
+            assert rss_mb() - rss0 >= 19 and fd_count() == fds0 + 1, extra
+    finally:
+        ballast.close()
 
 
 @pytest.mark.soak
