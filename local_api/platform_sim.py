@@ -199,6 +199,18 @@ def _maybe_drop(response: Response) -> Response:
     return response
 
 
+@api.before_request
+def _require_signature() -> Any:
+    """Every /v1 call must be signed by a kiosk; its id is kept in ``g.kiosk_id`` for the view."""
+    if not request.path.startswith("/v1/"):
+        return None
+    verified = _verified()
+    if not isinstance(verified, str):
+        return verified
+    g.kiosk_id = verified
+    return None
+
+
 def _verified() -> str | tuple[Response, int]:
     body = request.get_data(cache=True)
     path = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
@@ -240,9 +252,7 @@ def _store_once(store: dict[str, StoredApplication], kiosk_id: str, key: str, bo
 
 
 def _signed_submission() -> tuple[str, str, dict[str, Any]] | tuple[Response, int]:
-    kiosk_id = _verified()
-    if not isinstance(kiosk_id, str):
-        return kiosk_id
+    kiosk_id: str = g.kiosk_id
     key = _idempotency_key()
     if key is None:
         return _fail(400, "invalid_request", "Idempotency-Key header is required (1-128 characters)")
@@ -301,9 +311,6 @@ def submit_report() -> Any:
 
 @api.get("/v1/applications/<idempotency_key>")
 def get_application(idempotency_key: str) -> Any:
-    kiosk_id = _verified()
-    if not isinstance(kiosk_id, str):
-        return kiosk_id
     state = _state()
     with state.lock:
         stored = state.applications.get(idempotency_key)
@@ -315,9 +322,6 @@ def get_application(idempotency_key: str) -> Any:
 
 @api.post("/v1/documents")
 def fetch_document() -> Any:
-    kiosk_id = _verified()
-    if not isinstance(kiosk_id, str):
-        return kiosk_id
     body = _json_body()
     if body is None:
         return _fail(400, "invalid_request", "body: a JSON object is required")
@@ -335,9 +339,7 @@ def fetch_document() -> Any:
 
 @api.post("/v1/ratings")
 def submit_rating() -> Any:
-    kiosk_id = _verified()
-    if not isinstance(kiosk_id, str):
-        return kiosk_id
+    kiosk_id: str = g.kiosk_id
     key = _idempotency_key()
     body = _json_body()
     if not key or body is None:

@@ -13,12 +13,18 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
-from local_api.platform_sim import _applicant_problem, _fail, _json_body, _now_iso, _state, _verified
+from local_api.platform_sim import (
+    _applicant_problem, _fail, _inject_faults, _json_body, _maybe_drop, _now_iso, _require_signature, _state,
+)
 from local_api.sim_data import parse_slot_id, progress, query_answer, slots
 
 services = Blueprint("platform_services", __name__)
+# The same door as the core contract: faults first (as the network would misbehave), then the signature.
+services.before_request(_inject_faults)
+services.before_request(_require_signature)
+services.after_request(_maybe_drop)
 
 MAX_FACE_BYTES = 2 * 1024 * 1024
 IDENTITY_OUTCOMES = {
@@ -47,9 +53,6 @@ def _item(code: str, kind: str) -> Any:
 
 @services.post("/v1/items/<item_code>/query")
 def query_item(item_code: str) -> Any:
-    kiosk_id = _verified()
-    if not isinstance(kiosk_id, str):
-        return kiosk_id
     body = _json_body()
     if body is None:
         return _fail(400, "invalid_request", "body: a JSON object is required")
@@ -78,9 +81,6 @@ def _face_problem(value: Any) -> str | None:
 
 @services.post("/v1/identity/verify")
 def verify_identity() -> Any:
-    kiosk_id = _verified()
-    if not isinstance(kiosk_id, str):
-        return kiosk_id
     body = _json_body()
     if body is None:
         return _fail(400, "invalid_request", "body: a JSON object is required")
@@ -97,9 +97,6 @@ def verify_identity() -> Any:
 
 @services.get("/v1/appointments/slots")
 def appointment_slots() -> Any:
-    kiosk_id = _verified()
-    if not isinstance(kiosk_id, str):
-        return kiosk_id
     code = request.args.get("item_code", "")
     info, error = _item(code, "appointment")
     if error is not None:
@@ -117,9 +114,7 @@ def appointment_slots() -> Any:
 
 @services.post("/v1/appointments")
 def book_appointment() -> Any:
-    kiosk_id = _verified()
-    if not isinstance(kiosk_id, str):
-        return kiosk_id
+    kiosk_id: str = g.kiosk_id
     key = request.headers.get("Idempotency-Key", "").strip()
     body = _json_body()
     if not key or len(key) > 128 or body is None:
@@ -155,9 +150,6 @@ def book_appointment() -> Any:
 
 @services.get("/v1/progress/<receipt_no>")
 def get_progress(receipt_no: str) -> Any:
-    kiosk_id = _verified()
-    if not isinstance(kiosk_id, str):
-        return kiosk_id
     state = _state()
     with state.lock:
         stored = state.applications.get(receipt_no) or next(

@@ -230,3 +230,15 @@ def test_openapi_document_matches_the_simulator_routes() -> None:
               for rule in app.url_map.iter_rules() if not rule.rule.startswith(("/admin", "/static"))
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == served
+
+
+def test_every_platform_service_is_signed_and_suffers_injected_faults(sim, client: PlatformClient) -> None:
+    """Query, identity, appointments and progress go through the same door as the core contract."""
+    handle, _ = sim
+    unsigned = requests.get(handle.url + "/v1/appointments/slots?item_code=bdc-yy", timeout=5)
+    assert unsigned.status_code == 401
+    faults(handle.url, status=503)
+    with pytest.raises(PlatformUnavailable, match="503"):
+        client.appointment_slots("bdc-yy")
+    faults(handle.url, status=503, error_rate=0.0)
+    client.appointment_slots("bdc-yy")
