@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,9 @@ class EffectRunner:
         self.post = post
         self.now = now
         self._queue: queue.Queue[object] = queue.Queue()
+        self._tally: dict[tuple[str, str], int] = {}
+        self._tally_lock = threading.Lock()
+        self._run_id = uuid.uuid4().hex[:16]  # this app run, for the gateway's per-run session totals
         self._thread: threading.Thread | None = None
         self.last_receipt: bytes = b""
 
@@ -73,6 +77,11 @@ class EffectRunner:
         CancelPrints runs at once: a job still kept for reprint must not outlive the session."""
         if isinstance(effect, flow.CancelPrints):
             self.printer.cancel_all()
+        elif isinstance(effect, flow.SessionWiped):
+            if effect.outcome:
+                with self._tally_lock:
+                    key = (effect.item_kind, effect.outcome)
+                    self._tally[key] = self._tally.get(key, 0) + 1
         elif isinstance(effect, self.OWN):
             self._queue.put(effect)
 
@@ -140,7 +149,7 @@ class EffectRunner:
     def _heartbeat(self, effect: _Heartbeat) -> None:
         """Report the screen and devices; the answer says whether the platform can be reached."""
         try:
-            answer = self.gateway.heartbeat(effect.screen, effect.devices)
+            answer = self.gateway.heartbeat(effect.screen, effect.devices, sessions=self.session_counts())
         except (GatewayError, GatewayUnavailable) as exc:
             log.warning("heartbeat not delivered: %s", exc)
             return
@@ -170,6 +179,14 @@ class EffectRunner:
                     raise
                 time.sleep(self.RESEND_AFTER_S)
         raise AssertionError("unreachable")
+
+    def session_counts(self) -> dict[str, Any]:
+        """Sessions ended since this app started, by item kind and outcome (no personal data); the
+        gateway adds them up per ``run`` so an app restart neither loses nor doubles a count."""
+        with self._tally_lock:
+            counts = [{"item_kind": kind, "outcome": outcome, "count": n}
+                      for (kind, outcome), n in sorted(self._tally.items())]
+        return {"run": self._run_id, "counts": counts}
 
     def heartbeat(self, screen: str, devices: dict[str, dict[str, object]],
                   screen_png: Callable[[], bytes] | None = None) -> None:

@@ -163,10 +163,14 @@ class GatewayClient:
                                                       "applicant": applicant, "phone": phone})
 
     def heartbeat(self, screen: str, devices: dict[str, dict[str, Any]],
-                  results: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """Report the screen and ``{name: DeviceStatus.to_dict()}``; answers ``{commands, platform}``."""
-        return self._call("POST", "/api/v1/heartbeat", {"screen": screen, "devices": devices,
-                                                        "results": results or []})
+                  results: list[dict[str, Any]] | None = None,
+                  sessions: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Report the screen and ``{name: DeviceStatus.to_dict()}`` (and, optionally, the app's cumulative
+        anonymous session counts ``{run, counts}``); answers ``{commands, platform, service, …}``."""
+        body: dict[str, Any] = {"screen": screen, "devices": devices, "results": results or []}
+        if sessions is not None:
+            body["sessions"] = sessions
+        return self._call("POST", "/api/v1/heartbeat", body)
 
     def rate(self, receipt_no: str, level: int, text: str = "") -> dict[str, Any]:
         """Queue a 好差评 rating (GB/T 39046 levels: 1 = 非常满意 … 5 = 非常不满意)."""

@@ -25,6 +25,19 @@ HELP_GROUPS = ("elderly", "disabled", "other")
 REPORT_CATEGORIES = ("cannot_handle", "too_slow", "system_fault", "other")
 
 
+def session_outcome(reason: str, failed: bool) -> str:
+    """How a session ended, for the anonymous counts: completed, failed, abandoned or timeout."""
+    if reason == "completed":
+        return "completed"
+    if failed:
+        return "failed"
+    if reason == "timeout":
+        return "timeout"
+    if reason == "finished":  # home from the done screen without rating
+        return "completed"
+    return "abandoned"  # resident left, idle on attract, card removed
+
+
 class FlowCore:
     """Everything that does not depend on the item's kind. ``clock``: monotonic seconds (injected)."""
 
@@ -257,11 +270,14 @@ class FlowCore:
         return self.session
 
     def _end_session(self, reason: str, then: Screen = Screen.ATTRACT) -> list[Effect]:
+        kind, outcome = "none", ""
         if self.session is not None:
+            kind = self.session.item.kind if self.session.item is not None else "none"
+            outcome = session_outcome(reason, bool(self.session.error_key))
             self.session.wipe()
         self.session = None
         self._browse, self._query, self._categories = "", "", ""
-        return [CancelPrints(), SessionWiped(reason), *self._go(then)]
+        return [CancelPrints(), SessionWiped(reason, kind, outcome), *self._go(then)]
 
     def _tapped(self, target: str) -> list[Effect]:
         screen = self.screen

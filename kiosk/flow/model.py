@@ -290,9 +290,14 @@ class CancelPrints:
 
 @dataclass(frozen=True)
 class SessionWiped:
-    """The session ended and its personal data is gone; screens must drop anything cached."""
+    """The session ended and its personal data is gone; screens must drop anything cached.
+
+    ``item_kind`` and ``outcome`` (completed, failed, abandoned, timeout) feed the operators' anonymous
+    session counts; ``outcome`` is "" when no session existed (nothing to count)."""
 
     reason: str
+    item_kind: str = "none"
+    outcome: str = ""
 
 
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity

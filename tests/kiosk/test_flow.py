@@ -235,3 +235,14 @@ def test_rejected_card_shows_a_banner_that_fades(kiosk, clock):
 ])
 def test_applicant_carries_the_document_type(card_type, number, expected):
     assert flow.id_type(card_type, number) == expected
+
+
+def test_session_end_carries_anonymous_kind_and_outcome(kiosk, clock):
+    kiosk.handle(flow.Tapped("start"))
+    wiped = effects_of(kiosk.handle(flow.Tapped("exit")), flow.SessionWiped)[0]
+    assert (wiped.item_kind, wiped.outcome) == ("none", "abandoned")
+    kiosk.handle(flow.CardRead(card()))
+    clock.now += 1000
+    wiped = effects_of(kiosk.handle(flow.Tick()), flow.SessionWiped)[0]
+    assert wiped.outcome == "timeout"
+    assert card().id_number not in repr(wiped)

@@ -71,3 +71,19 @@ def test_console_screen_picture_is_the_apps_current_frame(kiosk):
 
     step_until(app, lambda: picture().startswith(b"\x89PNG"))
     assert requests.get(f"{url}/api/v1/screen.png", timeout=5).status_code == 401  # operators only
+
+
+def test_finished_sessions_are_counted_for_the_fleet_without_personal_data(kiosk):
+    app, url, auth = kiosk
+    resident = ScriptedResident(app)
+    resident.wait_for("attract")
+    resident.touch("start")
+    resident.wait_for("home")
+    resident.touch("exit")  # a resident who walks away
+    resident.wait_for("attract")
+
+    def counted() -> bool:
+        metrics = requests.get(f"{url}/metrics", headers=auth, timeout=5).text
+        return 'kiosk_gateway_sessions_total{item_kind="none",outcome="abandoned"} 1.0' in metrics
+
+    step_until(app, counted)
