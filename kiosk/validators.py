@@ -66,22 +66,8 @@ def citizen_id_problems(value: str, *, today: _dt.date | None = None) -> list[st
     character. A lowercase ``x`` is accepted, since residents type it. The messages never repeat
     the number: they may end up in logs.
     """
-    if not isinstance(value, str):
-        return ["not text"]
-    s = value.strip().upper()
-    if len(s) != 18 or not s.isascii() or not s[:17].isdigit() or not (s[17].isdigit() or s[17] == "X"):
-        return ["not 17 digits and a check character"]
-    problems = []
-    if s[:2] not in PROVINCE_CODES:
-        problems.append("region code names no province")
-    birth = citizen_id_birth_date(s)
-    if birth is None:
-        problems.append("birth date is not a calendar date")
-    elif birth < _EARLIEST_BIRTH or birth > (today or _dt.date.today()):
-        problems.append("birth date is out of range")
-    if citizen_id_check_char(s[:17]) != s[17]:
-        problems.append("check character does not match")
-    return problems
+    return _eighteen_char_problems(value, today, region=slice(0, 2),
+                                   region_problem="region code names no province")
 
 
 def citizen_id_valid(value: str, *, today: _dt.date | None = None) -> bool:
@@ -125,16 +111,25 @@ def foreign_permanent_id_problems(value: str, *, today: _dt.date | None = None) 
     republished by reader vendors): ``9``, 2-digit acceptance province, 3-digit numeric country
     code, birth date YYYYMMDD, 2-digit sequence, MOD 11-2 check character.
     """
+    return _eighteen_char_problems(value, today, region=slice(1, 3),
+                                   region_problem="acceptance region code names no province",
+                                   lead=("9", "does not start with 9 (the foreigner's mark)"))
+
+
+def _eighteen_char_problems(value: object, today: _dt.date | None, *, region: slice, region_problem: str,
+                            lead: tuple[str, str] | None = None) -> list[str]:
+    """The checks both 18-character numbers share: shape, optional leading mark, province-level region,
+    birth date at offset 6 and the GB 11643 check character."""
     if not isinstance(value, str):
         return ["not text"]
     s = value.strip().upper()
     if len(s) != 18 or not s.isascii() or not s[:17].isdigit() or not (s[17].isdigit() or s[17] == "X"):
         return ["not 17 digits and a check character"]
     problems = []
-    if s[0] != "9":
-        problems.append("does not start with 9 (the foreigner's mark)")
-    if s[1:3] not in PROVINCE_CODES:
-        problems.append("acceptance region code names no province")
+    if lead is not None and not s.startswith(lead[0]):
+        problems.append(lead[1])
+    if s[region] not in PROVINCE_CODES:
+        problems.append(region_problem)
     birth = citizen_id_birth_date(s)
     if birth is None:
         problems.append("birth date is not a calendar date")
