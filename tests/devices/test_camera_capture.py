@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from devices.base import ActionHint, DeviceEvent, DeviceNotFound, DeviceState, DeviceTimeout
+from devices.base import ActionHint, DeviceNotFound, DeviceState, DeviceTimeout
 from devices.camera import Camera, CameraSourceInvalid, camera_source, list_cameras
 from devices.camera.simulate import FaceScene, write_video
+from event_log import Events
 
 
-class Events:
-    """Collects camera events from the capture thread."""
-
-    def __init__(self) -> None:
-        self.items: list[DeviceEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: DeviceEvent) -> None:
-        with self._cond:
-            self.items.append(event)
-            self._cond.notify_all()
-
-    def kinds(self) -> list[str]:
-        return [e.kind for e in self.items if e.kind != "state_changed"]
-
-    def wait_for(self, pred: Callable[[], bool], timeout: float = 10.0) -> None:
-        with self._cond:
-            assert self._cond.wait_for(pred, timeout), f"events so far: {self.items}"
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +53,7 @@ def test_endpoints_name_index_path_or_file() -> None:
 
 
 def test_no_camera_is_reported_plainly() -> None:
-    events = Events()
+    events = Events(10.0)
     cam = Camera("camera://9", on_event=events)
     with pytest.raises(DeviceNotFound, match="no camera 9 found") as info:
         cam.start()
@@ -100,7 +81,7 @@ def test_a_camera_that_stops_delivering_is_reported_then_recovers(face_video: Pa
     # Without looping the file ends: the camera stops delivering frames, exactly like a stalled
     # device. The capture thread declares the stall, drops the handle and reopens it, and frames
     # flow again from the start of the file.
-    events = Events()
+    events = Events(10.0)
     cam = Camera(str(face_video), loop=False, stall_timeout_s=0.5, on_event=events)
     cam.start()
     try:
@@ -119,7 +100,7 @@ def test_a_camera_that_stops_delivering_is_reported_then_recovers(face_video: Pa
 
 def test_a_camera_that_goes_away_stays_reported_until_it_returns(tmp_path: Path) -> None:
     path = write_video(tmp_path / "short.avi", FaceScene(), count=5)
-    events = Events()
+    events = Events(10.0)
     cam = Camera(str(path), loop=False, stall_timeout_s=0.3, on_event=events)
     cam.start()
     try:

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,31 +18,11 @@ from devices.id_card import (
     Command, IdCardReader, IdentityCard, IdReaderSimulator, UnsupportedCardType, encode_text_block,
     sample_cards,
 )
+from event_log import Events
 
 TIMEOUT = 0.4
 
 
-class Events:
-    """Collects reader events from the polling thread."""
-
-    def __init__(self) -> None:
-        self.items: list[DeviceEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: DeviceEvent) -> None:
-        with self._cond:
-            self.items.append(event)
-            self._cond.notify_all()
-
-    def kinds(self) -> list[str]:
-        return [e.kind for e in self.items if e.kind != "state_changed"]
-
-    def wait_for(self, pred: Callable[[], bool], timeout: float = 3.0) -> None:
-        with self._cond:
-            assert self._cond.wait_for(pred, timeout), f"events so far: {self.items}"
-
-    def count(self, kind: str) -> int:
-        return sum(1 for e in self.items if e.kind == kind)
 
 
 @pytest.fixture
@@ -53,7 +33,7 @@ def sim() -> Iterator[IdReaderSimulator]:
 
 @pytest.fixture
 def events() -> Events:
-    return Events()
+    return Events(3.0)
 
 
 @pytest.fixture

@@ -4,58 +4,27 @@ vanishes mid-read, a silent reader escalating to hardware_error, cards that are 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devices.base import DeviceEvent, DeviceState
+from devices.base import DeviceState
 from devices.id_card import Command, IdCardReader, IdReaderSimulator, InvalidCard, sample_cards
 from devices.id_card import protocol as p
 from devices.id_card.reader import POLL_BACKOFF
+from event_log import Events
 
 TIMEOUT = 0.3
 WAIT = 10.0  # generous: the machine is shared; recovery *time* is measured in bench/bench_id_reader.py
 
 
-class Events:
-    """Collects reader events from the supervisor's thread."""
-
-    def __init__(self) -> None:
-        self.items: list[DeviceEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: DeviceEvent) -> None:
-        with self._cond:
-            self.items.append(event)
-            self._cond.notify_all()
-
-    def kinds(self) -> list[str]:
-        with self._cond:
-            return [e.kind for e in self.items if e.kind != "state_changed"]
-
-    def states(self) -> list[DeviceState]:
-        with self._cond:
-            return [e.payload for e in self.items if e.kind == "state_changed"]
-
-    def count(self, kind: str) -> int:
-        return self.kinds().count(kind)
-
-    def wait_for(self, pred: Callable[[], bool], timeout: float = WAIT) -> None:
-        """Wait until ``pred()``; re-checked on every event and every 10 ms (for non-event conditions)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not pred():
-                remaining = deadline - time.monotonic()
-                assert remaining > 0, f"events so far: {[e.kind for e in self.items]}"
-                self._cond.wait(min(remaining, 0.01))
 
 
 @pytest.fixture
 def events() -> Events:
-    return Events()
+    return Events(WAIT)
 
 
 @pytest.fixture

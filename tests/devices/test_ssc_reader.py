@@ -3,52 +3,23 @@ re-insert, bank card, malformed answers, a card pulled mid-read, and pcscd kille
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from devices.base import DeviceEvent, DeviceNotFound, DeviceState, DeviceTimeout
+from devices.base import DeviceNotFound, DeviceState, DeviceTimeout
 from devices.smartcard import tlv
 from devices.smartcard.pcscd_env import PcscdEnvironment
 from devices.smartcard.reader import SscReader
 from devices.smartcard.ssc import (
     SELECT_EF05, NotSocialSecurityCard, SocialSecurityCard, read_record, sample_cards,
 )
+from event_log import Events
 
 WAIT_S = 15.0  # generous: the machine is shared; tests wait on conditions, never on time
 
 
-class Events:
-    """Collects reader events from the monitor thread."""
-
-    def __init__(self) -> None:
-        self.items: list[DeviceEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: DeviceEvent) -> None:
-        with self._cond:
-            self.items.append(event)
-            self._cond.notify_all()
-
-    def kinds(self) -> list[str]:
-        with self._cond:
-            return [e.kind for e in self.items if e.kind != "state_changed"]
-
-    def of(self, kind: str) -> list[DeviceEvent]:
-        with self._cond:
-            return [e for e in self.items if e.kind == kind]
-
-    def wait_for(self, pred: Callable[[], bool], timeout: float = WAIT_S) -> None:
-        with self._cond:
-            assert self._cond.wait_for(pred, timeout), f"events so far: {self.items}"
-
-    def wait_count(self, kind: str, n: int) -> None:
-        self.wait_for(lambda: sum(1 for e in self.items if e.kind == kind) >= n)
-
-    def wait_state(self, state: DeviceState) -> None:
-        self.wait_for(lambda: any(e.kind == "state_changed" and e.payload == state for e in self.items))
 
 
 def wait_until(pred: Callable[[], bool], timeout: float = WAIT_S) -> bool:
@@ -63,7 +34,7 @@ def wait_until(pred: Callable[[], bool], timeout: float = WAIT_S) -> bool:
 
 @pytest.fixture
 def events() -> Events:
-    return Events()
+    return Events(WAIT_S)
 
 
 @pytest.fixture
