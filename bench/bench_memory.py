@@ -102,7 +102,7 @@ def settled_memory(root: int, *, min_s: float, max_s: float) -> tuple[float, flo
 
 
 def kiosk_steady(stack: Stack) -> tuple[float, float, int]:
-    proc, _ = start_app(stack.url)
+    proc, _, _ = start_app(stack.url)
     try:
         return settled_memory(proc.pid, min_s=3.0, max_s=15.0)
     finally:

@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from kiosk.settings import Settings, SettingsError, load_settings
 
@@ -162,6 +163,18 @@ def _stop_on_signals() -> threading.Event:
 
 
 def _cmd_app(args: argparse.Namespace, settings: Settings) -> int:
+    # The attract screen first, then everything else (P1): only the display and the screens are
+    # imported before it is on screen.
+    from screens.boot import first_frame
+
+    display = first_frame(settings, headless=True if args.headless else None, fullscreen=args.fullscreen)
+    try:
+        return _run_app(args, settings, display)
+    finally:
+        display.close()
+
+
+def _run_app(args: argparse.Namespace, settings: Settings, display: Any) -> int:
     from devices.base import DeviceError
     from kiosk.catalog import CatalogError
     from kiosk.supervisor import notify_ready
@@ -176,8 +189,8 @@ def _cmd_app(args: argparse.Namespace, settings: Settings) -> int:
               "`kiosk gateway`, or use `kiosk run`, which starts everything.", file=sys.stderr)
         return 1
     try:
-        app = KioskApp(settings, gateway_url=url, headless=True if args.headless else None,
-                       fullscreen=args.fullscreen)
+        app = KioskApp(settings, gateway_url=url, headless=display.headless, fullscreen=args.fullscreen,
+                       display=display)
     except DeviceError as exc:
         print(f"kiosk app: a device could not be opened: {exc}", file=sys.stderr)
         return 1

@@ -17,6 +17,7 @@ from devices.base import DeviceEvent
 from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.catalog import Catalog
+from kiosk.device_control import DeviceControl
 from kiosk.effects import EffectRunner
 from kiosk.hardware import Hardware
 from kiosk.settings import Settings
@@ -46,7 +47,7 @@ class KioskApp:
 
     def __init__(self, settings: Settings, *, gateway_url: str, headless: bool | None = None,
                  fullscreen: bool = False, clock: Callable[[], float] = time.monotonic,
-                 on_frame: Callable[[str, KioskApp], None] | None = None) -> None:
+                 on_frame: Callable[[str, KioskApp], None] | None = None, display: Display | None = None) -> None:
         self.settings = settings
         self.clock = clock
         self.on_frame = on_frame
@@ -54,12 +55,16 @@ class KioskApp:
         k = settings.kiosk
         self.flow = flow.KioskFlow(Catalog.load(k.catalog or None), clock, language=k.language,
                                    idle_timeout_s=k.idle_timeout_s, warning_s=k.timeout_warning_s)
-        self.display = Display(k.screen_width, k.screen_height, fullscreen=fullscreen, headless=headless)
+        # The display may already show the first frame (screens/boot.py, drawn before this was imported).
+        self.display = display or Display(k.screen_width, k.screen_height, fullscreen=fullscreen, headless=headless)
         self.renderer = Renderer(self.display.surface)
         self.hardware = Hardware.open(settings, self._device_event)
         try:
+            # Device tests and settings changes (maintenance mode, the gateway's technician door).
+            self.device_control = DeviceControl(settings, self.hardware, self._device_event)
             self.runner = EffectRunner(settings, GatewayClient(gateway_url), self.hardware.printer,
-                                       self.events.put, cameras=self.hardware.cameras)
+                                       self.events.put, cameras=self.hardware.cameras,
+                                       device_control=self.device_control)
             self.runner.start()
         except BaseException:
             self.hardware.close()
@@ -269,14 +274,16 @@ class KioskApp:
         view = self.view()
         if view == self._last_view and not force:
             return
-        screen_changed = self._last_view is None or view["screen"] != self._last_view["screen"]
+        first = self._last_view is None
+        screen_changed = first or view["screen"] != self._last_view["screen"]
         self._sync_keyboard(view)
         self.renderer.render(view)
         self.display.present()
         self.frames += 1
         self._last_view = view
         if screen_changed:
-            self._screen_changed_at = self.clock()
+            if not first:  # the first screen follows no tap, so it guards against none
+                self._screen_changed_at = self.clock()
             self.speak()
             if self.on_frame is not None:
                 self.on_frame(view["screen"], self)

@@ -1,0 +1,41 @@
+"""The first frame: the attract screen drawn before the rest of the app is imported.
+
+A resident walking up to a terminal that has just (re)started sees the invitation to touch within
+about half a second (TARGETS.md P1), while the catalog, the devices and the gateway connection are
+still being set up behind it. Touches made meanwhile wait in pygame's event queue and are handled
+once the app is ready, so nothing a resident does is lost. Only the display, the screens and the
+texts are imported here.
+"""
+
+from __future__ import annotations
+
+import os
+
+from kiosk.endpoints import parse_endpoint
+from kiosk.settings import Settings
+from screens.display import Display
+from screens.renderer import Renderer
+
+FIRST_FRAME_ENV = "KIOSK_FIRST_FRAME_FD"  # the benchmark's pipe: one "frame" line when it is on screen
+
+
+def first_frame(settings: Settings, *, headless: bool | None, fullscreen: bool) -> Display:
+    """Open the display and show the attract screen as the app will show it; returns the display."""
+    k = settings.kiosk
+    display = Display(k.screen_width, k.screen_height, fullscreen=fullscreen, headless=headless)
+    view = {"screen": "attract", "language": k.language, "elder": False, "warning": False, "notice_key": None,
+            "out_of_service": None, "simulated_reader": parse_endpoint(settings.devices.id_reader).is_simulator}
+    Renderer(display.surface).render(view)
+    display.present()
+    _report_frame()
+    return display
+
+
+def _report_frame() -> None:
+    fd = os.environ.pop(FIRST_FRAME_ENV, None)
+    if fd:
+        try:
+            os.write(int(fd), b"frame\n")
+            os.close(int(fd))
+        except OSError:
+            pass  # the benchmark went away; the kiosk carries on
