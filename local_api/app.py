@@ -140,6 +140,9 @@ def error(status: int, code: str, message: str, **extra: Any) -> tuple[Response,
 def store_failed(exc: OutboxError) -> tuple[Response, int]:
     """The answer when the outbox cannot store: nothing was saved, say so."""
     log.error("outbox refused a write: %s", exc)
+    if "disk is full" in str(exc):  # SQLITE_FULL: the free-space check was outrun; same answer as that check
+        return error(507, "disk_full", "本机存储空间不足，暂停受理新的申报，请联系工作人员 (the terminal's disk is "
+                     "full; nothing was saved)", detail=str(exc))
     return error(503, "outbox_unavailable", "本机暂时无法保存，请稍后再试或联系工作人员 "
                  "(the gateway cannot store submissions right now; nothing was saved)", detail=str(exc))
 

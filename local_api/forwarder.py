@@ -30,7 +30,7 @@ from typing import Any
 
 from local_api.breaker import CircuitBreaker
 from local_api.crypto import SealError
-from local_api.outbox import Outbox, Record
+from local_api.outbox import Outbox, OutboxUnavailable, Record
 from local_api.platform_client import PlatformClient, PlatformRejected, PlatformReply, PlatformUnavailable
 
 log = logging.getLogger(__name__)
@@ -123,9 +123,19 @@ class Forwarder:
         self._wakeup.wait(max(0.0, seconds))
 
     def _run(self) -> None:
+        store_failing = False  # say so once per outage of the store, not once a second (a full disk)
         while not self._stopping.is_set():
             try:
                 self._step()
+                if store_failing:
+                    store_failing = False
+                    log.info("forwarder: the outbox can be written again; deliveries resume")
+            except OutboxUnavailable as exc:
+                if not store_failing:
+                    store_failing = True
+                    log.error("forwarder: the outbox cannot be written (%s); deliveries wait until it can "
+                              "(check the data folder's free space)", exc)
+                self._wait(_DB_PAUSE_S)
             except Exception as exc:  # the loop must outlive anything one submission does
                 log.error("forwarder: unexpected %s; pausing before the next attempt", type(exc).__name__,
                           exc_info=log.isEnabledFor(logging.DEBUG))
