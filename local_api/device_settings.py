@@ -121,8 +121,10 @@ class LocalDeviceSettings:
                     what = "an ID card reader" if key == "id_reader" else "a printer"
                     raise SettingsRefused(key, f"{problem.message}; the kiosk would be left without {what}, "
                                           "so nothing was changed")
+            # ``self.settings`` may already include this file (loaded at start-up), so a key equal to
+            # its "configured" value may be a technician's earlier choice: keep every key the file has.
             base = self.settings.devices.model_dump()
-            override = {k: v for k, v in devices.model_dump().items() if base.get(k) != v}
+            override = {k: v for k, v in devices.model_dump().items() if base.get(k) != v or k in table}
             self._write(override)
         changes = {k: (before.get(k), v) for k, v in devices.model_dump().items() if before.get(k) != v}
         log.info("device settings changed: %s", ", ".join(sorted(changes)) or "nothing")
