@@ -407,8 +407,12 @@ class ReceiptPrinter:
             self._paper = health.paper
             self._tracker.emit(PAPER_EVENTS[health.paper], health.paper)
         heard = health.responding and not health.garbled
+        was_heard = previous is None or (previous.responding and not previous.garbled)
         if heard and previous is not None and not (previous.responding and not previous.garbled):
+            log.info("printer %s answers again", self.endpoint.scheme)
             self._tracker.emit("recovered", health)
+        elif was_heard and not heard:  # once per outage, for the technician reading the journal
+            log.warning("printer %s does not answer: %s", self.endpoint.scheme, reason or "no status reply")
 
     def _link(self) -> Link:
         if not self._opened:
