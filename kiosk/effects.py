@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devices.base import DeviceError
 from devices.printer.printer import ReceiptPrinter
@@ -25,6 +25,9 @@ from kiosk.hardware import capture_face, capture_page
 from kiosk.receipts import slip_layout
 from kiosk.settings import Settings
 from local_api.client import GatewayClient, GatewayError, GatewayUnavailable
+
+if TYPE_CHECKING:
+    from kiosk.device_control import DeviceControl
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +47,19 @@ class EffectRunner:
     RESEND_AFTER_S = 1.0
 
     OWN = (flow.FetchDocument, flow.Submit, flow.PrintReceipt, flow.SendRating, flow.RunQuery, flow.ListSlots,
-           flow.BookSlot, flow.CapturePage, flow.CaptureFace, flow.VerifyIdentity, flow.RequestHelp)
+           flow.BookSlot, flow.CapturePage, flow.CaptureFace, flow.VerifyIdentity, flow.RequestHelp,
+           flow.QrWork)
 
     def __init__(self, settings: Settings, gateway: GatewayClient, printer: ReceiptPrinter,
                  post: Callable[[flow.Event], None], *, now: Callable[[], datetime] = datetime.now,
-                 cameras: dict[str, Any] | None = None) -> None:
+                 cameras: dict[str, Any] | None = None, device_control: DeviceControl | None = None) -> None:
         self.settings = settings
-        self.cameras = cameras or {}  # "camera" / "document_camera" → a frame source (kiosk.hardware)
+        self._cameras = cameras or {}  # "camera" / "document_camera" → a frame source (kiosk.hardware)
         self.gateway = gateway
-        self.printer = printer
+        self._printer = printer
+        # With device control, devices may be reopened from new settings: always use the current ones.
+        self.device_control = device_control
+        self._results: list[dict[str, Any]] = []  # device test outcomes for the next heartbeat
         self.post = post
         self.now = now
         self._queue: queue.Queue[object] = queue.Queue()
@@ -61,6 +68,16 @@ class EffectRunner:
         self._run_id = uuid.uuid4().hex[:16]  # this app run, for the gateway's per-run session totals
         self._thread: threading.Thread | None = None
         self.last_receipt: bytes = b""
+
+    @property
+    def printer(self) -> ReceiptPrinter:
+        """The printer in use now (after a settings change, the reopened one)."""
+        return self.device_control.hardware.printer if self.device_control is not None else self._printer
+
+    @property
+    def cameras(self) -> dict[str, Any]:
+        """The cameras in use now: ``camera`` / ``document_camera`` → a frame source."""
+        return self.device_control.hardware.cameras if self.device_control is not None else self._cameras
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="effect-runner", daemon=True)
@@ -123,6 +140,10 @@ class EffectRunner:
             self.post(capture_page(self.cameras.get("document_camera"), effect.material))
         elif isinstance(effect, flow.CaptureFace):
             self.post(capture_face(self.cameras.get("camera")))
+        elif isinstance(effect, flow.QrWork):  # QR scans and progress lookups: kiosk/scanning.py
+            from kiosk.scanning import carry_out
+
+            carry_out(self, effect)
         elif isinstance(effect, _Heartbeat):
             self._heartbeat(effect)
         elif isinstance(effect, flow.SendRating):
@@ -149,10 +170,14 @@ class EffectRunner:
     def _heartbeat(self, effect: _Heartbeat) -> None:
         """Report the screen and devices; the answer says whether the platform can be reached."""
         try:
-            answer = self.gateway.heartbeat(effect.screen, effect.devices, sessions=self.session_counts())
+            results, self._results = self._results[:32], self._results[32:]  # the gateway takes 32 at most
+            answer = self.gateway.heartbeat(effect.screen, effect.devices, results=results,
+                                            sessions=self.session_counts())
         except (GatewayError, GatewayUnavailable) as exc:
+            self._results[:0] = results  # not delivered: they go with the next heartbeat
             log.warning("heartbeat not delivered: %s", exc)
             return
+        self._device_operations(answer)
         platform = answer.get("platform") or {}
         if platform:
             up = bool(platform.get("reachable", True)) and platform.get("breaker") != "open"
@@ -165,6 +190,37 @@ class EffectRunner:
                 self.gateway.post_screen(effect.screen_png())
             except (GatewayError, GatewayUnavailable) as exc:
                 log.warning("screen picture not delivered: %s", exc)
+
+    def _device_operations(self, answer: dict[str, Any]) -> None:
+        """Run the device tests a technician queued at the gateway (outcomes go with the next heartbeat)
+        and apply device settings changed there; then let the screens' availability follow."""
+        dc = self.device_control
+        if dc is None:
+            return
+        settings_view = answer.get("device_settings")
+        if isinstance(settings_view, dict):
+            outcome = dc.apply_view(settings_view)
+            if outcome is not None:
+                self.post(flow.DeviceStates(dc.hardware.available()))
+                self._audit("settings_changed", "ok" if outcome.applied else "kept_last_good", outcome.message)
+        for command in answer.get("commands") or ():
+            if not isinstance(command, dict) or "command_id" not in command:
+                continue
+            test = dc.test(str(command.get("device", "")), str(command.get("action", "")))
+            self._results.append({"command_id": str(command["command_id"]), "ok": test.ok,
+                                  "detail": test.detail[:500]})
+            if command.get("action") == "reset":
+                self.post(flow.DeviceStates(dc.hardware.available()))
+
+    def _audit(self, action: str, outcome: str, detail: str) -> None:
+        """Record a device operation in the gateway's audit, when the client offers it."""
+        audit = getattr(self.gateway, "audit", None)
+        if audit is None:
+            return
+        try:
+            audit(action, outcome, "devices", detail[:300])
+        except Exception as exc:  # the audit is a record, not a reason to stop applying settings
+            log.warning("audit record not delivered: %s", exc)
 
     def _submit(self, effect: flow.Submit) -> str:
         """Store the submission; after a lost answer, resend once with the same request id (the gateway
@@ -217,9 +273,11 @@ class EffectRunner:
     def _print_slip(self, effect: flow.PrintReceipt) -> flow.PrintFinished:
         layout = slip_layout(effect.layout, effect.content, kiosk_id=self.settings.kiosk.id,
                              place=self.settings.kiosk.place, now=self.now())
-        data = render_escpos(layout, self.settings.devices.paper_width_mm)
+        dc = self.device_control
+        paper = (dc.settings if dc is not None else self.settings).devices.paper_width_mm
+        data = render_escpos(layout, paper)
         try:
-            outcome = self.printer.print_job(effect.job_id, data)
+            outcome = dc.print_job(effect.job_id, data) if dc is not None else self.printer.print_job(effect.job_id, data)
         except DeviceError as exc:
             log.warning("print job failed: %s", exc)
             return flow.PrintFinished(effect.job_id, False, "打印机无响应")

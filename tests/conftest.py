@@ -4,3 +4,53 @@ import os
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+
+import dataclasses  # noqa: E402  (the environment above must be set before anything imports pygame)
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@dataclasses.dataclass
+class KioskStack:
+    """A headless kiosk app with simulated devices, its real gateway and the platform simulator."""
+
+    app: Any  # screens.app.KioskApp
+    url: str  # the gateway
+    auth: dict[str, str]  # the first technician token, as request headers
+    settings: Any
+    data_dir: Path
+
+
+@pytest.fixture
+def kiosk_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., KioskStack]]:
+    """``kiosk_stack(clock=…)`` starts platform simulator → gateway → app (heartbeat every 0.2 s) and
+    stops them all after the test."""
+    from kiosk.settings import load_settings
+    from local_api.server import start_gateway, start_platform_sim
+    from screens import app as app_module
+    from screens.app import KioskApp
+    from screens.demo import demo_settings
+
+    closers: list[Callable[[], Any]] = []
+
+    def start(**app_options: Any) -> KioskStack:
+        monkeypatch.setattr(app_module, "HEARTBEAT_S", 0.2)
+        base = load_settings(environ={})
+        platform = start_platform_sim("127.0.0.1", 0, base.platform.secret)
+        closers.append(platform.close)
+        data_dir = tmp_path / "data"
+        settings = demo_settings(base, str(data_dir), platform.url)
+        gateway = start_gateway(settings)
+        closers.append(gateway.close)
+        app = KioskApp(settings, gateway_url=gateway.url, headless=True, **app_options)
+        closers.append(app.close)
+        token = (data_dir / "first-token.txt").read_text().strip()
+        return KioskStack(app, gateway.url, {"Authorization": f"Bearer {token}"}, settings, data_dir)
+
+    yield start
+    for close in reversed(closers):
+        close()

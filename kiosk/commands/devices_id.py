@@ -18,11 +18,10 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-PROBE_BAUDS = (115200, 57600, 38400, 19200, 9600)
+from kiosk.device_ops import PROBE_BAUDS, serial_url as _reader_port  # shared with maintenance mode
 
 EXIT_OK, EXIT_DEVICE, EXIT_NO_CARD, EXIT_NOT_TRUSTED, EXIT_UNSUPPORTED = 0, 1, 3, 4, 5
 
@@ -129,60 +128,15 @@ def _describe(section: str, item: Any) -> str:
 
 # -- probe and read-id: the port ------------------------------------------------------------------
 
-@contextmanager
-def _reader_port(spec: str) -> Iterator[str]:
-    """Yield a pyserial URL for ``spec``, starting a simulator for ``sim://id-reader``."""
-    if spec.startswith("sim://"):
-        from devices.id_card.identity import sample_cards
-        from devices.id_card.simulator import IdReaderSimulator
-
-        with IdReaderSimulator() as sim:
-            sim.insert(sample_cards()[0])
-            yield sim.port
-        return
-    if spec.startswith("usb:"):
-        from devices.discovery import find_serial_port
-
-        port = find_serial_port(spec)
-        if port is None:
-            from devices.base import DeviceNotFound
-
-            raise DeviceNotFound(f"no serial port with USB id {spec[4:]} is plugged in: "
-                                 "check the cable, or run `kiosk devices list`")
-        yield port.device
-        return
-    yield spec
-
-
 def cmd_probe(args: argparse.Namespace) -> int:
-    from devices.base import DeviceError, DeviceNotFound
-    from devices.id_card.reader import IdCardReader
+    from devices.base import DeviceError
+    from kiosk.device_ops import probe_sam
 
     result: dict[str, Any] = {"port": args.port, "found": False, "baud": None, "sam_status": None,
                               "sam_id": None, "tried": []}
     try:
         with _reader_port(args.port) as url:
-            for baud in PROBE_BAUDS:
-                result["tried"].append(baud)
-                reader = IdCardReader(url, baudrate=baud, read_timeout_s=args.timeout)
-                try:
-                    reader.open()
-                    status = reader.sam_status()
-                except DeviceNotFound:
-                    raise
-                except DeviceError:
-                    continue  # silence or noise at this speed: try the next one
-                finally:
-                    reader.close()
-                result.update(found=True, baud=baud, sam_status=status.meaning)
-                try:
-                    reader.open()
-                    result["sam_id"] = reader.sam_id()
-                except DeviceError:
-                    pass
-                finally:
-                    reader.close()
-                break
+            result.update(dataclasses.asdict(probe_sam(url, timeout_s=args.timeout)))
     except (DeviceError, ValueError) as exc:
         result["error"] = str(exc)
         _out(args, result, f"kiosk devices probe: {exc}", error=True)

@@ -4,33 +4,18 @@ screen through the heartbeat, and the console's screen picture is the app's curr
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from kiosk.settings import load_settings
-from local_api.server import start_gateway, start_platform_sim
-from screens import app as app_module
 from screens.app import KioskApp
-from screens.demo import ScriptedResident, demo_settings
+from screens.demo import ScriptedResident
 
 
 @pytest.fixture
-def kiosk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(app_module, "HEARTBEAT_S", 0.2)
-    base = load_settings(environ={})
-    platform = start_platform_sim("127.0.0.1", 0, base.platform.secret)
-    settings = demo_settings(base, str(tmp_path), platform.url)
-    gateway = start_gateway(settings)
-    app = KioskApp(settings, gateway_url=gateway.url, headless=True)
-    token = (tmp_path / "first-token.txt").read_text().strip()
-    try:
-        yield app, gateway.url, {"Authorization": f"Bearer {token}"}
-    finally:
-        app.close()
-        gateway.close()
-        platform.close()
+def kiosk(kiosk_stack):
+    stack = kiosk_stack()
+    return stack.app, stack.url, stack.auth
 
 
 def step_until(app: KioskApp, predicate, timeout_s: float = 20.0) -> None:
