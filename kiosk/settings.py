@@ -32,6 +32,8 @@ ENV_PREFIX = "KIOSK_"
 DEFAULTS_NAME = "defaults.toml"
 LOCAL_OVERRIDES = "kiosk.local.toml"  # written by the gateway's technician door (local_api/device_settings.py)
 SAMPLE_SECRET = "sample-secret-change-me-in-deployment"  # the one in config/defaults.toml
+# The packaged maintenance PIN (246810, for simulated devices only): refused once a device is real.
+SAMPLE_PIN_HASH = "scrypt$16384$8$1$a2lvc2stc2FtcGxlLXBpbg==$kwhELtwQV0ZADIEl8FpUlyfmeo/wopNDuUD4osRanug="
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -156,6 +158,19 @@ class SpeechSection(_Section):
     """Speaking rate in words per minute; elder mode speaks slower."""
 
 
+class MaintenanceSection(_Section):
+    pin_hash: str = Field(default=SAMPLE_PIN_HASH,
+                          pattern=r"^scrypt\$[0-9]+\$[0-9]+\$[0-9]+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$")
+    """Hash of the PIN that opens maintenance mode on the touchscreen (never the PIN itself); make one
+    with ``kiosk maintenance pin-hash``. The packaged one is refused when any device is real."""
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    """Wrong PINs in a row before PIN entry is locked."""
+    lockout_s: float = Field(default=300, gt=0)
+    """How long PIN entry stays locked after ``max_attempts`` wrong PINs."""
+    idle_exit_s: float = Field(default=120, ge=10)
+    """Maintenance mode goes back to the residents' screen after this long without a touch."""
+
+
 class LoggingSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Least severe log level written to stderr."""
@@ -170,6 +185,7 @@ class Settings(_Section):
     platform: PlatformSection
     speech: SpeechSection = SpeechSection()
     logging: LoggingSection
+    maintenance: MaintenanceSection = MaintenanceSection()
 
     @property
     def data_path(self) -> Path:
@@ -236,7 +252,8 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
     """Load and validate the layered settings, or raise :class:`SettingsError` naming every problem.
 
     ``config`` None means ``/etc/kiosk/kiosk.toml`` when it exists. With ``check_devices``
-    the device endpoints are also checked for existence (a serial port that is not there).
+    the device endpoints are also checked for existence (a serial port that is not there), and the
+    packaged maintenance PIN is refused while any device is real hardware.
     """
     environ = dict(os.environ if environ is None else environ)
     origin: dict[str, str] = {}
@@ -292,10 +309,25 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
             "platform issued for this terminal")])
 
     if check_devices:
-        problems = device_problems(settings, origin)
+        # Deployment checks (`kiosk run`, `kiosk app`, `kiosk config check`), not the technician's
+        # device commands: a printer can be tried out before the terminal has its own PIN.
+        problems = sample_pin_problems(settings, origin) + device_problems(settings, origin)
         if problems:
             raise SettingsError(problems)
     return settings
+
+
+def sample_pin_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
+    """The packaged maintenance PIN while a device endpoint is real hardware (not ``sim://``)."""
+    real = [key for key in ("id_reader", "printer", "ssc_reader")
+            if getattr(settings.devices, key) != "none" and not getattr(settings.devices, key).startswith("sim://")]
+    if settings.maintenance.pin_hash != SAMPLE_PIN_HASH or not real:
+        return []
+    origin = origin or {}
+    source = origin.get("maintenance.pin_hash") or origin.get("maintenance", "settings")
+    return [Problem(source, "maintenance.pin_hash",
+                    f"still the packaged sample PIN while devices.{real[0]} is real hardware: make this "
+                    "terminal's own with `kiosk maintenance pin-hash` and set maintenance.pin_hash")]
 
 
 def device_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:

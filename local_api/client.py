@@ -172,6 +172,17 @@ class GatewayClient:
             body["sessions"] = sessions
         return self._call("POST", "/api/v1/heartbeat", body)
 
+    def audit(self, action: str, outcome: str = "ok", target: str | None = None,
+              detail: str = "") -> dict[str, Any]:
+        """Append a maintenance-mode record to the gateway's audit (never secrets or personal data)."""
+        return self._call("POST", "/api/v1/audit", {"action": action, "outcome": outcome, "target": target,
+                                                    "detail": detail})
+
+    def set_service(self, in_service: bool, message: str = "") -> dict[str, Any]:
+        """Switch the kiosk out of service (with the residents' ``message``) or back; answers the
+        switch's view ``{in_service, message, since, by}``."""
+        return self._call("POST", "/api/v1/kiosk/service", {"in_service": in_service, "message": message})
+
     def rate(self, receipt_no: str, level: int, text: str = "") -> dict[str, Any]:
         """Queue a 好差评 rating (GB/T 39046 levels: 1 = 非常满意 … 5 = 非常不满意)."""
         return self._call("POST", "/api/v1/ratings", {"receipt_no": receipt_no, "level": level,

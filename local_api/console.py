@@ -16,6 +16,8 @@ cookie and the CSRF token (:mod:`local_api.auth`). The API added here:
   :mod:`local_api.device_settings`;
 - ``POST /api/v1/audit``: the kiosk app's maintenance-mode records (loopback only) —
   :mod:`local_api.audit`;
+- ``POST /api/v1/kiosk/service``: the out-of-service switch from the kiosk's maintenance mode
+  (loopback only, audited with actor kind ``kiosk``);
 - the heartbeat answer gains ``service`` and ``device_settings`` (see :func:`_heartbeat_extras`).
 """
 
@@ -228,6 +230,27 @@ def kiosk_audit() -> Any:
     except AuditError as exc:
         return error(503, "not_saved", str(exc))
     return jsonify(entry), 201
+
+
+@bp.post("/api/v1/kiosk/service")
+def kiosk_service_set() -> Any:
+    """The kiosk app's maintenance mode switches out of service (loopback only), audited as the kiosk."""
+    if not is_loopback():
+        return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
+    body = parse(ServiceBody)
+    try:
+        view = switch().set(body.in_service, body.message, {"kind": "kiosk", "via": "maintenance"})
+    except OSError as exc:
+        return error(503, "not_saved", f"the switch could not be saved ({exc.strerror}); nothing changed")
+    detail = "back in service" if body.in_service else f"out of service: {view['message']}"
+    try:
+        audit_log().record("service_switch", actor={"kind": "kiosk"}, outcome="ok", target="service",
+                           detail=detail)
+    except AuditError as exc:  # the switch stands; the app keeps its own record and says so
+        log.error("service switch from the kiosk not audited: %s", exc)
+    services().events.add("service_switch", "kiosk back in service (maintenance mode)" if body.in_service
+                          else "kiosk taken out of service (maintenance mode)", in_service=body.in_service)
+    return jsonify(view)
 
 
 @bp.after_app_request

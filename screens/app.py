@@ -24,6 +24,7 @@ from kiosk.settings import Settings
 from kiosk.watchdog import Watchdog
 from local_api.client import GatewayClient
 from screens.display import Display
+from screens.maint_app import MaintenanceScreen
 from screens.renderer import Renderer
 from screens.widgets import clear_text_cache
 
@@ -82,6 +83,7 @@ class KioskApp:
         self._velocity = 0.0  # design px per frame after a fling
         self._kb_for: tuple[str, str] | None = None  # (screen, field) the keyboard state belongs to
         self._screen_changed_at = -1e9
+        self.maintenance = MaintenanceScreen(self, gateway_url)  # corner gesture + PIN (issue 10)
 
     # -- input --
 
@@ -98,6 +100,8 @@ class KioskApp:
             self.events.put(flow.CardRejected(f"notice_{event.kind}"))
 
     def dispatch(self, event: flow.Event) -> None:
+        if self.maintenance.swallows(event):
+            return
         for effect in self.flow.handle(event):
             if isinstance(effect, flow.SessionWiped):
                 # Rendered texts and the keyboard's text may hold what the resident saw or typed.
@@ -113,7 +117,10 @@ class KioskApp:
             return
         if self.clock() - self._screen_changed_at < DOUBLE_TAP_S:
             return  # a double tap must not also press whatever the new screen has in that place
-        if target == "sim:card":
+        if self.maintenance.is_open:
+            self.maintenance.tap(target)
+            self._draw_if_changed()
+        elif target == "sim:card":
             self.insert_sample_card()
         elif target == "speak:repeat":
             self.speak(force=True)
@@ -130,6 +137,7 @@ class KioskApp:
 
     def press(self, pos: tuple[int, int]) -> None:
         self._press, self._dragging, self._velocity = pos, False, 0.0
+        self.maintenance.press(pos)
 
     def move(self, pos: tuple[int, int], rel_y: int) -> None:
         if self._press is None:
@@ -145,6 +153,8 @@ class KioskApp:
     def release(self, pos: tuple[int, int]) -> None:
         """A tap counts on release, on the same target it was pressed on (a drag off a button cancels)."""
         pressed, self._press = self._press, None
+        if self.maintenance.release(pos):
+            return  # the maintenance gesture's touch, not the residents' screen's
         if self._dragging:
             self._dragging = False
             return
@@ -256,16 +266,19 @@ class KioskApp:
         if self._sim_card_off_at is not None and now >= self._sim_card_off_at and self.hardware.id_simulator:
             self.hardware.id_simulator.remove()
             self._sim_card_off_at = None
+        self.maintenance.step()
         if now >= self._next_tick:
             self._next_tick = now + TICK_S
             self.dispatch(flow.Tick())
             self.dispatch(flow.DeviceStates(self.hardware.available()))
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + HEARTBEAT_S
-            self.runner.heartbeat(self.flow.screen.value, self.hardware.statuses(), self._frame_png())
+            self.runner.heartbeat(self.maintenance.screen_name(), self.hardware.statuses(), self._frame_png())
         self._draw_if_changed()
 
     def view(self) -> dict[str, Any]:
+        if self.maintenance.is_open:
+            return self.maintenance.view()
         view = self.flow.view()
         view["simulated_reader"] = self.hardware.id_simulator is not None
         return view
@@ -314,6 +327,7 @@ class KioskApp:
             watchdog.close()
 
     def close(self) -> None:
+        self.maintenance.close()
         if self.speaker is not None:
             self.speaker.stop()
         self.runner.stop()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
-GROUPS = ("kiosk.commands.devices", "kiosk.commands.outbox", "kiosk.commands.catalog")
+GROUPS = ("kiosk.commands.devices", "kiosk.commands.outbox", "kiosk.commands.catalog",
+          "kiosk.commands.maintenance")
 
 
 def register_all(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
