@@ -227,7 +227,7 @@ def test_http_errors_are_json(rig: Rig) -> None:
     assert huge.status_code == 413 and "error" in huge.json()
 
 
-def test_full_disk_answers_503_and_stores_nothing(rig: Rig) -> None:
+def test_full_disk_answers_507_and_stores_nothing(rig: Rig) -> None:
     rig.faults(status=503)
     assert rig.gateway is not None
     outbox = rig.gateway.services.outbox
@@ -237,7 +237,9 @@ def test_full_disk_answers_503_and_stores_nothing(rig: Rig) -> None:
         outbox._db.execute(f"PRAGMA max_page_count={pages}")  # SQLite's own "database or disk is full"
     with pytest.raises(GatewayRefused) as info:
         rig.client.submit("application", "rs-sydj", APPLICANT, dict(FORM, photo="x" * 300_000))
-    assert info.value.status == 503 and info.value.error == "outbox_unavailable"
+    # The same answer as the free-space check gives: the disk is full, nothing was saved.
+    assert info.value.status == 507 and info.value.error == "disk_full"
+    assert "nothing was saved" in str(info.value)
     assert sum(rig.client.health()["outbox"].values()) == 1
     outbox.integrity_check()
 
