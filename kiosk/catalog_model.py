@@ -46,10 +46,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
+# Taiwan wording on top of OpenCC's s2tw (Taiwan character standard). s2twp would add Taiwan phrases
+# too, but its phrase table is computing vocabulary and rewrites government terms wrongly (註銷→登出,
+# 對象→物件, 窗口→視窗, 類型→型別, 審核→稽核, 項目→專案), so only these few are replaced, by hand.
+TAIWAN_PHRASES = (("打印", "列印"), ("信息", "資訊"), ("身份", "身分"), ("賬", "帳"), ("軟件", "軟體"),
+                  ("網絡", "網路"), ("視頻", "影片"), ("攝像頭", "攝影機"), ("屏幕", "螢幕"))
+
+
 @functools.lru_cache(maxsize=4096)
 def to_traditional(text: str) -> str:
-    """繁體 for a 简体 text, with OpenCC's s2t conversion (phrase-aware, unlike a character map)."""
-    return str(_s2t().convert(text))
+    """繁體 (Taiwan) for a 简体 text: OpenCC's s2tw conversion, then :data:`TAIWAN_PHRASES`."""
+    out = str(_s2t().convert(text))
+    for mainland, taiwan in TAIWAN_PHRASES:
+        out = out.replace(mainland, taiwan)
+    return out
 
 
 @functools.cache
@@ -58,7 +68,7 @@ def _s2t() -> Any:
     # 繁體 should not pay at start-up.
     import opencc
 
-    return opencc.OpenCC("s2t")
+    return opencc.OpenCC("s2tw")
 
 
 class LocalizedText(_Model):

@@ -86,6 +86,7 @@ class QrVerdict:
 
     payload: QrPayload | None
     reason: str = ""
+    reason_key: str = ""  # the same reason as a message key (config/messages.toml), for the resident's language
 
     @property
     def accepted(self) -> bool:
@@ -134,12 +135,12 @@ def inspect_payload(text: str, *, now: float | None = None,
     enables the signature check. Without them only the shape is checked.
     """
     if not text or len(text) > _MAX_TEXT:
-        return QrVerdict(None, _NOT_OURS)
+        return QrVerdict(None, _NOT_OURS, "qr_not_ours")
     if text.startswith(SIGNIN_PREFIX):
         return _inspect_signin(text, now, signin_key)
     if text.lower().startswith(("https://", "http://")):
         return _inspect_progress(text)
-    return QrVerdict(None, _NOT_OURS)
+    return QrVerdict(None, _NOT_OURS, "qr_not_ours")
 
 
 def parse_payload(text: str, *, now: float | None = None,
@@ -150,7 +151,7 @@ def parse_payload(text: str, *, now: float | None = None,
 
 def _inspect_progress(text: str) -> QrVerdict:
     foreign = QrVerdict(None, "this link is not a progress link of this service: show the QR code printed "
-                              "on your receipt, or type the receipt number")
+                              "on your receipt, or type the receipt number", "qr_foreign_link")
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -162,11 +163,11 @@ def _inspect_progress(text: str) -> QrVerdict:
     query = parse_qsl(parts.query, keep_blank_values=True)
     if len(query) != 1 or query[0][0] != "no":
         return QrVerdict(None, "the progress link is damaged (it must carry exactly one receipt number): "
-                               "type the receipt number instead")
+                               "type the receipt number instead", "qr_damaged_link")
     receipt_no = query[0][1]
     if not is_receipt_no(receipt_no):
         return QrVerdict(None, "the receipt number in this QR code is not valid: type the receipt number "
-                               "printed under the code instead")
+                               "printed under the code instead", "qr_bad_receipt_no")
     return QrVerdict(ProgressLookup(receipt_no))
 
 
@@ -174,9 +175,9 @@ def _inspect_signin(text: str, now: float | None, key: Ed25519PublicKey | None) 
     fields = text[len(SIGNIN_PREFIX):].split(":")
     if not fields or fields[0] != SIGNIN_VERSION:
         return QrVerdict(None, "this sign-in code is from a newer or older app version: update the "
-                               "government app, or use your ID card")
+                               "government app, or use your ID card", "qr_signin_version")
     damaged = QrVerdict(None, "this sign-in code is damaged: refresh it in the government app, "
-                              "or use your ID card")
+                              "or use your ID card", "qr_signin_damaged")
     if len(fields) != 4:
         return damaged
     _, token, expiry, signature = fields
@@ -186,15 +187,15 @@ def _inspect_signin(text: str, now: float | None, key: Ed25519PublicKey | None) 
     if now is not None:
         if expires_at <= now:
             return QrVerdict(None, "this sign-in code has expired: refresh it in the government app "
-                                   "and show it again")
+                                   "and show it again", "qr_signin_expired")
         if expires_at - now > SIGNIN_MAX_LIFETIME_S:
             return QrVerdict(None, "this sign-in code is valid for too long to be genuine: refresh it in the "
-                                   "government app, or use your ID card")
+                                   "government app, or use your ID card", "qr_signin_too_long")
     if key is not None:
         try:
             key.verify(base64.urlsafe_b64decode(signature + "=="),
                        f"{SIGNIN_PREFIX}{SIGNIN_VERSION}:{token}:{expiry}".encode("ascii"))
         except (InvalidSignature, binascii.Error, ValueError):
             return QrVerdict(None, "this sign-in code was not issued by the government platform: "
-                                   "refresh it in the government app, or use your ID card")
+                                   "refresh it in the government app, or use your ID card", "qr_signin_forged")
     return QrVerdict(SignIn(token, expires_at, signature_checked=key is not None))

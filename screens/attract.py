@@ -23,7 +23,9 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     c.text(t("attract_hint"), 760, 44, width=860)
     buttons = [c.button(t("button_start"), "start", (190, 1000, 700, 200), size=64),
                c.button(t("elder_on"), "elder", (190, 1230, 340, 120), primary=False, size=40),
-               c.button(t("button_help"), "help", (550, 1230, 340, 120), primary=False, size=36)]
+               c.button(t("button_help"), "help", (550, 1230, 340, 120), primary=False, size=36),
+               # The hint's second way in: a receipt's progress, with no card and no session to start.
+               c.button(t("attract_progress"), "progress", (190, 1560, 700, 110), primary=False, size=36)]
     if view.get("simulated_reader"):
         buttons.append(c.button(t("button_sim_card"), "sim:card", (290, 1420, 500, 110), primary=False,
                                 size=36))

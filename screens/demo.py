@@ -6,14 +6,18 @@ The default journey: a resident lays an ID card on the reader at the attract scr
 社保参保缴费证明打印, agrees to the face check (同意并打印: the consent also confirms, the simulated
 face camera sees a blinking face and the platform verifies it against the card), takes the printed
 certificate, rates the service 非常满意, and the kiosk forgets them. ``journey="all"`` also plays every journey in ``screens/demo_journeys.py``
-(one per item kind, offline apply, printer out, timeout, elder mode, 繁體, English), each into its
-own subfolder with its own ``summary.json``.
+(one per item kind, offline apply, printer out, timeout, elder mode, 繁體, English, progress lookup by
+scanning a receipt, app-QR sign-in, a pulled social security card), each into its
+own subfolder with its own ``summary.json``; ``card_pulled`` needs the simulated social security
+card reader (a private pcscd: root, pcscd, vsmartcard-vpcd) and is reported as skipped, with what is
+missing, where that cannot run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,13 +31,17 @@ from kiosk.settings import Settings
 from local_api.client import GatewayClient
 from local_api.server import start_gateway, start_platform_sim
 from screens.app import KioskApp
-from screens.demo_journeys import DEMO_ITEM, FAKE_CLOCK, JOURNEYS, OFFLINE
+from screens.demo_journeys import DEMO_ITEM, FAKE_CLOCK, JOURNEYS, NEEDS_SSC, OFFLINE
 
-__all__ = ["DEMO_ITEM", "JourneyError", "ScriptedResident", "run_demo", "run_journey", "main"]
+__all__ = ["DEMO_ITEM", "JourneyError", "JourneySkipped", "ScriptedResident", "run_demo", "run_journey", "main"]
 
 
 class JourneyError(RuntimeError):
     """The scripted journey did not reach a screen it expected."""
+
+
+class JourneySkipped(JourneyError):
+    """The journey cannot run on this machine (e.g. no private pcscd for the social security card)."""
 
 
 class DemoClock:
@@ -111,7 +119,17 @@ def demo_settings(settings: Settings, data_dir: str, platform_url: str) -> Setti
 
 
 def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str, Any]:
-    """Play one journey into ``out``; returns (and writes) its summary."""
+    """Play one journey into ``out``; returns (and writes) its summary. Raises :class:`JourneySkipped`
+    when the journey needs something this machine lacks (saying what and how to get it)."""
+    if name in NEEDS_SSC:
+        from devices.smartcard.pcscd_env import missing_prerequisites
+
+        problems = missing_prerequisites()
+        if problems:
+            raise JourneySkipped(f"journey {name!r} needs the simulated social security card reader "
+                                 f"(a private pcscd), which cannot run here: {'; '.join(problems)}")
+        settings = settings.model_copy(update={
+            "devices": settings.devices.model_copy(update={"ssc_reader": "sim://ssc-reader"})})
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("[0-9][0-9]-*.png"):
         old.unlink()
@@ -192,6 +210,8 @@ def run_demo(settings: Settings, out: Path, journey: str | None = None) -> dict[
             try:
                 extra = run_journey(settings, out / name, name)
                 outcomes[name] = {"ok": True, "screens": len(extra["screens"]), "touches": extra["touches"]}
+            except JourneySkipped as exc:
+                outcomes[name] = {"ok": False, "skipped": True, "error": str(exc)}
             except (JourneyError, LookupError) as exc:
                 outcomes[name] = {"ok": False, "error": str(exc)}
         summary["journeys"] = outcomes
@@ -217,9 +237,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from kiosk.settings import load_settings
 
-    summary = run_demo(load_settings(args.config), Path(args.out), args.journey)
+    try:
+        summary = run_demo(load_settings(args.config), Path(args.out), args.journey)
+    except JourneySkipped as exc:
+        print(f"kiosk demo: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(summary, ensure_ascii=False, indent=2))
-    failed = [n for n, o in summary.get("journeys", {}).items() if not o["ok"]]
+    for name, outcome in summary.get("journeys", {}).items():
+        if outcome.get("skipped"):
+            print(f"kiosk demo: skipped {name}: {outcome['error']}", file=sys.stderr)
+    failed = [n for n, o in summary.get("journeys", {}).items() if not o["ok"] and not o.get("skipped")]
     return 1 if failed or not summary.get("screens") else 0
 
 

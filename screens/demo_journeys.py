@@ -1,5 +1,6 @@
 """The scripted journeys of ``kiosk demo``: one per item kind, plus offline, printer out, timeout,
-elder mode, 繁體 and English. Each drives a real :class:`KioskApp` by touches at widget positions
+elder mode, 繁體, English, progress lookup by scanning a receipt, app-QR sign-in and a pulled social
+security card. Each drives a real :class:`KioskApp` by touches at widget positions
 (and, for typing, the text the on-screen keyboard would produce) and returns what it saw."""
 
 from __future__ import annotations
@@ -242,6 +243,78 @@ def offline_apply(r: ScriptedResident) -> dict[str, Any]:
     return apply(r, expect_offline=True)
 
 
+def progress_lookup(r: ScriptedResident) -> dict[str, Any]:
+    """办件进度查询: a print item first (a real submission, its receipt printed with the progress QR),
+    then a resident with that receipt scans it at the attract screen — no card — and prints the progress."""
+    seen = print_item(r)
+    r.touch("home")  # leave the thanks notice at once
+    r.wait_for("attract")
+    r.touch("progress")
+    r.wait_for("scan")
+    r.wait_for("progress_result", timeout_s=40)
+    view = r.app.flow.view()
+    looked_up = {"looked_up": view.get("progress_no"), "status": view.get("progress_status"),
+                 "steps": len(view.get("progress_steps", [])), "reason": view.get("progress_reason", "")}
+    if any(b.target == "print" for b in r.app.renderer.buttons):
+        r.touch("print")
+        r.wait_until(lambda: r.app.flow.screen.value == "progress_result" and r.app.flow.view().get("notice_key"),
+                     "the progress slip printed")
+        r.save("progress-printed")
+    r.touch("exit")
+    r.wait_for("attract")
+    return {**seen, **looked_up, "session_wiped": r.app.flow.session is None}
+
+
+def app_sign_in(r: ScriptedResident) -> dict[str, Any]:
+    """扫码登录: the resident first shows an expired code (told so, with the cards offered), refreshes it
+    in the app and scans again; no face check, then the print item as usual."""
+    phone = r.app.hardware.cameras["qr_camera"].app
+    phone.hold_up(phone.signin_code(expires_in_s=-60))
+    r.wait_for("attract")
+    r.touch("start")
+    r.wait_for("home")
+    r.touch(f"item:{DEMO_ITEM}")
+    r.wait_for("card_prompt")
+    r.touch("use:app_qr")
+    r.wait_until(lambda: r.app.flow.view().get("scan_failed"), "the expired code to be refused", 30)
+    refused = r.app.flow.view()["scan_failed"]
+    r.save("signin-expired")
+    r.touch("rescan")
+    r.wait_for("confirm", timeout_s=40)
+    source = r.app.flow.view().get("identity_source")
+    r.touch("confirm")
+    r.wait_for("done", timeout_s=40)
+    view = r.app.flow.view()
+    seen = {"refused_first": refused, "identity_source": source, "receipt_no": view.get("receipt_no", ""),
+            "printed": bool(view.get("printed"))}
+    rate_and_leave(r)
+    return seen
+
+
+def card_pulled(r: ScriptedResident) -> dict[str, Any]:
+    """A social security card in the simulated reader (pyscard, a private pcscd, a virtual card) starts
+    the session; the resident pulls it while filling in the form: the session ends and is wiped."""
+    sim = r.app.hardware.ssc_simulator
+    if sim is None:
+        raise LookupError("the simulated social security card reader did not start (see the log)")
+    item = r.app.flow.catalog.get("rs-jydj") or pick(r.app.flow.catalog, "apply", ("social_security_card",))
+    r.wait_for("attract")
+    sim.insert()
+    r.wait_for("home", timeout_s=30)
+    find(r, item)
+    r.touch("begin")
+    r.wait_for("form")
+    field = next(f for f in item.fields if not f.prefill and f.type == "mobile")
+    r.touch(f"field:{field.key}")
+    r.type_text(SAMPLE_VALUES["mobile"])
+    r.save("form-typing")
+    sim.pull()
+    r.wait_for("attract", timeout_s=30)
+    view = r.app.flow.view()
+    r.save("card-pulled")
+    return {"item": item.code, "notice": view.get("notice_key"), "session_wiped": r.app.flow.session is None}
+
+
 JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "print": print_item,
     "guide": guide,
@@ -255,6 +328,10 @@ JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "elder": lambda r: print_item(r, elder=True),
     "zh_TW": lambda r: print_item(r, language="zh_TW"),
     "en": lambda r: print_item(r, language="en"),
+    "progress": progress_lookup,
+    "app_qr": app_sign_in,
+    "card_pulled": card_pulled,
 }
 OFFLINE = {"offline_apply"}
 FAKE_CLOCK = {"timeout"}
+NEEDS_SSC = {"card_pulled"}  # journeys that need sim://ssc-reader (a private pcscd: root, pcscd, vpcd)

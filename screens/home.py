@@ -24,7 +24,9 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
         col, row = i % 2, i // 2
         buttons.append(c.button(t(key), target, (60 + col * 490, y + row * 140, 470, 120), primary=False,
                                 size=40))
-    y += 300
+    # 办件进度查询: a receipt from an earlier visit, scanned (or its number typed) without any card.
+    buttons.append(c.button(t("home_progress"), "progress", (60, y + 280, 960, 110), size=40))
+    y += 420
     c.text(t("home_featured"), y, 36, colour=theme.MUTED, x=60)
     y += 60
     elder = view.get("elder")

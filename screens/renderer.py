@@ -7,6 +7,8 @@ from typing import Any
 
 import pygame
 
+from screens import maintenance
+from screens import progress_result, receipt_entry, scan
 from screens import (attract, card_prompt, categories, confirm, consent, detail, done, form, help, home, itemlist,
                      materials, notice, progress, result, review, search, slots)
 from screens.chrome import notice_banner, warning_overlay
@@ -37,6 +39,9 @@ PAGES: dict[str, Page] = {
     "thanks": notice.draw,
     "timeout": notice.draw,
     "error": notice.draw,
+    "scan": scan.draw,
+    "receipt_entry": receipt_entry.draw,
+    "progress_result": progress_result.draw,
 }
 
 
@@ -86,7 +91,9 @@ class Renderer:
         self._last = view
         self.canvas.elder = bool(view.get("elder"))
         self.main_text = main_text(view, t)
-        buttons = PAGES[view["screen"]](self.canvas, view, t)
+        # The technician's maintenance pages are not a residents' screen (kiosk/maintenance.py).
+        page = maintenance.draw if view["screen"] == "maintenance" else PAGES[view["screen"]]
+        buttons = page(self.canvas, view, t)
         if view.get("notice_key"):
             notice_banner(self.canvas, t(view["notice_key"]))
         if view.get("warning"):
@@ -119,11 +126,14 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "confirm": "confirm_title", "form": "form_title", "materials": "materials_title",
           "review": "review_title", "slots": "slots_title", "help": "help_title", "working": "working_title",
           "printing": "printing_title", "done": "done_title", "thanks": "thanks_title",
-          "timeout": "timeout_title", "error": "error_title", "result": "result_title", "detail": "detail_title"}
+          "timeout": "timeout_title", "error": "error_title", "result": "result_title", "detail": "detail_title",
+          "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title"}
 
 
 def main_text(view: dict[str, Any], t: Callable[..., str]) -> str:
     """What speech reads for this screen: its title, and the item when there is one."""
+    if view["screen"] == "maintenance":
+        return maintenance.TITLE
     text = t(TITLES[view["screen"]])
     if view.get("item_name") and view["screen"] in ("detail", "card_prompt", "confirm", "done", "result"):
         text = f"{text}。{view['item_name']}"

@@ -14,9 +14,10 @@ wipes it and cancels any print still waiting.
 - ``machine.py``: sessions, browsing, help, settings, availability, timeouts
 - ``journeys.py``: each item kind end to end
 - ``face.py``: 人证比对 (consent, face capture, platform check, the other ways) for every 身份证+人脸 item
+- ``qr.py``: 办件进度查询 (scan a receipt or type its number) and 扫码登录 (the app's sign-in code)
 """
 
-from kiosk.flow.journeys import KioskFlow
+from kiosk.flow.qr import KioskFlow
 from kiosk.flow.machine import HELP_GROUPS, REPORT_CATEGORIES, SEARCH_CHIPS
 from kiosk.flow.model import *  # noqa: F403 - the flow's vocabulary is its public API
 from kiosk.flow.model import RATING_LEVELS, Screen, Session, id_type

@@ -39,8 +39,9 @@ FOLLOW_UP_REASONS = ("slow", "unclear", "device", "not_done")
 SENSITIVE_TYPES = {"citizen_id", "bank_account", "mobile"}
 
 
-class KioskFlow(FaceCheck):
-    """The resident's journey for every item kind (see the module docstring)."""
+class ItemJourneys(FaceCheck):
+    """The resident's journey for every item kind (see the module docstring); ``kiosk/flow/qr.py``'s
+    :class:`KioskFlow` adds the QR steps (progress lookup, app sign-in) on top."""
 
     # -- starting an item --
 

@@ -7,6 +7,7 @@ the small types without the transitions.
 from __future__ import annotations
 
 import enum
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,6 +39,9 @@ class Screen(str, enum.Enum):
     THANKS = "thanks"
     TIMEOUT = "timeout"
     ERROR = "error"
+    SCAN = "scan"  # a QR code held up to the camera: a receipt's progress link or the app's sign-in code
+    RECEIPT_ENTRY = "receipt_entry"  # the receipt number typed on a keypad instead of scanned
+    PROGRESS_RESULT = "progress_result"  # 办件进度: status and steps of an earlier submission
 
 
 class Identity(Protocol):
@@ -184,9 +188,36 @@ class PrintFinished:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class QrScanned:
+    """Scan ``scan_id`` read a receipt's progress link (sign-in codes come back as :class:`CardRead`)."""
+
+    scan_id: str
+    receipt_no: str
+
+
+@dataclass(frozen=True)
+class ScanFailed:
+    """Scan ``scan_id`` ended without a usable code; ``reason_key`` says why (a message key)."""
+
+    scan_id: str
+    reason_key: str
+
+
+@dataclass(frozen=True)
+class ProgressAnswered:
+    """办件进度 of a receipt: ``{receipt_no, source, status, status_text, steps: [{status, text, at}]}``;
+    ``reason_key`` is set instead when it could not be looked up (not found, platform unreachable)."""
+
+    receipt_no: str
+    answer: dict[str, Any] = field(default_factory=dict)
+    reason_key: str = ""
+
+
 Event = (Tapped | TextEntered | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
-         | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished)
+         | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
+         | ProgressAnswered)
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -300,8 +331,34 @@ class SessionWiped:
     outcome: str = ""
 
 
+class QrWork:
+    """Base of the effects ``kiosk/scanning.py`` carries out (scanning a QR code, looking up progress)."""
+
+
+@dataclass(frozen=True)
+class ScanQr(QrWork):
+    """Look for a QR code on the QR camera for ``purpose`` (``progress`` or ``signin``) for at most
+    ``timeout_s``. The flow sets ``cancel`` when the resident leaves the scan screen; the scanner
+    checks it between frames, so a cancelled scan stops within a frame and posts nothing."""
+
+    purpose: str
+    timeout_s: float
+    scan_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # Only ever set by the flow and read by the scanner; an Event keeps that hand-over thread-safe.
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class LookUpProgress(QrWork):
+    """办件进度 for ``receipt_no``; when the resident typed only the digits (``<YYYYMMDD><6 digits>``),
+    ``receipt_no`` is "" and the scanner completes it with this terminal's id."""
+
+    receipt_no: str = ""
+    digits: str = ""
+
+
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
-          | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped)
+          | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress)
 
 
 def id_type(card_type: str, number: str) -> str:

@@ -59,7 +59,7 @@ def test_show_one_item_in_full(capsys):
     assert item["name"]["zh_TW"] == "生育津貼申領"
     assert item["follow_ups_triggered_by"] == ["yb-syfy"]
     assert main(["catalog", "show", "rs-sbjfzm"]) == 0
-    assert "社保参保缴费证明打印 / 社保參保繳費證明打印" in capsys.readouterr().out
+    assert "社保参保缴费证明打印 / 社保參保繳費證明列印" in capsys.readouterr().out
 
 
 def test_show_unknown_code_fails_with_a_hint(capsys):
@@ -72,7 +72,7 @@ def test_export_csv_and_json(tmp_path, capsys):
     assert main(["catalog", "export", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == 292 and rows[0]["code"] == "rs-sbjfzm"
-    assert rows[0]["name_zh_TW"] == "社保參保繳費證明打印"
+    assert rows[0]["name_zh_TW"] == "社保參保繳費證明列印"
     out = tmp_path / "catalog.json"
     assert main(["catalog", "export", "--format", "json", "--out", str(out)]) == 0
     data = json.loads(out.read_text(encoding="utf-8"))

@@ -95,6 +95,12 @@ def every_screen_view(language: str) -> dict[str, dict]:
     k.handle(flow.Tapped("elder"))
     see(flow.Tapped("browse:all"), flow.Tapped("detail:rs-sbjfzm"), flow.Tapped("begin"), flow.Tapped("confirm"),
         flow.ServiceFailed("error_platform_unavailable"))
+    see(flow.Tapped("home"), flow.Tapped("progress"))
+    see(flow.ScanFailed(k._scan.scan_id, "qr_foreign_link"), flow.Tapped("type_receipt"),
+        *(flow.Tapped(f"pk:{d}") for d in "20261121000001"), flow.Tapped("pk:done"),
+        flow.ProgressAnswered("HC-DEMO-001-20261121-000001", {"status": "accepted", "status_text": "已受理",
+                                                              "steps": [{"text": "已接收", "at": "2026-11-21T10:00"}]}),
+        flow.Tapped("home"))
     for name in ("attract", "thanks", "timeout"):
         views.setdefault(name, {**k.view(), "screen": name})
     # A passing banner (notice_key) overlays the screen for a few seconds; it is checked on its own below.

@@ -74,3 +74,30 @@ def test_timeout_journey_warns_then_wipes(tmp_path: Path):
     summary = run_journey_subprocess(tmp_path, "timeout")
     assert any("warning" in s for s in summary["screens"]) and summary["screens"][-1].endswith("timeout.png")
     assert summary["session_wiped"]
+
+
+def test_progress_journey_scans_the_receipt_it_just_printed(tmp_path: Path):
+    summary = run_journey_subprocess(tmp_path, "progress")
+    screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
+    assert screens.index("scan") > screens.index("printing")  # the receipt came first, then the lookup
+    assert "progress_result" in screens and summary["session_wiped"]
+    assert summary["seen"]["looked_up"] == summary["receipt_no"] and summary["seen"]["steps"] >= 1
+    assert summary["delivered"] and not summary["seen"]["reason"]
+
+
+def test_card_pulled_journey_ends_and_wipes_the_session_or_says_why_it_cannot_run(tmp_path: Path):
+    from devices.smartcard.pcscd_env import missing_prerequisites
+
+    out = tmp_path / "card_pulled"
+    result = subprocess.run([sys.executable, "-m", "screens.demo", "--out", str(out), "--journey", "card_pulled"],
+                            capture_output=True, text=True, timeout=180,
+                            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SDL_VIDEODRIVER": "dummy",
+                                 "SDL_AUDIODRIVER": "dummy", "HOME": str(tmp_path)})
+    if missing_prerequisites():
+        assert result.returncode == 2 and "private pcscd" in result.stderr
+        return
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
+    assert "form" in screens and screens[-1] == "card-pulled"
+    assert summary["seen"]["notice"] == "notice_card_pulled" and summary["session_wiped"]

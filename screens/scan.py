@@ -1,0 +1,63 @@
+"""Scanning a QR code: a receipt's progress link (办件进度查询) or the government app's sign-in code.
+
+The scan runs off the UI thread (kiosk/scanning.py); this screen only shows where to hold the code,
+the seconds left, and — when nothing usable was read — why, in plain words, with the other ways
+right here: scan again, type the receipt number, or (signing in) the ID or social security card.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pygame
+
+from screens import theme
+from screens.chrome import Text, footer
+from screens.widgets import Button, Canvas
+
+
+def _window(c: Canvas, top: float) -> None:
+    """The scanner window below the screen, drawn as a framed square with an arrow pointing down."""
+    cx = c.width // 2
+    pygame.draw.rect(c.surface, theme.SECONDARY, (cx - c.px(230), c.px(top), c.px(460), c.px(300)),
+                     border_radius=c.px(24))
+    # The four corner marks of a QR viewfinder: hold the code inside them.
+    for dx, dy in ((-1, -1), (1, -1), (-1, 1), (1, 1)):
+        x, y = cx + dx * c.px(120), c.px(top + 150) + dy * c.px(100)
+        pygame.draw.line(c.surface, theme.PRIMARY, (x, y), (x - dx * c.px(50), y), c.px(8))
+        pygame.draw.line(c.surface, theme.PRIMARY, (x, y), (x, y - dy * c.px(50)), c.px(8))
+    pygame.draw.polygon(c.surface, theme.PRIMARY, [(cx - c.px(60), c.px(top + 330)), (cx + c.px(60), c.px(top + 330)),
+                                                   (cx, c.px(top + 420))])
+
+
+def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+    c.fill()
+    purpose = view.get("scan_purpose", "progress")
+    c.header(t(f"scan_title_{purpose}"))
+    # Laid out top to bottom from what the texts need: elder mode's larger text pushes things down.
+    y = 200.0
+    if purpose == "signin" and view.get("item_name"):
+        y = c.text(view["item_name"], y, 42, bold=True, colour=theme.HEADER) + 10
+    y = c.text(t(f"scan_hint_{purpose}"), y + 10, 44, bold=True, width=900)
+    top = max(y + 40, 420.0)
+    _window(c, top)
+    y = top + 450
+    buttons: list[Button] = []
+    failed = view.get("scan_failed", "")
+    if view.get("scanning"):
+        y = c.text(t("scan_scanning", seconds=view.get("scan_left_s", 0)), y, 40, colour=theme.MUTED)
+    elif failed:
+        y = c.text(t(failed), y, 38, bold=True, colour=theme.DANGER, width=900)
+    if not view.get("scanning"):
+        buttons.append(c.button(t("scan_again"), "rescan", (140, y + 20, 800, 130), size=48))
+        y += 160
+    ways = [("scan_type_receipt", "type_receipt")] if purpose == "progress" else \
+        [(f"id_{a}", f"use:{a}") for a in view.get("scan_alternatives", [])]
+    if ways:
+        y = max(y + 20, 1400.0) if not failed and not view.get("scanning") else y + 20
+        y = c.text(t("scan_other_ways"), y, 34, colour=theme.MUTED)
+        for i, (key, target) in enumerate(ways[:2]):
+            w = 800 if len(ways) == 1 else 390
+            buttons.append(c.button(t(key), target, (140 + i * 410, min(y + 10, 1610), w, 130), primary=False,
+                                    size=40))
+    return buttons + footer(c, t, back=True)
