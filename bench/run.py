@@ -31,6 +31,9 @@ MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
     ("P2,P3,P10", "bench.bench_screens"),
     ("P1", "bench.bench_startup"),
     ("P9", "bench.bench_memory"),
+    ("OPS", "bench.bench_device_ops"),
+    ("MAINT", "bench.bench_maintenance"),
+    ("QRSCAN", "bench.bench_scanning"),
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -56,6 +59,12 @@ MEANING: dict[str, str] = {
     "P10": "Touches and scripted seconds to finish 社保参保缴费证明打印 from the attract screen with an ID card.",
     "R3": "Recovery: the ID reader unplugged and replugged (pty closed/reopened) and pcscd restarted, "
           "seconds until reads work again without restarting the app.",
+    "OPS": "Applying a technician's printer change (validate, save, reopen) and probing a port, median; "
+           "informational, against opening a printer and one SAM exchange in the same run.",
+    "MAINT": "Maintenance-mode pages: frame time p99 against the home screen's (same P2 budget), and the "
+             "salted-scrypt PIN check (deliberately slow, off the UI thread).",
+    "QRSCAN": "QR scan: a code held up to the simulated QR camera until the flow has it, median, against one "
+              "bare OpenCV decode of the same scene; and how fast a cancelled scan lets go (informational).",
     "SSC": "Social security card read over PC/SC (private pcscd, virtual card): the APDUs plus decoding, "
            "median, against the same APDUs sent bare on the same connection (informational).",
 }
@@ -120,16 +129,25 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+def _owner(figure_id: str) -> str | None:
+    """The bench module that measures a figure id (``QRSCAN-cancel`` belongs to ``QRSCAN``'s module)."""
+    for exact in (True, False):
+        for ids, module in MODULES:
+            names = ids.split(",")
+            if (figure_id in names) if exact else (figure_id.split("-")[0] in names):
+                return module
+    return None
+
+
 def _merge_previous(fresh: list[Figure], rerun: set[str]) -> list[Figure]:
     """The fresh figures plus those of the last run whose modules were not run now, in table order."""
     try:
         previous = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))["figures"]
     except (OSError, ValueError, KeyError):
         return fresh
-    rerun_ids = {i for ids, m in MODULES if m in rerun for i in ids.split(",")}
-    kept = [Figure(**f) for f in previous if f["id"] not in rerun_ids]
-    order = [i for ids, _ in MODULES for i in ids.split(",")]
-    return sorted(kept + fresh, key=lambda f: order.index(f.id) if f.id in order else len(order))
+    kept = [Figure(**f) for f in previous if _owner(f["id"]) not in rerun]
+    order = [module for _, module in MODULES]
+    return sorted(kept + fresh, key=lambda f: order.index(_owner(f.id)) if _owner(f.id) in order else len(order))
 
 
 def main(argv: list[str] | None = None) -> int:
