@@ -287,6 +287,8 @@ class EffectRunner:
 
 
 def _reason_key(status: int) -> str:
+    if status == 507:  # the terminal's own disk is full: this kiosk cannot take it, the platform is fine
+        return "error_gateway_unavailable"
     if status == 503:
         return "error_platform_unavailable"
     if status == 404:

@@ -37,13 +37,16 @@ def kiosk_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
 
     closers: list[Callable[[], Any]] = []
 
-    def start(**app_options: Any) -> KioskStack:
+    def start(*, adjust: Callable[[Any], Any] | None = None, **app_options: Any) -> KioskStack:
+        """``adjust(settings) -> settings`` changes the settings both the gateway and the app get."""
         monkeypatch.setattr(app_module, "HEARTBEAT_S", 0.2)
         base = load_settings(environ={})
         platform = start_platform_sim("127.0.0.1", 0, base.platform.secret)
         closers.append(platform.close)
         data_dir = tmp_path / "data"
         settings = demo_settings(base, str(data_dir), platform.url)
+        if adjust is not None:
+            settings = adjust(settings)
         gateway = start_gateway(settings)
         closers.append(gateway.close)
         app = KioskApp(settings, gateway_url=gateway.url, headless=True, **app_options)
