@@ -63,6 +63,12 @@ class EffectRunner:
         self.post = post
         self.now = now
         self._queue: queue.Queue[object] = queue.Queue()
+        # Heartbeats (and the device work they bring) have their own thread and gateway connection: a
+        # resident's 30 s QR scan or face capture must not make the terminal look dead to operators.
+        self._beats: queue.Queue[object] = queue.Queue()
+        self._beat_gateway = GatewayClient(gateway.base_url, gateway.timeout_s) \
+            if isinstance(gateway, GatewayClient) else gateway
+        self._beat_thread: threading.Thread | None = None
         self._tally: dict[tuple[str, str], int] = {}
         self._tally_lock = threading.Lock()
         self._run_id = uuid.uuid4().hex[:16]  # this app run, for the gateway's per-run session totals
@@ -80,14 +86,19 @@ class EffectRunner:
         return self.device_control.hardware.cameras if self.device_control is not None else self._cameras
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="effect-runner", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(self._queue,), name="effect-runner", daemon=True)
         self._thread.start()
+        self._beat_thread = threading.Thread(target=self._run, args=(self._beats,), name="heartbeat", daemon=True)
+        self._beat_thread.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(_STOP)
-            self._thread.join(timeout=10)
-            self._thread = None
+        for work, thread in ((self._queue, self._thread), (self._beats, self._beat_thread)):
+            if thread is not None:
+                work.put(_STOP)
+                thread.join(timeout=10)
+        self._thread = self._beat_thread = None
+        if self._beat_gateway is not self.gateway:
+            self._beat_gateway.close()
 
     def run(self, effect: flow.Effect) -> None:
         """Queue an effect; effects the runner does not own (Show, SessionWiped) are ignored.
@@ -105,9 +116,9 @@ class EffectRunner:
     def idle(self) -> bool:
         return self._queue.unfinished_tasks == 0
 
-    def _run(self) -> None:
+    def _run(self, work: queue.Queue[object]) -> None:
         while True:
-            effect = self._queue.get()
+            effect = work.get()
             try:
                 if effect is _STOP:
                     return
@@ -115,7 +126,7 @@ class EffectRunner:
             except Exception:  # the runner must outlive any one failure
                 log.exception("effect failed: %s", type(effect).__name__)
             finally:
-                self._queue.task_done()
+                work.task_done()
 
     def _carry_out(self, effect: object) -> None:
         if isinstance(effect, flow.FetchDocument):
@@ -171,7 +182,7 @@ class EffectRunner:
         """Report the screen and devices; the answer says whether the platform can be reached."""
         try:
             results, self._results = self._results[:32], self._results[32:]  # the gateway takes 32 at most
-            answer = self.gateway.heartbeat(effect.screen, effect.devices, results=results,
+            answer = self._beat_gateway.heartbeat(effect.screen, effect.devices, results=results,
                                             sessions=self.session_counts())
         except (GatewayError, GatewayUnavailable) as exc:
             self._results[:0] = results  # not delivered: they go with the next heartbeat
@@ -187,7 +198,7 @@ class EffectRunner:
             self.post(flow.ServiceSwitched(bool(service.get("in_service", True)), str(service.get("message", ""))))
         if effect.screen_png:
             try:
-                self.gateway.post_screen(effect.screen_png())
+                self._beat_gateway.post_screen(effect.screen_png())
             except (GatewayError, GatewayUnavailable) as exc:
                 log.warning("screen picture not delivered: %s", exc)
 
@@ -214,7 +225,7 @@ class EffectRunner:
 
     def _audit(self, action: str, outcome: str, detail: str) -> None:
         """Record a device operation in the gateway's audit, when the client offers it."""
-        audit = getattr(self.gateway, "audit", None)
+        audit = getattr(self._beat_gateway, "audit", None)
         if audit is None:
             return
         try:
@@ -247,9 +258,9 @@ class EffectRunner:
     def heartbeat(self, screen: str, devices: dict[str, dict[str, object]],
                   screen_png: Callable[[], bytes] | None = None) -> None:
         """Queue a heartbeat (screen and device states) for the gateway's operator status;
-        ``screen_png`` encodes the current frame on this runner's thread, off the UI loop."""
-        if self._queue.qsize() < 2:  # a slow gateway must not pile heartbeats up behind a resident's work
-            self._queue.put(_Heartbeat(screen, devices, screen_png))
+        ``screen_png`` encodes the current frame on the heartbeat thread, off the UI loop."""
+        if self._beats.qsize() < 2:  # a slow gateway must not pile heartbeats up
+            self._beats.put(_Heartbeat(screen, devices, screen_png))
 
     def _guarded(self, call: Callable[[], flow.Event]) -> None:
         try:

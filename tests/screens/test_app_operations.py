@@ -72,3 +72,23 @@ def test_finished_sessions_are_counted_for_the_fleet_without_personal_data(kiosk
         return 'kiosk_gateway_sessions_total{item_kind="none",outcome="abandoned"} 1.0' in metrics
 
     step_until(app, counted)
+
+
+def test_heartbeats_go_on_while_a_resident_scans_a_code(kiosk):
+    """A scan waits up to 30 s for a code; meanwhile operators must still see a live terminal."""
+    app, url, auth = kiosk
+    resident = ScriptedResident(app)
+    resident.wait_for("attract")
+    app.hardware.cameras["qr_camera"].app.hold_up("")  # the resident holds nothing up: the scan keeps looking
+    resident.touch("progress")
+    resident.wait_for("scan")
+    resident.wait_until(lambda: not app.runner.idle(), "the scan to start")
+
+    def last_beat() -> str:
+        return requests.get(f"{url}/api/v1/status", headers=auth, timeout=5).json()["heartbeat"]["last_at"]
+
+    first = last_beat()
+    resident.wait_until(lambda: last_beat() != first, "a heartbeat during the scan", timeout_s=15)
+    assert not app.runner.idle() and app.flow.screen.value == "scan"  # the scan was still running
+    resident.touch("back")
+    resident.wait_until(app.runner.idle, "the scan to let go", timeout_s=10)
