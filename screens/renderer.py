@@ -139,4 +139,8 @@ def main_text(view: dict[str, Any], t: Callable[..., str]) -> str:
         text = f"{text}。{view['item_name']}"
     if view["screen"] == "error" and view.get("error_key"):
         text = f"{text}。{t(view['error_key'])}"
+    if view["screen"] == "scan" and view.get("scan_purpose") in ("progress", "signin"):
+        # Say what to hold up and where: a resident who cannot read the screen needs that most.
+        purpose = view["scan_purpose"]
+        text = f"{t('scan_title_' + purpose)}。{t('scan_hint_' + purpose)}"
     return text

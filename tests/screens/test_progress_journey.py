@@ -44,6 +44,7 @@ def test_progress_of_a_real_submission_scanned_then_typed(rig):
     r.wait_for("attract")
     r.touch("progress")  # from the attract screen, no card needed
     r.wait_for("scan")
+    assert "请将回执上的二维码对准扫码窗口" in app.renderer.main_text  # speech says what to hold up, and where
     r.wait_for("progress_result", timeout_s=40)
     view = app.view()
     assert view["progress_no"] == receipt_no and not view["progress_reason"]
