@@ -18,9 +18,11 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
         c.text(t("out_of_service_title"), 600, 72, bold=True, colour=theme.DANGER)
         c.text(t("out_of_service") if message == "out_of_service" else message, 780, 48, width=900)
         return []
-    c.text(t("attract_title"), 420, 84, bold=True, colour=theme.HEADER)
-    c.text(t("attract_slogan"), 560, 48, colour=theme.MUTED)
-    c.text(t("attract_hint"), 760, 44, width=860)
+    # Each text starts below the one before, however many lines elder mode or English made it.
+    y = c.text(t("attract_title"), 420, 84, bold=True, colour=theme.HEADER)
+    if not view.get("elder"):  # elder mode's simpler page: the slogan is decoration, the hint is not
+        y = c.text(t("attract_slogan"), max(560, y + 20), 48, colour=theme.MUTED)
+    c.text(t("attract_hint"), max(760, y + 40), 44, width=860)
     buttons = [c.button(t("button_start"), "start", (190, 1000, 700, 200), size=64),
                c.button(t("elder_on"), "elder", (190, 1230, 340, 120), primary=False, size=40),
                c.button(t("button_help"), "help", (550, 1230, 340, 120), primary=False, size=36),

@@ -14,11 +14,11 @@ from screens.widgets import Button, Canvas
 def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     c.fill()
     c.header(t("card_title"))
-    c.text(view.get("item_name", ""), 230, 48, bold=True, colour=theme.HEADER)
+    below = c.text(view.get("item_name", ""), 230, 48, bold=True, colour=theme.HEADER)
     accepted = view.get("item_identity", [])
     awaiting = view.get("awaiting", "")
     hint = {"social_security_card": "card_hint_ssc", "app_qr": "card_hint_qr"}.get(awaiting, "card_hint")
-    c.text(t(hint), 320, 40, width=880)
+    c.text(t(hint), max(320, below + 10), 40, width=880)  # under the name, however many lines it took
     # Every accepted way to identify is offered, never only one (A5: no biometric-only path).
     others = [a for a in ("social_security_card", "app_qr") if a in accepted and a != awaiting]
     if awaiting and ("id_card" in accepted or "id_card_face" in accepted):

@@ -58,9 +58,9 @@ def warning_overlay(c: Canvas, t: Text, seconds_left: int) -> list[Button]:
     ]
 
 
-def notice_banner(c: Canvas, text: str) -> None:
-    """A banner across the lower screen (e.g. a card that cannot be used); it does not block touches."""
-    top = c.px(1480)
-    pygame.draw.rect(c.surface, theme.DANGER, (c.px(40), top, c.width - c.px(80), c.px(200)),
+def notice_banner(c: Canvas, text: str, top: int = 1480, height: int = 200) -> None:
+    """A banner across the screen at design y ``top`` (lower screen by default), e.g. a card that cannot
+    be used; it does not block touches."""
+    pygame.draw.rect(c.surface, theme.DANGER, (c.px(40), c.px(top), c.width - c.px(80), c.px(height)),
                      border_radius=c.px(18))
-    c.text(text, 1510, 40, colour=theme.PRIMARY_TEXT, bold=True, width=940)
+    c.text(text, top + 30, 40, colour=theme.PRIMARY_TEXT, bold=True, width=940)

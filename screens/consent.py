@@ -26,24 +26,26 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     failed = view.get("face_failed", "")
     possible = view.get("face_possible", True)
     c.header(t("face_failed_title") if failed else t("consent_title"))
-    c.text(view.get("item_name", ""), 195, 42, bold=True, colour=theme.HEADER)
+    y = c.text(view.get("item_name", ""), 195, 42, bold=True, colour=theme.HEADER)
     if view.get("applicant_name"):
-        c.text(f"{t('consent_applicant')}  {view['applicant_name']}  {view.get('applicant_id', '')}", 255, 34,
-               colour=theme.MUTED)
-    c.panel((60, 310, 960, 550))
+        y = c.text(f"{t('consent_applicant')}  {view['applicant_name']}  {view.get('applicant_id', '')}",
+                   max(255, y + 5), 34, colour=theme.MUTED)
+    # A long item name (English, elder mode) takes more lines: everything below moves down with it.
+    shift = max(0, y + 10 - 310)
+    c.panel((60, 310 + shift, 960, 550))
     buttons: list[Button] = []
     if failed:
-        c.text(t(failed), 350, 40, x=100, width=880, bold=True, colour=theme.DANGER)
+        below = c.text(t(failed), 350 + shift, 40, x=100, width=880, bold=True, colour=theme.DANGER)
     else:
-        c.text(t("consent_text"), 340, 36, x=100, width=880)
+        below = c.text(t("consent_text"), 340 + shift, 36, x=100, width=880)
     if not possible:
-        c.text(t("face_unavailable"), 700, 36, x=100, width=880, colour=theme.DANGER)
+        c.text(t("face_unavailable"), max(700 + shift, below + 10), 36, x=100, width=880, colour=theme.DANGER)
     else:
         label = t("face_retry") if failed else _agree_label(view, t)
-        buttons.append(c.button(label, "consent", (140, 900, 800, 170), size=52))
+        buttons.append(c.button(label, "consent", (140, 900 + shift, 800, 170), size=52))
     alternatives = view.get("alternatives") or [a for a in view.get("item_identity", []) if a in NON_BIOMETRIC]
-    c.text(t("face_other_way") if failed else t("consent_other_way"), 1110, 36, colour=theme.MUTED)
+    y = c.text(t("face_other_way") if failed else t("consent_other_way"), 1110 + shift, 36, colour=theme.MUTED)
     for i, alt in enumerate(alternatives):
-        buttons.append(c.button(t("id_" + alt), f"alt:{alt}", (140, 1180 + i * 150, 800, 130),
+        buttons.append(c.button(t("id_" + alt), f"alt:{alt}", (140, max(1180 + shift, y + 10) + i * 150, 800, 130),
                                 primary=bool(failed)))
     return buttons + footer(c, t, back=True)

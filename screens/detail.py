@@ -23,8 +23,10 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
              else f"¥{view['item_fee']}"),
             (t("detail_identity"), " / ".join(t("id_" + i) for i in view.get("item_identity", [])))]
     for label, value in rows:
-        c.text(label, y + 20, 32, colour=theme.MUTED, x=60, width=300)
-        y = c.text(value, y + 20, 36, x=360 if not elder else 60, width=660 if not elder else 960)
+        below = c.text(label, y + 20, 32, colour=theme.MUTED, x=60, width=300)
+        # Elder mode's larger text has no room for two columns: the value goes under its label.
+        y = c.text(value, below + 4 if elder else y + 20, 36, x=360 if not elder else 60,
+                   width=660 if not elder else 960)
     materials = view.get("item_materials", [])
     if materials:
         y = c.text(t("detail_materials"), y + 30, 34, colour=theme.MUTED, x=60, width=960)

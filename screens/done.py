@@ -13,11 +13,10 @@ from screens.widgets import Button, Canvas
 def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     c.fill()
     c.header(t("done_title"))
-    c.text(view.get("item_name", ""), 220, 48, bold=True, colour=theme.HEADER)
-    y = 330
+    y = max(330, c.text(view.get("item_name", ""), 220, 48, bold=True, colour=theme.HEADER) + 10)
     if view.get("receipt_no"):
-        c.text(t("done_receipt"), 330, 36, colour=theme.MUTED)
-        y = c.text(view.get("receipt_no", ""), 390, 48, bold=True)
+        below = c.text(t("done_receipt"), y, 36, colour=theme.MUTED)
+        y = c.text(view.get("receipt_no", ""), below + 4, 48, bold=True)
     if view.get("printed"):
         y = c.text(t("printing_hint"), y + 30, 40, colour=theme.MUTED)
     else:

@@ -45,6 +45,10 @@ PAGES: dict[str, Page] = {
 }
 
 
+# Where a notice banner goes when the lower screen holds buttons: on attract, the free band under the
+# header (after a card is pulled, the progress and language buttons stay visible).
+NOTICE_PLACES: dict[str, dict[str, int]] = {"attract": {"top": 190, "height": 190}}
+
 SCROLLING = {"list": (240, 1740), "search": (420, 1740)}  # design px band of each scrolling list
 
 
@@ -95,7 +99,7 @@ class Renderer:
         page = maintenance.draw if view["screen"] == "maintenance" else PAGES[view["screen"]]
         buttons = page(self.canvas, view, t)
         if view.get("notice_key"):
-            notice_banner(self.canvas, t(view["notice_key"]))
+            notice_banner(self.canvas, t(view["notice_key"]), **NOTICE_PLACES.get(view["screen"], {}))
         if view.get("warning"):
             buttons = warning_overlay(self.canvas, t, view.get("warning_left_s", 0))
         self.buttons = buttons

@@ -53,6 +53,7 @@ class Canvas:
         self.scale = self.width / theme.BASE_WIDTH
         self.elder = False  # 适老化: larger text, never below ELDER_MIN_PX design px
         self.min_text_px = 10_000  # the smallest text drawn since reset_metrics (the accessibility test reads it)
+        self.text_blocks: list[pygame.Rect] = []  # this frame's text blocks, device px (the layout test reads them)
 
     def reset_metrics(self) -> None:
         self.min_text_px = 10_000
@@ -68,27 +69,42 @@ class Canvas:
         return int(round(value * self.scale))
 
     def fill(self, colour: tuple[int, ...] = theme.BACKGROUND) -> None:
+        """Start a frame: clear the surface (and the text blocks noted for the last frame)."""
         self.surface.fill(colour)
+        self.text_blocks.clear()
 
     def text(self, text: str, y: float, size: int, *, colour: tuple[int, int, int] = theme.TEXT,
-             bold: bool = False, x: float | None = None, width: float | None = None) -> int:
-        """Draw wrapped text, centred unless ``x`` is given; returns the y below it (design units)."""
-        size = self.size(size)
+             bold: bool = False, x: float | None = None, width: float | None = None, asked: bool = False) -> int:
+        """Draw wrapped text, centred unless ``x`` is given; returns the y below it (design units).
+        ``asked``: ``size`` is final (already through :meth:`size`), not to be enlarged again."""
+        size = size if asked else self.size(size)
         self._note(size)
         px = self.px(size)
         fnt = theme.font(px, bold)
         max_w = self.px(width if width is not None else theme.BASE_WIDTH - 120)
         top = self.px(y)
+        block: pygame.Rect | None = None
         for line in _wrapped(text, px, bold, max_w):
             img = _line(line, px, bold, colour)
             left = self.px(x) if x is not None else (self.width - img.get_width()) // 2
             self.surface.blit(img, (left, top))
+            drawn = pygame.Rect(left, top, img.get_width(), img.get_height())
+            block = drawn if block is None else block.union(drawn)
             top += int(fnt.get_linesize() * 1.15)
+        if block is not None:
+            self.text_blocks.append(block)
         return int(round(top / self.scale))
 
     def header(self, title: str) -> None:
+        """The title bar: one line, its text made smaller only if it would not fit (a long English
+        title in elder mode), so it never spills white text onto the white page below."""
         pygame.draw.rect(self.surface, theme.HEADER, (0, 0, self.width, self.px(160)))
-        self.text(title, 45, 52, colour=theme.HEADER_TEXT, bold=True)
+        size = self.size(52)
+        floor = theme.ELDER_MIN_PX if self.elder else 30
+        while size > floor and theme.font(self.px(size), True).size(title)[0] > self.px(theme.BASE_WIDTH - 120):
+            size -= 2
+        top = 45 + (self.size(52) - size) // 2
+        self.text(title, top, size, colour=theme.HEADER_TEXT, bold=True, asked=True)
 
     def button(self, label: str, target: str, rect: tuple[float, float, float, float], *,
                primary: bool = True, size: int = 44) -> Button:
