@@ -34,6 +34,7 @@ MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
     ("OPS", "bench.bench_device_ops"),
     ("MAINT", "bench.bench_maintenance"),
     ("QRSCAN", "bench.bench_scanning"),
+    ("QRSIGNIN", "bench.bench_signin"),
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -65,6 +66,9 @@ MEANING: dict[str, str] = {
              "salted-scrypt PIN check (deliberately slow, off the UI thread).",
     "QRSCAN": "QR scan: a code held up to the simulated QR camera until the flow has it, median, against one "
               "bare OpenCV decode of the same scene; and how fast a cancelled scan lets go (informational).",
+    "QRSIGNIN": "App sign-in: a token redeemed kiosk → gateway → platform simulator, median, against the "
+                "same redemption sent straight to the simulator; and a sign-in code held up until the flow "
+                "has the resident, against a progress scan from the same camera (both informational).",
     "SSC": "Social security card read over PC/SC (private pcscd, virtual card): the APDUs plus decoding, "
            "median, against the same APDUs sent bare on the same connection (informational).",
 }

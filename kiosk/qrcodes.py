@@ -119,6 +119,31 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def public_key_b64(key: Ed25519PublicKey) -> str:
+    """``key`` as the settings and the platform write it: the 32 raw bytes in standard base64."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return base64.b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode("ascii")
+
+
+def load_public_key(text: str) -> Ed25519PublicKey | None:
+    """The platform's sign-in public key from base64 (standard or url-safe); None for "" (no key).
+
+    Raises ValueError, saying what is wrong, for anything that is not 32 bytes of Ed25519 key.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        standard = text.replace("-", "+").replace("_", "/")
+        raw = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64: give the platform's Ed25519 public key as base64 (32 bytes)") from None
+    if len(raw) != 32:
+        raise ValueError(f"an Ed25519 public key is 32 bytes, this is {len(raw)}: copy the whole key")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
 def signin_payload(token: str, expires_at: int, key: Ed25519PrivateKey) -> str:
     """A signed sign-in payload, as the platform would issue it (for simulators and tests)."""
     if not _TOKEN_RE.match(token):

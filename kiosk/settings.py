@@ -141,6 +141,17 @@ class PlatformSection(_Section):
     proxy_timeout_s: float = Field(default=3, gt=0, le=30)
     """Timeout of one online-only request (query, print, identity check, appointments) proxied for the
     kiosk app: short, so a resident is told at once when the platform is not answering."""
+    signin_public_key: str = ""
+    """The platform's Ed25519 public key for app sign-in codes (base64 of its 32 bytes). Empty: the kiosk
+    checks only a code's shape and expiry, and the platform alone decides when redeeming it."""
+
+    @field_validator("signin_public_key")
+    @classmethod
+    def _signin_key(cls, value: str) -> str:
+        from kiosk.qrcodes import load_public_key
+
+        load_public_key(value)  # ValueError says what is wrong
+        return value.strip()
 
     @field_validator("url")
     @classmethod

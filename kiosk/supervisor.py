@@ -174,7 +174,8 @@ class Supervisor:
         """Pass each child the addresses its predecessors reported."""
         by_name = {c.name: c for c in self.children}
         sim = by_name.get("platform simulator")
-        if child.name == "gateway" and sim is not None:
+        if child.name in ("gateway", "kiosk app") and sim is not None:
+            # The app needs it too: with a simulated platform, the simulated phone asks it for sign-in codes.
             child.env["KIOSK_PLATFORM__URL"] = sim.detail
         if child.name == "kiosk app":
             child.args = [*child.args, "--gateway-url", by_name["gateway"].detail]

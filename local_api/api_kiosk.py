@@ -4,8 +4,9 @@
   ratings 好差评, help requests 帮办代办 and reports 办不成事反映. Each is fsync'd into the outbox
   before the answer; the disk's free space is checked first, so a full disk refuses new work
   with a clear message instead of failing halfway.
-- Online only, proxied with a short timeout: documents, queries, identity checks, appointment
-  slots and bookings, progress. When the platform is unreachable (or the circuit breaker is
+- Online only, proxied with a short timeout: documents, queries, identity checks, app sign-in
+  (扫码登录: a scanned code's token redeemed for the resident), appointment slots and bookings,
+  progress. When the platform is unreachable (or the circuit breaker is
   open) the answer is an immediate 503 ``platform_unavailable`` with a reason, so the app can
   grey those items out while apply items keep being accepted.
 - Heartbeats: the app's screen, device statuses and session tally; the answer carries device
@@ -26,7 +27,7 @@ from flask import Blueprint, Response, jsonify, request
 from local_api.app import (BadRequest, error, is_loopback, metrics, parse, services, settings,
                            store_failed)
 from local_api.bodies import (RECEIPT_PATTERN, BookingBody, DocumentBody, HeartbeatBody, HelpRequestBody,
-                              IdentityBody, QueryBody, RatingBody, ReportBody, SubmissionBody)
+                              IdentityBody, QueryBody, RatingBody, ReportBody, SignInBody, SubmissionBody)
 from local_api.forwarder import iso
 from local_api.outbox import DuplicateSubmission, Material, OutboxError, UnknownReceipt
 from local_api.platform_client import PlatformClient, PlatformRejected, PlatformUnavailable
@@ -194,9 +195,11 @@ def _online(call: Callable[[PlatformClient], Any], *, created: bool = False) -> 
         return error(503, "platform_unavailable", "政务服务平台暂时无法连接，该事项暂停办理", reason=exc.reason)
     except PlatformRejected as exc:
         breaker.ok()
-        status = exc.status if exc.status in (404, 409) else 422
+        status = exc.status if exc.status in (404, 409, 410) else 422
         field_name = exc.reason.partition(": ")[2].partition(":")[0] if ": " in exc.reason else None
         extra = {"field": field_name} if field_name and " " not in field_name else {}
+        if exc.code:  # the platform's own error code, e.g. signin_used vs signin_expired
+            extra["platform_error"] = exc.code
         return error(status, "platform_rejected", "政务服务平台未能办理该请求", reason=exc.reason, **extra)
     breaker.ok()
     return (jsonify(data), 201) if created else jsonify(data)
@@ -225,6 +228,26 @@ def verify_identity() -> Any:
     _unknown_item(body.item_code)
     payload = {"applicant": body.applicant.identity(), "face_jpeg": body.face_jpeg, "item_code": body.item_code}
     return _online(lambda p: p.verify_identity(payload))
+
+
+SIGNED_IN_FIELDS = ("name", "id_number", "gender", "card_type")
+
+
+def _signed_in(answer: dict[str, Any]) -> dict[str, str]:
+    """Only who the resident is (PIPL minimum); a platform answer without a name and number is broken."""
+    person = {k: answer[k] for k in SIGNED_IN_FIELDS if isinstance(answer.get(k), str)}
+    if not person.get("name") or not person.get("id_number"):
+        raise PlatformUnavailable("the platform's sign-in answer has no name or id_number")
+    return person
+
+
+@bp.post("/api/v1/identity/signin")
+def redeem_signin() -> Any:
+    """扫码登录: redeem a scanned sign-in code's one-time token for the resident it signed in.
+
+    The token is a credential and the answer is personal data: neither is logged or kept here."""
+    body = parse(SignInBody)
+    return _online(lambda p: _signed_in(p.redeem_signin(body.token)))
 
 
 @bp.get("/api/v1/appointments/slots")

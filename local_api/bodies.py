@@ -129,6 +129,12 @@ class IdentityBody(_Body):
         return value
 
 
+class SignInBody(_Body):
+    """扫码登录: the one-time token of a sign-in code the kiosk scanned (a credential: never logged)."""
+
+    token: str = Field(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
 class BookingBody(_Body):
     item_code: str = ItemCode()
     slot_id: str = Field(min_length=1, max_length=120)

@@ -133,6 +133,12 @@ class GatewayClient:
         return self._call("POST", "/api/v1/identity/verify", {
             "applicant": applicant, "face_jpeg": base64.b64encode(face_jpeg).decode("ascii"), "item_code": item_code})
 
+    def redeem_signin(self, token: str) -> dict[str, Any]:
+        """扫码登录: the resident a scanned sign-in code's ``token`` stands for, ``{name, id_number, gender,
+        card_type}``; :class:`GatewayRefused` 404 (unknown token), 410 (used or expired: ``body
+        ["platform_error"]`` says which) or 503 (the platform cannot be reached)."""
+        return self._call("POST", "/api/v1/identity/signin", {"token": token})
+
     def appointment_slots(self, item_code: str, date: str | None = None) -> dict[str, Any]:
         """Free slots of an appointment item (``{item_code, place, slots: [...]}``)."""
         query = f"item_code={quote(item_code, safe='')}" + (f"&date={quote(date, safe='')}" if date else "")

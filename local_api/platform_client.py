@@ -42,11 +42,12 @@ class PlatformUnavailable(PlatformError):
 
 
 class PlatformRejected(PlatformError):
-    """The platform refused the request (a 4xx other than 408/429)."""
+    """The platform refused the request (a 4xx other than 408/429); ``code`` is its ``error`` field."""
 
-    def __init__(self, reason: str, status: int) -> None:
+    def __init__(self, reason: str, status: int, code: str = "") -> None:
         super().__init__(reason)
         self.status = status
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,15 @@ def _reason_of(response: requests.Response) -> str:
             if isinstance(data.get(key), str):
                 return f"HTTP {response.status_code}: {data[key]}"[:MAX_REASON_CHARS]
     return f"HTTP {response.status_code} {response.reason or ''}".strip()[:MAX_REASON_CHARS]
+
+
+def _error_code_of(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    code = data.get("error") if isinstance(data, dict) else None
+    return code[:64] if isinstance(code, str) else ""
 
 
 class PlatformClient:
@@ -138,7 +148,7 @@ class PlatformClient:
             raise PlatformUnavailable(_reason_of(response),
                                       parse_retry_after(response.headers.get("Retry-After")))
         if status >= 400:
-            raise PlatformRejected(_reason_of(response), status)
+            raise PlatformRejected(_reason_of(response), status, _error_code_of(response))
         return response
 
     def _json(self, response: requests.Response) -> dict[str, Any]:
@@ -183,6 +193,21 @@ class PlatformClient:
     def verify_identity(self, body: dict[str, Any]) -> dict[str, Any]:
         """人证比对: ID data plus a live face JPEG (base64) → ``{verified, reason, check_ref}``."""
         return self._json(self._request("POST", "/v1/identity/verify", body))
+
+    def redeem_signin(self, token: str) -> dict[str, Any]:
+        """扫码登录: the resident a one-time sign-in token stands for (``{name, id_number, gender,
+        card_type}``); :class:`PlatformRejected` 404 for an unknown token, 410 for a used or expired one.
+        The token is a credential: it is sent in the body, never in a URL that could be logged."""
+        return self._json(self._request("POST", "/v1/identity/signin", {"token": token}))
+
+    def signin_key(self) -> str:
+        """The platform's Ed25519 public key for sign-in codes (base64), as ``platform.signin_public_key``
+        takes it."""
+        data = self._json(self._request("GET", "/v1/identity/signin-key"))
+        key = data.get("public_key")
+        if not isinstance(key, str) or not key:
+            raise PlatformUnavailable("HTTP 200 without public_key")
+        return key
 
     def appointment_slots(self, item_code: str, date: str | None = None) -> dict[str, Any]:
         """Free appointment slots of an item (from ``date``, ISO, when given)."""

@@ -27,7 +27,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from local_api.signing import SignatureError, Verifier
-from local_api.sim_data import DOCUMENTS, ItemInfo, document_maker, load_catalog_items
+from local_api.sim_data import DOCUMENTS, ItemInfo, SignInCodes, document_maker, load_catalog_items
 
 EXTENSION_KEY = "platform_sim"
 __all__ = ["Faults", "SimState", "StoredApplication", "create_platform_app", "DOCUMENTS", "EXTENSION_KEY"]
@@ -113,6 +113,7 @@ class SimState:
         self.booked: dict[str, int] = {}  # slot id → residents booked
         self.identity_default = "verified"
         self.identity_outcomes: dict[str, str] = {}  # sha256 of an ID number → scripted outcome
+        self.signin = SignInCodes()  # the app's sign-in codes (issued under /admin, redeemed in /v1)
         self.requests = 0
         # (monotonic time, method, path) of every platform request as it arrived: lets tests
         # prove timing promises such as "no retry before Retry-After".

@@ -1,4 +1,5 @@
-"""The simulator's loopback-only ``/admin`` door: faults, what it holds, scripted identity checks."""
+"""The simulator's loopback-only ``/admin`` door: faults, what it holds, scripted identity checks, and
+the government app's side of 扫码登录 (``/admin/signin-codes``: a code as the app would show it)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from local_api.platform_sim import LOOPBACK, Faults, _fail, _json_body, _state
+from local_api.sim_data import SIGNIN_LIFETIME_S, SIGNIN_MAX_LIFETIME_S
 from local_api.sim_services import IDENTITY_OUTCOMES, id_hash
 
 
@@ -75,3 +77,30 @@ def script_identity() -> Any:
                 return _fail(400, "invalid_request", "id_number: required with outcome")
             state.identity_outcomes[id_hash(data["id_number"])] = data["outcome"]
         return jsonify({"default": state.identity_default, "scripted": len(state.identity_outcomes)})
+
+
+@admin.post("/signin-codes")
+def issue_signin_code() -> Any:
+    """A sign-in code as the government app shows it: ``{expires_in_s?}`` (≤ 0: already expired, for
+    rehearsing a refusal) → ``{code, expires_at, public_key}``. The code is a credential: never logged."""
+    data = _json_body()
+    if data is None:
+        data = {}
+    unknown = set(data) - {"expires_in_s"}
+    if unknown:
+        return _fail(400, "invalid_request", f"unknown field(s): {', '.join(sorted(unknown))}")
+    lifetime = data.get("expires_in_s", SIGNIN_LIFETIME_S)
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or \
+            not -86_400 <= lifetime <= SIGNIN_MAX_LIFETIME_S:
+        return _fail(400, "invalid_request",
+                     f"expires_in_s: a number of seconds up to {SIGNIN_MAX_LIFETIME_S}")
+    signin = _state().signin
+    code, expires_at = signin.issue(float(lifetime))
+    return jsonify({"code": code, "expires_at": expires_at, "public_key": signin.public_key}), 201
+
+
+@admin.get("/signin-codes")
+def signin_codes() -> Any:
+    """How many codes the simulator holds and how many were redeemed, and its public key (no tokens)."""
+    signin = _state().signin
+    return jsonify({**signin.counts(), "public_key": signin.public_key})

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import random
+import secrets
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from kiosk.privacy import mask_id_number, mask_name
+from kiosk.qrcodes import public_key_b64, signin_payload
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
 REGION = "厦门市海沧区"
@@ -246,3 +252,74 @@ def progress(kind: str, received_at: datetime, now: datetime | None = None) -> d
         at = received_at if kind == "print_request" else received_at + timedelta(seconds=after)
         steps.append({"status": status, "text": text, "at": at.isoformat(timespec="seconds")})
     return {"status": steps[-1]["status"], "status_text": steps[-1]["text"], "steps": steps}
+
+
+# -- app sign-in codes -------------------------------------------------------------------------
+
+SIGNIN_LIFETIME_S = 120  # what the government app shows by default
+SIGNIN_MAX_LIFETIME_S = 600  # the kiosk refuses longer-lived codes (kiosk/qrcodes.py)
+SIGNIN_KEEP_S = 3600  # how long a used or expired token is remembered, to answer "used" rather than "unknown"
+SIGNIN_MAX_TOKENS = 10_000  # a bound on memory whatever a test script asks for
+
+
+class SignInCodes:
+    """The platform's side of 扫码登录: it issues one-time codes signed with its Ed25519 key (as the
+    government app shows them) and redeems each once, for a TEST person (never a real one).
+
+    Thread-safe. Tokens are credentials: nothing here logs them, and the listing counts only."""
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        self._key = Ed25519PrivateKey.generate()
+        self._clock = clock or time.time
+        self._lock = threading.Lock()
+        self._tokens: dict[str, tuple[int, bool]] = {}  # token → (expires_at, redeemed)
+
+    @property
+    def public_key(self) -> str:
+        """The key kiosks verify codes with: base64 of the 32 raw bytes."""
+        return public_key_b64(self._key.public_key())
+
+    def issue(self, expires_in_s: float = SIGNIN_LIFETIME_S) -> tuple[str, int]:
+        """A fresh signed code and its expiry (Unix seconds); ``expires_in_s`` ≤ 0 gives an expired one."""
+        now = self._clock()
+        token = secrets.token_urlsafe(24)
+        expires_at = int(now + expires_in_s)
+        with self._lock:
+            self._forget_old(now)
+            self._tokens[token] = (expires_at, False)
+        return signin_payload(token, expires_at, self._key), expires_at
+
+    def redeem(self, token: str) -> str | dict[str, str]:
+        """The person behind ``token``, once; else why not: ``unknown``, ``used`` or ``expired``."""
+        now = self._clock()
+        with self._lock:
+            entry = self._tokens.get(token)
+            if entry is None:
+                return "unknown"
+            expires_at, redeemed = entry
+            if redeemed:
+                return "used"
+            if expires_at <= now:
+                return "expired"
+            self._tokens[token] = (expires_at, True)
+        return signin_person()
+
+    def counts(self) -> dict[str, int]:
+        """How many codes are held and how many were redeemed (never the tokens)."""
+        with self._lock:
+            redeemed = sum(1 for _, used in self._tokens.values() if used)
+            return {"held": len(self._tokens), "redeemed": redeemed}
+
+    def _forget_old(self, now: float) -> None:
+        for token in [t for t, (exp, _) in self._tokens.items() if exp < now - SIGNIN_KEEP_S]:
+            del self._tokens[token]
+        while len(self._tokens) >= SIGNIN_MAX_TOKENS:  # dicts keep insertion order: drop the oldest
+            del self._tokens[next(iter(self._tokens))]
+
+
+def signin_person() -> dict[str, str]:
+    """The TEST resident every simulated sign-in stands for: the second sample ID card's holder."""
+    from devices.id_card.identity import sample_cards
+
+    card = sample_cards()[1]
+    return {"name": card.name, "id_number": card.id_number, "gender": card.gender, "card_type": "resident"}

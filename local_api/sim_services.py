@@ -1,4 +1,5 @@
-"""The simulator's online-only services: item queries, identity checks, appointments, progress.
+"""The simulator's online-only services: item queries, identity checks, app sign-in, appointments,
+progress.
 
 Identity checks are decided by a script (``POST /admin/identity``), never by looking at the
 face: the simulator only checks that a JPEG arrived. Everything else is answered from
@@ -93,6 +94,33 @@ def verify_identity() -> Any:
     serial = state.next_serial()
     return jsonify({"verified": outcome == "verified", "reason": outcome, "message": IDENTITY_OUTCOMES[outcome],
                     "check_ref": f"CTID{datetime.now():%Y%m%d}{serial:06d}", "checked_at": _now_iso()})
+
+
+SIGNIN_REFUSALS = {
+    "unknown": (404, "signin_unknown", "token: the platform issued no sign-in code with this token"),
+    "used": (410, "signin_used", "token: this sign-in code was already used; refresh it in the app"),
+    "expired": (410, "signin_expired", "token: this sign-in code has expired; refresh it in the app"),
+}
+
+
+@services.post("/v1/identity/signin")
+def redeem_signin() -> Any:
+    """扫码登录: the resident the government app signed in, for a one-time token (never logged)."""
+    body = _json_body()
+    token = body.get("token") if body is not None else None
+    if not isinstance(token, str) or not 1 <= len(token) <= 128:
+        return _fail(400, "invalid_request", "token: required field is missing (the sign-in code's token)")
+    outcome = _state().signin.redeem(token)
+    if isinstance(outcome, str):
+        status, error, reason = SIGNIN_REFUSALS[outcome]
+        return _fail(status, error, reason)
+    return jsonify({**outcome, "signed_in_at": _now_iso()})
+
+
+@services.get("/v1/identity/signin-key")
+def signin_key() -> Any:
+    """The Ed25519 public key sign-in codes are signed with (for ``platform.signin_public_key``)."""
+    return jsonify({"algorithm": "Ed25519", "public_key": _state().signin.public_key})
 
 
 @services.get("/v1/appointments/slots")

@@ -267,9 +267,13 @@ def progress_lookup(r: ScriptedResident) -> dict[str, Any]:
 
 def app_sign_in(r: ScriptedResident) -> dict[str, Any]:
     """扫码登录: the resident first shows an expired code (told so, with the cards offered), refreshes it
-    in the app and scans again; no face check, then the print item as usual."""
+    in the app and scans again; no face check, then the print item as usual. Both codes are issued by
+    the platform simulator (as the government app gets them) and the good one is redeemed there,
+    through the gateway."""
+    import requests
+
     phone = r.app.hardware.cameras["qr_camera"].app
-    phone.hold_up(phone.signin_code(expires_in_s=-60))
+    phone.hold_up_signin(expires_in_s=-60)  # issued by the platform when the phone shows it
     r.wait_for("attract")
     r.touch("start")
     r.wait_for("home")
@@ -282,11 +286,13 @@ def app_sign_in(r: ScriptedResident) -> dict[str, Any]:
     r.touch("rescan")
     r.wait_for("confirm", timeout_s=40)
     source = r.app.flow.view().get("identity_source")
+    codes = requests.get(f"{r.app.settings.platform.url}/admin/signin-codes", timeout=5).json()
     r.touch("confirm")
     r.wait_for("done", timeout_s=40)
     view = r.app.flow.view()
     seen = {"refused_first": refused, "identity_source": source, "receipt_no": view.get("receipt_no", ""),
-            "printed": bool(view.get("printed"))}
+            "printed": bool(view.get("printed")), "codes_issued_by_platform": codes.get("held", 0),
+            "codes_redeemed_by_platform": codes.get("redeemed", 0)}
     rate_and_leave(r)
     return seen
 

@@ -6,8 +6,9 @@ progress  home / attract ─progress─► scan ─QrScanned─► working (Look
                                       └type_receipt─► receipt_entry (keypad) ─pk:done─► working …
           progress_result: status and steps; print, look up again, another receipt, home
 sign-in   card_prompt ─use:app_qr─► scan ─CardRead(app_qr)─► the item's journey (no face check)
-          consent ─alt:app_qr─►      └ScanFailed (expired, forged …)─► scan: the reason, scan again,
-                                                                        or the ID / social security card
+          consent ─alt:app_qr─►      └ScanFailed (expired, forged, used, platform out of reach …)─►
+                                        scan: the reason, scan again, or the ID / social security card
+          (the code is redeemed by the platform through the gateway: kiosk/scanning.py)
 
 The scan itself runs off the UI thread (``kiosk/scanning.py``): the flow hands out a
 :class:`ScanQr` and sets its ``cancel`` as soon as the resident leaves the scan screen, for

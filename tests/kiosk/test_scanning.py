@@ -1,5 +1,6 @@
 """kiosk/scanning.py: real segno QR codes drawn into synthetic camera frames, read by OpenCV's
-detector, judged by kiosk/qrcodes.py, turned into flow events."""
+detector, judged by kiosk/qrcodes.py, turned into flow events; sign-in codes issued by the platform
+simulator and redeemed through a real gateway (both on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 from datetime import datetime
 
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devices.camera.simulate import qr_scene
@@ -14,9 +16,13 @@ from devices.printer.receipt import render_escpos
 from kiosk import flow
 from kiosk.qrcodes import progress_url, signin_payload
 from kiosk.receipts import slip_layout
+from devices.id_card.identity import sample_cards
+from kiosk.qrcodes import load_public_key
 from kiosk.scanning import (SAMPLE_RECEIPT_NO, AppSignInIdentity, SimulatedApp, SimulatedQrCamera, look_up,
-                            qr_camera, scan)
+                            qr_camera, redeem_signin, scan, simulated_platform_url)
+from kiosk.settings import load_settings
 from local_api.client import GatewayClient
+from local_api.server import start_gateway, start_platform_sim
 
 RECEIPT = "HC-DEMO-001-20261121-000042"
 
@@ -28,6 +34,33 @@ def scan_for(purpose: str, camera, timeout_s: float = 20.0, **kwargs):
 @pytest.fixture
 def camera() -> SimulatedQrCamera:
     return SimulatedQrCamera()
+
+
+@pytest.fixture(scope="module")
+def platform():
+    """The platform simulator and a real gateway in front of it, as ``kiosk run`` wires them."""
+    import tempfile
+
+    base = load_settings(environ={})
+    sim = start_platform_sim("127.0.0.1", 0, base.platform.secret)
+    with tempfile.TemporaryDirectory(prefix="scan-gw-") as data_dir:
+        settings = base.model_copy(update={
+            "gateway": base.gateway.model_copy(update={"port": 0, "data_dir": data_dir}),
+            "platform": base.platform.model_copy(update={"url": sim.url})})
+        gateway = start_gateway(settings)
+        client = GatewayClient(gateway.url, timeout_s=10)
+        try:
+            yield {"sim": sim, "gateway": gateway, "client": client, "settings": settings}
+        finally:
+            client.close()
+            gateway.close()
+            sim.close()
+
+
+def sign_in_scan(camera, platform, **kwargs):
+    client = platform["client"]
+    camera.use_platform(simulated_platform_url(platform["settings"]))
+    return scan_for("signin", camera, redeem=lambda token: redeem_signin(client, token), **kwargs)
 
 
 def test_a_receipt_code_held_up_is_read(camera):
@@ -60,21 +93,64 @@ def test_foreign_and_damaged_codes_get_the_verdicts_reason(camera, text, purpose
     assert isinstance(event, flow.ScanFailed) and event.reason_key == reason
 
 
-def test_sign_in_codes_expired_forged_good_and_reused(camera):
+def test_sign_in_codes_from_the_platform_expired_forged_good_and_reused(camera, platform):
     app = camera.app
-    app.hold_up(app.signin_code(expires_in_s=-5))
-    assert scan_for("signin", camera).reason_key == "qr_signin_expired"
+    app.hold_up_signin(expires_in_s=-5)
+    assert sign_in_scan(camera, platform).reason_key == "qr_signin_expired"
+    assert camera.shown.startswith("mzt:signin:v1:")  # issued by the platform simulator, then shown
     stranger = Ed25519PrivateKey.generate()
     app.hold_up(signin_payload("A" * 24, int(datetime.now().timestamp()) + 60, stranger))
-    assert scan_for("signin", camera).reason_key == "qr_signin_forged"
-    good = app.signin_code()
-    app.hold_up(good)
-    event = scan_for("signin", camera)
+    assert sign_in_scan(camera, platform).reason_key == "qr_signin_forged"
+    event = sign_in_scan(camera, platform)  # the app shows a fresh code
+    good = camera.shown
     assert isinstance(event, flow.CardRead) and event.source == "app_qr"
-    assert isinstance(event.identity, AppSignInIdentity) and event.identity.id_number
+    person = sample_cards()[1]  # the simulator's TEST resident
+    assert isinstance(event.identity, AppSignInIdentity)
+    assert (event.identity.name, event.identity.id_number) == (person.name, person.id_number)
     assert event.identity.id_number not in repr(event.identity)
-    app.hold_up(good)  # a photographed code shown again
-    assert scan_for("signin", camera).reason_key == "qr_signin_used"
+    app.hold_up(good)  # a photographed code shown again: the platform redeems a token once
+    assert sign_in_scan(camera, platform).reason_key == "qr_signin_used"
+
+
+def test_the_platform_decides_even_when_the_kiosk_cannot_check_the_signature(camera, platform):
+    # A code no platform issued, well formed and unexpired: without the platform's key the kiosk lets it
+    # through to the platform, which knows no such token.
+    client = platform["client"]
+    camera.app.hold_up(signin_payload("B" * 24, int(datetime.now().timestamp()) + 60,
+                                      Ed25519PrivateKey.generate()))
+    event = scan_for("signin", PlainCamera.of(camera), redeem=lambda token: redeem_signin(client, token))
+    assert isinstance(event, flow.ScanFailed) and event.reason_key == "qr_signin_used"
+
+
+def test_a_configured_platform_key_refuses_codes_of_any_other_key(camera, platform):
+    key = Ed25519PrivateKey.generate()
+    client = platform["client"]
+    camera.use_platform(simulated_platform_url(platform["settings"]))
+    event = scan_for("signin", camera, redeem=lambda token: redeem_signin(client, token),
+                     signin_key=key.public_key())  # the simulator's own codes are not signed with it
+    assert isinstance(event, flow.ScanFailed) and event.reason_key == "qr_signin_forged"
+    sim_key = requests.get(platform["sim"].url + "/admin/signin-codes", timeout=5).json()["public_key"]
+    event = scan_for("signin", camera, redeem=lambda token: redeem_signin(client, token),
+                     signin_key=load_public_key(sim_key))
+    assert isinstance(event, flow.CardRead)
+    event.identity.wipe()
+    assert event.identity.id_number == "" and event.identity.name == ""
+
+
+def test_an_unreachable_platform_offers_the_cards_instead(camera, platform):
+    camera.use_platform(simulated_platform_url(platform["settings"]))
+    camera.app.hold_up_signin()
+    requests.post(platform["sim"].url + "/admin/faults", json={"status": 503}, timeout=5)
+    try:
+        event = sign_in_scan(camera, platform)
+    finally:
+        requests.post(platform["sim"].url + "/admin/faults", json={}, timeout=5)
+    assert isinstance(event, flow.ScanFailed) and event.reason_key == "scan_signin_unavailable"
+    # No gateway at all: the same plain answer, not a crash.
+    dead = GatewayClient("http://127.0.0.1:9", timeout_s=2)
+    camera.app.hold_up_signin()
+    event = sign_in_scan(camera, {**platform, "client": dead})
+    assert isinstance(event, flow.ScanFailed) and event.reason_key == "scan_signin_unavailable"
 
 
 def test_a_code_of_the_other_kind_is_named(camera):
@@ -102,20 +178,40 @@ def test_cancelling_stops_the_scan_and_posts_nothing(camera):
     assert not worker.is_alive() and result == [None]
 
 
+class PlainCamera:
+    """A camera that only delivers frames (a real terminal's): no simulated phone, no key behind it."""
+
+    def __init__(self, text: str) -> None:
+        self.scene = qr_scene(text, module_px=5)
+        self.i = 0
+
+    @classmethod
+    def of(cls, camera: SimulatedQrCamera) -> "PlainCamera":
+        """Frames of what ``camera``'s phone holds up next."""
+        return cls(camera.app.next_code("signin"))
+
+    def read(self):
+        self.i += 1
+        return self.scene(self.i)
+
+
 def test_without_a_camera_or_a_redeemer_the_resident_is_told(camera):
     assert scan_for("progress", None).reason_key == "scan_no_camera"
-
-    class PlainCamera:  # a camera that only delivers frames: no simulated app behind it
-        def __init__(self, text: str) -> None:
-            self.scene = qr_scene(text, module_px=5)
-            self.i = 0
-
-        def read(self):
-            self.i += 1
-            return self.scene(self.i)
-
     plain = PlainCamera(SimulatedApp().signin_code())
     assert scan_for("signin", plain).reason_key == "scan_signin_unavailable"
+
+
+def test_the_phone_asks_only_a_platform_simulator_on_loopback():
+    base = load_settings(environ={})
+
+    def url_for(url: str, port: int = 8471) -> str:
+        return simulated_platform_url(base.model_copy(update={
+            "platform": base.platform.model_copy(update={"url": url, "sim_port": port})}))
+
+    assert url_for("") == "http://127.0.0.1:8471"  # kiosk run: the built-in simulator
+    assert url_for("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+    assert url_for("https://zwfw.example.gov.cn") == ""  # a real platform has no admin door for phones
+    assert url_for("", port=0) == ""
 
 
 def test_the_document_camera_scans_when_there_is_no_qr_camera():

@@ -175,3 +175,53 @@ def test_rejected_and_expired_are_parked_visible_and_can_be_queued_again(tmp_pat
             rig.services.outbox.get(rejected)
     finally:
         rig.close()
+
+
+def test_app_sign_in_is_redeemed_at_the_platform_once_and_never_logged(rig: Rig, caplog) -> None:
+    from devices.id_card.identity import sample_cards
+
+    caplog.set_level("DEBUG")
+
+    def code(**body) -> str:
+        answer = requests.post(rig.sim_url + "/admin/signin-codes", json=body, timeout=5)
+        assert answer.status_code == 201
+        return answer.json()["code"].split(":")[3]
+
+    token = code()
+    person = rig.client.redeem_signin(token)
+    card = sample_cards()[1]
+    assert person == {"name": card.name, "id_number": card.id_number, "gender": card.gender,
+                      "card_type": "resident"}  # who, and nothing more (no time stamps, no photo)
+    with pytest.raises(GatewayRefused) as used:
+        rig.client.redeem_signin(token)
+    assert used.value.status == 410 and used.value.body["platform_error"] == "signin_used"
+    with pytest.raises(GatewayRefused) as expired:
+        rig.client.redeem_signin(code(expires_in_s=-10))
+    assert expired.value.status == 410 and expired.value.body["platform_error"] == "signin_expired"
+    with pytest.raises(GatewayRefused) as unknown:
+        rig.client.redeem_signin("Q" * 40)
+    assert unknown.value.status == 404
+    remote = rig.gateway.app.test_client().post("/api/v1/identity/signin", json={"token": code()},
+                                                environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert remote.status_code == 403  # the kiosk app's own door: nobody on the network redeems codes
+    for bad in ("short", "bad token with spaces!", "x" * 65):
+        answer = rig.post("/api/v1/identity/signin", json={"token": bad})
+        assert answer.status_code == 400 and answer.json()["field"] == "token" and bad not in answer.text
+    rig.faults(status=503)
+    pending = code()
+    with pytest.raises(GatewayRefused) as away:
+        rig.client.redeem_signin(pending)
+    assert away.value.status == 503 and away.value.error == "platform_unavailable"
+    rig.faults()
+    wait_for(lambda: _redeemed(rig, pending), 10, "the breaker letting a sign-in through again")
+    assert token not in caplog.text and pending not in caplog.text
+    assert card.id_number not in caplog.text and card.name not in caplog.text
+
+
+def _redeemed(rig: Rig, token: str) -> bool:
+    try:
+        return bool(rig.client.redeem_signin(token)["id_number"])
+    except GatewayRefused as exc:
+        if exc.status != 503:
+            raise
+        return False

@@ -242,3 +242,67 @@ def test_every_platform_service_is_signed_and_suffers_injected_faults(sim, clien
         client.appointment_slots("bdc-yy")
     faults(handle.url, status=503, error_rate=0.0)
     client.appointment_slots("bdc-yy")
+
+
+# -- app sign-in (扫码登录) ------------------------------------------------------------------------
+
+def issue_code(url: str, **body) -> dict:
+    answer = requests.post(url + "/admin/signin-codes", json=body, timeout=5)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def token_of(code: str) -> str:
+    return code.split(":")[3]
+
+
+def test_sign_in_codes_are_signed_by_the_platform_and_redeemed_once(sim, client: PlatformClient) -> None:
+    from devices.id_card.identity import sample_cards
+    from kiosk.qrcodes import SignIn, inspect_payload, load_public_key
+
+    handle, _ = sim
+    issued = issue_code(handle.url)
+    assert issued["public_key"] == client.signin_key()  # the key is also published in the signed contract
+    key = load_public_key(client.signin_key())
+    verdict = inspect_payload(issued["code"], now=time.time(), signin_key=key)
+    assert isinstance(verdict.payload, SignIn) and verdict.payload.signature_checked
+    assert 0 < issued["expires_at"] - time.time() <= 120
+    forged = issue_code(handle.url)["code"]
+    forged = forged[:-2] + ("AA" if not forged.endswith("AA") else "BB")
+    assert inspect_payload(forged, now=time.time(), signin_key=key).reason_key == "qr_signin_forged"
+
+    person = client.redeem_signin(token_of(issued["code"]))
+    card = sample_cards()[1]  # a TEST person, never a real one
+    assert (person["name"], person["id_number"], person["gender"], person["card_type"]) == \
+        (card.name, card.id_number, card.gender, "resident")
+    with pytest.raises(PlatformRejected) as used:
+        client.redeem_signin(token_of(issued["code"]))
+    assert used.value.status == 410 and used.value.code == "signin_used"
+    with pytest.raises(PlatformRejected) as unknown:
+        client.redeem_signin("Z" * 32)
+    assert unknown.value.status == 404 and unknown.value.code == "signin_unknown"
+    expired = issue_code(handle.url, expires_in_s=-1)
+    with pytest.raises(PlatformRejected) as late:
+        client.redeem_signin(token_of(expired["code"]))
+    assert late.value.status == 410 and late.value.code == "signin_expired"
+    counts = requests.get(handle.url + "/admin/signin-codes", timeout=5).json()
+    assert counts["held"] == 3 and counts["redeemed"] == 1 and "code" not in counts
+
+
+def test_sign_in_is_signed_suffers_faults_and_refuses_odd_requests(sim, client: PlatformClient) -> None:
+    handle, _ = sim
+    code = issue_code(handle.url)["code"]
+    unsigned = requests.post(handle.url + "/v1/identity/signin", json={"token": token_of(code)}, timeout=5)
+    assert unsigned.status_code == 401
+    faults(handle.url, status=503)
+    with pytest.raises(PlatformUnavailable, match="503"):
+        client.redeem_signin(token_of(code))
+    faults(handle.url)
+    assert client.redeem_signin(token_of(code))["name"]  # the failed attempt did not use the code up
+    no_token, _, _ = signed_post(handle.url, "/v1/identity/signin", {"token": 7})
+    assert no_token.status_code == 400 and no_token.json()["reason"].startswith("token:")
+    for body in ({"expires_in_s": 601}, {"expires_in_s": "soon"}, {"expires_in": 60}):
+        assert requests.post(handle.url + "/admin/signin-codes", json=body, timeout=5).status_code == 400
+    app = create_platform_app(SECRET)
+    remote = app.test_client().post("/admin/signin-codes", json={}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert remote.status_code == 403  # nobody off this machine can mint sign-in codes

@@ -101,3 +101,13 @@ def test_card_pulled_journey_ends_and_wipes_the_session_or_says_why_it_cannot_ru
     screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
     assert "form" in screens and screens[-1] == "card-pulled"
     assert summary["seen"]["notice"] == "notice_card_pulled" and summary["session_wiped"]
+
+
+def test_app_qr_journey_signs_in_with_codes_the_platform_issued_and_redeemed(tmp_path: Path):
+    summary = run_journey_subprocess(tmp_path, "app_qr")
+    seen = summary["seen"]
+    assert seen["refused_first"] == "qr_signin_expired" and seen["identity_source"] == "app_qr"
+    assert seen["codes_issued_by_platform"] == 2 and seen["codes_redeemed_by_platform"] == 1
+    assert summary["delivered"] and summary["platform_holds_receipt"] and summary["session_wiped"]
+    person = sample_cards()[1]  # the simulator's TEST resident the app signed in
+    assert person.id_number not in (tmp_path / "app_qr" / "summary.json").read_text(encoding="utf-8")

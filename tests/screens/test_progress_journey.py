@@ -1,5 +1,6 @@
 """The real app, headless, with the real gateway and platform simulator: progress lookup of a real
-submission (scanned and typed), and app-QR sign-in with an expired then a good code."""
+submission (scanned and typed), and app-QR sign-in with an expired then a good code — both issued by
+the platform simulator, redeemed through the gateway — and with the platform out of reach."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import pygame
 import pytest
+import requests
 
 from devices.id_card.identity import sample_cards
 from kiosk import flow
@@ -88,15 +90,21 @@ def test_a_foreign_code_then_an_unknown_receipt_are_explained(rig):
     assert {"retry", "type_receipt"} <= {b.target for b in app.renderer.buttons}
 
 
-def test_app_sign_in_expired_code_then_a_good_one(rig):
-    app, r = rig["app"], rig["resident"]
-    qr = app.hardware.cameras["qr_camera"]
-    qr.app.hold_up(qr.app.signin_code(expires_in_s=-30))
+def to_card_prompt(r) -> None:
+    """From the attract screen to the identity step of 社保参保缴费证明打印 (ID card + face, or app QR)."""
     r.wait_for("attract")
     r.touch("start")
     r.wait_for("home")
     r.touch("item:rs-sbjfzm")
     r.wait_for("card_prompt")
+
+
+def test_app_sign_in_expired_code_then_a_good_one(rig):
+    app, r = rig["app"], rig["resident"]
+    qr = app.hardware.cameras["qr_camera"]
+    qr.app.hold_up_signin(expires_in_s=-30)  # issued by the platform simulator when it is shown
+    sim_url = rig["settings"].platform.url
+    to_card_prompt(r)
     r.touch("use:app_qr")
     r.wait_for("scan")
     r.wait_until(lambda: app.view().get("scan_failed"), "the expired code refused", 30)
@@ -109,6 +117,8 @@ def test_app_sign_in_expired_code_then_a_good_one(rig):
     person = sample_cards()[1]
     assert view["identity_source"] == "app_qr" and view["applicant_name"]
     assert person.id_number not in str(view) and person.name not in str(view)
+    codes = requests.get(sim_url + "/admin/signin-codes", timeout=5).json()
+    assert codes["held"] == 2 and codes["redeemed"] == 1  # the platform issued both and redeemed the good one
     r.touch("confirm")
     r.wait_for("done", timeout_s=40)
     receipt_no = app.view()["receipt_no"]
@@ -116,6 +126,39 @@ def test_app_sign_in_expired_code_then_a_good_one(rig):
     r.touch("rate:1")
     r.wait_for("thanks")
     assert app.flow.session is None
+
+
+def test_app_sign_in_with_the_platform_out_of_reach_offers_the_cards(rig):
+    app, r = rig["app"], rig["resident"]
+    sim_url = rig["settings"].platform.url
+    to_card_prompt(r)
+    # Codes are still issued (the admin door has no faults), but the platform does not answer redeeming.
+    requests.post(sim_url + "/admin/faults", json={"status": 503}, timeout=5)
+    r.touch("use:app_qr")
+    r.wait_until(lambda: app.view().get("scan_failed"), "the sign-in refused", 40)
+    assert app.view()["scan_failed"] == "scan_signin_unavailable"
+    assert "ID card" in messages().text("en", "scan_signin_unavailable")
+    assert {"rescan", "use:id_card", "use:social_security_card"} <= {b.target for b in app.renderer.buttons}
+    r.touch("use:id_card")
+    r.wait_for("card_prompt")
+    assert app.flow.session is not None and app.view().get("identity_source", "") == ""
+
+
+def test_a_configured_platform_key_refuses_codes_signed_by_any_other(kiosk_stack):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.qrcodes import public_key_b64
+
+    other = public_key_b64(Ed25519PrivateKey.generate().public_key())
+    stack = kiosk_stack(adjust=lambda s: s.model_copy(update={
+        "platform": s.platform.model_copy(update={"signin_public_key": other})}))
+    app, r = stack.app, ScriptedResident(stack.app)
+    to_card_prompt(r)
+    r.touch("use:app_qr")
+    r.wait_until(lambda: app.view().get("scan_failed"), "the code refused", 40)
+    assert app.view()["scan_failed"] == "qr_signin_forged"  # the kiosk refused it before asking the platform
+    codes = requests.get(stack.settings.platform.url + "/admin/signin-codes", timeout=5).json()
+    assert codes["held"] == 1 and codes["redeemed"] == 0
 
 
 class Clock:
