@@ -39,7 +39,8 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     else:
         below = c.text(t("consent_text"), 340 + shift, 36, x=100, width=880)
     if not possible:
-        c.text(t("face_unavailable"), max(700 + shift, below + 10), 36, x=100, width=880, colour=theme.DANGER)
+        c.text(t(view.get("face_unavailable_key") or "face_unavailable"), max(700 + shift, below + 10), 36, x=100,
+               width=880, colour=theme.DANGER)
     else:
         label = t("face_retry") if failed else _agree_label(view, t)
         buttons.append(c.button(label, "consent", (140, 900 + shift, 800, 170), size=52))

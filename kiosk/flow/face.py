@@ -18,7 +18,7 @@ from typing import Any
 
 from kiosk.flow.machine import FlowCore
 from kiosk.flow.model import (CaptureFace, Effect, Event, FaceCaptured, IdentityChecked, Screen,
-                              VerifyIdentity)
+                              ServiceFailed, VerifyIdentity)
 
 # Kinds whose consent screen also confirms the action (no separate confirm screen after the face).
 CONSENT_CONFIRMS = {"print", "query"}
@@ -66,9 +66,10 @@ class FaceCheck(FlowCore):
         s = self.session
         assert s is not None
         if target == "consent":
-            if not self.available.get("camera", True):
+            if not self._face_possible():
                 return self._notify("notice_face_failed")
             s.extra.pop("face_failed", None)
+            s.extra["face_checking"] = True
             return [*self._go(Screen.WORKING), CaptureFace()]
         if target.startswith("alt:") and target[4:] in NON_BIOMETRIC:
             s.extra["awaiting"] = target[4:]
@@ -80,11 +81,17 @@ class FaceCheck(FlowCore):
         s = self.session
         if s is None or s.item is None:
             return None
+        if isinstance(event, ServiceFailed) and s.extra.pop("face_checking", False):
+            # The identity platform could not be asked (offline, or it failed): not a failed face, and
+            # not a dead end either — back to the consent screen with the ways that need no platform.
+            return self._face_failed("face_reason_platform")
         if isinstance(event, FaceCaptured):
             if not event.jpeg or not event.live:
+                s.extra.pop("face_checking", None)
                 return self._face_failed(face_reason_key(event.reason, captured=False))
             return [VerifyIdentity(self._applicant(), event.jpeg, s.item.code)]
         if isinstance(event, IdentityChecked):
+            s.extra.pop("face_checking", None)
             s.face_verified = event.verified
             if not event.verified:
                 return self._face_failed(face_reason_key(event.reason, captured=True))
@@ -104,8 +111,15 @@ class FaceCheck(FlowCore):
             return {}
         return {"consent_confirms": s.item.kind if s.item.kind in CONSENT_CONFIRMS else "",
                 "face_failed": s.extra.get("face_failed", ""),
-                "face_possible": self.available.get("camera", True),
+                "face_possible": self._face_possible(),
+                # Why not: the camera, or the identity platform the face must be compared at.
+                "face_unavailable_key": "face_unavailable" if not self.available.get("camera", True)
+                else "face_unavailable_platform",
                 "alternatives": [a for a in s.item.identity_alternatives if a in NON_BIOMETRIC]}
+
+    def _face_possible(self) -> bool:
+        """A face check needs the camera here and the identity platform (the comparison is done there)."""
+        return self.available.get("camera", True) and self.available.get("platform", True)
 
     # -- hooks the journeys fill in --
 

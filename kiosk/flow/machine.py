@@ -129,6 +129,11 @@ class FlowCore:
         if item.identity == "id_card_face" and not self.available.get("camera", True) \
                 and not item.identity_alternatives:
             return "unavail_camera"
+        if item.identity == "id_card_face" and not self.available.get("platform", True) \
+                and "social_security_card" not in item.identity_alternatives:
+            # The face is compared at the identity platform and the app QR is redeemed there: offline,
+            # only a social security card could identify the resident, and this item does not take one.
+            return "unavail_face_platform"
         return ""
 
     def view(self) -> dict[str, Any]:

@@ -190,3 +190,40 @@ def test_the_platforms_reason_is_told_in_plain_words(kiosk, reason, key):
     kiosk.handle(flow.IdentityChecked(False, reason))
     assert kiosk.screen is Screen.CONSENT and kiosk.view()["face_failed"] == key
     assert kiosk.view()["alternatives"]
+
+
+def apply_items(catalog, with_ssc: bool):
+    return [i for i in catalog.items if i.kind == "apply" and i.identity == "id_card_face"
+            and ("social_security_card" in i.identity_alternatives) == with_ssc]
+
+
+def test_offline_a_face_apply_item_offers_the_social_security_card_not_the_face(kiosk, catalog):
+    """Apply items keep working offline, but the face is compared at the identity platform: the
+    consent screen says so and keeps the card that needs no platform."""
+    item = apply_items(catalog, with_ssc=True)[0]
+    kiosk.handle(flow.DeviceStates({"platform": False}))
+    assert not kiosk.unavailable(item)
+    to_consent(kiosk, item.code)
+    view = kiosk.view()
+    assert view["face_possible"] is False and view["face_unavailable_key"] == "face_unavailable_platform"
+    assert "social_security_card" in view["alternatives"]
+    assert not of(kiosk.handle(flow.Tapped("consent")), flow.CaptureFace)  # no face taken for nothing
+    kiosk.handle(flow.Tapped("alt:social_security_card"))
+    assert kiosk.screen is Screen.CARD_PROMPT
+
+
+def test_offline_a_face_item_without_the_card_alternative_is_marked_unavailable(kiosk, catalog):
+    item = apply_items(catalog, with_ssc=False)[0]
+    assert not kiosk.unavailable(item)
+    kiosk.handle(flow.DeviceStates({"platform": False}))
+    assert kiosk.unavailable(item) == "unavail_face_platform"
+
+
+def test_the_platform_failing_during_the_face_check_leads_back_to_the_other_ways(kiosk):
+    to_consent(kiosk)
+    assert of(kiosk.handle(flow.Tapped("consent")), flow.CaptureFace)
+    assert of(kiosk.handle(flow.FaceCaptured(FACE, True)), flow.VerifyIdentity)
+    kiosk.handle(flow.ServiceFailed("error_platform_unavailable"))
+    assert kiosk.screen is Screen.CONSENT  # not the dead-end error screen
+    view = kiosk.view()
+    assert view["face_failed"] == "face_reason_platform" and view["alternatives"]

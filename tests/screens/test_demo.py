@@ -64,6 +64,14 @@ def test_apply_journey_fills_the_form_from_the_card_takes_pages_and_is_delivered
     assert summary["delivered"] and summary["platform_holds_receipt"] and summary["session_wiped"]
 
 
+def test_offline_apply_journey_is_accepted_and_receipted_while_the_platform_is_down(tmp_path: Path):
+    summary = run_journey_subprocess(tmp_path, "offline_apply")
+    screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
+    assert "error" not in screens and "form" in screens and "review" in screens
+    assert summary["receipt_no"] and summary["printed"]  # the resident leaves with a receipt number
+    assert not summary["platform_holds_receipt"] and summary["session_wiped"]  # queued, to go when it is back
+
+
 def test_certification_journey_offers_a_non_biometric_way_and_verifies_the_face(tmp_path: Path):
     summary = run_journey_subprocess(tmp_path, "certification")
     assert summary["seen"]["non_biometric_offered"]  # A5
