@@ -119,11 +119,17 @@ class DeviceControl:
             out.append(_row("ssc_reader", dev.ssc_reader, status, str(status.detail.get("reader", "")),
                             {"reads": status.operations, "read_errors": status.errors}))
         for name in ("camera", "document_camera"):
-            # No camera endpoints are configured yet: cameras exist only as simulated ones.
-            there = name in hw.cameras
-            out.append(DeviceRow(name, f"sim://{name.replace('_', '-')}" if there else "",
-                                 "online" if there else "no_device", "simulated" if there else "not configured",
-                                 {}, ""))
+            endpoint = dev.camera_endpoint(name)
+            camera = hw.cameras.get(name)
+            if camera is not None and hasattr(camera, "status"):  # a real camera (kiosk/cameras.py)
+                status = camera.status()
+                out.append(_row(name, endpoint, status, f"{camera.fps:.0f} fps",
+                                {"frames": status.operations, "stalls": status.errors}))
+            else:
+                there = camera is not None
+                out.append(DeviceRow(name, endpoint, "online" if there else "no_device",
+                                     "simulated" if there else ("not configured" if endpoint == "none"
+                                                                else "cannot be opened"), {}, ""))
         return out
 
     # -- tests -----------------------------------------------------------------------------------

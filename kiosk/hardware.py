@@ -69,8 +69,9 @@ class Hardware:
                 if close is not None:
                     _quietly(close)
             raise
-        # No camera endpoints are configured yet: with simulated devices, simulated cameras.
-        cameras: dict[str, Any] = simulated_cameras() if parse_endpoint(dev.id_reader).is_simulator else {}
+        from kiosk.cameras import open_cameras
+
+        cameras = open_cameras(dev, on_event)
         log.info("devices open", extra={"id_reader": parse_endpoint(dev.id_reader).scheme,
                                         "printer": parse_endpoint(dev.printer).scheme})
         return cls(reader, printer, id_sim, ssc_reader, ssc_sim, cameras, on_event)
@@ -154,6 +155,9 @@ class Hardware:
 
     def close(self) -> None:
         """Close every device and stop every simulator (idempotent)."""
+        from kiosk.cameras import close_cameras
+
+        close_cameras(self.cameras)
         _quietly(self.printer.close)  # also stops its monitor and its own virtual printer
         if self.ssc_reader is not None:
             _quietly(self.ssc_reader.stop)

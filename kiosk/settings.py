@@ -75,6 +75,15 @@ class DevicesSection(_Section):
     """How long one ID card read (find + select + read) may take before it counts as a timeout."""
     poll_interval_s: float = Field(gt=0, le=5)
     """How often the ID card reader is polled for a card."""
+    camera: str = "auto"
+    """Face camera (人脸): ``camera://0``, ``camera:///dev/video0``, a video file (``file:///…``, for
+    tests), ``sim://camera``, ``none``, or ``auto`` — simulated when the ID card reader is simulated,
+    else none (a real terminal never gets a simulated face)."""
+    document_camera: str = "auto"
+    """Document camera (高拍仪) for materials: the same forms as ``camera``."""
+    qr_camera: str = "auto"
+    """Camera behind the scan window for QR codes: the same forms; ``none`` or ``auto`` on real
+    hardware uses the document camera."""
 
     @field_validator("paper_width_mm")
     @classmethod
@@ -93,6 +102,27 @@ class DevicesSection(_Section):
         except EndpointError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("camera", "document_camera", "qr_camera")
+    @classmethod
+    def _camera(cls, value: str) -> str:
+        if value in ("auto", "none"):
+            return value
+        try:
+            scheme = parse_endpoint(value).scheme
+        except EndpointError as exc:
+            raise ValueError(str(exc)) from None
+        if scheme not in ("camera", "file", "sim"):
+            raise ValueError(f"{value!r} is not a camera: use camera://0, camera:///dev/video0, file:///video.avi, "
+                             "sim://camera, none or auto")
+        return value
+
+    def camera_endpoint(self, name: str) -> str:
+        """The camera ``name``'s endpoint with ``auto`` resolved: ``sim://…``, a camera URI, or ``none``."""
+        value = getattr(self, name)
+        if value != "auto":
+            return value
+        return f"sim://{name.replace('_', '-')}" if parse_endpoint(self.id_reader).is_simulator else "none"
 
 
 class GatewaySection(_Section):
