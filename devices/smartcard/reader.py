@@ -152,11 +152,13 @@ class SscReader:
                 if self._reader is None and not self._find_reader():
                     self._stop.wait(self.poll_interval_s)
                     continue
-                self._watch_once()
-                backoff = _BACKOFF_MIN_S
                 if last_problem:
+                    # Say so as soon as the service and the reader are back, not after the next card
+                    # event: pcscd may go away again before then, and each outage needs its end line.
                     log.info("%s: recovered, watching %s", self._tracker.name, self._reader)
                     last_problem = ""
+                self._watch_once()
+                backoff = _BACKOFF_MIN_S
             except DeviceError as exc:  # pcscd absent or gone (or pyscard unusable): start over
                 self._lose_context()
                 self._tracker.record_error(exc, DeviceState.OFFLINE)
