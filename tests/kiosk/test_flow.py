@@ -6,26 +6,7 @@ import pytest
 
 from devices.id_card.identity import sample_cards
 from kiosk import flow
-from kiosk.catalog import Catalog
 from kiosk.flow import Screen
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def kiosk(clock: FakeClock) -> flow.KioskFlow:
-    return flow.KioskFlow(Catalog.load(), clock, idle_timeout_s=90, warning_s=20)
 
 
 def card():

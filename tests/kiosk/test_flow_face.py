@@ -7,29 +7,10 @@ import pytest
 
 from devices.id_card.identity import sample_cards
 from kiosk import flow
-from kiosk.catalog import Catalog
 from kiosk.flow import Screen
 
 PRINT_ITEM = "rs-sbjfzm"  # 社保参保缴费证明打印: id_card_face, or a social security card, or the app QR
 FACE = b"\xff\xd8face"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return Catalog.load()
-
-
-@pytest.fixture
-def kiosk(catalog) -> flow.KioskFlow:
-    return flow.KioskFlow(catalog, FakeClock(), idle_timeout_s=90, warning_s=20)
 
 
 def of(effects, kind):
@@ -44,10 +25,10 @@ def to_consent(kiosk, code=PRINT_ITEM):
     assert kiosk.screen is Screen.CONSENT
 
 
-def test_every_id_card_face_item_asks_for_consent_whatever_its_kind(catalog):
+def test_every_id_card_face_item_asks_for_consent_whatever_its_kind(catalog, clock):
     kinds = set()
     for item in (i for i in catalog.items if i.identity == "id_card_face"):
-        k = flow.KioskFlow(catalog, FakeClock(), idle_timeout_s=90, warning_s=20)
+        k = flow.KioskFlow(catalog, clock, idle_timeout_s=90, warning_s=20)
         k.handle(flow.CardRead(sample_cards()[0]))
         k.handle(flow.Tapped("browse:all"))
         k.handle(flow.Tapped(f"detail:{item.code}"))

@@ -7,7 +7,6 @@ import pytest
 
 from devices.id_card.identity import sample_cards
 from kiosk import flow
-from kiosk.catalog import Catalog
 from kiosk.flow import Screen
 from kiosk.scanning import AppSignInIdentity
 
@@ -16,24 +15,6 @@ PRINT_ITEM = "rs-sbjfzm"  # 身份证+人脸, alternatives: social security card
 ANSWER = {"receipt_no": RECEIPT, "source": "platform", "status": "accepted", "status_text": "已受理",
           "steps": [{"status": "received", "text": "已接收", "at": "2026-11-21T10:00:00+08:00"},
                     {"status": "accepted", "text": "已受理", "at": "2026-11-21T10:01:00+08:00"}]}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def kiosk(clock: FakeClock) -> flow.KioskFlow:
-    return flow.KioskFlow(Catalog.load(), clock, idle_timeout_s=90, warning_s=20)
 
 
 def of(effects, kind):

@@ -1,0 +1,33 @@
+"""The flow tests' shared pieces: a clock the test moves, the packaged catalog, and a kiosk flow on both."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk import flow
+from kiosk.catalog import Catalog
+
+
+class FakeClock:
+    """Monotonic time that moves only when a test sets ``now``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog.load()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def kiosk(catalog: Catalog, clock: FakeClock) -> flow.KioskFlow:
+    return flow.KioskFlow(catalog, clock, idle_timeout_s=90, warning_s=20)
