@@ -28,7 +28,6 @@ first ~20 journeys and then stay put (measured: +10, +14, +16, +14 … +16 over 
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import signal
 import subprocess
@@ -137,43 +136,18 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-class _CardWatch(logging.Handler):
-    """Counts the reader's "card removed" lines: a new card is laid only after the last one left."""
-
-    LOGGER = "devices.id_card.polling"
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.removed = 0
-        logger = logging.getLogger(self.LOGGER)
-        self._saved = logger.level, logger.propagate
-        logger.setLevel(logging.INFO)
-        logger.propagate = False  # thousands of card lines would drown the benchmark's own output
-        logger.addHandler(self)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "card removed" in record.getMessage():
-            self.removed += 1
-
-    def close(self) -> None:
-        logger = logging.getLogger(self.LOGGER)
-        logger.removeHandler(self)
-        logger.level, logger.propagate = self._saved
-        super().close()
-
-
 class SessionLoop:
     """The kiosk app in this process and a resident who keeps coming back."""
 
     def __init__(self, stack: Stack, settings_dir: Path) -> None:
         from screens.app import KioskApp
-        from screens.demo import ScriptedResident, demo_settings
+        from screens.demo import CardWatch, ScriptedResident, demo_settings
 
         s = demo_settings(stack.settings, str(settings_dir), stack.platform.url)
         self.shift = 0.0  # the app's clock runs ahead past timers a person would sit through
         self.app = KioskApp(s, gateway_url=stack.url, headless=True, clock=lambda: time.monotonic() + self.shift)
         self.resident = ScriptedResident(self.app)
-        self.cards = _CardWatch()
+        self.cards = CardWatch(quiet=True)  # thousands of card lines would drown the benchmark's output
         self.done = 0
 
     def close(self) -> None:

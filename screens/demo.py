@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -52,6 +53,35 @@ class DemoClock:
 
     def __call__(self) -> float:
         return time.monotonic() + self.offset
+
+
+class CardWatch(logging.Handler):
+    """Counts the ID reader's "card removed" log lines, so a script lays the next card only after the
+    reader noticed the last one go (the reader's idea of presence is its own; it is not asked).
+    ``quiet`` keeps those lines out of the output (thousands in a soak); :meth:`close` undoes it."""
+
+    LOGGER = "devices.id_card.polling"
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        super().__init__(logging.INFO)
+        self.removed = 0
+        logger = logging.getLogger(self.LOGGER)
+        self._saved = logger.level, logger.propagate
+        if not logger.isEnabledFor(logging.INFO):
+            logger.setLevel(logging.INFO)
+        if quiet:
+            logger.propagate = False
+        logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "card removed" in record.getMessage():
+            self.removed += 1
+
+    def close(self) -> None:
+        logger = logging.getLogger(self.LOGGER)
+        logger.removeHandler(self)
+        logger.level, logger.propagate = self._saved
+        super().close()
 
 
 class ScriptedResident:

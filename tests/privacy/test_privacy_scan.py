@@ -40,7 +40,7 @@ from kiosk.settings import load_settings
 from local_api.server import start_gateway, start_platform_sim
 from screens import widgets
 from screens.app import KioskApp
-from screens.demo import ScriptedResident, demo_settings
+from screens.demo import CardWatch, ScriptedResident, demo_settings
 
 DEMO_ITEM = "rs-sbjfzm"  # 社保参保缴费证明打印, the P10 journey
 CARDS = sample_cards()
@@ -104,29 +104,6 @@ class DrawnText:
     def take(self) -> str:
         text, self.strings = "\n".join(self.strings), []
         return text
-
-
-class CardWatch(logging.Handler):
-    """Counts the ID reader's "card removed" reports, so a new card is laid on the reader only after
-    the reader noticed the last one go (the reader's presence is its own; it is not asked)."""
-
-    LOGGER = "devices.id_card.polling"
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.removed = 0
-        logger = logging.getLogger(self.LOGGER)
-        if not logger.isEnabledFor(logging.INFO):
-            logger.setLevel(logging.INFO)
-        logger.addHandler(self)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "card removed" in record.getMessage():
-            self.removed += 1
-
-    def close(self) -> None:
-        logging.getLogger(self.LOGGER).removeHandler(self)
-        super().close()
 
 
 class Rig:

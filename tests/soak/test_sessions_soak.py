@@ -27,7 +27,6 @@ condition, not a sleep.
 from __future__ import annotations
 
 import gc
-import logging
 import mmap
 import os
 import threading
@@ -39,7 +38,7 @@ import pytest
 from kiosk.settings import load_settings
 from local_api.server import start_gateway, start_platform_sim
 from screens.app import KioskApp
-from screens.demo import ScriptedResident, demo_settings
+from screens.demo import CardWatch, ScriptedResident, demo_settings
 
 DEMO_ITEM = "rs-sbjfzm"
 FULL_EVERY = 20
@@ -56,29 +55,6 @@ def rss_mb() -> float:
 
 def fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
-
-
-class CardWatch(logging.Handler):
-    """Counts the ID reader's "card removed" log lines: the next card is laid only after the
-    reader saw the last one go."""
-
-    LOGGER = "devices.id_card.polling"
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.removed = 0
-        logger = logging.getLogger(self.LOGGER)
-        if not logger.isEnabledFor(logging.INFO):
-            logger.setLevel(logging.INFO)
-        logger.addHandler(self)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "card removed" in record.getMessage():
-            self.removed += 1
-
-    def close(self) -> None:
-        logging.getLogger(self.LOGGER).removeHandler(self)
-        super().close()
 
 
 class Sessions:
