@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -99,17 +100,15 @@ def _latencies(url: str, n: int) -> list[float]:
     return samples
 
 
-def _sustained_rate(url: str, seconds: float) -> float:
-    body = {"kind": "application", "item_code": _item_code(), "applicant": APPLICANT, "form": FORM}
+def _rate(worker: Callable[[], Callable[[], bool]], seconds: float) -> float:
+    """Successes per second of CLIENTS threads, each repeating its own ``worker()`` call until time is up."""
     counts = [0] * CLIENTS
     stop = time.perf_counter() + seconds
 
     def client(i: int) -> None:
-        session = requests.Session()
+        once = worker()  # per thread: e.g. its own HTTP session
         while time.perf_counter() < stop:
-            if session.post(url + "/api/v1/submissions", json=body, timeout=30).status_code == 202:
-                counts[i] += 1
-        session.close()
+            counts[i] += bool(once())
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
     start = time.perf_counter()
@@ -120,6 +119,16 @@ def _sustained_rate(url: str, seconds: float) -> float:
     return sum(counts) / (time.perf_counter() - start)
 
 
+def _sustained_rate(url: str, seconds: float) -> float:
+    body = {"kind": "application", "item_code": _item_code(), "applicant": APPLICANT, "form": FORM}
+
+    def worker() -> Callable[[], bool]:
+        session = requests.Session()
+        return lambda: session.post(url + "/api/v1/submissions", json=body, timeout=30).status_code == 202
+
+    return _rate(worker, seconds)
+
+
 def _store_rate(folder: Path, seconds: float) -> float:
     """The outbox alone (seal + group-committed fsync'd insert), CLIENTS threads, no HTTP: where the
     gateway's time goes when the HTTP rate misses its target."""
@@ -128,23 +137,10 @@ def _store_rate(folder: Path, seconds: float) -> float:
 
     outbox = Outbox(folder / f"store-{time.monotonic_ns()}.db", Sealer(os.urandom(32)), kiosk_id="BENCH-1")
     payload = {"applicant": APPLICANT, "form": FORM}
-    counts = [0] * CLIENTS
-    stop = time.perf_counter() + seconds
-
-    def client(i: int) -> None:
-        while time.perf_counter() < stop:
-            outbox.accept_once("application", "bench-item", payload)
-            counts[i] += 1
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    rate = sum(counts) / (time.perf_counter() - start)
-    outbox.close()
-    return rate
+    try:
+        return _rate(lambda: lambda: outbox.accept_once("application", "bench-item", payload)[1], seconds)
+    finally:
+        outbox.close()
 
 
 def run(quick: bool) -> list[Figure]:
