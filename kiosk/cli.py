@@ -78,9 +78,7 @@ def _load(args: argparse.Namespace, *, check_devices: bool = False) -> Settings:
 
 
 def _settings_failed(exc: SettingsError) -> int:
-    print("kiosk: the settings have problems:", file=sys.stderr)
-    for problem in exc.problems:
-        print(f"  {problem}", file=sys.stderr)
+    exc.report()
     return EXIT_SETTINGS
 
 

@@ -252,6 +252,14 @@ class SettingsError(Exception):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    def report(self, prog: str = "kiosk") -> None:
+        """Print every problem on stderr, the way every ``kiosk`` command does."""
+        import sys
+
+        print(f"{prog}: the settings have problems:", file=sys.stderr)
+        for problem in self.problems:
+            print(f"  {problem}", file=sys.stderr)
+
 
 def _read_toml(text: str, source: str) -> dict[str, Any]:
     try:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import sys
 import time
 from typing import Any
 
@@ -46,11 +45,11 @@ def _camera_uri(args: argparse.Namespace) -> str | None:
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
-        print("kiosk: the settings have problems:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        exc.report()
         return None
-    return str(getattr(settings.devices, "camera", "") or "camera://0")
+    # The configured face camera; the first camera when the settings name none or a simulated one.
+    uri = settings.devices.camera_endpoint("camera")
+    return "camera://0" if uri == "none" or uri.startswith("sim://") else uri
 
 
 def describe_qr(read: Any) -> str:

@@ -15,7 +15,6 @@ URI: ``tcp://host:9100``, ``usb://VID:PID``, a serial port or pyserial URL, ``fi
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import datetime
 from typing import Any
 
@@ -74,9 +73,7 @@ def cmd_print_test(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
-        print("kiosk: the settings have problems:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        exc.report()
         return EXIT_SETTINGS
     uri = args.printer or settings.devices.printer
     paper = args.paper or settings.devices.paper_width_mm

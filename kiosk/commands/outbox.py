@@ -60,9 +60,7 @@ def _open(args: argparse.Namespace) -> Any:
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
-        print("kiosk outbox: the settings have problems:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        exc.report("kiosk outbox")
         return EXIT_SETTINGS, None
     data = settings.data_path
     if not (data / OUTBOX_FILE_NAME).exists() or not (data / KEY_FILE_NAME).exists():

@@ -54,3 +54,18 @@ def test_camera_test_without_a_camera_says_so(capsys: pytest.CaptureFixture[str]
     assert main(["devices", "camera-test", "--camera", str(junk), "--out", str(tmp_path / "x.png")]) == 1
     assert "is not a video" in capsys.readouterr().out
     assert not (tmp_path / "x.png").exists()
+
+
+def test_camera_test_without_camera_uses_the_configured_face_camera(
+        scenes: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("KIOSK_DEVICES__CAMERA", f"file://{scenes['qr']}")  # devices.camera in the settings
+    assert main(["devices", "camera-test", "--seconds", "1.5"]) == 0
+    out = capsys.readouterr().out
+    assert f"camera file://{scenes['qr']}" in out and RECEIPT in out
+
+
+def test_camera_test_with_a_simulated_face_camera_tries_the_first_real_one(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # The packaged settings say camera = "auto" (simulated here): the technician's test needs a real one.
+    assert main(["devices", "camera-test", "--seconds", "0.5"]) in (0, 1)
+    assert capsys.readouterr().out.startswith("camera camera://0")
