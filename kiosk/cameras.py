@@ -62,9 +62,9 @@ def open_cameras(dev: DevicesSection, on_event: Callable[[DeviceEvent], None] | 
             simulated = simulated if simulated is not None else simulated_cameras()
             cameras[name] = simulated[name]
             continue
-        cameras[name] = _open_live(name, uri, on_event)
-        if cameras[name] is None:
-            del cameras[name]
+        live = _open_live(name, uri, on_event)
+        if live is not None:
+            cameras[name] = live
     return cameras
 
 
