@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,7 +174,7 @@ class DeviceControl:
             if action == "test_print":
                 dev, kiosk = self.settings.devices, self.settings.kiosk
                 data = device_ops.test_slip_bytes(kiosk.id, kiosk.place, dev.paper_width_mm)
-                outcome = self.print_job(f"test-print-{id(data):x}", data)
+                outcome = self.print_job(str(uuid.uuid4()), data)  # a fresh id: the printer skips a repeated one
                 if outcome.printed:
                     return True, ("测试页已打印 / test slip printed: check the Chinese punctuation “，：（）、”, ¥, "
                                   "the QR code and the cut")

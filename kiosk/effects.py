@@ -24,7 +24,7 @@ from kiosk import flow
 from kiosk.hardware import capture_face, capture_page
 from kiosk.receipts import slip_layout
 from kiosk.settings import Settings
-from local_api.client import GatewayClient, GatewayError, GatewayUnavailable
+from local_api.client import GatewayClient, GatewayError, GatewayRefused, GatewayUnavailable
 
 if TYPE_CHECKING:
     from kiosk.device_control import DeviceControl
@@ -234,17 +234,24 @@ class EffectRunner:
             log.warning("audit record not delivered: %s", exc)
 
     def _submit(self, effect: flow.Submit) -> str:
-        """Store the submission; after a lost answer, resend once with the same request id (the gateway
-        then answers with the receipt number it already gave instead of storing a second copy)."""
+        """Store the submission with every page the resident confirmed; after a lost answer, resend
+        once with the same request id (the gateway then answers with the receipt number it already gave
+        instead of storing a second copy). A 409 ``request_conflict`` means this request id was stored
+        with another body: a bug here, never a resend; logged (no personal data) and shown as a failure."""
         for attempt in (1, 2):
             try:
                 answer = self.gateway.submit(effect.kind, effect.item_code, effect.applicant, effect.form,
-                                             request_id=effect.request_id)
+                                             materials=list(effect.materials), request_id=effect.request_id)
                 return str(answer["receipt_no"])
             except GatewayUnavailable:
                 if attempt == 2:
                     raise
                 time.sleep(self.RESEND_AFTER_S)
+            except GatewayRefused as exc:
+                if exc.status == 409 and exc.error == "request_conflict":
+                    log.error("BUG: request id %s was reused for a different %s of %s; the gateway kept the "
+                              "first and refused this one", effect.request_id, effect.kind, effect.item_code)
+                raise
         raise AssertionError("unreachable")
 
     def session_counts(self) -> dict[str, Any]:
@@ -269,7 +276,8 @@ class EffectRunner:
             event = flow.ServiceFailed("error_gateway_unavailable")
         except GatewayError as exc:
             status = getattr(exc, "status", 503)
-            event = flow.ServiceFailed(_reason_key(status), str(exc))
+            key = "error_not_stored" if getattr(exc, "error", "") == "request_conflict" else _reason_key(status)
+            event = flow.ServiceFailed(key, str(exc))
             if status == 503:  # platform_unavailable: mark the online items unavailable until it is back
                 self.post(flow.DeviceStates({"platform": False}))
         self.post(event)

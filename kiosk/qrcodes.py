@@ -41,7 +41,9 @@ SIGNIN_VERSION = "v1"
 SIGNIN_MAX_LIFETIME_S = 600
 
 # Kiosk ids follow the settings' pattern (kiosk/settings.py: ``^[A-Za-z0-9_.-]+$``, ≤ 64).
-_RECEIPT_RE = re.compile(r"^(?P<kiosk>[A-Za-z0-9_.-]{1,64})-(?P<date>\d{8})-(?P<seq>\d{6})$")
+# <kiosk id>-<YYYYMMDD>-<6-digit run>-<4-digit serial> (local_api/outbox.py); receipts printed before
+# run numbers end in one 6-digit serial and are still looked up.
+_RECEIPT_RE = re.compile(r"^(?P<kiosk>[A-Za-z0-9_.-]{1,64})-(?P<date>\d{8})-(?P<seq>\d{6}(?:-\d{4})?)$")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _EXPIRY_RE = re.compile(r"^\d{9,11}$")
 _SIG_RE = re.compile(r"^[A-Za-z0-9_-]{86}$")  # 64 bytes in unpadded base64url
@@ -94,7 +96,8 @@ class QrVerdict:
 
 
 def is_receipt_no(text: str) -> bool:
-    """True for ``<kiosk id>-<YYYYMMDD>-<6 digits>`` with a real calendar date."""
+    """True for ``<kiosk id>-<YYYYMMDD>-<6 digits>-<4 digits>`` (or the older ``…-<6 digits>``) with a
+    real calendar date."""
     m = _RECEIPT_RE.match(text)
     if m is None:
         return False
@@ -111,7 +114,7 @@ def progress_url(receipt_no: str) -> str:
     Raises ValueError for a string that is not a receipt number, so a wrong link never reaches paper.
     """
     if not is_receipt_no(receipt_no):
-        raise ValueError(f"{receipt_no!r} is not a receipt number (<kiosk id>-<YYYYMMDD>-<6 digits>)")
+        raise ValueError(f"{receipt_no!r} is not a receipt number (<kiosk id>-<YYYYMMDD>-<6 digits>-<4 digits>)")
     return PROGRESS_URL.format(receipt_no=receipt_no)
 
 

@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kiosk import flow
+from kiosk.flow.qr import receipt_from_digits
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.qrcodes import ProgressLookup, SignIn, load_public_key, progress_url, signin_payload
 
@@ -200,7 +201,7 @@ def look_up(gateway: Any, effect: flow.LookUpProgress, *, kiosk_id: str,
     from local_api.client import GatewayError, GatewayUnavailable
 
     digits = effect.digits
-    receipt_no = effect.receipt_no or f"{kiosk_id}-{digits[:8]}-{digits[8:]}"
+    receipt_no = effect.receipt_no or receipt_from_digits(kiosk_id, digits)
     try:
         return flow.ProgressAnswered(receipt_no, gateway.progress(receipt_no))
     except GatewayUnavailable:
@@ -209,6 +210,8 @@ def look_up(gateway: Any, effect: flow.LookUpProgress, *, kiosk_id: str,
         status = getattr(exc, "status", 0)
         if status in (400, 404):
             return flow.ProgressAnswered(receipt_no, {}, "progress_not_found")
+        if status == 409:  # more than one case carries this number: showing one could show a stranger's
+            return flow.ProgressAnswered(receipt_no, {}, "progress_ambiguous")
         if status == 503 and post is not None:  # the platform is away: online items show it
             post(flow.DeviceStates({"platform": False}))
         return flow.ProgressAnswered(receipt_no, {}, "progress_try_later")

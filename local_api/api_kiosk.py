@@ -29,7 +29,7 @@ from local_api.app import (BadRequest, error, is_loopback, metrics, parse, servi
 from local_api.bodies import (RECEIPT_PATTERN, BookingBody, DocumentBody, HeartbeatBody, HelpRequestBody,
                               IdentityBody, QueryBody, RatingBody, ReportBody, SignInBody, SubmissionBody)
 from local_api.forwarder import iso
-from local_api.outbox import DuplicateSubmission, Material, OutboxError, UnknownReceipt
+from local_api.outbox import DuplicateSubmission, Material, OutboxError, RequestConflict, UnknownReceipt
 from local_api.platform_client import PlatformClient, PlatformRejected, PlatformUnavailable
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,11 @@ def _store(kind: str, item_code: str, payload: dict[str, Any], *, size: int, sub
                                                  kiosk_id=kiosk_id, request_id=request_id)
     except DuplicateSubmission:
         return error(409, "already_rated", "this transaction has already been rated (一次一评)")
+    except RequestConflict as exc:
+        log.error("kiosk app reused a request id with a different body: %s", exc)  # receipt and id only
+        return error(409, "request_conflict", "本次提交与之前同一请求编号的内容不一致，未予保存 (this request_id was "
+                     "already used for another submission with a different body; nothing was stored: "
+                     "every submission needs its own request_id)", field="request_id")
     except OutboxError as exc:
         metrics().refused.labels("outbox_unavailable").inc()
         return store_failed(exc)
@@ -292,7 +297,10 @@ def progress(receipt_no: str) -> Any:
                  "expired": "超时未上报，请联系工作人员"}
         return jsonify({"receipt_no": receipt_no, "source": "gateway", "status": local["state"],
                         "status_text": texts.get(local["state"], local["state"]), "steps": []})
-    return _online(lambda p: dict(p.progress(receipt_no), source="platform"))
+    # Ours and delivered: ask by the platform's own reference, which names one case only (a receipt
+    # number of another terminal could, misconfigured, repeat ours).
+    key = (local or {}).get("platform_ref") or receipt_no
+    return _online(lambda p: dict(p.progress(key), receipt_no=receipt_no, source="platform"))
 
 
 # -- heartbeat ---------------------------------------------------------------------------------

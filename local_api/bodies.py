@@ -195,7 +195,7 @@ class TestResult(_Body):
     """The outcome of a device test the gateway handed to the kiosk app."""
 
     __test__ = False  # not a pytest class, despite the name
-    command_id: str = Field(min_length=1, max_length=32)
+    command_id: str = Field(min_length=1, max_length=64)
     ok: StrictBool
     detail: str = Field(default="", max_length=500)
 

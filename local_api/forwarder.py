@@ -1,7 +1,11 @@
 """The forwarder: one thread that delivers the outbox to the platform, in acceptance order.
 
-- Exactly once at the platform: each submission is sent with its receipt number as the
-  idempotency key, so a resend after a crash, a timeout or a dropped answer is harmless.
+- Exactly once at the platform: each submission is sent with its own idempotency key (a UUID
+  drawn when it was stored; never the receipt number, which a resident reads and which could
+  repeat), so a resend after a crash, a timeout or a dropped answer is harmless.
+- Never stalls: when the outcome of an attempt cannot be written (a full disk), the row stays in
+  ``sending``; as soon as the store can be written again it is marked delivered (if the platform
+  acknowledged it) or queued again, without a restart.
 - Head of line: the oldest queued submission is tried until it is delivered or rejected,
   so a backlog drains in the order residents submitted (TARGETS R2).
 - Waits between failed attempts: capped exponential backoff with jitter, or the
@@ -79,6 +83,7 @@ class Forwarder:
         self._next_probe = 0.0
         self._next_purge = 0.0
         self._unmarked: tuple[str, str] | None = None  # delivered, but the outbox write failed
+        self._interrupted = False  # an attempt's outcome could not be written: a row may sit in 'sending'
 
     # -- ownership ---------------------------------------------------------------------------
 
@@ -154,6 +159,9 @@ class Forwarder:
         if self._unmarked is not None:
             self.outbox.mark_delivered(*self._unmarked)
             self._unmarked = None
+        if self._interrupted:  # nothing is in flight between steps: a row in 'sending' is stale
+            self.outbox.requeue_interrupted()
+            self._interrupted = False
         if now >= self._next_purge:
             self._housekeeping(now)
         record = self.outbox.next_due()
@@ -204,13 +212,14 @@ class Forwarder:
         return body
 
     def _send(self, record: Record, body: dict[str, Any]) -> PlatformReply:
+        key = record.idempotency_key
         if record.kind == "rating":
-            return self.client.submit_rating(record.receipt_no, body)
+            return self.client.submit_rating(key, body)
         if record.kind == "help_request":
-            return self.client.submit_help_request(record.receipt_no, body)
+            return self.client.submit_help_request(key, body)
         if record.kind == "report":
-            return self.client.submit_report(record.receipt_no, body)
-        return self.client.submit_application(record.receipt_no, body)
+            return self.client.submit_report(key, body)
+        return self.client.submit_application(key, body)
 
     def _deliver(self, record: Record) -> None:
         receipt = record.receipt_no
@@ -223,6 +232,14 @@ class Forwarder:
                       receipt)
             return
         self.outbox.mark_sending(receipt)
+        try:
+            self._attempt(record, body)
+        except BaseException:
+            self._interrupted = True  # the outcome was not written: the row is still 'sending'
+            raise
+
+    def _attempt(self, record: Record, body: dict[str, Any]) -> None:
+        receipt = record.receipt_no
         log.debug("submission %s: sending (attempt %d)", receipt, record.attempts + 1)
         try:
             reply = self._send(record, body)

@@ -20,10 +20,13 @@ mid-send; it is queued again, and the idempotency key makes the second delivery 
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import secrets
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +35,23 @@ from typing import Any
 from local_api.crypto import Sealer
 from local_api.outbox_schema import COLUMNS, FINISHED, PARKED, SCHEMA_VERSION, STATES, migrate
 from local_api.outbox_types import (DuplicateSubmission, Material, OutboxCorrupt, OutboxError, OutboxUnavailable,
-                                    Record, UnknownReceipt)
+                                    Record, RequestConflict, UnknownReceipt)
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Outbox", "Record", "Material", "OutboxError", "OutboxUnavailable", "OutboxCorrupt",
-           "UnknownReceipt", "DuplicateSubmission", "STATES", "SCHEMA_VERSION"]
+           "UnknownReceipt", "DuplicateSubmission", "RequestConflict", "STATES", "SCHEMA_VERSION"]
 
 MAX_ERROR_CHARS = 500
+EPOCH_DIGITS = 6  # a random run number, drawn each time the outbox is opened
+SERIAL_DIGITS = 4  # a counter within the run and the day; a new run number past 9999
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Whether two JSON-able values are the same once stored (key order and tuples do not matter)."""
+    def norm(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return norm(a) == norm(b)
 
 
 def _aad(receipt_no: str, kind: str, item_code: str, part: str = "") -> str:
@@ -79,6 +91,12 @@ class Outbox:
         self._batch_lock = threading.Lock()
         self._batch: list[_Pending] = []
         self._closed = False
+        # Receipt numbers are <kiosk id>-<YYYYMMDD>-<run>-<serial>: the run number is drawn afresh at
+        # every open, so an outbox moved aside, a restored backup or a second terminal left on the
+        # same kiosk id does not hand out a number again (the database's UNIQUE constraint catches the
+        # one-in-a-million draw that repeats one; a new run number is then drawn).
+        self._epoch = self._draw_epoch()
+        self._serials: dict[tuple[str, str], int] = {}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
@@ -101,6 +119,17 @@ class Outbox:
             raise OutboxCorrupt(self.path, str(exc)) from exc
         if requeued:
             log.info("outbox: %d submission(s) interrupted mid-send queued again", requeued)
+
+    @staticmethod
+    def _draw_epoch() -> str:
+        return f"{secrets.randbelow(10 ** EPOCH_DIGITS):0{EPOCH_DIGITS}d}"
+
+    def _next_receipt(self, kiosk_id: str, day: str) -> str:
+        n = self._serials.get((kiosk_id, day), 0) + 1
+        if n >= 10 ** SERIAL_DIGITS:
+            self._epoch, self._serials, n = self._draw_epoch(), {}, 1
+        self._serials[(kiosk_id, day)] = n
+        return f"{kiosk_id}-{day}-{self._epoch}-{n:0{SERIAL_DIGITS}d}"
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -203,21 +232,21 @@ class Outbox:
             seq = row[0] if row else 0
             for item in batch:
                 if item.request_id is not None:
-                    found = self._db.execute(f"SELECT {COLUMNS} FROM submissions WHERE kiosk_id=? AND request_id=?",
+                    found = self._db.execute(f"SELECT {COLUMNS}, payload, materials FROM submissions"
+                                             " WHERE kiosk_id=? AND request_id=?",
                                              (item.kiosk_id, item.request_id)).fetchone()
                     if found is not None:
-                        item.record, item.created = Record(*found), False
+                        record = Record(*found[:-2])
+                        if self._same_request(record, found[-2], found[-1], item):
+                            item.record, item.created = record, False
+                        else:
+                            item.error = RequestConflict(
+                                f"request id {item.request_id} was already used for submission {record.receipt_no}"
+                                " with a different body; the first stands and this one was not stored")
                         continue
                 seq += 1
-                self._db.execute("SAVEPOINT one")
-                try:
-                    item.record = self._insert(item, seq, day, now)
-                    self._db.execute("RELEASE one")
-                except sqlite3.IntegrityError as exc:
-                    # Only this accept fails (a second rating); the rest of the batch stands.
-                    self._db.execute("ROLLBACK TO one")
-                    self._db.execute("RELEASE one")
-                    item.error, item.record = DuplicateSubmission(str(exc)), None
+                item.record = self._insert_one(item, seq, day, now)
+                if item.record is None:
                     seq -= 1
             self._db.execute("COMMIT")
         except BaseException as exc:
@@ -229,8 +258,42 @@ class Outbox:
             for item in batch:
                 item.done = True
 
+    def _insert_one(self, item: _Pending, seq: int, day: str, now: float) -> Record | None:
+        """Insert one accept inside the batch's transaction; on a refusal of its own (a second rating)
+        only this accept fails (``item.error``, None returned) and the rest of the batch stands."""
+        for _ in range(5):
+            self._db.execute("SAVEPOINT one")
+            try:
+                record = self._insert(item, seq, day, now)
+                self._db.execute("RELEASE one")
+                return record
+            except sqlite3.IntegrityError as exc:
+                self._db.execute("ROLLBACK TO one")
+                self._db.execute("RELEASE one")
+                if "receipt_no" not in str(exc):
+                    item.error = DuplicateSubmission(str(exc))
+                    return None
+                log.warning("outbox: receipt number already on record; drawing a new run number")
+                self._epoch, self._serials = self._draw_epoch(), {}
+        item.error = OutboxUnavailable("no free receipt number after 5 draws")
+        return None
+
+    def _same_request(self, record: Record, payload: bytes, materials: bytes | None, item: _Pending) -> bool:
+        """Whether a resend carries the body already stored under its request id (compared in memory,
+        after opening the sealed copy: no digest of personal data is kept on disk)."""
+        if (record.kind, record.item_code, record.subject) != (item.kind, item.item_code, item.subject):
+            return False
+        if not _same_json(self._sealer.open(payload, _aad(record.receipt_no, record.kind, record.item_code)),
+                          item.payload):
+            return False
+        stored = [] if materials is None else self._sealer.open(
+            materials, _aad(record.receipt_no, record.kind, record.item_code, "materials"))
+        return [(m["name"], m["content_type"], base64.b64decode(m["data"])) for m in stored] == \
+            [(m.name, m.content_type, m.data) for m in item.materials]
+
     def _insert(self, item: _Pending, seq: int, day: str, now: float) -> Record:
-        receipt_no = f"{item.kiosk_id}-{day}-{seq:06d}"
+        receipt_no = self._next_receipt(item.kiosk_id, day)
+        delivery_key = str(uuid.uuid4())
         blob = self._sealer.seal(item.payload, _aad(receipt_no, item.kind, item.item_code))
         sealed_materials = None
         size = sum(len(m.data) for m in item.materials)
@@ -241,12 +304,12 @@ class Outbox:
                                                                "materials"))
         self._db.execute(
             "INSERT INTO submissions (seq, receipt_no, kiosk_id, kind, item_code, subject, request_id, payload,"
-            " materials, materials_count, materials_bytes, state, due_at, accepted_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+            " materials, materials_count, materials_bytes, state, due_at, accepted_at, delivery_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
             (seq, receipt_no, item.kiosk_id, item.kind, item.item_code, item.subject, item.request_id, blob,
-             sealed_materials, len(item.materials), size, now, now))
+             sealed_materials, len(item.materials), size, now, now, delivery_key))
         return Record(receipt_no, item.kiosk_id, item.kind, item.item_code, item.subject, "queued", 0, now,
-                      now, None, None, None, None, None, None, len(item.materials), size)
+                      now, None, None, None, None, None, None, len(item.materials), size, delivery_key)
 
     def _update(self, receipt_no: str, sql: str, params: tuple[Any, ...]) -> bool:
         def run(db: sqlite3.Connection) -> bool:
@@ -262,6 +325,18 @@ class Outbox:
         """A delivery attempt starts (counts an attempt)."""
         self._update(receipt_no, "UPDATE submissions SET state='sending', sending_at=?, attempts=attempts+1"
                      " WHERE receipt_no=? AND state='queued'", (self._now(),))
+
+    def requeue_interrupted(self) -> int:
+        """Queue again every submission left in ``sending`` (its attempt's outcome could not be written:
+        a full disk, an I/O error). Only for the one delivering thread, between attempts: then no row
+        is really being sent. The platform's idempotency key makes the resend harmless."""
+        def run(db: sqlite3.Connection) -> int:
+            return db.execute("UPDATE submissions SET state='queued', due_at=? WHERE state='sending'",
+                              (self._now(),)).rowcount
+        requeued: int = self._write(run)
+        if requeued:
+            log.info("outbox: %d submission(s) left mid-send queued again", requeued)
+        return requeued
 
     def mark_delivered(self, receipt_no: str, platform_ref: str) -> None:
         """The platform acknowledged the submission under ``platform_ref``."""

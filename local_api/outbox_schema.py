@@ -5,13 +5,17 @@ Version 2: adds the submitting kiosk (FIFO per kiosk), the kiosk app's request i
 submission is stored once), sealed materials with their count and size in clear, and the
 ``expired`` state. SQLite cannot change a CHECK constraint in place,
 so the table is rebuilt inside one transaction; receipt numbers keep counting where they were.
+Version 3: adds ``delivery_key``, the platform's idempotency key: a fresh UUID for every new
+submission, so it can never repeat, whatever happens to receipt numbers (an outbox moved aside, a
+restored backup, two terminals on one id). Rows from before keep their receipt number as the key
+(NULL here): they may already be at the platform under it.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATES = ("queued", "sending", "delivered", "rejected", "expired")
 FINISHED = ("delivered", "rejected", "expired")
 PARKED = ("rejected", "expired")
@@ -39,8 +43,9 @@ CREATE TABLE {name} (
     rejected_at     REAL,
     expired_at      REAL,
     platform_ref    TEXT,
-    last_error      TEXT
+    last_error      TEXT{extra}
 )"""
+_V3_COLUMN = ",\n    delivery_key    TEXT                                -- platform idempotency key; NULL: receipt_no"
 
 _INDEXES = """
 CREATE INDEX submissions_state_seq ON submissions (state, seq);
@@ -49,10 +54,11 @@ CREATE INDEX submissions_kiosk_state_seq ON submissions (kiosk_id, state, seq);
 CREATE UNIQUE INDEX submissions_one_rating ON submissions (kind, subject) WHERE subject IS NOT NULL;
 CREATE UNIQUE INDEX submissions_request_id ON submissions (kiosk_id, request_id) WHERE request_id IS NOT NULL;
 """
+_V3_INDEX = "CREATE UNIQUE INDEX submissions_delivery_key ON submissions (delivery_key) WHERE delivery_key IS NOT NULL;"
 
 COLUMNS = ("receipt_no, kiosk_id, kind, item_code, subject, state, attempts, due_at, accepted_at, "
            "sending_at, delivered_at, rejected_at, expired_at, platform_ref, last_error, materials_count, "
-           "materials_bytes")
+           "materials_bytes, delivery_key")
 
 
 def migrate(db: sqlite3.Connection, default_kiosk_id: str) -> None:
@@ -66,9 +72,11 @@ def migrate(db: sqlite3.Connection, default_kiosk_id: str) -> None:
         tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
         if tables:
             raise sqlite3.DatabaseError("has tables but no outbox schema version")
-        script = _TABLE.format(name="submissions") + ";" + _INDEXES
+        script = _TABLE.format(name="submissions", extra=_V3_COLUMN) + ";" + _INDEXES + _V3_INDEX
     elif version == 1:
-        script = _from_v1(db, default_kiosk_id)
+        script = _from_v1(db, default_kiosk_id) + _FROM_V2
+    elif version == 2:
+        script = _FROM_V2
     else:
         raise sqlite3.DatabaseError(f"unknown schema version {version}")
     try:
@@ -84,7 +92,7 @@ def _from_v1(db: sqlite3.Connection, kiosk_id: str) -> str:
     row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='submissions'").fetchone()
     last_seq = int(row[0]) if row else 0
     quoted = kiosk_id.replace("'", "''")
-    return (_TABLE.format(name="submissions_v2") + ";"
+    return (_TABLE.format(name="submissions_v2", extra="") + ";"
             "INSERT INTO submissions_v2 (seq, receipt_no, kiosk_id, kind, item_code, subject, payload, state,"
             " attempts, due_at, accepted_at, sending_at, delivered_at, rejected_at, platform_ref, last_error)"
             f" SELECT seq, receipt_no, '{quoted}', kind, item_code, subject, payload, state, attempts, due_at,"
@@ -94,3 +102,6 @@ def _from_v1(db: sqlite3.Connection, kiosk_id: str) -> str:
             "DELETE FROM sqlite_sequence WHERE name IN ('submissions', 'submissions_v2');"
             f"INSERT INTO sqlite_sequence (name, seq) VALUES ('submissions', {last_seq});"
             + _INDEXES)
+
+
+_FROM_V2 = "ALTER TABLE submissions ADD COLUMN delivery_key TEXT;" + _V3_INDEX

@@ -33,6 +33,11 @@ class DuplicateSubmission(OutboxError):
     """A second rating for the same transaction (一次一评)."""
 
 
+class RequestConflict(OutboxError):
+    """A request id already stored with a different body: a bug in the caller, never a resend.
+    The stored submission stands; the new body is not stored (and no resident may be told "done")."""
+
+
 @dataclass(frozen=True)
 class Material:
     """One attached material (e.g. a document-camera image of 户口本首页)."""
@@ -63,3 +68,10 @@ class Record:
     last_error: str | None
     materials_count: int = 0
     materials_bytes: int = 0
+    delivery_key: str | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key the platform knows this submission by: a UUID (rows from before schema 3: the
+        receipt number they may already have been sent under)."""
+        return self.delivery_key or self.receipt_no

@@ -12,6 +12,7 @@ can be rehearsed. Queries, identity checks, appointments and progress live in
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import random
@@ -90,10 +91,25 @@ class StoredApplication:
     deliveries: int = 1
 
     def summary(self) -> dict[str, Any]:
-        """What the platform reports about it: no personal data."""
-        return {"idempotency_key": self.idempotency_key, "platform_ref": self.platform_ref, "kind": self.kind,
+        """What the platform reports about it: no personal data (field names, not their values)."""
+        materials = self.body.get("materials") or []
+        return {"idempotency_key": self.idempotency_key, "receipt_no": self.body.get("receipt_no"),
+                "platform_ref": self.platform_ref, "kind": self.kind,
                 "item_code": self.item_code, "kiosk_id": self.kiosk_id, "received_at": self.received_at,
-                "deliveries": self.deliveries, "status": "received"}
+                "deliveries": self.deliveries, "status": "received",
+                "fields": sorted((self.body.get("form") or {}).keys()),
+                "applicant_fields": sorted((self.body.get("applicant") or {}).keys()),
+                "materials": len(materials) if isinstance(materials, list) else 0}
+
+    def received(self) -> dict[str, Any]:
+        """Everything the kiosk sent (for tests at the far end): materials as name, type, size, SHA-256."""
+        body = dict(self.body)
+        pages = body.pop("materials", None) or []
+        body["materials"] = [{"name": m.get("name"), "content_type": m.get("content_type"),
+                              "bytes": len(base64.b64decode(m.get("data", ""))),
+                              "sha256": hashlib.sha256(base64.b64decode(m.get("data", ""))).hexdigest()}
+                             for m in pages if isinstance(m, dict)]
+        return {**self.summary(), "body": body}
 
 
 class SimState:
@@ -119,6 +135,12 @@ class SimState:
         # prove timing promises such as "no retry before Retry-After".
         self.arrivals: deque[tuple[float, str, str]] = deque(maxlen=10_000)
         self._serial = 0
+
+    def by_receipt(self, receipt_no: str, store: str = "applications") -> StoredApplication | None:
+        """The one submission (of ``store``) that carries ``receipt_no``; None when none does."""
+        with self.lock:
+            held: dict[str, StoredApplication] = getattr(self, store)
+            return next((a for a in held.values() if a.body.get("receipt_no") == receipt_no), None)
 
     def next_serial(self) -> int:
         with self.lock:
@@ -363,7 +385,8 @@ def submit_rating() -> Any:
         ref = f"HCPJ{datetime.now():%Y%m%d}{state._serial:06d}"
         state.ratings[key] = {"rating_ref": ref, "transaction_key": body["transaction_key"],
                               "level_gbt39046": gbt_level, "follow_up": gbt_level >= 4,
-                              "kiosk_id": kiosk_id, "deliveries": 1}
+                              "kiosk_id": kiosk_id, "deliveries": 1, "receipt_no": body.get("receipt_no"),
+                              "level": level, "direction": direction, "has_text": bool(body.get("text"))}
     return jsonify({"rating_ref": ref, "follow_up": gbt_level >= 4, "duplicate": False}), 201
 
 

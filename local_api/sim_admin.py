@@ -59,6 +59,20 @@ def list_applications() -> Any:
                     "deliveries": sum(a["deliveries"] for a in apps)})
 
 
+@admin.get("/received")
+def received() -> Any:
+    """Everything the kiosks sent, for tests and the demo at the far end: applications, help requests
+    and reports with their bodies (materials as name, type, size and SHA-256), ratings, appointments.
+    A simulator's test data only; loopback only like the rest of /admin."""
+    state = _state()
+    with state.lock:
+        return jsonify({"applications": [a.received() for a in state.applications.values()],
+                        "help_requests": [h.received() for h in state.help_requests.values()],
+                        "reports": [r.received() for r in state.reports.values()],
+                        "ratings": [{"idempotency_key": k, **r} for k, r in state.ratings.items()],
+                        "appointments": [{"idempotency_key": k, **b} for k, b in state.bookings.items()]})
+
+
 @admin.post("/identity")
 def script_identity() -> Any:
     """Script identity-check outcomes: ``{"default": outcome}`` and/or ``{"id_number": …, "outcome": …}``."""

@@ -178,12 +178,18 @@ def book_appointment() -> Any:
 
 @services.get("/v1/progress/<receipt_no>")
 def get_progress(receipt_no: str) -> Any:
+    """By the platform's reference (unique), or by a receipt number; a receipt number that more than
+    one application carries is refused (409): showing one of them could show another resident's case."""
     state = _state()
     with state.lock:
-        stored = state.applications.get(receipt_no) or next(
-            (a for a in state.applications.values() if a.platform_ref == receipt_no), None)
-    if stored is None:
+        matches = [a for a in state.applications.values()
+                   if receipt_no in (a.platform_ref, a.body.get("receipt_no"), a.idempotency_key)]
+    if not matches:
         return _fail(404, "not_found", "no application has this receipt number or reference")
+    if len(matches) > 1:
+        return _fail(409, "ambiguous_receipt", "more than one application carries this receipt number; "
+                     "ask by the platform reference")
+    stored = matches[0]
     answer = progress(stored.kind, datetime.fromisoformat(stored.received_at))
-    return jsonify({"receipt_no": stored.idempotency_key, "platform_ref": stored.platform_ref,
+    return jsonify({"receipt_no": stored.body.get("receipt_no", receipt_no), "platform_ref": stored.platform_ref,
                     "item_code": stored.item_code, **answer})

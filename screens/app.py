@@ -26,6 +26,7 @@ from local_api.client import GatewayClient
 from screens.display import Display
 from screens.maint_app import MaintenanceScreen
 from screens.renderer import Renderer
+from screens.touchfeed import TouchFeed
 from screens.widgets import clear_text_cache
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class KioskApp:
         self._kb_for: tuple[str, str] | None = None  # (screen, field) the keyboard state belongs to
         self._screen_changed_at = -1e9
         self.maintenance = MaintenanceScreen(self, gateway_url)  # corner gesture + PIN (issue 10)
+        self.feed = TouchFeed.from_env()  # the end-to-end tests' finger; None on a terminal
 
     # -- input --
 
@@ -227,6 +229,8 @@ class KioskApp:
 
     def step(self) -> None:
         """One turn of the loop: input, device and service events, time, and drawing."""
+        if self.feed is not None:
+            self.feed.serve(self)
         for event in pygame.event.get():
             if event.type == pygame.QUIT:
                 raise SystemExit(0)
@@ -327,6 +331,8 @@ class KioskApp:
             watchdog.close()
 
     def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
         self.maintenance.close()
         if self.speaker is not None:
             self.speaker.stop()

@@ -204,7 +204,8 @@ def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str,
                     delivered = GatewayClient(gateway.url).wait_delivered(receipt_no, timeout_s=15)
             finally:
                 gateway.close()
-            held = platform_holds(platform.url, receipt_no) if delivered else False
+            received = platform_received(platform.url, receipt_no) if delivered else None
+            held = received is not None
         finally:
             platform.close()
 
@@ -217,6 +218,7 @@ def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str,
         "printed": bool(seen.get("printed")),
         "delivered": delivered.get("state") == "delivered",
         "platform_holds_receipt": held,
+        "platform_received": received,
         "session_wiped": wiped,
         "receipt_png": "receipt.png" if (out / "receipt.png").exists() else None,
         "seen": {k: v for k, v in seen.items() if k not in ("receipt_no", "printed")},
@@ -249,13 +251,17 @@ def run_demo(settings: Settings, out: Path, journey: str | None = None) -> dict[
     return summary
 
 
-def platform_holds(platform_url: str, receipt_no: str) -> bool:
-    """Ask the simulator's admin door whether it received this receipt number's application."""
+def platform_received(platform_url: str, receipt_no: str) -> dict[str, Any] | None:
+    """What the platform simulator received under ``receipt_no`` (None: nothing): the kind, item code,
+    number of material pages and the names of the form's fields — no personal values."""
     import requests
 
     listing = requests.get(f"{platform_url}/admin/applications", timeout=5).json()
-    keys = listing.get("applications", listing) if isinstance(listing, dict) else listing
-    return any(receipt_no in json.dumps(entry, ensure_ascii=False) for entry in keys)
+    for entry in listing.get("applications", []):
+        if entry.get("receipt_no") == receipt_no:
+            return {"kind": entry["kind"], "item_code": entry["item_code"], "materials": entry["materials"],
+                    "fields": entry["fields"], "deliveries": entry["deliveries"]}
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

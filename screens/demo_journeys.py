@@ -153,6 +153,7 @@ def apply_from_home(r: ScriptedResident, *, expect_offline: bool = False,
             r.wait_until(lambda i=i: r.app.flow.view().get("pages", {}).get(i), f"page {i} taken")
     r.app.step()
     r.save("materials-taken")
+    pages = sum(r.app.flow.view().get("pages", {}).values())  # what the resident confirmed
     r.touch("next")
     r.wait_for("review")
     if expect_offline:
@@ -161,7 +162,7 @@ def apply_from_home(r: ScriptedResident, *, expect_offline: bool = False,
     r.wait_for("done")
     view = r.app.flow.view()
     seen = {"item": item.code, "prefilled_fields": prefilled, "receipt_no": view.get("receipt_no", ""),
-            "printed": bool(view.get("printed"))}
+            "printed": bool(view.get("printed")), "pages_confirmed": pages}
     rate_and_leave(r)
     return seen
 

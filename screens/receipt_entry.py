@@ -1,6 +1,6 @@
 """Typing the receipt number on a keypad, for a receipt whose code cannot be scanned.
 
-The resident types the 14 digits after the terminal id (8-digit date, 6-digit serial); the keys are
+The resident types the 18 digits after the terminal id (8-digit date, 6-digit batch, 4-digit serial); the keys are
 the flow's own (``pk:``) so what was typed lives in the session and goes with it. The keys look
 like the on-screen keyboard's (screens/keyboard.py's painter).
 """
@@ -22,8 +22,8 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     y = max(y + 20, 400.0)  # elder mode's larger hint pushes the field and keypad down
     c.panel((90, y, 900, 130))
     digits = view.get("receipt_digits", "")
-    c.text(digits or "________-______", y + 25, 60, bold=True, colour=theme.TEXT if digits else theme.MUTED)
-    left = view.get("receipt_digits_left", 14)
+    c.text(digits or "________-______-____", y + 25, 60, bold=True, colour=theme.TEXT if digits else theme.MUTED)
+    left = view.get("receipt_digits_left", 18)
     y += 140
     if left:
         y = c.text(t("receipt_entry_left", n=left), y, 34, colour=theme.MUTED)

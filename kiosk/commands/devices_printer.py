@@ -15,6 +15,7 @@ URI: ``tcp://host:9100``, ``usb://VID:PID``, a serial port or pyserial URL, ``fi
 from __future__ import annotations
 
 import argparse
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -95,7 +96,7 @@ def cmd_print_test(args: argparse.Namespace) -> int:
         health = printer.last_health
         if health is not None:
             print(f"  before: {health.summary()}")
-        outcome = printer.print_job(f"print-test-{now:%Y%m%d%H%M%S}", data)
+        outcome = printer.print_job(str(uuid.uuid4()), data)
         if outcome.printed:
             print("  test slip printed: check the Chinese punctuation “，：（）、” and ¥, scan the QR, "
                   "and look at the cut")

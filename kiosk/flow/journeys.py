@@ -334,7 +334,7 @@ class ItemJourneys(FaceCheck):
         if not self.available.get("printer", True):
             s.printed, s.print_reason = False, "printer_unavailable"
             return self._after_print()
-        s.print_job = f"{s.receipt_no or 'slip'}-{uuid.uuid4().hex[:8]}"
+        s.print_job = str(uuid.uuid4())
         return [*self._go(Screen.PRINTING), PrintReceipt(s.print_job, content, layout)]
 
     def _print_finished(self, event: PrintFinished) -> list[Effect]:

@@ -249,7 +249,7 @@ class BookSlot:
     item_code: str
     slot_id: str
     applicant: dict[str, str]
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass(frozen=True)
@@ -282,7 +282,7 @@ class Submit:
     item_code: str
     applicant: dict[str, str]
     form: dict[str, Any]
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     materials: tuple[tuple[str, str, bytes], ...] = ()
 
     def __repr__(self) -> str:
@@ -343,7 +343,7 @@ class ScanQr(QrWork):
 
     purpose: str
     timeout_s: float
-    scan_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    scan_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     # Only ever set by the flow and read by the scanner; an Event keeps that hand-over thread-safe.
     cancel: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 

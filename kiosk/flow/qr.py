@@ -28,13 +28,14 @@ from kiosk.flow.model import (Effect, Event, LookUpProgress, PrintFinished, Prin
 from kiosk.qrcodes import is_receipt_no
 
 SCAN_TIMEOUT_S = 30.0
-RECEIPT_DIGITS = 14  # <YYYYMMDD><6-digit sequence>: what a resident types; the terminal id is added
+RECEIPT_DIGITS = 18  # <YYYYMMDD><6-digit run><4-digit serial>: what a resident types; the terminal id is added
+LEGACY_RECEIPT_DIGITS = 14  # receipts printed before run numbers: <YYYYMMDD><6-digit serial>
 GENERIC = ("lang:", "elder", "speech", "help", "home", "exit", "extend")
 
 
 def typed_digits_problem(digits: str) -> str:
     """A message key when typed receipt digits cannot be a receipt number, else ""."""
-    if len(digits) != RECEIPT_DIGITS or not digits.isdigit():
+    if len(digits) not in (RECEIPT_DIGITS, LEGACY_RECEIPT_DIGITS) or not digits.isdigit():
         return "notice_receipt_digits"
     try:
         dt.datetime.strptime(digits[:8], "%Y%m%d")
@@ -44,8 +45,13 @@ def typed_digits_problem(digits: str) -> str:
 
 
 def shown_digits(digits: str) -> str:
-    """Typed digits grouped as on the receipt: ``20261121-000001``."""
-    return digits if len(digits) <= 8 else f"{digits[:8]}-{digits[8:]}"
+    """Typed digits grouped as on the receipt: ``20261121-482731-0001``."""
+    return "-".join(part for part in (digits[:8], digits[8:14], digits[14:]) if part)
+
+
+def receipt_from_digits(kiosk_id: str, digits: str) -> str:
+    """The receipt number typed digits stand for on this terminal."""
+    return f"{kiosk_id}-{shown_digits(digits)}"
 
 
 class KioskFlow(ItemJourneys):
@@ -163,7 +169,7 @@ class KioskFlow(ItemJourneys):
         s = self.session
         assert s is not None
         if target == "print" and self.available.get("printer", True) and s.extra.get("progress"):
-            job = f"progress-{uuid.uuid4().hex[:8]}"
+            job = str(uuid.uuid4())
             s.extra["progress_printing"] = job
             return [*self._go(Screen.PRINTING), PrintReceipt(job, self._progress_slip(), "query")]
         if target == "retry" and s.extra.get("progress_no"):
@@ -280,4 +286,5 @@ def _link(receipt_no: str) -> str:
     return progress_url(receipt_no) if is_receipt_no(receipt_no) else ""
 
 
-__all__ = ["KioskFlow", "SCAN_TIMEOUT_S", "RECEIPT_DIGITS", "typed_digits_problem", "shown_digits"]
+__all__ = ["KioskFlow", "SCAN_TIMEOUT_S", "RECEIPT_DIGITS", "typed_digits_problem", "shown_digits",
+           "receipt_from_digits"]

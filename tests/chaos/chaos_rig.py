@@ -185,8 +185,9 @@ class FlappingPlatform:
             return [dict(a.body.get("form") or {}) for a in self.state.applications.values()]
 
     def receipts(self) -> set[str]:
+        """The receipt numbers of the applications the platform holds (one per idempotency key)."""
         with self.state.lock:
-            return set(self.state.applications)
+            return {str(a.body.get("receipt_no")) for a in self.state.applications.values()}
 
     def close(self) -> None:
         self.calm()

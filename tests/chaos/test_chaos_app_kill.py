@@ -130,7 +130,8 @@ def run_app_chaos(tmp_path: Path, rounds: int, seed: int, gateway_kill_every: in
         wait_for(lambda: set(shown.values()) <= chaos.platform.receipts(), 120,
                  f"every receipt the app showed to be at the platform ({ctx})")
         with chaos.platform.state.lock:
-            by_receipt = {k: dict(a.body.get("form") or {}) for k, a in chaos.platform.state.applications.items()}
+            by_receipt = {str(a.body.get("receipt_no")): dict(a.body.get("form") or {})
+                          for a in chaos.platform.state.applications.values()}
         for token, receipt in shown.items():
             assert by_receipt[receipt].get("matter") == token, f"{receipt} holds another journey's form ({ctx})"
         at_platform = Counter(form.get("matter") for form in by_receipt.values())

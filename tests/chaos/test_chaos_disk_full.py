@@ -225,3 +225,32 @@ def test_enospc_inside_sqlite_is_a_clear_refusal_and_leaves_nothing_half_stored(
     finally:
         rig.close()
 
+
+
+def test_a_delivery_whose_outcome_cannot_be_written_is_resumed_without_a_restart(tmp_path: Path) -> None:
+    """The disk fills while a submission is at the platform: the attempt's outcome (a retry) cannot be
+    written and the row stays in 'sending'. Before the fix the forwarder picked only 'queued' rows, so
+    that submission — and every later one of the kiosk — waited for a gateway restart."""
+    seed = chaos_seed(33)
+    ctx = f"seed {seed}"
+    rig = FullDisk(tmp_path, seed, size_mb=24, min_free_mb=8)
+    try:
+        rig.gateway.start()
+        rig.platform.set_faults(Faults(error_rate=1.0, status=503, hang_s=3.0))  # slow, then a failure
+        assert rig.submit("stall-0001").status_code == 202, ctx
+        wait_for(lambda: requests.get(rig.gateway.url + "/health", timeout=10).json()["outbox"]["sending"] == 1,
+                 20, f"the submission to be at the platform ({ctx})")
+        lines = rig.full_disk_lines()
+        rig.fill()  # the platform's 503 now comes back to a gateway that cannot write it down
+        wait_for(lambda: rig.full_disk_lines() > lines, 30, f"the forwarder to meet the full disk ({ctx})")
+        rig.platform.calm()
+        rig.unfill()
+        assert rig.submit("stall-0002").status_code == 202, ctx  # a later one of the same kiosk
+        rig.delivered_exactly_once(ctx)  # both, without a restart of the gateway
+
+        def drained() -> bool:
+            counts = requests.get(rig.gateway.url + "/health", timeout=10).json()["outbox"]
+            return counts["queued"] == 0 and counts["sending"] == 0
+        wait_for(drained, 30, f"nothing left in 'sending' ({ctx})")
+    finally:
+        rig.close()

@@ -8,6 +8,7 @@ import pytest
 from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.flow import Screen
+from kiosk.flow import qr as flow_qr
 from kiosk.scanning import AppSignInIdentity
 
 RECEIPT = "HC-DEMO-001-20261121-000001"
@@ -86,22 +87,33 @@ def test_typed_receipt_digits_are_checked_then_looked_up(kiosk):
     kiosk.handle(flow.Tapped("type_receipt"))
     for d in "2026113":
         kiosk.handle(flow.Tapped(f"pk:{d}"))
-    assert kiosk.view()["receipt_digits"] == "2026113" and kiosk.view()["receipt_digits_left"] == 7
+    assert kiosk.view()["receipt_digits"] == "2026113" and kiosk.view()["receipt_digits_left"] == 11
     kiosk.handle(flow.Tapped("pk:done"))
     assert kiosk.screen is Screen.RECEIPT_ENTRY and kiosk.view()["notice_key"] == "notice_receipt_digits"
-    for d in "2000001":
+    for d in "24827310001":
         kiosk.handle(flow.Tapped(f"pk:{d}"))
-    kiosk.handle(flow.Tapped("pk:9"))  # a 15th digit does not fit
-    assert kiosk.view()["receipt_digits"] == "20261132-000001"
+    kiosk.handle(flow.Tapped("pk:9"))  # a 19th digit does not fit
+    assert kiosk.view()["receipt_digits"] == "20261132-482731-0001"
     kiosk.handle(flow.Tapped("pk:done"))  # 2026-11-32 is no date
     assert kiosk.view()["notice_key"] == "notice_receipt_date"
-    for _ in range(8):
+    for _ in range(12):
         kiosk.handle(flow.Tapped("pk:BKSP"))
-    for d in "21000001":
+    for d in "214827310001":
         kiosk.handle(flow.Tapped(f"pk:{d}"))
     effects = kiosk.handle(flow.Tapped("pk:done"))
     lookup = of(effects, flow.LookUpProgress)[0]
-    assert lookup.digits == "20261121000001" and lookup.receipt_no == ""
+    assert lookup.digits == "202611214827310001" and lookup.receipt_no == ""
+
+
+def test_a_receipt_printed_before_run_numbers_can_still_be_typed(kiosk):
+    start_scan(kiosk)
+    kiosk.handle(flow.Tapped("type_receipt"))
+    for d in "20261121000001":
+        kiosk.handle(flow.Tapped(f"pk:{d}"))
+    lookup = of(kiosk.handle(flow.Tapped("pk:done")), flow.LookUpProgress)[0]
+    assert lookup.digits == "20261121000001"
+    assert flow_qr.receipt_from_digits("HC-1", lookup.digits) == "HC-1-20261121-000001"
+    assert flow_qr.receipt_from_digits("HC-1", "202611214827310001") == "HC-1-20261121-482731-0001"
 
 
 def test_platform_unreachable_keeps_the_receipt_number_and_offers_a_retry(kiosk):

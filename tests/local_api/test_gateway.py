@@ -70,7 +70,7 @@ class Rig:
 
     def applications(self) -> dict[str, dict]:
         listing = requests.get(self.sim_url + "/admin/applications", timeout=5).json()
-        return {a["idempotency_key"]: a for a in listing["applications"]}
+        return {a["receipt_no"]: a for a in listing["applications"]}
 
     def post(self, path: str, **kw: object) -> requests.Response:
         assert self.http is not None
@@ -111,7 +111,7 @@ def test_submission_is_accepted_then_delivered_exactly_once(rig: Rig) -> None:
 
     apps = rig.applications()
     assert apps[answer["receipt_no"]]["deliveries"] == 1 and len(apps) == 1
-    held = rig.sim_app.extensions["platform_sim"].applications[answer["receipt_no"]].body
+    held = rig.sim_app.extensions["platform_sim"].by_receipt(answer["receipt_no"]).body
     assert held["applicant"]["name"] == NAME and held["form"] == FORM  # decrypted for the platform only
     health = rig.client.health()
     assert health["status"] == "ok" and health["outbox"]["delivered"] == 1
@@ -325,3 +325,18 @@ def test_serve_gateway_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         sim.close()
     with pytest.raises(GatewayUnavailable):
         GatewayClient(url, timeout_s=1).health()
+
+
+def test_a_request_id_reused_with_another_body_is_refused_and_the_first_stands(rig: Rig) -> None:
+    request_id = "2f9b8c1e-5d4a-4c3b-9e8f-7a6b5c4d3e2f"
+    first = rig.client.submit("application", "rs-sydj", APPLICANT, FORM, request_id=request_id)
+    again = rig.client.submit("application", "rs-sydj", APPLICANT, dict(FORM), request_id=request_id)
+    assert again["receipt_no"] == first["receipt_no"] and again.get("duplicate") is True
+    with pytest.raises(GatewayRefused) as info:  # another resident's data under the same id: never "done"
+        rig.client.submit("application", "rs-sydj", {**APPLICANT, "name": "李四"}, FORM, request_id=request_id)
+    assert info.value.status == 409 and info.value.error == "request_conflict" and info.value.field == "request_id"
+    assert rig.client.wait_delivered(first["receipt_no"], 5)["state"] == "delivered"
+    held = rig.applications()
+    assert list(held) == [first["receipt_no"]] and held[first["receipt_no"]]["deliveries"] == 1
+    body = rig.sim_app.extensions["platform_sim"].by_receipt(first["receipt_no"]).body
+    assert body["applicant"]["name"] == NAME

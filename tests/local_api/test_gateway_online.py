@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -98,18 +99,19 @@ def test_help_requests_reports_and_materials_are_delivered_once_and_sealed_at_re
     for secret in (PERSON["name"], PERSON["id_number"], "13912345678", "行动不便", "找不到居住证", "户口本首页扫描"):
         assert secret.encode() not in raw, secret
     rig.faults(duplicate=True)  # served, but the gateway is told it failed: it delivers again
-    wait_for(lambda: rig.sim_state.help_requests.get(help_no) and rig.sim_state.help_requests[help_no].deliveries >= 2,
-             what="duplicate deliveries")
+    def held_help() -> Any:
+        return next((h for h in rig.sim_state.help_requests.values() if h.body.get("receipt_no") == help_no), None)
+    wait_for(lambda: held_help() and held_help().deliveries >= 2, what="duplicate deliveries")
     rig.faults()
     for receipt in (help_no, report_no, app_no):
         assert rig.client.wait_delivered(receipt, 10)["state"] == "delivered"
     held = rig.held()
-    assert [h["idempotency_key"] for h in held["help_requests"]] == [help_no]
-    assert [r["idempotency_key"] for r in held["reports"]] == [report_no]
-    assert [a["idempotency_key"] for a in held["applications"]] == [app_no]
-    body = rig.sim_state.applications[app_no].body
+    assert [h["receipt_no"] for h in held["help_requests"]] == [help_no]
+    assert [r["receipt_no"] for r in held["reports"]] == [report_no]
+    assert [a["receipt_no"] for a in held["applications"]] == [app_no]
+    body = next(a.body for a in rig.sim_state.applications.values() if a.body["receipt_no"] == app_no)
     assert base64.b64decode(body["materials"][0]["data"]) == SCAN and body["materials"][0]["name"] == "户口本首页"
-    assert rig.sim_state.help_requests[help_no].body["need"] == "home_visit"
+    assert held_help().body["need"] == "home_visit"
     assert rig.client.submission(app_no)["materials"] == 1
 
 

@@ -6,17 +6,19 @@ import re
 import sqlite3
 import stat
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
 
 from local_api.crypto import KEY_FILE_NAME, SealError, Sealer, load_or_create_key
-from local_api.outbox import DuplicateSubmission, Outbox, OutboxCorrupt, OutboxUnavailable, UnknownReceipt
+from local_api.outbox import (DuplicateSubmission, Material, Outbox, OutboxCorrupt, OutboxUnavailable,
+                              RequestConflict, UnknownReceipt)
 
 NAME = "张三"
 ID_NUMBER = "11010519491231002X"
 APPLICANT = {"name": NAME, "id_number": ID_NUMBER, "address": "北京市朝阳区某某路1号"}
-RECEIPT = re.compile(r"^HC-TEST-001-\d{8}-(\d{6})$")
+RECEIPT = re.compile(r"^HC-TEST-001-\d{8}-(\d{6})-(\d{4})$")  # <kiosk>-<date>-<run>-<serial>
 
 
 def open_outbox(folder: Path, **kw: object) -> Outbox:
@@ -31,7 +33,7 @@ def outbox(tmp_path: Path):
     box.close()
 
 
-def test_accept_gives_unique_monotonic_receipts_that_survive_reopen_and_purge(tmp_path: Path) -> None:
+def test_accept_gives_unique_receipts_that_survive_reopen_and_purge(tmp_path: Path) -> None:
     box = open_outbox(tmp_path)
     first = [box.accept("application", "rs-sydj", {"applicant": APPLICANT}) for _ in range(3)]
     for rec in first:
@@ -43,9 +45,51 @@ def test_accept_gives_unique_monotonic_receipts_that_survive_reopen_and_purge(tm
     box = open_outbox(tmp_path)
     later = box.accept("application", "rs-sydj", {"applicant": APPLICANT})
     box.close()
-    seqs = [int(RECEIPT.match(r.receipt_no).group(1)) for r in [*first, later]]  # type: ignore[union-attr]
-    assert seqs == [1, 2, 3, 4]  # ...and numbers still never repeat
+    numbers = [RECEIPT.match(r.receipt_no) for r in [*first, later]]
+    assert all(numbers) and len({r.receipt_no for r in [*first, later]}) == 4  # ...and numbers never repeat
+    assert [int(m.group(2)) for m in numbers[:3]] == [1, 2, 3]  # type: ignore[union-attr]  # counted per run
+    assert numbers[3].group(1) != numbers[0].group(1)  # type: ignore[union-attr]  # a new run number
     assert all(r.state == "queued" for r in first) and later.state == "queued"
+
+
+def test_receipts_never_repeat_after_the_outbox_is_moved_aside_or_restored(tmp_path: Path) -> None:
+    """The documented recovery for a corrupt outbox (move it aside, restart) and a restored backup both
+    used to restart the numbers at …-000001: another resident's case under the same number."""
+    import shutil
+
+    box = open_outbox(tmp_path)
+    seen = {box.accept("application", "rs-sydj", {"applicant": APPLICANT}).receipt_no for _ in range(5)}
+    box.close()
+    shutil.copy(tmp_path / "outbox.db", tmp_path / "backup.db")
+    box = open_outbox(tmp_path)
+    seen |= {box.accept("application", "rs-sydj", {"applicant": APPLICANT}).receipt_no for _ in range(5)}
+    box.close()
+    for name in ("outbox.db", "outbox.db-wal", "outbox.db-shm"):  # restore the backup
+        (tmp_path / name).unlink(missing_ok=True)
+    shutil.copy(tmp_path / "backup.db", tmp_path / "outbox.db")
+    box = open_outbox(tmp_path)
+    again = [box.accept("application", "rs-sydj", {"applicant": APPLICANT}) for _ in range(5)]
+    box.close()
+    (tmp_path / "outbox.db").rename(tmp_path / "outbox.db.corrupt")  # moved aside: a new empty outbox
+    box = open_outbox(tmp_path)
+    fresh = [box.accept("application", "rs-sydj", {"applicant": APPLICANT}) for _ in range(5)]
+    box.close()
+    numbers = [r.receipt_no for r in [*again, *fresh]]
+    assert not seen & set(numbers) and len(set(numbers)) == 10
+    # The platform's idempotency key is a UUID per submission, never the receipt number.
+    keys = [r.idempotency_key for r in [*again, *fresh]]
+    assert all(uuid.UUID(k) for k in keys) and len(set(keys)) == 10
+
+
+def test_two_terminals_on_one_kiosk_id_do_not_share_receipt_numbers(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    boxes = [open_outbox(tmp_path / name) for name in ("a", "b")]
+    numbers = [box.accept("application", "rs-sydj", {"applicant": APPLICANT}).receipt_no
+               for _ in range(20) for box in boxes]
+    for box in boxes:
+        box.close()
+    assert len(set(numbers)) == 40
 
 
 def test_states_timestamps_and_attempts(outbox: Outbox) -> None:
@@ -231,3 +275,22 @@ def test_schema_of_another_program_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(OutboxCorrupt, match="outbox.db"):
         open_outbox(tmp_path)
+
+
+def test_a_request_id_resent_with_the_same_body_is_one_submission_but_a_different_body_is_refused(
+        outbox: Outbox) -> None:
+    page = [Material("户口本首页", "image/jpeg", b"\xff\xd8page-one")]
+    first, created = outbox.accept_once("application", "rs-sydj", {"applicant": APPLICANT, "form": {"a": "1"}},
+                                        request_id="req-0001", materials=page)
+    again, created_again = outbox.accept_once("application", "rs-sydj",
+                                              {"form": {"a": "1"}, "applicant": APPLICANT},
+                                              request_id="req-0001", materials=list(page))
+    assert created and not created_again and again.receipt_no == first.receipt_no
+    other = {"applicant": {**APPLICANT, "name": "李四"}, "form": {"a": "1"}}
+    with pytest.raises(RequestConflict, match=first.receipt_no):
+        outbox.accept_once("application", "rs-sydj", other, request_id="req-0001", materials=page)
+    with pytest.raises(RequestConflict):  # the same person and form, but another page
+        outbox.accept_once("application", "rs-sydj", {"applicant": APPLICANT, "form": {"a": "1"}},
+                           request_id="req-0001", materials=[Material("户口本首页", "image/jpeg", b"other")])
+    assert outbox.counts()["queued"] == 1  # nothing of the second resident's was stored under the first's
+    assert outbox.open_payload(outbox.get(first.receipt_no))["applicant"]["name"] == NAME

@@ -71,7 +71,10 @@ def test_a_version_1_database_is_migrated_keeping_rows_and_numbering(tmp_path: P
     try:
         old = box.get("HC-TEST-001-20260101-000007")
         assert old.kiosk_id == "HC-TEST-001" and box.open_payload(old)["applicant"] == PERSON
-        assert box.accept("application", "rs-sydj", {"applicant": PERSON}).receipt_no.endswith("-000008")
+        new = box.accept("application", "rs-sydj", {"applicant": PERSON})
+        assert new.receipt_no != old.receipt_no and new.receipt_no.endswith("-0001")
+        assert old.idempotency_key == old.receipt_no  # it may already be at the platform under that key
+        assert new.idempotency_key != new.receipt_no
         assert box._read("PRAGMA user_version")[0][0] == SCHEMA_VERSION
         box.integrity_check()
     finally:

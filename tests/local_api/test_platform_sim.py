@@ -306,3 +306,17 @@ def test_sign_in_is_signed_suffers_faults_and_refuses_odd_requests(sim, client: 
     app = create_platform_app(SECRET)
     remote = app.test_client().post("/admin/signin-codes", json={}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert remote.status_code == 403  # nobody off this machine can mint sign-in codes
+
+
+def test_a_receipt_number_two_applications_carry_shows_neither_case(sim, client: PlatformClient) -> None:
+    """Two terminals left on one kiosk id (or an outbox restored from a backup, before run numbers)
+    once sent two residents' applications under one receipt number: a progress lookup by that number
+    must not show either resident's case; the platform's own reference still names one."""
+    receipt = "HC-DEMO-001-20261121-000001"
+    first = client.submit_application("0b4d7c52-8f0e-4a43-9d3e-1f6f5a0c2a11", dict(BODY, receipt_no=receipt))
+    client.submit_application("6f1c9a2e-7b3d-4e5f-8a9b-0c1d2e3f4a5b",
+                              dict(BODY, receipt_no=receipt, form={"reason": "another resident"}))
+    with pytest.raises(PlatformRejected) as info:
+        client.progress(receipt)
+    assert info.value.status == 409
+    assert client.progress(first.platform_ref)["platform_ref"] == first.platform_ref

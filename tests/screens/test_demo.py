@@ -62,6 +62,11 @@ def test_apply_journey_fills_the_form_from_the_card_takes_pages_and_is_delivered
     assert ["form", "materials", "review"] == [s for s in screens if s in ("form", "materials", "review")]
     assert summary["seen"]["prefilled_fields"] >= 1
     assert summary["delivered"] and summary["platform_holds_receipt"] and summary["session_wiped"]
+    received = summary["platform_received"]  # the far end: every confirmed page arrived
+    assert summary["seen"]["pages_confirmed"] >= 1
+    assert received["materials"] == summary["seen"]["pages_confirmed"] and received["deliveries"] == 1
+    assert received["kind"] == "application" and received["item_code"] == summary["seen"]["item"]
+    assert received["fields"]  # field names only: no personal values in summary.json
 
 
 def test_offline_apply_journey_is_accepted_and_receipted_while_the_platform_is_down(tmp_path: Path):
