@@ -8,7 +8,6 @@ what the printer received; the screen is only read, as a resident reads it.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -240,6 +239,3 @@ class Kiosk:
 def page_is_jpeg(data_sha: dict[str, Any]) -> bool:
     return bool(data_sha.get("bytes", 0) > 1000 and data_sha.get("content_type") == "image/jpeg")
 
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
