@@ -276,8 +276,7 @@ class EffectRunner:
             event = flow.ServiceFailed("error_gateway_unavailable")
         except GatewayError as exc:
             status = getattr(exc, "status", 503)
-            key = "error_not_stored" if getattr(exc, "error", "") == "request_conflict" else _reason_key(status)
-            event = flow.ServiceFailed(key, str(exc))
+            event = flow.ServiceFailed(_reason_key(status, getattr(exc, "error", "")), str(exc))
             if status == 503:  # platform_unavailable: mark the online items unavailable until it is back
                 self.post(flow.DeviceStates({"platform": False}))
         self.post(event)
@@ -305,7 +304,9 @@ class EffectRunner:
         return flow.PrintFinished(effect.job_id, outcome.printed, outcome.reason)
 
 
-def _reason_key(status: int) -> str:
+def _reason_key(status: int, error: str = "") -> str:
+    if error == "request_conflict":  # nothing was stored: not the platform's refusal, and never "done"
+        return "error_not_stored"
     if status == 507:  # the terminal's own disk is full: this kiosk cannot take it, the platform is fine
         return "error_gateway_unavailable"
     if status == 503:

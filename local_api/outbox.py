@@ -34,8 +34,16 @@ from typing import Any
 
 from local_api.crypto import Sealer
 from local_api.outbox_schema import COLUMNS, FINISHED, PARKED, SCHEMA_VERSION, STATES, migrate
-from local_api.outbox_types import (DuplicateSubmission, Material, OutboxCorrupt, OutboxError, OutboxUnavailable,
-                                    Record, RequestConflict, UnknownReceipt)
+from local_api.outbox_types import (
+    DuplicateSubmission,
+    Material,
+    OutboxCorrupt,
+    OutboxError,
+    OutboxUnavailable,
+    Record,
+    RequestConflict,
+    UnknownReceipt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +51,7 @@ __all__ = ["Outbox", "Record", "Material", "OutboxError", "OutboxUnavailable", "
            "UnknownReceipt", "DuplicateSubmission", "RequestConflict", "STATES", "SCHEMA_VERSION"]
 
 MAX_ERROR_CHARS = 500
-EPOCH_DIGITS = 6  # a random run number, drawn each time the outbox is opened
+RUN_DIGITS = 6  # a random run number, drawn each time the outbox is opened
 SERIAL_DIGITS = 4  # a counter within the run and the day; a new run number past 9999
 
 
@@ -95,7 +103,7 @@ class Outbox:
         # every open, so an outbox moved aside, a restored backup or a second terminal left on the
         # same kiosk id does not hand out a number again (the database's UNIQUE constraint catches the
         # one-in-a-million draw that repeats one; a new run number is then drawn).
-        self._epoch = self._draw_epoch()
+        self._run = self._draw_run()
         self._serials: dict[tuple[str, str], int] = {}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -121,15 +129,15 @@ class Outbox:
             log.info("outbox: %d submission(s) interrupted mid-send queued again", requeued)
 
     @staticmethod
-    def _draw_epoch() -> str:
-        return f"{secrets.randbelow(10 ** EPOCH_DIGITS):0{EPOCH_DIGITS}d}"
+    def _draw_run() -> str:
+        return f"{secrets.randbelow(10 ** RUN_DIGITS):0{RUN_DIGITS}d}"
 
     def _next_receipt(self, kiosk_id: str, day: str) -> str:
         n = self._serials.get((kiosk_id, day), 0) + 1
         if n >= 10 ** SERIAL_DIGITS:
-            self._epoch, self._serials, n = self._draw_epoch(), {}, 1
+            self._run, self._serials, n = self._draw_run(), {}, 1
         self._serials[(kiosk_id, day)] = n
-        return f"{kiosk_id}-{day}-{self._epoch}-{n:0{SERIAL_DIGITS}d}"
+        return f"{kiosk_id}-{day}-{self._run}-{n:0{SERIAL_DIGITS}d}"
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -227,7 +235,7 @@ class Outbox:
             now = self._now()
             day = time.strftime("%Y%m%d", time.localtime(now))
             self._db.execute("BEGIN IMMEDIATE")
-            # sqlite_sequence keeps the highest seq ever used, even after a purge: numbers never repeat.
+            # sqlite_sequence keeps the highest seq ever used, even after a purge: the order never repeats.
             row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='submissions'").fetchone()
             seq = row[0] if row else 0
             for item in batch:
@@ -274,7 +282,7 @@ class Outbox:
                     item.error = DuplicateSubmission(str(exc))
                     return None
                 log.warning("outbox: receipt number already on record; drawing a new run number")
-                self._epoch, self._serials = self._draw_epoch(), {}
+                self._run, self._serials = self._draw_run(), {}
         item.error = OutboxUnavailable("no free receipt number after 5 draws")
         return None
 
@@ -283,13 +291,8 @@ class Outbox:
         after opening the sealed copy: no digest of personal data is kept on disk)."""
         if (record.kind, record.item_code, record.subject) != (item.kind, item.item_code, item.subject):
             return False
-        if not _same_json(self._sealer.open(payload, _aad(record.receipt_no, record.kind, record.item_code)),
-                          item.payload):
-            return False
-        stored = [] if materials is None else self._sealer.open(
-            materials, _aad(record.receipt_no, record.kind, record.item_code, "materials"))
-        return [(m["name"], m["content_type"], base64.b64decode(m["data"])) for m in stored] == \
-            [(m.name, m.content_type, m.data) for m in item.materials]
+        return _same_json(self._unseal_payload(record, payload), item.payload) and \
+            self._unseal_materials(record, materials) == item.materials
 
     def _insert(self, item: _Pending, seq: int, day: str, now: float) -> Record:
         receipt_no = self._next_receipt(item.kiosk_id, day)
@@ -444,19 +447,23 @@ class Outbox:
         rows = self._read("SELECT payload FROM submissions WHERE receipt_no=?", (record.receipt_no,))
         if not rows:
             raise UnknownReceipt(record.receipt_no)
-        payload: dict[str, Any] = self._sealer.open(rows[0][0], _aad(record.receipt_no, record.kind,
-                                                                      record.item_code))
-        return payload
+        return self._unseal_payload(record, rows[0][0])
 
     def open_materials(self, record: Record) -> list[Material]:
         """Decrypt a submission's materials, for delivery only (empty list when it has none)."""
         rows = self._read("SELECT materials FROM submissions WHERE receipt_no=?", (record.receipt_no,))
         if not rows:
             raise UnknownReceipt(record.receipt_no)
-        if rows[0][0] is None:
+        return self._unseal_materials(record, rows[0][0])
+
+    def _unseal_payload(self, record: Record, blob: bytes) -> dict[str, Any]:
+        payload: dict[str, Any] = self._sealer.open(blob, _aad(record.receipt_no, record.kind, record.item_code))
+        return payload
+
+    def _unseal_materials(self, record: Record, blob: bytes | None) -> list[Material]:
+        if blob is None:
             return []
-        listing = self._sealer.open(rows[0][0], _aad(record.receipt_no, record.kind, record.item_code,
-                                                     "materials"))
+        listing = self._sealer.open(blob, _aad(record.receipt_no, record.kind, record.item_code, "materials"))
         return [Material(m["name"], m["content_type"], base64.b64decode(m["data"])) for m in listing]
 
     def counts(self) -> dict[str, int]:

@@ -102,13 +102,16 @@ class StoredApplication:
                 "materials": len(materials) if isinstance(materials, list) else 0}
 
     def received(self) -> dict[str, Any]:
-        """Everything the kiosk sent (for tests at the far end): materials as name, type, size, SHA-256."""
+        """Everything the kiosk sent (for tests at the far end): materials as name, type, size, SHA-256
+        and the first bytes in hex (a JPEG starts ``ffd8ff``)."""
         body = dict(self.body)
-        pages = body.pop("materials", None) or []
-        body["materials"] = [{"name": m.get("name"), "content_type": m.get("content_type"),
-                              "bytes": len(base64.b64decode(m.get("data", ""))),
-                              "sha256": hashlib.sha256(base64.b64decode(m.get("data", ""))).hexdigest()}
-                             for m in pages if isinstance(m, dict)]
+        pages = [m for m in body.pop("materials", None) or [] if isinstance(m, dict)]
+        body["materials"] = []
+        for page in pages:
+            data = base64.b64decode(page.get("data", ""))
+            body["materials"].append({"name": page.get("name"), "content_type": page.get("content_type"),
+                                      "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                                      "head": data[:4].hex()})
         return {**self.summary(), "body": body}
 
 

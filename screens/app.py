@@ -131,6 +131,21 @@ class KioskApp:
         else:
             self.dispatch(flow.Tapped(target))
 
+    def press_and_release(self, target: str) -> None:
+        """Queue a finger's press and release at the centre of the button drawn for ``target``, as
+        pygame mouse events (the path a real touch takes, handled in the next :meth:`step`). For the
+        scripted resident of ``kiosk demo`` and the end-to-end tests' touch feed."""
+        pos = self.renderer.target_centre(target)
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1))
+
+    def keyboard_typed(self, text: str) -> None:
+        """What the on-screen keyboard hands the flow once a resident typed ``text`` (scripts skip
+        picking pinyin candidates one by one; tests/screens type key by key)."""
+        if self.renderer.keyboard is not None:
+            self.renderer.keyboard.text = text
+        self.dispatch(flow.TextEntered(text))
+
     def ready_for_tap(self) -> bool:
         """Whether a tap now counts (it is not the tail of a double tap on the previous screen)."""
         return self.clock() - self._screen_changed_at >= DOUBLE_TAP_S

@@ -25,9 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pygame
-
-from kiosk import flow
 from kiosk.settings import Settings
 from local_api.client import GatewayClient
 from local_api.server import start_gateway, start_platform_sim
@@ -110,9 +107,7 @@ class ScriptedResident:
         the app takes a tap within DOUBLE_TAP_S of a new screen as part of the last one)."""
         self.app.step()  # the first frame is drawn on the first step
         self.wait_until(self.app.ready_for_tap, "the screen to settle", 5)
-        pos = self.app.renderer.target_centre(target)
-        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
-        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1))
+        self.app.press_and_release(target)
         self.touches += 1
         self.app.step()
 
@@ -123,9 +118,7 @@ class ScriptedResident:
     def type_text(self, text: str) -> None:
         """What the on-screen keyboard hands the flow after the resident typed ``text`` (the script
         skips picking pinyin candidates one by one; tests/screens type key by key)."""
-        if self.app.renderer.keyboard is not None:
-            self.app.renderer.keyboard.text = text
-        self.app.dispatch(flow.TextEntered(text))
+        self.app.keyboard_typed(text)
         self.app.step()
 
     def advance(self, seconds: float) -> None:

@@ -30,8 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import pygame
 
-from kiosk import flow
-
 if TYPE_CHECKING:
     from screens.app import KioskApp
 
@@ -130,9 +128,7 @@ class TouchFeed:
                 return {"ok": False, "why": "the screen has not settled (a tap now would be a double tap)"}
             if not any(b.target == target for b in app.renderer.buttons):
                 return {"ok": False, "why": f"no button {target!r} on the {app.view().get('screen')!r} screen"}
-            pos = app.renderer.target_centre(target)
-            pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
-            pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1))
+            app.press_and_release(target)
             return {"ok": True}
         if op == "key":
             key = _KEYS.get(str(request.get("key")))
@@ -141,11 +137,9 @@ class TouchFeed:
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
             return {"ok": True}
         if op == "type":
-            text = str(request.get("text", ""))
             if app.renderer.keyboard is None:
                 return {"ok": False, "why": "no keyboard is open"}
-            app.renderer.keyboard.text = text
-            app.dispatch(flow.TextEntered(text))
+            app.keyboard_typed(str(request.get("text", "")))
             return {"ok": True}
         return {"ok": False, "why": "op: one of look, tap, key, type"}
 

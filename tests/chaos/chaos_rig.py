@@ -247,6 +247,11 @@ class GatewayProcess:
         except requests.RequestException:
             return False
 
+    def drained(self) -> bool:
+        """Nothing left to deliver: no submission queued or in 'sending'."""
+        counts = requests.get(self.url + "/health", timeout=10).json()["outbox"]
+        return bool(counts["queued"] == 0 and counts["sending"] == 0)
+
     def kill(self) -> None:
         """SIGKILL: no cleanup, no checkpoint."""
         if self.proc is not None and self.proc.poll() is None:

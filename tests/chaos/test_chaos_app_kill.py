@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from chaos_rig import (KIOSK_ID, ROOT, FlappingPlatform, GatewayProcess, chaos_seed, env_int,
                        scan_for_personal_data, wait_for)
@@ -140,10 +139,7 @@ def run_app_chaos(tmp_path: Path, rounds: int, seed: int, gateway_kill_every: in
         assert set(at_platform) <= typed, f"the platform holds applications no journey sent ({ctx})"
         assert chaos.gateway.healthy(), f"the gateway is not healthy after the storm ({ctx})"
 
-        def drained() -> bool:
-            counts = requests.get(chaos.gateway.url + "/health", timeout=5).json()["outbox"]
-            return counts["queued"] == 0 and counts["sending"] == 0
-        wait_for(drained, 120, f"the outbox to drain (ratings included) ({ctx})")
+        wait_for(chaos.gateway.drained, 120, f"the outbox to drain (ratings included) ({ctx})")
     finally:
         chaos.close()
 

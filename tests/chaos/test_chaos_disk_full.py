@@ -169,11 +169,7 @@ def full_disk_cycles(tmp: Path, seed: int, cycles: int) -> dict[str, int]:
             again = rig.submit(f"c{cycle:03d}-refused")  # sent again: new, not "already stored"
             assert again.status_code == 202 and not again.json().get("duplicate"), again.text
         rig.delivered_exactly_once(ctx)
-
-        def drained() -> bool:
-            counts = requests.get(rig.gateway.url + "/health", timeout=10).json()["outbox"]
-            return counts["queued"] == 0 and counts["sending"] == 0
-        wait_for(drained, 60, f"the outbox to be delivered after space was freed ({ctx})")
+        wait_for(rig.gateway.drained, 60, f"the outbox to be delivered after space was freed ({ctx})")
         assert "disk nearly full" in rig.gateway.log_path.read_text(encoding="utf-8", errors="replace")
     finally:
         rig.close()
@@ -247,10 +243,6 @@ def test_a_delivery_whose_outcome_cannot_be_written_is_resumed_without_a_restart
         rig.unfill()
         assert rig.submit("stall-0002").status_code == 202, ctx  # a later one of the same kiosk
         rig.delivered_exactly_once(ctx)  # both, without a restart of the gateway
-
-        def drained() -> bool:
-            counts = requests.get(rig.gateway.url + "/health", timeout=10).json()["outbox"]
-            return counts["queued"] == 0 and counts["sending"] == 0
-        wait_for(drained, 30, f"nothing left in 'sending' ({ctx})")
+        wait_for(rig.gateway.drained, 30, f"nothing left in 'sending' ({ctx})")
     finally:
         rig.close()

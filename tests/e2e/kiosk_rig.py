@@ -236,6 +236,7 @@ class Kiosk:
             self.printer.stop()
 
 
-def page_is_jpeg(data_sha: dict[str, Any]) -> bool:
-    return bool(data_sha.get("bytes", 0) > 1000 and data_sha.get("content_type") == "image/jpeg")
+def page_is_jpeg(page: dict[str, Any]) -> bool:
+    """A material page as the platform received it: a real JPEG image, labelled as one."""
+    return bool(page["content_type"] == "image/jpeg" and page["head"].startswith("ffd8ff") and page["bytes"] > 1000)
 

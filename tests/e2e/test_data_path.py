@@ -64,6 +64,13 @@ def start_with_card(f: Finger) -> None:
     f.wait_for("home")
 
 
+def begin_with_card(f: Finger, item: ServiceItem) -> None:
+    """ID card at the attract screen, the item found by search, 开始办理."""
+    start_with_card(f)
+    find(f, item)
+    f.tap("begin")
+
+
 def open_print_item(f: Finger) -> None:
     """The certificate item from home, to its consent. Right after a test that took the platform away the
     item may still show as unavailable (the app hears the platform is back with its next heartbeat, 5 s):
@@ -114,9 +121,7 @@ def fill_form(f: Finger, item: ServiceItem) -> dict[str, str]:
 
 def apply_until_review(f: Finger, item: ServiceItem) -> tuple[dict[str, str], int]:
     """Card, item, form, every material's pages: returns the entries and the pages confirmed."""
-    start_with_card(f)
-    find(f, item)
-    f.tap("begin")
+    begin_with_card(f, item)
     f.wait_for("form")
     entered = fill_form(f, item)
     f.tap("next")
@@ -191,9 +196,7 @@ def test_guide_prints_the_guide_sheet(kiosk: Kiosk, catalog: Catalog, finger: Fi
 def test_query_answers_from_the_platform_and_prints_it(kiosk: Kiosk, catalog: Catalog, finger: Finger) -> None:
     item = pick(catalog, "query", ("id_card",))
     before = len(kiosk.printer.jobs())
-    start_with_card(finger)
-    find(finger, item)
-    finger.tap("begin")
+    begin_with_card(finger, item)
     finger.wait_for("confirm")
     finger.tap("confirm")
     assert finger.wait_for("result")["view"].get("answer_rows")
@@ -205,9 +208,7 @@ def test_query_answers_from_the_platform_and_prints_it(kiosk: Kiosk, catalog: Ca
 
 def test_appointment_is_booked_at_the_platform(kiosk: Kiosk, catalog: Catalog, finger: Finger) -> None:
     item = pick(catalog, "appointment", ("id_card",))
-    start_with_card(finger)
-    find(finger, item)
-    finger.tap("begin")
+    begin_with_card(finger, item)
     slots = finger.wait_for("slots")["view"]["slots"]
     slot = next(s for s in slots if s[2] > 0)
     finger.tap(f"slot:{slot[0]}")
@@ -219,9 +220,7 @@ def test_appointment_is_booked_at_the_platform(kiosk: Kiosk, catalog: Catalog, f
 
 def test_certification_reaches_the_platform(kiosk: Kiosk, catalog: Catalog, finger: Finger) -> None:
     item = pick(catalog, "certification", ("id_card_face",))
-    start_with_card(finger)
-    find(finger, item)
-    finger.tap("begin")
+    begin_with_card(finger, item)
     finger.wait_for("consent")
     finger.tap("consent")
     finger.wait_for("confirm", 60)
