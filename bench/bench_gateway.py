@@ -52,7 +52,7 @@ def _raw_insert_rate(folder: Path, seconds: float) -> float:
 def _gateway(folder: Path) -> tuple[object, subprocess.Popen[bytes], str]:
     """The platform simulator here, the gateway in its own process (`kiosk gateway`), as deployed:
     the benchmark's clients must not share the gateway's interpreter lock."""
-    from local_api.platform_sim import Faults
+    from local_api.sim.app import Faults
     from local_api.server import start_platform_sim
 
     sim = start_platform_sim(secret=SECRET, faults=Faults(status=503, error_rate=1.0, retry_after_s=3600))
@@ -80,7 +80,7 @@ def _gateway(folder: Path) -> tuple[object, subprocess.Popen[bytes], str]:
 def _item_code() -> str:
     """An apply item of the packaged catalog (the gateway refuses codes the catalog lacks)."""
     try:
-        from kiosk.catalog import Catalog
+        from kiosk.catalog.loading import Catalog
 
         return next(i.code for i in Catalog.load().items if i.kind == "apply")
     except Exception:
@@ -132,8 +132,8 @@ def _sustained_rate(url: str, seconds: float) -> float:
 def _store_rate(folder: Path, seconds: float) -> float:
     """The outbox alone (seal + group-committed fsync'd insert), CLIENTS threads, no HTTP: where the
     gateway's time goes when the HTTP rate misses its target."""
-    from local_api.crypto import Sealer
-    from local_api.outbox import Outbox
+    from local_api.outbox.crypto import Sealer
+    from local_api.outbox.store import Outbox
 
     outbox = Outbox(folder / f"store-{time.monotonic_ns()}.db", Sealer(os.urandom(32)), kiosk_id="BENCH-1")
     payload = {"applicant": APPLICANT, "form": FORM}

@@ -1,4 +1,4 @@
-"""IME: per-keystroke candidate look-up and the index build (kiosk/ime.py).
+"""IME: per-keystroke candidate look-up and the index build (kiosk/catalog/ime.py).
 
 Residents' typing is replayed keystroke by keystroke: the catalog's item names in full pinyin and
 as initials (up to 16 letters), each in a fresh composition, timing ``type_letter`` plus the first
@@ -29,8 +29,8 @@ def _rss_mb() -> float:
 
 
 def _keystroke_sequences() -> list[str]:
-    from kiosk.catalog import Catalog
-    from kiosk.search import _syllables
+    from kiosk.catalog.loading import Catalog
+    from kiosk.catalog.search import _syllables
 
     words = []
     for item in Catalog.load().items[::3]:
@@ -41,7 +41,7 @@ def _keystroke_sequences() -> list[str]:
 
 
 def run(quick: bool) -> list[Figure]:
-    from kiosk import ime as ime_mod
+    from kiosk.catalog import ime as ime_mod
 
     gc.collect()
     rss0 = _rss_mb()

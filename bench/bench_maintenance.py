@@ -23,7 +23,7 @@ class _Control:
     """Rows as the simulated devices report them; nothing here does I/O."""
 
     def rows(self) -> list[Any]:
-        from kiosk.device_control import DeviceRow
+        from kiosk.terminal.device_control import DeviceRow
 
         return [DeviceRow(n, f"sim://{n}", "online", "simulated", {"reads": 3, "errors": 0}, "")
                 for n in ("id_reader", "printer", "camera", "document_camera")]
@@ -39,7 +39,7 @@ class _Gateway:
 
 def _views() -> list[dict[str, Any]]:
     """One view per page state, as the controller produces them."""
-    from kiosk.maintenance import Maintenance, MaintenanceConfig
+    from kiosk.terminal.maintenance import Maintenance, MaintenanceConfig
     from kiosk.settings import SAMPLE_PIN_HASH
 
     now = [0.0]
@@ -74,8 +74,8 @@ def run(quick: bool) -> list[Figure]:
     import pygame
 
     from kiosk import flow
-    from kiosk.catalog import Catalog
-    from kiosk.maintenance import verify_pin
+    from kiosk.catalog.loading import Catalog
+    from kiosk.terminal.maintenance import verify_pin
     from kiosk.settings import SAMPLE_PIN_HASH
     from screens.renderer import Renderer
 

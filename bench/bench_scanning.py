@@ -1,7 +1,7 @@
 """QRSCAN: how long a resident waits between holding up a code and the flow getting the answer, and
-how quickly a cancelled scan lets go of the camera (kiosk/scanning.py).
+how quickly a cancelled scan lets go of the camera (kiosk/terminal/scanning.py).
 
-- ``QRSCAN``: :func:`kiosk.scanning.scan` from start to :class:`flow.QrScanned`, the simulated QR
+- ``QRSCAN``: :func:`kiosk.terminal.scanning.scan` from start to :class:`flow.QrScanned`, the simulated QR
   camera showing a receipt's progress link (segno drawn into 640×480 frames, tilted and noisy, read
   by OpenCV's detector), median with p95 in the note. Anchor: one bare ``cv2.QRCodeDetector``
   ``detectAndDecode`` of a frame of the same scene, in the same run; the ratio says how many decodes'
@@ -23,7 +23,7 @@ import cv2
 from bench.common import Figure, median, percentile, timed
 from kiosk import flow
 from kiosk.qrcodes import progress_url
-from kiosk.scanning import SimulatedQrCamera, scan
+from kiosk.terminal.scanning import SimulatedQrCamera, scan
 
 RECEIPT = "HC-DEMO-001-20261121-000042"
 

@@ -32,7 +32,7 @@ def _setup():  # type: ignore[no-untyped-def]
     import pygame
 
     from kiosk import flow
-    from kiosk.catalog import Catalog
+    from kiosk.catalog.loading import Catalog
     from screens.renderer import Renderer
 
     pygame.display.init()

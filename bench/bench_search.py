@@ -22,7 +22,7 @@ MAX_TYPED = 16  # residents rarely type more before picking
 
 
 def _sequences(catalog) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    from kiosk.search import _syllables
+    from kiosk.catalog.search import _syllables
 
     forms: dict[str, list[str]] = {k: [] for k in
                                    ("hanzi", "traditional", "pinyin", "initials", "mixed", "typo", "english")}
@@ -56,7 +56,7 @@ def _replay(keystrokes: dict[str, list[str]], search: Callable[[str], object], r
 
 
 def run(quick: bool) -> list[Figure]:
-    from kiosk.catalog import Catalog
+    from kiosk.catalog.loading import Catalog
 
     rounds = 3 if quick else 9
     t0 = time.perf_counter()
@@ -65,7 +65,7 @@ def run(quick: bool) -> list[Figure]:
     t0 = time.perf_counter()
     index = catalog.prepare_search()  # includes importing pypinyin and OpenCC's tables
     first_build_s = time.perf_counter() - t0
-    from kiosk.search import CatalogSearch
+    from kiosk.catalog.search import CatalogSearch
 
     builds = []
     for _ in range(3):

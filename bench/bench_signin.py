@@ -1,6 +1,6 @@
 """QRSIGNIN: what app sign-in (扫码登录) costs a resident once the code is in front of the camera.
 
-- ``QRSIGNIN``: redeeming a sign-in token the way the kiosk does it — :func:`kiosk.scanning.redeem_signin`
+- ``QRSIGNIN``: redeeming a sign-in token the way the kiosk does it — :func:`kiosk.terminal.scanning.redeem_signin`
   through the gateway (``POST /api/v1/identity/signin``, loopback) to the platform simulator (signed
   ``POST /v1/identity/signin``) — median with p95 in the note. Anchor: the same redemption sent straight
   to the simulator with the gateway's own :class:`PlatformClient`, in the same run; the ratio is the
@@ -23,10 +23,10 @@ import requests
 from bench.common import Figure, median, percentile, timed
 from kiosk import flow
 from kiosk.qrcodes import progress_url
-from kiosk.scanning import SimulatedQrCamera, redeem_signin, scan
+from kiosk.terminal.scanning import SimulatedQrCamera, redeem_signin, scan
 from kiosk.settings import load_settings
 from local_api.client import GatewayClient
-from local_api.platform_client import PlatformClient
+from local_api.link.client import PlatformClient
 from local_api.server import start_gateway, start_platform_sim
 
 RECEIPT = "HC-DEMO-001-20261121-000042"

@@ -120,7 +120,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from kiosk.supervisor import StartupError, Supervisor
     from screens.display import has_display
 
-    from kiosk.catalog import Catalog, CatalogError
+    from kiosk.catalog.loading import Catalog, CatalogError
 
     try:
         Catalog.load(settings.kiosk.catalog or None)
@@ -174,7 +174,7 @@ def _cmd_app(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run_app(args: argparse.Namespace, settings: Settings, display: Any) -> int:
     from devices.base import DeviceError
-    from kiosk.catalog import CatalogError
+    from kiosk.catalog.loading import CatalogError
     from kiosk.supervisor import notify_ready
     from local_api.client import GatewayClient, GatewayUnavailable
     from screens.app import KioskApp
@@ -221,7 +221,7 @@ def _cmd_platform_sim(args: argparse.Namespace, settings: Settings) -> int:
     from kiosk.supervisor import notify_ready
     from local_api.server import serve_platform_sim
 
-    from local_api.platform_sim import Faults
+    from local_api.sim.app import Faults
 
     port = settings.platform.sim_port if args.port is None else args.port
     wanted: dict[str, object] = {"latency_s": args.latency, "drop": args.drop, "hang_s": args.hang,

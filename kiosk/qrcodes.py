@@ -41,7 +41,7 @@ SIGNIN_VERSION = "v1"
 SIGNIN_MAX_LIFETIME_S = 600
 
 # Kiosk ids follow the settings' pattern (kiosk/settings.py: ``^[A-Za-z0-9_.-]+$``, ≤ 64).
-# <kiosk id>-<YYYYMMDD>-<6-digit run>-<4-digit serial> (local_api/outbox.py); receipts printed before
+# <kiosk id>-<YYYYMMDD>-<6-digit run>-<4-digit serial> (local_api/outbox/store.py); receipts printed before
 # run numbers end in one 6-digit serial and are still looked up.
 _RECEIPT_RE = re.compile(r"^(?P<kiosk>[A-Za-z0-9_.-]{1,64})-(?P<date>\d{8})-(?P<seq>\d{6}(?:-\d{4})?)$")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

@@ -30,7 +30,7 @@ from kiosk.endpoints import EndpointError, parse_endpoint
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
 ENV_PREFIX = "KIOSK_"
 DEFAULTS_NAME = "defaults.toml"
-LOCAL_OVERRIDES = "kiosk.local.toml"  # written by the gateway's technician door (local_api/device_settings.py)
+LOCAL_OVERRIDES = "kiosk.local.toml"  # written by the gateway's technician door (local_api/ops/device_settings.py)
 SAMPLE_SECRET = "sample-secret-change-me-in-deployment"  # the one in config/defaults.toml
 # The packaged maintenance PIN (246810, for simulated devices only): refused once a device is real.
 SAMPLE_PIN_HASH = "scrypt$16384$8$1$a2lvc2stc2FtcGxlLXBpbg==$kwhELtwQV0ZADIEl8FpUlyfmeo/wopNDuUD4osRanug="

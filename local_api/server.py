@@ -23,15 +23,15 @@ from waitress.server import create_server
 
 from kiosk.settings import Settings
 from kiosk.watchdog import ServingProbe, Watchdog, gateway_alive
-from local_api.app import GatewayServices, create_app
-from local_api.auth import TOKENS_FILE_NAME, TokenStore
-from local_api.breaker import CircuitBreaker
-from local_api.crypto import KEY_FILE_NAME, Sealer
-from local_api.events import EventLog
-from local_api.forwarder import Forwarder
-from local_api.outbox import Outbox
-from local_api.platform_client import PlatformClient
-from local_api.platform_sim import Faults, create_platform_app
+from local_api.web.app import GatewayServices, create_app
+from local_api.web.auth import TOKENS_FILE_NAME, TokenStore
+from local_api.link.breaker import CircuitBreaker
+from local_api.outbox.crypto import KEY_FILE_NAME, Sealer
+from local_api.ops.events import EventLog
+from local_api.outbox.forwarder import Forwarder
+from local_api.outbox.store import Outbox
+from local_api.link.client import PlatformClient
+from local_api.sim.app import Faults, create_platform_app
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def platform_url(settings: Settings) -> str:
 def catalog_item_codes() -> frozenset[str] | None:
     """The packaged catalog's item codes, or None (not checked) when the catalog cannot be read."""
     try:
-        from kiosk.catalog import Catalog
+        from kiosk.catalog.loading import Catalog
 
         return frozenset(item.code for item in Catalog.load().items) or None
     except Exception as exc:  # the kiosk app refuses to start on a broken catalog; the gateway still stores

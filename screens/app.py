@@ -16,10 +16,10 @@ from PIL import Image
 from devices.base import DeviceEvent
 from devices.id_card.identity import sample_cards
 from kiosk import flow
-from kiosk.catalog import Catalog
-from kiosk.device_control import DeviceControl
-from kiosk.effects import EffectRunner
-from kiosk.hardware import Hardware
+from kiosk.catalog.loading import Catalog
+from kiosk.terminal.device_control import DeviceControl
+from kiosk.terminal.effects import EffectRunner
+from kiosk.terminal.hardware import Hardware
 from kiosk.settings import Settings
 from kiosk.watchdog import Watchdog
 from local_api.client import GatewayClient
@@ -222,7 +222,7 @@ class KioskApp:
         if self.speaker is None or not self.renderer.main_text:
             return
         view = self._last_view or {}
-        from kiosk import speech
+        from kiosk.terminal import speech
 
         rate = speech.ELDER_RATE if view.get("elder") else None
         if force:
@@ -375,7 +375,7 @@ def _new_keyboard(kb: Any, view: dict[str, Any]) -> Any:
 
 
 def _speaker(*, enabled: bool) -> Any:
-    """kiosk/speech.py's Speaker (espeak-ng, offline); it turns itself off when espeak-ng is missing."""
-    from kiosk.speech import Speaker
+    """kiosk/terminal/speech.py's Speaker (espeak-ng, offline); it turns itself off when espeak-ng is missing."""
+    from kiosk.terminal.speech import Speaker
 
     return Speaker(enabled=enabled)

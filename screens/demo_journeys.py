@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kiosk.catalog import Catalog, ServiceItem
+from kiosk.catalog.loading import Catalog, ServiceItem
 
 if TYPE_CHECKING:
     from screens.demo import ScriptedResident

@@ -19,7 +19,7 @@ from typing import Literal
 
 import pygame
 
-from kiosk.ime import Ime
+from kiosk.catalog.ime import Ime
 from screens import theme
 from screens.fieldcheck import field_problem
 from screens.widgets import Button, Canvas

@@ -1,7 +1,7 @@
 """Maintenance mode inside the app loop: the corner gesture, routing touches, the heartbeat's name.
 
 ``screens/app.py`` holds one :class:`MaintenanceScreen` and calls it from its press/release/touch,
-step, view, dispatch and close; everything else about maintenance lives in ``kiosk/maintenance.py``
+step, view, dispatch and close; everything else about maintenance lives in ``kiosk/terminal/maintenance.py``
 (state) and ``screens/maintenance.py`` (drawing).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kiosk import flow
-from kiosk.maintenance import CornerGesture, Maintenance, MaintenanceConfig
+from kiosk.terminal.maintenance import CornerGesture, Maintenance, MaintenanceConfig
 from local_api.client import GatewayClient
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """The maintenance pages (issue 10): PIN pad, lock-out, devices, port wizard, paper, service switch.
 
-Drawn from ``kiosk.maintenance.Maintenance.view()`` with the shared widgets. For a technician at the
+Drawn from ``kiosk.terminal.maintenance.Maintenance.view()`` with the shared widgets. For a technician at the
 terminal: every step by touch, large targets, Chinese with an English line under each label. The
 PIN shows as dots, never digits; nothing personal is ever on these pages.
 """

@@ -95,7 +95,7 @@ class Renderer:
         self._last = view
         self.canvas.elder = bool(view.get("elder"))
         self.main_text = main_text(view, t)
-        # The technician's maintenance pages are not a residents' screen (kiosk/maintenance.py).
+        # The technician's maintenance pages are not a residents' screen (kiosk/terminal/maintenance.py).
         page = maintenance.draw if view["screen"] == "maintenance" else PAGES[view["screen"]]
         buttons = page(self.canvas, view, t)
         if view.get("notice_key"):

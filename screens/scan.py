@@ -1,6 +1,6 @@
 """Scanning a QR code: a receipt's progress link (办件进度查询) or the government app's sign-in code.
 
-The scan runs off the UI thread (kiosk/scanning.py); this screen only shows where to hold the code,
+The scan runs off the UI thread (kiosk/terminal/scanning.py); this screen only shows where to hold the code,
 the seconds left, and — when nothing usable was read — why, in plain words, with the other ways
 right here: scan again, type the receipt number, or (signing in) the ID or social security card.
 """

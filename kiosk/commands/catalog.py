@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kiosk.catalog import Catalog
+    from kiosk.catalog.loading import Catalog
 
 EXIT_INVALID = 2
 EXIT_NOT_FOUND = 1
@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _load(args: argparse.Namespace) -> Catalog | None:
-    from kiosk.catalog import Catalog, CatalogError
+    from kiosk.catalog.loading import Catalog, CatalogError
 
     try:
         return Catalog.load(args.catalog)

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.device_ops import PROBE_BAUDS, serial_url as _reader_port  # shared with maintenance mode
+from kiosk.terminal.device_ops import PROBE_BAUDS, serial_url as _reader_port  # shared with maintenance mode
 
 EXIT_OK, EXIT_DEVICE, EXIT_NO_CARD, EXIT_NOT_TRUSTED, EXIT_UNSUPPORTED = 0, 1, 3, 4, 5
 
@@ -130,7 +130,7 @@ def _describe(section: str, item: Any) -> str:
 
 def cmd_probe(args: argparse.Namespace) -> int:
     from devices.base import DeviceError
-    from kiosk.device_ops import probe_sam
+    from kiosk.terminal.device_ops import probe_sam
 
     result: dict[str, Any] = {"port": args.port, "found": False, "baud": None, "sam_status": None,
                               "sam_id": None, "tried": []}

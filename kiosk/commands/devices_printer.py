@@ -44,7 +44,7 @@ def register(devices: argparse._SubParsersAction) -> None:  # type: ignore[type-
 def test_slip(kiosk_id: str, place: str, now: datetime) -> Any:
     """The test slip's layout: every hard case on one short receipt."""
     from devices.printer.receipt import ReceiptLayout
-    from kiosk.receipts import PROGRESS_URL
+    from kiosk.terminal.receipts import PROGRESS_URL
 
     # Shaped like a real receipt number, so the kiosk's own QR check accepts the test code too.
     number = f"{kiosk_id}-{now:%Y%m%d}-000000"

@@ -38,7 +38,7 @@ def _read_twice() -> tuple[str, str] | None:
 
 
 def _pin_hash(args: argparse.Namespace) -> int:
-    from kiosk.maintenance import hash_pin, pin_problem
+    from kiosk.terminal.maintenance import hash_pin, pin_problem
 
     try:
         read = _read_twice()

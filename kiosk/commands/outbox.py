@@ -53,8 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _open(args: argparse.Namespace) -> Any:
     """The settings' outbox, or an exit status after saying what is wrong."""
     from kiosk.settings import SettingsError, load_settings
-    from local_api.crypto import KEY_FILE_NAME, KeyFileError, Sealer
-    from local_api.outbox import Outbox, OutboxError
+    from local_api.outbox.crypto import KEY_FILE_NAME, KeyFileError, Sealer
+    from local_api.outbox.store import Outbox, OutboxError
     from local_api.server import OUTBOX_FILE_NAME
 
     try:
@@ -106,7 +106,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from local_api.outbox import UnknownReceipt
+    from local_api.outbox.store import UnknownReceipt
 
     settings, box = _open(args)
     if box is None:
@@ -129,7 +129,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
-    from local_api.outbox import UnknownReceipt
+    from local_api.outbox.store import UnknownReceipt
 
     settings, box = _open(args)
     if box is None:
@@ -152,7 +152,7 @@ def _retry(args: argparse.Namespace) -> int:
 def _purge(args: argparse.Namespace) -> int:
     import time
 
-    from local_api.outbox import OutboxError, UnknownReceipt
+    from local_api.outbox.store import OutboxError, UnknownReceipt
 
     settings, box = _open(args)
     if box is None:

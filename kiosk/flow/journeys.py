@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from kiosk.catalog import ServiceItem
+from kiosk.catalog.loading import ServiceItem
 from kiosk.flow.face import CONSENT_CONFIRMS, FaceCheck
 from kiosk.flow.model import (AppointmentBooked, BookSlot, CapturePage, DocumentFetched, Effect, Event,
                               FetchDocument, HelpQueued, ListSlots, PageCaptured, PrintFinished,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.catalog import Catalog, ServiceItem
+from kiosk.catalog.loading import Catalog, ServiceItem
 from kiosk.flow.model import (CancelPrints, CardRead, CardRejected, CardRemoved, DeviceStates, Effect, Event,
                               RequestHelp, Screen, ServiceSwitched, Session, SessionWiped, Show, Tapped,
                               TextEntered, Tick)

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kiosk.catalog import ServiceItem
+from kiosk.catalog.loading import ServiceItem
 
 
 class Screen(str, enum.Enum):
@@ -332,7 +332,7 @@ class SessionWiped:
 
 
 class QrWork:
-    """Base of the effects ``kiosk/scanning.py`` carries out (scanning a QR code, looking up progress)."""
+    """Base of the effects ``kiosk/terminal/scanning.py`` carries out (scanning a QR code, looking up progress)."""
 
 
 @dataclass(frozen=True)

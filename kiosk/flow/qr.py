@@ -8,9 +8,9 @@ progress  home / attract ─progress─► scan ─QrScanned─► working (Look
 sign-in   card_prompt ─use:app_qr─► scan ─CardRead(app_qr)─► the item's journey (no face check)
           consent ─alt:app_qr─►      └ScanFailed (expired, forged, used, platform out of reach …)─►
                                         scan: the reason, scan again, or the ID / social security card
-          (the code is redeemed by the platform through the gateway: kiosk/scanning.py)
+          (the code is redeemed by the platform through the gateway: kiosk/terminal/scanning.py)
 
-The scan itself runs off the UI thread (``kiosk/scanning.py``): the flow hands out a
+The scan itself runs off the UI thread (``kiosk/terminal/scanning.py``): the flow hands out a
 :class:`ScanQr` and sets its ``cancel`` as soon as the resident leaves the scan screen, for
 whatever reason (back, help, exit, timeout, session end). The flow keeps its own 30 s deadline
 against the injected clock as well, so a camera that stops answering can never hang the screen.

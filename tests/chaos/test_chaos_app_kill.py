@@ -30,8 +30,8 @@ import pytest
 
 from chaos_rig import (KIOSK_ID, ROOT, FlappingPlatform, GatewayProcess, chaos_seed, env_int,
                        scan_for_personal_data, wait_for)
-from local_api.crypto import KEY_FILE_NAME, Sealer
-from local_api.outbox import Outbox
+from local_api.outbox.crypto import KEY_FILE_NAME, Sealer
+from local_api.outbox.store import Outbox
 
 RUNNER = Path(__file__).with_name("app_runner.py")
 MAX_KILL_DELAY_S = 7.0  # an app start plus about two journeys: kills land anywhere in a journey

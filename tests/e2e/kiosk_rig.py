@@ -22,7 +22,7 @@ from typing import Any
 import requests
 
 from devices.printer.simulator import VirtualPrinter
-from kiosk.maintenance import hash_pin
+from kiosk.terminal.maintenance import hash_pin
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chaos"))
 from chaos_rig import free_port, wait_for  # the chaos suite's helpers, one copy

@@ -19,7 +19,7 @@ import pytest
 import requests
 from kiosk_rig import KIOSK_ID, Finger, Kiosk, page_is_jpeg, wait_for
 
-from kiosk.catalog import Catalog, ServiceItem
+from kiosk.catalog.loading import Catalog, ServiceItem
 from screens.demo_journeys import DEMO_ITEM, SAMPLE_VALUES, pick
 
 pytestmark = pytest.mark.timeout(300)

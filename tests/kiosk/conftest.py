@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk import flow
-from kiosk.catalog import Catalog
+from kiosk.catalog.loading import Catalog
 
 
 class FakeClock:

@@ -1,4 +1,4 @@
-"""Real cameras from the settings (kiosk/cameras.py): OpenCV capture threads reading video files (the
+"""Real cameras from the settings (kiosk/terminal/cameras.py): OpenCV capture threads reading video files (the
 same VideoCapture path a USB camera takes), a face captured and its blink seen, a QR code read; a
 camera that cannot be opened leaves the kiosk running without it; ``auto`` never gives a real
 terminal a simulated face."""
@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 
 from devices.camera.simulate import FaceScene, qr_scene, write_video
-from kiosk.cameras import LiveCamera, close_cameras, open_cameras
-from kiosk.hardware import capture_face
+from kiosk.terminal.cameras import LiveCamera, close_cameras, open_cameras
+from kiosk.terminal.hardware import capture_face
 from kiosk.qrcodes import progress_url
 from kiosk.settings import DevicesSection, load_settings
 

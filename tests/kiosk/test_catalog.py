@@ -7,8 +7,8 @@ from collections import Counter
 import opencc
 import pytest
 
-from kiosk.catalog import Catalog
-from kiosk.catalog_model import FACE_LEVELS
+from kiosk.catalog.loading import Catalog
+from kiosk.catalog.model import FACE_LEVELS
 
 PRINT_ITEMS = {
     "rs-sbjfzm": "社保参保缴费证明打印",

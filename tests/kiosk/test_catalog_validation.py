@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.catalog import Catalog, CatalogError
-from kiosk.catalog_model import FormField
+from kiosk.catalog.loading import Catalog, CatalogError
+from kiosk.catalog.model import FormField
 
 DEPARTMENT = ('[department]\ncode = "rs"\nname = { zh_CN = "人社", en = "HR" }\n'
               'full_name = { zh_CN = "人社局", en = "HR bureau" }\n\n')

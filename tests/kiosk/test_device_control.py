@@ -12,9 +12,9 @@ import pytest
 from devices.id_card.identity import sample_cards
 from devices.id_card.simulator import IdReaderSimulator
 from devices.printer.simulator import VirtualPrinter
-from kiosk.device_control import DeviceControl
-from kiosk.device_ops import probe_port
-from kiosk.hardware import Hardware
+from kiosk.terminal.device_control import DeviceControl
+from kiosk.terminal.device_ops import probe_port
+from kiosk.terminal.hardware import Hardware
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.settings import load_settings
 

@@ -9,7 +9,7 @@ from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.flow import Screen
 from kiosk.flow import qr as flow_qr
-from kiosk.scanning import AppSignInIdentity
+from kiosk.terminal.scanning import AppSignInIdentity
 
 RECEIPT = "HC-DEMO-001-20261121-000001"
 PRINT_ITEM = "rs-sbjfzm"  # 身份证+人脸, alternatives: social security card, app QR

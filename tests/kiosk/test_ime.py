@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.ime import Ime, PinyinIndex, shared_index
+from kiosk.catalog.ime import Ime, PinyinIndex, shared_index
 
 
 @pytest.fixture(scope="module")

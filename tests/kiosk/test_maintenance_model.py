@@ -1,4 +1,4 @@
-"""kiosk/maintenance.py: the corner gesture, PIN hashing and lock-out, pages and pending work.
+"""kiosk/terminal/maintenance.py: the corner gesture, PIN hashing and lock-out, pages and pending work.
 
 The controller's device work runs on its own worker thread, so tests wait on conditions. The
 device boundary (another engineer's DeviceControl) and the gateway are small test doubles with the
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from kiosk.device_control import ChangeOutcome, DeviceRow, TestOutcome
-from kiosk.maintenance import (CornerGesture, Maintenance, MaintenanceConfig, hash_pin, pin_problem,
+from kiosk.terminal.device_control import ChangeOutcome, DeviceRow, TestOutcome
+from kiosk.terminal.maintenance import (CornerGesture, Maintenance, MaintenanceConfig, hash_pin, pin_problem,
                                verify_pin)
 from kiosk.settings import SAMPLE_PIN_HASH, SettingsError, load_settings
 from local_api.client import GatewayRefused, GatewayUnavailable

@@ -1,4 +1,4 @@
-"""kiosk/scanning.py: real segno QR codes drawn into synthetic camera frames, read by OpenCV's
+"""kiosk/terminal/scanning.py: real segno QR codes drawn into synthetic camera frames, read by OpenCV's
 detector, judged by kiosk/qrcodes.py, turned into flow events; sign-in codes issued by the platform
 simulator and redeemed through a real gateway (both on 127.0.0.1)."""
 
@@ -15,10 +15,10 @@ from devices.camera.simulate import qr_scene
 from devices.printer.receipt import render_escpos
 from kiosk import flow
 from kiosk.qrcodes import progress_url, signin_payload
-from kiosk.receipts import slip_layout
+from kiosk.terminal.receipts import slip_layout
 from devices.id_card.identity import sample_cards
 from kiosk.qrcodes import load_public_key
-from kiosk.scanning import (SAMPLE_RECEIPT_NO, AppSignInIdentity, SimulatedApp, SimulatedQrCamera, look_up,
+from kiosk.terminal.scanning import (SAMPLE_RECEIPT_NO, AppSignInIdentity, SimulatedApp, SimulatedQrCamera, look_up,
                             qr_camera, redeem_signin, scan, simulated_platform_url)
 from kiosk.settings import load_settings
 from local_api.client import GatewayClient

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.catalog import Catalog
+from kiosk.catalog.loading import Catalog
 
 
 @pytest.fixture(scope="module")

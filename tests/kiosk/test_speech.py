@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from devices.base import DeviceNotFound
-from kiosk.speech import VOICES, Speaker
+from kiosk.terminal.speech import VOICES, Speaker
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                 reason="espeak-ng is not installed (deploy/setup.sh installs it)")

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from gateway_rig import Rig, identities
-from local_api.audit import AUDIT_FILE_NAME, AuditError, AuditLog
+from local_api.web.audit import AUDIT_FILE_NAME, AuditError, AuditLog
 
 PERSON = identities(1)[0]
 

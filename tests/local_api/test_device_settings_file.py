@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 from kiosk.settings import load_settings
-from local_api.device_settings import LOCAL_SETTINGS_FILE_NAME, DeviceSettingsBody, LocalDeviceSettings
+from local_api.ops.device_settings import LOCAL_SETTINGS_FILE_NAME, DeviceSettingsBody, LocalDeviceSettings
 
 
 def test_a_second_change_after_a_restart_keeps_the_first(tmp_path: Path) -> None:

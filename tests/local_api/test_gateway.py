@@ -12,8 +12,8 @@ import requests
 
 from kiosk.settings import Settings, load_settings
 from local_api.client import GatewayClient, GatewayRefused, GatewayUnavailable
-from local_api.outbox import OutboxCorrupt
-from local_api.platform_sim import create_platform_app
+from local_api.outbox.store import OutboxCorrupt
+from local_api.sim.app import create_platform_app
 from local_api.server import Gateway, ServerHandle, build_gateway
 
 SECRET = "test-secret-0123456789"

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from gateway_rig import Rig, identities, wait_for
-from local_api.auth import FIRST_TOKEN_FILE_NAME, TOKENS_FILE_NAME
+from local_api.web.auth import FIRST_TOKEN_FILE_NAME, TOKENS_FILE_NAME
 
 PERSON = identities(1)[0]
 

@@ -18,9 +18,9 @@ import pytest
 import requests
 
 from gateway_rig import SECRET, identities, wait_for
-from local_api.crypto import KEY_FILE_NAME, Sealer
-from local_api.outbox import Outbox
-from local_api.platform_sim import Faults, create_platform_app
+from local_api.outbox.crypto import KEY_FILE_NAME, Sealer
+from local_api.outbox.store import Outbox
+from local_api.sim.app import Faults, create_platform_app
 from local_api.server import ServerHandle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ FLAPS = [Faults(), Faults(error_rate=0.5, status=503), Faults(drop=True), Faults
 def apply_item_code() -> str:
     """An apply item of the packaged catalog (the gateway checks codes against it when it loads)."""
     try:
-        from kiosk.catalog import Catalog
+        from kiosk.catalog.loading import Catalog
 
         return next(i.code for i in Catalog.load().items if i.kind == "apply")
     except Exception:

@@ -13,7 +13,7 @@ import requests
 
 from gateway_rig import Rig, identities, wait_for
 from local_api.client import GatewayRefused
-from local_api.outbox import UnknownReceipt
+from local_api.outbox.store import UnknownReceipt
 
 PEOPLE = identities(3)
 PERSON = PEOPLE[0]

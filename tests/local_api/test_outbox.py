@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from local_api.crypto import KEY_FILE_NAME, SealError, Sealer, load_or_create_key
-from local_api.outbox import (DuplicateSubmission, Material, Outbox, OutboxCorrupt, OutboxUnavailable,
+from local_api.outbox.crypto import KEY_FILE_NAME, SealError, Sealer, load_or_create_key
+from local_api.outbox.store import (DuplicateSubmission, Material, Outbox, OutboxCorrupt, OutboxUnavailable,
                               RequestConflict, UnknownReceipt)
 
 NAME = "张三"

@@ -13,7 +13,7 @@ import pytest
 
 from devices.id_card.identity import sample_cards
 from kiosk import flow
-from kiosk.catalog import Catalog
+from kiosk.catalog.loading import Catalog
 from screens.i18n import LANGUAGES
 from screens.renderer import PAGES, Renderer
 

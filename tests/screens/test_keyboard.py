@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.ime import Ime, shared_index
+from kiosk.catalog.ime import Ime, shared_index
 from screens import datepicker, keyboard, theme
 from screens.fieldcheck import field_problem
 from screens.keyboard import KeyboardState, handle, release

@@ -12,7 +12,7 @@ import requests
 
 from devices.id_card.identity import sample_cards
 from kiosk import flow
-from kiosk.catalog import Catalog
+from kiosk.catalog.loading import Catalog
 from kiosk.qrcodes import progress_url
 from local_api.client import GatewayClient
 from screens.demo import ScriptedResident

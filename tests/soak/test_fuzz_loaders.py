@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from devices.base import DeviceProtocolError
 from devices.printer.escpos_stream import stream_to_text, tokenize
 from devices.printer.health import PrinterHealth, decode_status, read_status
-from kiosk.catalog import Catalog, CatalogError
+from kiosk.catalog.loading import Catalog, CatalogError
 from kiosk.settings import SettingsError, default_text, load_settings
 
 CATALOG_DIR = Path(__file__).resolve().parents[2] / "config" / "catalog"

@@ -1,0 +1,333 @@
+"""The service catalog: which self-service items this terminal offers, and how to find them.
+
+The packaged catalog is a folder, ``config/catalog/``: one TOML file per department (a
+``[department]`` table and its ``[[items]]``), plus ``fields.toml`` (form fields shared by many
+items, referenced by key), ``themes.toml`` (life events) and ``bundles.toml`` (高效办成一件事).
+It is a sample configuration: no public list of Xiamen's 292 items exists.
+
+:meth:`Catalog.load` reads and checks everything at once and raises :class:`CatalogError` listing
+every problem with its file, item code and field, so a kiosk with a broken catalog refuses to
+start and says exactly where. 繁體 texts are derived from 简体 with OpenCC unless the file gives
+them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from kiosk.catalog.model import (
+    Bundle,
+    Department,
+    FormField,
+    LocalizedText,
+    ServiceItem,
+    Theme,
+)
+
+if TYPE_CHECKING:
+    from kiosk.catalog.search import CatalogSearch, SearchHit
+
+__all__ = ["Catalog", "CatalogError", "CatalogProblem", "LocalizedText", "ServiceItem"]
+
+_TOP_LEVEL = {"department", "items", "fields", "themes", "bundles"}
+
+
+@dataclass(frozen=True)
+class CatalogProblem:
+    """One thing wrong in the catalog, located by file, item (or bundle/theme/field) code and field."""
+
+    file: str
+    code: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = ": ".join(p for p in (self.file, self.code, self.field) if p)
+        return f"{where}: {self.message}"
+
+
+class CatalogError(Exception):
+    """The catalog is missing or malformed; ``problems`` say where, the message lists them."""
+
+    def __init__(self, problems: list[CatalogProblem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [CatalogProblem("", "", "", problems)]
+        self.problems = problems
+        shown = "\n  ".join(str(p) for p in problems[:50])
+        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"the service catalog has {len(problems)} problem(s); fix the data files:"
+                         f"\n  {shown}{more}")
+
+
+def _location(loc: Iterable[int | str], entry: dict[str, Any]) -> str:
+    """``('fields', 2, 'type')`` → ``fields.mobile.type``: name list entries by key where known."""
+    parts: list[str] = []
+    node: Any = entry
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            node = node[part]
+            key = node.get("key") if isinstance(node, dict) else None
+            parts.append(str(key) if isinstance(key, str) else f"[{part}]")
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+            parts.append(str(part))
+    return ".".join(parts).replace(".[", "[")
+
+
+def _validate(model: type[BaseModel], raw: Any, file: str, code: str,
+              problems: list[CatalogProblem]) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = _location(err["loc"], raw if isinstance(raw, dict) else {})
+            message = err["msg"]
+            if err["type"] == "missing" and field.endswith(("zh_TW", "en", "zh_CN")):
+                message = "missing translation"
+            problems.append(CatalogProblem(file, code, field or "(entry)", message))
+        return None
+
+
+def _files(path: Path | None) -> Iterator[tuple[str, str]]:
+    """(display name, text) of each catalog file, sorted by name."""
+    if path is None:
+        folder: Traversable = resources.files("config").joinpath("catalog")
+        entries = sorted((e for e in folder.iterdir() if e.name.endswith(".toml")), key=lambda e: e.name)
+        for entry in entries:
+            yield f"config/catalog/{entry.name}", entry.read_text(encoding="utf-8")
+        return
+    paths = sorted(path.glob("*.toml")) if path.is_dir() else [path]
+    for p in paths:
+        yield str(p), p.read_text(encoding="utf-8")
+
+
+class Catalog:
+    """Items by code, in display order (featured first, then by department file)."""
+
+    def __init__(self, items: list[ServiceItem], *, departments: dict[str, Department] | None = None,
+                 themes: dict[str, Theme] | None = None, bundles: dict[str, Bundle] | None = None,
+                 fields: dict[str, FormField] | None = None, source: str = "") -> None:
+        featured = sorted((i for i in items if i.featured is not None), key=lambda i: i.featured or 0)
+        self.items: list[ServiceItem] = featured + [i for i in items if i.featured is None]
+        self._by_code = {item.code: item for item in items}
+        if len(self._by_code) != len(items):
+            dupes = [c for c, n in Counter(i.code for i in items).items() if n > 1]
+            raise CatalogError([CatalogProblem("", c, "code", "duplicate item code") for c in dupes])
+        self.departments: dict[str, Department] = departments or {}
+        self.themes: dict[str, Theme] = themes or {}
+        self.bundles: dict[str, Bundle] = bundles or {}
+        self.fields: dict[str, FormField] = fields or {}
+        self.source = source
+        self._search: CatalogSearch | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def get(self, code: str) -> ServiceItem | None:
+        """The item with this code, or None."""
+        return self._by_code.get(code)
+
+    def featured(self, limit: int = 8) -> list[ServiceItem]:
+        """The few items the home screen shows as buttons, in their ``featured`` order."""
+        return [i for i in self.items if i.featured is not None][:max(0, limit)]
+
+    def in_department(self, code: str) -> list[ServiceItem]:
+        """Items of one department (by department code), in display order."""
+        return [i for i in self.items if i.department_code == code]
+
+    def in_theme(self, code: str) -> list[ServiceItem]:
+        """Items listed under a life-event theme, most used first."""
+        return sorted((i for i in self.items if code in i.themes), key=lambda i: -i.popularity)
+
+    def bundle_items(self, code: str) -> list[ServiceItem]:
+        """The items of a bundle, in the order they run; [] for an unknown bundle."""
+        bundle = self.bundles.get(code)
+        return [self._by_code[c] for c in bundle.items if c in self._by_code] if bundle else []
+
+    def follow_ups(self, code: str) -> list[ServiceItem]:
+        """Items triggered without a new application (免申即办) when ``code`` is done."""
+        item = self._by_code.get(code)
+        return [self._by_code[c] for c in item.follow_ups if c in self._by_code] if item else []
+
+    def triggered_by(self, code: str) -> list[ServiceItem]:
+        """Items whose completion triggers ``code`` (the reverse of :meth:`follow_ups`)."""
+        return [i for i in self.items if code in i.follow_ups]
+
+    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
+        """Items matching ``query`` typed any way (汉字, 繁體, pinyin, initials, one typo), best first.
+        Never raises on any string. The index is built on first use (see :meth:`prepare_search`)."""
+        return self.prepare_search().search(query, limit)
+
+    def prepare_search(self) -> CatalogSearch:
+        """Build the search index now (~0.5 s the first time in a process: pypinyin and OpenCC
+        load their tables), e.g. while the attract screen shows, so the first keystroke is quick."""
+        if self._search is None:
+            from kiosk.catalog.search import CatalogSearch
+
+            self._search = CatalogSearch(self.items)
+        return self._search
+
+    def record(self, item: ServiceItem) -> dict[str, Any]:
+        """The item as plain JSON-ready data, every text in all three languages (繁體 derived)."""
+        return _with_traditional(item.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for ``kiosk catalog stats``: items, departments, kinds, identity levels …"""
+        return {
+            "items": len(self.items),
+            "departments": dict(Counter(i.department for i in self.items)),
+            "kinds": dict(Counter(i.kind for i in self.items)),
+            "identity": dict(Counter(i.identity for i in self.items)),
+            "face_items": sum(1 for i in self.items if i.uses_face()),
+            "instant": sum(1 for i in self.items if i.instant),
+            "with_fee": sum(1 for i in self.items if i.fee_yuan > 0),
+            "themes": {t: len(self.in_theme(t)) for t in self.themes},
+            "bundles": {b.code: len(b.items) for b in self.bundles.values()},
+            "featured": [i.code for i in self.featured(99)],
+        }
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> Catalog:
+        """Read and check the catalog: the packaged ``config/catalog/`` folder when ``path`` is
+        None, else a folder of TOML files or one file. Raises :class:`CatalogError` naming every
+        problem (file, code, field)."""
+        from kiosk.catalog.rules import check_catalog
+
+        path = Path(path) if path is not None else None
+        source = str(path) if path else "config/catalog (packaged)"
+        if path is not None and not path.exists():
+            raise CatalogError(f"{path}: no such file or folder; point --catalog at the catalog folder")
+        problems: list[CatalogProblem] = []
+        parsed: list[tuple[str, dict[str, Any]]] = []
+        try:
+            for name, text in _files(path):
+                try:
+                    parsed.append((name, tomllib.loads(text)))
+                except tomllib.TOMLDecodeError as exc:
+                    problems.append(CatalogProblem(name, "", "", f"not valid TOML: {exc}"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CatalogError(f"{source}: cannot read the catalog: {exc}") from exc
+        if not parsed and not problems:
+            raise CatalogError(f"{source}: no catalog files (*.toml) found")
+        parts = _Parts()
+        for name, raw in parsed:
+            parts.add_file(name, raw, problems)
+        parts.build_items(problems)
+        problems += check_catalog(parts.items, parts.departments, parts.themes, parts.bundles,
+                                  parts.item_files, parts.bundle_files)
+        if problems:
+            raise CatalogError(problems)
+        return cls(parts.items, departments=parts.departments, themes=parts.themes,
+                   bundles=parts.bundles, fields=parts.fields, source=source)
+
+
+class _Parts:
+    """What the files hold, gathered before items are built (fields may be defined in a later file)."""
+
+    def __init__(self) -> None:
+        self.departments: dict[str, Department] = {}
+        self.themes: dict[str, Theme] = {}
+        self.bundles: dict[str, Bundle] = {}
+        self.fields: dict[str, FormField] = {}
+        self.items: list[ServiceItem] = []
+        self.item_files: dict[str, str] = {}
+        self.bundle_files: dict[str, str] = {}
+        self._raw_items: list[tuple[str, Department, dict[str, Any]]] = []
+
+    def add_file(self, name: str, raw: dict[str, Any], problems: list[CatalogProblem]) -> None:
+        for key in raw:
+            if key not in _TOP_LEVEL:
+                problems.append(CatalogProblem(name, "", key, "unknown table; expected one of "
+                                               + ", ".join(sorted(_TOP_LEVEL))))
+        for entry in _entries(raw, "fields", name, problems):
+            key = str(entry.get("key", "?"))
+            field = _validate(FormField, entry, name, f"field {key}", problems)
+            if field is not None:
+                if field.key in self.fields:
+                    problems.append(CatalogProblem(name, f"field {key}", "key", "defined twice"))
+                self.fields[field.key] = field
+        for entry in _entries(raw, "themes", name, problems):
+            theme = _validate(Theme, entry, name, f"theme {entry.get('code', '?')}", problems)
+            if theme is not None:
+                if theme.code in self.themes:
+                    problems.append(CatalogProblem(name, f"theme {theme.code}", "code", "defined twice"))
+                self.themes[theme.code] = theme
+        for entry in _entries(raw, "bundles", name, problems):
+            code = str(entry.get("code", "?"))
+            bundle = _validate(Bundle, entry, name, f"bundle {code}", problems)
+            if bundle is not None:
+                if bundle.code in self.bundles:
+                    problems.append(CatalogProblem(name, f"bundle {code}", "code", "defined twice"))
+                self.bundles[bundle.code] = bundle
+                self.bundle_files[bundle.code] = name
+        items = _entries(raw, "items", name, problems)
+        if "department" not in raw:
+            if items:
+                problems.append(CatalogProblem(name, "", "department",
+                                               "items need a [department] table in the same file"))
+            return
+        department = _validate(Department, raw["department"], name, "", problems)
+        if department is None:
+            return
+        if department.code in self.departments:
+            problems.append(CatalogProblem(name, "", "department.code",
+                                           f"department {department.code!r} is defined in two files"))
+        self.departments[department.code] = department
+        self._raw_items += [(name, department, entry) for entry in items]
+
+    def build_items(self, problems: list[CatalogProblem]) -> None:
+        for name, department, entry in self._raw_items:
+            code = str(entry.get("code", "?"))
+            raw = dict(entry, department=department.name.zh_CN, department_code=department.code)
+            fields = []
+            for index, f in enumerate(raw.get("fields", [])):
+                if isinstance(f, str):
+                    if f not in self.fields:
+                        problems.append(CatalogProblem(name, code, f"fields[{index}]",
+                                                       f"unknown shared field {f!r} (not in fields.toml)"))
+                        continue
+                    fields.append(self.fields[f].model_dump(by_alias=True, exclude_none=True))
+                else:
+                    fields.append(f)
+            if "fields" in raw:
+                raw["fields"] = fields
+            item = _validate(ServiceItem, raw, name, code, problems)
+            if item is None:
+                continue
+            if item.code in self.item_files:
+                problems.append(CatalogProblem(name, item.code, "code",
+                                               f"duplicate item code (also in {self.item_files[item.code]})"))
+                continue
+            self.item_files[item.code] = name
+            self.items.append(item)
+
+
+def _with_traditional(node: Any) -> Any:
+    """Fill in derived 繁體 in a dumped model tree (texts dumped without their override)."""
+    if isinstance(node, dict):
+        out = {k: _with_traditional(v) for k, v in node.items()}
+        if isinstance(out.get("zh_CN"), str) and "en" in out and "zh_TW" not in out:
+            out = {"zh_CN": out["zh_CN"], "zh_TW": LocalizedText(zh_CN=out["zh_CN"], en=out["en"]).zh_TW,
+                   "en": out["en"]}
+        return out
+    if isinstance(node, list):
+        return [_with_traditional(v) for v in node]
+    return node
+
+
+def _entries(raw: dict[str, Any], key: str, file: str,
+             problems: list[CatalogProblem]) -> list[dict[str, Any]]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        problems.append(CatalogProblem(file, "", key, f"must be an array of tables ([[{key}]])"))
+        return []
+    return value

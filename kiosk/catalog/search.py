@@ -1,0 +1,390 @@
+"""Find a catalog item however a resident types it, within a keystroke's budget (TARGETS.md P4).
+
+A query may be 汉字 (简体 or 繁體), full pinyin (``shebao``), pinyin initials (``sbcbzm``), a mix
+(``社保cb``, ``shebcb``), English, or any of these with one typo. Every name, alias and keyword is
+indexed once:
+
+- ``hanzi``: the text itself, lower-cased (繁體 queries are converted to 简体 with OpenCC t2s, and
+  繁體 overrides written in the data are indexed too);
+- ``pinyin``: the syllables of each term. A query is matched against them by a small state
+  machine in which every letter either continues the current syllable or starts the next one;
+  that single rule covers full pinyin, initials and any mix of them, and a 汉字 in a mixed query
+  stands for any of its common readings (so a homophone typo such as 症明 still finds 证明). The
+  states are memoised per query, so each keystroke costs one step from the previous one's;
+- ``plain`` / ``initials`` / ``english``: for exact matches and the one-typo fallback.
+
+The per-representation texts of all items are concatenated, so each substring test is one C-level
+``str.find`` scan plus Python work only per matching item. Ranking: exact, then
+prefix, then substring, then homophone, then typo; names before aliases before keywords; then
+popularity. Any query string, of any length or content, gives results or none, never an error.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import heapq
+import re
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.catalog.model import ServiceItem
+
+# Tiers of the ranking; spaced so weight and popularity (< 50 together) never cross a tier.
+EXACT, PREFIX_HANZI, PREFIX, HANZI = 1000, 900, 850, 800
+SUBSTRING, ENGLISH, HOMOPHONE, TYPO = 700, 650, 500, 300
+NAME, ALIAS, KEYWORD = 3, 2, 1
+MAX_QUERY = 1000  # characters, before normalisation
+MIN_TYPO_LEN = 4  # shorter queries with a "typo" match almost anything
+TYPO_WHEN_FEWER_THAN = 3  # the typo fallback runs only when fewer items, none a prefix, were found
+TYPO_CANDIDATES = 40
+STATE_CACHE = 512  # queries whose pinyin match states are kept (typing reuses the last one)
+
+_State = tuple[int, int, int, int]  # term, syllable where the match starts, current syllable, letters used
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_TONES = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeiiiioooouuuuvvvvvnnnm")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result: the item, its score (higher is better), the text that matched and how."""
+
+    item: ServiceItem
+    score: float
+    matched: str
+    how: str  # exact, prefix, hanzi, pinyin, english, homophone, typo
+
+
+@functools.cache
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@functools.lru_cache(maxsize=8192)
+def _readings(char: str) -> tuple[str, ...]:
+    """Toneless pinyin readings of one 汉字, the common ones (行 → xing, hang)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    raw = pinyin_dict.get(ord(char), "").split(",")[:3]  # rare classical readings only add noise
+    return tuple(dict.fromkeys(r.strip().translate(_TONES) for r in raw if r.strip()))
+
+
+def _syllables(text: str) -> list[str]:
+    """Toneless pinyin syllables of a name in context (pypinyin picks 重庆's chong); letters and
+    digits inside a name (e通卡, 12315, HPV) stay as words."""
+    from pypinyin import lazy_pinyin
+
+    out = []
+    for piece in lazy_pinyin(text, v_to_u=False):
+        word = re.sub(r"[^a-z0-9]", "", piece.lower())
+        if word:
+            out.append(word)
+    return out
+
+
+def _clean(text: str) -> str:
+    """Lower-case, NFKC (full-width letters become ASCII), no spaces or punctuation."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in text if ch.isalnum() or _CJK.match(ch))
+
+
+class _Blob:
+    """Terms of one representation concatenated, each followed by a newline, with their owners."""
+
+    def __init__(self, gram: int = 0) -> None:
+        self.gram = gram  # q-gram length of the typo index; 0 = none
+        self.postings: dict[str, list[int]] = {}
+        self.keys: dict[int, str] = {}
+        self.parts: list[str] = []
+        self.starts: list[int] = []
+        self.terms: list[int] = []  # index into CatalogSearch._terms
+        self._length = 0
+        self.text = ""
+
+    def add(self, text: str, term: int) -> None:
+        self.starts.append(self._length)
+        self.terms.append(term)
+        self.parts.append(text + "\n")
+        self._length += len(text) + 1
+        if self.gram:
+            self.keys[term] = text
+            for gram in self.grams_of(text):
+                self.postings.setdefault(gram, []).append(term)
+
+    def grams_of(self, text: str) -> set[str]:
+        g = self.gram
+        return {text[i:i + g] for i in range(len(text) - g + 1)}
+
+    def key_of(self, term: int) -> str:
+        return self.keys.get(term, "")
+
+    def seal(self) -> None:
+        self.text = "".join(self.parts)
+        self.parts = []
+
+    def term_at(self, pos: int) -> tuple[int, int]:
+        """(term index, start of that term) for a position in the text."""
+        k = bisect.bisect_right(self.starts, pos) - 1
+        return self.terms[k], self.starts[k]
+
+
+@dataclass(frozen=True)
+class _Term:
+    item: int
+    text: str  # as shown (the name, alias or keyword)
+    key: str  # cleaned 简体
+    weight: int
+
+
+class CatalogSearch:
+    """The search index over a list of items; build once, query per keystroke."""
+
+    def __init__(self, items: Sequence[ServiceItem]) -> None:
+        """Index ``items`` (imports pypinyin and OpenCC: ~0.5 s the first time in a process)."""
+        self.items = list(items)
+        self._terms: list[_Term] = []
+        self._item_first_term: list[int] = []
+        self._hanzi, self._plain, self._english = _Blob(gram=2), _Blob(gram=3), _Blob(gram=3)
+        self._initials = _Blob()
+        self._syllables: list[tuple[str, ...]] = []  # per term; () for English names
+        self._by_first: dict[str, list[tuple[int, int]]] = {}  # letter → (term, syllable index)
+        self._by_syllable: dict[str, list[tuple[int, int]]] = {}
+        self._states: OrderedDict[str, tuple[_State, ...]] = OrderedDict()
+        self._exact: dict[str, list[int]] = {}
+        self._longest = 0
+        for index, item in enumerate(self.items):
+            self._item_first_term.append(len(self._terms))
+            self._add_item(index, item)
+        self._item_first_term.append(len(self._terms))
+        # Per term: its item and the part of the score that does not depend on the query.
+        self._term_item = [t.item for t in self._terms]
+        self._term_bonus = [5 * t.weight + self.items[t.item].popularity / 10 for t in self._terms]
+        self._codes = [i.code for i in self.items]
+        for blob in (self._hanzi, self._plain, self._initials, self._english):
+            blob.seal()
+
+    def _add_item(self, index: int, item: ServiceItem) -> None:
+        texts: list[tuple[str, int]] = [(item.name.zh_CN, NAME)]
+        if item.name.tw:  # a 繁體 name written in the data may use other words (申請 for 申领)
+            texts.append((item.name.tw, NAME))
+        texts += [(a, ALIAS) for a in item.aliases] + [(k, KEYWORD) for k in item.keywords]
+        seen: set[str] = set()
+        for text, weight in texts:
+            key = _clean(_to_simplified(text))
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            term = len(self._terms)
+            self._terms.append(_Term(index, text, key, weight))
+            syllables = _syllables(key)
+            plain, initials = "".join(syllables), "".join(s[0] for s in syllables)
+            self._hanzi.add(key, term)
+            self._syllables.append(tuple(syllables))
+            for i, syllable in enumerate(syllables):
+                self._by_first.setdefault(syllable[0], []).append((term, i))
+                self._by_syllable.setdefault(syllable, []).append((term, i))
+            self._plain.add(plain, term)
+            self._initials.add(initials, term)
+            for exact in {key, plain, initials}:
+                self._exact.setdefault(exact, []).append(term)
+            self._longest = max(self._longest, len(key), len(plain))
+        english = item.name.en.casefold()
+        term = len(self._terms)
+        self._terms.append(_Term(index, item.name.en, english, NAME))
+        self._syllables.append(())
+        self._english.add(english, term)
+        self._exact.setdefault(_clean(english), []).append(term)
+
+    # -- querying --
+
+    def clear_cache(self) -> None:
+        """Forget memoised match states (benchmarks use it to time a fresh typing session)."""
+        self._states.clear()
+
+    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
+        """Items for ``query``, best first, at most ``limit``; [] for a query that matches nothing."""
+        if not isinstance(query, str) or limit <= 0 or len(query) > MAX_QUERY:
+            return []  # nobody types a thousand characters at a kiosk; do not spend time on it
+        # Lone surrogates (possible in a Python str, never in real text) would upset OpenCC.
+        words = unicodedata.normalize("NFKC", _SURROGATES.sub("", query)).casefold().split()
+        english = " ".join(words)
+        q = _clean(_to_simplified("".join(words)))
+        if not q or len(q) > self._longest + 1:
+            return []  # nothing searchable, or longer than any name (with one typo)
+        best: dict[int, tuple[float, str, str]] = {}
+        self._exact_hits(q, best)
+        self._substring_hits(self._hanzi, q, best, PREFIX_HANZI, HANZI, "hanzi")
+        has_cjk = bool(_CJK.search(q))
+        if not has_cjk or len(q) >= 2:
+            # All-汉字 queries reach here only through their readings: homophones.
+            typed = not has_cjk or not all(_CJK.match(ch) for ch in q)
+            self._pinyin_hits(q, best, (PREFIX, SUBSTRING) if typed else (HOMOPHONE, HOMOPHONE),
+                              "pinyin" if typed else "homophone")
+        if english.isascii() and len(english) >= 2:
+            self._substring_hits(self._english, english, best, PREFIX, ENGLISH, "english", words=True)
+        if (len(best) < TYPO_WHEN_FEWER_THAN and len(q) >= (3 if has_cjk else MIN_TYPO_LEN)
+                and all(score < PREFIX for score, _m, _h in best.values())):
+            for blob in (self._hanzi, self._plain):
+                self._typo_hits(blob, q, best)
+            if english.isascii():
+                self._typo_hits(self._english, english, best)
+        codes = self._codes
+        ranked = heapq.nsmallest(limit, best.items(), key=lambda kv: (-kv[1][0], codes[kv[0]]))
+        return [SearchHit(self.items[i], score, matched, how) for i, (score, matched, how) in ranked]
+
+    def _record(self, best: dict[int, tuple[float, str, str]], term_index: int, tier: int, how: str) -> None:
+        item = self._term_item[term_index]
+        score = tier + self._term_bonus[term_index]
+        old = best.get(item)
+        if old is None or score > old[0]:
+            best[item] = (score, self._terms[term_index].text, how)
+
+    def _exact_hits(self, q: str, best: dict[int, tuple[float, str, str]]) -> None:
+        for term in self._exact.get(q, ()):
+            # A keyword typed whole is a good sign, but not as good as a name or alias.
+            exact = self._terms[term].weight >= ALIAS
+            self._record(best, term, EXACT if exact else PREFIX, "exact" if exact else "prefix")
+
+    def _next_item_start(self, blob: _Blob, term_index: int) -> int:
+        """Where the next item's terms begin in ``blob`` (one hit per item is enough)."""
+        item = self._terms[term_index].item
+        nxt = self._item_first_term[item + 1]
+        k = bisect.bisect_left(blob.terms, nxt)
+        return blob.starts[k] if k < len(blob.starts) else len(blob.text)
+
+    def _substring_hits(self, blob: _Blob, q: str, best: dict[int, tuple[float, str, str]],
+                        prefix_tier: int, tier: int, how: str, *, words: bool = False) -> None:
+        text, pos = blob.text, 0
+        while (pos := text.find(q, pos)) >= 0:
+            term, start = blob.term_at(pos)
+            at_word = pos == start or (words and text[pos - 1] == " ")
+            self._record(best, term, prefix_tier if at_word else tier, "prefix" if at_word else how)
+            # A prefix is the best this item can do here; after a mid-term hit a later term
+            # (an alias) may still match at its start.
+            pos = self._next_item_start(blob, term) if at_word else pos + 1
+
+    def _pinyin_hits(self, q: str, best: dict[int, tuple[float, str, str]], tiers: tuple[int, int],
+                     how: str) -> None:
+        first: dict[int, int] = {}  # term → earliest syllable where a match starts
+        for term, start, _i, _off in self._states_for(q):
+            if start < first.get(term, 1 << 30):
+                first[term] = start
+        for term, start in first.items():
+            self._record(best, term, tiers[0] if start == 0 else tiers[1], how)
+
+    def _states_for(self, q: str) -> tuple[_State, ...]:
+        """Match states of ``q`` against every term's syllables. Memoised by query, so a resident
+        typing one more letter costs one step from the previous keystroke's states."""
+        cached = self._states.get(q)
+        if cached is not None:
+            self._states.move_to_end(q)
+            return cached
+        k = len(q) - 1
+        while k > 0 and q[:k] not in self._states:
+            k -= 1
+        states = self._states[q[:k]] if k > 0 else self._start(q[0])
+        for n in range(max(k, 1), len(q)):
+            states = self._step(states, q[n])
+            self._remember(q[:n + 1], states)
+        self._remember(q[:1], self._states.get(q[:1]) or self._start(q[0]))
+        return states
+
+    def _remember(self, q: str, states: tuple[_State, ...]) -> None:
+        self._states[q] = states
+        self._states.move_to_end(q)
+        while len(self._states) > STATE_CACHE:
+            self._states.popitem(last=False)
+
+    def _start(self, ch: str) -> tuple[_State, ...]:
+        if _CJK.match(ch):
+            return tuple((t, i, i, len(r)) for r in _readings(ch) for t, i in self._by_syllable.get(r, ()))
+        return tuple((t, i, i, 1) for t, i in self._by_first.get(ch, ()))
+
+    def _step(self, states: tuple[_State, ...], ch: str) -> tuple[_State, ...]:
+        # A letter continues the current syllable or starts the next one (full pinyin, initials
+        # and any mix); a 汉字 must be the whole next syllable, in any of its readings.
+        out: set[_State] = set()
+        syllables = self._syllables
+        if _CJK.match(ch):
+            readings = set(_readings(ch))
+            for term, start, i, _off in states:
+                syls = syllables[term]
+                if i + 1 < len(syls) and syls[i + 1] in readings:
+                    out.add((term, start, i + 1, len(syls[i + 1])))
+            return tuple(out)
+        for term, start, i, off in states:
+            syls = syllables[term]
+            current = syls[i]
+            if off < len(current) and current[off] == ch:
+                out.add((term, start, i, off + 1))
+            if i + 1 < len(syls) and syls[i + 1][0] == ch:
+                out.add((term, start, i + 1, 1))
+        return tuple(out)
+
+    def _typo_hits(self, blob: _Blob, q: str, best: dict[int, tuple[float, str, str]]) -> None:
+        # Candidates share q-grams with the query (one edit spoils at most four of them); the
+        # ones sharing most are checked first, and at most TYPO_CANDIDATES, to bound the time.
+        grams = blob.grams_of(q)
+        if not grams:
+            return
+        counts: dict[int, int] = {}
+        for gram in grams:
+            for term in blob.postings.get(gram, ()):
+                counts[term] = counts.get(term, 0) + 1
+        need = max(1, len(grams) - 4)  # a transposition spoils up to four trigrams
+        candidates = sorted((t for t, c in counts.items() if c >= need), key=lambda t: -counts[t])
+        for term in candidates[:TYPO_CANDIDATES]:
+            if self._terms[term].item not in best and _approx_in(q, blob.key_of(term)):
+                self._record(best, term, TYPO, "typo")
+
+
+def _to_simplified(text: str) -> str:
+    """简体 for a query or name; ASCII is left alone (OpenCC is not needed for pinyin)."""
+    return text if text.isascii() else str(_t2s().convert(text))
+
+
+def _approx_in(q: str, text: str) -> bool:
+    """True if ``q`` appears in ``text`` with at most one edit. Pigeonhole: one edit leaves one
+    half of ``q`` intact (a transposition across the middle leaves the outer parts intact), so
+    only the windows around where a piece occurs are compared."""
+    n, h = len(q), len(q) // 2
+    pieces = [(q[:h], 0), (q[h:], h)]
+    if h >= 2:
+        pieces += [(q[:h - 1], 0), (q[h + 1:], h + 1)]
+    for piece, offset in pieces:
+        if not piece:
+            continue
+        pos = text.find(piece)
+        while pos >= 0:
+            origin = pos - offset
+            # substitution or transposition; a letter left out (before / after the piece); one
+            # letter too many (before / after the piece)
+            for start, size in ((origin, n), (origin - 1, n + 1), (origin, n + 1), (origin + 1, n - 1),
+                                (origin, n - 1)):
+                if start >= 0 and start + size <= len(text) and _within_one_edit(q, text[start:start + size]):
+                    return True
+            pos = text.find(piece, pos + 1)
+    return False
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """True if ``b`` is ``a`` with at most one substitution, insertion, deletion or transposition."""
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    i, n = 0, min(la, lb)
+    while i < n and a[i] == b[i]:
+        i += 1
+    if i == n:
+        return True
+    if la == lb:
+        return a[i + 1:] == b[i + 1:] or (
+            i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:])
+    return a[i + 1:] == b[i:] if la > lb else a[i:] == b[i + 1:]

@@ -1,0 +1,232 @@
+"""HTTP client of the government platform (contract: ``docs/platform-openapi.yaml``).
+
+Every request is signed (:mod:`local_api.link.signing`); TLS certificates are verified when the
+URL is https (requests' default, never switched off here). Failures come out as two
+exceptions the callers act on: :class:`PlatformUnavailable` (try again later) and
+:class:`PlatformRejected` (the platform said no; trying again will not help).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from local_api.link.signing import sign
+
+# 408 and 429 are "not now" rather than "no"; every other 4xx is final.
+_RETRYABLE_4XX = {408, 429}
+MAX_REASON_CHARS = 300
+
+
+class PlatformError(Exception):
+    """Base of the platform client's errors; ``reason`` is plain text without personal data."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class PlatformUnavailable(PlatformError):
+    """The platform could not be reached or asked us to wait; ``retry_after`` in seconds if it said."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PlatformRejected(PlatformError):
+    """The platform refused the request (a 4xx other than 408/429); ``code`` is its ``error`` field."""
+
+    def __init__(self, reason: str, status: int, code: str = "") -> None:
+        super().__init__(reason)
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class PlatformReply:
+    """The platform's acknowledgement of a submission."""
+
+    platform_ref: str
+    status: int
+    duplicate: bool  # True when the platform already had this idempotency key
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now (delta-seconds or HTTP-date); None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def _reason_of(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("reason", "message", "error"):
+            if isinstance(data.get(key), str):
+                return f"HTTP {response.status_code}: {data[key]}"[:MAX_REASON_CHARS]
+    return f"HTTP {response.status_code} {response.reason or ''}".strip()[:MAX_REASON_CHARS]
+
+
+def _error_code_of(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    code = data.get("error") if isinstance(data, dict) else None
+    return code[:64] if isinstance(code, str) else ""
+
+
+class PlatformClient:
+    """Signed JSON requests to the platform. Safe to share between threads (one session per thread)."""
+
+    def __init__(self, base_url: str, secret: str, kiosk_id: str, timeout_s: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._base_path = urlsplit(self.base_url).path
+        self._secret = secret
+        self.kiosk_id = kiosk_id
+        self.timeout_s = timeout_s
+        # requests.Session is not documented as thread-safe: the forwarder and request
+        # threads each get their own, all closed by close().
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = f"gov-kiosk-gateway ({self.kiosk_id})"
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+
+    def _request(self, method: str, path: str, body: Any = None,
+                 headers: dict[str, str] | None = None) -> requests.Response:
+        raw = b"" if body is None else json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        all_headers = dict(headers or {})
+        if body is not None:
+            all_headers["Content-Type"] = "application/json; charset=utf-8"
+        all_headers.update(sign(self._secret, self.kiosk_id, method, self._base_path + path, raw))
+        try:
+            response = self._session().request(method, self.base_url + path, data=raw or None,
+                                               headers=all_headers, timeout=self.timeout_s)
+        except requests.Timeout as exc:
+            raise PlatformUnavailable(f"no answer within {self.timeout_s:g} s") from exc
+        except requests.ConnectionError as exc:
+            raise PlatformUnavailable(f"cannot connect to {self.base_url}: {type(exc).__name__}") from exc
+        except requests.RequestException as exc:
+            # e.g. the connection dropped mid-answer: the platform may have the request; retry is safe
+            raise PlatformUnavailable(f"broken answer from the platform: {type(exc).__name__}") from exc
+        status = response.status_code
+        if status >= 500 or status in _RETRYABLE_4XX:
+            raise PlatformUnavailable(_reason_of(response),
+                                      parse_retry_after(response.headers.get("Retry-After")))
+        if status >= 400:
+            raise PlatformRejected(_reason_of(response), status, _error_code_of(response))
+        return response
+
+    def _json(self, response: requests.Response) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise PlatformUnavailable(f"HTTP {response.status_code} with a body that is not JSON") from exc
+        if not isinstance(data, dict):
+            raise PlatformUnavailable(f"HTTP {response.status_code} with JSON that is not an object")
+        return data
+
+    def _submit(self, path: str, idempotency_key: str, body: dict[str, Any], ref_field: str) -> PlatformReply:
+        response = self._request("POST", path, body, {"Idempotency-Key": idempotency_key})
+        data = self._json(response)
+        ref = data.get(ref_field)
+        if not isinstance(ref, str) or not ref:
+            raise PlatformUnavailable(f"HTTP {response.status_code} without {ref_field}")
+        status = response.status_code
+        return PlatformReply(platform_ref=ref, status=status, duplicate=status == 200)
+
+    def submit_application(self, idempotency_key: str, body: dict[str, Any]) -> PlatformReply:
+        """Deliver an application (or print request); the same key twice yields the same reference."""
+        return self._submit("/v1/applications", idempotency_key, body, "platform_ref")
+
+    def submit_rating(self, idempotency_key: str, body: dict[str, Any]) -> PlatformReply:
+        """Deliver a 好差评 rating; the same key twice yields the same reference."""
+        return self._submit("/v1/ratings", idempotency_key, body, "rating_ref")
+
+    def submit_help_request(self, idempotency_key: str, body: dict[str, Any]) -> PlatformReply:
+        """Deliver a 帮办代办 help request; the same key twice yields the same reference."""
+        return self._submit("/v1/help-requests", idempotency_key, body, "help_ref")
+
+    def submit_report(self, idempotency_key: str, body: dict[str, Any]) -> PlatformReply:
+        """Deliver a 办不成事反映 report; the same key twice yields the same reference."""
+        return self._submit("/v1/reports", idempotency_key, body, "report_ref")
+
+    def query_item(self, item_code: str, applicant: dict[str, Any]) -> dict[str, Any]:
+        """Answer of a query item (e.g. 医保账户余额查询) for the applicant."""
+        return self._json(self._request("POST", f"/v1/items/{quote(item_code, safe='')}/query",
+                                        {"applicant": applicant}))
+
+    def verify_identity(self, body: dict[str, Any]) -> dict[str, Any]:
+        """人证比对: ID data plus a live face JPEG (base64) → ``{verified, reason, check_ref}``."""
+        return self._json(self._request("POST", "/v1/identity/verify", body))
+
+    def redeem_signin(self, token: str) -> dict[str, Any]:
+        """扫码登录: the resident a one-time sign-in token stands for (``{name, id_number, gender,
+        card_type}``); :class:`PlatformRejected` 404 for an unknown token, 410 for a used or expired one.
+        The token is a credential: it is sent in the body, never in a URL that could be logged."""
+        return self._json(self._request("POST", "/v1/identity/signin", {"token": token}))
+
+    def signin_key(self) -> str:
+        """The platform's Ed25519 public key for sign-in codes (base64), as ``platform.signin_public_key``
+        takes it."""
+        data = self._json(self._request("GET", "/v1/identity/signin-key"))
+        key = data.get("public_key")
+        if not isinstance(key, str) or not key:
+            raise PlatformUnavailable("HTTP 200 without public_key")
+        return key
+
+    def appointment_slots(self, item_code: str, date: str | None = None) -> dict[str, Any]:
+        """Free appointment slots of an item (from ``date``, ISO, when given)."""
+        query = f"item_code={quote(item_code, safe='')}" + (f"&date={quote(date, safe='')}" if date else "")
+        return self._json(self._request("GET", f"/v1/appointments/slots?{query}"))
+
+    def book_appointment(self, idempotency_key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Book a slot; a repeated key returns the same booking instead of a second one."""
+        return self._json(self._request("POST", "/v1/appointments", body, {"Idempotency-Key": idempotency_key}))
+
+    def progress(self, receipt_no: str) -> dict[str, Any]:
+        """办件进度 of a submission by its receipt number (or the platform's reference)."""
+        return self._json(self._request("GET", f"/v1/progress/{quote(receipt_no, safe='')}"))
+
+    def fetch_document(self, item_code: str, applicant: dict[str, Any]) -> dict[str, Any]:
+        """Fetch a printable proof (e.g. ``rs-sbjfzm`` 社保参保缴费证明) for the applicant."""
+        response = self._request("POST", "/v1/documents", {"item_code": item_code, "applicant": applicant})
+        return self._json(response)
+
+    def health(self) -> dict[str, Any]:
+        """The platform's own health report; raises like every other call when it is not reachable."""
+        return self._json(self._request("GET", "/health"))

@@ -1,0 +1,1 @@
+"""Submissions kept until the platform has them: the store, its schema and records, sealing at rest, the forwarder."""

@@ -1,0 +1,488 @@
+"""The outbox: submissions stored durably until the platform has them.
+
+One SQLite file in WAL mode with ``synchronous=FULL``: :meth:`Outbox.accept` returns only
+after the row is committed and fsync'd, so a receipt number handed to a resident always
+stands for a stored submission, whatever happens to the process or the power next.
+Accepts that arrive together share one commit (group commit): each caller still returns
+only after its own row is on disk, but a burst costs one fsync instead of one each.
+
+Personal data (applicant, form, rating text) lives only inside the sealed ``payload``
+blob, materials (document-camera images) inside the sealed ``materials`` blob; everything
+else in a row is bookkeeping that operators may see (schema: :mod:`local_api.outbox.schema`).
+
+States: ``queued`` → ``sending`` → ``delivered`` | ``rejected``; a failed attempt goes back
+to ``queued`` with a later ``due_at``; a submission undelivered past the expiry becomes
+``expired``. Rejected and expired rows are parked for operators (``kiosk outbox``), who may
+queue them again. A row found in ``sending`` when the outbox is opened was interrupted
+mid-send; it is queued again, and the idempotency key makes the second delivery harmless.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local_api.outbox.crypto import Sealer
+from local_api.outbox.schema import COLUMNS, FINISHED, PARKED, SCHEMA_VERSION, STATES, migrate
+from local_api.outbox.records import (
+    DuplicateSubmission,
+    Material,
+    OutboxCorrupt,
+    OutboxError,
+    OutboxUnavailable,
+    Record,
+    RequestConflict,
+    UnknownReceipt,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Outbox", "Record", "Material", "OutboxError", "OutboxUnavailable", "OutboxCorrupt",
+           "UnknownReceipt", "DuplicateSubmission", "RequestConflict", "STATES", "SCHEMA_VERSION"]
+
+MAX_ERROR_CHARS = 500
+RUN_DIGITS = 6  # a random run number, drawn each time the outbox is opened
+SERIAL_DIGITS = 4  # a counter within the run and the day; a new run number past 9999
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Whether two JSON-able values are the same once stored (key order and tuples do not matter)."""
+    def norm(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return norm(a) == norm(b)
+
+
+def _aad(receipt_no: str, kind: str, item_code: str, part: str = "") -> str:
+    # Binds the sealed blob to its row: swapping blobs between rows makes them fail to open.
+    return f"{receipt_no}\x1f{kind}\x1f{item_code}" + (f"\x1f{part}" if part else "")
+
+
+@dataclass
+class _Pending:
+    """One accept waiting for a group commit."""
+
+    kind: str
+    item_code: str
+    payload: dict[str, Any]
+    subject: str | None
+    materials: list[Material]
+    kiosk_id: str
+    request_id: str | None = None
+    record: Record | None = None
+    created: bool = True
+    error: BaseException | None = None
+    done: bool = False
+
+
+class Outbox:
+    """Durable, encrypted, ordered store of submissions awaiting delivery. Thread-safe."""
+
+    def __init__(self, path: Path, sealer: Sealer, *, kiosk_id: str = "KIOSK",
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self._sealer = sealer
+        self.kiosk_id = kiosk_id
+        self._now = wall_clock
+        # One connection guarded by a lock: writes are serialised by SQLite anyway, and the
+        # fsync'd commit is the cost that matters (TARGETS P6); accepts queue in _batch.
+        self._lock = threading.Lock()
+        self._batch_lock = threading.Lock()
+        self._batch: list[_Pending] = []
+        self._closed = False
+        # Receipt numbers are <kiosk id>-<YYYYMMDD>-<run>-<serial>: the run number is drawn afresh at
+        # every open, so an outbox moved aside, a restored backup or a second terminal left on the
+        # same kiosk id does not hand out a number again (the database's UNIQUE constraint catches the
+        # one-in-a-million draw that repeats one; a new run number is then drawn).
+        self._run = self._draw_run()
+        self._serials: dict[tuple[str, str], int] = {}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                       timeout=5.0)
+        except sqlite3.Error as exc:
+            raise OutboxCorrupt(self.path, str(exc)) from exc
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA secure_delete=ON")  # purged rows are overwritten, not left in free pages
+            migrate(self._db, kiosk_id)
+            requeued = self._db.execute("UPDATE submissions SET state='queued', due_at=? WHERE state='sending'",
+                                        (self._now(),)).rowcount
+        except sqlite3.OperationalError as exc:
+            # Cannot open or write (permissions, read-only or full disk): not a damaged file.
+            self._db.close()
+            raise OutboxUnavailable(f"outbox database {self.path} cannot be opened: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise OutboxCorrupt(self.path, str(exc)) from exc
+        if requeued:
+            log.info("outbox: %d submission(s) interrupted mid-send queued again", requeued)
+
+    @staticmethod
+    def _draw_run() -> str:
+        return f"{secrets.randbelow(10 ** RUN_DIGITS):0{RUN_DIGITS}d}"
+
+    def _next_receipt(self, kiosk_id: str, day: str) -> str:
+        n = self._serials.get((kiosk_id, day), 0) + 1
+        if n >= 10 ** SERIAL_DIGITS:
+            self._run, self._serials, n = self._draw_run(), {}, 1
+        self._serials[(kiosk_id, day)] = n
+        return f"{kiosk_id}-{day}-{self._run}-{n:0{SERIAL_DIGITS}d}"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def integrity_check(self) -> None:
+        """Run ``PRAGMA integrity_check``; raise :class:`OutboxCorrupt` naming the file if it fails."""
+        try:
+            with self._lock:
+                self._check_open()
+                rows = self._db.execute("PRAGMA integrity_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise OutboxCorrupt(self.path, str(exc)) from exc
+        if [r[0] for r in rows] != ["ok"]:
+            raise OutboxCorrupt(self.path, "; ".join(str(r[0]) for r in rows[:5]))
+
+    def close(self) -> None:
+        """Close the database (checkpointing the WAL)."""
+        with self._lock:
+            self._closed = True
+            self._db.close()
+
+    def _check_open(self) -> None:
+        # A thread abandoned at shutdown may still try to write: say what happened, not "corrupt".
+        if self._closed:
+            raise OutboxUnavailable(f"outbox database {self.path} is closed (gateway stopping)")
+
+    def _translate(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, sqlite3.IntegrityError):
+            return DuplicateSubmission(str(exc))
+        if isinstance(exc, sqlite3.OperationalError):
+            return OutboxUnavailable(f"outbox database {self.path} cannot be written: {exc}")
+        if isinstance(exc, sqlite3.DatabaseError):
+            return OutboxCorrupt(self.path, str(exc))
+        return exc
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``fn`` in one IMMEDIATE transaction; any failure leaves nothing written."""
+        with self._lock:
+            self._check_open()
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                result = fn(self._db)
+                self._db.execute("COMMIT")
+                return result
+            except BaseException as exc:
+                self._rollback()
+                translated = self._translate(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    def accept(self, kind: str, item_code: str, payload: dict[str, Any], *, subject: str | None = None,
+               materials: list[Material] | None = None, kiosk_id: str | None = None) -> Record:
+        """Store a submission durably (committed and fsync'd) and return its record.
+
+        ``subject`` names the receipt a rating rates; a second one raises
+        :class:`DuplicateSubmission`. ``kiosk_id`` is the submitting terminal (default: this one).
+        """
+        return self.accept_once(kind, item_code, payload, subject=subject, materials=materials,
+                                kiosk_id=kiosk_id)[0]
+
+    def accept_once(self, kind: str, item_code: str, payload: dict[str, Any], *, request_id: str | None = None,
+                    subject: str | None = None, materials: list[Material] | None = None,
+                    kiosk_id: str | None = None) -> tuple[Record, bool]:
+        """Like :meth:`accept`, but a ``request_id`` already stored for the kiosk returns that
+        submission instead of a second one: ``(record, created)``. A kiosk app that resends after
+        losing the answer (the gateway restarted mid-request) gets the same receipt number."""
+        pending = _Pending(kind, item_code, payload, subject, list(materials or ()), kiosk_id or self.kiosk_id,
+                           request_id)
+        with self._batch_lock:
+            self._batch.append(pending)
+        with self._lock:
+            # Whoever holds the lock commits every accept queued so far (the "leader"); an accept
+            # that a leader already committed finds itself done and just returns.
+            if not pending.done:
+                with self._batch_lock:
+                    batch, self._batch = self._batch, []
+                self._commit_batch(batch)
+        if pending.error is not None:
+            raise pending.error
+        assert pending.record is not None
+        return pending.record, pending.created
+
+    def _commit_batch(self, batch: list[_Pending]) -> None:
+        try:
+            self._check_open()
+            now = self._now()
+            day = time.strftime("%Y%m%d", time.localtime(now))
+            self._db.execute("BEGIN IMMEDIATE")
+            # sqlite_sequence keeps the highest seq ever used, even after a purge: the order never repeats.
+            row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='submissions'").fetchone()
+            seq = row[0] if row else 0
+            for item in batch:
+                if item.request_id is not None:
+                    found = self._db.execute(f"SELECT {COLUMNS}, payload, materials FROM submissions"
+                                             " WHERE kiosk_id=? AND request_id=?",
+                                             (item.kiosk_id, item.request_id)).fetchone()
+                    if found is not None:
+                        record = Record(*found[:-2])
+                        if self._same_request(record, found[-2], found[-1], item):
+                            item.record, item.created = record, False
+                        else:
+                            item.error = RequestConflict(
+                                f"request id {item.request_id} was already used for submission {record.receipt_no}"
+                                " with a different body; the first stands and this one was not stored")
+                        continue
+                seq += 1
+                item.record = self._insert_one(item, seq, day, now)
+                if item.record is None:
+                    seq -= 1
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback()
+            error = self._translate(exc)
+            for item in batch:
+                item.error, item.record = error, None
+        finally:
+            for item in batch:
+                item.done = True
+
+    def _insert_one(self, item: _Pending, seq: int, day: str, now: float) -> Record | None:
+        """Insert one accept inside the batch's transaction; on a refusal of its own (a second rating)
+        only this accept fails (``item.error``, None returned) and the rest of the batch stands."""
+        for _ in range(5):
+            self._db.execute("SAVEPOINT one")
+            try:
+                record = self._insert(item, seq, day, now)
+                self._db.execute("RELEASE one")
+                return record
+            except sqlite3.IntegrityError as exc:
+                self._db.execute("ROLLBACK TO one")
+                self._db.execute("RELEASE one")
+                if "receipt_no" not in str(exc):
+                    item.error = DuplicateSubmission(str(exc))
+                    return None
+                log.warning("outbox: receipt number already on record; drawing a new run number")
+                self._run, self._serials = self._draw_run(), {}
+        item.error = OutboxUnavailable("no free receipt number after 5 draws")
+        return None
+
+    def _same_request(self, record: Record, payload: bytes, materials: bytes | None, item: _Pending) -> bool:
+        """Whether a resend carries the body already stored under its request id (compared in memory,
+        after opening the sealed copy: no digest of personal data is kept on disk)."""
+        if (record.kind, record.item_code, record.subject) != (item.kind, item.item_code, item.subject):
+            return False
+        return _same_json(self._unseal_payload(record, payload), item.payload) and \
+            self._unseal_materials(record, materials) == item.materials
+
+    def _insert(self, item: _Pending, seq: int, day: str, now: float) -> Record:
+        receipt_no = self._next_receipt(item.kiosk_id, day)
+        delivery_key = str(uuid.uuid4())
+        blob = self._sealer.seal(item.payload, _aad(receipt_no, item.kind, item.item_code))
+        sealed_materials = None
+        size = sum(len(m.data) for m in item.materials)
+        if item.materials:
+            listing = [{"name": m.name, "content_type": m.content_type,
+                        "data": base64.b64encode(m.data).decode("ascii")} for m in item.materials]
+            sealed_materials = self._sealer.seal(listing, _aad(receipt_no, item.kind, item.item_code,
+                                                               "materials"))
+        self._db.execute(
+            "INSERT INTO submissions (seq, receipt_no, kiosk_id, kind, item_code, subject, request_id, payload,"
+            " materials, materials_count, materials_bytes, state, due_at, accepted_at, delivery_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+            (seq, receipt_no, item.kiosk_id, item.kind, item.item_code, item.subject, item.request_id, blob,
+             sealed_materials, len(item.materials), size, now, now, delivery_key))
+        return Record(receipt_no, item.kiosk_id, item.kind, item.item_code, item.subject, "queued", 0, now,
+                      now, None, None, None, None, None, None, len(item.materials), size, delivery_key)
+
+    def _update(self, receipt_no: str, sql: str, params: tuple[Any, ...]) -> bool:
+        def run(db: sqlite3.Connection) -> bool:
+            if db.execute(sql, params + (receipt_no,)).rowcount == 0:
+                if db.execute("SELECT 1 FROM submissions WHERE receipt_no=?", (receipt_no,)).fetchone():
+                    return False  # already past this state: marking again is a no-op
+                raise UnknownReceipt(receipt_no)
+            return True
+        changed: bool = self._write(run)
+        return changed
+
+    def mark_sending(self, receipt_no: str) -> None:
+        """A delivery attempt starts (counts an attempt)."""
+        self._update(receipt_no, "UPDATE submissions SET state='sending', sending_at=?, attempts=attempts+1"
+                     " WHERE receipt_no=? AND state='queued'", (self._now(),))
+
+    def requeue_interrupted(self) -> int:
+        """Queue again every submission left in ``sending`` (its attempt's outcome could not be written:
+        a full disk, an I/O error). Only for the one delivering thread, between attempts: then no row
+        is really being sent. The platform's idempotency key makes the resend harmless."""
+        def run(db: sqlite3.Connection) -> int:
+            return db.execute("UPDATE submissions SET state='queued', due_at=? WHERE state='sending'",
+                              (self._now(),)).rowcount
+        requeued: int = self._write(run)
+        if requeued:
+            log.info("outbox: %d submission(s) left mid-send queued again", requeued)
+        return requeued
+
+    def mark_delivered(self, receipt_no: str, platform_ref: str) -> None:
+        """The platform acknowledged the submission under ``platform_ref``."""
+        self._update(receipt_no, "UPDATE submissions SET state='delivered', delivered_at=?, platform_ref=?,"
+                     " last_error=NULL WHERE receipt_no=? AND state IN ('queued', 'sending')",
+                     (self._now(), platform_ref))
+
+    def mark_retry(self, receipt_no: str, due_at: float, error: str) -> None:
+        """An attempt failed for a passing reason; try again at wall-clock ``due_at``."""
+        self._update(receipt_no, "UPDATE submissions SET state='queued', due_at=?, last_error=?"
+                     " WHERE receipt_no=? AND state IN ('queued', 'sending')",
+                     (due_at, error[:MAX_ERROR_CHARS]))
+
+    def mark_rejected(self, receipt_no: str, reason: str) -> None:
+        """The platform refused the submission for good; it is parked with ``reason`` for operators."""
+        self._update(receipt_no, "UPDATE submissions SET state='rejected', rejected_at=?, last_error=?"
+                     " WHERE receipt_no=? AND state IN ('queued', 'sending')",
+                     (self._now(), reason[:MAX_ERROR_CHARS]))
+
+    def expire(self, accepted_before: float) -> int:
+        """Park every queued submission accepted before wall-clock ``accepted_before`` as ``expired``."""
+        def run(db: sqlite3.Connection) -> int:
+            return db.execute("UPDATE submissions SET state='expired', expired_at=?, last_error="
+                              "'not delivered before the expiry (gateway.expire_after_s)'"
+                              " WHERE state='queued' AND accepted_at < ?", (self._now(), accepted_before)).rowcount
+        expired: int = self._write(run)
+        if expired:
+            log.warning("outbox: %d submission(s) expired undelivered; parked for operators", expired)
+        return expired
+
+    def requeue(self, receipt_no: str) -> bool:
+        """Queue a parked (rejected or expired) submission again, due now; False if it was not parked."""
+        return self._update(receipt_no, "UPDATE submissions SET state='queued', due_at=?, rejected_at=NULL,"
+                            " expired_at=NULL WHERE receipt_no=? AND state IN ('rejected', 'expired')",
+                            (self._now(),))
+
+    def purge(self, older_than: float, *, parked_older_than: float | None = None) -> int:
+        """Delete delivered rows finished before ``older_than`` and parked (rejected, expired) rows
+        parked before ``parked_older_than`` (default: the same cutoff); wall-clock seconds."""
+        parked = older_than if parked_older_than is None else parked_older_than
+
+        def run(db: sqlite3.Connection) -> int:
+            return db.execute("DELETE FROM submissions WHERE (state='delivered' AND delivered_at < ?)"
+                              " OR (state='rejected' AND rejected_at < ?) OR (state='expired' AND expired_at < ?)",
+                              (older_than, parked, parked)).rowcount
+        purged: int = self._write(run)
+        if purged:
+            log.info("outbox: purged %d finished submission(s) past retention", purged)
+        return purged
+
+    def purge_receipt(self, receipt_no: str) -> None:
+        """Delete one finished submission now (an operator's decision); queued ones are refused."""
+        def run(db: sqlite3.Connection) -> None:
+            row = db.execute("SELECT state FROM submissions WHERE receipt_no=?", (receipt_no,)).fetchone()
+            if row is None:
+                raise UnknownReceipt(receipt_no)
+            if row[0] not in FINISHED:
+                raise OutboxError(f"{receipt_no} is {row[0]}, not finished: it is still to be delivered")
+            db.execute("DELETE FROM submissions WHERE receipt_no=?", (receipt_no,))
+        self._write(run)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            self._check_open()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise OutboxUnavailable(f"outbox database {self.path} cannot be read: {exc}") from exc
+            except sqlite3.DatabaseError as exc:
+                raise OutboxCorrupt(self.path, str(exc)) from exc
+
+    def get(self, receipt_no: str) -> Record:
+        """The record of ``receipt_no`` (no personal data); :class:`UnknownReceipt` if none."""
+        rows = self._read(f"SELECT {COLUMNS} FROM submissions WHERE receipt_no=?", (receipt_no,))
+        if not rows:
+            raise UnknownReceipt(receipt_no)
+        return Record(*rows[0])
+
+    def next_due(self, now: float | None = None) -> Record | None:
+        """The next submission to deliver: the oldest unfinished one of some kiosk (FIFO per kiosk),
+        if it is queued; with ``now``, only one due by then. Earliest due first, then acceptance order."""
+        heads = ("seq IN (SELECT min(seq) FROM submissions WHERE state IN ('queued', 'sending')"
+                 " GROUP BY kiosk_id) AND state='queued'")
+        if now is None:
+            rows = self._read(f"SELECT {COLUMNS} FROM submissions WHERE {heads} ORDER BY due_at, seq LIMIT 1")
+        else:
+            rows = self._read(f"SELECT {COLUMNS} FROM submissions WHERE {heads} AND due_at <= ?"
+                              " ORDER BY due_at, seq LIMIT 1", (now,))
+        return Record(*rows[0]) if rows else None
+
+    def list(self, state: str | None = None, *, limit: int = 100, after_seq: int = 0) -> list[Record]:
+        """Records in acceptance order (optionally of one state); for operators, no personal data."""
+        if state is not None and state not in STATES:
+            raise ValueError(f"unknown state {state!r}; one of {', '.join(STATES)}")
+        where = "seq > ?" + (" AND state = ?" if state else "")
+        params: tuple[Any, ...] = (after_seq, state) if state else (after_seq,)
+        rows = self._read(f"SELECT {COLUMNS} FROM submissions WHERE {where} ORDER BY seq LIMIT ?",
+                          params + (max(1, min(limit, 10_000)),))
+        return [Record(*r) for r in rows]
+
+    def open_payload(self, record: Record) -> dict[str, Any]:
+        """Decrypt a submission's personal data, for delivery only."""
+        rows = self._read("SELECT payload FROM submissions WHERE receipt_no=?", (record.receipt_no,))
+        if not rows:
+            raise UnknownReceipt(record.receipt_no)
+        return self._unseal_payload(record, rows[0][0])
+
+    def open_materials(self, record: Record) -> list[Material]:
+        """Decrypt a submission's materials, for delivery only (empty list when it has none)."""
+        rows = self._read("SELECT materials FROM submissions WHERE receipt_no=?", (record.receipt_no,))
+        if not rows:
+            raise UnknownReceipt(record.receipt_no)
+        return self._unseal_materials(record, rows[0][0])
+
+    def _unseal_payload(self, record: Record, blob: bytes) -> dict[str, Any]:
+        payload: dict[str, Any] = self._sealer.open(blob, _aad(record.receipt_no, record.kind, record.item_code))
+        return payload
+
+    def _unseal_materials(self, record: Record, blob: bytes | None) -> list[Material]:
+        if blob is None:
+            return []
+        listing = self._sealer.open(blob, _aad(record.receipt_no, record.kind, record.item_code, "materials"))
+        return [Material(m["name"], m["content_type"], base64.b64decode(m["data"])) for m in listing]
+
+    def counts(self) -> dict[str, int]:
+        """Number of submissions in each state (every state named, zeros included)."""
+        result = dict.fromkeys(STATES, 0)
+        for state, n in self._read("SELECT state, count(*) FROM submissions GROUP BY state"):
+            result[state] = n
+        return result
+
+    def oldest_pending_accepted_at(self) -> float | None:
+        """When the oldest undelivered (queued or sending) submission was accepted; None if none."""
+        rows = self._read("SELECT min(accepted_at) FROM submissions WHERE state IN ('queued', 'sending')")
+        return rows[0][0]
+
+    def last_delivered_at(self) -> float | None:
+        """When the platform last acknowledged a submission that is still on record; None if none."""
+        return self._read("SELECT max(delivered_at) FROM submissions")[0][0]
+
+    def parked(self) -> int:
+        """How many submissions wait for an operator (rejected or expired)."""
+        marks = ",".join("?" * len(PARKED))
+        return int(self._read(f"SELECT count(*) FROM submissions WHERE state IN ({marks})", PARKED)[0][0])

@@ -1,0 +1,1 @@
+"""The platform simulator: the embedded default peer of ``kiosk run`` and of the tests."""

@@ -1,0 +1,319 @@
+"""The kiosk app's internal door (loopback only).
+
+- Stored and forwarded, never lost: submissions (applications, print requests, with materials),
+  ratings 好差评, help requests 帮办代办 and reports 办不成事反映. Each is fsync'd into the outbox
+  before the answer; the disk's free space is checked first, so a full disk refuses new work
+  with a clear message instead of failing halfway.
+- Online only, proxied with a short timeout: documents, queries, identity checks, app sign-in
+  (扫码登录: a scanned code's token redeemed for the resident), appointment slots and bookings,
+  progress. When the platform is unreachable (or the circuit breaker is
+  open) the answer is an immediate 503 ``platform_unavailable`` with a reason, so the app can
+  grey those items out while apply items keep being accepted.
+- Heartbeats: the app's screen, device statuses and session tally; the answer carries device
+  tests to run.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from local_api.web.app import (BadRequest, error, is_loopback, metrics, parse, services, settings,
+                           store_failed)
+from local_api.web.bodies import (RECEIPT_PATTERN, BookingBody, DocumentBody, HeartbeatBody, HelpRequestBody,
+                              IdentityBody, QueryBody, RatingBody, ReportBody, SignInBody, SubmissionBody)
+from local_api.outbox.forwarder import iso
+from local_api.outbox.store import DuplicateSubmission, Material, OutboxError, RequestConflict, UnknownReceipt
+from local_api.link.client import PlatformClient, PlatformRejected, PlatformUnavailable
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+
+bp = Blueprint("kiosk_door", __name__)
+
+
+@bp.before_request
+def _loopback_only() -> Any:
+    if not is_loopback():
+        return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
+    return None
+
+
+# -- stored and forwarded ----------------------------------------------------------------------
+
+def _disk_refusal(incoming_bytes: int) -> tuple[Response, int] | None:
+    """A 507 answer when storing would eat into the free space the data folder must keep."""
+    need_mb = settings().gateway.min_free_mb
+    try:
+        free = shutil.disk_usage(settings().data_path).free
+    except OSError as exc:
+        log.error("cannot read the free space of the data folder: %s", exc)
+        return error(503, "outbox_unavailable", "本机暂时无法保存 (the data folder cannot be checked; nothing "
+                     "was saved)")
+    if free - 2 * incoming_bytes >= need_mb * MB:  # sealed row plus its WAL copy
+        return None
+    metrics().refused.labels("disk_full").inc()
+    services().events.add("disk_full", f"new submissions refused: {free // MB} MB free, {need_mb:g} MB must stay free")
+    log.error("disk nearly full (%d MB free, %g MB must stay free): new submissions refused", free // MB, need_mb)
+    return error(507, "disk_full", "本机存储空间不足，暂停受理新的申报，请联系工作人员 (the terminal's disk is "
+                 f"nearly full: {free // MB} MB free, {need_mb:g} MB must stay free; nothing was saved)")
+
+
+def _unknown_item(code: str | None, field_name: str = "item_code") -> None:
+    codes = services().item_codes
+    if code is not None and codes is not None and code not in codes:
+        raise BadRequest(field_name, "unknown item code (not in this terminal's catalog)")
+
+
+def _store(kind: str, item_code: str, payload: dict[str, Any], *, size: int, subject: str | None = None,
+           materials: list[Material] | None = None, kiosk_id: str | None = None, request_id: str | None = None,
+           **extra: Any) -> tuple[Response, int]:
+    """Accept into the outbox (after the free-space check); 202 with the receipt number."""
+    refused = _disk_refusal(size)
+    if refused is not None:
+        return refused
+    svc = services()
+    started = time.perf_counter()
+    try:
+        record, created = svc.outbox.accept_once(kind, item_code, payload, subject=subject, materials=materials,
+                                                 kiosk_id=kiosk_id, request_id=request_id)
+    except DuplicateSubmission:
+        return error(409, "already_rated", "this transaction has already been rated (一次一评)")
+    except RequestConflict as exc:
+        log.error("kiosk app reused a request id with a different body: %s", exc)  # receipt and id only
+        return error(409, "request_conflict", "本次提交与之前同一请求编号的内容不一致，未予保存 (this request_id was "
+                     "already used for another submission with a different body; nothing was stored: "
+                     "every submission needs its own request_id)", field="request_id")
+    except OutboxError as exc:
+        metrics().refused.labels("outbox_unavailable").inc()
+        return store_failed(exc)
+    if not created:  # a resend of a stored submission: the same receipt, nothing new stored
+        return jsonify({"receipt_no": record.receipt_no, "state": record.state,
+                        "accepted_at": iso(record.accepted_at), "duplicate": True, **extra}), 200
+    metrics().accept_seconds.observe(time.perf_counter() - started)
+    metrics().accepted.labels(kind).inc()
+    svc.forwarder.wake()
+    return jsonify({"receipt_no": record.receipt_no, "state": record.state,
+                    "accepted_at": iso(record.accepted_at), **extra}), 202
+
+
+@bp.post("/api/v1/submissions")
+def submit() -> Any:
+    """Store an application or print request durably; 202 with the local receipt number."""
+    body = parse(SubmissionBody)
+    _unknown_item(body.item_code)
+    materials = [Material(m.name, m.content_type, m.decoded()) for m in body.materials]
+    size = sum(len(m.data) for m in materials)
+    limit = settings().gateway.max_materials_mb
+    if size > limit * MB:
+        return error(413, "payload_too_large", f"materials: together larger than {limit:g} MB", field="materials")
+    payload = {"applicant": body.applicant.model_dump(), "form": body.form}
+    return _store(body.kind, body.item_code, payload, size=request.content_length or size, materials=materials,
+                  kiosk_id=body.kiosk_id, request_id=body.request_id)
+
+
+def _record_view(receipt_no: str) -> dict[str, Any]:
+    record = services().outbox.get(receipt_no)
+    return {"receipt_no": record.receipt_no, "kind": record.kind, "item_code": record.item_code,
+            "state": record.state, "platform_ref": record.platform_ref, "attempts": record.attempts,
+            "accepted_at": iso(record.accepted_at), "delivered_at": iso(record.delivered_at),
+            "rejected_at": iso(record.rejected_at), "expired_at": iso(record.expired_at),
+            "last_error": record.last_error, "materials": record.materials_count}
+
+
+@bp.get("/api/v1/submissions/<receipt_no>")
+def submission(receipt_no: str) -> Any:
+    """A submission's state (no personal data)."""
+    try:
+        return jsonify(_record_view(receipt_no))
+    except UnknownReceipt:
+        return error(404, "not_found", "no submission has this receipt number")
+    except OutboxError as exc:
+        return error(503, "outbox_unavailable", "本机服务暂时无法查询 (outbox unreadable)", detail=str(exc))
+
+
+@bp.post("/api/v1/ratings")
+def rate() -> Any:
+    """Queue a 好差评 rating of a transaction (never lost; one per transaction)."""
+    body = parse(RatingBody)
+    kiosk = settings().kiosk
+    try:
+        rated = services().outbox.get(body.receipt_no)
+    except UnknownReceipt:
+        return error(404, "not_found", "no submission has this receipt number", field="receipt_no")
+    except OutboxError as exc:
+        return store_failed(exc)
+    if rated.kind != "application" and rated.kind != "print_request":
+        raise BadRequest("receipt_no", f"a {rated.kind.replace('_', ' ')} cannot be rated")
+    payload = {"transaction_key": rated.receipt_no, "level": body.level, "direction": body.direction,
+               "text": body.text, "channel": "自助终端", "region": kiosk.place, "rated_at": iso(time.time()),
+               "follow_up": body.level >= 4}  # 不满意 / 非常不满意 are routed for follow-up
+    answer = _store("rating", rated.item_code, payload, size=len(body.text) * 4, subject=rated.receipt_no,
+                    rates=rated.receipt_no)
+    if answer[1] == 202:  # stored now (a resend answers 200 and was counted the first time)
+        metrics().ratings.labels(str(body.level)).inc()
+    return answer
+
+
+@bp.post("/api/v1/help-requests")
+def help_request() -> Any:
+    """Queue a 帮办代办 request (a grid worker's call, an appointment or a home visit)."""
+    body = parse(HelpRequestBody)
+    _unknown_item(body.item_code)
+    payload = body.model_dump(exclude={"item_code"}) | {"channel": "自助终端", "region": settings().kiosk.place}
+    return _store("help_request", body.item_code or "-", payload, size=request.content_length or 0)
+
+
+@bp.post("/api/v1/reports")
+def report() -> Any:
+    """Queue a 办不成事反映 report."""
+    body = parse(ReportBody)
+    _unknown_item(body.item_code)
+    payload = body.model_dump(exclude={"item_code"}) | {"channel": "自助终端", "region": settings().kiosk.place}
+    return _store("report", body.item_code or "-", payload, size=request.content_length or 0)
+
+
+# -- online only -------------------------------------------------------------------------------
+
+def _online(call: Callable[[PlatformClient], Any], *, created: bool = False) -> Any:
+    """Run an online-only call through the breaker; answer 503 at once when the platform is out."""
+    svc = services()
+    breaker = svc.forwarder.status
+    if not breaker.allow():
+        wait = max(1, round(breaker.retry_in_s()))
+        answer, status = error(503, "platform_unavailable", "政务服务平台暂时无法连接，该事项暂停办理",
+                               reason=f"platform unreachable ({breaker.last_error or 'repeated failures'}); "
+                               f"next try in {wait} s", breaker="open")
+        answer.headers["Retry-After"] = str(wait)
+        return answer, status
+    try:
+        data = call(svc.online)
+    except PlatformUnavailable as exc:
+        breaker.failed(exc.reason)
+        return error(503, "platform_unavailable", "政务服务平台暂时无法连接，该事项暂停办理", reason=exc.reason)
+    except PlatformRejected as exc:
+        breaker.ok()
+        status = exc.status if exc.status in (404, 409, 410) else 422
+        field_name = exc.reason.partition(": ")[2].partition(":")[0] if ": " in exc.reason else None
+        extra = {"field": field_name} if field_name and " " not in field_name else {}
+        if exc.code:  # the platform's own error code, e.g. signin_used vs signin_expired
+            extra["platform_error"] = exc.code
+        return error(status, "platform_rejected", "政务服务平台未能办理该请求", reason=exc.reason, **extra)
+    breaker.ok()
+    return (jsonify(data), 201) if created else jsonify(data)
+
+
+@bp.post("/api/v1/documents")
+def document() -> Any:
+    """Fetch a printable proof from the platform (print items need the platform online)."""
+    body = parse(DocumentBody)
+    _unknown_item(body.item_code)
+    return _online(lambda p: p.fetch_document(body.item_code, body.applicant.identity()))
+
+
+@bp.post("/api/v1/queries")
+def query() -> Any:
+    """Ask the platform a query item (e.g. 医保账户余额查询) for the applicant."""
+    body = parse(QueryBody)
+    _unknown_item(body.item_code)
+    return _online(lambda p: p.query_item(body.item_code, body.applicant.identity()))
+
+
+@bp.post("/api/v1/identity/verify")
+def verify_identity() -> Any:
+    """人证比对 through the platform: the face image goes there and nowhere else, and is not kept."""
+    body = parse(IdentityBody)
+    _unknown_item(body.item_code)
+    payload = {"applicant": body.applicant.identity(), "face_jpeg": body.face_jpeg, "item_code": body.item_code}
+    return _online(lambda p: p.verify_identity(payload))
+
+
+SIGNED_IN_FIELDS = ("name", "id_number", "gender", "card_type")
+
+
+def _signed_in(answer: dict[str, Any]) -> dict[str, str]:
+    """Only who the resident is (PIPL minimum); a platform answer without a name and number is broken."""
+    person = {k: answer[k] for k in SIGNED_IN_FIELDS if isinstance(answer.get(k), str)}
+    if not person.get("name") or not person.get("id_number"):
+        raise PlatformUnavailable("the platform's sign-in answer has no name or id_number")
+    return person
+
+
+@bp.post("/api/v1/identity/signin")
+def redeem_signin() -> Any:
+    """扫码登录: redeem a scanned sign-in code's one-time token for the resident it signed in.
+
+    The token is a credential and the answer is personal data: neither is logged or kept here."""
+    body = parse(SignInBody)
+    return _online(lambda p: _signed_in(p.redeem_signin(body.token)))
+
+
+@bp.get("/api/v1/appointments/slots")
+def appointment_slots() -> Any:
+    """Free slots of an appointment item."""
+    code = request.args.get("item_code", "")
+    day = request.args.get("date") or None
+    if not code or len(code) > 64 or not all(c.isalnum() and c.isascii() or c in "._-" for c in code):
+        raise BadRequest("item_code", "required query parameter: a catalog item code")
+    if day is not None and (len(day) != 10 or not day.replace("-", "").isdigit()):
+        raise BadRequest("date", "must be an ISO date (YYYY-MM-DD)")
+    _unknown_item(code)
+    return _online(lambda p: p.appointment_slots(code, day))
+
+
+@bp.post("/api/v1/appointments")
+def book() -> Any:
+    """Book a slot; ``request_id`` makes a retried booking the same booking."""
+    body = parse(BookingBody)
+    _unknown_item(body.item_code)
+    key = f"{settings().kiosk.id}-{body.request_id or secrets.token_hex(8)}"
+    payload = {"item_code": body.item_code, "slot_id": body.slot_id, "applicant": body.applicant.identity(),
+               "phone": body.phone}
+    return _online(lambda p: p.book_appointment(key, payload), created=True)
+
+
+@bp.get("/api/v1/progress/<receipt_no>")
+def progress(receipt_no: str) -> Any:
+    """办件进度: the outbox's own state until the platform has it, then the platform's answer."""
+    import re
+
+    if not re.fullmatch(RECEIPT_PATTERN, receipt_no):
+        raise BadRequest("receipt_no", "not a receipt number")
+    try:
+        local = _record_view(receipt_no)
+    except UnknownReceipt:
+        local = None
+    except OutboxError as exc:
+        return store_failed(exc)
+    if local is not None and local["state"] != "delivered":
+        texts = {"queued": "已受理，等待上报", "sending": "上报中", "rejected": "平台退回，请联系工作人员",
+                 "expired": "超时未上报，请联系工作人员"}
+        return jsonify({"receipt_no": receipt_no, "source": "gateway", "status": local["state"],
+                        "status_text": texts.get(local["state"], local["state"]), "steps": []})
+    # Ours and delivered: ask by the platform's own reference, which names one case only (a receipt
+    # number of another terminal could, misconfigured, repeat ours).
+    key = (local or {}).get("platform_ref") or receipt_no
+    return _online(lambda p: dict(p.progress(key), receipt_no=receipt_no, source="platform"))
+
+
+# -- heartbeat ---------------------------------------------------------------------------------
+
+@bp.post("/api/v1/heartbeat")
+def heartbeat() -> Any:
+    """The app's screen and device statuses; answers with device tests to run and the platform state."""
+    body = parse(HeartbeatBody)
+    svc = services()
+    devices = {name: report.model_dump() for name, report in body.devices.items()}
+    commands = svc.presence.beat(body.screen, devices, [r.model_dump() for r in body.results])
+    if body.sessions is not None:
+        metrics().sessions.fold(body.sessions.run, ((c.item_kind, c.outcome, c.count) for c in body.sessions.counts))
+    platform = svc.forwarder.status.snapshot()
+    return jsonify({"ok": True, "commands": commands,
+                    "platform": {"reachable": platform["reachable"], "breaker": platform["breaker"]}})

@@ -1,0 +1,390 @@
+"""The operator and technician door (token auth, :mod:`local_api.web.auth`), plus liveness and readiness.
+
+Open to anyone: ``/health`` (liveness; full details only for loopback callers) and ``/ready``.
+Operator: ``/api/v1/status``, ``/metrics``, ``/api/v1/events``, ``/api/v1/outbox``.
+Technician: device settings and tests, requeueing parked submissions, tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from local_api.web.app import error, is_loopback, metrics, parse, services, settings, store_failed
+from local_api.web.auth import SESSION_COOKIE, ConsoleSessions, Lockout, Principal
+from local_api.web.bodies import DeviceTestBody, SessionBody, TokenBody
+from local_api.outbox.forwarder import iso
+from local_api.web.metrics import CONTENT_TYPE
+from local_api.outbox.store import STATES, OutboxError, Record, UnknownReceipt
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MB = 1024 * 1024
+
+bp = Blueprint("ops_door", __name__)
+
+
+# -- authentication ----------------------------------------------------------------------------
+
+def _lockout() -> Lockout:
+    found: Lockout = current_app.extensions["kiosk_lockout"]
+    return found
+
+
+def _sessions() -> ConsoleSessions:
+    found: ConsoleSessions = current_app.extensions["kiosk_sessions"]
+    return found
+
+
+def _locked_out(left: float) -> tuple[Response, int]:
+    answer, status = error(429, "locked_out", f"too many failed token checks from this address; try again in "
+                           f"{int(left) + 1} s")
+    answer.headers["Retry-After"] = str(int(left) + 1)
+    return answer, status
+
+
+def _token_failed(address: str) -> tuple[Response, int]:
+    metrics().auth_failures.inc()
+    if _lockout().failed(address):
+        services().events.add("auth_lockout", f"{address} locked out after repeated failed token checks",
+                              address=address)
+        log.warning("auth: %s locked out after repeated failed token checks", address)
+        return _locked_out(_lockout().lockout_s)
+    answer, status = error(401, "unauthorized", "the token is not valid (Authorization: Bearer kgw_…)")
+    answer.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-gateway", error="invalid_token"'
+    return answer, status
+
+
+def _verify_token(token: str) -> Principal | None:
+    tokens = services().tokens
+    return tokens.verify(token) if tokens is not None else None
+
+
+def authenticate(role: str) -> Principal | tuple[Response, int]:
+    """The request's principal if it has at least ``role``, else the answer to give (401/403/429)."""
+    address = request.remote_addr or "unknown"
+    left = _lockout().remaining_s(address)
+    if left > 0:
+        return _locked_out(left)
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        principal = _verify_token(token.strip()) if scheme.lower() == "bearer" else None
+        if principal is None:
+            return _token_failed(address)
+        _lockout().succeeded(address)
+    else:
+        sid = request.cookies.get(SESSION_COOKIE, "")
+        principal = _sessions().get(sid) if sid else None
+        if principal is None:
+            answer, status = error(401, "unauthorized", "a token is required (Authorization: Bearer kgw_…)")
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-gateway"'
+            return answer, status
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+            if not _sessions().csrf_ok(sid, sent):
+                return error(403, "csrf_failed", "this form is missing its CSRF token; reload the page")
+    if not principal.may(role):
+        return error(403, "forbidden", f"this needs the {role} role; the token has {principal.role}")
+    return principal
+
+
+def require(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """View decorator: only principals with at least ``role``; ``g.principal`` is set."""
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            found = authenticate(role)
+            if not isinstance(found, Principal):
+                return found
+            g.principal = found
+            return view(*args, **kwargs)
+        return wrapped
+    return decorate
+
+
+# -- liveness, readiness, status ---------------------------------------------------------------
+
+def _disk() -> dict[str, Any]:
+    need = settings().gateway.min_free_mb
+    try:
+        usage = shutil.disk_usage(settings().data_path)
+    except OSError as exc:
+        return {"free_mb": None, "min_free_mb": need, "ok": False, "error": exc.strerror}
+    return {"free_mb": usage.free // MB, "total_mb": usage.total // MB, "min_free_mb": need,
+            "ok": usage.free >= need * MB}
+
+
+@bp.get("/health")
+def health() -> Any:
+    """Liveness: 200 while the process serves. Loopback callers (the kiosk app) get the details."""
+    svc = services()
+    if not is_loopback():
+        return jsonify({"status": "ok", "version": svc.version})
+    kiosk = settings().kiosk
+    degraded = False
+    try:
+        counts: dict[str, int] | None = svc.outbox.counts()
+    except OutboxError as exc:
+        log.error("health: outbox unreadable: %s", exc)
+        counts, degraded = None, True
+    platform = svc.forwarder.status.snapshot()
+    if platform["reachable"] is False or not svc.forwarder.alive:
+        degraded = True
+    return jsonify({
+        "status": "degraded" if degraded else "ok", "kiosk_id": kiosk.id, "place": kiosk.place,
+        "version": svc.version, "started_at": iso(svc.started_at),
+        "uptime_s": round(time.time() - svc.started_at, 1), "outbox": counts,
+        "forwarder": {"alive": svc.forwarder.alive, "backoff_s": round(svc.forwarder.backoff_remaining_s, 1)},
+        "platform": {"reachable": platform["reachable"], "last_error": platform["last_error"],
+                     "since": iso(platform["since"]), "breaker": platform["breaker"]},
+    })
+
+
+@bp.get("/ready")
+def ready() -> Any:
+    """Readiness: 200 when submissions can be accepted and delivered, 503 naming what is not ready."""
+    svc = services()
+    problems = []
+    try:
+        svc.outbox.counts()
+    except OutboxError:
+        problems.append("outbox: the database cannot be read")
+    if not svc.forwarder.alive:
+        problems.append("forwarder: the delivery thread is not running")
+    if not _disk()["ok"]:
+        problems.append("disk: less free space than gateway.min_free_mb; new submissions are refused")
+    answer = {"ready": not problems, "problems": problems}
+    return (jsonify(answer), 503) if problems else jsonify(answer)
+
+
+@bp.get("/api/v1/status")
+@require("operator")
+def status() -> Any:
+    """Everything an operator watches: devices, outbox, platform, disk, heartbeat, version."""
+    svc = services()
+    gw = settings().gateway
+    try:
+        counts = svc.outbox.counts()
+        oldest = svc.outbox.oldest_pending_accepted_at()
+        last = svc.outbox.last_delivered_at()
+    except OutboxError as exc:
+        return store_failed(exc)
+    presence = svc.presence.snapshot()
+    platform = svc.forwarder.status.snapshot()
+    age = presence["age_s"]
+    return jsonify({
+        "kiosk_id": settings().kiosk.id, "place": settings().kiosk.place, "version": svc.version,
+        "started_at": iso(svc.started_at), "uptime_s": round(time.time() - svc.started_at, 1),
+        "screen": presence["screen"], "devices": presence["devices"],
+        "heartbeat": {"last_at": iso(presence["seen_at"]), "age_s": age,
+                      "stale": age is None or age > gw.heartbeat_stale_s},
+        "outbox": {"counts": counts, "depth": counts["queued"] + counts["sending"],
+                   "parked": counts["rejected"] + counts["expired"],
+                   "oldest_pending_age_s": None if oldest is None else round(max(0.0, time.time() - oldest), 1),
+                   "last_delivery_at": iso(last)},
+        "platform": {"reachable": platform["reachable"], "breaker": platform["breaker"],
+                     "last_error": platform["last_error"], "since": iso(platform["since"]),
+                     "last_ok_at": iso(platform["last_ok_at"])},
+        "forwarder": {"alive": svc.forwarder.alive, "backoff_s": round(svc.forwarder.backoff_remaining_s, 1)},
+        "disk": _disk(),
+    })
+
+
+@bp.get("/metrics")
+@require("operator")
+def prometheus() -> Any:
+    """Prometheus text exposition of this gateway's own registry."""
+    return Response(metrics().render(), content_type=CONTENT_TYPE)
+
+
+def _int_arg(name: str, default: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        from local_api.web.app import BadRequest
+
+        raise BadRequest(name, "must be a non-negative integer")
+    return min(int(raw), high)
+
+
+@bp.get("/api/v1/events")
+@require("operator")
+def events() -> Any:
+    """Recent events (platform reachability, breaker, rejections, devices, lock-outs), oldest first.
+
+    ``source=audit``: the durable audit instead (logins, changes, switches; :mod:`local_api.web.audit`)."""
+    if request.args.get("source", "system") not in ("system", "audit"):
+        from local_api.web.app import BadRequest
+
+        raise BadRequest("source", "must be system or audit")
+    if request.args.get("source") == "audit":
+        from local_api.web.console import events_listing
+
+        return jsonify(events_listing(_int_arg("after", 0, 2**62), _int_arg("limit", 100, 1000)))
+    listing = services().events.since(_int_arg("after", 0, 2**62), _int_arg("limit", 100, 1000))
+    for event in listing:
+        event["at"] = iso(event["at"])
+    return jsonify({"events": listing})
+
+
+# -- outbox ------------------------------------------------------------------------------------
+
+def _record(record: Record) -> dict[str, Any]:
+    return {"receipt_no": record.receipt_no, "kiosk_id": record.kiosk_id, "kind": record.kind,
+            "item_code": record.item_code, "state": record.state, "attempts": record.attempts,
+            "accepted_at": iso(record.accepted_at), "due_at": iso(record.due_at),
+            "delivered_at": iso(record.delivered_at), "rejected_at": iso(record.rejected_at),
+            "expired_at": iso(record.expired_at), "platform_ref": record.platform_ref,
+            "last_error": record.last_error, "materials": record.materials_count}
+
+
+@bp.get("/api/v1/outbox")
+@require("operator")
+def outbox_list() -> Any:
+    """Submissions in acceptance order (no personal data); ``state=rejected`` shows the parked ones."""
+    state = request.args.get("state") or None
+    if state is not None and state not in STATES:
+        from local_api.web.app import BadRequest
+
+        raise BadRequest("state", f"must be one of {', '.join(STATES)}")
+    try:
+        records = services().outbox.list(state, limit=_int_arg("limit", 100, 1000),
+                                         after_seq=0)
+    except OutboxError as exc:
+        return store_failed(exc)
+    return jsonify({"submissions": [_record(r) for r in records]})
+
+
+@bp.post("/api/v1/outbox/<receipt_no>/retry")
+@require("technician")
+def outbox_retry(receipt_no: str) -> Any:
+    """Queue a parked (rejected or expired) submission again."""
+    svc = services()
+    try:
+        if not svc.outbox.requeue(receipt_no):
+            return error(409, "not_parked", "only rejected or expired submissions can be queued again")
+    except UnknownReceipt:
+        return error(404, "not_found", "no submission has this receipt number")
+    except OutboxError as exc:
+        return store_failed(exc)
+    svc.events.add("requeued", f"{receipt_no} queued again by {g.principal.token_id}", receipt_no=receipt_no)
+    record = svc.outbox.get(receipt_no)  # read before waking: the answer is "queued", not a race
+    svc.forwarder.wake()
+    return jsonify(_record(record))
+
+
+# -- devices -----------------------------------------------------------------------------------
+
+@bp.get("/api/v1/devices/settings")
+@require("technician")
+def device_settings() -> Any:
+    """The device settings in force (configured plus local changes) and each device's last reported status."""
+    from local_api.web.console import device_settings_store
+
+    local = device_settings_store().view()  # PUT /api/v1/devices/settings writes these (local_api/web/console.py)
+    return jsonify({"settings": local["devices"], "status": services().presence.snapshot()["devices"],
+                    "revision": local["revision"], "local": local["local"]})
+
+
+@bp.post("/api/v1/devices/<name>/tests")
+@require("technician")
+def device_test(name: str) -> Any:
+    """Queue a test of a device; the kiosk app runs it after its next heartbeat."""
+    body = parse(DeviceTestBody)
+    try:
+        command = services().presence.queue_test(name, body.action)
+    except KeyError:
+        return error(404, "unknown_device", "the kiosk app has not reported a device with this name")
+    return jsonify(command), 202
+
+
+@bp.get("/api/v1/devices/tests/<command_id>")
+@require("technician")
+def device_test_result(command_id: str) -> Any:
+    """A queued device test and its outcome once the kiosk app reported it."""
+    command = services().presence.command(command_id)
+    if command is None:
+        return error(404, "not_found", "no device test has this id")
+    return jsonify(command)
+
+
+# -- tokens and console sessions ---------------------------------------------------------------
+
+@bp.get("/api/v1/tokens")
+@require("technician")
+def tokens_list() -> Any:
+    """Every token's id, role and label (never a secret or a hash)."""
+    store = services().tokens
+    return jsonify({"tokens": store.listing() if store is not None else []})
+
+
+@bp.post("/api/v1/tokens")
+@require("technician")
+def tokens_create() -> Any:
+    """Create a token; the answer is the only place it appears in clear."""
+    body = parse(TokenBody)
+    store = services().tokens
+    if store is None:
+        return error(409, "no_token_store", "this gateway was started without a tokens file")
+    token = store.create(body.role, body.label)
+    services().events.add("token_created", f"{body.role} token created by {g.principal.token_id}")
+    return jsonify({"token": token, "role": body.role, "label": body.label}), 201
+
+
+@bp.delete("/api/v1/tokens/<token_id>")
+@require("technician")
+def tokens_revoke(token_id: str) -> Any:
+    """Revoke a token."""
+    store = services().tokens
+    if store is None or not store.revoke(token_id):
+        return error(404, "not_found", "no token has this id")
+    services().events.add("token_revoked", f"token {token_id} revoked by {g.principal.token_id}")
+    return jsonify({"revoked": token_id})
+
+
+@bp.post("/console/session")
+def console_login() -> Any:
+    """Log a console page in with a token: an HttpOnly session cookie and the CSRF token for its forms."""
+    address = request.remote_addr or "unknown"
+    left = _lockout().remaining_s(address)
+    if left > 0:
+        return _locked_out(left)
+    token = request.form.get("token") if request.form else None
+    if token is None:
+        token = parse(SessionBody).token
+    principal = _verify_token(token)
+    if principal is None:
+        return _token_failed(address)
+    _lockout().succeeded(address)
+    sid, csrf = _sessions().open(principal)
+    answer = jsonify({"role": principal.role, "csrf_token": csrf})
+    answer.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="Strict", secure=request.is_secure, path="/")
+    return answer
+
+
+@bp.get("/console/session")
+@require("operator")
+def console_whoami() -> Any:
+    """The session's role and CSRF token (for a page that was reloaded)."""
+    sid = request.cookies.get(SESSION_COOKIE, "")
+    principal: Principal = g.principal
+    return jsonify({"role": principal.role, "csrf_token": _sessions().csrf_token(sid) if sid else None})
+
+
+@bp.delete("/console/session")
+@require("operator")
+def console_logout() -> Any:
+    """End the console session (needs its CSRF token, like every form)."""
+    _sessions().close(request.cookies.get(SESSION_COOKIE, ""))
+    answer = jsonify({"logged_out": True})
+    answer.delete_cookie(SESSION_COOKIE, path="/")
+    return answer

@@ -1,0 +1,280 @@
+"""The operator console and technician pages, and the small API behind them (issue 10).
+
+Pages (plain HTML, CSS and JavaScript from ``local_api/web/templates`` and ``local_api/web/static``; no
+CDN, no build step, Chinese and English labels, working without a network):
+
+- ``/console``: health, devices, outbox, recent events and the audit, the kiosk's current screen,
+  the out-of-service switch (operator);
+- ``/console/technician``: serial ports by stable id, assigning them to the reader and printer,
+  device tests (technician).
+
+The pages log in with a token (``POST /console/session``), then call the JSON API with the session
+cookie and the CSRF token (:mod:`local_api.web.auth`). The API added here:
+
+- ``GET|POST /api/v1/service``: the out-of-service switch (operator) — :mod:`local_api.ops.service_mode`;
+- ``GET /api/v1/devices/ports`` (technician), ``PUT|DELETE /api/v1/devices/settings`` (technician) —
+  :mod:`local_api.ops.device_settings`;
+- ``POST /api/v1/audit``: the kiosk app's maintenance-mode records (loopback only) —
+  :mod:`local_api.web.audit`;
+- ``POST /api/v1/kiosk/service``: the out-of-service switch from the kiosk's maintenance mode
+  (loopback only, audited with actor kind ``kiosk``);
+- the heartbeat answer gains ``service`` and ``device_settings`` (see :func:`_heartbeat_extras`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from flask import Blueprint, Flask, Response, g, jsonify, render_template, request, send_file
+from pydantic import BaseModel, ConfigDict, Field
+
+from kiosk.settings import Settings
+from local_api.web.app import BadRequest, error, is_loopback, parse, services, settings
+from local_api.web.api_ops import require
+from local_api.web.audit import AUDIT_FILE_NAME, EXTENSION_KEY as AUDIT_KEY, AuditError, AuditLog, audit_log
+from local_api.ops.device_settings import (LOCAL_SETTINGS_FILE_NAME, DeviceSettingsBody, LocalDeviceSettings,
+                                       SettingsRefused)
+from local_api.ops.service_mode import SERVICE_FILE_NAME, ServiceBody, ServiceSwitch
+
+log = logging.getLogger(__name__)
+
+SWITCH_KEY = "kiosk_service_switch"
+DEVICE_SETTINGS_KEY = "kiosk_device_settings"
+BY_ID_DIR_KEY = "KIOSK_SERIAL_BY_ID_DIR"
+# The pages load only their own scripts, styles, font and the screen picture.
+PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+               "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+bp = Blueprint("console", __name__)
+
+
+class KioskAuditBody(BaseModel):
+    """A record from the kiosk app's maintenance mode (never personal data)."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["maintenance_login", "maintenance_login_failed", "maintenance_locked", "maintenance_exit",
+                    "settings_changed", "paper_replaced", "service_switch", "device_test"]
+    outcome: str = Field(default="ok", min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
+    target: str | None = Field(default=None, max_length=80)
+    detail: str = Field(default="", max_length=300)
+
+
+def register_console(app: Flask, settings: Settings) -> None:
+    """Add the pages, their API, the screen picture and the audit to a gateway app."""
+    from local_api.web.screen import EXTENSION_KEY as SCREEN_KEY, ScreenFrame, bp as screen_bp
+
+    data = settings.data_path
+    app.extensions[AUDIT_KEY] = AuditLog(data / AUDIT_FILE_NAME)
+    app.extensions[SWITCH_KEY] = ServiceSwitch(data / SERVICE_FILE_NAME)
+    app.extensions[DEVICE_SETTINGS_KEY] = LocalDeviceSettings(settings, data / LOCAL_SETTINGS_FILE_NAME)
+    app.extensions[SCREEN_KEY] = ScreenFrame()
+    app.config.setdefault(BY_ID_DIR_KEY, None)  # tests point it at a folder of their own links
+    app.register_blueprint(bp)
+    app.register_blueprint(screen_bp)
+
+
+def switch() -> ServiceSwitch:
+    """The current app's out-of-service switch."""
+    from flask import current_app
+
+    found: ServiceSwitch = current_app.extensions[SWITCH_KEY]
+    return found
+
+
+def device_settings_store() -> LocalDeviceSettings:
+    """The current app's device settings (configured + local changes)."""
+    from flask import current_app
+
+    found: LocalDeviceSettings = current_app.extensions[DEVICE_SETTINGS_KEY]
+    return found
+
+
+# -- pages -------------------------------------------------------------------------------------
+
+def _page(template: str) -> Response:
+    kiosk = settings().kiosk
+    answer = Response(render_template(template, kiosk_id=kiosk.id, place=kiosk.place, version=services().version),
+                      content_type="text/html; charset=utf-8")
+    answer.headers["Content-Security-Policy"] = PAGE_POLICY
+    answer.headers["X-Frame-Options"] = "DENY"
+    answer.headers["Referrer-Policy"] = "no-referrer"
+    return answer
+
+
+@bp.get("/console")
+def console_page() -> Any:
+    """The operator console (logs in with a token; the data comes from the JSON API)."""
+    return _page("console.html")
+
+
+@bp.get("/console/technician")
+def technician_page() -> Any:
+    """The technician page: ports, assignment, device tests."""
+    return _page("technician.html")
+
+
+@bp.get("/console/font.otf")
+def console_font() -> Any:
+    """Noto Sans SC (bundled with pygame_gui), so Chinese labels render on a terminal without CJK fonts."""
+    from kiosk.fonts import cjk_font_path
+
+    try:
+        path = cjk_font_path()
+    except FileNotFoundError as exc:
+        return error(404, "not_found", str(exc))
+    answer = send_file(path, mimetype="font/otf", max_age=86400)
+    answer.headers["Cache-Control"] = "public, max-age=86400"  # 8 MB: fetch it once a day, not per page
+    return answer
+
+
+# -- out of service ----------------------------------------------------------------------------
+
+@bp.get("/api/v1/service")
+@require("operator")
+def service_get() -> Any:
+    """Whether the kiosk is in service, and the message residents see when it is not."""
+    return jsonify(switch().view())
+
+
+@bp.post("/api/v1/service")
+@require("operator")
+def service_set() -> Any:
+    """Take the kiosk out of service (with a message for residents) or put it back."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        raw = request.form.get("in_service", "")
+        if raw not in ("true", "false"):
+            raise BadRequest("in_service", "must be true or false")
+        body = ServiceBody(in_service=raw == "true", message=request.form.get("message", "")[:200])
+    else:
+        body = parse(ServiceBody)
+    principal = g.principal
+    try:
+        view = switch().set(body.in_service, body.message, {"token_id": principal.token_id, "role": principal.role})
+    except OSError as exc:
+        return error(503, "not_saved", f"the switch could not be saved ({exc.strerror}); nothing changed")
+    g.audit_detail = "back in service" if body.in_service else f"out of service: {view['message']}"
+    services().events.add("service_switch", "kiosk back in service" if body.in_service
+                          else "kiosk taken out of service", in_service=body.in_service)
+    return jsonify(view)
+
+
+# -- ports and device settings -----------------------------------------------------------------
+
+def _port_rows(assigned: dict[str, str]) -> list[dict[str, Any]]:
+    # The gateway lists ports but never opens them (the kiosk app owns the devices); the scan is
+    # devices.discovery's sysfs read, the same one ``kiosk devices list`` prints.
+    import os
+
+    from flask import current_app
+
+    from devices.discovery import BY_ID_DIR, list_serial_ports
+
+    by_id = current_app.config.get(BY_ID_DIR_KEY) or BY_ID_DIR
+    rows = []
+    for port in list_serial_ports(by_id):
+        names = {port.device, port.stable_path, *port.other_links} - {None}
+        real = os.path.realpath(port.device)
+        used_by = sorted(key for key, uri in assigned.items()
+                         if uri in names or (uri.startswith("/") and os.path.realpath(uri) == real))
+        rows.append(dict(port.to_dict(), assigned_to=used_by))
+    return rows
+
+
+@bp.get("/api/v1/devices/ports")
+@require("technician")
+def ports() -> Any:
+    """Serial ports by stable id (by-id link, VID:PID, serial number) and which device uses each."""
+    devices = device_settings_store().effective()
+    assigned = {"id_reader": devices.id_reader, "printer": devices.printer}
+    return jsonify({"ports": _port_rows(assigned), "assigned": assigned})
+
+
+@bp.put("/api/v1/devices/settings")
+@require("technician")
+def device_settings_put() -> Any:
+    """Change device settings: validated, saved atomically; the kiosk app applies them after a heartbeat."""
+    body = parse(DeviceSettingsBody)
+    try:
+        view, changes = device_settings_store().change(body)
+    except SettingsRefused as exc:
+        g.audit_detail = f"refused {exc.field}: {exc.message}"
+        return error(422, "settings_refused", f"{exc.field}: {exc.message}", field=exc.field)
+    g.audit_detail = "; ".join(f"{k}: {a} → {b}" for k, (a, b) in sorted(changes.items())) or "no change"
+    services().events.add("settings_changed", f"device settings changed: {', '.join(sorted(changes)) or 'none'}")
+    return jsonify(dict(view, applied_by="the kiosk app, after its next heartbeat"))
+
+
+@bp.delete("/api/v1/devices/settings")
+@require("technician")
+def device_settings_reset() -> Any:
+    """Drop the local device settings changes: back to the configured settings."""
+    if not device_settings_store().reset():
+        return error(404, "not_found", "there are no local device settings changes")
+    g.audit_detail = "local device settings removed"
+    services().events.add("settings_changed", "device settings back to the configured ones")
+    return jsonify(device_settings_store().view())
+
+
+# -- the kiosk app's own audit records and heartbeat answer ------------------------------------
+
+@bp.post("/api/v1/audit")
+def kiosk_audit() -> Any:
+    """A maintenance-mode record from the kiosk app (loopback only; PIN attempts, changes, exits)."""
+    if not is_loopback():
+        return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
+    body = parse(KioskAuditBody)
+    try:
+        entry = audit_log().record(body.action, actor={"kind": "kiosk"}, outcome=body.outcome, target=body.target,
+                                   detail=body.detail)
+    except AuditError as exc:
+        return error(503, "not_saved", str(exc))
+    return jsonify(entry), 201
+
+
+@bp.post("/api/v1/kiosk/service")
+def kiosk_service_set() -> Any:
+    """The kiosk app's maintenance mode switches out of service (loopback only), audited as the kiosk."""
+    if not is_loopback():
+        return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
+    body = parse(ServiceBody)
+    try:
+        view = switch().set(body.in_service, body.message, {"kind": "kiosk", "via": "maintenance"})
+    except OSError as exc:
+        return error(503, "not_saved", f"the switch could not be saved ({exc.strerror}); nothing changed")
+    detail = "back in service" if body.in_service else f"out of service: {view['message']}"
+    try:
+        audit_log().record("service_switch", actor={"kind": "kiosk"}, outcome="ok", target="service",
+                           detail=detail)
+    except AuditError as exc:  # the switch stands; the app keeps its own record and says so
+        log.error("service switch from the kiosk not audited: %s", exc)
+    services().events.add("service_switch", "kiosk back in service (maintenance mode)" if body.in_service
+                          else "kiosk taken out of service (maintenance mode)", in_service=body.in_service)
+    return jsonify(view)
+
+
+@bp.after_app_request
+def _heartbeat_extras(response: Response) -> Response:
+    """Add ``service`` and ``device_settings`` to the heartbeat answer.
+
+    The heartbeat view (:mod:`local_api.web.api_kiosk`) reports device tests and the platform; what
+    this module owns is added here, so the kiosk door does not depend on the console's state.
+    """
+    if request.endpoint != "kiosk_door.heartbeat" or response.status_code != 200 or not response.is_json:
+        return response
+    answer = response.get_json()
+    if isinstance(answer, dict):
+        answer["service"] = switch().view()
+        answer["device_settings"] = device_settings_store().view()
+        response.set_data(jsonify(answer).get_data())
+    return response
+
+
+def events_listing(after: int, limit: int) -> dict[str, Any]:
+    """``GET /api/v1/events?source=audit``: the audit, oldest first (newest ``limit`` when ``after`` is 0)."""
+    from local_api.outbox.forwarder import iso
+
+    entries = audit_log().recent(after, limit)
+    for entry in entries:
+        entry["at"] = iso(entry["at"])
+    return {"events": entries, "source": "audit"}

@@ -1,0 +1,150 @@
+"""Prometheus metrics of one gateway app, in its own ``CollectorRegistry`` (never the global one:
+tests and the benchmark build several apps in one process).
+
+Counters and the accept-latency histogram are updated by the views; gauges of state that lives
+elsewhere (outbox depth, platform reachability, heartbeat age, free disk, the kiosk app's devices
+and sessions) are read at scrape time by a custom collector, so they can never go stale.
+
+The fleet's alert rules and dashboard (``deploy/prometheus/``, ``deploy/grafana/``) use these
+names; ``tests/ops/test_metrics_fleet.py`` checks each one a rule uses is really exposed.
+
+| metric | labels | meaning |
+|---|---|---|
+| ``kiosk_gateway_info`` | kiosk_id, place, version | always 1; joins a terminal's id onto alerts |
+| ``kiosk_gateway_device_state`` | device, state | 1 for the state the app last reported, 0 for the other five |
+| ``kiosk_gateway_printer_paper`` | device, level | 1 for the paper level (ok, low, out, unknown), 0 for the others |
+| ``kiosk_gateway_device_operations_total`` / ``_errors_total`` | device | the device's counters since the app started |
+| ``kiosk_gateway_heartbeat_age_seconds`` | | since the app's last heartbeat; -1 before the first |
+| ``kiosk_gateway_heartbeat_stale_seconds`` | | ``gateway.heartbeat_stale_s`` |
+| ``kiosk_gateway_outbox_submissions`` | state | rows in the outbox by state |
+| ``kiosk_gateway_outbox_oldest_pending_age_seconds`` | | oldest undelivered submission (0 when none) |
+| ``kiosk_gateway_forwarder_delivered_total`` / ``_rejected_total`` / ``_failed_attempts_total`` | | deliveries |
+| ``kiosk_gateway_platform_reachable`` / ``kiosk_gateway_breaker_open`` | | the platform link |
+| ``kiosk_gateway_disk_free_bytes`` / ``kiosk_gateway_disk_min_free_bytes`` | | the data folder's disk |
+| ``kiosk_gateway_sessions_total`` | item_kind, outcome | residents' sessions (from the app's heartbeats) |
+| ``kiosk_gateway_ratings_total`` | level | 好差评 ratings stored (1 = 非常满意 … 5 = 非常不满意) |
+| ``kiosk_gateway_submissions_accepted_total`` / ``_refused_total`` | kind / reason | the kiosk door |
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app, has_app_context
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from local_api.ops.fleet import SessionTally, device_families
+
+if TYPE_CHECKING:
+    from kiosk.settings import Settings
+    from local_api.web.app import GatewayServices
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MB = 1024 * 1024
+
+
+def _app_settings() -> Settings | None:
+    """The serving app's settings; None outside a request (the registry describes itself once
+    at registration, before any app context exists)."""
+    if not has_app_context():
+        return None
+    found: Settings | None = current_app.config.get("KIOSK_SETTINGS")
+    return found
+
+
+class _StateCollector(Collector):
+    """Gauges read from the services at scrape time."""
+
+    def __init__(self, services: GatewayServices, data_dir: Callable[[], Any], sessions: SessionTally,
+                 settings: Callable[[], Settings | None]) -> None:
+        self._services = services
+        self._data_dir = data_dir
+        self._sessions = sessions
+        self._settings = settings
+
+    def collect(self) -> Iterator[Any]:
+        services = self._services
+        settings = self._settings()
+        if settings is not None:
+            info = GaugeMetricFamily("kiosk_gateway_info", "This terminal: kiosk id, place and software version",
+                                     labels=["kiosk_id", "place", "version"])
+            info.add_metric([settings.kiosk.id, settings.kiosk.place, services.version], 1.0)
+            yield info
+            yield GaugeMetricFamily("kiosk_gateway_disk_min_free_bytes",
+                                    "Free space the data folder must keep (gateway.min_free_mb); below it new "
+                                    "submissions are refused", value=settings.gateway.min_free_mb * MB)
+            yield GaugeMetricFamily("kiosk_gateway_heartbeat_stale_seconds",
+                                    "Heartbeat age above which the kiosk app counts as gone (gateway.heartbeat_stale_s)",
+                                    value=float(settings.gateway.heartbeat_stale_s))
+        depth = GaugeMetricFamily("kiosk_gateway_outbox_submissions", "Submissions in the outbox by state",
+                                  labels=["state"])
+        oldest = GaugeMetricFamily("kiosk_gateway_outbox_oldest_pending_age_seconds",
+                                   "Age of the oldest undelivered submission (0 when none)")
+        try:
+            for state, n in services.outbox.counts().items():
+                depth.add_metric([state], n)
+            first = services.outbox.oldest_pending_accepted_at()
+            oldest.add_metric([], 0.0 if first is None else max(0.0, time.time() - first))
+        except Exception as exc:  # a scrape must still answer when the outbox cannot be read
+            log.warning("metrics: outbox unreadable (%s)", type(exc).__name__)
+        yield depth
+        yield oldest
+        platform = services.forwarder.status.snapshot()
+        yield GaugeMetricFamily("kiosk_gateway_platform_reachable", "1 when the platform answered last time",
+                                value=1.0 if platform["reachable"] else 0.0)
+        yield GaugeMetricFamily("kiosk_gateway_breaker_open", "1 while the circuit breaker is open or half-open",
+                                value=0.0 if platform["breaker"] == "closed" else 1.0)
+        age = services.presence.age_s()
+        yield GaugeMetricFamily("kiosk_gateway_heartbeat_age_seconds",
+                                "Seconds since the kiosk app's last heartbeat (-1: none yet)",
+                                value=-1.0 if age is None else age)
+        yield from device_families(services.presence.snapshot()["devices"])
+        yield self._sessions.family()
+        try:
+            free = float(shutil.disk_usage(self._data_dir()).free)
+        except OSError:
+            free = -1.0
+        yield GaugeMetricFamily("kiosk_gateway_disk_free_bytes", "Free space in the data folder", value=free)
+        forwarder = services.forwarder
+        for name, value, text in (("delivered", forwarder.delivered_total, "Submissions delivered"),
+                                  ("rejected", forwarder.rejected_total, "Submissions rejected by the platform"),
+                                  ("failed_attempts", forwarder.failed_attempts_total,
+                                   "Delivery attempts that failed for a passing reason")):
+            yield CounterMetricFamily(f"kiosk_gateway_forwarder_{name}", text, value=value)
+
+
+class GatewayMetrics:
+    """The metrics of one app: counters the views bump and the scrape-time collector."""
+
+    def __init__(self, services: GatewayServices, data_dir: Callable[[], Any], *,
+                 settings: Callable[[], Settings | None] = _app_settings) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.sessions = SessionTally()
+        """Residents' sessions as the kiosk app's heartbeats report them."""
+        self.ratings = Counter("kiosk_gateway_ratings", "好差评 ratings stored, by GB/T 39046 level "
+                               "(1 = 非常满意 … 5 = 非常不满意)", ["level"], registry=self.registry)
+        for level in "12345":  # exposed as 0 from the start, so the first rating shows in increase()
+            self.ratings.labels(level)
+        self.requests = Counter("kiosk_gateway_http_requests", "HTTP requests answered",
+                                ["method", "route", "status"], registry=self.registry)
+        self.accepted = Counter("kiosk_gateway_submissions_accepted", "Submissions accepted into the outbox",
+                                ["kind"], registry=self.registry)
+        self.refused = Counter("kiosk_gateway_submissions_refused", "Submissions refused before storing",
+                               ["reason"], registry=self.registry)
+        self.auth_failures = Counter("kiosk_gateway_auth_failures", "Failed token checks", registry=self.registry)
+        self.accept_seconds = Histogram("kiosk_gateway_accept_seconds", "Time to store a submission durably",
+                                        buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0),
+                                        registry=self.registry)
+        self.registry.register(_StateCollector(services, data_dir, self.sessions, settings))
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of this app's registry."""
+        return generate_latest(self.registry)
