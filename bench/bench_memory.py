@@ -196,7 +196,7 @@ class SessionLoop:
         self._screen("done")
         self._tap("rate:1")
         self._screen("thanks")
-        sim = self.app.hardware.id_simulator
+        sim = self.app.terminal.hardware.id_simulator
         if sim is not None:
             sim.remove()
         self._until(lambda: self.cards.removed > before, "the reader noticing the card left")

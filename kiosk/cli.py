@@ -16,7 +16,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from devices.base import DeviceError
+from kiosk.catalog.loading import Catalog, CatalogError
+from kiosk.commands import register_all
+from kiosk.logs import setup_logging
 from kiosk.settings import Settings, SettingsError, load_settings
+from kiosk.supervisor import StartupError, Supervisor, notify_ready
 
 log = logging.getLogger("kiosk")
 
@@ -62,8 +67,6 @@ def _parser() -> argparse.ArgumentParser:
                       help="one journey by name (print, guide, query, apply, appointment, certification, "
                            "offline_apply, printer_out, timeout, elder, zh_TW, en, progress, app_qr, card_pulled), or all")
 
-    from kiosk.commands import register_all
-
     register_all(sub)
 
     config = sub.add_parser("config", help="settings tools")
@@ -85,8 +88,6 @@ def _settings_failed(exc: SettingsError) -> int:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # keep stdout for our own messages
     args = _parser().parse_args(argv)
-    from kiosk.logs import setup_logging
-
     if getattr(args, "func", None) is not None:  # a group from kiosk.commands
         setup_logging("WARNING", process=args.command)
         return int(args.func(args) or 0)
@@ -117,10 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from kiosk.supervisor import StartupError, Supervisor
+    # lazy: pygame loads only in the app's process, not in the supervisor's
     from screens.display import has_display
-
-    from kiosk.catalog.loading import Catalog, CatalogError
 
     try:
         Catalog.load(settings.kiosk.catalog or None)
@@ -163,6 +162,7 @@ def _stop_on_signals() -> threading.Event:
 def _cmd_app(args: argparse.Namespace, settings: Settings) -> int:
     # The attract screen first, then everything else (P1): only the display and the screens are
     # imported before it is on screen.
+    # lazy: pygame loads only in the app's process
     from screens.boot import first_frame
 
     display = first_frame(settings, headless=True if args.headless else None, fullscreen=args.fullscreen)
@@ -173,9 +173,7 @@ def _cmd_app(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_app(args: argparse.Namespace, settings: Settings, display: Any) -> int:
-    from devices.base import DeviceError
-    from kiosk.catalog.loading import CatalogError
-    from kiosk.supervisor import notify_ready
+    # lazy: pygame (0.3 s) and requests load only in the app's process; the boot frame is drawn first
     from local_api.client import GatewayClient, GatewayUnavailable
     from screens.app import KioskApp
 
@@ -211,16 +209,15 @@ def _run_app(args: argparse.Namespace, settings: Settings, display: Any) -> int:
 
 
 def _cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
-    from kiosk.supervisor import notify_ready
+    # lazy: Flask loads only in the gateway's process, not in the app's or the supervisor's
     from local_api.server import serve_gateway
 
     return serve_gateway(settings, ready=notify_ready) or 0
 
 
 def _cmd_platform_sim(args: argparse.Namespace, settings: Settings) -> int:
-    from kiosk.supervisor import notify_ready
+    # lazy: Flask loads only in the process that serves the simulator
     from local_api.server import serve_platform_sim
-
     from local_api.sim.app import Faults
 
     port = settings.platform.sim_port if args.port is None else args.port
@@ -239,6 +236,7 @@ def _cmd_platform_sim(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    # lazy: pygame and the demo's gateway load only for `kiosk demo`
     from screens.demo import JourneySkipped, run_demo
 
     try:

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 PROGRESS_HOST = "zwfw.example.gov.cn"
 PROGRESS_PATH = "/progress"
@@ -124,8 +125,6 @@ def _b64url(data: bytes) -> str:
 
 def public_key_b64(key: Ed25519PublicKey) -> str:
     """``key`` as the settings and the platform write it: the 32 raw bytes in standard base64."""
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
     return base64.b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode("ascii")
 
 

@@ -14,6 +14,7 @@ from, all at once, so a technician can fix a settings file in one pass.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -22,10 +23,16 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
-    BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 
 from kiosk.endpoints import EndpointError, parse_endpoint
+from kiosk.qrcodes import load_public_key
 
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
 ENV_PREFIX = "KIOSK_"
@@ -178,8 +185,6 @@ class PlatformSection(_Section):
     @field_validator("signin_public_key")
     @classmethod
     def _signin_key(cls, value: str) -> str:
-        from kiosk.qrcodes import load_public_key
-
         load_public_key(value)  # ValueError says what is wrong
         return value.strip()
 
@@ -254,8 +259,6 @@ class SettingsError(Exception):
 
     def report(self, prog: str = "kiosk") -> None:
         """Print every problem on stderr, the way every ``kiosk`` command does."""
-        import sys
-
         print(f"{prog}: the settings have problems:", file=sys.stderr)
         for problem in self.problems:
             print(f"  {problem}", file=sys.stderr)

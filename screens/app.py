@@ -1,10 +1,13 @@
-"""The kiosk app: pygame events in, flow effects out, frames drawn when the view changes."""
+"""The kiosk app: pygame events in, flow effects out, frames drawn when the view changes.
+
+The terminal's runtime (flow, devices, effects, heartbeat) is built and wired by
+:class:`kiosk.terminal.terminal.Terminal`; this module keeps the display, the loop and the input.
+"""
 
 from __future__ import annotations
 
 import io
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -13,16 +16,12 @@ from typing import Any
 import pygame
 from PIL import Image
 
-from devices.base import DeviceEvent
-from devices.id_card.identity import sample_cards
 from kiosk import flow
-from kiosk.catalog.loading import Catalog
-from kiosk.terminal.device_control import DeviceControl
-from kiosk.terminal.effects import EffectRunner
-from kiosk.terminal.hardware import Hardware
 from kiosk.settings import Settings
+from kiosk.terminal.speech import ELDER_RATE, Speaker
+from kiosk.terminal.terminal import Terminal
 from kiosk.watchdog import Watchdog
-from local_api.client import GatewayClient
+from screens import keyboard
 from screens.display import Display
 from screens.maint_app import MaintenanceScreen
 from screens.renderer import Renderer
@@ -37,7 +36,6 @@ FLING_DECAY = 0.92  # per frame: a flung list glides to a stop in about a second
 KEYBOARD_SCREENS = ("search", "form")
 DOUBLE_TAP_S = 0.35  # a second tap this soon after one that changed the screen is the same tap
 HEARTBEAT_S = 5.0
-SIM_CARD_ON_PAD_S = 2.0  # a simulated card stays on the pad this long, like a resident's hand
 
 
 class KioskApp:
@@ -53,32 +51,19 @@ class KioskApp:
         self.settings = settings
         self.clock = clock
         self.on_frame = on_frame
-        self.events: queue.Queue[flow.Event] = queue.Queue()
         k = settings.kiosk
-        self.flow = flow.KioskFlow(Catalog.load(k.catalog or None), clock, language=k.language,
-                                   idle_timeout_s=k.idle_timeout_s, warning_s=k.timeout_warning_s)
         # The display may already show the first frame (screens/boot.py, drawn before this was imported).
         self.display = display or Display(k.screen_width, k.screen_height, fullscreen=fullscreen, headless=headless)
         self.renderer = Renderer(self.display.surface)
-        self.hardware = Hardware.open(settings, self._device_event)
-        try:
-            # Device tests and settings changes (maintenance mode, the gateway's technician door).
-            self.device_control = DeviceControl(settings, self.hardware, self._device_event)
-            self.runner = EffectRunner(settings, GatewayClient(gateway_url), self.hardware.printer,
-                                       self.events.put, cameras=self.hardware.cameras,
-                                       device_control=self.device_control)
-            self.runner.start()
-        except BaseException:
-            self.hardware.close()
-            raise
+        self.terminal = Terminal(settings, gateway_url=gateway_url, clock=clock)
+        self.flow = self.terminal.flow  # what the screens draw
         self.frames = 0
         self._last_view: dict[str, Any] | None = None
         self._next_tick = clock()
         self._next_heartbeat = clock()
-        self._sim_card_off_at: float | None = None
         # Headless (tests, demo) there is nobody to hear it: the speaker stays off but still
         # remembers texts, so the repeat button works the same.
-        self.speaker = _speaker(enabled=not self.display.headless)
+        self.speaker = Speaker(enabled=not self.display.headless)
         self._press: tuple[int, int] | None = None
         self._dragging = False
         self._velocity = 0.0  # design px per frame after a fling
@@ -89,29 +74,15 @@ class KioskApp:
 
     # -- input --
 
-    def _device_event(self, event: DeviceEvent) -> None:
-        """Called on device threads: only queue, never touch the flow from here."""
-        if event.kind in ("card_read", "ssc_read"):
-            source = "social_security_card" if event.kind == "ssc_read" else "id_card"
-            self.events.put(flow.CardRead(event.payload, source))
-        elif event.kind == "card_removed" and isinstance(event.payload, dict) and "reader" in event.payload:
-            # Only the social security card sits in its slot for the whole visit; an ID card is
-            # laid on the pad and taken back at once, which ends nothing.
-            self.events.put(flow.CardRemoved("social_security_card"))
-        elif event.kind in ("card_invalid", "card_unsupported"):
-            self.events.put(flow.CardRejected(f"notice_{event.kind}"))
-
     def dispatch(self, event: flow.Event) -> None:
         if self.maintenance.swallows(event):
             return
-        for effect in self.flow.handle(event):
-            if isinstance(effect, flow.SessionWiped):
-                # Rendered texts and the keyboard's text may hold what the resident saw or typed.
-                clear_text_cache()
-                if self.renderer.keyboard is not None:
-                    self.renderer.keyboard.clear()
-            self.runner.run(effect)
-        self._draw_if_changed()
+        if any(isinstance(effect, flow.SessionWiped) for effect in self.terminal.handle(event)):
+            # Rendered texts and the keyboard's text may hold what the resident saw or typed.
+            clear_text_cache()
+            if self.renderer.keyboard is not None:
+                self.renderer.keyboard.clear()
+        self.draw_if_changed()
 
     def touch(self, pos: tuple[int, int]) -> None:
         target = self.renderer.hit(pos)
@@ -121,7 +92,7 @@ class KioskApp:
             return  # a double tap must not also press whatever the new screen has in that place
         if self.maintenance.is_open:
             self.maintenance.tap(target)
-            self._draw_if_changed()
+            self.draw_if_changed()
         elif target == "sim:card":
             self.insert_sample_card()
         elif target == "speak:repeat":
@@ -188,24 +159,21 @@ class KioskApp:
 
     def _keyboard_target(self, target: str) -> bool:
         """Keys, candidates and 'done' go to the keyboard; its text goes to the flow as TextEntered."""
-        kb = _keyboard()
-        if kb is None or self.renderer.keyboard is None or not (
-                target.startswith(("key:", "cand:", "kb:"))):
+        if self.renderer.keyboard is None or not target.startswith(("key:", "cand:", "kb:")):
             return False
-        result = kb.handle(self.renderer.keyboard, target)
-        kb.release(self.renderer.keyboard)  # taps arrive on release: the key is up already
+        result = keyboard.handle(self.renderer.keyboard, target)
+        keyboard.release(self.renderer.keyboard)  # taps arrive on release: the key is up already
         self.dispatch(flow.TextEntered(result.text))
         if result.done:
             self.dispatch(flow.Tapped("kb:done"))
-        self._draw_if_changed(force=True)
+        self.draw_if_changed(force=True)
         return True
 
     def _sync_keyboard(self, view: dict[str, Any]) -> None:
         """Open a fresh keyboard when a field gets focus (search box or a form field), close it after."""
-        kb = _keyboard()
         screen = view["screen"]
         want = None
-        if kb is not None and screen in KEYBOARD_SCREENS:
+        if screen in KEYBOARD_SCREENS:
             want = (screen, view.get("focus", "")) if screen == "form" and view.get("focus") else \
                 (screen, "") if screen == "search" else None
         if want == self._kb_for:
@@ -213,7 +181,7 @@ class KioskApp:
         self._kb_for = want
         if self.renderer.keyboard is not None:
             self.renderer.keyboard.clear()  # what was typed is personal: gone with the field
-        self.renderer.keyboard = _new_keyboard(kb, view) if want else None
+        self.renderer.keyboard = _new_keyboard(view) if want else None
 
     # -- speech --
 
@@ -222,9 +190,7 @@ class KioskApp:
         if self.speaker is None or not self.renderer.main_text:
             return
         view = self._last_view or {}
-        from kiosk.terminal import speech
-
-        rate = speech.ELDER_RATE if view.get("elder") else None
+        rate = ELDER_RATE if view.get("elder") else None
         if force:
             self.speaker.repeat()
         elif view.get("speech", True):
@@ -234,11 +200,7 @@ class KioskApp:
 
     def insert_sample_card(self, index: int = 0) -> None:
         """Lay a test card on the simulated reader (simulator mode only)."""
-        sim = self.hardware.id_simulator
-        if sim is None:
-            return
-        sim.insert(sample_cards()[index])
-        self._sim_card_off_at = self.clock() + SIM_CARD_ON_PAD_S
+        self.terminal.insert_sample_card(index)
 
     # -- loop --
 
@@ -269,11 +231,7 @@ class KioskApp:
                     self.release(pos)
             elif event.type == pygame.KEYDOWN and event.key == pygame.K_F2:
                 self.insert_sample_card()
-        while True:
-            try:
-                item = self.events.get_nowait()
-            except queue.Empty:
-                break
+        for item in self.terminal.pending():
             self.dispatch(item)
         if self._velocity and not self._dragging and self._press is None:  # fling: glide and slow down
             self._velocity = self._velocity * FLING_DECAY if abs(self._velocity) > 0.5 else 0.0
@@ -282,27 +240,25 @@ class KioskApp:
             else:
                 self._redraw()
         now = self.clock()
-        if self._sim_card_off_at is not None and now >= self._sim_card_off_at and self.hardware.id_simulator:
-            self.hardware.id_simulator.remove()
-            self._sim_card_off_at = None
+        self.terminal.tick()
         self.maintenance.step()
         if now >= self._next_tick:
             self._next_tick = now + TICK_S
             self.dispatch(flow.Tick())
-            self.dispatch(flow.DeviceStates(self.hardware.available()))
+            self.dispatch(self.terminal.device_states())
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + HEARTBEAT_S
-            self.runner.heartbeat(self.maintenance.screen_name(), self.hardware.statuses(), self._frame_png())
-        self._draw_if_changed()
+            self.terminal.report(self.maintenance.screen_name(), self._frame_png())
+        self.draw_if_changed()
 
     def view(self) -> dict[str, Any]:
         if self.maintenance.is_open:
             return self.maintenance.view()
         view = self.flow.view()
-        view["simulated_reader"] = self.hardware.id_simulator is not None
+        view["simulated_reader"] = self.terminal.simulated_reader
         return view
 
-    def _draw_if_changed(self, force: bool = False) -> None:
+    def draw_if_changed(self, force: bool = False) -> None:
         view = self.view()
         if view == self._last_view and not force:
             return
@@ -321,7 +277,7 @@ class KioskApp:
                 self.on_frame(view["screen"], self)
 
     def _frame_png(self) -> Callable[[], bytes]:
-        """The current frame, copied now (cheap) and PNG-encoded later on the runner's thread."""
+        """The current frame, copied now (cheap) and PNG-encoded later on the heartbeat's thread."""
         frame = self.display.surface.copy()
 
         def encode() -> bytes:
@@ -351,31 +307,16 @@ class KioskApp:
         self.maintenance.close()
         if self.speaker is not None:
             self.speaker.stop()
-        self.runner.stop()
-        self.hardware.close()
+        self.terminal.close()
         self.display.close()
 
 
-def _keyboard() -> Any:
-    try:
-        from screens import keyboard  # type: ignore[attr-defined]  # built alongside; optional until it lands
-    except ImportError:
-        return None
-    return keyboard
-
-
-def _new_keyboard(kb: Any, view: dict[str, Any]) -> Any:
+def _new_keyboard(view: dict[str, Any]) -> keyboard.KeyboardState:
     """A keyboard state for the focused input: pinyin for text, a keypad for numbers and ID numbers."""
     field_type = view.get("focus_type", "") if view["screen"] == "form" else "text"
     layout = {"citizen_id": "id_number", "mobile": "numeric", "integer": "numeric", "amount": "numeric",
               "bank_account": "numeric"}.get(field_type, "pinyin")
     text = view.get("focus_text", "") if view["screen"] == "form" else view.get("query", "")
-    return kb.KeyboardState(layout=layout, text=text, field_type=field_type or "text",
+    return keyboard.KeyboardState(layout=layout, text=text, field_type=field_type or "text",
                             language=view.get("language", "zh_CN"), max_length=40 if layout == "pinyin" else None)
 
-
-def _speaker(*, enabled: bool) -> Any:
-    """kiosk/terminal/speech.py's Speaker (espeak-ng, offline); it turns itself off when espeak-ng is missing."""
-    from kiosk.terminal.speech import Speaker
-
-    return Speaker(enabled=enabled)

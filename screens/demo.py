@@ -187,7 +187,7 @@ def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str,
                     seen = JOURNEYS[name](resident)
                     duration = time.monotonic() - started
                     wiped = app.flow.session is None or app.flow.screen.value == "thanks"
-                    sim = app.hardware.printer_simulator
+                    sim = app.terminal.hardware.printer_simulator
                     if sim is not None and sim.jobs():
                         (out / "receipt.png").write_bytes(sim.render_png(None))
                 finally:

@@ -47,7 +47,7 @@ def find(r: ScriptedResident, item: ServiceItem) -> None:
 
 def lay_card(r: ScriptedResident) -> None:
     """Lay the test ID card on the reader (after the last one was taken away) and wait until it is read."""
-    r.wait_until(lambda: r.app._sim_card_off_at is None, "the card pad to be clear", 10)
+    r.wait_until(lambda: not r.app.terminal.sample_card_on_pad, "the card pad to be clear", 10)
     r.app.insert_sample_card()
     r.wait_until(lambda: r.app.flow.session is not None and r.app.flow.session.identity is not None,
                  "the ID card to be read")
@@ -207,7 +207,7 @@ def certification(r: ScriptedResident) -> dict[str, Any]:
 def printer_out(r: ScriptedResident) -> dict[str, Any]:
     """The printer runs out of paper: the print item says so and offers another way; an application
     still goes through and its receipt comes as a QR code on the screen."""
-    sim = r.app.hardware.printer_simulator
+    sim = r.app.terminal.hardware.printer_simulator
     assert sim is not None
     sim.set_state(paper="out")
     r.wait_until(lambda: not r.app.flow.available.get("printer", True), "printer marked unavailable", 15)
@@ -277,7 +277,7 @@ def app_sign_in(r: ScriptedResident) -> dict[str, Any]:
     through the gateway."""
     import requests
 
-    phone = r.app.hardware.cameras["qr_camera"].app
+    phone = r.app.terminal.hardware.cameras["qr_camera"].app
     phone.hold_up_signin(expires_in_s=-60)  # issued by the platform when the phone shows it
     r.wait_for("attract")
     r.touch("start")
@@ -305,7 +305,7 @@ def app_sign_in(r: ScriptedResident) -> dict[str, Any]:
 def card_pulled(r: ScriptedResident) -> dict[str, Any]:
     """A social security card in the simulated reader (pyscard, a private pcscd, a virtual card) starts
     the session; the resident pulls it while filling in the form: the session ends and is wiped."""
-    sim = r.app.hardware.ssc_simulator
+    sim = r.app.terminal.hardware.ssc_simulator
     if sim is None:
         raise LookupError("the simulated social security card reader did not start (see the log)")
     item = r.app.flow.catalog.get("rs-jydj") or pick(r.app.flow.catalog, "apply", ("social_security_card",))

@@ -32,10 +32,10 @@ class MaintenanceScreen:
         self.gateway = GatewayClient(gateway_url)
         self.controller = Maintenance(
             MaintenanceConfig(m.pin_hash, m.max_attempts, m.lockout_s, m.idle_exit_s),
-            control=lambda: app.device_control, gateway=self.gateway, clock=app.clock,
-            on_service=lambda on, message: app.events.put(flow.ServiceSwitched(on, message)),
+            control=lambda: app.terminal.device_control, gateway=self.gateway, clock=app.clock,
+            on_service=lambda on, message: app.terminal.events.put(flow.ServiceSwitched(on, message)),
             service_message=lambda: app.flow.out_of_service,
-            camera=lambda: app.device_control.hardware.cameras.get("camera"))
+            camera=lambda: app.terminal.device_control.hardware.cameras.get("camera"))
 
     @property
     def is_open(self) -> bool:
@@ -70,7 +70,7 @@ class MaintenanceScreen:
         if f.session is not None or f.screen.value != "attract":
             self.app.dispatch(flow.Tapped("exit"))
         self.controller.open()
-        self.app._draw_if_changed()
+        self.app.draw_if_changed()
 
     def tap(self, target: str) -> None:
         """A touch on a maintenance page's target."""

@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.catalog.loading import Catalog, CatalogError
+
 if TYPE_CHECKING:
     from kiosk.catalog.loading import Catalog
 
@@ -59,8 +61,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _load(args: argparse.Namespace) -> Catalog | None:
-    from kiosk.catalog.loading import Catalog, CatalogError
-
     try:
         return Catalog.load(args.catalog)
     except CatalogError as exc:

@@ -21,6 +21,9 @@ import collections
 import time
 from typing import Any
 
+from devices.base import DeviceError
+from kiosk.settings import SettingsError, load_settings
+
 EXIT_OK, EXIT_NO_FRAMES, EXIT_SETTINGS = 0, 1, 2
 
 
@@ -40,8 +43,6 @@ def register(devices: argparse._SubParsersAction) -> None:  # type: ignore[type-
 def _camera_uri(args: argparse.Namespace) -> str | None:
     if args.camera:
         return str(args.camera)
-    from kiosk.settings import SettingsError, load_settings
-
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
@@ -64,9 +65,10 @@ def describe_qr(read: Any) -> str:
 
 
 def cmd_camera_test(args: argparse.Namespace) -> int:
+    # lazy: OpenCV loads only for camera commands, not for every `kiosk` command
     import cv2
 
-    from devices.base import DeviceError
+    # lazy: OpenCV loads only for camera commands
     from devices.camera import Camera, FaceFramer, QrReader
 
     uri = _camera_uri(args)
@@ -129,6 +131,7 @@ def cmd_camera_test(args: argparse.Namespace) -> int:
 
 def annotate(image: Any, assessment: Any, read: Any) -> Any:
     """A copy of ``image`` with face boxes, the hint and the QR outline drawn on it."""
+    # lazy: OpenCV and numpy load only for camera commands
     import cv2
     import numpy as np
 

@@ -21,7 +21,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.terminal.device_ops import PROBE_BAUDS, serial_url as _reader_port  # shared with maintenance mode
+from devices.base import DeviceError
+from devices.discovery import BY_ID_DIR, list_serial_ports
+from devices.id_card.identity import CARD_TYPE_LABELS, LONG_TERM, UnsupportedCardType
+from devices.id_card.reader import IdCardReader
+from devices.smartcard.discovery import list_readers
+from kiosk.privacy import mask_id_number, mask_name
+from kiosk.terminal.device_ops import PROBE_BAUDS, probe_sam  # shared with maintenance mode
+from kiosk.terminal.device_ops import serial_url as _reader_port
 
 EXIT_OK, EXIT_DEVICE, EXIT_NO_CARD, EXIT_NOT_TRUSTED, EXIT_UNSUPPORTED = 0, 1, 3, 4, 5
 
@@ -78,20 +85,17 @@ def _section(load: Callable[[], Any]) -> dict[str, Any]:
 
 
 def _smartcard_readers() -> Any:
-    from devices.smartcard.discovery import list_readers
-
     return list_readers()
 
 
 def _cameras() -> Any:
+    # lazy: OpenCV (0.2 s) loads only when cameras are listed
     from devices.camera.discovery import list_cameras
 
     return list_cameras()
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from devices.discovery import BY_ID_DIR, list_serial_ports
-
     by_id_dir = args.by_id_dir or BY_ID_DIR
     report = {
         "serial_ports": _section(lambda: list_serial_ports(by_id_dir)),
@@ -129,9 +133,6 @@ def _describe(section: str, item: Any) -> str:
 # -- probe and read-id: the port ------------------------------------------------------------------
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from devices.base import DeviceError
-    from kiosk.terminal.device_ops import probe_sam
-
     result: dict[str, Any] = {"port": args.port, "found": False, "baud": None, "sam_status": None,
                               "sam_id": None, "tried": []}
     try:
@@ -162,9 +163,6 @@ def _out(args: argparse.Namespace, result: dict[str, Any], text: str, *, error: 
 
 def card_fields(card: Any, *, reveal: bool) -> dict[str, Any]:
     """The card as the JSON object ``read-id`` prints: masked unless ``reveal``."""
-    from devices.id_card.identity import CARD_TYPE_LABELS, LONG_TERM
-    from kiosk.privacy import mask_id_number, mask_name
-
     def keep(value: str, masker: Callable[[str], str]) -> str:
         return value if reveal or not value else masker(value)
 
@@ -199,10 +197,6 @@ def card_fields(card: Any, *, reveal: bool) -> dict[str, Any]:
 
 
 def cmd_read_id(args: argparse.Namespace) -> int:
-    from devices.base import DeviceError
-    from devices.id_card.identity import UnsupportedCardType
-    from devices.id_card.reader import IdCardReader
-
     try:
         with _reader_port(args.port) as url:
             with IdCardReader(url, baudrate=args.baud, read_timeout_s=args.timeout) as reader:

@@ -17,12 +17,16 @@ from __future__ import annotations
 import argparse
 import uuid
 from datetime import datetime
-from typing import Any
+
+from devices.base import DeviceError
+from devices.printer.escpos_stream import stream_to_png
+from devices.printer.printer import ReceiptPrinter
+from devices.printer.receipt import render_escpos
+from kiosk.endpoints import EndpointError
+from kiosk.settings import SettingsError, load_settings
+from kiosk.terminal import receipts
 
 EXIT_OK, EXIT_NOT_PRINTED, EXIT_SETTINGS = 0, 1, 2
-
-#: The sentence every printer must get right: Chinese punctuation and the yuan sign.
-TEST_SENTENCE = "中文标点测试：“全角引号”，逗号、顿号（括号）；金额¥12.50元。"
 
 
 def register(devices: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,36 +45,7 @@ def register(devices: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p.set_defaults(func=cmd_print_test)
 
 
-def test_slip(kiosk_id: str, place: str, now: datetime) -> Any:
-    """The test slip's layout: every hard case on one short receipt."""
-    from devices.printer.receipt import ReceiptLayout
-    from kiosk.terminal.receipts import PROGRESS_URL
-
-    # Shaped like a real receipt number, so the kiosk's own QR check accepts the test code too.
-    number = f"{kiosk_id}-{now:%Y%m%d}-000000"
-    return ReceiptLayout(
-        title="打印测试 Print test",
-        subtitle="自助终端打印机自检",
-        lines=[TEST_SENTENCE, "ASCII: 0123456789 ABC abc"],
-        rows=[("中文", "政务服务自助终端"), ("金额", "¥1,234.50（元）"), ("纸宽", "58/80 mm")],
-        tracking_no=number,
-        qr_url=PROGRESS_URL.format(receipt_no=number),
-        verification_code="TEST0000",
-        kiosk_id=kiosk_id,
-        place=place,
-        printed_at=now,
-        rating_prompt="扫码应打开办件进度查询页面",
-    )
-
-
 def cmd_print_test(args: argparse.Namespace) -> int:
-    from devices.base import DeviceError
-    from devices.printer.escpos_stream import stream_to_png
-    from devices.printer.printer import ReceiptPrinter
-    from devices.printer.receipt import render_escpos
-    from kiosk.endpoints import EndpointError
-    from kiosk.settings import SettingsError, load_settings
-
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
@@ -79,7 +54,7 @@ def cmd_print_test(args: argparse.Namespace) -> int:
     uri = args.printer or settings.devices.printer
     paper = args.paper or settings.devices.paper_width_mm
     now = datetime.now().replace(microsecond=0)
-    data = render_escpos(test_slip(settings.kiosk.id, settings.kiosk.place, now), paper)
+    data = render_escpos(receipts.test_slip(settings.kiosk.id, settings.kiosk.place, now), paper)
     try:
         # A technician's tool keeps no job for later: what does not print now is reported now.
         printer = ReceiptPrinter(uri, timeout_s=args.timeout, keep_jobs=0)

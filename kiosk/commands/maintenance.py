@@ -10,7 +10,10 @@ written anywhere.
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
+
+from kiosk.terminal.maintenance import hash_pin, pin_problem
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -28,8 +31,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _read_twice() -> tuple[str, str] | None:
     """The PIN and its repetition: getpass at a terminal, else two lines of stdin (None if missing)."""
     if sys.stdin.isatty():
-        import getpass
-
         return getpass.getpass("新密码 New PIN: "), getpass.getpass("再输入一次 Again: ")
     first, second = sys.stdin.readline(), sys.stdin.readline()
     if not first or not second:
@@ -38,8 +39,6 @@ def _read_twice() -> tuple[str, str] | None:
 
 
 def _pin_hash(args: argparse.Namespace) -> int:
-    from kiosk.terminal.maintenance import hash_pin, pin_problem
-
     try:
         read = _read_twice()
     except (EOFError, KeyboardInterrupt):

@@ -14,8 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
+
+from kiosk.settings import SettingsError, load_settings
+from local_api.outbox.crypto import KEY_FILE_NAME, KeyFileError, Sealer
+from local_api.outbox.store import Outbox, OutboxError, UnknownReceipt
 
 EXIT_OK, EXIT_FAILED, EXIT_SETTINGS = 0, 1, 2
 
@@ -52,9 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _open(args: argparse.Namespace) -> Any:
     """The settings' outbox, or an exit status after saying what is wrong."""
-    from kiosk.settings import SettingsError, load_settings
-    from local_api.outbox.crypto import KEY_FILE_NAME, KeyFileError, Sealer
-    from local_api.outbox.store import Outbox, OutboxError
+    # lazy: Flask (0.3 s) is not needed to read the outbox; only the file name is shared
     from local_api.server import OUTBOX_FILE_NAME
 
     try:
@@ -79,8 +83,6 @@ def _when(ts: float | None) -> str:
 
 
 def _as_dict(record: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
     return asdict(record)
 
 
@@ -106,8 +108,6 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from local_api.outbox.store import UnknownReceipt
-
     settings, box = _open(args)
     if box is None:
         return int(settings)
@@ -129,8 +129,6 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
-    from local_api.outbox.store import UnknownReceipt
-
     settings, box = _open(args)
     if box is None:
         return int(settings)
@@ -150,9 +148,6 @@ def _retry(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    import time
-
-    from local_api.outbox.store import OutboxError, UnknownReceipt
 
     settings, box = _open(args)
     if box is None:

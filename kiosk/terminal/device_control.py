@@ -13,6 +13,7 @@ LocalDeviceSettings`: pydantic validation, "never without an ID card reader", an
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -20,11 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from devices.base import DeviceError, DeviceEvent
+from devices.discovery import list_serial_ports
 from devices.printer.jobs import PrintOutcome
+from kiosk.settings import LOCAL_OVERRIDES, DevicesSection, Settings
 from kiosk.terminal import device_ops
 from kiosk.terminal.hardware import DEVICE_KEYS, Hardware
-from kiosk.settings import LOCAL_OVERRIDES, DevicesSection, Settings
+from local_api.ops.device_settings import DeviceSettingsBody, LocalDeviceSettings, SettingsRefused
+from local_api.ops.service_mode import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +78,10 @@ class DeviceControl:
     """The app's side of device operations. Methods marked blocking do I/O: call them off the UI thread.
 
     ``settings`` are the settings the app started with; :attr:`settings` follows applied changes.
-    ``hardware`` is updated in place by a change (the same object), so ``app.hardware`` stays valid.
+    ``hardware`` is updated in place by a change (the same object), so ``terminal.hardware`` stays valid.
     """
 
     def __init__(self, settings: Settings, hardware: Hardware, on_event: Callable[[DeviceEvent], None]) -> None:
-        from local_api.ops.device_settings import LocalDeviceSettings  # the gateway's rules, no Flask
-
         self._configured = settings  # the base the local file is written against, as the gateway does
         self.settings = settings
         self.hardware = hardware
@@ -216,9 +220,6 @@ class DeviceControl:
 
     def ports(self) -> list[dict]:
         """Blocking: serial ports by stable id with vendor/model and which device uses each."""
-        import os
-
-        from devices.discovery import list_serial_ports
 
         dev = self.settings.devices
         assigned = {"id_reader": dev.id_reader, "printer": dev.printer}
@@ -252,9 +253,6 @@ class DeviceControl:
     def change(self, changes: dict[str, object], *, actor: str = "maintenance") -> ChangeOutcome:
         """Blocking: validate, save to ``<data_dir>/kiosk.local.toml`` and reopen the affected devices;
         if reopening fails, go back to the last good settings (file and devices) and say so."""
-        from pydantic import ValidationError
-
-        from local_api.ops.device_settings import DeviceSettingsBody, SettingsRefused
 
         try:
             body = DeviceSettingsBody.model_validate(changes)
@@ -333,8 +331,6 @@ class DeviceControl:
 
     def _restore(self, before: bytes | None) -> None:
         """Put the local settings file back exactly as it was (or remove it if there was none)."""
-        from local_api.ops.service_mode import write_atomically
-
         if before is None:
             self._store.reset()
         else:
@@ -343,8 +339,6 @@ class DeviceControl:
     def _write_last_good(self) -> None:
         """After a gateway change that could not be applied, write the settings in use back to the file,
         so the technician page shows what the kiosk really uses."""
-        from local_api.ops.device_settings import DeviceSettingsBody, SettingsRefused
-
         base, good = self._configured.devices.model_dump(), self.settings.devices.model_dump()
         if base == good:
             self._store.reset()
@@ -361,6 +355,4 @@ def _row(name: str, endpoint: str, status: Any, detail: str, counters: dict[str,
 
 
 def _real(port: str) -> str:
-    import os
-
     return os.path.realpath(port) if port.startswith("/") else port

@@ -15,6 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from devices.base import DeviceError, DeviceNotFound
+from devices.id_card.identity import CARD_TYPE_LABELS, UnsupportedCardType
+from devices.id_card.reader import IdCardReader
+from devices.printer.health import STATUS_FIXED_BITS
+from devices.printer.receipt import render_escpos
+from devices.printer.transports import SerialLink
+from kiosk.privacy import mask_id_number, mask_name
+from kiosk.terminal.receipts import test_slip
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +48,6 @@ def probe_sam(url: str, *, timeout_s: float = 0.5, bauds: tuple[int, ...] = PROB
 
     Raises :class:`DeviceNotFound` when the port cannot be opened (absent, or gone mid-probe).
     """
-    from devices.id_card.reader import IdCardReader
-
     result = SamProbe()
     for baud in bauds:
         result.tried.append(baud)
@@ -75,9 +80,6 @@ def probe_printer(url: str, *, timeout_s: float = 0.5, bauds: tuple[int, ...] = 
     statuses, four timeouts per baud rate on a silent port, and a probe must stay short.
     Raises :class:`DeviceNotFound` when the port cannot be opened.
     """
-    from devices.printer.health import STATUS_FIXED_BITS
-    from devices.printer.transports import SerialLink
-
     for baud in bauds:
         link = SerialLink(url, baud, timeout_s)  # DeviceNotFound when the port is not there
         try:
@@ -166,9 +168,6 @@ def id_self_test(reader: Any) -> tuple[bool, str]:
 
 def id_test_read(reader: Any) -> tuple[bool, str]:
     """Read the card on the reader once and describe it masked (type, masked name and number, check)."""
-    from devices.id_card.identity import CARD_TYPE_LABELS, UnsupportedCardType
-    from kiosk.privacy import mask_id_number, mask_name
-
     try:
         card = reader.read_card()
     except UnsupportedCardType as exc:
@@ -189,8 +188,6 @@ def id_test_read(reader: Any) -> tuple[bool, str]:
 
 def ssc_test_read(reader: Any, timeout_s: float = 5.0) -> tuple[bool, str]:
     """Read the social security card in the slot once, masked."""
-    from kiosk.privacy import mask_id_number, mask_name
-
     try:
         card = reader.read_card(timeout_s=timeout_s)
     except DeviceError as exc:
@@ -201,9 +198,6 @@ def ssc_test_read(reader: Any, timeout_s: float = 5.0) -> tuple[bool, str]:
 
 def test_slip_bytes(kiosk_id: str, place: str, paper_width_mm: int) -> bytes:
     """The technician's test slip (Chinese punctuation, ¥, QR, cut) as ESC/POS bytes."""
-    from devices.printer.receipt import render_escpos
-    from kiosk.commands.devices_printer import test_slip
-
     return render_escpos(test_slip(kiosk_id, place, datetime.now().replace(microsecond=0)), paper_width_mm)
 
 

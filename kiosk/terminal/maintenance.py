@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kiosk.terminal.maintenance_pages import PAGES, MaintenancePages
+from local_api.client import GatewayRefused
 
 log = logging.getLogger(__name__)
 
@@ -382,8 +383,6 @@ class Maintenance(MaintenancePages):
 
     def _send_all(self) -> None:
         """Send queued records oldest first; stop at the first one the gateway cannot take now."""
-        from local_api.client import GatewayRefused
-
         while True:
             with self._lock:
                 if not self._pending:

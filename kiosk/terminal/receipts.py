@@ -6,9 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from devices.printer.receipt import ReceiptLayout
-from kiosk.qrcodes import PROGRESS_URL, progress_url  # noqa: F401  (re-exported for callers)
+from kiosk.qrcodes import PROGRESS_URL, progress_url
 
 RATING_PROMPT = "请对本次服务进行评价（好差评）"
+
+#: The sentence every printer must get right: Chinese punctuation and the yuan sign.
+TEST_SENTENCE = "中文标点测试：“全角引号”，逗号、顿号（括号）；金额¥12.50元。"
 
 
 def print_item_layout(content: dict[str, Any], *, kiosk_id: str, place: str, now: datetime) -> ReceiptLayout:
@@ -87,3 +90,26 @@ def _safe_url(receipt_no: str) -> str | None:
         return progress_url(receipt_no) if receipt_no else None
     except ValueError:
         return None
+
+
+def test_slip(kiosk_id: str, place: str, now: datetime) -> ReceiptLayout:
+    """The test slip's layout (``kiosk devices print-test``, maintenance mode, the technician page):
+    every hard case on one short receipt (DEVICES.md §3)."""
+    # Shaped like a real receipt number, so the kiosk's own QR check accepts the test code too.
+    number = f"{kiosk_id}-{now:%Y%m%d}-000000"
+    return ReceiptLayout(
+        title="打印测试 Print test",
+        subtitle="自助终端打印机自检",
+        lines=[TEST_SENTENCE, "ASCII: 0123456789 ABC abc"],
+        rows=[("中文", "政务服务自助终端"), ("金额", "¥1,234.50（元）"), ("纸宽", "58/80 mm")],
+        tracking_no=number,
+        qr_url=PROGRESS_URL.format(receipt_no=number),
+        verification_code="TEST0000",
+        kiosk_id=kiosk_id,
+        place=place,
+        printed_at=now,
+        rating_prompt="扫码应打开办件进度查询页面",
+    )
+
+
+test_slip.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite the name

@@ -68,7 +68,7 @@ class Resident:
 
     def to_attract(self) -> None:
         def later() -> bool:
-            if self.app.flow.screen.value == "attract" and self.app._sim_card_off_at is None:
+            if self.app.flow.screen.value == "attract" and not self.app.terminal.sample_card_on_pad:
                 return True
             self.clock.offset += 1.0  # thanks notices and the card on the pad run out on the app's clock
             return False

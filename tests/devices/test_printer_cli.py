@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from devices.printer import VirtualPrinter, qr_payloads, stream_to_text, tokenize
-from kiosk.commands.devices_printer import TEST_SENTENCE
+from kiosk.terminal.receipts import TEST_SENTENCE
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -37,7 +37,7 @@ def test_ssc_card_starts_a_session_with_masked_identity(pcscd, make_card, tmp_pa
                 view = app.view()
                 assert view["applicant_id"] == mask_id_number(number)
                 assert number not in str(view)
-                assert "ssc_reader" in app.hardware.statuses()
+                assert "ssc_reader" in app.terminal.hardware.statuses()
             finally:
                 app.close()
         finally:

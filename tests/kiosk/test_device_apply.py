@@ -59,17 +59,17 @@ def run_test(app: KioskApp, url: str, auth: dict, device: str, action: str) -> d
 
 def print_receipt(app: KioskApp, job_id: str) -> None:
     """What the flow asks for when a resident reaches the printing step."""
-    app.runner.run(flow.PrintReceipt(job_id, GUIDE, "guide"))
+    app.terminal.runner.run(flow.PrintReceipt(job_id, GUIDE, "guide"))
 
 
 def test_printer_changed_in_the_browser_api_prints_without_a_restart(kiosk):
     app, url, auth = kiosk
-    hardware, old_sim = app.hardware, app.hardware.printer.simulator
+    hardware, old_sim = app.terminal.hardware, app.terminal.hardware.printer.simulator
     with VirtualPrinter() as new:
         view = put_settings(url, auth, printer=new.uri)
         assert view["devices"]["printer"] == new.uri
-        step_until(app, lambda: app.hardware.printer.endpoint.uri == new.uri, what="printer reopened")
-        assert app.hardware is hardware  # holders of app.hardware stay valid
+        step_until(app, lambda: app.terminal.hardware.printer.endpoint.uri == new.uri, what="printer reopened")
+        assert app.terminal.hardware is hardware  # holders of the terminal's hardware stay valid
         print_receipt(app, "job-after-change")
         slip = new.wait_for_job(timeout=15)
         assert "办事指南".encode("gb18030") in slip
@@ -84,16 +84,16 @@ def test_a_printer_address_that_cannot_be_opened_keeps_the_last_good_settings(ki
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"tcp://127.0.0.1:{s.getsockname()[1]}"
-    old = app.hardware.printer
+    old = app.terminal.hardware.printer
     put_settings(url, auth, printer=dead)
 
     def back_to_last_good() -> bool:
         shown = requests.get(f"{url}/api/v1/devices/settings", headers=auth, timeout=10).json()
-        return app.device_control.last_problem != "" and shown["settings"]["printer"] == "sim://printer"
+        return app.terminal.device_control.last_problem != "" and shown["settings"]["printer"] == "sim://printer"
 
     step_until(app, back_to_last_good, what="the gateway shows the last good settings again")
-    assert "kept the last good settings" in app.device_control.last_problem
-    assert app.hardware.printer is old
+    assert "kept the last good settings" in app.terminal.device_control.last_problem
+    assert app.terminal.hardware.printer is old
     # the technician can read what happened in the audit (recorded just after the settings file is put back)
     def kept() -> list[dict]:
         audit = requests.get(f"{url}/api/v1/events?source=audit", headers=auth, timeout=10).json()["events"]
@@ -109,7 +109,7 @@ def test_a_printer_address_that_cannot_be_opened_keeps_the_last_good_settings(ki
 def test_queued_test_read_and_self_test_come_back_readable_and_masked(kiosk):
     app, url, auth = kiosk
     card = sample_cards()[1]
-    app.hardware.id_simulator.insert(card)
+    app.terminal.hardware.id_simulator.insert(card)
     read = run_test(app, url, auth, "id_reader", "test_read")
     assert read["ok"] is True, read
     assert mask_name(card.name) in read["detail"] and mask_id_number(card.id_number) in read["detail"]

@@ -15,14 +15,14 @@ def test_a_full_disk_is_the_terminals_problem_not_the_platforms(kiosk_stack):
         "gateway": s.gateway.model_copy(update={"min_free_mb": 10 ** 9})}))  # far more than any disk has
     app = stack.app
     card = sample_cards()[0]
-    app.runner.run(flow.Submit("application", "gjj-jczm", {"name": card.name, "id_number": card.id_number},
+    app.terminal.runner.run(flow.Submit("application", "gjj-jczm", {"name": card.name, "id_number": card.id_number},
                                {"note": "测试"}))
     seen: list[object] = []
     deadline = time.monotonic() + 20
     while not any(isinstance(e, flow.ServiceFailed) for e in seen):
         assert time.monotonic() < deadline, f"no answer to the submission; saw {seen}"
         try:
-            seen.append(app.events.get(timeout=0.5))
+            seen.append(app.terminal.events.get(timeout=0.5))
         except queue.Empty:
             pass
     failed = next(e for e in seen if isinstance(e, flow.ServiceFailed))

@@ -164,7 +164,7 @@ class Rig:
     def take_card(self) -> None:
         """The resident takes the card back (if the simulator has not lifted it already); wait
         until the reader noticed, so the next card is not mistaken for this one still lying there."""
-        sim = self.app.hardware.id_simulator
+        sim = self.app.terminal.hardware.id_simulator
         assert sim is not None
         sim.remove()
         self.step_until(lambda: self.cards.removed > self._removed_before, "the reader noticing the card left")

@@ -79,16 +79,16 @@ def test_heartbeats_go_on_while_a_resident_scans_a_code(kiosk):
     app, url, auth = kiosk
     resident = ScriptedResident(app)
     resident.wait_for("attract")
-    app.hardware.cameras["qr_camera"].app.hold_up("")  # the resident holds nothing up: the scan keeps looking
+    app.terminal.hardware.cameras["qr_camera"].app.hold_up("")  # the resident holds nothing up: the scan keeps looking
     resident.touch("progress")
     resident.wait_for("scan")
-    resident.wait_until(lambda: not app.runner.idle(), "the scan to start")
+    resident.wait_until(lambda: not app.terminal.runner.idle(), "the scan to start")
 
     def last_beat() -> str:
         return requests.get(f"{url}/api/v1/status", headers=auth, timeout=5).json()["heartbeat"]["last_at"]
 
     first = last_beat()
     resident.wait_until(lambda: last_beat() != first, "a heartbeat during the scan", timeout_s=15)
-    assert not app.runner.idle() and app.flow.screen.value == "scan"  # the scan was still running
+    assert not app.terminal.runner.idle() and app.flow.screen.value == "scan"  # the scan was still running
     resident.touch("back")
-    resident.wait_until(app.runner.idle, "the scan to let go", timeout_s=10)
+    resident.wait_until(app.terminal.runner.idle, "the scan to let go", timeout_s=10)

@@ -51,7 +51,7 @@ def test_boot_frame_is_the_attract_screen_and_a_touch_during_start_up_counts(sta
         app = KioskApp(settings, gateway_url=url, headless=True, display=display)
         try:
             assert app.display is display
-            app._draw_if_changed()
+            app.draw_if_changed()
             # No jump: the app's own attract frame is the picture that was already on the display.
             assert pygame.image.tobytes(app.display.surface, "RGB") == boot_picture
             deadline = time.monotonic() + 10

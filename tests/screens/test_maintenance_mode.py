@@ -138,7 +138,7 @@ def test_technician_maintains_the_kiosk_by_touch_alone(kiosk, tmp_path: Path):
                what="reader and printer online in the table")
     app.display.save(str(shots / "03-devices.png"))
 
-    printer = app.device_control.hardware.printer_simulator
+    printer = app.terminal.device_control.hardware.printer_simulator
     jobs_before = len(printer.jobs())
     tap(app, "test:printer:test_print")
     assert wait_done(app)["message_ok"], app.view()["message"]

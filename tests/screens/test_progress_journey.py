@@ -41,7 +41,7 @@ def test_progress_of_a_real_submission_scanned_then_typed(rig):
     app, r = rig["app"], rig["resident"]
     receipt_no = submit(rig)
     rig["gateway"].wait_delivered(receipt_no, timeout_s=20)
-    qr = app.hardware.cameras["qr_camera"]
+    qr = app.terminal.hardware.cameras["qr_camera"]
     qr.app.hold_up(progress_url(receipt_no))
     r.wait_for("attract")
     r.touch("progress")  # from the attract screen, no card needed
@@ -74,7 +74,7 @@ def test_progress_of_a_real_submission_scanned_then_typed(rig):
 
 def test_a_foreign_code_then_an_unknown_receipt_are_explained(rig):
     app, r = rig["app"], rig["resident"]
-    qr = app.hardware.cameras["qr_camera"]
+    qr = app.terminal.hardware.cameras["qr_camera"]
     qr.app.hold_up("https://example.com/shop?id=7")
     r.wait_for("attract")
     r.touch("lang:en")
@@ -101,7 +101,7 @@ def to_card_prompt(r) -> None:
 
 def test_app_sign_in_expired_code_then_a_good_one(rig):
     app, r = rig["app"], rig["resident"]
-    qr = app.hardware.cameras["qr_camera"]
+    qr = app.terminal.hardware.cameras["qr_camera"]
     qr.app.hold_up_signin(expires_in_s=-30)  # issued by the platform simulator when it is shown
     sim_url = rig["settings"].platform.url
     to_card_prompt(r)

@@ -168,7 +168,7 @@ def test_face_check_not_passed_says_why_and_offers_the_other_ways(app):
 
     admin = app.settings.platform.url.rstrip("/") + "/admin/identity"
     go_home(app)
-    settle(app, lambda: app._sim_card_off_at is None)
+    settle(app, lambda: not app.terminal.sample_card_on_pad)
     app.insert_sample_card()
     settle(app, lambda: app.flow.session is not None and app.flow.session.identity is not None)
     tap(app, "item:rs-sbjfzm")

@@ -125,7 +125,7 @@ class Sessions:
         assert self.app.flow.view().get("receipt_no"), "the journey ended without a receipt number"
         self.tap("rate:1")
         r.wait_for("thanks", WAIT_S)
-        sim = self.app.hardware.id_simulator
+        sim = self.app.terminal.hardware.id_simulator
         assert sim is not None
         sim.remove()  # the resident takes the card
         self.step_until(lambda: self.cards.removed > before, "the reader noticing the card left")

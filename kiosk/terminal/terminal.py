@@ -1,0 +1,144 @@
+"""One terminal's runtime, wired: the flow, its devices, device control, the effect runner, the
+heartbeat and the gateway clients.
+
+The screens (``screens/app.py``) own the display, the loop and the resident's input; everything else
+a terminal does is here, with no pygame. Device events arrive on device threads and become typed flow
+events (:func:`flow_event`) on one queue; the UI thread takes them with :meth:`Terminal.pending` and
+hands each to :meth:`Terminal.handle`, which runs the flow and queues its effects.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable, Iterator
+
+from devices.base import DeviceEvent
+from devices.id_card.identity import sample_cards
+from kiosk import flow
+from kiosk.catalog.loading import Catalog
+from kiosk.settings import Settings
+from kiosk.terminal.device_control import DeviceControl
+from kiosk.terminal.effects import EffectRunner
+from kiosk.terminal.hardware import Hardware
+from kiosk.terminal.heartbeat import Heartbeat
+from local_api.client import GatewayClient
+
+log = logging.getLogger(__name__)
+
+SIM_CARD_ON_PAD_S = 2.0  # a simulated card stays on the pad this long, like a resident's hand
+
+
+def flow_event(event: DeviceEvent) -> flow.Event | None:
+    """What a device's event means to the resident's flow; None for what only operators see (state
+    changes, print outcomes: those reach the flow through :meth:`Terminal.device_states`)."""
+    match (event.device, event.kind):
+        case ("id_reader", "card_read"):
+            return flow.CardRead(event.payload, "id_card")
+        case ("ssc_reader", "ssc_read"):
+            return flow.CardRead(event.payload, "social_security_card")
+        case ("ssc_reader", "card_removed"):
+            # Only the social security card sits in its slot for the whole visit; an ID card is laid
+            # on the pad and taken back at once, which ends nothing.
+            return flow.CardRemoved("social_security_card")
+        case (_, "card_invalid" | "card_unsupported"):
+            return flow.CardRejected(f"notice_{event.kind}")
+    return None
+
+
+class Terminal:
+    """Builds and owns one terminal's runtime; :meth:`close` stops every thread it started."""
+
+    def __init__(self, settings: Settings, *, gateway_url: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.events: queue.Queue[flow.Event] = queue.Queue()
+        k = settings.kiosk
+        self.flow = flow.KioskFlow(Catalog.load(k.catalog or None), clock, language=k.language,
+                                   idle_timeout_s=k.idle_timeout_s, warning_s=k.timeout_warning_s)
+        self.hardware = Hardware.open(settings, self.device_event)
+        try:
+            # Device tests and settings changes (maintenance mode, the gateway's technician door).
+            self.device_control = DeviceControl(settings, self.hardware, self.device_event)
+            self.runner = EffectRunner(settings, GatewayClient(gateway_url), self.hardware.printer,
+                                       self.events.put, cameras=self.hardware.cameras,
+                                       device_control=self.device_control)
+            # Its own connection: a slow effect must not delay what operators see.
+            self.heartbeat = Heartbeat(GatewayClient(gateway_url), self.events.put,
+                                       device_control=self.device_control)
+            self.runner.start()
+            self.heartbeat.start()
+        except BaseException:
+            self.hardware.close()
+            raise
+        self._sim_card_off_at: float | None = None
+
+    # -- events in --
+
+    def device_event(self, event: DeviceEvent) -> None:
+        """Called on device threads: only queue, never touch the flow from here."""
+        meaning = flow_event(event)
+        if meaning is not None:
+            self.events.put(meaning)
+
+    def pending(self) -> Iterator[flow.Event]:
+        """The events queued by devices, the effect runner and the heartbeat since the last call."""
+        while True:
+            try:
+                yield self.events.get_nowait()
+            except queue.Empty:
+                return
+
+    def handle(self, event: flow.Event) -> list[flow.Effect]:
+        """Run ``event`` through the flow and queue its effects; returns them (the screens clear what
+        they drew on :class:`flow.SessionWiped`)."""
+        effects = self.flow.handle(event)
+        for effect in effects:
+            if isinstance(effect, flow.SessionWiped):
+                self.heartbeat.count(effect)
+            self.runner.run(effect)
+        return effects
+
+    def device_states(self) -> flow.DeviceStates:
+        """Which devices are usable now, for the flow's item availability."""
+        return flow.DeviceStates(self.hardware.available())
+
+    # -- simulated devices --
+
+    @property
+    def simulated_reader(self) -> bool:
+        return self.hardware.id_simulator is not None
+
+    @property
+    def sample_card_on_pad(self) -> bool:
+        """Whether a sample card laid by :meth:`insert_sample_card` is still on the simulated pad."""
+        return self._sim_card_off_at is not None
+
+    def insert_sample_card(self, index: int = 0) -> None:
+        """Lay a test card on the simulated reader (simulator mode only); it is taken back after
+        :data:`SIM_CARD_ON_PAD_S`, on a later :meth:`tick`."""
+        sim = self.hardware.id_simulator
+        if sim is None:
+            return
+        sim.insert(sample_cards()[index])
+        self._sim_card_off_at = self.clock() + SIM_CARD_ON_PAD_S
+
+    def tick(self) -> None:
+        """Time passes for the simulated devices: a sample card leaves the pad."""
+        sim = self.hardware.id_simulator
+        if self._sim_card_off_at is not None and self.clock() >= self._sim_card_off_at and sim:
+            sim.remove()
+            self._sim_card_off_at = None
+
+    # -- operators --
+
+    def report(self, screen: str, screen_png: Callable[[], bytes] | None = None) -> None:
+        """Queue a heartbeat with the screen shown and the devices' states."""
+        self.heartbeat.beat(screen, self.hardware.statuses(), screen_png)
+
+    def close(self) -> None:
+        self.heartbeat.stop()
+        self.runner.stop()
+        self.hardware.close()
