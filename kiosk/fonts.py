@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cache
 import importlib.util
+from functools import cache
 from pathlib import Path
 
 
@@ -15,7 +15,7 @@ def cjk_font_path(bold: bool = False) -> Path:
     spec = importlib.util.find_spec("pygame_gui")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("pygame_gui is not installed; it carries the Noto Sans SC font")
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / name
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / name
     if not path.exists():
         raise FileNotFoundError(f"{name} missing from pygame_gui's data folder; reinstall pygame_gui")
     return path

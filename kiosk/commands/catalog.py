@@ -18,12 +18,9 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kiosk.catalog.loading import Catalog, CatalogError
-
-if TYPE_CHECKING:
-    from kiosk.catalog.loading import Catalog
 
 EXIT_INVALID = 2
 EXIT_NOT_FOUND = 1

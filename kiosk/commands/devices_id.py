@@ -80,7 +80,7 @@ def _section(load: Callable[[], Any]) -> dict[str, Any]:
     """Run one discovery; a missing module or a failure becomes ``{"unavailable": reason}``."""
     try:
         return {"items": [_plain(i) for i in load()]}
-    except Exception as exc:  # another engineer's module, or a missing daemon: report, do not fail
+    except Exception as exc:  # noqa: BLE001  another engineer's module, or a missing daemon: report, do not fail
         return {"unavailable": f"{type(exc).__name__}: {exc}".strip()}
 
 
@@ -198,9 +198,9 @@ def card_fields(card: Any, *, reveal: bool) -> dict[str, Any]:
 
 def cmd_read_id(args: argparse.Namespace) -> int:
     try:
-        with _reader_port(args.port) as url:
-            with IdCardReader(url, baudrate=args.baud, read_timeout_s=args.timeout) as reader:
-                card = reader.read_card(fingerprint=args.fingerprint)
+        with (_reader_port(args.port) as url,
+              IdCardReader(url, baudrate=args.baud, read_timeout_s=args.timeout) as reader):
+            card = reader.read_card(fingerprint=args.fingerprint)
     except UnsupportedCardType as exc:
         _out(args, {"error": str(exc), "card_type": exc.flag}, f"kiosk devices read-id: {exc}", error=True)
         return EXIT_UNSUPPORTED

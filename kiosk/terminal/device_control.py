@@ -284,7 +284,7 @@ class DeviceControl:
         with self._lock:
             try:
                 wanted = DevicesSection.model_validate(view.get("devices") or {})
-            except Exception as exc:  # pydantic's ValidationError, or not a mapping at all
+            except Exception as exc:  # noqa: BLE001  pydantic's ValidationError, or not a mapping at all
                 self.applied_revision = revision  # the same answer would fail the same way: say it once
                 return self._refused(f"the gateway sent device settings the kiosk cannot use ({exc}); "
                                      "the last good settings stay in use")

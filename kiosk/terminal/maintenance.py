@@ -344,7 +344,7 @@ class Maintenance(MaintenancePages):
         self._job = None
         try:
             result = future.result()
-        except Exception as exc:  # the worker's failure is the technician's message, not a crash
+        except Exception as exc:  # noqa: BLE001  the worker's failure is the technician's message, not a crash
             log.warning("maintenance %s failed: %s", label, type(exc).__name__)
             self._say(f"操作失败：{exc}。请重试或检查设备连接。", False)
             return
@@ -396,7 +396,7 @@ class Maintenance(MaintenancePages):
                     return
                 # The gateway will never take this one (a bad field): say so loudly, keep the others going.
                 log.error("maintenance audit record refused by the gateway (%s): %s", exc.message, record)
-            except Exception as exc:  # unreachable gateway: keep it, try again later
+            except Exception as exc:  # noqa: BLE001  unreachable gateway: keep it, try again later
                 log.warning("maintenance audit not delivered yet (%s); will retry", type(exc).__name__)
                 self._retry_at = self.clock() + AUDIT_RETRY_S
                 return

@@ -65,7 +65,7 @@ class MaintenancePages:
         self._rows_at = self.clock() + ROWS_REFRESH_S
         try:
             rows = self.control().rows()
-        except Exception as exc:  # the table says it cannot be read; the page keeps working
+        except Exception as exc:  # noqa: BLE001  the table says it cannot be read; the page keeps working
             self.rows = [{"name": "-", "label": "设备状态读取失败", "endpoint": "", "state": "unknown",
                           "detail": type(exc).__name__, "counters": (), "last_error": str(exc)}]
             return

@@ -157,7 +157,7 @@ class Speaker:
         args = [self.executable, "-v", self.voice_for(language), "-s", str(rate or self.rate),
                 "-w", str(out), " " + " ".join(text.split())[:MAX_CHARS]]
         try:
-            done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
+            done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False,
                                   env=self._env)
         except subprocess.TimeoutExpired as exc:
             raise DeviceTimeout(f"espeak-ng took more than {timeout:g} s to synthesise; "
