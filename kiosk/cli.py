@@ -221,7 +221,7 @@ def _cmd_platform_sim(args: argparse.Namespace, settings: Settings) -> int:
     from kiosk.supervisor import notify_ready
     from local_api.server import serve_platform_sim
 
-    from local_api.sim.app import Faults
+    from local_api.sim.state import Faults
 
     port = settings.platform.sim_port if args.port is None else args.port
     wanted: dict[str, object] = {"latency_s": args.latency, "drop": args.drop, "hang_s": args.hang,

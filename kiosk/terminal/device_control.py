@@ -333,7 +333,7 @@ class DeviceControl:
 
     def _restore(self, before: bytes | None) -> None:
         """Put the local settings file back exactly as it was (or remove it if there was none)."""
-        from local_api.ops.service_mode import write_atomically
+        from local_api.files import write_atomically
 
         if before is None:
             self._store.reset()
