@@ -218,7 +218,7 @@ def _cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_platform_sim(args: argparse.Namespace, settings: Settings) -> int:
     # lazy: Flask loads only in the process that serves the simulator
     from local_api.server import serve_platform_sim
-    from local_api.sim.app import Faults
+    from local_api.sim.state import Faults
 
     port = settings.platform.sim_port if args.port is None else args.port
     wanted: dict[str, object] = {"latency_s": args.latency, "drop": args.drop, "hang_s": args.hang,

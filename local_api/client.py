@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import time
 from typing import Any
+from urllib.parse import quote
 
 import requests
-from urllib.parse import quote
 
 # The kiosk only ever rates in GB/T 39046 direction: 1 = 非常满意 … 5 = 非常不满意.
 RATING_DIRECTION = "gbt39046"

@@ -12,26 +12,30 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, Literal
 
+from flask import Flask
 from waitress import wasyncore
 from waitress.server import create_server
 
+from kiosk.catalog.loading import Catalog
 from kiosk.settings import Settings
 from kiosk.watchdog import ServingProbe, Watchdog, gateway_alive
-from local_api.web.app import GatewayServices, create_app
-from local_api.web.auth import TOKENS_FILE_NAME, TokenStore
 from local_api.link.breaker import CircuitBreaker
-from local_api.outbox.crypto import KEY_FILE_NAME, Sealer
+from local_api.link.client import PlatformClient
 from local_api.ops.events import EventLog
+from local_api.outbox.crypto import KEY_FILE_NAME, Sealer
 from local_api.outbox.forwarder import Forwarder
 from local_api.outbox.store import Outbox
-from local_api.link.client import PlatformClient
-from local_api.sim.app import Faults, create_platform_app
+from local_api.sim.app import create_platform_app
+from local_api.sim.state import Faults
+from local_api.web.app import create_app
+from local_api.web.credentials import TOKENS_FILE_NAME, TokenStore
+from local_api.web.services import GatewayServices
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ _LOOP_TIMEOUT_S = 1.0  # close() pulls the trigger, so this only bounds a missed
 class ServerHandle:
     """One waitress server bound at construction (port 0 → a free port, see ``url``)."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8,
+    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8,
                  name: str = "http") -> None:
         self.name = name
         self.app = app
@@ -108,7 +112,7 @@ class Gateway:
     """A built gateway: its services and app; :meth:`close` stops and closes them in order."""
 
     services: GatewayServices
-    app: Any
+    app: Flask
 
     def close(self, *, wait_s: float | None = None) -> None:
         """Stop the forwarder (waiting up to ``wait_s`` for an attempt in flight), then close the rest."""
@@ -126,18 +130,18 @@ def platform_url(settings: Settings) -> str:
 
 def catalog_item_codes() -> frozenset[str] | None:
     """The packaged catalog's item codes, or None (not checked) when the catalog cannot be read."""
+    # The kiosk app refuses to start on a broken catalog; the gateway still stores, whatever the catalog did.
     try:
-        from kiosk.catalog.loading import Catalog
-
         return frozenset(item.code for item in Catalog.load().items) or None
-    except Exception as exc:  # the kiosk app refuses to start on a broken catalog; the gateway still stores
+    except Exception as exc:  # noqa: BLE001
         log.warning("catalog unreadable (%s): submissions are not checked against item codes",
                     type(exc).__name__)
         return None
 
 
 def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s: float | None = 30.0,
-                  platform_base_url: str | None = None, item_codes: Any = "catalog") -> Gateway:
+                  platform_base_url: str | None = None,
+                  item_codes: Iterable[str] | Literal["catalog"] | None = "catalog") -> Gateway:
     """Open the outbox (integrity-checked), start the forwarder, build the app.
 
     ``item_codes``: codes a submission may name; ``"catalog"`` reads the packaged catalog, None
@@ -170,11 +174,11 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
                           base_delay_s=base_delay_s, idle_probe_s=idle_probe_s, retention_s=gw.retention_s,
                           parked_retention_s=gw.parked_retention_s, expire_after_s=gw.expire_after_s,
                           breaker=breaker)
-    services = GatewayServices(outbox=outbox, forwarder=forwarder,
+    services = GatewayServices(settings=settings, outbox=outbox, forwarder=forwarder,
                                platform=PlatformClient(*args, settings.platform.timeout_s),
                                proxy=PlatformClient(*args, settings.platform.proxy_timeout_s),
                                started_at=time.time(), tokens=tokens, item_codes=codes, events=events)
-    app = create_app(settings, services)
+    app = create_app(services)
     forwarder.start()
     return Gateway(services, app)
 

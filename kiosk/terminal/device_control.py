@@ -29,8 +29,8 @@ from devices.printer.jobs import PrintOutcome
 from kiosk.settings import LOCAL_OVERRIDES, DevicesSection, Settings
 from kiosk.terminal import device_ops
 from kiosk.terminal.hardware import DEVICE_KEYS, Hardware
+from local_api.files import write_atomically
 from local_api.ops.device_settings import DeviceSettingsBody, LocalDeviceSettings, SettingsRefused
-from local_api.ops.service_mode import write_atomically
 
 log = logging.getLogger(__name__)
 

@@ -110,7 +110,7 @@ class Verifier:
     def _forget_expired(self, now: float) -> None:
         # Entries are inserted roughly in time order, so expired ones gather at the front.
         while self._seen:
-            signature, until = next(iter(self._seen.items()))
+            _, until = next(iter(self._seen.items()))
             if until >= now:
                 break
             self._seen.popitem(last=False)

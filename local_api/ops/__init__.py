@@ -1,1 +1,2 @@
-"""What operators and technicians see and change on one terminal: events, service mode, device settings, fleet tallies."""
+"""What operators and technicians see and change on one terminal: events, the audit, service mode,
+device settings, the kiosk's screen picture, fleet tallies."""

@@ -20,10 +20,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kiosk.settings import LOCAL_OVERRIDES, DevicesSection, Settings, device_problems
-from local_api.ops.service_mode import write_atomically
+from local_api.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +141,6 @@ class LocalDeviceSettings:
         return True
 
     def _write(self, override: dict[str, Any]) -> None:
-        import tomli_w  # only a technician's change needs to write TOML
-
         header = ("# Device settings changed by a technician (gateway technician page or the kiosk's\n"
                   "# maintenance mode). Applied over the configured settings; delete to go back to them.\n")
         data = (header + tomli_w.dumps({"devices": override})).encode("utf-8")

@@ -106,9 +106,10 @@ class KioskPresence:
             if len(self._commands) >= MAX_COMMANDS:  # forget the oldest finished ones first
                 for key in [k for k, c in self._commands.items() if c["state"] == "done"][:MAX_COMMANDS // 2]:
                     del self._commands[key]
-            command = {"command_id": str(uuid.uuid4()), "device": device, "action": action, "state": "queued",
+            command_id = str(uuid.uuid4())
+            command = {"command_id": command_id, "device": device, "action": action, "state": "queued",
                        "queued_at": self._wall(), "ok": None, "detail": None, "finished_at": None}
-            self._commands[command["command_id"]] = command
+            self._commands[command_id] = command
         self._events.add("device_test", f"{device}: {action} queued", device=device)
         return dict(command)
 

@@ -14,11 +14,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from local_api.web.bodies import DEVICE_STATES
+DeviceStateName = Literal["online", "offline", "no_device", "busy", "hardware_error", "user_error"]
+"""A device's state as the kiosk app reports it: the values of devices/base.py ``DeviceState``
+(XFS4IoT; the gateway does not import devices)."""
+DEVICE_STATES: tuple[DeviceStateName, ...] = get_args(DeviceStateName)
 
 # ``detail["paper"]`` of a printer's status (devices/printer/health.py PaperLevel values).
 PAPER_LEVELS = ("ok", "low", "out", "unknown")
@@ -33,7 +36,7 @@ def _device_label(name: str) -> str | None:
     return name
 
 
-def device_families(devices: Mapping[str, Mapping[str, Any]]) -> Iterator[Any]:
+def device_families(devices: Mapping[str, Mapping[str, Any]]) -> Iterator[Metric]:
     """Metric families of the devices in the app's last heartbeat.
 
     - ``kiosk_gateway_device_state{device, state}``: 1 for the device's state, 0 for the others
@@ -64,8 +67,8 @@ def device_families(devices: Mapping[str, Mapping[str, Any]]) -> Iterator[Any]:
         detail = status.get("detail") or {}
         if isinstance(detail, Mapping) and "paper" in detail:
             level = detail["paper"] if detail["paper"] in PAPER_LEVELS else "unknown"
-            for each in PAPER_LEVELS:
-                paper.add_metric([device, each], 1.0 if each == level else 0.0)
+            for paper_level in PAPER_LEVELS:
+                paper.add_metric([device, paper_level], 1.0 if paper_level == level else 0.0)
         for family, key in ((operations, "operations"), (errors, "errors")):
             value = status.get(key)
             if isinstance(value, int) and not isinstance(value, bool) and value >= 0:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from local_api.files import write_atomically
+from local_api.timestamps import iso
 
 log = logging.getLogger(__name__)
 
@@ -32,24 +34,6 @@ class ServiceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     in_service: StrictBool
     message: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
-
-
-def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half of one."""
-    tmp = path.with_name(path.name + ".tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself must survive a power cut
-    finally:
-        os.close(dir_fd)
 
 
 class ServiceSwitch:
@@ -90,8 +74,6 @@ class ServiceSwitch:
 
     def view(self) -> dict[str, Any]:
         """``{in_service, message, since, by}`` — the heartbeat answer's ``service`` field."""
-        from local_api.outbox.forwarder import iso
-
         with self._lock:
             state = dict(self._state)
         return {"in_service": state["in_service"], "message": state["message"], "since": iso(state["since"]),

@@ -29,25 +29,18 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from local_api.link.breaker import CircuitBreaker
+from local_api.link.client import PlatformClient, PlatformRejected, PlatformReply, PlatformUnavailable
 from local_api.outbox.crypto import SealError
 from local_api.outbox.store import Outbox, OutboxUnavailable, Record
-from local_api.link.client import PlatformClient, PlatformRejected, PlatformReply, PlatformUnavailable
+from local_api.timestamps import iso
 
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_S = 6 * 3600.0  # a bogus Retry-After must not park the queue for days
 _DB_PAUSE_S = 1.0
-
-
-def iso(ts: float | None) -> str | None:
-    """Unix seconds → ISO 8601 with the local UTC offset (None stays None)."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
 class Forwarder:
@@ -253,7 +246,7 @@ class Forwarder:
             self.outbox.mark_rejected(receipt, exc.reason)
             self.rejected_total += 1
             log.warning("submission %s rejected by the platform: %s", receipt, exc.reason)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a bug in one attempt is a passing failure, not a stop
             self.failed_attempts_total += 1
             self._retry_later(receipt, f"unexpected {type(exc).__name__} while sending", None)
             log.error("submission %s: unexpected %s while sending", receipt, type(exc).__name__)
@@ -274,7 +267,7 @@ class Forwarder:
             # Never before the platform's own time; a little jitter so a fleet does not return at once.
             wait = min(retry_after, MAX_RETRY_AFTER_S)
             return wait + self._rng.uniform(0, min(1.0, 0.1 * wait))
-        ceiling = min(self.retry_max_s, self.base_delay_s * 2 ** min(self._streak - 1, 30))
+        ceiling = min(self.retry_max_s, self.base_delay_s * 2.0 ** min(self._streak - 1, 30))
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)  # "equal jitter"
 
     def _retry_later(self, receipt: str, reason: str, retry_after: float | None) -> None:

@@ -20,6 +20,7 @@ mid-send; it is queued again, and the idempotency key makes the second delivery 
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import logging
 import secrets
@@ -33,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 from local_api.outbox.crypto import Sealer
-from local_api.outbox.schema import COLUMNS, FINISHED, PARKED, SCHEMA_VERSION, STATES, migrate
 from local_api.outbox.records import (
     DuplicateSubmission,
     Material,
@@ -44,11 +44,23 @@ from local_api.outbox.records import (
     RequestConflict,
     UnknownReceipt,
 )
+from local_api.outbox.schema import COLUMNS, FINISHED, PARKED, SCHEMA_VERSION, STATES, migrate
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Outbox", "Record", "Material", "OutboxError", "OutboxUnavailable", "OutboxCorrupt",
-           "UnknownReceipt", "DuplicateSubmission", "RequestConflict", "STATES", "SCHEMA_VERSION"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "STATES",
+    "DuplicateSubmission",
+    "Material",
+    "Outbox",
+    "OutboxCorrupt",
+    "OutboxError",
+    "OutboxUnavailable",
+    "Record",
+    "RequestConflict",
+    "UnknownReceipt",
+]
 
 MAX_ERROR_CHARS = 500
 RUN_DIGITS = 6  # a random run number, drawn each time the outbox is opened
@@ -257,7 +269,7 @@ class Outbox:
                 if item.record is None:
                     seq -= 1
             self._db.execute("COMMIT")
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - every waiter of the batch must get an answer
             self._rollback()
             error = self._translate(exc)
             for item in batch:
@@ -449,7 +461,7 @@ class Outbox:
             raise UnknownReceipt(record.receipt_no)
         return self._unseal_payload(record, rows[0][0])
 
-    def open_materials(self, record: Record) -> list[Material]:
+    def open_materials(self, record: Record) -> builtins.list[Material]:
         """Decrypt a submission's materials, for delivery only (empty list when it has none)."""
         rows = self._read("SELECT materials FROM submissions WHERE receipt_no=?", (record.receipt_no,))
         if not rows:
@@ -460,7 +472,7 @@ class Outbox:
         payload: dict[str, Any] = self._sealer.open(blob, _aad(record.receipt_no, record.kind, record.item_code))
         return payload
 
-    def _unseal_materials(self, record: Record, blob: bytes | None) -> list[Material]:
+    def _unseal_materials(self, record: Record, blob: bytes | None) -> builtins.list[Material]:
         if blob is None:
             return []
         listing = self._sealer.open(blob, _aad(record.receipt_no, record.kind, record.item_code, "materials"))
@@ -476,11 +488,13 @@ class Outbox:
     def oldest_pending_accepted_at(self) -> float | None:
         """When the oldest undelivered (queued or sending) submission was accepted; None if none."""
         rows = self._read("SELECT min(accepted_at) FROM submissions WHERE state IN ('queued', 'sending')")
-        return rows[0][0]
+        oldest: float | None = rows[0][0]  # NULL when there is none
+        return oldest
 
     def last_delivered_at(self) -> float | None:
         """When the platform last acknowledged a submission that is still on record; None if none."""
-        return self._read("SELECT max(delivered_at) FROM submissions")[0][0]
+        last: float | None = self._read("SELECT max(delivered_at) FROM submissions")[0][0]
+        return last
 
     def parked(self) -> int:
         """How many submissions wait for an operator (rejected or expired)."""

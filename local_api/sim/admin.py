@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from local_api.sim.app import LOOPBACK, Faults, _fail, _json_body, _state
 from local_api.sim.data import SIGNIN_LIFETIME_S, SIGNIN_MAX_LIFETIME_S
+from local_api.sim.door import LOOPBACK, fail, json_body
 from local_api.sim.services import IDENTITY_OUTCOMES, id_hash
-
+from local_api.sim.state import Faults, state
 
 # -- admin (loopback only) ----------------------------------------------------------------------
 
@@ -21,39 +21,39 @@ admin = Blueprint("platform_admin", __name__, url_prefix="/admin")
 @admin.before_request
 def _loopback_only() -> Any:
     if request.remote_addr not in LOOPBACK:
-        return _fail(403, "forbidden", "admin endpoints answer on loopback only")
+        return fail(403, "forbidden", "admin endpoints answer on loopback only")
     return None
 
 
 @admin.post("/faults")
 def set_faults() -> Any:
-    data = _json_body()
+    data = json_body()
     if data is None:
-        return _fail(400, "invalid_request", "body: a JSON object is required")
+        return fail(400, "invalid_request", "body: a JSON object is required")
     try:
         faults = Faults.from_json(data)
     except (TypeError, ValueError) as exc:
-        return _fail(400, "invalid_request", str(exc))
-    state = _state()
-    with state.lock:
-        state.faults = faults
+        return fail(400, "invalid_request", str(exc))
+    sim = state()
+    with sim.lock:
+        sim.faults = faults
     return jsonify(asdict(faults))
 
 
 @admin.get("/faults")
 def get_faults() -> Any:
-    return jsonify(asdict(_state().faults))
+    return jsonify(asdict(state().faults))
 
 
 @admin.get("/applications")
 def list_applications() -> Any:
-    state = _state()
-    with state.lock:
-        apps = [a.summary() for a in state.applications.values()]
-        ratings = [{"idempotency_key": k, **{f: v for f, v in r.items()}} for k, r in state.ratings.items()]
-        helps = [h.summary() for h in state.help_requests.values()]
-        reports = [r.summary() for r in state.reports.values()]
-        bookings = [{"idempotency_key": k, **b} for k, b in state.bookings.items()]
+    sim = state()
+    with sim.lock:
+        apps = [a.summary() for a in sim.applications.values()]
+        ratings = [{"idempotency_key": k, **{f: v for f, v in r.items()}} for k, r in sim.ratings.items()]
+        helps = [h.summary() for h in sim.help_requests.values()]
+        reports = [r.summary() for r in sim.reports.values()]
+        bookings = [{"idempotency_key": k, **b} for k, b in sim.bookings.items()]
     return jsonify({"applications": apps, "ratings": ratings, "help_requests": helps, "reports": reports,
                     "appointments": bookings, "count": len(apps),
                     "deliveries": sum(a["deliveries"] for a in apps)})
@@ -64,51 +64,51 @@ def received() -> Any:
     """Everything the kiosks sent, for tests and the demo at the far end: applications, help requests
     and reports with their bodies (materials as name, type, size and SHA-256), ratings, appointments.
     A simulator's test data only; loopback only like the rest of /admin."""
-    state = _state()
-    with state.lock:
-        return jsonify({"applications": [a.received() for a in state.applications.values()],
-                        "help_requests": [h.received() for h in state.help_requests.values()],
-                        "reports": [r.received() for r in state.reports.values()],
-                        "ratings": [{"idempotency_key": k, **r} for k, r in state.ratings.items()],
-                        "appointments": [{"idempotency_key": k, **b} for k, b in state.bookings.items()]})
+    sim = state()
+    with sim.lock:
+        return jsonify({"applications": [a.received() for a in sim.applications.values()],
+                        "help_requests": [h.received() for h in sim.help_requests.values()],
+                        "reports": [r.received() for r in sim.reports.values()],
+                        "ratings": [{"idempotency_key": k, **r} for k, r in sim.ratings.items()],
+                        "appointments": [{"idempotency_key": k, **b} for k, b in sim.bookings.items()]})
 
 
 @admin.post("/identity")
 def script_identity() -> Any:
     """Script identity-check outcomes: ``{"default": outcome}`` and/or ``{"id_number": …, "outcome": …}``."""
-    data = _json_body()
+    data = json_body()
     if data is None:
-        return _fail(400, "invalid_request", "body: a JSON object is required")
-    state = _state()
+        return fail(400, "invalid_request", "body: a JSON object is required")
+    sim = state()
     for key in ("default", "outcome"):
         if key in data and data[key] not in IDENTITY_OUTCOMES:
-            return _fail(400, "invalid_request", f"{key}: must be one of {sorted(IDENTITY_OUTCOMES)}")
-    with state.lock:
+            return fail(400, "invalid_request", f"{key}: must be one of {sorted(IDENTITY_OUTCOMES)}")
+    with sim.lock:
         if "default" in data:
-            state.identity_default = data["default"]
+            sim.identity_default = data["default"]
         if "outcome" in data:
             if not isinstance(data.get("id_number"), str):
-                return _fail(400, "invalid_request", "id_number: required with outcome")
-            state.identity_outcomes[id_hash(data["id_number"])] = data["outcome"]
-        return jsonify({"default": state.identity_default, "scripted": len(state.identity_outcomes)})
+                return fail(400, "invalid_request", "id_number: required with outcome")
+            sim.identity_outcomes[id_hash(data["id_number"])] = data["outcome"]
+        return jsonify({"default": sim.identity_default, "scripted": len(sim.identity_outcomes)})
 
 
 @admin.post("/signin-codes")
 def issue_signin_code() -> Any:
     """A sign-in code as the government app shows it: ``{expires_in_s?}`` (≤ 0: already expired, for
     rehearsing a refusal) → ``{code, expires_at, public_key}``. The code is a credential: never logged."""
-    data = _json_body()
+    data = json_body()
     if data is None:
         data = {}
     unknown = set(data) - {"expires_in_s"}
     if unknown:
-        return _fail(400, "invalid_request", f"unknown field(s): {', '.join(sorted(unknown))}")
+        return fail(400, "invalid_request", f"unknown field(s): {', '.join(sorted(unknown))}")
     lifetime = data.get("expires_in_s", SIGNIN_LIFETIME_S)
     if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or \
             not -86_400 <= lifetime <= SIGNIN_MAX_LIFETIME_S:
-        return _fail(400, "invalid_request",
-                     f"expires_in_s: a number of seconds up to {SIGNIN_MAX_LIFETIME_S}")
-    signin = _state().signin
+        return fail(400, "invalid_request",
+                    f"expires_in_s: a number of seconds up to {SIGNIN_MAX_LIFETIME_S}")
+    signin = state().signin
     code, expires_at = signin.issue(float(lifetime))
     return jsonify({"code": code, "expires_at": expires_at, "public_key": signin.public_key}), 201
 
@@ -116,5 +116,5 @@ def issue_signin_code() -> Any:
 @admin.get("/signin-codes")
 def signin_codes() -> Any:
     """How many codes the simulator holds and how many were redeemed, and its public key (no tokens)."""
-    signin = _state().signin
+    signin = state().signin
     return jsonify({**signin.counts(), "public_key": signin.public_key})

@@ -20,6 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kiosk.catalog.loading import Catalog
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.qrcodes import public_key_b64, signin_payload
 
@@ -63,10 +64,8 @@ SAMPLE_ITEMS = {info.code: info for info in (
 def load_catalog_items() -> dict[str, ItemInfo]:
     """The packaged catalog's items by code; :data:`SAMPLE_ITEMS` when the catalog cannot be read."""
     try:
-        from kiosk.catalog.loading import Catalog
-
         items = {info.code: info for info in map(item_info, Catalog.load().items)}
-    except Exception:  # a broken or half-edited catalog must not take the simulator down
+    except Exception:  # noqa: BLE001 - a broken or half-edited catalog must not take the simulator down
         return dict(SAMPLE_ITEMS)
     return items or dict(SAMPLE_ITEMS)
 
@@ -100,7 +99,7 @@ def _social_insurance_proof(applicant: dict[str, Any], serial: int, rng: random.
     ]
     issued = datetime.now().astimezone()
     rows = _identity_rows(applicant) + [["参保地", REGION]]
-    rows += [[i["type"], f"{i['status']} {i['months']}个月"] for i in insurances]
+    rows += [[str(i["type"]), f"{i['status']} {i['months']}个月"] for i in insurances]
     rows += [["打印时间", f"{issued:%Y-%m-%d %H:%M}"]]
     return {
         "item_code": "rs-sbjfzm", "title": "社会保险参保缴费证明", "doc_no": f"XMSB{issued:%Y%m%d}{serial:06d}",
@@ -211,7 +210,8 @@ def slot_capacity(slot_id: str) -> int:
 
 def slots(item_code: str, start: date, booked: dict[str, int]) -> list[dict[str, Any]]:
     """Slots of the next working days from ``start`` with what is left of each."""
-    out, day = [], start
+    out: list[dict[str, Any]] = []
+    day = start
     while len({s["date"] for s in out}) < WORKDAYS_SHOWN:
         if day.weekday() < 5:
             for hhmm in SLOT_TIMES:
@@ -319,6 +319,8 @@ class SignInCodes:
 
 def signin_person() -> dict[str, str]:
     """The TEST resident every simulated sign-in stands for: the second sample ID card's holder."""
+    # lazy: only a redeemed sign-in code needs it, and importing the ID card package (pyserial, the
+    # reader and its simulator) costs ~35 ms at every simulator start otherwise.
     from devices.id_card.identity import sample_cards
 
     card = sample_cards()[1]

@@ -16,16 +16,12 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
-from local_api.sim.app import (
-    _applicant_problem, _fail, _inject_faults, _json_body, _maybe_drop, _now_iso, _require_signature, _state,
-)
-from local_api.sim.data import parse_slot_id, progress, query_answer, slots
+from local_api.sim.data import parse_slot_id, progress, query_answer, slot_capacity, slots
+from local_api.sim.door import applicant_problem, fail, guard, json_body, now_iso
+from local_api.sim.state import state
 
 services = Blueprint("platform_services", __name__)
-# The same door as the core contract: faults first (as the network would misbehave), then the signature.
-services.before_request(_inject_faults)
-services.before_request(_require_signature)
-services.after_request(_maybe_drop)
+guard(services)  # the same door as the core contract
 
 MAX_FACE_BYTES = 2 * 1024 * 1024
 IDENTITY_OUTCOMES = {
@@ -44,26 +40,26 @@ def id_hash(id_number: str) -> str:
 
 
 def _item(code: str, kind: str) -> Any:
-    info = _state().items.get(code)
+    info = state().items.get(code)
     if info is None:
-        return None, _fail(404, "unknown_item", "the platform knows no item with this item_code")
+        return None, fail(404, "unknown_item", "the platform knows no item with this item_code")
     if info.kind != kind:
-        return None, _fail(404, "unknown_item", f"item_code is a {info.kind} item, not a {kind} item")
+        return None, fail(404, "unknown_item", f"item_code is a {info.kind} item, not a {kind} item")
     return info, None
 
 
 @services.post("/v1/items/<item_code>/query")
 def query_item(item_code: str) -> Any:
-    body = _json_body()
+    body = json_body()
     if body is None:
-        return _fail(400, "invalid_request", "body: a JSON object is required")
+        return fail(400, "invalid_request", "body: a JSON object is required")
     info, error = _item(item_code, "query")
     if error is not None:
         return error
-    problem = _applicant_problem(body.get("applicant"))
+    problem = applicant_problem(body.get("applicant"))
     if problem:
-        return _fail(400, "invalid_request", problem)
-    return jsonify(query_answer(info, body["applicant"], _state().next_serial()))
+        return fail(400, "invalid_request", problem)
+    return jsonify(query_answer(info, body["applicant"], state().next_serial()))
 
 
 def _face_problem(value: Any) -> str | None:
@@ -82,18 +78,18 @@ def _face_problem(value: Any) -> str | None:
 
 @services.post("/v1/identity/verify")
 def verify_identity() -> Any:
-    body = _json_body()
+    body = json_body()
     if body is None:
-        return _fail(400, "invalid_request", "body: a JSON object is required")
-    problem = _applicant_problem(body.get("applicant")) or _face_problem(body.get("face_jpeg"))
+        return fail(400, "invalid_request", "body: a JSON object is required")
+    problem = applicant_problem(body.get("applicant")) or _face_problem(body.get("face_jpeg"))
     if problem:
-        return _fail(422, "invalid_identity_check", problem)
-    state = _state()
-    with state.lock:
-        outcome = state.identity_outcomes.get(id_hash(body["applicant"]["id_number"]), state.identity_default)
-    serial = state.next_serial()
+        return fail(422, "invalid_identity_check", problem)
+    sim = state()
+    with sim.lock:
+        outcome = sim.identity_outcomes.get(id_hash(body["applicant"]["id_number"]), sim.identity_default)
+    serial = sim.next_serial()
     return jsonify({"verified": outcome == "verified", "reason": outcome, "message": IDENTITY_OUTCOMES[outcome],
-                    "check_ref": f"CTID{datetime.now():%Y%m%d}{serial:06d}", "checked_at": _now_iso()})
+                    "check_ref": f"CTID{datetime.now():%Y%m%d}{serial:06d}", "checked_at": now_iso()})
 
 
 SIGNIN_REFUSALS = {
@@ -106,37 +102,37 @@ SIGNIN_REFUSALS = {
 @services.post("/v1/identity/signin")
 def redeem_signin() -> Any:
     """扫码登录: the resident the government app signed in, for a one-time token (never logged)."""
-    body = _json_body()
+    body = json_body()
     token = body.get("token") if body is not None else None
     if not isinstance(token, str) or not 1 <= len(token) <= 128:
-        return _fail(400, "invalid_request", "token: required field is missing (the sign-in code's token)")
-    outcome = _state().signin.redeem(token)
+        return fail(400, "invalid_request", "token: required field is missing (the sign-in code's token)")
+    outcome = state().signin.redeem(token)
     if isinstance(outcome, str):
         status, error, reason = SIGNIN_REFUSALS[outcome]
-        return _fail(status, error, reason)
-    return jsonify({**outcome, "signed_in_at": _now_iso()})
+        return fail(status, error, reason)
+    return jsonify({**outcome, "signed_in_at": now_iso()})
 
 
 @services.get("/v1/identity/signin-key")
 def signin_key() -> Any:
     """The Ed25519 public key sign-in codes are signed with (for ``platform.signin_public_key``)."""
-    return jsonify({"algorithm": "Ed25519", "public_key": _state().signin.public_key})
+    return jsonify({"algorithm": "Ed25519", "public_key": state().signin.public_key})
 
 
 @services.get("/v1/appointments/slots")
 def appointment_slots() -> Any:
     code = request.args.get("item_code", "")
-    info, error = _item(code, "appointment")
+    _, error = _item(code, "appointment")
     if error is not None:
         return error
     try:
         start = date.fromisoformat(request.args["date"]) if request.args.get("date") else date.today()
     except ValueError:
-        return _fail(400, "invalid_request", "date: must be an ISO date (YYYY-MM-DD)")
+        return fail(400, "invalid_request", "date: must be an ISO date (YYYY-MM-DD)")
     start = max(start, date.today())
-    state = _state()
-    with state.lock:
-        listing = slots(code, start, dict(state.booked))
+    sim = state()
+    with sim.lock:
+        listing = slots(code, start, dict(sim.booked))
     return jsonify({"item_code": code, "place": PLACE, "slots": listing})
 
 
@@ -144,35 +140,33 @@ def appointment_slots() -> Any:
 def book_appointment() -> Any:
     kiosk_id: str = g.kiosk_id
     key = request.headers.get("Idempotency-Key", "").strip()
-    body = _json_body()
+    body = json_body()
     if not key or len(key) > 128 or body is None:
-        return _fail(400, "invalid_request", "Idempotency-Key header and a JSON object body are required")
+        return fail(400, "invalid_request", "Idempotency-Key header and a JSON object body are required")
     code = str(body.get("item_code", ""))
-    info, error = _item(code, "appointment")
+    _, error = _item(code, "appointment")
     if error is not None:
         return error
-    problem = _applicant_problem(body.get("applicant"))
+    problem = applicant_problem(body.get("applicant"))
     if problem:
-        return _fail(422, "invalid_appointment", problem)
+        return fail(422, "invalid_appointment", problem)
     slot_id = body.get("slot_id")
     start = parse_slot_id(slot_id, code) if isinstance(slot_id, str) else None
-    if start is None:
-        return _fail(422, "invalid_appointment", "slot_id: not a slot of this item")
-    state = _state()
-    with state.lock:
-        booking = state.bookings.get(key)
+    if start is None or not isinstance(slot_id, str):
+        return fail(422, "invalid_appointment", "slot_id: not a slot of this item")
+    sim = state()
+    with sim.lock:
+        booking = sim.bookings.get(key)
         if booking is not None:
             return jsonify({**booking, "duplicate": True}), 200
-        from local_api.sim.data import slot_capacity
-
-        if state.booked.get(slot_id, 0) >= slot_capacity(slot_id):
-            return _fail(409, "slot_full", "slot_id: this slot is fully booked; choose another")
-        state.booked[slot_id] = state.booked.get(slot_id, 0) + 1
-        state._serial += 1
-        booking = {"appointment_ref": f"HCYY{datetime.now():%Y%m%d}{state._serial:06d}", "item_code": code,
+        if sim.booked.get(slot_id, 0) >= slot_capacity(slot_id):
+            return fail(409, "slot_full", "slot_id: this slot is fully booked; choose another")
+        sim.booked[slot_id] = sim.booked.get(slot_id, 0) + 1
+        ref = f"HCYY{datetime.now():%Y%m%d}{sim.next_serial():06d}"
+        booking = {"appointment_ref": ref, "item_code": code,
                    "slot_id": slot_id, "starts_at": start.isoformat(timespec="minutes"), "place": PLACE,
                    "kiosk_id": kiosk_id}
-        state.bookings[key] = booking
+        sim.bookings[key] = booking
     return jsonify({**booking, "duplicate": False}), 201
 
 
@@ -180,15 +174,15 @@ def book_appointment() -> Any:
 def get_progress(receipt_no: str) -> Any:
     """By the platform's reference (unique), or by a receipt number; a receipt number that more than
     one application carries is refused (409): showing one of them could show another resident's case."""
-    state = _state()
-    with state.lock:
-        matches = [a for a in state.applications.values()
+    sim = state()
+    with sim.lock:
+        matches = [a for a in sim.applications.values()
                    if receipt_no in (a.platform_ref, a.body.get("receipt_no"), a.idempotency_key)]
     if not matches:
-        return _fail(404, "not_found", "no application has this receipt number or reference")
+        return fail(404, "not_found", "no application has this receipt number or reference")
     if len(matches) > 1:
-        return _fail(409, "ambiguous_receipt", "more than one application carries this receipt number; "
-                     "ask by the platform reference")
+        return fail(409, "ambiguous_receipt", "more than one application carries this receipt number; "
+                    "ask by the platform reference")
     stored = matches[0]
     answer = progress(stored.kind, datetime.fromisoformat(stored.received_at))
     return jsonify({"receipt_no": stored.body.get("receipt_no", receipt_no), "platform_ref": stored.platform_ref,

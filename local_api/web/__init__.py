@@ -1,1 +1,2 @@
-"""The gateway's web layer: the app factory, its helpers, authentication, the two doors and the console."""
+"""The gateway's web layer (flaskr-shaped): the app factory, one typed services object, errors, auth,
+the two doors, the console and the screen picture."""

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import shutil
 import time
@@ -24,13 +25,26 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from local_api.web.app import (BadRequest, error, is_loopback, metrics, parse, services, settings,
-                           store_failed)
-from local_api.web.bodies import (RECEIPT_PATTERN, BookingBody, DocumentBody, HeartbeatBody, HelpRequestBody,
-                              IdentityBody, QueryBody, RatingBody, ReportBody, SignInBody, SubmissionBody)
-from local_api.outbox.forwarder import iso
-from local_api.outbox.store import DuplicateSubmission, Material, OutboxError, RequestConflict, UnknownReceipt
 from local_api.link.client import PlatformClient, PlatformRejected, PlatformUnavailable
+from local_api.outbox.store import DuplicateSubmission, Material, OutboxError, RequestConflict, UnknownReceipt
+from local_api.timestamps import iso
+from local_api.web.auth import is_loopback
+from local_api.web.bodies import (
+    RECEIPT_PATTERN,
+    BookingBody,
+    DocumentBody,
+    HeartbeatBody,
+    HelpRequestBody,
+    IdentityBody,
+    QueryBody,
+    RatingBody,
+    ReportBody,
+    SignInBody,
+    SubmissionBody,
+    parse,
+)
+from local_api.web.errors import BadRequest, error, store_failed
+from local_api.web.services import services
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +64,18 @@ def _loopback_only() -> Any:
 
 def _disk_refusal(incoming_bytes: int) -> tuple[Response, int] | None:
     """A 507 answer when storing would eat into the free space the data folder must keep."""
-    need_mb = settings().gateway.min_free_mb
+    svc = services()
+    need_mb = svc.settings.gateway.min_free_mb
     try:
-        free = shutil.disk_usage(settings().data_path).free
+        free = shutil.disk_usage(svc.settings.data_path).free
     except OSError as exc:
         log.error("cannot read the free space of the data folder: %s", exc)
         return error(503, "outbox_unavailable", "本机暂时无法保存 (the data folder cannot be checked; nothing "
                      "was saved)")
     if free - 2 * incoming_bytes >= need_mb * MB:  # sealed row plus its WAL copy
         return None
-    metrics().refused.labels("disk_full").inc()
-    services().events.add("disk_full", f"new submissions refused: {free // MB} MB free, {need_mb:g} MB must stay free")
+    svc.metrics.refused.labels("disk_full").inc()
+    svc.events.add("disk_full", f"new submissions refused: {free // MB} MB free, {need_mb:g} MB must stay free")
     log.error("disk nearly full (%d MB free, %g MB must stay free): new submissions refused", free // MB, need_mb)
     return error(507, "disk_full", "本机存储空间不足，暂停受理新的申报，请联系工作人员 (the terminal's disk is "
                  f"nearly full: {free // MB} MB free, {need_mb:g} MB must stay free; nothing was saved)")
@@ -92,13 +107,13 @@ def _store(kind: str, item_code: str, payload: dict[str, Any], *, size: int, sub
                      "already used for another submission with a different body; nothing was stored: "
                      "every submission needs its own request_id)", field="request_id")
     except OutboxError as exc:
-        metrics().refused.labels("outbox_unavailable").inc()
+        svc.metrics.refused.labels("outbox_unavailable").inc()
         return store_failed(exc)
     if not created:  # a resend of a stored submission: the same receipt, nothing new stored
         return jsonify({"receipt_no": record.receipt_no, "state": record.state,
                         "accepted_at": iso(record.accepted_at), "duplicate": True, **extra}), 200
-    metrics().accept_seconds.observe(time.perf_counter() - started)
-    metrics().accepted.labels(kind).inc()
+    svc.metrics.accept_seconds.observe(time.perf_counter() - started)
+    svc.metrics.accepted.labels(kind).inc()
     svc.forwarder.wake()
     return jsonify({"receipt_no": record.receipt_no, "state": record.state,
                     "accepted_at": iso(record.accepted_at), **extra}), 202
@@ -111,7 +126,7 @@ def submit() -> Any:
     _unknown_item(body.item_code)
     materials = [Material(m.name, m.content_type, m.decoded()) for m in body.materials]
     size = sum(len(m.data) for m in materials)
-    limit = settings().gateway.max_materials_mb
+    limit = services().settings.gateway.max_materials_mb
     if size > limit * MB:
         return error(413, "payload_too_large", f"materials: together larger than {limit:g} MB", field="materials")
     payload = {"applicant": body.applicant.model_dump(), "form": body.form}
@@ -143,9 +158,10 @@ def submission(receipt_no: str) -> Any:
 def rate() -> Any:
     """Queue a 好差评 rating of a transaction (never lost; one per transaction)."""
     body = parse(RatingBody)
-    kiosk = settings().kiosk
+    svc = services()
+    kiosk = svc.settings.kiosk
     try:
-        rated = services().outbox.get(body.receipt_no)
+        rated = svc.outbox.get(body.receipt_no)
     except UnknownReceipt:
         return error(404, "not_found", "no submission has this receipt number", field="receipt_no")
     except OutboxError as exc:
@@ -158,7 +174,7 @@ def rate() -> Any:
     answer = _store("rating", rated.item_code, payload, size=len(body.text) * 4, subject=rated.receipt_no,
                     rates=rated.receipt_no)
     if answer[1] == 202:  # stored now (a resend answers 200 and was counted the first time)
-        metrics().ratings.labels(str(body.level)).inc()
+        svc.metrics.ratings.labels(str(body.level)).inc()
     return answer
 
 
@@ -167,7 +183,7 @@ def help_request() -> Any:
     """Queue a 帮办代办 request (a grid worker's call, an appointment or a home visit)."""
     body = parse(HelpRequestBody)
     _unknown_item(body.item_code)
-    payload = body.model_dump(exclude={"item_code"}) | {"channel": "自助终端", "region": settings().kiosk.place}
+    payload = body.model_dump(exclude={"item_code"}) | {"channel": "自助终端", "region": services().settings.kiosk.place}
     return _store("help_request", body.item_code or "-", payload, size=request.content_length or 0)
 
 
@@ -176,7 +192,7 @@ def report() -> Any:
     """Queue a 办不成事反映 report."""
     body = parse(ReportBody)
     _unknown_item(body.item_code)
-    payload = body.model_dump(exclude={"item_code"}) | {"channel": "自助终端", "region": settings().kiosk.place}
+    payload = body.model_dump(exclude={"item_code"}) | {"channel": "自助终端", "region": services().settings.kiosk.place}
     return _store("report", body.item_code or "-", payload, size=request.content_length or 0)
 
 
@@ -273,7 +289,7 @@ def book() -> Any:
     """Book a slot; ``request_id`` makes a retried booking the same booking."""
     body = parse(BookingBody)
     _unknown_item(body.item_code)
-    key = f"{settings().kiosk.id}-{body.request_id or secrets.token_hex(8)}"
+    key = f"{services().settings.kiosk.id}-{body.request_id or secrets.token_hex(8)}"
     payload = {"item_code": body.item_code, "slot_id": body.slot_id, "applicant": body.applicant.identity(),
                "phone": body.phone}
     return _online(lambda p: p.book_appointment(key, payload), created=True)
@@ -282,8 +298,6 @@ def book() -> Any:
 @bp.get("/api/v1/progress/<receipt_no>")
 def progress(receipt_no: str) -> Any:
     """办件进度: the outbox's own state until the platform has it, then the platform's answer."""
-    import re
-
     if not re.fullmatch(RECEIPT_PATTERN, receipt_no):
         raise BadRequest("receipt_no", "not a receipt number")
     try:
@@ -313,7 +327,7 @@ def heartbeat() -> Any:
     devices = {name: report.model_dump() for name, report in body.devices.items()}
     commands = svc.presence.beat(body.screen, devices, [r.model_dump() for r in body.results])
     if body.sessions is not None:
-        metrics().sessions.fold(body.sessions.run, ((c.item_kind, c.outcome, c.count) for c in body.sessions.counts))
+        svc.metrics.sessions.fold(body.sessions.run, ((c.item_kind, c.outcome, c.count) for c in body.sessions.counts))
     platform = svc.forwarder.status.snapshot()
     return jsonify({"ok": True, "commands": commands,
                     "platform": {"reachable": platform["reachable"], "breaker": platform["breaker"]}})

@@ -10,112 +10,32 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
-from local_api.web.app import error, is_loopback, metrics, parse, services, settings, store_failed
-from local_api.web.auth import SESSION_COOKIE, ConsoleSessions, Lockout, Principal
-from local_api.web.bodies import DeviceTestBody, SessionBody, TokenBody
-from local_api.outbox.forwarder import iso
-from local_api.web.metrics import CONTENT_TYPE
 from local_api.outbox.store import STATES, OutboxError, Record, UnknownReceipt
+from local_api.timestamps import iso
+from local_api.web.auth import is_loopback, require
+from local_api.web.bodies import DeviceTestBody, TokenBody, parse
+from local_api.web.errors import BadRequest, error, store_failed
+from local_api.web.metrics import CONTENT_TYPE
+from local_api.web.services import services
 
 log = logging.getLogger(__name__)
 
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MB = 1024 * 1024
 
 bp = Blueprint("ops_door", __name__)
 
 
-# -- authentication ----------------------------------------------------------------------------
-
-def _lockout() -> Lockout:
-    found: Lockout = current_app.extensions["kiosk_lockout"]
-    return found
-
-
-def _sessions() -> ConsoleSessions:
-    found: ConsoleSessions = current_app.extensions["kiosk_sessions"]
-    return found
-
-
-def _locked_out(left: float) -> tuple[Response, int]:
-    answer, status = error(429, "locked_out", f"too many failed token checks from this address; try again in "
-                           f"{int(left) + 1} s")
-    answer.headers["Retry-After"] = str(int(left) + 1)
-    return answer, status
-
-
-def _token_failed(address: str) -> tuple[Response, int]:
-    metrics().auth_failures.inc()
-    if _lockout().failed(address):
-        services().events.add("auth_lockout", f"{address} locked out after repeated failed token checks",
-                              address=address)
-        log.warning("auth: %s locked out after repeated failed token checks", address)
-        return _locked_out(_lockout().lockout_s)
-    answer, status = error(401, "unauthorized", "the token is not valid (Authorization: Bearer kgw_…)")
-    answer.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-gateway", error="invalid_token"'
-    return answer, status
-
-
-def _verify_token(token: str) -> Principal | None:
-    tokens = services().tokens
-    return tokens.verify(token) if tokens is not None else None
-
-
-def authenticate(role: str) -> Principal | tuple[Response, int]:
-    """The request's principal if it has at least ``role``, else the answer to give (401/403/429)."""
-    address = request.remote_addr or "unknown"
-    left = _lockout().remaining_s(address)
-    if left > 0:
-        return _locked_out(left)
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        principal = _verify_token(token.strip()) if scheme.lower() == "bearer" else None
-        if principal is None:
-            return _token_failed(address)
-        _lockout().succeeded(address)
-    else:
-        sid = request.cookies.get(SESSION_COOKIE, "")
-        principal = _sessions().get(sid) if sid else None
-        if principal is None:
-            answer, status = error(401, "unauthorized", "a token is required (Authorization: Bearer kgw_…)")
-            answer.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-gateway"'
-            return answer, status
-        if request.method not in SAFE_METHODS:
-            sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
-            if not _sessions().csrf_ok(sid, sent):
-                return error(403, "csrf_failed", "this form is missing its CSRF token; reload the page")
-    if not principal.may(role):
-        return error(403, "forbidden", f"this needs the {role} role; the token has {principal.role}")
-    return principal
-
-
-def require(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """View decorator: only principals with at least ``role``; ``g.principal`` is set."""
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            found = authenticate(role)
-            if not isinstance(found, Principal):
-                return found
-            g.principal = found
-            return view(*args, **kwargs)
-        return wrapped
-    return decorate
-
-
 # -- liveness, readiness, status ---------------------------------------------------------------
 
 def _disk() -> dict[str, Any]:
-    need = settings().gateway.min_free_mb
+    settings = services().settings
+    need = settings.gateway.min_free_mb
     try:
-        usage = shutil.disk_usage(settings().data_path)
+        usage = shutil.disk_usage(settings.data_path)
     except OSError as exc:
         return {"free_mb": None, "min_free_mb": need, "ok": False, "error": exc.strerror}
     return {"free_mb": usage.free // MB, "total_mb": usage.total // MB, "min_free_mb": need,
@@ -128,7 +48,7 @@ def health() -> Any:
     svc = services()
     if not is_loopback():
         return jsonify({"status": "ok", "version": svc.version})
-    kiosk = settings().kiosk
+    kiosk = svc.settings.kiosk
     degraded = False
     try:
         counts: dict[str, int] | None = svc.outbox.counts()
@@ -170,7 +90,7 @@ def ready() -> Any:
 def status() -> Any:
     """Everything an operator watches: devices, outbox, platform, disk, heartbeat, version."""
     svc = services()
-    gw = settings().gateway
+    gw = svc.settings.gateway
     try:
         counts = svc.outbox.counts()
         oldest = svc.outbox.oldest_pending_accepted_at()
@@ -181,7 +101,7 @@ def status() -> Any:
     platform = svc.forwarder.status.snapshot()
     age = presence["age_s"]
     return jsonify({
-        "kiosk_id": settings().kiosk.id, "place": settings().kiosk.place, "version": svc.version,
+        "kiosk_id": svc.settings.kiosk.id, "place": svc.settings.kiosk.place, "version": svc.version,
         "started_at": iso(svc.started_at), "uptime_s": round(time.time() - svc.started_at, 1),
         "screen": presence["screen"], "devices": presence["devices"],
         "heartbeat": {"last_at": iso(presence["seen_at"]), "age_s": age,
@@ -202,7 +122,7 @@ def status() -> Any:
 @require("operator")
 def prometheus() -> Any:
     """Prometheus text exposition of this gateway's own registry."""
-    return Response(metrics().render(), content_type=CONTENT_TYPE)
+    return Response(services().metrics.render(), content_type=CONTENT_TYPE)
 
 
 def _int_arg(name: str, default: int, high: int) -> int:
@@ -210,8 +130,6 @@ def _int_arg(name: str, default: int, high: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit():
-        from local_api.web.app import BadRequest
-
         raise BadRequest(name, "must be a non-negative integer")
     return min(int(raw), high)
 
@@ -221,16 +139,16 @@ def _int_arg(name: str, default: int, high: int) -> int:
 def events() -> Any:
     """Recent events (platform reachability, breaker, rejections, devices, lock-outs), oldest first.
 
-    ``source=audit``: the durable audit instead (logins, changes, switches; :mod:`local_api.web.audit`)."""
+    ``source=audit``: the durable audit instead (logins, changes, switches; :mod:`local_api.ops.audit`)."""
     if request.args.get("source", "system") not in ("system", "audit"):
-        from local_api.web.app import BadRequest
-
         raise BadRequest("source", "must be system or audit")
-    if request.args.get("source") == "audit":
-        from local_api.web.console import events_listing
-
-        return jsonify(events_listing(_int_arg("after", 0, 2**62), _int_arg("limit", 100, 1000)))
-    listing = services().events.since(_int_arg("after", 0, 2**62), _int_arg("limit", 100, 1000))
+    after, limit = _int_arg("after", 0, 2**62), _int_arg("limit", 100, 1000)
+    if request.args.get("source") == "audit":  # the newest ``limit`` when ``after`` is 0
+        entries = services().audit.recent(after, limit)
+        for entry in entries:
+            entry["at"] = iso(entry["at"])
+        return jsonify({"events": entries, "source": "audit"})
+    listing = services().events.since(after, limit)
     for event in listing:
         event["at"] = iso(event["at"])
     return jsonify({"events": listing})
@@ -253,8 +171,6 @@ def outbox_list() -> Any:
     """Submissions in acceptance order (no personal data); ``state=rejected`` shows the parked ones."""
     state = request.args.get("state") or None
     if state is not None and state not in STATES:
-        from local_api.web.app import BadRequest
-
         raise BadRequest("state", f"must be one of {', '.join(STATES)}")
     try:
         records = services().outbox.list(state, limit=_int_arg("limit", 100, 1000),
@@ -288,10 +204,9 @@ def outbox_retry(receipt_no: str) -> Any:
 @require("technician")
 def device_settings() -> Any:
     """The device settings in force (configured plus local changes) and each device's last reported status."""
-    from local_api.web.console import device_settings_store
-
-    local = device_settings_store().view()  # PUT /api/v1/devices/settings writes these (local_api/web/console.py)
-    return jsonify({"settings": local["devices"], "status": services().presence.snapshot()["devices"],
+    svc = services()
+    local = svc.device_settings.view()  # PUT /api/v1/devices/settings writes these (local_api/web/console.py)
+    return jsonify({"settings": local["devices"], "status": svc.presence.snapshot()["devices"],
                     "revision": local["revision"], "local": local["local"]})
 
 
@@ -317,7 +232,7 @@ def device_test_result(command_id: str) -> Any:
     return jsonify(command)
 
 
-# -- tokens and console sessions ---------------------------------------------------------------
+# -- tokens ------------------------------------------------------------------------------------
 
 @bp.get("/api/v1/tokens")
 @require("technician")
@@ -349,42 +264,3 @@ def tokens_revoke(token_id: str) -> Any:
         return error(404, "not_found", "no token has this id")
     services().events.add("token_revoked", f"token {token_id} revoked by {g.principal.token_id}")
     return jsonify({"revoked": token_id})
-
-
-@bp.post("/console/session")
-def console_login() -> Any:
-    """Log a console page in with a token: an HttpOnly session cookie and the CSRF token for its forms."""
-    address = request.remote_addr or "unknown"
-    left = _lockout().remaining_s(address)
-    if left > 0:
-        return _locked_out(left)
-    token = request.form.get("token") if request.form else None
-    if token is None:
-        token = parse(SessionBody).token
-    principal = _verify_token(token)
-    if principal is None:
-        return _token_failed(address)
-    _lockout().succeeded(address)
-    sid, csrf = _sessions().open(principal)
-    answer = jsonify({"role": principal.role, "csrf_token": csrf})
-    answer.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="Strict", secure=request.is_secure, path="/")
-    return answer
-
-
-@bp.get("/console/session")
-@require("operator")
-def console_whoami() -> Any:
-    """The session's role and CSRF token (for a page that was reloaded)."""
-    sid = request.cookies.get(SESSION_COOKIE, "")
-    principal: Principal = g.principal
-    return jsonify({"role": principal.role, "csrf_token": _sessions().csrf_token(sid) if sid else None})
-
-
-@bp.delete("/console/session")
-@require("operator")
-def console_logout() -> Any:
-    """End the console session (needs its CSRF token, like every form)."""
-    _sessions().close(request.cookies.get(SESSION_COOKIE, ""))
-    answer = jsonify({"logged_out": True})
-    answer.delete_cookie(SESSION_COOKIE, path="/")
-    return answer

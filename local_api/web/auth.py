@@ -1,240 +1,150 @@
-"""Who may use the operator and technician doors (TARGETS S3).
+"""Who is asking: the checks every door makes, and the console pages' log-in.
 
-- Tokens with roles: ``operator`` reads health, status, metrics, events and the outbox;
-  ``technician`` also reads device settings, starts device tests, requeues parked
-  submissions and manages tokens. A token is ``kgw_<id>.<secret>``; only a salted hash of
-  the secret is kept, in ``tokens.json`` (mode 0600) in the data folder.
-- The first token: when no token exists at start, the gateway creates one with the role of
-  ``gateway.first_token_role`` and writes it to ``first-token.txt`` (0600) in the data folder
-  for the technician on site to read and delete (see ``docs/gateway-openapi.yaml``).
-- Lock-out: after ``gateway.auth_max_failures`` failed token checks an address is refused for
-  ``gateway.auth_lockout_s`` (429 with ``Retry-After``), even with a right token.
-- Browser consoles log in once (``POST /console/session``) and get an HttpOnly, SameSite=Strict
-  session cookie plus a CSRF token; every state-changing request authenticated by that cookie
-  must echo the token in ``X-CSRF-Token`` (or a ``csrf_token`` form field). Requests with an
-  ``Authorization: Bearer`` header are not open to CSRF (a browser never adds it on its own).
-
-Hand-written rather than Flask-Login/Flask-WTF: bearer tokens, roles and a double-submit CSRF
-check are ~150 lines, and neither library stores API tokens hashed or locks out by address.
+- :func:`is_loopback`: the kiosk app's own door answers this machine only (waitress is told to
+  trust no proxy header, so the peer address is the real one);
+- :func:`require`: a view for operators or technicians; the request carries a bearer token or a
+  console session cookie (plus the CSRF token on a state-changing request), and an address with
+  too many failed token checks is locked out (:mod:`local_api.web.credentials` keeps the
+  tokens, lock-outs and sessions);
+- ``/console/session``: a console page logs in with a token and gets an HttpOnly session cookie
+  and the CSRF token for its forms; it can ask who it is, and log out.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-import os
-import secrets
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from functools import wraps
 from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from local_api.web.bodies import SessionBody, parse
+from local_api.web.credentials import SESSION_COOKIE, Principal
+from local_api.web.errors import error
+from local_api.web.services import services
 
 log = logging.getLogger(__name__)
 
-ROLES = {"operator": 1, "technician": 2}
-TOKENS_FILE_NAME = "tokens.json"
-FIRST_TOKEN_FILE_NAME = "first-token.txt"
-TOKEN_PREFIX = "kgw_"
-SESSION_COOKIE = "kgw_session"
-SESSION_TTL_S = 8 * 3600.0
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bp = Blueprint("auth", __name__)
 
 
-class TokenFileError(Exception):
-    """The tokens file cannot be read or written; the message names the file."""
+def is_loopback() -> bool:
+    """Whether the request came from this machine (waitress is told to trust no proxy header)."""
+    return request.remote_addr in LOOPBACK
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who a request was authenticated as."""
-
-    token_id: str
-    role: str
-    label: str
-    via_cookie: bool = False
-
-    def may(self, role: str) -> bool:
-        """Whether this principal has at least ``role``."""
-        return ROLES[self.role] >= ROLES[role]
+def _locked_out(left: float) -> tuple[Response, int]:
+    answer, status = error(429, "locked_out", f"too many failed token checks from this address; try again in "
+                           f"{int(left) + 1} s")
+    answer.headers["Retry-After"] = str(int(left) + 1)
+    return answer, status
 
 
-def _hash(salt: str, secret: str) -> str:
-    # Tokens are 256-bit random secrets, not passwords: a salted SHA-256 cannot be brute-forced,
-    # and a slow KDF would only make every authenticated request (e.g. Prometheus scrapes) slower.
-    return hmac.new(bytes.fromhex(salt), secret.encode("utf-8"), hashlib.sha256).hexdigest()
+def _token_failed(address: str) -> tuple[Response, int]:
+    svc = services()
+    svc.metrics.auth_failures.inc()
+    if svc.lockout.failed(address):
+        svc.events.add("auth_lockout", f"{address} locked out after repeated failed token checks",
+                       address=address)
+        log.warning("auth: %s locked out after repeated failed token checks", address)
+        return _locked_out(svc.lockout.lockout_s)
+    answer, status = error(401, "unauthorized", "the token is not valid (Authorization: Bearer kgw_…)")
+    answer.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-gateway", error="invalid_token"'
+    return answer, status
 
 
-class TokenStore:
-    """Tokens with roles, kept hashed in a JSON file. Thread-safe."""
-
-    def __init__(self, path: Path, *, wall_clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
-        self._now = wall_clock
-        self._lock = threading.Lock()
-        self._tokens: list[dict[str, Any]] = self._load()
-
-    def _load(self) -> list[dict[str, Any]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError) as exc:
-            raise TokenFileError(f"{self.path}: cannot be read as a tokens file ({exc}); "
-                                 "move it aside to start without tokens") from exc
-        tokens = data.get("tokens") if isinstance(data, dict) else None
-        if not isinstance(tokens, list):
-            raise TokenFileError(f"{self.path}: no 'tokens' list; move it aside to start without tokens")
-        return [t for t in tokens if isinstance(t, dict) and t.get("role") in ROLES]
-
-    def _save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, json.dumps({"version": 1, "tokens": self._tokens}, indent=1).encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._tokens)
-
-    def create(self, role: str, label: str = "") -> str:
-        """Add a token with ``role`` and return it in clear (the only time it exists in clear)."""
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        token_id, secret, salt = secrets.token_hex(4), secrets.token_urlsafe(32), secrets.token_hex(16)
-        with self._lock:
-            self._tokens.append({"id": token_id, "role": role, "label": label[:80], "salt": salt,
-                                 "hash": _hash(salt, secret), "created_at": self._now()})
-            self._save()
-        log.info("created %s token %s (%s)", role, token_id, label or "no label")
-        return f"{TOKEN_PREFIX}{token_id}.{secret}"
-
-    def revoke(self, token_id: str) -> bool:
-        """Remove a token; False if there was none with this id."""
-        with self._lock:
-            kept = [t for t in self._tokens if t["id"] != token_id]
-            if len(kept) == len(self._tokens):
-                return False
-            self._tokens = kept
-            self._save()
-        log.info("revoked token %s", token_id)
-        return True
-
-    def listing(self) -> list[dict[str, Any]]:
-        """Every token's id, role, label and creation time (never a hash)."""
-        with self._lock:
-            return [{k: t[k] for k in ("id", "role", "label", "created_at")} for t in self._tokens]
-
-    def verify(self, token: str) -> Principal | None:
-        """The principal of a token in clear, or None if it is not a current token."""
-        if not token.startswith(TOKEN_PREFIX) or "." not in token:
-            return None
-        token_id, _, secret = token[len(TOKEN_PREFIX):].partition(".")
-        with self._lock:
-            entry = next((t for t in self._tokens if t["id"] == token_id), None)
-        if entry is None or not hmac.compare_digest(_hash(entry["salt"], secret), entry["hash"]):
-            return None
-        return Principal(entry["id"], entry["role"], entry.get("label", ""))
-
-    def ensure_first(self, role: str, folder: Path) -> Path | None:
-        """With no token at all, create one with ``role`` and write it to ``first-token.txt`` (0600)."""
-        if role not in ROLES or len(self):
-            return None
-        token = self.create(role, "first token, created at start")
-        path = folder / FIRST_TOKEN_FILE_NAME
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, (token + "\n").encode("ascii"))
-        finally:
-            os.close(fd)
-        log.warning("no operator token existed: a %s token was written to %s; read it, keep it safe and "
-                    "delete the file", role, path)
-        return path
+def _verify_token(token: str) -> Principal | None:
+    tokens = services().tokens
+    return tokens.verify(token) if tokens is not None else None
 
 
-class Lockout:
-    """Counts failed token checks per address; locks an address out after too many. Thread-safe."""
-
-    def __init__(self, max_failures: int, lockout_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_failures = max_failures
-        self.lockout_s = lockout_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures: dict[str, list[float]] = {}
-        self._locked_until: dict[str, float] = {}
-
-    def remaining_s(self, address: str) -> float:
-        """Seconds the address stays locked out (0: not locked)."""
-        with self._lock:
-            until = self._locked_until.get(address, 0.0)
-            left = until - self._clock()
-            if left <= 0 and address in self._locked_until:
-                del self._locked_until[address]
-            return max(0.0, left)
-
-    def failed(self, address: str) -> bool:
-        """Count a failure; True when this one locks the address out."""
-        now = self._clock()
-        with self._lock:
-            recent = [t for t in self._failures.get(address, []) if now - t < self.lockout_s] + [now]
-            if len(recent) >= self.max_failures:
-                self._failures.pop(address, None)
-                self._locked_until[address] = now + self.lockout_s
-                return True
-            self._failures[address] = recent
-            if len(self._failures) > 10_000:  # a scan from many addresses must not grow memory forever
-                self._failures.pop(next(iter(self._failures)))
-            return False
-
-    def succeeded(self, address: str) -> None:
-        """A right token: forget earlier failures of the address."""
-        with self._lock:
-            self._failures.pop(address, None)
+def authenticate(role: str) -> Principal | tuple[Response, int]:
+    """The request's principal if it has at least ``role``, else the answer to give (401/403/429)."""
+    svc = services()
+    address = request.remote_addr or "unknown"
+    left = svc.lockout.remaining_s(address)
+    if left > 0:
+        return _locked_out(left)
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        principal = _verify_token(token.strip()) if scheme.lower() == "bearer" else None
+        if principal is None:
+            return _token_failed(address)
+        svc.lockout.succeeded(address)
+    else:
+        sid = request.cookies.get(SESSION_COOKIE, "")
+        principal = svc.sessions.get(sid) if sid else None
+        if principal is None:
+            answer, status = error(401, "unauthorized", "a token is required (Authorization: Bearer kgw_…)")
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-gateway"'
+            return answer, status
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+            if not svc.sessions.csrf_ok(sid, sent):
+                return error(403, "csrf_failed", "this form is missing its CSRF token; reload the page")
+    if not principal.may(role):
+        return error(403, "forbidden", f"this needs the {role} role; the token has {principal.role}")
+    return principal
 
 
-class ConsoleSessions:
-    """Browser sessions of the console pages: cookie id → principal, with a CSRF token each."""
+def require(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """View decorator: only principals with at least ``role``; ``g.principal`` is set."""
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            found = authenticate(role)
+            if not isinstance(found, Principal):
+                return found
+            g.principal = found
+            return view(*args, **kwargs)
+        return wrapped
+    return decorate
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._key = secrets.token_bytes(32)  # per process: a restart logs every console out
-        self._lock = threading.Lock()
-        self._sessions: dict[str, tuple[Principal, float]] = {}
 
-    def open(self, principal: Principal) -> tuple[str, str]:
-        """Start a session; returns ``(session id for the cookie, CSRF token)``."""
-        sid = secrets.token_urlsafe(32)
-        with self._lock:
-            now = self._clock()
-            self._sessions = {k: v for k, v in self._sessions.items() if v[1] > now}
-            self._sessions[sid] = (Principal(principal.token_id, principal.role, principal.label, True),
-                                   now + SESSION_TTL_S)
-        return sid, self.csrf_token(sid)
+# -- console sessions --------------------------------------------------------------------------
 
-    def get(self, sid: str) -> Principal | None:
-        """The principal of a live session, else None."""
-        with self._lock:
-            found = self._sessions.get(sid)
-        if found is None or found[1] <= self._clock():
-            return None
-        return found[0]
+@bp.post("/console/session")
+def console_login() -> Any:
+    """Log a console page in with a token: an HttpOnly session cookie and the CSRF token for its forms."""
+    svc = services()
+    address = request.remote_addr or "unknown"
+    left = svc.lockout.remaining_s(address)
+    if left > 0:
+        return _locked_out(left)
+    token = request.form.get("token") if request.form else None
+    if token is None:
+        token = parse(SessionBody).token
+    principal = _verify_token(token)
+    if principal is None:
+        return _token_failed(address)
+    svc.lockout.succeeded(address)
+    sid, csrf = svc.sessions.open(principal)
+    answer = jsonify({"role": principal.role, "csrf_token": csrf})
+    answer.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="Strict", secure=request.is_secure,
+                      path="/")
+    return answer
 
-    def close(self, sid: str) -> None:
-        """End a session (log out)."""
-        with self._lock:
-            self._sessions.pop(sid, None)
 
-    def csrf_token(self, sid: str) -> str:
-        """The session's CSRF token: an HMAC of its id, so nothing more needs storing."""
-        return hmac.new(self._key, sid.encode(), hashlib.sha256).hexdigest()
+@bp.get("/console/session")
+@require("operator")
+def console_whoami() -> Any:
+    """The session's role and CSRF token (for a page that was reloaded)."""
+    sid = request.cookies.get(SESSION_COOKIE, "")
+    principal: Principal = g.principal
+    csrf = services().sessions.csrf_token(sid) if sid else None
+    return jsonify({"role": principal.role, "csrf_token": csrf})
 
-    def csrf_ok(self, sid: str, token: str | None) -> bool:
-        """Whether ``token`` is the session's CSRF token."""
-        return bool(token) and hmac.compare_digest(self.csrf_token(sid), str(token))
+
+@bp.delete("/console/session")
+@require("operator")
+def console_logout() -> Any:
+    """End the console session (needs its CSRF token, like every form)."""
+    services().sessions.close(request.cookies.get(SESSION_COOKIE, ""))
+    answer = jsonify({"logged_out": True})
+    answer.delete_cookie(SESSION_COOKIE, path="/")
+    return answer

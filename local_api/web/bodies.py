@@ -1,4 +1,5 @@
-"""Request bodies of the gateway's API, as pydantic models (``docs/gateway-openapi.yaml``).
+"""Request bodies of the gateway's API, as pydantic models (``docs/gateway-openapi.yaml``), and
+:func:`parse`, which reads a request's body as one.
 
 Every model forbids unknown fields, so a misspelt field is named in the 400 answer instead of
 being silently dropped. Validators never echo a value back: error bodies can end up in logs.
@@ -8,29 +9,59 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationInfo, field_validator
+from flask import request
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from kiosk.validators import citizen_id_valid, mobile_valid
+from local_api.ops.fleet import DeviceStateName
+from local_api.web.errors import BadRequest
 
 ITEM_CODE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 RECEIPT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
 MAX_FACE_B64_CHARS = 2_800_000  # 2 MiB of JPEG once decoded
 MAX_MATERIALS = 10
-# The state names of devices/base.py DeviceState (local_api does not import devices).
-DEVICE_STATES = ("online", "offline", "no_device", "busy", "hardware_error", "user_error")
 # A session's item kind (kiosk/catalog/model.py KINDS, plus "none": ended before an item was
 # chosen) and how it ended; closed lists because they become Prometheus labels.
 SESSION_ITEM_KINDS = ("guide", "query", "print", "apply", "appointment", "certification", "none")
 SESSION_OUTCOMES = ("completed", "failed", "abandoned", "timeout")
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def parse(model: type[_M]) -> _M:
+    """The request's JSON body as ``model``, or :class:`BadRequest` naming the first bad field."""
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("body", "the body must be a JSON object (Content-Type: application/json)")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "missing":
+            message = "required field is missing"
+        elif first["type"] == "extra_forbidden":
+            message = "unknown field"
+        raise BadRequest(where, message) from None
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def ItemCode() -> Any:  # noqa: N802 - reads like a type in the models
+def ItemCode() -> Any:  # capitalised: reads like a type in the models
     """A catalog item code field."""
     return Field(min_length=1, max_length=64, pattern=ITEM_CODE_PATTERN)
 
@@ -183,7 +214,7 @@ class DeviceReport(BaseModel):
     """A device's status as ``DeviceStatus.to_dict()`` gives it (extra keys kept)."""
 
     model_config = ConfigDict(extra="allow")
-    state: Literal["online", "offline", "no_device", "busy", "hardware_error", "user_error"]
+    state: DeviceStateName
     name: str | None = Field(default=None, max_length=64)
     operations: StrictInt | None = None
     errors: StrictInt | None = None

@@ -15,7 +15,7 @@ cookie and the CSRF token (:mod:`local_api.web.auth`). The API added here:
 - ``GET /api/v1/devices/ports`` (technician), ``PUT|DELETE /api/v1/devices/settings`` (technician) —
   :mod:`local_api.ops.device_settings`;
 - ``POST /api/v1/audit``: the kiosk app's maintenance-mode records (loopback only) —
-  :mod:`local_api.web.audit`;
+  :mod:`local_api.ops.audit`;
 - ``POST /api/v1/kiosk/service``: the out-of-service switch from the kiosk's maintenance mode
   (loopback only, audited with actor kind ``kiosk``);
 - the heartbeat answer gains ``service`` and ``device_settings`` (see :func:`_heartbeat_extras`).
@@ -24,24 +24,25 @@ cookie and the CSRF token (:mod:`local_api.web.auth`). The API added here:
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Literal
 
-from flask import Blueprint, Flask, Response, g, jsonify, render_template, request, send_file
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, send_file
 from pydantic import BaseModel, ConfigDict, Field
 
-from kiosk.settings import Settings
-from local_api.web.app import BadRequest, error, is_loopback, parse, services, settings
-from local_api.web.api_ops import require
-from local_api.web.audit import AUDIT_FILE_NAME, EXTENSION_KEY as AUDIT_KEY, AuditError, AuditLog, audit_log
-from local_api.ops.device_settings import (LOCAL_SETTINGS_FILE_NAME, DeviceSettingsBody, LocalDeviceSettings,
-                                       SettingsRefused)
-from local_api.ops.service_mode import SERVICE_FILE_NAME, ServiceBody, ServiceSwitch
+from devices.discovery import BY_ID_DIR, list_serial_ports
+from kiosk.fonts import cjk_font_path
+from local_api.ops.audit import AuditError
+from local_api.ops.device_settings import DeviceSettingsBody, SettingsRefused
+from local_api.ops.service_mode import ServiceBody
+from local_api.web.auth import is_loopback, require
+from local_api.web.bodies import parse
+from local_api.web.errors import BadRequest, error
+from local_api.web.services import services
 
 log = logging.getLogger(__name__)
 
-SWITCH_KEY = "kiosk_service_switch"
-DEVICE_SETTINGS_KEY = "kiosk_device_settings"
-BY_ID_DIR_KEY = "KIOSK_SERIAL_BY_ID_DIR"
+BY_ID_DIR_KEY = "KIOSK_SERIAL_BY_ID_DIR"  # app.config: tests point it at a folder of their own links
 # The pages load only their own scripts, styles, font and the screen picture.
 PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -60,41 +61,12 @@ class KioskAuditBody(BaseModel):
     detail: str = Field(default="", max_length=300)
 
 
-def register_console(app: Flask, settings: Settings) -> None:
-    """Add the pages, their API, the screen picture and the audit to a gateway app."""
-    from local_api.web.screen import EXTENSION_KEY as SCREEN_KEY, ScreenFrame, bp as screen_bp
-
-    data = settings.data_path
-    app.extensions[AUDIT_KEY] = AuditLog(data / AUDIT_FILE_NAME)
-    app.extensions[SWITCH_KEY] = ServiceSwitch(data / SERVICE_FILE_NAME)
-    app.extensions[DEVICE_SETTINGS_KEY] = LocalDeviceSettings(settings, data / LOCAL_SETTINGS_FILE_NAME)
-    app.extensions[SCREEN_KEY] = ScreenFrame()
-    app.config.setdefault(BY_ID_DIR_KEY, None)  # tests point it at a folder of their own links
-    app.register_blueprint(bp)
-    app.register_blueprint(screen_bp)
-
-
-def switch() -> ServiceSwitch:
-    """The current app's out-of-service switch."""
-    from flask import current_app
-
-    found: ServiceSwitch = current_app.extensions[SWITCH_KEY]
-    return found
-
-
-def device_settings_store() -> LocalDeviceSettings:
-    """The current app's device settings (configured + local changes)."""
-    from flask import current_app
-
-    found: LocalDeviceSettings = current_app.extensions[DEVICE_SETTINGS_KEY]
-    return found
-
-
 # -- pages -------------------------------------------------------------------------------------
 
 def _page(template: str) -> Response:
-    kiosk = settings().kiosk
-    answer = Response(render_template(template, kiosk_id=kiosk.id, place=kiosk.place, version=services().version),
+    svc = services()
+    kiosk = svc.settings.kiosk
+    answer = Response(render_template(template, kiosk_id=kiosk.id, place=kiosk.place, version=svc.version),
                       content_type="text/html; charset=utf-8")
     answer.headers["Content-Security-Policy"] = PAGE_POLICY
     answer.headers["X-Frame-Options"] = "DENY"
@@ -117,8 +89,6 @@ def technician_page() -> Any:
 @bp.get("/console/font.otf")
 def console_font() -> Any:
     """Noto Sans SC (bundled with pygame_gui), so Chinese labels render on a terminal without CJK fonts."""
-    from kiosk.fonts import cjk_font_path
-
     try:
         path = cjk_font_path()
     except FileNotFoundError as exc:
@@ -134,7 +104,7 @@ def console_font() -> Any:
 @require("operator")
 def service_get() -> Any:
     """Whether the kiosk is in service, and the message residents see when it is not."""
-    return jsonify(switch().view())
+    return jsonify(services().service_switch.view())
 
 
 @bp.post("/api/v1/service")
@@ -149,13 +119,15 @@ def service_set() -> Any:
     else:
         body = parse(ServiceBody)
     principal = g.principal
+    svc = services()
     try:
-        view = switch().set(body.in_service, body.message, {"token_id": principal.token_id, "role": principal.role})
+        view = svc.service_switch.set(body.in_service, body.message,
+                                      {"token_id": principal.token_id, "role": principal.role})
     except OSError as exc:
         return error(503, "not_saved", f"the switch could not be saved ({exc.strerror}); nothing changed")
     g.audit_detail = "back in service" if body.in_service else f"out of service: {view['message']}"
-    services().events.add("service_switch", "kiosk back in service" if body.in_service
-                          else "kiosk taken out of service", in_service=body.in_service)
+    svc.events.add("service_switch", "kiosk back in service" if body.in_service
+                   else "kiosk taken out of service", in_service=body.in_service)
     return jsonify(view)
 
 
@@ -164,12 +136,6 @@ def service_set() -> Any:
 def _port_rows(assigned: dict[str, str]) -> list[dict[str, Any]]:
     # The gateway lists ports but never opens them (the kiosk app owns the devices); the scan is
     # devices.discovery's sysfs read, the same one ``kiosk devices list`` prints.
-    import os
-
-    from flask import current_app
-
-    from devices.discovery import BY_ID_DIR, list_serial_ports
-
     by_id = current_app.config.get(BY_ID_DIR_KEY) or BY_ID_DIR
     rows = []
     for port in list_serial_ports(by_id):
@@ -185,7 +151,7 @@ def _port_rows(assigned: dict[str, str]) -> list[dict[str, Any]]:
 @require("technician")
 def ports() -> Any:
     """Serial ports by stable id (by-id link, VID:PID, serial number) and which device uses each."""
-    devices = device_settings_store().effective()
+    devices = services().device_settings.effective()
     assigned = {"id_reader": devices.id_reader, "printer": devices.printer}
     return jsonify({"ports": _port_rows(assigned), "assigned": assigned})
 
@@ -195,13 +161,14 @@ def ports() -> Any:
 def device_settings_put() -> Any:
     """Change device settings: validated, saved atomically; the kiosk app applies them after a heartbeat."""
     body = parse(DeviceSettingsBody)
+    svc = services()
     try:
-        view, changes = device_settings_store().change(body)
+        view, changes = svc.device_settings.change(body)
     except SettingsRefused as exc:
         g.audit_detail = f"refused {exc.field}: {exc.message}"
         return error(422, "settings_refused", f"{exc.field}: {exc.message}", field=exc.field)
     g.audit_detail = "; ".join(f"{k}: {a} → {b}" for k, (a, b) in sorted(changes.items())) or "no change"
-    services().events.add("settings_changed", f"device settings changed: {', '.join(sorted(changes)) or 'none'}")
+    svc.events.add("settings_changed", f"device settings changed: {', '.join(sorted(changes)) or 'none'}")
     return jsonify(dict(view, applied_by="the kiosk app, after its next heartbeat"))
 
 
@@ -209,11 +176,12 @@ def device_settings_put() -> Any:
 @require("technician")
 def device_settings_reset() -> Any:
     """Drop the local device settings changes: back to the configured settings."""
-    if not device_settings_store().reset():
+    svc = services()
+    if not svc.device_settings.reset():
         return error(404, "not_found", "there are no local device settings changes")
     g.audit_detail = "local device settings removed"
-    services().events.add("settings_changed", "device settings back to the configured ones")
-    return jsonify(device_settings_store().view())
+    svc.events.add("settings_changed", "device settings back to the configured ones")
+    return jsonify(svc.device_settings.view())
 
 
 # -- the kiosk app's own audit records and heartbeat answer ------------------------------------
@@ -225,8 +193,8 @@ def kiosk_audit() -> Any:
         return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
     body = parse(KioskAuditBody)
     try:
-        entry = audit_log().record(body.action, actor={"kind": "kiosk"}, outcome=body.outcome, target=body.target,
-                                   detail=body.detail)
+        entry = services().audit.record(body.action, actor={"kind": "kiosk"}, outcome=body.outcome,
+                                        target=body.target, detail=body.detail)
     except AuditError as exc:
         return error(503, "not_saved", str(exc))
     return jsonify(entry), 201
@@ -238,18 +206,18 @@ def kiosk_service_set() -> Any:
     if not is_loopback():
         return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
     body = parse(ServiceBody)
+    svc = services()
     try:
-        view = switch().set(body.in_service, body.message, {"kind": "kiosk", "via": "maintenance"})
+        view = svc.service_switch.set(body.in_service, body.message, {"kind": "kiosk", "via": "maintenance"})
     except OSError as exc:
         return error(503, "not_saved", f"the switch could not be saved ({exc.strerror}); nothing changed")
     detail = "back in service" if body.in_service else f"out of service: {view['message']}"
     try:
-        audit_log().record("service_switch", actor={"kind": "kiosk"}, outcome="ok", target="service",
-                           detail=detail)
+        svc.audit.record("service_switch", actor={"kind": "kiosk"}, outcome="ok", target="service", detail=detail)
     except AuditError as exc:  # the switch stands; the app keeps its own record and says so
         log.error("service switch from the kiosk not audited: %s", exc)
-    services().events.add("service_switch", "kiosk back in service (maintenance mode)" if body.in_service
-                          else "kiosk taken out of service (maintenance mode)", in_service=body.in_service)
+    svc.events.add("service_switch", "kiosk back in service (maintenance mode)" if body.in_service
+                   else "kiosk taken out of service (maintenance mode)", in_service=body.in_service)
     return jsonify(view)
 
 
@@ -264,17 +232,8 @@ def _heartbeat_extras(response: Response) -> Response:
         return response
     answer = response.get_json()
     if isinstance(answer, dict):
-        answer["service"] = switch().view()
-        answer["device_settings"] = device_settings_store().view()
+        svc = services()
+        answer["service"] = svc.service_switch.view()
+        answer["device_settings"] = svc.device_settings.view()
         response.set_data(jsonify(answer).get_data())
     return response
-
-
-def events_listing(after: int, limit: int) -> dict[str, Any]:
-    """``GET /api/v1/events?source=audit``: the audit, oldest first (newest ``limit`` when ``after`` is 0)."""
-    from local_api.outbox.forwarder import iso
-
-    entries = audit_log().recent(after, limit)
-    for entry in entries:
-        entry["at"] = iso(entry["at"])
-    return {"events": entries, "source": "audit"}

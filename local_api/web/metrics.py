@@ -31,19 +31,17 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
 
-from flask import current_app, has_app_context
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from kiosk.settings import Settings
+from local_api.ops.events import KioskPresence
 from local_api.ops.fleet import SessionTally, device_families
-
-if TYPE_CHECKING:
-    from kiosk.settings import Settings
-    from local_api.web.app import GatewayServices
+from local_api.outbox.forwarder import Forwarder
+from local_api.outbox.store import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -51,69 +49,60 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MB = 1024 * 1024
 
 
-def _app_settings() -> Settings | None:
-    """The serving app's settings; None outside a request (the registry describes itself once
-    at registration, before any app context exists)."""
-    if not has_app_context():
-        return None
-    found: Settings | None = current_app.config.get("KIOSK_SETTINGS")
-    return found
-
-
 class _StateCollector(Collector):
-    """Gauges read from the services at scrape time."""
+    """Gauges read from the gateway's state at scrape time."""
 
-    def __init__(self, services: GatewayServices, data_dir: Callable[[], Any], sessions: SessionTally,
-                 settings: Callable[[], Settings | None]) -> None:
-        self._services = services
-        self._data_dir = data_dir
-        self._sessions = sessions
+    def __init__(self, settings: Settings, version: str, outbox: Outbox, forwarder: Forwarder,
+                 presence: KioskPresence, sessions: SessionTally) -> None:
         self._settings = settings
+        self._version = version
+        self._outbox = outbox
+        self._forwarder = forwarder
+        self._presence = presence
+        self._sessions = sessions
 
-    def collect(self) -> Iterator[Any]:
-        services = self._services
-        settings = self._settings()
-        if settings is not None:
-            info = GaugeMetricFamily("kiosk_gateway_info", "This terminal: kiosk id, place and software version",
-                                     labels=["kiosk_id", "place", "version"])
-            info.add_metric([settings.kiosk.id, settings.kiosk.place, services.version], 1.0)
-            yield info
-            yield GaugeMetricFamily("kiosk_gateway_disk_min_free_bytes",
-                                    "Free space the data folder must keep (gateway.min_free_mb); below it new "
-                                    "submissions are refused", value=settings.gateway.min_free_mb * MB)
-            yield GaugeMetricFamily("kiosk_gateway_heartbeat_stale_seconds",
-                                    "Heartbeat age above which the kiosk app counts as gone (gateway.heartbeat_stale_s)",
-                                    value=float(settings.gateway.heartbeat_stale_s))
+    def collect(self) -> Iterator[Metric]:
+        settings = self._settings
+        info = GaugeMetricFamily("kiosk_gateway_info", "This terminal: kiosk id, place and software version",
+                                 labels=["kiosk_id", "place", "version"])
+        info.add_metric([settings.kiosk.id, settings.kiosk.place, self._version], 1.0)
+        yield info
+        yield GaugeMetricFamily("kiosk_gateway_disk_min_free_bytes",
+                                "Free space the data folder must keep (gateway.min_free_mb); below it new "
+                                "submissions are refused", value=settings.gateway.min_free_mb * MB)
+        yield GaugeMetricFamily("kiosk_gateway_heartbeat_stale_seconds",
+                                "Heartbeat age above which the kiosk app counts as gone (gateway.heartbeat_stale_s)",
+                                value=float(settings.gateway.heartbeat_stale_s))
         depth = GaugeMetricFamily("kiosk_gateway_outbox_submissions", "Submissions in the outbox by state",
                                   labels=["state"])
         oldest = GaugeMetricFamily("kiosk_gateway_outbox_oldest_pending_age_seconds",
                                    "Age of the oldest undelivered submission (0 when none)")
         try:
-            for state, n in services.outbox.counts().items():
+            for state, n in self._outbox.counts().items():
                 depth.add_metric([state], n)
-            first = services.outbox.oldest_pending_accepted_at()
+            first = self._outbox.oldest_pending_accepted_at()
             oldest.add_metric([], 0.0 if first is None else max(0.0, time.time() - first))
-        except Exception as exc:  # a scrape must still answer when the outbox cannot be read
+        except Exception as exc:  # noqa: BLE001 - a scrape must still answer when the outbox cannot be read
             log.warning("metrics: outbox unreadable (%s)", type(exc).__name__)
         yield depth
         yield oldest
-        platform = services.forwarder.status.snapshot()
+        forwarder = self._forwarder
+        platform = forwarder.status.snapshot()
         yield GaugeMetricFamily("kiosk_gateway_platform_reachable", "1 when the platform answered last time",
                                 value=1.0 if platform["reachable"] else 0.0)
         yield GaugeMetricFamily("kiosk_gateway_breaker_open", "1 while the circuit breaker is open or half-open",
                                 value=0.0 if platform["breaker"] == "closed" else 1.0)
-        age = services.presence.age_s()
+        age = self._presence.age_s()
         yield GaugeMetricFamily("kiosk_gateway_heartbeat_age_seconds",
                                 "Seconds since the kiosk app's last heartbeat (-1: none yet)",
                                 value=-1.0 if age is None else age)
-        yield from device_families(services.presence.snapshot()["devices"])
+        yield from device_families(self._presence.snapshot()["devices"])
         yield self._sessions.family()
         try:
-            free = float(shutil.disk_usage(self._data_dir()).free)
+            free = float(shutil.disk_usage(settings.data_path).free)
         except OSError:
             free = -1.0
         yield GaugeMetricFamily("kiosk_gateway_disk_free_bytes", "Free space in the data folder", value=free)
-        forwarder = services.forwarder
         for name, value, text in (("delivered", forwarder.delivered_total, "Submissions delivered"),
                                   ("rejected", forwarder.rejected_total, "Submissions rejected by the platform"),
                                   ("failed_attempts", forwarder.failed_attempts_total,
@@ -124,8 +113,8 @@ class _StateCollector(Collector):
 class GatewayMetrics:
     """The metrics of one app: counters the views bump and the scrape-time collector."""
 
-    def __init__(self, services: GatewayServices, data_dir: Callable[[], Any], *,
-                 settings: Callable[[], Settings | None] = _app_settings) -> None:
+    def __init__(self, settings: Settings, version: str, outbox: Outbox, forwarder: Forwarder,
+                 presence: KioskPresence) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.sessions = SessionTally()
         """Residents' sessions as the kiosk app's heartbeats report them."""
@@ -143,7 +132,7 @@ class GatewayMetrics:
         self.accept_seconds = Histogram("kiosk_gateway_accept_seconds", "Time to store a submission durably",
                                         buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0),
                                         registry=self.registry)
-        self.registry.register(_StateCollector(services, data_dir, self.sessions, settings))
+        self.registry.register(_StateCollector(settings, version, outbox, forwarder, presence, self.sessions))
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this app's registry."""

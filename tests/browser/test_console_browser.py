@@ -43,7 +43,7 @@ def test_a_wrong_token_is_refused_and_repeated_failures_lock_the_browser_out(pag
     page.click("#login-form button[type=submit]")
     expect(page.locator("#login-error")).to_contain_text("HTTP 429")
     expect(page.locator("#app")).to_be_hidden()
-    rig.gateway.app.extensions["kiosk_lockout"]._locked_until.clear()  # the lock-out length passes
+    rig.gateway.services.lockout._locked_until.clear()  # the lock-out length passes
     log_in(page, "/console", tech)
     expect(page.locator("#whoami")).to_contain_text("Technician")
     page.reload()  # the session cookie keeps the page logged in

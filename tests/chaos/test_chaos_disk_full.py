@@ -31,7 +31,7 @@ import requests
 
 from chaos_rig import FlappingPlatform, GatewayProcess, chaos_seed, env_int, scan_for_personal_data, wait_for
 from devices.id_card.identity import sample_cards
-from local_api.sim.app import Faults
+from local_api.sim.state import Faults
 
 MB = 1024 * 1024
 LEAVE_BYTES = 16 * 1024  # the free-space check lets a small submission through …

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from gateway_rig import Rig, identities
-from local_api.web.audit import AUDIT_FILE_NAME, AuditError, AuditLog
+from local_api.ops.audit import AUDIT_FILE_NAME, AuditError, AuditLog
 
 PERSON = identities(1)[0]
 
@@ -73,7 +73,7 @@ def test_logins_failures_and_lock_out_are_audited_without_secrets(rig: Rig) -> N
     assert records[1]["actor"]["role"] == "technician" and records[1]["outcome"] == "ok"
     raw = (rig.data_dir / AUDIT_FILE_NAME).read_text()
     assert tech.split(".", 1)[1] not in raw and "A" * 43 not in raw
-    rig.gateway.app.extensions["kiosk_lockout"]._locked_until.clear()
+    rig.gateway.services.lockout._locked_until.clear()
     shown = rig.get("/api/v1/events", tech, params={"source": "audit"}).json()
     assert shown["source"] == "audit" and [e["action"] for e in shown["events"]][:2] == ["login_failed", "login"]
     assert shown["events"][0]["at"].startswith("20")  # ISO time for people

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from gateway_rig import Rig, identities, wait_for
-from local_api.web.auth import FIRST_TOKEN_FILE_NAME, TOKENS_FILE_NAME
+from local_api.web.credentials import FIRST_TOKEN_FILE_NAME, TOKENS_FILE_NAME
 
 PERSON = identities(1)[0]
 
@@ -71,7 +71,7 @@ def test_lock_out_after_repeated_failures_even_for_a_right_token(rig: Rig) -> No
     locked = rig.get("/api/v1/status", tech)
     assert locked.status_code == 429 and locked.json()["error"] == "locked_out"
     assert int(locked.headers["Retry-After"]) > 0
-    lockout = rig.gateway.app.extensions["kiosk_lockout"]
+    lockout = rig.gateway.services.lockout
     lockout._locked_until.clear()  # time passes (the lock-out length is a setting)
     assert rig.get("/api/v1/status", tech).status_code == 200
     events = rig.get("/api/v1/events", tech).json()["events"]

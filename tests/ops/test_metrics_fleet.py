@@ -15,7 +15,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from kiosk.settings import load_settings
-from local_api.web.auth import FIRST_TOKEN_FILE_NAME
+from local_api.web.credentials import FIRST_TOKEN_FILE_NAME
 from local_api.server import ServerHandle, build_gateway
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,101 @@
+"""Everything the gateway's views use, in one typed object (:class:`GatewayServices`).
+
+``local_api.server`` builds it around the settings (the caller owns it and stops what it started);
+the app factory keeps it in the app's one extension slot, and a view reaches it with
+:func:`services`, never through module globals, so tests and the server each build apps with
+services of their own.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import Flask, current_app
+
+from kiosk.settings import Settings
+from local_api.link.client import PlatformClient
+from local_api.ops.audit import AUDIT_FILE_NAME, AuditLog
+from local_api.ops.device_settings import LOCAL_SETTINGS_FILE_NAME, LocalDeviceSettings
+from local_api.ops.events import EventLog, KioskPresence
+from local_api.ops.screen_frame import ScreenFrame
+from local_api.ops.service_mode import SERVICE_FILE_NAME, ServiceSwitch
+from local_api.outbox.forwarder import Forwarder
+from local_api.outbox.store import Outbox
+from local_api.web.credentials import ConsoleSessions, Lockout, TokenStore
+from local_api.web.metrics import GatewayMetrics
+
+EXTENSION_KEY = "kiosk"
+
+
+def _version() -> str:
+    try:
+        return version("gov-kiosk")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0+source"
+
+
+@dataclass
+class GatewayServices:
+    """The gateway's runtime objects. The first fields are given; the rest are built from them and
+    the settings (files in ``settings.data_path``) when the object is made."""
+
+    settings: Settings
+    outbox: Outbox
+    forwarder: Forwarder
+    platform: PlatformClient
+    """Client for the platform (the forwarder has its own, so a slow delivery holds no online call)."""
+    started_at: float = field(default_factory=time.time)
+    proxy: PlatformClient | None = None
+    """Client for online-only calls (short timeout); ``platform`` when None."""
+    tokens: TokenStore | None = None
+    """Operator and technician tokens; None: those doors answer 401 to everyone."""
+    item_codes: frozenset[str] | None = None
+    """The catalog's item codes; submissions for other codes are refused (None: not checked)."""
+    events: EventLog = field(default_factory=EventLog)
+    """What operators see happen (platform reachability, devices, switches, lock-outs)."""
+    version: str = field(default_factory=_version)
+
+    presence: KioskPresence = field(init=False)
+    """The kiosk app as its heartbeats report it, and the device tests waiting for it."""
+    metrics: GatewayMetrics = field(init=False)
+    """This app's Prometheus registry: counters the views bump, gauges read at scrape time."""
+    lockout: Lockout = field(init=False)
+    """Failed token checks per address (``gateway.auth_max_failures``, ``gateway.auth_lockout_s``)."""
+    sessions: ConsoleSessions = field(init=False)
+    """The console pages' browser sessions."""
+    audit: AuditLog = field(init=False)
+    """Who did what to this terminal (``audit.jsonl``)."""
+    service_switch: ServiceSwitch = field(init=False)
+    """In or out of service, with the residents' message (``service.json``)."""
+    device_settings: LocalDeviceSettings = field(init=False)
+    """The configured device settings plus a technician's local changes (``kiosk.local.toml``)."""
+    screen: ScreenFrame = field(init=False)
+    """The latest picture of the kiosk's screen (memory only)."""
+
+    def __post_init__(self) -> None:
+        settings, data = self.settings, self.settings.data_path
+        self.presence = KioskPresence(self.events)
+        self.metrics = GatewayMetrics(settings, self.version, self.outbox, self.forwarder, self.presence)
+        self.lockout = Lockout(settings.gateway.auth_max_failures, settings.gateway.auth_lockout_s)
+        self.sessions = ConsoleSessions()
+        self.audit = AuditLog(data / AUDIT_FILE_NAME)
+        self.service_switch = ServiceSwitch(data / SERVICE_FILE_NAME)
+        self.device_settings = LocalDeviceSettings(settings, data / LOCAL_SETTINGS_FILE_NAME)
+        self.screen = ScreenFrame()
+
+    @property
+    def online(self) -> PlatformClient:
+        """The client for online-only calls."""
+        return self.proxy or self.platform
+
+    def attach(self, app: Flask) -> None:
+        """Make these the services of ``app`` (its one extension slot)."""
+        app.extensions[EXTENSION_KEY] = self
+
+
+def services() -> GatewayServices:
+    """The current app's services."""
+    found: GatewayServices = current_app.extensions[EXTENSION_KEY]
+    return found
