@@ -37,7 +37,8 @@ from types import TracebackType
 
 from devices.base import DeviceProtocolError
 from devices.id_card import protocol as p
-from devices.id_card.identity import IdentityCard, encode_text_block
+from devices.id_card.identity import IdentityCard
+from devices.id_card.textblock import encode_text_block
 
 log = logging.getLogger(__name__)
 
