@@ -15,7 +15,10 @@ from dataclasses import dataclass
 
 from devices.id_card.identity import IdentityCard
 from kiosk.validators import (
-    citizen_id_birth_date, citizen_id_gender, citizen_id_problems, foreign_permanent_id_old_problems,
+    citizen_id_birth_date,
+    citizen_id_gender,
+    citizen_id_problems,
+    foreign_permanent_id_old_problems,
     foreign_permanent_id_problems,
 )
 

@@ -29,8 +29,14 @@ from types import TracebackType
 import serial
 
 from devices.base import (
-    DeviceDisconnected, DeviceNotFound, DeviceProtocolError, DeviceState, DeviceStatus, DeviceTimeout,
-    EventCallback, StatusTracker,
+    DeviceDisconnected,
+    DeviceNotFound,
+    DeviceProtocolError,
+    DeviceState,
+    DeviceStatus,
+    DeviceTimeout,
+    EventCallback,
+    StatusTracker,
 )
 from devices.id_card import protocol as p
 from devices.id_card.checks import card_problems

@@ -20,6 +20,9 @@ wrong line speed    ``line_baud``: answer only when the driver's port is set to 
 
 ``pace_baud`` makes the wire as slow as a real one (10 bits per byte, both directions): ptys
 ignore the baud rate, so the simulator sleeps to absolute deadlines while writing.
+
+``sim://id-reader`` opens a simulator of its own (:func:`open_simulated_port`, the registry's
+handler in :mod:`devices.endpoints`), with no card on it.
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ from pathlib import Path
 from types import TracebackType
 
 from devices.base import DeviceProtocolError
+from devices.endpoints import SerialPort
 from devices.id_card import protocol as p
 from devices.id_card.identity import IdentityCard
 from devices.id_card.textblock import encode_text_block
+from kiosk.endpoints import Endpoint
 
 log = logging.getLogger(__name__)
 
@@ -370,3 +375,10 @@ class IdReaderSimulator:
                     time.sleep(0.001)
                     continue
                 view = view[n:]
+
+
+def open_simulated_port(endpoint: Endpoint) -> SerialPort:
+    """The registry's ``sim://`` ID card reader handler: a started simulator's pty (stopped by the
+    port's ``close``)."""
+    simulator = IdReaderSimulator().start()
+    return SerialPort(simulator.port, simulator)

@@ -32,7 +32,13 @@ import datetime as _dt
 
 from devices.base import DeviceProtocolError
 from devices.id_card.identity import (
-    GENDER_CODES, GENDERS, LONG_TERM, NATION_CODES, NATIONS, TEXT_BLOCK_LEN, IdentityCard,
+    GENDER_CODES,
+    GENDERS,
+    LONG_TERM,
+    NATION_CODES,
+    NATIONS,
+    TEXT_BLOCK_LEN,
+    IdentityCard,
     UnsupportedCardType,
 )
 

@@ -2,7 +2,10 @@
 
 Every link speaks the same four operations (:class:`Link`) and raises only the device layer's
 errors, with the address in the message, so the adapter above never sees ``OSError``,
-``serial.SerialException`` or ``usb.core.USBError``.
+``serial.SerialException`` or ``usb.core.USBError``. What differs between printers is said by the
+link itself (``settle_s``, ``reports_status``), so the adapter never asks which one it has. The
+endpoint registry (:mod:`devices.endpoints`) picks the opener for a scheme: the ``open_*_port``
+functions here, and ``open_simulated_port`` beside the virtual printer.
 
 TCP printers get one connection per operation, as the CUPS socket backend does: port 9100
 serves one client at a time and many printers drop idle connections, so a held connection
@@ -16,23 +19,70 @@ import errno
 import os
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from devices.base import DeviceDisconnected, DeviceNotFound, DeviceTimeout
 from kiosk.endpoints import Endpoint, EndpointError, parse_endpoint
 
+if TYPE_CHECKING:
+    from devices.printer.simulator import VirtualPrinter
+
+#: How long a real printer's status is watched after sending: it works through its buffer.
+PRINTER_SETTLE_S = 1.0
+
 
 class Link(Protocol):
-    """An open byte link to a printer."""
+    """An open byte link to a printer.
+
+    ``persistent``: held open between operations (serial, USB) rather than opened for each (TCP,
+    files). ``settle_s``: how long the status is watched after sending. ``reports_status``: False
+    when nothing answers status queries (a file), so none are sent and the printer counts as ready
+    while the link opens.
+    """
 
     where: str
     persistent: bool
+    settle_s: float
+    reports_status: bool
 
     def write(self, data: bytes) -> None: ...
     def read_byte(self, timeout: float) -> int | None: ...
     def drain(self) -> None: ...
     def close(self) -> None: ...
+
+
+class PrinterPort(Protocol):
+    """Where one printer endpoint's links come from; the registry opens one per endpoint.
+
+    ``simulator``: the virtual printer standing in for ``sim://`` while started, else None.
+    """
+
+    @property
+    def simulator(self) -> VirtualPrinter | None: ...
+    def start(self) -> None: ...
+    def open_link(self) -> Link: ...
+    def stop(self) -> None: ...
+
+
+class DirectPort:
+    """Links opened straight from the endpoint (a real printer, or a file): nothing to start or stop."""
+
+    simulator: VirtualPrinter | None = None
+
+    def __init__(self, open_link: Callable[[], Link]) -> None:
+        self._open_link = open_link
+
+    def start(self) -> None:
+        """Nothing to start: the printer is out there."""
+
+    def open_link(self) -> Link:
+        """A newly opened link. Raises the link's DeviceError."""
+        return self._open_link()
+
+    def stop(self) -> None:
+        """Nothing to stop."""
 
 
 def write_timeout(timeout: float, data: bytes) -> float:
@@ -84,19 +134,21 @@ def printer_endpoint(uri: str) -> Endpoint:
 
 
 class TcpLink:
-    """One TCP connection to a network printer (or the virtual printer)."""
+    """One TCP connection to a network printer (or the virtual printer, which settles at once)."""
 
     persistent = False
+    reports_status = True
 
-    def __init__(self, host: str, port: int, timeout: float) -> None:
+    def __init__(self, host: str, port: int, timeout: float, *, settle_s: float = PRINTER_SETTLE_S) -> None:
         self.where = f"{host}:{port}"
+        self.settle_s = settle_s
         self._timeout = timeout
         try:
             self._sock = socket.create_connection((host, port), timeout=timeout)
         except ConnectionRefusedError as exc:
             raise DeviceNotFound(f"打印机拒绝连接 / printer at {self.where} refused the connection: check it "
                                  "is switched on and the address in the settings") from exc
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise DeviceTimeout(f"printer at {self.where} did not accept a connection within "
                                 f"{timeout:g} s: check the network cable") from exc
         except OSError as exc:
@@ -107,7 +159,7 @@ class TcpLink:
         self._sock.settimeout(write_timeout(self._timeout, data))
         try:
             self._sock.sendall(data)
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise DeviceTimeout(f"printer at {self.where} stopped taking data") from exc
         except OSError as exc:
             raise DeviceDisconnected(f"printer at {self.where} closed the connection: {exc}") from exc
@@ -116,7 +168,7 @@ class TcpLink:
         self._sock.settimeout(timeout)
         try:
             got = self._sock.recv(1)
-        except socket.timeout:
+        except TimeoutError:
             return None
         except OSError as exc:
             raise DeviceDisconnected(f"printer at {self.where} dropped the connection: {exc}") from exc
@@ -146,9 +198,11 @@ class SerialLink:
     """A serial printer through pyserial (a device path or any pyserial URL)."""
 
     persistent = True
+    reports_status = True
+    settle_s = PRINTER_SETTLE_S
 
     def __init__(self, url: str, baudrate: int, timeout: float) -> None:
-        import serial  # imported on use: only serial printers need pyserial loaded
+        import serial  # lazy: only serial printers need pyserial loaded
 
         self.where = url
         self._timeout = timeout
@@ -201,14 +255,16 @@ class UsbLink:
     """
 
     persistent = True
+    reports_status = True
+    settle_s = PRINTER_SETTLE_S
 
     def __init__(self, address: UsbAddress, timeout: float) -> None:
         self.where = str(address)
         self._timeout_ms = max(1, int(timeout * 1000))
         self._pending = bytearray()
         try:
-            import usb.core
-            import usb.util
+            import usb.core  # lazy: pyusb is optional; only USB printers need it
+            import usb.util  # lazy: as above
         except ImportError as exc:
             raise DeviceNotFound(f"USB printing needs pyusb, which is not installed ({exc}): "
                                  "pip install pyusb, or use the printer's serial or network port") from exc
@@ -307,56 +363,89 @@ class UsbLink:
 # ---------------------------------------------------------------- file
 
 
-def append_to_file(path: str, data: bytes) -> None:
-    """Append ``data`` to ``path`` durably (the ``file://`` printer). Raises DeviceNotFound."""
-    try:
-        with open(path, "ab") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as exc:
-        raise DeviceNotFound(f"printer file {path} cannot be written: {exc}") from exc
+class FileLink:
+    """Raw printer bytes appended durably to a file (``file:///path``), one open per operation.
+
+    Nothing answers status queries on a file, so none are sent (``reports_status``): the printer
+    counts as ready while the file can be opened for appending.
+    """
+
+    persistent = False
+    reports_status = False
+    settle_s = 0.0
+
+    def __init__(self, path: str) -> None:
+        self.where = path
+        try:
+            self._file = open(path, "ab")  # noqa: SIM115  closed by close(), as every link is
+        except OSError as exc:
+            raise DeviceNotFound(f"printer file {path} cannot be written: {exc}") from exc
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise DeviceNotFound(f"printer file {self.where} cannot be written: {exc}") from exc
+
+    def read_byte(self, timeout: float) -> int | None:
+        return None  # a file never answers
+
+    def drain(self) -> None:
+        """Nothing comes back from a file."""
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        except OSError:
+            pass  # a failed flush was reported by write()
 
 
-def open_link(endpoint: Endpoint, *, timeout: float, baudrate: int,
-              simulator_address: tuple[str, int] | None = None) -> Link:
-    """Open the link ``endpoint`` names (not for ``file://``, which has no status to read)."""
-    scheme = endpoint.scheme
-    if scheme == "tcp":
-        return TcpLink(endpoint.host, endpoint.port or 9100, timeout)
-    if scheme == "sim":
-        if simulator_address is None:
-            raise DeviceNotFound(f"{endpoint.uri} is not running: call open() first")
-        return TcpLink(*simulator_address, timeout)
-    if scheme == "usb":
-        return UsbLink(parse_usb_uri(endpoint.uri), timeout)
-    if scheme == "file":
-        raise ValueError("file:// printers have no link; use append_to_file")
-    return SerialLink(endpoint.serial_url, baudrate, timeout)
+# ---------------------------------------------------------------- openers (see devices.endpoints)
+
+
+def open_tcp_port(endpoint: Endpoint, *, timeout: float, baudrate: int) -> DirectPort:
+    """``tcp://host:9100``: a fresh connection per operation."""
+    host, port = endpoint.host, endpoint.port or 9100
+    return DirectPort(lambda: TcpLink(host, port, timeout))
+
+
+def open_usb_port(endpoint: Endpoint, *, timeout: float, baudrate: int) -> DirectPort:
+    """``usb://VID:PID``: a USB printer-class device."""
+    address = parse_usb_uri(endpoint.uri)
+    return DirectPort(lambda: UsbLink(address, timeout))
+
+
+def open_file_port(endpoint: Endpoint, *, timeout: float, baudrate: int) -> DirectPort:
+    """``file:///path``: bytes appended to a file."""
+    path = endpoint.path
+    return DirectPort(lambda: FileLink(path))
+
+
+def open_serial_port(endpoint: Endpoint, *, timeout: float, baudrate: int) -> DirectPort:
+    """A serial device path or pyserial URL."""
+    url = endpoint.serial_url
+    return DirectPort(lambda: SerialLink(url, baudrate, timeout))
 
 
 class Links:
-    """Hands out links for one endpoint: a fresh TCP connection per operation; serial and USB
+    """Hands out links from one port: a fresh link per operation (TCP, files); serial and USB
     held open between operations and reopened after a failure (a replugged cable, a printer
     switched off and on)."""
 
-    def __init__(self, endpoint: Endpoint, *, timeout: float, baudrate: int) -> None:
-        self.endpoint = endpoint
-        self.timeout = timeout
-        self.baudrate = baudrate
-        self.simulator_address: tuple[str, int] | None = None
+    def __init__(self, port: PrinterPort) -> None:
+        self.port = port
         self._held: Link | None = None
 
     def get(self) -> Link:
         """The held link, or a newly opened one. Raises the link's DeviceError."""
         if self._held is not None:
             return self._held
-        link = open_link(self.endpoint, timeout=self.timeout, baudrate=self.baudrate,
-                         simulator_address=self.simulator_address)
+        link = self.port.open_link()
         if link.persistent:
             self._held = link
         return link
-
     def release(self, link: Link) -> None:
         """Done with ``link`` for this operation: per-operation links are closed, held ones kept."""
         if link is not self._held:
@@ -368,7 +457,7 @@ class Links:
             self._held = None
         try:
             link.close()
-        except Exception:  # closing a dead link must not hide why it died
+        except Exception:  # noqa: BLE001, S110  closing a dead link must not hide why it died
             pass
 
     def close(self) -> None:

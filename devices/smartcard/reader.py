@@ -28,7 +28,13 @@ import time
 from typing import Any
 
 from devices.base import (
-    DeviceDisconnected, DeviceError, DeviceState, DeviceStatus, DeviceTimeout, EventCallback, StatusTracker,
+    DeviceDisconnected,
+    DeviceError,
+    DeviceState,
+    DeviceStatus,
+    DeviceTimeout,
+    EventCallback,
+    StatusTracker,
 )
 from devices.smartcard import pcsc
 from devices.smartcard.exchange import read_social_security_card
