@@ -103,6 +103,11 @@ class PcscPort:
             self.simulator.stop()
 
 
+def opens(role: str, endpoint: Endpoint) -> bool:
+    """Whether ``endpoint`` names a device of ``role`` (its scheme has a handler there)."""
+    return endpoint.scheme in HANDLERS[role]
+
+
 def handler(role: str, endpoint: Endpoint) -> tuple[str, Callable[..., Any]]:
     """The name and the opener of ``endpoint`` in ``role``'s table. Raises EndpointError naming the
     forms the role accepts."""

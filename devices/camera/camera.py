@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import cv2
 import numpy as np
@@ -186,7 +186,7 @@ class Camera:
         if cap is not None:
             cap.release()
 
-    def __enter__(self) -> Camera:
+    def __enter__(self) -> Self:
         self.open()
         self.start()
         return self

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import Self
 
 import serial
 
@@ -135,10 +136,10 @@ class IdCardReader:
         if ser is not None:
             try:
                 ser.close()
-            except Exception:  # closing a vanished port may fail; the handle is gone either way
+            except Exception:  # noqa: BLE001, S110  closing a vanished port may fail; the handle is gone either way
                 pass
 
-    def __enter__(self) -> IdCardReader:
+    def __enter__(self) -> Self:
         self.open()
         return self
 

@@ -37,6 +37,7 @@ import time
 import tty
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from devices.base import DeviceProtocolError
 from devices.endpoints import SerialPort
@@ -105,7 +106,7 @@ class IdReaderSimulator:
     def plugged(self) -> bool:
         return self._master is not None
 
-    def start(self) -> IdReaderSimulator:
+    def start(self) -> Self:
         """Open the pty pair and start answering."""
         if self._thread is not None:
             raise RuntimeError("simulator already started")
@@ -162,7 +163,7 @@ class IdReaderSimulator:
         with self._io:
             self._master, self._slave, self._port = master, slave, port
 
-    def __enter__(self) -> IdReaderSimulator:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -271,7 +272,8 @@ class IdReaderSimulator:
             return True
         try:
             # On Linux the master reports the slave's termios, i.e. the speed the driver set.
-            return termios.tcgetattr(master)[4] == getattr(termios, f"B{self.line_baud}")
+            speed: int = getattr(termios, f"B{self.line_baud}")
+            return bool(termios.tcgetattr(master)[4] == speed)
         except (termios.error, AttributeError):
             return False
 

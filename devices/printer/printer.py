@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Self
 
 from devices.base import (
     ActionHint,
@@ -37,8 +38,15 @@ from .receipt import encode_text
 from .simulator import VirtualPrinter
 from .transports import PRINTER_SETTLE_S, Link, Links, printer_endpoint
 
-__all__ = ["PaperLevel", "PrintOutcome", "PrintState", "PrinterHealth", "ReceiptPrinter", "REPRINT_MARK",
-           "decode_status"]
+__all__ = [
+    "REPRINT_MARK",
+    "PaperLevel",
+    "PrintOutcome",
+    "PrintState",
+    "PrinterHealth",
+    "ReceiptPrinter",
+    "decode_status",
+]
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +148,7 @@ class ReceiptPrinter:
             self._opened = False
             self._tracker.set_state(DeviceState.OFFLINE)
 
-    def __enter__(self) -> ReceiptPrinter:
+    def __enter__(self) -> Self:
         self.open()
         return self
 
@@ -311,7 +319,7 @@ class ReceiptPrinter:
             return self._final(PrintOutcome(job_id, True, after.reason or "printed", after.hint, after,
                                             PrintState.PRINTED))
         if after.paper_blocked:
-            kept, dropped = self._keep(job_id, data, partial=True)
+            kept, _ = self._keep(job_id, data, partial=True)
             return PrintOutcome(job_id, False,
                                 f"打印中断 / interrupted, the receipt is incomplete: {after.reason}"
                                 + ("; kept to print whole once the printer is ready, unless cancelled" if kept else ""),

@@ -24,6 +24,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Mapping
+from typing import Self
 
 from devices.base import DeviceNotFound
 from kiosk.endpoints import Endpoint
@@ -59,7 +60,7 @@ class VirtualPrinter:
 
     # -- lifecycle
 
-    def start(self) -> VirtualPrinter:
+    def start(self) -> Self:
         """Bind and start serving (idempotent)."""
         if self._thread is not None:
             return self
@@ -85,7 +86,7 @@ class VirtualPrinter:
             self._sock.close()
             self._sock = None
 
-    def __enter__(self) -> VirtualPrinter:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from devices.base import DeviceDisconnected, DeviceNotFound, DeviceTimeout
-from kiosk.endpoints import Endpoint, EndpointError, parse_endpoint
+from devices.endpoints import opens
+from kiosk.endpoints import Endpoint, EndpointError, UsbAddress, parse_endpoint, parse_usb_uri
 
 if TYPE_CHECKING:
     from devices.printer.simulator import VirtualPrinter
@@ -94,37 +93,10 @@ def write_timeout(timeout: float, data: bytes) -> float:
 # ---------------------------------------------------------------- endpoints
 
 
-@dataclass(frozen=True)
-class UsbAddress:
-    """A USB printer by vendor and product id, and the interface that carries the printer class."""
-
-    vid: int
-    pid: int
-    interface: int = 0
-
-    def __str__(self) -> str:
-        return f"usb://{self.vid:04x}:{self.pid:04x}"
-
-
-_USB_RE = re.compile(r"^usb://([0-9a-f]{1,4}):([0-9a-f]{1,4})/?(?:\?interface=(\d{1,2}))?$", re.IGNORECASE)
-
-
-def parse_usb_uri(uri: str) -> UsbAddress:
-    """Parse ``usb://VID:PID`` (hex, e.g. ``usb://0416:5011``), optionally ``?interface=N``."""
-    m = _USB_RE.match(uri.strip())
-    if m is None:
-        raise EndpointError(f"{uri!r} is not a USB printer address; write usb://VID:PID in hex, "
-                            "e.g. usb://0416:5011 (lsusb shows the ids)")
-    return UsbAddress(int(m.group(1), 16), int(m.group(2), 16), int(m.group(3) or 0))
-
-
 def printer_endpoint(uri: str) -> Endpoint:
-    """The endpoint of a printer URI; adds ``usb://VID:PID`` to what kiosk.endpoints accepts."""
-    if uri.strip().lower().startswith("usb://"):
-        address = parse_usb_uri(uri)
-        return Endpoint(uri.strip(), "usb", host=f"{address.vid:04x}:{address.pid:04x}")
+    """The endpoint of a printer URI; EndpointError for one that names another kind of device."""
     endpoint = parse_endpoint(uri)
-    if endpoint.scheme in ("pcsc", "camera"):
+    if not opens("printer", endpoint):
         raise EndpointError(f"{uri!r} does not name a printer; use tcp://host:9100, usb://VID:PID, "
                             "a serial port or file://")
     return endpoint

@@ -9,6 +9,7 @@ vsmartcard-vpcd), and must be started before anything in the process talks PC/SC
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Self
 
 from devices.endpoints import PcscPort, SimulatorUnavailable
 from devices.smartcard.pcscd_env import PcscdEnvironment, missing_prerequisites
@@ -51,7 +52,7 @@ class SscReaderSimulator:
         self.pull()
         self.env.stop()
 
-    def __enter__(self) -> SscReaderSimulator:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -334,9 +334,8 @@ class SimulatedQrCamera:
     fps = 25.0
 
     def __init__(self, app: SimulatedApp | None = None) -> None:
-        from devices.camera.simulate import (
-            CodeCamera,  # lazy: imports OpenCV (0.3 s); scanning is loaded at start
-        )
+        # lazy: devices.camera imports OpenCV (0.3 s), and this module is loaded at start-up
+        from devices.camera.simulate import CodeCamera
 
         self.app = app or SimulatedApp()
         self._camera = CodeCamera(self.app)
