@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from devices.base import (
     ActionHint,
@@ -35,7 +35,6 @@ from .health import PAPER_EVENTS, PaperLevel, PrinterHealth, decode_status, read
 from .jobs import JobLedger, KeptJobs, PrintOutcome, PrintState
 from .monitor import StatusMonitor
 from .receipt import encode_text
-from .simulator import VirtualPrinter
 from .transports import PRINTER_SETTLE_S, Link, Links, printer_endpoint
 
 __all__ = [
@@ -47,6 +46,9 @@ __all__ = [
     "ReceiptPrinter",
     "decode_status",
 ]
+
+if TYPE_CHECKING:
+    from .simulator import VirtualPrinter
 
 log = logging.getLogger(__name__)
 
