@@ -49,7 +49,7 @@ HANDLERS: dict[str, dict[str, str]] = {
     "printer": {
         "sim": "devices.printer.simulator:open_simulated_port",
         "tcp": "devices.printer.transports:open_tcp_port",
-        "usb": "devices.printer.transports:open_usb_port",
+        "usb": "devices.printer.usb:open_usb_port",
         "file": "devices.printer.transports:open_file_port",
         **{scheme: "devices.printer.transports:open_serial_port" for scheme in _SERIAL_SCHEMES},
     },
