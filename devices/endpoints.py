@@ -26,7 +26,7 @@ import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from devices.base import DeviceNotFound, EventCallback
 from kiosk.endpoints import PYSERIAL_SCHEMES, Endpoint, EndpointError, parse_endpoint
@@ -38,10 +38,12 @@ if TYPE_CHECKING:
     from devices.printer.transports import PrinterPort
     from devices.smartcard.simulator import SscReaderSimulator
 
+Role = Literal["id_reader", "printer", "ssc_reader", "camera"]
+
 _SERIAL_SCHEMES = ("serial", *sorted(PYSERIAL_SCHEMES))
 
 #: Role → URI scheme → the handler that opens it (``module:function``).
-HANDLERS: dict[str, dict[str, str]] = {
+HANDLERS: dict[Role, dict[str, str]] = {
     "id_reader": {
         "sim": "devices.id_card.simulator:open_simulated_port",
         **{scheme: "devices.endpoints:open_serial" for scheme in _SERIAL_SCHEMES},
@@ -65,7 +67,7 @@ HANDLERS: dict[str, dict[str, str]] = {
 }
 
 #: What each role is, in the words of an error message.
-ROLE_WORDS = {"id_reader": "an ID card reader", "printer": "a receipt printer",
+ROLE_WORDS: dict[Role, str] = {"id_reader": "an ID card reader", "printer": "a receipt printer",
               "ssc_reader": "a social security card reader", "camera": "a camera"}
 
 
@@ -81,7 +83,7 @@ class SerialPort:
 
     url: str
     simulator: IdReaderSimulator | None = None
-    handler: str = ""
+    handler: str = ""  # the registry's handler that opened it: a reopen through the same one keeps it
 
     def close(self) -> None:
         """Stop the simulator standing in for the reader, if there is one (idempotent)."""
@@ -103,12 +105,12 @@ class PcscPort:
             self.simulator.stop()
 
 
-def opens(role: str, endpoint: Endpoint) -> bool:
+def opens(role: Role, endpoint: Endpoint) -> bool:
     """Whether ``endpoint`` names a device of ``role`` (its scheme has a handler there)."""
     return endpoint.scheme in HANDLERS[role]
 
 
-def handler(role: str, endpoint: Endpoint) -> tuple[str, Callable[..., Any]]:
+def handler(role: Role, endpoint: Endpoint) -> tuple[str, Callable[..., Any]]:
     """The name and the opener of ``endpoint`` in ``role``'s table. Raises EndpointError naming the
     forms the role accepts."""
     table = HANDLERS[role]
