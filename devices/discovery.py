@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from serial.tools import list_ports
+
 BY_ID_DIR = Path("/dev/serial/by-id")
 
 
@@ -104,8 +106,6 @@ def list_serial_ports(by_id_dir: str | os.PathLike[str] = BY_ID_DIR) -> list[Ser
 
     Sorted with USB ports first (they are the readers and printers), then by device path.
     """
-    from serial.tools import list_ports  # scans sysfs: only when asked
-
     links = by_id_links(by_id_dir)
     ports = [port_info(p, links) for p in list_ports.comports()]
     seen = {str(Path(p.device).resolve()) for p in ports}

@@ -41,7 +41,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from devices.base import (
-    ActionHint, DeviceDisconnected, DeviceError, DeviceNotFound, DeviceState, DeviceTimeout, StatusTracker,
+    ActionHint,
+    DeviceDisconnected,
+    DeviceError,
+    DeviceNotFound,
+    DeviceState,
+    DeviceTimeout,
+    StatusTracker,
 )
 
 log = logging.getLogger(__name__)

@@ -5,14 +5,19 @@ Accepted forms:
 - ``sim://<name>``: a built-in simulator (``sim://id-reader``, ``sim://printer``);
 - a serial device path (``/dev/ttyUSB0``, ``/dev/serial/by-id/...``) or a pyserial URL
   (``socket://host:port``, ``rfc2217://host:port``, ``loop://``, ``spy://...``);
-- ``tcp://host:9100`` for network printers, ``usb://VID:PID`` for USB ones;
+- ``tcp://host:9100`` for network printers, ``usb://VID:PID`` (hex ids, optionally ``?interface=N``)
+  for USB ones;
 - ``file:///path`` to append raw printer bytes to a file;
 - ``pcsc://<reader name>`` for PC/SC smart-card readers;
 - ``camera://<index>`` or a video file path for cameras.
+
+What an endpoint opens is not decided here: ``devices.endpoints`` (the device layer's registry)
+looks the scheme up per device role.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -53,6 +58,30 @@ class Endpoint:
         raise EndpointError(f"{self.uri!r} is not a serial port")
 
 
+@dataclass(frozen=True)
+class UsbAddress:
+    """A USB device by vendor and product id, and the interface that carries its function."""
+
+    vid: int
+    pid: int
+    interface: int = 0
+
+    def __str__(self) -> str:
+        return f"usb://{self.vid:04x}:{self.pid:04x}"
+
+
+_USB_RE = re.compile(r"^usb://([0-9a-f]{1,4}):([0-9a-f]{1,4})/?(?:\?interface=(\d{1,2}))?$", re.IGNORECASE)
+
+
+def parse_usb_uri(uri: str) -> UsbAddress:
+    """Parse ``usb://VID:PID`` (hex, e.g. ``usb://0416:5011``), optionally ``?interface=N``."""
+    m = _USB_RE.match(uri.strip())
+    if m is None:
+        raise EndpointError(f"{uri!r} is not a USB printer address; write usb://VID:PID in hex, "
+                            "e.g. usb://0416:5011 (lsusb shows the ids)")
+    return UsbAddress(int(m.group(1), 16), int(m.group(2), 16), int(m.group(3) or 0))
+
+
 def parse_endpoint(uri: str) -> Endpoint:
     """Parse ``uri`` or raise :class:`EndpointError` saying what forms are accepted."""
     text = uri.strip()
@@ -84,6 +113,9 @@ def parse_endpoint(uri: str) -> Endpoint:
         if not name:
             raise EndpointError(f"{text!r} names no simulator; use e.g. sim://printer")
         return Endpoint(text, scheme, host=name, path=parts.path)
+    if scheme == "usb":
+        address = parse_usb_uri(text)
+        return Endpoint(text, scheme, host=f"{address.vid:04x}:{address.pid:04x}")
     if scheme == "file":
         if not parts.path:
             raise EndpointError(f"{text!r} names no file; use file:///var/lib/kiosk/printer.bin")

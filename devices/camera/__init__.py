@@ -7,11 +7,25 @@ when a :class:`FaceFramer` is built).
 from devices.camera.camera import Camera, CameraSourceInvalid, Frame, camera_source
 from devices.camera.discovery import list_cameras
 from devices.camera.document import (
-    DEFAULT_MAX_BYTES, Material, PageNotFound, ScannedPage, compress, even_lighting, find_page, flatten,
+    DEFAULT_MAX_BYTES,
+    Material,
+    PageNotFound,
+    ScannedPage,
+    compress,
+    even_lighting,
+    find_page,
+    flatten,
     scan_page,
 )
 from devices.camera.face import (
-    BlinkChallenge, FaceAssessment, FaceCapture, FaceFramer, FaceHint, FaceShot, FramingRules, LivenessResult,
+    BlinkChallenge,
+    FaceAssessment,
+    FaceCapture,
+    FaceFramer,
+    FaceHint,
+    FaceShot,
+    FramingRules,
+    LivenessResult,
 )
 from devices.camera.qr import QrRead, QrReader
 

@@ -25,13 +25,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Protocol, Self
 
 import cv2
 import numpy as np
 
 from devices.base import (
-    DeviceError, DeviceNotFound, DeviceState, DeviceStatus, DeviceTimeout, EventCallback, StatusTracker,
+    DeviceError,
+    DeviceNotFound,
+    DeviceState,
+    DeviceStatus,
+    DeviceTimeout,
+    EventCallback,
+    StatusTracker,
 )
+from kiosk.endpoints import Endpoint
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +186,7 @@ class Camera:
         if cap is not None:
             cap.release()
 
-    def __enter__(self) -> Camera:
+    def __enter__(self) -> Self:
         self.open()
         self.start()
         return self
@@ -332,3 +340,58 @@ class Camera:
             raise DeviceTimeout(f"{self.describe()} delivered no new frame within {timeout:g} s: "
                                 "check the camera; offer the resident another way (ID card, staff help)")
         return frame
+
+
+# -- frame by frame, as the terminal reads cameras ----------------------------------------------
+
+class FrameSource(Protocol):
+    """What the terminal reads a camera through, real or simulated (:func:`devices.endpoints.open_camera`)."""
+
+    @property
+    def fps(self) -> float: ...
+    def read(self) -> Any: ...
+    def close(self) -> None: ...
+
+
+#: How long :meth:`LiveCamera.read` waits for a new frame.
+READ_TIMEOUT_S = 1.0
+
+
+class LiveCamera:
+    """A real camera (its own capture thread in :class:`Camera`) read frame by frame."""
+
+    def __init__(self, camera: Camera) -> None:
+        self.camera = camera
+        self._seq = 0
+
+    @property
+    def fps(self) -> float:
+        return self.camera.fps or 25.0
+
+    def read(self) -> Any:
+        """The next new frame, or None when none came within a second (the caller tries again or gives up)."""
+        try:
+            frame = self.camera.wait_frame(after=self._seq, timeout=READ_TIMEOUT_S)
+        except DeviceError:
+            return None
+        self._seq = frame.seq
+        return frame.image
+
+    def status(self) -> DeviceStatus:
+        return self.camera.status()
+
+    def close(self) -> None:
+        self.camera.close()
+
+
+def open_live_camera(endpoint: Endpoint, *, name: str, on_event: EventCallback | None = None,
+                     app: object = None) -> LiveCamera:
+    """The registry's handler for ``camera://`` and ``file://`` cameras: capturing, or DeviceError
+    (with the camera closed again) when it cannot be opened. ``app`` is for simulated cameras only."""
+    camera = Camera(endpoint.uri, name=name, on_event=on_event)
+    try:
+        camera.start()
+    except DeviceError:
+        camera.close()
+        raise
+    return LiveCamera(camera)

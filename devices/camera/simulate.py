@@ -8,6 +8,10 @@ written-and-decoded videos, so a change here that breaks detection fails a test 
 
 Scenes move a little from frame to frame (sway, sensor noise) so they behave like a live camera,
 not a still image. Files are written only into the folder the caller names.
+
+``sim://`` cameras (:func:`open_simulated_camera`, the registry's handler in
+:mod:`devices.endpoints`) read these scenes on demand: a face that blinks, a page on the desk, and
+whatever code an app (the resident's phone, :class:`CodeSource`) holds up to the QR camera.
 """
 
 from __future__ import annotations
@@ -17,9 +21,15 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
+import segno
+
+from devices.base import EventCallback
+from kiosk.endpoints import Endpoint
+from kiosk.qrcodes import progress_url
 
 WIDTH, HEIGHT = 640, 480
 FPS = 25.0
@@ -98,8 +108,6 @@ class FaceScene:
 
 def qr_scene(text: str, *, module_px: int = 6, tilt_deg: float = 8.0) -> Scene:
     """A phone held up to the camera showing ``text`` as a QR code (segno ``make_qr``, never Micro QR)."""
-    import segno  # only the QR scenes need it
-
     matrix = np.array(segno.make_qr(text, error="m").matrix, dtype=np.uint8)
     code: np.ndarray = np.where(matrix > 0, 0, 255).astype(np.uint8)
     code = np.pad(code, 4, constant_values=255)  # the quiet zone a reader needs
@@ -200,8 +208,6 @@ def write_all(folder: str | Path, count: int = 50) -> dict[str, Path]:
     face (with a blink every 20 frames), face_still (no blink), no_face, two_faces, face_far,
     face_close, face_off_centre, face_dark, qr_progress, document, desk (no page).
     """
-    from kiosk.qrcodes import progress_url
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     scenes: dict[str, Scene] = {
@@ -218,3 +224,88 @@ def write_all(folder: str | Path, count: int = 50) -> dict[str, Path]:
         "desk": document_scene(with_page=False),
     }
     return {name: write_video(folder / f"{name}.avi", scene, count) for name, scene in scenes.items()}
+
+
+# -- sim:// cameras ------------------------------------------------------------------------------
+
+class SceneCamera:
+    """A simulated camera: frames drawn by a scene, read on demand.
+
+    No thread: the effect runner pulls frames when it needs them, and ``fps`` gives the virtual time
+    between frames so the blink challenge sees a steady stream.
+    """
+
+    fps = FPS
+
+    def __init__(self, scene: Scene) -> None:
+        self.scene = scene
+        self._i = 0
+
+    def read(self) -> Frame:
+        self._i += 1
+        return self.scene(self._i)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class CodeSource(Protocol):
+    """What holds codes up to a simulated QR camera: the resident's phone in the kiosk's simulator."""
+
+    @property
+    def signin_key(self) -> Any: ...
+    def use_platform(self, url: str) -> None: ...
+    def next_code(self, purpose: str, last_receipt: bytes = b"") -> str: ...
+
+
+def empty_scene(i: int) -> Frame:
+    """Nothing held up: a grey frame."""
+    return np.full((HEIGHT, WIDTH, 3), 200, np.uint8)
+
+
+class CodeCamera:
+    """A simulated QR camera: each scan draws what ``app`` holds up (:func:`qr_scene`), read on
+    demand like the other simulated cameras. Without an app nothing is held up."""
+
+    fps = FPS
+
+    def __init__(self, app: CodeSource | None = None) -> None:
+        self.app = app
+        self._scene: Scene | None = None
+        self._i = 0
+        self.shown = ""  # the last code shown (tests read it; the scanner never logs it)
+
+    @property
+    def signin_key(self) -> Any:
+        """The key the app's codes are signed with (None without an app)."""
+        return self.app.signin_key if self.app is not None else None
+
+    def use_platform(self, url: str) -> None:
+        """Let the app get its codes from the platform simulator at ``url`` ("" for none)."""
+        if self.app is not None:
+            self.app.use_platform(url)
+
+    def present(self, purpose: str, last_receipt: bytes = b"") -> None:
+        """Called at the start of each scan: decide what is held up to the camera."""
+        self.shown = self.app.next_code(purpose, last_receipt) if self.app is not None else ""
+        self._scene = qr_scene(self.shown, module_px=5) if self.shown else empty_scene
+        self._i = 0
+
+    def read(self) -> Frame:
+        """The next frame of what is held up."""
+        self._i += 1
+        return (self._scene or empty_scene)(self._i)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def open_simulated_camera(endpoint: Endpoint, *, name: str, on_event: EventCallback | None = None,
+                          app: CodeSource | None = None) -> SceneCamera | CodeCamera:
+    """The registry's ``sim://`` camera handler, by the camera's role: ``camera`` a face that blinks
+    every 20 frames, ``document_camera`` a page on a desk, ``qr_camera`` what ``app`` holds up."""
+    if name == "qr_camera":
+        return CodeCamera(app)
+    if name == "document_camera":
+        return SceneCamera(document_scene())
+    return SceneCamera(FaceScene(blink_every=20))

@@ -5,11 +5,22 @@ Importing this package opens nothing and starts nothing.
 
 from devices.id_card.checks import InvalidCard, card_problems
 from devices.id_card.identity import (
-    NATIONS, IdentityCard, UnsupportedCardType, sample_cards, sample_foreign_cards,
+    NATIONS,
+    IdentityCard,
+    UnsupportedCardType,
+    sample_cards,
+    sample_foreign_cards,
 )
 from devices.id_card.protocol import (
-    SW3_MEANINGS, Command, FrameAssembler, Response, SamRefused, build_frame, build_response,
-    parse_request, parse_response,
+    SW3_MEANINGS,
+    Command,
+    FrameAssembler,
+    Response,
+    SamRefused,
+    build_frame,
+    build_response,
+    parse_request,
+    parse_response,
 )
 from devices.id_card.reader import IdCardReader
 from devices.id_card.simulator import IdReaderSimulator

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 
 from devices.id_card.identity import IdentityCard
 from kiosk.validators import (
-    citizen_id_birth_date, citizen_id_gender, citizen_id_problems, foreign_permanent_id_old_problems,
+    citizen_id_birth_date,
+    citizen_id_gender,
+    citizen_id_problems,
+    foreign_permanent_id_old_problems,
     foreign_permanent_id_problems,
 )
 
@@ -34,9 +37,9 @@ def _number_agrees(card: IdentityCard, number: str, problems: list[str]) -> None
     """The birth date and sex coded in an 18-digit number must match the card's own fields."""
     if citizen_id_birth_date(number) not in (None, card.birth_date):
         problems.append("birth date in the number differs from the card's birth date")
-    if card.card_type in ("resident", "J") and card.gender in ("男", "女"):
-        if citizen_id_gender(number) != card.gender:
-            problems.append("sex coded in the number differs from the card's gender")
+    if (card.card_type in ("resident", "J") and card.gender in ("男", "女")
+            and citizen_id_gender(number) != card.gender):
+        problems.append("sex coded in the number differs from the card's gender")
 
 
 def card_problems(card: IdentityCard, *, today: _dt.date | None = None) -> tuple[str, ...]:

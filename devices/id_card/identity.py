@@ -2,8 +2,9 @@
 
 Card types: ``resident`` (flag ``' '``) resident ID card, ``'J'`` Hong Kong / Macao / Taiwan
 residence permit, ``'I'`` (2017) and ``'Y'`` (2023) foreign permanent resident cards. The
-256-byte text block's layouts are decoded in :mod:`devices.id_card.textblock`; the ID number is
-checked in :mod:`devices.id_card.checks`.
+256-byte text block's layouts are decoded and encoded in :mod:`devices.id_card.textblock` (which
+imports this module, never the other way round); the ID number is checked in
+:mod:`devices.id_card.checks`.
 
 An :class:`IdentityCard` holds sensitive personal information (PIPL art. 28): its ``repr``
 masks the name and the ID number, :meth:`IdentityCard.masked` gives display-safe strings, and
@@ -131,21 +132,6 @@ class IdentityCard:
                 f"id_number={mask_id_number(self.id_number)!r})")
 
     __str__ = __repr__
-
-
-def decode_text_block(text: bytes, photo: bytes) -> IdentityCard:
-    """Decode a 256-byte text block; see :func:`devices.id_card.textblock.decode_text_block`."""
-    # The codec lives in textblock.py, which needs IdentityCard from here: import it when called.
-    from devices.id_card.textblock import decode_text_block as decode
-
-    return decode(text, photo)
-
-
-def encode_text_block(card: IdentityCard) -> bytes:
-    """Lay out ``card`` as a text block; see :func:`devices.id_card.textblock.encode_text_block`."""
-    from devices.id_card.textblock import encode_text_block as encode
-
-    return encode(card)
 
 
 def _test_photo(seed: int) -> bytes:

@@ -19,7 +19,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from devices.base import DeviceProtocolError
-from devices.id_card import protocol as p
 from devices.id_card.checks import InvalidCard
 from devices.id_card.identity import UnsupportedCardType
 
@@ -55,7 +54,7 @@ class CardWatcher:
 
     def poll(self) -> None:
         reader = self.reader
-        with reader._lock:  # one poll is one transaction: no other exchange between its steps
+        with reader.transaction():  # one poll is one transaction: no other exchange between its steps
             if self._presence == _REPORTED:
                 if reader.find_card() or self._still_selected():
                     return
@@ -90,10 +89,9 @@ class CardWatcher:
     # -- presence ------------------------------------------------------------------------------
 
     def _still_selected(self) -> bool:
-        # Some SAMs answer 寻卡 with 80 while a card that was already read stays in the field;
-        # a read of the selected card succeeds then, so a card only counts as gone when both fail.
+        # A card only counts as gone when 寻卡 and a read of the selected card both fail.
         try:
-            return self.reader._exchange(p.Command.READ_TEXT_PHOTO).ok
+            return self.reader.still_selected()
         except DeviceProtocolError:
             return True  # unsure: check again on the next poll rather than end the session
 

@@ -22,17 +22,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
+from typing import Self
 
 import serial
 
 from devices.base import (
-    DeviceDisconnected, DeviceNotFound, DeviceProtocolError, DeviceState, DeviceStatus, DeviceTimeout,
-    EventCallback, StatusTracker,
+    DeviceDisconnected,
+    DeviceNotFound,
+    DeviceProtocolError,
+    DeviceState,
+    DeviceStatus,
+    DeviceTimeout,
+    EventCallback,
+    StatusTracker,
 )
 from devices.id_card import protocol as p
 from devices.id_card.checks import card_problems
 from devices.id_card.identity import IdentityCard
+from devices.id_card.polling import CardWatcher
 from devices.id_card.textblock import decode_text_block
 from devices.supervisor import Backoff, DeviceSupervisor, SupervisorHealth
 
@@ -126,10 +136,10 @@ class IdCardReader:
         if ser is not None:
             try:
                 ser.close()
-            except Exception:  # closing a vanished port may fail; the handle is gone either way
+            except Exception:  # noqa: BLE001, S110  closing a vanished port may fail; the handle is gone either way
                 pass
 
-    def __enter__(self) -> IdCardReader:
+    def __enter__(self) -> Self:
         self.open()
         return self
 
@@ -142,6 +152,13 @@ class IdCardReader:
         return self._tracker.snapshot()
 
     # -- one exchange ------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the reader for several exchanges in a row (find, select, read): no other thread's
+        exchange comes between them. Re-entrant; every exchange takes the same lock."""
+        with self._lock:
+            yield
 
     def _exchange(self, command: p.Command) -> p.Response:
         with self._lock:
@@ -252,6 +269,11 @@ class IdCardReader:
             return False
         raise p.SamRefused("SELECT_CARD", response.sw3)
 
+    def still_selected(self) -> bool:
+        """Whether a read of the card selected earlier succeeds (SW3 90). Some SAMs answer 寻卡 with
+        80 while a card that was already read stays in the field; this tells the two apart."""
+        return self._exchange(p.Command.READ_TEXT_PHOTO).ok
+
     def read_card(self, *, fingerprint: bool = False) -> IdentityCard | None:
         """Find, select and read the card on the reader; None when there is none.
 
@@ -307,8 +329,6 @@ class IdCardReader:
     def start_polling(self, interval_s: float = 0.3, *, backoff: Backoff = POLL_BACKOFF,
                       timeouts_to_error: int = TIMEOUTS_TO_ERROR) -> None:
         """Start the one polling thread (it opens the port itself, with backoff while absent)."""
-        from devices.id_card.polling import CardWatcher  # polling imports this module
-
         if self._supervisor is not None:
             raise RuntimeError("ID card reader is already polling")
         self._supervisor = DeviceSupervisor(

@@ -20,6 +20,9 @@ wrong line speed    ``line_baud``: answer only when the driver's port is set to 
 
 ``pace_baud`` makes the wire as slow as a real one (10 bits per byte, both directions): ptys
 ignore the baud rate, so the simulator sleeps to absolute deadlines while writing.
+
+``sim://id-reader`` opens a simulator of its own (:func:`open_simulated_port`, the registry's
+handler in :mod:`devices.endpoints`), with no card on it.
 """
 
 from __future__ import annotations
@@ -34,10 +37,14 @@ import time
 import tty
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from devices.base import DeviceProtocolError
+from devices.endpoints import SerialPort
 from devices.id_card import protocol as p
-from devices.id_card.identity import IdentityCard, encode_text_block
+from devices.id_card.identity import IdentityCard
+from devices.id_card.textblock import encode_text_block
+from kiosk.endpoints import Endpoint
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +106,7 @@ class IdReaderSimulator:
     def plugged(self) -> bool:
         return self._master is not None
 
-    def start(self) -> IdReaderSimulator:
+    def start(self) -> Self:
         """Open the pty pair and start answering."""
         if self._thread is not None:
             raise RuntimeError("simulator already started")
@@ -156,7 +163,7 @@ class IdReaderSimulator:
         with self._io:
             self._master, self._slave, self._port = master, slave, port
 
-    def __enter__(self) -> IdReaderSimulator:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -265,7 +272,8 @@ class IdReaderSimulator:
             return True
         try:
             # On Linux the master reports the slave's termios, i.e. the speed the driver set.
-            return termios.tcgetattr(master)[4] == getattr(termios, f"B{self.line_baud}")
+            speed: int = getattr(termios, f"B{self.line_baud}")
+            return bool(termios.tcgetattr(master)[4] == speed)
         except (termios.error, AttributeError):
             return False
 
@@ -369,3 +377,10 @@ class IdReaderSimulator:
                     time.sleep(0.001)
                     continue
                 view = view[n:]
+
+
+def open_simulated_port(endpoint: Endpoint) -> SerialPort:
+    """The registry's ``sim://`` ID card reader handler: a started simulator's pty (stopped by the
+    port's ``close``)."""
+    simulator = IdReaderSimulator().start()
+    return SerialPort(simulator.port, simulator)

@@ -32,7 +32,13 @@ import datetime as _dt
 
 from devices.base import DeviceProtocolError
 from devices.id_card.identity import (
-    GENDER_CODES, GENDERS, LONG_TERM, NATION_CODES, NATIONS, TEXT_BLOCK_LEN, IdentityCard,
+    GENDER_CODES,
+    GENDERS,
+    LONG_TERM,
+    NATION_CODES,
+    NATIONS,
+    TEXT_BLOCK_LEN,
+    IdentityCard,
     UnsupportedCardType,
 )
 
@@ -210,7 +216,10 @@ def encode_text_block(card: IdentityCard) -> bytes:
     if card.card_type not in CARD_TYPES:
         raise ValueError(f"cannot encode card type {card.card_type!r}")
     block = bytearray(" ".encode("utf-16-le") * (TEXT_BLOCK_LEN // 2))
-    put = lambda spec, value, what: _put(block, spec, value, what)  # noqa: E731
+
+    def put(spec: Spec, value: str, what: str) -> None:
+        _put(block, spec, value, what)
+
     if card.card_type == "I":
         put(I_ENGLISH_NAME, card.english_name, "English name")
         put(I_GENDER, GENDER_CODES[card.gender], "gender")

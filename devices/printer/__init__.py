@@ -1,5 +1,7 @@
 """Receipt printing: layout and rendering, the ESC/POS printer adapter, and a virtual printer."""
 
+from kiosk.endpoints import UsbAddress, parse_usb_uri
+
 from .escpos_stream import (
     Token,
     columns_for,
@@ -14,14 +16,14 @@ from .jobs import PrintOutcome, PrintState
 from .printer import REPRINT_MARK, ReceiptPrinter
 from .receipt import ReceiptLayout, render_escpos, render_png, render_text
 from .simulator import VirtualPrinter
-from .transports import UsbAddress, parse_usb_uri, printer_endpoint
+from .transports import printer_endpoint
 
 __all__ = [
+    "REPRINT_MARK",
     "PaperLevel",
     "PrintOutcome",
     "PrintState",
     "PrinterHealth",
-    "REPRINT_MARK",
     "ReceiptLayout",
     "ReceiptPrinter",
     "Token",

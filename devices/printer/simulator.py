@@ -14,6 +14,9 @@ once, as by a print server whose printer is off), silence, and raw status replie
 extra bytes, or none for some n: a truncated answer).
 
 One thread, started by :meth:`start` and joined by :meth:`stop`.
+
+``sim://printer`` opens :class:`SimulatedPrinterPort` (the registry's handler,
+:func:`open_simulated_port`): a virtual printer of its own, started when the adapter opens.
 """
 
 from __future__ import annotations
@@ -21,8 +24,13 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Mapping
+from typing import Self
+
+from devices.base import DeviceNotFound
+from kiosk.endpoints import Endpoint
 
 from .escpos_stream import stream_to_png
+from .transports import TcpLink
 
 _POLL_S = 0.05  # how often the server thread looks at its stop flag
 
@@ -52,7 +60,7 @@ class VirtualPrinter:
 
     # -- lifecycle
 
-    def start(self) -> VirtualPrinter:
+    def start(self) -> Self:
         """Bind and start serving (idempotent)."""
         if self._thread is not None:
             return self
@@ -78,7 +86,7 @@ class VirtualPrinter:
             self._sock.close()
             self._sock = None
 
-    def __enter__(self) -> VirtualPrinter:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -192,7 +200,7 @@ class VirtualPrinter:
         while not self._stop.is_set():
             try:
                 conn, _ = listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -213,7 +221,7 @@ class VirtualPrinter:
                     break
             try:
                 chunk = conn.recv(4096)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 break
@@ -286,3 +294,34 @@ class VirtualPrinter:
             conn.sendall(reply)
         except OSError:
             pass
+
+
+class SimulatedPrinterPort:
+    """The printer port of ``sim://printer``: a :class:`VirtualPrinter` of its own, started by
+    :meth:`start` (the adapter's open) and stopped by :meth:`stop` (its close)."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.simulator: VirtualPrinter | None = None
+
+    def start(self) -> None:
+        """Start the virtual printer (idempotent)."""
+        if self.simulator is None:
+            self.simulator = VirtualPrinter().start()
+
+    def open_link(self) -> TcpLink:
+        """A connection to the virtual printer; it prints at once, so there is nothing to settle."""
+        if self.simulator is None:
+            raise DeviceNotFound("sim://printer is not running: call open() first")
+        return TcpLink(*self.simulator.address, self.timeout, settle_s=0.0)
+
+    def stop(self) -> None:
+        """Stop the virtual printer (idempotent)."""
+        simulator, self.simulator = self.simulator, None
+        if simulator is not None:
+            simulator.stop()
+
+
+def open_simulated_port(endpoint: Endpoint, *, timeout: float, baudrate: int) -> SimulatedPrinterPort:
+    """The registry's ``sim://`` printer handler (:mod:`devices.endpoints`)."""
+    return SimulatedPrinterPort(timeout)

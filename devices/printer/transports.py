@@ -2,7 +2,11 @@
 
 Every link speaks the same four operations (:class:`Link`) and raises only the device layer's
 errors, with the address in the message, so the adapter above never sees ``OSError``,
-``serial.SerialException`` or ``usb.core.USBError``.
+``serial.SerialException`` or ``usb.core.USBError``. What differs between printers is said by the
+link itself (``settle_s``, ``reports_status``), so the adapter never asks which one it has. The
+endpoint registry (:mod:`devices.endpoints`) picks the opener for a scheme: the ``open_*_port``
+functions here, ``open_usb_port`` in :mod:`devices.printer.usb`, and ``open_simulated_port`` beside
+the virtual printer.
 
 TCP printers get one connection per operation, as the CUPS socket backend does: port 9100
 serves one client at a time and many printers drop idle connections, so a held connection
@@ -12,27 +16,72 @@ open (``persistent``) and reopened by the adapter after a disconnect.
 
 from __future__ import annotations
 
-import errno
 import os
-import re
 import socket
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from devices.base import DeviceDisconnected, DeviceNotFound, DeviceTimeout
+from devices.endpoints import opens
 from kiosk.endpoints import Endpoint, EndpointError, parse_endpoint
+
+if TYPE_CHECKING:
+    from devices.printer.simulator import VirtualPrinter
+
+#: How long a real printer's status is watched after sending: it works through its buffer.
+PRINTER_SETTLE_S = 1.0
 
 
 class Link(Protocol):
-    """An open byte link to a printer."""
+    """An open byte link to a printer.
+
+    ``persistent``: held open between operations (serial, USB) rather than opened for each (TCP,
+    files). ``settle_s``: how long the status is watched after sending. ``reports_status``: False
+    when nothing answers status queries (a file), so none are sent and the printer counts as ready
+    while the link opens.
+    """
 
     where: str
     persistent: bool
+    settle_s: float
+    reports_status: bool
 
     def write(self, data: bytes) -> None: ...
     def read_byte(self, timeout: float) -> int | None: ...
     def drain(self) -> None: ...
     def close(self) -> None: ...
+
+
+class PrinterPort(Protocol):
+    """Where one printer endpoint's links come from; the registry opens one per endpoint.
+
+    ``simulator``: the virtual printer standing in for ``sim://`` while started, else None.
+    """
+
+    @property
+    def simulator(self) -> VirtualPrinter | None: ...
+    def start(self) -> None: ...
+    def open_link(self) -> Link: ...
+    def stop(self) -> None: ...
+
+
+class DirectPort:
+    """Links opened straight from the endpoint (a real printer, or a file): nothing to start or stop."""
+
+    simulator: VirtualPrinter | None = None
+
+    def __init__(self, open_link: Callable[[], Link]) -> None:
+        self._open_link = open_link
+
+    def start(self) -> None:
+        """Nothing to start: the printer is out there."""
+
+    def open_link(self) -> Link:
+        """A newly opened link. Raises the link's DeviceError."""
+        return self._open_link()
+
+    def stop(self) -> None:
+        """Nothing to stop."""
 
 
 def write_timeout(timeout: float, data: bytes) -> float:
@@ -44,37 +93,10 @@ def write_timeout(timeout: float, data: bytes) -> float:
 # ---------------------------------------------------------------- endpoints
 
 
-@dataclass(frozen=True)
-class UsbAddress:
-    """A USB printer by vendor and product id, and the interface that carries the printer class."""
-
-    vid: int
-    pid: int
-    interface: int = 0
-
-    def __str__(self) -> str:
-        return f"usb://{self.vid:04x}:{self.pid:04x}"
-
-
-_USB_RE = re.compile(r"^usb://([0-9a-f]{1,4}):([0-9a-f]{1,4})/?(?:\?interface=(\d{1,2}))?$", re.IGNORECASE)
-
-
-def parse_usb_uri(uri: str) -> UsbAddress:
-    """Parse ``usb://VID:PID`` (hex, e.g. ``usb://0416:5011``), optionally ``?interface=N``."""
-    m = _USB_RE.match(uri.strip())
-    if m is None:
-        raise EndpointError(f"{uri!r} is not a USB printer address; write usb://VID:PID in hex, "
-                            "e.g. usb://0416:5011 (lsusb shows the ids)")
-    return UsbAddress(int(m.group(1), 16), int(m.group(2), 16), int(m.group(3) or 0))
-
-
 def printer_endpoint(uri: str) -> Endpoint:
-    """The endpoint of a printer URI; adds ``usb://VID:PID`` to what kiosk.endpoints accepts."""
-    if uri.strip().lower().startswith("usb://"):
-        address = parse_usb_uri(uri)
-        return Endpoint(uri.strip(), "usb", host=f"{address.vid:04x}:{address.pid:04x}")
+    """The endpoint of a printer URI; EndpointError for one that names another kind of device."""
     endpoint = parse_endpoint(uri)
-    if endpoint.scheme in ("pcsc", "camera"):
+    if not opens("printer", endpoint):
         raise EndpointError(f"{uri!r} does not name a printer; use tcp://host:9100, usb://VID:PID, "
                             "a serial port or file://")
     return endpoint
@@ -84,19 +106,21 @@ def printer_endpoint(uri: str) -> Endpoint:
 
 
 class TcpLink:
-    """One TCP connection to a network printer (or the virtual printer)."""
+    """One TCP connection to a network printer (or the virtual printer, which settles at once)."""
 
     persistent = False
+    reports_status = True
 
-    def __init__(self, host: str, port: int, timeout: float) -> None:
+    def __init__(self, host: str, port: int, timeout: float, *, settle_s: float = PRINTER_SETTLE_S) -> None:
         self.where = f"{host}:{port}"
+        self.settle_s = settle_s
         self._timeout = timeout
         try:
             self._sock = socket.create_connection((host, port), timeout=timeout)
         except ConnectionRefusedError as exc:
             raise DeviceNotFound(f"打印机拒绝连接 / printer at {self.where} refused the connection: check it "
                                  "is switched on and the address in the settings") from exc
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise DeviceTimeout(f"printer at {self.where} did not accept a connection within "
                                 f"{timeout:g} s: check the network cable") from exc
         except OSError as exc:
@@ -107,7 +131,7 @@ class TcpLink:
         self._sock.settimeout(write_timeout(self._timeout, data))
         try:
             self._sock.sendall(data)
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise DeviceTimeout(f"printer at {self.where} stopped taking data") from exc
         except OSError as exc:
             raise DeviceDisconnected(f"printer at {self.where} closed the connection: {exc}") from exc
@@ -116,7 +140,7 @@ class TcpLink:
         self._sock.settimeout(timeout)
         try:
             got = self._sock.recv(1)
-        except socket.timeout:
+        except TimeoutError:
             return None
         except OSError as exc:
             raise DeviceDisconnected(f"printer at {self.where} dropped the connection: {exc}") from exc
@@ -146,9 +170,11 @@ class SerialLink:
     """A serial printer through pyserial (a device path or any pyserial URL)."""
 
     persistent = True
+    reports_status = True
+    settle_s = PRINTER_SETTLE_S
 
     def __init__(self, url: str, baudrate: int, timeout: float) -> None:
-        import serial  # imported on use: only serial printers need pyserial loaded
+        import serial  # lazy: only serial printers need pyserial loaded
 
         self.where = url
         self._timeout = timeout
@@ -189,174 +215,86 @@ class SerialLink:
             pass  # the port is gone already
 
 
-# ---------------------------------------------------------------- USB
-
-
-class UsbLink:
-    """A USB printer-class device through pyusb (libusb): bulk OUT for data, bulk IN for status.
-
-    Thin on purpose: it cannot be tested without the hardware, so it only finds the device,
-    claims the interface and translates pyusb's errors. Linux's ``usblp`` driver claims
-    printers first, so it is detached; the kiosk user needs a udev rule granting the device.
-    """
-
-    persistent = True
-
-    def __init__(self, address: UsbAddress, timeout: float) -> None:
-        self.where = str(address)
-        self._timeout_ms = max(1, int(timeout * 1000))
-        self._pending = bytearray()
-        try:
-            import usb.core
-            import usb.util
-        except ImportError as exc:
-            raise DeviceNotFound(f"USB printing needs pyusb, which is not installed ({exc}): "
-                                 "pip install pyusb, or use the printer's serial or network port") from exc
-        self._usb = usb
-        try:
-            dev: Any = usb.core.find(idVendor=address.vid, idProduct=address.pid)
-        except usb.core.NoBackendError as exc:
-            raise DeviceNotFound("USB printing needs libusb-1.0, which was not found: install the "
-                                 "libusb-1.0-0 package") from exc
-        except usb.core.USBError as exc:
-            raise self._error(exc, "cannot list USB devices") from exc
-        if dev is None:
-            raise DeviceNotFound(f"no USB printer {self.where} is plugged in: check the cable and the "
-                                 "vendor:product id in the settings (lsusb lists them)")
-        self._dev = dev
-        try:
-            try:
-                if dev.is_kernel_driver_active(address.interface):
-                    dev.detach_kernel_driver(address.interface)
-            except NotImplementedError:
-                pass  # not every platform has kernel drivers to detach
-            try:
-                dev.set_configuration()
-            except usb.core.USBError as exc:
-                if exc.errno != errno.EBUSY:  # busy: already configured, which is what we wanted
-                    raise
-            intf = dev.get_active_configuration()[(address.interface, 0)]
-            direction = usb.util.endpoint_direction
-            self._out = usb.util.find_descriptor(
-                intf, custom_match=lambda e: direction(e.bEndpointAddress) == usb.util.ENDPOINT_OUT)
-            self._in = usb.util.find_descriptor(
-                intf, custom_match=lambda e: direction(e.bEndpointAddress) == usb.util.ENDPOINT_IN)
-        except usb.core.USBError as exc:
-            usb.util.dispose_resources(dev)
-            raise self._error(exc, "cannot be opened") from exc
-        except (KeyError, IndexError) as exc:
-            usb.util.dispose_resources(dev)
-            raise DeviceNotFound(f"USB device {self.where} has no interface {address.interface}: "
-                                 "is it really a printer?") from exc
-        if self._out is None:
-            usb.util.dispose_resources(dev)
-            raise DeviceNotFound(f"USB device {self.where} has no bulk OUT endpoint: is it really a printer?")
-
-    def _error(self, exc: Exception, what: str) -> Exception:
-        code = getattr(exc, "errno", None)
-        if code in (errno.EACCES, errno.EPERM):
-            return DeviceNotFound(f"USB printer {self.where} {what}: permission denied; add a udev rule "
-                                  "giving the kiosk user access to it")
-        if code in (errno.ENODEV, errno.EPIPE, errno.EIO, errno.ENOENT):
-            return DeviceDisconnected(f"USB printer {self.where} went away ({exc}): "
-                                      "check the cable and power")
-        if isinstance(exc, self._usb.core.USBTimeoutError):
-            return DeviceTimeout(f"USB printer {self.where} stopped taking data")
-        return DeviceDisconnected(f"USB printer {self.where} {what}: {exc}")
-
-    def write(self, data: bytes) -> None:
-        try:
-            self._out.write(data, timeout=self._timeout_ms + len(data))
-        except self._usb.core.USBError as exc:
-            raise self._error(exc, "stopped taking data") from exc
-
-    def read_byte(self, timeout: float) -> int | None:
-        if self._pending:
-            return self._pending.pop(0)
-        if self._in is None:
-            return None  # a printer without an IN endpoint cannot report status: it reads as silent
-        try:
-            got = self._in.read(self._in.wMaxPacketSize, timeout=max(1, int(timeout * 1000)))
-        except self._usb.core.USBTimeoutError:
-            return None
-        except self._usb.core.USBError as exc:
-            raise self._error(exc, "stopped answering") from exc
-        self._pending += bytes(got)
-        return self._pending.pop(0) if self._pending else None
-
-    def drain(self) -> None:
-        self._pending.clear()
-        if self._in is None:
-            return
-        for _ in range(16):  # bounded: a babbling device must not hold us here
-            try:
-                if not self._in.read(self._in.wMaxPacketSize, timeout=1):
-                    return
-            except self._usb.core.USBTimeoutError:
-                return
-            except self._usb.core.USBError as exc:
-                raise self._error(exc, "stopped answering") from exc
-
-    def close(self) -> None:
-        try:
-            self._usb.util.dispose_resources(self._dev)
-        except self._usb.core.USBError:
-            pass  # unplugged already
-
-
 # ---------------------------------------------------------------- file
 
 
-def append_to_file(path: str, data: bytes) -> None:
-    """Append ``data`` to ``path`` durably (the ``file://`` printer). Raises DeviceNotFound."""
-    try:
-        with open(path, "ab") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as exc:
-        raise DeviceNotFound(f"printer file {path} cannot be written: {exc}") from exc
+class FileLink:
+    """Raw printer bytes appended durably to a file (``file:///path``), one open per operation.
+
+    Nothing answers status queries on a file, so none are sent (``reports_status``): the printer
+    counts as ready while the file can be opened for appending.
+    """
+
+    persistent = False
+    reports_status = False
+    settle_s = 0.0
+
+    def __init__(self, path: str) -> None:
+        self.where = path
+        try:
+            self._file = open(path, "ab")  # noqa: SIM115  closed by close(), as every link is
+        except OSError as exc:
+            raise DeviceNotFound(f"printer file {path} cannot be written: {exc}") from exc
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise DeviceNotFound(f"printer file {self.where} cannot be written: {exc}") from exc
+
+    def read_byte(self, timeout: float) -> int | None:
+        return None  # a file never answers
+
+    def drain(self) -> None:
+        """Nothing comes back from a file."""
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        except OSError:
+            pass  # a failed flush was reported by write()
 
 
-def open_link(endpoint: Endpoint, *, timeout: float, baudrate: int,
-              simulator_address: tuple[str, int] | None = None) -> Link:
-    """Open the link ``endpoint`` names (not for ``file://``, which has no status to read)."""
-    scheme = endpoint.scheme
-    if scheme == "tcp":
-        return TcpLink(endpoint.host, endpoint.port or 9100, timeout)
-    if scheme == "sim":
-        if simulator_address is None:
-            raise DeviceNotFound(f"{endpoint.uri} is not running: call open() first")
-        return TcpLink(*simulator_address, timeout)
-    if scheme == "usb":
-        return UsbLink(parse_usb_uri(endpoint.uri), timeout)
-    if scheme == "file":
-        raise ValueError("file:// printers have no link; use append_to_file")
-    return SerialLink(endpoint.serial_url, baudrate, timeout)
+# ---------------------------------------------------------------- openers (see devices.endpoints)
+
+
+def open_tcp_port(endpoint: Endpoint, *, timeout: float, baudrate: int) -> DirectPort:
+    """``tcp://host:9100``: a fresh connection per operation."""
+    host, port = endpoint.host, endpoint.port or 9100
+    return DirectPort(lambda: TcpLink(host, port, timeout))
+
+
+def open_file_port(endpoint: Endpoint, *, timeout: float, baudrate: int) -> DirectPort:
+    """``file:///path``: bytes appended to a file."""
+    path = endpoint.path
+    return DirectPort(lambda: FileLink(path))
+
+
+def open_serial_port(endpoint: Endpoint, *, timeout: float, baudrate: int) -> DirectPort:
+    """A serial device path or pyserial URL."""
+    url = endpoint.serial_url
+    return DirectPort(lambda: SerialLink(url, baudrate, timeout))
 
 
 class Links:
-    """Hands out links for one endpoint: a fresh TCP connection per operation; serial and USB
+    """Hands out links from one port: a fresh link per operation (TCP, files); serial and USB
     held open between operations and reopened after a failure (a replugged cable, a printer
     switched off and on)."""
 
-    def __init__(self, endpoint: Endpoint, *, timeout: float, baudrate: int) -> None:
-        self.endpoint = endpoint
-        self.timeout = timeout
-        self.baudrate = baudrate
-        self.simulator_address: tuple[str, int] | None = None
+    def __init__(self, port: PrinterPort) -> None:
+        self.port = port
         self._held: Link | None = None
 
     def get(self) -> Link:
         """The held link, or a newly opened one. Raises the link's DeviceError."""
         if self._held is not None:
             return self._held
-        link = open_link(self.endpoint, timeout=self.timeout, baudrate=self.baudrate,
-                         simulator_address=self.simulator_address)
+        link = self.port.open_link()
         if link.persistent:
             self._held = link
         return link
-
     def release(self, link: Link) -> None:
         """Done with ``link`` for this operation: per-operation links are closed, held ones kept."""
         if link is not self._held:
@@ -368,7 +306,7 @@ class Links:
             self._held = None
         try:
             link.close()
-        except Exception:  # closing a dead link must not hide why it died
+        except Exception:  # noqa: BLE001, S110  closing a dead link must not hide why it died
             pass
 
     def close(self) -> None:

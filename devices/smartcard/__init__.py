@@ -12,8 +12,15 @@ from devices.smartcard.pcscd_env import PcscdEnvironment, PcscdUnavailable
 from devices.smartcard.reader import SscReader
 from devices.smartcard.simulator import SscReaderSimulator
 from devices.smartcard.ssc import (
-    FIELDS, SSSE_AID, CardStatusError, NotSocialSecurityCard, SocialSecurityCard, SscDataError,
-    decode_fields, encode_fields, sample_cards,
+    FIELDS,
+    SSSE_AID,
+    CardStatusError,
+    NotSocialSecurityCard,
+    SocialSecurityCard,
+    SscDataError,
+    decode_fields,
+    encode_fields,
+    sample_cards,
 )
 from devices.smartcard.tlv import Tlv, TlvError
 from devices.smartcard.virtual_card import VirtualSscCard

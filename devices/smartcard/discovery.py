@@ -19,7 +19,7 @@ def list_readers() -> list[dict[str, Any]]:
     Raises :class:`~devices.smartcard.pcsc.PcscServiceUnavailable` when pcscd is not running.
     """
     try:
-        from smartcard import scard
+        from smartcard import scard  # lazy: pyscard is optional; only PC/SC readers load it
     except ImportError as exc:
         raise DeviceError(f"pyscard cannot be loaded ({exc}): install libpcsclite1 and reinstall pyscard "
                           "(deploy/setup.sh does both)") from exc

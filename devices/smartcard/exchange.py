@@ -17,8 +17,16 @@ from collections.abc import Callable
 from devices.base import DeviceDisconnected, DeviceProtocolError
 from devices.smartcard import tlv
 from devices.smartcard.ssc import (
-    FIELDS, SELECT_EF05, SELECT_EF06, SELECT_SSSE, SW_OK, CardStatusError, NotSocialSecurityCard,
-    SocialSecurityCard, decode_fields, read_record,
+    FIELDS,
+    SELECT_EF05,
+    SELECT_EF06,
+    SELECT_SSSE,
+    SW_OK,
+    CardStatusError,
+    NotSocialSecurityCard,
+    SocialSecurityCard,
+    decode_fields,
+    read_record,
 )
 
 Transmit = Callable[[bytes], bytes]

@@ -62,11 +62,11 @@ def code(hresult: int) -> int:
 
 def describe(hresult: int) -> str:
     """The PC/SC library's own wording of a result code, with the code."""
-    from smartcard import scard
+    from smartcard import scard  # lazy: pyscard is optional; only PC/SC readers load it
 
     try:
         text = scard.SCardGetErrorMessage(hresult)
-    except Exception:  # an unknown code must not hide the original problem
+    except Exception:  # noqa: BLE001  an unknown code must not hide the original problem
         text = "unknown PC/SC error"
     return f"{text} (0x{code(hresult):08X})"
 
@@ -94,7 +94,7 @@ def raise_for(hresult: int, what: str) -> None:
 def establish() -> Any:
     """A new PC/SC context. Raises :class:`PcscServiceUnavailable` when pcscd is not running."""
     try:
-        from smartcard import scard
+        from smartcard import scard  # lazy: pyscard is optional; only PC/SC readers load it
     except ImportError as exc:  # pyscard not built: say what to install, do not crash
         raise DeviceNotFound(f"pyscard cannot be loaded ({exc}): install libpcsclite1 and reinstall "
                              "pyscard (deploy/setup.sh does both)", retryable=False) from exc
@@ -107,17 +107,17 @@ def establish() -> Any:
 
 def release(context: Any) -> None:
     """Release a context; a context of a pcscd that is gone releases with an error, ignored."""
-    from smartcard import scard
+    from smartcard import scard  # lazy: pyscard is optional; only PC/SC readers load it
 
     try:
         scard.SCardReleaseContext(context)
-    except Exception:  # the context is unusable either way
+    except Exception:  # noqa: BLE001, S110  the context is unusable either way
         pass
 
 
 def list_reader_names(context: Any) -> list[str]:
     """Names of the readers pcscd knows; [] when there are none."""
-    from smartcard import scard
+    from smartcard import scard  # lazy: pyscard is optional; only PC/SC readers load it
 
     hresult, names = scard.SCardListReaders(context, [])
     if code(hresult) in (E_NO_READERS_AVAILABLE, E_UNKNOWN_READER):
@@ -140,7 +140,7 @@ class CardLink:
         self._handle, self._protocol, self.reader = handle, protocol, reader
 
     def transmit(self, apdu: bytes) -> bytes:
-        from smartcard import scard
+        from smartcard import scard  # lazy: pyscard is optional; only PC/SC readers load it
 
         hresult, answer = scard.SCardTransmit(self._handle, self._protocol, list(apdu))
         raise_for(hresult, f"sending a command to the card in {self.reader}")
@@ -151,7 +151,7 @@ class CardLink:
 def connect(context: Any, reader: str) -> Iterator[CardLink]:
     """Connect to the card in ``reader`` (shared, T=0 or T=1) inside a transaction, so another
     PC/SC client cannot interleave commands with ours; disconnects leaving the card powered."""
-    from smartcard import scard
+    from smartcard import scard  # lazy: pyscard is optional; only PC/SC readers load it
 
     hresult, handle, protocol = scard.SCardConnect(
         context, reader, scard.SCARD_SHARE_SHARED, scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Self
 
 from devices.base import DeviceNotFound, DeviceTimeout
 
@@ -91,7 +91,7 @@ def free_port_pair() -> int:
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("0.0.0.0", 0))
-            port = s.getsockname()[1]
+            port: int = s.getsockname()[1]
         if port < 65535 and all(_port_free(port + i) for i in range(VPCD_SLOTS)):
             return port
     raise PcscdUnavailable("no pair of free TCP ports for the virtual reader: free some ports and retry")
@@ -175,7 +175,7 @@ class PcscdEnvironment:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def start(self) -> PcscdEnvironment:
+    def start(self) -> Self:
         """Prepare the work folder and reader configuration, then start pcscd and wait until it
         serves clients and vpcd listens. Raises :class:`PcscdUnavailable` or :class:`DeviceTimeout`."""
         problems = missing_prerequisites()
@@ -288,7 +288,7 @@ class PcscdEnvironment:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
-    def __enter__(self) -> PcscdEnvironment:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

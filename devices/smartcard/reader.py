@@ -25,10 +25,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Self
 
 from devices.base import (
-    DeviceDisconnected, DeviceError, DeviceState, DeviceStatus, DeviceTimeout, EventCallback, StatusTracker,
+    DeviceDisconnected,
+    DeviceError,
+    DeviceState,
+    DeviceStatus,
+    DeviceTimeout,
+    EventCallback,
+    StatusTracker,
 )
 from devices.smartcard import pcsc
 from devices.smartcard.exchange import read_social_security_card
@@ -94,7 +100,7 @@ class SscReader:
 
     close = stop
 
-    def __enter__(self) -> SscReader:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -110,7 +116,7 @@ class SscReader:
         Raises :class:`~devices.smartcard.pcsc.PcscServiceUnavailable`, :class:`~devices.base.DeviceNotFound`
         (no reader), :class:`~devices.base.DeviceTimeout` (no card), or the card's own errors.
         """
-        from smartcard import scard
+        from smartcard import scard  # lazy: pyscard is optional; only PC/SC readers load it
 
         context = pcsc.establish()
         try:
@@ -201,7 +207,7 @@ class SscReader:
         return True
 
     def _watch_once(self) -> None:
-        from smartcard import scard
+        from smartcard import scard  # lazy: pyscard is optional; only PC/SC readers load it
 
         reader = self._reader
         assert reader is not None
@@ -247,7 +253,7 @@ class SscReader:
             return read_social_security_card(link.transmit)
 
     def _still_present(self, reader: str) -> bool:
-        from smartcard import scard
+        from smartcard import scard  # lazy: pyscard is optional; only PC/SC readers load it
 
         hresult, states = scard.SCardGetStatusChange(self._context, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
         return pcsc.code(hresult) == pcsc.S_SUCCESS and bool(states[0][1] & scard.SCARD_STATE_PRESENT)

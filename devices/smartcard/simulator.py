@@ -3,15 +3,19 @@
 The kiosk's simulator mode and demos use this so the real adapter (:class:`SscReader`, pyscard,
 pcscd) runs unchanged. It needs what :mod:`devices.smartcard.pcscd_env` needs (root, pcscd,
 vsmartcard-vpcd), and must be started before anything in the process talks PC/SC.
+:func:`open_simulated_port` is the registry's ``sim://`` handler (:mod:`devices.endpoints`).
 """
 
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Self
 
-from devices.smartcard.pcscd_env import PcscdEnvironment
+from devices.endpoints import PcscPort, SimulatorUnavailable
+from devices.smartcard.pcscd_env import PcscdEnvironment, missing_prerequisites
 from devices.smartcard.ssc import SocialSecurityCard, sample_cards
 from devices.smartcard.virtual_card import VirtualSscCard
+from kiosk.endpoints import Endpoint
 
 
 class SscReaderSimulator:
@@ -48,10 +52,26 @@ class SscReaderSimulator:
         self.pull()
         self.env.stop()
 
-    def __enter__(self) -> SscReaderSimulator:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def open_simulated_port(endpoint: Endpoint) -> PcscPort:
+    """The registry's ``sim://`` social security card reader handler: a started simulator's reader
+    (stopped by the port's ``close``). Raises SimulatorUnavailable when this machine lacks what a
+    private pcscd needs."""
+    problems = missing_prerequisites()
+    if problems:
+        raise SimulatorUnavailable("simulated social security card reader not started: " + "; ".join(problems))
+    simulator = SscReaderSimulator()
+    simulator.start()  # before anything in this process talks PC/SC
+    try:
+        return PcscPort(simulator.reader_name, simulator)
+    except BaseException:
+        simulator.stop()
+        raise

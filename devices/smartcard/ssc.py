@@ -109,8 +109,8 @@ class NotSocialSecurityCard(CardStatusError):
 
     def __init__(self, sw: int) -> None:
         super().__init__("SELECT SSSE", sw)
-        self.args = (f"this card is not a social security card (SELECT of the SSSE application answered "
-                     f"{sw_text(sw)}): use a social security card or the ID card",)
+        self.args = ((f"this card is not a social security card (SELECT of the SSSE application answered "
+                      f"{sw_text(sw)}): use a social security card or the ID card"),)
 
 
 class SscDataError(DeviceProtocolError):

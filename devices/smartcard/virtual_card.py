@@ -23,6 +23,7 @@ import socket
 import struct
 import threading
 from types import TracebackType
+from typing import Self
 
 from devices.base import DeviceNotFound
 from devices.smartcard import tlv
@@ -137,7 +138,7 @@ class VirtualSscCard:
 
     close = pull
 
-    def __enter__(self) -> VirtualSscCard:
+    def __enter__(self) -> Self:
         self.insert()
         return self
 

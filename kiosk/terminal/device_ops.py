@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from devices.base import DeviceError, DeviceNotFound
-from devices.id_card.identity import CARD_TYPE_LABELS, UnsupportedCardType
+from devices.endpoints import serial_port
+from devices.id_card.identity import CARD_TYPE_LABELS, UnsupportedCardType, sample_cards
 from devices.id_card.reader import IdCardReader
 from devices.printer.health import STATUS_FIXED_BITS
 from devices.printer.receipt import render_escpos
@@ -100,15 +101,8 @@ def probe_printer(url: str, *, timeout_s: float = 0.5, bauds: tuple[int, ...] = 
 @contextmanager
 def serial_url(spec: str) -> Iterator[str]:
     """A pyserial URL for ``spec`` (device path, by-id link, ``usb:VID:PID[:SERIAL]`` or pyserial URL),
-    starting a simulated reader holding the first sample card for ``sim://id-reader``."""
-    if spec.startswith("sim://"):
-        from devices.id_card.identity import sample_cards
-        from devices.id_card.simulator import IdReaderSimulator
-
-        with IdReaderSimulator() as sim:
-            sim.insert(sample_cards()[0])
-            yield sim.port
-        return
+    starting a simulated reader holding the first sample card for ``sim://id-reader`` (the endpoint
+    registry decides what ``spec`` opens)."""
     if spec.startswith("usb:"):
         from devices.discovery import find_serial_port
 
@@ -121,7 +115,10 @@ def serial_url(spec: str) -> Iterator[str]:
                                  "check the cable, or list the ports again")
         yield port.device
         return
-    yield spec
+    with serial_port(spec) as opened:
+        if opened.simulator is not None:
+            opened.simulator.insert(sample_cards()[0])
+        yield opened.url
 
 
 def probe_port(port: str, *, timeout_s: float = 0.5) -> dict[str, Any]:

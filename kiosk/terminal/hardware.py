@@ -1,7 +1,8 @@
-"""Opens the terminal's devices from their endpoints, starting built-in simulators for ``sim://``.
+"""Opens the terminal's devices from their endpoints.
 
-The kiosk app owns its devices (card events need low latency); this module is the one place that
-knows which adapter and which simulator each setting means.
+The kiosk app owns its devices (card events need low latency); this module knows which adapter
+each setting means. What an endpoint opens — a real port, or a simulator standing in for
+``sim://`` — is the endpoint registry's answer (:mod:`devices.endpoints`), never decided here.
 """
 
 from __future__ import annotations
@@ -9,18 +10,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devices.base import DeviceError, DeviceEvent, DeviceNotFound
+from devices.endpoints import PcscPort, SerialPort, SimulatorUnavailable, open_pcsc_port, open_serial_port
 from devices.id_card.reader import IdCardReader
 from devices.id_card.simulator import IdReaderSimulator
 from devices.printer.printer import ReceiptPrinter
 from devices.printer.simulator import VirtualPrinter
-from devices.smartcard.pcscd_env import missing_prerequisites
 from devices.smartcard.reader import SscReader
 from devices.smartcard.simulator import SscReaderSimulator
+from kiosk import flow
 from kiosk.endpoints import parse_endpoint
 from kiosk.settings import DevicesSection, Settings
+from kiosk.terminal.cameras import close_cameras, open_cameras
+
+if TYPE_CHECKING:
+    from devices.camera.camera import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +41,8 @@ DEVICE_KEYS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class Hardware:
-    """The opened devices and the simulators standing in for absent ones.
+    """The opened devices, and the ports they were opened on (with the simulators standing in
+    for absent ones).
 
     :meth:`reopen` replaces one device in place (this object stays the same, so whoever holds
     ``app.hardware`` keeps a valid reference).
@@ -43,38 +50,46 @@ class Hardware:
 
     id_reader: IdCardReader
     printer: ReceiptPrinter
-    id_simulator: IdReaderSimulator | None = None
+    id_port: SerialPort
     ssc_reader: SscReader | None = None
-    ssc_simulator: SscReaderSimulator | None = None
-    cameras: dict[str, Any] = field(default_factory=dict)
+    ssc_port: PcscPort | None = None
+    cameras: dict[str, FrameSource] = field(default_factory=dict)
     on_event: Callable[[DeviceEvent], None] | None = None
+
+    @property
+    def id_simulator(self) -> IdReaderSimulator | None:
+        """The simulated ID card reader standing in for ``sim://``, else None."""
+        return self.id_port.simulator
+
+    @property
+    def ssc_simulator(self) -> SscReaderSimulator | None:
+        """The simulated social security card reader standing in for ``sim://``, else None."""
+        return self.ssc_port.simulator if self.ssc_port is not None else None
 
     @classmethod
     def open(cls, settings: Settings, on_event: Callable[[DeviceEvent], None]) -> Hardware:
         """Open every device; on failure, close what was opened and re-raise."""
         dev = settings.devices
         reader: IdCardReader | None = None
-        id_sim: IdReaderSimulator | None = None
+        id_port: SerialPort | None = None
         ssc_reader: SscReader | None = None
-        ssc_sim: SscReaderSimulator | None = None
+        ssc_port: PcscPort | None = None
         try:
             # Polling runs under the device supervisor: a reader unplugged now (or later) is
             # reconnected with backoff instead of keeping the kiosk from starting.
-            reader, id_sim = _open_id_reader(dev, on_event)
-            ssc_reader, ssc_sim = _open_ssc(dev.ssc_reader, on_event)
+            reader, id_port = _open_id_reader(dev, on_event)
+            ssc_reader, ssc_port = _open_ssc(dev.ssc_reader, on_event)
             printer = _open_printer(dev.printer, on_event)
         except BaseException:
-            for close in (getattr(ssc_reader, "stop", None), getattr(ssc_sim, "stop", None),
-                          getattr(reader, "close", None), getattr(id_sim, "stop", None)):
+            for close in (getattr(ssc_reader, "stop", None), getattr(ssc_port, "close", None),
+                          getattr(reader, "close", None), getattr(id_port, "close", None)):
                 if close is not None:
                     _quietly(close)
             raise
-        from kiosk.terminal.cameras import open_cameras
-
         cameras = open_cameras(dev, on_event)
         log.info("devices open", extra={"id_reader": parse_endpoint(dev.id_reader).scheme,
                                         "printer": parse_endpoint(dev.printer).scheme})
-        return cls(reader, printer, id_sim, ssc_reader, ssc_sim, cameras, on_event)
+        return cls(reader, printer, id_port, ssc_reader, ssc_port, cameras, on_event)
 
     def reopen(self, name: str, devices: DevicesSection, previous: DevicesSection) -> None:
         """Reopen one device (``id_reader``, ``printer`` or ``ssc_reader``) from ``devices``.
@@ -93,19 +108,18 @@ class Hardware:
         log.info("device reopened", extra={"device": name})
 
     def _reopen_id_reader(self, devices: DevicesSection, previous: DevicesSection) -> None:
-        old_reader, old_sim = self.id_reader, self.id_simulator
+        old_reader, old_port = self.id_reader, self.id_port
         # Close first: the new settings may name the same port (only a timeout changed).
         old_reader.close()
-        keep_sim = old_sim if parse_endpoint(devices.id_reader).is_simulator else None
         try:
-            reader, sim = _open_id_reader(devices, self.on_event, simulator=keep_sim, verify=True)
+            reader, port = _open_id_reader(devices, self.on_event, reuse=old_port, verify=True)
         except DeviceError:
             # The old reader object keeps its counters: start it polling again as it was.
             old_reader.start_polling(previous.poll_interval_s)
             raise
-        if old_sim is not None and sim is not old_sim:
-            _quietly(old_sim.stop)
-        self.id_reader, self.id_simulator = reader, sim
+        if port is not old_port:
+            _quietly(old_port.close)
+        self.id_reader, self.id_port = reader, port
 
     def _reopen_printer(self, uri: str, previous_uri: str) -> None:
         old = self.printer
@@ -122,15 +136,15 @@ class Hardware:
             raise
 
     def _reopen_ssc(self, uri: str, previous_uri: str) -> None:
-        old_reader, old_sim = self.ssc_reader, self.ssc_simulator
+        old_reader, old_port = self.ssc_reader, self.ssc_port
         if old_reader is not None:
             old_reader.stop()
-        if old_sim is not None:
-            old_sim.stop()
+        if old_port is not None:
+            old_port.close()
         try:
-            self.ssc_reader, self.ssc_simulator = _open_ssc(uri, self.on_event)
+            self.ssc_reader, self.ssc_port = _open_ssc(uri, self.on_event)
         except Exception as exc:
-            self.ssc_reader, self.ssc_simulator = _open_ssc(previous_uri, self.on_event)
+            self.ssc_reader, self.ssc_port = _open_ssc(previous_uri, self.on_event)
             if isinstance(exc, DeviceError):
                 raise
             raise DeviceNotFound(f"social security card reader {uri} cannot be started ({exc}); "
@@ -155,50 +169,38 @@ class Hardware:
 
     def close(self) -> None:
         """Close every device and stop every simulator (idempotent)."""
-        from kiosk.terminal.cameras import close_cameras
-
         close_cameras(self.cameras)
         _quietly(self.printer.close)  # also stops its monitor and its own virtual printer
         if self.ssc_reader is not None:
             _quietly(self.ssc_reader.stop)
-        if self.ssc_simulator is not None:
-            _quietly(self.ssc_simulator.stop)
+        if self.ssc_port is not None:
+            _quietly(self.ssc_port.close)
         _quietly(self.id_reader.close)
-        if self.id_simulator is not None:
-            _quietly(self.id_simulator.stop)
+        _quietly(self.id_port.close)
 
 
 def _open_id_reader(dev: DevicesSection, on_event: Callable[[DeviceEvent], None] | None, *,
-                    simulator: IdReaderSimulator | None = None,
-                    verify: bool = False) -> tuple[IdCardReader, IdReaderSimulator | None]:
-    """The ID card reader polling under its supervisor, with a simulator for ``sim://`` (``simulator``
-    is reused when given). ``verify`` opens the port first and raises DeviceNotFound when it cannot be
-    opened (a technician's change); at start-up the supervisor keeps retrying instead."""
-    endpoint = parse_endpoint(dev.id_reader)
-    sim = None
-    if endpoint.is_simulator:
-        sim = simulator
-        if sim is None:
-            sim = IdReaderSimulator()
-            sim.start()
-        port = sim.port
-    else:
-        port = endpoint.serial_url
-    reader = IdCardReader(port, read_timeout_s=dev.read_timeout_s, on_event=on_event)
+                    reuse: SerialPort | None = None, verify: bool = False) -> tuple[IdCardReader, SerialPort]:
+    """The ID card reader polling under its supervisor, on the port its endpoint opens (``reuse``:
+    the port before a reopen, kept with its simulator when the endpoint opens the same kind). ``verify``
+    opens the port first and raises DeviceNotFound when it cannot be opened (a technician's change);
+    at start-up the supervisor keeps retrying instead."""
+    port = open_serial_port(dev.id_reader, reuse=reuse)
+    reader = IdCardReader(port.url, read_timeout_s=dev.read_timeout_s, on_event=on_event)
     try:
         if verify:
             reader.open()
         reader.start_polling(dev.poll_interval_s)
     except BaseException:
         _quietly(reader.close)
-        if sim is not None and sim is not simulator:
-            _quietly(sim.stop)
+        if port is not reuse:
+            _quietly(port.close)
         raise
-    return reader, sim
+    return reader, port
 
 
 def _open_printer(uri: str, on_event: Callable[[DeviceEvent], None] | None) -> ReceiptPrinter:
-    """The receipt printer, open and monitored. For sim:// the adapter starts its own VirtualPrinter."""
+    """The receipt printer, open and monitored (for ``sim://`` its port starts a virtual printer)."""
     printer = ReceiptPrinter(uri, on_event=on_event)
     try:
         printer.open()
@@ -211,30 +213,23 @@ def _open_printer(uri: str, on_event: Callable[[DeviceEvent], None] | None) -> R
 
 
 def _open_ssc(uri: str, on_event: Callable[[DeviceEvent], None] | None
-              ) -> tuple[SscReader | None, SscReaderSimulator | None]:
+              ) -> tuple[SscReader | None, PcscPort | None]:
     """The social security card reader, if configured. Its supervisor keeps retrying a missing pcscd
     or reader, so only a simulator that cannot start at all leaves the kiosk without one."""
     if uri == "none":
         return None, None
-    endpoint = parse_endpoint(uri)
-    sim = None
-    name: str | None = (endpoint.host + endpoint.path).strip("/") or None
-    if endpoint.is_simulator:
-        problems = missing_prerequisites()
-        if problems:
-            log.warning("simulated social security card reader not started: %s", "; ".join(problems))
-            return None, None
-        sim = SscReaderSimulator()
-        sim.start()  # before anything in this process talks PC/SC
-        name = sim.reader_name
-    reader = SscReader(name, on_event=on_event)
+    try:
+        port = open_pcsc_port(uri)
+    except SimulatorUnavailable as exc:
+        log.warning("%s", exc)
+        return None, None
+    reader = SscReader(port.reader_name, on_event=on_event)
     try:
         reader.start()
     except BaseException:
-        if sim is not None:
-            _quietly(sim.stop)
+        _quietly(port.close)
         raise
-    return reader, sim
+    return reader, port
 
 
 def _quietly(close: Callable[[], Any]) -> None:
@@ -246,40 +241,12 @@ def _quietly(close: Callable[[], Any]) -> None:
 
 # --- cameras --------------------------------------------------------------------------------
 
-class SceneCamera:
-    """A simulated camera (``sim://``): frames drawn by ``devices.camera.simulate``, read on demand.
-
-    No thread: the effect runner pulls frames when it needs them, and ``fps`` gives the virtual time
-    between frames so the blink challenge sees a steady stream.
-    """
-
-    fps = 25.0
-
-    def __init__(self, scene: Callable[[int], Any]) -> None:
-        self.scene = scene
-        self._i = 0
-
-    def read(self) -> Any:
-        self._i += 1
-        return self.scene(self._i)
-
-
-def simulated_cameras() -> dict[str, SceneCamera]:
-    """The face camera (a face that blinks every 20 frames) and the document camera (a page on a desk)."""
-    from devices.camera.simulate import FaceScene, document_scene
-
-    from kiosk.terminal.scanning import SimulatedQrCamera
-
-    return {"camera": SceneCamera(FaceScene(blink_every=20)), "document_camera": SceneCamera(document_scene()),
-            "qr_camera": SimulatedQrCamera()}
-
-
 def capture_page(camera: Any, material: int, attempts: int = 10) -> Any:
     """One page from the document camera as a flow event (PageCaptured, or ServiceFailed to retake)."""
-    import cv2
+    import cv2  # lazy: OpenCV costs 0.3 s at start-up; only a page capture needs it here
+    import numpy as np  # lazy: as OpenCV above
 
-    from devices.camera.document import PageNotFound, scan_page
-    from kiosk import flow
+    from devices.camera.document import PageNotFound, scan_page  # lazy: imports OpenCV (above)
 
     if camera is None:
         return flow.ServiceFailed("notice_no_document_camera")
@@ -291,7 +258,7 @@ def capture_page(camera: Any, material: int, attempts: int = 10) -> Any:
             page = scan_page(frame)
         except PageNotFound:
             continue
-        image = cv2.imdecode(__import__("numpy").frombuffer(page.jpeg, "uint8"), cv2.IMREAD_GRAYSCALE)
+        image = cv2.imdecode(np.frombuffer(page.jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
         scale = 240 / max(image.shape[:2])
         thumb = cv2.resize(image, (int(image.shape[1] * scale), int(image.shape[0] * scale)))
         ok, png = cv2.imencode(".png", thumb)
@@ -301,8 +268,8 @@ def capture_page(camera: Any, material: int, attempts: int = 10) -> Any:
 
 def capture_face(camera: Any, max_frames: int = 200) -> Any:
     """The best face frame with the baseline blink check, as a flow event (FaceCaptured)."""
+    # lazy: devices.camera.face imports OpenCV (0.3 s at start-up); only a face capture needs it
     from devices.camera.face import BlinkChallenge, FaceCapture, FaceFramer
-    from kiosk import flow
 
     if camera is None:
         return flow.FaceCaptured(b"", False, "no camera")

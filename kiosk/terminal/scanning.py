@@ -39,10 +39,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from devices.base import DeviceError
 from kiosk import flow
 from kiosk.flow.qr import receipt_from_digits
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.qrcodes import ProgressLookup, SignIn, load_public_key, progress_url, signin_payload
+from kiosk.settings import LOOPBACK_HOSTS
+from local_api.client import GatewayError, GatewayUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +105,7 @@ def scan(effect: flow.ScanQr, camera: Any, *, redeem: Redeem | None = None, sign
     else only the code's shape and expiry are checked.
     Returns the event for the flow, or None when the scan was cancelled (nobody is waiting for it).
     """
-    from devices.base import DeviceError
-    from devices.camera.qr import QrReader
+    from devices.camera.qr import QrReader  # lazy: imports OpenCV (0.3 s); only a scan needs it
 
     if camera is None:
         return flow.ScanFailed(effect.scan_id, "scan_no_camera")
@@ -151,8 +156,6 @@ def _answer(effect: flow.ScanQr, payload: Any, reason_key: str, redeem: Redeem |
 def redeem_signin(gateway: Any, token: str) -> AppSignInIdentity | str:
     """The resident a sign-in token stands for, redeemed by the platform through the gateway; else the
     message key for the resident: used or unknown, expired, damaged, or the platform out of reach."""
-    from local_api.client import GatewayError, GatewayUnavailable
-
     try:
         answer = gateway.redeem_signin(token)
     except GatewayUnavailable as exc:
@@ -188,8 +191,6 @@ def simulated_platform_url(settings: Any) -> str:
         host = urlsplit(url).hostname
     except ValueError:
         return ""
-    from kiosk.settings import LOOPBACK_HOSTS
-
     return url if host in LOOPBACK_HOSTS else ""
 
 
@@ -198,8 +199,6 @@ def simulated_platform_url(settings: Any) -> str:
 def look_up(gateway: Any, effect: flow.LookUpProgress, *, kiosk_id: str,
             post: Callable[[flow.Event], None] | None = None) -> flow.ProgressAnswered:
     """办件进度 through the gateway; typed digits are completed with this terminal's id."""
-    from local_api.client import GatewayError, GatewayUnavailable
-
     digits = effect.digits
     receipt_no = effect.receipt_no or receipt_from_digits(kiosk_id, digits)
     try:
@@ -260,8 +259,6 @@ class SimulatedApp:
     ADMIN_TIMEOUT_S = 5.0
 
     def __init__(self, clock: Callable[[], float] = time.time, platform_url: str = "") -> None:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
         self._key = Ed25519PrivateKey.generate()
         self._clock = clock
         self._lock = threading.Lock()  # the demo's thread queues codes, the runner's thread shows them
@@ -288,8 +285,6 @@ class SimulatedApp:
         lifetime = self.LIFETIME_S if expires_in_s is None else expires_in_s
         url = self.platform_url
         if url:
-            import requests
-
             try:
                 response = requests.post(f"{url}/admin/signin-codes", json={"expires_in_s": lifetime},
                                          timeout=self.ADMIN_TIMEOUT_S)
@@ -331,16 +326,24 @@ class SimulatedApp:
 
 
 class SimulatedQrCamera:
-    """A simulated QR camera: each scan draws what :class:`SimulatedApp` holds up (segno, through
-    ``devices.camera.simulate.qr_scene``), read on demand like the other simulated cameras."""
+    """A simulated QR camera with the resident's phone (:class:`SimulatedApp`) held up to it: each scan
+    draws what the app holds up (segno, through ``devices.camera.simulate.qr_scene``), read on demand
+    like the other simulated cameras. It is the registry's ``sim://`` QR camera
+    (:class:`~devices.camera.simulate.CodeCamera`) with a phone of its own, for tests and benchmarks."""
 
     fps = 25.0
 
     def __init__(self, app: SimulatedApp | None = None) -> None:
+        # lazy: devices.camera imports OpenCV (0.3 s), and this module is loaded at start-up
+        from devices.camera.simulate import CodeCamera
+
         self.app = app or SimulatedApp()
-        self._scene: Callable[[int], Any] | None = None
-        self._i = 0
-        self.shown = ""  # the last code shown (tests read it; the scanner never logs it)
+        self._camera = CodeCamera(self.app)
+
+    @property
+    def shown(self) -> str:
+        """The last code shown (tests read it; the scanner never logs it)."""
+        return self._camera.shown
 
     @property
     def signin_key(self) -> Any:
@@ -353,19 +356,11 @@ class SimulatedQrCamera:
 
     def present(self, purpose: str, last_receipt: bytes = b"") -> None:
         """Called at the start of each scan: decide what is held up to the camera."""
-        from devices.camera.simulate import qr_scene
-
-        self.shown = self.app.next_code(purpose, last_receipt)
-        self._scene = qr_scene(self.shown, module_px=5) if self.shown else _empty_scene
-        self._i = 0
+        self._camera.present(purpose, last_receipt)
 
     def read(self) -> Any:
         """The next frame of what is held up."""
-        self._i += 1
-        return (self._scene or _empty_scene)(self._i)
+        return self._camera.read()
 
-
-def _empty_scene(i: int) -> Any:
-    import numpy as np
-
-    return np.full((480, 640, 3), 200, np.uint8)
+    def close(self) -> None:
+        """Nothing to release."""

@@ -9,9 +9,13 @@ import pytest
 from devices.base import DeviceProtocolError
 from devices.id_card import protocol as p
 from devices.id_card.identity import (
-    NATIONS, IdentityCard, UnsupportedCardType, decode_text_block, encode_text_block, sample_cards,
+    NATIONS,
+    IdentityCard,
+    UnsupportedCardType,
+    sample_cards,
     sample_foreign_cards,
 )
+from devices.id_card.textblock import decode_text_block, encode_text_block
 from kiosk.validators import citizen_id_gender, citizen_id_valid
 
 PRE = "AA AA AA 96 69 "

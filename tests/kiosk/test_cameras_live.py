@@ -8,11 +8,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from devices.camera.camera import LiveCamera
 from devices.camera.simulate import FaceScene, qr_scene, write_video
-from kiosk.terminal.cameras import LiveCamera, close_cameras, open_cameras
-from kiosk.terminal.hardware import capture_face
 from kiosk.qrcodes import progress_url
 from kiosk.settings import DevicesSection, load_settings
+from kiosk.terminal.cameras import close_cameras, open_cameras
+from kiosk.terminal.hardware import capture_face
 
 
 def devices(**cameras: str) -> DevicesSection:
