@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from devices.base import DeviceError
+from kiosk.endpoints import parse_endpoint
 from kiosk.settings import SettingsError, load_settings
 
 EXIT_OK, EXIT_NO_FRAMES, EXIT_SETTINGS = 0, 1, 2
@@ -50,7 +51,7 @@ def _camera_uri(args: argparse.Namespace) -> str | None:
         return None
     # The configured face camera; the first camera when the settings name none or a simulated one.
     uri = settings.devices.camera_endpoint("camera")
-    return "camera://0" if uri == "none" or uri.startswith("sim://") else uri
+    return "camera://0" if uri == "none" or parse_endpoint(uri).is_simulator else uri
 
 
 def describe_qr(read: Any) -> str:

@@ -217,7 +217,7 @@ def camera_test(camera: Any, name: str) -> tuple[bool, str]:
         return False, f"未配置 / no {name.replace('_', ' ')} is configured on this kiosk"
     try:
         frame = camera.read()
-    except Exception as exc:  # OpenCV and drivers raise their own types; a test reports, never crashes
+    except Exception as exc:  # noqa: BLE001  OpenCV and drivers raise their own types; a test reports, never crashes
         return False, f"摄像头无画面 / the {name.replace('_', ' ')} gave no picture: {exc}"
     if frame is None:
         return False, f"摄像头无画面 / the {name.replace('_', ' ')} gave no picture: check its cable"
