@@ -31,10 +31,10 @@ def run(quick: bool) -> list[Figure]:
     from devices.id_card.simulator import IdReaderSimulator
     from devices.printer.printer import ReceiptPrinter
     from devices.printer.simulator import VirtualPrinter
+    from kiosk.settings import load_settings
     from kiosk.terminal.device_control import DeviceControl
     from kiosk.terminal.device_ops import probe_port
     from kiosk.terminal.hardware import Hardware
-    from kiosk.settings import load_settings
 
     repeat = 6 if quick else 30
     figures = []

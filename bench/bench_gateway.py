@@ -52,8 +52,8 @@ def _raw_insert_rate(folder: Path, seconds: float) -> float:
 def _gateway(folder: Path) -> tuple[object, subprocess.Popen[bytes], str]:
     """The platform simulator here, the gateway in its own process (`kiosk gateway`), as deployed:
     the benchmark's clients must not share the gateway's interpreter lock."""
-    from local_api.sim.state import Faults
     from local_api.server import start_platform_sim
+    from local_api.sim.state import Faults
 
     sim = start_platform_sim(secret=SECRET, faults=Faults(status=503, error_rate=1.0, retry_after_s=3600))
     with socket.socket() as sock:

@@ -39,8 +39,8 @@ class _Gateway:
 
 def _views() -> list[dict[str, Any]]:
     """One view per page state, as the controller produces them."""
-    from kiosk.terminal.maintenance import Maintenance, MaintenanceConfig
     from kiosk.settings import SAMPLE_PIN_HASH
+    from kiosk.terminal.maintenance import Maintenance, MaintenanceConfig
 
     now = [0.0]
     m = Maintenance(MaintenanceConfig(SAMPLE_PIN_HASH), control=lambda: _Control(), gateway=_Gateway(),
@@ -75,8 +75,8 @@ def run(quick: bool) -> list[Figure]:
 
     from kiosk import flow
     from kiosk.catalog.loading import Catalog
-    from kiosk.terminal.maintenance import verify_pin
     from kiosk.settings import SAMPLE_PIN_HASH
+    from kiosk.terminal.maintenance import verify_pin
     from screens.renderer import Renderer
 
     pygame.display.init()

@@ -36,8 +36,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.bench_startup import (Stack, attract_page, chromium_available, chromium_command, start_app,
-                                 stop_app)
+from bench.bench_startup import Stack, attract_page, chromium_available, chromium_command, start_app, stop_app
 from bench.common import Figure
 
 RSS_TARGET_MB = 300.0

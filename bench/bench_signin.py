@@ -23,8 +23,8 @@ import requests
 from bench.common import Figure, median, percentile, timed
 from kiosk import flow
 from kiosk.qrcodes import progress_url
-from kiosk.terminal.scanning import SimulatedQrCamera, redeem_signin, scan
 from kiosk.settings import load_settings
+from kiosk.terminal.scanning import SimulatedQrCamera, redeem_signin, scan
 from local_api.client import GatewayClient
 from local_api.link.client import PlatformClient
 from local_api.server import start_gateway, start_platform_sim

@@ -12,15 +12,29 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "local_api"))
 
-from gateway_rig import Rig, identities, wait_for  # noqa: E402
+from gateway_rig import Rig, identities, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
 UI_TIMEOUT_MS = 20_000  # a loaded machine: wait on what the page shows, generously
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "UI_TIMEOUT_MS", "Rig", "identities", "wait_for", "masked_frame",
-           "launch", "tokens", "browser", "rig", "page", "log_in", "beat"]
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "UI_TIMEOUT_MS",
+    "Rig",
+    "beat",
+    "browser",
+    "identities",
+    "launch",
+    "log_in",
+    "masked_frame",
+    "page",
+    "rig",
+    "tokens",
+    "wait_for",
+]
 
 
 def launch(playwright: Any) -> Any:

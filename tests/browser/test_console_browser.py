@@ -16,10 +16,8 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("needs the system Chromium (apt install chromium)", allow_module_level=True)
 pytest.importorskip("playwright")
 
-from playwright.sync_api import Page, expect  # noqa: E402
-
-from browser_rig import (Rig, beat, browser, identities, log_in, masked_frame, page, rig,  # noqa: E402,F401
-                         tokens, wait_for)
+from browser_rig import Rig, beat, browser, identities, log_in, masked_frame, page, rig, tokens, wait_for  # noqa: F401
+from playwright.sync_api import Page, expect
 
 PERSON = identities(3)[2]
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "console.png"

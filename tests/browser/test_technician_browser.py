@@ -12,10 +12,10 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("needs the system Chromium (apt install chromium)", allow_module_level=True)
 pytest.importorskip("playwright")
 
-from playwright.sync_api import Page, expect  # noqa: E402
+from browser_rig import Rig, beat, browser, log_in, page, rig, tokens, wait_for  # noqa: F401
+from playwright.sync_api import Page, expect
 
-from browser_rig import Rig, beat, browser, log_in, page, rig, tokens, wait_for  # noqa: E402,F401
-from local_api.web.console import BY_ID_DIR_KEY  # noqa: E402
+from local_api.web.console import BY_ID_DIR_KEY
 
 
 def test_technician_page_lists_ports_assigns_one_and_runs_a_device_test(page: Page, rig: Rig,

@@ -27,9 +27,9 @@ from typing import Any
 import requests
 
 from devices.id_card.identity import sample_cards
+from local_api.server import ServerHandle
 from local_api.sim.app import create_platform_app
 from local_api.sim.state import Faults
-from local_api.server import ServerHandle
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "chaos-secret-0123456789"

@@ -22,6 +22,7 @@ import time
 
 def main(restarts: int, seed: int) -> int:
     from chaos_rig import EventRecorder, LogCounter, fd_count, settle_resources, thread_count, wait_for
+
     from devices.base import DeviceState
     from devices.smartcard.pcscd_env import PcscdEnvironment
     from devices.smartcard.reader import SscReader

@@ -27,9 +27,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chaos_rig import (
+    KIOSK_ID,
+    ROOT,
+    FlappingPlatform,
+    GatewayProcess,
+    chaos_seed,
+    env_int,
+    scan_for_personal_data,
+    wait_for,
+)
 
-from chaos_rig import (KIOSK_ID, ROOT, FlappingPlatform, GatewayProcess, chaos_seed, env_int,
-                       scan_for_personal_data, wait_for)
 from local_api.outbox.crypto import KEY_FILE_NAME, Sealer
 from local_api.outbox.store import Outbox
 

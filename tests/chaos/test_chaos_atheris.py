@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from chaos_rig import ROOT, chaos_seed, env_int
 
 HARNESS = Path(__file__).with_name("atheris_harness.py")

@@ -27,9 +27,19 @@ import time
 from pathlib import Path
 
 import pytest
+from chaos_rig import (
+    ROOT,
+    EventRecorder,
+    LogCounter,
+    chaos_seed,
+    env_int,
+    fd_count,
+    free_port,
+    settle_resources,
+    thread_count,
+    wait_for,
+)
 
-from chaos_rig import (ROOT, EventRecorder, LogCounter, chaos_seed, env_int, fd_count, free_port,
-                       settle_resources, thread_count, wait_for)
 from devices.base import DeviceState
 from devices.id_card import IdCardReader, IdReaderSimulator, sample_cards
 from devices.printer.printer import ReceiptPrinter

@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 import requests
-
 from chaos_rig import FlappingPlatform, GatewayProcess, chaos_seed, env_int, scan_for_personal_data, wait_for
+
 from devices.id_card.identity import sample_cards
 from local_api.sim.state import Faults
 

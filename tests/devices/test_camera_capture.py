@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from event_log import Events
 
 from devices.base import ActionHint, DeviceNotFound, DeviceState, DeviceTimeout
 from devices.camera import Camera, CameraSourceInvalid, camera_source, list_cameras
 from devices.camera.simulate import FaceScene, write_video
-from event_log import Events
-
-
 
 
 @pytest.fixture(scope="module")

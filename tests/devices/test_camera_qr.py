@@ -10,7 +10,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from devices.camera import Camera, QrRead, QrReader
 from devices.camera.simulate import qr_scene, write_video
 from kiosk.qrcodes import (
-    ProgressLookup, SignIn, inspect_payload, is_receipt_no, parse_payload, progress_url, signin_payload,
+    ProgressLookup,
+    SignIn,
+    inspect_payload,
+    is_receipt_no,
+    parse_payload,
+    progress_url,
+    signin_payload,
 )
 
 RECEIPT = "HC-DEMO-001-20261121-000001"

@@ -12,7 +12,13 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from devices.base import (
-    ActionHint, DeviceDisconnected, DeviceNotFound, DeviceProtocolError, DeviceState, DeviceTimeout, StatusTracker,
+    ActionHint,
+    DeviceDisconnected,
+    DeviceNotFound,
+    DeviceProtocolError,
+    DeviceState,
+    DeviceTimeout,
+    StatusTracker,
 )
 from devices.supervisor import Backoff, DeviceSupervisor
 

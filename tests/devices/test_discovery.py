@@ -12,7 +12,13 @@ import pytest
 from serial.tools.list_ports_common import ListPortInfo
 
 from devices.discovery import (
-    SerialPortInfo, by_id_links, find_serial_port, list_serial_ports, match_ports, parse_usb_spec, port_info,
+    SerialPortInfo,
+    by_id_links,
+    find_serial_port,
+    list_serial_ports,
+    match_ports,
+    parse_usb_spec,
+    port_info,
 )
 from devices.id_card import IdCardReader, IdReaderSimulator, sample_cards
 

@@ -10,15 +10,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from event_log import Events
 
 from devices.base import (
-    DeviceDisconnected, DeviceEvent, DeviceNotFound, DeviceProtocolError, DeviceState, DeviceTimeout,
+    DeviceDisconnected,
+    DeviceEvent,
+    DeviceNotFound,
+    DeviceProtocolError,
+    DeviceState,
+    DeviceTimeout,
 )
 from devices.id_card import (
-    Command, IdCardReader, IdentityCard, IdReaderSimulator, UnsupportedCardType, encode_text_block,
+    Command,
+    IdCardReader,
+    IdentityCard,
+    IdReaderSimulator,
+    UnsupportedCardType,
+    encode_text_block,
     sample_cards,
 )
-from event_log import Events
 
 TIMEOUT = 0.4
 

@@ -9,7 +9,13 @@ import pytest
 
 from devices.base import ActionHint, DeviceDisconnected, DeviceProtocolError, DeviceState, DeviceTimeout
 from devices.id_card import (
-    Command, IdCardReader, IdentityCard, IdReaderSimulator, SamRefused, sample_cards, sample_foreign_cards,
+    Command,
+    IdCardReader,
+    IdentityCard,
+    IdReaderSimulator,
+    SamRefused,
+    sample_cards,
+    sample_foreign_cards,
 )
 from devices.id_card import protocol as p
 

@@ -9,7 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devices.base import DeviceError, DeviceProtocolError, DeviceTimeout
-from devices.id_card import IdCardReader, IdReaderSimulator, UnsupportedCardType, sample_cards, sample_foreign_cards
+from devices.id_card import (
+    IdCardReader,
+    IdReaderSimulator,
+    UnsupportedCardType,
+    sample_cards,
+    sample_foreign_cards,
+)
 from devices.id_card import protocol as p
 from devices.id_card.textblock import decode_text_block, encode_text_block
 
@@ -108,9 +114,8 @@ def test_assembler_finds_clean_frames_however_the_stream_is_cut(frames: list[byt
 
 @pytest.fixture(scope="module")
 def wire() -> Iterator[tuple[IdReaderSimulator, IdCardReader]]:
-    with IdReaderSimulator() as sim:
-        with IdCardReader(sim.port, read_timeout_s=0.15) as reader:
-            yield sim, reader
+    with IdReaderSimulator() as sim, IdCardReader(sim.port, read_timeout_s=0.15) as reader:
+        yield sim, reader
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -4,17 +4,16 @@ vanishes mid-read, a silent reader escalating to hardware_error, cards that are 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from event_log import Events
 
 from devices.base import DeviceState
 from devices.id_card import Command, IdCardReader, IdReaderSimulator, InvalidCard, sample_cards
 from devices.id_card import protocol as p
 from devices.id_card.reader import POLL_BACKOFF
-from event_log import Events
 
 TIMEOUT = 0.3
 WAIT = 10.0  # generous: the machine is shared; recovery *time* is measured in bench/bench_id_reader.py

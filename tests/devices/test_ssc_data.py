@@ -14,8 +14,15 @@ from devices.base import DeviceProtocolError
 from devices.smartcard import tlv
 from devices.smartcard.exchange import exchange, read_social_security_card, split_answer
 from devices.smartcard.ssc import (
-    FIELDS, SELECT_SSSE, CardStatusError, NotSocialSecurityCard, SscDataError, decode_fields,
-    encode_fields, read_record, sample_cards,
+    FIELDS,
+    SELECT_SSSE,
+    CardStatusError,
+    NotSocialSecurityCard,
+    SscDataError,
+    decode_fields,
+    encode_fields,
+    read_record,
+    sample_cards,
 )
 from devices.smartcard.tlv import TlvError
 

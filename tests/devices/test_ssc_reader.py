@@ -7,15 +7,19 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from event_log import Events
 
 from devices.base import DeviceNotFound, DeviceState, DeviceTimeout
 from devices.smartcard import tlv
 from devices.smartcard.pcscd_env import PcscdEnvironment
 from devices.smartcard.reader import SscReader
 from devices.smartcard.ssc import (
-    SELECT_EF05, NotSocialSecurityCard, SocialSecurityCard, read_record, sample_cards,
+    SELECT_EF05,
+    NotSocialSecurityCard,
+    SocialSecurityCard,
+    read_record,
+    sample_cards,
 )
-from event_log import Events
 
 WAIT_S = 15.0  # generous: the machine is shared; tests wait on conditions, never on time
 

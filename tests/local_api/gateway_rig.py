@@ -11,8 +11,8 @@ import requests
 from kiosk.settings import Settings, load_settings
 from kiosk.validators import citizen_id_check_char
 from local_api.client import GatewayClient
-from local_api.sim.app import create_platform_app
 from local_api.server import Gateway, ServerHandle, build_gateway
+from local_api.sim.app import create_platform_app
 from local_api.sim.data import ItemInfo
 
 SECRET = "test-secret-0123456789"

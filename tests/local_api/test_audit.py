@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from gateway_rig import Rig, identities
+
 from local_api.ops.audit import AUDIT_FILE_NAME, AuditError, AuditLog
 
 PERSON = identities(1)[0]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from gateway_rig import Rig
-from local_api.web.console import BY_ID_DIR_KEY
+
 from local_api.ops.device_settings import LOCAL_SETTINGS_FILE_NAME
+from local_api.web.console import BY_ID_DIR_KEY
 
 
 @pytest.fixture

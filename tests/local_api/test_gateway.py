@@ -13,8 +13,8 @@ import requests
 from kiosk.settings import Settings, load_settings
 from local_api.client import GatewayClient, GatewayRefused, GatewayUnavailable
 from local_api.outbox.store import OutboxCorrupt
-from local_api.sim.app import create_platform_app
 from local_api.server import Gateway, ServerHandle, build_gateway
+from local_api.sim.app import create_platform_app
 
 SECRET = "test-secret-0123456789"
 NAME = "张三"
@@ -166,7 +166,7 @@ def test_retry_after_is_honoured(rig: Rig) -> None:
     sim_state = rig.sim_app.extensions["platform_sim"]
     rig.faults(status=429, retry_after_s=1)
     receipt = rig.client.submit("application", "rs-sydj", APPLICANT, FORM)["receipt_no"]
-    posts = lambda: [t for t, m, p in list(sim_state.arrivals) if p == "/v1/applications"]  # noqa: E731
+    posts = lambda: [t for t, m, p in list(sim_state.arrivals) if p == "/v1/applications"]
     wait_for(lambda: len(posts()) >= 1, what="first attempt")
     rig.faults()
     assert rig.client.wait_delivered(receipt, 5)["state"] == "delivered"

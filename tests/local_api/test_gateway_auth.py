@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from gateway_rig import Rig, identities, wait_for
+
 from local_api.web.credentials import FIRST_TOKEN_FILE_NAME, TOKENS_FILE_NAME
 
 PERSON = identities(1)[0]

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from gateway_rig import SECRET, identities, wait_for
+
 from local_api.outbox.crypto import KEY_FILE_NAME, Sealer
 from local_api.outbox.store import Outbox
+from local_api.server import ServerHandle
 from local_api.sim.app import create_platform_app
 from local_api.sim.state import Faults
-from local_api.server import ServerHandle
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAPS = [Faults(), Faults(error_rate=0.5, status=503), Faults(drop=True), Faults(duplicate=True),

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
-
 from gateway_rig import Rig, identities, wait_for
+
 from local_api.client import GatewayRefused
 from local_api.outbox.store import UnknownReceipt
 

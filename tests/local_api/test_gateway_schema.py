@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from gateway_rig import Rig
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-
-from gateway_rig import Rig
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "gateway-openapi.yaml"
 

@@ -11,9 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from local_api.outbox.crypto import KEY_FILE_NAME, SealError, Sealer, load_or_create_key
-from local_api.outbox.store import (DuplicateSubmission, Material, Outbox, OutboxCorrupt, OutboxUnavailable,
-                              RequestConflict, UnknownReceipt)
+from local_api.outbox.crypto import KEY_FILE_NAME, Sealer, SealError, load_or_create_key
+from local_api.outbox.store import (
+    DuplicateSubmission,
+    Material,
+    Outbox,
+    OutboxCorrupt,
+    OutboxUnavailable,
+    RequestConflict,
+    UnknownReceipt,
+)
 
 NAME = "张三"
 ID_NUMBER = "11010519491231002X"

@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 from gateway_rig import identities
+
 from local_api.outbox.crypto import KEY_FILE_NAME, Sealer
-from local_api.outbox.store import Material, Outbox
 from local_api.outbox.schema import SCHEMA_VERSION
+from local_api.outbox.store import Material, Outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 PERSON = identities(1)[0]

@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from local_api.link.client import PlatformClient, PlatformRejected, PlatformUnavailable, parse_retry_after
-from local_api.sim.app import create_platform_app
-from local_api.server import ServerHandle
 from local_api.link.signing import SignatureError, Verifier, sign
+from local_api.server import ServerHandle
+from local_api.sim.app import create_platform_app
 
 SECRET = "test-secret-0123456789"
 KIOSK = "HC-TEST-001"

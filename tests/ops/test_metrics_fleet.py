@@ -15,8 +15,8 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from kiosk.settings import load_settings
-from local_api.web.credentials import FIRST_TOKEN_FILE_NAME
 from local_api.server import ServerHandle, build_gateway
+from local_api.web.credentials import FIRST_TOKEN_FILE_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "kiosk-alerts.yml"

@@ -127,7 +127,7 @@ def test_a_hung_main_loop_stops_the_pings(notify_socket: tuple[str, socket.socke
 
 
 class _Health(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self.send_response(200 if self.path == "/health" else 404)
         self.end_headers()
         self.wfile.write(b'{"status": "ok"}')

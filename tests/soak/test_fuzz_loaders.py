@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 import tomli_w
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from devices.base import DeviceProtocolError
 from devices.printer.escpos_stream import stream_to_text, tokenize
