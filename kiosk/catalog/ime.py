@@ -30,7 +30,8 @@ _MATCH_LIMIT = 48     # candidates kept per syllable pattern (nobody pages past 
 _MAX_SEGMENTATIONS = 24
 _CACHE_SIZE = 4096
 
-INITIALS = frozenset("b p m f d t n l g k h j q x r z c s y w zh ch sh".split())
+INITIALS = frozenset(("b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y",
+                      "w", "zh", "ch", "sh"))
 
 # Words residents type at a government-service kiosk, lifted above jieba's newspaper frequencies
 # so that ``sb`` offers 社保 before 设备.
@@ -56,7 +57,7 @@ Pattern = tuple[Piece, ...]
 
 
 def _jieba_dict_path() -> Path:
-    import jieba  # imported here: jieba prints nothing at import but is heavy-ish, and only its file is used
+    import jieba  # lazy: heavy-ish to import, and only its dictionary file is used, on first typing
 
     return Path(jieba.__file__).with_name("dict.txt")
 
@@ -79,9 +80,10 @@ class PinyinIndex:
 
     def __init__(self, words: Iterable[tuple[str, int]], *, min_freq: int = MIN_FREQ,
                  max_chars: int = MAX_WORD_CHARS, boost: Iterable[str] = DOMAIN_WORDS) -> None:
+        # lazy: pypinyin's tables take a noticeable time to load; only built once the keyboard opens
         from pypinyin.contrib.tone_convert import to_normal
-        from pypinyin.phrases_dict import phrases_dict
-        from pypinyin.pinyin_dict import pinyin_dict
+        from pypinyin.phrases_dict import phrases_dict  # lazy: as above
+        from pypinyin.pinyin_dict import pinyin_dict  # lazy: as above
 
         started = time.perf_counter()
         plain: dict[str, str] = {}
