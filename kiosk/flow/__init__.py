@@ -11,16 +11,26 @@ display-safe (masked) strings, and every way a session ends goes through ``_end_
 wipes it and cancels any print still waiting.
 
 - ``model.py``: screens, events, effects, the session
-- ``machine.py``: sessions, browsing, help, settings, availability, timeouts
-- ``journeys.py``: each item kind end to end
+- ``machine.py``: :class:`KioskFlow` (sessions, the buttons every screen has, availability, time)
+  and its dispatch table ``HANDLERS``: screen → the screen's handler (``handler.py``)
+- ``browse.py``: attract, home, categories, lists, search, detail, help
+- ``journeys.py``: each item kind end to end (card prompt, confirm, form, materials, review, slots,
+  result, working, printing, done)
 - ``face.py``: 人证比对 (consent, face capture, platform check, the other ways) for every 身份证+人脸 item
 - ``qr.py``: 办件进度查询 (scan a receipt or type its number) and 扫码登录 (the app's sign-in code)
 """
 
-from kiosk.flow.qr import KioskFlow
-from kiosk.flow.machine import HELP_GROUPS, REPORT_CATEGORIES, SEARCH_CHIPS
-from kiosk.flow.model import *  # noqa: F403 - the flow's vocabulary is its public API
+from kiosk.flow.machine import HELP_GROUPS, REPORT_CATEGORIES, SEARCH_CHIPS, KioskFlow
+from kiosk.flow.model import *
 from kiosk.flow.model import RATING_LEVELS, Screen, Session, id_type
 
-__all__ = ["KioskFlow", "Screen", "Session", "id_type", "RATING_LEVELS", "HELP_GROUPS", "REPORT_CATEGORIES",
-           "SEARCH_CHIPS"]
+__all__ = [
+           "HELP_GROUPS",
+           "RATING_LEVELS",
+           "REPORT_CATEGORIES",
+           "SEARCH_CHIPS",
+           "KioskFlow",
+           "Screen",
+           "Session",
+           "id_type",
+]

@@ -44,6 +44,11 @@ class Screen(str, enum.Enum):
     PROGRESS_RESULT = "progress_result"  # 办件进度: status and steps of an earlier submission
 
 
+# Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
+BUSY = frozenset({Screen.WORKING, Screen.PRINTING})
+ENDED = frozenset({Screen.THANKS, Screen.TIMEOUT, Screen.ERROR, Screen.DONE})
+
+
 class Identity(Protocol):
     """What the flow needs of an identity document read by a device."""
 
@@ -400,6 +405,13 @@ class Session:
     touches: int = 0
     extensions: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def applicant(self) -> dict[str, str]:
+        """Who is applying, as the gateway wants it; {} before anyone is identified."""
+        if self.identity is None:
+            return {}
+        return {"name": self.identity.name, "id_number": self.identity.id_number,
+                "id_type": id_type(getattr(self.identity, "card_type", "resident"), self.identity.id_number)}
 
     def forget_personal(self) -> None:
         """Drop the identity and everything typed, scanned or fetched about the resident."""

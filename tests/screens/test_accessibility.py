@@ -96,7 +96,7 @@ def every_screen_view(language: str) -> dict[str, dict]:
     see(flow.Tapped("browse:all"), flow.Tapped("detail:rs-sbjfzm"), flow.Tapped("begin"), flow.Tapped("confirm"),
         flow.ServiceFailed("error_platform_unavailable"))
     see(flow.Tapped("home"), flow.Tapped("progress"))
-    see(flow.ScanFailed(k._scan.scan_id, "qr_foreign_link"), flow.Tapped("type_receipt"),
+    see(flow.ScanFailed(k.scan.scan_id, "qr_foreign_link"), flow.Tapped("type_receipt"),
         *(flow.Tapped(f"pk:{d}") for d in "20261121000001"), flow.Tapped("pk:done"),
         flow.ProgressAnswered("HC-DEMO-001-20261121-000001", {"status": "accepted", "status_text": "已受理",
                                                               "steps": [{"text": "已接收", "at": "2026-11-21T10:00"}]}),

@@ -192,7 +192,7 @@ def qr_screen_views(language: str) -> dict[str, dict[str, Any]]:
         "status_text": "已受理，等待上报", "steps": []}))
     see("home", flow.Tapped("finish"), flow.Tapped("item:rs-sbjfzm"))
     see("signin_failed", flow.Tapped("use:app_qr"))
-    scan = k._scan
+    scan = k.scan
     assert scan is not None
     see("signin_failed", flow.ScanFailed(scan.scan_id, "qr_signin_forged"))
     return views
