@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import queue
@@ -17,6 +18,7 @@ from devices.base import DeviceEvent
 from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.catalog.loading import Catalog
+from kiosk.flow.views import FormView, ListView, View
 from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.effects import EffectRunner
 from kiosk.terminal.hardware import Hardware
@@ -72,7 +74,7 @@ class KioskApp:
             self.hardware.close()
             raise
         self.frames = 0
-        self._last_view: dict[str, Any] | None = None
+        self._last_view: View | None = None
         self._next_tick = clock()
         self._next_heartbeat = clock()
         self._sim_card_off_at: float | None = None
@@ -200,13 +202,13 @@ class KioskApp:
         self._draw_if_changed(force=True)
         return True
 
-    def _sync_keyboard(self, view: dict[str, Any]) -> None:
+    def _sync_keyboard(self, view: View) -> None:
         """Open a fresh keyboard when a field gets focus (search box or a form field), close it after."""
         kb = _keyboard()
-        screen = view["screen"]
+        screen = view.screen
         want = None
         if kb is not None and screen in KEYBOARD_SCREENS:
-            want = (screen, view.get("focus", "")) if screen == "form" and view.get("focus") else \
+            want = (screen, view.focus) if isinstance(view, FormView) and view.focus else \
                 (screen, "") if screen == "search" else None
         if want == self._kb_for:
             return
@@ -221,16 +223,16 @@ class KioskApp:
         """Say the screen's main text (the resident turned speech on, or asked to hear it again)."""
         if self.speaker is None or not self.renderer.main_text:
             return
-        view = self._last_view or {}
+        view = self._last_view or View(screen="")
         from kiosk.terminal import speech
 
-        rate = speech.ELDER_RATE if view.get("elder") else None
+        rate = speech.ELDER_RATE if view.elder else None
         if force:
             self.speaker.repeat()
-        elif view.get("speech", True):
-            self.speaker.say(self.renderer.main_text, view.get("language", "zh_CN"), rate=rate)
+        elif view.speech:
+            self.speaker.say(self.renderer.main_text, view.language, rate=rate)
         else:
-            self.speaker.say("", view.get("language", "zh_CN"))  # stop, and remember nothing
+            self.speaker.say("", view.language)  # stop, and remember nothing
 
     def insert_sample_card(self, index: int = 0) -> None:
         """Lay a test card on the simulated reader (simulator mode only)."""
@@ -295,19 +297,17 @@ class KioskApp:
             self.runner.heartbeat(self.maintenance.screen_name(), self.hardware.statuses(), self._frame_png())
         self._draw_if_changed()
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> View:
         if self.maintenance.is_open:
             return self.maintenance.view()
-        view = self.flow.view()
-        view["simulated_reader"] = self.hardware.id_simulator is not None
-        return view
+        return dataclasses.replace(self.flow.view(), simulated_reader=self.hardware.id_simulator is not None)
 
     def _draw_if_changed(self, force: bool = False) -> None:
         view = self.view()
         if view == self._last_view and not force:
             return
         first = self._last_view is None
-        screen_changed = first or view["screen"] != self._last_view["screen"]
+        screen_changed = first or self._last_view is None or view.screen != self._last_view.screen
         self._sync_keyboard(view)
         self.renderer.render(view)
         self.display.present()
@@ -318,7 +318,7 @@ class KioskApp:
                 self._screen_changed_at = self.clock()
             self.speak()
             if self.on_frame is not None:
-                self.on_frame(view["screen"], self)
+                self.on_frame(view.screen, self)
 
     def _frame_png(self) -> Callable[[], bytes]:
         """The current frame, copied now (cheap) and PNG-encoded later on the runner's thread."""
@@ -364,14 +364,14 @@ def _keyboard() -> Any:
     return keyboard
 
 
-def _new_keyboard(kb: Any, view: dict[str, Any]) -> Any:
+def _new_keyboard(kb: Any, view: View) -> Any:
     """A keyboard state for the focused input: pinyin for text, a keypad for numbers and ID numbers."""
-    field_type = view.get("focus_type", "") if view["screen"] == "form" else "text"
+    field_type = view.focus_type if isinstance(view, FormView) else "text"
     layout = {"citizen_id": "id_number", "mobile": "numeric", "integer": "numeric", "amount": "numeric",
               "bank_account": "numeric"}.get(field_type, "pinyin")
-    text = view.get("focus_text", "") if view["screen"] == "form" else view.get("query", "")
+    text = view.focus_text if isinstance(view, FormView) else view.query if isinstance(view, ListView) else ""
     return kb.KeyboardState(layout=layout, text=text, field_type=field_type or "text",
-                            language=view.get("language", "zh_CN"), max_length=40 if layout == "pinyin" else None)
+                            language=view.language, max_length=40 if layout == "pinyin" else None)
 
 
 def _speaker(*, enabled: bool) -> Any:

@@ -31,7 +31,7 @@ from local_api.server import start_gateway, start_platform_sim
 from screens.app import KioskApp
 from screens.demo_journeys import DEMO_ITEM, FAKE_CLOCK, JOURNEYS, NEEDS_SSC, OFFLINE
 
-__all__ = ["DEMO_ITEM", "JourneyError", "JourneySkipped", "ScriptedResident", "run_demo", "run_journey", "main"]
+__all__ = ["DEMO_ITEM", "JourneyError", "JourneySkipped", "ScriptedResident", "main", "run_demo", "run_journey"]
 
 
 class JourneyError(RuntimeError):

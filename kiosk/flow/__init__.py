@@ -7,7 +7,7 @@ on-screen keyboard's text into :class:`TextEntered`), device threads turn card r
 each event with a list of effects for the outside world to carry out.
 
 Personal data lives only in the :class:`Session`; :meth:`KioskFlow.view` hands the screens
-display-safe (masked) strings, and every way a session ends goes through ``_end_session``, which
+display-safe (masked) strings, and every way a session ends goes through :meth:`KioskFlow.end_session`, which
 wipes it and cancels any print still waiting.
 
 - ``model.py``: screens, events, effects, the session
@@ -20,17 +20,26 @@ wipes it and cancels any print still waiting.
 - ``qr.py``: 办件进度查询 (scan a receipt or type its number) and 扫码登录 (the app's sign-in code)
 """
 
-from kiosk.flow.machine import HELP_GROUPS, REPORT_CATEGORIES, SEARCH_CHIPS, KioskFlow
-from kiosk.flow.model import *
-from kiosk.flow.model import RATING_LEVELS, Screen, Session, id_type
+from __future__ import annotations
 
-__all__ = [
-           "HELP_GROUPS",
-           "RATING_LEVELS",
-           "REPORT_CATEGORIES",
-           "SEARCH_CHIPS",
-           "KioskFlow",
-           "Screen",
-           "Session",
-           "id_type",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what __getattr__ below hands out, for type checkers
+    from kiosk.flow.machine import HELP_GROUPS, REPORT_CATEGORIES, SEARCH_CHIPS, KioskFlow
+    from kiosk.flow.model import *
+
+__all__ = ["HELP_GROUPS", "RATING_LEVELS", "REPORT_CATEGORIES", "SEARCH_CHIPS", "KioskFlow", "Screen", "Session",
+           "id_type"]
+
+
+def __getattr__(name: str) -> Any:
+    """``flow.KioskFlow``, ``flow.Tapped`` …: the flow's vocabulary (``model.py``) and machine, loaded on
+    first use so that the first frame (``screens/boot.py``), which needs only ``kiosk.flow.views``,
+    does not wait for the catalog and the transitions."""
+    for module in ("kiosk.flow.model", "kiosk.flow.machine"):
+        # lazy: importing these at package import would load the catalog before the first frame
+        found = importlib.import_module(module)
+        if not name.startswith("_") and hasattr(found, name):
+            return getattr(found, name)
+    raise AttributeError(f"module 'kiosk.flow' has no attribute {name!r}")

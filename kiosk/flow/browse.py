@@ -9,12 +9,13 @@ help (from anywhere but a busy screen) ─help:<group> / report:<category>─►
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kiosk.catalog.loading import ServiceItem
 from kiosk.flow import journeys, qr
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import Effect, RequestHelp, Screen, Show
+from kiosk.flow.views import CategoriesView, ListView, View, extend
 
 if TYPE_CHECKING:
     from kiosk.flow.machine import KioskFlow
@@ -77,14 +78,14 @@ class Categories(ScreenHandler):
             return flow.go(Screen.HOME)
         return None
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
+    def view(self, flow: KioskFlow, base: View) -> View:
         lang, catalog = flow.language, flow.catalog
         if flow.categories == "themes":
             entries = ([(f"theme:{code}", t.name.get(lang)) for code, t in catalog.themes.items()]
                        + [(f"bundle:{code}", b.name.get(lang)) for code, b in catalog.bundles.items()])
         else:
             entries = [(f"dept:{code}", d.name.get(lang)) for code, d in catalog.departments.items()]
-        return {"categories_of": flow.categories, "categories": entries}
+        return extend(base, CategoriesView, categories_of=flow.categories, categories=entries)
 
 
 class ItemList(ScreenHandler):
@@ -121,9 +122,9 @@ class ItemList(ScreenHandler):
             return catalog.bundles[code].name.get(lang)
         return ""
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
-        return {"list_title": self.title(flow), "list": [entry(flow, i) for i in self.listed(flow)],
-                "query": flow.query, "search_chips": list(SEARCH_CHIPS)}
+    def view(self, flow: KioskFlow, base: View) -> View:
+        return extend(base, ListView, list_title=self.title(flow), list=[entry(flow, i) for i in self.listed(flow)],
+                      query=flow.query, search_chips=list(SEARCH_CHIPS))
 
 
 class Search(ItemList):

@@ -15,8 +15,9 @@ a separate confirm screen would only add a touch.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from kiosk.catalog.model import ServiceItem
 from kiosk.flow.model import (
     CaptureFace,
     Effect,
@@ -25,8 +26,10 @@ from kiosk.flow.model import (
     IdentityChecked,
     Screen,
     ServiceFailed,
+    Session,
     VerifyIdentity,
 )
+from kiosk.flow.views import ConsentView, View, extend
 
 if TYPE_CHECKING:
     from kiosk.flow.machine import KioskFlow
@@ -120,18 +123,16 @@ def face_failed(flow: KioskFlow, reason_key: str) -> list[Effect]:
     return [*flow.go(Screen.CONSENT), *flow.notify("notice_face_failed")]
 
 
-def consent_view(flow: KioskFlow) -> dict[str, Any]:
+def consent_view(flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> ConsentView:
     """What the consent screen needs beyond the item: how it confirms, the failure, the other ways."""
-    s = flow.session
-    if s is None or s.item is None:
-        return {}
-    return {"consent_confirms": s.item.kind if s.item.kind in CONSENT_CONFIRMS else "",
-            "face_failed": s.extra.get("face_failed", ""),
-            "face_possible": face_possible(flow),
-            # Why not: the camera, or the identity platform the face must be compared at.
-            "face_unavailable_key": "face_unavailable" if not flow.available.get("camera", True)
-            else "face_unavailable_platform",
-            "alternatives": [a for a in s.item.identity_alternatives if a in NON_BIOMETRIC]}
+    return extend(base, ConsentView,
+                  consent_confirms=item.kind if item.kind in CONSENT_CONFIRMS else "",
+                  face_failed=s.extra.get("face_failed", ""),
+                  face_possible=face_possible(flow),
+                  # Why not: the camera, or the identity platform the face must be compared at.
+                  face_unavailable_key="face_unavailable" if not flow.available.get("camera", True)
+                  else "face_unavailable_platform",
+                  alternatives=[a for a in item.identity_alternatives if a in NON_BIOMETRIC])
 
 
 def face_possible(flow: KioskFlow) -> bool:

@@ -8,9 +8,10 @@ a plain object shared by every flow.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kiosk.flow.model import Effect, Event
+from kiosk.flow.views import View
 
 if TYPE_CHECKING:
     from kiosk.flow.machine import KioskFlow
@@ -39,6 +40,6 @@ class ScreenHandler:
         """The screen's own deadlines (the flow-wide idle timeout is checked after)."""
         return []
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
-        """What the screen shows beyond the parts every screen has."""
-        return {}
+    def view(self, flow: KioskFlow, base: View) -> View:
+        """The screen's view: ``base`` (the parts every screen has), or its own view built on it."""
+        return base

@@ -49,6 +49,17 @@ from kiosk.flow.model import (
     SubmissionAccepted,
     Submit,
 )
+from kiosk.flow.views import (
+    ConsentView,
+    FieldView,
+    FormView,
+    MaterialsView,
+    ResultView,
+    ReviewView,
+    SlotsView,
+    View,
+    extend,
+)
 from kiosk.privacy import mask_id_number, mask_name, mask_phone
 
 if TYPE_CHECKING:
@@ -211,36 +222,26 @@ def shown_value(f: FormField, value: str, focused: bool) -> str:
     return value
 
 
-def form_view(flow: KioskFlow) -> dict[str, Any]:
-    """The form's fields as shown (masked), the focus and what it holds."""
-    s = flow.session
-    if s is None or s.item is None:
-        return {}
+def form_parts(flow: KioskFlow, s: Session, item: ServiceItem) -> dict[str, Any]:
+    """The form's fields as shown (masked), the focus and what it holds (:class:`FormView`'s parts)."""
     checked = bool(s.extra.get("checked"))
     lang = flow.language
-    out: dict[str, Any] = {}
-    out["fields"] = [{
-        "key": f.key, "label": f.label.get(lang), "type": f.type, "locked": bool(f.prefill),
-        "required": f.required, "value": shown_value(f, s.form.get(f.key, ""), f.key == s.focus),
-        "problem": problem(s, f) if (checked or s.form.get(f.key)) else "",
-        "choices": [(c.value, c.label.get(lang)) for c in f.choices],
-    } for f in s.item.fields]
-    out["focus"] = s.focus
-    focused = next((f for f in s.item.fields if f.key == s.focus), None)
-    out["focus_type"] = focused.type if focused else ""
-    out["focus_text"] = s.form.get(s.focus, "") if focused else ""
-    return out
+    fields = [FieldView(key=f.key, label=f.label.get(lang), type=f.type, locked=bool(f.prefill),
+                        required=f.required, value=shown_value(f, s.form.get(f.key, ""), f.key == s.focus),
+                        problem=problem(s, f) if (checked or s.form.get(f.key)) else "",
+                        choices=[(c.value, c.label.get(lang)) for c in f.choices])
+              for f in item.fields]
+    focused = next((f for f in item.fields if f.key == s.focus), None)
+    return {"fields": fields, "focus": s.focus, "focus_type": focused.type if focused else "",
+            "focus_text": s.form.get(s.focus, "") if focused else ""}
 
 
-def materials_view(flow: KioskFlow) -> dict[str, Any]:
-    """How many pages each material has, their previews, and which one is being captured."""
-    s = flow.session
-    if s is None or s.item is None:
-        return {}
+def materials_parts(s: Session, item: ServiceItem) -> dict[str, Any]:
+    """Pages per material, their previews, the one being captured (:class:`MaterialsView`'s parts)."""
     return {"pages": {i: len(p) for i, p in s.pages.items()},
             "previews": {i: p[-1].preview_png for i, p in s.pages.items() if p},
             "capturing": s.extra.get("capturing", -1),
-            "materials_optional": [m.optional for m in s.item.materials]}
+            "materials_optional": [m.optional for m in item.materials]}
 
 
 # -- printing and rating --
@@ -298,6 +299,16 @@ class ItemScreen(ScreenHandler):
     def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
         return None
 
+    def view(self, flow: KioskFlow, base: View) -> View:
+        s = flow.session
+        if s is None or s.item is None:
+            return base
+        return self.item_view(flow, s, s.item, base)
+
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> View:
+        """The screen's view while an item is under way."""
+        return base
+
 
 class CardPrompt(ItemScreen):
     """Lay a card on the reader (or scan the app's code)."""
@@ -319,8 +330,8 @@ class Consent(ItemScreen):
             return qr.scan_for(flow, "signin")
         return face.consent_tapped(flow, target)
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
-        return face.consent_view(flow)
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> ConsentView:
+        return face.consent_view(flow, s, item, base)
 
 
 class Confirm(ItemScreen):
@@ -359,8 +370,8 @@ class Form(ItemScreen):
             return [Show(flow.screen)]
         return []
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
-        return form_view(flow)
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> FormView:
+        return extend(base, FormView, **form_parts(flow, s, item))
 
 
 class Materials(ItemScreen):
@@ -396,8 +407,8 @@ class Materials(ItemScreen):
             return flow.notify(event.reason_key)
         return []
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
-        return materials_view(flow)
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> MaterialsView:
+        return extend(base, MaterialsView, **materials_parts(s, item))
 
 
 class Review(ItemScreen):
@@ -415,8 +426,8 @@ class Review(ItemScreen):
                                                      materials=materials)]
         return None
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
-        return {**form_view(flow), **materials_view(flow)}
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> ReviewView:
+        return extend(base, ReviewView, **form_parts(flow, s, item), **materials_parts(s, item))
 
 
 class Slots(ItemScreen):
@@ -430,13 +441,11 @@ class Slots(ItemScreen):
             return []
         return None
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
-        s = flow.session
-        if s is None or s.item is None:
-            return {}
-        return {"slots": [(str(x.get("slot_id")), f"{x.get('date', '')} {x.get('time', '')}".strip(),
-                           int(x.get("available", 1) or 0)) for x in s.slots],
-                "place": s.extra.get("place", "")}
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> SlotsView:
+        return extend(base, SlotsView,
+                      slots=[(str(x.get("slot_id")), f"{x.get('date', '')} {x.get('time', '')}".strip(),
+                              int(x.get("available", 1) or 0)) for x in s.slots],
+                      place=s.extra.get("place", ""))
 
 
 class Result(ItemScreen):
@@ -450,12 +459,11 @@ class Result(ItemScreen):
             return flow.go(Screen.DONE)
         return None
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
-        s = flow.session
-        if s is None or s.item is None or s.answer is None:
-            return {}
-        return {"answer_title": str(s.answer.get("title", "")),
-                "answer_rows": [(str(k), str(v)) for k, v in s.answer.get("rows", [])]}
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> View:
+        if s.answer is None:
+            return base
+        return extend(base, ResultView, answer_title=str(s.answer.get("title", "")),
+                      answer_rows=[(str(k), str(v)) for k, v in s.answer.get("rows", [])])
 
 
 class Working(ItemScreen):

@@ -9,8 +9,8 @@ idle warning, notices) is handled here before the screen's handler is asked.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from typing import Any
 
 from kiosk.catalog.loading import Catalog, ServiceItem
 from kiosk.flow import browse, journeys, qr
@@ -36,6 +36,7 @@ from kiosk.flow.model import (
     TextEntered,
     Tick,
 )
+from kiosk.flow.views import View, as_screen_view
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.qrcodes import progress_url
 
@@ -203,38 +204,42 @@ class KioskFlow:
             return "unavail_face_platform"
         return ""
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> View:
         """Display-safe state for the screens: masked values only, never raw personal data."""
         lang = self.language
-        out: dict[str, Any] = {
-            "screen": self.screen.value,
-            "language": lang,
-            "elder": self.elder,
-            "speech": self.session.speech if self.session else True,
-            "warning": self.warning,
-            "warning_left_s": max(0, round(self._deadline() - self.clock())) if self.warning else 0,
-            "items": [(i.code, i.name.get(lang), self.department(i))
-                      for i in self.catalog.featured(4 if self.elder else 8)],
-            "notice_key": self.notice,
-            "available": dict(self.available),
-            "out_of_service": self.out_of_service,
-        }
+        chrome = View(
+            screen=self.screen.value,
+            language=lang,
+            elder=self.elder,
+            speech=self.session.speech if self.session else True,
+            warning=self.warning,
+            warning_left_s=max(0, round(self._deadline() - self.clock())) if self.warning else 0,
+            items=[(i.code, i.name.get(lang), self.department(i))
+                   for i in self.catalog.featured(4 if self.elder else 8)],
+            notice_key=self.notice,
+            available=dict(self.available),
+            out_of_service=self.out_of_service,
+        )
         s = self.session
-        if s is not None:
-            if s.identity is not None:
-                out["applicant_name"] = mask_name(s.identity.name)
-                out["applicant_id"] = mask_id_number(s.identity.id_number)
-            if s.item is not None:
-                out.update(self._item_view(s.item))
-            out["receipt_no"] = s.receipt_no
-            out["result_url"] = _progress_url(s.receipt_no)
-            out["printed"] = s.printed
-            out["print_reason"] = s.print_reason
-            out["error_key"] = s.error_key
-            out.update({"awaiting": s.extra.get("awaiting", ""), "help_no": s.extra.get("help_no", ""),
-                        "rating_followup": bool(s.extra.get("rating")), "identity_source": s.identity_source})
-        out.update(self.handler.view(self))
-        return out
+        if s is None:
+            return as_screen_view(self.handler.view(self, chrome))
+        base = dataclasses.replace(
+            chrome,
+            applicant_name=mask_name(s.identity.name) if s.identity is not None else "",
+            applicant_id=mask_id_number(s.identity.id_number) if s.identity is not None else "",
+            identity_source=s.identity_source,
+            awaiting=s.extra.get("awaiting", ""),
+            receipt_no=s.receipt_no,
+            result_url=_progress_url(s.receipt_no),
+            printed=s.printed,
+            print_reason=s.print_reason,
+            error_key=s.error_key,
+            help_no=s.extra.get("help_no", ""),
+            rating_followup=bool(s.extra.get("rating")),
+        )
+        if s.item is not None:
+            base = self._with_item(base, s.item)
+        return as_screen_view(self.handler.view(self, base))
 
     # -- views of the catalog --
 
@@ -243,23 +248,22 @@ class KioskFlow:
         dept = self.catalog.departments.get(item.department_code)
         return dept.name.get(self.language) if dept else item.department
 
-    def _item_view(self, item: ServiceItem) -> dict[str, Any]:
+    def _with_item(self, base: View, item: ServiceItem) -> View:
         lang = self.language
-        reason = self.unavailable(item)
-        return {
-            "item_name": item.name.get(lang),
-            "item_code": item.code,
-            "item_kind": item.kind,
-            "item_department": self.department(item),
-            "item_summary": item.summary.get(lang) if item.summary else "",
-            "item_materials": [m.name.get(lang) + ("" if m.pages == 1 else f" ×{m.pages}")
-                               for m in item.materials],
-            "item_days": item.promised_days,
-            "item_instant": item.instant,
-            "item_fee": str(item.fee_yuan),
-            "item_identity": list(item.accepted_identity()),
-            "item_unavailable": reason,
-        }
+        return dataclasses.replace(
+            base,
+            item_name=item.name.get(lang),
+            item_code=item.code,
+            item_kind=item.kind,
+            item_department=self.department(item),
+            item_summary=item.summary.get(lang) if item.summary else "",
+            item_materials=[m.name.get(lang) + ("" if m.pages == 1 else f" ×{m.pages}") for m in item.materials],
+            item_days=item.promised_days,
+            item_instant=item.instant,
+            item_fee=str(item.fee_yuan),
+            item_identity=list(item.accepted_identity()),
+            item_unavailable=self.unavailable(item),
+        )
 
     # -- transitions (the screens' handlers use these) --
 

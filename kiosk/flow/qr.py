@@ -36,6 +36,7 @@ from kiosk.flow.model import (
     Screen,
     Show,
 )
+from kiosk.flow.views import ProgressResultView, ReceiptEntryView, ScanView, View, extend
 from kiosk.qrcodes import is_receipt_no, progress_url
 
 if TYPE_CHECKING:
@@ -181,21 +182,21 @@ class Scan(ScreenHandler):
             return [Show(flow.screen)]
         return look_up(flow, receipt_no=event.receipt_no)
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
+    def view(self, flow: KioskFlow, base: View) -> View:
         s = flow.session
         if s is None:
-            return {}
+            return base
         purpose = s.extra.get("scan_purpose", "progress")
-        out: dict[str, Any] = {
-            "scan_purpose": purpose, "scan_failed": s.extra.get("scan_failed", ""),
-            "scanning": flow.scan is not None,
-            "scan_left_s": max(0, round(flow.scan_started + flow.SCAN_TIMEOUT_S - flow.clock()))
-            if flow.scan is not None else 0}
+        alternatives: list[str] = []
         if purpose == "signin" and s.item is not None:
             accepted = set(s.item.accepted_identity())
-            out["scan_alternatives"] = [a for a in ("id_card", "social_security_card")
-                                        if a in accepted or (a == "id_card" and "id_card_face" in accepted)]
-        return out
+            alternatives = [a for a in ("id_card", "social_security_card")
+                            if a in accepted or (a == "id_card" and "id_card_face" in accepted)]
+        return extend(base, ScanView, scan_purpose=purpose, scan_failed=s.extra.get("scan_failed", ""),
+                      scanning=flow.scan is not None,
+                      scan_left_s=max(0, round(flow.scan_started + flow.SCAN_TIMEOUT_S - flow.clock()))
+                      if flow.scan is not None else 0,
+                      scan_alternatives=alternatives)
 
 
 class ReceiptEntry(ScreenHandler):
@@ -224,12 +225,12 @@ class ReceiptEntry(ScreenHandler):
             return []
         return [Show(flow.screen)]
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
+    def view(self, flow: KioskFlow, base: View) -> View:
         s = flow.session
         if s is None:
-            return {}
-        return {"receipt_digits": shown_digits(s.extra.get("receipt_digits", "")),
-                "receipt_digits_left": RECEIPT_DIGITS - len(s.extra.get("receipt_digits", ""))}
+            return base
+        return extend(base, ReceiptEntryView, receipt_digits=shown_digits(s.extra.get("receipt_digits", "")),
+                      receipt_digits_left=RECEIPT_DIGITS - len(s.extra.get("receipt_digits", "")))
 
 
 class ProgressResult(ScreenHandler):
@@ -254,20 +255,21 @@ class ProgressResult(ScreenHandler):
             return flow.go(Screen.HOME)
         return []
 
-    def view(self, flow: KioskFlow) -> dict[str, Any]:
+    def view(self, flow: KioskFlow, base: View) -> View:
         s = flow.session
         if s is None:
-            return {}
+            return base
         answer = s.extra.get("progress") or {}
         number = str(answer.get("receipt_no") or s.extra.get("progress_no") or
                      shown_digits(s.extra.get("progress_digits", "")))
-        return {"progress_no": number, "progress_reason": s.extra.get("progress_reason", ""),
-                "progress_source": str(answer.get("source", "")),
-                "progress_status": str(answer.get("status", "")),
-                "progress_status_text": str(answer.get("status_text", "")),
-                "progress_steps": [(str(x.get("at", ""))[:16].replace("T", " "), str(x.get("text", "")))
-                                   for x in answer.get("steps", [])],
-                "progress_url": _link(number)}
+        return extend(base, ProgressResultView, progress_no=number,
+                      progress_reason=s.extra.get("progress_reason", ""),
+                      progress_source=str(answer.get("source", "")),
+                      progress_status=str(answer.get("status", "")),
+                      progress_status_text=str(answer.get("status_text", "")),
+                      progress_steps=[(str(x.get("at", ""))[:16].replace("T", " "), str(x.get("text", "")))
+                                      for x in answer.get("steps", [])],
+                      progress_url=_link(number))
 
 
 SCAN = Scan()
