@@ -19,10 +19,10 @@ from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.catalog.loading import Catalog
 from kiosk.flow.views import FormView, ListView, View
+from kiosk.settings import Settings
 from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.effects import EffectRunner
 from kiosk.terminal.hardware import Hardware
-from kiosk.settings import Settings
 from kiosk.watchdog import Watchdog
 from local_api.client import GatewayClient
 from screens.display import Display

@@ -19,7 +19,7 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     hint = {"social_security_card": "card_hint_ssc", "app_qr": "card_hint_qr"}.get(awaiting, "card_hint")
     c.text(t(hint), max(320, below + 10), 40, width=880)  # under the name, however many lines it took
     # Every accepted way to identify is offered, never only one (A5: no biometric-only path).
-    others = [a for a in ("social_security_card", "app_qr") if a in accepted and a != awaiting]
+    others: list[str] = [a for a in ("social_security_card", "app_qr") if a in accepted and a != awaiting]
     if awaiting and ("id_card" in accepted or "id_card_face" in accepted):
         others.insert(0, "id_card")
     # The reader pad sits below the screen: an arrow points at it.

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kiosk.catalog.loading import Catalog, ServiceItem
-from kiosk.flow.views import MaterialsView, ResultView, ScanView, SlotsView, View, extend
+from kiosk.flow.views import MaterialsView, ProgressResultView, ResultView, ScanView, SlotsView, View, extend
 
 if TYPE_CHECKING:
     from screens.demo import ScriptedResident
@@ -267,7 +267,7 @@ def progress_lookup(r: ScriptedResident) -> dict[str, Any]:
     r.touch("progress")
     r.wait_for("scan")
     r.wait_for("progress_result", timeout_s=40)
-    view = r.app.flow.view()
+    view = shown(r, ProgressResultView)
     looked_up = {"looked_up": view.progress_no, "status": view.progress_status,
                  "steps": len(view.progress_steps), "reason": view.progress_reason}
     if any(b.target == "print" for b in r.app.renderer.buttons):

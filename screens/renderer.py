@@ -119,8 +119,10 @@ class Renderer:
         self.canvas.elder = bool(view.elder)
         self.main_text = main_text(view, t)
         # The technician's maintenance pages are not a residents' screen (kiosk/terminal/maintenance.py).
-        page = maintenance.draw if view.screen == "maintenance" else PAGES[view.screen]
-        buttons = page(self.canvas, view, t)
+        if isinstance(view, maintenance.MaintenanceView):
+            buttons = maintenance.draw(self.canvas, view, t)
+        else:
+            buttons = PAGES[view.screen](self.canvas, view, t)
         if view.notice_key:
             notice_banner(self.canvas, t(view.notice_key), **NOTICE_PLACES.get(view.screen, {}))
         if view.warning:

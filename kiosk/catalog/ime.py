@@ -114,15 +114,17 @@ class PinyinIndex:
                     by_syl.setdefault((r,), []).append((f if k == 0 else f // 64, word))
                 continue
             phrase = phrases_dict.get(word)
+            read: list[str | None]
             if phrase is not None and len(phrase) == len(word):
-                syl = [toneless(r[0]) for r in phrase]
+                read = [toneless(r[0]) for r in phrase]
             else:
-                syl = []
+                read = []
                 for ch in word:
                     readings = pinyin_dict.get(ord(ch))
-                    syl.append(toneless(readings.split(",", 1)[0]) if readings else None)
-            if all(syl):
-                by_syl.setdefault(tuple(syl), []).append((f, word))  # type: ignore[arg-type]
+                    read.append(toneless(readings.split(",", 1)[0]) if readings else None)
+            known = [s for s in read if s]
+            if len(known) == len(read):  # every character has a reading
+                by_syl.setdefault(tuple(known), []).append((f, word))
 
         self.by_syllables: dict[tuple[str, ...], list[tuple[str, int]]] = {}
         initials: dict[str, list[tuple[int, tuple[str, ...], str]]] = {}
@@ -132,9 +134,9 @@ class PinyinIndex:
             key = "".join(s[0] for s in syl)
             initials.setdefault(key, []).extend((f, syl, w) for f, w in entries)
         self.by_initials: dict[str, list[tuple[tuple[str, ...], str, int]]] = {}
-        for key, entries in initials.items():
-            entries.sort(key=lambda e: -e[0])
-            self.by_initials[key] = [(s, w, f) for f, s, w in entries]
+        for key, ranked in initials.items():
+            ranked.sort(key=lambda e: -e[0])
+            self.by_initials[key] = [(s, w, f) for f, s, w in ranked]
         self.syllables = frozenset(s for syl in by_syl for s in syl)
         self.prefixes = frozenset(s[:k] for s in self.syllables for k in range(1, len(s) + 1))
         # Whole syllables that are also the start of longer ones (xian → xiang): typed last,

@@ -165,7 +165,8 @@ class Catalog:
 
     def record(self, item: ServiceItem) -> dict[str, Any]:
         """The item as plain JSON-ready data, every text in all three languages (繁體 derived)."""
-        return _with_traditional(item.model_dump(mode="json", by_alias=True, exclude_none=True))
+        record: dict[str, Any] = _with_traditional(item.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return record
 
     def stats(self) -> dict[str, Any]:
         """Counts for ``kiosk catalog stats``: items, departments, kinds, identity levels …"""

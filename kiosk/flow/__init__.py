@@ -26,18 +26,28 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what __getattr__ below hands out, for type checkers
+    from kiosk.flow.identity import Identity
     from kiosk.flow.machine import HELP_GROUPS, REPORT_CATEGORIES, SEARCH_CHIPS, KioskFlow
     from kiosk.flow.model import *
 
-__all__ = ["HELP_GROUPS", "RATING_LEVELS", "REPORT_CATEGORIES", "SEARCH_CHIPS", "KioskFlow", "Screen", "Session",
-           "id_type"]
+__all__ = [
+    "HELP_GROUPS",
+    "RATING_LEVELS",
+    "REPORT_CATEGORIES",
+    "SEARCH_CHIPS",
+    "Identity",
+    "KioskFlow",
+    "Screen",
+    "Session",
+    "id_type",
+]
 
 
 def __getattr__(name: str) -> Any:
     """``flow.KioskFlow``, ``flow.Tapped`` …: the flow's vocabulary (``model.py``) and machine, loaded on
     first use so that the first frame (``screens/boot.py``), which needs only ``kiosk.flow.views``,
     does not wait for the catalog and the transitions."""
-    for module in ("kiosk.flow.model", "kiosk.flow.machine"):
+    for module in ("kiosk.flow.model", "kiosk.flow.identity", "kiosk.flow.machine"):
         # lazy: importing these at package import would load the catalog before the first frame
         found = importlib.import_module(module)
         if not name.startswith("_") and hasattr(found, name):

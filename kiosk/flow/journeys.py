@@ -22,6 +22,7 @@ from kiosk.catalog.model import FormField, ServiceItem
 from kiosk.flow import face, qr
 from kiosk.flow.face import CONSENT_CONFIRMS
 from kiosk.flow.handler import ScreenHandler
+from kiosk.flow.identity import Identity, prefilled
 from kiosk.flow.model import (
     BUSY,
     RATING_LEVELS,
@@ -32,8 +33,8 @@ from kiosk.flow.model import (
     Effect,
     Event,
     FetchDocument,
-    Identity,
     ListSlots,
+    Material,
     PageCaptured,
     PrintFinished,
     PrintReceipt,
@@ -196,8 +197,7 @@ def prefill(s: Session) -> None:
     assert s.item is not None
     for f in s.item.fields:
         if f.prefill and s.identity is not None:
-            value = getattr(s.identity, f.prefill, "")
-            s.form[f.key] = str(value) if value is not None else ""
+            s.form[f.key] = prefilled(s.identity, f.prefill)
 
 
 def problem(s: Session, f: FormField) -> str:
@@ -420,7 +420,7 @@ class Review(ItemScreen):
         if target == "back":
             return flow.go(Screen.MATERIALS if item.materials else Screen.FORM)
         if target == "submit":
-            materials = tuple((f"{i}-{n}.jpg", "image/jpeg", p.jpeg)
+            materials = tuple(Material(f"{i}-{n}.jpg", "image/jpeg", p.jpeg)
                               for i, pages in sorted(s.pages.items()) for n, p in enumerate(pages))
             return [*flow.go(Screen.WORKING), Submit("application", item.code, s.applicant(), dict(s.form),
                                                      materials=materials)]

@@ -10,9 +10,10 @@ import enum
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple
 
-from kiosk.catalog.loading import ServiceItem
+from kiosk.catalog.model import ServiceItem
+from kiosk.flow.identity import Identity
 
 
 class Screen(str, enum.Enum):
@@ -49,15 +50,6 @@ BUSY = frozenset({Screen.WORKING, Screen.PRINTING})
 ENDED = frozenset({Screen.THANKS, Screen.TIMEOUT, Screen.ERROR, Screen.DONE})
 
 
-class Identity(Protocol):
-    """What the flow needs of an identity document read by a device."""
-
-    name: str
-    id_number: str
-
-    def wipe(self) -> None: ...
-
-
 # --- events ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -78,7 +70,7 @@ class TextEntered:
 class CardRead:
     """An identity document was read; ``source`` is ``id_card``, ``social_security_card`` or ``app_qr``."""
 
-    identity: Any  # an Identity; Any keeps the dataclass free of device imports
+    identity: Identity
     source: str = "id_card"
 
 
@@ -279,6 +271,18 @@ class VerifyIdentity:
         return f"VerifyIdentity(item_code={self.item_code!r}, face_jpeg=<{len(self.face_jpeg)} bytes>)"
 
 
+class Material(NamedTuple):
+    """A scanned page handed in with a submission (what the gateway stores, encrypted, with it)."""
+
+    name: str
+    """File name: ``<material index>-<page>.jpg``."""
+    content_type: str
+    data: bytes
+
+    def __repr__(self) -> str:  # a page shows whoever's papers it is: never its bytes in a log
+        return f"Material({self.name!r}, {self.content_type!r}, <{len(self.data)} bytes>)"
+
+
 @dataclass(frozen=True)
 class Submit:
     """Store a submission at the gateway; ``request_id`` makes a resend after a lost answer harmless."""
@@ -288,7 +292,7 @@ class Submit:
     applicant: dict[str, str]
     form: dict[str, Any]
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    materials: tuple[tuple[str, str, bytes], ...] = ()
+    materials: tuple[Material, ...] = ()
 
     def __repr__(self) -> str:
         return f"Submit(kind={self.kind!r}, item_code={self.item_code!r}, materials={len(self.materials)})"
@@ -385,7 +389,7 @@ class Session:
     language: str
     elder: bool = False
     speech: bool = True
-    identity: Any = None
+    identity: Identity | None = None
     identity_source: str = ""
     face_verified: bool = False
     item: ServiceItem | None = None
@@ -411,7 +415,7 @@ class Session:
         if self.identity is None:
             return {}
         return {"name": self.identity.name, "id_number": self.identity.id_number,
-                "id_type": id_type(getattr(self.identity, "card_type", "resident"), self.identity.id_number)}
+                "id_type": id_type(self.identity.card_type, self.identity.id_number)}
 
     def forget_personal(self) -> None:
         """Drop the identity and everything typed, scanned or fetched about the resident."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from devices.id_card.identity import sample_cards
 from kiosk import flow
+from kiosk.catalog.model import CardField
 from kiosk.flow import Screen
+from kiosk.flow.identity import PREFILL, prefilled
 
 
 def of(effects, kind):
@@ -287,3 +291,11 @@ def test_nonsense_targets_on_every_screen_never_crash(kiosk, catalog, target):
     for screen_target in ("next", "back", target, "help", "back", target):
         kiosk.handle(flow.Tapped(screen_target))
         kiosk.view()
+
+
+def test_every_card_field_the_catalog_may_name_has_a_prefill_reader():
+    """数据互认: each catalog ``prefill`` key is read from the identity through one explicit table."""
+    assert set(PREFILL) == set(get_args(CardField))
+    card = sample_cards()[0]
+    assert prefilled(card, "name") == card.name and prefilled(card, "birth_date") == card.birth_date.isoformat()
+    assert prefilled(card, "valid_to") == (card.valid_to.isoformat() if card.valid_to else "")
