@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import requests
+
 from kiosk.catalog.loading import Catalog, ServiceItem
 from kiosk.flow.views import MaterialsView, ProgressResultView, ResultView, ScanView, SlotsView, View, extend
 
@@ -285,8 +287,6 @@ def app_sign_in(r: ScriptedResident) -> dict[str, Any]:
     in the app and scans again; no face check, then the print item as usual. Both codes are issued by
     the platform simulator (as the government app gets them) and the good one is redeemed there,
     through the gateway."""
-    import requests
-
     phone = r.app.hardware.cameras["qr_camera"].app
     phone.hold_up_signin(expires_in_s=-60)  # issued by the platform when the phone shows it
     r.wait_for("attract")

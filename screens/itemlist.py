@@ -14,6 +14,7 @@ import pygame
 
 from kiosk.flow.views import ListView
 from screens import theme
+from screens.chrome import footer
 from screens.widgets import Button, Canvas
 
 ROW_H, ELDER_ROW_H, GAP = 130, 180, 14
@@ -95,8 +96,6 @@ def draw_list(c: Canvas, view: ListView, t: Any, top: float, bottom: float) -> l
 
 
 def draw(c: Canvas, view: ListView, t: Any) -> list[Button]:
-    from screens.chrome import footer
-
     c.fill()
     c.header(view.list_title or t("browse_all"))
     c.text(t("list_hint", count=len(view.list)), 175, 32, colour=theme.MUTED)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pygame
 
 from kiosk.flow.views import MaterialsView
@@ -34,8 +36,6 @@ def draw(c: Canvas, view: MaterialsView, t: Text) -> list[Button]:
             buttons.append(c.button(t("materials_take"), f"capture:{i}", (90, y + 130, 400, 90), size=36))
         preview = previews.get(i)
         if preview:
-            import io
-
             img = _rgb(pygame.image.load(io.BytesIO(preview), "p.png"))
             box = c.px(200)
             scale = box / max(img.get_size())

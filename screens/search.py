@@ -18,7 +18,8 @@ KEYBOARD_TOP = 960
 def keyboard_module() -> Any:
     """screens/keyboard.py when it exists (built alongside); None keeps search usable through chips."""
     try:
-        from screens import keyboard  # type: ignore[attr-defined]
+        # lazy: the keyboard pulls in the input method; the first frame (P1) draws no keyboard
+        from screens import keyboard
     except ImportError:
         return None
     return keyboard

@@ -10,7 +10,10 @@ Personal data lives only in the :class:`Session`; :meth:`KioskFlow.view` hands t
 display-safe (masked) strings, and every way a session ends goes through :meth:`KioskFlow.end_session`, which
 wipes it and cancels any print still waiting.
 
-- ``model.py``: screens, events, effects, the session
+- ``model.py``: screens, events, effects (``Material``: a scanned page handed in), the session
+- ``identity.py``: the ``Identity`` protocol the devices' identities satisfy, and ``PREFILL`` (catalog
+  pre-fill key → what it reads from the identity)
+- ``views.py``: one frozen dataclass per screen view (``View`` and its subclasses)
 - ``machine.py``: :class:`KioskFlow` (sessions, the buttons every screen has, availability, time)
   and its dispatch table ``HANDLERS``: screen → the screen's handler (``handler.py``)
 - ``browse.py``: attract, home, categories, lists, search, detail, help
