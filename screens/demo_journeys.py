@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import requests
 
 from kiosk.catalog.loading import Catalog, ServiceItem
-from kiosk.flow.views import MaterialsView, ProgressResultView, ResultView, ScanView, SlotsView, View, extend
+from kiosk.flow.views import MaterialsView, ProgressResultView, ResultView, ScanView, SlotsView, View, shared
 
 if TYPE_CHECKING:
     from screens.demo import ScriptedResident
@@ -43,7 +43,7 @@ def shown(r: ScriptedResident, kind: type[V]) -> V:
     """The flow's view of the screen shown, as the screen's own view ``kind`` (its parts at their
     defaults while another screen shows)."""
     view = r.app.flow.view()
-    return view if isinstance(view, kind) else extend(view, kind)
+    return view if isinstance(view, kind) else kind(**shared(view))
 
 
 def find(r: ScriptedResident, item: ServiceItem) -> None:

@@ -15,7 +15,7 @@ from kiosk.catalog.loading import ServiceItem
 from kiosk.flow import journeys, qr
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import Effect, RequestHelp, Screen, Show
-from kiosk.flow.views import CategoriesView, ListView, View, extend
+from kiosk.flow.views import CategoriesView, ListView, View, shared
 
 if TYPE_CHECKING:
     from kiosk.flow.machine import KioskFlow
@@ -85,7 +85,7 @@ class Categories(ScreenHandler):
                        + [(f"bundle:{code}", b.name.get(lang)) for code, b in catalog.bundles.items()])
         else:
             entries = [(f"dept:{code}", d.name.get(lang)) for code, d in catalog.departments.items()]
-        return extend(base, CategoriesView, categories_of=flow.categories, categories=entries)
+        return CategoriesView(**shared(base), categories_of=flow.categories, categories=entries)
 
 
 class ItemList(ScreenHandler):
@@ -123,8 +123,8 @@ class ItemList(ScreenHandler):
         return ""
 
     def view(self, flow: KioskFlow, base: View) -> View:
-        return extend(base, ListView, list_title=self.title(flow), list=[entry(flow, i) for i in self.listed(flow)],
-                      query=flow.query, search_chips=list(SEARCH_CHIPS))
+        return ListView(**shared(base), list_title=self.title(flow), query=flow.query,
+                        search_chips=list(SEARCH_CHIPS), list=[entry(flow, i) for i in self.listed(flow)])
 
 
 class Search(ItemList):

@@ -29,7 +29,7 @@ from kiosk.flow.model import (
     Session,
     VerifyIdentity,
 )
-from kiosk.flow.views import ConsentView, View, extend
+from kiosk.flow.views import ConsentView, View, shared
 
 if TYPE_CHECKING:
     from kiosk.flow.machine import KioskFlow
@@ -125,14 +125,14 @@ def face_failed(flow: KioskFlow, reason_key: str) -> list[Effect]:
 
 def consent_view(flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> ConsentView:
     """What the consent screen needs beyond the item: how it confirms, the failure, the other ways."""
-    return extend(base, ConsentView,
-                  consent_confirms=item.kind if item.kind in CONSENT_CONFIRMS else "",
-                  face_failed=s.extra.get("face_failed", ""),
-                  face_possible=face_possible(flow),
-                  # Why not: the camera, or the identity platform the face must be compared at.
-                  face_unavailable_key="face_unavailable" if not flow.available.get("camera", True)
-                  else "face_unavailable_platform",
-                  alternatives=[a for a in item.identity_alternatives if a in NON_BIOMETRIC])
+    return ConsentView(**shared(base),
+                       consent_confirms=item.kind if item.kind in CONSENT_CONFIRMS else "",
+                       face_failed=s.extra.get("face_failed", ""),
+                       face_possible=face_possible(flow),
+                       # Why not: the camera, or the identity platform the face must be compared at.
+                       face_unavailable_key="face_unavailable" if not flow.available.get("camera", True)
+                       else "face_unavailable_platform",
+                       alternatives=[a for a in item.identity_alternatives if a in NON_BIOMETRIC])
 
 
 def face_possible(flow: KioskFlow) -> bool:

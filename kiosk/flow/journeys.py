@@ -59,7 +59,7 @@ from kiosk.flow.views import (
     ReviewView,
     SlotsView,
     View,
-    extend,
+    shared,
 )
 from kiosk.privacy import mask_id_number, mask_name, mask_phone
 
@@ -222,8 +222,8 @@ def shown_value(f: FormField, value: str, focused: bool) -> str:
     return value
 
 
-def form_parts(flow: KioskFlow, s: Session, item: ServiceItem) -> dict[str, Any]:
-    """The form's fields as shown (masked), the focus and what it holds (:class:`FormView`'s parts)."""
+def form_view(flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> FormView:
+    """The form's fields as shown (masked), the focus and what it holds."""
     checked = bool(s.extra.get("checked"))
     lang = flow.language
     fields = [FieldView(key=f.key, label=f.label.get(lang), type=f.type, locked=bool(f.prefill),
@@ -232,16 +232,16 @@ def form_parts(flow: KioskFlow, s: Session, item: ServiceItem) -> dict[str, Any]
                         choices=[(c.value, c.label.get(lang)) for c in f.choices])
               for f in item.fields]
     focused = next((f for f in item.fields if f.key == s.focus), None)
-    return {"fields": fields, "focus": s.focus, "focus_type": focused.type if focused else "",
-            "focus_text": s.form.get(s.focus, "") if focused else ""}
+    return FormView(**shared(base), fields=fields, focus=s.focus, focus_type=focused.type if focused else "",
+                    focus_text=s.form.get(s.focus, "") if focused else "")
 
 
-def materials_parts(s: Session, item: ServiceItem) -> dict[str, Any]:
-    """Pages per material, their previews, the one being captured (:class:`MaterialsView`'s parts)."""
-    return {"pages": {i: len(p) for i, p in s.pages.items()},
-            "previews": {i: p[-1].preview_png for i, p in s.pages.items() if p},
-            "capturing": s.extra.get("capturing", -1),
-            "materials_optional": [m.optional for m in item.materials]}
+def materials_view(s: Session, item: ServiceItem, base: View) -> MaterialsView:
+    """Pages per material, their previews, the one being captured."""
+    return MaterialsView(**shared(base), pages={i: len(p) for i, p in s.pages.items()},
+                         previews={i: p[-1].preview_png for i, p in s.pages.items() if p},
+                         capturing=s.extra.get("capturing", -1),
+                         materials_optional=[m.optional for m in item.materials])
 
 
 # -- printing and rating --
@@ -371,7 +371,7 @@ class Form(ItemScreen):
         return []
 
     def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> FormView:
-        return extend(base, FormView, **form_parts(flow, s, item))
+        return form_view(flow, s, item, base)
 
 
 class Materials(ItemScreen):
@@ -408,7 +408,7 @@ class Materials(ItemScreen):
         return []
 
     def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> MaterialsView:
-        return extend(base, MaterialsView, **materials_parts(s, item))
+        return materials_view(s, item, base)
 
 
 class Review(ItemScreen):
@@ -427,7 +427,10 @@ class Review(ItemScreen):
         return None
 
     def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> ReviewView:
-        return extend(base, ReviewView, **form_parts(flow, s, item), **materials_parts(s, item))
+        form, pages = form_view(flow, s, item, base), materials_view(s, item, base)
+        return ReviewView(**shared(base), fields=form.fields, focus=form.focus, focus_type=form.focus_type,
+                          focus_text=form.focus_text, pages=pages.pages, previews=pages.previews,
+                          capturing=pages.capturing, materials_optional=pages.materials_optional)
 
 
 class Slots(ItemScreen):
@@ -442,10 +445,9 @@ class Slots(ItemScreen):
         return None
 
     def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> SlotsView:
-        return extend(base, SlotsView,
-                      slots=[(str(x.get("slot_id")), f"{x.get('date', '')} {x.get('time', '')}".strip(),
-                              int(x.get("available", 1) or 0)) for x in s.slots],
-                      place=s.extra.get("place", ""))
+        slots = [(str(x.get("slot_id")), f"{x.get('date', '')} {x.get('time', '')}".strip(),
+                  int(x.get("available", 1) or 0)) for x in s.slots]
+        return SlotsView(**shared(base), slots=slots, place=s.extra.get("place", ""))
 
 
 class Result(ItemScreen):
@@ -462,8 +464,8 @@ class Result(ItemScreen):
     def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> View:
         if s.answer is None:
             return base
-        return extend(base, ResultView, answer_title=str(s.answer.get("title", "")),
-                      answer_rows=[(str(k), str(v)) for k, v in s.answer.get("rows", [])])
+        return ResultView(**shared(base), answer_title=str(s.answer.get("title", "")),
+                          answer_rows=[(str(k), str(v)) for k, v in s.answer.get("rows", [])])
 
 
 class Working(ItemScreen):

@@ -36,7 +36,7 @@ from kiosk.flow.model import (
     Screen,
     Show,
 )
-from kiosk.flow.views import ProgressResultView, ReceiptEntryView, ScanView, View, extend
+from kiosk.flow.views import ProgressResultView, ReceiptEntryView, ScanView, View, shared
 from kiosk.qrcodes import is_receipt_no, progress_url
 
 if TYPE_CHECKING:
@@ -192,11 +192,11 @@ class Scan(ScreenHandler):
             accepted = set(s.item.accepted_identity())
             alternatives = [a for a in ("id_card", "social_security_card")
                             if a in accepted or (a == "id_card" and "id_card_face" in accepted)]
-        return extend(base, ScanView, scan_purpose=purpose, scan_failed=s.extra.get("scan_failed", ""),
-                      scanning=flow.scan is not None,
-                      scan_left_s=max(0, round(flow.scan_started + flow.SCAN_TIMEOUT_S - flow.clock()))
-                      if flow.scan is not None else 0,
-                      scan_alternatives=alternatives)
+        return ScanView(**shared(base), scan_purpose=purpose, scan_failed=s.extra.get("scan_failed", ""),
+                        scanning=flow.scan is not None,
+                        scan_left_s=max(0, round(flow.scan_started + flow.SCAN_TIMEOUT_S - flow.clock()))
+                        if flow.scan is not None else 0,
+                        scan_alternatives=alternatives)
 
 
 class ReceiptEntry(ScreenHandler):
@@ -229,8 +229,9 @@ class ReceiptEntry(ScreenHandler):
         s = flow.session
         if s is None:
             return base
-        return extend(base, ReceiptEntryView, receipt_digits=shown_digits(s.extra.get("receipt_digits", "")),
-                      receipt_digits_left=RECEIPT_DIGITS - len(s.extra.get("receipt_digits", "")))
+        digits = s.extra.get("receipt_digits", "")
+        return ReceiptEntryView(**shared(base), receipt_digits=shown_digits(digits),
+                                receipt_digits_left=RECEIPT_DIGITS - len(digits))
 
 
 class ProgressResult(ScreenHandler):
@@ -262,14 +263,14 @@ class ProgressResult(ScreenHandler):
         answer = s.extra.get("progress") or {}
         number = str(answer.get("receipt_no") or s.extra.get("progress_no") or
                      shown_digits(s.extra.get("progress_digits", "")))
-        return extend(base, ProgressResultView, progress_no=number,
-                      progress_reason=s.extra.get("progress_reason", ""),
-                      progress_source=str(answer.get("source", "")),
-                      progress_status=str(answer.get("status", "")),
-                      progress_status_text=str(answer.get("status_text", "")),
-                      progress_steps=[(str(x.get("at", ""))[:16].replace("T", " "), str(x.get("text", "")))
-                                      for x in answer.get("steps", [])],
-                      progress_url=_link(number))
+        return ProgressResultView(**shared(base), progress_no=number,
+                                  progress_reason=s.extra.get("progress_reason", ""),
+                                  progress_source=str(answer.get("source", "")),
+                                  progress_status=str(answer.get("status", "")),
+                                  progress_status_text=str(answer.get("status_text", "")),
+                                  progress_steps=[(str(x.get("at", ""))[:16].replace("T", " "), str(x.get("text", "")))
+                                                  for x in answer.get("steps", [])],
+                                  progress_url=_link(number))
 
 
 SCAN = Scan()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,9 @@ class View:
     rating_followup: bool = False
 
 
-V = TypeVar("V", bound=View)
-
-
-def extend(base: View, kind: type[V], **parts: Any) -> V:
-    """``base`` as the screen's own view ``kind``, with that screen's ``parts``."""
-    shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(View)}
-    return kind(**shared, **parts)
+def shared(base: View) -> dict[str, Any]:
+    """The parts every screen has, to build a screen's own view on: ``FormView(**shared(base), …)``."""
+    return {f.name: getattr(base, f.name) for f in dataclasses.fields(View)}
 
 
 @dataclass(frozen=True)
@@ -218,4 +214,4 @@ def view_of(screen: str, **parts: Any) -> View:
 def as_screen_view(view: View) -> View:
     """``view`` as its screen's own type (its own parts at their defaults if it was built without)."""
     kind = VIEW_TYPES.get(view.screen, View)
-    return view if isinstance(view, kind) else extend(view, kind)
+    return view if isinstance(view, kind) else kind(**shared(view))
