@@ -35,6 +35,12 @@ def open_item(flow: KioskFlow, item: ServiceItem, *, direct: bool) -> list[Effec
     return flow.go(Screen.DETAIL)
 
 
+def open_detail(flow: KioskFlow, target: str) -> list[Effect]:
+    """``detail:<code>`` on a list: the item's detail ([] for a code the catalog does not have)."""
+    item = flow.catalog.get(target[7:])
+    return open_item(flow, item, direct=False) if item else []
+
+
 def entry(flow: KioskFlow, item: ServiceItem) -> tuple[str, str, str, str]:
     """A list row: code, name, department, why it cannot be done here ("" if it can)."""
     return item.code, item.name.get(flow.language), flow.department(item), flow.unavailable(item)
@@ -93,8 +99,7 @@ class ItemList(ScreenHandler):
 
     def tapped(self, flow: KioskFlow, target: str) -> list[Effect] | None:
         if target.startswith("detail:"):
-            item = flow.catalog.get(target[7:])
-            return open_item(flow, item, direct=False) if item else []
+            return open_detail(flow, target)
         if target == "back":
             kind = flow.browse.partition(":")[0]
             return flow.go(Screen.CATEGORIES if kind != "all" else Screen.HOME)
@@ -132,8 +137,7 @@ class Search(ItemList):
 
     def tapped(self, flow: KioskFlow, target: str) -> list[Effect] | None:
         if target.startswith("detail:"):
-            item = flow.catalog.get(target[7:])
-            return open_item(flow, item, direct=False) if item else []
+            return open_detail(flow, target)
         if target.startswith("q:"):
             flow.query = target[2:]
             return [Show(flow.screen)]
