@@ -7,6 +7,8 @@ import pytest
 from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.flow import Screen
+from kiosk.flow.machine import HANDLERS
+from kiosk.flow.views import VIEW_TYPES
 
 
 def card():
@@ -227,3 +229,8 @@ def test_session_end_carries_anonymous_kind_and_outcome(kiosk, clock):
     wiped = effects_of(kiosk.handle(flow.Tick()), flow.SessionWiped)[0]
     assert wiped.outcome == "timeout"
     assert card().id_number not in repr(wiped)
+
+
+def test_every_screen_has_its_handler_in_the_dispatch_table():
+    assert set(HANDLERS) == set(Screen)
+    assert set(VIEW_TYPES) <= {s.value for s in Screen}
