@@ -12,9 +12,12 @@ MAINT-2  one PIN check (salted scrypt, N=2^14), median: deliberately slow to slo
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import Figure, median, percentile, timed
+
+if TYPE_CHECKING:
+    from screens.maintenance import MaintenanceView
 
 P2_TARGET_MS = 8.0
 
@@ -37,10 +40,11 @@ class _Gateway:
         return {"in_service": in_service, "message": message}
 
 
-def _views() -> list[dict[str, Any]]:
+def _views() -> list[MaintenanceView]:
     """One view per page state, as the controller produces them."""
     from kiosk.settings import SAMPLE_PIN_HASH
     from kiosk.terminal.maintenance import Maintenance, MaintenanceConfig
+    from screens.maintenance import MaintenanceView
 
     now = [0.0]
     m = Maintenance(MaintenanceConfig(SAMPLE_PIN_HASH), control=lambda: _Control(), gateway=_Gateway(),
@@ -66,7 +70,7 @@ def _views() -> list[dict[str, Any]]:
             views.append(m.view())
     finally:
         m.close()
-    return views
+    return [MaintenanceView(**view) for view in views]
 
 
 def run(quick: bool) -> list[Figure]:

@@ -6,17 +6,18 @@ The terminal's runtime (flow, devices, effects, heartbeat) is built and wired by
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pygame
 from PIL import Image
 
 from kiosk import flow
+from kiosk.flow.views import FormView, ListView, View
 from kiosk.settings import Settings
 from kiosk.terminal.speech import ELDER_RATE, Speaker
 from kiosk.terminal.terminal import Terminal
@@ -58,7 +59,7 @@ class KioskApp:
         self.terminal = Terminal(settings, gateway_url=gateway_url, clock=clock)
         self.flow = self.terminal.flow  # what the screens draw
         self.frames = 0
-        self._last_view: dict[str, Any] | None = None
+        self._last_view: View | None = None
         self._next_tick = clock()
         self._next_heartbeat = clock()
         # Headless (tests, demo) there is nobody to hear it: the speaker stays off but still
@@ -169,12 +170,12 @@ class KioskApp:
         self.draw_if_changed(force=True)
         return True
 
-    def _sync_keyboard(self, view: dict[str, Any]) -> None:
+    def _sync_keyboard(self, view: View) -> None:
         """Open a fresh keyboard when a field gets focus (search box or a form field), close it after."""
-        screen = view["screen"]
+        screen = view.screen
         want = None
         if screen in KEYBOARD_SCREENS:
-            want = (screen, view.get("focus", "")) if screen == "form" and view.get("focus") else \
+            want = (screen, view.focus) if isinstance(view, FormView) and view.focus else \
                 (screen, "") if screen == "search" else None
         if want == self._kb_for:
             return
@@ -189,14 +190,14 @@ class KioskApp:
         """Say the screen's main text (the resident turned speech on, or asked to hear it again)."""
         if self.speaker is None or not self.renderer.main_text:
             return
-        view = self._last_view or {}
-        rate = ELDER_RATE if view.get("elder") else None
+        view = self._last_view or View(screen="")
+        rate = ELDER_RATE if view.elder else None
         if force:
             self.speaker.repeat()
-        elif view.get("speech", True):
-            self.speaker.say(self.renderer.main_text, view.get("language", "zh_CN"), rate=rate)
+        elif view.speech:
+            self.speaker.say(self.renderer.main_text, view.language, rate=rate)
         else:
-            self.speaker.say("", view.get("language", "zh_CN"))  # stop, and remember nothing
+            self.speaker.say("", view.language)  # stop, and remember nothing
 
     def insert_sample_card(self, index: int = 0) -> None:
         """Lay a test card on the simulated reader (simulator mode only)."""
@@ -251,19 +252,17 @@ class KioskApp:
             self.terminal.report(self.maintenance.screen_name(), self._frame_png())
         self.draw_if_changed()
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> View:
         if self.maintenance.is_open:
             return self.maintenance.view()
-        view = self.flow.view()
-        view["simulated_reader"] = self.terminal.simulated_reader
-        return view
+        return dataclasses.replace(self.flow.view(), simulated_reader=self.terminal.simulated_reader)
 
     def draw_if_changed(self, force: bool = False) -> None:
         view = self.view()
         if view == self._last_view and not force:
             return
         first = self._last_view is None
-        screen_changed = first or view["screen"] != self._last_view["screen"]
+        screen_changed = first or self._last_view is None or view.screen != self._last_view.screen
         self._sync_keyboard(view)
         self.renderer.render(view)
         self.display.present()
@@ -274,7 +273,7 @@ class KioskApp:
                 self._screen_changed_at = self.clock()
             self.speak()
             if self.on_frame is not None:
-                self.on_frame(view["screen"], self)
+                self.on_frame(view.screen, self)
 
     def _frame_png(self) -> Callable[[], bytes]:
         """The current frame, copied now (cheap) and PNG-encoded later on the heartbeat's thread."""
@@ -311,12 +310,12 @@ class KioskApp:
         self.display.close()
 
 
-def _new_keyboard(view: dict[str, Any]) -> keyboard.KeyboardState:
+def _new_keyboard(view: View) -> keyboard.KeyboardState:
     """A keyboard state for the focused input: pinyin for text, a keypad for numbers and ID numbers."""
-    field_type = view.get("focus_type", "") if view["screen"] == "form" else "text"
+    field_type = view.focus_type if isinstance(view, FormView) else "text"
     layout = {"citizen_id": "id_number", "mobile": "numeric", "integer": "numeric", "amount": "numeric",
               "bank_account": "numeric"}.get(field_type, "pinyin")
-    text = view.get("focus_text", "") if view["screen"] == "form" else view.get("query", "")
+    text = view.focus_text if isinstance(view, FormView) else view.query if isinstance(view, ListView) else ""
     return keyboard.KeyboardState(layout=layout, text=text, field_type=field_type or "text",
-                            language=view.get("language", "zh_CN"), max_length=40 if layout == "pinyin" else None)
+                                  language=view.language, max_length=40 if layout == "pinyin" else None)
 

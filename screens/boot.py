@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from kiosk.endpoints import parse_endpoint
+from kiosk.flow.views import View
 from kiosk.settings import Settings
 from screens.display import Display
 from screens.renderer import Renderer
@@ -23,8 +24,8 @@ def first_frame(settings: Settings, *, headless: bool | None, fullscreen: bool) 
     """Open the display and show the attract screen as the app will show it; returns the display."""
     k = settings.kiosk
     display = Display(k.screen_width, k.screen_height, fullscreen=fullscreen, headless=headless)
-    view = {"screen": "attract", "language": k.language, "elder": False, "warning": False, "notice_key": None,
-            "out_of_service": None, "simulated_reader": parse_endpoint(settings.devices.id_reader).is_simulator}
+    view = View(screen="attract", language=k.language,
+                simulated_reader=parse_endpoint(settings.devices.id_reader).is_simulator)
     Renderer(display.surface).render(view)
     display.present()
     _report_frame()

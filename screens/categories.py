@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from kiosk.flow.views import CategoriesView
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: CategoriesView, t: Text) -> list[Button]:
     c.fill()
-    themes = view.get("categories_of") == "themes"
+    themes = view.categories_of == "themes"
     c.header(t("browse_themes" if themes else "browse_departments"))
     buttons: list[Button] = []
-    entries = view.get("categories", [])
-    cols = 1 if view.get("elder") else 2
+    entries = view.categories
+    cols = 1 if view.elder else 2
     width = (960 - (cols - 1) * 20) / cols
     height = 130 if len(entries) <= 2 * 10 else 100
     for i, (target, name) in enumerate(entries[: 10 * cols]):

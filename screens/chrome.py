@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pygame
 
+from kiosk.flow.views import View
 from screens import theme
 from screens.i18n import LANGUAGES
 from screens.widgets import Button, Canvas
@@ -33,13 +34,13 @@ def footer(c: Canvas, t: Text, *, back: bool = False, help_: bool = True) -> lis
     return buttons
 
 
-def tools(c: Canvas, t: Text, view: dict, y: float = 175) -> list[Button]:
+def tools(c: Canvas, t: Text, view: View, y: float = 175) -> list[Button]:
     """Repeat the spoken text, speech on/off and elder mode: under the header on the main screens."""
-    speech = view.get("speech", True)
+    speech = view.speech
     return [
         c.button(t("button_repeat"), "speak:repeat", (60, y, 300, 90), primary=False, size=32),
         c.button(t("speech_on" if speech else "speech_off"), "speech", (390, y, 300, 90), primary=False, size=32),
-        c.button(t("elder_off" if view.get("elder") else "elder_on"), "elder", (720, y, 300, 90),
+        c.button(t("elder_off" if view.elder else "elder_on"), "elder", (720, y, 300, 90),
                  primary=False, size=32),
     ]
 

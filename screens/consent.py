@@ -7,8 +7,7 @@ face check did not pass, the same screen says why in plain words and puts the ot
 
 from __future__ import annotations
 
-from typing import Any
-
+from kiosk.flow.views import ConsentView
 from screens import theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
@@ -16,19 +15,19 @@ from screens.widgets import Button, Canvas
 NON_BIOMETRIC = ("social_security_card", "app_qr")
 
 
-def _agree_label(view: dict[str, Any], t: Text) -> str:
-    confirms = view.get("consent_confirms", "")
+def _agree_label(view: ConsentView, t: Text) -> str:
+    confirms = view.consent_confirms
     return t(f"consent_agree_{confirms}") if confirms in ("print", "query") else t("consent_agree")
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: ConsentView, t: Text) -> list[Button]:
     c.fill()
-    failed = view.get("face_failed", "")
-    possible = view.get("face_possible", True)
+    failed = view.face_failed
+    possible = view.face_possible
     c.header(t("face_failed_title") if failed else t("consent_title"))
-    y = c.text(view.get("item_name", ""), 195, 42, bold=True, colour=theme.HEADER)
-    if view.get("applicant_name"):
-        y = c.text(f"{t('consent_applicant')}  {view['applicant_name']}  {view.get('applicant_id', '')}",
+    y = c.text(view.item_name, 195, 42, bold=True, colour=theme.HEADER)
+    if view.applicant_name:
+        y = c.text(f"{t('consent_applicant')}  {view.applicant_name}  {view.applicant_id}",
                    max(255, y + 5), 34, colour=theme.MUTED)
     # A long item name (English, elder mode) takes more lines: everything below moves down with it.
     shift = max(0, y + 10 - 310)
@@ -39,12 +38,12 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     else:
         below = c.text(t("consent_text"), 340 + shift, 36, x=100, width=880)
     if not possible:
-        c.text(t(view.get("face_unavailable_key") or "face_unavailable"), max(700 + shift, below + 10), 36, x=100,
+        c.text(t(view.face_unavailable_key or "face_unavailable"), max(700 + shift, below + 10), 36, x=100,
                width=880, colour=theme.DANGER)
     else:
         label = t("face_retry") if failed else _agree_label(view, t)
         buttons.append(c.button(label, "consent", (140, 900 + shift, 800, 170), size=52))
-    alternatives = view.get("alternatives") or [a for a in view.get("item_identity", []) if a in NON_BIOMETRIC]
+    alternatives = view.alternatives or [a for a in view.item_identity if a in NON_BIOMETRIC]
     y = c.text(t("face_other_way") if failed else t("consent_other_way"), 1110 + shift, 36, colour=theme.MUTED)
     for i, alt in enumerate(alternatives):
         buttons.append(c.button(t("id_" + alt), f"alt:{alt}", (140, max(1180 + shift, y + 10) + i * 150, 800, 130),

@@ -25,13 +25,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kiosk.settings import Settings
+import requests
+
+from kiosk.settings import Settings, load_settings
 from local_api.client import GatewayClient
 from local_api.server import start_gateway, start_platform_sim
 from screens.app import KioskApp
 from screens.demo_journeys import DEMO_ITEM, FAKE_CLOCK, JOURNEYS, NEEDS_SSC, OFFLINE
 
-__all__ = ["DEMO_ITEM", "JourneyError", "JourneySkipped", "ScriptedResident", "run_demo", "run_journey", "main"]
+__all__ = ["DEMO_ITEM", "JourneyError", "JourneySkipped", "ScriptedResident", "main", "run_demo", "run_journey"]
 
 
 class JourneyError(RuntimeError):
@@ -145,6 +147,7 @@ def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str,
     """Play one journey into ``out``; returns (and writes) its summary. Raises :class:`JourneySkipped`
     when the journey needs something this machine lacks (saying what and how to get it)."""
     if name in NEEDS_SSC:
+        # lazy: only the social security card journeys need pcscd's helpers
         from devices.smartcard.pcscd_env import missing_prerequisites
 
         problems = missing_prerequisites()
@@ -247,8 +250,6 @@ def run_demo(settings: Settings, out: Path, journey: str | None = None) -> dict[
 def platform_received(platform_url: str, receipt_no: str) -> dict[str, Any] | None:
     """What the platform simulator received under ``receipt_no`` (None: nothing): the kind, item code,
     number of material pages and the names of the form's fields — no personal values."""
-    import requests
-
     listing = requests.get(f"{platform_url}/admin/applications", timeout=5).json()
     for entry in listing.get("applications", []):
         if entry.get("receipt_no") == receipt_no:
@@ -264,8 +265,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--journey", default=None, choices=[*JOURNEYS, "all"])
     parser.add_argument("--config", default=None)
     args = parser.parse_args(argv)
-    from kiosk.settings import load_settings
-
     try:
         summary = run_demo(load_settings(args.config), Path(args.out), args.journey)
     except JourneySkipped as exc:

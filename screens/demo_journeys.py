@@ -6,9 +6,12 @@ security card. Each drives a real :class:`KioskApp` by touches at widget positio
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import requests
 
 from kiosk.catalog.loading import Catalog, ServiceItem
+from kiosk.flow.views import MaterialsView, ProgressResultView, ResultView, ScanView, SlotsView, View, shared
 
 if TYPE_CHECKING:
     from screens.demo import ScriptedResident
@@ -21,6 +24,8 @@ SAMPLE_VALUES = {"text": "厦门市海沧区", "mobile": "13950000000", "date": 
                  "social_credit_code": "91350200MA2XXXXX0A"}
 
 
+V = TypeVar("V", bound=View)
+
 def pick(catalog: Catalog, kind: str, identity: tuple[str, ...] = ("id_card", "none"),
          materials: bool | None = None) -> ServiceItem:
     """The first item of ``kind`` whose default identity is one of ``identity``."""
@@ -32,6 +37,13 @@ def pick(catalog: Catalog, kind: str, identity: tuple[str, ...] = ("id_card", "n
         if item.kind == kind:
             return item
     raise LookupError(kind)
+
+
+def shown(r: ScriptedResident, kind: type[V]) -> V:
+    """The flow's view of the screen shown, as the screen's own view ``kind`` (its parts at their
+    defaults while another screen shows)."""
+    view = r.app.flow.view()
+    return view if isinstance(view, kind) else kind(**shared(view))
 
 
 def find(r: ScriptedResident, item: ServiceItem) -> None:
@@ -81,7 +93,7 @@ def print_item(r: ScriptedResident, *, language: str = "", elder: bool = False) 
     r.wait_for("home")
     r.touch(f"item:{DEMO_ITEM}")
     face = face_check(r, "done")  # the consent carries the confirm: straight on to the print
-    seen = {"printed": bool(r.app.flow.view().get("printed")), "receipt_no": r.app.flow.view().get("receipt_no", ""),
+    seen = {"printed": bool(r.app.flow.view().printed), "receipt_no": r.app.flow.view().receipt_no,
             **face}
     rate_and_leave(r)
     return seen
@@ -95,7 +107,7 @@ def guide(r: ScriptedResident) -> dict[str, Any]:
     find(r, item)
     r.touch("begin")
     r.wait_for("done")
-    seen = {"item": item.code, "printed": bool(r.app.flow.view().get("printed"))}
+    seen = {"item": item.code, "printed": bool(r.app.flow.view().printed)}
     rate_and_leave(r)
     return seen
 
@@ -110,10 +122,10 @@ def query(r: ScriptedResident) -> dict[str, Any]:
     r.wait_for("confirm")
     r.touch("confirm")
     r.wait_for("result")
-    rows = len(r.app.flow.view().get("answer_rows", []))
+    rows = len(shown(r, ResultView).answer_rows)
     r.touch("print")
     r.wait_for("done")
-    seen = {"item": item.code, "answer_rows": rows, "printed": bool(r.app.flow.view().get("printed"))}
+    seen = {"item": item.code, "answer_rows": rows, "printed": bool(r.app.flow.view().printed)}
     rate_and_leave(r)
     return seen
 
@@ -150,10 +162,10 @@ def apply_from_home(r: ScriptedResident, *, expect_offline: bool = False,
     for i, material in enumerate(item.materials):
         if not material.optional:
             r.touch(f"capture:{i}")
-            r.wait_until(lambda i=i: r.app.flow.view().get("pages", {}).get(i), f"page {i} taken")
+            r.wait_until(lambda i=i: shown(r, MaterialsView).pages.get(i), f"page {i} taken")
     r.app.step()
     r.save("materials-taken")
-    pages = sum(r.app.flow.view().get("pages", {}).values())  # what the resident confirmed
+    pages = sum(shown(r, MaterialsView).pages.values())  # what the resident confirmed
     r.touch("next")
     r.wait_for("review")
     if expect_offline:
@@ -161,8 +173,8 @@ def apply_from_home(r: ScriptedResident, *, expect_offline: bool = False,
     r.touch("submit")
     r.wait_for("done")
     view = r.app.flow.view()
-    seen = {"item": item.code, "prefilled_fields": prefilled, "receipt_no": view.get("receipt_no", ""),
-            "printed": bool(view.get("printed")), "pages_confirmed": pages}
+    seen = {"item": item.code, "prefilled_fields": prefilled, "receipt_no": view.receipt_no,
+            "printed": bool(view.printed), "pages_confirmed": pages}
     rate_and_leave(r)
     return seen
 
@@ -175,11 +187,11 @@ def appointment(r: ScriptedResident) -> dict[str, Any]:
     find(r, item)
     r.touch("begin")
     r.wait_for("slots")
-    slot = next(s for s in r.app.flow.view()["slots"] if s[2] > 0)
+    slot = next(s for s in shown(r, SlotsView).slots if s[2] > 0)
     r.touch(f"slot:{slot[0]}")
     r.wait_for("done")
-    seen = {"item": item.code, "booking": r.app.flow.view().get("receipt_no", ""),
-            "printed": bool(r.app.flow.view().get("printed"))}
+    seen = {"item": item.code, "booking": r.app.flow.view().receipt_no,
+            "printed": bool(r.app.flow.view().printed)}
     rate_and_leave(r)
     return seen
 
@@ -198,8 +210,8 @@ def certification(r: ScriptedResident) -> dict[str, Any]:
     r.touch("confirm")
     r.wait_for("done")
     view = r.app.flow.view()
-    seen = {"item": item.code, "non_biometric_offered": alternatives, "receipt_no": view.get("receipt_no"),
-            "printed": bool(view.get("printed"))}
+    seen = {"item": item.code, "non_biometric_offered": alternatives, "receipt_no": view.receipt_no,
+            "printed": bool(view.printed)}
     rate_and_leave(r)
     return seen
 
@@ -218,7 +230,7 @@ def printer_out(r: ScriptedResident) -> dict[str, Any]:
     r.wait_for("list")
     r.touch(f"detail:{DEMO_ITEM}")
     r.wait_for("detail")
-    reason = r.app.flow.view().get("item_unavailable")
+    reason = r.app.flow.view().item_unavailable
     r.touch("back")
     r.wait_for("list")
     r.touch("back")
@@ -257,12 +269,12 @@ def progress_lookup(r: ScriptedResident) -> dict[str, Any]:
     r.touch("progress")
     r.wait_for("scan")
     r.wait_for("progress_result", timeout_s=40)
-    view = r.app.flow.view()
-    looked_up = {"looked_up": view.get("progress_no"), "status": view.get("progress_status"),
-                 "steps": len(view.get("progress_steps", [])), "reason": view.get("progress_reason", "")}
+    view = shown(r, ProgressResultView)
+    looked_up = {"looked_up": view.progress_no, "status": view.progress_status,
+                 "steps": len(view.progress_steps), "reason": view.progress_reason}
     if any(b.target == "print" for b in r.app.renderer.buttons):
         r.touch("print")
-        r.wait_until(lambda: r.app.flow.screen.value == "progress_result" and r.app.flow.view().get("notice_key"),
+        r.wait_until(lambda: r.app.flow.screen.value == "progress_result" and r.app.flow.view().notice_key,
                      "the progress slip printed")
         r.save("progress-printed")
     r.touch("exit")
@@ -275,7 +287,6 @@ def app_sign_in(r: ScriptedResident) -> dict[str, Any]:
     in the app and scans again; no face check, then the print item as usual. Both codes are issued by
     the platform simulator (as the government app gets them) and the good one is redeemed there,
     through the gateway."""
-    import requests
 
     phone = r.app.terminal.hardware.cameras["qr_camera"].app
     phone.hold_up_signin(expires_in_s=-60)  # issued by the platform when the phone shows it
@@ -285,18 +296,18 @@ def app_sign_in(r: ScriptedResident) -> dict[str, Any]:
     r.touch(f"item:{DEMO_ITEM}")
     r.wait_for("card_prompt")
     r.touch("use:app_qr")
-    r.wait_until(lambda: r.app.flow.view().get("scan_failed"), "the expired code to be refused", 30)
-    refused = r.app.flow.view()["scan_failed"]
+    r.wait_until(lambda: shown(r, ScanView).scan_failed, "the expired code to be refused", 30)
+    refused = shown(r, ScanView).scan_failed
     r.save("signin-expired")
     r.touch("rescan")
     r.wait_for("confirm", timeout_s=40)
-    source = r.app.flow.view().get("identity_source")
+    source = r.app.flow.view().identity_source
     codes = requests.get(f"{r.app.settings.platform.url}/admin/signin-codes", timeout=5).json()
     r.touch("confirm")
     r.wait_for("done", timeout_s=40)
     view = r.app.flow.view()
-    seen = {"refused_first": refused, "identity_source": source, "receipt_no": view.get("receipt_no", ""),
-            "printed": bool(view.get("printed")), "codes_issued_by_platform": codes.get("held", 0),
+    seen = {"refused_first": refused, "identity_source": source, "receipt_no": view.receipt_no,
+            "printed": bool(view.printed), "codes_issued_by_platform": codes.get("held", 0),
             "codes_redeemed_by_platform": codes.get("redeemed", 0)}
     rate_and_leave(r)
     return seen
@@ -323,7 +334,7 @@ def card_pulled(r: ScriptedResident) -> dict[str, Any]:
     r.wait_for("attract", timeout_s=30)
     view = r.app.flow.view()
     r.save("card-pulled")
-    return {"item": item.code, "notice": view.get("notice_key"), "session_wiped": r.app.flow.session is None}
+    return {"item": item.code, "notice": view.notice_key, "session_wiped": r.app.flow.session is None}
 
 
 JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {

@@ -2,42 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from kiosk.flow.views import View
 from screens import theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     c.fill()
-    c.header(view.get("item_name", ""))
-    y = c.text(f"{view.get('item_department', '')} · {t('kind_' + view.get('item_kind', 'guide'))}", 185, 34,
+    c.header(view.item_name)
+    y = c.text(f"{view.item_department} · {t('kind_' + (view.item_kind or 'guide'))}", 185, 34,
                colour=theme.MUTED)
-    if view.get("item_summary"):
-        y = c.text(view["item_summary"], y + 10, 36, x=60, width=960)
-    elder = view.get("elder")
-    rows = [(t("detail_days"), t("detail_instant") if view.get("item_instant") or not view.get("item_days")
-             else t("detail_days_value", days=view.get("item_days", 0))),
-            (t("detail_fee"), t("detail_free") if view.get("item_fee") in ("0", "0.00", None)
-             else f"¥{view['item_fee']}"),
-            (t("detail_identity"), " / ".join(t("id_" + i) for i in view.get("item_identity", [])))]
+    if view.item_summary:
+        y = c.text(view.item_summary, y + 10, 36, x=60, width=960)
+    elder = view.elder
+    rows = [(t("detail_days"), t("detail_instant") if view.item_instant or not view.item_days
+             else t("detail_days_value", days=view.item_days)),
+            (t("detail_fee"), t("detail_free") if view.item_fee in ("0", "0.00", "")
+             else f"¥{view.item_fee}"),
+            (t("detail_identity"), " / ".join(t("id_" + i) for i in view.item_identity))]
     for label, value in rows:
         below = c.text(label, y + 20, 32, colour=theme.MUTED, x=60, width=300)
         # Elder mode's larger text has no room for two columns: the value goes under its label.
         y = c.text(value, below + 4 if elder else y + 20, 36, x=360 if not elder else 60,
                    width=660 if not elder else 960)
-    materials = view.get("item_materials", [])
+    materials = view.item_materials
     if materials:
         y = c.text(t("detail_materials"), y + 30, 34, colour=theme.MUTED, x=60, width=960)
         for m in materials[: 4 if elder else 8]:
             y = c.text(f"· {m}", y + 6, 34, x=80, width=940)
     buttons: list[Button] = []
-    reason = view.get("item_unavailable")
+    reason = view.item_unavailable
     if reason:
         y = c.text(t(reason), max(y + 30, 1240), 38, colour=theme.DANGER, bold=True, width=900)
         c.text(t(reason + "_alt"), y + 10, 34, width=900)
     else:
-        label = t("detail_print_guide") if view.get("item_kind") == "guide" else t("detail_begin")
+        label = t("detail_print_guide") if view.item_kind == "guide" else t("detail_begin")
         buttons.append(c.button(label, "begin", (140, 1520, 800, 180), size=56))
     return buttons + footer(c, t, back=True)

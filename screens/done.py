@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from kiosk.flow.views import View
 from screens import theme
 from screens.chrome import Text
 from screens.qr import qr_surface
 from screens.widgets import Button, Canvas
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     c.fill()
     c.header(t("done_title"))
-    y = max(330, c.text(view.get("item_name", ""), 220, 48, bold=True, colour=theme.HEADER) + 10)
-    if view.get("receipt_no"):
+    y = max(330, c.text(view.item_name, 220, 48, bold=True, colour=theme.HEADER) + 10)
+    if view.receipt_no:
         below = c.text(t("done_receipt"), y, 36, colour=theme.MUTED)
-        y = c.text(view.get("receipt_no", ""), below + 4, 48, bold=True)
-    if view.get("printed"):
+        y = c.text(view.receipt_no, below + 4, 48, bold=True)
+    if view.printed:
         y = c.text(t("printing_hint"), y + 30, 40, colour=theme.MUTED)
     else:
-        reason = view.get("print_reason") or "?"
+        reason = view.print_reason or "?"
         reason = t("reason_printer_unavailable") if reason == "printer_unavailable" else reason
         y = c.text(t("done_not_printed", reason=reason), y + 30, 40, colour=theme.DANGER, width=900)
-        if view.get("result_url"):
+        if view.result_url:
             # The electronic copy: the resident scans it with the government app instead of paper.
             size = c.px(300)
-            c.surface.blit(qr_surface(view["result_url"], size), ((c.width - size) // 2, c.px(y + 10)))
+            c.surface.blit(qr_surface(view.result_url, size), ((c.width - size) // 2, c.px(y + 10)))
             y = c.text(t("done_scan_qr"), y + 330, 36, colour=theme.MUTED)
-    if view.get("rating_followup"):
+    if view.rating_followup:
         # A bad rating is followed up: what went wrong, in one touch.
         y = c.text(t("why_prompt"), max(y + 50, 640), 44, bold=True, width=900)
         buttons = [c.button(t("why_" + r), f"why:{r}", (60 + (i % 2) * 490, y + 30 + (i // 2) * 170, 470, 150),

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from kiosk.flow.views import View
 from screens import theme
 from screens.chrome import Text
 from screens.widgets import Button, Canvas
@@ -12,7 +11,7 @@ GROUPS = ("elderly", "disabled", "other")
 REPORTS = ("cannot_handle", "too_slow", "system_fault", "other")
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     c.fill()
     c.header(t("help_title"))
     c.text(t("help_hint"), 190, 36, width=940)
@@ -25,7 +24,7 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
         col, row = i % 2, i // 2
         buttons.append(c.button(t("report_" + category), f"report:{category}",
                                 (60 + col * 490, 760 + row * 170, 470, 150), primary=False, size=38))
-    if view.get("help_no"):
-        c.text(t("help_number", number=view["help_no"]), 1140, 36, colour=theme.SUCCESS, bold=True, width=940)
+    if view.help_no:
+        c.text(t("help_number", number=view.help_no), 1140, 36, colour=theme.SUCCESS, bold=True, width=940)
     buttons.append(c.button(t("button_back"), "back", (240, 1560, 600, 160), size=52))
     return buttons

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from kiosk.flow.views import View
 from screens import theme
 from screens.chrome import Text, footer, tools
 from screens.widgets import Button, Canvas
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     c.fill()
     c.header(t("home_title"))
     buttons = tools(c, t, view)
     y = 290.0
-    if view.get("applicant_name"):
-        c.text(f"{view['applicant_name']}  {view['applicant_id']}", y, 36, colour=theme.MUTED)
+    if view.applicant_name:
+        c.text(f"{view.applicant_name}  {view.applicant_id}", y, 36, colour=theme.MUTED)
         y += 60
     # Entry points: by department, by life event / 一件事, search, everything.
     entries = [("browse_departments", "browse:departments"), ("browse_themes", "browse:themes"),
@@ -29,9 +28,9 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
     y += 420
     c.text(t("home_featured"), y, 36, colour=theme.MUTED, x=60)
     y += 60
-    elder = view.get("elder")
+    elder = view.elder
     height = 200 if elder else 150
-    for code, name, department in view["items"]:
+    for code, name, department in view.items:
         label = name if elder else f"{department} · {name}"
         buttons.append(c.button(label, f"item:{code}", (60, y, 960, height), size=44))
         y += height + 20

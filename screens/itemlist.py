@@ -12,7 +12,9 @@ from typing import Any
 
 import pygame
 
+from kiosk.flow.views import ListView
 from screens import theme
+from screens.chrome import footer
 from screens.widgets import Button, Canvas
 
 ROW_H, ELDER_ROW_H, GAP = 130, 180, 14
@@ -24,9 +26,9 @@ def row_height(elder: bool) -> int:
     return ELDER_ROW_H if elder else ROW_H
 
 
-def content_height(view: dict[str, Any]) -> int:
+def content_height(view: ListView) -> int:
     """Design px of the whole list, for the renderer's scroll limits."""
-    return len(view.get("list", [])) * (row_height(bool(view.get("elder"))) + GAP)
+    return len(view.list) * (row_height(bool(view.elder)) + GAP)
 
 
 def _row(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder: bool, width: int) -> pygame.Surface:
@@ -59,12 +61,12 @@ def _row(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder: bool, 
     return surf
 
 
-def draw_list(c: Canvas, view: dict[str, Any], t: Any, top: float, bottom: float) -> list[Button]:
+def draw_list(c: Canvas, view: ListView, t: Any, top: float, bottom: float) -> list[Button]:
     """Draw the visible rows between design y ``top`` and ``bottom``; one target per visible row."""
-    entries = view.get("list", [])
-    elder = bool(view.get("elder"))
+    entries = view.list
+    elder = bool(view.elder)
     step = row_height(elder) + GAP
-    scroll = int(view.get("scroll_px", 0))
+    scroll = int(c.scroll_px)
     area = pygame.Rect(0, c.px(top), c.width, c.px(bottom) - c.px(top))
     c.surface.set_clip(area)
     buttons: list[Button] = []
@@ -93,11 +95,9 @@ def draw_list(c: Canvas, view: dict[str, Any], t: Any, top: float, bottom: float
     return buttons
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Any) -> list[Button]:
-    from screens.chrome import footer
-
+def draw(c: Canvas, view: ListView, t: Any) -> list[Button]:
     c.fill()
-    c.header(view.get("list_title") or t("browse_all"))
-    c.text(t("list_hint", count=len(view.get("list", []))), 175, 32, colour=theme.MUTED)
+    c.header(view.list_title or t("browse_all"))
+    c.text(t("list_hint", count=len(view.list)), 175, 32, colour=theme.MUTED)
     buttons = draw_list(c, view, t, 240, 1740)
     return buttons + footer(c, t, back=True)

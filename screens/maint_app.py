@@ -7,11 +7,12 @@ step, view, dispatch and close; everything else about maintenance lives in ``kio
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kiosk import flow
 from kiosk.terminal.maintenance import CornerGesture, Maintenance, MaintenanceConfig
 from local_api.client import GatewayClient
+from screens.maintenance import MaintenanceView
 
 if TYPE_CHECKING:
     from screens.app import KioskApp
@@ -95,9 +96,9 @@ class MaintenanceScreen:
         """The heartbeat's screen name: operators see "maintenance" while a technician is in."""
         return "maintenance" if self.is_open else self.app.flow.screen.value
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> MaintenanceView:
         """The maintenance page's view for the renderer."""
-        return self.controller.view()
+        return MaintenanceView(**self.controller.view())
 
     def close(self) -> None:
         """Stop the worker threads and close the client (the app is closing)."""

@@ -8,10 +8,12 @@ PIN shows as dots, never digits; nothing personal is ever on these pages.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pygame
 
+from kiosk.flow.views import View
 from screens import theme
 from screens.widgets import Button, Canvas
 
@@ -23,11 +25,35 @@ STATE_NAMES = {"online": "正常 online", "offline": "离线 offline", "no_devic
 MESSAGE_TOP = 1700
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Callable[..., str]) -> list[Button]:
-    """Draw the page ``view["page"]``; returns its touch targets."""
+@dataclass(frozen=True)
+class MaintenanceView(View):
+    """A maintenance page as drawn (``Maintenance.view()``'s values); shares the residents' screens'
+    chrome so the renderer and the app treat both alike. Never a PIN digit or personal data."""
+
+    page: str = "pin"
+    pin_length: int = 0
+    message: str = ""
+    message_ok: bool = False
+    busy: str = ""
+    """The device work under way ("" for none)."""
+    attempts_left: int = 0
+    locked_left_s: int = 0
+    audit_pending: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    """One per device: name, label, endpoint, state …"""
+    preview: tuple[int, int, bytes] | None = None
+    """A camera frame (width, height, RGB bytes) while the technician looks."""
+    ports: list[dict[str, Any]] | None = None
+    probe: dict[str, Any] | None = None
+    service_messages: tuple[str, ...] = ()
+    service_choice: int | None = None
+
+
+def draw(c: Canvas, view: MaintenanceView, t: Callable[..., str]) -> list[Button]:
+    """Draw the page ``view.page``; returns its touch targets."""
     c.fill()
     c.header(TITLE)
-    page = view["page"]
+    page = view.page
     if page == "pin":
         return _pin(c, view)
     if page == "locked":
@@ -38,13 +64,13 @@ def draw(c: Canvas, view: dict[str, Any], t: Callable[..., str]) -> list[Button]
     return buttons
 
 
-def _pin(c: Canvas, view: dict[str, Any]) -> list[Button]:
+def _pin(c: Canvas, view: MaintenanceView) -> list[Button]:
     c.text("请输入维护密码\nEnter the maintenance PIN", 190, 44, bold=True)
-    _dots(c, view["pin_length"], 360)
-    if view["busy"]:
+    _dots(c, view.pin_length, 360)
+    if view.busy:
         c.text("正在核对… Checking…", 430, 36, colour=theme.MUTED)
-    elif view["message"]:
-        c.text(view["message"], 430, 36, colour=_tone(view["message_ok"]), bold=True)
+    elif view.message:
+        c.text(view.message, 430, 36, colour=_tone(view.message_ok), bold=True)
     keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "del", "0", "ok"]
     labels = {"del": "删除\nDelete", "ok": "确定\nOK"}
     buttons = []
@@ -68,8 +94,8 @@ def _dots(c: Canvas, count: int, y: float) -> None:
         pygame.draw.circle(c.surface, theme.TEXT, (c.px(left + i * gap), c.px(y)), c.px(22))
 
 
-def _locked(c: Canvas, view: dict[str, Any]) -> list[Button]:
-    left = int(view["locked_left_s"])
+def _locked(c: Canvas, view: MaintenanceView) -> list[Button]:
+    left = int(view.locked_left_s)
     c.text("密码错误次数过多，已锁定\nToo many wrong PINs: locked", 330, 48, colour=theme.DANGER, bold=True)
     c.text(f"{left // 60}:{left % 60:02d}", 620, 140, bold=True)
     c.text("请稍后再试，或联系管理员。\nTry again when the countdown ends, or call your supervisor.", 860, 36,
@@ -84,23 +110,23 @@ def _tabs(c: Canvas, page: str) -> list[Button]:
             for i, (target, label) in enumerate(TABS)]
 
 
-def _message(c: Canvas, view: dict[str, Any]) -> None:
-    if not view["busy"] and not view["message"]:
+def _message(c: Canvas, view: MaintenanceView) -> None:
+    if not view.busy and not view.message:
         return
     c.panel((40, MESSAGE_TOP, 1000, 200))
-    if view["busy"]:
+    if view.busy:
         c.text("正在处理，请稍候… Working…", MESSAGE_TOP + 70, 40, colour=theme.MUTED, bold=True)
         return
-    c.text(view["message"], MESSAGE_TOP + 20, 32, colour=_tone(view["message_ok"]), bold=True, width=940)
+    c.text(view.message, MESSAGE_TOP + 20, 32, colour=_tone(view.message_ok), bold=True, width=940)
 
 
 def _tone(ok: bool) -> tuple[int, int, int]:
     return theme.SUCCESS if ok else theme.DANGER
 
 
-def _devices(c: Canvas, view: dict[str, Any]) -> list[Button]:
+def _devices(c: Canvas, view: MaintenanceView) -> list[Button]:
     y = 330.0
-    for row in view["rows"][:5]:
+    for row in view.rows[:5]:
         c.panel((40, y, 1000, 168))
         ok = row["state"] == "online"
         c.text(f"{row['label']}  {row['name']}", y + 12, 34, bold=True, x=70, width=560)
@@ -113,8 +139,8 @@ def _devices(c: Canvas, view: dict[str, Any]) -> list[Button]:
                    y + 108, 26, colour=theme.DANGER if row["last_error"] else theme.MUTED, x=70, width=940)
         y += 180
     buttons = _tests(c, max(y, 1060.0) + 10)
-    if view.get("preview"):
-        _preview(c, view["preview"], 1390)
+    if view.preview:
+        _preview(c, view.preview, 1390)
     return buttons
 
 
@@ -133,9 +159,9 @@ def _preview(c: Canvas, frame: tuple[int, int, bytes], y: float) -> None:
     c.surface.blit(scaled, (c.px(540 - shown_w / 2), c.px(y)))
 
 
-def _ports(c: Canvas, view: dict[str, Any]) -> list[Button]:
+def _ports(c: Canvas, view: MaintenanceView) -> list[Button]:
     buttons = [c.button("扫描串口 Scan serial ports", "ports:scan", (40, 330, 1000, 120))]
-    ports = view.get("ports")
+    ports = view.ports
     y = 470.0
     if ports is None:
         c.text("按“扫描串口”列出本机串口（按稳定编号）。\nTap Scan to list the serial ports by stable id.", y + 20, 32,
@@ -148,7 +174,7 @@ def _ports(c: Canvas, view: dict[str, Any]) -> list[Button]:
                x=70, width=700)
         buttons.append(c.button("探测\nProbe", f"probe:{port['index']}", (800, y + 15, 220, 120), size=34))
         y += 165
-    probe = view.get("probe")
+    probe = view.probe
     if probe is not None:
         found = probe["found"]
         c.panel((40, 1300, 1000, 130))
@@ -168,12 +194,12 @@ def _ports(c: Canvas, view: dict[str, Any]) -> list[Button]:
     return buttons
 
 
-def _paper(c: Canvas, view: dict[str, Any]) -> list[Button]:
+def _paper(c: Canvas, view: MaintenanceView) -> list[Button]:
     c.text("换纸步骤 Replacing the paper", 340, 44, bold=True)
     c.text("1. 打开打印机盖，取出旧纸芯。Open the cover, take out the old core.\n"
            "2. 放入新纸卷，纸头朝外拉出少许。Put in the new roll, paper end out.\n"
            "3. 合上盖子，然后按下面的按钮。Close the cover, then tap the button below.", 440, 32, x=80, width=920)
-    rows = [r for r in view["rows"] if r["name"] == "printer"]
+    rows = [r for r in view.rows if r["name"] == "printer"]
     if rows:
         state = rows[0]["state"]
         c.text(f"打印机 printer: {STATE_NAMES.get(state, state)}", 760, 36, bold=True,
@@ -181,17 +207,17 @@ def _paper(c: Canvas, view: dict[str, Any]) -> list[Button]:
     return [c.button("已换纸 Paper replaced", "paper:replaced", (90, 880, 900, 200), size=52)]
 
 
-def _service(c: Canvas, view: dict[str, Any]) -> list[Button]:
-    current = view.get("out_of_service") or ""
+def _service(c: Canvas, view: MaintenanceView) -> list[Button]:
+    current = view.out_of_service or ""
     if current:
         c.text(f"当前：暂停服务 Out of service\n“{current}”", 320, 30, colour=theme.DANGER, bold=True, width=960)
     else:
         c.text("当前：正常服务 In service", 340, 40, colour=theme.SUCCESS, bold=True)
     c.text("选择给居民看的提示 Choose the residents' message:", 490, 30, colour=theme.MUTED)
     buttons = []
-    for i, text in enumerate(view.get("service_messages", ())):
+    for i, text in enumerate(view.service_messages):
         buttons.append(c.button(text, f"svc:msg:{i}", (40, 545 + i * 148, 1000, 135), size=30,
-                                primary=i == view.get("service_choice")))
+                                primary=i == view.service_choice))
     buttons += [c.button("暂停服务\nTake out of service", "svc:off", (40, 1160, 490, 160), size=38),
                 c.button("恢复服务\nBack in service", "svc:on", (550, 1160, 490, 160), size=38, primary=False)]
     return buttons

@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+import io
 
 import pygame
 
+from kiosk.flow.views import MaterialsView
 from screens import theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: MaterialsView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("materials_title"))
     c.text(t("materials_hint"), 180, 34, colour=theme.MUTED, width=960)
     buttons: list[Button] = []
-    pages = view.get("pages", {})
-    previews = view.get("previews", {})
-    optional = view.get("materials_optional", [])
+    pages = view.pages
+    previews = view.previews
+    optional = view.materials_optional
     y = 280.0
-    for i, name in enumerate(view.get("item_materials", [])[:5]):
+    for i, name in enumerate(view.item_materials[:5]):
         c.panel((60, y, 960, 240))
         label = name + (t("form_optional") if i < len(optional) and optional[i] else "")
         c.text(label, y + 20, 36, bold=True, x=90, width=620)
         count = pages.get(i, 0)
-        if view.get("capturing") == i:
+        if view.capturing == i:
             c.text(t("materials_capturing"), y + 100, 32, colour=theme.MUTED, x=90, width=600)
         elif count:
             c.text(t("materials_pages", count=count), y + 100, 32, colour=theme.SUCCESS, x=90, width=600)
@@ -35,8 +36,6 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
             buttons.append(c.button(t("materials_take"), f"capture:{i}", (90, y + 130, 400, 90), size=36))
         preview = previews.get(i)
         if preview:
-            import io
-
             img = _rgb(pygame.image.load(io.BytesIO(preview), "p.png"))
             box = c.px(200)
             scale = box / max(img.get_size())

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from kiosk.flow.views import View
 from screens import theme
 from screens.chrome import Text
 from screens.widgets import Button, Canvas
@@ -14,12 +13,12 @@ TEXTS = {
 }
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     c.fill()
     c.header(t("app_title"))
-    screen = view["screen"]
+    screen = view.screen
     if screen == "error":
-        title, hint = t("error_title"), t(view.get("error_key") or "error_gateway_unavailable")
+        title, hint = t("error_title"), t(view.error_key or "error_gateway_unavailable")
     else:
         title, hint = (t(k) for k in TEXTS[screen])
     c.text(title, 600, 64, bold=True, colour=theme.DANGER if screen == "error" else theme.HEADER)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pygame
 
+from kiosk.flow.views import View
 from screens import theme
 from screens.chrome import Text
 from screens.widgets import Button, Canvas
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     c.fill()
-    printing = view["screen"] == "printing"
+    printing = view.screen == "printing"
     c.header(t("app_title"))
-    c.text(view.get("item_name", ""), 300, 48, bold=True, colour=theme.HEADER)
+    c.text(view.item_name, 300, 48, bold=True, colour=theme.HEADER)
     c.text(t("printing_title" if printing else "working_title"), 700, 60, bold=True)
     if printing:
         c.text(t("printing_hint"), 860, 44, colour=theme.MUTED)

@@ -6,8 +6,7 @@ the progress link is offered as a QR code for the government app, and printing w
 
 from __future__ import annotations
 
-from typing import Any
-
+from kiosk.flow.views import ProgressResultView
 from screens import theme
 from screens.chrome import Text, footer
 from screens.qr import qr_surface
@@ -22,13 +21,13 @@ def _status(t: Text, status: str, text: str) -> str:
         return text
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: ProgressResultView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("progress_title"))
     c.text(t("progress_receipt"), 190, 32, colour=theme.MUTED)
-    c.text(view.get("progress_no", ""), 240, 44, bold=True)
+    c.text(view.progress_no, 240, 44, bold=True)
     buttons: list[Button] = []
-    reason = view.get("progress_reason", "")
+    reason = view.progress_reason
     y = 330.0
     if reason:
         y = c.text(t(reason), y + 20, 40, bold=True, colour=theme.DANGER, width=900)
@@ -38,11 +37,11 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
         y += 200
     else:
         c.text(t("progress_status"), y, 32, colour=theme.MUTED)
-        y = c.text(_status(t, view.get("progress_status", ""), view.get("progress_status_text", "")), y + 50, 56,
+        y = c.text(_status(t, view.progress_status, view.progress_status_text), y + 50, 56,
                    bold=True, colour=theme.SUCCESS)
-        if view.get("progress_source") == "gateway":
+        if view.progress_source == "gateway":
             y = c.text(t("progress_from_gateway"), y + 10, 34, colour=theme.MUTED, width=900)
-        steps = view.get("progress_steps", [])
+        steps = view.progress_steps
         if steps:
             c.text(t("progress_steps"), y + 20, 32, colour=theme.MUTED, x=100)
             y += 80
@@ -50,12 +49,12 @@ def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
                 c.text(at, y, 32, x=100, width=360, colour=theme.MUTED)
                 y = c.text(text, y, 36, x=470, width=520, bold=True) + 14
         y += 20
-    url = view.get("progress_url", "")
+    url = view.progress_url
     if url and y + 330 <= 1440:  # the phone QR only where it fits above the buttons
         size = c.px(260)
         c.surface.blit(qr_surface(url, size), ((c.width - size) // 2, c.px(y)))
         y = c.text(t("progress_scan_phone"), y + 280, 32, colour=theme.MUTED)
-    if not reason and view.get("available", {}).get("printer", True):
+    if not reason and view.available.get("printer", True):
         buttons.append(c.button(t("progress_print"), "print", (60, 1460, 300, 130), size=40))
     buttons.append(c.button(t("progress_another"), "another", (390, 1460, 300, 130), primary=False, size=36))
     buttons.append(c.button(t("progress_finish"), "finish", (720, 1460, 300, 130), primary=False, size=36))

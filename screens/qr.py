@@ -10,7 +10,7 @@ import pygame
 @lru_cache(maxsize=8)
 def qr_surface(text: str, size: int) -> pygame.Surface:
     """A ``size``×``size`` surface with ``text`` as a QR code (model 2, never Micro QR), quiet zone included."""
-    import segno  # here, not at import: it costs ~70 ms of the cold start (P1) and QR screens come later
+    import segno  # lazy: it costs ~70 ms of the cold start (P1), and QR codes are drawn only later
 
     code = segno.make_qr(text, error="m")
     rows = list(code.matrix_iter(scale=1, border=4))

@@ -7,28 +7,27 @@ like the on-screen keyboard's (screens/keyboard.py's painter).
 
 from __future__ import annotations
 
-from typing import Any
-
+from kiosk.flow.views import ReceiptEntryView
 from screens import theme
 from screens.chrome import Text, footer
 from screens.keyboard import DIGIT_ROWS, LABELS, KeyPainter
 from screens.widgets import Button, Canvas
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: ReceiptEntryView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("receipt_entry_title"))
     y = c.text(t("receipt_entry_hint"), 190, 36, width=920)
     y = max(y + 20, 400.0)  # elder mode's larger hint pushes the field and keypad down
     c.panel((90, y, 900, 130))
-    digits = view.get("receipt_digits", "")
+    digits = view.receipt_digits
     c.text(digits or "________-______-____", y + 25, 60, bold=True, colour=theme.TEXT if digits else theme.MUTED)
-    left = view.get("receipt_digits_left", 18)
+    left = view.receipt_digits_left
     y += 140
     if left:
         y = c.text(t("receipt_entry_left", n=left), y, 34, colour=theme.MUTED)
-    labels = LABELS.get(view.get("language", "zh_CN"), LABELS["zh_CN"])
-    p = KeyPainter(c, None, bool(view.get("elder")))
+    labels = LABELS.get(view.language, LABELS["zh_CN"])
+    p = KeyPainter(c, None, bool(view.elder))
     unit, gap, top = 220, 20, max(y + 20, 640.0)
     x0 = (1080 - 4 * unit - 3 * gap) / 2
     row_h = p.s["key_h"] + 30

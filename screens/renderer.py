@@ -7,15 +7,37 @@ from typing import Any
 
 import pygame
 
-from screens import maintenance
-from screens import progress_result, receipt_entry, scan
-from screens import (attract, card_prompt, categories, confirm, consent, detail, done, form, help, home, itemlist,
-                     materials, notice, progress, result, review, search, slots)
+from kiosk.flow.views import ListView, ScanView, View
+from screens import (
+    attract,
+    card_prompt,
+    categories,
+    confirm,
+    consent,
+    detail,
+    done,
+    form,
+    help,
+    home,
+    itemlist,
+    maintenance,
+    materials,
+    notice,
+    progress,
+    progress_result,
+    receipt_entry,
+    result,
+    review,
+    scan,
+    search,
+    slots,
+)
 from screens.chrome import notice_banner, warning_overlay
 from screens.i18n import messages
 from screens.widgets import Button, Canvas
 
-Page = Callable[[Canvas, dict[str, Any], Callable[..., str]], list[Button]]
+# Each page draws its screen's own view type (kiosk/flow/views.py), hence Any for the view here.
+Page = Callable[[Canvas, Any, Callable[..., str]], list[Button]]
 
 PAGES: dict[str, Page] = {
     "attract": attract.draw,
@@ -56,7 +78,7 @@ class Renderer:
     """Renders whole frames; remembers the touch targets of the last frame drawn.
 
     The list screens' scroll offset and the on-screen keyboard's state are the screen's own state
-    (not the journey's), so they live here and are merged into the view when drawing.
+    (not the journey's), so they live here and are handed to the pages on the canvas.
     """
 
     def __init__(self, surface: pygame.Surface) -> None:
@@ -65,12 +87,12 @@ class Renderer:
         self.scroll = 0.0
         self.keyboard: Any = None
         self.main_text = ""  # the screen's title, for speech
-        self._last: dict[str, Any] | None = None
+        self._last: View | None = None
 
-    def scroll_limit(self, view: dict[str, Any] | None = None) -> float:
-        view = view or self._last or {}
-        band = SCROLLING.get(view.get("screen", ""))
-        if band is None:
+    def scroll_limit(self, view: View | None = None) -> float:
+        view = view or self._last
+        band = SCROLLING.get(view.screen) if view is not None else None
+        if band is None or not isinstance(view, ListView):
             return 0.0
         return max(0.0, itemlist.content_height(view) - (band[1] - band[0]))
 
@@ -81,34 +103,37 @@ class Renderer:
         self.scroll = new
         return moved
 
-    def render(self, view: dict[str, Any]) -> list[Button]:
-        lang = view["language"]
+    def render(self, view: View) -> list[Button]:
+        lang = view.language
         table = messages()
 
         def t(key: str, **values: object) -> str:
             return table.text(lang, key, **values)
 
-        if self._last is None or self._last.get("screen") != view["screen"] or \
-                self._last.get("list_title") != view.get("list_title") or self._last.get("query") != view.get("query"):
+        if self._last is None or self._last.screen != view.screen or _listing(self._last) != _listing(view):
             self.scroll = 0.0
-        view = {**view, "scroll_px": self.scroll, "keyboard": self.keyboard}
         self._last = view
-        self.canvas.elder = bool(view.get("elder"))
+        # The list's scroll offset and the keyboard are the screen's own state, not the journey's.
+        self.canvas.scroll_px = self.scroll
+        self.canvas.keyboard = self.keyboard
+        self.canvas.elder = bool(view.elder)
         self.main_text = main_text(view, t)
         # The technician's maintenance pages are not a residents' screen (kiosk/terminal/maintenance.py).
-        page = maintenance.draw if view["screen"] == "maintenance" else PAGES[view["screen"]]
-        buttons = page(self.canvas, view, t)
-        if view.get("notice_key"):
-            notice_banner(self.canvas, t(view["notice_key"]), **NOTICE_PLACES.get(view["screen"], {}))
-        if view.get("warning"):
-            buttons = warning_overlay(self.canvas, t, view.get("warning_left_s", 0))
+        if isinstance(view, maintenance.MaintenanceView):
+            buttons = maintenance.draw(self.canvas, view, t)
+        else:
+            buttons = PAGES[view.screen](self.canvas, view, t)
+        if view.notice_key:
+            notice_banner(self.canvas, t(view.notice_key), **NOTICE_PLACES.get(view.screen, {}))
+        if view.warning:
+            buttons = warning_overlay(self.canvas, t, view.warning_left_s)
         self.buttons = buttons
         return buttons
 
     def redraw(self) -> list[Button]:
         """Draw the last view again (after a scroll)."""
         assert self._last is not None
-        return self.render({k: v for k, v in self._last.items() if k not in ("scroll_px", "keyboard")})
+        return self.render(self._last)
 
     def hit(self, pos: tuple[int, int]) -> str | None:
         """The intent under a touch at ``pos``, if any (topmost first)."""
@@ -134,17 +159,22 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title"}
 
 
-def main_text(view: dict[str, Any], t: Callable[..., str]) -> str:
+def _listing(view: View) -> tuple[str, str] | None:
+    """What a list screen lists (its title and query): a new listing starts at the top."""
+    return (view.list_title, view.query) if isinstance(view, ListView) else None
+
+
+def main_text(view: View, t: Callable[..., str]) -> str:
     """What speech reads for this screen: its title, and the item when there is one."""
-    if view["screen"] == "maintenance":
+    if view.screen == "maintenance":
         return maintenance.TITLE
-    text = t(TITLES[view["screen"]])
-    if view.get("item_name") and view["screen"] in ("detail", "card_prompt", "confirm", "done", "result"):
-        text = f"{text}。{view['item_name']}"
-    if view["screen"] == "error" and view.get("error_key"):
-        text = f"{text}。{t(view['error_key'])}"
-    if view["screen"] == "scan" and view.get("scan_purpose") in ("progress", "signin"):
+    text = t(TITLES[view.screen])
+    if view.item_name and view.screen in ("detail", "card_prompt", "confirm", "done", "result"):
+        text = f"{text}。{view.item_name}"
+    if view.screen == "error" and view.error_key:
+        text = f"{text}。{t(view.error_key)}"
+    if isinstance(view, ScanView) and view.scan_purpose in ("progress", "signin"):
         # Say what to hold up and where: a resident who cannot read the screen needs that most.
-        purpose = view["scan_purpose"]
+        purpose = view.scan_purpose
         text = f"{t('scan_title_' + purpose)}。{t('scan_hint_' + purpose)}"
     return text

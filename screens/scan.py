@@ -7,10 +7,9 @@ right here: scan again, type the receipt number, or (signing in) the ID or socia
 
 from __future__ import annotations
 
-from typing import Any
-
 import pygame
 
+from kiosk.flow.views import ScanView
 from screens import theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
@@ -30,31 +29,31 @@ def _window(c: Canvas, top: float) -> None:
                                                    (cx, c.px(top + 420))])
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: ScanView, t: Text) -> list[Button]:
     c.fill()
-    purpose = view.get("scan_purpose", "progress")
+    purpose = view.scan_purpose
     c.header(t(f"scan_title_{purpose}"))
     # Laid out top to bottom from what the texts need: elder mode's larger text pushes things down.
     y = 200.0
-    if purpose == "signin" and view.get("item_name"):
-        y = c.text(view["item_name"], y, 42, bold=True, colour=theme.HEADER) + 10
+    if purpose == "signin" and view.item_name:
+        y = c.text(view.item_name, y, 42, bold=True, colour=theme.HEADER) + 10
     y = c.text(t(f"scan_hint_{purpose}"), y + 10, 44, bold=True, width=900)
     top = max(y + 40, 420.0)
     _window(c, top)
     y = top + 450
     buttons: list[Button] = []
-    failed = view.get("scan_failed", "")
-    if view.get("scanning"):
-        y = c.text(t("scan_scanning", seconds=view.get("scan_left_s", 0)), y, 40, colour=theme.MUTED)
+    failed = view.scan_failed
+    if view.scanning:
+        y = c.text(t("scan_scanning", seconds=view.scan_left_s), y, 40, colour=theme.MUTED)
     elif failed:
         y = c.text(t(failed), y, 38, bold=True, colour=theme.DANGER, width=900)
-    if not view.get("scanning"):
+    if not view.scanning:
         buttons.append(c.button(t("scan_again"), "rescan", (140, y + 20, 800, 130), size=48))
         y += 160
     ways = [("scan_type_receipt", "type_receipt")] if purpose == "progress" else \
-        [(f"id_{a}", f"use:{a}") for a in view.get("scan_alternatives", [])]
+        [(f"id_{a}", f"use:{a}") for a in view.scan_alternatives]
     if ways:
-        y = max(y + 20, 1400.0) if not failed and not view.get("scanning") else y + 20
+        y = max(y + 20, 1400.0) if not failed and not view.scanning else y + 20
         y = c.text(t("scan_other_ways"), y, 34, colour=theme.MUTED)
         for i, (key, target) in enumerate(ways[:2]):
             w = 800 if len(ways) == 1 else 390

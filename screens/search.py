@@ -6,6 +6,7 @@ from typing import Any
 
 import pygame
 
+from kiosk.flow.views import ListView
 from screens import theme
 from screens.chrome import Text, footer
 from screens.itemlist import draw_list
@@ -17,29 +18,30 @@ KEYBOARD_TOP = 960
 def keyboard_module() -> Any:
     """screens/keyboard.py when it exists (built alongside); None keeps search usable through chips."""
     try:
-        from screens import keyboard  # type: ignore[attr-defined]
+        # lazy: the keyboard pulls in the input method; the first frame (P1) draws no keyboard
+        from screens import keyboard
     except ImportError:
         return None
     return keyboard
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: ListView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("browse_search"))
-    with_kb = view.get("keyboard") is not None and keyboard_module() is not None
+    with_kb = c.keyboard is not None and keyboard_module() is not None
     box = pygame.Rect(c.px(60), c.px(180), c.px(580 if with_kb else 960), c.px(100))
     pygame.draw.rect(c.surface, theme.CARD, box, border_radius=c.px(14))
     pygame.draw.rect(c.surface, theme.PRIMARY, box, width=c.px(4), border_radius=c.px(14))
-    query = view.get("query", "")
+    query = view.query
     c.text(query or t("search_placeholder"), 200, 40, colour=theme.TEXT if query else theme.MUTED, x=90, width=540 if with_kb else 900)
     buttons: list[Button] = []
-    kb_state = view.get("keyboard")
+    kb_state = c.keyboard
     kb = keyboard_module() if kb_state is not None else None
     if kb is not None:
         buttons += draw_list(c, view, t, 300, KEYBOARD_TOP - 20)
-        buttons += kb.draw(c, kb_state, KEYBOARD_TOP, bool(view.get("elder")))
+        buttons += kb.draw(c, kb_state, KEYBOARD_TOP, bool(view.elder))
         return buttons + _small_footer(c, t)
-    chips = view.get("search_chips", [])
+    chips = view.search_chips
     for i, chip in enumerate(chips):
         col, row = i % 4, i // 4
         buttons.append(c.button(chip, f"q:{chip}", (60 + col * 245, 300 + row * 110, 225, 95), primary=False,

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from kiosk.flow.views import SlotsView
 from screens import theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
 
 
-def draw(c: Canvas, view: dict[str, Any], t: Text) -> list[Button]:
+def draw(c: Canvas, view: SlotsView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("slots_title"))
-    c.text(view.get("item_name", ""), 180, 40, bold=True, colour=theme.HEADER)
-    if view.get("place"):
-        c.text(view["place"], 250, 32, colour=theme.MUTED, width=960)
+    c.text(view.item_name, 180, 40, bold=True, colour=theme.HEADER)
+    if view.place:
+        c.text(view.place, 250, 32, colour=theme.MUTED, width=960)
     buttons: list[Button] = []
-    slots = view.get("slots", [])
-    shown = slots[:8] if view.get("elder") else slots[:16]
-    cols = 1 if view.get("elder") else 2
+    slots = view.slots
+    shown = slots[:8] if view.elder else slots[:16]
+    cols = 1 if view.elder else 2
     width = 960 / cols - (10 if cols > 1 else 0)
     for i, (slot_id, label, left) in enumerate(shown):
         col, row = i % cols, i // cols

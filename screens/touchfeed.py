@@ -19,6 +19,7 @@ Nothing here runs on a terminal in service: the kiosk's units never set the vari
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -118,16 +119,16 @@ class TouchFeed:
         op = request.get("op")
         if op == "look":
             view = app.view()
-            return {"ok": True, "screen": view.get("screen"), "ready": app.ready_for_tap(),
+            return {"ok": True, "screen": view.screen, "ready": app.ready_for_tap(),
                     "buttons": [{"target": b.target, "centre": list(app.renderer.target_centre(b.target))}
                                 for b in app.renderer.buttons],
-                    "view": _plain(view)}
+                    "view": _plain(dataclasses.asdict(view))}
         if op == "tap":
             target = str(request.get("target", ""))
             if not app.ready_for_tap():
                 return {"ok": False, "why": "the screen has not settled (a tap now would be a double tap)"}
             if not any(b.target == target for b in app.renderer.buttons):
-                return {"ok": False, "why": f"no button {target!r} on the {app.view().get('screen')!r} screen"}
+                return {"ok": False, "why": f"no button {target!r} on the {app.view().screen!r} screen"}
             app.press_and_release(target)
             return {"ok": True}
         if op == "key":

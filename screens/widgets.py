@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import pygame
 
@@ -52,6 +53,10 @@ class Canvas:
         self.width, self.height = surface.get_size()
         self.scale = self.width / theme.BASE_WIDTH
         self.elder = False  # 适老化: larger text, never below ELDER_MIN_PX design px
+        # The screen's own state the renderer hands the pages: the list's scroll offset (design px) and
+        # the on-screen keyboard's state (screens/keyboard.py's KeyboardState; None while it is closed).
+        self.scroll_px = 0.0
+        self.keyboard: Any = None
         self.min_text_px = 10_000  # the smallest text drawn since reset_metrics (the accessibility test reads it)
         self.text_blocks: list[pygame.Rect] = []  # this frame's text blocks, device px (the layout test reads them)
 
@@ -66,7 +71,7 @@ class Canvas:
         self.min_text_px = min(self.min_text_px, design_size)
 
     def px(self, value: float) -> int:
-        return int(round(value * self.scale))
+        return round(value * self.scale)
 
     def fill(self, colour: tuple[int, ...] = theme.BACKGROUND) -> None:
         """Start a frame: clear the surface (and the text blocks noted for the last frame)."""
@@ -93,7 +98,7 @@ class Canvas:
             top += int(fnt.get_linesize() * 1.15)
         if block is not None:
             self.text_blocks.append(block)
-        return int(round(top / self.scale))
+        return round(top / self.scale)
 
     def header(self, title: str) -> None:
         """The title bar: one line, its text made smaller only if it would not fit (a long English
@@ -153,7 +158,7 @@ def _fit(label: str, size: int, floor: int, w: int, pad: int, slack: int, scale:
     """The largest label size (design px, down to ``floor``) whose wrapped lines fit ``w`` device px."""
     step, lines = size, (label,)
     for step in range(size, floor, -2):
-        fnt = theme.font(int(round(step * scale)), True)
+        fnt = theme.font(round(step * scale), True)
         lines = tuple(wrap(label, fnt, w - pad))
         if max(fnt.size(line)[0] for line in lines) <= w - slack:
             break

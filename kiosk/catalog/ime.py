@@ -30,7 +30,8 @@ _MATCH_LIMIT = 48     # candidates kept per syllable pattern (nobody pages past 
 _MAX_SEGMENTATIONS = 24
 _CACHE_SIZE = 4096
 
-INITIALS = frozenset("b p m f d t n l g k h j q x r z c s y w zh ch sh".split())
+INITIALS = frozenset(("b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y",
+                      "w", "zh", "ch", "sh"))
 
 # Words residents type at a government-service kiosk, lifted above jieba's newspaper frequencies
 # so that ``sb`` offers 社保 before 设备.
@@ -56,7 +57,7 @@ Pattern = tuple[Piece, ...]
 
 
 def _jieba_dict_path() -> Path:
-    import jieba  # imported here: jieba prints nothing at import but is heavy-ish, and only its file is used
+    import jieba  # lazy: heavy-ish to import, and only its dictionary file is used, on first typing
 
     return Path(jieba.__file__).with_name("dict.txt")
 
@@ -79,9 +80,10 @@ class PinyinIndex:
 
     def __init__(self, words: Iterable[tuple[str, int]], *, min_freq: int = MIN_FREQ,
                  max_chars: int = MAX_WORD_CHARS, boost: Iterable[str] = DOMAIN_WORDS) -> None:
+        # lazy: pypinyin's tables take a noticeable time to load; only built once the keyboard opens
         from pypinyin.contrib.tone_convert import to_normal
-        from pypinyin.phrases_dict import phrases_dict
-        from pypinyin.pinyin_dict import pinyin_dict
+        from pypinyin.phrases_dict import phrases_dict  # lazy: as above
+        from pypinyin.pinyin_dict import pinyin_dict  # lazy: as above
 
         started = time.perf_counter()
         plain: dict[str, str] = {}
@@ -112,15 +114,17 @@ class PinyinIndex:
                     by_syl.setdefault((r,), []).append((f if k == 0 else f // 64, word))
                 continue
             phrase = phrases_dict.get(word)
+            read: list[str | None]
             if phrase is not None and len(phrase) == len(word):
-                syl = [toneless(r[0]) for r in phrase]
+                read = [toneless(r[0]) for r in phrase]
             else:
-                syl = []
+                read = []
                 for ch in word:
                     readings = pinyin_dict.get(ord(ch))
-                    syl.append(toneless(readings.split(",", 1)[0]) if readings else None)
-            if all(syl):
-                by_syl.setdefault(tuple(syl), []).append((f, word))  # type: ignore[arg-type]
+                    read.append(toneless(readings.split(",", 1)[0]) if readings else None)
+            known = [s for s in read if s]
+            if len(known) == len(read):  # every character has a reading
+                by_syl.setdefault(tuple(known), []).append((f, word))
 
         self.by_syllables: dict[tuple[str, ...], list[tuple[str, int]]] = {}
         initials: dict[str, list[tuple[int, tuple[str, ...], str]]] = {}
@@ -130,9 +134,9 @@ class PinyinIndex:
             key = "".join(s[0] for s in syl)
             initials.setdefault(key, []).extend((f, syl, w) for f, w in entries)
         self.by_initials: dict[str, list[tuple[tuple[str, ...], str, int]]] = {}
-        for key, entries in initials.items():
-            entries.sort(key=lambda e: -e[0])
-            self.by_initials[key] = [(s, w, f) for f, s, w in entries]
+        for key, ranked in initials.items():
+            ranked.sort(key=lambda e: -e[0])
+            self.by_initials[key] = [(s, w, f) for f, s, w in ranked]
         self.syllables = frozenset(s for syl in by_syl for s in syl)
         self.prefixes = frozenset(s[:k] for s in self.syllables for k in range(1, len(s) + 1))
         # Whole syllables that are also the start of longer ones (xian → xiang): typed last,

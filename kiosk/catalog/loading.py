@@ -16,7 +16,6 @@ from __future__ import annotations
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -26,12 +25,14 @@ from pydantic import BaseModel, ValidationError
 
 from kiosk.catalog.model import (
     Bundle,
+    CatalogProblem,
     Department,
     FormField,
     LocalizedText,
     ServiceItem,
     Theme,
 )
+from kiosk.catalog.rules import check_catalog
 
 if TYPE_CHECKING:
     from kiosk.catalog.search import CatalogSearch, SearchHit
@@ -39,20 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["Catalog", "CatalogError", "CatalogProblem", "LocalizedText", "ServiceItem"]
 
 _TOP_LEVEL = {"department", "items", "fields", "themes", "bundles"}
-
-
-@dataclass(frozen=True)
-class CatalogProblem:
-    """One thing wrong in the catalog, located by file, item (or bundle/theme/field) code and field."""
-
-    file: str
-    code: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = ": ".join(p for p in (self.file, self.code, self.field) if p)
-        return f"{where}: {self.message}"
 
 
 class CatalogError(Exception):
@@ -171,14 +158,15 @@ class Catalog:
         """Build the search index now (~0.5 s the first time in a process: pypinyin and OpenCC
         load their tables), e.g. while the attract screen shows, so the first keystroke is quick."""
         if self._search is None:
-            from kiosk.catalog.search import CatalogSearch
+            from kiosk.catalog.search import CatalogSearch  # lazy: pulls in pypinyin and OpenCC (~0.5 s)
 
             self._search = CatalogSearch(self.items)
         return self._search
 
     def record(self, item: ServiceItem) -> dict[str, Any]:
         """The item as plain JSON-ready data, every text in all three languages (繁體 derived)."""
-        return _with_traditional(item.model_dump(mode="json", by_alias=True, exclude_none=True))
+        record: dict[str, Any] = _with_traditional(item.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return record
 
     def stats(self) -> dict[str, Any]:
         """Counts for ``kiosk catalog stats``: items, departments, kinds, identity levels …"""
@@ -200,8 +188,6 @@ class Catalog:
         """Read and check the catalog: the packaged ``config/catalog/`` folder when ``path`` is
         None, else a folder of TOML files or one file. Raises :class:`CatalogError` naming every
         problem (file, code, field)."""
-        from kiosk.catalog.rules import check_catalog
-
         path = Path(path) if path is not None else None
         source = str(path) if path else "config/catalog (packaged)"
         if path is not None and not path.exists():

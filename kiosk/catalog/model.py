@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -42,6 +43,20 @@ Device = Literal["printer", "camera", "document_camera"]
 CODE_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$"
 
 
+@dataclass(frozen=True)
+class CatalogProblem:
+    """One thing wrong in the catalog, located by file, item (or bundle/theme/field) code and field."""
+
+    file: str
+    code: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = ": ".join(p for p in (self.file, self.code, self.field) if p)
+        return f"{where}: {self.message}"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
@@ -66,7 +81,7 @@ def to_traditional(text: str) -> str:
 def _s2t() -> Any:
     # Built on first use: reading OpenCC's tables takes ~0.1 s, which a kiosk that never shows
     # 繁體 should not pay at start-up.
-    import opencc
+    import opencc  # lazy: see above
 
     return opencc.OpenCC("s2tw")
 
@@ -83,7 +98,7 @@ class LocalizedText(_Model):
     en: str = Field(min_length=1)
 
     @property
-    def zh_TW(self) -> str:  # noqa: N802 - named after the language tag like the other fields
+    def zh_TW(self) -> str:  # named after the language tag like the other fields
         """繁體: the file's text, else derived from 简体."""
         return self.tw or to_traditional(self.zh_CN)
 

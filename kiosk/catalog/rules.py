@@ -1,6 +1,6 @@
 """Rules that span catalog entries: references, identity, and kind/output/device consistency.
 
-Each rule adds a :class:`~kiosk.catalog.loading.CatalogProblem` naming the file, the code and the field,
+Each rule adds a :class:`~kiosk.catalog.model.CatalogProblem` naming the file, the code and the field,
 so ``kiosk catalog validate`` (and a kiosk refusing to start) can say exactly what to fix.
 """
 
@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from kiosk.catalog.loading import CatalogProblem
-from kiosk.catalog.model import Bundle, Department, ServiceItem, Theme
+from kiosk.catalog.model import Bundle, CatalogProblem, Department, ServiceItem, Theme
 
 # What each kind prints at the end (DOMAIN.md, item kinds).
 OUTPUTS_BY_KIND: dict[str, tuple[str, ...]] = {
@@ -144,9 +143,9 @@ def _check_fields(item: ServiceItem, bad: Report) -> None:
 def _check_follow_up_cycles(items: list[ServiceItem], item_files: dict[str, str],
                             problems: list[CatalogProblem]) -> None:
     graph = {i.code: i.follow_ups for i in items}
-    for start in graph:
+    for start, follow_ups in graph.items():
         seen: set[str] = set()
-        stack = list(graph[start])
+        stack = list(follow_ups)
         while stack:
             code = stack.pop()
             if code == start:

@@ -62,7 +62,7 @@ class SearchHit:
 
 @functools.cache
 def _t2s() -> Any:
-    import opencc
+    import opencc  # lazy: OpenCC's tables take ~0.1 s to read; only the search index needs them
 
     return opencc.OpenCC("t2s")
 
@@ -70,7 +70,7 @@ def _t2s() -> Any:
 @functools.lru_cache(maxsize=8192)
 def _readings(char: str) -> tuple[str, ...]:
     """Toneless pinyin readings of one 汉字, the common ones (行 → xing, hang)."""
-    from pypinyin.pinyin_dict import pinyin_dict
+    from pypinyin.pinyin_dict import pinyin_dict  # lazy: pypinyin's tables load slowly; built on first search
 
     raw = pinyin_dict.get(ord(char), "").split(",")[:3]  # rare classical readings only add noise
     return tuple(dict.fromkeys(r.strip().translate(_TONES) for r in raw if r.strip()))
@@ -79,7 +79,7 @@ def _readings(char: str) -> tuple[str, ...]:
 def _syllables(text: str) -> list[str]:
     """Toneless pinyin syllables of a name in context (pypinyin picks 重庆's chong); letters and
     digits inside a name (e通卡, 12315, HPV) stay as words."""
-    from pypinyin import lazy_pinyin
+    from pypinyin import lazy_pinyin  # lazy: pypinyin's tables load slowly; built on first search
 
     out = []
     for piece in lazy_pinyin(text, v_to_u=False):

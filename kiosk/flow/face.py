@@ -14,11 +14,25 @@ a separate confirm screen would only add a touch.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from kiosk.flow.machine import FlowCore
-from kiosk.flow.model import (CaptureFace, Effect, Event, FaceCaptured, IdentityChecked, Screen,
-                              ServiceFailed, VerifyIdentity)
+from kiosk.catalog.model import ServiceItem
+from kiosk.flow.model import (
+    CaptureFace,
+    Effect,
+    Event,
+    FaceCaptured,
+    IdentityChecked,
+    Screen,
+    ServiceFailed,
+    Session,
+    VerifyIdentity,
+)
+from kiosk.flow.views import ConsentView, View, shared
+
+if TYPE_CHECKING:
+    from kiosk.flow.machine import KioskFlow
 
 # Kinds whose consent screen also confirms the action (no separate confirm screen after the face).
 CONSENT_CONFIRMS = {"print", "query"}
@@ -47,84 +61,80 @@ def face_reason_key(reason: str, *, captured: bool) -> str:
     return "face_reason_no_face"
 
 
-class FaceCheck(FlowCore):
-    """The shared face-consent, capture and platform-check states; the journeys decide what follows."""
+def needs_face(flow: KioskFlow) -> bool:
+    """The item asks for 身份证+人脸, the resident used the ID card, and the face is not checked yet."""
+    s = flow.session
+    return bool(s is not None and s.item is not None and s.item.identity == "id_card_face"
+                and s.identity_source == "id_card" and not s.face_verified)
 
-    def _needs_face(self) -> bool:
-        """The item asks for 身份证+人脸, the resident used the ID card, and the face is not checked yet."""
-        s = self.session
-        return bool(s is not None and s.item is not None and s.item.identity == "id_card_face"
-                    and s.identity_source == "id_card" and not s.face_verified)
 
-    def _ask_consent(self) -> list[Effect]:
-        s = self.session
-        assert s is not None
+def ask_consent(flow: KioskFlow) -> list[Effect]:
+    s = flow.session
+    assert s is not None
+    s.extra.pop("face_failed", None)
+    return flow.go(Screen.CONSENT)
+
+
+def consent_tapped(flow: KioskFlow, target: str) -> list[Effect] | None:
+    """The consent screen's own buttons: agree (the face check starts) or another way."""
+    s = flow.session
+    assert s is not None
+    if target == "consent":
+        if not face_possible(flow):
+            return flow.notify("notice_face_failed")
         s.extra.pop("face_failed", None)
-        return self._go(Screen.CONSENT)
+        s.extra["face_checking"] = True
+        return [*flow.go(Screen.WORKING), CaptureFace()]
+    if target.startswith("alt:") and target[4:] in NON_BIOMETRIC:
+        s.extra["awaiting"] = target[4:]
+        return flow.go(Screen.CARD_PROMPT)
+    return None
 
-    def _consent_tapped(self, target: str) -> list[Effect] | None:
-        s = self.session
-        assert s is not None
-        if target == "consent":
-            if not self._face_possible():
-                return self._notify("notice_face_failed")
-            s.extra.pop("face_failed", None)
-            s.extra["face_checking"] = True
-            return [*self._go(Screen.WORKING), CaptureFace()]
-        if target.startswith("alt:") and target[4:] in NON_BIOMETRIC:
-            s.extra["awaiting"] = target[4:]
-            return self._go(Screen.CARD_PROMPT)
+
+def face_answered(flow: KioskFlow, event: Event,
+                  verified: Callable[[KioskFlow], list[Effect]]) -> list[Effect] | None:
+    """Answers from the camera and the platform while the face is being checked (None: not ours);
+    ``verified`` is the item's journey once the face matched."""
+    s = flow.session
+    if s is None or s.item is None:
         return None
-
-    def _face_event(self, event: Event) -> list[Effect] | None:
-        """Answers from the camera and the platform while the face is being checked (None: not ours)."""
-        s = self.session
-        if s is None or s.item is None:
-            return None
-        if isinstance(event, ServiceFailed) and s.extra.pop("face_checking", False):
-            # The identity platform could not be asked (offline, or it failed): not a failed face, and
-            # not a dead end either — back to the consent screen with the ways that need no platform.
-            return self._face_failed("face_reason_platform")
-        if isinstance(event, FaceCaptured):
-            if not event.jpeg or not event.live:
-                s.extra.pop("face_checking", None)
-                return self._face_failed(face_reason_key(event.reason, captured=False))
-            return [VerifyIdentity(self._applicant(), event.jpeg, s.item.code)]
-        if isinstance(event, IdentityChecked):
+    if isinstance(event, ServiceFailed) and s.extra.pop("face_checking", False):
+        # The identity platform could not be asked (offline, or it failed): not a failed face, and
+        # not a dead end either — back to the consent screen with the ways that need no platform.
+        return face_failed(flow, "face_reason_platform")
+    if isinstance(event, FaceCaptured):
+        if not event.jpeg or not event.live:
             s.extra.pop("face_checking", None)
-            s.face_verified = event.verified
-            if not event.verified:
-                return self._face_failed(face_reason_key(event.reason, captured=True))
-            return self._face_verified()
-        return None
+            return face_failed(flow, face_reason_key(event.reason, captured=False))
+        return [VerifyIdentity(s.applicant(), event.jpeg, s.item.code)]
+    if isinstance(event, IdentityChecked):
+        s.extra.pop("face_checking", None)
+        s.face_verified = event.verified
+        if not event.verified:
+            return face_failed(flow, face_reason_key(event.reason, captured=True))
+        return verified(flow)
+    return None
 
-    def _face_failed(self, reason_key: str) -> list[Effect]:
-        s = self.session
-        assert s is not None
-        s.extra["face_failed"] = reason_key
-        return [*self._go(Screen.CONSENT), *self._notify("notice_face_failed")]
 
-    def _face_view(self) -> dict[str, Any]:
-        """What the consent screen needs beyond the item: how it confirms, the failure, the other ways."""
-        s = self.session
-        if s is None or s.item is None or self.screen != Screen.CONSENT:
-            return {}
-        return {"consent_confirms": s.item.kind if s.item.kind in CONSENT_CONFIRMS else "",
-                "face_failed": s.extra.get("face_failed", ""),
-                "face_possible": self._face_possible(),
-                # Why not: the camera, or the identity platform the face must be compared at.
-                "face_unavailable_key": "face_unavailable" if not self.available.get("camera", True)
-                else "face_unavailable_platform",
-                "alternatives": [a for a in s.item.identity_alternatives if a in NON_BIOMETRIC]}
+def face_failed(flow: KioskFlow, reason_key: str) -> list[Effect]:
+    s = flow.session
+    assert s is not None
+    s.extra["face_failed"] = reason_key
+    return [*flow.go(Screen.CONSENT), *flow.notify("notice_face_failed")]
 
-    def _face_possible(self) -> bool:
-        """A face check needs the camera here and the identity platform (the comparison is done there)."""
-        return self.available.get("camera", True) and self.available.get("platform", True)
 
-    # -- hooks the journeys fill in --
+def consent_view(flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> ConsentView:
+    """What the consent screen needs beyond the item: how it confirms, the failure, the other ways."""
+    return ConsentView(**shared(base),
+                       consent_confirms=item.kind if item.kind in CONSENT_CONFIRMS else "",
+                       face_failed=s.extra.get("face_failed", ""),
+                       face_possible=face_possible(flow),
+                       # Why not: the camera, or the identity platform the face must be compared at.
+                       face_unavailable_key="face_unavailable" if not flow.available.get("camera", True)
+                       else "face_unavailable_platform",
+                       alternatives=[a for a in item.identity_alternatives if a in NON_BIOMETRIC])
 
-    def _applicant(self) -> dict[str, str]:
-        raise NotImplementedError
 
-    def _face_verified(self) -> list[Effect]:
-        raise NotImplementedError
+def face_possible(flow: KioskFlow) -> bool:
+    """A face check needs the camera here and the identity platform (the comparison is done there)."""
+    return flow.available.get("camera", True) and flow.available.get("platform", True)

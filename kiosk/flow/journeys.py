@@ -16,15 +16,55 @@ the consent button also confirms, so their journey is identify ─► consent �
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kiosk.catalog.loading import ServiceItem
-from kiosk.flow.face import CONSENT_CONFIRMS, FaceCheck
-from kiosk.flow.model import (AppointmentBooked, BookSlot, CapturePage, DocumentFetched, Effect, Event,
-                              FetchDocument, HelpQueued, ListSlots, PageCaptured, PrintFinished,
-                              PrintReceipt, QueryAnswered, RunQuery, Screen, SendRating, ServiceFailed, Show,
-                              SlotsListed, Submit, SubmissionAccepted, id_type, RATING_LEVELS)
+from kiosk.catalog.model import FormField, ServiceItem
+from kiosk.flow import face, qr
+from kiosk.flow.face import CONSENT_CONFIRMS
+from kiosk.flow.handler import ScreenHandler
+from kiosk.flow.identity import Identity, prefilled
+from kiosk.flow.model import (
+    BUSY,
+    RATING_LEVELS,
+    AppointmentBooked,
+    BookSlot,
+    CapturePage,
+    DocumentFetched,
+    Effect,
+    Event,
+    FetchDocument,
+    ListSlots,
+    Material,
+    PageCaptured,
+    PrintFinished,
+    PrintReceipt,
+    ProgressAnswered,
+    QueryAnswered,
+    RunQuery,
+    Screen,
+    SendRating,
+    ServiceFailed,
+    Session,
+    Show,
+    SlotsListed,
+    SubmissionAccepted,
+    Submit,
+)
+from kiosk.flow.views import (
+    ConsentView,
+    FieldView,
+    FormView,
+    MaterialsView,
+    ResultView,
+    ReviewView,
+    SlotsView,
+    View,
+    shared,
+)
 from kiosk.privacy import mask_id_number, mask_name, mask_phone
+
+if TYPE_CHECKING:
+    from kiosk.flow.machine import KioskFlow
 
 # Card sources and the catalog's identity levels they satisfy.
 SATISFIES = {
@@ -39,377 +79,502 @@ FOLLOW_UP_REASONS = ("slow", "unclear", "device", "not_done")
 SENSITIVE_TYPES = {"citizen_id", "bank_account", "mobile"}
 
 
-class ItemJourneys(FaceCheck):
-    """The resident's journey for every item kind (see the module docstring); ``kiosk/flow/qr.py``'s
-    :class:`KioskFlow` adds the QR steps (progress lookup, app sign-in) on top."""
+# -- starting an item --
 
-    # -- starting an item --
-
-    def _begin(self, item: ServiceItem) -> list[Effect]:
-        s = self._start_session()
-        s.item = item
-        s.form.clear()
-        s.pages.clear()
-        s.error_key = ""
-        if item.kind == "guide":
-            return self._print_slip("guide", {"item_name": item.name.get("zh_CN"),
-                                              "materials": [m.name.get("zh_CN") for m in item.materials],
-                                              "days": item.promised_days, "fee": str(item.fee_yuan),
-                                              "summary": item.summary.get("zh_CN") if item.summary else ""})
-        if item.identity == "none":
-            if item.kind == "query":
-                return [*self._go(Screen.WORKING), RunQuery(item.code, {})]
-            return self._identified()
-        if s.identity is not None and s.identity_source in self._sources(item):
-            return self._identified()
-        return self._go(Screen.CARD_PROMPT)
-
-    @staticmethod
-    def _sources(item: ServiceItem) -> set[str]:
-        accepted = set(item.accepted_identity())
-        return {src for src, levels in SATISFIES.items() if levels & accepted}
-
-    def _identified(self) -> list[Effect]:
-        if self._needs_face():
-            return self._ask_consent()
-        return self._own_journey()
-
-    def _own_journey(self) -> list[Effect]:
-        """The kind's first step once the resident is identified (and the face checked if asked)."""
-        s = self.session
-        assert s is not None and s.item is not None
-        kind = s.item.kind
-        if kind == "apply":
-            self._prefill()
-            return self._go(Screen.FORM)
-        if kind == "appointment":
-            return [*self._go(Screen.WORKING), ListSlots(s.item.code)]
-        return self._go(Screen.CONFIRM)
-
-    def _face_verified(self) -> list[Effect]:
-        s = self.session
-        assert s is not None and s.item is not None
-        if s.item.kind in CONSENT_CONFIRMS:  # 同意并打印/查询 already confirmed: straight on
-            return self._confirmed()
-        return self._own_journey()
-
-    def _confirmed(self) -> list[Effect]:
-        """The confirm screen's action (or the consent's, where it carries the confirm)."""
-        s = self.session
-        assert s is not None and s.item is not None
-        item, applicant = s.item, self._applicant()
+def begin(flow: KioskFlow, item: ServiceItem) -> list[Effect]:
+    """Start ``item``'s journey (from its detail, or at once from a featured button)."""
+    s = flow.start_session()
+    s.item = item
+    s.form.clear()
+    s.pages.clear()
+    s.error_key = ""
+    if item.kind == "guide":
+        return print_slip(flow, "guide", {"item_name": item.name.get("zh_CN"),
+                                          "materials": [m.name.get("zh_CN") for m in item.materials],
+                                          "days": item.promised_days, "fee": str(item.fee_yuan),
+                                          "summary": item.summary.get("zh_CN") if item.summary else ""})
+    if item.identity == "none":
         if item.kind == "query":
-            return [*self._go(Screen.WORKING), RunQuery(item.code, applicant)]
-        if item.kind == "certification":
-            return [*self._go(Screen.WORKING), Submit("application", item.code, applicant,
-                                                      {"certification": True, "method": s.identity_source,
-                                                       "face_verified": s.face_verified})]
-        return [*self._go(Screen.WORKING), FetchDocument(item.code, applicant)]
+            return [*flow.go(Screen.WORKING), RunQuery(item.code, {})]
+        return identified(flow)
+    if s.identity is not None and s.identity_source in sources(item):
+        return identified(flow)
+    return flow.go(Screen.CARD_PROMPT)
 
-    def _card_read(self, identity: Any, source: str) -> list[Effect]:
-        if self.screen in self.BUSY or self.screen in (Screen.DONE, Screen.THANKS):
-            identity.wipe()  # a card laid on the reader mid-transaction is not this session's
-            return []
-        s = self._start_session()
-        if s.identity is not None and s.identity is not identity:
-            s.identity.wipe()
-        s.identity, s.identity_source, s.face_verified = identity, source, False
-        if self.screen in (Screen.ATTRACT, Screen.TIMEOUT, Screen.ERROR):
-            return self._go(Screen.HOME)
-        if self.screen in (Screen.CARD_PROMPT, Screen.CONSENT) and s.item is not None:
-            if source not in self._sources(s.item):
-                return self._notify("notice_identity_not_accepted")
-            return self._identified()
-        return [Show(self.screen)]
 
-    def _card_removed(self, source: str) -> list[Effect]:
-        s = self.session
-        if s is None or s.identity is None or s.identity_source != source or self.screen not in CARD_NEEDED:
-            return []
-        effects = self._end_session("card removed")
-        self._notify("notice_card_pulled")
-        return effects
+def sources(item: ServiceItem) -> set[str]:
+    """The card sources that satisfy one of the item's accepted identity checks."""
+    accepted = set(item.accepted_identity())
+    return {src for src, levels in SATISFIES.items() if levels & accepted}
 
-    def _applicant(self) -> dict[str, str]:
-        s = self.session
-        if s is None or s.identity is None:
-            return {}
-        return {"name": s.identity.name, "id_number": s.identity.id_number,
-                "id_type": id_type(getattr(s.identity, "card_type", "resident"), s.identity.id_number)}
 
-    # -- touches --
+def identified(flow: KioskFlow) -> list[Effect]:
+    if face.needs_face(flow):
+        return face.ask_consent(flow)
+    return own_journey(flow)
 
-    def _journey_tapped(self, target: str) -> list[Effect] | None:
-        s = self.session
+
+def own_journey(flow: KioskFlow) -> list[Effect]:
+    """The kind's first step once the resident is identified (and the face checked if asked)."""
+    s = flow.session
+    assert s is not None and s.item is not None
+    kind = s.item.kind
+    if kind == "apply":
+        prefill(s)
+        return flow.go(Screen.FORM)
+    if kind == "appointment":
+        return [*flow.go(Screen.WORKING), ListSlots(s.item.code)]
+    return flow.go(Screen.CONFIRM)
+
+
+def face_verified(flow: KioskFlow) -> list[Effect]:
+    s = flow.session
+    assert s is not None and s.item is not None
+    if s.item.kind in CONSENT_CONFIRMS:  # 同意并打印/查询 already confirmed: straight on
+        return confirmed(flow)
+    return own_journey(flow)
+
+
+def confirmed(flow: KioskFlow) -> list[Effect]:
+    """The confirm screen's action (or the consent's, where it carries the confirm)."""
+    s = flow.session
+    assert s is not None and s.item is not None
+    item, applicant = s.item, s.applicant()
+    if item.kind == "query":
+        return [*flow.go(Screen.WORKING), RunQuery(item.code, applicant)]
+    if item.kind == "certification":
+        return [*flow.go(Screen.WORKING), Submit("application", item.code, applicant,
+                                                 {"certification": True, "method": s.identity_source,
+                                                  "face_verified": s.face_verified})]
+    return [*flow.go(Screen.WORKING), FetchDocument(item.code, applicant)]
+
+
+# -- cards --
+
+def card_read(flow: KioskFlow, identity: Identity, source: str) -> list[Effect]:
+    """A card (or the app's sign-in code) identified someone."""
+    s = flow.session
+    signing_in = flow.screen == Screen.SCAN and s is not None and s.item is not None \
+        and s.extra.get("scan_purpose") == "signin"
+    if source == "app_qr" and not signing_in:
+        identity.wipe()  # a sign-in the resident already walked away from
+        return []
+    if signing_in:
+        # Whatever identified the resident here (the app's code, or a card laid on the reader
+        # meanwhile), it answers the card prompt the scan was started from.
+        flow.cancel_scan()
+        flow.screen = Screen.CARD_PROMPT
+    if flow.screen in BUSY or flow.screen in (Screen.DONE, Screen.THANKS):
+        identity.wipe()  # a card laid on the reader mid-transaction is not this session's
+        return []
+    s = flow.start_session()
+    if s.identity is not None and s.identity is not identity:
+        s.identity.wipe()
+    s.identity, s.identity_source, s.face_verified = identity, source, False
+    if flow.screen in (Screen.ATTRACT, Screen.TIMEOUT, Screen.ERROR):
+        return flow.go(Screen.HOME)
+    if flow.screen in (Screen.CARD_PROMPT, Screen.CONSENT) and s.item is not None:
+        if source not in sources(s.item):
+            return flow.notify("notice_identity_not_accepted")
+        return identified(flow)
+    return [Show(flow.screen)]
+
+
+def card_removed(flow: KioskFlow, source: str) -> list[Effect]:
+    """A card left its reader: while the card is still needed, the session ends."""
+    s = flow.session
+    if s is None or s.identity is None or s.identity_source != source or flow.screen not in CARD_NEEDED:
+        return []
+    effects = flow.end_session("card removed")
+    flow.notify("notice_card_pulled")
+    return effects
+
+
+# -- forms --
+
+def prefill(s: Session) -> None:
+    """Card fields are copied in and locked: 数据互认, the resident never retypes them."""
+    assert s.item is not None
+    for f in s.item.fields:
+        if f.prefill and s.identity is not None:
+            s.form[f.key] = prefilled(s.identity, f.prefill)
+
+
+def problem(s: Session, f: FormField) -> str:
+    return f.check(s.form.get(f.key, "")) or ""
+
+
+def shown_value(f: FormField, value: str, focused: bool) -> str:
+    """What the screen may show of a field: card data and identifiers masked, typing visible
+    only while the resident is typing it."""
+    if not value:
+        return ""
+    if f.prefill == "name":
+        return mask_name(value)
+    if f.type == "citizen_id" or f.prefill == "id_number":
+        return value if focused else mask_id_number(value)
+    if f.prefill == "address":
+        return value[:6] + "****"
+    if f.type == "mobile" and not focused:
+        return mask_phone(value)
+    if f.type == "bank_account" and not focused:
+        return "*" * max(0, len(value) - 4) + value[-4:]
+    return value
+
+
+def form_view(flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> FormView:
+    """The form's fields as shown (masked), the focus and what it holds."""
+    checked = bool(s.extra.get("checked"))
+    lang = flow.language
+    fields = [FieldView(key=f.key, label=f.label.get(lang), type=f.type, locked=bool(f.prefill),
+                        required=f.required, value=shown_value(f, s.form.get(f.key, ""), f.key == s.focus),
+                        problem=problem(s, f) if (checked or s.form.get(f.key)) else "",
+                        choices=[(c.value, c.label.get(lang)) for c in f.choices])
+              for f in item.fields]
+    focused = next((f for f in item.fields if f.key == s.focus), None)
+    return FormView(**shared(base), fields=fields, focus=s.focus, focus_type=focused.type if focused else "",
+                    focus_text=s.form.get(s.focus, "") if focused else "")
+
+
+def materials_view(s: Session, item: ServiceItem, base: View) -> MaterialsView:
+    """Pages per material, their previews, the one being captured."""
+    return MaterialsView(**shared(base), pages={i: len(p) for i, p in s.pages.items()},
+                         previews={i: p[-1].preview_png for i, p in s.pages.items() if p},
+                         capturing=s.extra.get("capturing", -1),
+                         materials_optional=[m.optional for m in item.materials])
+
+
+# -- printing and rating --
+
+def receipt_content(s: Session) -> dict[str, Any]:
+    assert s.item is not None
+    return {
+        "item_name": s.item.name.get("zh_CN"),
+        "document": s.document,
+        "receipt_no": s.receipt_no,
+        "promised_days": s.item.promised_days,
+        "applicant_name": mask_name(s.identity.name) if s.identity else "",
+        "applicant_id": mask_id_number(s.identity.id_number) if s.identity else "",
+    }
+
+
+def print_slip(flow: KioskFlow, layout: str, content: dict[str, Any]) -> list[Effect]:
+    s = flow.session
+    assert s is not None
+    if not flow.available.get("printer", True):
+        s.printed, s.print_reason = False, "printer_unavailable"
+        return after_print(flow)
+    s.print_job = str(uuid.uuid4())
+    return [*flow.go(Screen.PRINTING), PrintReceipt(s.print_job, content, layout)]
+
+
+def after_print(flow: KioskFlow) -> list[Effect]:
+    s = flow.session
+    assert s is not None
+    # The paper (or the QR) carries everything the resident needs; identity is no longer needed.
+    s.forget_personal()
+    return flow.go(Screen.DONE)
+
+
+def rateable(s: Session) -> bool:
+    """Ratings attach to the gateway's receipt numbers (not a booking's or a query's reference)."""
+    return bool(s.receipt_no and "-" in s.receipt_no)
+
+
+# -- the screens --
+
+class ItemScreen(ScreenHandler):
+    """A screen of an item's journey: its touches count only while an item is under way."""
+
+    back: Screen | None = Screen.HOME  # where "back" goes (None: the screen has no back)
+
+    def tapped(self, flow: KioskFlow, target: str) -> list[Effect] | None:
+        s = flow.session
         if s is None or s.item is None:
             return None
-        screen, item = self.screen, s.item
-        if target == "back" and screen in (Screen.CARD_PROMPT, Screen.CONFIRM, Screen.CONSENT, Screen.FORM,
-                                           Screen.SLOTS, Screen.RESULT):
-            return self._go(Screen.HOME)
-        if target == "back" and screen == Screen.MATERIALS:
-            return self._go(Screen.FORM)
-        if target == "back" and screen == Screen.REVIEW:
-            return self._go(Screen.MATERIALS if item.materials else Screen.FORM)
-        if screen == Screen.CONFIRM and target == "confirm":
-            return self._confirmed()
-        if screen == Screen.CARD_PROMPT and target.startswith("use:"):
-            s.extra["awaiting"] = target[4:]
-            return [Show(screen)]
-        if screen == Screen.CONSENT:
-            return self._consent_tapped(target)
-        if screen == Screen.FORM:
-            return self._form_tapped(target)
-        if screen == Screen.MATERIALS:
-            return self._materials_tapped(target)
-        if screen == Screen.REVIEW and target == "submit":
-            materials = tuple((f"{i}-{n}.jpg", "image/jpeg", p.jpeg)
-                              for i, pages in sorted(s.pages.items()) for n, p in enumerate(pages))
-            return [*self._go(Screen.WORKING), Submit("application", item.code, self._applicant(), dict(s.form),
-                                                      materials=materials)]
-        if screen == Screen.SLOTS and target.startswith("slot:"):
-            slot = target[5:]
-            if any(str(x.get("slot_id")) == slot and int(x.get("available", 1) or 0) > 0 for x in s.slots):
-                return [*self._go(Screen.WORKING), BookSlot(item.code, slot, self._applicant())]
-            return []
-        if screen == Screen.RESULT:
-            if target == "print" and self.available.get("printer", True) and s.answer is not None:
-                return self._print_slip("query", {"item_name": item.name.get("zh_CN"), "answer": s.answer})
-            if target == "finish":
-                s.answer = None
-                return self._go(Screen.DONE)
-        if screen == Screen.DONE:
-            if target.startswith("rate:"):
-                return self._rated(target[5:])
-            if target.startswith("why:") and s.extra.get("rating"):
-                return self._followed_up(target[4:])
+        if target == "back" and self.back is not None:
+            return flow.go(self.back)
+        return self.item_tapped(flow, s, s.item, target)
+
+    def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
         return None
 
-    def _form_tapped(self, target: str) -> list[Effect]:
-        s = self.session
-        assert s is not None and s.item is not None
-        fields = {f.key: f for f in s.item.fields}
+    def view(self, flow: KioskFlow, base: View) -> View:
+        s = flow.session
+        if s is None or s.item is None:
+            return base
+        return self.item_view(flow, s, s.item, base)
+
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> View:
+        """The screen's view while an item is under way."""
+        return base
+
+
+class CardPrompt(ItemScreen):
+    """Lay a card on the reader (or scan the app's code)."""
+
+    def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
+        if target == "use:app_qr":
+            return qr.scan_for(flow, "signin")
+        if target.startswith("use:"):
+            s.extra["awaiting"] = target[4:]
+            return [Show(flow.screen)]
+        return None
+
+
+class Consent(ItemScreen):
+    """The face check's consent, with the other ways next to it (``face.py``)."""
+
+    def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
+        if target == "alt:app_qr":
+            return qr.scan_for(flow, "signin")
+        return face.consent_tapped(flow, target)
+
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> ConsentView:
+        return face.consent_view(flow, s, item, base)
+
+
+class Confirm(ItemScreen):
+    def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
+        return confirmed(flow) if target == "confirm" else None
+
+
+class Form(ItemScreen):
+    """The apply form: card fields locked, the rest typed or chosen, checked on "next"."""
+
+    def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
+        fields = {f.key: f for f in item.fields}
         if target.startswith("field:") and target[6:] in fields and not fields[target[6:]].prefill:
             s.focus = target[6:]
-            return [Show(self.screen)]
+            return [Show(flow.screen)]
         if target.startswith("choice:"):
             _, key, value = target.split(":", 2)
             if key in fields:
                 s.form[key] = value
-                return [Show(self.screen)]
+                return [Show(flow.screen)]
         if target == "kb:done":
             s.focus = ""
-            return [Show(self.screen)]
+            return [Show(flow.screen)]
         if target == "next":
             s.focus = ""
             s.extra["checked"] = True
-            if any(self._problem(f) for f in s.item.fields):
-                return self._notify("notice_fix_fields")
-            return self._go(Screen.MATERIALS if s.item.materials else Screen.REVIEW)
+            if any(problem(s, f) for f in item.fields):
+                return flow.notify("notice_fix_fields")
+            return flow.go(Screen.MATERIALS if item.materials else Screen.REVIEW)
         return []
 
-    def _materials_tapped(self, target: str) -> list[Effect]:
-        s = self.session
-        assert s is not None and s.item is not None
+    def typed(self, flow: KioskFlow, text: str) -> list[Effect]:
+        s = flow.session
+        if s is not None and s.focus:
+            s.form[s.focus] = text[:500]
+            return [Show(flow.screen)]
+        return []
+
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> FormView:
+        return form_view(flow, s, item, base)
+
+
+class Materials(ItemScreen):
+    """Each material's pages taken with the document camera."""
+
+    back = Screen.FORM
+
+    def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
         kind, _, index = target.partition(":")
-        if kind in ("capture", "retake") and index.isdigit() and int(index) < len(s.item.materials):
+        if kind in ("capture", "retake") and index.isdigit() and int(index) < len(item.materials):
             i = int(index)
             if kind == "retake":
                 s.pages.pop(i, None)
             s.extra["capturing"] = i
-            return [Show(self.screen), CapturePage(i)]
+            return [Show(flow.screen), CapturePage(i)]
         if target == "next":
-            missing = [i for i, m in enumerate(s.item.materials) if not m.optional and not s.pages.get(i)]
+            missing = [i for i, m in enumerate(item.materials) if not m.optional and not s.pages.get(i)]
             if missing:
-                return self._notify("notice_materials_missing")
-            return self._go(Screen.REVIEW)
+                return flow.notify("notice_materials_missing")
+            return flow.go(Screen.REVIEW)
         return []
 
-    def _text(self, text: str) -> list[Effect]:
-        s = self.session
-        if self.screen == Screen.FORM and s is not None and s.focus:
-            s.form[s.focus] = text[:500]
-            return [Show(self.screen)]
-        return super()._text(text)
-
-    # -- forms --
-
-    def _prefill(self) -> None:
-        """Card fields are copied in and locked: 数据互认, the resident never retypes them."""
-        s = self.session
-        assert s is not None and s.item is not None
-        for f in s.item.fields:
-            if f.prefill and s.identity is not None:
-                value = getattr(s.identity, f.prefill, "")
-                s.form[f.key] = str(value) if value is not None else ""
-
-    def _problem(self, f: Any) -> str:
-        s = self.session
-        assert s is not None
-        return f.check(s.form.get(f.key, "")) or ""
-
-    def _shown_value(self, f: Any, value: str, focused: bool) -> str:
-        """What the screen may show of a field: card data and identifiers masked, typing visible
-        only while the resident is typing it."""
-        if not value:
-            return ""
-        if f.prefill == "name":
-            return mask_name(value)
-        if f.type == "citizen_id" or f.prefill == "id_number":
-            return value if focused else mask_id_number(value)
-        if f.prefill == "address":
-            return value[:6] + "****"
-        if f.type == "mobile" and not focused:
-            return mask_phone(value)
-        if f.type == "bank_account" and not focused:
-            return "*" * max(0, len(value) - 4) + value[-4:]
-        return value
-
-    # -- answers from the outside world --
-
-    def _service_event(self, event: Event) -> list[Effect]:
-        s = self.session
-        if isinstance(event, HelpQueued):
-            if s is not None:
-                s.extra["help_no"] = event.receipt_no
-            return self._notify("notice_help_sent" if event.what == "help" else "notice_report_sent")
+    def answered(self, flow: KioskFlow, event: Event) -> list[Effect]:
+        s = flow.session
+        if s is None:
+            return []
         if isinstance(event, PageCaptured):
-            if s is None or self.screen != Screen.MATERIALS:
-                return []
             s.pages.setdefault(event.material, []).append(event)
             s.extra.pop("capturing", None)
-            return [Show(self.screen)]
-        if isinstance(event, ServiceFailed) and self.screen == Screen.MATERIALS and s is not None:
+            return [Show(flow.screen)]
+        if isinstance(event, ServiceFailed):
             s.extra.pop("capturing", None)
-            return self._notify(event.reason_key)
-        if isinstance(event, PrintFinished):
-            return self._print_finished(event)
-        if self.screen != Screen.WORKING or s is None or s.item is None:
+            return flow.notify(event.reason_key)
+        return []
+
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> MaterialsView:
+        return materials_view(s, item, base)
+
+
+class Review(ItemScreen):
+    """Everything entered and captured, once more, before it is sent."""
+
+    back = None
+
+    def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
+        if target == "back":
+            return flow.go(Screen.MATERIALS if item.materials else Screen.FORM)
+        if target == "submit":
+            materials = tuple(Material(f"{i}-{n}.jpg", "image/jpeg", p.jpeg)
+                              for i, pages in sorted(s.pages.items()) for n, p in enumerate(pages))
+            return [*flow.go(Screen.WORKING), Submit("application", item.code, s.applicant(), dict(s.form),
+                                                     materials=materials)]
+        return None
+
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> ReviewView:
+        form, pages = form_view(flow, s, item, base), materials_view(s, item, base)
+        return ReviewView(**shared(base), fields=form.fields, focus=form.focus, focus_type=form.focus_type,
+                          focus_text=form.focus_text, pages=pages.pages, previews=pages.previews,
+                          capturing=pages.capturing, materials_optional=pages.materials_optional)
+
+
+class Slots(ItemScreen):
+    """An appointment's free times."""
+
+    def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
+        if target.startswith("slot:"):
+            slot = target[5:]
+            if any(str(x.get("slot_id")) == slot and int(x.get("available", 1) or 0) > 0 for x in s.slots):
+                return [*flow.go(Screen.WORKING), BookSlot(item.code, slot, s.applicant())]
+            return []
+        return None
+
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> SlotsView:
+        slots = [(str(x.get("slot_id")), f"{x.get('date', '')} {x.get('time', '')}".strip(),
+                  int(x.get("available", 1) or 0)) for x in s.slots]
+        return SlotsView(**shared(base), slots=slots, place=s.extra.get("place", ""))
+
+
+class Result(ItemScreen):
+    """A query's answer; print it or finish."""
+
+    def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
+        if target == "print" and flow.available.get("printer", True) and s.answer is not None:
+            return print_slip(flow, "query", {"item_name": item.name.get("zh_CN"), "answer": s.answer})
+        if target == "finish":
+            s.answer = None
+            return flow.go(Screen.DONE)
+        return None
+
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> View:
+        if s.answer is None:
+            return base
+        return ResultView(**shared(base), answer_title=str(s.answer.get("title", "")),
+                          answer_rows=[(str(k), str(v)) for k, v in s.answer.get("rows", [])])
+
+
+class Working(ItemScreen):
+    """The terminal asks the gateway, the platform or a camera; their answers move the journey on."""
+
+    back = None
+
+    def answered(self, flow: KioskFlow, event: Event) -> list[Effect]:
+        if isinstance(event, ProgressAnswered):
+            return qr.progress_answered(flow, event)
+        s = flow.session
+        if s is None or s.item is None:
             return []
         item = s.item
         if isinstance(event, DocumentFetched):
             s.document = event.document
-            return [Submit("print_request", item.code, self._applicant(),
+            return [Submit("print_request", item.code, s.applicant(),
                            {"doc_no": str(event.document.get("doc_no", ""))})]
         if isinstance(event, SubmissionAccepted):
             s.receipt_no = event.receipt_no
-            return self._print_slip("certificate" if item.kind == "print" else "receipt", self._receipt_content())
+            return print_slip(flow, "certificate" if item.kind == "print" else "receipt", receipt_content(s))
         if isinstance(event, QueryAnswered):
             s.answer = event.answer
-            return self._go(Screen.RESULT)
+            return flow.go(Screen.RESULT)
         if isinstance(event, SlotsListed):
             s.slots = list(event.slots)
             s.extra["place"] = event.place
-            return self._go(Screen.SLOTS)
+            return flow.go(Screen.SLOTS)
         if isinstance(event, AppointmentBooked):
             s.booking = event.booking
             s.receipt_no = str(event.booking.get("appointment_ref") or event.booking.get("receipt_no") or "")
-            content = self._receipt_content()
+            content = receipt_content(s)
             content["slot"] = str(event.booking.get("starts_at") or "").replace("T", " ")
             content["place"] = str(event.booking.get("place") or s.extra.get("place", ""))
-            return self._print_slip("appointment", content)
-        face = self._face_event(event)
-        if face is not None:
-            return face
+            return print_slip(flow, "appointment", content)
+        checked = face.face_answered(flow, event, face_verified)
+        if checked is not None:
+            return checked
         if isinstance(event, ServiceFailed):
             s.error_key = event.reason_key
-            return self._go(Screen.ERROR)
+            return flow.go(Screen.ERROR)
         return []
 
-    def _receipt_content(self) -> dict[str, Any]:
-        s = self.session
-        assert s is not None and s.item is not None
-        return {
-            "item_name": s.item.name.get("zh_CN"),
-            "document": s.document,
-            "receipt_no": s.receipt_no,
-            "promised_days": s.item.promised_days,
-            "applicant_name": mask_name(s.identity.name) if s.identity else "",
-            "applicant_id": mask_id_number(s.identity.id_number) if s.identity else "",
-        }
 
-    def _print_slip(self, layout: str, content: dict[str, Any]) -> list[Effect]:
-        s = self.session
-        assert s is not None
-        if not self.available.get("printer", True):
-            s.printed, s.print_reason = False, "printer_unavailable"
-            return self._after_print()
-        s.print_job = str(uuid.uuid4())
-        return [*self._go(Screen.PRINTING), PrintReceipt(s.print_job, content, layout)]
+class Printing(ItemScreen):
+    """A slip is printing: the session's, or a progress slip."""
 
-    def _print_finished(self, event: PrintFinished) -> list[Effect]:
-        s = self.session
-        if self.screen != Screen.PRINTING or s is None or event.job_id != s.print_job:
+    back = None
+
+    def answered(self, flow: KioskFlow, event: Event) -> list[Effect]:
+        if not isinstance(event, PrintFinished):
+            return []
+        progress = qr.progress_printed(flow, event)
+        if progress is not None:
+            return progress
+        s = flow.session
+        if s is None or event.job_id != s.print_job:
             return []
         s.printed, s.print_reason = event.printed, event.reason
-        return self._after_print()
+        return after_print(flow)
 
-    def _after_print(self) -> list[Effect]:
-        s = self.session
-        assert s is not None
-        # The paper (or the QR) carries everything the resident needs; identity is no longer needed.
-        s.forget_personal()
-        return self._go(Screen.DONE)
 
-    def _rated(self, value: str) -> list[Effect]:
-        s = self.session
-        if s is None or not value.isdigit() or int(value) not in RATING_LEVELS:
+class Done(ItemScreen):
+    """Take the paper; rate the service (a poor rating asks why first)."""
+
+    back = None
+
+    def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
+        if target.startswith("rate:"):
+            return self.rated(flow, s, target[5:])
+        if target.startswith("why:") and s.extra.get("rating"):
+            return self.followed_up(flow, s, target[4:])
+        return None
+
+    def rated(self, flow: KioskFlow, s: Session, value: str) -> list[Effect]:
+        if not value.isdigit() or int(value) not in RATING_LEVELS:
             return []
         level = int(value)
         if level >= 4:  # 不满意: ask what went wrong before thanking, so the rating can be followed up
             s.extra["rating"] = level
-            return [Show(self.screen)]
-        effects: list[Effect] = [SendRating(s.receipt_no, level)] if self._rateable() else []
-        return [*effects, *self._end_session("completed", then=Screen.THANKS)]
+            return [Show(flow.screen)]
+        effects: list[Effect] = [SendRating(s.receipt_no, level)] if rateable(s) else []
+        return [*effects, *flow.end_session("completed", then=Screen.THANKS)]
 
-    def _rateable(self) -> bool:
-        """Ratings attach to the gateway's receipt numbers (not a booking's or a query's reference)."""
-        s = self.session
-        return bool(s and s.receipt_no and "-" in s.receipt_no)
-
-    def _followed_up(self, reason: str) -> list[Effect]:
-        s = self.session
-        assert s is not None
+    def followed_up(self, flow: KioskFlow, s: Session, reason: str) -> list[Effect]:
         if reason not in FOLLOW_UP_REASONS:
             return []
         level = int(s.extra["rating"])
-        effects: list[Effect] = [SendRating(s.receipt_no, level, reason)] if self._rateable() else []
-        return [*effects, *self._end_session("completed", then=Screen.THANKS)]
+        effects: list[Effect] = [SendRating(s.receipt_no, level, reason)] if rateable(s) else []
+        return [*effects, *flow.end_session("completed", then=Screen.THANKS)]
 
-    # -- what the screens see --
 
-    def _journey_view(self) -> dict[str, Any]:
-        s = self.session
-        assert s is not None
-        out: dict[str, Any] = {"awaiting": s.extra.get("awaiting", ""), "help_no": s.extra.get("help_no", ""),
-                               "rating_followup": bool(s.extra.get("rating")),
-                               "identity_source": s.identity_source, **self._face_view()}
-        item = s.item
-        if item is None:
-            return out
-        if self.screen in (Screen.FORM, Screen.REVIEW):
-            checked = bool(s.extra.get("checked"))
-            lang = self.language
-            out["fields"] = [{
-                "key": f.key, "label": f.label.get(lang), "type": f.type, "locked": bool(f.prefill),
-                "required": f.required, "value": self._shown_value(f, s.form.get(f.key, ""), f.key == s.focus),
-                "problem": self._problem(f) if (checked or s.form.get(f.key)) else "",
-                "choices": [(c.value, c.label.get(lang)) for c in f.choices],
-            } for f in item.fields]
-            out["focus"] = s.focus
-            focused = next((f for f in item.fields if f.key == s.focus), None)
-            out["focus_type"] = focused.type if focused else ""
-            out["focus_text"] = s.form.get(s.focus, "") if focused else ""
-        if self.screen in (Screen.MATERIALS, Screen.REVIEW):
-            out["pages"] = {i: len(p) for i, p in s.pages.items()}
-            out["previews"] = {i: p[-1].preview_png for i, p in s.pages.items() if p}
-            out["capturing"] = s.extra.get("capturing", -1)
-            out["materials_optional"] = [m.optional for m in item.materials]
-        if self.screen == Screen.SLOTS:
-            out["slots"] = [(str(x.get("slot_id")), f"{x.get('date', '')} {x.get('time', '')}".strip(),
-                             int(x.get("available", 1) or 0)) for x in s.slots]
-            out["place"] = s.extra.get("place", "")
-        if self.screen == Screen.RESULT and s.answer is not None:
-            out["answer_title"] = str(s.answer.get("title", ""))
-            out["answer_rows"] = [(str(k), str(v)) for k, v in s.answer.get("rows", [])]
-        return out
+class Brief(ScreenHandler):
+    """Thanks and timeout notices: any touch ends them (they also fade on their own)."""
+
+    def tapped(self, flow: KioskFlow, target: str) -> list[Effect] | None:
+        return flow.end_session("finished")
+
+
+CARD_PROMPT = CardPrompt()
+CONSENT = Consent()
+CONFIRM = Confirm()
+FORM = Form()
+MATERIALS = Materials()
+REVIEW = Review()
+SLOTS = Slots()
+RESULT = Result()
+WORKING = Working()
+PRINTING = Printing()
+DONE = Done()
+BRIEF = Brief()
+ERROR = ScreenHandler()

@@ -10,9 +10,10 @@ import enum
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple
 
-from kiosk.catalog.loading import ServiceItem
+from kiosk.catalog.model import ServiceItem
+from kiosk.flow.identity import Identity
 
 
 class Screen(str, enum.Enum):
@@ -44,13 +45,9 @@ class Screen(str, enum.Enum):
     PROGRESS_RESULT = "progress_result"  # 办件进度: status and steps of an earlier submission
 
 
-class Identity(Protocol):
-    """What the flow needs of an identity document read by a device."""
-
-    name: str
-    id_number: str
-
-    def wipe(self) -> None: ...
+# Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
+BUSY = frozenset({Screen.WORKING, Screen.PRINTING})
+ENDED = frozenset({Screen.THANKS, Screen.TIMEOUT, Screen.ERROR, Screen.DONE})
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -73,7 +70,7 @@ class TextEntered:
 class CardRead:
     """An identity document was read; ``source`` is ``id_card``, ``social_security_card`` or ``app_qr``."""
 
-    identity: Any  # an Identity; Any keeps the dataclass free of device imports
+    identity: Identity
     source: str = "id_card"
 
 
@@ -274,6 +271,18 @@ class VerifyIdentity:
         return f"VerifyIdentity(item_code={self.item_code!r}, face_jpeg=<{len(self.face_jpeg)} bytes>)"
 
 
+class Material(NamedTuple):
+    """A scanned page handed in with a submission (what the gateway stores, encrypted, with it)."""
+
+    name: str
+    """File name: ``<material index>-<page>.jpg``."""
+    content_type: str
+    data: bytes
+
+    def __repr__(self) -> str:  # a page shows whoever's papers it is: never its bytes in a log
+        return f"Material({self.name!r}, {self.content_type!r}, <{len(self.data)} bytes>)"
+
+
 @dataclass(frozen=True)
 class Submit:
     """Store a submission at the gateway; ``request_id`` makes a resend after a lost answer harmless."""
@@ -283,7 +292,7 @@ class Submit:
     applicant: dict[str, str]
     form: dict[str, Any]
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    materials: tuple[tuple[str, str, bytes], ...] = ()
+    materials: tuple[Material, ...] = ()
 
     def __repr__(self) -> str:
         return f"Submit(kind={self.kind!r}, item_code={self.item_code!r}, materials={len(self.materials)})"
@@ -380,7 +389,7 @@ class Session:
     language: str
     elder: bool = False
     speech: bool = True
-    identity: Any = None
+    identity: Identity | None = None
     identity_source: str = ""
     face_verified: bool = False
     item: ServiceItem | None = None
@@ -400,6 +409,13 @@ class Session:
     touches: int = 0
     extensions: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def applicant(self) -> dict[str, str]:
+        """Who is applying, as the gateway wants it; {} before anyone is identified."""
+        if self.identity is None:
+            return {}
+        return {"name": self.identity.name, "id_number": self.identity.id_number,
+                "id_type": id_type(self.identity.card_type, self.identity.id_number)}
 
     def forget_personal(self) -> None:
         """Drop the identity and everything typed, scanned or fetched about the resident."""

@@ -45,7 +45,7 @@ class Hardware:
     for absent ones).
 
     :meth:`reopen` replaces one device in place (this object stays the same, so whoever holds
-    ``app.hardware`` keeps a valid reference).
+    ``terminal.hardware`` keeps a valid reference).
     """
 
     id_reader: IdCardReader

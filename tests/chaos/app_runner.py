@@ -99,7 +99,7 @@ class Resident:
         journal.write(event="typed", token=token)
         self.tap("submit")
         self.wait_for("done")
-        receipt = str(app.flow.view().get("receipt_no") or "")
+        receipt = str(app.flow.view().receipt_no or "")
         journal.write(event="receipt", token=token, receipt=receipt)
         self.tap("rate:1")
         self.wait_for("thanks")

@@ -35,7 +35,7 @@ def test_ssc_card_starts_a_session_with_masked_identity(pcscd, make_card, tmp_pa
                     app.step()
                     time.sleep(0.02)
                 view = app.view()
-                assert view["applicant_id"] == mask_id_number(number)
+                assert view.applicant_id == mask_id_number(number)
                 assert number not in str(view)
                 assert "ssc_reader" in app.terminal.hardware.statuses()
             finally:

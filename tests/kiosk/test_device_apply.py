@@ -103,7 +103,7 @@ def test_a_printer_address_that_cannot_be_opened_keeps_the_last_good_settings(ki
     assert "kept the last good settings" in kept()[-1].get("detail", "")
     print_receipt(app, "job-still-printing")
     assert "办事指南".encode("gb18030") in old.simulator.wait_for_job(timeout=15)
-    assert app.flow.view().get("screen")  # the app is still running its loop
+    assert app.flow.view().screen  # the app is still running its loop
 
 
 def test_queued_test_read_and_self_test_come_back_readable_and_masked(kiosk):

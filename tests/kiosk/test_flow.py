@@ -7,6 +7,8 @@ import pytest
 from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.flow import Screen
+from kiosk.flow.machine import HANDLERS
+from kiosk.flow.views import VIEW_TYPES
 
 
 def card():
@@ -56,10 +58,10 @@ def test_consent_screen_shows_only_masked_identity(kiosk):
     kiosk.handle(flow.CardRead(card()))
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
     view = kiosk.view()
-    assert kiosk.screen is Screen.CONSENT and view["consent_confirms"] == "print"
+    assert kiosk.screen is Screen.CONSENT and view.consent_confirms == "print"
     full = card().id_number
     assert full not in str(view)
-    assert view["applicant_id"] == full[:4] + "*" * 10 + full[-4:]
+    assert view.applicant_id == full[:4] + "*" * 10 + full[-4:]
     assert card().name not in str(view)
 
 
@@ -72,13 +74,13 @@ def test_receipt_content_carries_masked_values_only(kiosk):
 
 def test_rating_is_sent_with_gbt_direction_and_session_is_wiped(kiosk):
     run_print_journey(kiosk)
-    assert kiosk.handle(flow.Tapped("rate:5")) and kiosk.view()["rating_followup"]  # 非常不满意: ask why
+    assert kiosk.handle(flow.Tapped("rate:5")) and kiosk.view().rating_followup  # 非常不满意: ask why
     effects = kiosk.handle(flow.Tapped("why:slow"))
     rating = effects_of(effects, flow.SendRating)[0]
     assert (rating.receipt_no, rating.level, rating.text) == ("HC-DEMO-001-20261121-000001", 5, "slow")
     assert effects_of(effects, flow.SessionWiped)
     assert kiosk.session is None
-    assert "applicant_id" not in kiosk.view()
+    assert not kiosk.view().applicant_id
 
 
 def test_identity_is_wiped_when_printing_ends(kiosk):
@@ -109,7 +111,7 @@ def test_idle_warns_then_ends_session_and_forgets(kiosk, clock):
     clock.now += 2
     kiosk.handle(flow.Tick())
     assert kiosk.warning
-    assert kiosk.view()["warning_left_s"] >= 18
+    assert kiosk.view().warning_left_s >= 18
     clock.now += 20
     effects = kiosk.handle(flow.Tick())
     assert kiosk.screen is Screen.TIMEOUT
@@ -155,7 +157,7 @@ def test_platform_unreachable_shows_reason_and_home_forgets(kiosk):
     agree_with_face(kiosk)
     kiosk.handle(flow.ServiceFailed("error_platform_unavailable"))
     assert kiosk.screen is Screen.ERROR
-    assert kiosk.view()["error_key"] == "error_platform_unavailable"
+    assert kiosk.view().error_key == "error_platform_unavailable"
     kiosk.handle(flow.Tapped("home"))
     assert kiosk.screen is Screen.ATTRACT and kiosk.session is None
 
@@ -171,7 +173,7 @@ def test_print_failure_is_reported_on_done_screen(kiosk):
     assert kiosk.screen is Screen.PRINTING  # a stale job's answer does not move the flow
     kiosk.handle(flow.PrintFinished(job, False, "打印机缺纸"))
     view = kiosk.view()
-    assert view["screen"] == "done" and view["printed"] is False and "缺纸" in view["print_reason"]
+    assert view.screen == "done" and view.printed is False and "缺纸" in view.print_reason
 
 
 def test_exit_wipes_and_returns_to_attract(kiosk):
@@ -190,22 +192,22 @@ def test_card_laid_during_printing_is_not_taken_into_the_session(kiosk):
     stranger = sample_cards()[1]
     kiosk.handle(flow.CardRead(stranger))
     assert stranger.id_number == ""
-    assert kiosk.view()["applicant_id"].endswith(card().id_number[-4:])
+    assert kiosk.view().applicant_id.endswith(card().id_number[-4:])
 
 
 def test_language_switch_changes_item_names(kiosk):
     kiosk.handle(flow.Tapped("lang:en"))
-    names = [name for _code, name, _dept in kiosk.view()["items"]]
+    names = [name for _code, name, _dept in kiosk.view().items]
     assert "Social insurance contribution certificate" in names
 
 
 def test_rejected_card_shows_a_banner_that_fades(kiosk, clock):
     kiosk.handle(flow.CardRejected("notice_card_invalid"))
-    assert kiosk.view()["notice_key"] == "notice_card_invalid"
+    assert kiosk.view().notice_key == "notice_card_invalid"
     assert kiosk.screen is Screen.ATTRACT and kiosk.session is None  # nobody was identified
     clock.now += kiosk.NOTICE_S + 0.1
     kiosk.handle(flow.Tick())
-    assert kiosk.view()["notice_key"] == ""
+    assert kiosk.view().notice_key == ""
 
 
 @pytest.mark.parametrize("card_type, number, expected", [
@@ -227,3 +229,8 @@ def test_session_end_carries_anonymous_kind_and_outcome(kiosk, clock):
     wiped = effects_of(kiosk.handle(flow.Tick()), flow.SessionWiped)[0]
     assert wiped.outcome == "timeout"
     assert card().id_number not in repr(wiped)
+
+
+def test_every_screen_has_its_handler_in_the_dispatch_table():
+    assert set(HANDLERS) == set(Screen)
+    assert set(VIEW_TYPES) <= {s.value for s in Screen}

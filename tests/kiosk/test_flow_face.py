@@ -36,7 +36,7 @@ def test_every_id_card_face_item_asks_for_consent_whatever_its_kind(catalog, clo
         assert k.screen is Screen.CONSENT, item.code
         assert not of(effects, (flow.FetchDocument, flow.RunQuery, flow.ListSlots))  # nothing before the face
         view = k.view()
-        assert view["alternatives"] and set(view["alternatives"]) == set(item.identity_alternatives), item.code
+        assert view.alternatives and set(view.alternatives) == set(item.identity_alternatives), item.code
         kinds.add(item.kind)
     assert {"print", "apply", "query", "certification"} <= kinds
 
@@ -44,10 +44,10 @@ def test_every_id_card_face_item_asks_for_consent_whatever_its_kind(catalog, clo
 def test_print_item_consent_shows_the_item_masked_applicant_and_the_other_ways(kiosk):
     to_consent(kiosk)
     view = kiosk.view()
-    assert view["consent_confirms"] == "print" and view["item_code"] == PRINT_ITEM
-    assert view["alternatives"] == ["social_security_card", "app_qr"]  # never face-only
+    assert view.consent_confirms == "print" and view.item_code == PRINT_ITEM
+    assert view.alternatives == ["social_security_card", "app_qr"]  # never face-only
     assert sample_cards()[0].id_number not in str(view) and sample_cards()[0].name not in str(view)
-    assert view["face_failed"] == ""
+    assert view.face_failed == ""
 
 
 def test_print_item_verified_goes_straight_to_the_document(kiosk):
@@ -74,13 +74,13 @@ def test_print_item_not_verified_says_why_and_offers_the_other_ways(kiosk):
     effects = kiosk.handle(flow.IdentityChecked(False, "face_mismatch"))
     assert not of(effects, flow.FetchDocument)
     view = kiosk.view()
-    assert kiosk.screen is Screen.CONSENT and view["face_failed"] == "face_reason_mismatch"
-    assert view["notice_key"] == "notice_face_failed"
-    assert view["alternatives"] == ["social_security_card", "app_qr"]
+    assert kiosk.screen is Screen.CONSENT and view.face_failed == "face_reason_mismatch"
+    assert view.notice_key == "notice_face_failed"
+    assert view.alternatives == ["social_security_card", "app_qr"]
     assert not kiosk.session.face_verified
     # The resident takes the other way: the social security card, no face.
     kiosk.handle(flow.Tapped("alt:social_security_card"))
-    assert kiosk.screen is Screen.CARD_PROMPT and kiosk.view()["awaiting"] == "social_security_card"
+    assert kiosk.screen is Screen.CARD_PROMPT and kiosk.view().awaiting == "social_security_card"
     kiosk.handle(flow.CardRead(sample_cards()[1], "social_security_card"))
     assert kiosk.screen is Screen.CONFIRM
     effects = kiosk.handle(flow.Tapped("confirm"))
@@ -91,10 +91,10 @@ def test_no_live_face_is_told_plainly_and_can_be_retried(kiosk):
     to_consent(kiosk)
     kiosk.handle(flow.Tapped("consent"))
     kiosk.handle(flow.FaceCaptured(b"", False, "no blink seen"))
-    assert kiosk.screen is Screen.CONSENT and kiosk.view()["face_failed"] == "face_reason_not_live"
+    assert kiosk.screen is Screen.CONSENT and kiosk.view().face_failed == "face_reason_not_live"
     kiosk.handle(flow.Tapped("consent"))
     kiosk.handle(flow.FaceCaptured(b"", False, "no well-framed face"))
-    assert kiosk.view()["face_failed"] == "face_reason_no_face"
+    assert kiosk.view().face_failed == "face_reason_no_face"
     effects = kiosk.handle(flow.Tapped("consent"))
     assert of(effects, flow.CaptureFace) and not kiosk.session.extra.get("face_failed")
     kiosk.handle(flow.FaceCaptured(FACE, True))
@@ -121,7 +121,7 @@ def test_social_security_card_laid_on_the_consent_screen_is_taken_instead(kiosk)
 def test_query_item_consent_carries_the_confirm(kiosk, catalog):
     item = next(i for i in catalog.items if i.kind == "query" and i.identity == "id_card_face")
     to_consent(kiosk, item.code)
-    assert kiosk.view()["consent_confirms"] == "query"
+    assert kiosk.view().consent_confirms == "query"
     kiosk.handle(flow.Tapped("consent"))
     kiosk.handle(flow.FaceCaptured(FACE, True))
     effects = kiosk.handle(flow.IdentityChecked(True))
@@ -131,7 +131,7 @@ def test_query_item_consent_carries_the_confirm(kiosk, catalog):
 def test_apply_item_goes_on_to_its_form_after_the_face(kiosk, catalog):
     item = next(i for i in catalog.items if i.kind == "apply" and i.identity == "id_card_face")
     to_consent(kiosk, item.code)
-    assert kiosk.view()["consent_confirms"] == ""
+    assert kiosk.view().consent_confirms == ""
     kiosk.handle(flow.Tapped("consent"))
     kiosk.handle(flow.FaceCaptured(FACE, True))
     kiosk.handle(flow.IdentityChecked(True))
@@ -154,7 +154,7 @@ def test_without_the_face_camera_the_other_ways_remain(kiosk):
     kiosk.handle(flow.DeviceStates({"camera": False}))
     to_consent(kiosk)
     assert kiosk.unavailable(kiosk.catalog.get(PRINT_ITEM)) == ""  # alternatives keep the item open
-    assert kiosk.view()["face_possible"] is False and kiosk.view()["alternatives"]
+    assert kiosk.view().face_possible is False and kiosk.view().alternatives
     effects = kiosk.handle(flow.Tapped("consent"))
     assert not of(effects, flow.CaptureFace) and kiosk.screen is Screen.CONSENT
 
@@ -169,8 +169,8 @@ def test_the_platforms_reason_is_told_in_plain_words(kiosk, reason, key):
     kiosk.handle(flow.Tapped("consent"))
     kiosk.handle(flow.FaceCaptured(FACE, True))
     kiosk.handle(flow.IdentityChecked(False, reason))
-    assert kiosk.screen is Screen.CONSENT and kiosk.view()["face_failed"] == key
-    assert kiosk.view()["alternatives"]
+    assert kiosk.screen is Screen.CONSENT and kiosk.view().face_failed == key
+    assert kiosk.view().alternatives
 
 
 def apply_items(catalog, with_ssc: bool):
@@ -186,8 +186,8 @@ def test_offline_a_face_apply_item_offers_the_social_security_card_not_the_face(
     assert not kiosk.unavailable(item)
     to_consent(kiosk, item.code)
     view = kiosk.view()
-    assert view["face_possible"] is False and view["face_unavailable_key"] == "face_unavailable_platform"
-    assert "social_security_card" in view["alternatives"]
+    assert view.face_possible is False and view.face_unavailable_key == "face_unavailable_platform"
+    assert "social_security_card" in view.alternatives
     assert not of(kiosk.handle(flow.Tapped("consent")), flow.CaptureFace)  # no face taken for nothing
     kiosk.handle(flow.Tapped("alt:social_security_card"))
     assert kiosk.screen is Screen.CARD_PROMPT
@@ -207,4 +207,4 @@ def test_the_platform_failing_during_the_face_check_leads_back_to_the_other_ways
     kiosk.handle(flow.ServiceFailed("error_platform_unavailable"))
     assert kiosk.screen is Screen.CONSENT  # not the dead-end error screen
     view = kiosk.view()
-    assert view["face_failed"] == "face_reason_platform" and view["alternatives"]
+    assert view.face_failed == "face_reason_platform" and view.alternatives

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from devices.id_card.identity import sample_cards
 from kiosk import flow
+from kiosk.catalog.model import CardField
 from kiosk.flow import Screen
+from kiosk.flow.identity import PREFILL, prefilled
 
 
 def of(effects, kind):
@@ -57,7 +61,7 @@ def test_query_identifies_asks_the_platform_shows_and_prints(kiosk, catalog):
     effects = kiosk.handle(flow.Tapped("confirm"))
     assert of(effects, flow.RunQuery)[0].applicant["id_number"] == sample_cards()[0].id_number
     kiosk.handle(flow.QueryAnswered({"title": "结果", "rows": [["姓名", "张*"], ["状态", "正常"]]}))
-    assert kiosk.screen is Screen.RESULT and ("状态", "正常") in kiosk.view()["answer_rows"]
+    assert kiosk.screen is Screen.RESULT and ("状态", "正常") in kiosk.view().answer_rows
     effects = kiosk.handle(flow.Tapped("print"))
     job = of(effects, flow.PrintReceipt)[0]
     assert job.layout == "query"
@@ -72,14 +76,14 @@ def test_apply_prefills_from_card_checks_fields_takes_pages_and_submits(kiosk, c
     assert item.identity == "id_card_face" and kiosk.screen is Screen.CONSENT  # 人证比对 before the form
     agree_with_face(kiosk)
     assert kiosk.screen is Screen.FORM
-    fields = {f["key"]: f for f in kiosk.view()["fields"]}
-    locked = [f for f in fields.values() if f["locked"]]
-    assert locked and all(f["value"] for f in locked)  # pre-filled, never retyped
+    fields = {f.key: f for f in kiosk.view().fields}
+    locked = [f for f in fields.values() if f.locked]
+    assert locked and all(f.value for f in locked)  # pre-filled, never retyped
     assert the_card.id_number not in str(kiosk.view()) and the_card.name not in str(kiosk.view())
     # Empty required fields: told what to fix, stays on the form.
     kiosk.handle(flow.Tapped("next"))
-    assert kiosk.screen is Screen.FORM and kiosk.view()["notice_key"] == "notice_fix_fields"
-    assert any(f["problem"] == "required" for f in kiosk.view()["fields"])
+    assert kiosk.screen is Screen.FORM and kiosk.view().notice_key == "notice_fix_fields"
+    assert any(f.problem == "required" for f in kiosk.view().fields)
     for f in item.fields:
         if f.prefill:
             assert kiosk.handle(flow.Tapped(f"field:{f.key}")) == []  # a card field cannot be edited
@@ -90,21 +94,21 @@ def test_apply_prefills_from_card_checks_fields_takes_pages_and_submits(kiosk, c
         kiosk.handle(flow.Tapped(f"field:{f.key}"))
         kiosk.handle(flow.TextEntered("nonsense!" if f.type == "mobile" else "x"))
         if f.type == "mobile":
-            shown = next(x for x in kiosk.view()["fields"] if x["key"] == f.key)
-            assert shown["problem"] == "mobile"  # told next to the field as the resident types
+            shown = next(x for x in kiosk.view().fields if x.key == f.key)
+            assert shown.problem == "mobile"  # told next to the field as the resident types
             kiosk.handle(flow.TextEntered("13950000000"))
     kiosk.handle(flow.Tapped("next"))
     assert kiosk.screen is Screen.MATERIALS
     kiosk.handle(flow.Tapped("next"))
-    assert kiosk.view()["notice_key"] == "notice_materials_missing"
+    assert kiosk.view().notice_key == "notice_materials_missing"
     for i, material in enumerate(item.materials):
         effects = kiosk.handle(flow.Tapped(f"capture:{i}"))
         assert of(effects, flow.CapturePage)[0].material == i
         kiosk.handle(flow.ServiceFailed("notice_page_not_found"))  # nothing under the camera: retake
-        assert kiosk.view()["notice_key"] == "notice_page_not_found"
+        assert kiosk.view().notice_key == "notice_page_not_found"
         kiosk.handle(flow.PageCaptured(i, b"\xff\xd8jpeg", 1000, 1400))
     effects = kiosk.handle(flow.Tapped("retake:0"))
-    assert of(effects, flow.CapturePage) and 0 not in kiosk.view()["pages"]
+    assert of(effects, flow.CapturePage) and 0 not in kiosk.view().pages
     kiosk.handle(flow.PageCaptured(0, b"\xff\xd8jpeg2", 1000, 1400))
     kiosk.handle(flow.Tapped("next"))
     assert kiosk.screen is Screen.REVIEW
@@ -131,7 +135,7 @@ def test_apply_works_while_the_platform_is_down(kiosk, catalog):
     assert kiosk.unavailable(query) == "unavail_platform"
     kiosk.handle(flow.CardRead(sample_cards()[0]))
     kiosk.handle(flow.Tapped("browse:all"))
-    entry = next(e for e in kiosk.view()["list"] if e[0] == query.code)
+    entry = next(e for e in kiosk.view().list if e[0] == query.code)
     assert entry[3] == "unavail_platform"
     kiosk.handle(flow.Tapped(f"detail:{query.code}"))
     assert kiosk.handle(flow.Tapped("begin")) == [] and kiosk.screen is Screen.DETAIL
@@ -160,11 +164,11 @@ def test_certification_asks_consent_and_always_offers_another_way(kiosk, catalog
     item = pick(catalog, "certification", ("id_card_face",))
     open_item(kiosk, item)
     assert kiosk.screen is Screen.CONSENT
-    assert set(kiosk.view()["item_identity"]) & {"social_security_card", "app_qr"}
+    assert set(kiosk.view().item_identity) & {"social_security_card", "app_qr"}
     effects = kiosk.handle(flow.Tapped("consent"))
     assert of(effects, flow.CaptureFace)
     kiosk.handle(flow.FaceCaptured(b"", False, "no blink"))
-    assert kiosk.screen is Screen.CONSENT and kiosk.view()["notice_key"] == "notice_face_failed"
+    assert kiosk.screen is Screen.CONSENT and kiosk.view().notice_key == "notice_face_failed"
     kiosk.handle(flow.Tapped("consent"))
     effects = kiosk.handle(flow.FaceCaptured(b"\xff\xd8face", True))
     verify = of(effects, flow.VerifyIdentity)[0]
@@ -179,7 +183,7 @@ def test_certification_without_a_face_by_social_security_card(kiosk, catalog):
     item = pick(catalog, "certification", ("id_card_face",))
     open_item(kiosk, item)
     kiosk.handle(flow.Tapped("alt:social_security_card"))
-    assert kiosk.screen is Screen.CARD_PROMPT and kiosk.view()["awaiting"] == "social_security_card"
+    assert kiosk.screen is Screen.CARD_PROMPT and kiosk.view().awaiting == "social_security_card"
     kiosk.handle(flow.CardRead(sample_cards()[1], "social_security_card"))
     assert kiosk.screen is Screen.CONFIRM
     effects = kiosk.handle(flow.Tapped("confirm"))
@@ -194,7 +198,7 @@ def test_pulling_the_social_security_card_ends_the_session(kiosk, catalog):
     kiosk.handle(flow.CardRead(sample_cards()[1], "social_security_card"))
     effects = kiosk.handle(flow.CardRemoved("social_security_card"))
     assert of(effects, flow.SessionWiped) and of(effects, flow.CancelPrints)
-    assert kiosk.session is None and kiosk.view()["notice_key"] == "notice_card_pulled"
+    assert kiosk.session is None and kiosk.view().notice_key == "notice_card_pulled"
 
 
 def test_printer_out_marks_paper_items_and_apply_ends_with_the_qr(kiosk, catalog):
@@ -202,7 +206,7 @@ def test_printer_out_marks_paper_items_and_apply_ends_with_the_qr(kiosk, catalog
     assert kiosk.unavailable(catalog.get("rs-sbjfzm")) == "unavail_printer"
     kiosk.handle(flow.CardRead(sample_cards()[0]))
     kiosk.handle(flow.Tapped("item:rs-sbjfzm"))
-    assert kiosk.screen is Screen.DETAIL and kiosk.view()["item_unavailable"] == "unavail_printer"
+    assert kiosk.screen is Screen.DETAIL and kiosk.view().item_unavailable == "unavail_printer"
     item = pick(catalog, "apply", ("id_card", "id_card_face"), materials=False)
     kiosk.handle(flow.Tapped("home"))
     open_item(kiosk, item, card=False)
@@ -219,7 +223,7 @@ def test_printer_out_marks_paper_items_and_apply_ends_with_the_qr(kiosk, catalog
     effects = kiosk.handle(flow.SubmissionAccepted("HC-DEMO-001-20261121-000010"))
     assert not of(effects, flow.PrintReceipt)
     view = kiosk.view()
-    assert view["screen"] == "done" and view["printed"] is False and view["result_url"]
+    assert view.screen == "done" and view.printed is False and view.result_url
 
 
 def test_help_and_report_are_reachable_and_come_back(kiosk):
@@ -229,7 +233,7 @@ def test_help_and_report_are_reachable_and_come_back(kiosk):
     assert kiosk.screen is Screen.HELP
     assert of(kiosk.handle(flow.Tapped("help:elderly")), flow.RequestHelp)[0].what == "help"
     kiosk.handle(flow.HelpQueued("HC-DEMO-001-20261121-000011"))
-    assert kiosk.view()["notice_key"] == "notice_help_sent"
+    assert kiosk.view().notice_key == "notice_help_sent"
     report = of(kiosk.handle(flow.Tapped("report:system_fault")), flow.RequestHelp)[0]
     assert (report.what, report.category) == ("report", "system_fault")
     kiosk.handle(flow.Tapped("back"))
@@ -238,8 +242,8 @@ def test_help_and_report_are_reachable_and_come_back(kiosk):
 
 def test_elder_mode_is_slower_and_ends_with_the_session(kiosk, clock):
     kiosk.handle(flow.Tapped("elder"))
-    assert kiosk.screen is Screen.HOME and kiosk.view()["elder"]
-    assert len(kiosk.view()["items"]) <= 4  # simpler layout
+    assert kiosk.screen is Screen.HOME and kiosk.view().elder
+    assert len(kiosk.view().items) <= 4  # simpler layout
     clock.now += 91
     kiosk.handle(flow.Tick())
     assert not kiosk.warning  # twice the time in elder mode
@@ -247,17 +251,17 @@ def test_elder_mode_is_slower_and_ends_with_the_session(kiosk, clock):
     kiosk.handle(flow.Tick())
     assert kiosk.warning
     kiosk.handle(flow.Tapped("exit"))
-    assert not kiosk.view()["elder"]
+    assert not kiosk.view().elder
 
 
 def test_search_by_pinyin_and_chips(kiosk):
     kiosk.handle(flow.Tapped("start"))
     kiosk.handle(flow.Tapped("search"))
-    assert kiosk.view()["list"] == []
+    assert kiosk.view().list == []
     kiosk.handle(flow.TextEntered("sbjf"))
-    assert any(code == "rs-sbjfzm" for code, *_ in kiosk.view()["list"])
+    assert any(code == "rs-sbjfzm" for code, *_ in kiosk.view().list)
     kiosk.handle(flow.Tapped("q:公积金"))
-    assert kiosk.view()["query"] == "公积金" and kiosk.view()["list"]
+    assert kiosk.view().query == "公积金" and kiosk.view().list
 
 
 def test_bad_rating_asks_why_before_thanking(kiosk):
@@ -268,7 +272,7 @@ def test_bad_rating_asks_why_before_thanking(kiosk):
     effects = kiosk.handle(flow.SubmissionAccepted("HC-DEMO-001-20261121-000012"))
     kiosk.handle(flow.PrintFinished(of(effects, flow.PrintReceipt)[0].job_id, True))
     kiosk.handle(flow.Tapped("rate:4"))
-    assert kiosk.screen is Screen.DONE and kiosk.view()["rating_followup"]
+    assert kiosk.screen is Screen.DONE and kiosk.view().rating_followup
     assert kiosk.handle(flow.Tapped("why:nonsense")) == []
     rating = of(kiosk.handle(flow.Tapped("why:unclear")), flow.SendRating)[0]
     assert (rating.level, rating.text) == (4, "unclear")
@@ -287,3 +291,11 @@ def test_nonsense_targets_on_every_screen_never_crash(kiosk, catalog, target):
     for screen_target in ("next", "back", target, "help", "back", target):
         kiosk.handle(flow.Tapped(screen_target))
         kiosk.view()
+
+
+def test_every_card_field_the_catalog_may_name_has_a_prefill_reader():
+    """数据互认: each catalog ``prefill`` key is read from the identity through one explicit table."""
+    assert set(PREFILL) == set(get_args(CardField))
+    card = sample_cards()[0]
+    assert prefilled(card, "name") == card.name and prefilled(card, "birth_date") == card.birth_date.isoformat()
+    assert prefilled(card, "valid_to") == (card.valid_to.isoformat() if card.valid_to else "")

@@ -197,7 +197,7 @@ class Rig:
         self.open_item()
         self.agree()
         r.wait_for("done", WAIT_S)
-        receipt_no = str(self.app.flow.view().get("receipt_no", ""))
+        receipt_no = str(self.app.flow.view().receipt_no)
         self.tap("rate:1")
         r.wait_for("thanks", WAIT_S)
         self.step_until(lambda: self.app.flow.session is None, "session wiped after thanks")

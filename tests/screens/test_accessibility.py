@@ -7,6 +7,7 @@ resident would get, not hand-made ones.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pygame
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.catalog.loading import Catalog
+from kiosk.flow.views import View
 from screens.i18n import LANGUAGES
 from screens.renderer import PAGES, Renderer
 
@@ -43,11 +45,11 @@ def pick(catalog, kind, identity):
                 (kind != "apply" or i.materials))
 
 
-def every_screen_view(language: str) -> dict[str, dict]:
+def every_screen_view(language: str) -> dict[str, View]:
     """Walk the flow in elder mode through every kind; keep one view per screen."""
     catalog = Catalog.load()
     k = flow.KioskFlow(catalog, Clock(), idle_timeout_s=90, warning_s=20)
-    views: dict[str, dict] = {}
+    views: dict[str, View] = {}
 
     def see(*events):
         for event in events:
@@ -96,15 +98,15 @@ def every_screen_view(language: str) -> dict[str, dict]:
     see(flow.Tapped("browse:all"), flow.Tapped("detail:rs-sbjfzm"), flow.Tapped("begin"), flow.Tapped("confirm"),
         flow.ServiceFailed("error_platform_unavailable"))
     see(flow.Tapped("home"), flow.Tapped("progress"))
-    see(flow.ScanFailed(k._scan.scan_id, "qr_foreign_link"), flow.Tapped("type_receipt"),
+    see(flow.ScanFailed(k.scan.scan_id, "qr_foreign_link"), flow.Tapped("type_receipt"),
         *(flow.Tapped(f"pk:{d}") for d in "20261121000001"), flow.Tapped("pk:done"),
         flow.ProgressAnswered("HC-DEMO-001-20261121-000001", {"status": "accepted", "status_text": "已受理",
                                                               "steps": [{"text": "已接收", "at": "2026-11-21T10:00"}]}),
         flow.Tapped("home"))
     for name in ("attract", "thanks", "timeout"):
-        views.setdefault(name, {**k.view(), "screen": name})
+        views.setdefault(name, replace(k.view(), screen=name))
     # A passing banner (notice_key) overlays the screen for a few seconds; it is checked on its own below.
-    return {name: {**view, "elder": True, "notice_key": ""} for name, view in views.items()}
+    return {name: replace(view, elder=True, notice_key="") for name, view in views.items()}
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +141,7 @@ def test_standard_mode_is_smaller_than_elder_mode(surface):
     views = every_screen_view("zh_CN")
     renderer = Renderer(surface)
     renderer.canvas.reset_metrics()
-    renderer.render({**views["home"], "elder": False})
+    renderer.render(replace(views["home"], elder=False))
     standard = renderer.canvas.min_text_px
     renderer.canvas.reset_metrics()
     renderer.render(views["home"])
@@ -152,7 +154,7 @@ def test_notice_banner_is_large_and_readable(surface):
     renderer = Renderer(surface)
     views = every_screen_view("zh_CN")
     renderer.canvas.reset_metrics()
-    renderer.render({**views["form"], "notice_key": "notice_fix_fields"})
+    renderer.render(replace(views["form"], notice_key="notice_fix_fields"))
     assert renderer.canvas.min_text_px >= 30
     assert contrast(theme.PRIMARY_TEXT, theme.DANGER) >= 4.5
 
@@ -183,7 +185,7 @@ def layout_problems(canvas, buttons) -> list[str]:
 def test_no_screen_draws_text_over_text(surface, language, elder):
     renderer = Renderer(surface)
     for name, view in every_screen_view(language).items():
-        buttons = renderer.render({**view, "elder": elder})
+        buttons = renderer.render(replace(view, elder=elder))
         assert not layout_problems(renderer.canvas, buttons), (name, layout_problems(renderer.canvas, buttons))
 
 
@@ -191,8 +193,8 @@ def test_no_screen_draws_text_over_text(surface, language, elder):
 def test_a_banner_on_the_attract_screen_hides_no_button(surface, language):
     """After a card is pulled the banner shows on the attract screen: every button stays visible."""
     renderer = Renderer(surface)
-    view = {**every_screen_view(language)["attract"], "notice_key": "notice_card_pulled", "simulated_reader": True}
+    view = replace(every_screen_view(language)["attract"], notice_key="notice_card_pulled", simulated_reader=True)
     for elder in (True, False):
-        buttons = renderer.render({**view, "elder": elder})
+        buttons = renderer.render(replace(view, elder=elder))
         banner = renderer.canvas.text_blocks[-1]  # drawn last, over the page
         assert not [b.target for b in buttons if b.rect.colliderect(banner)], (language, elder)

@@ -33,7 +33,7 @@ def test_out_of_service_switch_reaches_the_screen_and_blocks_new_sessions(kiosk)
     answer = requests.post(f"{url}/api/v1/service", json={"in_service": False, "message": "打印机维修中，请明天再来"},
                            headers=auth, timeout=5)
     assert answer.status_code == 200, answer.text
-    step_until(app, lambda: app.view().get("out_of_service") == "打印机维修中，请明天再来")
+    step_until(app, lambda: app.view().out_of_service == "打印机维修中，请明天再来")
     assert app.renderer.buttons == []  # nothing to touch
     app.insert_sample_card()
     for _ in range(60):
@@ -41,7 +41,7 @@ def test_out_of_service_switch_reaches_the_screen_and_blocks_new_sessions(kiosk)
         time.sleep(0.02)
     assert app.flow.screen.value == "attract" and app.flow.session is None  # nobody new gets in
     requests.post(f"{url}/api/v1/service", json={"in_service": True}, headers=auth, timeout=5)
-    step_until(app, lambda: not app.view().get("out_of_service"))
+    step_until(app, lambda: not app.view().out_of_service)
     assert app.renderer.buttons, "back in service: the attract screen offers its buttons again"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pygame
 import pytest
 
+from kiosk.flow.views import View
 from kiosk.settings import load_settings
 from local_api.server import start_gateway, start_platform_sim
 from screens.boot import FIRST_FRAME_ENV, first_frame
@@ -41,7 +42,7 @@ def test_boot_frame_is_the_attract_screen_and_a_touch_during_start_up_counts(sta
         from screens.renderer import Renderer
 
         probe = Renderer(display.surface)
-        probe.render({"screen": "attract", "language": "zh_CN", "elder": False, "simulated_reader": True})
+        probe.render(View(screen="attract", language="zh_CN", elder=False, simulated_reader=True))
         start = probe.target_centre("start")
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=start))
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=start))

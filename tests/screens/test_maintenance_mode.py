@@ -47,7 +47,7 @@ def step_until(app: KioskApp, predicate, timeout_s: float = 30.0, what: str = "c
 
 def _summary(app: KioskApp) -> dict:
     keys = ("screen", "page", "message", "busy", "out_of_service")
-    return {k: v for k, v in app.view().items() if k in keys}
+    return {k: v for k, v in vars(app.view()).items() if k in keys}
 
 
 def touch_at(app: KioskApp, pos: tuple[int, int], hold_s: float = 0.0, clock: Clock | None = None) -> None:
@@ -66,7 +66,7 @@ def tap(app: KioskApp, target: str) -> None:
 
 def page(app: KioskApp) -> str:
     view = app.view()
-    return view.get("page", "") if view["screen"] == "maintenance" else view["screen"]
+    return view.page if view.screen == "maintenance" else view.screen
 
 
 def gesture(app: KioskApp, clock: Clock) -> None:
@@ -80,11 +80,11 @@ def enter_pin(app: KioskApp, pin: str) -> None:
     for digit in pin:
         tap(app, f"pin:{digit}")
     tap(app, "pin:ok")
-    step_until(app, lambda: not app.view().get("busy"), what="PIN checked")
+    step_until(app, lambda: not app.view().busy, what="PIN checked")
 
 
 def wait_done(app: KioskApp) -> dict:
-    step_until(app, lambda: not app.view()["busy"] and app.view()["message"], what="work finished")
+    step_until(app, lambda: not app.view().busy and app.view().message, what="work finished")
     return app.view()
 
 
@@ -102,7 +102,7 @@ def test_technician_maintains_the_kiosk_by_touch_alone(kiosk, tmp_path: Path):
 
     # A hold that is too short, or a top-right tap without the hold, is an ordinary touch.
     touch_at(app, (app.renderer.canvas.width - 10, 10))
-    assert app.view()["screen"] != "maintenance"
+    assert app.view().screen != "maintenance"
     tap(app, "start")
     step_until(app, lambda: app.flow.screen.value == "home")
     gesture(app, clock)
@@ -113,68 +113,68 @@ def test_technician_maintains_the_kiosk_by_touch_alone(kiosk, tmp_path: Path):
     for attempt in range(1, 6):
         enter_pin(app, "135790")
         if attempt < 5:
-            assert f"还可再试 {5 - attempt} 次" in app.view()["message"]
-            assert app.view()["pin_length"] == 0
+            assert f"还可再试 {5 - attempt} 次" in app.view().message
+            assert app.view().pin_length == 0
     assert page(app) == "locked"
-    assert app.view()["locked_left_s"] > 200
+    assert app.view().locked_left_s > 200
     app.display.save(str(shots / "02-locked.png"))
     step_until(app, lambda: audit_actions(url, auth).count("maintenance_login_failed") == 5
                and "maintenance_locked" in audit_actions(url, auth),
                what="the lock-out in the gateway's audit")
 
     tap(app, "m:exit")
-    assert app.view()["screen"] == "attract"
+    assert app.view().screen == "attract"
     gesture(app, clock)
     assert page(app) == "locked", "leaving and coming back does not lift the lock"
     clock.offset += app.settings.maintenance.lockout_s  # longer than idle_exit_s: the idle page closes too
-    step_until(app, lambda: app.view()["screen"] == "attract", what="idle exit from the locked page")
+    step_until(app, lambda: app.view().screen == "attract", what="idle exit from the locked page")
     gesture(app, clock)
     assert page(app) == "pin", "the lock-out is over"
 
     enter_pin(app, SAMPLE_PIN)
     assert page(app) == "devices"
-    step_until(app, lambda: {r["name"]: r["state"] for r in app.view()["rows"]}.get("id_reader") == "online"
-               and {r["name"]: r["state"] for r in app.view()["rows"]}.get("printer") == "online",
+    step_until(app, lambda: {r["name"]: r["state"] for r in app.view().rows}.get("id_reader") == "online"
+               and {r["name"]: r["state"] for r in app.view().rows}.get("printer") == "online",
                what="reader and printer online in the table")
     app.display.save(str(shots / "03-devices.png"))
 
     printer = app.terminal.device_control.hardware.printer_simulator
     jobs_before = len(printer.jobs())
     tap(app, "test:printer:test_print")
-    assert wait_done(app)["message_ok"], app.view()["message"]
+    assert wait_done(app).message_ok, app.view().message
     printer.wait_for_job(timeout=10, count=jobs_before + 1)
 
     tap(app, "camera:preview")
     wait_done(app)
-    assert app.view()["preview"] is not None
+    assert app.view().preview is not None
     app.display.save(str(shots / "04-camera-preview.png"))
 
     tap(app, "page:ports")
-    assert app.view()["preview"] is None  # the camera frame is gone with the page
+    assert app.view().preview is None  # the camera frame is gone with the page
     tap(app, "ports:scan")
     wait_done(app)
-    assert app.view()["ports"] is not None
+    assert app.view().ports is not None
     app.display.save(str(shots / "05-ports.png"))
 
     tap(app, "page:paper")
     tap(app, "paper:replaced")
-    assert wait_done(app)["message"]
+    assert wait_done(app).message
     app.display.save(str(shots / "06-paper.png"))
 
     tap(app, "page:service")
     tap(app, "svc:msg:1")
     tap(app, "svc:off")
     view = wait_done(app)
-    assert view["message_ok"], view["message"]
-    chosen = view["service_messages"][1]
-    step_until(app, lambda: app.view().get("out_of_service") == chosen,
+    assert view.message_ok, view.message
+    chosen = view.service_messages[1]
+    step_until(app, lambda: app.view().out_of_service == chosen,
                what="out of service shown on the page")
     app.display.save(str(shots / "07-service.png"))
     step_until(app, lambda: requests.get(f"{url}/api/v1/status", headers=auth, timeout=5).json()["screen"]
                == "maintenance", what="operators see the maintenance screen")
 
     tap(app, "m:exit")
-    assert app.view()["screen"] == "attract" and app.view()["out_of_service"] == chosen
+    assert app.view().screen == "attract" and app.view().out_of_service == chosen
     assert app.renderer.buttons == []  # residents see the message and nothing to touch
     app.display.save(str(shots / "08-out-of-service.png"))
 
@@ -182,9 +182,9 @@ def test_technician_maintains_the_kiosk_by_touch_alone(kiosk, tmp_path: Path):
     enter_pin(app, SAMPLE_PIN)
     tap(app, "page:service")
     tap(app, "svc:on")
-    assert wait_done(app)["message_ok"]
+    assert wait_done(app).message_ok
     tap(app, "m:exit")
-    step_until(app, lambda: not app.view().get("out_of_service") and app.renderer.buttons,
+    step_until(app, lambda: not app.view().out_of_service and app.renderer.buttons,
                what="back in service with buttons")
     assert requests.get(f"{url}/api/v1/service", headers=auth, timeout=5).json()["in_service"] is True
 
@@ -204,7 +204,7 @@ def test_gesture_is_ignored_during_a_session_with_an_id_card(kiosk):
     step_until(app, lambda: app.flow.session is not None and app.flow.session.identity is not None,
                what="card read")
     gesture(app, clock)
-    assert app.view()["screen"] != "maintenance"
+    assert app.view().screen != "maintenance"
     assert app.flow.session is not None and app.flow.session.identity is not None
 
 
@@ -215,5 +215,5 @@ def test_idle_maintenance_goes_back_to_the_residents_screen(kiosk):
     enter_pin(app, SAMPLE_PIN)
     assert page(app) == "devices"
     clock.offset += app.settings.maintenance.idle_exit_s + 1
-    step_until(app, lambda: app.view()["screen"] == "attract", what="idle exit")
+    step_until(app, lambda: app.view().screen == "attract", what="idle exit")
     step_until(app, lambda: "maintenance_exit" in audit_actions(url, auth), what="idle exit audited")

@@ -4,6 +4,7 @@ the platform simulator, redeemed through the gateway — and with the platform o
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pygame
@@ -13,6 +14,7 @@ import requests
 from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.catalog.loading import Catalog
+from kiosk.flow.views import View
 from kiosk.qrcodes import progress_url
 from local_api.client import GatewayClient
 from screens.demo import ScriptedResident
@@ -49,13 +51,13 @@ def test_progress_of_a_real_submission_scanned_then_typed(rig):
     assert "请将回执上的二维码对准扫码窗口" in app.renderer.main_text  # speech says what to hold up, and where
     r.wait_for("progress_result", timeout_s=40)
     view = app.view()
-    assert view["progress_no"] == receipt_no and not view["progress_reason"]
-    assert view["progress_status"] in ("received", "accepted") and view["progress_steps"]
+    assert view.progress_no == receipt_no and not view.progress_reason
+    assert view.progress_status in ("received", "accepted") and view.progress_steps
     assert any(b.target == "print" for b in app.renderer.buttons)
     r.touch("print")
-    r.wait_until(lambda: app.flow.screen.value == "progress_result" and app.view()["notice_key"],
+    r.wait_until(lambda: app.flow.screen.value == "progress_result" and app.view().notice_key,
                  "the progress slip printed")
-    assert app.view()["notice_key"] == "notice_progress_printed"
+    assert app.view().notice_key == "notice_progress_printed"
     # The same receipt typed on the keypad: this terminal's id is put in front of the digits.
     r.touch("another")
     r.wait_for("scan")
@@ -66,7 +68,7 @@ def test_progress_of_a_real_submission_scanned_then_typed(rig):
         r.touch(f"pk:{d}")
     r.touch("pk:done")
     r.wait_until(lambda: app.flow.screen.value == "progress_result", "the typed receipt's progress", 30)
-    assert app.view()["progress_no"] == receipt_no
+    assert app.view().progress_no == receipt_no
     r.touch("exit")
     r.wait_for("attract")
     assert app.flow.session is None
@@ -79,14 +81,14 @@ def test_a_foreign_code_then_an_unknown_receipt_are_explained(rig):
     r.wait_for("attract")
     r.touch("lang:en")
     r.touch("progress")
-    r.wait_until(lambda: app.view().get("scan_failed"), "the foreign code refused", 30)
-    assert app.view()["scan_failed"] == "qr_foreign_link"
-    assert "not a progress code" in messages().text("en", app.view()["scan_failed"])
+    r.wait_until(lambda: app.view().scan_failed, "the foreign code refused", 30)
+    assert app.view().scan_failed == "qr_foreign_link"
+    assert "not a progress code" in messages().text("en", app.view().scan_failed)
     qr.app.hold_up(progress_url("HC-DEMO-001-20200101-000009"))
     r.touch("rescan")
     r.wait_for("progress_result", timeout_s=40)
     view = app.view()
-    assert view["progress_reason"] == "progress_not_found" and view["progress_no"] == "HC-DEMO-001-20200101-000009"
+    assert view.progress_reason == "progress_not_found" and view.progress_no == "HC-DEMO-001-20200101-000009"
     assert {"retry", "type_receipt"} <= {b.target for b in app.renderer.buttons}
 
 
@@ -107,21 +109,21 @@ def test_app_sign_in_expired_code_then_a_good_one(rig):
     to_card_prompt(r)
     r.touch("use:app_qr")
     r.wait_for("scan")
-    r.wait_until(lambda: app.view().get("scan_failed"), "the expired code refused", 30)
-    assert app.view()["scan_failed"] == "qr_signin_expired"
+    r.wait_until(lambda: app.view().scan_failed, "the expired code refused", 30)
+    assert app.view().scan_failed == "qr_signin_expired"
     targets = {b.target for b in app.renderer.buttons}
     assert {"rescan", "use:id_card", "use:social_security_card"} <= targets  # the other ways, right here
     r.touch("rescan")  # the app shows a fresh code now
     r.wait_for("confirm", timeout_s=40)  # no face check: the app sign-in is a non-biometric way
     view = app.view()
     person = sample_cards()[1]
-    assert view["identity_source"] == "app_qr" and view["applicant_name"]
+    assert view.identity_source == "app_qr" and view.applicant_name
     assert person.id_number not in str(view) and person.name not in str(view)
     codes = requests.get(sim_url + "/admin/signin-codes", timeout=5).json()
     assert codes["held"] == 2 and codes["redeemed"] == 1  # the platform issued both and redeemed the good one
     r.touch("confirm")
     r.wait_for("done", timeout_s=40)
-    receipt_no = app.view()["receipt_no"]
+    receipt_no = app.view().receipt_no
     assert receipt_no.startswith(rig["settings"].kiosk.id)
     r.touch("rate:1")
     r.wait_for("thanks")
@@ -135,13 +137,13 @@ def test_app_sign_in_with_the_platform_out_of_reach_offers_the_cards(rig):
     # Codes are still issued (the admin door has no faults), but the platform does not answer redeeming.
     requests.post(sim_url + "/admin/faults", json={"status": 503}, timeout=5)
     r.touch("use:app_qr")
-    r.wait_until(lambda: app.view().get("scan_failed"), "the sign-in refused", 40)
-    assert app.view()["scan_failed"] == "scan_signin_unavailable"
+    r.wait_until(lambda: app.view().scan_failed, "the sign-in refused", 40)
+    assert app.view().scan_failed == "scan_signin_unavailable"
     assert "ID card" in messages().text("en", "scan_signin_unavailable")
     assert {"rescan", "use:id_card", "use:social_security_card"} <= {b.target for b in app.renderer.buttons}
     r.touch("use:id_card")
     r.wait_for("card_prompt")
-    assert app.flow.session is not None and app.view().get("identity_source", "") == ""
+    assert app.flow.session is not None and app.view().identity_source == ""
 
 
 def test_a_configured_platform_key_refuses_codes_signed_by_any_other(kiosk_stack):
@@ -155,8 +157,8 @@ def test_a_configured_platform_key_refuses_codes_signed_by_any_other(kiosk_stack
     app, r = stack.app, ScriptedResident(stack.app)
     to_card_prompt(r)
     r.touch("use:app_qr")
-    r.wait_until(lambda: app.view().get("scan_failed"), "the code refused", 40)
-    assert app.view()["scan_failed"] == "qr_signin_forged"  # the kiosk refused it before asking the platform
+    r.wait_until(lambda: app.view().scan_failed, "the code refused", 40)
+    assert app.view().scan_failed == "qr_signin_forged"  # the kiosk refused it before asking the platform
     codes = requests.get(stack.settings.platform.url + "/admin/signin-codes", timeout=5).json()
     assert codes["held"] == 1 and codes["redeemed"] == 0
 
@@ -168,16 +170,16 @@ class Clock:
         return self.now
 
 
-def qr_screen_views(language: str) -> dict[str, dict[str, Any]]:
+def qr_screen_views(language: str) -> dict[str, View]:
     """The QR screens as the real flow produces them, in elder mode."""
     k = flow.KioskFlow(Catalog.load(), Clock(), idle_timeout_s=90, warning_s=20)
-    views: dict[str, dict[str, Any]] = {}
+    views: dict[str, View] = {}
 
     def see(name: str, *events: flow.Event) -> None:
         effects: list[Any] = []
         for event in events:
             effects += k.handle(event)
-        views[name] = {**k.view(), "notice_key": ""}
+        views[name] = replace(k.view(), notice_key="")
         return effects
 
     effects = see("attract", flow.Tapped(f"lang:{language}"), flow.Tapped("elder"))
@@ -192,7 +194,7 @@ def qr_screen_views(language: str) -> dict[str, dict[str, Any]]:
         "status_text": "已受理，等待上报", "steps": []}))
     see("home", flow.Tapped("finish"), flow.Tapped("item:rs-sbjfzm"))
     see("signin_failed", flow.Tapped("use:app_qr"))
-    scan = k._scan
+    scan = k.scan
     assert scan is not None
     see("signin_failed", flow.ScanFailed(scan.scan_id, "qr_signin_forged"))
     return views
@@ -205,7 +207,7 @@ def test_the_qr_screens_meet_a1_in_elder_mode(language):
     surface = pygame.Surface((1080, 1920))
     renderer = Renderer(surface)
     for name, view in qr_screen_views(language).items():
-        assert view["elder"], name
+        assert view.elder, name
         renderer.canvas.reset_metrics()
         buttons = renderer.render(view)
         assert renderer.canvas.min_text_px >= 30, (name, renderer.canvas.min_text_px)

@@ -6,6 +6,7 @@ import pygame
 import pytest
 
 from kiosk.fonts import cjk_font_path
+from kiosk.flow.views import view_of
 from screens import theme
 from screens.i18n import LANGUAGES, messages
 from screens.renderer import PAGES, Renderer
@@ -46,7 +47,7 @@ def test_every_language_has_every_key():
 @pytest.mark.parametrize("screen", sorted(PAGES))
 def test_screen_renders_text_and_targets(surface, screen, language):
     renderer = Renderer(surface)
-    buttons = renderer.render({**VIEW, "screen": screen, "language": language})
+    buttons = renderer.render(view_of(screen, **{**VIEW, "language": language}))
     colours = {surface.get_at((x, y))[:3] for x in range(0, 1080, 9) for y in range(0, 1920, 9)}
     assert len(colours) > 5, "screen looks blank"
     for button in buttons:
@@ -65,7 +66,7 @@ def test_chinese_is_drawn_as_glyphs_not_boxes(surface):
 
 def test_warning_overlay_offers_only_continue_and_exit(surface):
     renderer = Renderer(surface)
-    buttons = renderer.render({**VIEW, "screen": "home", "warning": True, "warning_left_s": 17})
+    buttons = renderer.render(view_of("home", **{**VIEW, "warning": True, "warning_left_s": 17}))
     assert {b.target for b in buttons} == {"extend", "exit"}
 
 
@@ -102,7 +103,7 @@ def test_closing_punctuation_never_starts_a_line(surface):
 def test_button_labels_fit_inside_their_buttons(surface, language):
     renderer = Renderer(surface)
     for screen in PAGES:
-        for button in renderer.render({**VIEW, "screen": screen, "language": language}):
+        for button in renderer.render(view_of(screen, **{**VIEW, "language": language})):
             # Just outside the button's left and right edges there is only background, no spilled ink.
             for y in range(button.rect.top + 4, button.rect.bottom - 4, 3):
                 for x in (button.rect.left - 3, button.rect.right + 2):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pygame
 import pytest
 
+from kiosk.flow.views import ConsentView
 from kiosk.settings import load_settings
 from local_api.server import start_gateway, start_platform_sim
 from screens.app import KioskApp
@@ -74,7 +75,7 @@ def test_tap_counts_on_release_and_a_drag_off_the_button_cancels_it(app):
     assert app.flow.screen.value == "home"
     tap(app, "browse:all")
     assert app.flow.screen.value == "list"
-    assert "共 292 项" in app.renderer.main_text or len(app.flow.view()["list"]) == 292
+    assert "共 292 项" in app.renderer.main_text or len(app.flow.view().list) == 292
 
 
 def test_dragging_the_list_scrolls_it_without_opening_an_item_and_a_fling_glides(app, tmp_path: Path):
@@ -98,7 +99,7 @@ def test_dragging_the_list_scrolls_it_without_opening_an_item_and_a_fling_glides
     app.display.save(str(tmp_path / "list-scrolled.png"))
     tap(app, after[0])
     assert app.flow.screen.value == "detail"
-    assert "begin" in targets(app) or app.flow.view()["item_unavailable"]
+    assert "begin" in targets(app) or app.flow.view().item_unavailable
 
 
 def test_search_with_the_pinyin_keyboard(app):
@@ -111,7 +112,7 @@ def test_search_with_the_pinyin_keyboard(app):
         tap(app, f"key:{letter}")
     settle(app)
     assert "detail:rs-sbjfzm" in targets(app) or any(
-        c == "rs-sbjfzm" for c, *_ in app.flow.view()["list"]) or any(t.startswith("cand:") for t in targets(app))
+        c == "rs-sbjfzm" for c, *_ in app.flow.view().list) or any(t.startswith("cand:") for t in targets(app))
 
 
 def test_double_taps_and_taps_on_nothing_keep_the_screen_responsive(app):
@@ -138,7 +139,7 @@ def test_help_is_on_every_screen_and_comes_back(app):
         tap(app, "help")
         assert app.flow.screen.value == "help"
         tap(app, "help:elderly")
-        settle(app, lambda: app.flow.view()["notice_key"] == "notice_help_sent")
+        settle(app, lambda: app.flow.view().notice_key == "notice_help_sent")
         tap(app, "back")
         assert app.flow.screen.value == here
         tap(app, "back")
@@ -153,12 +154,12 @@ def test_elder_toggle_and_languages_on_the_attract_screen(app):
     assert {"elder", "help", "lang:zh_TW", "lang:en"} <= targets(app)
     tap(app, "lang:en")
     tap(app, "elder")
-    assert app.flow.screen.value == "home" and app.flow.view()["elder"]
+    assert app.flow.screen.value == "home" and app.flow.view().elder
     assert "Large" not in app.renderer.main_text and app.renderer.main_text  # main text is spoken
     tap(app, "speech")
-    assert app.flow.view()["speech"] is False
+    assert app.flow.view().speech is False
     tap(app, "exit")
-    assert not app.flow.view()["elder"] and app.flow.view()["language"] == "zh_CN"
+    assert not app.flow.view().elder and app.flow.view().language == "zh_CN"
 
 
 def test_face_check_not_passed_says_why_and_offers_the_other_ways(app):
@@ -177,13 +178,13 @@ def test_face_check_not_passed_says_why_and_offers_the_other_ways(app):
     requests.post(admin, json={"default": "face_mismatch"}, timeout=10).raise_for_status()
     try:
         tap(app, "consent")
-        settle(app, lambda: app.flow.view().get("face_failed"), timeout_s=60)
-        assert app.flow.screen.value == "consent" and app.flow.view()["face_failed"] == "face_reason_mismatch"
+        settle(app, lambda: isinstance(app.flow.view(), ConsentView) and app.flow.view().face_failed, timeout_s=60)
+        assert app.flow.screen.value == "consent" and app.flow.view().face_failed == "face_reason_mismatch"
         assert {"consent", "alt:social_security_card", "alt:app_qr"} <= targets(app)
     finally:
         requests.post(admin, json={"default": "verified"}, timeout=10).raise_for_status()
     tap(app, "consent")  # 再试一次: verified this time, and the certificate prints with no confirm touch
     settle(app, lambda: app.flow.screen.value == "done", timeout_s=60)
-    assert app.flow.view()["printed"]
+    assert app.flow.view().printed
     tap(app, "rate:1")
     settle(app, lambda: app.flow.screen.value == "thanks")

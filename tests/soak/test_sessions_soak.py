@@ -122,7 +122,7 @@ class Sessions:
         self.step_until(lambda: self.app.flow.screen.value in ("confirm", "consent"), "confirm or consent")
         self.tap(self.app.flow.screen.value)  # 确认, or 同意并打印 with the face check: its target is the screen's name
         r.wait_for("done", WAIT_S)
-        assert self.app.flow.view().get("receipt_no"), "the journey ended without a receipt number"
+        assert self.app.flow.view().receipt_no, "the journey ended without a receipt number"
         self.tap("rate:1")
         r.wait_for("thanks", WAIT_S)
         sim = self.app.terminal.hardware.id_simulator

@@ -1,0 +1,68 @@
+"""Who the resident is, as the flow sees it, and what a form takes from that (数据互认).
+
+:class:`Identity` is what the flow needs of an identity read by a device: the resident ID card
+(``devices/id_card``), the social security card (``devices/smartcard``) or the government app's
+sign-in (``kiosk/terminal/scanning.py``). Those classes satisfy it structurally; the flow never
+imports them.
+
+A form field pre-filled from the card names a catalog key (``prefill = "birth_date"``,
+:data:`~kiosk.catalog.model.CardField`); :data:`PREFILL` says what each key reads from the identity, so
+the catalog's names and the devices' attribute names are tied in this one table and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from kiosk.catalog.model import CardField
+
+
+class Identity(Protocol):
+    """What the flow needs of an identity document read by a device."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def id_number(self) -> str:
+        """The citizen ID number (GB 11643), or the permit's number."""
+        ...
+
+    @property
+    def card_type(self) -> str:
+        """The document's type as read (the ID card's ``resident``, ``J``, ``I``, ``Y`` …)."""
+        ...
+
+    def wipe(self) -> None:
+        """Forget every personal value (the session ended)."""
+        ...
+
+
+def card_detail(attribute: str) -> Callable[[Identity], str]:
+    """A detail only some documents carry (the resident ID card's address …): "" where it is absent."""
+
+    def read(identity: Identity) -> str:
+        value = getattr(identity, attribute, "")
+        return "" if value is None else str(value)  # dates as ISO text, as a form field holds them
+
+    return read
+
+
+# 数据互认: what each catalog pre-fill key reads from the identity that was read.
+PREFILL: dict[CardField, Callable[[Identity], str]] = {
+    "name": lambda identity: identity.name,
+    "id_number": lambda identity: identity.id_number,
+    "gender": card_detail("gender"),
+    "nation": card_detail("nation"),
+    "birth_date": card_detail("birth_date"),
+    "address": card_detail("address"),
+    "issuer": card_detail("issuer"),
+    "valid_to": card_detail("valid_to"),
+    "pass_number": card_detail("pass_number"),
+}
+
+
+def prefilled(identity: Identity, key: CardField) -> str:
+    """The value of the card field ``key`` for a form."""
+    return PREFILL[key](identity)

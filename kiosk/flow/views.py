@@ -1,0 +1,217 @@
+"""What the screens are given to draw: one frozen dataclass per screen, display-safe values only.
+
+:meth:`KioskFlow.view() <kiosk.flow.machine.KioskFlow.view>` builds them; ``screens/*.py`` read their
+attributes. Every view is a :class:`View`: the parts every screen draws (language, elder mode, the
+idle warning, the notice banner …) and the session's masked summary (applicant, item, receipt).
+A screen with parts of its own has its own subclass (:class:`FormView`, :class:`ScanView` …).
+Views compare by value, so the app redraws only when what is shown changed.
+
+Nothing here holds raw personal data: names and ID numbers are masked by the flow before they get
+here, and form values are shown masked unless the resident is typing them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class View:
+    """The parts every screen shares; the screens without parts of their own are drawn from this."""
+
+    screen: str
+    """The :class:`~kiosk.flow.model.Screen` value (``attract``, ``home`` …)."""
+    language: str = "zh_CN"
+    elder: bool = False
+    """适老化: larger text, fewer items, slower timeouts."""
+    speech: bool = True
+    warning: bool = False
+    """The idle warning is up (only its own buttons count)."""
+    warning_left_s: int = 0
+    items: list[tuple[str, str, str]] = field(default_factory=list)
+    """The home screen's featured items: code, name, department."""
+    notice_key: str = ""
+    """A short banner's message key ("" for none)."""
+    available: dict[str, bool] = field(default_factory=dict)
+    """What works right now: printer, camera, document_camera, platform …"""
+    out_of_service: str = ""
+    """The operators' message while the terminal is out of service ("" in service)."""
+    simulated_reader: bool = False
+    """A simulated ID reader is attached (the attract screen offers a test card); set by the app."""
+    # -- the session's masked summary --
+    applicant_name: str = ""
+    applicant_id: str = ""
+    identity_source: str = ""
+    """What identified the resident: id_card, social_security_card or app_qr."""
+    awaiting: str = ""
+    """The card the resident said they would use (card prompt)."""
+    item_name: str = ""
+    item_code: str = ""
+    item_kind: str = ""
+    item_department: str = ""
+    item_summary: str = ""
+    item_materials: list[str] = field(default_factory=list)
+    item_days: int = 0
+    item_instant: bool = False
+    item_fee: str = ""
+    item_identity: list[str] = field(default_factory=list)
+    item_unavailable: str = ""
+    """Why the item cannot be done here right now (a message key), "" if it can."""
+    receipt_no: str = ""
+    result_url: str = ""
+    """The receipt's progress link (for its QR code), "" for other references."""
+    printed: bool | None = None
+    """Whether the slip came out; None before anything was printed."""
+    print_reason: str = ""
+    error_key: str = ""
+    help_no: str = ""
+    """The reference of a help request or report sent in this session."""
+    rating_followup: bool = False
+
+
+def shared(base: View) -> dict[str, Any]:
+    """The parts every screen has, to build a screen's own view on: ``FormView(**shared(base), …)``."""
+    return {f.name: getattr(base, f.name) for f in dataclasses.fields(View)}
+
+
+@dataclass(frozen=True)
+class CategoriesView(View):
+    categories_of: str = ""
+    """``departments`` or ``themes``."""
+    categories: list[tuple[str, str]] = field(default_factory=list)
+    """Target (``dept:<code>``, ``theme:<code>``, ``bundle:<code>``) and name."""
+
+
+@dataclass(frozen=True)
+class ListView(View):
+    """A list of items (a department's, a theme's, all) or the search screen's hits."""
+
+    list_title: str = ""
+    query: str = ""
+    search_chips: list[str] = field(default_factory=list)
+    # Last: the field's name hides the builtin for the rest of the class body.
+    list: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """Code, name, department, why it cannot be done here ("" if it can)."""
+
+
+@dataclass(frozen=True)
+class ConsentView(View):
+    """人证比对's consent: how it confirms, why the last check failed, the other ways."""
+
+    consent_confirms: str = ""
+    """The kind (print, query) whose consent button also confirms; "" otherwise."""
+    face_failed: str = ""
+    face_possible: bool = True
+    face_unavailable_key: str = ""
+    alternatives: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One form field as shown: card fields locked, values masked unless being typed."""
+
+    key: str
+    label: str
+    type: str
+    locked: bool
+    required: bool
+    value: str
+    problem: str
+    choices: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class FormView(View):
+    fields: list[FieldView] = field(default_factory=list)
+    focus: str = ""
+    """The field being typed ("" for none)."""
+    focus_type: str = ""
+    focus_text: str = ""
+    """What the focused field holds (the keyboard opens with it)."""
+
+
+@dataclass(frozen=True)
+class MaterialsView(View):
+    pages: dict[int, int] = field(default_factory=dict)
+    """Pages captured per material (by its index)."""
+    previews: dict[int, bytes] = field(default_factory=dict)
+    """The last page's small grey preview (PNG) per material."""
+    capturing: int = -1
+    """The material being captured (-1: none)."""
+    materials_optional: list[bool] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReviewView(FormView, MaterialsView):
+    """Everything entered and captured, once more, before it is sent."""
+
+
+@dataclass(frozen=True)
+class SlotsView(View):
+    slots: list[tuple[str, str, int]] = field(default_factory=list)
+    """Slot id, when, how many places are left."""
+    place: str = ""
+
+
+@dataclass(frozen=True)
+class ResultView(View):
+    answer_title: str = ""
+    answer_rows: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScanView(View):
+    scan_purpose: str = "progress"
+    """``progress`` (a receipt's link) or ``signin`` (the app's code)."""
+    scan_failed: str = ""
+    scanning: bool = False
+    scan_left_s: int = 0
+    scan_alternatives: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReceiptEntryView(View):
+    receipt_digits: str = ""
+    """The digits typed, grouped as on the receipt."""
+    receipt_digits_left: int = 18
+
+
+@dataclass(frozen=True)
+class ProgressResultView(View):
+    progress_no: str = ""
+    progress_reason: str = ""
+    progress_source: str = ""
+    progress_status: str = ""
+    progress_status_text: str = ""
+    progress_steps: list[tuple[str, str]] = field(default_factory=list)
+    progress_url: str = ""
+
+
+# Each screen's view type (screens not listed draw from :class:`View` alone).
+VIEW_TYPES: dict[str, type[View]] = {
+    "categories": CategoriesView,
+    "list": ListView,
+    "search": ListView,
+    "consent": ConsentView,
+    "form": FormView,
+    "materials": MaterialsView,
+    "review": ReviewView,
+    "slots": SlotsView,
+    "result": ResultView,
+    "scan": ScanView,
+    "receipt_entry": ReceiptEntryView,
+    "progress_result": ProgressResultView,
+}
+
+
+def view_of(screen: str, **parts: Any) -> View:
+    """A view of ``screen`` of its own type, from its parts (the rest left at their defaults)."""
+    return VIEW_TYPES.get(screen, View)(screen=screen, **parts)
+
+
+def as_screen_view(view: View) -> View:
+    """``view`` as its screen's own type (its own parts at their defaults if it was built without)."""
+    kind = VIEW_TYPES.get(view.screen, View)
+    return view if isinstance(view, kind) else kind(**shared(view))
