@@ -79,11 +79,11 @@ def _gateway(folder: Path) -> tuple[object, subprocess.Popen[bytes], str]:
 
 def _item_code() -> str:
     """An apply item of the packaged catalog (the gateway refuses codes the catalog lacks)."""
-    try:
-        from kiosk.catalog.loading import Catalog
+    from kiosk.catalog.loading import Catalog, CatalogError
 
+    try:
         return next(i.code for i in Catalog.load().items if i.kind == "apply")
-    except Exception:
+    except (CatalogError, StopIteration):  # no catalog, or one without an apply item
         return "rs-sydj"
 
 

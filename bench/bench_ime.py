@@ -78,7 +78,7 @@ def run(quick: bool) -> list[Figure]:
         return [w for reading, w in entries if reading.startswith(typed)]
 
     sample = [letters[:k] for letters in sequences[:: max(1, len(sequences) // 12)] for k in (2, 5, 9)]
-    anchor = [min(_time(lambda: naive(q)) for _ in range(2)) for q in sample]
+    anchor = [min(_time(lambda q=q: naive(q)) for _ in range(2)) for q in sample]
     a99 = percentile(anchor, 99)
     return [
         Figure("IME", f"candidate look-up per keystroke p99 ({len(latencies)} keystrokes × {rounds} rounds)",

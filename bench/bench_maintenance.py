@@ -93,7 +93,7 @@ def run(quick: bool) -> list[Figure]:
     frames: list[float] = []
     for _ in range(rounds):
         for view in views:
-            frames += timed(lambda: renderer.render(view), 1)
+            frames += timed(lambda view=view: renderer.render(view), 1)
     kiosk = flow.KioskFlow(Catalog.load(), lambda: 0.0)
     kiosk.handle(flow.Tapped("home"))
     home = kiosk.view()

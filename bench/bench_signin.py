@@ -65,8 +65,9 @@ def _measure(sim_url: str, client: GatewayClient, direct: PlatformClient, repeat
              scans: int) -> list[Figure]:
     def through_gateway() -> None:
         token = tokens.pop()
+        # the measurement failed (not a TypeError: no caller passed a wrong type)
         if isinstance(redeem_signin(client, token), str):
-            raise RuntimeError("the benchmark's sign-in code was refused")
+            raise RuntimeError("the benchmark's sign-in code was refused")  # noqa: TRY004
 
     def straight() -> None:
         direct.redeem_signin(tokens.pop())
@@ -82,13 +83,15 @@ def _measure(sim_url: str, client: GatewayClient, direct: PlatformClient, repeat
 
     def sign_in_scan() -> None:
         event = scan(flow.ScanQr("signin", 30.0), camera, redeem=lambda t: redeem_signin(client, t))
+        # the measurement failed (not a TypeError: no caller passed a wrong type)
         if not isinstance(event, flow.CardRead):
-            raise RuntimeError(f"the benchmark's sign-in scan failed: {event}")
+            raise RuntimeError(f"the benchmark's sign-in scan failed: {event}")  # noqa: TRY004
 
     def progress_scan() -> None:
         camera.app.hold_up(progress_url(RECEIPT))
+        # the measurement failed (not a TypeError: no caller passed a wrong type)
         if not isinstance(scan(flow.ScanQr("progress", 30.0), camera), flow.QrScanned):
-            raise RuntimeError("the benchmark's progress code was not read")
+            raise RuntimeError("the benchmark's progress code was not read")  # noqa: TRY004
 
     progress_scan()  # warm up OpenCV and segno
     signin_samples: list[float] = []

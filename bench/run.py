@@ -89,10 +89,12 @@ def quality_page(figures: list[Figure], meta: dict[str, object], command: list[s
         "",
         "    .venv/bin/python -m bench.run            # --quick for a smoke run, --only P1,P9 for some figures",
         "",
-        f"This page: `{' '.join(command)}`, run {meta['when']} on {meta['cpus']} CPUs "
-        f"(Python {meta['python']}, {meta['machine']}){', **quick run** (fewer repetitions)' if meta['quick'] else ''}.",
-        "Targets and anchors are in `shared/design/TARGETS.md`; anchors are measured in the same run, side by "
-        "side, and figures are medians or percentiles, never one timing. A **miss** is reported as a miss.",
+        (f"This page: `{' '.join(command)}`, run {meta['when']} on {meta['cpus']} CPUs "
+         f"(Python {meta['python']}, {meta['machine']})"
+         f"{', **quick run** (fewer repetitions)' if meta['quick'] else ''}."),
+        ("Targets and anchors are in `shared/design/TARGETS.md`; anchors are measured in the same run, "
+         "side by side, and figures are medians or percentiles, never one timing. A **miss** is reported "
+         "as a miss."),
         "",
         table(figures) if figures else "_No figures in this run._",
         "",
@@ -118,8 +120,9 @@ def quality_page(figures: list[Figure], meta: dict[str, object], command: list[s
     if notes:
         lines += ["", "## Notes from this run", ""]
         lines += [f"- {f.id} {f.name}: {f.note}" for f in notes]
-    lines += ["", "Reliability, fuzzing and privacy claims (R1–R6, S1–S5) are shown by tests: `pytest` runs "
-              "short versions, `pytest -m soak` the long ones (10,000 sessions, 1,000-session privacy scan).", ""]
+    lines += ["", ("Reliability, fuzzing and privacy claims (R1–R6, S1–S5) are shown by tests: `pytest` "
+                   "runs short versions, `pytest -m soak` the long ones (10,000 sessions, 1,000-session "
+                   "privacy scan)."), ""]
     return "\n".join(lines)
 
 
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {module} …", file=sys.stderr, flush=True)
         try:
             figures += importlib.import_module(module).run(args.quick)
-        except Exception as exc:  # one broken benchmark must not hide every other figure
+        except Exception as exc:  # noqa: BLE001  one broken benchmark must not hide every other figure
             failed[module] = f"{type(exc).__name__}: {exc}"
             print(f"bench: {module} failed: {failed[module]}", file=sys.stderr, flush=True)
     RESULTS.mkdir(exist_ok=True)

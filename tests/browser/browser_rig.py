@@ -1,5 +1,6 @@
 """Headless Chromium (the system's /usr/bin/chromium, driven by Playwright) against a gateway
-served by waitress on 127.0.0.1, for the console page tests."""
+served by waitress on 127.0.0.1, for the console page tests: the helpers; the fixtures (browser, rig,
+page) are in conftest.py."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import io
 import sys
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "local_api"))
 
@@ -25,13 +24,10 @@ __all__ = [
     "UI_TIMEOUT_MS",
     "Rig",
     "beat",
-    "browser",
     "identities",
     "launch",
     "log_in",
     "masked_frame",
-    "page",
-    "rig",
     "tokens",
     "wait_for",
 ]
@@ -72,38 +68,6 @@ def masked_frame(person: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     pygame.image.save(surface, buffer, "frame.png")
     return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """The system Chromium for one test module (launching it is the slow part)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def rig(tmp_path: Path):
-    """A platform simulator and a gateway on 127.0.0.1 (lock-out after 3 failed token checks)."""
-    r = Rig(tmp_path / "data", KIOSK_GATEWAY__AUTH_MAX_FAILURES="3", KIOSK_GATEWAY__AUTH_LOCKOUT_S="60")
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def page(browser: Any, rig: Rig):
-    """A fresh browser tab (no cookies) on the gateway."""
-    from playwright.sync_api import expect
-
-    context = browser.new_context(base_url=rig.url, viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(UI_TIMEOUT_MS)
-    expect.set_options(timeout=UI_TIMEOUT_MS)
-    tab = context.new_page()
-    yield tab
-    context.close()
 
 
 def log_in(page: Any, path: str, token: str) -> None:

@@ -16,7 +16,7 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("needs the system Chromium (apt install chromium)", allow_module_level=True)
 pytest.importorskip("playwright")
 
-from browser_rig import Rig, beat, browser, identities, log_in, masked_frame, page, rig, tokens, wait_for  # noqa: F401
+from browser_rig import Rig, beat, identities, log_in, masked_frame, tokens, wait_for
 from playwright.sync_api import Page, expect
 
 PERSON = identities(3)[2]

@@ -12,7 +12,7 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("needs the system Chromium (apt install chromium)", allow_module_level=True)
 pytest.importorskip("playwright")
 
-from browser_rig import Rig, beat, browser, log_in, page, rig, tokens, wait_for  # noqa: F401
+from browser_rig import Rig, beat, log_in, tokens, wait_for
 from playwright.sync_api import Page, expect
 
 from local_api.web.console import BY_ID_DIR_KEY

@@ -233,7 +233,7 @@ class GatewayProcess:
             self.starts += 1
             proc = self.proc
 
-            def up() -> bool:
+            def up(proc: subprocess.Popen[bytes] = proc) -> bool:
                 return proc.poll() is not None or self.healthy()
             wait_for(up, max(1.0, deadline - time.monotonic()), f"the gateway to start (log: {self.log_path})")
             if proc.poll() is None:

@@ -163,7 +163,8 @@ def full_disk_cycles(tmp: Path, seed: int, cycles: int) -> dict[str, int]:
             # The platform comes back while the disk is full: the forwarder cannot even record that
             # it is sending (ENOSPC on its bookkeeping), so it must wait — and the gateway stay up.
             rig.platform.calm()
-            wait_for(lambda: rig.full_disk_lines() > lines, 60, f"the forwarder to meet the full disk ({ctx})")
+            wait_for(lambda lines=lines: rig.full_disk_lines() > lines, 60,
+                     f"the forwarder to meet the full disk ({ctx})")
             assert rig.gateway.healthy(), f"the gateway died on a full disk ({ctx}); see {rig.gateway.log_path}"
             rig.unfill()
             again = rig.submit(f"c{cycle:03d}-refused")  # sent again: new, not "already stored"

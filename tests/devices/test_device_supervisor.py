@@ -122,7 +122,7 @@ def test_consecutive_timeouts_escalate_to_hardware_error_and_success_clears_it(t
 def test_escalation_holds_while_timeouts_continue(tracker: StatusTracker) -> None:
     link = ScriptedLink(tracker, polls=[DeviceTimeout("silent")] * 1000)
     for sup in run(link, tracker, timeouts_to_error=2):
-        link.wait_for(lambda: sup.health().consecutive_timeouts >= 6)
+        link.wait_for(lambda sup=sup: sup.health().consecutive_timeouts >= 6)
         assert tracker.snapshot().state is DeviceState.HARDWARE_ERROR and sup.health().escalated
 
 
@@ -149,7 +149,7 @@ def test_transitions_are_logged_once(tracker: StatusTracker, caplog: pytest.LogC
     link = ScriptedLink(tracker, connects=[DeviceNotFound("no port")] * 20)
     for sup in run(link, tracker):
         link.wait_for(lambda: link.count("poll") >= 2)
-        link.wait_for(lambda: not sup.health().failing)
+        link.wait_for(lambda sup=sup: not sup.health().failing)
     messages = [r.getMessage() for r in caplog.records]
     assert messages == ["printer: failed: DeviceNotFound: no port", "printer: recovered"]
     assert sup.health().failures == 20

@@ -241,7 +241,7 @@ def test_concurrent_reads_do_not_interleave(sim: IdReaderSimulator, reader: IdCa
             for _ in range(8):
                 card = reader.read_card()
                 assert card is not None and card.name == "张三"
-        except BaseException as exc:  # collected for the main thread
+        except BaseException as exc:  # noqa: BLE001  collected for the main thread
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(3)]

@@ -155,9 +155,9 @@ def test_garbage_instead_of_an_answer_then_a_clean_read(sim: IdReaderSimulator, 
 
 def test_reader_at_another_baud_rate_is_silent_until_the_speed_matches() -> None:
     with IdReaderSimulator(line_baud=57600) as sim:
-        with IdCardReader(sim.port, baudrate=115200, read_timeout_s=0.2) as wrong:
-            with pytest.raises(DeviceTimeout):
-                wrong.sam_status()
+        with (IdCardReader(sim.port, baudrate=115200, read_timeout_s=0.2) as wrong,
+              pytest.raises(DeviceTimeout)):
+            wrong.sam_status()
         with IdCardReader(sim.port, baudrate=57600, read_timeout_s=TIMEOUT) as right:
             assert right.sam_status().ok
 
@@ -172,7 +172,7 @@ def test_reader_that_disappears_mid_read_raises_disconnected() -> None:
         def read() -> None:
             try:
                 outcome.append(reader.read_card())
-            except BaseException as exc:  # handed to the test thread
+            except BaseException as exc:  # noqa: BLE001  handed to the test thread
                 outcome.append(exc)
 
         thread = threading.Thread(target=read)

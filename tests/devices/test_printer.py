@@ -67,11 +67,11 @@ def test_a_receipt_arrives_byte_for_byte_and_reads_back_as_chinese(
 
 
 @pytest.mark.parametrize("script, paper, state, hint, words", [
-    (dict(paper="ok"), PaperLevel.OK, DeviceState.ONLINE, ActionHint.NONE, ""),
-    (dict(paper="low"), PaperLevel.LOW, DeviceState.ONLINE, ActionHint.CLEAR, "paper near end"),
-    (dict(paper="out"), PaperLevel.OUT, DeviceState.USER_ERROR, ActionHint.CLEAR, "paper out"),
-    (dict(cover_open=True), PaperLevel.OK, DeviceState.USER_ERROR, ActionHint.CLEAR, "cover open"),
-    (dict(silent=True), PaperLevel.UNKNOWN, DeviceState.OFFLINE, ActionHint.MAINTENANCE, "not answering"),
+    ({"paper": "ok"}, PaperLevel.OK, DeviceState.ONLINE, ActionHint.NONE, ""),
+    ({"paper": "low"}, PaperLevel.LOW, DeviceState.ONLINE, ActionHint.CLEAR, "paper near end"),
+    ({"paper": "out"}, PaperLevel.OUT, DeviceState.USER_ERROR, ActionHint.CLEAR, "paper out"),
+    ({"cover_open": True}, PaperLevel.OK, DeviceState.USER_ERROR, ActionHint.CLEAR, "cover open"),
+    ({"silent": True}, PaperLevel.UNKNOWN, DeviceState.OFFLINE, ActionHint.MAINTENANCE, "not answering"),
 ])
 def test_scripted_states_give_the_right_health(sim: VirtualPrinter, printer: ReceiptPrinter,
                                                script: dict, paper: PaperLevel, state: DeviceState,
@@ -236,4 +236,4 @@ def test_sim_endpoint_owns_its_simulator() -> None:
         p.close()
     assert p.simulator is None
     with pytest.raises(RuntimeError):
-        sim.address  # stopped: its socket is closed
+        _ = sim.address  # stopped: its socket is closed

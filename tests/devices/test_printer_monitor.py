@@ -88,9 +88,9 @@ def test_paper_threshold_events_come_once_per_change(
                             ("out", ["paper_full", "paper_low", "paper_out"]),
                             ("ok", ["paper_full", "paper_low", "paper_out", "paper_full"])):
         sim.set_state(paper=paper)
-        wait_for(lambda: events.kinds("paper_") == expected, f"paper {paper}")
+        wait_for(lambda expected=expected: events.kinds("paper_") == expected, f"paper {paper}")
         polls = len(sim.status_queries())
-        wait_for(lambda: len(sim.status_queries()) >= polls + 8, "two more polls")
+        wait_for(lambda polls=polls: len(sim.status_queries()) >= polls + 8, "two more polls")
         assert events.kinds("paper_") == expected  # polled again, nothing repeated
     assert printer.status().detail["paper"] == "ok" and printer.can_print()
 

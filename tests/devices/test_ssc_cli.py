@@ -25,7 +25,8 @@ def _kiosk(env: PcscdEnvironment, *args: str, timeout: float = 60) -> subprocess
     return subprocess.run(
         [sys.executable, "-c", "import sys; from kiosk.cli import main; sys.exit(main())",
          "devices", "read-ssc", "--reader", SLOT1, *args],
-        cwd=ROOT, env={**os.environ, **env.client_env()}, capture_output=True, text=True, timeout=timeout)
+        cwd=ROOT, env={**os.environ, **env.client_env()}, capture_output=True, text=True, timeout=timeout,
+        check=False)
 
 
 def test_read_ssc_prints_masked_fields_by_default(pcscd: PcscdEnvironment, make_card) -> None:

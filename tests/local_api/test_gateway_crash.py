@@ -31,11 +31,11 @@ FLAPS = [Faults(), Faults(error_rate=0.5, status=503), Faults(drop=True), Faults
 
 def apply_item_code() -> str:
     """An apply item of the packaged catalog (the gateway checks codes against it when it loads)."""
-    try:
-        from kiosk.catalog.loading import Catalog
+    from kiosk.catalog.loading import Catalog, CatalogError
 
+    try:
         return next(i.code for i in Catalog.load().items if i.kind == "apply")
-    except Exception:
+    except (CatalogError, StopIteration):  # no catalog, or one without an apply item
         return "rs-sydj"
 
 

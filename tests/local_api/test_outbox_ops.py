@@ -85,7 +85,7 @@ def test_a_version_1_database_is_migrated_keeping_rows_and_numbering(tmp_path: P
 def kiosk(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, KIOSK_GATEWAY__DATA_DIR=str(data), KIOSK_KIOSK__ID="HC-TEST-001")
     return subprocess.run([sys.executable, "-m", "kiosk", "outbox", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_outbox_commands_list_show_retry_and_purge(tmp_path: Path) -> None:
