@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from devices.base import DeviceError, DeviceNotFound
+from devices.discovery import find_serial_port
 from devices.endpoints import serial_port
 from devices.id_card.identity import CARD_TYPE_LABELS, UnsupportedCardType, sample_cards
 from devices.id_card.reader import IdCardReader
@@ -104,8 +105,6 @@ def serial_url(spec: str) -> Iterator[str]:
     starting a simulated reader holding the first sample card for ``sim://id-reader`` (the endpoint
     registry decides what ``spec`` opens)."""
     if spec.startswith("usb:"):
-        from devices.discovery import find_serial_port
-
         try:
             port = find_serial_port(spec)
         except ValueError as exc:
