@@ -12,11 +12,11 @@ import pytest
 from devices.id_card.identity import sample_cards
 from devices.id_card.simulator import IdReaderSimulator
 from devices.printer.simulator import VirtualPrinter
+from kiosk.privacy import mask_id_number, mask_name
+from kiosk.settings import load_settings
 from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.device_ops import probe_port
 from kiosk.terminal.hardware import Hardware
-from kiosk.privacy import mask_id_number, mask_name
-from kiosk.settings import load_settings
 
 
 @pytest.fixture

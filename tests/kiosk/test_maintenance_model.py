@@ -13,10 +13,16 @@ from typing import Any
 
 import pytest
 
-from kiosk.terminal.device_control import ChangeOutcome, DeviceRow, TestOutcome
-from kiosk.terminal.maintenance import (CornerGesture, Maintenance, MaintenanceConfig, hash_pin, pin_problem,
-                               verify_pin)
 from kiosk.settings import SAMPLE_PIN_HASH, SettingsError, load_settings
+from kiosk.terminal.device_control import ChangeOutcome, DeviceRow, TestOutcome
+from kiosk.terminal.maintenance import (
+    CornerGesture,
+    Maintenance,
+    MaintenanceConfig,
+    hash_pin,
+    pin_problem,
+    verify_pin,
+)
 from local_api.client import GatewayRefused, GatewayUnavailable
 
 PIN = "258036"
@@ -174,7 +180,7 @@ def test_gesture_needs_the_hold_then_the_other_corner_in_time():
 # -- PIN and lock-out ----------------------------------------------------------------------------
 
 def test_five_wrong_pins_lock_with_a_countdown_and_every_attempt_is_audited(rig):
-    m, clock, control, gateway, _ = rig
+    m, clock, _control, gateway, _ = rig
     m.open()
     for attempt in range(1, 5):
         enter(m, "135790")
@@ -215,7 +221,7 @@ def test_the_view_never_holds_pin_digits(rig):
 
 
 def test_login_works_while_the_gateway_is_down_and_the_records_follow_in_order(rig):
-    m, clock, control, gateway, _ = rig
+    m, clock, _control, gateway, _ = rig
     gateway.down = True
     m.open()
     enter(m, "135790")
@@ -235,7 +241,7 @@ def test_login_works_while_the_gateway_is_down_and_the_records_follow_in_order(r
 
 
 def test_records_still_undelivered_at_close_are_logged_not_dropped(rig, caplog):
-    m, clock, control, gateway, _ = rig
+    m, _clock, _control, gateway, _ = rig
     gateway.down = True
     m.open()
     enter(m, "135790")
@@ -253,7 +259,7 @@ def logged_in(m: Maintenance) -> None:
 
 
 def test_device_test_runs_off_the_ui_thread_and_one_thing_at_a_time(rig):
-    m, clock, control, gateway, _ = rig
+    m, _clock, control, gateway, _ = rig
     logged_in(m)
     until(m, lambda: len(m.view()["rows"]) == 2)
     assert m.view()["rows"][1]["last_error"] == "paper out"
@@ -271,7 +277,7 @@ def test_device_test_runs_off_the_ui_thread_and_one_thing_at_a_time(rig):
 
 
 def test_a_refused_assignment_and_a_vanished_port_say_so_in_plain_words(rig):
-    m, clock, control, gateway, _ = rig
+    m, _clock, control, gateway, _ = rig
     logged_in(m)
     m.tap("page:ports")
     m.tap("ports:scan")
@@ -296,7 +302,7 @@ def test_a_refused_assignment_and_a_vanished_port_say_so_in_plain_words(rig):
 
 
 def test_service_switch_with_a_preset_message_and_a_gateway_that_cannot_save(rig):
-    m, clock, control, gateway, switched = rig
+    m, _clock, _control, gateway, switched = rig
     logged_in(m)
     m.tap("page:service")
     m.tap("svc:msg:2")
@@ -312,7 +318,7 @@ def test_service_switch_with_a_preset_message_and_a_gateway_that_cannot_save(rig
 
 
 def test_idle_exit_forgets_the_pages_and_is_audited(rig):
-    m, clock, control, gateway, _ = rig
+    m, clock, _control, gateway, _ = rig
     logged_in(m)
     m.tap("paper:replaced")  # not on this page: ignored harmlessly
     m.tap("page:paper")

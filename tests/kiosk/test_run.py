@@ -74,7 +74,7 @@ def test_run_brings_up_gateway_headless_and_stops_everything_on_sigterm(tmp_path
 
 def test_run_refuses_to_start_with_a_missing_reader_port(tmp_path: Path):
     env = kiosk_env(tmp_path, KIOSK_DEVICES__ID_READER="/dev/serial/by-id/usb-no-such-reader")
-    result = subprocess.run([sys.executable, "-m", "kiosk", "run"], env=env, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "kiosk", "run"], env=env, check=False, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2
     assert "devices.id_reader" in result.stderr and "does not exist" in result.stderr
@@ -86,7 +86,7 @@ def test_run_refuses_when_the_gateway_port_is_taken(tmp_path: Path):
         busy.listen()
         port = busy.getsockname()[1]
         env = kiosk_env(tmp_path, KIOSK_GATEWAY__PORT=str(port))
-        result = subprocess.run([sys.executable, "-m", "kiosk", "run"], env=env, capture_output=True,
+        result = subprocess.run([sys.executable, "-m", "kiosk", "run"], env=env, check=False, capture_output=True,
                                 text=True, timeout=60)
     assert result.returncode == 1
     assert f"127.0.0.1:{port}" in result.stderr and "another kiosk" in result.stderr
@@ -96,7 +96,7 @@ def test_app_without_gateway_says_so(tmp_path: Path):
     env = kiosk_env(tmp_path)
     url = f"http://127.0.0.1:{free_port()}"
     result = subprocess.run([sys.executable, "-m", "kiosk", "app", "--gateway-url", url], env=env,
-                            capture_output=True, text=True, timeout=60)
+                            check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert url in result.stderr and "not answering" in result.stderr
 
@@ -145,7 +145,7 @@ def test_run_refuses_a_broken_catalog_and_names_the_file(tmp_path: Path):
     catalog = tmp_path / "catalog.toml"
     catalog.write_text('[[items]]\ncode = "x"\nkind = "teleport"\n', encoding="utf-8")
     env = kiosk_env(tmp_path, KIOSK_KIOSK__CATALOG=str(catalog))
-    result = subprocess.run([sys.executable, "-m", "kiosk", "run"], env=env, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "kiosk", "run"], env=env, check=False, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2
     assert str(catalog) in result.stderr and "catalog" in result.stderr

@@ -12,15 +12,23 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devices.camera.simulate import qr_scene
+from devices.id_card.identity import sample_cards
 from devices.printer.receipt import render_escpos
 from kiosk import flow
-from kiosk.qrcodes import progress_url, signin_payload
-from kiosk.terminal.receipts import slip_layout
-from devices.id_card.identity import sample_cards
-from kiosk.qrcodes import load_public_key
-from kiosk.terminal.scanning import (SAMPLE_RECEIPT_NO, AppSignInIdentity, SimulatedApp, SimulatedQrCamera, look_up,
-                            qr_camera, redeem_signin, scan, simulated_platform_url)
+from kiosk.qrcodes import load_public_key, progress_url, signin_payload
 from kiosk.settings import load_settings
+from kiosk.terminal.receipts import slip_layout
+from kiosk.terminal.scanning import (
+    SAMPLE_RECEIPT_NO,
+    AppSignInIdentity,
+    SimulatedApp,
+    SimulatedQrCamera,
+    look_up,
+    qr_camera,
+    redeem_signin,
+    scan,
+    simulated_platform_url,
+)
 from local_api.client import GatewayClient
 from local_api.server import start_gateway, start_platform_sim
 
@@ -186,7 +194,7 @@ class PlainCamera:
         self.i = 0
 
     @classmethod
-    def of(cls, camera: SimulatedQrCamera) -> "PlainCamera":
+    def of(cls, camera: SimulatedQrCamera) -> PlainCamera:
         """Frames of what ``camera``'s phone holds up next."""
         return cls(camera.app.next_code("signin"))
 

@@ -66,9 +66,9 @@ def test_chinese_is_read_as_mandarin_not_spelled_out(tmp_path):
     # The broken 1.51 'cmn' voice reads 社会保险 as English letter sounds; cmn-latn-pinyin reads it
     # as four syllables, far shorter. Traditional characters must sound the same as simplified.
     sp = Speaker()
-    simplified, s_len = samples(sp.to_wav("社会保险", "zh_CN", tmp_path / "s.wav"))
-    traditional, t_len = samples(sp.to_wav("社會保險", "zh_TW", tmp_path / "t.wav"))
-    broken, b_len = samples(Speaker(voices={**VOICES, "zh_CN": "cmn"}).to_wav("社会保险", "zh_CN", tmp_path / "b.wav"))
+    _simplified, s_len = samples(sp.to_wav("社会保险", "zh_CN", tmp_path / "s.wav"))
+    _traditional, t_len = samples(sp.to_wav("社會保險", "zh_TW", tmp_path / "t.wav"))
+    _broken, b_len = samples(Speaker(voices={**VOICES, "zh_CN": "cmn"}).to_wav("社会保险", "zh_CN", tmp_path / "b.wav"))
     assert abs(s_len - t_len) < 0.05
     assert s_len < b_len
 

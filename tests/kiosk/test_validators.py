@@ -7,8 +7,15 @@ import datetime as dt
 import pytest
 
 from kiosk.validators import (
-    citizen_id_check_char, citizen_id_gender, citizen_id_problems, citizen_id_valid, foreign_permanent_id_old_problems,
-    foreign_permanent_id_problems, mobile_valid, social_credit_code_check_char, social_credit_code_valid,
+    citizen_id_check_char,
+    citizen_id_gender,
+    citizen_id_problems,
+    citizen_id_valid,
+    foreign_permanent_id_old_problems,
+    foreign_permanent_id_problems,
+    mobile_valid,
+    social_credit_code_check_char,
+    social_credit_code_valid,
 )
 
 

@@ -14,7 +14,7 @@ from devices.id_card.identity import sample_cards
 
 def test_demo_journey_prints_delivers_rates_and_forgets(tmp_path: Path):
     out = tmp_path / "demo"
-    result = subprocess.run([sys.executable, "-m", "kiosk", "demo", "--out", str(out)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "kiosk", "demo", "--out", str(out)], check=False, capture_output=True,
                             text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "SDL_VIDEODRIVER": "dummy",
                                                          "SDL_AUDIODRIVER": "dummy", "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
@@ -46,7 +46,7 @@ def test_demo_journey_prints_delivers_rates_and_forgets(tmp_path: Path):
 def run_journey_subprocess(tmp_path: Path, journey: str) -> dict:
     out = tmp_path / journey
     result = subprocess.run([sys.executable, "-m", "screens.demo", "--out", str(out), "--journey", journey],
-                            capture_output=True, text=True, timeout=180,
+                            check=False, capture_output=True, text=True, timeout=180,
                             env={"PATH": "/usr/bin:/bin", "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
                                  "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-3000:]
@@ -103,7 +103,7 @@ def test_card_pulled_journey_ends_and_wipes_the_session_or_says_why_it_cannot_ru
 
     out = tmp_path / "card_pulled"
     result = subprocess.run([sys.executable, "-m", "screens.demo", "--out", str(out), "--journey", "card_pulled"],
-                            capture_output=True, text=True, timeout=180,
+                            check=False, capture_output=True, text=True, timeout=180,
                             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SDL_VIDEODRIVER": "dummy",
                                  "SDL_AUDIODRIVER": "dummy", "HOME": str(tmp_path)})
     if missing_prerequisites():

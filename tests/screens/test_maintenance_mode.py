@@ -198,7 +198,7 @@ def test_technician_maintains_the_kiosk_by_touch_alone(kiosk, tmp_path: Path):
 
 
 def test_gesture_is_ignored_during_a_session_with_an_id_card(kiosk):
-    app, clock, url, auth = kiosk
+    app, clock, _url, _auth = kiosk
     step_until(app, lambda: app.flow.screen.value == "attract")
     app.insert_sample_card()
     step_until(app, lambda: app.flow.session is not None and app.flow.session.identity is not None,

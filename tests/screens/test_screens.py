@@ -5,8 +5,8 @@ from __future__ import annotations
 import pygame
 import pytest
 
-from kiosk.fonts import cjk_font_path
 from kiosk.flow.views import view_of
+from kiosk.fonts import cjk_font_path
 from screens import theme
 from screens.i18n import LANGUAGES, messages
 from screens.renderer import PAGES, Renderer
