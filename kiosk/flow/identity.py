@@ -13,11 +13,12 @@ the catalog's names and the devices' attribute names are tied in this one table 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from kiosk.catalog.model import CardField
 
 
+@runtime_checkable
 class Identity(Protocol):
     """What the flow needs of an identity document read by a device."""
 

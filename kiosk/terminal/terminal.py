@@ -18,6 +18,7 @@ from devices.base import DeviceEvent
 from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.catalog.loading import Catalog
+from kiosk.flow.identity import Identity
 from kiosk.settings import Settings
 from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.effects import EffectRunner
@@ -33,16 +34,16 @@ SIM_CARD_ON_PAD_S = 2.0  # a simulated card stays on the pad this long, like a r
 def flow_event(event: DeviceEvent) -> flow.Event | None:
     """What a device's event means to the resident's flow; None for what only operators see (state
     changes, print outcomes: those reach the flow through :meth:`Terminal.device_states`)."""
-    match (event.device, event.kind):
-        case ("id_reader", "card_read"):
-            return flow.CardRead(event.payload, "id_card")
-        case ("ssc_reader", "ssc_read"):
-            return flow.CardRead(event.payload, "social_security_card")
-        case ("ssc_reader", "card_removed"):
+    match (event.device, event.kind, event.payload):
+        case ("id_reader", "card_read", Identity() as card):
+            return flow.CardRead(card, "id_card")
+        case ("ssc_reader", "ssc_read", Identity() as card):
+            return flow.CardRead(card, "social_security_card")
+        case ("ssc_reader", "card_removed", _):
             # Only the social security card sits in its slot for the whole visit; an ID card is laid
             # on the pad and taken back at once, which ends nothing.
             return flow.CardRemoved("social_security_card")
-        case (_, "card_invalid" | "card_unsupported"):
+        case (_, "card_invalid" | "card_unsupported", _):
             return flow.CardRejected(f"notice_{event.kind}")
     return None
 
