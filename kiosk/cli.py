@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from devices.base import DeviceError
-from kiosk.catalog.loading import Catalog, CatalogError
 from kiosk.commands import register_all
 from kiosk.logs import setup_logging
 from kiosk.settings import Settings, SettingsError, load_settings
@@ -119,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     # lazy: pygame loads only in the app's process, not in the supervisor's
+    # lazy: the catalog's models cost 0.1 s; `kiosk app` draws its first frame before loading them
+    from kiosk.catalog.loading import Catalog, CatalogError
     from screens.display import has_display
 
     try:
@@ -174,6 +175,8 @@ def _cmd_app(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run_app(args: argparse.Namespace, settings: Settings, display: Any) -> int:
     # lazy: pygame (0.3 s) and requests load only in the app's process; the boot frame is drawn first
+    # lazy: the catalog's models cost 0.1 s; `kiosk app` draws its first frame before loading them
+    from kiosk.catalog.loading import CatalogError
     from local_api.client import GatewayClient, GatewayUnavailable
     from screens.app import KioskApp
 

@@ -18,9 +18,11 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kiosk.catalog.loading import Catalog, CatalogError
+if TYPE_CHECKING:
+    from kiosk.catalog.loading import Catalog
+
 
 EXIT_INVALID = 2
 EXIT_NOT_FOUND = 1
@@ -58,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _load(args: argparse.Namespace) -> Catalog | None:
+    # lazy: the catalog's models cost 0.1 s (start-up: see kiosk/commands)
+    from kiosk.catalog.loading import Catalog, CatalogError
+
     try:
         return Catalog.load(args.catalog)
     except CatalogError as exc:

@@ -24,8 +24,6 @@ from typing import Any
 from devices.base import DeviceError
 from devices.discovery import BY_ID_DIR, list_serial_ports
 from devices.id_card.identity import CARD_TYPE_LABELS, LONG_TERM, UnsupportedCardType
-from devices.id_card.reader import IdCardReader
-from devices.smartcard.discovery import list_readers
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.terminal.device_ops import PROBE_BAUDS, probe_sam  # shared with maintenance mode
 from kiosk.terminal.device_ops import serial_url as _reader_port
@@ -85,6 +83,9 @@ def _section(load: Callable[[], Any]) -> dict[str, Any]:
 
 
 def _smartcard_readers() -> Any:
+    # lazy: pyscard loads only to list readers (start-up: see kiosk/commands)
+    from devices.smartcard.discovery import list_readers
+
     return list_readers()
 
 
@@ -197,6 +198,9 @@ def card_fields(card: Any, *, reveal: bool) -> dict[str, Any]:
 
 
 def cmd_read_id(args: argparse.Namespace) -> int:
+    # lazy: pyserial's reader stack loads only to read a card (start-up: see kiosk/commands)
+    from devices.id_card.reader import IdCardReader
+
     try:
         with (_reader_port(args.port) as url,
               IdCardReader(url, baudrate=args.baud, read_timeout_s=args.timeout) as reader):

@@ -19,12 +19,8 @@ import uuid
 from datetime import datetime
 
 from devices.base import DeviceError
-from devices.printer.escpos_stream import stream_to_png
-from devices.printer.printer import ReceiptPrinter
-from devices.printer.receipt import render_escpos
 from kiosk.endpoints import EndpointError
 from kiosk.settings import SettingsError, load_settings
-from kiosk.terminal import receipts
 
 EXIT_OK, EXIT_NOT_PRINTED, EXIT_SETTINGS = 0, 1, 2
 
@@ -46,6 +42,12 @@ def register(devices: argparse._SubParsersAction) -> None:  # type: ignore[type-
 
 
 def cmd_print_test(args: argparse.Namespace) -> int:
+    # lazy: the printer stack (python-escpos, Pillow) loads only to print (start-up: see kiosk/commands)
+    from devices.printer.escpos_stream import stream_to_png
+    from devices.printer.printer import ReceiptPrinter
+    from devices.printer.receipt import render_escpos
+    from kiosk.terminal import receipts
+
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:

@@ -12,7 +12,6 @@ import json
 import sys
 
 from devices.base import DeviceError
-from devices.smartcard.reader import SscReader
 
 EXIT_READ_FAILED = 1
 
@@ -52,6 +51,9 @@ def register(devices_subparsers: argparse._SubParsersAction) -> None:  # type: i
 
 def read_ssc(args: argparse.Namespace) -> int:
     """Handler of ``kiosk devices read-ssc``."""
+    # lazy: pyscard loads only to read a card (start-up: see kiosk/commands)
+    from devices.smartcard.reader import SscReader
+
     reader = SscReader(args.reader)
     if not args.json:
         print(f"insert a social security card (waiting up to {args.timeout:g} s) …", file=sys.stderr)

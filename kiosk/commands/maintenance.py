@@ -13,8 +13,6 @@ import argparse
 import getpass
 import sys
 
-from kiosk.terminal.maintenance import hash_pin, pin_problem
-
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
@@ -39,6 +37,9 @@ def _read_twice() -> tuple[str, str] | None:
 
 
 def _pin_hash(args: argparse.Namespace) -> int:
+    # lazy: maintenance mode loads requests (start-up: see kiosk/commands)
+    from kiosk.terminal.maintenance import hash_pin, pin_problem
+
     try:
         read = _read_twice()
     except (EOFError, KeyboardInterrupt):

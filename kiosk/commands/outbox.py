@@ -20,8 +20,6 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.settings import SettingsError, load_settings
-from local_api.outbox.crypto import KEY_FILE_NAME, KeyFileError, Sealer
-from local_api.outbox.store import Outbox, OutboxError, UnknownReceipt
 
 EXIT_OK, EXIT_FAILED, EXIT_SETTINGS = 0, 1, 2
 
@@ -58,7 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _open(args: argparse.Namespace) -> Any:
     """The settings' outbox, or an exit status after saying what is wrong."""
-    # lazy: Flask (0.3 s) is not needed to read the outbox; only the file name is shared
+    # lazy: the outbox (SQLite, cryptography) loads only for outbox commands, and the server module (Flask,
+    # 0.3 s) only for its file name (start-up: see kiosk/commands)
+    from local_api.outbox.crypto import KEY_FILE_NAME, KeyFileError, Sealer
+    from local_api.outbox.store import Outbox, OutboxError
     from local_api.server import OUTBOX_FILE_NAME
 
     try:
@@ -108,6 +109,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    # lazy: SQLite and cryptography load only for outbox commands (see _open)
+    from local_api.outbox.store import UnknownReceipt
+
     settings, box = _open(args)
     if box is None:
         return int(settings)
@@ -129,6 +133,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
+    # lazy: SQLite and cryptography load only for outbox commands (see _open)
+    from local_api.outbox.store import UnknownReceipt
+
     settings, box = _open(args)
     if box is None:
         return int(settings)
@@ -148,6 +155,9 @@ def _retry(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
+
+    # lazy: SQLite and cryptography load only for outbox commands (see _open)
+    from local_api.outbox.store import OutboxError, UnknownReceipt
 
     settings, box = _open(args)
     if box is None:
