@@ -25,6 +25,7 @@ from kiosk.watchdog import Watchdog
 from screens import keyboard
 from screens.display import Display
 from screens.maint_app import MaintenanceScreen
+from screens.mirror import Mirror
 from screens.renderer import Renderer
 from screens.touchfeed import TouchFeed
 from screens.widgets import clear_text_cache
@@ -56,6 +57,7 @@ class KioskApp:
         # The display may already show the first frame (screens/boot.py, drawn before this was imported).
         self.display = display or Display(k.screen_width, k.screen_height, fullscreen=fullscreen, headless=headless)
         self.renderer = Renderer(self.display.surface)
+        self.mirror = Mirror(self.display.surface.get_size())  # the operators' masked copy (issue 17)
         self.terminal = Terminal(settings, gateway_url=gateway_url, clock=clock)
         self.flow = self.terminal.flow  # what the screens draw
         self.frames = 0
@@ -276,8 +278,10 @@ class KioskApp:
                 self.on_frame(view.screen, self)
 
     def _frame_png(self) -> Callable[[], bytes]:
-        """The current frame, copied now (cheap) and PNG-encoded later on the heartbeat's thread."""
-        frame = self.display.surface.copy()
+        """The operators' mirror of the current frame: drawn now, off-screen, from the masked view
+        (screens/mirror.py; never the resident's own frame), PNG-encoded later on the heartbeat's thread."""
+        frame = self.mirror.frame(self._last_view or self.view(), keyboard_state=self.renderer.keyboard,
+                                  scroll=self.renderer.scroll)
 
         def encode() -> bytes:
             # Pillow, not pygame.image.save: saving a PNG into a file object through pygame kept every

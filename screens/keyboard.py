@@ -101,6 +101,13 @@ class KeyboardState:
         self.notice = None
 
 
+def masked(state: KeyboardState) -> KeyboardState:
+    """The same keyboard with nothing typed, for the operators' mirror: no text, no pinyin letters or
+    candidates, no pressed key (each would show what the resident is typing)."""
+    return KeyboardState(layout=state.layout, max_length=state.max_length, field_type=state.field_type,
+                         language=state.language, home_layout=state.home_layout)
+
+
 @dataclass(frozen=True)
 class KeyboardResult:
     """What a touch did: ``kind`` is ``changed`` (text or composition), ``done`` (the field is

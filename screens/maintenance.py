@@ -13,7 +13,7 @@ from typing import Any
 
 import pygame
 
-from kiosk.flow.views import View
+from kiosk.flow.views import View, dropped, personal
 from screens import theme
 from screens.widgets import Button, Canvas
 
@@ -41,8 +41,9 @@ class MaintenanceView(View):
     audit_pending: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
     """One per device: name, label, endpoint, state …"""
-    preview: tuple[int, int, bytes] | None = None
-    """A camera frame (width, height, RGB bytes) while the technician looks."""
+    preview: tuple[int, int, bytes] | None = field(default=None, metadata=personal(dropped))
+    """A camera frame (width, height, RGB bytes) while the technician looks (whoever stood there:
+    never in the operators' mirror)."""
     ports: list[dict[str, Any]] | None = None
     probe: dict[str, Any] | None = None
     service_messages: tuple[str, ...] = ()

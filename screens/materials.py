@@ -6,7 +6,7 @@ import io
 
 import pygame
 
-from kiosk.flow.views import MaterialsView
+from kiosk.flow.views import DOCUMENT_IMAGE, MASKED_IMAGE, MaterialsView
 from screens import theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
@@ -35,7 +35,10 @@ def draw(c: Canvas, view: MaterialsView, t: Text) -> list[Button]:
         else:
             buttons.append(c.button(t("materials_take"), f"capture:{i}", (90, y + 130, 400, 90), size=36))
         preview = previews.get(i)
-        if preview:
+        if preview == MASKED_IMAGE:  # the operators' mirror: a placeholder, never the page
+            c.panel((790, y + 20, 200, 200))
+            c.text(DOCUMENT_IMAGE, y + 70, 26, colour=theme.MUTED, x=800, width=180)
+        elif preview:
             img = _rgb(pygame.image.load(io.BytesIO(preview), "p.png"))
             box = c.px(200)
             scale = box / max(img.get_size())

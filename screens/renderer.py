@@ -103,7 +103,8 @@ class Renderer:
         self.scroll = new
         return moved
 
-    def render(self, view: View) -> list[Button]:
+    def render(self, view: View, *, scroll: float | None = None) -> list[Button]:
+        """Draw ``view``; ``scroll`` sets the list's offset (the mirror follows the resident's screen)."""
         lang = view.language
         table = messages()
 
@@ -112,6 +113,8 @@ class Renderer:
 
         if self._last is None or self._last.screen != view.screen or _listing(self._last) != _listing(view):
             self.scroll = 0.0
+        if scroll is not None:
+            self.scroll = scroll
         self._last = view
         # The list's scroll offset and the keyboard are the screen's own state, not the journey's.
         self.canvas.scroll_px = self.scroll

@@ -6,15 +6,66 @@ idle warning, the notice banner …) and the session's masked summary (applicant
 A screen with parts of its own has its own subclass (:class:`FormView`, :class:`ScanView` …).
 Views compare by value, so the app redraws only when what is shown changed.
 
-Nothing here holds raw personal data: names and ID numbers are masked by the flow before they get
-here, and form values are shown masked unless the resident is typing them.
+Names and ID numbers are masked by the flow before they get here, but the resident must see what
+they type, the pages they laid under the document camera and the platform's answers. Every field that
+can hold personal data is therefore declared with :func:`personal`, and :func:`mirror_view` masks all
+of them for the operators' screen mirror (``screens/mirror.py``): the mirror is drawn from that masked
+view, never from the resident's frame.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+PERSONAL = "personal"
+"""The metadata key of a view field that can hold personal data; its value is the field's masking."""
+MASK = "●●●●"
+"""What the mirror shows for any personal text, whatever its length."""
+DOCUMENT_IMAGE = "[证件图像 / document image]"
+"""What the mirror shows instead of a document-camera page."""
+QUERY_ANSWER = "[查询结果 / query answer]"
+"""What the mirror shows instead of a query's answer."""
+MASKED_IMAGE = b"mirror:document-image"
+"""Stands in for a preview PNG in a mirrored view; the materials screen draws DOCUMENT_IMAGE for it."""
+
+
+def masked_text(value: str) -> str:
+    """Personal text as the mirror shows it: MASK, or "" when there is none."""
+    return MASK if value else ""
+
+
+def blank(value: Any) -> str:
+    """A personal value the mirror leaves out altogether (a progress link: no QR code to scan)."""
+    return ""
+
+
+def dropped(value: Any) -> None:
+    """A personal value the mirror leaves out altogether (a camera frame)."""
+
+
+def masked_images(previews: dict[int, bytes]) -> dict[int, bytes]:
+    """Document-camera previews as the mirror shows them: a placeholder per captured material."""
+    return {i: MASKED_IMAGE for i in previews}
+
+
+def masked_answer(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A query's answer rows as the mirror shows them: one placeholder row."""
+    return [("", QUERY_ANSWER)] if rows else []
+
+
+def answer_text(value: str) -> str:
+    """A status text from a query's answer as the mirror shows it."""
+    return QUERY_ANSWER if value else ""
+
+
+def personal(masking: Callable[[Any], Any] = masked_text) -> dict[str, Callable[[Any], Any]]:
+    """The metadata of a view field that can hold personal data:
+    ``name: str = field(default="", metadata=personal())``; :func:`mirror_view` replaces its value by
+    ``masking(value)``."""
+    return {PERSONAL: masking}
 
 
 @dataclass(frozen=True)
@@ -41,8 +92,8 @@ class View:
     simulated_reader: bool = False
     """A simulated ID reader is attached (the attract screen offers a test card); set by the app."""
     # -- the session's masked summary --
-    applicant_name: str = ""
-    applicant_id: str = ""
+    applicant_name: str = field(default="", metadata=personal())
+    applicant_id: str = field(default="", metadata=personal())
     identity_source: str = ""
     """What identified the resident: id_card, social_security_card or app_qr."""
     awaiting: str = ""
@@ -59,8 +110,9 @@ class View:
     item_identity: list[str] = field(default_factory=list)
     item_unavailable: str = ""
     """Why the item cannot be done here right now (a message key), "" if it can."""
-    receipt_no: str = ""
-    result_url: str = ""
+    receipt_no: str = field(default="", metadata=personal())
+    """A reference to the resident's case."""
+    result_url: str = field(default="", metadata=personal(blank))
     """The receipt's progress link (for its QR code), "" for other references."""
     printed: bool | None = None
     """Whether the slip came out; None before anything was printed."""
@@ -89,7 +141,8 @@ class ListView(View):
     """A list of items (a department's, a theme's, all) or the search screen's hits."""
 
     list_title: str = ""
-    query: str = ""
+    query: str = field(default="", metadata=personal())
+    """What the resident typed into the search box."""
     search_chips: list[str] = field(default_factory=list)
     # Last: the field's name hides the builtin for the rest of the class body.
     list: list[tuple[str, str, str, str]] = field(default_factory=list)
@@ -117,7 +170,7 @@ class FieldView:
     type: str
     locked: bool
     required: bool
-    value: str
+    value: str = field(metadata=personal())
     problem: str
     choices: list[tuple[str, str]]
 
@@ -128,7 +181,7 @@ class FormView(View):
     focus: str = ""
     """The field being typed ("" for none)."""
     focus_type: str = ""
-    focus_text: str = ""
+    focus_text: str = field(default="", metadata=personal())
     """What the focused field holds (the keyboard opens with it)."""
 
 
@@ -136,7 +189,7 @@ class FormView(View):
 class MaterialsView(View):
     pages: dict[int, int] = field(default_factory=dict)
     """Pages captured per material (by its index)."""
-    previews: dict[int, bytes] = field(default_factory=dict)
+    previews: dict[int, bytes] = field(default_factory=dict, metadata=personal(masked_images))
     """The last page's small grey preview (PNG) per material."""
     capturing: int = -1
     """The material being captured (-1: none)."""
@@ -157,8 +210,8 @@ class SlotsView(View):
 
 @dataclass(frozen=True)
 class ResultView(View):
-    answer_title: str = ""
-    answer_rows: list[tuple[str, str]] = field(default_factory=list)
+    answer_title: str = field(default="", metadata=personal(blank))
+    answer_rows: list[tuple[str, str]] = field(default_factory=list, metadata=personal(masked_answer))
 
 
 @dataclass(frozen=True)
@@ -173,20 +226,20 @@ class ScanView(View):
 
 @dataclass(frozen=True)
 class ReceiptEntryView(View):
-    receipt_digits: str = ""
+    receipt_digits: str = field(default="", metadata=personal())
     """The digits typed, grouped as on the receipt."""
     receipt_digits_left: int = 18
 
 
 @dataclass(frozen=True)
 class ProgressResultView(View):
-    progress_no: str = ""
+    progress_no: str = field(default="", metadata=personal())
     progress_reason: str = ""
     progress_source: str = ""
-    progress_status: str = ""
-    progress_status_text: str = ""
-    progress_steps: list[tuple[str, str]] = field(default_factory=list)
-    progress_url: str = ""
+    progress_status: str = field(default="", metadata=personal(blank))
+    progress_status_text: str = field(default="", metadata=personal(answer_text))
+    progress_steps: list[tuple[str, str]] = field(default_factory=list, metadata=personal(masked_answer))
+    progress_url: str = field(default="", metadata=personal(blank))
 
 
 # Each screen's view type (screens not listed draw from :class:`View` alone).
@@ -215,3 +268,22 @@ def as_screen_view(view: View) -> View:
     """``view`` as its screen's own type (its own parts at their defaults if it was built without)."""
     kind = VIEW_TYPES.get(view.screen, View)
     return view if isinstance(view, kind) else kind(**shared(view))
+
+
+V = TypeVar("V")
+
+
+def mirror_view(view: V) -> V:
+    """``view`` as the operators' mirror may show it: every field declared :func:`personal` masked
+    (in nested views too, such as a form's fields); everything else as it is."""
+    if not dataclasses.is_dataclass(view) or isinstance(view, type):
+        return view
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(view):
+        value = getattr(view, f.name)
+        masking = f.metadata.get(PERSONAL)
+        if masking is not None:
+            changes[f.name] = masking(value)
+        elif isinstance(value, list) and any(dataclasses.is_dataclass(x) for x in value):
+            changes[f.name] = [mirror_view(x) for x in value]
+    return dataclasses.replace(view, **changes)
