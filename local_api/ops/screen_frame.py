@@ -1,8 +1,8 @@
 """The kiosk's current screen, as the latest picture the kiosk app sent (memory only).
 
 Only the latest frame is kept, in memory only (never written to disk, gone on restart), and a
-newer frame replaces it: the picture is treated as sensitive even though the screens draw masked
-values only (see :mod:`local_api.web.screen` for who may post and fetch it).
+newer frame replaces it: the picture is treated as sensitive even though the app draws it from a
+masked view (``screens/mirror.py``; see :mod:`local_api.web.screen` for who may post and fetch it).
 """
 
 from __future__ import annotations
