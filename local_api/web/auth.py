@@ -115,7 +115,7 @@ def authenticate(role: str) -> Principal | tuple[Response, int]:
             answer, status = error(401, "unauthorized", why or "a token is required (Authorization: Bearer kgw_…)")
             answer.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-gateway"'
             if sid:
-                answer.delete_cookie(SESSION_COOKIE, path="/")
+                answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict", secure=secure_cookies())
             return answer, status
         if request.method not in SAFE_METHODS:
             sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")

@@ -99,3 +99,39 @@ def test_the_consoles_own_log_in_still_works(context: Any, rig: Rig, attacker: t
     log_in(page, rig.url + "/console", tech)
     expect(page.locator("#whoami")).to_contain_text("Technician")
     assert _logged_in_role(context, rig) == 200
+
+
+def test_the_technician_page_shows_last_use_and_expiry_and_revoking_ends_another_browsers_session(
+        browser: Any, context: Any, rig: Rig, attacker: tuple[str, str]) -> None:
+    _attack_url, tech = attacker
+    page = context.new_page()
+    log_in(page, rig.url + "/console/technician", tech)
+    page.select_option("#token-role", "operator")
+    page.fill("#token-label", "夜班 night shift")
+    page.fill("#token-expires", "2099-12-31T23:00")
+    page.click("#token-form button[type=submit]")
+    expect(page.locator("#token-result")).to_contain_text("kgw_")
+    operator = page.locator("#token-result").inner_text().split(": ", 1)[1].strip()
+    operator_id = operator.removeprefix("kgw_").split(".")[0]
+    row = page.locator(f'#tokens-body tr[data-token="{operator_id}"]')
+    expect(row.locator(".expires")).to_contain_text("2099")
+    expect(row.locator(".last-used")).to_contain_text("never")
+    expect(page.locator(f'#tokens-body tr[data-token="{tech.removeprefix("kgw_").split(".")[0]}"] .last-used')
+           ).not_to_contain_text("never")
+
+    other = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    try:
+        night = other.new_page()
+        night.set_default_timeout(UI_TIMEOUT_MS)
+        log_in(night, rig.url + "/console", operator)
+        page.reload()
+        expect(row.locator(".last-used")).not_to_contain_text("never")
+        row.locator("button").click()
+        expect(page.locator("#token-result")).to_contain_text(f"Revoked {operator_id}")
+        expect(row).to_have_count(0)
+        night.reload()  # the operator's page, still holding its cookie
+        expect(night.locator("#login")).to_be_visible()
+        expect(night.locator("#app")).to_be_hidden()
+        assert _logged_in_role(other, rig) == 401
+    finally:
+        other.close()
