@@ -4,11 +4,14 @@ kiosk app's audit door is rate-limited. Real HTTP against a gateway served by wa
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 import requests
-from security_rig import Rig, raw_request, read_first_token, token_id
+from security_rig import Rig, raw_request, read_first_token, token_id, wait_for
+
+from kiosk.terminal.maintenance import Maintenance, MaintenanceConfig, hash_pin
 
 
 @pytest.fixture
@@ -91,3 +94,28 @@ def test_the_kiosk_audit_door_is_rate_limited(rig: Rig) -> None:
     assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
     assert throttled.json()["error"] == "too_many_requests"
     assert rig.get("/health").status_code == 200  # the rest of the kiosk door is untouched
+
+
+def test_the_kiosk_app_keeps_its_maintenance_records_while_the_audit_door_is_throttled(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    record = {"action": "paper_replaced", "outcome": "ok", "detail": "filling the rate"}
+    while rig.post("/api/v1/audit", json=record).status_code != 429:
+        pass
+    m = Maintenance(MaintenanceConfig(hash_pin("258036"), max_attempts=5, lockout_s=300, idle_exit_s=120),
+                    control=lambda: None, gateway=rig.client, clock=time.monotonic,
+                    on_service=lambda on, msg: None)
+    try:
+        m.open()
+        for digit in "135790":  # a wrong PIN: one maintenance_login_failed record for the audit
+            m.tap(f"pin:{digit}")
+        m.tap("pin:ok")
+
+        def throttled_send_seen() -> bool:
+            m.poll()  # the app's loop turning: it sends queued records on its worker
+            return any("rate limit" in r.getMessage() or "refused by the gateway" in r.getMessage()
+                       for r in caplog.records)
+
+        wait_for(throttled_send_seen, 20, "the throttled send")
+        assert m.view()["audit_pending"] == 1, "a throttled record must wait for a retry, not be dropped"
+    finally:
+        m.close()
