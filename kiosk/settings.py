@@ -158,9 +158,14 @@ class GatewaySection(_Section):
     heartbeat_stale_s: float = Field(default=30, gt=0)
     """Without a heartbeat from the kiosk app for this long, ``/ready`` and the status report say so."""
     auth_max_failures: int = Field(default=5, ge=1)
-    """Failed token checks from one address before it is locked out."""
+    """Failed checks of one token id allowed within ``auth_lockout_s``; more are answered 429 with
+    ``Retry-After`` until the oldest failure is that old (a right token is never refused)."""
+    auth_source_max_failures: int = Field(default=20, ge=1)
+    """Failed token checks allowed from one source address (all of loopback counts as one) within
+    ``auth_lockout_s``; more are answered 429 (a right token from there is never refused)."""
     auth_lockout_s: float = Field(default=900, gt=0)
-    """How long an address is locked out after too many failed token checks."""
+    """The window failed token checks are counted in (seconds): a failure stops counting this long
+    after it happened. (The name is from when failures locked an address out.)"""
     first_token_role: Literal["operator", "technician", "none"] = "technician"
     """Role of the token created (and written to ``first-token.txt`` in the data folder) when no token
     exists at the gateway's start; ``none`` creates no token."""

@@ -391,7 +391,9 @@ class Maintenance(MaintenancePages):
             try:
                 self.gateway.audit(record["action"], record["outcome"], record["target"], record["detail"])
             except GatewayRefused as exc:
-                if exc.status >= 500:
+                if exc.status >= 500 or exc.status == 429:  # 429: the audit door's rate limit; later
+                    if exc.status == 429:
+                        log.warning("maintenance audit held back by the gateway's rate limit; will retry")
                     self._retry_at = self.clock() + AUDIT_RETRY_S
                     return
                 # The gateway will never take this one (a bad field): say so loudly, keep the others going.

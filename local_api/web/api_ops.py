@@ -17,7 +17,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from local_api.outbox.store import STATES, OutboxError, Record, UnknownReceipt
 from local_api.timestamps import iso
 from local_api.web.auth import is_loopback, require
-from local_api.web.bodies import DeviceTestBody, TokenBody, parse
+from local_api.web.bodies import DeviceTestBody, TokenBody, TokenChangeBody, parse
 from local_api.web.errors import BadRequest, error, store_failed
 from local_api.web.metrics import CONTENT_TYPE
 from local_api.web.services import services
@@ -137,7 +137,7 @@ def _int_arg(name: str, default: int, high: int) -> int:
 @bp.get("/api/v1/events")
 @require("operator")
 def events() -> Any:
-    """Recent events (platform reachability, breaker, rejections, devices, lock-outs), oldest first.
+    """Recent events (platform reachability, breaker, rejections, devices, throttled token checks), oldest first.
 
     ``source=audit``: the durable audit instead (logins, changes, switches; :mod:`local_api.ops.audit`)."""
     if request.args.get("source", "system") not in ("system", "audit"):
@@ -234,33 +234,61 @@ def device_test_result(command_id: str) -> Any:
 
 # -- tokens ------------------------------------------------------------------------------------
 
+def _token_row(entry: dict[str, Any]) -> dict[str, Any]:
+    return dict(entry, expires_at=iso(entry["expires_at"]), last_used_at=iso(entry["last_used_at"]))
+
+
 @bp.get("/api/v1/tokens")
 @require("technician")
 def tokens_list() -> Any:
-    """Every token's id, role and label (never a secret or a hash)."""
+    """Every token's id, role, label, creation time (Unix seconds), expiry and last use (ISO 8601 or
+    null); never a secret or a hash."""
     store = services().tokens
-    return jsonify({"tokens": store.listing() if store is not None else []})
+    return jsonify({"tokens": [_token_row(t) for t in store.listing()] if store is not None else []})
 
 
 @bp.post("/api/v1/tokens")
 @require("technician")
 def tokens_create() -> Any:
-    """Create a token; the answer is the only place it appears in clear."""
+    """Create a token (optionally expiring at ``expires_at``); the answer is the only place it appears in clear."""
     body = parse(TokenBody)
     store = services().tokens
     if store is None:
         return error(409, "no_token_store", "this gateway was started without a tokens file")
-    token = store.create(body.role, body.label)
-    services().events.add("token_created", f"{body.role} token created by {g.principal.token_id}")
-    return jsonify({"token": token, "role": body.role, "label": body.label}), 201
+    expires = body.expires_at.timestamp() if body.expires_at is not None else None
+    if expires is not None and expires <= time.time():
+        raise BadRequest("expires_at", "must be in the future")
+    token = store.create(body.role, body.label, expires_at=expires)
+    services().events.add("token_created", f"{body.role} token created by {g.principal.token_id}"
+                          + ("" if expires is None else f", valid until {iso(expires)}"))
+    return jsonify({"token": token, "role": body.role, "label": body.label, "expires_at": iso(expires)}), 201
+
+
+@bp.patch("/api/v1/tokens/<token_id>")
+@require("technician")
+def tokens_change(token_id: str) -> Any:
+    """Give a token another role; the console sessions opened with it end at once."""
+    body = parse(TokenChangeBody)
+    svc = services()
+    if svc.tokens is None or not svc.tokens.set_role(token_id, body.role):
+        return error(404, "not_found", "no token has this id")
+    ended = svc.sessions.close_token(token_id)
+    g.audit_detail = f"role {body.role}; {ended} console session(s) ended"
+    svc.events.add("token_changed", f"token {token_id} now has the {body.role} role (by {g.principal.token_id}); "
+                   f"{ended} console session(s) ended")
+    row = next(t for t in svc.tokens.listing() if t["id"] == token_id)
+    return jsonify(_token_row(row))
 
 
 @bp.delete("/api/v1/tokens/<token_id>")
 @require("technician")
 def tokens_revoke(token_id: str) -> Any:
-    """Revoke a token."""
-    store = services().tokens
+    """Revoke a token; the console sessions opened with it end at once."""
+    svc = services()
+    store = svc.tokens
     if store is None or not store.revoke(token_id):
         return error(404, "not_found", "no token has this id")
-    services().events.add("token_revoked", f"token {token_id} revoked by {g.principal.token_id}")
-    return jsonify({"revoked": token_id})
+    ended = svc.sessions.close_token(token_id)
+    svc.events.add("token_revoked", f"token {token_id} revoked by {g.principal.token_id}; "
+                   f"{ended} console session(s) ended")
+    return jsonify({"revoked": token_id, "sessions_ended": ended})

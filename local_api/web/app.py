@@ -28,6 +28,7 @@ from local_api.web.audit import audit_request
 from local_api.web.auth import bp as auth_bp
 from local_api.web.console import bp as console_bp
 from local_api.web.errors import register_error_handlers
+from local_api.web.limits import install_limits
 from local_api.web.screen import bp as screen_bp
 from local_api.web.services import GatewayServices, services
 
@@ -62,4 +63,5 @@ def create_app(services: GatewayServices) -> Flask:
     app.register_blueprint(screen_bp)
     app.after_request(_count_request)
     register_error_handlers(app)
+    install_limits(app, services.settings.gateway)  # after the blueprints and error handlers: its 429 wins
     return app

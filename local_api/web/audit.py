@@ -1,7 +1,7 @@
 """Which requests on the operators' door go into the audit (:mod:`local_api.ops.audit`), and as whom.
 
 Run by the app's ``after_request`` hook: state-changing requests by endpoint (:data:`ACTIONS`),
-failed token checks and lock-outs with the token id they claimed, and refusals. Reads are not
+failed token checks and throttled ones with the token id they claimed, and refusals. Reads are not
 audited, nor is the kiosk app's own door (its submissions carry personal data).
 """
 
@@ -30,6 +30,7 @@ ACTIONS: dict[str, str] = {
     "ops_door.device_test": "device_test",
     "ops_door.tokens_create": "token_created",
     "ops_door.tokens_revoke": "token_revoked",
+    "ops_door.tokens_change": "token_changed",
     "console.service_set": "service_switch",
     "console.device_settings_put": "settings_changed",
 }
@@ -73,7 +74,7 @@ def audit_request(response: Response) -> None:
     """Record a finished request on the operators' door when it changed something or failed a check.
 
     Called by the app's ``after_request`` hook, before the principal is dropped. Reads are not
-    audited; failed token checks (401) and lock-outs (429) are, with the token id they claimed.
+    audited; failed token checks (401) and throttled ones (429) are, with the token id they claimed.
     A view adds detail by setting ``g.audit_detail`` (and ``g.audit_target``). Never raises: an
     audit that cannot be written is logged loudly, and the answer already given stands.
     """
@@ -83,7 +84,7 @@ def audit_request(response: Response) -> None:
     status = response.status_code
     changing = request.method not in ("GET", "HEAD", "OPTIONS")
     if status in (401, 429) and (request.headers.get("Authorization") or endpoint == "auth.console_login"):
-        action = "locked_out" if status == 429 else (
+        action = "throttled" if status == 429 else (
             "login_failed" if endpoint == "auth.console_login" else "auth_failed")
     elif changing and endpoint in ACTIONS:
         action = ACTIONS[endpoint]
@@ -92,8 +93,8 @@ def audit_request(response: Response) -> None:
     else:
         return
     audit = services().audit
-    if action == "locked_out":
-        window = services().lockout.lockout_s
+    if action == "throttled":
+        window = services().settings.gateway.auth_lockout_s
         if not audit.first_refusal(request.remote_addr or "unknown", window, time.monotonic()):
             return
     body = response.get_json(silent=True) if response.is_json else None

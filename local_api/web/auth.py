@@ -3,24 +3,30 @@
 - :func:`is_loopback`: the kiosk app's own door answers this machine only (waitress is told to
   trust no proxy header, so the peer address is the real one);
 - :func:`require`: a view for operators or technicians; the request carries a bearer token or a
-  console session cookie (plus the CSRF token on a state-changing request), and an address with
-  too many failed token checks is locked out (:mod:`local_api.web.credentials` keeps the
-  tokens, lock-outs and sessions);
+  console session cookie (plus the CSRF token on a state-changing request); a session holds only
+  while the token it was opened with does (:mod:`local_api.web.credentials` keeps the tokens and
+  sessions). A failed token check marks the request (:func:`token_check_failed`) so that
+  :mod:`local_api.web.limits` counts it; a valid token is never refused for others' failures;
 - ``/console/session``: a console page logs in with a token and gets an HttpOnly session cookie
-  and the CSRF token for its forms; it can ask who it is, and log out.
+  (``Secure`` whenever the gateway listens beyond loopback) and the CSRF token for its forms; a
+  log-in posted from another origin (login CSRF) is refused; it can ask who it is, and log out.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from kiosk.settings import LOOPBACK_HOSTS
+from local_api.timestamps import iso
 from local_api.web.bodies import SessionBody, parse
-from local_api.web.credentials import SESSION_COOKIE, Principal
+from local_api.web.credentials import EXPIRED, SESSION_COOKIE, Principal
 from local_api.web.errors import error
 from local_api.web.services import services
 
@@ -28,6 +34,8 @@ log = logging.getLogger(__name__)
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOGIN_ENDPOINT = "auth.console_login"
+FAILED_FLAG = "token_check_failed"
 
 bp = Blueprint("auth", __name__)
 
@@ -37,51 +45,77 @@ def is_loopback() -> bool:
     return request.remote_addr in LOOPBACK
 
 
-def _locked_out(left: float) -> tuple[Response, int]:
-    answer, status = error(429, "locked_out", f"too many failed token checks from this address; try again in "
-                           f"{int(left) + 1} s")
-    answer.headers["Retry-After"] = str(int(left) + 1)
-    return answer, status
+def presented_token() -> str | None:
+    """The token a request presents: its bearer header's, or the one a console log-in posts; None
+    when it presents none (no header, a session cookie, the kiosk door)."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else header
+    if request.endpoint != LOGIN_ENDPOINT or request.method != "POST":
+        return None
+    try:
+        if request.form:
+            return str(request.form.get("token", ""))
+        body = request.get_json(force=True, silent=True)
+    except Exception:  # noqa: BLE001  # e.g. nesting too deep to parse: no token presented
+        return None
+    return str(body.get("token", "")) if isinstance(body, dict) else None
 
 
-def _token_failed(address: str) -> tuple[Response, int]:
+def token_is_valid(token: str) -> bool:
+    """Whether ``token`` is a current token (records no use)."""
+    tokens = services().tokens
+    return tokens is not None and tokens.check(token)[0] is not None
+
+
+def token_check_failed() -> bool:
+    """Whether this request failed a token check (a wrong or unknown token; not an expired one)."""
+    return bool(g.get(FAILED_FLAG))
+
+
+def _token_failed(reason: str, token: str) -> tuple[Response, int]:
     svc = services()
+    if reason == EXPIRED and svc.tokens is not None:
+        token_id = token[4:].partition(".")[0]
+        answer, status = error(401, "token_expired", f"this token expired at {iso(svc.tokens.expires_at(token_id))}; "
+                               "a technician can create a new one")
+        answer.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-gateway", error="invalid_token"'
+        return answer, status
+    g.setdefault(FAILED_FLAG, True)
     svc.metrics.auth_failures.inc()
-    if svc.lockout.failed(address):
-        svc.events.add("auth_lockout", f"{address} locked out after repeated failed token checks",
-                       address=address)
-        log.warning("auth: %s locked out after repeated failed token checks", address)
-        return _locked_out(svc.lockout.lockout_s)
     answer, status = error(401, "unauthorized", "the token is not valid (Authorization: Bearer kgw_…)")
     answer.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-gateway", error="invalid_token"'
     return answer, status
 
 
-def _verify_token(token: str) -> Principal | None:
+def _verify_token(token: str) -> tuple[Principal | None, str]:
     tokens = services().tokens
-    return tokens.verify(token) if tokens is not None else None
+    if tokens is None:
+        return None, "unknown"
+    principal, reason = tokens.check(token)
+    if principal is not None:
+        tokens.used(principal.token_id)
+    return principal, reason
 
 
 def authenticate(role: str) -> Principal | tuple[Response, int]:
-    """The request's principal if it has at least ``role``, else the answer to give (401/403/429)."""
+    """The request's principal if it has at least ``role``, else the answer to give (401/403)."""
     svc = services()
-    address = request.remote_addr or "unknown"
-    left = svc.lockout.remaining_s(address)
-    if left > 0:
-        return _locked_out(left)
     header = request.headers.get("Authorization", "")
     if header:
-        scheme, _, token = header.partition(" ")
-        principal = _verify_token(token.strip()) if scheme.lower() == "bearer" else None
+        token = presented_token() or ""
+        principal, reason = _verify_token(token) if header.lower().startswith("bearer ") else (None, "unknown")
         if principal is None:
-            return _token_failed(address)
-        svc.lockout.succeeded(address)
+            return _token_failed(reason, token)
     else:
         sid = request.cookies.get(SESSION_COOKIE, "")
-        principal = svc.sessions.get(sid) if sid else None
+        principal, why = svc.sessions.check(sid) if sid else (None, "")
         if principal is None:
-            answer, status = error(401, "unauthorized", "a token is required (Authorization: Bearer kgw_…)")
+            answer, status = error(401, "unauthorized", why or "a token is required (Authorization: Bearer kgw_…)")
             answer.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-gateway"'
+            if sid:
+                answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict", secure=secure_cookies())
             return answer, status
         if request.method not in SAFE_METHODS:
             sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
@@ -108,25 +142,60 @@ def require(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 # -- console sessions --------------------------------------------------------------------------
 
+def _own_origin() -> str:
+    return request.host_url.rstrip("/")
+
+
+def _cross_origin_login() -> str | None:
+    """Why a log-in looks posted by another site's page (login CSRF), or None. Browsers send
+    ``Sec-Fetch-Site`` and ``Origin`` on every POST and a page cannot forge them; another port on
+    this machine is another origin (but the same site, with the same cookies). A client that is
+    not a browser (curl, the tests) sends neither and is not refused."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        return f"the log-in came from a {site} page"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return None if origin == _own_origin() else f"the log-in came from another origin ({origin[:80]})"
+    referer = request.headers.get("Referer")
+    if referer:
+        parts = urlsplit(referer)
+        if f"{parts.scheme}://{parts.netloc}" != _own_origin():
+            return "the log-in came from a page on another origin"
+    return None
+
+
+def secure_cookies() -> bool:
+    """Whether session cookies get ``Secure``: over TLS, and whenever the gateway listens on an
+    address other than loopback (``gateway.host``), so a cookie never crosses a network in clear."""
+    if request.is_secure:
+        return True
+    host = services().settings.gateway.host.strip("[]")
+    if host in LOOPBACK_HOSTS:
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a host name other than localhost: reachable from elsewhere
+
+
 @bp.post("/console/session")
 def console_login() -> Any:
     """Log a console page in with a token: an HttpOnly session cookie and the CSRF token for its forms."""
     svc = services()
-    address = request.remote_addr or "unknown"
-    left = svc.lockout.remaining_s(address)
-    if left > 0:
-        return _locked_out(left)
+    why = _cross_origin_login()
+    if why is not None:
+        log.warning("console log-in refused: %s", why)
+        return error(403, "cross_origin_login", f"{why}; log in from the console page itself ({_own_origin()}/console)")
     token = request.form.get("token") if request.form else None
     if token is None:
         token = parse(SessionBody).token
-    principal = _verify_token(token)
+    principal, reason = _verify_token(token)
     if principal is None:
-        return _token_failed(address)
-    svc.lockout.succeeded(address)
+        return _token_failed(reason, token)
     sid, csrf = svc.sessions.open(principal)
     answer = jsonify({"role": principal.role, "csrf_token": csrf})
-    answer.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="Strict", secure=request.is_secure,
-                      path="/")
+    answer.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="Strict", secure=secure_cookies(), path="/")
     return answer
 
 
@@ -146,5 +215,5 @@ def console_logout() -> Any:
     """End the console session (needs its CSRF token, like every form)."""
     services().sessions.close(request.cookies.get(SESSION_COOKIE, ""))
     answer = jsonify({"logged_out": True})
-    answer.delete_cookie(SESSION_COOKIE, path="/")
+    answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict", secure=secure_cookies())
     return answer

@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 
 from flask import request
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -261,6 +262,12 @@ class DeviceTestBody(_Body):
 class TokenBody(_Body):
     role: Literal["operator", "technician"]
     label: str = Field(default="", max_length=80)
+    expires_at: AwareDatetime | None = None
+    """When the token stops working (RFC 3339 with an offset); None: it works until revoked."""
+
+
+class TokenChangeBody(_Body):
+    role: Literal["operator", "technician"]
 
 
 class SessionBody(_Body):

@@ -38,6 +38,7 @@ from local_api.ops.service_mode import ServiceBody
 from local_api.web.auth import is_loopback, require
 from local_api.web.bodies import parse
 from local_api.web.errors import BadRequest, error
+from local_api.web.limits import KIOSK_AUDIT_RATE, rate_limited
 from local_api.web.services import services
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,7 @@ def device_settings_reset() -> Any:
 # -- the kiosk app's own audit records and heartbeat answer ------------------------------------
 
 @bp.post("/api/v1/audit")
+@rate_limited(KIOSK_AUDIT_RATE)
 def kiosk_audit() -> Any:
     """A maintenance-mode record from the kiosk app (loopback only; PIN attempts, changes, exits)."""
     if not is_loopback():

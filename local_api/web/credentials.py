@@ -1,21 +1,25 @@
-"""Who may use the operator and technician doors (TARGETS S3): tokens, lock-outs, console sessions.
+"""Who may use the operator and technician doors (TARGETS S3, issue 17): tokens and console sessions.
 
 - Tokens with roles: ``operator`` reads health, status, metrics, events and the outbox;
   ``technician`` also reads device settings, starts device tests, requeues parked
   submissions and manages tokens. A token is ``kgw_<id>.<secret>``; only a salted hash of
-  the secret is kept, in ``tokens.json`` (mode 0600) in the data folder.
+  the secret is kept, in ``tokens.json`` (mode 0600) in the data folder, with its optional
+  expiry (``expires_at``) and its last use (``last_used_at``, in memory at once, on disk at most
+  once a minute). A ``tokens.json`` from before expiry and last use loads as it is.
 - The first token: when no token exists at start, the gateway creates one with the role of
   ``gateway.first_token_role`` and writes it to ``first-token.txt`` (0600) in the data folder
-  for the technician on site to read and delete (see ``docs/gateway-openapi.yaml``).
-- Lock-out: after ``gateway.auth_max_failures`` failed token checks an address is refused for
-  ``gateway.auth_lockout_s`` (429 with ``Retry-After``), even with a right token.
+  for the technician on site; the file is deleted after the first successful use of that token.
 - Browser consoles log in once (``POST /console/session``) and get an HttpOnly, SameSite=Strict
   session cookie plus a CSRF token; every state-changing request authenticated by that cookie
   must echo the token in ``X-CSRF-Token`` (or a ``csrf_token`` form field). Requests with an
   ``Authorization: Bearer`` header are not open to CSRF (a browser never adds it on its own).
+  A session remembers the token it came from and the role it had: every request on it checks
+  that token again, so revoking, expiring or changing the role of a token ends its sessions at once.
+- Failed token checks are throttled per source address and per token id by Flask-Limiter
+  (:mod:`local_api.web.limits`), not here.
 
 Hand-written rather than Flask-Login/Flask-WTF: bearer tokens, roles and a double-submit CSRF
-check are ~150 lines, and neither library stores API tokens hashed or locks out by address.
+check are ~150 lines, and neither library stores API tokens hashed.
 
 This module keeps the credentials (no Flask); :mod:`local_api.web.auth` checks a request against them.
 """
@@ -45,6 +49,13 @@ FIRST_TOKEN_FILE_NAME = "first-token.txt"
 TOKEN_PREFIX = "kgw_"
 SESSION_COOKIE = "kgw_session"
 SESSION_TTL_S = 8 * 3600.0
+LAST_USE_SAVE_S = 60.0
+"""A token's last use is written to ``tokens.json`` at most this often (a scrape every 15 s must
+not rewrite the file each time); the listing shows the exact time from memory."""
+
+# Why a token is not accepted (:meth:`TokenStore.check`); "" when it is.
+UNKNOWN = "unknown"
+EXPIRED = "expired"
 
 
 class TokenFileError(Exception):
@@ -79,6 +90,8 @@ class TokenStore:
         self._now = wall_clock
         self._lock = threading.Lock()
         self._tokens: list[dict[str, Any]] = self._load()
+        self._last_used: dict[str, float] = {}  # newer than tokens.json's last_used_at
+        self._first: tuple[str, Path] | None = None  # the token in first-token.txt, until it is used
 
     def _load(self) -> list[dict[str, Any]]:
         try:
@@ -100,16 +113,26 @@ class TokenStore:
         with self._lock:
             return len(self._tokens)
 
-    def create(self, role: str, label: str = "") -> str:
-        """Add a token with ``role`` and return it in clear (the only time it exists in clear)."""
+    def _entry(self, token_id: str) -> dict[str, Any] | None:
+        return next((t for t in self._tokens if t["id"] == token_id), None)
+
+    def create(self, role: str, label: str = "", *, expires_at: float | None = None) -> str:
+        """Add a token with ``role`` (valid until ``expires_at``, Unix seconds, if given) and return it
+        in clear (the only time it exists in clear)."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if expires_at is not None and expires_at <= self._now():
+            raise ValueError("the expiry must be in the future")
         token_id, secret, salt = secrets.token_hex(4), secrets.token_urlsafe(32), secrets.token_hex(16)
+        entry = {"id": token_id, "role": role, "label": label[:80], "salt": salt, "hash": _hash(salt, secret),
+                 "created_at": self._now()}
+        if expires_at is not None:
+            entry["expires_at"] = float(expires_at)
         with self._lock:
-            self._tokens.append({"id": token_id, "role": role, "label": label[:80], "salt": salt,
-                                 "hash": _hash(salt, secret), "created_at": self._now()})
+            self._tokens.append(entry)
             self._save()
-        log.info("created %s token %s (%s)", role, token_id, label or "no label")
+        log.info("created %s token %s (%s)%s", role, token_id, label or "no label",
+                 "" if expires_at is None else f", valid until {time.strftime('%Y-%m-%d %H:%M', time.localtime(expires_at))}")
         return f"{TOKEN_PREFIX}{token_id}.{secret}"
 
     def revoke(self, token_id: str) -> bool:
@@ -119,86 +142,147 @@ class TokenStore:
             if len(kept) == len(self._tokens):
                 return False
             self._tokens = kept
+            self._last_used.pop(token_id, None)
             self._save()
         log.info("revoked token %s", token_id)
+        if self._first is not None and self._first[0] == token_id:
+            self._drop_first_file("its token was revoked")
+        return True
+
+    def set_role(self, token_id: str, role: str) -> bool:
+        """Give a token another role (its console sessions end); False if there is no token with this id."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        with self._lock:
+            entry = self._entry(token_id)
+            if entry is None:
+                return False
+            before, entry["role"] = entry["role"], role
+            if before != role:
+                self._save()
+        if before != role:
+            log.info("token %s changed from %s to %s", token_id, before, role)
         return True
 
     def listing(self) -> list[dict[str, Any]]:
-        """Every token's id, role, label and creation time (never a hash)."""
+        """Every token's id, role, label, creation time, expiry and last use (Unix seconds or None);
+        never a secret or a hash."""
         with self._lock:
-            return [{k: t[k] for k in ("id", "role", "label", "created_at")} for t in self._tokens]
+            return [{"id": t["id"], "role": t["role"], "label": t.get("label", ""), "created_at": t.get("created_at"),
+                     "expires_at": t.get("expires_at"),
+                     "last_used_at": self._last_used.get(t["id"], t.get("last_used_at"))} for t in self._tokens]
 
-    def verify(self, token: str) -> Principal | None:
-        """The principal of a token in clear, or None if it is not a current token."""
+    def check(self, token: str) -> tuple[Principal | None, str]:
+        """``(principal, "")`` for a current token in clear, else ``(None, UNKNOWN or EXPIRED)``.
+        Records nothing (see :meth:`verify`)."""
         if not token.startswith(TOKEN_PREFIX) or "." not in token:
-            return None
+            return None, UNKNOWN
         token_id, _, secret = token[len(TOKEN_PREFIX):].partition(".")
         with self._lock:
-            entry = next((t for t in self._tokens if t["id"] == token_id), None)
+            entry = self._entry(token_id)
+            entry = dict(entry) if entry is not None else None
         if entry is None or not hmac.compare_digest(_hash(entry["salt"], secret), entry["hash"]):
-            return None
-        return Principal(entry["id"], entry["role"], entry.get("label", ""))
+            return None, UNKNOWN
+        if entry.get("expires_at") is not None and entry["expires_at"] <= self._now():
+            return None, EXPIRED
+        return Principal(entry["id"], entry["role"], entry.get("label", "")), ""
+
+    def verify(self, token: str) -> Principal | None:
+        """The principal of a token in clear, or None if it is not a current token. A success is a use
+        of the token: its last use is recorded, and ``first-token.txt`` goes after its token's first use."""
+        principal, _reason = self.check(token)
+        if principal is not None:
+            self.used(principal.token_id)
+        return principal
+
+    def current(self, token_id: str) -> tuple[Principal | None, str]:
+        """The token with this id as it is now (a console session's token): ``(principal, "")``, or
+        ``(None, UNKNOWN)`` when revoked, ``(None, EXPIRED)`` when expired."""
+        with self._lock:
+            entry = self._entry(token_id)
+            entry = dict(entry) if entry is not None else None
+        if entry is None:
+            return None, UNKNOWN
+        if entry.get("expires_at") is not None and entry["expires_at"] <= self._now():
+            return None, EXPIRED
+        return Principal(entry["id"], entry["role"], entry.get("label", "")), ""
+
+    def expires_at(self, token_id: str) -> float | None:
+        """When the token with this id expires (None: never, or no such token)."""
+        with self._lock:
+            entry = self._entry(token_id)
+            return None if entry is None else entry.get("expires_at")
+
+    def used(self, token_id: str) -> None:
+        """Record a use of the token now (written to the file at most every :data:`LAST_USE_SAVE_S`)."""
+        now = self._now()
+        with self._lock:
+            self._last_used[token_id] = now
+            entry = self._entry(token_id)
+            if entry is not None and now - (entry.get("last_used_at") or 0.0) >= LAST_USE_SAVE_S:
+                entry["last_used_at"] = now
+                try:
+                    self._save()
+                except OSError as exc:  # the use stands; the listing still has it from memory
+                    log.warning("last use of token %s not saved to %s: %s", token_id, self.path, exc.strerror)
+        if self._first is not None and self._first[0] == token_id:
+            self._drop_first_file("its token has been used")
+
+    def _drop_first_file(self, why: str) -> None:
+        first, self._first = self._first, None
+        if first is None:
+            return
+        try:
+            first[1].unlink(missing_ok=True)
+        except OSError as exc:
+            log.error("could not delete %s (%s): delete it by hand; it holds token %s", first[1], exc.strerror,
+                      first[0])
+            return
+        log.warning("deleted %s (token %s): %s", first[1], first[0], why)
 
     def ensure_first(self, role: str, folder: Path) -> Path | None:
-        """With no token at all, create one with ``role`` and write it to ``first-token.txt`` (0600)."""
+        """With no token at all, create one with ``role`` and write it to ``first-token.txt`` (0600).
+
+        The file is deleted after the first successful use of that token (also when it was written
+        before a restart); returns its path when it was written now."""
+        path = folder / FIRST_TOKEN_FILE_NAME
         if role not in ROLES or len(self):
+            self._remember_first(path)
             return None
         token = self.create(role, "first token, created at start")
-        path = folder / FIRST_TOKEN_FILE_NAME
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, (token + "\n").encode("ascii"))
         finally:
             os.close(fd)
-        log.warning("no operator token existed: a %s token was written to %s; read it, keep it safe and "
-                    "delete the file", role, path)
+        self._first = (token[len(TOKEN_PREFIX):].partition(".")[0], path)
+        log.warning("no operator token existed: a %s token was written to %s; it is deleted after its first use "
+                    "(read it, keep it safe)", role, path)
         return path
 
-
-class Lockout:
-    """Counts failed token checks per address; locks an address out after too many. Thread-safe."""
-
-    def __init__(self, max_failures: int, lockout_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_failures = max_failures
-        self.lockout_s = lockout_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures: dict[str, list[float]] = {}
-        self._locked_until: dict[str, float] = {}
-
-    def remaining_s(self, address: str) -> float:
-        """Seconds the address stays locked out (0: not locked)."""
+    def _remember_first(self, path: Path) -> None:
+        """A ``first-token.txt`` left from an earlier start: delete it once its token is used (or gone)."""
+        try:
+            text = path.read_text(encoding="ascii", errors="replace").strip()
+        except OSError:
+            return
+        token_id = text[len(TOKEN_PREFIX):].partition(".")[0] if text.startswith(TOKEN_PREFIX) else ""
         with self._lock:
-            until = self._locked_until.get(address, 0.0)
-            left = until - self._clock()
-            if left <= 0 and address in self._locked_until:
-                del self._locked_until[address]
-            return max(0.0, left)
-
-    def failed(self, address: str) -> bool:
-        """Count a failure; True when this one locks the address out."""
-        now = self._clock()
-        with self._lock:
-            recent = [t for t in self._failures.get(address, []) if now - t < self.lockout_s] + [now]
-            if len(recent) >= self.max_failures:
-                self._failures.pop(address, None)
-                self._locked_until[address] = now + self.lockout_s
-                return True
-            self._failures[address] = recent
-            if len(self._failures) > 10_000:  # a scan from many addresses must not grow memory forever
-                self._failures.pop(next(iter(self._failures)))
-            return False
-
-    def succeeded(self, address: str) -> None:
-        """A right token: forget earlier failures of the address."""
-        with self._lock:
-            self._failures.pop(address, None)
+            known = self._entry(token_id) is not None
+        self._first = (token_id, path)
+        if not known:
+            self._drop_first_file("its token no longer exists")
 
 
 class ConsoleSessions:
-    """Browser sessions of the console pages: cookie id → principal, with a CSRF token each."""
+    """Browser sessions of the console pages: cookie id → (token id, role), with a CSRF token each.
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+    A session is only as good as the token it came from: :meth:`check` asks ``tokens`` again on
+    every request and ends the session when the token was revoked, has expired or has another role.
+    """
+
+    def __init__(self, tokens: TokenStore | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._tokens = tokens
         self._clock = clock
         self._key = secrets.token_bytes(32)  # per process: a restart logs every console out
         self._lock = threading.Lock()
@@ -214,18 +298,48 @@ class ConsoleSessions:
                                    now + SESSION_TTL_S)
         return sid, self.csrf_token(sid)
 
-    def get(self, sid: str) -> Principal | None:
-        """The principal of a live session, else None."""
+    def check(self, sid: str) -> tuple[Principal | None, str]:
+        """``(principal, "")`` for a live session whose token still holds, else ``(None, why)`` in
+        plain words (the session is ended when its token no longer holds)."""
         with self._lock:
             found = self._sessions.get(sid)
         if found is None or found[1] <= self._clock():
-            return None
-        return found[0]
+            return None, "the console session has ended; log in again"
+        principal = found[0]
+        if self._tokens is None:
+            return principal, ""
+        now, reason = self._tokens.current(principal.token_id)
+        why = ""
+        if now is None:
+            why = (f"the token this session was opened with ({principal.token_id}) has expired; log in with a "
+                   "current token" if reason == EXPIRED else
+                   f"the token this session was opened with ({principal.token_id}) was revoked; log in again")
+        elif now.role != principal.role:
+            why = (f"the role of the token this session was opened with ({principal.token_id}) changed to "
+                   f"{now.role}; log in again")
+        if why:
+            self.close(sid)
+            log.info("console session of token %s ended: %s", principal.token_id, why.split(";")[0])
+            return None, why
+        self._tokens.used(principal.token_id)
+        return principal, ""
+
+    def get(self, sid: str) -> Principal | None:
+        """The principal of a live session whose token still holds, else None."""
+        return self.check(sid)[0]
 
     def close(self, sid: str) -> None:
         """End a session (log out)."""
         with self._lock:
             self._sessions.pop(sid, None)
+
+    def close_token(self, token_id: str) -> int:
+        """End every session opened with the token ``token_id``; how many there were."""
+        with self._lock:
+            ended = [sid for sid, (p, _) in self._sessions.items() if p.token_id == token_id]
+            for sid in ended:
+                del self._sessions[sid]
+        return len(ended)
 
     def csrf_token(self, sid: str) -> str:
         """The session's CSRF token: an HMAC of its id, so nothing more needs storing."""

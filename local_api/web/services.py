@@ -23,7 +23,7 @@ from local_api.ops.screen_frame import ScreenFrame
 from local_api.ops.service_mode import SERVICE_FILE_NAME, ServiceSwitch
 from local_api.outbox.forwarder import Forwarder
 from local_api.outbox.store import Outbox
-from local_api.web.credentials import ConsoleSessions, Lockout, TokenStore
+from local_api.web.credentials import ConsoleSessions, TokenStore
 from local_api.web.metrics import GatewayMetrics
 
 EXTENSION_KEY = "kiosk"
@@ -61,10 +61,8 @@ class GatewayServices:
     """The kiosk app as its heartbeats report it, and the device tests waiting for it."""
     metrics: GatewayMetrics = field(init=False)
     """This app's Prometheus registry: counters the views bump, gauges read at scrape time."""
-    lockout: Lockout = field(init=False)
-    """Failed token checks per address (``gateway.auth_max_failures``, ``gateway.auth_lockout_s``)."""
     sessions: ConsoleSessions = field(init=False)
-    """The console pages' browser sessions."""
+    """The console pages' browser sessions, each bound to the token it was opened with."""
     audit: AuditLog = field(init=False)
     """Who did what to this terminal (``audit.jsonl``)."""
     service_switch: ServiceSwitch = field(init=False)
@@ -78,8 +76,7 @@ class GatewayServices:
         settings, data = self.settings, self.settings.data_path
         self.presence = KioskPresence(self.events)
         self.metrics = GatewayMetrics(settings, self.version, self.outbox, self.forwarder, self.presence)
-        self.lockout = Lockout(settings.gateway.auth_max_failures, settings.gateway.auth_lockout_s)
-        self.sessions = ConsoleSessions()
+        self.sessions = ConsoleSessions(self.tokens)
         self.audit = AuditLog(data / AUDIT_FILE_NAME)
         self.service_switch = ServiceSwitch(data / SERVICE_FILE_NAME)
         self.device_settings = LocalDeviceSettings(settings, data / LOCAL_SETTINGS_FILE_NAME)

@@ -23,7 +23,7 @@ def browser():
 
 @pytest.fixture
 def rig(tmp_path: Path):
-    """A platform simulator and a gateway on 127.0.0.1 (lock-out after 3 failed token checks)."""
+    """A platform simulator and a gateway on 127.0.0.1 (throttled after 3 failed checks of a token id)."""
     r = Rig(tmp_path / "data", KIOSK_GATEWAY__AUTH_MAX_FAILURES="3", KIOSK_GATEWAY__AUTH_LOCKOUT_S="60")
     yield r
     r.close()

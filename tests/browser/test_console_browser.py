@@ -1,4 +1,4 @@
-"""The operator console in real headless Chromium (issue 10): log-in and lock-out, what an operator
+"""The operator console in real headless Chromium (issue 10): log-in and throttling, what an operator
 sees (health, devices, outbox, events, audit, the kiosk's screen), the out-of-service switch.
 Leaves a screenshot a person can look at in the test's tmp folder; with KIOSK_UPDATE_SCREENSHOTS=1 it
 also refreshes docs/screenshots/console.png for the README."""
@@ -23,25 +23,25 @@ PERSON = identities(3)[2]
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "console.png"
 
 
-def test_a_wrong_token_is_refused_and_repeated_failures_lock_the_browser_out(page: Page, rig: Rig) -> None:
+def test_a_wrong_token_is_refused_and_repeated_failures_are_throttled_but_not_the_right_token(page: Page,
+                                                                                             rig: Rig) -> None:
+    # Issue 17: repeated failures used to lock the browser's address out, even for the right token;
+    # now further wrong tries are throttled (429) and the right token still logs in.
     tech, _ = tokens(rig)
     page.goto("/console")
     expect(page.locator("#login")).to_be_visible()
     expect(page.locator("#app")).to_be_hidden()
-    for attempt in range(2):
+    for attempt in range(3):
         page.fill("#token", tech[:-4] + "AAAA")
         page.click("#login-form button[type=submit]")
         expect(page.locator("#login-error")).to_contain_text("令牌无效")
         expect(page.locator("#login-error")).to_contain_text("HTTP 401")
         page.locator("#login-error").evaluate("e => e.textContent = ''")
-    page.fill("#token", "kgw_00000000.guess")
+    page.fill("#token", tech[:-4] + "BBBB")
     page.click("#login-form button[type=submit]")
-    expect(page.locator("#login-error")).to_contain_text("已锁定")
-    page.fill("#token", tech)  # even the right token, while locked out
-    page.click("#login-form button[type=submit]")
+    expect(page.locator("#login-error")).to_contain_text("请稍后再试")
     expect(page.locator("#login-error")).to_contain_text("HTTP 429")
     expect(page.locator("#app")).to_be_hidden()
-    rig.gateway.services.lockout._locked_until.clear()  # the lock-out length passes
     log_in(page, "/console", tech)
     expect(page.locator("#whoami")).to_contain_text("Technician")
     page.reload()  # the session cookie keeps the page logged in

@@ -79,7 +79,7 @@ const Kiosk = (() => {
       csrf = result.data.csrf_token;
       showApp(result.data.role);
     } else if (result.status === 429) {
-      showLogin(`失败次数过多，已锁定 Too many failed attempts: locked out. ${refusal(result)}`);
+      showLogin(`失败次数过多，请稍后再试 Too many failed attempts; wait and try again. ${refusal(result)}`);
     } else {
       showLogin(`令牌无效 The token is not valid. ${refusal(result)}`);
     }

@@ -1,8 +1,8 @@
-// The technician page: serial ports by stable id, assigning them, device settings, device tests.
+// The technician page: serial ports by stable id, assigning them, device settings, device tests, tokens.
 "use strict";
 
 (() => {
-  const {api, refusal, text, el, pageError, $} = Kiosk;
+  const {api, refusal, text, el, when, pageError, $} = Kiosk;
   const ACTIONS = {id_reader: ["test_read", "self_test", "reset"], printer: ["test_print", "self_test", "reset"]};
   const ACTION_TEXT = {test_read: "试读卡 Test read", test_print: "试打印 Test print", self_test: "自检 Self-test",
                        reset: "复位 Reset"};
@@ -76,6 +76,37 @@
     }
   }
 
+  function renderTokens(tokens) {
+    const body = $("tokens-body");
+    body.replaceChildren();
+    for (const t of tokens) {
+      const revoke = el("button", {type: "button", onclick: async () => {
+        const result = await api("DELETE", `/api/v1/tokens/${encodeURIComponent(t.id)}`);
+        text("token-result", result.status === 200 ? `已吊销 Revoked ${t.id}` : refusal(result));
+        loadTokens();
+      }}, "吊销 Revoke");
+      body.append(el("tr", {dataset: {token: t.id}}, el("td", {className: "mono"}, t.id),
+        el("td", {}, t.role), el("td", {}, t.label || "—"), el("td", {className: "expires"}, t.expires_at ? when(t.expires_at) : "—"),
+        el("td", {className: "last-used"}, t.last_used_at ? when(t.last_used_at) : "从未 never"), el("td", {}, revoke)));
+    }
+  }
+
+  async function loadTokens() {
+    const result = await api("GET", "/api/v1/tokens");
+    if (result.status === 200) renderTokens(result.data.tokens);
+  }
+
+  async function createToken(event) {
+    event.preventDefault();
+    const body = {role: $("token-role").value, label: $("token-label").value.trim()};
+    const expires = $("token-expires").value;
+    if (expires) body.expires_at = new Date(expires).toISOString();  // the browser's local time, sent with its offset
+    const result = await api("POST", "/api/v1/tokens", body);
+    text("token-result", result.status === 201
+      ? `新令牌（只显示这一次）New token (shown only now): ${result.data.token}` : `未创建 Not created: ${refusal(result)}`);
+    loadTokens();
+  }
+
   async function load() {
     const [ports, settings] = await Promise.all([api("GET", "/api/v1/devices/ports"), api("GET", "/api/v1/devices/settings")]);
     if (ports.status !== 200 || settings.status !== 200) {
@@ -86,6 +117,7 @@
     renderPorts(ports.data.ports);
     renderSettings(settings.data);
     renderTests(settings.data.status);
+    loadTokens();
   }
 
   Kiosk.onReady(() => {
@@ -94,6 +126,7 @@
       save({id_reader: $("set-id_reader").value.trim(), printer: $("set-printer").value.trim(),
             paper_width_mm: Number($("set-paper_width_mm").value)});
     };
+    $("token-form").onsubmit = createToken;
     $("settings-reset").onclick = async () => {
       const result = await api("DELETE", "/api/v1/devices/settings");
       text("settings-result", result.status === 200 ? "已恢复配置文件中的设置 Back to the configured settings" : refusal(result));
