@@ -85,6 +85,8 @@ def clean_json(value: Any, where: str = "body") -> Any:
     """``value`` with every string (and key) in NFC; :class:`BadRequest` naming the field of the first
     string :func:`text_problem` refuses (line breaks and tabs are left to the field types)."""
     if isinstance(value, str):
+        if value.isascii() and value.isprintable():  # the fast path for base64 pages: nothing to change or refuse
+            return value
         text = unicodedata.normalize("NFC", value)
         problem = text_problem(text, multiline=True)
         if problem:
