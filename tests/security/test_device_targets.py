@@ -117,3 +117,17 @@ def test_a_local_settings_file_written_before_the_check_stops_the_start(tmp_path
         load_settings(environ={"KIOSK_GATEWAY__DATA_DIR": str(data)}, check_devices=True)
     problems = [p for p in refused.value.problems if p.key == "devices.printer"]
     assert problems and problems[0].source == str(local) and "only files under" in problems[0].message
+
+
+def test_a_link_counts_by_what_it_points_at(rig: Rig, tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    try:
+        to_pty, to_passwd = tmp_path / "kiosk-reader", tmp_path / "kiosk-printer"
+        to_pty.symlink_to(os.ttyname(slave))
+        to_passwd.symlink_to("/etc/passwd")
+        assert put_settings(rig, {"id_reader": str(to_pty)}).status_code == 200
+        refused = put_settings(rig, {"printer": str(to_passwd)})
+        assert refused.status_code == 422 and "not a serial port" in refused.json()["message"]
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -134,3 +134,14 @@ def test_text_is_normalised_to_nfc_before_it_is_stored_and_forwarded(rig: Rig) -
 
     sent = json.dumps(wait_for(forwarded, what="the application at the platform"), ensure_ascii=False)
     assert "José Café" in sent and "\u0301" not in sent
+
+
+def test_a_body_over_its_size_limit_is_refused_before_it_is_parsed(rig: Rig) -> None:
+    padding = "x" * (70 * 1024)  # a rating is a few hundred bytes; its limit is the default 64 KiB
+    answer = post_raw(rig, "/console/session", '{"token": "' + padding + '"}')
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["error"] == "payload_too_large" and answer.json()["field"] == "body"
+    assert "64 KiB" in answer.json()["message"]
+    pages = requests.post(rig.url + "/api/v1/submissions", timeout=30, json=submission(  # big bodies keep theirs
+        materials=[{"name": "page", "content_type": "image/jpeg", "data": "/9j/" + "A" * 400_000}]))
+    assert pages.status_code == 202, pages.text
