@@ -31,7 +31,7 @@ from pydantic import (
     field_validator,
 )
 
-from kiosk.endpoints import EndpointError, parse_endpoint
+from kiosk.endpoints import EndpointError, parse_endpoint, target_problem
 from kiosk.qrcodes import load_public_key
 
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
@@ -42,6 +42,7 @@ SAMPLE_SECRET = "sample-secret-change-me-in-deployment"  # the one in config/def
 # The packaged maintenance PIN (246810, for simulated devices only): refused once a device is real.
 SAMPLE_PIN_HASH = "scrypt$16384$8$1$a2lvc2stc2FtcGxlLXBpbg==$kwhELtwQV0ZADIEl8FpUlyfmeo/wopNDuUD4osRanug="
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+FILE_OUTPUT_FOLDER = "printer-output"  # in the data folder: devices.file_output_dir's default
 
 
 class _Section(BaseModel):
@@ -91,6 +92,9 @@ class DevicesSection(_Section):
     qr_camera: str = "auto"
     """Camera behind the scan window for QR codes: the same forms; ``none`` or ``auto`` on real
     hardware uses the document camera."""
+    file_output_dir: str = ""
+    """The one folder a ``file://`` device endpoint may write in (raw printer bytes, for tests and spooling);
+    empty: ``printer-output`` in the gateway's data folder. A ``file://`` endpoint elsewhere is refused."""
 
     @field_validator("paper_width_mm")
     @classmethod
@@ -242,6 +246,12 @@ class Settings(_Section):
     def data_path(self) -> Path:
         return Path(self.gateway.data_dir).expanduser().resolve()
 
+    @property
+    def devices_file_output_path(self) -> Path:
+        """Where ``file://`` device endpoints may write (``devices.file_output_dir``)."""
+        folder = self.devices.file_output_dir
+        return Path(folder).expanduser().resolve() if folder else self.data_path / FILE_OUTPUT_FOLDER
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -309,7 +319,8 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
     """Load and validate the layered settings, or raise :class:`SettingsError` naming every problem.
 
     ``config`` None means ``/etc/kiosk/kiosk.toml`` when it exists. With ``check_devices``
-    the device endpoints are also checked for existence (a serial port that is not there), and the
+    the device endpoints are also checked for allowed targets (:func:`target_problems`) and existence (a
+    serial port that is not there), and the
     packaged maintenance PIN is refused while any device is real hardware.
     """
     environ = dict(os.environ if environ is None else environ)
@@ -387,12 +398,32 @@ def sample_pin_problems(settings: Settings, origin: dict[str, str] | None = None
                     "terminal's own with `kiosk maintenance pin-hash` and set maintenance.pin_hash")]
 
 
-def device_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
-    """Endpoints that point at something that is not there (a missing serial device path)."""
+def target_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
+    """Device endpoints naming a target that is not allowed (:func:`kiosk.endpoints.target_problem`): a
+    file that is not a serial port, a ``file://`` outside ``devices.file_output_dir``, a link-local address."""
     origin = origin or {}
     problems = []
+    for key in ("id_reader", "printer", "ssc_reader"):
+        uri = getattr(settings.devices, key)
+        if key == "ssc_reader" and uri == "none":
+            continue
+        problem = target_problem(uri, file_dir=settings.devices_file_output_path)
+        if problem:
+            dotted = f"devices.{key}"
+            problems.append(Problem(origin.get(dotted, "settings"), dotted, problem))
+    return problems
+
+
+def device_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
+    """Endpoints naming a target that is not allowed (:func:`target_problems`), and ones that point at
+    something that is not there (a missing serial device path)."""
+    origin = origin or {}
+    problems = target_problems(settings, origin)
+    refused = {p.key for p in problems}
     for key in ("id_reader", "printer"):
         endpoint = parse_endpoint(getattr(settings.devices, key))
+        if f"devices.{key}" in refused:
+            continue
         if endpoint.local_path is not None and not Path(endpoint.local_path).exists():
             dotted = f"devices.{key}"
             problems.append(Problem(origin.get(dotted, "settings"), dotted,

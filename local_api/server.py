@@ -25,6 +25,7 @@ from waitress.server import create_server
 from kiosk.catalog.loading import Catalog
 from kiosk.settings import Settings
 from kiosk.watchdog import ServingProbe, Watchdog, gateway_alive
+from local_api.files import secure_folder
 from local_api.link.breaker import CircuitBreaker
 from local_api.link.client import PlatformClient
 from local_api.ops.events import EventLog
@@ -146,11 +147,16 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
 
     ``item_codes``: codes a submission may name; ``"catalog"`` reads the packaged catalog, None
     accepts any well-formed code. Creates the first operator token when none exists
-    (``gateway.first_token_role``). Raises ``OutboxCorrupt`` naming the file when the database
+    (``gateway.first_token_role``). Makes the data folder 0700 and its files 0600 (warning about each one
+    that was looser, in the log and the operators' events). Raises ``OutboxCorrupt`` naming the file when the database
     is damaged, before anything starts.
     """
     data = settings.data_path
-    data.mkdir(parents=True, exist_ok=True)
+    # Data folder 0700, every file 0600 (issue 17): loosened ones are fixed before anything is opened, and
+    # said; the files made from here on are created owner-only.
+    loosened = secure_folder(data)
+    for fixed in loosened:
+        log.warning("data folder: %s", fixed)
     sealer = Sealer.from_key_file(data / KEY_FILE_NAME)
     tokens = TokenStore(data / TOKENS_FILE_NAME)
     tokens.ensure_first(settings.gateway.first_token_role, data)
@@ -164,6 +170,8 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
         raise
     gw = settings.gateway
     events = EventLog()
+    for fixed in loosened:
+        events.add("file_mode_fixed", fixed)
     breaker = CircuitBreaker(gw.breaker_failures, gw.breaker_reset_s,
                              on_change=lambda kind, reason: events.add(kind, reason or kind.replace("_", " ")))
     url = platform_base_url or platform_url(settings)

@@ -217,6 +217,9 @@ class SerialLink:
 
 # ---------------------------------------------------------------- file
 
+def _owner_only(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
+
 
 class FileLink:
     """Raw printer bytes appended durably to a file (``file:///path``), one open per operation.
@@ -232,7 +235,8 @@ class FileLink:
     def __init__(self, path: str) -> None:
         self.where = path
         try:
-            self._file = open(path, "ab")  # noqa: SIM115  closed by close(), as every link is
+            # Owner-only (0600) when created: the default output folder is the gateway's data folder.
+            self._file = open(path, "ab", opener=_owner_only)  # noqa: SIM115  closed by close(), as every link is
         except OSError as exc:
             raise DeviceNotFound(f"printer file {path} cannot be written: {exc}") from exc
 

@@ -334,7 +334,7 @@ class DeviceControl:
         if before is None:
             self._store.reset()
         else:
-            write_atomically(self.local_path, before, 0o644)
+            write_atomically(self.local_path, before)  # 0600, like every file in the data folder
 
     def _write_last_good(self) -> None:
         """After a gateway change that could not be applied, write the settings in use back to the file,

@@ -9,6 +9,7 @@ exceptions the callers act on: :class:`PlatformUnavailable` (try again later) an
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -73,6 +74,18 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when - (time.time() if now is None else now))
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float; the platform's answers are read as strictly as the gateway's requests."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is beyond a 64-bit float")
+    return value
+
+
 def _reason_of(response: requests.Response) -> str:
     try:
         data = response.json()
@@ -128,7 +141,9 @@ class PlatformClient:
 
     def _request(self, method: str, path: str, body: Any = None,
                  headers: dict[str, str] | None = None) -> requests.Response:
-        raw = b"" if body is None else json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        # allow_nan=False: never NaN or Infinity on the wire (not JSON; issue 17).
+        raw = b"" if body is None else json.dumps(body, ensure_ascii=False, sort_keys=True,
+                                                  allow_nan=False).encode("utf-8")
         all_headers = dict(headers or {})
         if body is not None:
             all_headers["Content-Type"] = "application/json; charset=utf-8"
@@ -153,7 +168,7 @@ class PlatformClient:
 
     def _json(self, response: requests.Response) -> dict[str, Any]:
         try:
-            data = response.json()
+            data = response.json(parse_constant=_not_json, parse_float=_finite)
         except ValueError as exc:
             raise PlatformUnavailable(f"HTTP {response.status_code} with a body that is not JSON") from exc
         if not isinstance(data, dict):

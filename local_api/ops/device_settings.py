@@ -1,12 +1,14 @@
 """Technicians' device settings changes, kept in a local override file in the data folder.
 
 ``PUT /api/v1/devices/settings`` validates a change against :class:`kiosk.settings.DevicesSection`
-(the same rules as ``kiosk config check``), refuses one that would leave the kiosk without an ID
-card reader (no endpoint, or a serial device path that is not there), and writes the result
-atomically to ``<data_dir>/kiosk.local.toml`` as a ``[devices]`` table holding only the keys that
-differ from the configured settings. The gateway never opens a device (the kiosk app owns them):
-the app learns of a change from the heartbeat answer's ``device_settings`` field
-(``{"revision", "file", "devices"}``), reopens the devices whose endpoint changed, and keeps its
+(the same rules as ``kiosk config check``), refuses a target that is not allowed
+(``kiosk.settings.target_problems``: a file that is not a serial port, ``file://`` outside
+``devices.file_output_dir``, a link-local, multicast or unspecified address) and one that would leave
+the kiosk without an ID card reader (no endpoint, or a serial device path that is not there), and
+writes the result atomically (mode 0600) to ``<data_dir>/kiosk.local.toml`` as a ``[devices]`` table
+holding only the keys that differ from the configured settings. The gateway never opens a device
+(the kiosk app owns them): the app learns of a change from the heartbeat answer's ``device_settings``
+field (``{"revision", "file", "devices"}``), reopens the devices whose endpoint changed, and keeps its
 last good settings if reopening fails. ``revision`` is a digest of the file (None: no local
 change, use the configured settings), so it survives a gateway restart unchanged.
 """
@@ -23,7 +25,7 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kiosk.settings import LOCAL_OVERRIDES, DevicesSection, Settings, device_problems
+from kiosk.settings import LOCAL_OVERRIDES, DevicesSection, Settings, device_problems, target_problems
 from local_api.files import write_atomically
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,10 @@ class LocalDeviceSettings:
                 where = ".".join(str(p) for p in first["loc"]) or "body"
                 raise SettingsRefused(where, first["msg"].removeprefix("Value error, ")) from None
             candidate = self.settings.model_copy(update={"devices": devices})
+            for problem in target_problems(candidate):  # /etc/shadow, file:///etc/passwd, 169.254.169.254
+                key = problem.key.removeprefix("devices.")
+                if key in wanted:
+                    raise SettingsRefused(key, f"{problem.message}; nothing was changed")
             for problem in device_problems(candidate):
                 key = problem.key.removeprefix("devices.")
                 if key in wanted:
@@ -145,7 +151,7 @@ class LocalDeviceSettings:
                   "# maintenance mode). Applied over the configured settings; delete to go back to them.\n")
         data = (header + tomli_w.dumps({"devices": override})).encode("utf-8")
         try:
-            write_atomically(self.path, data, 0o644)
+            write_atomically(self.path, data)  # 0600, like every file in the data folder
         except OSError as exc:
             raise SettingsRefused("body", f"{self.path} cannot be written ({exc.strerror}); nothing was changed; "
                                   "check the data folder's free space and permissions") from exc

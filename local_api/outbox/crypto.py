@@ -54,8 +54,8 @@ class Sealer:
         return cls(load_or_create_key(path))
 
     def seal(self, obj: Any, aad: bytes | str) -> bytes:
-        """Encrypt ``obj`` (anything ``json.dumps`` accepts) bound to ``aad``."""
-        plain = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """Encrypt ``obj`` (anything ``json.dumps`` accepts; never NaN or Infinity) bound to ``aad``."""
+        plain = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
         nonce = os.urandom(NONCE_BYTES)  # random 96-bit nonces: safe far beyond a kiosk's volume
         return BLOB_VERSION + nonce + self._aead.encrypt(nonce, plain, _aad_bytes(aad))
 

@@ -23,6 +23,7 @@ import base64
 import builtins
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -117,7 +118,13 @@ class Outbox:
         # one-in-a-million draw that repeats one; a new run number is then drawn).
         self._run = self._draw_run()
         self._serials: dict[tuple[str, str], int] = {}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            # Created owner-only before SQLite opens it: SQLite gives the -wal and -shm files the
+            # database file's mode, so all three are 0600 whatever the umask (issue 17).
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise OutboxUnavailable(f"outbox database {self.path} cannot be created: {exc.strerror}") from exc
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                        timeout=5.0)

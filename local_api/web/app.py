@@ -13,7 +13,8 @@ Two doors, one app (contract: ``docs/gateway-openapi.yaml``):
 The factory only wires: views reach the outbox, forwarder, platform clients and the rest through
 :func:`local_api.web.services.services` (one typed :class:`GatewayServices` in the app's one
 extension slot), never module globals, so tests and the server build apps with their own
-services. Every error is JSON (:mod:`local_api.web.errors`).
+services. Every error is JSON (:mod:`local_api.web.errors`); request JSON is read strictly and answers
+are standard JSON (:mod:`local_api.web.jsonio`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from local_api.web.audit import audit_request
 from local_api.web.auth import bp as auth_bp
 from local_api.web.console import bp as console_bp
 from local_api.web.errors import register_error_handlers
+from local_api.web.jsonio import StrictJSONProvider
 from local_api.web.limits import install_limits
 from local_api.web.screen import bp as screen_bp
 from local_api.web.services import GatewayServices, services
@@ -53,8 +55,7 @@ def create_app(services: GatewayServices) -> Flask:
     # Materials travel base64-encoded (4/3 of their size) beside the form.
     max_body = int(services.settings.gateway.max_materials_mb * MB * 4 / 3) + FORM_ALLOWANCE_BYTES
     app.config.update(MAX_CONTENT_LENGTH=max_body)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # readable Chinese in answers
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = StrictJSONProvider(app)  # strict reading, standard JSON only in answers, readable Chinese
     services.attach(app)
     app.register_blueprint(kiosk_bp)
     app.register_blueprint(ops_bp)

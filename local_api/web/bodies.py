@@ -3,18 +3,30 @@
 
 Every model forbids unknown fields, so a misspelt field is named in the 400 answer instead of
 being silently dropped. Validators never echo a value back: error bodies can end up in logs.
+
+Text (issue 17): :func:`parse` reads the body strictly (:mod:`local_api.web.jsonio`: depth and size
+limits, no NaN or Infinity), then every string in it — keys too, in any model, free-form ``form`` and
+device ``detail`` included — is normalised to NFC and refused, naming the field, when it holds a control
+character other than a line break or tab, a bidi override or isolate (U+202A–U+202E, U+2066–U+2069: they
+make text read differently from what it is) or an unpaired surrogate. The field types here add what a
+field needs beyond that: :data:`Text` is one line, :data:`Name` one line and not blank, :data:`FreeText`
+may have line breaks (comments, details).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Literal, TypeVar
+import re
+import unicodedata
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from flask import request
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -27,11 +39,15 @@ from pydantic import (
 from kiosk.validators import citizen_id_valid, mobile_valid
 from local_api.ops.fleet import DeviceStateName
 from local_api.web.errors import BadRequest
+from local_api.web.jsonio import JSONRefused, read_json
 
 ITEM_CODE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 RECEIPT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
 MAX_FACE_B64_CHARS = 2_800_000  # 2 MiB of JPEG once decoded
 MAX_MATERIALS = 10
+KIB = 1024
+DEFAULT_MAX_JSON_BYTES = 64 * KIB
+"""Largest JSON body a model takes unless it says otherwise (``max_json_bytes``)."""
 # A session's item kind (kiosk/catalog/model.py KINDS, plus "none": ended before an item was
 # chosen) and how it ended; closed lists because they become Prometheus labels.
 SESSION_ITEM_KINDS = ("guide", "query", "print", "apply", "appointment", "certification", "none")
@@ -39,12 +55,115 @@ SESSION_OUTCOMES = ("completed", "failed", "abandoned", "timeout")
 
 _M = TypeVar("_M", bound=BaseModel)
 
+# -- text --------------------------------------------------------------------------------------
+
+_BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+# Refused in every string: C0 controls but tab and line breaks, DEL and C1, bidi overrides and isolates,
+# unpaired surrogates (JSON's "\ud800" escapes; not Unicode text).
+_REFUSED = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}\ud800-\udfff]")
+_LINE_BREAKS = re.compile(r"[\t\n\r]")
+_BLANK_CATEGORIES = {"Zs", "Zl", "Zp", "Cc", "Cf"}  # spaces (U+3000 too), controls, invisible formatting
+
+
+def text_problem(value: str, *, multiline: bool) -> str | None:
+    """Why ``value`` is not acceptable text, in plain words naming the character's code point; None if it is."""
+    found = _REFUSED.search(value) or (None if multiline else _LINE_BREAKS.search(value))
+    if found is None:
+        return None
+    char = found.group()
+    code = f"U+{ord(char):04X}"
+    if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        return (f"contains a right-to-left override or isolate character ({code}), which makes text read "
+                "differently from what it is; remove it")
+    if "\ud800" <= char <= "\udfff":
+        return f"contains an unpaired surrogate ({code}): not valid Unicode text"
+    if char in "\t\n\r":
+        return f"contains a control character ({code}, a line break or tab) but is a one-line field"
+    return f"contains a control character ({code}); only printable text is accepted"
+
+
+def clean_json(value: Any, where: str = "body") -> Any:
+    """``value`` with every string (and key) in NFC; :class:`BadRequest` naming the field of the first
+    string :func:`text_problem` refuses (line breaks and tabs are left to the field types)."""
+    if isinstance(value, str):
+        if value.isascii() and value.isprintable():  # the fast path for base64 pages: nothing to change or refuse
+            return value
+        text = unicodedata.normalize("NFC", value)
+        problem = text_problem(text, multiline=True)
+        if problem:
+            raise BadRequest(where, problem)
+        return text
+    if isinstance(value, dict):
+        cleaned = {}
+        for key, item in value.items():
+            name = unicodedata.normalize("NFC", key)
+            problem = text_problem(name, multiline=False)
+            if problem:
+                raise BadRequest(where, f"a key {problem}")
+            cleaned[name] = clean_json(item, name if where == "body" else f"{where}.{name}")
+        return cleaned
+    if isinstance(value, list):
+        return [clean_json(item, f"{where}.{i}") for i, item in enumerate(value)]
+    return value
+
+
+def _nfc(value: Any) -> Any:
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
+def _one_line(value: str) -> str:
+    problem = text_problem(value, multiline=False)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _free_text(value: str) -> str:
+    problem = text_problem(value, multiline=True)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if value and all(unicodedata.category(c) in _BLANK_CATEGORIES for c in value):
+        raise ValueError("is blank (only spaces or invisible characters); write the name out")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_nfc), AfterValidator(_one_line)]
+"""One line of text: NFC, no control or bidi-override characters."""
+Name = Annotated[str, BeforeValidator(_nfc), AfterValidator(_one_line), AfterValidator(_not_blank)]
+"""A name or label: :data:`Text` that is not blank (an empty optional label stays allowed)."""
+FreeText = Annotated[str, BeforeValidator(_nfc), AfterValidator(_free_text)]
+"""A comment or detail: like :data:`Text`, but line breaks and tabs are kept."""
+
+
+def _too_large(limit: int) -> BadRequest:
+    return BadRequest("body", f"the JSON body is larger than {limit // KIB} KiB, the most this request takes",
+                      status=413, code="payload_too_large")
+
 
 def parse(model: type[_M]) -> _M:
-    """The request's JSON body as ``model``, or :class:`BadRequest` naming the first bad field."""
-    data = request.get_json(force=True, silent=True)
+    """The request's JSON body as ``model``, or :class:`BadRequest` naming the first bad field or the limit.
+
+    The body is read strictly (:func:`local_api.web.jsonio.read_json`: nested at most 32 deep, no NaN or
+    Infinity), at most ``model.max_json_bytes`` long (default :data:`DEFAULT_MAX_JSON_BYTES`; None: only the
+    app's own limit), and its strings cleaned by :func:`clean_json`.
+    """
+    limit: int | None = getattr(model, "max_json_bytes", DEFAULT_MAX_JSON_BYTES)
+    if limit is not None and (request.content_length or 0) > limit:
+        raise _too_large(limit)
+    raw = request.get_data(cache=True)
+    if limit is not None and len(raw) > limit:
+        raise _too_large(limit)
+    try:
+        data = read_json(raw)
+    except JSONRefused as exc:
+        raise BadRequest("body", str(exc)) from None
     if not isinstance(data, dict):
         raise BadRequest("body", "the body must be a JSON object (Content-Type: application/json)")
+    data = clean_json(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -71,10 +190,10 @@ class Applicant(BaseModel):
     """Who the submission is for; extra card fields (address, gender, phone) are kept as given."""
 
     model_config = ConfigDict(extra="allow")
-    name: str = Field(min_length=1, max_length=64)
+    name: Name = Field(min_length=1, max_length=64)
     id_type: Literal["resident_id", "hk_macao_permit", "taiwan_permit", "foreign_permanent", "passport"] = \
         "resident_id"
-    id_number: str = Field(min_length=1, max_length=32)
+    id_number: Text = Field(min_length=1, max_length=32)
 
     @field_validator("id_number")
     @classmethod
@@ -97,7 +216,7 @@ def _phone(value: str | None) -> str | None:
 class MaterialBody(_Body):
     """One material: a document-camera image or scan, base64 in ``data``."""
 
-    name: str = Field(min_length=1, max_length=64)
+    name: Name = Field(min_length=1, max_length=64)
     content_type: Literal["image/jpeg", "image/png", "application/pdf"]
     data: str = Field(min_length=4)
 
@@ -116,6 +235,7 @@ class MaterialBody(_Body):
 
 
 class SubmissionBody(_Body):
+    max_json_bytes: ClassVar[int | None] = None  # materials: the app's limit (gateway.max_materials_mb)
     kind: Literal["application", "print_request"]
     item_code: str = ItemCode()
     applicant: Applicant
@@ -136,14 +256,16 @@ class QueryBody(DocumentBody):
 
 
 class RatingBody(_Body):
-    receipt_no: str = Field(min_length=1, max_length=80)
+    receipt_no: Text = Field(min_length=1, max_length=80)
     level: StrictInt = Field(ge=1, le=5)
     direction: Literal["gbt39046"]
-    text: str = Field(default="", max_length=500)
+    text: FreeText = Field(default="", max_length=500)
 
 
 class IdentityBody(_Body):
     """人证比对: the card's identity and a live face image (JPEG, base64)."""
+
+    max_json_bytes: ClassVar[int | None] = MAX_FACE_B64_CHARS + 64 * KIB
 
     applicant: Applicant
     face_jpeg: str = Field(min_length=4, max_length=MAX_FACE_B64_CHARS)
@@ -169,7 +291,7 @@ class SignInBody(_Body):
 
 class BookingBody(_Body):
     item_code: str = ItemCode()
-    slot_id: str = Field(min_length=1, max_length=120)
+    slot_id: Text = Field(min_length=1, max_length=120)
     applicant: Applicant
     phone: str | None = None
     request_id: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
@@ -188,7 +310,7 @@ class HelpRequestBody(_Body):
     item_code: str | None = Field(default=None, min_length=1, max_length=64, pattern=ITEM_CODE_PATTERN)
     applicant: Applicant | None = None
     phone: str | None = None
-    text: str = Field(default="", max_length=500)
+    text: FreeText = Field(default="", max_length=500)
 
     @field_validator("phone")
     @classmethod
@@ -200,7 +322,7 @@ class ReportBody(_Body):
     """办不成事反映: what could not be done."""
 
     category: Literal["cannot_handle", "too_slow", "attitude", "system_fault", "other"]
-    text: str = Field(min_length=1, max_length=1000)
+    text: Annotated[FreeText, AfterValidator(_not_blank)] = Field(min_length=1, max_length=1000)
     item_code: str | None = Field(default=None, min_length=1, max_length=64, pattern=ITEM_CODE_PATTERN)
     applicant: Applicant | None = None
     phone: str | None = None
@@ -216,7 +338,7 @@ class DeviceReport(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     state: DeviceStateName
-    name: str | None = Field(default=None, max_length=64)
+    name: Text | None = Field(default=None, max_length=64)
     operations: StrictInt | None = None
     errors: StrictInt | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
@@ -227,9 +349,9 @@ class TestResult(_Body):
     """The outcome of a device test the gateway handed to the kiosk app."""
 
     __test__ = False  # not a pytest class, despite the name
-    command_id: str = Field(min_length=1, max_length=64)
+    command_id: Text = Field(min_length=1, max_length=64)
     ok: StrictBool
-    detail: str = Field(default="", max_length=500)
+    detail: FreeText = Field(default="", max_length=500)
 
 
 class SessionCount(_Body):
@@ -249,8 +371,9 @@ class SessionsReport(_Body):
 
 
 class HeartbeatBody(_Body):
-    screen: str = Field(min_length=1, max_length=64)
-    devices: dict[str, DeviceReport] = Field(default_factory=dict, max_length=16)
+    max_json_bytes: ClassVar[int | None] = 256 * KIB  # up to 16 device reports with their details
+    screen: Text = Field(min_length=1, max_length=64)
+    devices: dict[Text, DeviceReport] = Field(default_factory=dict, max_length=16)
     results: list[TestResult] = Field(default_factory=list, max_length=32)
     sessions: SessionsReport | None = None
 
@@ -261,7 +384,7 @@ class DeviceTestBody(_Body):
 
 class TokenBody(_Body):
     role: Literal["operator", "technician"]
-    label: str = Field(default="", max_length=80)
+    label: Name = Field(default="", max_length=80)
     expires_at: AwareDatetime | None = None
     """When the token stops working (RFC 3339 with an offset); None: it works until revoked."""
 
@@ -271,4 +394,4 @@ class TokenChangeBody(_Body):
 
 
 class SessionBody(_Body):
-    token: str = Field(min_length=1, max_length=200)
+    token: Text = Field(min_length=1, max_length=200)

@@ -36,7 +36,7 @@ from local_api.ops.audit import AuditError
 from local_api.ops.device_settings import DeviceSettingsBody, SettingsRefused
 from local_api.ops.service_mode import ServiceBody
 from local_api.web.auth import is_loopback, require
-from local_api.web.bodies import parse
+from local_api.web.bodies import clean_json, parse
 from local_api.web.errors import BadRequest, error
 from local_api.web.limits import KIOSK_AUDIT_RATE, rate_limited
 from local_api.web.services import services
@@ -116,7 +116,8 @@ def service_set() -> Any:
         raw = request.form.get("in_service", "")
         if raw not in ("true", "false"):
             raise BadRequest("in_service", "must be true or false")
-        body = ServiceBody(in_service=raw == "true", message=request.form.get("message", "")[:200])
+        body = ServiceBody(in_service=raw == "true",
+                           message=clean_json(request.form.get("message", "")[:200], "message"))
     else:
         body = parse(ServiceBody)
     principal = g.principal

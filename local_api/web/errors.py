@@ -22,12 +22,15 @@ log = logging.getLogger(__name__)
 
 class BadRequest(Exception):
     """A request that is not what the route expects; ``field`` names where (a body field, a query
-    parameter, or ``body``)."""
+    parameter, or ``body``). Answered 400 ``invalid_request`` unless ``status`` and ``code`` say otherwise
+    (a body over its size limit: 413 ``payload_too_large``)."""
 
-    def __init__(self, field_name: str, message: str) -> None:
+    def __init__(self, field_name: str, message: str, *, status: int = 400, code: str = "invalid_request") -> None:
         super().__init__(message)
         self.field = field_name
         self.message = message
+        self.status = status
+        self.code = code
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> tuple[Response, int]:
@@ -46,7 +49,7 @@ def store_failed(exc: OutboxError) -> tuple[Response, int]:
 
 
 def _bad_request(exc: BadRequest) -> tuple[Response, int]:
-    return error(400, "invalid_request", f"{exc.field}: {exc.message}", field=exc.field)
+    return error(exc.status, exc.code, f"{exc.field}: {exc.message}", field=exc.field)
 
 
 def _http_error(exc: HTTPException) -> tuple[Response, int]:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import requests
 import schemathesis
 from gateway_rig import Rig
 from hypothesis import HealthCheck, given, settings
@@ -100,3 +101,27 @@ def test_no_generated_request_gets_a_5xx(rig: Rig) -> None:
         exercise(operation)
     assert not failures, "\n".join(failures[:10])
     assert set(calls) == paths and len(calls) >= 100  # every documented path was really exercised
+
+
+def test_json_nested_a_thousand_deep_never_gets_a_5xx(rig: Rig) -> None:
+    """Issue 17's depth case, on every documented operation that takes a JSON body: a 400 naming the limit
+    (or an earlier refusal such as 404 for an unknown path parameter), never a 5xx."""
+    token = (rig.data_dir / "first-token.txt").read_text().strip()
+    schema = schemathesis.from_path(str(DOC))
+    deep = "[" * 1000 + "]" * 1000
+    answered: dict[str, int] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if not any(body.media_type == "application/json" for body in operation.body):
+            continue
+        path = re.sub(r"\{\w+\}", "x1", operation.path)
+        for text in (deep, '{"a": ' + deep + "}"):
+            response = requests.request(operation.method.upper(), rig.url + path, data=text, timeout=15,
+                                        headers={"Content-Type": "application/json",
+                                                 "Authorization": f"Bearer {token}"})
+            assert response.status_code < 500, f"{operation.method.upper()} {path}: {response.text[:200]}"
+            answered[f"{operation.method.upper()} {operation.path}"] = response.status_code
+            if response.status_code == 400:
+                assert "nested deeper than 32 levels" in response.json()["message"], response.text
+    assert len(answered) >= 15 and "POST /console/session" in answered
+    assert sum(status == 400 for status in answered.values()) >= 12, answered
