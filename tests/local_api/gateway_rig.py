@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,12 @@ class Rig:
         self.http = ServerHandle(self.gateway.app, name="gateway").start()
         self.url = self.http.url
         self.client = GatewayClient(self.url, timeout_s=10)
+
+    @cached_property
+    def first_token(self) -> str:
+        """The first technician token, read once from ``first-token.txt``: the gateway deletes that file
+        after the token's first use (issue 17), so every later use takes it from here."""
+        return (self.data_dir / "first-token.txt").read_text().strip()
 
     @property
     def services(self) -> Any:

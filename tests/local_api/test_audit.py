@@ -24,7 +24,7 @@ def rig(tmp_path: Path):
 
 
 def tech_token(rig: Rig) -> str:
-    return (rig.data_dir / "first-token.txt").read_text().strip()
+    return rig.first_token
 
 
 def audit_lines(rig: Rig) -> list[dict]:

@@ -162,7 +162,7 @@ def test_rejected_and_expired_are_parked_visible_and_can_be_queued_again(tmp_pat
         rig.faults(status=503)
         expiring = rig.client.submit("application", "rs-sydj", PEOPLE[1], {})["receipt_no"]
         wait_for(lambda: rig.client.submission(expiring)["state"] == "expired", what="expiry")
-        token = (rig.data_dir / "first-token.txt").read_text().strip()
+        token = rig.first_token
         parked = rig.get("/api/v1/outbox?state=rejected", token).json()["submissions"]
         assert [p["receipt_no"] for p in parked] == [rejected] and "422" in parked[0]["last_error"]
         assert "姓名" not in json.dumps(parked, ensure_ascii=False)

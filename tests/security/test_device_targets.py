@@ -29,7 +29,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory):
 
 
 def put_settings(rig: Rig, body: dict[str, object]) -> requests.Response:
-    token = (rig.data_dir / "first-token.txt").read_text().strip()  # the first token is a technician's
+    token = rig.first_token  # the first token is a technician's
     return requests.put(rig.url + "/api/v1/devices/settings", json=body,
                         headers={"Authorization": f"Bearer {token}"}, timeout=10)
 

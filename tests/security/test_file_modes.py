@@ -31,7 +31,7 @@ def use(rig: Rig) -> None:
     person = identities(1)[0]
     rig.client.submit("application", "rs-sydj", {"name": person["name"], "id_number": person["id_number"]},
                       {"reason": "x"})
-    token = (rig.data_dir / "first-token.txt").read_text().strip()
+    token = rig.first_token
     assert rig.post("/api/v1/tokens", token, json={"role": "operator"}).status_code == 201
     assert requests.put(rig.url + "/api/v1/devices/settings", json={"paper_width_mm": 58},
                         headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
@@ -57,6 +57,7 @@ def test_after_start_the_folder_is_0700_and_every_file_0600(tmp_path: Path) -> N
 def test_a_loosened_file_is_fixed_and_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     data = tmp_path / "data"
     rig = Rig(data)
+    token = rig.first_token  # read before use: the gateway deletes first-token.txt after its first use
     use(rig)
     rig.close()
     data.chmod(0o755)
@@ -70,7 +71,6 @@ def test_a_loosened_file_is_fixed_and_warned_about(tmp_path: Path, caplog: pytes
         said = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
         assert "outbox.db" in said and "0644" in said and "0600" in said and "tokens.json" in said
         assert str(data) in said and "0755" in said
-        token = (data / "first-token.txt").read_text().strip()
         events = rig.get("/api/v1/events", token).json()["events"]
         assert any("outbox.db" in e.get("message", "") for e in events), events
     finally:

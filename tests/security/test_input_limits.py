@@ -116,7 +116,7 @@ def test_free_text_keeps_its_line_breaks_but_not_other_controls(rig: Rig) -> Non
 
 
 def test_operator_door_text_fields_are_checked_too(rig: Rig) -> None:
-    token = (rig.data_dir / "first-token.txt").read_text().strip()
+    token = rig.first_token
     answer = rig.post("/api/v1/tokens", token, json={"role": "operator", "label": "夜班\u202e"})
     assert answer.status_code == 400 and answer.json()["field"] == "label", answer.text
     login = requests.post(rig.url + "/console/session", json={"token": "kgw_\x00"}, timeout=10)
