@@ -16,7 +16,7 @@ import base64
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
@@ -28,6 +28,7 @@ RATING_DIRECTION = "gbt39046"
 DOOR_HEADER = "X-Kiosk-Door"
 """The kiosk door's secret travels in this header (``local_api.web.door``)."""
 DOOR_REFUSED = "kiosk_door_secret"
+WILDCARD_HOSTS = ("0.0.0.0", "::")
 
 
 class GatewayError(Exception):
@@ -80,9 +81,15 @@ class GatewayClient:
 
     @classmethod
     def for_settings(cls, settings: Settings, base_url: str | None = None, timeout_s: float = 5) -> GatewayClient:
-        """A client of the gateway these settings describe (its URL unless ``base_url``), with its door secret."""
+        """A client of the gateway these settings describe (its URL unless ``base_url``), with its door secret.
+
+        A gateway listening on every address (``0.0.0.0``, ``::``) is called on loopback: the kiosk door
+        answers nothing else, and only to its loopback name."""
         gw = settings.gateway
         url = base_url or f"http://{'[' + gw.host + ']' if ':' in gw.host else gw.host}:{gw.port}"
+        parts = urlsplit(url)
+        if parts.hostname in WILDCARD_HOSTS:
+            url = urlunsplit(parts._replace(netloc=f"{'[::1]' if ':' in parts.hostname else '127.0.0.1'}:{parts.port}"))
         return cls(url, timeout_s, door_secret_file=settings.door_secret_path)
 
     def close(self) -> None:

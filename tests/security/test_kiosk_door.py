@@ -214,3 +214,17 @@ def test_forwarding_headers_from_an_untrusted_address_are_ignored(rig: Rig) -> N
     answer = rig.door("POST", "/api/v1/submissions", json=SUBMISSION, headers={"Forwarded": "for=198.51.100.7"})
     assert answer.status_code == 403 and answer.json()["error"] == "via_proxy"
     assert stored(rig) == 0 and door_headers(rig.data_dir)
+
+
+def test_a_gateway_on_every_address_is_called_on_loopback(rig: Rig) -> None:
+    """``gateway.host = 0.0.0.0`` (e.g. for a VPN scrape): the app still calls its door as 127.0.0.1."""
+    port = rig.http.port
+    everywhere = rig.settings.model_copy(update={"gateway": rig.settings.gateway.model_copy(
+        update={"host": "0.0.0.0", "port": port})})
+    for given in (None, f"http://0.0.0.0:{port}"):
+        client = GatewayClient.for_settings(everywhere, given)
+        try:
+            assert client.base_url == rig.url
+            assert client.heartbeat("home", {})["ok"]
+        finally:
+            client.close()

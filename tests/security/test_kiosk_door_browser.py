@@ -18,9 +18,9 @@ from flask import Flask
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
 
-from browser_rig import Rig, identities, launch  # noqa: E402
+from browser_rig import Rig, identities, launch
 
-from local_api.server import ServerHandle  # noqa: E402
+from local_api.server import ServerHandle
 
 PERSON = identities(1)[0]
 SUBMISSION = {"kind": "application", "item_code": "rs-sydj", "applicant": PERSON, "form": {"reason": "伪造"}}
