@@ -19,9 +19,10 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "local_api"))
 
-from gateway_rig import DOOR_SECRET_FILE, Rig, door_headers, identities
+from gateway_rig import DOOR_SECRET_FILE, Rig, door_headers, identities, make_settings
 
-from local_api.client import GatewayClient
+from kiosk.settings import SettingsError
+from local_api.client import GatewayClient, GatewayUnavailable
 from local_api.server import ServerHandle, build_gateway
 
 PERSON = identities(1)[0]
@@ -150,8 +151,6 @@ def test_the_client_finds_a_new_secret_after_a_gateway_restart(rig: Rig) -> None
 
 
 def test_a_client_without_the_secret_is_told_what_to_check(rig: Rig, tmp_path: Path) -> None:
-    from local_api.client import GatewayUnavailable
-
     stray = GatewayClient(rig.url, door_secret_file=tmp_path / "nowhere" / DOOR_SECRET_FILE)
     try:
         with pytest.raises(GatewayUnavailable) as caught:
@@ -228,3 +227,11 @@ def test_a_gateway_on_every_address_is_called_on_loopback(rig: Rig) -> None:
             assert client.heartbeat("home", {})["ok"]
         finally:
             client.close()
+
+
+def test_trusted_proxies_must_be_addresses(tmp_path: Path) -> None:
+    assert make_settings(tmp_path, KIOSK_GATEWAY__TRUSTED_PROXIES="127.0.0.1, 10.8.0.0/24").gateway.trusted_proxies \
+        == ("127.0.0.1", "10.8.0.0/24")
+    with pytest.raises(SettingsError) as caught:
+        make_settings(tmp_path, KIOSK_GATEWAY__TRUSTED_PROXIES="proxy.example")
+    assert "gateway.trusted_proxies" in str(caught.value) and "not an IP address" in str(caught.value)
