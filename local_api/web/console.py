@@ -191,7 +191,7 @@ def device_settings_reset() -> Any:
 
 @bp.post("/api/v1/audit")
 def kiosk_audit() -> Any:
-    """A maintenance-mode record from the kiosk app (the kiosk door; PIN attempts, changes, exits)."""
+    """A maintenance-mode record from the kiosk app (loopback only; PIN attempts, changes, exits)."""
     refused = kiosk_door_refusal()
     if refused is not None:
         return refused
