@@ -28,7 +28,6 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -140,13 +139,21 @@ class AuditLog:
     def recent(self, after_seq: int = 0, limit: int = 100) -> list[dict[str, Any]]:
         """Records with ``seq`` above ``after_seq``, oldest first, at most ``limit``.
 
-        With ``after_seq`` 0 these are the newest ``limit`` records (what a console shows).
+        With ``after_seq`` 0 these are the newest ``limit`` records (what a console shows). The newest
+        rotated file (``audit.jsonl.1``) is read too when the current one does not reach back far enough.
         """
         limit = max(1, limit)
-        found: deque[dict[str, Any]] | list[dict[str, Any]]
-        found = deque(maxlen=limit) if after_seq == 0 else []
+        current = self._entries(self.path, after_seq)
+        reaches_back = bool(current) and int(current[0].get("seq", 0)) <= after_seq + 1
+        if (len(current) < limit if after_seq == 0 else not reaches_back):
+            current = self._entries(self.path.with_name(self.path.name + ".1"), after_seq) + current
+        return current[-limit:] if after_seq == 0 else current[:limit]
+
+    def _entries(self, path: Path, after_seq: int) -> list[dict[str, Any]]:
+        """The records in one file with ``seq`` above ``after_seq`` (torn lines skipped, never repaired)."""
+        found: list[dict[str, Any]] = []
         try:
-            with open(self.path, encoding="utf-8", errors="replace") as f:
+            with open(path, encoding="utf-8", errors="replace") as f:
                 for line in f:
                     try:
                         entry = json.loads(line)
@@ -154,11 +161,9 @@ class AuditLog:
                         continue  # a torn line is skipped, never "repaired" in place
                     if isinstance(entry, dict) and int(entry.get("seq", 0)) > after_seq:
                         found.append(entry)
-                        if isinstance(found, list) and len(found) >= limit:
-                            break
         except FileNotFoundError:
             return []
         except OSError as exc:
-            log.error("audit: %s cannot be read (%s)", self.path, exc.strerror)
+            log.error("audit: %s cannot be read (%s)", path, exc.strerror)
             return []
-        return list(found)
+        return found
