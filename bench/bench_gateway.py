@@ -25,6 +25,8 @@ from pathlib import Path
 import requests
 
 from bench.common import Figure, median, percentile
+from kiosk.settings import DOOR_SECRET_FILE_NAME
+from local_api.client import GatewayClient
 
 SECRET = "bench-secret-0123456789"
 APPLICANT = {"name": "张三", "id_number": "11010519491231002X", "address": "厦门市海沧区测试路1号"}
@@ -87,13 +89,18 @@ def _item_code() -> str:
         return "rs-sydj"
 
 
-def _latencies(url: str, n: int) -> list[float]:
-    session = requests.Session()
+def _door(url: str, folder: Path) -> GatewayClient:
+    """A connection to the kiosk door as the kiosk app has it (the secret the gateway wrote at start)."""
+    return GatewayClient(url, 30, door_secret_file=folder / "gw" / DOOR_SECRET_FILE_NAME)
+
+
+def _latencies(url: str, folder: Path, n: int) -> list[float]:
+    session = _door(url, folder)
     body = {"kind": "application", "item_code": _item_code(), "applicant": APPLICANT, "form": FORM}
     samples = []
     for _ in range(n):
         start = time.perf_counter()
-        answer = session.post(url + "/api/v1/submissions", json=body, timeout=30)
+        answer = session.send("POST", "/api/v1/submissions", json=body)
         samples.append(time.perf_counter() - start)
         assert answer.status_code == 202, answer.text
     session.close()
@@ -119,12 +126,12 @@ def _rate(worker: Callable[[], Callable[[], bool]], seconds: float) -> float:
     return sum(counts) / (time.perf_counter() - start)
 
 
-def _sustained_rate(url: str, seconds: float) -> float:
+def _sustained_rate(url: str, folder: Path, seconds: float) -> float:
     body = {"kind": "application", "item_code": _item_code(), "applicant": APPLICANT, "form": FORM}
 
     def worker() -> Callable[[], bool]:
-        session = requests.Session()
-        return lambda: session.post(url + "/api/v1/submissions", json=body, timeout=30).status_code == 202
+        session = _door(url, folder)
+        return lambda: session.send("POST", "/api/v1/submissions", json=body).status_code == 202
 
     return _rate(worker, seconds)
 
@@ -151,11 +158,11 @@ def run(quick: bool) -> list[Figure]:
         anchors, rates, lat, stores = [], [], [], []
         sim, proc, url = _gateway(folder)
         try:
-            _latencies(url, 20)  # warm up connections and code paths
+            _latencies(url, folder, 20)  # warm up connections and code paths
             for _ in range(3):  # interleaved: the anchor and the gateway see the same disk and load
                 anchors.append(_raw_insert_rate(folder, seconds / 2))
-                lat += _latencies(url, n // 3)
-                rates.append(_sustained_rate(url, seconds))
+                lat += _latencies(url, folder, n // 3)
+                rates.append(_sustained_rate(url, folder, seconds))
                 stores.append(_store_rate(folder, seconds / 2))
         finally:
             proc.terminate()

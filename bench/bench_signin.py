@@ -49,7 +49,7 @@ def run(quick: bool) -> list[Figure]:
                 "gateway": base.gateway.model_copy(update={"port": 0, "data_dir": data_dir}),
                 "platform": base.platform.model_copy(update={"url": sim.url})})
             gateway = start_gateway(settings)
-            client = GatewayClient(gateway.url, timeout_s=10)
+            client = GatewayClient.for_settings(settings, gateway.url, timeout_s=10)
             direct = PlatformClient(sim.url, base.platform.secret, base.kiosk.id, timeout_s=10)
             try:
                 return _measure(sim.url, client, direct, repeat, scans)

@@ -13,6 +13,7 @@ from, all at once, so a technician can fix a settings file in one pass.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 import tomllib
@@ -37,6 +38,7 @@ from kiosk.qrcodes import load_public_key
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
 ENV_PREFIX = "KIOSK_"
 DEFAULTS_NAME = "defaults.toml"
+DOOR_SECRET_FILE_NAME = "kiosk-door.secret"  # written by the gateway at each start (local_api/web/door.py)
 LOCAL_OVERRIDES = "kiosk.local.toml"  # written by the gateway's technician door (local_api/ops/device_settings.py)
 SAMPLE_SECRET = "sample-secret-change-me-in-deployment"  # the one in config/defaults.toml
 # The packaged maintenance PIN (246810, for simulated devices only): refused once a device is real.
@@ -173,6 +175,29 @@ class GatewaySection(_Section):
     first_token_role: Literal["operator", "technician", "none"] = "technician"
     """Role of the token created (and written to ``first-token.txt`` in the data folder) when no token
     exists at the gateway's start; ``none`` creates no token."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses (or networks, ``10.0.0.0/24``) of reverse proxies in front of the gateway, e.g. a
+    TLS-terminating Caddy on the terminal: only a request from one of them may say with
+    ``X-Forwarded-For`` who the client is, and the kiosk door refuses everything that came through a
+    proxy. Empty (the default): forwarding headers are ignored. A comma-separated list in the environment."""
+    audit_max_mb: float = Field(default=16, gt=0)
+    """Largest size of ``audit.jsonl``; a record that would pass it starts a new file (the old one
+    becomes ``audit.jsonl.1``, and so on), so forged or runaway records cannot fill the disk."""
+    audit_keep: int = Field(default=4, ge=1, le=100)
+    """How many rotated audit files (``audit.jsonl.1`` … ``.N``) are kept; the oldest beyond goes."""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        for entry in value or ():
+            try:
+                ipaddress.ip_network(str(entry), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/24)") \
+                    from None
+        return value
 
 
 class PlatformSection(_Section):
@@ -251,6 +276,11 @@ class Settings(_Section):
         """Where ``file://`` device endpoints may write (``devices.file_output_dir``)."""
         folder = self.devices.file_output_dir
         return Path(folder).expanduser().resolve() if folder else self.data_path / FILE_OUTPUT_FOLDER
+
+    @property
+    def door_secret_path(self) -> Path:
+        """The kiosk door's per-start secret (0600), written by the gateway, read by the kiosk app."""
+        return self.data_path / DOOR_SECRET_FILE_NAME
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,10 @@
 """The kiosk UI's client of the local gateway.
 
+The kiosk door wants the secret the gateway writes at each start (``settings.door_secret_path``,
+0600): the client reads it on first use, sends it in ``X-Kiosk-Door`` and, when the gateway
+answers that the secret is wrong (it was restarted and wrote a new one), reads the file once more
+and repeats the call (the door refuses before doing anything, so repeating is harmless).
+
 Errors come out as :class:`GatewayUnavailable` (the gateway is not answering: the screen
 says so in plain words, the technician text says what to check) and :class:`GatewayRefused`
 (the gateway answered with an error: ``status``, ``error``, ``field`` and ``message``).
@@ -9,13 +14,21 @@ from __future__ import annotations
 
 import base64
 import time
-from typing import Any
-from urllib.parse import quote
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
+if TYPE_CHECKING:  # only for the annotation: the client is imported before settings are needed
+    from kiosk.settings import Settings
+
 # The kiosk only ever rates in GB/T 39046 direction: 1 = 非常满意 … 5 = 非常不满意.
 RATING_DIRECTION = "gbt39046"
+DOOR_HEADER = "X-Kiosk-Door"
+"""The kiosk door's secret travels in this header (``local_api.web.door``)."""
+DOOR_REFUSED = "kiosk_door_secret"
+WILDCARD_HOSTS = ("0.0.0.0", "::")
 
 
 class GatewayError(Exception):
@@ -46,21 +59,74 @@ class GatewayRefused(GatewayError):
         super().__init__(f"HTTP {status} {self.error}: {self.message}")
 
 
+def _error_code(response: requests.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body.get("error")) if isinstance(body, dict) else None
+
+
 class GatewayClient:
     """Calls to the local gateway; one instance per UI process (not shared across threads)."""
 
-    def __init__(self, base_url: str, timeout_s: float = 5) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 5, *, door_secret_file: Path | None = None) -> None:
+        """``door_secret_file``: where the gateway writes the kiosk door's secret (``settings.door_secret_path``;
+        :meth:`for_settings` passes it); None: no secret is sent, and only ``/health`` answers."""
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        self.door_secret_file = door_secret_file
+        self._secret: str | None = None
         self._session = requests.Session()
+
+    @classmethod
+    def for_settings(cls, settings: Settings, base_url: str | None = None, timeout_s: float = 5) -> GatewayClient:
+        """A client of the gateway these settings describe (its URL unless ``base_url``), with its door secret.
+
+        A gateway listening on every address (``0.0.0.0``, ``::``) is called on loopback: the kiosk door
+        answers nothing else, and only to its loopback name."""
+        gw = settings.gateway
+        url = base_url or f"http://{'[' + gw.host + ']' if ':' in gw.host else gw.host}:{gw.port}"
+        parts = urlsplit(url)
+        if parts.hostname in WILDCARD_HOSTS:
+            url = urlunsplit(parts._replace(netloc=f"{'[::1]' if ':' in parts.hostname else '127.0.0.1'}:{parts.port}"))
+        return cls(url, timeout_s, door_secret_file=settings.door_secret_path)
 
     def close(self) -> None:
         """Close pooled connections."""
         self._session.close()
 
+    def _door_headers(self, *, reread: bool = False) -> dict[str, str]:
+        if self.door_secret_file is None:
+            return {}
+        if self._secret is None or reread:
+            try:
+                self._secret = self.door_secret_file.read_text(encoding="ascii").strip()
+            except (OSError, UnicodeDecodeError):
+                self._secret = ""
+        return {DOOR_HEADER: self._secret} if self._secret else {}
+
+    def send(self, method: str, path: str, *, timeout_s: float | None = None, **kw: Any) -> requests.Response:
+        """One raw request (``requests`` keywords: ``json``, ``data``, ``headers``) with the door secret;
+        once more with the file read again if the gateway refused the secret (it was restarted).
+        For tools and tests that need the HTTP answer itself; raises ``requests`` errors as they come."""
+        extra = kw.pop("headers", {})
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        response = self._session.request(method, self.base_url + path, headers={**extra, **self._door_headers()},
+                                         timeout=timeout, **kw)
+        if response.status_code in (401, 403) and _error_code(response) == DOOR_REFUSED:
+            response = self._session.request(method, self.base_url + path,
+                                             headers={**extra, **self._door_headers(reread=True)},
+                                             timeout=timeout, **kw)
+            if response.status_code in (401, 403) and _error_code(response) == DOOR_REFUSED:
+                raise GatewayUnavailable(
+                    f"{self.base_url} refused this app's kiosk door secret (read from {self.door_secret_file}); "
+                    "do the app and the gateway use the same gateway.data_dir, and run as the same user?")
+        return response
+
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
-            response = self._session.request(method, self.base_url + path, json=body, timeout=self.timeout_s)
+            response = self.send(method, path, json=body)
         except requests.Timeout as exc:
             raise GatewayUnavailable(f"no answer from {self.base_url} within {self.timeout_s:g} s; "
                                      "is the gateway process hung? (systemctl status kiosk-gateway)") from exc
@@ -82,8 +148,7 @@ class GatewayClient:
         """Hand the gateway the current frame (PNG) for the operators' console; only masked data is
         ever on screen, and the gateway keeps only the latest frame, in memory."""
         try:
-            response = self._session.post(self.base_url + "/api/v1/screen", data=png,
-                                          headers={"Content-Type": "image/png"}, timeout=self.timeout_s)
+            response = self.send("POST", "/api/v1/screen", data=png, headers={"Content-Type": "image/png"})
         except requests.RequestException as exc:
             raise GatewayUnavailable(f"cannot reach {self.base_url} ({type(exc).__name__})") from exc
         if response.status_code >= 400:

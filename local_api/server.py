@@ -36,6 +36,7 @@ from local_api.sim.app import create_platform_app
 from local_api.sim.state import Faults
 from local_api.web.app import create_app
 from local_api.web.credentials import TOKENS_FILE_NAME, TokenStore
+from local_api.web.door import PROXY_HEADERS_CHECKED, write_door_secret
 from local_api.web.services import GatewayServices
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,11 @@ class ServerHandle:
                  name: str = "http") -> None:
         self.name = name
         self.app = app
-        # clear_untrusted_proxy_headers: no proxy in front; never believe X-Forwarded-For.
+        # Proxy headers are dropped here unless the app decides about them itself (the gateway's
+        # TrustedProxies: only gateway.trusted_proxies may send them); waitress trusts none.
+        checked = bool(app.config.get(PROXY_HEADERS_CHECKED, False))
         self._server: Any = create_server(app, host=host, port=port, threads=threads,
-                                          clear_untrusted_proxy_headers=True, ident=name)
+                                          clear_untrusted_proxy_headers=not checked, ident=name)
         self.host = str(self._server.effective_host)
         self.port = int(self._server.effective_port)
         self._stop = threading.Event()
@@ -143,7 +146,8 @@ def catalog_item_codes() -> frozenset[str] | None:
 def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s: float | None = 30.0,
                   platform_base_url: str | None = None,
                   item_codes: Iterable[str] | Literal["catalog"] | None = "catalog") -> Gateway:
-    """Open the outbox (integrity-checked), start the forwarder, build the app.
+    """Open the outbox (integrity-checked), start the forwarder, build the app; write a new kiosk
+    door secret (``settings.door_secret_path``, 0600) for the kiosk app.
 
     ``item_codes``: codes a submission may name; ``"catalog"`` reads the packaged catalog, None
     accepts any well-formed code. Creates the first operator token when none exists
@@ -185,7 +189,8 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
     services = GatewayServices(settings=settings, outbox=outbox, forwarder=forwarder,
                                platform=PlatformClient(*args, settings.platform.timeout_s),
                                proxy=PlatformClient(*args, settings.platform.proxy_timeout_s),
-                               started_at=time.time(), tokens=tokens, item_codes=codes, events=events)
+                               started_at=time.time(), tokens=tokens, item_codes=codes, events=events,
+                               door_secret=write_door_secret(settings.door_secret_path))
     app = create_app(services)
     forwarder.start()
     return Gateway(services, app)

@@ -197,7 +197,7 @@ def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str,
                     app.close()
                 receipt_no = str(seen.get("receipt_no") or "")
                 if receipt_no and name not in OFFLINE and receipt_no.startswith("HC-"):
-                    delivered = GatewayClient(gateway.url).wait_delivered(receipt_no, timeout_s=15)
+                    delivered = GatewayClient.for_settings(s, gateway.url).wait_delivered(receipt_no, timeout_s=15)
             finally:
                 gateway.close()
             received = platform_received(platform.url, receipt_no) if delivered else None

@@ -30,7 +30,7 @@ class MaintenanceScreen:
         scale = app.renderer.canvas.scale
         self.gesture = CornerGesture(app.renderer.canvas.width, round(CORNER_DESIGN_PX * scale))
         # Its own client: GatewayClient is one per thread, and this one is used on the maintenance worker.
-        self.gateway = GatewayClient(gateway_url)
+        self.gateway = GatewayClient.for_settings(app.settings, gateway_url)
         self.controller = Maintenance(
             MaintenanceConfig(m.pin_hash, m.max_attempts, m.lockout_s, m.idle_exit_s),
             control=lambda: app.terminal.device_control, gateway=self.gateway, clock=app.clock,

@@ -63,11 +63,11 @@ class Terminal:
         try:
             # Device tests and settings changes (maintenance mode, the gateway's technician door).
             self.device_control = DeviceControl(settings, self.hardware, self.device_event)
-            self.runner = EffectRunner(settings, GatewayClient(gateway_url), self.hardware.printer,
+            self.runner = EffectRunner(settings, GatewayClient.for_settings(settings, gateway_url), self.hardware.printer,
                                        self.events.put, cameras=self.hardware.cameras,
                                        device_control=self.device_control)
             # Its own connection: a slow effect must not delay what operators see.
-            self.heartbeat = Heartbeat(GatewayClient(gateway_url), self.events.put,
+            self.heartbeat = Heartbeat(GatewayClient.for_settings(settings, gateway_url), self.events.put,
                                        device_control=self.device_control)
             self.runner.start()
             self.heartbeat.start()

@@ -28,7 +28,6 @@ from flask import Blueprint, Response, jsonify, request
 from local_api.link.client import PlatformClient, PlatformRejected, PlatformUnavailable
 from local_api.outbox.store import DuplicateSubmission, Material, OutboxError, RequestConflict, UnknownReceipt
 from local_api.timestamps import iso
-from local_api.web.auth import is_loopback
 from local_api.web.bodies import (
     RECEIPT_PATTERN,
     BookingBody,
@@ -43,6 +42,7 @@ from local_api.web.bodies import (
     SubmissionBody,
     parse,
 )
+from local_api.web.door import kiosk_door_refusal
 from local_api.web.errors import BadRequest, error, store_failed
 from local_api.web.services import services
 
@@ -54,10 +54,8 @@ bp = Blueprint("kiosk_door", __name__)
 
 
 @bp.before_request
-def _loopback_only() -> Any:
-    if not is_loopback():
-        return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
-    return None
+def _kiosk_app_only() -> Any:
+    return kiosk_door_refusal()  # loopback, own Host and Origin, the door secret, JSON bodies
 
 
 # -- stored and forwarded ----------------------------------------------------------------------

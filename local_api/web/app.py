@@ -2,7 +2,8 @@
 
 Two doors, one app (contract: ``docs/gateway-openapi.yaml``):
 
-- the kiosk app's internal door, loopback only (:mod:`local_api.web.api_kiosk`): submissions,
+- the kiosk app's internal door, loopback only and with the per-start door secret
+  (:mod:`local_api.web.door` guards it; :mod:`local_api.web.api_kiosk`): submissions,
   ratings, help requests and reports (stored and forwarded), online-only calls proxied to the
   platform (documents, queries, identity checks, appointments, progress), heartbeats;
 - the operator and technician door, token-authenticated (:mod:`local_api.web.api_ops`): health,
@@ -28,6 +29,7 @@ from local_api.web.api_ops import bp as ops_bp
 from local_api.web.audit import audit_request
 from local_api.web.auth import bp as auth_bp
 from local_api.web.console import bp as console_bp
+from local_api.web.door import PROXY_HEADERS_CHECKED, TrustedProxies
 from local_api.web.errors import register_error_handlers
 from local_api.web.jsonio import StrictJSONProvider
 from local_api.web.limits import install_limits
@@ -54,7 +56,9 @@ def create_app(services: GatewayServices) -> Flask:
     app = Flask(__name__)  # templates and static files beside this module: local_api/web/
     # Materials travel base64-encoded (4/3 of their size) beside the form.
     max_body = int(services.settings.gateway.max_materials_mb * MB * 4 / 3) + FORM_ALLOWANCE_BYTES
-    app.config.update(MAX_CONTENT_LENGTH=max_body)
+    # Only gateway.trusted_proxies may say who the client is; the server leaves proxy headers to this.
+    app.config.update(MAX_CONTENT_LENGTH=max_body, **{PROXY_HEADERS_CHECKED: True})
+    app.wsgi_app = TrustedProxies(app.wsgi_app, services.settings.gateway.trusted_proxies)  # type: ignore[method-assign]
     app.json = StrictJSONProvider(app)  # strict reading, standard JSON only in answers, readable Chinese
     services.attach(app)
     app.register_blueprint(kiosk_bp)

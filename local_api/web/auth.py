@@ -1,7 +1,8 @@
 """Who is asking: the checks every door makes, and the console pages' log-in.
 
-- :func:`is_loopback`: the kiosk app's own door answers this machine only (waitress is told to
-  trust no proxy header, so the peer address is the real one);
+- :func:`is_loopback`: the kiosk app's own door answers this machine only: the peer address is
+  the socket's, and a request that came through a proxy (``gateway.trusted_proxies``,
+  :class:`local_api.web.door.TrustedProxies`) is never loopback;
 - :func:`require`: a view for operators or technicians; the request carries a bearer token or a
   console session cookie (plus the CSRF token on a state-changing request); a session holds only
   while the token it was opened with does (:mod:`local_api.web.credentials` keeps the tokens and
@@ -36,13 +37,16 @@ LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOGIN_ENDPOINT = "auth.console_login"
 FAILED_FLAG = "token_check_failed"
+VIA_PROXY = "kiosk.via_proxy"
+"""WSGI environ key: the request carried forwarding headers (set by ``local_api.web.door.TrustedProxies``)."""
 
 bp = Blueprint("auth", __name__)
 
 
 def is_loopback() -> bool:
-    """Whether the request came from this machine (waitress is told to trust no proxy header)."""
-    return request.remote_addr in LOOPBACK
+    """Whether the request came from this machine, and not through a proxy on it (a TLS-terminating
+    proxy on the terminal connects from loopback on behalf of someone elsewhere)."""
+    return request.remote_addr in LOOPBACK and not request.environ.get(VIA_PROXY)
 
 
 def presented_token() -> str | None:

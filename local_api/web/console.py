@@ -14,10 +14,11 @@ cookie and the CSRF token (:mod:`local_api.web.auth`). The API added here:
 - ``GET|POST /api/v1/service``: the out-of-service switch (operator) — :mod:`local_api.ops.service_mode`;
 - ``GET /api/v1/devices/ports`` (technician), ``PUT|DELETE /api/v1/devices/settings`` (technician) —
   :mod:`local_api.ops.device_settings`;
-- ``POST /api/v1/audit``: the kiosk app's maintenance-mode records (loopback only) —
+- ``POST /api/v1/audit``: the kiosk app's maintenance-mode records (the kiosk door,
+  :mod:`local_api.web.door`; a body of at most 4 KB; the file rotates at ``gateway.audit_max_mb``) —
   :mod:`local_api.ops.audit`;
 - ``POST /api/v1/kiosk/service``: the out-of-service switch from the kiosk's maintenance mode
-  (loopback only, audited with actor kind ``kiosk``);
+  (the kiosk door, audited with actor kind ``kiosk``);
 - the heartbeat answer gains ``service`` and ``device_settings`` (see :func:`_heartbeat_extras`).
 """
 
@@ -35,14 +36,16 @@ from kiosk.fonts import cjk_font_path
 from local_api.ops.audit import AuditError
 from local_api.ops.device_settings import DeviceSettingsBody, SettingsRefused
 from local_api.ops.service_mode import ServiceBody
-from local_api.web.auth import is_loopback, require
+from local_api.web.auth import require
 from local_api.web.bodies import clean_json, parse
+from local_api.web.door import kiosk_door_refusal
 from local_api.web.errors import BadRequest, error
 from local_api.web.limits import KIOSK_AUDIT_RATE, rate_limited
 from local_api.web.services import services
 
 log = logging.getLogger(__name__)
 
+MAX_KIOSK_AUDIT_BYTES = 4096  # a record's fields are capped (KioskAuditBody); its body cannot be larger
 BY_ID_DIR_KEY = "KIOSK_SERIAL_BY_ID_DIR"  # app.config: tests point it at a folder of their own links
 # The pages load only their own scripts, styles, font and the screen picture.
 PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -192,8 +195,12 @@ def device_settings_reset() -> Any:
 @rate_limited(KIOSK_AUDIT_RATE)
 def kiosk_audit() -> Any:
     """A maintenance-mode record from the kiosk app (loopback only; PIN attempts, changes, exits)."""
-    if not is_loopback():
-        return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
+    refused = kiosk_door_refusal()
+    if refused is not None:
+        return refused
+    if (request.content_length or 0) > MAX_KIOSK_AUDIT_BYTES:
+        return error(413, "payload_too_large", f"an audit record may be at most {MAX_KIOSK_AUDIT_BYTES} bytes",
+                     field="body")
     body = parse(KioskAuditBody)
     try:
         entry = services().audit.record(body.action, actor={"kind": "kiosk"}, outcome=body.outcome,
@@ -205,9 +212,10 @@ def kiosk_audit() -> Any:
 
 @bp.post("/api/v1/kiosk/service")
 def kiosk_service_set() -> Any:
-    """The kiosk app's maintenance mode switches out of service (loopback only), audited as the kiosk."""
-    if not is_loopback():
-        return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
+    """The kiosk app's maintenance mode switches out of service (the kiosk door), audited as the kiosk."""
+    refused = kiosk_door_refusal()
+    if refused is not None:
+        return refused
     body = parse(ServiceBody)
     svc = services()
     try:

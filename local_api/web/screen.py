@@ -1,7 +1,7 @@
 """The kiosk's current screen as a picture, for the operator console.
 
-The kiosk app posts a PNG of its current frame to ``POST /api/v1/screen`` (loopback only,
-``Content-Type: image/png``, at most 2 MB); operators fetch it at ``GET /api/v1/screen.png``.
+The kiosk app posts a PNG of its current frame to ``POST /api/v1/screen`` (the kiosk door:
+loopback, the door secret, ``Content-Type: image/png``, at most 2 MB; :mod:`local_api.web.door`); operators fetch it at ``GET /api/v1/screen.png``.
 
 Why this is safe to show: the screens draw from ``KioskFlow.view()``, which holds masked values
 only (``kiosk/privacy.py``: ``3502**********1234``, ``张**``), so a frame carries no more than a
@@ -21,7 +21,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from local_api.ops.screen_frame import png_size
 from local_api.timestamps import iso
-from local_api.web.auth import is_loopback, require
+from local_api.web.auth import require
+from local_api.web.door import kiosk_door_refusal
 from local_api.web.errors import error
 from local_api.web.services import services
 
@@ -33,11 +34,10 @@ bp = Blueprint("screen", __name__)
 @bp.post("/api/v1/screen")
 def screen_post() -> Any:
     """The kiosk app's current frame (loopback only, a PNG body, ≤ 2 MB); replaces the previous one."""
-    if not is_loopback():
-        return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
     # Neither type is one a page elsewhere may send to loopback without a CORS preflight.
-    if request.mimetype not in ("image/png", "application/octet-stream"):
-        return error(415, "unsupported_media_type", "send the frame as Content-Type: image/png", field="body")
+    refused = kiosk_door_refusal(("image/png", "application/octet-stream"))
+    if refused is not None:
+        return refused
     if (request.content_length or 0) > MAX_SCREEN_BYTES:
         return error(413, "payload_too_large", "a frame may be at most 2 MB; scale it down", field="body")
     data = request.stream.read(MAX_SCREEN_BYTES + 1)

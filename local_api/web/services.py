@@ -56,6 +56,8 @@ class GatewayServices:
     events: EventLog = field(default_factory=EventLog)
     """What operators see happen (platform reachability, devices, switches, lock-outs)."""
     version: str = field(default_factory=_version)
+    door_secret: str = ""
+    """The kiosk door's secret for this start (``settings.door_secret_path``); empty: the door refuses everyone."""
 
     presence: KioskPresence = field(init=False)
     """The kiosk app as its heartbeats report it, and the device tests waiting for it."""
@@ -77,7 +79,8 @@ class GatewayServices:
         self.presence = KioskPresence(self.events)
         self.metrics = GatewayMetrics(settings, self.version, self.outbox, self.forwarder, self.presence)
         self.sessions = ConsoleSessions(self.tokens)
-        self.audit = AuditLog(data / AUDIT_FILE_NAME)
+        self.audit = AuditLog(data / AUDIT_FILE_NAME, max_bytes=int(settings.gateway.audit_max_mb * 1024 * 1024),
+                              keep=settings.gateway.audit_keep)
         self.service_switch = ServiceSwitch(data / SERVICE_FILE_NAME)
         self.device_settings = LocalDeviceSettings(settings, data / LOCAL_SETTINGS_FILE_NAME)
         self.screen = ScreenFrame()

@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import requests
 
 if not Path("/usr/bin/chromium").exists():
     pytest.skip("needs the system Chromium (apt install chromium)", allow_module_level=True)
@@ -63,8 +62,7 @@ def test_console_shows_health_devices_outbox_events_and_the_kiosk_screen(page: P
     wait_for(lambda: rig.get("/api/v1/status", operator).json()["platform"]["breaker"] == "closed",
              what="the platform reachable again")
     frame = masked_frame(PERSON)
-    assert requests.post(rig.url + "/api/v1/screen", data=frame, headers={"Content-Type": "image/png"},
-                         timeout=5).status_code == 201
+    assert rig.post("/api/v1/screen", data=frame, headers={"Content-Type": "image/png"}).status_code == 201
     log_in(page, "/console", operator)
     expect(page.locator("#whoami")).to_contain_text("Operator")
     printer_row = page.locator("#devices-body tr[data-device=printer]")

@@ -27,6 +27,8 @@ from typing import Any
 import requests
 
 from devices.id_card.identity import sample_cards
+from kiosk.settings import DOOR_SECRET_FILE_NAME
+from local_api.client import GatewayClient
 from local_api.server import ServerHandle
 from local_api.sim.app import create_platform_app
 from local_api.sim.state import Faults
@@ -274,7 +276,12 @@ class GatewayProcess:
         """POST an application of the packaged catalog's ``zh-bbcs`` carrying ``token``."""
         body = {"kind": "application", "item_code": "zh-bbcs", "applicant": applicant, "request_id": request_id,
                 "form": {"matter": token, "mobile": "13950000000"}}
-        return requests.post(self.url + "/api/v1/submissions", json=body, timeout=timeout_s)
+        # As the kiosk app sends it: the door secret, read again once after a restart; a fresh connection.
+        door = GatewayClient(self.url, timeout_s, door_secret_file=self.data_dir / DOOR_SECRET_FILE_NAME)
+        try:
+            return door.send("POST", "/api/v1/submissions", json=body)
+        finally:
+            door.close()
 
 
 # -- device events ---------------------------------------------------------------------------------

@@ -75,7 +75,9 @@ class AppChaos:
         self.failed_journeys = 0
 
     def start_app(self, tag: str, journeys: int = 0) -> subprocess.Popen[bytes]:
-        env = dict(os.environ, TMPDIR=str(self.app_tmp), KIOSK_KIOSK__ID=KIOSK_ID)
+        # The gateway's data folder, as under systemd: the app reads the kiosk door's secret there.
+        env = dict(os.environ, TMPDIR=str(self.app_tmp), KIOSK_KIOSK__ID=KIOSK_ID,
+                   KIOSK_GATEWAY__DATA_DIR=str(self.gateway.data_dir))
         with open(self.app_log, "ab") as log:
             proc = subprocess.Popen([sys.executable, str(RUNNER), "--gateway-url", self.gateway.url,
                                      "--journal", str(self.journal), "--tag", tag, "--journeys", str(journeys)],

@@ -31,6 +31,8 @@ import requests
 from chaos_rig import FlappingPlatform, GatewayProcess, chaos_seed, env_int, scan_for_personal_data, wait_for
 
 from devices.id_card.identity import sample_cards
+from kiosk.settings import DOOR_SECRET_FILE_NAME
+from local_api.client import GatewayClient
 from local_api.sim.state import Faults
 
 MB = 1024 * 1024
@@ -101,7 +103,12 @@ class FullDisk:
         if materials_size:
             body["materials"] = material(materials_size)
         self.n += 1
-        answer = requests.post(self.gateway.url + "/api/v1/submissions", json=body, timeout=30)
+        # The door secret is in the gateway's own view of the data folder (its private tmpfs).
+        door = GatewayClient(self.gateway.url, 30, door_secret_file=self.view / DOOR_SECRET_FILE_NAME)
+        try:
+            answer = door.send("POST", "/api/v1/submissions", json=body)
+        finally:
+            door.close()
         assert answer.status_code != 500 and answer.status_code < 600, answer.text
         if answer.status_code == 202:
             self.accepted[token] = answer.json()["receipt_no"]

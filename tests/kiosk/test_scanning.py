@@ -56,7 +56,7 @@ def platform():
             "gateway": base.gateway.model_copy(update={"port": 0, "data_dir": data_dir}),
             "platform": base.platform.model_copy(update={"url": sim.url})})
         gateway = start_gateway(settings)
-        client = GatewayClient(gateway.url, timeout_s=10)
+        client = GatewayClient.for_settings(settings, gateway.url, timeout_s=10)
         try:
             yield {"sim": sim, "gateway": gateway, "client": client, "settings": settings}
         finally:

@@ -17,6 +17,7 @@ from local_api.sim.app import create_platform_app
 from local_api.sim.data import ItemInfo
 
 SECRET = "test-secret-0123456789"
+DOOR_SECRET_FILE = "kiosk-door.secret"  # what the gateway writes at start (local_api.web.door)
 KIOSK_ID = "HC-TEST-001"
 ITEMS = {i.code: i for i in (
     ItemInfo("rs-sbjfzm", "print", "人社", "社保参保缴费证明打印"),
@@ -52,6 +53,24 @@ def make_settings(data_dir: Path, **env: str) -> Settings:
         "KIOSK_GATEWAY__BREAKER_RESET_S": "0.5", **env})
 
 
+def door_headers(data_dir: Path) -> dict[str, str]:
+    """The kiosk door's secret as a request header, read from the file the gateway wrote at start
+    (what ``GatewayClient`` sends); for tests that call the door with ``requests`` directly."""
+    path = data_dir / DOOR_SECRET_FILE
+    return {"X-Kiosk-Door": path.read_text().strip()} if path.exists() else {}
+
+
+def door_request(data_dir: Path, method: str, url: str, path: str, timeout_s: float = 10,
+                 **kw: Any) -> requests.Response:
+    """One request to the kiosk door as the kiosk app makes it (``GatewayClient.send``: the secret, read
+    again once after a gateway restart), on a fresh connection; ``requests`` errors as they come."""
+    client = GatewayClient(url, timeout_s, door_secret_file=data_dir / DOOR_SECRET_FILE)
+    try:
+        return client.send(method, path, **kw)
+    finally:
+        client.close()
+
+
 def wait_for(predicate: Any, timeout_s: float = 10.0, what: str = "condition") -> Any:
     """Poll ``predicate`` until it returns something truthy; fail naming ``what`` otherwise."""
     deadline = time.monotonic() + timeout_s
@@ -77,7 +96,7 @@ class Rig:
                                               idle_probe_s=0.1, item_codes=ITEMS)
         self.http = ServerHandle(self.gateway.app, name="gateway").start()
         self.url = self.http.url
-        self.client = GatewayClient(self.url, timeout_s=10)
+        self.client = GatewayClient.for_settings(self.settings, self.url, timeout_s=10)
 
     @cached_property
     def first_token(self) -> str:
@@ -96,12 +115,19 @@ class Rig:
         return requests.get(self.sim_url + "/admin/applications", timeout=5).json()
 
     def get(self, path: str, token: str | None = None, **kw: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return requests.get(self.url + path, headers=headers, timeout=10, **kw)
+        """GET as an operator (``token``) or, without one, as the kiosk app (the door secret)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else door_headers(self.data_dir)
+        return requests.get(self.url + path, headers={**headers, **kw.pop("headers", {})}, timeout=10, **kw)
 
     def post(self, path: str, token: str | None = None, **kw: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return requests.post(self.url + path, headers=headers, timeout=10, **kw)
+        """POST as an operator (``token``) or, without one, as the kiosk app (the door secret)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else door_headers(self.data_dir)
+        return requests.post(self.url + path, headers={**headers, **kw.pop("headers", {})}, timeout=10, **kw)
+
+    def door(self, method: str, path: str, **kw: Any) -> requests.Response:
+        """A request to the kiosk door as the kiosk app makes it (its secret), with ``requests``."""
+        headers = {**door_headers(self.data_dir), **kw.pop("headers", {})}
+        return requests.request(method, self.url + path, headers=headers, timeout=10, **kw)
 
     def close(self) -> None:
         self.client.close()

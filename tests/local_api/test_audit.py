@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from gateway_rig import Rig, identities
+from gateway_rig import Rig, door_headers, identities
 
 from local_api.ops.audit import AUDIT_FILE_NAME, AuditError, AuditLog
 
@@ -117,10 +117,10 @@ def test_changes_switches_outbox_tests_and_refusals_say_who_did_what(rig: Rig) -
 
 def test_kiosk_maintenance_mode_records_on_loopback_only(rig: Rig) -> None:
     tech = tech_token(rig)
-    answer = requests.post(rig.url + "/api/v1/audit", timeout=5, json={
+    answer = requests.post(rig.url + "/api/v1/audit", timeout=5, headers=door_headers(rig.data_dir), json={
         "action": "maintenance_login_failed", "outcome": "wrong_pin", "detail": "attempt 1 of 5"})
     assert answer.status_code == 201 and answer.json()["actor"] == {"kind": "kiosk"}
-    assert requests.post(rig.url + "/api/v1/audit", json={"action": "format_disk"}, timeout=5).status_code == 400
+    assert rig.post("/api/v1/audit", json={"action": "format_disk"}).status_code == 400
     remote = rig.gateway.app.test_client().post("/api/v1/audit", json={"action": "paper_replaced"},
                                                 environ_base={"REMOTE_ADDR": "192.0.2.9"})
     assert remote.status_code == 403

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from gateway_rig import Rig
+from gateway_rig import Rig, door_headers
 
 from local_api.ops.device_settings import LOCAL_SETTINGS_FILE_NAME
 from local_api.web.console import BY_ID_DIR_KEY
@@ -46,14 +46,14 @@ def test_screen_picture_is_kept_in_memory_and_shown_to_operators_only(rig: Rig) 
     tech = tech_token(rig)
     assert rig.get("/api/v1/screen.png", tech).status_code == 404  # nothing posted yet
     frame = png()
-    posted = requests.post(rig.url + "/api/v1/screen", data=frame, headers={"Content-Type": "image/png"}, timeout=5)
+    posted = rig.post("/api/v1/screen", data=frame, headers={"Content-Type": "image/png"})
     assert posted.status_code == 201 and posted.json()["width"] == 64 and posted.json()["height"] == 48
     shown = rig.get("/api/v1/screen.png", tech)
     assert shown.status_code == 200 and shown.content == frame and shown.headers["Content-Type"] == "image/png"
     assert shown.headers["Cache-Control"] == "no-store"
     assert rig.get("/api/v1/screen.png").status_code == 401
     newer = png(32, 32)
-    requests.post(rig.url + "/api/v1/screen", data=newer, headers={"Content-Type": "image/png"}, timeout=5)
+    rig.post("/api/v1/screen", data=newer, headers={"Content-Type": "image/png"})
     assert rig.get("/api/v1/screen.png", tech).content == newer  # only the latest frame
     for name in os.listdir(rig.data_dir):  # never written to disk
         path = rig.data_dir / name
@@ -61,12 +61,14 @@ def test_screen_picture_is_kept_in_memory_and_shown_to_operators_only(rig: Rig) 
 
 
 def test_screen_post_refuses_what_is_not_a_small_png_from_this_machine(rig: Rig) -> None:
-    url = rig.url + "/api/v1/screen"
-    assert requests.post(url, data=b"GIF89a....", headers={"Content-Type": "image/png"},
+    url, door = rig.url + "/api/v1/screen", door_headers(rig.data_dir)
+    assert requests.post(url, data=b"GIF89a....", headers={"Content-Type": "image/png", **door},
                          timeout=5).json()["error"] == "invalid_request"
-    assert requests.post(url, data=png(), headers={"Content-Type": "image/jpeg"}, timeout=5).status_code == 415
+    assert requests.post(url, data=png(), headers={"Content-Type": "image/jpeg", **door},
+                         timeout=5).status_code == 415
     big = png() + b"\0" * (2 * 1024 * 1024)
-    assert requests.post(url, data=big, headers={"Content-Type": "image/png"}, timeout=10).status_code == 413
+    assert requests.post(url, data=big, headers={"Content-Type": "image/png", **door}, timeout=10).status_code == 413
+    assert requests.post(url, data=png(), headers={"Content-Type": "image/png"}, timeout=5).status_code == 401
     remote = rig.gateway.app.test_client().post("/api/v1/screen", data=png(), content_type="image/png",
                                                 environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert remote.status_code == 403

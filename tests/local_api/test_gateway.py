@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from gateway_rig import door_headers
 
 from kiosk.settings import Settings, load_settings
 from local_api.client import GatewayClient, GatewayRefused, GatewayUnavailable
@@ -46,7 +47,7 @@ class Rig:
         self.gateway = build_gateway(make_settings(self.data_dir), platform_base_url=self.sim_url,
                                      base_delay_s=0.02, idle_probe_s=0.1, item_codes=None)
         self.http = ServerHandle(self.gateway.app, name="gateway").start()
-        self.client = GatewayClient(self.http.url, timeout_s=5)
+        self.client = GatewayClient.for_settings(self.gateway.services.settings, self.http.url, timeout_s=5)
 
     def stop_gateway(self, *, abandon_in_flight: bool = False) -> None:
         assert self.gateway is not None and self.http is not None
@@ -74,7 +75,8 @@ class Rig:
 
     def post(self, path: str, **kw: object) -> requests.Response:
         assert self.http is not None
-        return requests.post(self.http.url + path, timeout=5, **kw)  # type: ignore[arg-type]
+        headers = {**door_headers(self.data_dir), **kw.pop("headers", {})}  # type: ignore[dict-item]
+        return requests.post(self.http.url + path, timeout=5, headers=headers, **kw)  # type: ignore[arg-type]
 
     def close(self) -> None:
         if self.gateway is not None:
@@ -216,7 +218,8 @@ def test_http_errors_are_json(rig: Rig) -> None:
                         headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 400 and bad_json.json()["field"] == "body"
     assert rig.http is not None
-    unknown = requests.get(rig.http.url + "/api/v1/submissions/HC-TEST-001-20200101-999999", timeout=5)
+    unknown = requests.get(rig.http.url + "/api/v1/submissions/HC-TEST-001-20200101-999999", timeout=5,
+                           headers=door_headers(rig.data_dir))
     assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
     nowhere = requests.get(rig.http.url + "/nowhere", timeout=5)
     assert nowhere.status_code == 404 and nowhere.headers["Content-Type"].startswith("application/json")
@@ -310,7 +313,7 @@ def test_serve_gateway_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
-        client = GatewayClient(url)
+        client = GatewayClient(url, door_secret_file=tmp_path / "data" / "kiosk-door.secret")
         receipt = client.submit("application", "rs-sydj", APPLICANT, FORM)["receipt_no"]
         assert client.wait_delivered(receipt, 5)["state"] == "delivered"
         client.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from gateway_rig import SECRET, identities, wait_for
+from gateway_rig import SECRET, door_request, identities, wait_for
 
 from local_api.outbox.crypto import KEY_FILE_NAME, Sealer
 from local_api.outbox.store import Outbox
@@ -130,7 +130,7 @@ def run_chaos(tmp_path: Path, submissions: int, kills: int, seed: int) -> None:
                     "form": {"n": n, "备注": person["name"]}}
             for _ in range(5):
                 try:
-                    answer = requests.post(chaos.url + "/api/v1/submissions", json=body, timeout=10)
+                    answer = door_request(chaos.data, "POST", chaos.url, "/api/v1/submissions", json=body)
                 except requests.RequestException:
                     unanswered.add(n)
                     chaos.restart_if_dead()

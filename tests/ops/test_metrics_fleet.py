@@ -15,6 +15,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from kiosk.settings import load_settings
+from local_api.client import GatewayClient
 from local_api.server import ServerHandle, build_gateway
 from local_api.web.credentials import FIRST_TOKEN_FILE_NAME
 
@@ -36,10 +37,11 @@ class Terminal:
                                      idle_probe_s=None, item_codes=None)
         self.http = ServerHandle(self.gateway.app, name="gateway").start()
         self.url = self.http.url
+        self.door = GatewayClient.for_settings(self.settings, self.url, timeout_s=10)  # the kiosk app's secret
         self.token = (data_dir / FIRST_TOKEN_FILE_NAME).read_text().strip()
 
     def heartbeat(self, body: dict) -> requests.Response:
-        return requests.post(self.url + "/api/v1/heartbeat", json=body, timeout=10)
+        return self.door.send("POST", "/api/v1/heartbeat", json=body)
 
     def samples(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         """``{(sample name, labels): value}`` from /metrics, read as Prometheus reads it."""
@@ -145,13 +147,13 @@ def test_a_heartbeat_with_an_unknown_session_kind_is_refused_and_counts_nothing(
 
 
 def test_ratings_deliveries_and_failures_are_counted(terminal: Terminal) -> None:
-    stored = requests.post(terminal.url + "/api/v1/submissions", timeout=10, json={
+    stored = terminal.door.send("POST", "/api/v1/submissions", json={
         "kind": "print_request", "item_code": "rs-sbjfzm", "applicant": CITIZEN, "form": {}})
     assert stored.status_code == 202, stored.text
     receipt = stored.json()["receipt_no"]
     rating = {"receipt_no": receipt, "level": 1, "direction": "gbt39046"}
-    assert requests.post(terminal.url + "/api/v1/ratings", json=rating, timeout=10).status_code == 202
-    assert requests.post(terminal.url + "/api/v1/ratings", json=rating, timeout=10).status_code in (200, 409)
+    assert terminal.door.send("POST", "/api/v1/ratings", json=rating).status_code == 202
+    assert terminal.door.send("POST", "/api/v1/ratings", json=rating).status_code in (200, 409)
     s = terminal.samples()
     assert value(s, "kiosk_gateway_ratings_total", level="1") == 1.0  # the resend is not a second rating
     assert value(s, "kiosk_gateway_submissions_accepted_total", kind="print_request") == 1.0
@@ -168,7 +170,7 @@ def _names_in(text: str) -> set[str]:
 
 def test_every_metric_the_alert_rules_and_dashboard_use_is_exposed(terminal: Terminal) -> None:
     assert terminal.heartbeat(HEARTBEAT).status_code == 200
-    requests.post(terminal.url + "/api/v1/submissions", timeout=10, json={
+    terminal.door.send("POST", "/api/v1/submissions", json={
         "kind": "application", "item_code": "rs-sydj", "applicant": CITIZEN, "form": {}})
     exposed = {name for name, _ in terminal.samples()}
     used = _names_in(RULES.read_text(encoding="utf-8"))

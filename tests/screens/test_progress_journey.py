@@ -27,7 +27,7 @@ APPLY_ITEM_FORM = {"note": "测试"}
 @pytest.fixture
 def rig(kiosk_stack) -> dict[str, Any]:
     stack = kiosk_stack()
-    return {"app": stack.app, "gateway": GatewayClient(stack.url), "settings": stack.settings,
+    return {"app": stack.app, "gateway": GatewayClient.for_settings(stack.settings, stack.url), "settings": stack.settings,
             "resident": ScriptedResident(stack.app)}
 
 
