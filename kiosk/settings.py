@@ -185,6 +185,9 @@ class GatewaySection(_Section):
     becomes ``audit.jsonl.1``, and so on), so forged or runaway records cannot fill the disk."""
     audit_keep: int = Field(default=4, ge=1, le=100)
     """How many rotated audit files (``audit.jsonl.1`` … ``.N``) are kept; the oldest beyond goes."""
+    kiosk_audit_per_minute: int = Field(default=30, ge=1, le=100_000)
+    """Maintenance-mode records the kiosk app may post a minute (a few per technician visit); only
+    requests that pass the kiosk door count, so a page or process without its secret cannot use them up."""
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -40,7 +40,7 @@ from local_api.web.auth import require
 from local_api.web.bodies import clean_json, parse
 from local_api.web.door import kiosk_door_refusal
 from local_api.web.errors import BadRequest, error
-from local_api.web.limits import KIOSK_AUDIT_RATE, rate_limited
+from local_api.web.limits import kiosk_audit_rate, rate_limited
 from local_api.web.services import services
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ def device_settings_reset() -> Any:
 # -- the kiosk app's own audit records and heartbeat answer ------------------------------------
 
 @bp.post("/api/v1/audit")
-@rate_limited(KIOSK_AUDIT_RATE)
+@rate_limited(kiosk_audit_rate, counts=lambda: kiosk_door_refusal() is None)  # only the app's own records
 def kiosk_audit() -> Any:
     """A maintenance-mode record from the kiosk app (loopback only; PIN attempts, changes, exits)."""
     refused = kiosk_door_refusal()

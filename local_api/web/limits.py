@@ -35,8 +35,11 @@ from local_api.web.services import services
 
 log = logging.getLogger(__name__)
 
-KIOSK_AUDIT_RATE = "30 per minute"
-"""The kiosk app's maintenance-mode records: a few per visit of a technician, never dozens a minute."""
+def kiosk_audit_rate(gw: GatewaySection) -> str:
+    """The kiosk app's maintenance-mode records: a few per visit of a technician, never dozens a minute."""
+    return f"{gw.kiosk_audit_per_minute} per minute"
+
+
 RATE_ATTRIBUTE = "gateway_rate_limit"
 FAILURE_SCOPES = ("failed-token-checks-by-source", "failed-token-checks-by-token")
 UNLIMITED_BLUEPRINTS = frozenset({"kiosk_door"})  # the kiosk app's own door takes no tokens
@@ -44,11 +47,13 @@ UNLIMITED_BLUEPRINTS = frozenset({"kiosk_door"})  # the kiosk app's own door tak
 _V = TypeVar("_V", bound=Callable[..., Any])
 
 
-def rate_limited(rate: str) -> Callable[[_V], _V]:
-    """Mark a view to be limited to ``rate`` (Flask-Limiter notation, e.g. ``"30 per minute"``) per
-    source address; :func:`install_limits` applies it with the app's limiter."""
+def rate_limited(rate: Callable[[GatewaySection], str], *,
+                 counts: Callable[[], bool] = lambda: True) -> Callable[[_V], _V]:
+    """Mark a view to be limited per source address to ``rate(gateway settings)`` (Flask-Limiter notation,
+    e.g. ``"30 per minute"``), counting only requests for which ``counts()`` is true;
+    :func:`install_limits` applies it with the app's limiter."""
     def mark(view: _V) -> _V:
-        setattr(view, RATE_ATTRIBUTE, rate)
+        setattr(view, RATE_ATTRIBUTE, (rate, counts))
         return view
     return mark
 
@@ -121,9 +126,11 @@ def install_limits(app: Flask, gw: GatewaySection) -> Limiter:
         limiter.shared_limit(per_token, scope=FAILURE_SCOPES[1], key_func=_claimed_token_id,
                              exempt_when=_not_a_failed_try, deduct_when=_failed, on_breach=breached)(blueprint)
     for endpoint, view in list(app.view_functions.items()):
-        rate = getattr(view, RATE_ATTRIBUTE, None)
-        if rate:
-            app.view_functions[endpoint] = limiter.limit(rate, key_func=source_key)(view)
+        marked = getattr(view, RATE_ATTRIBUTE, None)
+        if marked:
+            rate, counts = marked
+            app.view_functions[endpoint] = limiter.limit(rate(gw), key_func=source_key,
+                                                         exempt_when=lambda counts=counts: not counts())(view)
 
     def too_many(exc: RateLimitExceeded) -> tuple[Response, int]:
         current = limiter.current_limit

@@ -15,7 +15,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "local_api"))
 
-from gateway_rig import Rig, identities, wait_for
+from gateway_rig import Rig, door_headers, identities, wait_for
 
 DEEP = "[" * 1000 + "]" * 1000
 JSON = {"Content-Type": "application/json"}
@@ -29,7 +29,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory):
 
 
 def post_raw(rig: Rig, path: str, text: str, token: str | None = None) -> requests.Response:
-    headers = dict(JSON, **({"Authorization": f"Bearer {token}"} if token else {}))
+    # As the kiosk app sends it (the door's secret), so what is tested is the body, not the door.
+    headers = dict(JSON, **door_headers(rig.data_dir), **({"Authorization": f"Bearer {token}"} if token else {}))
     return requests.post(rig.url + path, data=text.encode("utf-8"), headers=headers, timeout=30)
 
 
@@ -100,17 +101,18 @@ def test_the_gateway_never_writes_non_standard_json(rig: Rig) -> None:
 ])
 def test_bad_characters_and_blank_names_are_field_errors(rig: Rig, body: dict[str, Any], field: str,
                                                          words: str) -> None:
-    answer = requests.post(rig.url + "/api/v1/submissions", json=body, timeout=30)
+    answer = requests.post(rig.url + "/api/v1/submissions", json=body, timeout=30, headers=door_headers(rig.data_dir))
     assert answer.status_code == 400, answer.text
     assert answer.json()["field"].startswith(field) and words in answer.json()["message"], answer.json()
 
 
 def test_free_text_keeps_its_line_breaks_but_not_other_controls(rig: Rig) -> None:
-    ok = requests.post(rig.url + "/api/v1/reports", json={"category": "other", "text": "第一行\n第二行\t。"},
+    ok = requests.post(rig.url + "/api/v1/reports", json={"category": "other", "text": "第一行\n第二行\t。"}, headers=door_headers(rig.data_dir),
                        timeout=30)
     assert ok.status_code == 202, ok.text
     for text, words in (("坏\x07了", "control character"), ("\u202e坏了", "right-to-left"), (" \n ", "blank")):
-        refused = requests.post(rig.url + "/api/v1/reports", json={"category": "other", "text": text}, timeout=30)
+        refused = requests.post(rig.url + "/api/v1/reports", json={"category": "other", "text": text}, timeout=30,
+                                headers=door_headers(rig.data_dir))
         assert refused.status_code == 400 and refused.json()["field"] == "text", refused.text
         assert words in refused.json()["message"]
 
@@ -142,6 +144,6 @@ def test_a_body_over_its_size_limit_is_refused_before_it_is_parsed(rig: Rig) -> 
     assert answer.status_code == 413, answer.text
     assert answer.json()["error"] == "payload_too_large" and answer.json()["field"] == "body"
     assert "64 KiB" in answer.json()["message"]
-    pages = requests.post(rig.url + "/api/v1/submissions", timeout=30, json=submission(  # big bodies keep theirs
+    pages = requests.post(rig.url + "/api/v1/submissions", timeout=30, headers=door_headers(rig.data_dir), json=submission(  # big bodies keep theirs
         materials=[{"name": "page", "content_type": "image/jpeg", "data": "/9j/" + "A" * 400_000}]))
     assert pages.status_code == 202, pages.text

@@ -162,7 +162,8 @@ def test_a_client_without_the_secret_is_told_what_to_check(rig: Rig, tmp_path: P
 
 def test_forged_audit_records_cannot_grow_the_file_without_bound(tmp_path: Path,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
-    rig = Rig(tmp_path / "data", KIOSK_GATEWAY__AUDIT_MAX_MB="0.02", KIOSK_GATEWAY__AUDIT_KEEP="2")
+    rig = Rig(tmp_path / "data", KIOSK_GATEWAY__AUDIT_MAX_MB="0.02", KIOSK_GATEWAY__AUDIT_KEEP="2",
+              KIOSK_GATEWAY__KIOSK_AUDIT_PER_MINUTE="1000")  # the file cap is what is tested, not the rate
     try:
         huge = rig.door("POST", "/api/v1/audit", json={"action": "paper_replaced", "detail": "x" * 100_000})
         assert huge.status_code == 413 and huge.json()["field"] == "body"

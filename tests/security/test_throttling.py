@@ -96,6 +96,19 @@ def test_the_kiosk_audit_door_is_rate_limited(rig: Rig) -> None:
     assert rig.get("/health").status_code == 200  # the rest of the kiosk door is untouched
 
 
+def test_requests_refused_at_the_kiosk_door_do_not_use_up_the_apps_audit_allowance(tmp_path: Path) -> None:
+    """A page or a process without the door's secret is refused (401) and counts for nothing: the kiosk
+    app still has its whole allowance (gateway.kiosk_audit_per_minute) afterwards."""
+    rig = Rig(tmp_path / "data", KIOSK_GATEWAY__KIOSK_AUDIT_PER_MINUTE="3")
+    try:
+        record = {"action": "paper_replaced", "outcome": "ok", "detail": "test"}
+        forged = [requests.post(rig.url + "/api/v1/audit", json=record, timeout=10).status_code for _ in range(10)]
+        assert set(forged) == {401}
+        assert [rig.door("POST", "/api/v1/audit", json=record).status_code for _ in range(4)] == [201, 201, 201, 429]
+    finally:
+        rig.close()
+
+
 def test_the_kiosk_app_keeps_its_maintenance_records_while_the_audit_door_is_throttled(
         rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     record = {"action": "paper_replaced", "outcome": "ok", "detail": "filling the rate"}
