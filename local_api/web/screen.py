@@ -1,11 +1,13 @@
 """The kiosk's current screen as a picture, for the operator console.
 
-The kiosk app posts a PNG of its current frame to ``POST /api/v1/screen`` (the kiosk door:
-loopback, the door secret, ``Content-Type: image/png``, at most 2 MB; :mod:`local_api.web.door`); operators fetch it at ``GET /api/v1/screen.png``.
+The kiosk app posts a PNG of its current screen to ``POST /api/v1/screen`` (the kiosk door:
+loopback, the door secret, ``Content-Type: image/png``, at most 2 MB; :mod:`local_api.web.door`);
+operators fetch it at ``GET /api/v1/screen.png``.
 
-Why this is safe to show: the screens draw from ``KioskFlow.view()``, which holds masked values
-only (``kiosk/privacy.py``: ``3502**********1234``, ``张**``), so a frame carries no more than a
-passer-by behind the resident could read. Still, the picture is treated as sensitive: only the
+Why this is safe to show: the app draws that picture off-screen from the masked mirror of the view
+(``kiosk.flow.views.mirror_view``, ``screens/mirror.py``): every field that can hold personal data is
+masked, document pages and query answers are placeholders, the keyboard shows nothing typed. It is
+never the resident's own frame. Still, the picture is treated as sensitive: only the
 latest frame is kept, in memory only (never written to disk, gone on restart), it is served only
 to an authenticated operator with ``Cache-Control: no-store``, and a newer frame replaces it.
 The post must say ``image/png`` (or ``application/octet-stream``): a browser page elsewhere cannot
