@@ -75,8 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace, *, check_devices: bool = False) -> Settings:
-    return load_settings(args.config, check_devices=check_devices)
+def _load(args: argparse.Namespace, *, check_devices: bool = False, check_tls: bool = False) -> Settings:
+    return load_settings(args.config, check_devices=check_devices, check_tls=check_tls)
 
 
 def _settings_failed(exc: SettingsError) -> int:
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "config":
         try:
-            settings = load_settings(args.config, check_devices=True)
+            settings = load_settings(args.config, check_devices=True, check_tls=True)
         except SettingsError as exc:
             return _settings_failed(exc)
         source = args.config or "packaged defaults + /etc/kiosk/kiosk.toml (if present) + KIOSK_* variables"
@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     try:
-        settings = _load(args, check_devices=args.command in ("run", "app"))
+        settings = _load(args, check_devices=args.command in ("run", "app"),
+                         check_tls=args.command in ("run", "gateway"))
     except SettingsError as exc:
         return _settings_failed(exc)
     setup_logging(settings.logging.level, process=args.command)
@@ -180,7 +181,7 @@ def _run_app(args: argparse.Namespace, settings: Settings, display: Any) -> int:
     from local_api.client import GatewayClient, GatewayUnavailable
     from screens.app import KioskApp
 
-    url = args.gateway_url or f"http://{settings.gateway.host}:{settings.gateway.port}"
+    url = args.gateway_url or GatewayClient.for_settings(settings).base_url
     try:
         GatewayClient(url).health()
     except GatewayUnavailable as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -189,6 +190,21 @@ class GatewaySection(_Section):
     """Maintenance-mode records the kiosk app may post a minute (a few per technician visit); only
     requests that pass the kiosk door count, so a page or process without its secret cannot use them up."""
 
+    tls_cert: str = ""
+    """PEM certificate (with its chain) for the operators' door over TLS; set with ``tls_key``, or
+    neither. With both, the gateway also serves HTTPS on ``host``:``tls_port`` and its plain HTTP door
+    listens on 127.0.0.1 only (the kiosk app and local tools); empty: plain HTTP on ``host``:``port``."""
+    tls_key: str = ""
+    """The unencrypted PEM private key of ``tls_cert`` (keep it 0600, readable by the gateway's user)."""
+    tls_port: int = Field(default=8443, ge=0, le=65535)
+    """TCP port of the operators' HTTPS door on ``host`` when ``tls_cert`` and ``tls_key`` are set (0
+    picks a free one); must differ from ``port``."""
+
+    @property
+    def tls(self) -> bool:
+        """Whether the operators' door is served over TLS (``tls_cert`` and ``tls_key`` set)."""
+        return bool(self.tls_cert and self.tls_key)
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxies(cls, value: Any) -> Any:
@@ -348,13 +364,14 @@ def default_text() -> str:
 
 
 def load_settings(config: str | Path | None = None, environ: dict[str, str] | None = None,
-                  *, check_devices: bool = False) -> Settings:
+                  *, check_devices: bool = False, check_tls: bool = False) -> Settings:
     """Load and validate the layered settings, or raise :class:`SettingsError` naming every problem.
 
     ``config`` None means ``/etc/kiosk/kiosk.toml`` when it exists. With ``check_devices``
     the device endpoints are also checked for allowed targets (:func:`target_problems`) and existence (a
     serial port that is not there), and the
-    packaged maintenance PIN is refused while any device is real hardware.
+    packaged maintenance PIN is refused while any device is real hardware. With ``check_tls`` the
+    gateway's TLS certificate and key (when set) must exist and load (:func:`tls_problems`).
     """
     environ = dict(os.environ if environ is None else environ)
     origin: dict[str, str] = {}
@@ -409,6 +426,10 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
             "still the packaged sample while platform.url names a real platform: set the secret the "
             "platform issued for this terminal")])
 
+    problems = tls_problems(settings, origin, check_files=check_tls)
+    if problems:
+        raise SettingsError(problems)
+
     if check_devices:
         # Deployment checks (`kiosk run`, `kiosk app`, `kiosk config check`), not the technician's
         # device commands: a printer can be tried out before the terminal has its own PIN.
@@ -416,6 +437,80 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
         if problems:
             raise SettingsError(problems)
     return settings
+
+
+def tls_problems(settings: Settings, origin: dict[str, str] | None = None, *,
+                 check_files: bool = True) -> list[Problem]:
+    """What is wrong with the operators' TLS settings, in plain words: ``tls_cert`` without ``tls_key``
+    (or the other way round), ``tls_port`` equal to ``port``, and with ``check_files`` a file that is
+    missing or unreadable, a certificate that is not PEM, a key that is not the certificate's, or
+    encrypted."""
+    origin = origin or {}
+    gw = settings.gateway
+
+    def problem(key: str, message: str, source_key: str | None = None) -> Problem:
+        dotted = f"gateway.{key}"
+        source = origin.get(f"gateway.{source_key or key}")
+        return Problem(source or origin.get("gateway", "settings"), dotted, message)
+
+    if not gw.tls_cert and not gw.tls_key:
+        return []
+    if not gw.tls_key:
+        return [problem("tls_key", "gateway.tls_cert is set but gateway.tls_key is not: TLS needs both the "
+                        "certificate and its private key (set both, or neither for no TLS)", "tls_cert")]
+    if not gw.tls_cert:
+        return [problem("tls_cert", "gateway.tls_key is set but gateway.tls_cert is not: TLS needs both the "
+                        "certificate and its private key (set both, or neither for no TLS)", "tls_key")]
+    if gw.tls_port != 0 and gw.tls_port == gw.port:
+        return [problem("tls_port", f"the same port as gateway.port ({gw.port}): the HTTPS door needs its own")]
+    if not check_files:
+        return []
+    found = []
+    for key in ("tls_cert", "tls_key"):
+        path = Path(getattr(gw, key)).expanduser()
+        try:
+            path.read_bytes()
+        except FileNotFoundError:
+            found.append(problem(key, f"{path} does not exist"))
+        except OSError as exc:
+            found.append(problem(key, f"{path} cannot be read ({exc.strerror})"))
+    if found:
+        return found
+    message = tls_load_problem(Path(gw.tls_cert).expanduser(), Path(gw.tls_key).expanduser())
+    if message:
+        return [problem("tls_cert" if message.startswith(str(Path(gw.tls_cert).expanduser())) else "tls_key",
+                        message)]
+    return []
+
+
+class _EncryptedKey(Exception):
+    pass
+
+
+def _no_passphrase() -> bytes:
+    raise _EncryptedKey
+
+
+def tls_load_problem(cert: Path, key: Path) -> str | None:
+    """None when ``cert`` and ``key`` load as a server's TLS pair, else a sentence naming the bad file."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_verify_locations(cafile=str(cert))  # parses the certificates alone
+    except (ssl.SSLError, ValueError):
+        return f"{cert} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+    except OSError as exc:
+        return f"{cert} cannot be read ({exc.strerror})"
+    try:
+        context.load_cert_chain(str(cert), str(key), password=_no_passphrase)
+    except _EncryptedKey:
+        return f"{key} is encrypted with a passphrase: the gateway needs an unencrypted key (keep it 0600)"
+    except ssl.SSLError as exc:
+        if "KEY_VALUES_MISMATCH" in str(exc) or "key values mismatch" in str(exc):
+            return f"{key} is not the private key of the certificate in {cert}"
+        return f"{key} holds no PEM private key that goes with {cert} ({exc.reason or exc})"
+    except OSError as exc:
+        return f"{key} cannot be read ({exc.strerror})"
+    return None
 
 
 def sample_pin_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:

@@ -149,7 +149,10 @@ class Supervisor:
 
     def preflight(self) -> list[str]:
         s = self.settings
-        problems = [port_problem(s.gateway.host, s.gateway.port)]
+        gw = s.gateway
+        problems = [port_problem("127.0.0.1" if gw.tls else gw.host, gw.port)]
+        if gw.tls:
+            problems.append(port_problem(gw.host, gw.tls_port))
         if not s.platform.url:
             problems.append(port_problem("127.0.0.1", s.platform.sim_port))
         return [p for p in problems if p]

@@ -84,9 +84,11 @@ class GatewayClient:
         """A client of the gateway these settings describe (its URL unless ``base_url``), with its door secret.
 
         A gateway listening on every address (``0.0.0.0``, ``::``) is called on loopback: the kiosk door
-        answers nothing else, and only to its loopback name."""
+        answers nothing else, and only to its loopback name. So is one with TLS for operators
+        (``gateway.tls_cert``): its plain door listens on 127.0.0.1 only."""
         gw = settings.gateway
-        url = base_url or f"http://{'[' + gw.host + ']' if ':' in gw.host else gw.host}:{gw.port}"
+        host = "127.0.0.1" if gw.tls else gw.host
+        url = base_url or f"http://{'[' + host + ']' if ':' in host else host}:{gw.port}"
         parts = urlsplit(url)
         if parts.hostname in WILDCARD_HOSTS:
             url = urlunsplit(parts._replace(netloc=f"{'[::1]' if ':' in parts.hostname else '127.0.0.1'}:{parts.port}"))

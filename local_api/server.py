@@ -1,9 +1,12 @@
-"""Serving the gateway and the platform simulator with waitress.
+"""Serving the gateway and the platform simulator with waitress (and cheroot for the operators' TLS door).
 
 :class:`ServerHandle` owns one waitress server: ``start()`` runs it in a background thread
 (tests, ``kiosk run``), ``serve()`` blocks the calling thread (the console scripts), and
 ``close()`` stops it from anywhere. :func:`serve_gateway` builds the gateway's services
-around the settings and tears them down in the right order on exit or SIGTERM.
+around the settings and tears them down in the right order on exit or SIGTERM. waitress has no TLS:
+with ``gateway.tls_cert`` and ``tls_key`` set, :class:`TLSServerHandle` (cheroot with Python's ``ssl``)
+serves the same app over HTTPS on ``gateway.host:tls_port`` and the plain door moves to 127.0.0.1
+(:func:`open_listeners`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
@@ -23,7 +27,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from kiosk.catalog.loading import Catalog
-from kiosk.settings import Settings
+from kiosk.settings import Settings, tls_load_problem
 from kiosk.watchdog import ServingProbe, Watchdog, gateway_alive
 from local_api.files import secure_folder
 from local_api.link.breaker import CircuitBreaker
@@ -109,6 +113,69 @@ class ServerHandle:
             for channel in list(self._server._map.values()):
                 channel.close()
             self._done.set()
+
+
+class TLSNotStarted(Exception):
+    """The operators' TLS door could not start: the message names the file or the address."""
+
+
+class HttpsScheme:
+    """WSGI middleware for the TLS listener: every request is ``https`` (``request.is_secure``, hence
+    ``Secure`` cookies), whatever an absolute-form request line says."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        environ["wsgi.url_scheme"] = "https"
+        environ["HTTPS"] = "on"
+        return self.app(environ, start_response)
+
+
+class TLSServerHandle:
+    """The operators' HTTPS door: one cheroot server with Python's TLS (``cheroot.ssl.builtin``), bound at
+    construction; ``start()`` serves in a background thread, ``close()`` stops it. Same app as the
+    plain door; the kiosk door refuses it anyway (never the app's loopback door)."""
+
+    def __init__(self, app: Flask, cert: str, key: str, host: str, port: int = 0, *, threads: int = 8,
+                 name: str = "gateway-tls") -> None:
+        self.name = name
+        cert_path, key_path = Path(cert).expanduser(), Path(key).expanduser()
+        problem = tls_load_problem(cert_path, key_path)
+        if problem:
+            raise TLSNotStarted(f"the operators' TLS door cannot start: {problem}")
+        # lazy: cheroot (and its TLS adapter) loads only in a gateway with TLS configured
+        from cheroot.ssl.builtin import BuiltinSSLAdapter
+        from cheroot.wsgi import Server
+
+        self._server: Any = Server((host, port), HttpsScheme(app), numthreads=threads, server_name=name)
+        self._server.ssl_adapter = BuiltinSSLAdapter(str(cert_path), str(key_path))
+        try:
+            self._server.prepare()  # binds and listens; the worker threads start
+        except OSError as exc:
+            raise TLSNotStarted(f"the operators' TLS door cannot listen on {host}:{port} ({exc})") from exc
+        bound = self._server.bind_addr
+        self.host, self.port = str(bound[0]), int(bound[1])
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``https://host:port`` the server really listens on."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
+
+    def start(self) -> TLSServerHandle:
+        """Serve in a background thread owned by this handle."""
+        self._thread = threading.Thread(target=self._server.serve, name=f"{self.name}-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop serving, close the listening socket and every connection; wait for the serving thread."""
+        self._server.shutdown_timeout = min(timeout, 5.0)
+        self._server.stop()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
 
 
 @dataclass
@@ -197,31 +264,52 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
 
 
 class GatewayHandle:
-    """A gateway serving in a background thread: ``url``, ``gateway`` (its services), ``close()``."""
+    """A gateway serving in background threads: ``url`` (the plain door), ``tls_url`` (the operators'
+    HTTPS door, or None), ``gateway`` (its services), ``close()``."""
 
-    def __init__(self, gateway: Gateway, server: ServerHandle) -> None:
+    def __init__(self, gateway: Gateway, server: ServerHandle, tls: TLSServerHandle | None = None) -> None:
         self.gateway = gateway
         self.server = server
+        self.tls = tls
         self.url = server.url
+        self.tls_url = tls.url if tls is not None else None
 
     def close(self) -> None:
         """Stop serving, then stop the forwarder and close the outbox."""
+        if self.tls is not None:
+            self.tls.close()
         self.server.close()
         self.gateway.close()
 
 
+def open_listeners(settings: Settings, app: Flask) -> tuple[ServerHandle, TLSServerHandle | None]:
+    """The gateway's listeners, bound: without TLS, plain HTTP on ``gateway.host:port``; with TLS
+    (``gateway.tls_cert`` and ``tls_key``), plain HTTP on ``127.0.0.1:port`` for the kiosk app and local
+    tools, and HTTPS for operators on ``gateway.host:tls_port``. Raises :class:`TLSNotStarted` naming
+    the bad file or address (nothing is left listening)."""
+    gw = settings.gateway
+    plain = ServerHandle(app, "127.0.0.1" if gw.tls else gw.host, gw.port, name="gateway")
+    if not gw.tls:
+        return plain, None
+    try:
+        return plain, TLSServerHandle(app, gw.tls_cert, gw.tls_key, gw.host, gw.tls_port)
+    except BaseException:
+        plain.close()
+        raise
+
+
 def start_gateway(settings: Settings, **build: Any) -> GatewayHandle:
-    """Build and serve a gateway in a background thread (``kiosk run``, the demo, tests).
+    """Build and serve a gateway in background threads (``kiosk run``, the demo, tests).
 
     ``build`` goes to :func:`build_gateway` (e.g. ``base_delay_s``, ``idle_probe_s``).
     """
     gateway = build_gateway(settings, **build)
     try:
-        server = ServerHandle(gateway.app, settings.gateway.host, settings.gateway.port, name="gateway")
+        server, tls = open_listeners(settings, gateway.app)
     except BaseException:
         gateway.close()
         raise
-    return GatewayHandle(gateway, server.start())
+    return GatewayHandle(gateway, server.start(), tls.start() if tls is not None else None)
 
 
 def start_platform_sim(host: str = "127.0.0.1", port: int = 0, secret: str = "",
@@ -252,10 +340,15 @@ def _stop_on_sigterm(handle: ServerHandle) -> Iterator[None]:
 def serve_gateway(settings: Settings, *, ready: Callable[[str], None] | None = None) -> None:
     """Run the gateway until SIGTERM or Ctrl-C; ``ready(url)`` once it listens."""
     gateway = build_gateway(settings)
+    tls: TLSServerHandle | None = None
     try:
-        handle = ServerHandle(gateway.app, settings.gateway.host, settings.gateway.port, name="gateway")
+        handle, tls = open_listeners(settings, gateway.app)
         log.info("gateway for %s listening on %s, platform %s", settings.kiosk.id, handle.url,
                  platform_url(settings))
+        if tls is not None:
+            tls.start()
+            log.info("gateway: operators' TLS door listening on %s (certificate %s); the plain door on %s "
+                     "answers loopback only", tls.url, settings.gateway.tls_cert, handle.url)
         # Under systemd's watchdog, ping only after a real /health request was answered: waitress's
         # loop has no hook of its own, and a hung server must stop the pings.
         dog = Watchdog()
@@ -273,6 +366,8 @@ def serve_gateway(settings: Settings, *, ready: Callable[[str], None] | None = N
             probe.stop()
             dog.close()
     finally:
+        if tls is not None:
+            tls.close()
         gateway.close()
         log.info("gateway stopped")
 

@@ -6,7 +6,7 @@ Loopback alone is not enough: any web page open on the terminal can send request
 records and service switch in :mod:`local_api.web.console`) passes :func:`kiosk_door_refusal`:
 
 1. not through a proxy (no ``X-Forwarded-For`` / ``Forwarded``: the app never uses one) — 403 ``via_proxy``;
-2. from a loopback socket — 403 ``forbidden``;
+2. from a loopback socket, and not on the operators' TLS door (``gateway.tls_cert``) — 403 ``forbidden``;
 3. ``Host`` is the gateway's loopback name (``127.0.0.1:<port>``, ``localhost:<port>``,
    ``[::1]:<port>``), which defeats DNS rebinding — 421 ``wrong_host``;
 4. ``Origin`` absent or the gateway's own, and no ``Sec-Fetch-Site`` from another site — 403 ``origin_refused``;
@@ -139,6 +139,9 @@ def kiosk_door_refusal(media_types: tuple[str, ...] = JSON_ONLY) -> tuple[Respon
                      "(X-Forwarded-For or Forwarded was sent); the kiosk app calls it directly on loopback")
     if not is_loopback():
         return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
+    if request.environ.get("wsgi.url_scheme") == "https":
+        return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on the gateway's plain "
+                     "loopback door only, not on the operators' TLS door")
     hosts = _own_hosts()
     host = request.headers.get("Host", "").lower()
     if host not in hosts:
