@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +163,49 @@ def test_a_bad_key_stops_the_gateway_naming_the_file(tmp_path: Path, pair: tuple
     with pytest.raises(TLSNotStarted, match=str(bad)):
         start_gateway(settings, idle_probe_s=None, item_codes=None)
 
+
+
+def test_kiosk_gateway_serves_tls_says_where_and_stops_cleanly(tmp_path: Path, pair: tuple[Path, Path]) -> None:
+    """``kiosk gateway`` as systemd runs it: the log says where the TLS door listens; SIGTERM stops both doors."""
+    cert, key = pair
+    env = {**os.environ, "KIOSK_GATEWAY__DATA_DIR": str(tmp_path / "data"), "KIOSK_GATEWAY__PORT": "0",
+           "KIOSK_GATEWAY__TLS_PORT": "0", "KIOSK_GATEWAY__TLS_CERT": str(cert), "KIOSK_GATEWAY__TLS_KEY": str(key),
+           "KIOSK_PLATFORM__SECRET": SECRET, "KIOSK_PLATFORM__URL": "http://127.0.0.1:9"}
+    env.pop("KIOSK_READY_FD", None)
+    env.pop("NOTIFY_SOCKET", None)
+    process = subprocess.Popen([sys.executable, "-m", "kiosk", "gateway", "--config", os.devnull], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 30
+        url = None
+        while url is None and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            found = re.search(r"TLS door listening on (https://127\.0\.0\.1:\d+)", line)
+            url = found.group(1) if found else None
+        assert url, "".join(lines)
+        assert requests.get(url + "/health", verify=str(cert), timeout=10).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(url + "/health", verify=str(cert), timeout=2)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_kiosk_gateway_with_a_bad_certificate_does_not_start(tmp_path: Path, pair: tuple[Path, Path]) -> None:
+    bad = tmp_path / "garbage.crt"
+    bad.write_text("not a certificate\n")
+    env = {**os.environ, "KIOSK_GATEWAY__DATA_DIR": str(tmp_path / "data"), "KIOSK_GATEWAY__PORT": "0",
+           "KIOSK_GATEWAY__TLS_PORT": "0", "KIOSK_GATEWAY__TLS_CERT": str(bad), "KIOSK_GATEWAY__TLS_KEY": str(pair[1]),
+           "KIOSK_PLATFORM__SECRET": SECRET}
+    result = subprocess.run([sys.executable, "-m", "kiosk", "gateway", "--config", os.devnull], env=env,
+                            check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert f"gateway.tls_cert: {bad} holds no PEM certificate" in result.stderr
