@@ -150,6 +150,7 @@ class TLSServerHandle:
 
         self._server: Any = Server((host, port), HttpsScheme(app), numthreads=threads, server_name=name)
         self._server.ssl_adapter = BuiltinSSLAdapter(str(cert_path), str(key_path))
+        self._server.error_log = self._error_log  # into the JSON log, not raw lines on stderr
         try:
             self._server.prepare()  # binds and listens; the worker threads start
         except OSError as exc:
@@ -157,6 +158,9 @@ class TLSServerHandle:
         bound = self._server.bind_addr
         self.host, self.port = str(bound[0]), int(bound[1])
         self._thread: threading.Thread | None = None
+
+    def _error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        log.log(level, "%s: %s", self.name, msg, exc_info=traceback and level >= logging.ERROR)
 
     @property
     def url(self) -> str:

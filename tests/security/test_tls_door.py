@@ -8,6 +8,7 @@ import ipaddress
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -138,11 +139,16 @@ def test_a_certificate_without_its_key_is_refused_in_plain_words(tmp_path: Path,
 def test_the_settings_check_names_a_missing_or_wrong_file(tmp_path: Path, pair: tuple[Path, Path]) -> None:
     cert, key = pair
     other_cert, other_key = self_signed(tmp_path, "other")
+    encrypted = tmp_path / "encrypted.key"
+    encrypted.write_bytes(serialization.load_pem_private_key(key.read_bytes(), None).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase")))
     config = tmp_path / "kiosk.toml"
     cases = {
         "missing": (str(tmp_path / "nope.crt"), str(key), "gateway.tls_cert", "nope.crt does not exist"),
         "not a certificate": (str(key), str(key), "gateway.tls_cert", "holds no PEM certificate"),
         "another key": (str(cert), str(other_key), "gateway.tls_key", "is not the private key of the certificate"),
+        "encrypted key": (str(cert), str(encrypted), "gateway.tls_key", "is encrypted with a passphrase"),
     }
     for what, (c, k, dotted, said) in cases.items():
         config.write_text(f'[gateway]\ndata_dir = "{tmp_path / "data"}"\ntls_cert = "{c}"\ntls_key = "{k}"\n'
@@ -189,8 +195,14 @@ def test_kiosk_gateway_serves_tls_says_where_and_stops_cleanly(tmp_path: Path, p
             url = found.group(1) if found else None
         assert url, "".join(lines)
         assert requests.get(url + "/health", verify=str(cert), timeout=10).status_code == 200
+        try:
+            requests.get(url.replace("https://", "http://") + "/health", timeout=5)
+        except requests.exceptions.ConnectionError:
+            pass
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
+        rest = process.stderr.read()
+        assert all(line.startswith("{") for line in rest.splitlines() if line.strip()), rest  # the JSON log only
         with pytest.raises(requests.exceptions.ConnectionError):
             requests.get(url + "/health", verify=str(cert), timeout=2)
     finally:
@@ -209,3 +221,43 @@ def test_kiosk_gateway_with_a_bad_certificate_does_not_start(tmp_path: Path, pai
                             check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
     assert f"gateway.tls_cert: {bad} holds no PEM certificate" in result.stderr
+
+
+def test_kiosk_run_with_tls_the_app_uses_the_plain_loopback_door(tmp_path: Path, pair: tuple[Path, Path]) -> None:
+    """``kiosk run`` with TLS: the app comes up on the plain loopback door, operators get HTTPS, SIGTERM stops all."""
+    cert, key = pair
+    ports = []
+    for _ in range(3):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    plain, tls, sim = ports
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIOSK_", "DISPLAY", "WAYLAND_DISPLAY"))}
+    env.update({"KIOSK_GATEWAY__PORT": str(plain), "KIOSK_GATEWAY__TLS_PORT": str(tls),
+                "KIOSK_PLATFORM__SIM_PORT": str(sim), "KIOSK_GATEWAY__DATA_DIR": str(tmp_path / "data"),
+                "KIOSK_GATEWAY__TLS_CERT": str(cert), "KIOSK_GATEWAY__TLS_KEY": str(key),
+                "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"})
+    process = subprocess.Popen([sys.executable, "-m", "kiosk", "run"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("kiosk: running" in line for line in lines):
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+            lines.append(line)
+        assert any("kiosk: running" in line for line in lines), "".join(lines)
+        assert f"http://127.0.0.1:{plain}" in "".join(lines)
+        answer = requests.get(f"https://127.0.0.1:{tls}/health", verify=str(cert), timeout=10)
+        assert answer.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        for url in (f"https://127.0.0.1:{tls}/health", f"http://127.0.0.1:{plain}/health"):
+            with pytest.raises(requests.exceptions.ConnectionError):
+                requests.get(url, verify=str(cert), timeout=2)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
