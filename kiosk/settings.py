@@ -141,7 +141,9 @@ class DevicesSection(_Section):
 
 class GatewaySection(_Section):
     host: str = "127.0.0.1"
-    """Address the local gateway listens on. Keep it on loopback unless a firewall guards it."""
+    """Address the local gateway listens on. Keep it on loopback unless a firewall guards it. With
+    ``tls_cert`` and ``tls_key`` set, the operators' HTTPS door listens here (on ``tls_port``) and the plain
+    HTTP door on 127.0.0.1 only."""
     port: int = Field(ge=0, le=65535)
     """TCP port of the local gateway (0 picks a free one)."""
     data_dir: str = Field(min_length=1)
