@@ -43,6 +43,17 @@ VIA_PROXY = "kiosk.via_proxy"
 bp = Blueprint("auth", __name__)
 
 
+def ip_of(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``raw`` as an address (an IPv4-mapped IPv6 address as the IPv4 one), or None if it is none."""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def is_loopback() -> bool:
     """Whether the request came from this machine, and not through a proxy on it (a TLS-terminating
     proxy on the terminal connects from loopback on behalf of someone elsewhere)."""

@@ -37,7 +37,7 @@ from flask import Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from local_api.client import DOOR_HEADER
-from local_api.web.auth import SAFE_METHODS, VIA_PROXY, is_loopback
+from local_api.web.auth import SAFE_METHODS, VIA_PROXY, ip_of, is_loopback
 from local_api.web.errors import error
 from local_api.web.services import services
 
@@ -104,13 +104,8 @@ class TrustedProxies:
 
     def trusts(self, address: str) -> bool:
         """Whether ``address`` is one of the trusted proxies (an IPv4-mapped IPv6 address counts as IPv4)."""
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return any(ip in net for net in self.networks)
+        ip = ip_of(address)
+        return ip is not None and any(ip in net for net in self.networks)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         present = [name for name in FORWARDING_HEADERS if name in environ]

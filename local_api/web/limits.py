@@ -29,7 +29,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.wrappers import RequestLimit
 
 from kiosk.settings import GatewaySection
-from local_api.web.auth import presented_token, token_check_failed, token_is_valid
+from local_api.web.auth import ip_of, presented_token, token_check_failed, token_is_valid
 from local_api.web.errors import error
 from local_api.web.services import services
 
@@ -62,12 +62,9 @@ def source_key() -> str:
     """The source a request is counted against: ``loopback`` for any loopback address, an IPv6
     address's /64, else the address."""
     raw = request.remote_addr or "unknown"
-    try:
-        address = ipaddress.ip_address(raw)
-    except ValueError:
+    address = ip_of(raw)
+    if address is None:
         return raw
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
     if address.is_loopback:
         return "loopback"
     if isinstance(address, ipaddress.IPv6Address):

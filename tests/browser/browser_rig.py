@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,19 @@ __all__ = [
 def launch(playwright: Any) -> Any:
     """The system Chromium, headless; never a downloaded browser (``playwright install`` is not used)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """The system Chromium for as long as the block runs (launching it is the slow part)."""
+    from playwright.sync_api import sync_playwright  # only the browser tests need Playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def tokens(rig: Rig) -> tuple[str, str]:

@@ -7,18 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_rig import UI_TIMEOUT_MS, Rig, launch
+from browser_rig import UI_TIMEOUT_MS, Rig, chromium
 
 
 @pytest.fixture(scope="module")
 def browser():
     """The system Chromium for one test module (launching it is the slow part)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from flask import Flask
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
 
-from browser_rig import Rig, identities, launch
+from browser_rig import Rig, chromium, identities
 
 from local_api.server import ServerHandle
 
@@ -64,17 +64,11 @@ def attacker_site(gateway: str) -> Flask:
 
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[tuple[Rig, str, Any]]:
-    from playwright.sync_api import sync_playwright
-
     rig = Rig(tmp_path / "data")
     evil = ServerHandle(attacker_site(rig.url), name="evil").start()
     try:
-        with sync_playwright() as playwright:
-            chromium = launch(playwright)
-            try:
-                yield rig, evil.url, chromium
-            finally:
-                chromium.close()
+        with chromium() as browser:
+            yield rig, evil.url, browser
     finally:
         evil.close()
         rig.close()

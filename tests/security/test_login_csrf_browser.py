@@ -17,7 +17,7 @@ pytest.importorskip("playwright")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
 
-from browser_rig import UI_TIMEOUT_MS, launch, log_in
+from browser_rig import UI_TIMEOUT_MS, chromium, log_in
 from flask import Flask
 from playwright.sync_api import expect
 from security_rig import Rig, read_first_token
@@ -33,12 +33,8 @@ ATTACK_PAGE = """<!doctype html><html><body>
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
