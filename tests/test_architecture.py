@@ -19,7 +19,7 @@ PACKAGES = ("kiosk", "devices", "local_api", "screens")
 PRIMITIVES = ("kiosk.settings", "kiosk.endpoints", "kiosk.privacy", "kiosk.validators", "kiosk.qrcodes",
               "kiosk.fonts", "kiosk.logs", "kiosk.watchdog")
 
-GATEWAY_BASE = ("local_api.timestamps", "local_api.files", "local_api.client")
+GATEWAY_BASE = ("local_api.timestamps", "local_api.files", "local_api.strict_json", "local_api.client")
 
 # Who may import whom, by layer (a module's layer is its longest matching prefix below). Everything a
 # layer may import is listed: its own layer and the ones beneath it.
@@ -32,7 +32,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "devices": (*PRIMITIVES, "devices"),
     # the gateway, bottom up: small shared modules and the app's client; the platform link; the outbox and
     # ops side by side (neither imports the other); the web layer and the simulator; the server on top.
-    **{m: PRIMITIVES for m in ("local_api.timestamps", "local_api.files", "local_api.client")},
+    **{m: PRIMITIVES for m in ("local_api.timestamps", "local_api.files", "local_api.strict_json",
+                                "local_api.client")},
     "local_api.link": (*PRIMITIVES, *GATEWAY_BASE, "local_api.link"),
     "local_api.outbox": (*PRIMITIVES, *GATEWAY_BASE, "local_api.outbox", "local_api.link"),
     "local_api.ops": (*PRIMITIVES, *GATEWAY_BASE, "local_api.ops", "devices.discovery"),

@@ -9,7 +9,6 @@ exceptions the callers act on: :class:`PlatformUnavailable` (try again later) an
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from local_api.link.signing import sign
+from local_api.strict_json import STRICT_NUMBERS
 
 # 408 and 429 are "not now" rather than "no"; every other 4xx is final.
 _RETRYABLE_4XX = {408, 429}
@@ -72,18 +72,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     except (TypeError, ValueError, IndexError):
         return None
     return max(0.0, when - (time.time() if now is None else now))
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    """A JSON number as a float; the platform's answers are read as strictly as the gateway's requests."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text[:40]} is beyond a 64-bit float")
-    return value
 
 
 def _reason_of(response: requests.Response) -> str:
@@ -168,7 +156,7 @@ class PlatformClient:
 
     def _json(self, response: requests.Response) -> dict[str, Any]:
         try:
-            data = response.json(parse_constant=_not_json, parse_float=_finite)
+            data = response.json(**STRICT_NUMBERS)
         except ValueError as exc:
             raise PlatformUnavailable(f"HTTP {response.status_code} with a body that is not JSON") from exc
         if not isinstance(data, dict):

@@ -179,19 +179,20 @@ def rate() -> Any:
 @bp.post("/api/v1/help-requests")
 def help_request() -> Any:
     """Queue a 帮办代办 request (a grid worker's call, an appointment or a home visit)."""
-    body = parse(HelpRequestBody)
-    _unknown_item(body.item_code)
-    payload = body.model_dump(exclude={"item_code"}) | {"channel": "自助终端", "region": services().settings.kiosk.place}
-    return _store("help_request", body.item_code or "-", payload, size=request.content_length or 0)
+    return _store_request("help_request", parse(HelpRequestBody))
 
 
 @bp.post("/api/v1/reports")
 def report() -> Any:
     """Queue a 办不成事反映 report."""
-    body = parse(ReportBody)
+    return _store_request("report", parse(ReportBody))
+
+
+def _store_request(kind: str, body: HelpRequestBody | ReportBody) -> Any:
+    """A resident's request to people (help, a report): queued with the terminal's channel and place."""
     _unknown_item(body.item_code)
     payload = body.model_dump(exclude={"item_code"}) | {"channel": "自助终端", "region": services().settings.kiosk.place}
-    return _store("report", body.item_code or "-", payload, size=request.content_length or 0)
+    return _store(kind, body.item_code or "-", payload, size=request.content_length or 0)
 
 
 # -- online only -------------------------------------------------------------------------------

@@ -12,11 +12,12 @@ that cannot be written as JSON is an error, not a non-standard answer).
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
+
+from local_api.strict_json import STRICT_NUMBERS, NotStandardJSON
 
 MAX_DEPTH = 32
 """Deepest nesting of arrays and objects a request body may have (the deepest real body has 6)."""
@@ -43,17 +44,6 @@ def nesting_depth_exceeds(text: str, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def _refuse_constant(name: str) -> Any:
-    raise JSONRefused(f"{name} is not a JSON number; send a finite number or null")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise JSONRefused(f"the number {text[:40]} is too large for a 64-bit float")
-    return value
-
-
 def read_json(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     """Parse a request body strictly; :class:`JSONRefused` says why it cannot be read."""
     if isinstance(data, bytes):
@@ -66,9 +56,9 @@ def read_json(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     if nesting_depth_exceeds(text, max_depth):
         raise JSONRefused(f"JSON nested deeper than {max_depth} levels")
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
-    except JSONRefused:
-        raise
+        return json.loads(text, **STRICT_NUMBERS)
+    except NotStandardJSON as exc:
+        raise JSONRefused(str(exc)) from None
     except RecursionError:  # unreachable after the depth count; kept so it can never be a 500
         raise JSONRefused(f"JSON nested deeper than {max_depth} levels") from None
     except json.JSONDecodeError as exc:
