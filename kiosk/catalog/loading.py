@@ -274,6 +274,10 @@ class _Parts:
         for name, department, entry in self._raw_items:
             code = str(entry.get("code", "?"))
             raw = dict(entry, department=department.name.zh_CN, department_code=department.code)
+            if not isinstance(raw.get("fields", []), list):
+                problems.append(CatalogProblem(name, code, "fields", "expected a list of shared field names "
+                                               f"or field tables, not {type(raw['fields']).__name__}"))
+                continue
             fields = []
             for index, f in enumerate(raw.get("fields", [])):
                 if isinstance(f, str):

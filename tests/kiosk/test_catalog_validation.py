@@ -57,6 +57,13 @@ def test_unknown_field_type_names_file_item_and_field(tmp_path):
     assert any("rs.toml: rs-sydj: fields.pet.type:" in p for p in problems), problems
 
 
+def test_fields_that_are_not_a_list_name_the_item(tmp_path):
+    """Found by the catalog fuzzer (tests/soak/test_fuzz_loaders.py): ``fields = false`` was a TypeError."""
+    bad = APPLY_ITEM.replace('fields = ["mobile"]', "fields = false")
+    problems = problems_of(write(tmp_path / "c", rs=DEPARTMENT + bad, fields=FIELDS))
+    assert any("rs.toml: rs-sydj: fields: expected a list" in p for p in problems), problems
+
+
 def test_bundle_naming_a_missing_item_is_refused(tmp_path):
     bundles = ('[[bundles]]\ncode = "birth"\nname = { zh_CN = "出生一件事", en = "Birth" }\n'
                'summary = { zh_CN = "一次办好", en = "In one go" }\nlead_department = "rs"\n'
