@@ -19,7 +19,7 @@ from typing import Any
 from devices.base import DeviceError
 from kiosk.commands import register_all
 from kiosk.logs import setup_logging
-from kiosk.settings import Settings, SettingsError, load_settings
+from kiosk.settings import Problem, Settings, SettingsError, load_settings, settings_warnings
 from kiosk.supervisor import StartupError, Supervisor, notify_ready
 
 log = logging.getLogger("kiosk")
@@ -70,8 +70,11 @@ def _parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="settings tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    check = config_sub.add_parser("check", help="validate the settings; exit status 2 on any problem")
+    check = config_sub.add_parser("check", help="validate the settings: exit status 2 on an error; warnings "
+                                  "(a device that is not there, the sample PIN with real devices) exit 0")
     check.add_argument("--config", metavar="FILE")
+    check.add_argument("--strict", action="store_true",
+                       help="treat warnings as errors (exit status 2), e.g. in CI or before shipping a terminal")
     return parser
 
 
@@ -96,8 +99,13 @@ def main(argv: list[str] | None = None) -> int:
             settings = load_settings(args.config, check_devices=True, check_tls=True)
         except SettingsError as exc:
             return _settings_failed(exc)
+        warnings = settings_warnings(settings)
+        if warnings and args.strict:
+            return _settings_failed(SettingsError(warnings))
+        _report_warnings(warnings, "the kiosk starts with these, but fix them (--strict makes them errors)")
         source = args.config or "packaged defaults + /etc/kiosk/kiosk.toml (if present) + KIOSK_* variables"
-        print(f"settings OK ({source}); kiosk {settings.kiosk.id} at {settings.kiosk.place}")
+        verdict = f"settings OK with {len(warnings)} warning(s)" if warnings else "settings OK"
+        print(f"{verdict} ({source}); kiosk {settings.kiosk.id} at {settings.kiosk.place}")
         return 0
 
     try:
@@ -106,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         return _settings_failed(exc)
     setup_logging(settings.logging.level, process=args.command)
+    if args.command in ("run", "app"):
+        # A device that is not there does not stop the terminal: it runs degraded and says so.
+        _report_warnings(settings_warnings(settings), "starting anyway: the terminal runs without what is "
+                         "missing and picks devices up when they appear")
 
     handlers = {
         "run": _cmd_run,
@@ -115,6 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         "demo": _cmd_demo,
     }
     return handlers[args.command](args, settings)
+
+
+def _report_warnings(warnings: list[Problem], what_now: str) -> None:
+    if not warnings:
+        return
+    print(f"kiosk: settings warnings ({what_now}):", file=sys.stderr)
+    for problem in warnings:
+        print(f"  {problem}", file=sys.stderr)
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:

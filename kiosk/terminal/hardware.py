@@ -68,7 +68,9 @@ class Hardware:
 
     @classmethod
     def open(cls, settings: Settings, on_event: Callable[[DeviceEvent], None]) -> Hardware:
-        """Open every device; on failure, close what was opened and re-raise."""
+        """Open every device. A device that is absent or failing does not stop the terminal: it is
+        down with its reason (its status) and picked up when it appears. On any other failure, close
+        what was opened and re-raise."""
         dev = settings.devices
         reader: IdCardReader | None = None
         id_port: SerialPort | None = None
@@ -79,7 +81,8 @@ class Hardware:
             # reconnected with backoff instead of keeping the kiosk from starting.
             reader, id_port = _open_id_reader(dev, on_event)
             ssc_reader, ssc_port = _open_ssc(dev.ssc_reader, on_event)
-            printer = _open_printer(dev.printer, on_event)
+            # Likewise a printer that is not there (yet): down with its reason, monitored until it answers.
+            printer = _open_printer(dev.printer, on_event, absent_ok=True)
         except BaseException:
             for close in (getattr(ssc_reader, "stop", None), getattr(ssc_port, "close", None),
                           getattr(reader, "close", None), getattr(id_port, "close", None)):
@@ -199,13 +202,28 @@ def _open_id_reader(dev: DevicesSection, on_event: Callable[[DeviceEvent], None]
     return reader, port
 
 
-def _open_printer(uri: str, on_event: Callable[[DeviceEvent], None] | None) -> ReceiptPrinter:
-    """The receipt printer, open and monitored (for ``sim://`` its port starts a virtual printer)."""
+#: How often the printer's status is read: an absent printer is picked up within this (plus a connect).
+PRINTER_MONITOR_S = 1.0
+
+
+def _open_printer(uri: str, on_event: Callable[[DeviceEvent], None] | None, *,
+                  absent_ok: bool = False) -> ReceiptPrinter:
+    """The receipt printer, open and monitored (for ``sim://`` its port starts a virtual printer).
+
+    ``absent_ok`` (start-up): a printer that cannot be reached or does not speak ESC/POS stays down
+    with the reason in its status, and the monitor keeps asking until it answers; otherwise (a
+    technician's change) the DeviceError is raised."""
     printer = ReceiptPrinter(uri, on_event=on_event)
     try:
-        printer.open()
+        try:
+            printer.open()
+        except DeviceError as exc:
+            if not absent_ok:
+                raise
+            log.warning("printer %s is not available at start-up (%s): starting without it; it is picked up "
+                        "when it answers", parse_endpoint(uri).scheme, exc)
         # can_print() answers from the last known health: keep it fresh between residents.
-        printer.start_monitoring()
+        printer.start_monitoring(PRINTER_MONITOR_S)
     except BaseException:
         _quietly(printer.close)
         raise
