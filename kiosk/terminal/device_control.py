@@ -137,6 +137,11 @@ class DeviceControl:
                                                                 else "cannot be opened"), {}, ""))
         return out
 
+    def warnings(self) -> list[str]:
+        """What the technician must fix that does not stop the kiosk (no I/O beyond the local settings
+        file): real hardware while the maintenance PIN is the packaged sample one."""
+        return self._store.warnings()
+
     # -- tests -----------------------------------------------------------------------------------
 
     def test(self, device: str, action: str) -> TestOutcome:

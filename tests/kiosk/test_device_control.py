@@ -17,13 +17,17 @@ from kiosk.settings import load_settings
 from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.device_ops import probe_port
 from kiosk.terminal.hardware import Hardware
+from kiosk.terminal.maintenance import hash_pin
+
+OWN_PIN_HASH = hash_pin("975310")  # this terminal's own PIN: the packaged sample one forbids real hardware
 
 
 @pytest.fixture
 def control(tmp_path: Path):
     settings = load_settings(environ={"KIOSK_GATEWAY__DATA_DIR": str(tmp_path),
                                       "KIOSK_DEVICES__ID_READER": "sim://id-reader",
-                                      "KIOSK_DEVICES__PRINTER": "sim://printer", "KIOSK_DEVICES__SSC_READER": "none"})
+                                      "KIOSK_DEVICES__PRINTER": "sim://printer", "KIOSK_DEVICES__SSC_READER": "none",
+                                      "KIOSK_MAINTENANCE__PIN_HASH": OWN_PIN_HASH})
     events: list = []
     hardware = Hardware.open(settings, events.append)
     try:
