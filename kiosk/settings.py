@@ -467,6 +467,48 @@ def settings_warnings(settings: Settings) -> list[Problem]:
     return sample_pin_problems(settings) + absent_device_problems(settings)
 
 
+def fallback_gateway_address(config: str | Path | None = None,
+                             environ: dict[str, str] | None = None) -> tuple[str, int] | None:
+    """Where the gateway would listen, read as far as the layers can be read (each layer that cannot
+    be read or parsed is skipped): for the stand-in ``/health`` while settings problems keep the kiosk
+    from starting. None when no usable port is found (or it is 0, a free one picked at start)."""
+    environ = dict(os.environ if environ is None else environ)
+    found: dict[str, Any] = {}
+
+    def layer(text: str) -> None:
+        try:
+            section = tomllib.loads(text).get("gateway")
+        except tomllib.TOMLDecodeError:
+            return
+        if isinstance(section, dict):
+            found.update(section)
+
+    layer(default_text())
+    path = Path(config) if config is not None else (SYSTEM_CONFIG if SYSTEM_CONFIG.exists() else None)
+    def read(source: Path) -> None:
+        try:
+            layer(source.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            pass
+
+    if path is not None:
+        read(path)
+    data_dir = environ.get("KIOSK_GATEWAY__DATA_DIR") or found.get("data_dir")
+    if isinstance(data_dir, str) and data_dir:
+        read(Path(data_dir).expanduser() / LOCAL_OVERRIDES)
+    for key in ("host", "port", "tls_cert", "tls_key"):
+        if f"KIOSK_GATEWAY__{key.upper()}" in environ:
+            found[key] = environ[f"KIOSK_GATEWAY__{key.upper()}"]
+    try:
+        port = int(found.get("port", 0))
+    except (TypeError, ValueError):
+        return None
+    host = str(found.get("host") or "127.0.0.1")
+    if found.get("tls_cert") and found.get("tls_key"):
+        host = "127.0.0.1"  # with TLS the plain door listens on loopback only
+    return (host, port) if 0 < port < 65536 else None
+
+
 def tls_problems(settings: Settings, origin: dict[str, str] | None = None, *,
                  check_files: bool = True) -> list[Problem]:
     """What is wrong with the operators' TLS settings, in plain words: ``tls_cert`` without ``tls_key``
