@@ -87,7 +87,7 @@ def heard(kiosk: Kiosk, ok: Callable[[dict], object], what: str) -> dict:
 def test_every_device_absent_then_appearing(tmp_path: Path, reader_link: Path) -> None:
     closed = free_port()  # nothing listens here until the printer "is switched on"
     kiosk = Kiosk(tmp_path, KIOSK_DEVICES__ID_READER=str(reader_link),
-                  KIOSK_DEVICES__PRINTER=f"tcp://127.0.0.1:{closed}", KIOSK_DEVICES__SSC_READER="none",
+                  KIOSK_DEVICES__PRINTER=f"tcp://127.0.0.1:{closed}", KIOSK_DEVICES__SSC_READER="pcsc://Kiosk E2E Absent Reader",
                   KIOSK_DEVICES__CAMERA="none", KIOSK_DEVICES__DOCUMENT_CAMERA="none")
     guide = pick(Catalog.load(), "guide", ("none",))  # a print-at-the-end item a resident starts without a card
     printer: VirtualPrinter | None = None
@@ -114,6 +114,7 @@ def test_every_device_absent_then_appearing(tmp_path: Path, reader_link: Path) -
         samples = heard(kiosk, lambda s: device_state(s, "printer"), "the app's first heartbeat at the gateway")
         assert device_state(samples, "printer") in ("offline", "no_device", "hardware_error")
         assert device_state(samples, "id_reader") in ("offline", "no_device")
+        assert device_state(samples, "ssc_reader") in ("offline", "no_device")  # no such PC/SC reader (or no pcscd)
         log = kiosk.log()
         assert "does not exist" in log and "starting anyway" in log
 
