@@ -594,9 +594,9 @@ REAL_DEVICE_KEYS = ("id_reader", "printer", "ssc_reader")
 
 def pin_advice(settings: Settings) -> str:
     """How to give this terminal its own maintenance PIN, naming the file to put it in."""
-    return (f"make this terminal's own PIN with `kiosk maintenance pin-hash` and put the line it prints under "
-            f"[maintenance] in {settings.config_file} (or set KIOSK_MAINTENANCE__PIN_HASH in the service's "
-            "environment, /etc/kiosk/kiosk.env), then restart the kiosk")
+    return (f"make this terminal's own PIN with `kiosk maintenance pin-hash` and paste the [maintenance] lines it "
+            f"prints into {settings.config_file} (or set KIOSK_MAINTENANCE__PIN_HASH in /etc/kiosk/kiosk.env), "
+            "then restart the kiosk")
 
 
 def sample_pin_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:

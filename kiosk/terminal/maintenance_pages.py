@@ -64,9 +64,13 @@ class MaintenancePages:
     def _refresh_rows(self) -> None:
         """The device table from ``DeviceControl.rows()`` (no I/O), at most once a second."""
         self._rows_at = self.clock() + ROWS_REFRESH_S
+        control = self.control()
         try:
-            rows = self.control().rows()
-            self.warnings = tuple(self.control().warnings())
+            self.warnings = tuple(control.warnings())
+        except Exception:  # noqa: BLE001  secondary to the table: the rows still show
+            self.warnings = ()
+        try:
+            rows = control.rows()
         except Exception as exc:  # noqa: BLE001  the table says it cannot be read; the page keeps working
             self.rows = [{"name": "-", "label": "设备状态读取失败", "endpoint": "", "state": "unknown",
                           "detail": type(exc).__name__, "counters": (), "last_error": str(exc)}]
