@@ -8,7 +8,10 @@ Layers, later wins:
 4. ``KIOSK_<SECTION>__<KEY>`` environment variables, e.g. ``KIOSK_GATEWAY__PORT=9000``.
 
 Every problem is reported with the file (or variable) and the dotted key it came
-from, all at once, so a technician can fix a settings file in one pass.
+from, all at once, so a technician can fix a settings file in one pass. Errors
+(:class:`SettingsError`) are what make running unsafe; a device that is not there and the
+packaged maintenance PIN with real devices are warnings (:func:`settings_warnings`): the
+terminal starts with them and says so.
 """
 
 from __future__ import annotations
