@@ -90,7 +90,10 @@ class TrustedDate:
         """The platform's clock is ``offset_s`` seconds ahead of this machine's wall clock, just now."""
         now = self._monotonic()
         with self._lock:
+            first = self._platform is None
             self._platform = (self._wall() + offset_s - now, now)
+        if first:
+            log.info("the platform's date is known (its clock is %+.0f s from this terminal's)", offset_s)
 
     def source(self) -> str:
         """Where :meth:`today` takes its date from now: ``platform``, ``clock`` or ``none``."""
