@@ -11,7 +11,6 @@ from screens import theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
 
-
 # The renewal advice per expired document (the two permanent residence card editions share one).
 RENEW = {"resident": "renew_resident", "J": "renew_J", "I": "renew_foreign", "Y": "renew_foreign",
          "social_security_card": "renew_social_security_card"}
