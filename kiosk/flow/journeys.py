@@ -112,8 +112,10 @@ def begin(flow: KioskFlow, item: ServiceItem) -> list[Effect]:
 
 
 def needs_valid_document(item: ServiceItem) -> bool:
-    """Whether ``item`` refuses an expired identity document (:data:`VALID_DOCUMENT_KINDS`)."""
-    return item.identity != "none" and item.kind in VALID_DOCUMENT_KINDS
+    """Whether ``item`` refuses an expired identity document (:data:`VALID_DOCUMENT_KINDS`); an item that
+    renews the document (``renews_identity_document``) takes the expired one it renews."""
+    return (item.identity != "none" and item.kind in VALID_DOCUMENT_KINDS
+            and not item.renews_identity_document)
 
 
 def refused_expired(flow: KioskFlow, s: Session, identity: Identity, source: str) -> bool:

@@ -165,7 +165,8 @@ def test_which_items_need_a_valid_document(catalog):
     queries and appointments do not."""
     by_kind: dict[str, set[bool]] = {}
     for item in catalog.items:
-        by_kind.setdefault(item.kind, set()).add(needs_valid_document(item))
+        if not item.renews_identity_document:
+            by_kind.setdefault(item.kind, set()).add(needs_valid_document(item))
     assert by_kind["print"] == {True} and by_kind["apply"] == {True} and by_kind["certification"] == {True}
     assert by_kind["guide"] == {False} and by_kind["query"] == {False} and by_kind["appointment"] == {False}
 
@@ -178,3 +179,16 @@ def test_expiry_is_read_from_any_identity_that_carries_one():
     assert expired_since(permit(), None) is None
     assert expired_since(sample_cards()[1], TODAY) is None
     assert permit().expired_on(TODAY) and not sample_cards()[0].expired_on(dt.date(2199, 1, 1))
+
+
+def test_the_renewal_of_an_expired_resident_card_takes_that_card(kiosk):
+    """居民身份证到期换领 exists for the expired card: it goes on to the form with the card's holder filled in,
+    where any other apply item refuses the same card."""
+    resident = sample_expired_cards()[1]  # a resident ID card, valid to 2025-06-01
+    assert resident.expired_on(TODAY)
+    to_card_prompt(kiosk, "ga-sfzhl")
+    kiosk.handle(flow.CardRead(resident))
+    assert kiosk.screen is Screen.CONSENT  # the face check's consent, next step of an id_card_face item
+    assert kiosk.session.identity is resident
+    catalog_items = {i.code: i for i in kiosk.catalog.items}
+    assert [c for c, i in catalog_items.items() if i.renews_identity_document] == ["ga-sfzhl"]
