@@ -42,10 +42,12 @@ class Heartbeat:
     """Sends heartbeats on its own thread and posts what their answers mean to the flow."""
 
     def __init__(self, gateway: GatewayClient, post: Callable[[flow.Event], None], *,
-                 device_control: DeviceControl | None = None) -> None:
+                 device_control: DeviceControl | None = None,
+                 platform_clock: Callable[[float], None] | None = None) -> None:
         self.gateway = gateway
         self.post = post
         self.device_control = device_control
+        self.platform_clock = platform_clock  # told the platform's clock offset (kiosk/terminal/trusted_date.py)
         self._worker: Worker[Beat] = Worker("heartbeat", self._send)
         self._results: list[dict[str, Any]] = []  # device test outcomes for the next heartbeat
         self._tally: dict[tuple[str, str], int] = {}
@@ -96,6 +98,9 @@ class Heartbeat:
         if platform:
             up = bool(platform.get("reachable", True)) and platform.get("breaker") != "open"
             self.post(flow.DeviceStates({"platform": up}))
+            offset = platform.get("clock_offset_s")
+            if self.platform_clock is not None and isinstance(offset, int | float) and not isinstance(offset, bool):
+                self.platform_clock(float(offset))
         service = answer.get("service")
         if isinstance(service, dict):
             self.post(flow.ServiceSwitched(bool(service.get("in_service", True)), str(service.get("message", ""))))
