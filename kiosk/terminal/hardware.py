@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from devices.base import DeviceError, DeviceEvent, DeviceNotFound
+from devices.base import DeviceError, DeviceEvent, DeviceNotFound, DeviceState
 from devices.endpoints import PcscPort, SerialPort, SimulatorUnavailable, open_pcsc_port, open_serial_port
 from devices.id_card.reader import IdCardReader
 from devices.id_card.simulator import IdReaderSimulator
@@ -162,8 +162,10 @@ class Hardware:
         return out
 
     def available(self) -> dict[str, bool]:
-        """What the flow may offer now: printer ready, cameras present (no I/O)."""
-        return {"printer": self.printer.can_print(), "camera": "camera" in self.cameras,
+        """What the flow may offer now: ID card reader there, printer ready, cameras present (no I/O)."""
+        reader = self.id_reader.status().state
+        return {"id_reader": reader not in (DeviceState.NO_DEVICE, DeviceState.HARDWARE_ERROR),
+                "printer": self.printer.can_print(), "camera": "camera" in self.cameras,
                 "document_camera": "document_camera" in self.cameras}
 
     @property

@@ -97,7 +97,8 @@ def test_every_device_absent_then_appearing(tmp_path: Path, reader_link: Path) -
         health = requests.get(kiosk.gateway + "/health", timeout=10)
         assert health.status_code == 200 and health.json()["kiosk_id"]
         f = kiosk.finger
-        assert f.view()["available"].get("printer") is False
+        f.wait_view(lambda v: v["available"].get("printer") is False and v["available"].get("id_reader") is False,
+                    "the printer and the ID card reader marked unavailable", 10)
 
         # The resident's side: the item that ends in a slip is there, marked unavailable, not offered.
         f.tap("start")
@@ -134,6 +135,7 @@ def test_every_device_absent_then_appearing(tmp_path: Path, reader_link: Path) -
         f.wait_for("attract", 30)
 
         # A card laid on the reader that was not there at start-up is read.
+        f.wait_view(lambda v: v["available"].get("id_reader"), "the ID card reader picked up", PICKUP_S)
         reader.insert(sample_cards()[0])
         f.wait_for("home", PICKUP_S + 10)
         reader.remove()

@@ -197,7 +197,7 @@ def test_devices_absent_at_start_show_down_with_the_reason_and_are_picked_up(tmp
         rows = {r.name: r for r in dc.rows()}
         assert rows["printer"].state != "online" and "refused" in rows["printer"].last_error
         assert rows["id_reader"].state == "no_device" and "does not exist" in rows["id_reader"].last_error
-        assert hardware.available()["printer"] is False
+        assert hardware.available()["printer"] is False and hardware.available()["id_reader"] is False
 
         with VirtualPrinter(port=port), IdReaderSimulator(stable_path=link) as reader:
             reader.insert(sample_cards()[0])
@@ -207,6 +207,7 @@ def test_devices_absent_at_start_show_down_with_the_reason_and_are_picked_up(tmp
                 time.sleep(0.05)
             rows = {r.name: r for r in dc.rows()}
             assert rows["printer"].state == "online" and rows["id_reader"].state == "online"
+            assert hardware.available()["id_reader"] is True
             assert dc.print_job("after-pickup", b"\x1b@hello\n").printed
     finally:
         hardware.close()
