@@ -349,7 +349,7 @@ class DeviceControl:
             self._store.reset()
             return
         try:
-            self._store.change(DeviceSettingsBody.model_validate(good))
+            self._store.change(DeviceSettingsBody.model_validate(good), restoring=True)
         except SettingsRefused as exc:
             log.error("could not write the last good device settings back: %s", exc)
 

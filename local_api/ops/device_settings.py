@@ -104,8 +104,11 @@ class LocalDeviceSettings:
         return {"revision": revision, "file": str(self.path) if revision else None,
                 "devices": devices.model_dump(), "local": sorted(table)}
 
-    def change(self, body: DeviceSettingsBody) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
+    def change(self, body: DeviceSettingsBody, *, restoring: bool = False
+               ) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
         """Validate and save a change; returns (:meth:`view`, ``{key: (before, after)}``).
+        ``restoring``: the kiosk app writes back the settings it is using (a change it could not apply):
+        not a new assignment, so the sample-PIN rule does not apply.
 
         Raises :class:`SettingsRefused` and leaves the file as it was when the change is not valid.
         """
@@ -137,7 +140,7 @@ class LocalDeviceSettings:
                     what = "an ID card reader" if key == "id_reader" else "a printer"
                     raise SettingsRefused(key, f"{problem.message}; the kiosk would be left without {what}, "
                                           "so nothing was changed")
-            refused = sample_pin_refusal(self.settings, devices, wanted)
+            refused = None if restoring else sample_pin_refusal(self.settings, devices, wanted)
             if refused is not None:  # now, not at the next start (the terminal would start, but warn)
                 raise refused
             # ``self.settings`` may already include this file (loaded at start-up), so a key equal to
