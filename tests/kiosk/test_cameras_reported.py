@@ -102,6 +102,9 @@ def test_an_unplugged_face_camera_is_reported_down_with_the_reason_and_its_items
                       what="the face camera reported down")
     assert "went away" in down["last_error"]["message"]
     assert metric(url, auth, "camera", "no_device") == 1.0
+    events = requests.get(f"{url}/api/v1/events", headers=auth, timeout=10).json()["events"]
+    said = [e["message"] for e in events if e["kind"] == "device_state" and e.get("device") == "camera"]
+    assert any("online → no_device" in m and "went away" in m for m in said), said  # the console's event list
     # Face-check items offer their other ways (the app re-reads availability four times a second).
     step_until(app, lambda: app.terminal.flow.available["camera"] is False, 5, "face checks marked unavailable")
     result = run_test(app, url, auth, "camera")
