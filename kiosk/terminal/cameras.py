@@ -148,7 +148,7 @@ def reopen_camera(cameras: dict[str, Any], name: str, dev: DevicesSection,
     if old is not None:
         try:
             old.close()
-        except Exception:  # noqa: BLE001  a camera that fails to close must not keep its replacement away
+        except Exception:
             log.exception("error while closing %s", name)
     if uri == "none":
         return False, f"{label}: not configured on this kiosk (devices.{name} = none)"

@@ -13,7 +13,13 @@ from devices.camera.camera import LiveCamera
 from devices.camera.simulate import FaceScene, qr_scene, write_video
 from kiosk.qrcodes import progress_url
 from kiosk.settings import DevicesSection, load_settings
-from kiosk.terminal.cameras import camera_availability, camera_statuses, capture_test, close_cameras, open_cameras
+from kiosk.terminal.cameras import (
+    camera_availability,
+    camera_statuses,
+    capture_test,
+    close_cameras,
+    open_cameras,
+)
 from kiosk.terminal.hardware import capture_face
 
 
