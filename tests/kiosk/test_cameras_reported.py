@@ -1,7 +1,8 @@
 """Cameras as first-class devices, seen from the operator's and the technician's side: the kiosk app
 (in this process) reports every configured camera in its heartbeat, the real gateway shows them in
 ``/api/v1/status`` and ``/metrics``, and ``POST /api/v1/devices/camera/tests`` runs a real capture on
-the app's camera (a video file playing through OpenCV) and answers what happened."""
+the app's camera (a video file playing through OpenCV) and answers what happened. A social security
+card reader that cannot be reached is reported the same way, with its reason."""
 
 from __future__ import annotations
 
@@ -119,3 +120,18 @@ def test_a_device_the_app_never_reported_is_still_404(kiosk):
     step_until(app, lambda: "camera" in status(url, auth)["devices"], what="the cameras reported")
     answer = requests.post(f"{url}/api/v1/devices/webcam/tests", json={}, headers=auth, timeout=10)
     assert answer.status_code == 404 and answer.json()["error"] == "unknown_device"
+
+
+def test_a_social_security_card_reader_that_cannot_be_reached_is_reported_with_the_reason(kiosk_stack):
+    def ssc(settings):
+        devices = settings.devices.model_copy(update={"ssc_reader": "pcsc://Absent Reader 00 00"})
+        return settings.model_copy(update={"devices": devices})
+
+    stack = kiosk_stack(adjust=ssc)
+    app, url, auth = stack.app, stack.url, stack.auth
+    # No pcscd here, or one without this reader: either way the reader is down and says why.
+    reader = step_until(app, lambda: (d := status(url, auth)["devices"].get("ssc_reader")) and d.get("last_error") and d,
+                        what="the social security card reader reported with its problem")
+    assert reader["state"] not in ("online", "busy")
+    assert reader["last_error"]["message"]
+    assert metric(url, auth, "ssc_reader", reader["state"]) == 1.0
