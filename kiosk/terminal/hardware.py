@@ -24,7 +24,7 @@ from devices.smartcard.simulator import SscReaderSimulator
 from kiosk import flow
 from kiosk.endpoints import parse_endpoint
 from kiosk.settings import DevicesSection, Settings
-from kiosk.terminal.cameras import camera_availability, camera_statuses, close_cameras, open_cameras
+from kiosk.terminal.cameras import camera_availability, camera_statuses, camera_up, close_cameras, open_cameras
 
 if TYPE_CHECKING:
     from devices.camera.camera import FrameSource
@@ -260,11 +260,13 @@ def capture_page(camera: Any, material: int, attempts: int = 10) -> Any:
 
     from devices.camera.document import PageNotFound, scan_page  # lazy: imports OpenCV (above)
 
-    if camera is None:
+    if not camera_up(camera):  # absent, or unplugged since the item was offered
         return flow.ServiceFailed("notice_no_document_camera")
     for _ in range(attempts):
         frame = camera.read()
         if frame is None:
+            if not camera_up(camera):
+                return flow.ServiceFailed("notice_no_document_camera")
             continue
         try:
             page = scan_page(frame)
@@ -283,7 +285,7 @@ def capture_face(camera: Any, max_frames: int = 200) -> Any:
     # lazy: devices.camera.face imports OpenCV (0.3 s at start-up); only a face capture needs it
     from devices.camera.face import BlinkChallenge, FaceCapture, FaceFramer
 
-    if camera is None:
+    if not camera_up(camera):  # absent, or unplugged since the item was offered
         return flow.FaceCaptured(b"", False, "no camera")
     framer = FaceFramer()
     capture = FaceCapture(framer, liveness=BlinkChallenge(framer))
@@ -291,6 +293,8 @@ def capture_face(camera: Any, max_frames: int = 200) -> Any:
     for i in range(max_frames):
         frame = camera.read()
         if frame is None:
+            if not camera_up(camera):  # unplugged mid-capture: a read waits a second, do not wait 200
+                return flow.FaceCaptured(b"", False, "no camera")
             continue
         capture.offer(frame, now=i * step)
         if capture.liveness is not None and capture.liveness.result is not None and capture.has_candidate:

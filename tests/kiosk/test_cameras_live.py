@@ -68,6 +68,10 @@ def test_a_camera_absent_at_start_is_reported_down_and_picked_up_when_it_appears
         assert any("picked up when it appears" in r.getMessage() for r in caplog.records)
         ok, words = capture_test(cams["camera"], "camera", timeout_s=1.0)
         assert not ok and "does not exist" in words
+        started = time.monotonic()
+        shot = capture_face(cams["camera"])  # a face check that got here anyway ends at once, no face taken
+        assert not shot.live and shot.jpeg == b"" and shot.reason == "no camera"
+        assert time.monotonic() - started < 10  # not 200 one-second waits for frames
         later.write_bytes(face.read_bytes())  # plugged in
         wait_until(lambda: camera_availability(cams)["camera"], 5, "the camera to be picked up")
         assert camera_statuses(cams)["camera"]["state"] == "online"
