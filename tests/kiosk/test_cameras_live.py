@@ -123,3 +123,25 @@ def test_a_camera_setting_that_is_not_a_camera_is_refused():
     base = load_settings(environ={}).devices.model_dump()
     with pytest.raises(ValidationError, match="not a camera"):
         DevicesSection.model_validate(base | {"camera": "tcp://10.0.0.5:9100"})
+
+
+def test_a_qr_camera_unplugged_during_a_scan_ends_the_scan_with_the_camera_fault(tmp_path: Path):
+    from kiosk import flow
+    from kiosk.terminal.scanning import scan
+
+    video = write_video(tmp_path / "qr.avi", FaceScene(), count=20)  # no code in view: the scan keeps looking
+    cams = open_cameras(devices(camera="none", document_camera="none", qr_camera=f"file://{video}"), None)
+    effect = flow.ScanQr("progress", 60.0)
+    try:
+        wait_until(lambda: camera_availability(cams)["qr_camera"], 5, "the QR camera up")
+        done: list = []
+        worker = threading.Thread(target=lambda: done.append(scan(effect, cams["qr_camera"])))
+        worker.start()
+        time.sleep(0.5)
+        video.rename(tmp_path / "unplugged.avi")
+        worker.join(15)  # well before the scan's 60 s
+        assert not worker.is_alive()
+        assert isinstance(done[0], flow.ScanFailed) and done[0].reason_key == "scan_camera_failed"
+    finally:
+        effect.cancel.set()
+        close_cameras(cams)
