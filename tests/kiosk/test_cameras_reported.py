@@ -135,3 +135,18 @@ def test_a_social_security_card_reader_that_cannot_be_reached_is_reported_with_t
     assert reader["state"] not in ("online", "busy")
     assert reader["last_error"]["message"]
     assert metric(url, auth, "ssc_reader", reader["state"]) == 1.0
+
+
+def test_a_device_state_change_is_reported_at_once_not_at_the_next_regular_heartbeat(kiosk):
+    app, url, auth, face, _ = kiosk
+    step_until(app, lambda: status(url, auth)["devices"].get("camera", {}).get("state") == "online",
+               what="the face camera reported up")
+    # From here the app's UI loop does not run at all: no regular heartbeat goes out. Only the
+    # heartbeat's own device watcher can tell the gateway.
+    before = status(url, auth)["heartbeat"]["last_at"]
+    face.rename(face.with_name("unplugged.avi"))
+    deadline = time.monotonic() + 10
+    while status(url, auth)["devices"]["camera"]["state"] != "no_device":
+        assert time.monotonic() < deadline, "the gateway never heard the camera went away"
+        time.sleep(0.1)
+    assert status(url, auth)["heartbeat"]["last_at"] != before
