@@ -24,7 +24,13 @@ from devices.smartcard.simulator import SscReaderSimulator
 from kiosk import flow
 from kiosk.endpoints import parse_endpoint
 from kiosk.settings import DevicesSection, Settings
-from kiosk.terminal.cameras import camera_availability, camera_statuses, camera_up, close_cameras, open_cameras
+from kiosk.terminal.cameras import (
+    camera_availability,
+    camera_statuses,
+    camera_up,
+    close_cameras,
+    open_cameras,
+)
 
 if TYPE_CHECKING:
     from devices.camera.camera import FrameSource
