@@ -140,7 +140,7 @@ class Camera:
         self._node: str | None = None
         if isinstance(self.source, str):
             self._node = self.source
-        elif sys.platform.startswith("linux") and os.path.isdir("/sys/class/video4linux"):
+        elif sys.platform.startswith("linux"):  # V4L2: camera index N is /dev/videoN
             self._node = f"/dev/video{self.source}"
 
     @property
