@@ -226,7 +226,8 @@ def mask_short_number(value: str) -> str:
 # - 0B nation: 1 byte packed or 2 ASCII digits; the length decides. A code of GB 3304.
 # - 04 issuing organisation (a reserved field, often empty): bytes that are all ASCII digits are
 #   ASCII. A packed code made of such bytes would have a 3 in every other digit, a region 3?3?3?
-#   that GB/T 2260 does not have (no province 31–37 has a prefecture 30–39).
+#   that GB/T 2260 does not have (no province 31–37 has a prefecture 30–39). Printable ASCII
+#   with letters is refused, not read as packed digits.
 # - 08 social security number: GB 11643 (check character) and the same birth date as 0D.
 
 _PADDING = b"\x00\x20\xff"
@@ -309,6 +310,10 @@ def _digit_text(spec: FieldSpec, value: bytes) -> str:
         return ""
     text = _ascii_body(value, _ASCII_DIGITS)
     if text is None:
+        if all(0x20 <= b <= 0x7E for b in value.rstrip(_PADDING)):
+            # ASCII text with letters: its bytes may happen to be packed digits ("5A" is 35 41),
+            # but a packed code has zero bytes in it; refuse rather than misread.
+            raise _refuse(spec, value, "ASCII text that is not only digits")
         text = _packed(value)
         if not text.isdigit():
             raise _refuse(spec, value, "neither ASCII digits nor packed digits padded with F")
