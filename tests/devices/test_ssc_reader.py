@@ -143,7 +143,9 @@ def test_a_card_pulled_mid_read_gives_no_identity(reader: SscReader, events: Eve
     events.wait_count("card_removed", 1)
     assert events.of("ssc_read") == []
     failed = events.of("read_failed")
-    assert len(failed) == 1 and "taken out while it was being read" in failed[0].payload["message"]
+    assert len(failed) == 1 and "taken out while it was being read: insert it again" in failed[0].payload["message"]
+    # The resident's to fix, not an engineer's: no maintenance hint, and worth trying again.
+    assert failed[0].payload["hint"] == "none" and failed[0].payload["retryable"] is True
     assert read_record(0x08) in vcard.commands()  # it really was mid-read
 
 
@@ -190,6 +192,11 @@ def test_a_reader_that_is_not_there_is_no_device(pcscd: PcscdEnvironment, events
     r.start()
     try:
         events.wait_state(DeviceState.NO_DEVICE)
+        time.sleep(0.5)  # several polls: the reason is recorded once per outage, not per poll
+        status = r.status().to_dict()
+        assert status["state"] == "no_device" and status["errors"] == 1
+        assert "no card reader named like 'no such reader' is connected" in status["last_error"]["message"]
+        assert status["last_error"]["hint"] == "configuration"
     finally:
         r.stop()
 
