@@ -10,7 +10,8 @@ thread waits on ``SCardGetStatusChange`` with a short timeout and reports throug
 - ``card_unsupported`` (a bank card or other card without the SSSE application) and
   ``read_failed`` (a refused command, a malformed answer, the card pulled too early, a card that
   did not answer within ``apdu_timeout_s`` / ``read_timeout_s``), each with
-  ``{"reader", "message", "hint", "retryable"}`` — never a partly read identity;
+  ``{"reader", "message", "hint", "retryable", "notice"}`` (``notice``: the config/messages.toml
+  key for the resident, :func:`resident_notice`) — never a partly read identity;
 - ``state_changed``: ONLINE while a reader is watched, USER_ERROR while an unreadable card sits
   in it, NO_DEVICE without a reader, OFFLINE without pcscd. :meth:`SscReader.status` gives the
   state with the reason as ``last_error`` (message and XFS hint) and the reader's name in
@@ -51,6 +52,19 @@ log = logging.getLogger(__name__)
 _BACKOFF_MIN_S = 0.2
 _BACKOFF_MAX_S = 2.0  # R3: recovered within 3 s of pcscd's return
 _RETRY_AFTER_S = 0.5  # longer than pcscd's 400 ms presence poll
+
+
+def resident_notice(exc: DeviceError) -> str:
+    """The config/messages.toml key that tells the resident what to do about a failed read: put the
+    card back (pulled too early), take it out and in again (it did not answer), or use another way
+    in (its data cannot be read, or it is no social security card)."""
+    if isinstance(exc, NotSocialSecurityCard):
+        return "notice_card_unsupported"
+    if isinstance(exc, pcsc.CardGone):
+        return "notice_ssc_card_removed"
+    if isinstance(exc, pcsc.CardMute):
+        return "notice_ssc_card_mute"
+    return "notice_ssc_card_unreadable"
 
 
 class SscReader:
@@ -312,7 +326,8 @@ class SscReader:
 
     @staticmethod
     def _failure(reader: str, exc: DeviceError) -> dict[str, Any]:
-        return {"reader": reader, "message": str(exc), "hint": exc.hint.value, "retryable": exc.retryable}
+        return {"reader": reader, "message": str(exc), "hint": exc.hint.value, "retryable": exc.retryable,
+                "notice": resident_notice(exc)}
 
     def _card_gone(self) -> None:
         if not self._card_present:

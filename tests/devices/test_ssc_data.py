@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import tomllib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devices.base import DeviceProtocolError
+from devices.base import DeviceError, DeviceProtocolError
 from devices.smartcard import tlv
 from devices.smartcard.exchange import exchange, read_social_security_card, split_answer
+from devices.smartcard.pcsc import CardGone, CardMute
+from devices.smartcard.reader import resident_notice
 from devices.smartcard.ssc import (
     FIELDS,
     SELECT_SSSE,
@@ -223,3 +227,14 @@ def test_an_answer_without_a_status_word_is_a_protocol_error() -> None:
         split_answer("SELECT SSSE", b"\x90")
     with pytest.raises(DeviceProtocolError, match="kept announcing more data"):
         exchange(lambda apdu: b"\x61\x10", SELECT_SSSE, "SELECT SSSE")
+
+
+def test_every_resident_notice_of_a_failed_read_has_words_in_every_language() -> None:
+    messages = tomllib.loads((Path(__file__).resolve().parents[2] / "config" / "messages.toml").read_text("utf-8"))
+    keys = {resident_notice(exc) for exc in (
+        CardGone("x"), CardMute("x"), SscDataError("x"), NotSocialSecurityCard(0x6A82), DeviceError("x"))}
+    assert keys == {"notice_ssc_card_removed", "notice_ssc_card_mute", "notice_ssc_card_unreadable",
+                    "notice_card_unsupported"}
+    for language in ("zh_CN", "zh_TW", "en"):
+        for key in keys:
+            assert messages[language][key].strip(), (language, key)

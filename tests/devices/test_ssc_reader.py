@@ -82,6 +82,7 @@ def test_a_bank_card_is_refused_with_a_clear_status(reader: SscReader, events: E
     events.wait_count("card_unsupported", 1)
     payload = events.of("card_unsupported")[0].payload
     assert "not a social security card" in payload["message"] and payload["retryable"] is False
+    assert payload["notice"] == "notice_card_unsupported"
     status = reader.status()
     assert status.state == DeviceState.USER_ERROR
     assert status.last_error is not None and "not a social security card" in status.last_error.message
@@ -126,6 +127,7 @@ def test_malformed_answers_give_a_clear_failure_and_no_identity(
     events.wait_count("read_failed", 1)
     payload = events.of("read_failed")[0].payload
     assert message in payload["message"]
+    assert payload["notice"] == "notice_ssc_card_unreadable"
     assert "11010519491231002X" not in payload["message"] and "张三" not in payload["message"]
     assert events.of("ssc_read") == []
     assert reader.status().state == DeviceState.USER_ERROR
@@ -146,6 +148,7 @@ def test_a_card_pulled_mid_read_gives_no_identity(reader: SscReader, events: Eve
     assert len(failed) == 1 and "taken out while it was being read: insert it again" in failed[0].payload["message"]
     # The resident's to fix, not an engineer's: no maintenance hint, and worth trying again.
     assert failed[0].payload["hint"] == "none" and failed[0].payload["retryable"] is True
+    assert failed[0].payload["notice"] == "notice_ssc_card_removed"
     assert read_record(0x08) in vcard.commands()  # it really was mid-read
 
 

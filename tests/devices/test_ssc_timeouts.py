@@ -65,6 +65,7 @@ def test_the_watcher_reports_a_mute_card_within_the_limit_and_reads_the_next(
     assert "READ RECORD 08 (social security number): the card did not answer within 0.5 s" in payload["message"]
     assert "take the card out and insert it again" in payload["message"]
     assert payload["hint"] == "none" and payload["retryable"] is True
+    assert payload["notice"] == "notice_ssc_card_mute"
     assert took < 0.5 + LIVENESS_S, took
     assert read_record(0x08) in mute.commands()  # it really stopped mid-read
     status = watcher.status()
