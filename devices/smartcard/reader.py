@@ -159,13 +159,14 @@ class SscReader:
                         break
                 if time.monotonic() >= deadline:
                     raise DeviceTimeout(f"no card was inserted into {reader} within {timeout_s:g} s")
-            return self._read_bounded(reader)
+            return self._read_bounded(reader, cancel=None)
         finally:
             pcsc.release(context)
 
-    def _read_bounded(self, reader: str) -> SocialSecurityCard:
+    def _read_bounded(self, reader: str, cancel: threading.Event | None) -> SocialSecurityCard:
+        # The monitor passes its stop event, so stop() never waits out a mute card's time limit.
         return read_card_bounded(reader, apdu_timeout_s=self.apdu_timeout_s,
-                                 read_timeout_s=self.read_timeout_s, cancel=self._stop)
+                                 read_timeout_s=self.read_timeout_s, cancel=cancel)
 
     def _no_reader_message(self) -> str:
         if self.wanted_reader:
@@ -291,7 +292,7 @@ class SscReader:
     def _read_inserted(self, reader: str) -> None:
         try:
             try:
-                card = self._read_bounded(reader)
+                card = self._read_bounded(reader, self._stop)
             except DeviceDisconnected:
                 # The card went away mid-read, or was reset or swapped faster than pcscd's presence
                 # poll (then no removal is ever reported). One more try after that poll tells them
@@ -299,7 +300,7 @@ class SscReader:
                 self._stop.wait(_RETRY_AFTER_S)
                 if not self._still_present(reader):
                     raise
-                card = self._read_bounded(reader)
+                card = self._read_bounded(reader, self._stop)
         except pcsc.PcscServiceUnavailable:
             raise
         except pcsc.ReaderGone:
