@@ -120,6 +120,15 @@ def test_stopping_the_watcher_does_not_wait_for_a_mute_card(
     assert _wait(lambda: hung_exchanges() == 0)
 
 
+def test_a_stopped_watcher_can_still_read_once(pcscd: PcscdEnvironment, events: Events, make_card: Any) -> None:
+    r = SscReader("00 01", on_event=events, poll_interval_s=0.2)
+    r.start()
+    events.wait_state(DeviceState.ONLINE)
+    r.stop()
+    make_card(sample_cards()[1], slot=1).insert()
+    assert r.read_card(timeout_s=WAIT_S).name == "李四"
+
+
 def _kiosk(env: PcscdEnvironment, *args: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "import sys; from kiosk.cli import main; sys.exit(main())",
