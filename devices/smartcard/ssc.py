@@ -3,8 +3,11 @@
 Only the SSSE application's EF05 (card data) and EF06 (holder data) are readable without a PIN.
 Each field is a record holding one TLV whose tag is the field's number; READ RECORD addresses
 the record by that number (``00 B2 <tag> 04 00``), as vendor SDKs do [per-file numbering on some
-third-generation cards: unconfirmed]. Numeric fields (``cn``) are packed digits right-padded with
-``F``; text fields are ASCII, the name GBK, right-padded with ``00``.
+third-generation cards: unconfirmed]. This project writes numeric fields as packed digits
+right-padded with ``F`` and text (ASCII; the name GBK) right-padded with ``00``; it reads what other
+issuers write too (ASCII digits, ``20`` or ``FF`` padding, no expiry as zeros or all F), deciding
+each field by its bytes with checks that keep one encoding from passing as another (see
+"field decoding" below).
 
 The birthplace (tag 0C) is readable too but not read: the kiosk has no use for it (PIPL art. 6,
 collect the minimum).
