@@ -44,6 +44,10 @@ def flow_event(event: DeviceEvent) -> flow.Event | None:
             # Only the social security card sits in its slot for the whole visit; an ID card is laid
             # on the pad and taken back at once, which ends nothing.
             return flow.CardRemoved("social_security_card")
+        case ("ssc_reader", "read_failed", {"notice": str(notice)}):
+            # A card pulled mid-read, a mute card, one no issuer's encoding explains: the reader says
+            # which, and the resident is told what to do (insert it again, use another way).
+            return flow.CardRejected(notice)
         case (_, "card_invalid" | "card_unsupported", _):
             return flow.CardRejected(f"notice_{event.kind}")
     return None
