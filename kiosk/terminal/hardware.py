@@ -91,7 +91,7 @@ class Hardware:
             # Polling runs under the device supervisor: a reader unplugged now (or later) is
             # reconnected with backoff instead of keeping the kiosk from starting.
             reader, id_port = _open_id_reader(dev, on_event)
-            ssc_reader, ssc_port = _open_ssc(dev.ssc_reader, on_event)
+            ssc_reader, ssc_port = _open_ssc(dev, on_event)
             ssc_problem = "" if ssc_reader is not None or dev.ssc_reader == "none" else (
                 f"social security card reader {dev.ssc_reader} could not be started: see the app's log")
             # Likewise a printer that is not there (yet): down with its reason, monitored until it answers.
@@ -118,7 +118,7 @@ class Hardware:
         elif name == "printer":
             self._reopen_printer(devices.printer, previous.printer)
         elif name == "ssc_reader":
-            self._reopen_ssc(devices.ssc_reader, previous.ssc_reader)
+            self._reopen_ssc(devices, previous)
         else:
             raise ValueError(f"{name!r} is not a device that can be reopened; use one of {', '.join(DEVICE_KEYS)}")
         log.info("device reopened", extra={"device": name})
@@ -151,16 +151,17 @@ class Hardware:
             old.start_monitoring()
             raise
 
-    def _reopen_ssc(self, uri: str, previous_uri: str) -> None:
+    def _reopen_ssc(self, devices: DevicesSection, previous: DevicesSection) -> None:
+        uri = devices.ssc_reader
         old_reader, old_port = self.ssc_reader, self.ssc_port
         if old_reader is not None:
             old_reader.stop()
         if old_port is not None:
             old_port.close()
         try:
-            self.ssc_reader, self.ssc_port = _open_ssc(uri, self.on_event)
+            self.ssc_reader, self.ssc_port = _open_ssc(devices, self.on_event)
         except Exception as exc:
-            self.ssc_reader, self.ssc_port = _open_ssc(previous_uri, self.on_event)
+            self.ssc_reader, self.ssc_port = _open_ssc(previous, self.on_event)
             if isinstance(exc, DeviceError):
                 raise
             raise DeviceNotFound(f"social security card reader {uri} cannot be started ({exc}); "
@@ -250,10 +251,12 @@ def _open_printer(uri: str, on_event: Callable[[DeviceEvent], None] | None, *,
     return printer
 
 
-def _open_ssc(uri: str, on_event: Callable[[DeviceEvent], None] | None
+def _open_ssc(dev: DevicesSection, on_event: Callable[[DeviceEvent], None] | None
               ) -> tuple[SscReader | None, PcscPort | None]:
-    """The social security card reader, if configured. Its supervisor keeps retrying a missing pcscd
-    or reader, so only a simulator that cannot start at all leaves the kiosk without one."""
+    """The social security card reader ``devices.ssc_reader``, if configured, with the settings' time
+    limits on one command and one whole read. Its supervisor keeps retrying a missing pcscd or reader,
+    so only a simulator that cannot start at all leaves the kiosk without one."""
+    uri = dev.ssc_reader
     if uri == "none":
         return None, None
     try:
@@ -261,7 +264,8 @@ def _open_ssc(uri: str, on_event: Callable[[DeviceEvent], None] | None
     except SimulatorUnavailable as exc:
         log.warning("%s", exc)
         return None, None
-    reader = SscReader(port.reader_name, on_event=on_event)
+    reader = SscReader(port.reader_name, on_event=on_event, apdu_timeout_s=dev.ssc_apdu_timeout_s,
+                       read_timeout_s=dev.ssc_read_timeout_s)
     try:
         reader.start()
     except BaseException:
