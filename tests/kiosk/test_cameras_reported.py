@@ -143,10 +143,10 @@ def test_a_device_state_change_is_reported_at_once_not_at_the_next_regular_heart
                what="the face camera reported up")
     # From here the app's UI loop does not run at all: no regular heartbeat goes out. Only the
     # heartbeat's own device watcher can tell the gateway.
-    before = status(url, auth)["heartbeat"]["last_at"]
     face.rename(face.with_name("unplugged.avi"))
     deadline = time.monotonic() + 10
     while status(url, auth)["devices"]["camera"]["state"] != "no_device":
         assert time.monotonic() < deadline, "the gateway never heard the camera went away"
         time.sleep(0.1)
-    assert status(url, auth)["heartbeat"]["last_at"] != before
+    # (The gateway hears device states only from heartbeats: the state above arrived in one the
+    # watcher sent. Its last_at has one-second resolution, so it is not compared here.)
