@@ -16,7 +16,7 @@ from .jobs import PrintOutcome, PrintState
 from .printer import REPRINT_MARK, ReceiptPrinter
 from .receipt import ReceiptLayout, render_escpos, render_png, render_text
 from .simulator import VirtualPrinter
-from .transports import printer_endpoint
+from .connections import printer_endpoint
 
 __all__ = [
     "REPRINT_MARK",

@@ -35,7 +35,7 @@ from .health import PAPER_EVENTS, PaperLevel, PrinterHealth, decode_status, read
 from .jobs import JobLedger, KeptJobs, PrintOutcome, PrintState
 from .monitor import StatusMonitor
 from .receipt import encode_text
-from .transports import PRINTER_SETTLE_S, Link, Links, printer_endpoint
+from .connections import PRINTER_SETTLE_S, Link, Links, printer_endpoint
 
 __all__ = [
     "REPRINT_MARK",

@@ -21,7 +21,7 @@ from devices.id_card.identity import CARD_TYPE_LABELS, UnsupportedCardType, samp
 from devices.id_card.reader import IdCardReader
 from devices.printer.health import STATUS_FIXED_BITS
 from devices.printer.receipt import render_escpos
-from devices.printer.transports import SerialLink
+from devices.printer.connections import SerialLink
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.terminal.receipts import test_slip
 
