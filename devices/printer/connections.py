@@ -148,7 +148,7 @@ class NetworkLink:
     def write(self, data: bytes) -> None:
         self._sock.settimeout(write_timeout(self._timeout, data))
         try:
-            self._printer._raw(data)  # noqa: SLF001  python-escpos's documented raw-bytes call
+            self._printer._raw(data)  # python-escpos's raw-bytes call (its docs use it)
         except TimeoutError as exc:
             raise DeviceTimeout(f"printer at {self.where} stopped taking data") from exc
         except OSError as exc:
@@ -158,7 +158,7 @@ class NetworkLink:
         if not self._pending:
             self._sock.settimeout(timeout)
             try:
-                self._pending = self._printer._read()  # noqa: SLF001  what its query_status reads with
+                self._pending = self._printer._read()  # what its query_status() reads with
             except TimeoutError:
                 return None
             except OSError as exc:
@@ -223,7 +223,7 @@ class SerialLink:
         try:
             # python-escpos sets no write timeout: a printer holding the line off would block forever.
             self._port.write_timeout = write_timeout(self._timeout, data)
-            self._printer._raw(data)  # noqa: SLF001  python-escpos's documented raw-bytes call
+            self._printer._raw(data)  # python-escpos's raw-bytes call (its docs use it)
             self._port.flush()
         except (self._serial_error, OSError) as exc:
             if "timeout" in str(exc).lower():

@@ -36,7 +36,7 @@ __all__ = ["PAPER_PART_CUT", "RT_STATUS", "command_bytes", "escpos_error", "escp
 
 class _QuietConnects(logging.Filter):
     """python-escpos logs "Network printer enabled" / "Closing … connection" at INFO on the root
-    logger at every connect and close (``escpos/printer/network.py`` lines 111 and 129); TCP printers
+    logger at every connect and close (``escpos/printer/network.py`` lines 111 and 130); TCP printers
     are connected once per status check, so the journal would get two lines every monitor poll."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -69,7 +69,8 @@ def escpos_printers() -> ModuleType:
         root.addFilter(_QuietConnects())  # its records are made on the root logger itself
     import escpos.printer  # lazy: slow to import and writes a profile cache (see the module docstring)
 
-    return escpos.printer
+    printers: ModuleType = escpos.printer
+    return printers
 
 
 def escpos_error(name: str) -> type[Exception]:

@@ -29,8 +29,8 @@ from typing import Self
 from devices.base import DeviceNotFound
 from kiosk.endpoints import Endpoint
 
-from .escpos_stream import stream_to_png
 from .connections import NetworkLink
+from .escpos_stream import stream_to_png
 
 _POLL_S = 0.05  # how often the server thread looks at its stop flag
 

@@ -28,9 +28,9 @@ from typing import Any
 from devices.base import DeviceError
 from devices.discovery import BY_ID_DIR, list_serial_ports
 from devices.id_card.identity import CARD_TYPE_LABELS, LONG_TERM, UnsupportedCardType
-from kiosk.privacy import mask_id_number, mask_name
 from devices.probe import PRINTER_BAUDS, PROBE_BAUDS, probe_id_reader, probe_printer, probe_serial_printer
 from kiosk.endpoints import EndpointError, parse_endpoint
+from kiosk.privacy import mask_id_number, mask_name
 from kiosk.terminal.device_ops import serial_url as _reader_port  # shared with maintenance mode
 
 EXIT_OK, EXIT_DEVICE, EXIT_NO_CARD, EXIT_NOT_TRUSTED, EXIT_UNSUPPORTED = 0, 1, 3, 4, 5

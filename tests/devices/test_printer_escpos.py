@@ -7,6 +7,7 @@ reason our own code does that part; next to it, what our link does with the same
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import socket
@@ -81,7 +82,7 @@ def test_a_network_printer_is_reached_through_python_escpos_network(tmp_path: Pa
         host, port = sim.address
         link = NetworkLink(host, port, 1.0)
         try:
-            assert type(link._printer).__name__ == "Network"  # noqa: SLF001  the connection is escpos's
+            assert type(link._printer).__name__ == "Network"
             health = read_status(link, 1.0)
             link.write(b"\x1b@hello\n")
         finally:
@@ -93,7 +94,7 @@ def test_a_network_printer_is_reached_through_python_escpos_network(tmp_path: Pa
 def test_a_serial_printer_is_opened_through_python_escpos_serial(pty_printer: PtyPrinter) -> None:
     link = SerialLink(pty_printer.path, 9600, 1.0)
     try:
-        assert type(link._printer).__name__ == "Serial"  # noqa: SLF001
+        assert type(link._printer).__name__ == "Serial"
         started = time.monotonic()
         health = read_status(link, 1.0)
         elapsed = time.monotonic() - started
@@ -200,8 +201,8 @@ def test_unsound_escpos_paper_status_reads_a_garbled_byte_as_no_paper() -> None:
         finally:
             escpos_network.close()
         ours = ReceiptPrinter(sim.uri, timeout_s=0.3)
-        ours._port.start()  # noqa: SLF001  open() refuses a garbled printer; ask the status directly
-        ours._opened = True  # noqa: SLF001
+        ours._port.start()
+        ours._opened = True
         try:
             health = ours.query_status()
         finally:
@@ -213,7 +214,7 @@ def test_unsound_escpos_file_truncates_earlier_receipts(tmp_path: Path) -> None:
     target = tmp_path / "escpos.bin"
     for job in (b"one", b"two"):
         escpos_file = escpos_printers().File(str(target))
-        escpos_file._raw(job)  # noqa: SLF001
+        escpos_file._raw(job)
         escpos_file.close()
     assert target.read_bytes() == b"two"  # opened "wb": the first receipt is gone
     ours = tmp_path / "ours.bin"
@@ -240,3 +241,13 @@ def test_importing_escpos_writes_its_profile_pickle_to_a_new_temp_dir_unless_giv
     assert not list(scratch.glob("*/*"))  # mkdtemp() still runs (capabilities.py line 19), but stays empty
     cache = home / ".cache" / "kiosk" / "escpos"
     assert list(cache.glob("*.capabilities.pickle")) and cache.stat().st_mode & 0o777 == 0o700
+
+
+def test_escpos_connect_and_close_lines_stay_out_of_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    with VirtualPrinter() as sim:
+        for _ in range(3):  # a TCP printer is connected once per status check
+            link = NetworkLink(*sim.address, 0.5)
+            read_status(link, 0.5)
+            link.close()
+    assert not [r for r in caplog.records if "Network" in r.getMessage()], caplog.text
