@@ -7,6 +7,7 @@ printer; the probe opens them with pyserial and the kiosk's printer links like a
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import termios
@@ -19,6 +20,7 @@ import pytest
 from devices.id_card.simulator import IdReaderSimulator
 from devices.printer import VirtualPrinter
 from devices.probe import probe_id_reader, probe_printer, probe_serial_printer
+from kiosk.cli import main
 from kiosk.terminal.device_ops import probe_port
 
 
@@ -167,3 +169,24 @@ def test_a_printer_probe_of_a_closed_port_or_the_simulator() -> None:
     gone = probe_printer(uri, timeout_s=0.3)
     assert not gone.found and "nothing answered" in gone.words() and "refused" in gone.words()
     assert probe_printer("sim://printer", timeout_s=0.5).words() == "receipt printer, paper OK"
+
+
+# -- kiosk devices probe ----------------------------------------------------------------------------
+
+def test_cli_probe_of_a_network_printer_says_receipt_printer_paper_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    with VirtualPrinter() as sim:
+        assert main(["devices", "probe", sim.uri]) == 0
+        assert f"receipt printer, paper OK on {sim.uri}" in capsys.readouterr().out
+        sim.set_state(silent=True)
+        assert main(["devices", "probe", sim.uri, "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["found"] is False and out["printer"]["words"].startswith("nothing answered")
+
+
+def test_cli_probe_of_a_serial_printer_names_it_after_no_reader_answered(
+        make_printer: type[PtyPrinter], capsys: pytest.CaptureFixture[str]) -> None:
+    printer = make_printer(line_baud=9600, paper="out")
+    assert main(["devices", "probe", printer.path, "--timeout", "0.2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["device"] == "printer" and out["baud"] == 9600 and out["printer"]["paper"] == "out"
+    assert out["printer"]["words"].startswith("receipt printer, paper out, at 9600 baud")
