@@ -31,6 +31,7 @@ _EMPTY, _SEEN, _REPORTED = "empty", "seen", "reported"
 #: How long 寻卡 waits while the reader is silent (its last poll timed out). A request sent while
 #: the reader was mute is lost, so the full read timeout would delay hearing a reader that answers
 #: again by up to that timeout (3 s by default); a short ask keeps recovery within the R3 target.
+#: A late answer to the previous short ask is taken (``take_late``), so a slow reader is heard too.
 QUIET_FIND_S = 0.5
 
 
@@ -66,8 +67,11 @@ class CardWatcher:
         self._silent = False
 
     def _find(self) -> bool:
-        timeout_s = min(QUIET_FIND_S, self.reader.read_timeout_s) if self._silent else None
-        return self.reader.find_card(timeout_s=timeout_s)
+        if not self._silent:
+            return self.reader.find_card()
+        # A reader that has turned slow rather than mute answers the previous ask late: that
+        # answer is taken, so a short ask never locks out a reader slower than QUIET_FIND_S.
+        return self.reader.find_card(timeout_s=min(QUIET_FIND_S, self.reader.read_timeout_s), take_late=True)
 
     def _poll(self) -> None:
         reader = self.reader

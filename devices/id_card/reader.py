@@ -160,15 +160,17 @@ class IdCardReader:
         with self._lock:
             yield
 
-    def _exchange(self, command: p.Command, timeout_s: float | None = None) -> p.Response:
+    def _exchange(self, command: p.Command, timeout_s: float | None = None, *,
+                  take_late: bool = False) -> p.Response:
         with self._lock:
             ser = self._serial
             if ser is None:
                 raise DeviceDisconnected(f"ID card reader on {self.url} is not open")
             try:
-                # A late answer to an earlier, timed-out request must not pass for this one's.
-                ser.reset_input_buffer()
-                self._assembler.clear()
+                if not take_late:
+                    # A late answer to an earlier, timed-out request must not pass for this one's.
+                    ser.reset_input_buffer()
+                    self._assembler.clear()
                 ser.write(command.frame())
                 response = self._read_response(ser, command, timeout_s or self.read_timeout_s)
             except _PORT_GONE as exc:
@@ -267,11 +269,14 @@ class IdCardReader:
         """The SAM module's 16-byte id as hex (identifies the reader, not a person)."""
         return self._expect_ok(p.Command.SAM_ID).data.hex()
 
-    def find_card(self, *, timeout_s: float | None = None) -> bool:
+    def find_card(self, *, timeout_s: float | None = None, take_late: bool = False) -> bool:
         """寻卡: True when a card is in the field (SW3 9F), False for no card (SW3 80).
-        ``timeout_s``: wait this long instead of ``read_timeout_s`` (the watcher asks a silent
-        reader briefly, so one that answers again is heard within a second)."""
-        response = self._exchange(p.Command.FIND_CARD, timeout_s)
+
+        ``timeout_s``: wait this long instead of ``read_timeout_s``. ``take_late``: a late answer to
+        an earlier 寻卡 still waiting on the line counts (it is one, and presence is all it says). The
+        watcher asks a silent reader this way, briefly: one that answers again is heard within a
+        second, and one that has become slow is heard through its late answer."""
+        response = self._exchange(p.Command.FIND_CARD, timeout_s, take_late=take_late)
         if response.sw3 == p.SW3_CARD_FOUND:
             return True
         if response.sw3 == p.SW3_NO_CARD:

@@ -253,3 +253,47 @@ def test_a_reader_that_goes_mute_and_answers_again_is_heard_and_reads_the_next_c
         assert reader.status().state is DeviceState.ONLINE
     finally:
         reader.close()
+
+
+def test_a_reader_that_comes_back_slower_than_the_short_ask_is_still_heard(sim: IdReaderSimulator) -> None:
+    reads = threading.Semaphore(0)
+    removed = threading.Event()
+
+    def on_event(event) -> None:  # type: ignore[no-untyped-def]
+        if event.kind == "card_read":
+            event.payload.wipe()
+            reads.release()
+        elif event.kind == "card_removed":
+            removed.set()
+
+    slow = threading.Event()
+
+    def keep_slow() -> None:  # every answer takes 0.8 s: longer than the 0.5 s ask of a silent reader
+        while not slow.wait(0.02):
+            sim.delay_next(0.8)
+
+    reader = IdCardReader(sim.port, read_timeout_s=3.0, on_event=on_event)
+    pacer = threading.Thread(target=keep_slow, daemon=True)
+    try:
+        sim.insert(sample_cards()[0])
+        reader.start_polling(0.3)
+        assert reads.acquire(timeout=10)
+        sim.remove()
+        assert removed.wait(10)
+        sim.silent = True
+        waited = threading.Event()
+        while not waited.wait(0.1):
+            health = reader.supervision()
+            # Mute long enough for the reconnect backoff to reach its cap (1 s between asks): each slow
+            # answer then lands between two asks, where a flushing ask would throw it away.
+            if health is not None and health.consecutive_timeouts >= 6:
+                break
+        pacer.start()
+        sim.insert(sample_cards()[0])
+        sim.silent = False
+        assert reads.acquire(timeout=20), "a reader answering slowly after a mute spell must be heard"
+    finally:
+        slow.set()
+        reader.close()
+        if pacer.is_alive():
+            pacer.join(2)
