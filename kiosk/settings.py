@@ -80,6 +80,11 @@ class DevicesSection(_Section):
     ssc_reader: str = "none"
     """Social security card reader (PC/SC): ``pcsc://<reader name>``, ``pcsc://`` for the first reader,
     ``sim://ssc-reader`` (a private pcscd with a virtual card; needs root and vsmartcard-vpcd) or ``none``."""
+    ssc_apdu_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    """How long the social security card may take to answer one command; a card that does not is
+    reported as not answering (take it out, insert it again) and the reader keeps watching."""
+    ssc_read_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    """How long one whole social security card read (about 15 commands) may take."""
     paper_width_mm: int = 80
     """Width of the receipt paper loaded in the printer: 58 or 80."""
     read_timeout_s: float = Field(gt=0, le=30)

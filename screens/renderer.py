@@ -7,7 +7,7 @@ from typing import Any
 
 import pygame
 
-from kiosk.flow.views import ListView, ScanView, View
+from kiosk.flow.views import CardPromptView, ListView, ScanView, View
 from screens import (
     attract,
     card_prompt,
@@ -176,6 +176,9 @@ def main_text(view: View, t: Callable[..., str]) -> str:
         text = f"{text}。{view.item_name}"
     if view.screen == "error" and view.error_key:
         text = f"{text}。{t(view.error_key)}"
+    if isinstance(view, CardPromptView) and view.expired_document:
+        told, renew = card_prompt.expired_text(view, t)  # why the card was refused, and where to renew it
+        text = f"{t('card_expired_title')}。{told} {renew}"
     if isinstance(view, ScanView) and view.scan_purpose in ("progress", "signin"):
         # Say what to hold up and where: a resident who cannot read the screen needs that most.
         purpose = view.scan_purpose

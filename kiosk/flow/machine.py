@@ -10,6 +10,7 @@ idle warning, notices) is handled here before the screen's handler is asked.
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 from collections.abc import Callable
 
 from kiosk.catalog.loading import Catalog, ServiceItem
@@ -95,7 +96,9 @@ def session_outcome(reason: str, failed: bool) -> str:
 class KioskFlow:
     """The whole resident flow: ``handle(event) -> effects`` and ``view()`` for the screens.
 
-    ``clock``: monotonic seconds (injected)."""
+    ``clock``: monotonic seconds (injected). ``today``: the date the terminal can trust (the
+    platform's, or a synchronised clock), None when it has none; documents are checked against it
+    (``journeys.py``, ``refused_expired``). Without it no document counts as expired."""
 
     BUSY = BUSY
     ENDED = ENDED
@@ -105,9 +108,11 @@ class KioskFlow:
     SCAN_TIMEOUT_S = qr.SCAN_TIMEOUT_S
 
     def __init__(self, catalog: Catalog, clock: Callable[[], float], *, language: str = "zh_CN",
-                 idle_timeout_s: float = 90.0, warning_s: float = 20.0) -> None:
+                 idle_timeout_s: float = 90.0, warning_s: float = 20.0,
+                 today: Callable[[], _dt.date | None] | None = None) -> None:
         self.catalog = catalog
         self.clock = clock
+        self.today: Callable[[], _dt.date | None] = today or no_trusted_date
         self.default_language = language
         self.idle_timeout_s = idle_timeout_s
         self.warning_s = warning_s
@@ -398,6 +403,11 @@ class KioskFlow:
 
 
 NOTHING = ScreenHandler()
+
+
+def no_trusted_date() -> _dt.date | None:
+    """The flow's date when none is injected: not known, so no document is refused as expired."""
+    return None
 
 
 def _progress_url(receipt_no: str) -> str:

@@ -8,11 +8,12 @@ each setting means. What an endpoint opens — a real port, or a simulator stand
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from devices.base import DeviceError, DeviceEvent, DeviceNotFound
+from devices.base import DeviceError, DeviceEvent, DeviceNotFound, DeviceState, DeviceStatus, LastError
 from devices.endpoints import PcscPort, SerialPort, SimulatorUnavailable, open_pcsc_port, open_serial_port
 from devices.id_card.reader import IdCardReader
 from devices.id_card.simulator import IdReaderSimulator
@@ -23,7 +24,13 @@ from devices.smartcard.simulator import SscReaderSimulator
 from kiosk import flow
 from kiosk.endpoints import parse_endpoint
 from kiosk.settings import DevicesSection, Settings
-from kiosk.terminal.cameras import close_cameras, open_cameras
+from kiosk.terminal.cameras import (
+    camera_availability,
+    camera_statuses,
+    camera_up,
+    close_cameras,
+    open_cameras,
+)
 
 if TYPE_CHECKING:
     from devices.camera.camera import FrameSource
@@ -55,6 +62,10 @@ class Hardware:
     ssc_port: PcscPort | None = None
     cameras: dict[str, FrameSource] = field(default_factory=dict)
     on_event: Callable[[DeviceEvent], None] | None = None
+    ssc_problem: str = ""
+    """Why a configured social security card reader could not be started at all ('' when it was, or
+    none is configured): it is then reported ``no_device`` with this reason."""
+    opened_at: float = field(default_factory=time.time)
 
     @property
     def id_simulator(self) -> IdReaderSimulator | None:
@@ -79,6 +90,8 @@ class Hardware:
             # reconnected with backoff instead of keeping the kiosk from starting.
             reader, id_port = _open_id_reader(dev, on_event)
             ssc_reader, ssc_port = _open_ssc(dev.ssc_reader, on_event)
+            ssc_problem = "" if ssc_reader is not None or dev.ssc_reader == "none" else (
+                f"social security card reader {dev.ssc_reader} could not be started: see the app's log")
             printer = _open_printer(dev.printer, on_event)
         except BaseException:
             for close in (getattr(ssc_reader, "stop", None), getattr(ssc_port, "close", None),
@@ -89,7 +102,7 @@ class Hardware:
         cameras = open_cameras(dev, on_event)
         log.info("devices open", extra={"id_reader": parse_endpoint(dev.id_reader).scheme,
                                         "printer": parse_endpoint(dev.printer).scheme})
-        return cls(reader, printer, id_port, ssc_reader, ssc_port, cameras, on_event)
+        return cls(reader, printer, id_port, ssc_reader, ssc_port, cameras, on_event, ssc_problem=ssc_problem)
 
     def reopen(self, name: str, devices: DevicesSection, previous: DevicesSection) -> None:
         """Reopen one device (``id_reader``, ``printer`` or ``ssc_reader``) from ``devices``.
@@ -151,17 +164,22 @@ class Hardware:
                                  "the previous reader is in use again") from exc
 
     def statuses(self) -> dict[str, dict[str, Any]]:
-        """Every device's status, for the operator's heartbeat (no personal data)."""
+        """Every configured device's status, for the operator's heartbeat (no personal data): the ID
+        card reader, the printer, the social security card reader and each camera by its settings name."""
         out = {"id_reader": self.id_reader.status().to_dict(), "printer": self.printer.status().to_dict()}
         ssc = self.ssc_reader
         if ssc is not None:
             out["ssc_reader"] = ssc.status().to_dict()
+        elif self.ssc_problem:
+            problem = DeviceNotFound(self.ssc_problem)
+            out["ssc_reader"] = DeviceStatus("ssc_reader", DeviceState.NO_DEVICE, errors=1, last_error=LastError(
+                self.ssc_problem, problem.hint, self.opened_at)).to_dict()
+        out.update(camera_statuses(self.cameras))
         return out
 
     def available(self) -> dict[str, bool]:
-        """What the flow may offer now: printer ready, cameras present (no I/O)."""
-        return {"printer": self.printer.can_print(), "camera": "camera" in self.cameras,
-                "document_camera": "document_camera" in self.cameras}
+        """What the flow may offer now: printer ready, each camera giving frames (no I/O)."""
+        return {"printer": self.printer.can_print(), **camera_availability(self.cameras)}
 
     @property
     def printer_simulator(self) -> VirtualPrinter | None:
@@ -248,11 +266,13 @@ def capture_page(camera: Any, material: int, attempts: int = 10) -> Any:
 
     from devices.camera.document import PageNotFound, scan_page  # lazy: imports OpenCV (above)
 
-    if camera is None:
+    if not camera_up(camera):  # absent, or unplugged since the item was offered
         return flow.ServiceFailed("notice_no_document_camera")
     for _ in range(attempts):
         frame = camera.read()
         if frame is None:
+            if not camera_up(camera):
+                return flow.ServiceFailed("notice_no_document_camera")
             continue
         try:
             page = scan_page(frame)
@@ -271,7 +291,7 @@ def capture_face(camera: Any, max_frames: int = 200) -> Any:
     # lazy: devices.camera.face imports OpenCV (0.3 s at start-up); only a face capture needs it
     from devices.camera.face import BlinkChallenge, FaceCapture, FaceFramer
 
-    if camera is None:
+    if not camera_up(camera):  # absent, or unplugged since the item was offered
         return flow.FaceCaptured(b"", False, "no camera")
     framer = FaceFramer()
     capture = FaceCapture(framer, liveness=BlinkChallenge(framer))
@@ -279,6 +299,8 @@ def capture_face(camera: Any, max_frames: int = 200) -> Any:
     for i in range(max_frames):
         frame = camera.read()
         if frame is None:
+            if not camera_up(camera):  # unplugged mid-capture: a read waits a second, do not wait 200
+                return flow.FaceCaptured(b"", False, "no camera")
             continue
         capture.offer(frame, now=i * step)
         if capture.liveness is not None and capture.liveness.result is not None and capture.has_candidate:

@@ -11,7 +11,7 @@ names; ``tests/ops/test_metrics_fleet.py`` checks each one a rule uses is really
 | metric | labels | meaning |
 |---|---|---|
 | ``kiosk_gateway_info`` | kiosk_id, place, version | always 1; joins a terminal's id onto alerts |
-| ``kiosk_gateway_device_state`` | device, state | 1 for the state the app last reported, 0 for the other five |
+| ``kiosk_gateway_device_state`` | device, state | 1 for the state the app last reported, 0 for the other five; one device per configured id_reader, printer, ssc_reader, camera, document_camera, qr_camera |
 | ``kiosk_gateway_printer_paper`` | device, level | 1 for the paper level (ok, low, out, unknown), 0 for the others |
 | ``kiosk_gateway_device_operations_total`` / ``_errors_total`` | device | the device's counters since the app started |
 | ``kiosk_gateway_heartbeat_age_seconds`` | | since the app's last heartbeat; -1 before the first |
