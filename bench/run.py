@@ -35,6 +35,7 @@ MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
     ("MAINT", "bench.bench_maintenance"),
     ("QRSCAN", "bench.bench_scanning"),
     ("QRSIGNIN", "bench.bench_signin"),
+    ("R3-boot-printer,R3-boot-reader", "bench.bench_always_up"),
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -197,6 +197,12 @@ class KioskFlow:
             return "unavail_platform"
         if item.kind in PAPER_KINDS and "printer" in item.devices and not self.available.get("printer", True):
             return "unavail_printer"
+        if not self.available.get("id_reader", True) and \
+                all(level in ("id_card", "id_card_face") for level in item.accepted_identity()) and \
+                not (self.session is not None and self.session.identity_source == "id_card"):
+            # The ID card reader is not there (unplugged, not answering): only a resident who laid the
+            # card before could go on; everyone else would wait at the card prompt for nothing.
+            return "unavail_id_reader"
         if "document_camera" in item.devices and not self.available.get("document_camera", True):
             return "unavail_document_camera"
         if item.identity == "id_card_face" and not self.available.get("camera", True) \

@@ -139,6 +139,11 @@ class DeviceControl:
                                                                 else "cannot be opened"), {}, ""))
         return out
 
+    def warnings(self) -> list[str]:
+        """What the technician must fix that does not stop the kiosk (no I/O beyond the local settings
+        file): real hardware while the maintenance PIN is the packaged sample one."""
+        return self._store.warnings()
+
     # -- tests -----------------------------------------------------------------------------------
 
     def test(self, device: str, action: str) -> TestOutcome:
@@ -348,7 +353,7 @@ class DeviceControl:
             self._store.reset()
             return
         try:
-            self._store.change(DeviceSettingsBody.model_validate(good))
+            self._store.change(DeviceSettingsBody.model_validate(good), restoring=True)
         except SettingsRefused as exc:
             log.error("could not write the last good device settings back: %s", exc)
 

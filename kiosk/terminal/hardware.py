@@ -79,7 +79,9 @@ class Hardware:
 
     @classmethod
     def open(cls, settings: Settings, on_event: Callable[[DeviceEvent], None]) -> Hardware:
-        """Open every device; on failure, close what was opened and re-raise."""
+        """Open every device. A device that is absent or failing does not stop the terminal: it is
+        down with its reason (its status) and picked up when it appears. On any other failure, close
+        what was opened and re-raise."""
         dev = settings.devices
         reader: IdCardReader | None = None
         id_port: SerialPort | None = None
@@ -89,10 +91,11 @@ class Hardware:
             # Polling runs under the device supervisor: a reader unplugged now (or later) is
             # reconnected with backoff instead of keeping the kiosk from starting.
             reader, id_port = _open_id_reader(dev, on_event)
-            ssc_reader, ssc_port = _open_ssc(dev.ssc_reader, on_event)
+            ssc_reader, ssc_port = _open_ssc(dev, on_event)
             ssc_problem = "" if ssc_reader is not None or dev.ssc_reader == "none" else (
                 f"social security card reader {dev.ssc_reader} could not be started: see the app's log")
-            printer = _open_printer(dev.printer, on_event)
+            # Likewise a printer that is not there (yet): down with its reason, monitored until it answers.
+            printer = _open_printer(dev.printer, on_event, absent_ok=True)
         except BaseException:
             for close in (getattr(ssc_reader, "stop", None), getattr(ssc_port, "close", None),
                           getattr(reader, "close", None), getattr(id_port, "close", None)):
@@ -115,7 +118,7 @@ class Hardware:
         elif name == "printer":
             self._reopen_printer(devices.printer, previous.printer)
         elif name == "ssc_reader":
-            self._reopen_ssc(devices.ssc_reader, previous.ssc_reader)
+            self._reopen_ssc(devices, previous)
         else:
             raise ValueError(f"{name!r} is not a device that can be reopened; use one of {', '.join(DEVICE_KEYS)}")
         log.info("device reopened", extra={"device": name})
@@ -148,16 +151,17 @@ class Hardware:
             old.start_monitoring()
             raise
 
-    def _reopen_ssc(self, uri: str, previous_uri: str) -> None:
+    def _reopen_ssc(self, devices: DevicesSection, previous: DevicesSection) -> None:
+        uri = devices.ssc_reader
         old_reader, old_port = self.ssc_reader, self.ssc_port
         if old_reader is not None:
             old_reader.stop()
         if old_port is not None:
             old_port.close()
         try:
-            self.ssc_reader, self.ssc_port = _open_ssc(uri, self.on_event)
+            self.ssc_reader, self.ssc_port = _open_ssc(devices, self.on_event)
         except Exception as exc:
-            self.ssc_reader, self.ssc_port = _open_ssc(previous_uri, self.on_event)
+            self.ssc_reader, self.ssc_port = _open_ssc(previous, self.on_event)
             if isinstance(exc, DeviceError):
                 raise
             raise DeviceNotFound(f"social security card reader {uri} cannot be started ({exc}); "
@@ -178,8 +182,10 @@ class Hardware:
         return out
 
     def available(self) -> dict[str, bool]:
-        """What the flow may offer now: printer ready, each camera giving frames (no I/O)."""
-        return {"printer": self.printer.can_print(), **camera_availability(self.cameras)}
+        """What the flow may offer now: ID card reader there, printer ready, each camera giving frames (no I/O)."""
+        reader = self.id_reader.status().state
+        return {"id_reader": reader not in (DeviceState.NO_DEVICE, DeviceState.HARDWARE_ERROR),
+                "printer": self.printer.can_print(), **camera_availability(self.cameras)}
 
     @property
     def printer_simulator(self) -> VirtualPrinter | None:
@@ -217,23 +223,40 @@ def _open_id_reader(dev: DevicesSection, on_event: Callable[[DeviceEvent], None]
     return reader, port
 
 
-def _open_printer(uri: str, on_event: Callable[[DeviceEvent], None] | None) -> ReceiptPrinter:
-    """The receipt printer, open and monitored (for ``sim://`` its port starts a virtual printer)."""
+#: How often the printer's status is read: an absent printer is picked up within this (plus a connect).
+PRINTER_MONITOR_S = 1.0
+
+
+def _open_printer(uri: str, on_event: Callable[[DeviceEvent], None] | None, *,
+                  absent_ok: bool = False) -> ReceiptPrinter:
+    """The receipt printer, open and monitored (for ``sim://`` its port starts a virtual printer).
+
+    ``absent_ok`` (start-up): a printer that cannot be reached or does not speak ESC/POS stays down
+    with the reason in its status, and the monitor keeps asking until it answers; otherwise (a
+    technician's change) the DeviceError is raised."""
     printer = ReceiptPrinter(uri, on_event=on_event)
     try:
-        printer.open()
+        try:
+            printer.open()
+        except DeviceError as exc:
+            if not absent_ok:
+                raise
+            log.warning("printer %s is not available at start-up (%s): starting without it; it is picked up "
+                        "when it answers", parse_endpoint(uri).scheme, exc)
         # can_print() answers from the last known health: keep it fresh between residents.
-        printer.start_monitoring()
+        printer.start_monitoring(PRINTER_MONITOR_S)
     except BaseException:
         _quietly(printer.close)
         raise
     return printer
 
 
-def _open_ssc(uri: str, on_event: Callable[[DeviceEvent], None] | None
+def _open_ssc(dev: DevicesSection, on_event: Callable[[DeviceEvent], None] | None
               ) -> tuple[SscReader | None, PcscPort | None]:
-    """The social security card reader, if configured. Its supervisor keeps retrying a missing pcscd
-    or reader, so only a simulator that cannot start at all leaves the kiosk without one."""
+    """The social security card reader ``devices.ssc_reader``, if configured, with the settings' time
+    limits on one command and one whole read. Its supervisor keeps retrying a missing pcscd or reader,
+    so only a simulator that cannot start at all leaves the kiosk without one."""
+    uri = dev.ssc_reader
     if uri == "none":
         return None, None
     try:
@@ -241,7 +264,8 @@ def _open_ssc(uri: str, on_event: Callable[[DeviceEvent], None] | None
     except SimulatorUnavailable as exc:
         log.warning("%s", exc)
         return None, None
-    reader = SscReader(port.reader_name, on_event=on_event)
+    reader = SscReader(port.reader_name, on_event=on_event, apdu_timeout_s=dev.ssc_apdu_timeout_s,
+                       read_timeout_s=dev.ssc_read_timeout_s)
     try:
         reader.start()
     except BaseException:

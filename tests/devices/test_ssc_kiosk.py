@@ -64,6 +64,7 @@ def test_a_card_that_stops_answering_is_told_to_the_resident_and_the_next_card_i
         try:
             app = KioskApp(settings, gateway_url=gateway.url, headless=True)
             try:
+                assert app.terminal.hardware.ssc_reader.apdu_timeout_s == 0.5  # the setting, not the default
                 mute = make_card(sample_cards()[0])
                 mute.mute_on(read_record(0x08))
                 mute.insert()

@@ -45,6 +45,8 @@
     $("set-paper_width_mm").value = String(s.paper_width_mm);
     text("settings-revision", view.revision ? `本地修改 Local changes: ${view.local.join(", ")} (rev ${view.revision})`
          : "使用配置文件中的设置 Using the configured settings");
+    text("settings-warnings", (view.warnings || []).join(" "));
+    $("settings-warnings").hidden = !(view.warnings || []).length;
   }
 
   async function runTest(device, action) {
@@ -75,8 +77,10 @@
       for (const action of ACTIONS[name] || ["self_test", "reset"]) {
         buttons.append(el("button", {type: "button", dataset: {action}, onclick: () => runTest(name, action)}, actionText(name, action)));
       }
+      const d = devices[name];
+      const why = d.state !== "online" && d.last_error ? ` — ${d.last_error.message || ""}` : "";
       body.append(el("tr", {dataset: {device: name}}, el("td", {}, deviceText(name)),
-        el("td", {}, STATE_TEXT[devices[name].state] || devices[name].state), el("td", {}, buttons)));
+        el("td", {className: "state"}, (STATE_TEXT[d.state] || d.state) + why), el("td", {}, buttons)));
     }
   }
 
