@@ -22,7 +22,7 @@ from bench.common import Figure
 
 MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
     ("P4", "bench.bench_search"),
-    ("P5,R3", "bench.bench_id_reader"),
+    ("P5,R3,R3-silent", "bench.bench_id_reader"),
     ("P6", "bench.bench_gateway"),
     ("P7", "bench.bench_receipt"),
     ("P8,R3-camera", "bench.bench_camera"),

@@ -9,7 +9,7 @@ link like TCP, serial and USB. This module is the only place that decides what a
 Roles, and what their openers hand back:
 
 - ``id_reader``: a :class:`SerialPort`: the pyserial URL for :class:`~devices.id_card.reader.IdCardReader`;
-- ``printer``: a :class:`~devices.printer.transports.PrinterPort`: links for
+- ``printer``: a :class:`~devices.printer.connections.PrinterPort`: links for
   :class:`~devices.printer.printer.ReceiptPrinter`;
 - ``ssc_reader``: a :class:`PcscPort`: the PC/SC reader name for :class:`~devices.smartcard.reader.SscReader`;
 - ``camera``: a :class:`~devices.camera.camera.FrameSource`: frames read one by one.
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from devices.camera.camera import FrameSource
     from devices.camera.simulate import CodeSource
     from devices.id_card.simulator import IdReaderSimulator
-    from devices.printer.transports import PrinterPort
+    from devices.printer.connections import PrinterPort
     from devices.smartcard.simulator import SscReaderSimulator
 
 Role = Literal["id_reader", "printer", "ssc_reader", "camera"]
@@ -50,10 +50,10 @@ HANDLERS: dict[Role, dict[str, str]] = {
     },
     "printer": {
         "sim": "devices.printer.simulator:open_simulated_port",
-        "tcp": "devices.printer.transports:open_tcp_port",
+        "tcp": "devices.printer.connections:open_tcp_port",
         "usb": "devices.printer.usb:open_usb_port",
-        "file": "devices.printer.transports:open_file_port",
-        **{scheme: "devices.printer.transports:open_serial_port" for scheme in _SERIAL_SCHEMES},
+        "file": "devices.printer.connections:open_file_port",
+        **{scheme: "devices.printer.connections:open_serial_port" for scheme in _SERIAL_SCHEMES},
     },
     "ssc_reader": {
         "sim": "devices.smartcard.simulator:open_simulated_port",

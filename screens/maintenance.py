@@ -185,7 +185,7 @@ def _ports(c: Canvas, view: MaintenanceView) -> list[Button]:
     if probe is not None:
         found = probe["found"]
         c.panel((40, 1300, 1000, 130))
-        text = (f"{probe['port']}：发现 {found}，波特率 {probe['baud']} baud" if found
+        text = (f"{probe['port']}：{probe['detail'] or found}" if found
                 else f"{probe['port']}：未识别 nothing found. {probe['detail']}")
         c.text(text, 1315, 30, bold=True, x=70, width=940, colour=theme.SUCCESS if found else theme.DANGER)
         if found:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from devices.base import DeviceProtocolError
+from devices.base import DeviceProtocolError, DeviceTimeout
 from devices.id_card.checks import InvalidCard
 from devices.id_card.identity import UnsupportedCardType
 
@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _EMPTY, _SEEN, _REPORTED = "empty", "seen", "reported"
+#: How long 寻卡 waits while the reader is silent (its last poll timed out). A request sent while
+#: the reader was mute is lost, so the full read timeout would delay hearing a reader that answers
+#: again by up to that timeout (3 s by default); a short ask keeps recovery within the R3 target.
+#: A late answer to the previous short ask is taken (``take_late``), so a slow reader is heard too.
+QUIET_FIND_S = 0.5
 
 
 class CardWatcher:
@@ -36,6 +41,7 @@ class CardWatcher:
     def __init__(self, reader: IdCardReader) -> None:
         self.reader = reader
         self._presence = _EMPTY
+        self._silent = False  # the last poll timed out: ask briefly until the reader answers
 
     @property
     def name(self) -> str:
@@ -53,14 +59,29 @@ class CardWatcher:
         self._card_gone()
 
     def poll(self) -> None:
+        try:
+            self._poll()
+        except DeviceTimeout:
+            self._silent = True
+            raise
+        self._silent = False
+
+    def _find(self) -> bool:
+        if not self._silent:
+            return self.reader.find_card()
+        # A reader that has turned slow rather than mute answers the previous ask late: that
+        # answer is taken, so a short ask never locks out a reader slower than QUIET_FIND_S.
+        return self.reader.find_card(timeout_s=min(QUIET_FIND_S, self.reader.read_timeout_s), take_late=True)
+
+    def _poll(self) -> None:
         reader = self.reader
         with reader.transaction():  # one poll is one transaction: no other exchange between its steps
             if self._presence == _REPORTED:
-                if reader.find_card() or self._still_selected():
+                if self._find() or self._still_selected():
                     return
                 self._card_gone()
                 return
-            if not reader.find_card():
+            if not self._find():
                 self._card_gone()
                 return
             if self._presence == _EMPTY:

@@ -202,8 +202,43 @@ def build_response(sw1: int, sw2: int, sw3: int, data: bytes = b"") -> bytes:
     return _frame(bytes([sw1, sw2, sw3]) + bytes(data))
 
 
-def _check_frame(frame: bytes, min_body: int, what: str) -> bytes:
-    """Validate preamble, LEN and CHK; return the body between LEN and CHK."""
+def _cut_short(frame: bytes, following: bytes) -> int:
+    """How many of ``following`` bytes belong to ``frame`` (0: none) when its LEN is short.
+
+    A frame whose LEN undercounts is cut before its end: the bytes right after it are the rest
+    of it, and the frame checks out once they are added back, whether the sender computed the
+    checksum with the short LEN or with the right one. The shortest such extension is taken.
+    """
+    rest = following
+    stop = rest.find(PREAMBLE)
+    if stop >= 0:
+        rest = rest[:stop]  # the next frame is not part of this one
+    declared = int.from_bytes(frame[5:7], "big")
+    for k in range(1, len(rest) + 1):
+        whole = frame + rest[:k]
+        for length in (declared, declared + k):
+            if length > 0xFFFF:
+                continue
+            head = length.to_bytes(2, "big") + whole[7:-1]
+            if xor_checksum(head) == whole[-1]:
+                return k
+    return 0
+
+
+def _check_frame(frame: bytes, min_body: int, what: str, following: bytes = b"") -> bytes:
+    """Validate preamble, LEN and CHK; return the body between LEN and CHK.
+
+    ``following``: bytes that arrived right after ``frame``. When they complete it, the LEN was
+    short and the error says so (a short frame), rather than blaming the checksum."""
+    intact = len(frame) >= HEADER_LEN + min_body + 1 and xor_checksum(frame[5:-1]) == frame[-1]
+    if len(frame) >= HEADER_LEN and following and not intact:
+        k = _cut_short(frame, following)
+        if k:
+            declared = int.from_bytes(frame[5:7], "big")
+            raise DeviceProtocolError(
+                f"short frame: LEN at offset 5 says {declared} bytes follow, but the frame runs on for "
+                f"{declared + k} (it checks out with {k} more byte(s)): the length field undercounts, "
+                "so the frame was cut short")
     if len(frame) < HEADER_LEN + min_body + 1:
         raise DeviceProtocolError(
             f"{what} frame too short: {len(frame)} bytes, need at least {HEADER_LEN + min_body + 1}")
@@ -218,15 +253,20 @@ def _check_frame(frame: bytes, min_body: int, what: str) -> bytes:
             f"length error at offset 5: LEN says {declared} bytes follow, the frame has {actual}")
     computed = xor_checksum(frame[5:-1])
     if frame[-1] != computed:
+        tail = (f"; {len(following)} more byte(s) came right after it, so its LEN may be short"
+                if following else "")
         raise DeviceProtocolError(
             f"checksum error at offset {len(frame) - 1}: frame says 0x{frame[-1]:02X}, "
-            f"computed 0x{computed:02X}")
+            f"computed 0x{computed:02X}{tail}")
     return bytes(frame[HEADER_LEN:-1])
 
 
-def parse_response(frame: bytes) -> Response:
-    """Decode an answer frame, or raise :class:`DeviceProtocolError` naming the offending offset."""
-    body = _check_frame(frame, 3, "response")
+def parse_response(frame: bytes, following: bytes = b"") -> Response:
+    """Decode an answer frame, or raise :class:`DeviceProtocolError` naming the offending offset.
+
+    ``following``: what arrived right after the frame, if known; a frame it completes had a short
+    LEN and is reported as a short frame, not a checksum error."""
+    body = _check_frame(frame, 3, "response", following)
     return Response(body[0], body[1], body[2], body[3:])
 
 
@@ -305,6 +345,14 @@ class FrameAssembler:
         self._buf = bytearray()
         self._max_len = max_len
         self.discarded = 0
+        self._trailer = bytearray()  # bytes dropped right after the last frame, kept for take()
+        self._after_frame = False
+
+    def _drop(self, n: int) -> None:
+        if self._after_frame:
+            self._trailer += self._buf[:n]
+        self.discarded += n
+        del self._buf[:n]
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Add ``chunk`` and return every frame completed by it, in order."""
@@ -314,25 +362,24 @@ class FrameAssembler:
         while buf:
             start = buf.find(PREAMBLE)
             if start < 0:
-                keep = _partial_preamble_tail(buf)
-                self.discarded += len(buf) - keep
-                del buf[:len(buf) - keep]
+                self._drop(len(buf) - _partial_preamble_tail(buf))
                 break
             if start:
-                self.discarded += start
-                del buf[:start]
+                self._drop(start)
+            self._after_frame = False
             if len(buf) < HEADER_LEN:
                 break
             length = int.from_bytes(buf[5:7], "big")
             if not MIN_LEN <= length <= self._max_len:
-                self.discarded += 1
-                del buf[:1]
+                self._drop(1)
                 continue
             total = HEADER_LEN + length
             if len(buf) < total:
                 break
             frames.append(bytes(buf[:total]))
             del buf[:total]
+            self._trailer.clear()
+            self._after_frame = True
         return frames
 
     @property
@@ -351,6 +398,15 @@ class FrameAssembler:
             return None
         return HEADER_LEN + int.from_bytes(self._buf[5:7], "big")
 
+    def take(self) -> bytes:
+        """Hand over and forget what followed the last whole frame: the bytes dropped as noise
+        right after it (up to the next preamble) and those still held back."""
+        rest = bytes(self._trailer) + bytes(self._buf)
+        self.clear()
+        return rest
+
     def clear(self) -> None:
         """Forget buffered bytes (resynchronise after an error)."""
         self._buf.clear()
+        self._trailer.clear()
+        self._after_frame = False

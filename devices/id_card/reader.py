@@ -160,17 +160,19 @@ class IdCardReader:
         with self._lock:
             yield
 
-    def _exchange(self, command: p.Command) -> p.Response:
+    def _exchange(self, command: p.Command, timeout_s: float | None = None, *,
+                  take_late: bool = False) -> p.Response:
         with self._lock:
             ser = self._serial
             if ser is None:
                 raise DeviceDisconnected(f"ID card reader on {self.url} is not open")
             try:
-                # A late answer to an earlier, timed-out request must not pass for this one's.
-                ser.reset_input_buffer()
-                self._assembler.clear()
+                if not take_late:
+                    # A late answer to an earlier, timed-out request must not pass for this one's.
+                    ser.reset_input_buffer()
+                    self._assembler.clear()
                 ser.write(command.frame())
-                response = self._read_response(ser, command)
+                response = self._read_response(ser, command, timeout_s or self.read_timeout_s)
             except _PORT_GONE as exc:
                 self._drop_handle()
                 err = DeviceDisconnected(f"ID card reader on {self.url} went away: {exc}")
@@ -190,12 +192,18 @@ class IdCardReader:
             self._tracker.set_state(DeviceState.ONLINE)
             return response
 
-    def _read_response(self, ser: serial.SerialBase, command: p.Command) -> p.Response:
-        deadline = time.monotonic() + self.read_timeout_s
+    def _read_response(self, ser: serial.SerialBase, command: p.Command, timeout_s: float) -> p.Response:
+        deadline = time.monotonic() + timeout_s
         while True:
             chunk = ser.read(max(1, ser.in_waiting))
             for frame in self._assembler.feed(chunk) if chunk else ():
-                response = p.parse_response(frame)
+                try:
+                    response = p.parse_response(frame)
+                except DeviceProtocolError:
+                    # What came right after a bad frame tells a short LEN from a bad checksum.
+                    following = self._assembler.take() + self._quiet_read(ser)
+                    p.parse_response(frame, following)
+                    raise
                 if p.answers(command, response):
                     return response
                 # A late answer to an earlier request that timed out: skip it, keep waiting.
@@ -207,23 +215,33 @@ class IdCardReader:
             total = self._assembler.expected_total()
             raise DeviceProtocolError(
                 f"incomplete frame: {self._assembler.pending} bytes of {total or 'an unknown number'} "
-                f"arrived within {self.read_timeout_s} s")
+                f"arrived within {timeout_s:g} s")
         raise DeviceTimeout(
-            f"ID card reader on {self.url} did not answer within {self.read_timeout_s} s: "
+            f"ID card reader on {self.url} did not answer within {timeout_s:g} s: "
             "check its power and cable, then reset it")
 
-    def _resync(self, ser: serial.SerialBase) -> None:
-        """Drain the rest of a broken answer so the next exchange starts on a frame boundary."""
-        self._assembler.clear()
+    @staticmethod
+    def _quiet_read(ser: serial.SerialBase) -> bytes:
+        """What arrives until the line has been quiet for a moment (bounded); empty on a vanished port."""
+        got = bytearray()
         try:
             end = time.monotonic() + _RESYNC_MAX_S
             quiet_since = time.monotonic()
             while time.monotonic() < end and time.monotonic() - quiet_since < _RESYNC_QUIET_S:
                 if ser.in_waiting:
-                    ser.read(ser.in_waiting)
+                    got += ser.read(ser.in_waiting)
                     quiet_since = time.monotonic()
                 else:
                     time.sleep(0.005)
+        except _PORT_GONE:
+            pass  # a vanished port is reported by the next exchange
+        return bytes(got)
+
+    def _resync(self, ser: serial.SerialBase) -> None:
+        """Drain the rest of a broken answer so the next exchange starts on a frame boundary."""
+        self._assembler.clear()
+        self._quiet_read(ser)
+        try:
             ser.reset_input_buffer()
         except _PORT_GONE:
             pass  # a vanished port is reported by the next exchange
@@ -251,9 +269,14 @@ class IdCardReader:
         """The SAM module's 16-byte id as hex (identifies the reader, not a person)."""
         return self._expect_ok(p.Command.SAM_ID).data.hex()
 
-    def find_card(self) -> bool:
-        """寻卡: True when a card is in the field (SW3 9F), False for no card (SW3 80)."""
-        response = self._exchange(p.Command.FIND_CARD)
+    def find_card(self, *, timeout_s: float | None = None, take_late: bool = False) -> bool:
+        """寻卡: True when a card is in the field (SW3 9F), False for no card (SW3 80).
+
+        ``timeout_s``: wait this long instead of ``read_timeout_s``. ``take_late``: a late answer to
+        an earlier 寻卡 still waiting on the line counts (it is one, and presence is all it says). The
+        watcher asks a silent reader this way, briefly: one that answers again is heard within a
+        second, and one that has become slow is heard through its late answer."""
+        response = self._exchange(p.Command.FIND_CARD, timeout_s, take_late=take_late)
         if response.sw3 == p.SW3_CARD_FOUND:
             return True
         if response.sw3 == p.SW3_NO_CARD:

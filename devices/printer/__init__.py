@@ -2,6 +2,7 @@
 
 from kiosk.endpoints import UsbAddress, parse_usb_uri
 
+from .connections import printer_endpoint
 from .escpos_stream import (
     Token,
     columns_for,
@@ -16,7 +17,6 @@ from .jobs import PrintOutcome, PrintState
 from .printer import REPRINT_MARK, ReceiptPrinter
 from .receipt import ReceiptLayout, render_escpos, render_png, render_text
 from .simulator import VirtualPrinter
-from .transports import printer_endpoint
 
 __all__ = [
     "REPRINT_MARK",

@@ -159,7 +159,7 @@ def decode_status(replies: dict[int, int | None]) -> PrinterHealth:
 
 
 class StatusLink(Protocol):
-    """The part of a printer link that status reading needs (see ``transports.Link``)."""
+    """The part of a printer link that status reading needs (see ``connections.Link``)."""
 
     def write(self, data: bytes) -> None: ...
     def read_byte(self, timeout: float) -> int | None: ...

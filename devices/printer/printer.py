@@ -31,11 +31,11 @@ from devices.base import (
 )
 from devices.endpoints import open_printer_port
 
+from .connections import PRINTER_SETTLE_S, Link, Links, printer_endpoint
 from .health import PAPER_EVENTS, PaperLevel, PrinterHealth, decode_status, read_status
 from .jobs import JobLedger, KeptJobs, PrintOutcome, PrintState
 from .monitor import StatusMonitor
 from .receipt import encode_text
-from .transports import PRINTER_SETTLE_S, Link, Links, printer_endpoint
 
 __all__ = [
     "REPRINT_MARK",

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .escpos_lib import PAPER_PART_CUT as PARTIAL_CUT
+from .escpos_lib import qr_command
 from .escpos_stream import (
     PaperItem,
     char_width,
@@ -22,14 +24,12 @@ from .escpos_stream import (
     item_text,
 )
 
-# Bytes are built here rather than through python-escpos's Dummy printer: python-escpos
-# re-encodes text (mangling Chinese, DEVICES.md §3) and its cut() depends on a printer
-# profile, while the few commands a receipt needs are short and fixed.
+# Text bytes are built here rather than through python-escpos: it re-encodes text (mangling
+# Chinese, DEVICES.md §3). Its QR command and cut bytes are used (devices.printer.escpos_lib).
 INIT = b"\x1b@"
 CJK_ON, CJK_OFF = b"\x1c&", b"\x1c."
 LF = b"\n"
 CUT_FEED_LINES = 6  # the cutter sits a few lines above the print head: feed before cutting
-PARTIAL_CUT = b"\x1dV\x01"
 _ALIGN_BYTES = {"left": b"\x1ba\x00", "center": b"\x1ba\x01", "right": b"\x1ba\x02"}
 QR_MODULE = {58: 5, 80: 6}  # dots per QR module: ~ 0.6–0.75 mm, easy for phone cameras
 
@@ -213,20 +213,6 @@ def encode_text(text: str) -> bytes:
     return CJK_ON + text.encode("gb18030") + CJK_OFF
 
 
-def _qr_bytes(data: str, module: int) -> bytes:
-    """GS ( k: model 2, module size, error level M, store, print (DEVICES.md §3)."""
-
-    def fn(code: int, body: bytes, m: bytes = b"") -> bytes:
-        size = len(body) + len(m) + 2
-        return b"\x1d(k" + bytes([size & 0xFF, size >> 8]) + b"1" + bytes([code]) + m + body
-
-    payload = data.encode("utf-8")
-    if len(payload) > 7089:
-        raise ValueError("QR payload too long for a QR code")
-    return (fn(65, b"2\x00") + fn(67, bytes([module])) + fn(69, b"1")
-            + fn(80, payload, b"0") + fn(81, b"", b"0"))
-
-
 def items_to_escpos(items: list[PaperItem]) -> bytes:
     """ESC/POS bytes for paper items; styles are sent only when they change."""
     out = bytearray(INIT)
@@ -242,7 +228,7 @@ def items_to_escpos(items: list[PaperItem]) -> bytes:
             out += _ALIGN_BYTES[it.align]
             align = it.align
         if it.kind == "qr":
-            out += _qr_bytes(it.qr_data, it.qr_module)
+            out += qr_command(it.qr_data, it.qr_module, it.qr_error)
             continue
         if it.bold != bold:
             out += b"\x1bE" + (b"\x01" if it.bold else b"\x00")

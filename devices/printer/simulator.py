@@ -29,8 +29,8 @@ from typing import Self
 from devices.base import DeviceNotFound
 from kiosk.endpoints import Endpoint
 
+from .connections import NetworkLink
 from .escpos_stream import stream_to_png
-from .transports import TcpLink
 
 _POLL_S = 0.05  # how often the server thread looks at its stop flag
 
@@ -309,11 +309,11 @@ class SimulatedPrinterPort:
         if self.simulator is None:
             self.simulator = VirtualPrinter().start()
 
-    def open_link(self) -> TcpLink:
+    def open_link(self) -> NetworkLink:
         """A connection to the virtual printer; it prints at once, so there is nothing to settle."""
         if self.simulator is None:
             raise DeviceNotFound("sim://printer is not running: call open() first")
-        return TcpLink(*self.simulator.address, self.timeout, settle_s=0.0)
+        return NetworkLink(*self.simulator.address, self.timeout, settle_s=0.0)
 
     def stop(self) -> None:
         """Stop the virtual printer (idempotent)."""

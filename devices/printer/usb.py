@@ -1,6 +1,6 @@
 """A USB printer-class device as a printer link (``usb://VID:PID``), through pyusb (libusb).
 
-Kept apart from the other links (:mod:`devices.printer.transports`) because pyusb is optional:
+Kept apart from the other links (:mod:`devices.printer.connections`) because pyusb is optional:
 it is imported only when a USB printer is opened.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from devices.base import DeviceDisconnected, DeviceNotFound, DeviceTimeout
 from kiosk.endpoints import Endpoint, UsbAddress, parse_usb_uri
 
-from .transports import PRINTER_SETTLE_S, DirectPort
+from .connections import PRINTER_SETTLE_S, DirectPort
 
 
 class UsbLink:

@@ -3,13 +3,17 @@
 - ``list [--json]``: serial ports with their stable ids (``/dev/serial/by-id`` link, USB VID:PID and
   serial number), PC/SC readers and cameras. A section whose module is missing or fails is shown
   as ``unavailable: <reason>``; the others are still listed.
-- ``probe PORT [--json]``: is there a SAM reader on PORT, and at which baud rate (115200, 57600,
-  38400, 19200, 9600 are tried with the SAM status command).
+- ``probe PORT [--json]``: what answers on PORT: a SAM reader, and at which baud rate (115200,
+  57600, 38400, 19200, 9600 are tried with the SAM status command, late answers drained and the
+  rate confirmed by a second exchange), else a receipt printer (DLE EOT at 9600 … 115200 baud) and
+  its paper, else nothing. ``tcp://host:9100``, ``usb://VID:PID`` and ``sim://printer`` are probed
+  as printers: "receipt printer, paper OK" or "nothing answered".
 - ``read-id --port URL [--baud N] [--json] [--reveal]``: read the card on the reader once. Values
   are masked unless ``--reveal`` is given (for a technician with a test card).
 
 PORT / URL: a device path (best: its ``/dev/serial/by-id/…`` link), ``usb:VID:PID[:SERIAL]``, any
-pyserial URL, or ``sim://id-reader`` (a simulated reader holding the first sample card).
+pyserial URL, or ``sim://id-reader`` (a simulated reader holding the first sample card); for probe
+also a printer endpoint.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from typing import Any
 from devices.base import DeviceError
 from devices.discovery import BY_ID_DIR, list_serial_ports
 from devices.id_card.identity import CARD_TYPE_LABELS, LONG_TERM, UnsupportedCardType
+from devices.probe import PRINTER_BAUDS, PROBE_BAUDS, probe_id_reader, probe_printer, probe_serial_printer
+from kiosk.endpoints import EndpointError, parse_endpoint
 from kiosk.privacy import mask_id_number, mask_name
-from kiosk.terminal.device_ops import PROBE_BAUDS, probe_sam  # shared with maintenance mode
-from kiosk.terminal.device_ops import serial_url as _reader_port
+from kiosk.terminal.device_ops import serial_url as _reader_port  # shared with maintenance mode
 
 EXIT_OK, EXIT_DEVICE, EXIT_NO_CARD, EXIT_NOT_TRUSTED, EXIT_UNSUPPORTED = 0, 1, 3, 4, 5
 
@@ -42,9 +47,12 @@ def register(devices: argparse._SubParsersAction) -> None:  # type: ignore[type-
     lst.add_argument("--by-id-dir", default=None, help=argparse.SUPPRESS)  # tests point it at a temp dir
     lst.set_defaults(func=cmd_list)
 
-    probe = devices.add_parser("probe", help="is there a SAM ID card reader on PORT, at which baud rate",
-                               description=f"Send the SAM status command at {', '.join(map(str, PROBE_BAUDS))} baud.")
-    probe.add_argument("port", metavar="PORT", help="device path, usb:VID:PID[:SERIAL], pyserial URL or sim://id-reader")
+    probe = devices.add_parser("probe", help="what answers on PORT: an ID card reader (baud rate), a receipt "
+                                             "printer (paper) or nothing",
+                               description=f"Send the SAM status command at {', '.join(map(str, PROBE_BAUDS))} baud, "
+                                           f"then DLE EOT at {', '.join(map(str, PRINTER_BAUDS))} baud.")
+    probe.add_argument("port", metavar="PORT", help="device path, usb:VID:PID[:SERIAL], pyserial URL, sim://id-reader, "
+                                                    "or a printer: tcp://host:9100, usb://VID:PID, sim://printer")
     probe.add_argument("--json", action="store_true", help="machine-readable output")
     probe.add_argument("--timeout", type=float, default=0.5, help="seconds to wait at each baud rate (default 0.5)")
     probe.set_defaults(func=cmd_probe)
@@ -133,23 +141,49 @@ def _describe(section: str, item: Any) -> str:
 
 # -- probe and read-id: the port ------------------------------------------------------------------
 
+def _printer_only(port: str) -> bool:
+    """Whether ``port`` names a printer that is not on a serial line (tcp://, usb://, sim://printer)."""
+    try:
+        endpoint = parse_endpoint(port)
+    except EndpointError:
+        return False
+    return endpoint.scheme in ("tcp", "usb") or (endpoint.scheme == "sim" and endpoint.host == "printer")
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
-    result: dict[str, Any] = {"port": args.port, "found": False, "baud": None, "sam_status": None,
+    result: dict[str, Any] = {"port": args.port, "found": False, "device": None, "baud": None, "sam_status": None,
                               "sam_id": None, "tried": []}
     try:
-        with _reader_port(args.port) as url:
-            result.update(dataclasses.asdict(probe_sam(url, timeout_s=args.timeout)))
+        if _printer_only(args.port):
+            printer = probe_printer(args.port, timeout_s=max(args.timeout, 1.0))
+        else:
+            with _reader_port(args.port) as url:
+                sam = probe_id_reader(url, timeout_s=args.timeout)
+                result.update(dataclasses.asdict(sam))
+                printer = None if sam.found else probe_serial_printer(url, timeout_s=args.timeout)
     except (DeviceError, ValueError) as exc:
         result["error"] = str(exc)
         _out(args, result, f"kiosk devices probe: {exc}", error=True)
         return EXIT_DEVICE
     if result["found"]:
-        text = (f"SAM ID card reader on {args.port} at {result['baud']} baud; SAM status: {result['sam_status']}"
-                + (f"; SAM id {result['sam_id']}" if result["sam_id"] else ""))
+        result["device"] = "id_reader"
+        text = (f"ID card reader at {result['baud']} baud on {args.port}; SAM status: {result['sam_status']}"
+                + (f"; SAM id {result['sam_id']}" if result["sam_id"] else "")
+                + ("; it answers slowly" if result.get("late") else ""))
         _out(args, result, text)
         return EXIT_OK
-    _out(args, result, f"no SAM ID card reader answered on {args.port} at "
-                       f"{', '.join(map(str, PROBE_BAUDS))} baud: check the cable, the power and the port")
+    assert printer is not None
+    result["printer"] = printer.to_dict()
+    if printer.found:
+        result.update(found=True, device="printer", baud=printer.baud)
+        _out(args, result, f"{printer.words()} on {args.port}")
+        return EXIT_OK
+    if _printer_only(args.port):
+        _out(args, result, f"nothing answered: {printer.problem}")
+    else:
+        _out(args, result, f"nothing answered on {args.port}: no SAM ID card reader answered at "
+                           f"{', '.join(map(str, PROBE_BAUDS))} baud, and no receipt printer answered DLE EOT at "
+                           f"{', '.join(map(str, PRINTER_BAUDS))} baud: check the cable, the power and the port")
     return EXIT_DEVICE
 
 

@@ -44,6 +44,7 @@ def register(devices: argparse._SubParsersAction) -> None:  # type: ignore[type-
 def cmd_print_test(args: argparse.Namespace) -> int:
     # lazy: the printer stack (python-escpos, Pillow) loads only to print (start-up: see kiosk/commands)
     from devices.printer.escpos_stream import stream_to_png
+    from devices.printer.jobs import PrintState
     from devices.printer.printer import ReceiptPrinter
     from devices.printer.receipt import render_escpos
     from kiosk.terminal import receipts
@@ -90,7 +91,12 @@ def cmd_print_test(args: argparse.Namespace) -> int:
             else:
                 with open(args.png, "wb") as f:
                     f.write(stream_to_png(data, paper))
-                print(f"  preview of the bytes sent: {args.png}")
+                if outcome.state is PrintState.REFUSED:  # checked before sending: not a byte went out
+                    print(f"  nothing was sent to the printer; preview of the slip it would have printed: {args.png}")
+                elif outcome.state is PrintState.INTERRUPTED:
+                    print(f"  preview of the bytes sent (the printer stopped part-way through): {args.png}")
+                else:
+                    print(f"  preview of the bytes sent: {args.png}")
         return EXIT_OK if outcome.printed else EXIT_NOT_PRINTED
     finally:
         printer.close()

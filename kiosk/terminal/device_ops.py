@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,86 +17,12 @@ from devices.base import DeviceError, DeviceNotFound
 from devices.discovery import find_serial_port
 from devices.endpoints import serial_port
 from devices.id_card.identity import CARD_TYPE_LABELS, UnsupportedCardType, sample_cards
-from devices.id_card.reader import IdCardReader
-from devices.printer.health import STATUS_FIXED_BITS
 from devices.printer.receipt import render_escpos
-from devices.printer.transports import SerialLink
+from devices.probe import PRINTER_BAUDS, PROBE_BAUDS, probe_id_reader, probe_serial_printer
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.terminal.receipts import test_slip
 
 log = logging.getLogger(__name__)
-
-#: Baud rates a SAM ID card reader is tried at, most common first.
-PROBE_BAUDS = (115200, 57600, 38400, 19200, 9600)
-#: Baud rates a serial ESC/POS printer is tried at (9600 is the factory setting of most).
-PRINTER_BAUDS = (9600, 19200, 38400, 115200)
-DLE_EOT_1 = b"\x10\x04\x01"  # real-time printer status (DEVICES.md §3)
-
-
-@dataclass
-class SamProbe:
-    """What answered the SAM status command on a port."""
-
-    found: bool = False
-    baud: int | None = None
-    sam_status: str | None = None
-    sam_id: str | None = None
-    tried: list[int] = field(default_factory=list)
-
-
-def probe_sam(url: str, *, timeout_s: float = 0.5, bauds: tuple[int, ...] = PROBE_BAUDS) -> SamProbe:
-    """Send the SAM status command at each baud rate until a reader answers.
-
-    Raises :class:`DeviceNotFound` when the port cannot be opened (absent, or gone mid-probe).
-    """
-    result = SamProbe()
-    for baud in bauds:
-        result.tried.append(baud)
-        reader = IdCardReader(url, baudrate=baud, read_timeout_s=timeout_s)
-        try:
-            reader.open()
-            status = reader.sam_status()
-        except DeviceNotFound:
-            raise
-        except DeviceError:
-            continue  # silence or noise at this speed: try the next one
-        finally:
-            reader.close()
-        result.found, result.baud, result.sam_status = True, baud, status.meaning
-        try:
-            reader.open()
-            result.sam_id = reader.sam_id()
-        except DeviceError:
-            pass  # the id is a nicety; the reader answered
-        finally:
-            reader.close()
-        break
-    return result
-
-
-def probe_printer(url: str, *, timeout_s: float = 0.5, bauds: tuple[int, ...] = PRINTER_BAUDS) -> int | None:
-    """The baud rate at which a serial ESC/POS printer answers DLE EOT 1 with a status byte, or None.
-
-    Hand-written rather than :func:`devices.printer.health.read_status`: that asks all four
-    statuses, four timeouts per baud rate on a silent port, and a probe must stay short.
-    Raises :class:`DeviceNotFound` when the port cannot be opened.
-    """
-    for baud in bauds:
-        link = SerialLink(url, baud, timeout_s)  # DeviceNotFound when the port is not there
-        try:
-            link.drain()
-            link.write(DLE_EOT_1)
-            byte = link.read_byte(timeout_s)
-        except DeviceNotFound:
-            raise
-        except DeviceError as exc:
-            raise DeviceNotFound(f"port {url} went away during the probe: {exc}") from exc
-        finally:
-            link.close()
-        if byte is not None and byte & STATUS_FIXED_BITS == STATUS_FIXED_BITS:
-            return baud
-    return None
-
 
 @contextmanager
 def serial_url(spec: str) -> Iterator[str]:
@@ -121,30 +46,33 @@ def serial_url(spec: str) -> Iterator[str]:
 
 
 def probe_port(port: str, *, timeout_s: float = 0.5) -> dict[str, Any]:
-    """``{"port", "found": "id_reader"|"printer"|None, "baud", "detail"}``; never raises.
+    """``{"port", "found": "id_reader"|"printer"|None, "baud", "detail"}`` (and ``"paper"``: ``ok`` /
+    ``low`` / ``out`` for a printer); never raises.
 
-    A SAM reader is tried first (its status command is harmless to a printer, which ignores it),
-    then an ESC/POS printer.
+    A SAM reader is tried first, then an ESC/POS printer (DLE EOT, confirmed by its whole status):
+    ``detail`` says "ID card reader at 115200 baud", "receipt printer, paper OK" or that nothing
+    answered. Late answers are drained and every found rate confirmed (:mod:`devices.probe`).
     """
     out: dict[str, Any] = {"port": port, "found": None, "baud": None, "detail": ""}
     try:
         with serial_url(port) as url:
-            sam = probe_sam(url, timeout_s=timeout_s)
+            sam = probe_id_reader(url, timeout_s=timeout_s)
             if sam.found:
                 out.update(found="id_reader", baud=sam.baud,
-                           detail=f"身份证阅读器 / SAM ID card reader at {sam.baud} baud; SAM status: {sam.sam_status}")
+                           detail=f"身份证阅读器 / ID card reader at {sam.baud} baud; SAM status: {sam.sam_status}"
+                                  + ("; it answers slowly" if sam.late else ""))
                 return out
-            baud = probe_printer(url, timeout_s=timeout_s)
-            if baud is not None:
-                out.update(found="printer", baud=baud,
-                           detail=f"票据打印机 / ESC/POS receipt printer at {baud} baud (it answered DLE EOT)")
+            printer = probe_serial_printer(url, timeout_s=timeout_s)
+            if printer.found:
+                out.update(found="printer", baud=printer.baud, paper=printer.paper,
+                           detail=f"票据打印机 / {printer.words()}")
                 return out
     except (DeviceError, ValueError, OSError) as exc:
         out["detail"] = (f"端口不可用 / port {port} cannot be used: {exc}. It may have been unplugged during the "
                          "probe: check the cable and list the ports again")
         return out
-    out["detail"] = (f"未识别 / nothing answered on {port} as a SAM ID card reader "
-                     f"({', '.join(map(str, PROBE_BAUDS))} baud) or an ESC/POS printer "
+    out["detail"] = (f"未识别 / nothing answered on {port}, neither as an ID card reader "
+                     f"({', '.join(map(str, PROBE_BAUDS))} baud) nor as a receipt printer "
                      f"({', '.join(map(str, PRINTER_BAUDS))} baud): check the power and the cable")
     return out
 

@@ -161,6 +161,11 @@ class Heartbeat:
         for command in answer.get("commands") or ():
             if not isinstance(command, dict) or "command_id" not in command:
                 continue
+            if command.get("action") == "probe":  # a port, before a technician assigns it
+                probed = dc.probe(str(command.get("port", "")))
+                self._results.append({"command_id": str(command["command_id"]), "ok": bool(probed.get("found")),
+                                      "detail": str(probed.get("detail", ""))[:500]})
+                continue
             test = dc.test(str(command.get("device", "")), str(command.get("action", "")))
             self._results.append({"command_id": str(command["command_id"]), "ok": test.ok,
                                   "detail": test.detail[:500]})

@@ -181,9 +181,9 @@ class MaintenancePages:
                              "detail": str(answer.get("detail", "")),
                              "endpoint": str(answer.get("endpoint") or answer.get("port", ""))}
         found = answer.get("found")
-        if found:
-            self._say(f"发现{DEVICE_NAMES.get(found, found)}，波特率 {answer.get('baud')}。"
-                      f"Found a {found} at {answer.get('baud')} baud.", True)
+        if found:  # the probe's own words: "ID card reader at 115200 baud" / "receipt printer, paper OK"
+            self._say(str(answer.get("detail") or f"发现{DEVICE_NAMES.get(found, found)}，波特率 {answer.get('baud')}"),
+                      True)
         else:
             self._say(f"这个串口上没有识别到设备：{answer.get('detail', '')}", False)
 

@@ -94,7 +94,7 @@ class KioskPresence:
                 why = f" ({reason})" if reason and after not in UP_STATES else ""
                 self._events.add("device_state", f"{name}: {before or 'unknown'} → {after}{why}", device=name,
                                  state=after)
-        return [{k: c[k] for k in ("command_id", "device", "action")} for c in pending]
+        return [{k: c[k] for k in ("command_id", "device", "action", "port") if k in c} for c in pending]
 
     def age_s(self) -> float | None:
         """Seconds since the last heartbeat (None: none yet)."""
@@ -113,15 +113,31 @@ class KioskPresence:
         with self._lock:
             if device not in self.devices:
                 raise KeyError(device)
-            if len(self._commands) >= MAX_COMMANDS:  # forget the oldest finished ones first
-                for key in [k for k, c in self._commands.items() if c["state"] == "done"][:MAX_COMMANDS // 2]:
-                    del self._commands[key]
+            self._forget_finished()
             command_id = str(uuid.uuid4())
             command = {"command_id": command_id, "device": device, "action": action, "state": "queued",
                        "queued_at": self._wall(), "ok": None, "detail": None, "finished_at": None}
             self._commands[command_id] = command
         self._events.add("device_test", f"{device}: {action} queued", device=device)
         return dict(command)
+
+    def queue_probe(self, port: str) -> dict[str, Any]:
+        """Queue a probe of a serial port for the kiosk app (which owns the ports): what answers there,
+        an ID card reader at some baud rate, a receipt printer and its paper, or nothing."""
+        with self._lock:
+            self._forget_finished()
+            command_id = str(uuid.uuid4())
+            command = {"command_id": command_id, "device": "port", "action": "probe", "port": port,
+                       "state": "queued", "queued_at": self._wall(), "ok": None, "detail": None,
+                       "finished_at": None}
+            self._commands[command_id] = command
+        self._events.add("device_test", f"probe of {port} queued", device="port")
+        return dict(command)
+
+    def _forget_finished(self) -> None:
+        if len(self._commands) >= MAX_COMMANDS:  # forget the oldest finished ones first
+            for key in [k for k, c in self._commands.items() if c["state"] == "done"][:MAX_COMMANDS // 2]:
+                del self._commands[key]
 
     def command(self, command_id: str) -> dict[str, Any] | None:
         """A queued test and, once the app reported it, its outcome."""

@@ -382,6 +382,11 @@ class DeviceTestBody(_Body):
     action: Literal["self_test", "test_read", "test_print", "reset"] = "self_test"
 
 
+class PortProbeBody(_Body):
+    port: str = Field(min_length=1, max_length=300)
+    """A serial port the gateway lists (its device path, /dev/serial/by-id link or another link of it)."""
+
+
 class TokenBody(_Body):
     role: Literal["operator", "technician"]
     label: Name = Field(default="", max_length=80)

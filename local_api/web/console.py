@@ -12,7 +12,8 @@ The pages log in with a token (``POST /console/session``), then call the JSON AP
 cookie and the CSRF token (:mod:`local_api.web.auth`). The API added here:
 
 - ``GET|POST /api/v1/service``: the out-of-service switch (operator) — :mod:`local_api.ops.service_mode`;
-- ``GET /api/v1/devices/ports`` (technician), ``PUT|DELETE /api/v1/devices/settings`` (technician) —
+- ``GET /api/v1/devices/ports`` and ``POST /api/v1/devices/ports/probe`` (technician: the kiosk app probes the
+  port after its next heartbeat), ``PUT|DELETE /api/v1/devices/settings`` (technician) —
   :mod:`local_api.ops.device_settings`;
 - ``POST /api/v1/audit``: the kiosk app's maintenance-mode records (the kiosk door,
   :mod:`local_api.web.door`; a body of at most 4 KB; the file rotates at ``gateway.audit_max_mb``) —
@@ -37,7 +38,7 @@ from local_api.ops.audit import AuditError
 from local_api.ops.device_settings import DeviceSettingsBody, SettingsRefused
 from local_api.ops.service_mode import ServiceBody
 from local_api.web.auth import require
-from local_api.web.bodies import clean_json, parse
+from local_api.web.bodies import PortProbeBody, clean_json, parse
 from local_api.web.door import kiosk_door_refusal
 from local_api.web.errors import BadRequest, error
 from local_api.web.limits import kiosk_audit_rate, rate_limited
@@ -159,6 +160,24 @@ def ports() -> Any:
     devices = services().device_settings.effective()
     assigned = {"id_reader": devices.id_reader, "printer": devices.printer}
     return jsonify({"ports": _port_rows(assigned), "assigned": assigned})
+
+
+@bp.post("/api/v1/devices/ports/probe")
+@require("technician")
+def port_probe() -> Any:
+    """Queue a probe of a listed serial port; the kiosk app (which owns the ports) runs it after its next
+    heartbeat and says what answered: "ID card reader at 115200 baud", "receipt printer, paper OK" or
+    that nothing answered. Read the outcome with ``GET /api/v1/devices/tests/<command_id>``."""
+    body = parse(PortProbeBody)
+    devices = services().device_settings.effective()
+    listed = _port_rows({"id_reader": devices.id_reader, "printer": devices.printer})
+    names = {name for row in listed
+             for name in (row["device"], row["stable_path"], *row["other_links"]) if name}
+    if body.port not in names:  # the app opens only ports that are there, never a path typed in
+        return error(404, "unknown_port", "no serial port with this name is plugged in: list the ports again",
+                     field="port")
+    g.audit_detail = f"probe {body.port}"
+    return jsonify(services().presence.queue_probe(body.port)), 202
 
 
 @bp.put("/api/v1/devices/settings")

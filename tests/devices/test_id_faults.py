@@ -188,3 +188,112 @@ def test_reader_that_disappears_mid_read_raises_disconnected() -> None:
         assert len(outcome) == 1 and isinstance(outcome[0], DeviceDisconnected), outcome
         assert not reader.is_open and reader.status().state is DeviceState.OFFLINE
         reader.close()
+
+
+def _short_len(frame: bytes, by: int, *, recompute: bool) -> bytes:
+    """``frame`` with its LEN undercounting by ``by`` bytes; the checksum recomputed over the short
+    LEN (as a sender that miscounts would) or left as it was (a LEN byte damaged on the wire)."""
+    length = int.from_bytes(frame[5:7], "big") - by
+    head = length.to_bytes(2, "big") + frame[7:-1]
+    return p.PREAMBLE + head + (bytes([p.xor_checksum(head)]) if recompute else frame[-1:])
+
+
+@pytest.mark.parametrize("recompute", [True, False], ids=["chk-over-short-len", "len-byte-damaged"])
+@pytest.mark.parametrize("by", [1, 3])
+def test_a_short_len_is_reported_as_a_short_frame_not_a_checksum_error(
+        sim: IdReaderSimulator, reader: IdCardReader, by: int, recompute: bool) -> None:
+    sim.insert(sample_cards()[0])
+    sim.reply_next_with(_short_len(p.build_response(0, 0, p.SW3_CARD_FOUND, bytes(4)), by, recompute=recompute))
+    with pytest.raises(DeviceProtocolError) as info:
+        reader.find_card()
+    words = str(info.value)
+    assert "short frame" in words and "checksum" not in words, words
+    assert reader.read_card() is not None  # the rest of the cut frame did not poison the next exchange
+
+
+def test_a_bad_checksum_stays_a_checksum_error_when_nothing_completes_the_frame(
+        sim: IdReaderSimulator, reader: IdCardReader) -> None:
+    frame = bytearray(p.build_response(0, 0, p.SW3_CARD_FOUND, bytes(4)))
+    frame[-1] ^= 0xFF
+    sim.reply_next_with(bytes(frame))
+    with pytest.raises(DeviceProtocolError, match="checksum error") as info:
+        reader.find_card()
+    assert "short" not in str(info.value)
+
+
+def test_a_reader_that_goes_mute_and_answers_again_is_heard_and_reads_the_next_card(
+        sim: IdReaderSimulator) -> None:
+    reads = threading.Semaphore(0)
+    removed = threading.Event()
+
+    def on_event(event) -> None:  # type: ignore[no-untyped-def]
+        if event.kind == "card_read":
+            event.payload.wipe()
+            reads.release()
+        elif event.kind == "card_removed":
+            removed.set()
+
+    reader = IdCardReader(sim.port, read_timeout_s=3.0, on_event=on_event)
+    try:
+        sim.insert(sample_cards()[0])
+        reader.start_polling(0.3)
+        assert reads.acquire(timeout=10)
+        sim.remove()
+        assert removed.wait(10)
+        sim.silent = True
+        deadline = threading.Event()
+        while not deadline.wait(0.1):  # mute until the watcher has timed out at least twice
+            health = reader.supervision()
+            if health is not None and health.consecutive_timeouts >= 2:
+                break
+        assert reader.status().state in (DeviceState.OFFLINE, DeviceState.HARDWARE_ERROR)
+        sim.insert(sample_cards()[0])
+        sim.silent = False
+        assert reads.acquire(timeout=10), "a reader answering again must be heard and read the card"
+        assert reader.status().state is DeviceState.ONLINE
+    finally:
+        reader.close()
+
+
+def test_a_reader_that_comes_back_slower_than_the_short_ask_is_still_heard(sim: IdReaderSimulator) -> None:
+    reads = threading.Semaphore(0)
+    removed = threading.Event()
+
+    def on_event(event) -> None:  # type: ignore[no-untyped-def]
+        if event.kind == "card_read":
+            event.payload.wipe()
+            reads.release()
+        elif event.kind == "card_removed":
+            removed.set()
+
+    slow = threading.Event()
+
+    def keep_slow() -> None:  # every answer takes 0.8 s: longer than the 0.5 s ask of a silent reader
+        while not slow.wait(0.02):
+            sim.delay_next(0.8)
+
+    reader = IdCardReader(sim.port, read_timeout_s=3.0, on_event=on_event)
+    pacer = threading.Thread(target=keep_slow, daemon=True)
+    try:
+        sim.insert(sample_cards()[0])
+        reader.start_polling(0.3)
+        assert reads.acquire(timeout=10)
+        sim.remove()
+        assert removed.wait(10)
+        sim.silent = True
+        waited = threading.Event()
+        while not waited.wait(0.1):
+            health = reader.supervision()
+            # Mute long enough for the reconnect backoff to reach its cap (1 s between asks): each slow
+            # answer then lands between two asks, where a flushing ask would throw it away.
+            if health is not None and health.consecutive_timeouts >= 6:
+                break
+        pacer.start()
+        sim.insert(sample_cards()[0])
+        sim.silent = False
+        assert reads.acquire(timeout=20), "a reader answering slowly after a mute spell must be heard"
+    finally:
+        slow.set()
+        reader.close()
+        if pacer.is_alive():
+            pacer.join(2)

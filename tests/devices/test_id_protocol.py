@@ -310,3 +310,19 @@ def test_j_issue_count_of_odd_digits_is_none_not_a_crash() -> None:
     text = bytearray(encode_text_block(card))
     text[238:242] = "²³".encode("utf-16-le")  # digits to str.isdigit(), not to int()
     assert decode_text_block(bytes(text), b"").issue_count is None
+
+
+def test_short_len_is_named_when_the_following_bytes_complete_the_frame() -> None:
+    body = p.build_response(0, 0, p.SW3_CARD_FOUND, bytes(4))[7:-1]  # SW1 SW2 SW3 + 4 data bytes
+    head = (7).to_bytes(2, "big") + body  # a sender that counted one byte too few (LEN 7, not 8)
+    sent = p.PREAMBLE + head + bytes([p.xor_checksum(head)])
+    frame, following = sent[:p.HEADER_LEN + 7], sent[p.HEADER_LEN + 7:]  # where LEN cuts it
+    with pytest.raises(DeviceProtocolError, match="checksum error"):
+        p.parse_response(frame)  # alone, a cut frame cannot be told from a bad checksum
+    with pytest.raises(DeviceProtocolError, match=r"short frame: LEN at offset 5 says 7 bytes follow, .* for 8"):
+        p.parse_response(frame, following=following)
+
+
+def test_a_good_frame_is_not_called_short_because_bytes_follow() -> None:
+    whole = p.build_response(0, 0, p.SW3_OK)
+    assert p.parse_response(whole, following=b"\x00\x94\x94").ok

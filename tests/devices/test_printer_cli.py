@@ -64,6 +64,17 @@ def test_paper_out_is_reported_in_plain_words_and_exits_1(sim: VirtualPrinter) -
     assert sim.jobs() == []
 
 
+def test_out_of_paper_with_png_says_nothing_was_sent_not_a_preview_of_bytes_sent(
+        sim: VirtualPrinter, tmp_path: Path) -> None:
+    sim.set_state(paper="out")
+    png = tmp_path / "slip.png"
+    run = kiosk("--printer", sim.uri, "--paper", "58", "--png", str(png))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "nothing was sent to the printer" in run.stdout
+    assert "preview of the bytes sent" not in run.stdout
+    assert png.is_file() and sim.received() == b""
+
+
 def test_the_printer_from_the_settings_is_the_default(tmp_path: Path) -> None:
     target = tmp_path / "printer.bin"
     config = tmp_path / "kiosk.toml"

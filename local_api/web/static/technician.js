@@ -30,11 +30,26 @@
       const vendor = [p.manufacturer, p.product || p.description].filter(Boolean).join(" / ") || "—";
       const uses = p.assigned_to.length ? p.assigned_to.join(", ") : "—";
       const assign = el("span", {className: "buttons"},
+        el("button", {type: "button", dataset: {probe: name}, onclick: () => probePort(name)}, "探测 Probe"),
         el("button", {type: "button", onclick: () => save({id_reader: name})}, "设为阅读器 Use for ID reader"),
         el("button", {type: "button", onclick: () => save({printer: name})}, "设为打印机 Use for printer"));
       body.append(el("tr", {dataset: {device: p.device}}, el("td", {className: "mono"}, name),
         el("td", {className: "mono"}, p.device), el("td", {}, vendor), el("td", {}, p.usb_id || "—"),
         el("td", {className: "uses"}, uses), el("td", {}, assign)));
+    }
+  }
+
+  // What answers on a port, before assigning it: the kiosk app probes it after its next heartbeat.
+  async function probePort(name) {
+    const queued = await api("POST", "/api/v1/devices/ports/probe", {port: name});
+    if (queued.status !== 202) { text("probe-result", `${name}: ${refusal(queued)}`); return; }
+    text("probe-result", `${name}: 探测已排队 probe queued`);
+    for (let i = 0; i < 120; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const state = await api("GET", `/api/v1/devices/tests/${queued.data.command_id}`);
+      if (state.status !== 200) { text("probe-result", `${name}: ${refusal(state)}`); return; }
+      if (state.data.state === "done") { text("probe-result", `${name}: ${state.data.detail || ""}`); return; }
+      text("probe-result", `${name}: ${state.data.state === "sent" ? "探测中 probing" : "探测已排队 probe queued"}`);
     }
   }
 

@@ -1,5 +1,12 @@
 """Byte links to a receipt printer: TCP (port 9100), a serial port or pyserial URL, USB, a file.
 
+TCP and serial links are python-escpos's ``Network`` and ``Serial`` connections (connect / open,
+send, close, and the TCP read), with our time limits and error words around them; the serial
+read, USB (:mod:`devices.printer.usb`) and files stay ours, because python-escpos's versions are
+unsound for a kiosk (docs/architecture.md, "Receipt printer", says where and why). Status bytes
+are decoded by :mod:`devices.printer.health`, never by python-escpos's ``is_online`` /
+``paper_status``.
+
 Every link speaks the same four operations (:class:`Link`) and raises only the device layer's
 errors, with the address in the message, so the adapter above never sees ``OSError``,
 ``serial.SerialException`` or ``usb.core.USBError``. What differs between printers is said by the
@@ -24,6 +31,8 @@ from typing import TYPE_CHECKING, Protocol
 from devices.base import DeviceDisconnected, DeviceNotFound, DeviceTimeout
 from devices.endpoints import opens
 from kiosk.endpoints import Endpoint, EndpointError, parse_endpoint
+
+from .escpos_lib import escpos_error, escpos_printers
 
 if TYPE_CHECKING:
     from devices.printer.simulator import VirtualPrinter
@@ -105,8 +114,13 @@ def printer_endpoint(uri: str) -> Endpoint:
 # ---------------------------------------------------------------- TCP
 
 
-class TcpLink:
-    """One TCP connection to a network printer (or the virtual printer, which settles at once)."""
+class NetworkLink:
+    """One TCP connection to a network printer (or the virtual printer, which settles at once),
+    through python-escpos's ``Network``: it connects, sends and reads; we bound each step.
+
+    ``Network`` sets one socket timeout at connect (60 s by default) and keeps it: the write gets
+    a timeout sized to the data and each status read its own, set on its socket before the step.
+    """
 
     persistent = False
     reports_status = True
@@ -115,41 +129,49 @@ class TcpLink:
         self.where = f"{host}:{port}"
         self.settle_s = settle_s
         self._timeout = timeout
+        self._pending = b""
+        self._printer = escpos_printers().Network(host, port, timeout=timeout)
         try:
-            self._sock = socket.create_connection((host, port), timeout=timeout)
-        except ConnectionRefusedError as exc:
-            raise DeviceNotFound(f"打印机拒绝连接 / printer at {self.where} refused the connection: check it "
-                                 "is switched on and the address in the settings") from exc
-        except TimeoutError as exc:
-            raise DeviceTimeout(f"printer at {self.where} did not accept a connection within "
-                                f"{timeout:g} s: check the network cable") from exc
-        except OSError as exc:
-            raise DeviceNotFound(f"printer at {self.where} unreachable ({exc}): check the address "
+            self._printer.open()
+        except escpos_error("DeviceNotFoundError") as exc:
+            cause = exc.__context__  # Network.open raises its own error from the socket's
+            if isinstance(cause, ConnectionRefusedError):
+                raise DeviceNotFound(f"打印机拒绝连接 / printer at {self.where} refused the connection: "
+                                     "check it is switched on and the address in the settings") from cause
+            if isinstance(cause, TimeoutError):
+                raise DeviceTimeout(f"printer at {self.where} did not accept a connection within "
+                                    f"{timeout:g} s: check the network cable") from cause
+            raise DeviceNotFound(f"printer at {self.where} unreachable ({cause or exc}): check the address "
                                  "in the settings and the network") from exc
+        self._sock: socket.socket = self._printer.device
 
     def write(self, data: bytes) -> None:
         self._sock.settimeout(write_timeout(self._timeout, data))
         try:
-            self._sock.sendall(data)
+            self._printer._raw(data)  # python-escpos's raw-bytes call (its docs use it)
         except TimeoutError as exc:
             raise DeviceTimeout(f"printer at {self.where} stopped taking data") from exc
         except OSError as exc:
             raise DeviceDisconnected(f"printer at {self.where} closed the connection: {exc}") from exc
 
     def read_byte(self, timeout: float) -> int | None:
-        self._sock.settimeout(timeout)
-        try:
-            got = self._sock.recv(1)
-        except TimeoutError:
-            return None
-        except OSError as exc:
-            raise DeviceDisconnected(f"printer at {self.where} dropped the connection: {exc}") from exc
-        if not got:
-            raise DeviceDisconnected(f"printer at {self.where} closed the connection")
-        return got[0]
+        if not self._pending:
+            self._sock.settimeout(timeout)
+            try:
+                self._pending = self._printer._read()  # what its query_status() reads with
+            except TimeoutError:
+                return None
+            except OSError as exc:
+                raise DeviceDisconnected(f"printer at {self.where} dropped the connection: {exc}") from exc
+            if not self._pending:
+                # python-escpos's is_online()/paper_status() read this as "offline"/"paper adequate".
+                raise DeviceDisconnected(f"printer at {self.where} closed the connection")
+        byte, self._pending = self._pending[0], self._pending[1:]
+        return byte
 
     def drain(self) -> None:
         # Late replies to an earlier, timed-out query would be read as answers to the next one.
+        self._pending = b""
         self._sock.setblocking(False)
         try:
             while self._sock.recv(256):
@@ -160,14 +182,19 @@ class TcpLink:
             self._sock.settimeout(self._timeout)
 
     def close(self) -> None:
-        self._sock.close()
+        self._printer.close()
 
 
 # ---------------------------------------------------------------- serial
 
 
 class SerialLink:
-    """A serial printer through pyserial (a device path or any pyserial URL)."""
+    """A serial printer through python-escpos's ``Serial`` (a device path; a pyserial URL is
+    opened by pyserial's ``serial_for_url`` and handed to it, since ``Serial.open`` takes paths only).
+
+    Reads are ours: ``Serial._read`` asks pyserial for 16 bytes, so a one-byte status reply
+    is returned only when the read timeout has run out (docs/architecture.md).
+    """
 
     persistent = True
     reports_status = True
@@ -179,15 +206,24 @@ class SerialLink:
         self.where = url
         self._timeout = timeout
         self._serial_error = serial.SerialException
+        # dsrdtr=False: DTR is raised at open, as pyserial does by default (python-escpos's True leaves it).
+        self._printer = escpos_printers().Serial(url, baudrate=baudrate, timeout=timeout, dsrdtr=False)
         try:
-            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=timeout)
+            if "://" in url:
+                self._printer.device = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout)
+            else:
+                self._printer.open()
+        except escpos_error("DeviceNotFoundError") as exc:
+            raise DeviceNotFound(f"printer port {url} cannot be opened: {exc.__context__ or exc}") from exc
         except (serial.SerialException, OSError, ValueError) as exc:
             raise DeviceNotFound(f"printer port {url} cannot be opened: {exc}") from exc
+        self._port: serial.SerialBase = self._printer.device
 
     def write(self, data: bytes) -> None:
         try:
+            # python-escpos sets no write timeout: a printer holding the line off would block forever.
             self._port.write_timeout = write_timeout(self._timeout, data)
-            self._port.write(data)
+            self._printer._raw(data)  # python-escpos's raw-bytes call (its docs use it)
             self._port.flush()
         except (self._serial_error, OSError) as exc:
             if "timeout" in str(exc).lower():
@@ -210,7 +246,7 @@ class SerialLink:
 
     def close(self) -> None:
         try:
-            self._port.close()
+            self._printer.close()
         except (self._serial_error, OSError):
             pass  # the port is gone already
 
@@ -267,7 +303,7 @@ class FileLink:
 def open_tcp_port(endpoint: Endpoint, *, timeout: float, baudrate: int) -> DirectPort:
     """``tcp://host:9100``: a fresh connection per operation."""
     host, port = endpoint.host, endpoint.port or 9100
-    return DirectPort(lambda: TcpLink(host, port, timeout))
+    return DirectPort(lambda: NetworkLink(host, port, timeout))
 
 
 def open_file_port(endpoint: Endpoint, *, timeout: float, baudrate: int) -> DirectPort:
