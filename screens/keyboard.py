@@ -15,7 +15,7 @@ the finger lifts. Validation messages come from :mod:`screens.fieldcheck`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pygame
 
@@ -101,9 +101,12 @@ class KeyboardState:
         self.notice = None
 
 
-def masked(state: KeyboardState) -> KeyboardState:
+def masked(state: Any) -> Any:
     """The same keyboard with nothing typed, for the operators' mirror: no text, no pinyin letters or
-    candidates, no pressed key (each would show what the resident is typing)."""
+    candidates, no pressed key (each would show what the resident is typing). A date picker comes back
+    showing today, whatever was picked."""
+    if not isinstance(state, KeyboardState):
+        return type(state)(field_type=state.field_type, language=state.language)
     return KeyboardState(layout=state.layout, max_length=state.max_length, field_type=state.field_type,
                          language=state.language, home_layout=state.home_layout)
 

@@ -23,6 +23,7 @@ from screens import (
     maintenance,
     materials,
     notice,
+    paging,
     progress,
     progress_result,
     receipt_entry,
@@ -71,9 +72,6 @@ PAGES: dict[str, Page] = {
 # header (after a card is pulled, the progress and language buttons stay visible).
 NOTICE_PLACES: dict[str, dict[str, int]] = {"attract": {"top": 190, "height": 190}}
 
-SCROLLING = {"list": (240, 1740), "search": (420, 1740)}  # design px band of each scrolling list
-
-
 class Renderer:
     """Renders whole frames; remembers the touch targets of the last frame drawn.
 
@@ -89,12 +87,20 @@ class Renderer:
         self.main_text = ""  # the screen's title, for speech
         self._last: View | None = None
 
-    def scroll_limit(self, view: View | None = None) -> float:
-        view = view or self._last
-        band = SCROLLING.get(view.screen) if view is not None else None
-        if band is None or not isinstance(view, ListView):
-            return 0.0
-        return max(0.0, itemlist.content_height(view) - (band[1] - band[0]))
+    def scroll_limit(self) -> float:
+        """How far the band the last frame drew scrolls (screens/paging.py; 0 without one)."""
+        scrolled = self.canvas.scrolled
+        return scrolled.limit if scrolled is not None else 0.0
+
+    def turn(self, target: str) -> bool:
+        """上一页 / 下一页 (``page:prev`` / ``page:next``): True if the band moved (then redraw)."""
+        scrolled = self.canvas.scrolled
+        if scrolled is None or target not in (paging.PREV, paging.NEXT):
+            return False
+        new = scrolled.turn(min(self.scroll, scrolled.limit), 1 if target == paging.NEXT else -1)
+        moved = new != self.scroll
+        self.scroll = new
+        return moved
 
     def scroll_by(self, design_px: float) -> bool:
         """Move the list; True if it moved (then the caller redraws)."""

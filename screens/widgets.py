@@ -59,6 +59,11 @@ class Canvas:
         self.keyboard: Any = None
         self.min_text_px = 10_000  # the smallest text drawn since reset_metrics (the accessibility test reads it)
         self.text_blocks: list[pygame.Rect] = []  # this frame's text blocks, device px (the layout test reads them)
+        # This frame's texts with the box each had to stay in: (text, box) for wrapped texts (the box is
+        # the width they were given) and for button labels (the button); device px, for the layout tests.
+        self.text_boxes: list[tuple[pygame.Rect, pygame.Rect]] = []
+        # The band this frame scrolls (screens/paging.py's Scrolled), set by the page that drew it.
+        self.scrolled: Any = None
 
     def reset_metrics(self) -> None:
         self.min_text_px = 10_000
@@ -77,6 +82,8 @@ class Canvas:
         """Start a frame: clear the surface (and the text blocks noted for the last frame)."""
         self.surface.fill(colour)
         self.text_blocks.clear()
+        self.text_boxes.clear()
+        self.scrolled = None
 
     def text(self, text: str, y: float, size: int, *, colour: tuple[int, int, int] = theme.TEXT,
              bold: bool = False, x: float | None = None, width: float | None = None, asked: bool = False) -> int:
@@ -88,6 +95,7 @@ class Canvas:
         fnt = theme.font(px, bold)
         max_w = self.px(width if width is not None else theme.BASE_WIDTH - 120)
         top = self.px(y)
+        box_left = self.px(x) if x is not None else (self.width - max_w) // 2
         block: pygame.Rect | None = None
         for line in _wrapped(text, px, bold, max_w):
             img = _line(line, px, bold, colour)
@@ -98,7 +106,14 @@ class Canvas:
             top += int(fnt.get_linesize() * 1.15)
         if block is not None:
             self.text_blocks.append(block)
+            self.text_boxes.append((block, pygame.Rect(box_left, block.top, max_w, block.height)))
         return round(top / self.scale)
+
+    def text_height(self, text: str, y_size: int, *, width: float | None = None, bold: bool = False) -> float:
+        """How tall :meth:`text` would draw ``text`` at ``y_size`` (before elder enlargement), design px."""
+        px = self.px(self.size(y_size))
+        lines = _wrapped(text, px, bold, self.px(width if width is not None else theme.BASE_WIDTH - 120))
+        return len(lines) * int(theme.font(px, bold).get_linesize() * 1.15) / self.scale
 
     def header(self, title: str) -> None:
         """The title bar: one line, its text made smaller only if it would not fit (a long English
@@ -128,10 +143,15 @@ class Canvas:
         self._note(step)
         line_h = fnt.get_linesize()
         top = area.centery - line_h * len(lines) // 2
+        label_block: pygame.Rect | None = None
         for line in lines:
             img = _line(line, self.px(step), True, ink)
-            self.surface.blit(img, (area.centerx - img.get_width() // 2, top))
+            drawn = pygame.Rect(area.centerx - img.get_width() // 2, top, img.get_width(), img.get_height())
+            self.surface.blit(img, drawn.topleft)
+            label_block = drawn if label_block is None else label_block.union(drawn)
             top += line_h
+        if label_block is not None:
+            self.text_boxes.append((label_block, area))
         return Button(area, target)
 
     def panel(self, rect: tuple[float, float, float, float]) -> None:
