@@ -33,11 +33,20 @@ def _label(f: FieldView, t: Text) -> str:
     return f"{label} · {t('form_from_card')}" if f.locked else label
 
 
+def _columns(c: Canvas, f: FieldView, s: dict[str, int]) -> int:
+    """How many choices side by side: fewer when a label would not fit its button whole."""
+    for cols in range(s["cols"], 0, -1):
+        width = (960 - (cols - 1) * 10) / cols
+        if all(c.label_fits("● " + label, 34, width, s["choice"]) for _, label in f.choices):
+            return cols
+    return 1
+
+
 def _block_height(c: Canvas, f: FieldView, t: Text, s: dict[str, int]) -> float:
     """How tall a field is drawn: its label, its box or choices, and its message."""
     h = c.text_height(_label(f, t), 30, width=940) + 8
     if f.type == "choice":
-        rows = -(-max(1, len(f.choices)) // s["cols"])
+        rows = -(-max(1, len(f.choices)) // _columns(c, f, s))
         h += rows * s["choice"] + (rows - 1) * 10
     else:
         h += s["box"]
@@ -62,7 +71,7 @@ def _field(c: Canvas, f: FieldView, t: Text, y: float, focus: str, s: dict[str, 
     buttons: list[Button] = []
     y = c.text(_label(f, t), y, 30, colour=theme.MUTED, x=70, width=940) + 8
     if f.type == "choice":
-        cols = s["cols"]
+        cols = _columns(c, f, s)
         width = (960 - (cols - 1) * 10) / cols
         for i, (value, label) in enumerate(f.choices):
             chosen = f.value == value

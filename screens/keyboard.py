@@ -285,7 +285,9 @@ class KeyPainter:
             size -= 2
             fnt = theme.font(c.px(size), True)
         img = fnt.render(label, True, ink)
-        c.surface.blit(img, img.get_rect(center=rect.center))
+        drawn = img.get_rect(center=rect.center)
+        c.surface.blit(img, drawn)
+        c.text_boxes.append((drawn, rect))
         if enabled:
             self.buttons.append(Button(rect, target))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 import pygame
 
@@ -48,21 +49,24 @@ class Scrolled:
     def band(self) -> float:
         return self.bottom - self.top
 
+    @cached_property
+    def _starts(self) -> tuple[float, ...]:
+        starts = [0.0]
+        while starts[-1] + self.band < self.content - EPS:
+            start = starts[-1]
+            cut = next((s for s, e in zip(self.stops, self.ends, strict=True) if e > start + self.band + EPS), None)
+            starts.append(cut if cut is not None and cut > start + EPS else start + self.band)
+        return tuple(starts)
+
     @property
     def limit(self) -> float:
-        """The largest scroll offset (0 when everything fits)."""
-        return max(0.0, self.content - self.band)
+        """The largest scroll offset: the last page's start (0 when everything fits). The last page
+        begins with an entry, like the others, with room to spare below it."""
+        return self._starts[-1]
 
     def starts(self) -> list[float]:
         """Each page's scroll offset: a page begins with the first entry the one before cut off."""
-        starts = [0.0]
-        ends = self.ends
-        while starts[-1] < self.limit - EPS:
-            start = starts[-1]
-            cut = next((s for s, e in zip(self.stops, ends, strict=False) if e > start + self.band + EPS), None)
-            nxt = cut if cut is not None and cut > start + EPS else start + self.band
-            starts.append(min(nxt, self.limit))
-        return starts
+        return list(self._starts)
 
     def pages(self) -> int:
         return len(self.starts())

@@ -7,7 +7,7 @@ from typing import Any
 
 import pygame
 
-from kiosk.flow.views import ListView, ScanView, View
+from kiosk.flow.views import CategoriesView, ListView, ScanView, View
 from screens import (
     attract,
     card_prompt,
@@ -83,6 +83,7 @@ class Renderer:
         self.canvas = Canvas(surface)
         self.buttons: list[Button] = []
         self.scroll = 0.0
+        self._places: dict[tuple[str, ...], float] = {}  # where each list was left (until home)
         self.keyboard: Any = None
         self.main_text = ""  # the screen's title, for speech
         self._last: View | None = None
@@ -118,7 +119,12 @@ class Renderer:
             return table.text(lang, key, **values)
 
         if self._last is None or self._last.screen != view.screen or _listing(self._last) != _listing(view):
-            self.scroll = 0.0
+            # A new listing starts at the top; back from an item's detail, the list is where it was left.
+            if self._last is not None and _listing(self._last) is not None:
+                self._places[_listing(self._last)] = self.scroll
+            self.scroll = self._places.get(_listing(view), 0.0) if view.screen in ("list", "categories") else 0.0
+        if view.screen in ("attract", "home"):
+            self._places.clear()
         if scroll is not None:
             self.scroll = scroll
         self._last = view
@@ -168,9 +174,13 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title"}
 
 
-def _listing(view: View) -> tuple[str, str] | None:
-    """What a list screen lists (its title and query): a new listing starts at the top."""
-    return (view.list_title, view.query) if isinstance(view, ListView) else None
+def _listing(view: View) -> tuple[str, ...] | None:
+    """What a list screen lists (its title and query, or which categories): a new listing starts at the top."""
+    if isinstance(view, ListView):
+        return (view.screen, view.list_title, view.query)
+    if isinstance(view, CategoriesView):
+        return (view.screen, view.categories_of)
+    return None
 
 
 def main_text(view: View, t: Callable[..., str]) -> str:

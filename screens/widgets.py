@@ -33,15 +33,23 @@ def wrap(text: str, fnt: pygame.font.Font, width: int) -> list[str]:
     are never split (mixed text such as "人社 · Pension rights" included)."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        line = ""
+        line: list[str] = []
         for token in _TOKENS.findall(paragraph):
-            candidate = line + token
-            if fnt.size(candidate)[0] <= width or not line.strip() or token in NO_LINE_START or token.isspace():
-                line = candidate
+            candidate = "".join(line) + token
+            if fnt.size(candidate)[0] <= width or not "".join(line).strip() or token.isspace():
+                line.append(token)
+            elif token in NO_LINE_START:
+                # It may not start a line and does not fit: it takes the word before it along (推出).
+                words = [i for i, x in enumerate(line) if not x.isspace()]
+                if len(words) > 1:
+                    cut = words[-1]
+                    lines.append("".join(line[:cut]).rstrip())
+                    line = line[cut:]
+                line.append(token)
             else:
-                lines.append(line.rstrip())
-                line = token
-        lines.append(line.rstrip())
+                lines.append("".join(line).rstrip())
+                line = [token]
+        lines.append("".join(line).rstrip())
     return lines
 
 
@@ -153,6 +161,15 @@ class Canvas:
         if label_block is not None:
             self.text_boxes.append((label_block, area))
         return Button(area, target)
+
+    def label_fits(self, label: str, size: int, width: float, height: float) -> bool:
+        """Whether :meth:`button` can draw ``label`` whole in a button of this design size."""
+        size = self.size(size)
+        floor = theme.ELDER_MIN_PX - 1 if self.elder else int(size * 0.6)
+        w = self.px(width)
+        step, lines = _fit(label, size, floor, w, self.px(20), self.px(12), self.scale)
+        fnt = theme.font(self.px(step), True)
+        return max(fnt.size(x)[0] for x in lines) <= w and fnt.get_linesize() * len(lines) <= self.px(height) - 4
 
     def panel(self, rect: tuple[float, float, float, float]) -> None:
         x, y, w, h = (self.px(v) for v in rect)
