@@ -55,17 +55,6 @@ def _block_height(c: Canvas, f: FieldView, t: Text, s: dict[str, int]) -> float:
     return h
 
 
-def _one_line(c: Canvas, text: str, size: int, width: float) -> str:
-    """The end of ``text`` that fits one line (a long typed value shows its last part, as an input does)."""
-    fnt = theme.font(c.px(c.size(size)))
-    limit = c.px(width)
-    if fnt.size(text)[0] <= limit:
-        return text
-    while text and fnt.size("…" + text)[0] > limit:
-        text = text[1:]
-    return "…" + text
-
-
 def _field(c: Canvas, f: FieldView, t: Text, y: float, focus: str, s: dict[str, int]) -> list[Button]:
     """Draw one field from design ``y``; its targets."""
     buttons: list[Button] = []
@@ -89,7 +78,7 @@ def _field(c: Canvas, f: FieldView, t: Text, y: float, focus: str, s: dict[str, 
         pygame.draw.rect(c.surface, theme.PRIMARY if focused else theme.MUTED, (x, by, w, bh),
                          width=c.px(4 if focused else 2), border_radius=c.px(12))
         shown = f.value or ("" if f.locked else t("form_tap_to_type"))
-        line = _one_line(c, shown, 36, 900)
+        line = c.one_line(shown, 36, 900)
         c.text(line, y + (s["box"] - c.text_height(line, 36, width=900)) / 2 + 4, 36,
                colour=theme.TEXT if f.value else theme.MUTED, x=85, width=910)
         if not f.locked:

@@ -162,6 +162,17 @@ class Canvas:
             self.text_boxes.append((label_block, area))
         return Button(area, target)
 
+    def one_line(self, text: str, size: int, width: float, *, bold: bool = False) -> str:
+        """The end of ``text`` that fits one line of ``width`` design px at ``size`` (an input box shows
+        the last part of what was typed, as a text field does)."""
+        fnt = theme.font(self.px(self.size(size)), bold)
+        limit = self.px(width)
+        if fnt.size(text)[0] <= limit:
+            return text
+        while text and fnt.size("…" + text)[0] > limit:
+            text = text[1:]
+        return "…" + text
+
     def label_fits(self, label: str, size: int, width: float, height: float) -> bool:
         """Whether :meth:`button` can draw ``label`` whole in a button of this design size."""
         size = self.size(size)
