@@ -98,7 +98,10 @@ def test_the_keyboard_never_covers_the_field_or_the_way_out(surface, elder):
     assert isinstance(form, FormView)
     for view in typing_views(form):
         renderer.keyboard = new_keyboard(view)
+        renderer.canvas.reset_metrics()
         buttons = renderer.render(view)
+        if elder:  # A1: the keyboard and the picker are elder-sized too
+            assert renderer.canvas.min_text_px >= 30, (view.focus_type, renderer.canvas.min_text_px)
         keys = [b.rect for b in buttons if b.target.startswith(("key:", "kb:", "cand:", "date:"))]
         top = min(r.top for r in keys)
         way_out = {b.target: b.rect for b in buttons if b.target in ("exit", "back", "next", f"field:{view.focus}")}
@@ -106,3 +109,23 @@ def test_the_keyboard_never_covers_the_field_or_the_way_out(surface, elder):
         for target, rect in way_out.items():
             assert rect.bottom <= top, (view.focus_type, target, rect, top)
             assert renderer.hit(rect.center) == target
+
+
+@pytest.mark.parametrize("elder", MODES)
+@pytest.mark.parametrize("letters", ["zhonghuarenmingongheguo", "shebao", "a"])
+def test_pinyin_candidates_are_drawn_whole(surface, elder, letters):
+    """Long phrases in the candidate bar shrink (never below the elder minimum) and are never cut."""
+    renderer = Renderer(surface)
+    form = replace(every_screen_view("zh_CN")["form"], elder=elder)
+    view = typing_views(form)[0]
+    keyboard = new_keyboard(view)
+    for letter in letters:
+        keyboard.ime.type_letter(letter)
+    assert keyboard.ime.all_candidates()
+    renderer.keyboard = keyboard
+    renderer.canvas.reset_metrics()
+    buttons = renderer.render(view)
+    assert any(b.target.startswith("cand:") for b in buttons)
+    assert not layout_problems(renderer.canvas, buttons)
+    if elder:
+        assert renderer.canvas.min_text_px >= 30
