@@ -209,3 +209,29 @@ def test_date_fields_open_the_date_picker_not_a_keypad(surface, catalog):
     r.touch("date:done")
     shown = next(f for f in r.view().fields if f.key == key)
     assert dt.date.fromisoformat(shown.value) < dt.date.today() and not shown.problem
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_elder_enrolment_form_shows_every_field_and_message_after_next(surface, catalog, language):
+    """义务教育小学一年级入学报名 in elder mode: 下一步 with nothing filled marks every required field, and
+    every field, its message and the required 入学依据 choice are on some page, with 下一步 on each."""
+    item = catalog.get("jy-xxbm")
+    r = Resident(surface, catalog, check_layout=False)  # the passing "fix the fields" banner is not ours
+    r.start(language, True)
+    r.event(flow.CardRead(sample_cards()[0]))
+    r.touch("browse:all")
+    r.event(flow.Tapped(f"detail:{item.code}"))
+    r.touch("begin")
+    identify(r, item)
+    r.touch("next")
+    assert r.screen == "form"
+    shown: set[str] = set()
+    for page in r.pages():
+        assert "next" in page
+        shown |= {t.split(":")[1] for t in page if t.startswith(("field:", "choice:"))}
+    typed = {f.key for f in item.fields if not f.prefill}
+    assert typed <= shown and "basis" in shown
+    basis = [t for page in r.pages() for t in page if t.startswith("choice:basis:")]
+    assert sorted(basis) == sorted(f"choice:basis:{c.value}" for c in item.fields[-1].choices)
+    problems = [f for f in r.view().fields if f.problem]
+    assert {f.key for f in problems} >= {f.key for f in item.fields if f.required and not f.prefill}
