@@ -54,6 +54,8 @@ def every_screen_view(language: str) -> dict[str, View]:
     def see(*events):
         for event in events:
             k.handle(event)
+            if k.view().language != language:  # a new session starts in 简体: the resident switches again
+                k.handle(flow.Tapped(f"lang:{language}"))
             views.setdefault(k.screen.value, k.view())
 
     def job():
