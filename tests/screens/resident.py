@@ -10,6 +10,7 @@ Devices (the card reader, the cameras) and the platform's answers come in as the
 from __future__ import annotations
 
 import pygame
+from layout_check import layout_problems
 
 from kiosk import flow
 from kiosk.catalog.loading import Catalog
@@ -17,7 +18,6 @@ from kiosk.flow.views import FormView, View
 from screens import paging
 from screens.app import KEYBOARD_SCREENS, input_module, new_keyboard
 from screens.renderer import Renderer
-from layout_check import layout_problems
 
 
 class Clock:
