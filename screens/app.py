@@ -121,8 +121,14 @@ class KioskApp:
     def keyboard_typed(self, text: str) -> None:
         """What the on-screen keyboard hands the flow once a resident typed ``text`` (scripts skip
         picking pinyin candidates one by one; tests/screens type key by key)."""
-        if self.renderer.keyboard is not None:
-            self.renderer.keyboard.text = text
+        keys = self.renderer.keyboard
+        if isinstance(keys, keyboard.KeyboardState):
+            keys.text = text
+        elif isinstance(keys, datepicker.DatePickerState):
+            try:
+                keys.value = dt.date.fromisoformat(text)
+            except ValueError:
+                pass  # not a date: the form's check says so on 下一步
         self.dispatch(flow.TextEntered(text))
 
     def ready_for_tap(self) -> bool:
