@@ -75,19 +75,44 @@ def _sub_line(department: str, reason: str) -> str:
 def _note_texts(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder: bool, width: int,
                 left: int, top: int) -> None:
     """Tell the canvas what the row's texts are and where (the layout test and the A1 size check)."""
-    size, small, title, lines, h = _layout(entry[1], _sub_line(entry[2], reason), elder, width, c.scale)
+    size, small, *_, h = _layout(entry[1], _sub_line(entry[2], reason), elder, width, c.scale)
     c._note(size)
     c._note(small)
-    fnt, sub = theme.font(c.px(size), True), theme.font(c.px(small))
     box = pygame.Rect(left + c.px(24), top, width - c.px(48), h)
-    y = top + c.px(14)
+    for rect in _text_rects(entry[1], _sub_line(entry[2], reason), elder, width, c.scale):
+        c.text_boxes.append((rect.move(box.left, top), box))
+
+
+@lru_cache(maxsize=4096)
+def _text_rects(name: str, line: str, elder: bool, width: int, scale: float) -> tuple[pygame.Rect, ...]:
+    """Where a row's text lines are, relative to the row's text box (device px)."""
+    size, small, title, lines, h = _layout(name, line, elder, width, scale)
+    fnt, sub = theme.font(round(size * scale), True), theme.font(round(small * scale))
+    rects, y = [], round(14 * scale)
     for text in title:
-        c.text_boxes.append((pygame.Rect(box.left, y, fnt.size(text)[0], fnt.get_height()), box))
+        rects.append(pygame.Rect(0, y, fnt.size(text)[0], fnt.get_height()))
         y += fnt.get_linesize()
-    y = top + h - c.px(22) - len(lines) * sub.get_linesize()
+    y = h - round(22 * scale) - len(lines) * sub.get_linesize()
     for text in lines:
-        c.text_boxes.append((pygame.Rect(box.left, y, sub.size(text)[0], sub.get_height()), box))
+        rects.append(pygame.Rect(0, y, sub.size(text)[0], sub.get_height()))
         y += sub.get_linesize()
+    return tuple(rects)
+
+
+_LAST: list[Any] = [None, None]  # (key, (reasons, heights)) of the list drawn last
+
+
+def _heights(c: Canvas, entries: list[tuple[str, str, str, str]], t: Any, elder: bool,
+             width: int) -> tuple[list[str], list[float]]:
+    """Each row's reason text and height (design px), kept while the same list is redrawn (a drag)."""
+    key = (id(entries), len(entries), elder, width, c.scale, t("list_empty"))
+    if _LAST[0] == key and _LAST[1][0] is entries:
+        return _LAST[1][1], _LAST[1][2]
+    reasons = [t(entry[3]) if entry[3] else "" for entry in entries]
+    heights = [_layout(e[1], _sub_line(e[2], r), elder, width, c.scale)[4] / c.scale
+               for e, r in zip(entries, reasons, strict=True)]
+    _LAST[0], _LAST[1] = key, (entries, reasons, heights)
+    return reasons, heights
 
 
 def draw_list(c: Canvas, view: ListView, t: Any, top: float, bottom: float) -> list[Button]:
@@ -100,9 +125,7 @@ def draw_list(c: Canvas, view: ListView, t: Any, top: float, bottom: float) -> l
         return []
     pager_h = paging.pager_height(elder)
     width = c.width - c.px(120)
-    reasons = [t(entry[3]) if entry[3] else "" for entry in entries]
-    heights = [_layout(e[1], _sub_line(e[2], r), elder, width, c.scale)[4] / c.scale
-               for e, r in zip(entries, reasons, strict=True)]
+    reasons, heights = _heights(c, entries, t, elder, width)
     band = paging.Band(c, top, bottom - pager_h - 10, heights, gap=GAP)
 
     def row(index: int, y: float) -> list[Button]:

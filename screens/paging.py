@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import pygame
 
@@ -51,10 +51,12 @@ class Scrolled:
 
     @cached_property
     def _starts(self) -> tuple[float, ...]:
-        starts = [0.0]
+        starts, i = [0.0], 0
         while starts[-1] + self.band < self.content - EPS:
             start = starts[-1]
-            cut = next((s for s, e in zip(self.stops, self.ends, strict=True) if e > start + self.band + EPS), None)
+            while i < len(self.ends) and self.ends[i] <= start + self.band + EPS:
+                i += 1  # entries end in order: the scan goes on where the last page's stopped
+            cut = self.stops[i] if i < len(self.stops) else None
             starts.append(cut if cut is not None and cut > start + EPS else start + self.band)
         return tuple(starts)
 
@@ -86,20 +88,25 @@ class Scrolled:
         return next((s for s in reversed(starts) if s < scroll - EPS), 0.0)
 
 
+@lru_cache(maxsize=64)
+def _scrolled(top: float, bottom: float, heights: tuple[float, ...], gap: float) -> Scrolled:
+    """The band's layout (kept: a finger's drag redraws the same list every frame)."""
+    offsets, y = [], 0.0
+    for h in heights:
+        offsets.append(y)
+        y += h + gap
+    content = max(0.0, y - gap) if heights else 0.0
+    return Scrolled(top, bottom, content, tuple(offsets), tuple(o + h for o, h in zip(offsets, heights, strict=True)))
+
+
 class Band:
     """Entries of the given heights stacked in ``[top, bottom)`` with ``gap`` between, scrolled by the
     canvas's offset. Iterate :meth:`visible` to draw them; the band is noted on the canvas."""
 
     def __init__(self, c: Canvas, top: float, bottom: float, heights: Sequence[float], gap: float = 20) -> None:
         self.c, self.top, self.bottom = c, top, bottom
-        offsets, y = [], 0.0
-        for h in heights:
-            offsets.append(y)
-            y += h + gap
-        content = max(0.0, y - gap) if heights else 0.0
-        self.offsets, self.heights = offsets, list(heights)
-        self.scrolled = Scrolled(top, bottom, content, tuple(offsets),
-                                 tuple(o + h for o, h in zip(offsets, heights, strict=True)))
+        self.scrolled = _scrolled(top, bottom, tuple(heights), gap)
+        self.offsets, self.heights = self.scrolled.stops, list(heights)
         self.scroll = min(max(0.0, c.scroll_px), self.scrolled.limit)
         c.scrolled = self.scrolled
 
