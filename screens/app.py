@@ -338,7 +338,8 @@ def new_keyboard(view: View) -> keyboard.KeyboardState | datepicker.DatePickerSt
             value = dt.date.today()
         return datepicker.DatePickerState(value=value, field_type="date", language=view.language)
     layout = {"citizen_id": "id_number", "mobile": "numeric", "integer": "numeric", "amount": "numeric",
-              "bank_account": "numeric"}.get(field_type, "pinyin")
+              "bank_account": "numeric",
+              "social_credit_code": "latin"}.get(field_type, "pinyin")  # a credit code: letters and digits
     text = view.focus_text if isinstance(view, FormView) else view.query if isinstance(view, ListView) else ""
     return keyboard.KeyboardState(layout=layout, text=text, field_type=field_type or "text",
                                   language=view.language, max_length=40 if layout == "pinyin" else None)
