@@ -7,11 +7,13 @@ The terminal's runtime (flow, devices, effects, heartbeat) is built and wired by
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pygame
 from PIL import Image
@@ -22,7 +24,7 @@ from kiosk.settings import Settings
 from kiosk.terminal.speech import ELDER_RATE, Speaker
 from kiosk.terminal.terminal import Terminal
 from kiosk.watchdog import Watchdog
-from screens import keyboard
+from screens import datepicker, keyboard
 from screens.display import Display
 from screens.maint_app import MaintenanceScreen
 from screens.mirror import Mirror
@@ -84,7 +86,7 @@ class KioskApp:
             # Rendered texts and the keyboard's text may hold what the resident saw or typed.
             clear_text_cache()
             if self.renderer.keyboard is not None:
-                self.renderer.keyboard.clear()
+                clear_input(self.renderer.keyboard)
         self.draw_if_changed()
 
     def touch(self, pos: tuple[int, int]) -> None:
@@ -100,6 +102,9 @@ class KioskApp:
             self.insert_sample_card()
         elif target == "speak:repeat":
             self.speak(force=True)
+        elif target.startswith("page:"):  # 上一页 / 下一页: the screen's own scroll, not the journey's
+            if self.renderer.turn(target):
+                self._redraw()
         elif self._keyboard_target(target):
             return
         else:
@@ -116,8 +121,14 @@ class KioskApp:
     def keyboard_typed(self, text: str) -> None:
         """What the on-screen keyboard hands the flow once a resident typed ``text`` (scripts skip
         picking pinyin candidates one by one; tests/screens type key by key)."""
-        if self.renderer.keyboard is not None:
-            self.renderer.keyboard.text = text
+        keys = self.renderer.keyboard
+        if isinstance(keys, keyboard.KeyboardState):
+            keys.text = text
+        elif isinstance(keys, datepicker.DatePickerState):
+            try:
+                keys.value = dt.date.fromisoformat(text)
+            except ValueError:
+                pass  # not a date: the form's check says so on 下一步
         self.dispatch(flow.TextEntered(text))
 
     def ready_for_tap(self) -> bool:
@@ -162,10 +173,11 @@ class KioskApp:
 
     def _keyboard_target(self, target: str) -> bool:
         """Keys, candidates and 'done' go to the keyboard; its text goes to the flow as TextEntered."""
-        if self.renderer.keyboard is None or not target.startswith(("key:", "cand:", "kb:")):
+        if self.renderer.keyboard is None or not target.startswith(("key:", "cand:", "kb:", "date:")):
             return False
-        result = keyboard.handle(self.renderer.keyboard, target)
-        keyboard.release(self.renderer.keyboard)  # taps arrive on release: the key is up already
+        module = input_module(self.renderer.keyboard)
+        result = module.handle(self.renderer.keyboard, target)
+        module.release(self.renderer.keyboard)  # taps arrive on release: the key is up already
         self.dispatch(flow.TextEntered(result.text))
         if result.done:
             self.dispatch(flow.Tapped("kb:done"))
@@ -183,8 +195,8 @@ class KioskApp:
             return
         self._kb_for = want
         if self.renderer.keyboard is not None:
-            self.renderer.keyboard.clear()  # what was typed is personal: gone with the field
-        self.renderer.keyboard = _new_keyboard(view) if want else None
+            clear_input(self.renderer.keyboard)  # what was typed is personal: gone with the field
+        self.renderer.keyboard = new_keyboard(view) if want else None
 
     # -- speech --
 
@@ -314,12 +326,32 @@ class KioskApp:
         self.display.close()
 
 
-def _new_keyboard(view: View) -> keyboard.KeyboardState:
-    """A keyboard state for the focused input: pinyin for text, a keypad for numbers and ID numbers."""
+def new_keyboard(view: View) -> keyboard.KeyboardState | datepicker.DatePickerState:
+    """The input for the focused field: pinyin for text, a keypad for numbers and ID numbers, the date
+    picker for dates (a date cannot be typed on the keypads: they have no "-")."""
     field_type = view.focus_type if isinstance(view, FormView) else "text"
+    if field_type == "date":
+        text = view.focus_text if isinstance(view, FormView) else ""
+        try:
+            value = dt.date.fromisoformat(text) if text else dt.date.today()
+        except ValueError:
+            value = dt.date.today()
+        return datepicker.DatePickerState(value=value, field_type="date", language=view.language)
     layout = {"citizen_id": "id_number", "mobile": "numeric", "integer": "numeric", "amount": "numeric",
-              "bank_account": "numeric"}.get(field_type, "pinyin")
+              "bank_account": "numeric",
+              "social_credit_code": "latin"}.get(field_type, "pinyin")  # a credit code: letters and digits
     text = view.focus_text if isinstance(view, FormView) else view.query if isinstance(view, ListView) else ""
     return keyboard.KeyboardState(layout=layout, text=text, field_type=field_type or "text",
                                   language=view.language, max_length=40 if layout == "pinyin" else None)
 
+
+
+def input_module(state: object) -> Any:
+    """The module that handles and draws ``state``: the date picker or the keyboard."""
+    return datepicker if isinstance(state, datepicker.DatePickerState) else keyboard
+
+
+def clear_input(state: object) -> None:
+    """Forget what was typed (a date picker holds nothing personal: nothing to forget)."""
+    if isinstance(state, keyboard.KeyboardState):
+        state.clear()

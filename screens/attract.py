@@ -26,7 +26,8 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
                c.button(t("elder_on"), "elder", (190, 1230, 340, 120), primary=False, size=40),
                c.button(t("button_help"), "help", (550, 1230, 340, 120), primary=False, size=36),
                # The hint's second way in: a receipt's progress, with no card and no session to start.
-               c.button(t("attract_progress"), "progress", (190, 1560, 700, 110), primary=False, size=36)]
+               c.button(t("attract_progress"), "progress", (190, 1560, 700, 130 if view.elder else 110),
+                        primary=False, size=36)]
     if view.simulated_reader:
         buttons.append(c.button(t("button_sim_card"), "sim:card", (290, 1420, 500, 110), primary=False,
                                 size=36))

@@ -109,9 +109,22 @@ class ScriptedResident:
         the app takes a tap within DOUBLE_TAP_S of a new screen as part of the last one)."""
         self.app.step()  # the first frame is drawn on the first step
         self.wait_until(self.app.ready_for_tap, "the screen to settle", 5)
+        self._page_to(target)
         self.app.press_and_release(target)
         self.touches += 1
         self.app.step()
+
+    def _page_to(self, target: str) -> None:
+        """Turn the screen's pages (下一页, then from the first) until ``target`` is drawn, as a resident
+        looks for a field or an entry further down; nothing when it is drawn or nothing pages."""
+        def drawn() -> set[str]:
+            return {b.target for b in self.app.renderer.buttons}
+
+        for turn in ("page:next", "page:prev", "page:next"):
+            while target not in drawn() and turn in drawn():
+                self.app.touch(self.app.renderer.target_centre(turn))
+            if target in drawn():
+                return
 
     def touch_if_shown(self, target: str) -> None:
         if any(b.target == target for b in self.app.renderer.buttons):

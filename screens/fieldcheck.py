@@ -16,6 +16,10 @@ import datetime as _dt
 from kiosk import validators
 
 FIELD_TYPES = ("text", "name", "id_number", "mobile", "date", "birth_date", "digits")
+# The catalog's field types (kiosk/catalog/model.py) as the checks here know them: the keyboard is
+# opened with the form field's own type. The catalog's check still decides on "next".
+CATALOG_TYPES = {"citizen_id": "id_number", "bank_account": "digits", "integer": "digits", "amount": "text",
+                 "social_credit_code": "text", "choice": "text"}
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh_CN": {
@@ -59,6 +63,7 @@ def field_problem(field_type: str, text: str, language: str = "zh_CN", *, final:
 
     Raises ValueError for an unknown ``field_type`` (a catalog or screen bug, not the resident's).
     """
+    field_type = CATALOG_TYPES.get(field_type, field_type)
     if field_type not in FIELD_TYPES:
         raise ValueError(f"unknown field type {field_type!r}; one of {', '.join(FIELD_TYPES)}")
     text = text.strip()

@@ -2,20 +2,21 @@
 
 Built for 60 fps while a finger drags it: each row is rendered once into a cached surface and
 only the rows inside the visible band are blitted; the scroll offset lives in the renderer (it is
-the screen's own state, not the resident's journey).
+the screen's own state, not the resident's journey); screens/paging.py pages it.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import lru_cache
 from typing import Any
 
 import pygame
 
 from kiosk.flow.views import ListView
-from screens import theme
+from screens import paging, theme
 from screens.chrome import footer
-from screens.widgets import Button, Canvas
+from screens.widgets import Button, Canvas, wrap
 
 ROW_H, ELDER_ROW_H, GAP = 130, 180, 14
 _CACHE: OrderedDict[tuple[Any, ...], pygame.Surface] = OrderedDict()
@@ -23,12 +24,22 @@ _CACHE_MAX = 800
 
 
 def row_height(elder: bool) -> int:
+    """The height of a row whose texts fit on one line each (longer names make taller rows)."""
     return ELDER_ROW_H if elder else ROW_H
 
 
-def content_height(view: ListView) -> int:
-    """Design px of the whole list, for the renderer's scroll limits."""
-    return len(view.list) * (row_height(bool(view.elder)) + GAP)
+@lru_cache(maxsize=4096)
+def _layout(name: str, line: str, elder: bool, width: int, scale: float) -> tuple[int, int, tuple[str, ...],
+                                                                                   tuple[str, ...], int]:
+    """Title size, sub-line size, the wrapped title and sub lines and the row's height (device px):
+    a long name (English, 繁體) wraps onto more lines instead of being cut off."""
+    size = max(int(40 * 1.2), theme.ELDER_MIN_PX) if elder else 40
+    small = max(int(30 * 1.2), theme.ELDER_MIN_PX) if elder else 30
+    inner = width - round(48 * scale)
+    fnt, sub = theme.font(round(size * scale), True), theme.font(round(small * scale))
+    title, lines = wrap(name, fnt, inner), wrap(line, sub, inner)
+    body = len(title) * fnt.get_linesize() + len(lines) * sub.get_linesize()
+    return size, small, tuple(title), tuple(lines), max(round(row_height(elder) * scale), body + round(36 * scale))
 
 
 def _row(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder: bool, width: int) -> pygame.Surface:
@@ -38,61 +49,101 @@ def _row(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder: bool, 
         _CACHE.move_to_end(key)
         return surf
     _code, name, department, unavailable = entry
-    h = c.px(row_height(elder))
+    size, small, title, lines, h = _layout(name, _sub_line(department, reason), elder, width, c.scale)
     surf = pygame.Surface((width, h))
     surf.fill(theme.BACKGROUND)
     pygame.draw.rect(surf, theme.CARD, (0, 0, width, h), border_radius=c.px(16))
-    size = c.size(40)
-    small = c.size(30)
-    fnt = theme.font(c.px(size), True)
-    title = name
-    while fnt.size(title)[0] > width - c.px(40) and len(title) > 2:
-        title = title[:-2] + "…" if not title.endswith("…") else title[:-3] + "…"
-    surf.blit(fnt.render(title, True, theme.TEXT if not unavailable else theme.MUTED), (c.px(24), c.px(14)))
-    sub = theme.font(c.px(small))
-    line = department + (f" · {reason}" if unavailable else "")
-    surf.blit(sub.render(line, True, theme.DANGER if unavailable else theme.MUTED),
-              (c.px(24), h - c.px(small) - c.px(22)))
-    c._note(small)
-    c._note(size)
+    fnt, sub = theme.font(c.px(size), True), theme.font(c.px(small))
+    y = c.px(14)
+    for text in title:
+        surf.blit(fnt.render(text, True, theme.TEXT if not unavailable else theme.MUTED), (c.px(24), y))
+        y += fnt.get_linesize()
+    y = h - c.px(22) - len(lines) * sub.get_linesize()
+    for text in lines:
+        surf.blit(sub.render(text, True, theme.DANGER if unavailable else theme.MUTED), (c.px(24), y))
+        y += sub.get_linesize()
     _CACHE[key] = surf
     if len(_CACHE) > _CACHE_MAX:
         _CACHE.popitem(last=False)
     return surf
 
 
+def _sub_line(department: str, reason: str) -> str:
+    return department + (f" · {reason}" if reason else "")
+
+
+def _note_texts(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder: bool, width: int,
+                left: int, top: int) -> None:
+    """Tell the canvas what the row's texts are and where (the layout test and the A1 size check)."""
+    size, small, *_, h = _layout(entry[1], _sub_line(entry[2], reason), elder, width, c.scale)
+    c._note(size)
+    c._note(small)
+    box = pygame.Rect(left + c.px(24), top, width - c.px(48), h)
+    for rect in _text_rects(entry[1], _sub_line(entry[2], reason), elder, width, c.scale):
+        c.text_boxes.append((rect.move(box.left, top), box))
+
+
+@lru_cache(maxsize=4096)
+def _text_rects(name: str, line: str, elder: bool, width: int, scale: float) -> tuple[pygame.Rect, ...]:
+    """Where a row's text lines are, relative to the row's text box (device px)."""
+    size, small, title, lines, h = _layout(name, line, elder, width, scale)
+    fnt, sub = theme.font(round(size * scale), True), theme.font(round(small * scale))
+    rects, y = [], round(14 * scale)
+    for text in title:
+        rects.append(pygame.Rect(0, y, fnt.size(text)[0], fnt.get_height()))
+        y += fnt.get_linesize()
+    y = h - round(22 * scale) - len(lines) * sub.get_linesize()
+    for text in lines:
+        rects.append(pygame.Rect(0, y, sub.size(text)[0], sub.get_height()))
+        y += sub.get_linesize()
+    return tuple(rects)
+
+
+_LAST: list[Any] = [None, None]  # (key, (reasons, heights)) of the list drawn last
+
+
+def _heights(c: Canvas, entries: list[tuple[str, str, str, str]], t: Any, elder: bool,
+             width: int) -> tuple[list[str], list[float]]:
+    """Each row's reason text and height (design px), kept while the same list is redrawn (a drag)."""
+    key = (id(entries), len(entries), elder, width, c.scale, t("list_empty"))
+    if _LAST[0] == key and _LAST[1][0] is entries:
+        return _LAST[1][1], _LAST[1][2]
+    reasons = [t(entry[3]) if entry[3] else "" for entry in entries]
+    heights = [_layout(e[1], _sub_line(e[2], r), elder, width, c.scale)[4] / c.scale
+               for e, r in zip(entries, reasons, strict=True)]
+    _LAST[0], _LAST[1] = key, (entries, reasons, heights)
+    return reasons, heights
+
+
 def draw_list(c: Canvas, view: ListView, t: Any, top: float, bottom: float) -> list[Button]:
-    """Draw the visible rows between design y ``top`` and ``bottom``; one target per visible row."""
+    """The rows between design y ``top`` and ``bottom`` (the pager's row included, at the bottom);
+    one target per row wholly shown."""
     entries = view.list
     elder = bool(view.elder)
-    step = row_height(elder) + GAP
-    scroll = int(c.scroll_px)
-    area = pygame.Rect(0, c.px(top), c.width, c.px(bottom) - c.px(top))
-    c.surface.set_clip(area)
-    buttons: list[Button] = []
-    first = max(0, scroll // step)
-    width = c.width - c.px(120)
-    for index in range(first, len(entries)):
-        y = top + index * step - scroll
-        if y >= bottom:
-            break
-        entry = entries[index]
-        reason = t(entry[3]) if entry[3] else ""
-        surf = _row(c, entry, reason, elder, width)
-        c.surface.blit(surf, (c.px(60), c.px(y)))
-        rect = pygame.Rect(c.px(60), c.px(y), width, c.px(row_height(elder))).clip(area)
-        if rect.height >= c.px(60):  # a sliver at the edge is not a target
-            buttons.append(Button(rect, f"detail:{entry[0]}"))
-    c.surface.set_clip(None)
     if not entries:
         c.text(t("list_empty"), top + 40, 36, colour=theme.MUTED)
-    elif content_height(view) > bottom - top:  # a scroll bar says there is more
-        total = content_height(view)
-        bar_h = max(c.px(60), int(area.height * area.height / c.px(total)))
-        bar_y = area.top + int((area.height - bar_h) * min(1.0, scroll / max(1, total - (bottom - top))))
+        return []
+    pager_h = paging.pager_height(elder)
+    width = c.width - c.px(120)
+    reasons, heights = _heights(c, entries, t, elder, width)
+    band = paging.Band(c, top, bottom - pager_h - 10, heights, gap=GAP)
+
+    def row(index: int, y: float) -> list[Button]:
+        entry, reason = entries[index], reasons[index]
+        surf = _row(c, entry, reason, elder, width)
+        c.surface.blit(surf, (c.px(60), c.px(y)))
+        _note_texts(c, entry, reason, elder, width, c.px(60), c.px(y))
+        return [Button(pygame.Rect(c.px(60), c.px(y), width, surf.get_height()), f"detail:{entry[0]}")]
+
+    buttons = band.draw(row)
+    scrolled = band.scrolled
+    if scrolled.limit:  # a scroll bar says where in the list the band is
+        area_top, area_h = c.px(band.top), c.px(band.bottom) - c.px(band.top)
+        bar_h = max(c.px(60), int(area_h * scrolled.band / scrolled.content))
+        bar_y = area_top + int((area_h - bar_h) * band.scroll / scrolled.limit)
         pygame.draw.rect(c.surface, theme.MUTED, (c.width - c.px(40), bar_y, c.px(10), bar_h),
                          border_radius=c.px(5))
-    return buttons
+    return buttons + paging.pager(c, t, scrolled, bottom - pager_h)
 
 
 def draw(c: Canvas, view: ListView, t: Any) -> list[Button]:

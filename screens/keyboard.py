@@ -15,7 +15,7 @@ the finger lifts. Validation messages come from :mod:`screens.fieldcheck`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pygame
 
@@ -101,9 +101,12 @@ class KeyboardState:
         self.notice = None
 
 
-def masked(state: KeyboardState) -> KeyboardState:
+def masked(state: Any) -> Any:
     """The same keyboard with nothing typed, for the operators' mirror: no text, no pinyin letters or
-    candidates, no pressed key (each would show what the resident is typing)."""
+    candidates, no pressed key (each would show what the resident is typing). A date picker comes back
+    showing today, whatever was picked."""
+    if not isinstance(state, KeyboardState):
+        return type(state)(field_type=state.field_type, language=state.language)
     return KeyboardState(layout=state.layout, max_length=state.max_length, field_type=state.field_type,
                          language=state.language, home_layout=state.home_layout)
 
@@ -252,7 +255,7 @@ class KeyPainter:
     ones as touch targets; the date picker draws with it too."""
 
     def __init__(self, c: Canvas, pressed: str | None, elder: bool) -> None:
-        self.c, self.pressed, self.s = c, pressed, sizes(elder)
+        self.c, self.pressed, self.s, self.elder = c, pressed, sizes(elder), elder
         self.buttons: list[Button] = []
 
     def key(self, label: str, target: str, x: float, y: float, w: float, *, h: float | None = None,
@@ -278,11 +281,15 @@ class KeyPainter:
                              width=max(1, c.px(2)), border_radius=radius)
         size = size or self.s["label"]
         fnt = theme.font(c.px(size), True)
-        while fnt.size(label)[0] > rect.width - c.px(12) and size > 24:
+        floor = theme.ELDER_MIN_PX if self.elder else 24  # A1: never below the elder minimum
+        while fnt.size(label)[0] > rect.width - c.px(12) and size > floor:
             size -= 2
             fnt = theme.font(c.px(size), True)
+        c._note(size)
         img = fnt.render(label, True, ink)
-        c.surface.blit(img, img.get_rect(center=rect.center))
+        drawn = img.get_rect(center=rect.center)
+        c.surface.blit(img, drawn)
+        c.text_boxes.append((drawn, rect))
         if enabled:
             self.buttons.append(Button(rect, target))
 
@@ -332,20 +339,43 @@ def _draw_candidates(p: KeyPainter, state: KeyboardState, y: float) -> float:
         img = fnt.render(ime.preedit(), True, theme.TEXT)
         c.surface.blit(img, (c.px(24), c.px(y + (s["strip"] - s["strip_text"] * 1.4) / 2)))
     y += s["strip"]
-    per = s["per_page"]
-    words = [x.word for x in ime.all_candidates()[state.offset:state.offset + per]]
-    arrow_w, margin, gap = 110, 12, s["gap"]
-    cell = (1080 - 2 * margin - 2 * (arrow_w + gap) - (per - 1) * gap) / per
+    margin, gap, arrow_w = 12, s["gap"], 110
+    avail = 1080 - 2 * margin - 2 * (arrow_w + gap) + gap  # the cells and the gap after each
+    cands = [x.word for x in ime.all_candidates()] if ime.composing else []
+    count = _fitting(c, cands, state.offset, avail, s, forward=True)
+    words = cands[state.offset:state.offset + count]
+    widths = [_cell(c, w, avail, s) for w in words]
+    stretch = (avail - sum(w + gap for w in widths)) / max(1, len(widths))
     x = margin + arrow_w + gap
     for k, word in enumerate(words):
-        p.key(word, f"cand:{state.offset + k}", x, y, cell, h=s["bar_h"], size=s["cand"])
-        x += cell + gap
-    total = len(ime.all_candidates()) if ime.composing else 0
-    p.key("◀", f"cand:from:{max(0, state.offset - per)}", margin, y, arrow_w, h=s["bar_h"],
+        p.key(word, f"cand:{state.offset + k}", x, y, widths[k] + stretch, h=s["bar_h"], size=s["cand"])
+        x += widths[k] + stretch + gap
+    back = _fitting(c, cands, state.offset, avail, s, forward=False)
+    p.key("◀", f"cand:from:{max(0, state.offset - back)}", margin, y, arrow_w, h=s["bar_h"],
           special=True, enabled=state.offset > 0)
-    p.key("▶", f"cand:from:{state.offset + per}", 1080 - margin - arrow_w, y, arrow_w, h=s["bar_h"],
-          special=True, enabled=state.offset + per < total)
+    p.key("▶", f"cand:from:{state.offset + count}", 1080 - margin - arrow_w, y, arrow_w, h=s["bar_h"],
+          special=True, enabled=state.offset + count < len(cands))
     return y + s["bar_h"] + gap
+
+
+def _cell(c: Canvas, word: str, avail: float, s: dict[str, int]) -> float:
+    """A candidate's cell width (design px): an even share of the bar, wider for a long phrase."""
+    text = theme.font(c.px(s["cand"]), True).size(word)[0] / c.scale + 28
+    return min(avail - s["gap"], max(avail / s["per_page"] - s["gap"], text))
+
+
+def _fitting(c: Canvas, cands: list[str], offset: int, avail: float, s: dict[str, int], *, forward: bool) -> int:
+    """How many candidates fit the bar from ``offset`` on (or, going back, just before it); at least one."""
+    used, count = 0.0, 0
+    order = range(offset, len(cands)) if forward else range(offset - 1, -1, -1)
+    for i in order:
+        used += _cell(c, cands[i], avail, s) + s["gap"]
+        if used > avail and count:
+            break
+        count += 1
+        if count == s["per_page"] and not forward:
+            break
+    return count
 
 
 def _draw_keypad(p: KeyPainter, state: KeyboardState, y0: float, labels: dict[str, str]) -> None:

@@ -21,8 +21,8 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
         title, hint = t("error_title"), t(view.error_key or "error_gateway_unavailable")
     else:
         title, hint = (t(k) for k in TEXTS[screen])
-    c.text(title, 600, 64, bold=True, colour=theme.DANGER if screen == "error" else theme.HEADER)
-    c.text(hint, 780, 44, width=880)
+    below = c.text(title, 600, 64, bold=True, colour=theme.DANGER if screen == "error" else theme.HEADER)
+    c.text(hint, max(780, below + 30), 44, width=880)  # a two-line title (elder English) pushes it down
     buttons = [c.button(t("button_home"), "home", (240, 1200, 600, 160), size=52)]
     if screen == "error":  # another way: staff help or a report, right here
         buttons.append(c.button(t("button_help"), "help", (240, 1400, 600, 130), primary=False, size=40))

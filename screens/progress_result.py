@@ -54,8 +54,9 @@ def draw(c: Canvas, view: ProgressResultView, t: Text) -> list[Button]:
         size = c.px(260)
         c.surface.blit(qr_surface(url, size), ((c.width - size) // 2, c.px(y)))
         y = c.text(t("progress_scan_phone"), y + 280, 32, colour=theme.MUTED)
+    row_h = 150 if view.elder else 130  # elder English labels take two lines
     if not reason and view.available.get("printer", True):
-        buttons.append(c.button(t("progress_print"), "print", (60, 1460, 300, 130), size=40))
-    buttons.append(c.button(t("progress_another"), "another", (390, 1460, 300, 130), primary=False, size=36))
-    buttons.append(c.button(t("progress_finish"), "finish", (720, 1460, 300, 130), primary=False, size=36))
+        buttons.append(c.button(t("progress_print"), "print", (60, 1460, 300, row_h), size=40))
+    buttons.append(c.button(t("progress_another"), "another", (390, 1460, 300, row_h), primary=False, size=36))
+    buttons.append(c.button(t("progress_finish"), "finish", (720, 1460, 300, row_h), primary=False, size=36))
     return buttons + footer(c, t, back=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pygame
 
-from kiosk.flow.views import CardPromptView, ListView, ScanView, View
+from kiosk.flow.views import CardPromptView, CategoriesView, ListView, ScanView, View
 from screens import (
     attract,
     card_prompt,
@@ -23,6 +23,7 @@ from screens import (
     maintenance,
     materials,
     notice,
+    paging,
     progress,
     progress_result,
     receipt_entry,
@@ -71,9 +72,6 @@ PAGES: dict[str, Page] = {
 # header (after a card is pulled, the progress and language buttons stay visible).
 NOTICE_PLACES: dict[str, dict[str, int]] = {"attract": {"top": 190, "height": 190}}
 
-SCROLLING = {"list": (240, 1740), "search": (420, 1740)}  # design px band of each scrolling list
-
-
 class Renderer:
     """Renders whole frames; remembers the touch targets of the last frame drawn.
 
@@ -85,16 +83,25 @@ class Renderer:
         self.canvas = Canvas(surface)
         self.buttons: list[Button] = []
         self.scroll = 0.0
+        self._places: dict[tuple[str, ...], float] = {}  # where each list was left (until home)
         self.keyboard: Any = None
         self.main_text = ""  # the screen's title, for speech
         self._last: View | None = None
 
-    def scroll_limit(self, view: View | None = None) -> float:
-        view = view or self._last
-        band = SCROLLING.get(view.screen) if view is not None else None
-        if band is None or not isinstance(view, ListView):
-            return 0.0
-        return max(0.0, itemlist.content_height(view) - (band[1] - band[0]))
+    def scroll_limit(self) -> float:
+        """How far the band the last frame drew scrolls (screens/paging.py; 0 without one)."""
+        scrolled = self.canvas.scrolled
+        return scrolled.limit if scrolled is not None else 0.0
+
+    def turn(self, target: str) -> bool:
+        """上一页 / 下一页 (``page:prev`` / ``page:next``): True if the band moved (then redraw)."""
+        scrolled = self.canvas.scrolled
+        if scrolled is None or target not in (paging.PREV, paging.NEXT):
+            return False
+        new = scrolled.turn(min(self.scroll, scrolled.limit), 1 if target == paging.NEXT else -1)
+        moved = new != self.scroll
+        self.scroll = new
+        return moved
 
     def scroll_by(self, design_px: float) -> bool:
         """Move the list; True if it moved (then the caller redraws)."""
@@ -112,7 +119,12 @@ class Renderer:
             return table.text(lang, key, **values)
 
         if self._last is None or self._last.screen != view.screen or _listing(self._last) != _listing(view):
-            self.scroll = 0.0
+            # A new listing starts at the top; back from an item's detail, the list is where it was left.
+            if self._last is not None and _listing(self._last) is not None:
+                self._places[_listing(self._last)] = self.scroll
+            self.scroll = self._places.get(_listing(view), 0.0) if view.screen in ("list", "categories") else 0.0
+        if view.screen in ("attract", "home"):
+            self._places.clear()
         if scroll is not None:
             self.scroll = scroll
         self._last = view
@@ -162,9 +174,13 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title"}
 
 
-def _listing(view: View) -> tuple[str, str] | None:
-    """What a list screen lists (its title and query): a new listing starts at the top."""
-    return (view.list_title, view.query) if isinstance(view, ListView) else None
+def _listing(view: View) -> tuple[str, ...] | None:
+    """What a list screen lists (its title and query, or which categories): a new listing starts at the top."""
+    if isinstance(view, ListView):
+        return (view.screen, view.list_title, view.query)
+    if isinstance(view, CategoriesView):
+        return (view.screen, view.categories_of)
+    return None
 
 
 def main_text(view: View, t: Callable[..., str]) -> str:

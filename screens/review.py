@@ -11,9 +11,9 @@ from screens.widgets import Button, Canvas
 def draw(c: Canvas, view: ReviewView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("review_title"))
-    c.text(view.item_name, 180, 40, bold=True, colour=theme.HEADER)
-    c.panel((60, 260, 960, 1180))
-    y = 290.0
+    top = c.text(view.item_name, 180, 40, bold=True, colour=theme.HEADER) + 10  # a long name takes 2 lines
+    c.panel((60, top, 960, 1440 - top))
+    y = top + 30
     rows = [(t("confirm_name"), view.applicant_name), (t("confirm_id"), view.applicant_id)]
     # Card fields are already in the two rows above; the rest are what the resident entered.
     rows += [(f.label, f.value or "—") for f in view.fields if not f.locked]

@@ -12,7 +12,7 @@ from screens.chrome import Text, footer
 from screens.itemlist import draw_list
 from screens.widgets import Button, Canvas
 
-KEYBOARD_TOP = 960
+KEYBOARD_BOTTOM = 1910  # the keyboard sits at the screen's foot; the results use the space above it
 
 
 def keyboard_module() -> Any:
@@ -29,18 +29,23 @@ def draw(c: Canvas, view: ListView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("browse_search"))
     with_kb = c.keyboard is not None and keyboard_module() is not None
-    box = pygame.Rect(c.px(60), c.px(180), c.px(580 if with_kb else 960), c.px(100))
+    box_h = 120 if view.elder else 100  # elder: the buttons beside it hold two lines of large text
+    box = pygame.Rect(c.px(60), c.px(180), c.px(400 if with_kb else 960), c.px(box_h))
     pygame.draw.rect(c.surface, theme.CARD, box, border_radius=c.px(14))
     pygame.draw.rect(c.surface, theme.PRIMARY, box, width=c.px(4), border_radius=c.px(14))
     query = view.query
-    c.text(query or t("search_placeholder"), 200, 40, colour=theme.TEXT if query else theme.MUTED, x=90, width=540 if with_kb else 900)
+    width = 360 if with_kb else 900
+    shown = c.one_line(query or t("search_placeholder"), 40, width)
+    c.text(shown, 180 + (box_h - c.text_height(shown, 40, width=width)) / 2, 40,
+           colour=theme.TEXT if query else theme.MUTED, x=90, width=width)
     buttons: list[Button] = []
     kb_state = c.keyboard
     kb = keyboard_module() if kb_state is not None else None
     if kb is not None:
-        buttons += draw_list(c, view, t, 300, KEYBOARD_TOP - 20)
-        buttons += kb.draw(c, kb_state, KEYBOARD_TOP, bool(view.elder))
-        return buttons + _small_footer(c, t)
+        top = KEYBOARD_BOTTOM - kb.height(kb_state, bool(view.elder))
+        buttons += draw_list(c, view, t, 180 + box_h + 20, top - 20)
+        buttons += kb.draw(c, kb_state, top, bool(view.elder))
+        return buttons + _small_footer(c, t, box_h)
     chips = view.search_chips
     for i, chip in enumerate(chips):
         col, row = i % 4, i // 4
@@ -51,7 +56,8 @@ def draw(c: Canvas, view: ListView, t: Text) -> list[Button]:
     return buttons + footer(c, t, back=True)
 
 
-def _small_footer(c: Canvas, t: Text) -> list[Button]:
-    """With the keyboard up the footer moves out of its way: help and back sit beside the query."""
-    return [c.button(t("button_help"), "help", (660, 180, 170, 100), primary=False, size=32),
-            c.button(t("button_back"), "back", (850, 180, 170, 100), primary=False, size=32)]
+def _small_footer(c: Canvas, t: Text, h: float) -> list[Button]:
+    """With the keyboard up the footer moves out of its way: exit, help and back sit beside the query."""
+    return [c.button(t("button_exit"), "exit", (480, 180, 170, h), primary=False, size=32),
+            c.button(t("button_help"), "help", (665, 180, 170, h), primary=False, size=32),
+            c.button(t("button_back"), "back", (850, 180, 170, h), primary=False, size=32)]

@@ -33,15 +33,23 @@ def wrap(text: str, fnt: pygame.font.Font, width: int) -> list[str]:
     are never split (mixed text such as "人社 · Pension rights" included)."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        line = ""
+        line: list[str] = []
         for token in _TOKENS.findall(paragraph):
-            candidate = line + token
-            if fnt.size(candidate)[0] <= width or not line.strip() or token in NO_LINE_START or token.isspace():
-                line = candidate
+            candidate = "".join(line) + token
+            if fnt.size(candidate)[0] <= width or not "".join(line).strip() or token.isspace():
+                line.append(token)
+            elif token in NO_LINE_START:
+                # It may not start a line and does not fit: it takes the word before it along (推出).
+                words = [i for i, x in enumerate(line) if not x.isspace()]
+                if len(words) > 1:
+                    cut = words[-1]
+                    lines.append("".join(line[:cut]).rstrip())
+                    line = line[cut:]
+                line.append(token)
             else:
-                lines.append(line.rstrip())
-                line = token
-        lines.append(line.rstrip())
+                lines.append("".join(line).rstrip())
+                line = [token]
+        lines.append("".join(line).rstrip())
     return lines
 
 
@@ -59,6 +67,11 @@ class Canvas:
         self.keyboard: Any = None
         self.min_text_px = 10_000  # the smallest text drawn since reset_metrics (the accessibility test reads it)
         self.text_blocks: list[pygame.Rect] = []  # this frame's text blocks, device px (the layout test reads them)
+        # This frame's texts with the box each had to stay in: (text, box) for wrapped texts (the box is
+        # the width they were given) and for button labels (the button); device px, for the layout tests.
+        self.text_boxes: list[tuple[pygame.Rect, pygame.Rect]] = []
+        # The band this frame scrolls (screens/paging.py's Scrolled), set by the page that drew it.
+        self.scrolled: Any = None
 
     def reset_metrics(self) -> None:
         self.min_text_px = 10_000
@@ -77,6 +90,8 @@ class Canvas:
         """Start a frame: clear the surface (and the text blocks noted for the last frame)."""
         self.surface.fill(colour)
         self.text_blocks.clear()
+        self.text_boxes.clear()
+        self.scrolled = None
 
     def text(self, text: str, y: float, size: int, *, colour: tuple[int, int, int] = theme.TEXT,
              bold: bool = False, x: float | None = None, width: float | None = None, asked: bool = False) -> int:
@@ -88,6 +103,7 @@ class Canvas:
         fnt = theme.font(px, bold)
         max_w = self.px(width if width is not None else theme.BASE_WIDTH - 120)
         top = self.px(y)
+        box_left = self.px(x) if x is not None else (self.width - max_w) // 2
         block: pygame.Rect | None = None
         for line in _wrapped(text, px, bold, max_w):
             img = _line(line, px, bold, colour)
@@ -98,7 +114,14 @@ class Canvas:
             top += int(fnt.get_linesize() * 1.15)
         if block is not None:
             self.text_blocks.append(block)
+            self.text_boxes.append((block, pygame.Rect(box_left, block.top, max_w, block.height)))
         return round(top / self.scale)
+
+    def text_height(self, text: str, y_size: int, *, width: float | None = None, bold: bool = False) -> float:
+        """How tall :meth:`text` would draw ``text`` at ``y_size`` (before elder enlargement), design px."""
+        px = self.px(self.size(y_size))
+        lines = _wrapped(text, px, bold, self.px(width if width is not None else theme.BASE_WIDTH - 120))
+        return len(lines) * int(theme.font(px, bold).get_linesize() * 1.15) / self.scale
 
     def header(self, title: str) -> None:
         """The title bar: one line, its text made smaller only if it would not fit (a long English
@@ -128,11 +151,36 @@ class Canvas:
         self._note(step)
         line_h = fnt.get_linesize()
         top = area.centery - line_h * len(lines) // 2
+        label_block: pygame.Rect | None = None
         for line in lines:
             img = _line(line, self.px(step), True, ink)
-            self.surface.blit(img, (area.centerx - img.get_width() // 2, top))
+            drawn = pygame.Rect(area.centerx - img.get_width() // 2, top, img.get_width(), img.get_height())
+            self.surface.blit(img, drawn.topleft)
+            label_block = drawn if label_block is None else label_block.union(drawn)
             top += line_h
+        if label_block is not None:
+            self.text_boxes.append((label_block, area))
         return Button(area, target)
+
+    def one_line(self, text: str, size: int, width: float, *, bold: bool = False) -> str:
+        """The end of ``text`` that fits one line of ``width`` design px at ``size`` (an input box shows
+        the last part of what was typed, as a text field does)."""
+        fnt = theme.font(self.px(self.size(size)), bold)
+        limit = self.px(width)
+        if fnt.size(text)[0] <= limit:
+            return text
+        while text and fnt.size("…" + text)[0] > limit:
+            text = text[1:]
+        return "…" + text
+
+    def label_fits(self, label: str, size: int, width: float, height: float) -> bool:
+        """Whether :meth:`button` can draw ``label`` whole in a button of this design size."""
+        size = self.size(size)
+        floor = theme.ELDER_MIN_PX - 1 if self.elder else int(size * 0.6)
+        w = self.px(width)
+        step, lines = _fit(label, size, floor, w, self.px(20), self.px(12), self.scale)
+        fnt = theme.font(self.px(step), True)
+        return max(fnt.size(x)[0] for x in lines) <= w and fnt.get_linesize() * len(lines) <= self.px(height) - 4
 
     def panel(self, rect: tuple[float, float, float, float]) -> None:
         x, y, w, h = (self.px(v) for v in rect)

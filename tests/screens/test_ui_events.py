@@ -188,3 +188,23 @@ def test_face_check_not_passed_says_why_and_offers_the_other_ways(app):
     assert app.flow.view().printed
     tap(app, "rate:1")
     settle(app, lambda: app.flow.screen.value == "thanks")
+
+
+def test_elder_departments_page_by_touch_to_the_last_department(app):
+    """Elder mode shows fewer departments a page: 下一页 (a real touch through the app) brings the rest,
+    the position says where the resident is, and 上一页 goes back."""
+    go_home(app)
+    tap(app, "elder")
+    assert app.flow.view().elder
+    tap(app, "browse:departments")
+    assert "dept:zh" not in targets(app) and "page:next" in targets(app) and "page:prev" not in targets(app)
+    tap(app, "page:next")
+    assert app.flow.screen.value == "categories"
+    assert "dept:zh" in targets(app) and "page:prev" in targets(app)
+    tap(app, "page:prev")
+    assert "dept:zh" not in targets(app) and "dept:rs" in targets(app)
+    tap(app, "page:next")
+    tap(app, "dept:zh")
+    assert app.flow.screen.value == "list" and app.flow.view().elder
+    tap(app, "back")
+    assert "dept:zh" in targets(app)  # back on the page the resident left
