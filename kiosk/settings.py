@@ -222,7 +222,9 @@ class GatewaySection(_Section):
     def _proxies(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
-        for entry in value or ():
+        if not isinstance(value, list | tuple):
+            raise ValueError("a list of IP addresses or networks, e.g. [\"127.0.0.1\", \"10.0.0.0/24\"]")
+        for entry in value:
             try:
                 ipaddress.ip_network(str(entry), strict=False)
             except ValueError:

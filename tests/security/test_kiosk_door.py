@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "local_api"))
 
 from gateway_rig import DOOR_SECRET_FILE, Rig, door_headers, identities, make_settings
 
-from kiosk.settings import SettingsError
+from kiosk.settings import SettingsError, load_settings
 from local_api.client import GatewayClient, GatewayUnavailable
 from local_api.server import ServerHandle, build_gateway
 
@@ -239,3 +239,13 @@ def test_trusted_proxies_must_be_addresses(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as caught:
         make_settings(tmp_path, KIOSK_GATEWAY__TRUSTED_PROXIES="proxy.example")
     assert "gateway.trusted_proxies" in str(caught.value) and "not an IP address" in str(caught.value)
+
+
+def test_trusted_proxies_that_is_not_a_list_is_a_settings_problem(tmp_path: Path) -> None:
+    """``trusted_proxies = true`` in a settings file is told in plain words (found by the settings fuzzer:
+    it was a TypeError)."""
+    path = tmp_path / "proxies.toml"
+    path.write_text("[gateway]\ntrusted_proxies = true\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path, environ={})
+    assert "gateway.trusted_proxies" in str(caught.value) and "a list of IP addresses" in str(caught.value)
