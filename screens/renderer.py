@@ -176,6 +176,9 @@ def main_text(view: View, t: Callable[..., str]) -> str:
         text = f"{text}。{view.item_name}"
     if view.screen == "error" and view.error_key:
         text = f"{text}。{t(view.error_key)}"
+    if view.screen in ("thanks", "timeout"):
+        # The notice's hint is the point of it (take your card): said in the session's language.
+        text = f"{text}。{t(view.screen + '_hint')}"
     if isinstance(view, ScanView) and view.scan_purpose in ("progress", "signin"):
         # Say what to hold up and where: a resident who cannot read the screen needs that most.
         purpose = view.scan_purpose

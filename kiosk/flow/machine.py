@@ -127,6 +127,9 @@ class KioskFlow:
         self.out_of_service = ""  # the operators' message while the terminal is out of service
         self.scan: ScanQr | None = None  # the QR scan under way (kiosk/flow/qr.py)
         self.scan_started = 0.0
+        # The language and elder mode of the session that just ended: its thanks or timeout notice is
+        # still the resident's, so it keeps them until the attract screen returns.
+        self.parting: tuple[str, bool] | None = None
 
     # -- public API --
 
@@ -180,11 +183,15 @@ class KioskFlow:
 
     @property
     def language(self) -> str:
-        return self.session.language if self.session else self.default_language
+        if self.session is not None:
+            return self.session.language
+        return self.parting[0] if self.parting is not None else self.default_language
 
     @property
     def elder(self) -> bool:
-        return bool(self.session and self.session.elder)
+        if self.session is not None:
+            return self.session.elder
+        return self.parting is not None and self.parting[1]
 
     def unavailable(self, item: ServiceItem) -> str:
         """Why ``item`` cannot be done here right now (a message key), or "" if it can."""
@@ -272,6 +279,8 @@ class KioskFlow:
         if screen != Screen.SCAN:
             self.cancel_scan()
         self.screen = screen
+        if screen == Screen.ATTRACT:
+            self.parting = None
         self.entered_at = self.clock()
         self.warning = False
         return [Show(screen), *self.handler.entered(self)]
@@ -294,6 +303,7 @@ class KioskFlow:
         if self.session is not None:
             kind = self.session.item.kind if self.session.item is not None else "none"
             outcome = session_outcome(reason, bool(self.session.error_key))
+            self.parting = (self.session.language, self.session.elder)
             self.session.wipe()
         self.session = None
         self.browse, self.query, self.categories = "", "", ""
