@@ -32,8 +32,9 @@ from screens import (
     search,
     slots,
 )
-from screens.chrome import notice_banner, warning_overlay
+from screens.chrome import warning_overlay
 from screens.i18n import messages
+from screens.messages import kind_of, message_banner
 from screens.widgets import Button, Canvas
 
 # Each page draws its screen's own view type (kiosk/flow/views.py), hence Any for the view here.
@@ -67,9 +68,9 @@ PAGES: dict[str, Page] = {
 }
 
 
-# Where a notice banner goes when the lower screen holds buttons: on attract, the free band under the
-# header (after a card is pulled, the progress and language buttons stay visible).
-NOTICE_PLACES: dict[str, dict[str, int]] = {"attract": {"top": 190, "height": 190}}
+# Where a passing message would like to be (design y); screens/messages.py moves it to the nearest
+# band that crosses no button. On attract, under the header (the lower screen holds its buttons).
+NOTICE_PLACES: dict[str, float] = {"attract": 190}
 
 SCROLLING = {"list": (240, 1740), "search": (420, 1740)}  # design px band of each scrolling list
 
@@ -87,6 +88,8 @@ class Renderer:
         self.scroll = 0.0
         self.keyboard: Any = None
         self.main_text = ""  # the screen's title, for speech
+        self.message_text = ""  # the passing message shown over the screen ("" for none), for speech
+        self.message_rect: pygame.Rect | None = None  # where it was drawn (device px)
         self._last: View | None = None
 
     def scroll_limit(self, view: View | None = None) -> float:
@@ -126,8 +129,11 @@ class Renderer:
             buttons = maintenance.draw(self.canvas, view, t)
         else:
             buttons = PAGES[view.screen](self.canvas, view, t)
+        self.message_text, self.message_rect = "", None
         if view.notice_key:
-            notice_banner(self.canvas, t(view.notice_key), **NOTICE_PLACES.get(view.screen, {}))
+            self.message_text = t(view.notice_key)
+            self.message_rect = message_banner(self.canvas, self.message_text, kind_of(view.notice_key), buttons,
+                                               prefer=NOTICE_PLACES.get(view.screen, 1480))
         if view.warning:
             buttons = warning_overlay(self.canvas, t, view.warning_left_s)
         self.buttons = buttons

@@ -118,6 +118,9 @@ class Canvas:
         fill = theme.PRIMARY if primary else theme.SECONDARY
         ink = theme.PRIMARY_TEXT if primary else theme.SECONDARY_TEXT
         pygame.draw.rect(self.surface, fill, area, border_radius=self.px(18))
+        if not primary:  # the light fill alone is not a visible boundary (WCAG 1.4.11): a dark edge
+            pygame.draw.rect(self.surface, theme.SECONDARY_EDGE, area, width=max(2, self.px(3)),
+                             border_radius=self.px(18))
         # Shrink the label until every line fits: a long word must never spill out of its button
         # (in elder mode never below the elder minimum: the label wraps onto more lines instead).
         size = self.size(size)
