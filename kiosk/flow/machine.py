@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import datetime
 
 from kiosk.catalog.loading import Catalog, ServiceItem
 from kiosk.flow import browse, journeys, qr
@@ -105,9 +106,13 @@ class KioskFlow:
     SCAN_TIMEOUT_S = qr.SCAN_TIMEOUT_S
 
     def __init__(self, catalog: Catalog, clock: Callable[[], float], *, language: str = "zh_CN",
-                 idle_timeout_s: float = 90.0, warning_s: float = 20.0) -> None:
+                 idle_timeout_s: float = 90.0, warning_s: float = 20.0,
+                 wall_clock: Callable[[], datetime] = datetime.now) -> None:
         self.catalog = catalog
         self.clock = clock
+        # The local date and time (injected too): which appointment slots are still ahead, when the next
+        # certification is due. Timers never use it (they use the monotonic ``clock``).
+        self.wall_clock = wall_clock
         self.default_language = language
         self.idle_timeout_s = idle_timeout_s
         self.warning_s = warning_s
@@ -243,6 +248,7 @@ class KioskFlow:
             error_key=s.error_key,
             help_no=s.extra.get("help_no", ""),
             rating_followup=bool(s.extra.get("rating")),
+            next_due=s.extra.get("next_due", ""),
         )
         if s.item is not None:
             base = self._with_item(base, s.item)
