@@ -106,7 +106,7 @@ def free_band(c: Canvas, height: float, buttons: list[Button], *, prefer: float,
 
     bottom = screen_h - height - 10
     prefer = min(max(prefer, top_limit), bottom)
-    for step in range(0, int(screen_h // 10) + 1):
+    for step in range(int(screen_h // 10) + 1):
         for y in (prefer + step * 10, prefer - step * 10):
             if top_limit <= y <= bottom and free(y):
                 return y

@@ -177,9 +177,11 @@ def main_text(view: View, t: Callable[..., str]) -> str:
     """What speech reads for this screen: its title, and the item when there is one."""
     if view.screen == "maintenance":
         return maintenance.TITLE
-    text = t(TITLES[view.screen])
+    text = t(done.title_key(view) if view.screen == "done" else TITLES[view.screen])
     if view.item_name and view.screen in ("detail", "card_prompt", "confirm", "done", "result"):
         text = f"{text}。{view.item_name}"
+    if view.screen == "done":
+        text = "。".join([text, *done.outcome_texts(view, t)])
     if view.screen == "error" and view.error_key:
         text = f"{text}。{t(view.error_key)}"
     if view.screen in ("thanks", "timeout"):
