@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import pygame
 
-from screens import theme
+from screens import linebreak, theme
 
 
 @dataclass(frozen=True)
@@ -20,29 +19,13 @@ class Button:
     target: str
 
 
-# Chinese line-breaking rule (禁则): these never start a line.
-NO_LINE_START = set("，。、；：！？）》」』”’〉】…,.;:!?)")
-
-
-_TOKENS = re.compile(r"[A-Za-z0-9'’.,:;!?()\-/]+|\s+|.")
+# Line breaking (禁则, quoted names kept whole, Latin words never split) is screens/linebreak.py's.
+NO_LINE_START = linebreak.NO_LINE_START
 
 
 def wrap(text: str, fnt: pygame.font.Font, width: int) -> list[str]:
-    """Break ``text`` into lines no wider than ``width``; CJK text breaks between any characters,
-    except before closing punctuation, which stays on the line it closes; Latin words and numbers
-    are never split (mixed text such as "人社 · Pension rights" included)."""
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line = ""
-        for token in _TOKENS.findall(paragraph):
-            candidate = line + token
-            if fnt.size(candidate)[0] <= width or not line.strip() or token in NO_LINE_START or token.isspace():
-                line = candidate
-            else:
-                lines.append(line.rstrip())
-                line = token
-        lines.append(line.rstrip())
-    return lines
+    """Break ``text`` into lines no wider than ``width`` (screens/linebreak.py)."""
+    return linebreak.wrap(text, fnt, width)
 
 
 class Canvas:
@@ -85,11 +68,17 @@ class Canvas:
         size = size if asked else self.size(size)
         self._note(size)
         px = self.px(size)
-        fnt = theme.font(px, bold)
         max_w = self.px(width if width is not None else theme.BASE_WIDTH - 120)
         top = self.px(y)
         block: pygame.Rect | None = None
-        for line in _wrapped(text, px, bold, max_w):
+        # A word wider than the box is drawn smaller rather than cut (linebreak.fit), down to the
+        # mode's minimum.
+        asked_px = px
+        px, lines = _fitted(text, px, bold, max_w, self.px(theme.ELDER_MIN_PX if self.elder else 20))
+        if px < asked_px:
+            self._note(round(px / self.scale))
+        fnt = theme.font(px, bold)
+        for line in lines:
             img = _line(line, px, bold, colour)
             left = self.px(x) if x is not None else (self.width - img.get_width()) // 2
             self.surface.blit(img, (left, top))
@@ -152,8 +141,9 @@ def _line(text: str, px: int, bold: bool, colour: tuple[int, ...]) -> pygame.Sur
 
 
 @lru_cache(maxsize=1024)
-def _wrapped(text: str, px: int, bold: bool, width: int) -> tuple[str, ...]:
-    return tuple(wrap(text, theme.font(px, bold), width))
+def _fitted(text: str, px: int, bold: bool, width: int, floor: int) -> tuple[int, tuple[str, ...]]:
+    step, lines = linebreak.fit(text, px, min(px, floor), width, lambda size: theme.font(size, bold))
+    return step, tuple(lines)
 
 
 @lru_cache(maxsize=1024)
@@ -171,4 +161,4 @@ def _fit(label: str, size: int, floor: int, w: int, pad: int, slack: int, scale:
 def clear_text_cache() -> None:
     """Forget every rendered text (called when a session ends, so no text outlives it in memory)."""
     _line.cache_clear()
-    _wrapped.cache_clear()
+    _fitted.cache_clear()
