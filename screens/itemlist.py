@@ -42,6 +42,7 @@ def _row(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder: bool, 
     surf = pygame.Surface((width, h))
     surf.fill(theme.BACKGROUND)
     pygame.draw.rect(surf, theme.CARD, (0, 0, width, h), border_radius=c.px(16))
+    pygame.draw.rect(surf, theme.CARD_EDGE, (0, 0, width, h), width=max(2, c.px(2)), border_radius=c.px(16))
     size = c.size(40)
     small = c.size(30)
     fnt = theme.font(c.px(size), True)

@@ -44,7 +44,8 @@ def units(paragraph: str) -> list[str]:
                 and not out[-1].isspace():
             out[-1] += unit  # a closing mark joins what it closes; an opening mark what it opens
         elif out and unit[0] in NO_LINE_START and out[-1].isspace() and len(out) > 1:
-            out[-2] += out.pop() + unit  # "word ." : the stop still never starts a line
+            space = out.pop()
+            out[-1] += space + unit  # "word ·": the mark still never starts a line
         else:
             out.append(unit)
     return out

@@ -40,6 +40,7 @@ PAD = 24          # design px inside the panel
 ICON = 56         # design px, the icon's diameter
 TEXT_SIZE = 36    # design px before elder mode's enlargement
 MARGIN = 40       # design px between the screen's edge and the panel
+CLEARANCE = 16    # design px kept free between a passing message and any control
 
 
 def kind_of(key: str) -> str:
@@ -101,7 +102,8 @@ def free_band(c: Canvas, height: float, buttons: list[Button], *, prefer: float,
     rects = [b.rect for b in buttons]
 
     def free(y: float) -> bool:
-        band = pygame.Rect(0, c.px(y), c.width, c.px(height))
+        # A clear gap above and below as well: the panel's edge must not merge with a control's.
+        band = pygame.Rect(0, c.px(y - CLEARANCE), c.width, c.px(height + 2 * CLEARANCE))
         return not any(band.colliderect(r) for r in rects)
 
     bottom = screen_h - height - 10

@@ -18,7 +18,7 @@ BACKGROUND = (244, 247, 251)
 HEADER = (0, 82, 155)          # government blue
 HEADER_TEXT = (255, 255, 255)
 TEXT = (20, 28, 40)
-MUTED = (70, 80, 95)           # ≥ 4.5:1 on BACKGROUND
+MUTED = (60, 68, 82)           # 9.1:1 on BACKGROUND, 8:1 on SECONDARY
 PRIMARY = (0, 82, 160)         # white on it 7.7:1; it against the page 7.2:1
 PRIMARY_TEXT = (255, 255, 255)
 SECONDARY = (226, 232, 240)
@@ -26,6 +26,7 @@ SECONDARY_TEXT = (20, 28, 40)
 SECONDARY_EDGE = (90, 104, 124)  # the secondary button's boundary: 5.3:1 against the page
 DANGER = (160, 0, 30)          # 7.8:1 on the page
 CARD = (255, 255, 255)
+CARD_EDGE = (110, 120, 136)    # a white card that is a control (a list row): 4.2:1 against the page
 OVERLAY = (0, 0, 0, 150)
 
 BASE_WIDTH = 1080

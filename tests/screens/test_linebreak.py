@@ -82,6 +82,7 @@ def test_english_wraps_on_words_and_keeps_numbers_whole(font):
 def test_units_glue_punctuation_to_its_neighbour():
     assert units("在“闽政通”查询。") == ["在", "“闽政通”", "查", "询。"]
     assert units("（或临时身份证）") == ["（或", "临", "时", "身", "份", "证）"]
+    assert units("Social Security · Pension") == ["Social", " ", "Security ·", " ", "Pension"]
 
 
 def test_fit_shrinks_a_word_too_wide_for_the_box_before_anything_is_cut():
@@ -97,3 +98,13 @@ def test_fit_shrinks_a_word_too_wide_for_the_box_before_anything_is_cut():
     assert fit("短", 40, 24, 500, font_at) == (40, ["短"])
     size, lines = fit("Supercalifragilistic", 40, 30, 50, font_at)  # the floor: drawn at it, the caller clips
     assert size == 30
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "zh_TW", "en"])
+def test_every_message_wraps_without_losing_or_repeating_a_character(font, language):
+    from screens.i18n import messages
+
+    for key, text in messages().table[language].items():
+        for width in (200, 333, 517, 940):
+            lines = wrap(text, font, width)
+            assert "".join("".join(lines).split()) == "".join(text.split()), (key, width, lines)
