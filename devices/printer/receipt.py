@@ -28,17 +28,20 @@ from .escpos_stream import (
 INIT = b"\x1b@"
 CJK_ON, CJK_OFF = b"\x1c&", b"\x1c."
 LF = b"\n"
-CUT_FEED_LINES = 6  # the cutter sits a few lines above the print head: feed before cutting
-PARTIAL_CUT = b"\x1dV\x01"
+# GS V 66 0: feed the paper just to the cutter (the printer knows how far its cutter sits above the
+# head), then cut partially. No blank lines before it: fixed line feeds left ~25 mm of blank paper.
+PARTIAL_CUT = b"\x1dVB\x00"
 _ALIGN_BYTES = {"left": b"\x1ba\x00", "center": b"\x1ba\x01", "right": b"\x1ba\x02"}
 QR_MODULE = {58: 5, 80: 6}  # dots per QR module: ~ 0.6–0.75 mm, easy for phone cameras
+RATING_QR_MODULE = {58: 4, 80: 5}  # the rating link is shorter and secondary: a smaller code
 
 _LABELS = {
     "zh": {"tracking_no": "办件编号", "verification_code": "验证码", "kiosk_id": "终端编号",
-           "place": "办理地点", "printed_at": "打印时间", "scan": "扫码查询办理进度", "colon": "："},
+           "place": "办理地点", "printed_at": "打印时间", "scan": "扫码查询办理进度",
+           "rate": "扫码评价本次服务（好差评）", "colon": "："},
     "en": {"tracking_no": "Tracking no.", "verification_code": "Verification code",
            "kiosk_id": "Kiosk", "place": "Place", "printed_at": "Printed",
-           "scan": "Scan to follow progress", "colon": ": "},
+           "scan": "Scan to follow progress", "rate": "Scan to rate this service", "colon": ": "},
 }
 
 
@@ -63,6 +66,9 @@ class ReceiptLayout:
     qr_url: str | None = None
     verification_code: str | None = None
     rating_prompt: str | None = None
+    """A line of text in the footer (the test slip's hint); a receipt's rating is ``rating_url``."""
+    rating_url: str | None = None
+    """The platform's 好差评 page for this receipt, printed as a QR code the resident rates by."""
     language: str = "zh"
 
 
@@ -178,8 +184,11 @@ def layout_items(layout: ReceiptLayout, paper_mm: int = 80) -> list[PaperItem]:
         for key, value in layout.rows:
             items.extend(PaperItem("line", ln) for ln in _row_lines(key, value, key_cols, columns, colon))
     items.append(rule)
-    for ln in _row_lines(labels["tracking_no"], layout.tracking_no, None, columns, colon):
-        items.append(PaperItem("line", ln, bold=True))
+    # The number a resident reads out or types: its Latin letters and digits printed bold and double
+    # height (the printer's 12-dot Font A is narrow), on a line of its own under the label.
+    items.append(PaperItem("line", labels["tracking_no"].rstrip("：: ") + colon.rstrip()))
+    for ln in wrap(layout.tracking_no, columns):
+        items.append(PaperItem("line", ln, "center", True, 1, 2))
     if layout.verification_code:
         items.extend(PaperItem("line", ln) for ln in
                      _row_lines(labels["verification_code"], layout.verification_code, None, columns, colon))
@@ -188,6 +197,12 @@ def layout_items(layout: ReceiptLayout, paper_mm: int = 80) -> list[PaperItem]:
         items.append(PaperItem("qr", align="center", qr_data=layout.qr_url,
                                qr_module=QR_MODULE.get(paper_mm, 6), qr_error="M"))
         text(labels["scan"], "center")
+    if layout.rating_url:
+        items.append(rule)
+        items.append(PaperItem("line"))
+        items.append(PaperItem("qr", align="center", qr_data=layout.rating_url,
+                               qr_module=RATING_QR_MODULE.get(paper_mm, 5), qr_error="M"))
+        text(labels["rate"], "center")
     items.append(rule)
     if layout.rating_prompt:
         text(layout.rating_prompt, "center")
@@ -196,8 +211,7 @@ def layout_items(layout: ReceiptLayout, paper_mm: int = 80) -> list[PaperItem]:
                      _row_lines(labels[key], getattr(layout, key), None, columns, colon))
     stamp = layout.printed_at.strftime("%Y-%m-%d %H:%M:%S")
     items.extend(PaperItem("line", ln) for ln in _row_lines(labels["printed_at"], stamp, None, columns, colon))
-    items.extend(PaperItem("line") for _ in range(CUT_FEED_LINES))
-    items.append(PaperItem("cut"))
+    items.append(PaperItem("cut"))  # the cut command itself feeds to the cutter (PARTIAL_CUT)
     return items
 
 
