@@ -95,7 +95,7 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     # The rows give way (never below 72 px) when the page above took more room (elder mode, no paper).
     room = theme.BASE_WIDTH * 16 / 9 - 20 - (y + 20) - 130
     gap = 14
-    height = max(72, min(100, int(room / len(LEVELS)) - gap))
+    height = max(72, min(120 if view.elder else 100, int(room / len(LEVELS)) - gap))
     buttons = [c.button(t(f"rate_{level}"), f"rate:{level}", (60, y + 20 + i * (height + gap), 960, height),
                         primary=False, size=40)
                for i, level in enumerate(LEVELS)]
