@@ -35,7 +35,9 @@ def one_line_size(c: Canvas, text: str, size: int, width: float) -> int:
 
 
 def title_key(view: View) -> str:
-    """The done screen's title for the item's kind."""
+    """The done screen's title for the item's kind (a guide that did not come out is not "printed")."""
+    if view.item_kind == "guide" and not view.printed:
+        return "kind_guide"
     return f"done_title_{view.item_kind}" if view.item_kind in TITLED_KINDS else "done_title"
 
 

@@ -73,6 +73,8 @@ def test_the_done_text_is_true_for_the_kind(surface, language):
         said = renderer.main_text
         assert table.text(language, take) in said, (kind, said)
         assert certificate not in said  # 证明和回执 only where both come out
+    renderer.render(done("guide", language, printed=False, print_reason="printer_unavailable"))
+    assert not renderer.main_text.startswith(table.text(language, "done_title_guide"))  # not "printed"
     renderer.render(done("query", language, printed=None))  # looked at on screen, nothing printed
     assert "?" not in renderer.main_text and table.text(language, "take_query") not in renderer.main_text
 
