@@ -19,8 +19,15 @@ from typing import Any
 from devices.base import DeviceError
 from kiosk.commands import register_all
 from kiosk.logs import setup_logging
-from kiosk.settings import Settings, SettingsError, load_settings
-from kiosk.supervisor import StartupError, Supervisor, notify_ready
+from kiosk.settings import (
+    Problem,
+    Settings,
+    SettingsError,
+    fallback_gateway_address,
+    load_settings,
+    settings_warnings,
+)
+from kiosk.supervisor import StartupError, Supervisor, key_problem, notify_ready, wait_until_fixed
 
 log = logging.getLogger("kiosk")
 
@@ -36,7 +43,14 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--config", metavar="FILE", help="settings file (default: /etc/kiosk/kiosk.toml if present)")
         return p
 
+    def waits(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--wait-for-fix", action="store_true",
+                       help="on settings that make running unsafe, say what to fix, serve a stand-in /health "
+                            "(503 with the problems) and start once they are fixed, instead of exiting with "
+                            "status 2 (the default under systemd, where exiting would be a restart loop)")
+
     run = add("run", "start the gateway, the kiosk app and (by default) the platform simulator, and supervise them")
+    waits(run)
     run.add_argument("--fullscreen", action="store_true", help="full screen, for terminals")
     run.add_argument("--headless", action="store_true", help="no window even where a display exists")
 
@@ -44,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     app.add_argument("--gateway-url", help="gateway base URL (default: from the settings)")
     app.add_argument("--fullscreen", action="store_true")
     app.add_argument("--headless", action="store_true")
+    waits(app)
 
-    add("gateway", "run only the local gateway (outbox and forwarder)")
+    waits(add("gateway", "run only the local gateway (outbox and forwarder)"))
 
     sim = add("platform-sim", "run the government platform simulator")
     sim.add_argument("--host", default="127.0.0.1")
@@ -70,8 +85,11 @@ def _parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="settings tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    check = config_sub.add_parser("check", help="validate the settings; exit status 2 on any problem")
+    check = config_sub.add_parser("check", help="validate the settings: exit status 2 on an error; warnings "
+                                  "(a device that is not there, the sample PIN with real devices) exit 0")
     check.add_argument("--config", metavar="FILE")
+    check.add_argument("--strict", action="store_true",
+                       help="treat warnings as errors (exit status 2), e.g. in CI or before shipping a terminal")
     return parser
 
 
@@ -96,16 +114,40 @@ def main(argv: list[str] | None = None) -> int:
             settings = load_settings(args.config, check_devices=True, check_tls=True)
         except SettingsError as exc:
             return _settings_failed(exc)
+        warnings = settings_warnings(settings)
+        if warnings and args.strict:
+            return _settings_failed(SettingsError(warnings))
+        _report_warnings(warnings, "the kiosk starts with these, but fix them (--strict makes them errors)")
         source = args.config or "packaged defaults + /etc/kiosk/kiosk.toml (if present) + KIOSK_* variables"
-        print(f"settings OK ({source}); kiosk {settings.kiosk.id} at {settings.kiosk.place}")
+        verdict = f"settings OK with {len(warnings)} warning(s)" if warnings else "settings OK"
+        print(f"{verdict} ({source}); kiosk {settings.kiosk.id} at {settings.kiosk.place}")
         return 0
 
-    try:
-        settings = _load(args, check_devices=args.command in ("run", "app"),
-                         check_tls=args.command in ("run", "gateway"))
-    except SettingsError as exc:
-        return _settings_failed(exc)
+    if args.command in ("run", "gateway", "app"):
+        startable, problems = _startable(args)
+        if startable is None and not (args.wait_for_fix or os.environ.get("NOTIFY_SOCKET")):
+            print(f"kiosk {args.command}: not starting: these settings make running unsafe; fix them, then start "
+                  "again:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_SETTINGS
+        # Under systemd (or --wait-for-fix) it must not restart-loop on them: it says what to fix, keeps a
+        # stand-in /health answering, and starts by itself once they are fixed.
+        waited = startable or wait_until_fixed(lambda: _startable(args), None if args.command == "app" else
+                                               fallback_gateway_address(args.config), prog=f"kiosk {args.command}")
+        if waited is None:
+            return EXIT_SETTINGS
+        settings = waited
+    else:
+        try:
+            settings = _load(args)
+        except SettingsError as exc:
+            return _settings_failed(exc)
     setup_logging(settings.logging.level, process=args.command)
+    if args.command in ("run", "app"):
+        # A device that is not there does not stop the terminal: it runs degraded and says so.
+        _report_warnings(settings_warnings(settings), "starting anyway: the terminal runs without what is "
+                         "missing and picks devices up when they appear")
 
     handlers = {
         "run": _cmd_run,
@@ -117,17 +159,41 @@ def main(argv: list[str] | None = None) -> int:
     return handlers[args.command](args, settings)
 
 
+def _startable(args: argparse.Namespace) -> tuple[Settings | None, list[str]]:
+    """The settings when ``args.command`` can start with them, else the problems that make running unsafe
+    (settings errors, an unusable outbox key, for ``kiosk run`` a broken catalog), in plain words."""
+    try:
+        settings = _load(args, check_devices=args.command in ("run", "app"),
+                         check_tls=args.command in ("run", "gateway"))
+    except SettingsError as exc:
+        return None, [str(p) for p in exc.problems]
+    problems = []
+    if args.command in ("run", "gateway"):
+        problems.append(key_problem(settings))
+    if args.command == "run":
+        # lazy: the catalog's models cost 0.1 s; `kiosk app` draws its first frame before loading them
+        from kiosk.catalog.loading import Catalog, CatalogError
+
+        try:
+            Catalog.load(settings.kiosk.catalog or None)
+        except CatalogError as exc:
+            problems.append(f"the service catalog has problems:\n{exc}")
+    found = [p for p in problems if p]
+    return (None, found) if found else (settings, [])
+
+
+def _report_warnings(warnings: list[Problem], what_now: str) -> None:
+    if not warnings:
+        return
+    print(f"kiosk: settings warnings ({what_now}):", file=sys.stderr)
+    for problem in warnings:
+        print(f"  {problem}", file=sys.stderr)
+
+
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     # lazy: pygame loads only in the app's process, not in the supervisor's
-    # lazy: the catalog's models cost 0.1 s; `kiosk app` draws its first frame before loading them
-    from kiosk.catalog.loading import Catalog, CatalogError
     from screens.display import has_display
 
-    try:
-        Catalog.load(settings.kiosk.catalog or None)
-    except CatalogError as exc:
-        print(f"kiosk: the service catalog has problems, not starting:\n{exc}", file=sys.stderr)
-        return EXIT_SETTINGS
     headless = args.headless or not has_display()
     supervisor = Supervisor(settings, args.config, fullscreen=args.fullscreen, headless=headless)
     problems = supervisor.preflight()

@@ -8,7 +8,10 @@ Layers, later wins:
 4. ``KIOSK_<SECTION>__<KEY>`` environment variables, e.g. ``KIOSK_GATEWAY__PORT=9000``.
 
 Every problem is reported with the file (or variable) and the dotted key it came
-from, all at once, so a technician can fix a settings file in one pass.
+from, all at once, so a technician can fix a settings file in one pass. Errors
+(:class:`SettingsError`) are what make running unsafe; a device that is not there and the
+packaged maintenance PIN with real devices are warnings (:func:`settings_warnings`): the
+terminal starts with them and says so.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -42,7 +46,8 @@ DEFAULTS_NAME = "defaults.toml"
 DOOR_SECRET_FILE_NAME = "kiosk-door.secret"  # written by the gateway at each start (local_api/web/door.py)
 LOCAL_OVERRIDES = "kiosk.local.toml"  # written by the gateway's technician door (local_api/ops/device_settings.py)
 SAMPLE_SECRET = "sample-secret-change-me-in-deployment"  # the one in config/defaults.toml
-# The packaged maintenance PIN (246810, for simulated devices only): refused once a device is real.
+# The packaged maintenance PIN (246810, for simulated devices only): a technician cannot assign real
+# hardware while it is in force, and a terminal that has real hardware with it says so (a warning, a metric).
 SAMPLE_PIN_HASH = "scrypt$16384$8$1$a2lvc2stc2FtcGxlLXBpbg==$kwhELtwQV0ZADIEl8FpUlyfmeo/wopNDuUD4osRanug="
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 FILE_OUTPUT_FOLDER = "printer-output"  # in the data folder: devices.file_output_dir's default
@@ -80,6 +85,11 @@ class DevicesSection(_Section):
     ssc_reader: str = "none"
     """Social security card reader (PC/SC): ``pcsc://<reader name>``, ``pcsc://`` for the first reader,
     ``sim://ssc-reader`` (a private pcscd with a virtual card; needs root and vsmartcard-vpcd) or ``none``."""
+    ssc_apdu_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    """How long the social security card may take to answer one command; a card that does not is
+    reported as not answering (take it out, insert it again) and the reader keeps watching."""
+    ssc_read_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    """How long one whole social security card read (about 15 commands) may take."""
     paper_width_mm: int = 80
     """Width of the receipt paper loaded in the printer: 58 or 80."""
     read_timeout_s: float = Field(gt=0, le=30)
@@ -287,6 +297,19 @@ class Settings(_Section):
     speech: SpeechSection = SpeechSection()
     logging: LoggingSection
     maintenance: MaintenanceSection = MaintenanceSection()
+    _origin: dict[str, str] = PrivateAttr(default_factory=dict)
+    _config_path: str | None = PrivateAttr(default=None)
+
+    def origin(self, dotted: str) -> str:
+        """Where the setting ``dotted`` (e.g. ``devices.printer``) came from: a file, an environment
+        variable or the packaged defaults ("settings" when not known, e.g. a model built in code)."""
+        section = dotted.split(".")[0]
+        return self._origin.get(dotted) or self._origin.get(section) or "settings"
+
+    @property
+    def config_file(self) -> str:
+        """The settings file an administrator edits: ``--config``'s, else ``/etc/kiosk/kiosk.toml``."""
+        return self._config_path or str(SYSTEM_CONFIG)
 
     @property
     def data_path(self) -> Path:
@@ -370,10 +393,11 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
     """Load and validate the layered settings, or raise :class:`SettingsError` naming every problem.
 
     ``config`` None means ``/etc/kiosk/kiosk.toml`` when it exists. With ``check_devices``
-    the device endpoints are also checked for allowed targets (:func:`target_problems`) and existence (a
-    serial port that is not there), and the
-    packaged maintenance PIN is refused while any device is real hardware. With ``check_tls`` the
-    gateway's TLS certificate and key (when set) must exist and load (:func:`tls_problems`).
+    the device endpoints are also checked for allowed targets (:func:`target_problems`: a target that
+    is not allowed is unsafe to run with). A device that is absent, and the packaged maintenance PIN
+    with real hardware, are not errors: a terminal starts with them and reports them
+    (:func:`settings_warnings`). With ``check_tls`` the gateway's TLS certificate and key (when set)
+    must exist and load (:func:`tls_problems`).
     """
     environ = dict(os.environ if environ is None else environ)
     origin: dict[str, str] = {}
@@ -410,6 +434,8 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
 
     try:
         settings = Settings.model_validate(merged)
+        settings._origin = origin
+        settings._config_path = str(path) if path is not None else None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -434,11 +460,61 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
 
     if check_devices:
         # Deployment checks (`kiosk run`, `kiosk app`, `kiosk config check`), not the technician's
-        # device commands: a printer can be tried out before the terminal has its own PIN.
-        problems = sample_pin_problems(settings, origin) + device_problems(settings, origin)
+        # device commands. Only what is unsafe stops here; an absent device is a warning.
+        problems = target_problems(settings, origin)
         if problems:
             raise SettingsError(problems)
     return settings
+
+
+def settings_warnings(settings: Settings) -> list[Problem]:
+    """What a terminal starts with but should not stay like: a device that is not there
+    (:func:`absent_device_problems`) and the packaged maintenance PIN while a device is real hardware
+    (:func:`sample_pin_problems`). ``kiosk config check`` lists them (``--strict`` makes them errors);
+    ``kiosk run`` and ``kiosk app`` log them and start anyway."""
+    return sample_pin_problems(settings) + absent_device_problems(settings)
+
+
+def fallback_gateway_address(config: str | Path | None = None,
+                             environ: dict[str, str] | None = None) -> tuple[str, int] | None:
+    """Where the gateway would listen, read as far as the layers can be read (each layer that cannot
+    be read or parsed is skipped): for the stand-in ``/health`` while settings problems keep the kiosk
+    from starting. None when no usable port is found (or it is 0, a free one picked at start)."""
+    environ = dict(os.environ if environ is None else environ)
+    found: dict[str, Any] = {}
+
+    def layer(text: str) -> None:
+        try:
+            section = tomllib.loads(text).get("gateway")
+        except tomllib.TOMLDecodeError:
+            return
+        if isinstance(section, dict):
+            found.update(section)
+
+    layer(default_text())
+    path = Path(config) if config is not None else (SYSTEM_CONFIG if SYSTEM_CONFIG.exists() else None)
+    def read(source: Path) -> None:
+        try:
+            layer(source.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            pass
+
+    if path is not None:
+        read(path)
+    data_dir = environ.get("KIOSK_GATEWAY__DATA_DIR") or found.get("data_dir")
+    if isinstance(data_dir, str) and data_dir:
+        read(Path(data_dir).expanduser() / LOCAL_OVERRIDES)
+    for key in ("host", "port", "tls_cert", "tls_key"):
+        if f"KIOSK_GATEWAY__{key.upper()}" in environ:
+            found[key] = environ[f"KIOSK_GATEWAY__{key.upper()}"]
+    try:
+        port = int(found.get("port", 0))
+    except (TypeError, ValueError):
+        return None
+    host = str(found.get("host") or "127.0.0.1")
+    if found.get("tls_cert") and found.get("tls_key"):
+        host = "127.0.0.1"  # with TLS the plain door listens on loopback only
+    return (host, port) if 0 < port < 65536 else None
 
 
 def tls_problems(settings: Settings, origin: dict[str, str] | None = None, *,
@@ -515,17 +591,35 @@ def tls_load_problem(cert: Path, key: Path) -> str | None:
     return None
 
 
+def real_devices(devices: DevicesSection) -> list[str]:
+    """The device settings naming real hardware (not ``sim://``, ``none`` or ``auto``)."""
+    return [key for key in REAL_DEVICE_KEYS
+            if getattr(devices, key) not in ("none", "auto") and not getattr(devices, key).startswith("sim://")]
+
+
+REAL_DEVICE_KEYS = ("id_reader", "printer", "ssc_reader")
+
+
+def pin_advice(settings: Settings) -> str:
+    """How to give this terminal its own maintenance PIN, naming the file to put it in."""
+    return (f"make this terminal's own PIN with `kiosk maintenance pin-hash` and paste the [maintenance] lines it "
+            f"prints into {settings.config_file} (or set KIOSK_MAINTENANCE__PIN_HASH in /etc/kiosk/kiosk.env), "
+            "then restart the kiosk")
+
+
 def sample_pin_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
-    """The packaged maintenance PIN while a device endpoint is real hardware (not ``sim://``)."""
-    real = [key for key in ("id_reader", "printer", "ssc_reader")
-            if getattr(settings.devices, key) != "none" and not getattr(settings.devices, key).startswith("sim://")]
+    """The packaged maintenance PIN while a device endpoint is real hardware (not ``sim://``).
+
+    The problem names where the real device was set (e.g. ``kiosk.local.toml``, written by the
+    technician page, or ``/etc/kiosk/kiosk.toml``), not the packaged defaults the PIN came from."""
+    real = real_devices(settings.devices)
     if settings.maintenance.pin_hash != SAMPLE_PIN_HASH or not real:
         return []
-    origin = origin or {}
-    source = origin.get("maintenance.pin_hash") or origin.get("maintenance", "settings")
+    key = f"devices.{real[0]}"
+    source = (origin or {}).get(key) or settings.origin(key)
     return [Problem(source, "maintenance.pin_hash",
-                    f"still the packaged sample PIN while devices.{real[0]} is real hardware: make this "
-                    "terminal's own with `kiosk maintenance pin-hash` and set maintenance.pin_hash")]
+                    f"{key} is real hardware ({getattr(settings.devices, real[0])}) while the maintenance PIN "
+                    f"is still the packaged sample one that anyone who read the manual knows: {pin_advice(settings)}")]
 
 
 def target_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
@@ -540,23 +634,30 @@ def target_problems(settings: Settings, origin: dict[str, str] | None = None) ->
         problem = target_problem(uri, file_dir=settings.devices_file_output_path)
         if problem:
             dotted = f"devices.{key}"
-            problems.append(Problem(origin.get(dotted, "settings"), dotted, problem))
+            problems.append(Problem(origin.get(dotted) or settings.origin(dotted), dotted, problem))
+    return problems
+
+
+def absent_device_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
+    """Endpoints that point at something that is not there (a missing serial device path). The kiosk
+    starts without such a device (it is shown as down, items needing it are unavailable) and picks it
+    up when it appears."""
+    origin = origin or {}
+    problems = []
+    refused = {p.key for p in target_problems(settings, origin)}
+    for key in ("id_reader", "printer"):
+        endpoint = parse_endpoint(getattr(settings.devices, key))
+        dotted = f"devices.{key}"
+        if dotted in refused:
+            continue
+        if endpoint.local_path is not None and not Path(endpoint.local_path).exists():
+            problems.append(Problem(origin.get(dotted) or settings.origin(dotted), dotted,
+                                    f"{endpoint.local_path} does not exist: is the device plugged in, "
+                                    "and is this the right port? (ls /dev/serial/by-id)"))
     return problems
 
 
 def device_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
     """Endpoints naming a target that is not allowed (:func:`target_problems`), and ones that point at
-    something that is not there (a missing serial device path)."""
-    origin = origin or {}
-    problems = target_problems(settings, origin)
-    refused = {p.key for p in problems}
-    for key in ("id_reader", "printer"):
-        endpoint = parse_endpoint(getattr(settings.devices, key))
-        if f"devices.{key}" in refused:
-            continue
-        if endpoint.local_path is not None and not Path(endpoint.local_path).exists():
-            dotted = f"devices.{key}"
-            problems.append(Problem(origin.get(dotted, "settings"), dotted,
-                                    f"{endpoint.local_path} does not exist: is the device plugged in, "
-                                    "and is this the right port? (ls /dev/serial/by-id)"))
-    return problems
+    something that is not there (:func:`absent_device_problems`): what a technician's change is refused for."""
+    return target_problems(settings, origin) + absent_device_problems(settings, origin)

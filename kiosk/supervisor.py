@@ -6,10 +6,17 @@ child processes, in that order, and keeps them running.
 - After start-up a child that dies is restarted with capped backoff; the others keep running
   (a crashed screen never takes the gateway and its queued submissions with it).
 - SIGINT / SIGTERM stop every child, newest first.
+
+Settings that make running unsafe (a malformed settings file, a device target that is not allowed, an
+outbox key that cannot be read) stop the start — but not into a restart loop: :func:`wait_until_fixed`
+says in plain words what to fix, serves a stand-in ``/health`` on the gateway's address answering 503
+with the problems (:class:`ProblemDoor`), checks again every few seconds and starts once they are fixed.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import logging
 import os
 import select
@@ -17,15 +24,22 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeVar
 
 from kiosk.settings import Settings
+from kiosk.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
 READY_ENV = "KIOSK_READY_FD"
 RESTART_MAX_S = 30.0
+RECHECK_S = 5.0  # how often settings problems are checked again while they keep the kiosk from starting
+T = TypeVar("T")
 
 
 def notify_ready(detail: str = "") -> None:
@@ -219,3 +233,126 @@ class Supervisor:
     def stop(self) -> None:
         for child in reversed(self.children):
             child.stop()
+
+
+def key_problem(settings: Settings) -> str | None:
+    """A plain sentence when the outbox key exists but cannot be used (unreadable, not a key), else None.
+    A missing key is no problem: the gateway creates one on its first start."""
+    # lazy: the outbox's crypto module loads `cryptography`; `kiosk config check` must stay quick
+    from local_api.outbox.crypto import KEY_BYTES, KEY_FILE_NAME
+
+    path = settings.data_path / KEY_FILE_NAME
+    try:
+        size = len(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"{path}: the outbox key cannot be read ({exc.strerror}); check its owner (the kiosk user) and mode 0600"
+    if size != KEY_BYTES:
+        return (f"{path}: is {size} bytes, not a {KEY_BYTES}-byte outbox key; restore the right key file from the "
+                "backup (queued submissions need it) — never delete it while submissions wait")
+    return None
+
+
+class ProblemDoor:
+    """A stand-in for the gateway's ``/health`` while settings problems keep the kiosk from starting:
+    503 ``{"status": "settings_problem", "problems": [...]}`` (the problems for loopback callers only, as
+    the gateway's own details are), 503 for every other path. Closed before the real gateway starts."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.problems: list[str] = []
+        door = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body: dict[str, object] = {"status": "settings_problem",
+                                           "message": "the kiosk is not running: its settings must be fixed"}
+                if _loopback(self.client_address[0]):
+                    body["problems"] = list(door.problems)
+                data = json.dumps(body, ensure_ascii=False).encode()
+                self.send_response(503)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Retry-After", str(int(RECHECK_S)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_POST = do_PUT = do_DELETE = do_GET
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://{host}:{port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="problem-door", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def wait_until_fixed(check: Callable[[], tuple[T | None, list[str]]], address: tuple[str, int] | None, *,
+                     prog: str = "kiosk", interval_s: float = RECHECK_S) -> T | None:
+    """``check()`` until it gives a result (returned at once when it does the first time). Meanwhile: say
+    on stderr what to fix (again whenever the problems change), serve :class:`ProblemDoor` at ``address``,
+    tell systemd (READY with a STATUS line, watchdog pings) so it does not restart a process that is only
+    waiting. SIGTERM / SIGINT end the wait: None."""
+    result, problems = check()
+    if result is not None:
+        return result
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda _s, _f: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    door: ProblemDoor | None = None
+    if address is not None:
+        try:
+            door = ProblemDoor(*address)
+        except OSError as exc:
+            print(f"{prog}: (no stand-in /health on {address[0]}:{address[1]}: {exc.strerror})", file=sys.stderr)
+    dog = Watchdog()
+    try:
+        shown: list[str] = []
+        next_check = time.monotonic() + interval_s
+        while True:
+            if problems != shown:
+                _say_what_to_fix(prog, problems, door, interval_s)
+                if door is not None:
+                    door.problems = list(problems)
+                first = problems[0] if problems else "settings problem"
+                dog.notify(f"READY=1\nSTATUS=not running: fix the settings: {first[:200]}")
+                shown = list(problems)
+            dog.ping_if_due()
+            if stop.wait(min(0.5, max(0.0, next_check - time.monotonic()))):
+                print(f"{prog}: stopped while waiting for the settings to be fixed", file=sys.stderr)
+                return None
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + interval_s
+                result, problems = check()
+                if result is not None:
+                    print(f"{prog}: the settings are fixed now: starting", file=sys.stderr, flush=True)
+                    dog.notify("STATUS=starting")
+                    return result
+    finally:
+        if door is not None:
+            door.close()
+        dog.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _say_what_to_fix(prog: str, problems: list[str], door: ProblemDoor | None, interval_s: float) -> None:
+    print(f"{prog}: not starting: these settings make running unsafe; fix them (the kiosk checks again every "
+          f"{interval_s:.0f} s and starts by itself, no restart needed):", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    if door is not None:
+        print(f"{prog}: meanwhile {door.url}/health answers 503 with these problems", file=sys.stderr, flush=True)

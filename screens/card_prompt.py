@@ -1,13 +1,32 @@
-"""Asks for the ID card before an item that needs identity."""
+"""Asks for the ID card before an item that needs identity; says why an expired one was refused."""
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import pygame
 
-from kiosk.flow.views import View
+from kiosk.flow.views import CardPromptView, View
 from screens import theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
+
+# The renewal advice per expired document (the two permanent residence card editions share one).
+RENEW = {"resident": "renew_resident", "J": "renew_J", "I": "renew_foreign", "Y": "renew_foreign",
+         "social_security_card": "renew_social_security_card"}
+
+
+def expired_text(view: CardPromptView, t: Text) -> tuple[str, str]:
+    """What the resident is told about an expired document: which one, until when, and where to renew it."""
+    document = view.expired_document
+    known = document in RENEW
+    try:
+        day = _dt.date.fromisoformat(view.expired_on)
+        date = t("card_expired_date", y=day.year, m=day.month, d=day.day)
+    except ValueError:  # the operators' mirror masks the date
+        date = view.expired_on
+    return (t("card_expired_text", document=t(f"document_{document}" if known else "document_other"), date=date),
+            t(RENEW[document] if known else "renew_other"))
 
 
 def draw(c: Canvas, view: View, t: Text) -> list[Button]:
@@ -16,12 +35,14 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     below = c.text(view.item_name, 230, 48, bold=True, colour=theme.HEADER)
     accepted = view.item_identity
     awaiting = view.awaiting
-    hint = {"social_security_card": "card_hint_ssc", "app_qr": "card_hint_qr"}.get(awaiting, "card_hint")
-    c.text(t(hint), max(320, below + 10), 40, width=880)  # under the name, however many lines it took
     # Every accepted way to identify is offered, never only one (A5: no biometric-only path).
     others: list[str] = [a for a in ("social_security_card", "app_qr") if a in accepted and a != awaiting]
     if awaiting and ("id_card" in accepted or "id_card_face" in accepted):
         others.insert(0, "id_card")
+    if isinstance(view, CardPromptView) and view.expired_document:
+        return _expired(c, view, t, max(320, below + 10), others)
+    hint = {"social_security_card": "card_hint_ssc", "app_qr": "card_hint_qr"}.get(awaiting, "card_hint")
+    c.text(t(hint), max(320, below + 10), 40, width=880)  # under the name, however many lines it took
     # The reader pad sits below the screen: an arrow points at it.
     cx, top = c.width // 2, c.px(900)
     pygame.draw.rect(c.surface, theme.SECONDARY, (cx - c.px(260), top, c.px(520), c.px(330)),
@@ -35,4 +56,17 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     if view.simulated_reader:
         buttons.append(c.button(t("button_sim_card"), "sim:card", (290, 1640, 500, 100), primary=False,
                                 size=36))
+    return buttons + footer(c, t, back=True)
+
+
+def _expired(c: Canvas, view: CardPromptView, t: Text, y: int, others: list[str]) -> list[Button]:
+    """The expired document: title, which card and until when, where to renew, the other ways."""
+    told, renew = expired_text(view, t)
+    y = c.text(t("card_expired_title"), y, 52, bold=True, colour=theme.DANGER)
+    y = c.text(told, y + 10, 40, width=900)
+    y = c.text(renew, y + 20, 36, width=900)
+    y = c.text(t("card_expired_other"), y + 20, 36, colour=theme.MUTED, width=900)
+    row = min(max(1500, y + 30), 1620)  # under the words however many lines they took, above the footer
+    buttons = [c.button(t("id_" + a), f"use:{a}", (60 + i * 330, row, 300, 120), primary=False, size=32)
+               for i, a in enumerate(others[:3])]
     return buttons + footer(c, t, back=True)

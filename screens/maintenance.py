@@ -44,6 +44,9 @@ class MaintenanceView(View):
     preview: tuple[int, int, bytes] | None = field(default=None, metadata=personal(dropped))
     """A camera frame (width, height, RGB bytes) while the technician looks (whoever stood there:
     never in the operators' mirror)."""
+    warnings: tuple[str, ...] = ()
+    """What the technician must fix that does not stop the kiosk (the sample PIN with real hardware):
+    shown on the devices page only, never to residents."""
     ports: list[dict[str, Any]] | None = None
     probe: dict[str, Any] | None = None
     service_messages: tuple[str, ...] = ()
@@ -127,6 +130,8 @@ def _tone(ok: bool) -> tuple[int, int, int]:
 
 def _devices(c: Canvas, view: MaintenanceView) -> list[Button]:
     y = 330.0
+    for warning in view.warnings[:2]:
+        y = c.text(f"警告 Warning: {warning}", y, 26, colour=theme.DANGER, bold=True, x=50, width=980) + 16
     for row in view.rows[:5]:
         c.panel((40, y, 1000, 168))
         ok = row["state"] == "online"
@@ -139,9 +144,10 @@ def _devices(c: Canvas, view: MaintenanceView) -> list[Button]:
             c.text(f"最近错误 last error: {row['last_error']}" if row["last_error"] else row["detail"],
                    y + 108, 26, colour=theme.DANGER if row["last_error"] else theme.MUTED, x=70, width=940)
         y += 180
-    buttons = _tests(c, max(y, 1060.0) + 10)
+    top = max(y, 1060.0) + 10
+    buttons = _tests(c, top)
     if view.preview:
-        _preview(c, view.preview, 1390)
+        _preview(c, view.preview, max(1390.0, top + 150))
     return buttons
 
 

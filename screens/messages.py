@@ -12,6 +12,8 @@ against the page (theme.MESSAGE_COLOURS).
   button. The header bar has no controls, so there is always room.
 
 What kind a notice is comes from :func:`kind_of`; the renderer speaks a new banner's text as well.
+A notice's text must be short enough to find a free band on the busiest screen (elder home:
+about two lines of English); tests/screens/test_messages.py checks every ``notice_*`` key there.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 
 import pygame
 
-from kiosk.flow.views import ListView, ScanView, View
+from kiosk.flow.views import CardPromptView, ListView, ScanView, View
 from screens import (
     attract,
     card_prompt,
@@ -187,6 +187,9 @@ def main_text(view: View, t: Callable[..., str]) -> str:
     if view.screen in ("thanks", "timeout"):
         # The notice's hint is the point of it (take your card): said in the session's language.
         text = f"{text}。{t(view.screen + '_hint')}"
+    if isinstance(view, CardPromptView) and view.expired_document:
+        told, renew = card_prompt.expired_text(view, t)  # why the card was refused, and where to renew it
+        text = f"{t('card_expired_title')}。{told} {renew}"
     if isinstance(view, ScanView) and view.scan_purpose in ("progress", "signin"):
         # Say what to hold up and where: a resident who cannot read the screen needs that most.
         purpose = view.scan_purpose

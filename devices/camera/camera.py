@@ -9,7 +9,14 @@ Status on the shared model (:mod:`devices.base`): ``no_device`` when the source 
 ``online`` while frames arrive, ``offline`` with a :class:`DeviceTimeout` as last error when no frame
 came for ``stall_timeout_s`` (event ``frames_stalled``), and back to ``online`` with event
 ``frames_recovered`` when frames flow again. After a stall the thread drops the capture handle and
-reopens it with capped backoff; that is its whole recovery (a supervisor above may do more).
+reopens it with capped backoff (at most :data:`REOPEN_MAX_S` between tries); that is its whole recovery.
+
+Hot-plug both ways: :meth:`Camera.watch` starts the capture thread even when the source is absent
+(``no_device`` with the reason) and the thread picks the camera up when it appears. A source that
+goes away while in use — its device node or file vanishes (a USB camera unplugged: udev removes
+``/dev/videoN``) — is noticed within :data:`GONE_CHECK_S`, reported ``no_device`` with a
+:class:`DeviceDisconnected` as last error (event ``camera_gone``), and picked up again when it returns
+(``frames_recovered``). An index source (``camera://0``) is watched through ``/dev/video0`` on Linux.
 
 Privacy: frames live in memory only, one at a time; :meth:`Camera.stop` forgets the last one.
 Nothing here writes to disk.
@@ -20,6 +27,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +39,7 @@ import cv2
 import numpy as np
 
 from devices.base import (
+    DeviceDisconnected,
     DeviceError,
     DeviceNotFound,
     DeviceState,
@@ -44,7 +53,11 @@ from kiosk.endpoints import Endpoint
 log = logging.getLogger(__name__)
 
 _BACKOFF_MIN_S = 0.2
-_BACKOFF_MAX_S = 2.0
+#: Longest wait between two tries to (re)open an absent or stalled camera: it is picked up within this
+#: (plus the open itself) of coming back; the target is ≤ 3 s (TARGETS.md R3).
+REOPEN_MAX_S = 1.0
+#: How often a camera in use checks that its device node (or file) is still there.
+GONE_CHECK_S = 0.25
 _IDLE_S = 0.01  # between failed reads before a stall is declared: frames usually resume within this
 
 
@@ -121,7 +134,14 @@ class Camera:
         self._stop = threading.Event()
         self._stalled = False
         self._orphaned = False  # a capture thread that did not stop still owns the handle
+        self._absent = False  # the source is not there (never found, or gone): retried by the thread
         self._file_fps = 25.0
+        # What is watched for the source going away: the file or device node, /dev/videoN for index N.
+        self._node: str | None = None
+        if isinstance(self.source, str):
+            self._node = self.source
+        elif sys.platform.startswith("linux"):  # V4L2: camera index N is /dev/videoN
+            self._node = f"/dev/video{self.source}"
 
     @property
     def name(self) -> str:
@@ -149,6 +169,10 @@ class Camera:
 
     def _open_capture(self) -> cv2.VideoCapture:
         src = self.source
+        if not isinstance(src, str) and self._node is not None and not os.path.exists(self._node):
+            # Checked first: OpenCV would try (and log a warning) for an index with no device node.
+            raise DeviceNotFound(f"no {self.describe()} found ({self._node} does not exist): check the cable; "
+                                 "the resident can use the ID card or staff help instead")
         if isinstance(src, str):
             path = Path(src)
             if not path.exists():
@@ -200,6 +224,7 @@ class Camera:
         snap = self._tracker.snapshot()
         snap.detail["fps"] = round(self.fps, 1)
         snap.detail["stalled"] = self._stalled
+        snap.detail.setdefault("source", str(self.source))
         return snap
 
     # -- the capture thread ------------------------------------------------------------------
@@ -216,6 +241,27 @@ class Camera:
             raise RuntimeError(f"{self.name}: the previous capture thread is stuck in the driver; "
                                "create a new Camera")
         self.open()
+        self._start_thread()
+
+    def watch(self) -> None:
+        """Start capturing now if the source is there, else as soon as it appears.
+
+        Never raises for an absent or unplayable source: the status says ``no_device`` with the reason
+        meanwhile, and the capture thread tries again at least every :data:`REOPEN_MAX_S`.
+        """
+        if self._thread is not None:
+            raise RuntimeError(f"{self.name} is already capturing")
+        if self._orphaned:
+            raise RuntimeError(f"{self.name}: the previous capture thread is stuck in the driver; "
+                               "create a new Camera")
+        try:
+            self.open()
+        except DeviceError as exc:
+            self._absent = True
+            log.warning("%s: %s (picked up when it appears)", self.name, exc)
+        self._start_thread()
+
+    def _start_thread(self) -> None:
         self._stop.clear()
         self._thread = threading.Thread(target=self._capture_loop, name=f"{self.name}-capture", daemon=True)
         self._thread.start()
@@ -244,19 +290,32 @@ class Camera:
         next_due = last_frame_at
         backoff = _BACKOFF_MIN_S
         since_rewind = 0  # frames since the file was opened or rewound: a rewind that yields none is a stall
+        next_check = last_frame_at + GONE_CHECK_S
         while not self._stop.is_set():
             try:
                 cap = self._cap
                 if cap is None:
                     with self._cap_lock:
                         self._cap = cap = self._open_capture()
-                    last_frame_at = time.monotonic()
+                    last_frame_at = next_check = time.monotonic()
                     since_rewind = 0
+                    if self._absent:
+                        self._absent = False
+                        log.info("%s: %s found", self.name, self.describe())
+                elif self._node is not None and time.monotonic() >= next_check:
+                    next_check = time.monotonic() + GONE_CHECK_S
+                    if not os.path.exists(self._node):
+                        self._went_away()
+                        backoff = _BACKOFF_MIN_S
+                        self._stop.wait(backoff)
+                        continue
                 ok, image = cap.read()
-            except DeviceError as exc:  # reopening failed: the source went away
-                self._tracker.record_error(exc, DeviceState.NO_DEVICE)
+            except DeviceError as exc:  # (re)opening failed: the source is not there
+                if not self._absent or self._tracker.snapshot().state is not DeviceState.NO_DEVICE:
+                    self._absent = True  # reported once per absence; the error counter is not a retry counter
+                    self._tracker.record_error(exc, DeviceState.NO_DEVICE)
                 self._stop.wait(backoff)
-                backoff = min(backoff * 2, _BACKOFF_MAX_S)
+                backoff = min(backoff * 2, REOPEN_MAX_S)
                 continue
             except Exception:  # the capture thread is the camera's only worker: it must not die
                 log.exception("%s: unexpected error while capturing", self.name)
@@ -281,7 +340,7 @@ class Camera:
                 with self._cap_lock:
                     self._release()  # reopen on the next turn
                 self._stop.wait(backoff)
-                backoff = min(backoff * 2, _BACKOFF_MAX_S)
+                backoff = min(backoff * 2, REOPEN_MAX_S)
             else:
                 self._stop.wait(_IDLE_S)
 
@@ -299,6 +358,22 @@ class Camera:
             self._tracker.emit("frames_recovered")
         else:
             self._tracker.set_state(DeviceState.ONLINE)
+
+    def _went_away(self) -> None:
+        """The source's device node (or file) vanished: drop the handle and the last frame, say so once."""
+        with self._cap_lock:
+            self._release()
+        with self._cond:
+            self._latest = None
+            self._times.clear()
+        self._stalled = True  # its return is reported as frames_recovered, like the end of a stall
+        self._absent = True
+        err = DeviceDisconnected(f"{self.describe()} went away (unplugged, or its device node vanished): check its "
+                                 "USB cable; it is used again as soon as it is back. The resident can use the ID "
+                                 "card or staff help meanwhile")
+        log.warning("%s: %s", self.name, err)
+        self._tracker.record_error(err, DeviceState.NO_DEVICE)
+        self._tracker.emit("camera_gone")
 
     def _declare_stall(self) -> None:
         if self._stalled:
@@ -386,12 +461,9 @@ class LiveCamera:
 
 def open_live_camera(endpoint: Endpoint, *, name: str, on_event: EventCallback | None = None,
                      app: object = None) -> LiveCamera:
-    """The registry's handler for ``camera://`` and ``file://`` cameras: capturing, or DeviceError
-    (with the camera closed again) when it cannot be opened. ``app`` is for simulated cameras only."""
+    """The registry's handler for ``camera://`` and ``file://`` cameras: capturing, or — when the camera
+    is not there — watching for it (:meth:`Camera.watch`: its status says ``no_device`` and why until it
+    appears). ``app`` is for simulated cameras only."""
     camera = Camera(endpoint.uri, name=name, on_event=on_event)
-    try:
-        camera.start()
-    except DeviceError:
-        camera.close()
-        raise
+    camera.watch()
     return LiveCamera(camera)

@@ -66,7 +66,9 @@ class IdentityCard:
     holds for ``fingerprint`` (only read on request).
 
     ``problems`` is filled by the reader after checking the number (GB 11643 and the card's own
-    fields): a card with problems is reported, not trusted (see :attr:`trusted`).
+    fields): a card with problems is reported, not trusted (see :attr:`trusted`). An expired card
+    is still read and trusted as to who it names; whether it may be used is the flow's decision,
+    against a date it can trust (:meth:`expired_on`).
     """
 
     name: str
@@ -98,6 +100,13 @@ class IdentityCard:
     @property
     def long_term(self) -> bool:
         return self.valid_to is None
+
+    def expired_on(self, today: _dt.date) -> bool:
+        """Whether the card had expired on ``today``: a card is valid through its valid-to date
+        (printed ``2010.01.01-2020.01.01``: usable on 2020-01-01, expired from 2020-01-02); a 长期
+        card never expires. :attr:`trusted` says nothing about this: the reader does not know a
+        trusted date, so the flow asks (``kiosk/flow/identity.py``, ``expired_since``)."""
+        return self.valid_to is not None and today > self.valid_to
 
     def validity_text(self) -> str:
         """``2010.01.01-长期`` as printed on the card."""
@@ -183,4 +192,28 @@ def sample_foreign_cards() -> list[IdentityCard]:
             valid_to=_dt.date(2034, 1, 2), card_type="Y", photo=_test_photo(5),
             english_name="MONTGOMERY-WHITFIELD, ALEXANDRA CATHERINE", nationality="USA",
             issue_count=0),
+    ]
+
+
+def sample_expired_cards() -> list[IdentityCard]:
+    """TEST cards whose validity ended long ago (expired months or years before any date these
+    tests run on): a 'J' residence permit, a resident ID card and a 'Y' permanent residence card.
+    Their numbers pass every check: only the validity is wrong."""
+    return [
+        IdentityCard(
+            name="林志明", gender="男", nation="", birth_date=_dt.date(1988, 8, 8),
+            address="福建省厦门市海沧区测试大道8号", id_number="810000198808080013",
+            issuer="厦门市公安局海沧分局", valid_from=_dt.date(2019, 3, 1),
+            valid_to=_dt.date(2024, 3, 1), card_type="J", photo=_test_photo(6),
+            pass_number="H01234567", issue_count=1),
+        IdentityCard(
+            name="王五", gender="男", nation="汉", birth_date=_dt.date(1970, 5, 20),
+            address="福建省厦门市海沧区测试路5号", id_number="350205197005200058",
+            issuer="厦门市公安局海沧分局", valid_from=_dt.date(2005, 6, 1),
+            valid_to=_dt.date(2025, 6, 1), photo=_test_photo(7)),
+        IdentityCard(
+            name="安娜", gender="女", nation="", birth_date=_dt.date(1985, 2, 2), address="",
+            id_number="935643198502020020", issuer="", valid_from=_dt.date(2014, 1, 2),
+            valid_to=_dt.date(2024, 1, 2), card_type="Y", photo=_test_photo(8),
+            english_name="PETROVA, ANNA", nationality="643", issue_count=0),
     ]

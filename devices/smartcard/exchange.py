@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable
 
-from devices.base import DeviceDisconnected, DeviceProtocolError
+from devices.base import DeviceProtocolError
 from devices.smartcard import tlv
+from devices.smartcard.pcsc import CARD_REMOVED, CardGone
 from devices.smartcard.ssc import (
     FIELDS,
     SELECT_EF05,
@@ -43,12 +44,12 @@ def get_response(le: int) -> bytes:
 def split_answer(step: str, answer: bytes) -> tuple[bytes, int]:
     """``(data, status word)`` of an answer; :class:`DeviceProtocolError` when it is too short.
 
-    No answer at all is :class:`DeviceDisconnected`: every card answer carries a status word, and
-    an empty one is what a reader passes on when the card left mid-command (vpcd does).
+    No answer at all is :class:`~devices.smartcard.pcsc.CardGone`: every card answer carries a
+    status word, and an empty one is what a reader passes on when the card left mid-command (vpcd
+    does).
     """
     if not answer:
-        raise DeviceDisconnected(f"{step}: the card gave no answer: it was taken out while it was being "
-                                 "read; put it back and leave it in until the kiosk says so")
+        raise CardGone(f"{step}: the card gave no answer: {CARD_REMOVED}")
     if len(answer) < 2:
         raise DeviceProtocolError(f"{step}: the card answered {len(answer)} byte(s), "
                                   "too few for a status word")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from devices.base import DeviceDisconnected, DeviceError, DeviceNotFound
+from devices.base import ActionHint, DeviceDisconnected, DeviceError, DeviceNotFound, DeviceTimeout
 
 # PC/SC result codes (pcsclite.h), as unsigned 32-bit values.
 S_SUCCESS = 0
@@ -40,6 +40,8 @@ SERVICE_GONE = frozenset({E_INVALID_HANDLE, F_COMM_ERROR, E_NO_SERVICE, E_SERVIC
 READER_GONE = frozenset({E_UNKNOWN_READER, E_READER_UNAVAILABLE, E_NO_READERS_AVAILABLE})
 CARD_GONE = frozenset({E_NO_SMARTCARD, W_REMOVED_CARD, W_RESET_CARD, E_NOT_TRANSACTED})
 
+CARD_REMOVED = ("the card was taken out while it was being read: insert it again and leave it in "
+                "until the kiosk says so")
 START_PCSCD_HINT = ("start it with 'systemctl start pcscd' (or 'systemctl start pcscd.socket'); "
                     "install it with 'apt-get install pcscd' if it is missing")
 
@@ -53,7 +55,19 @@ class ReaderGone(DeviceNotFound):
 
 
 class CardGone(DeviceDisconnected):
-    """The card left the reader during an exchange."""
+    """The card left the reader during an exchange. The resident puts it back: nothing for staff
+    (the reader is fine), so no maintenance hint."""
+
+    hint = ActionHint.NONE
+
+
+class CardMute(DeviceTimeout):
+    """The card does not answer: no answer to reset, or a command unanswered within its time limit
+    (:mod:`devices.smartcard.bounded`). The resident takes it out and inserts it again; nothing for
+    staff unless every card does it."""
+
+    retryable = True
+    hint = ActionHint.NONE
 
 
 def code(hresult: int) -> int:
@@ -83,11 +97,10 @@ def raise_for(hresult: int, what: str) -> None:
         raise ReaderGone(f"{what}: the card reader is gone ({describe(hresult)}): check its cable, "
                          "then list readers with 'kiosk devices list'")
     if c in CARD_GONE:
-        raise CardGone(f"{what}: the card was taken out while it was being read: put it back and "
-                       "leave it in until the kiosk says so")
+        raise CardGone(f"{what}: {CARD_REMOVED}")
     if c in (W_UNRESPONSIVE_CARD, W_UNPOWERED_CARD, E_PROTO_MISMATCH):
-        raise DeviceError(f"{what}: the card does not answer ({describe(hresult)}): insert it chip "
-                          "first and face up, or use another card", retryable=True)
+        raise CardMute(f"{what}: the card does not answer ({describe(hresult)}): insert it chip "
+                       "first and face up, or use another card")
     raise DeviceError(f"{what}: {describe(hresult)}", retryable=True)
 
 

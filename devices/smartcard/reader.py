@@ -8,10 +8,17 @@ thread waits on ``SCardGetStatusChange`` with a short timeout and reports throug
 - ``ssc_read`` with the decoded :class:`~devices.smartcard.ssc.SocialSecurityCard` (the receiver
   owns it from then on and must ``wipe()`` it when the session ends);
 - ``card_unsupported`` (a bank card or other card without the SSSE application) and
-  ``read_failed`` (a refused command, a malformed answer, the card pulled too early), each with
-  ``{"reader", "message", "hint", "retryable"}`` — never a partly read identity;
+  ``read_failed`` (a refused command, a malformed answer, the card pulled too early, a card that
+  did not answer within ``apdu_timeout_s`` / ``read_timeout_s``), each with
+  ``{"reader", "message", "hint", "retryable", "notice"}`` (``notice``: the config/messages.toml
+  key for the resident, :func:`resident_notice`) — never a partly read identity;
 - ``state_changed``: ONLINE while a reader is watched, USER_ERROR while an unreadable card sits
-  in it, NO_DEVICE without a reader, OFFLINE without pcscd.
+  in it, NO_DEVICE without a reader, OFFLINE without pcscd. :meth:`SscReader.status` gives the
+  state with the reason as ``last_error`` (message and XFS hint) and the reader's name in
+  ``detail["reader"]``.
+
+Every read has time limits (:mod:`devices.smartcard.bounded`): a card that stops answering is a
+``read_failed`` within the limit, and the monitor goes on watching; the next card is read.
 
 Supervision: pyscard's ``CardMonitor`` thread dies when pcscd restarts (pyscard issue #27), so
 this adapter does not use it. When pcscd goes away the thread drops its context, reports OFFLINE
@@ -37,7 +44,7 @@ from devices.base import (
     StatusTracker,
 )
 from devices.smartcard import pcsc
-from devices.smartcard.exchange import read_social_security_card
+from devices.smartcard.bounded import DEFAULT_APDU_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S, read_card_bounded
 from devices.smartcard.ssc import NotSocialSecurityCard, SocialSecurityCard
 
 log = logging.getLogger(__name__)
@@ -47,14 +54,31 @@ _BACKOFF_MAX_S = 2.0  # R3: recovered within 3 s of pcscd's return
 _RETRY_AFTER_S = 0.5  # longer than pcscd's 400 ms presence poll
 
 
+def resident_notice(exc: DeviceError) -> str:
+    """The config/messages.toml key that tells the resident what to do about a failed read: put the
+    card back (pulled too early), take it out and in again (it did not answer), or use another way
+    in (its data cannot be read, or it is no social security card)."""
+    if isinstance(exc, NotSocialSecurityCard):
+        return "notice_card_unsupported"
+    if isinstance(exc, pcsc.CardGone):
+        return "notice_ssc_card_removed"
+    if isinstance(exc, pcsc.CardMute):
+        return "notice_ssc_card_mute"
+    return "notice_ssc_card_unreadable"
+
+
 class SscReader:
     """A 社会保障卡 reader on PC/SC. ``reader`` picks the reader whose name contains it
     (case-insensitive); None takes the first reader pcscd lists."""
 
     def __init__(self, reader: str | None = None, *, on_event: EventCallback | None = None,
-                 name: str = "ssc_reader", poll_interval_s: float = 0.25) -> None:
+                 name: str = "ssc_reader", poll_interval_s: float = 0.25,
+                 apdu_timeout_s: float = DEFAULT_APDU_TIMEOUT_S,
+                 read_timeout_s: float = DEFAULT_READ_TIMEOUT_S) -> None:
         self.wanted_reader = reader
         self.poll_interval_s = poll_interval_s
+        # devices.ssc_apdu_timeout_s / devices.ssc_read_timeout_s: one command, one whole read.
+        self.apdu_timeout_s, self.read_timeout_s = apdu_timeout_s, read_timeout_s
         self._tracker = StatusTracker(name, on_event)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -135,10 +159,14 @@ class SscReader:
                         break
                 if time.monotonic() >= deadline:
                     raise DeviceTimeout(f"no card was inserted into {reader} within {timeout_s:g} s")
-            with pcsc.connect(context, reader) as link:
-                return read_social_security_card(link.transmit)
+            return self._read_bounded(reader, cancel=None)
         finally:
             pcsc.release(context)
+
+    def _read_bounded(self, reader: str, cancel: threading.Event | None) -> SocialSecurityCard:
+        # The monitor passes its stop event, so stop() never waits out a mute card's time limit.
+        return read_card_bounded(reader, apdu_timeout_s=self.apdu_timeout_s,
+                                 read_timeout_s=self.read_timeout_s, cancel=cancel)
 
     def _no_reader_message(self) -> str:
         if self.wanted_reader:
@@ -199,7 +227,7 @@ class SscReader:
     def _find_reader(self) -> bool:
         reader = pcsc.pick_reader(pcsc.list_reader_names(self._context), self.wanted_reader)
         if reader is None:
-            self._tracker.set_state(DeviceState.NO_DEVICE, reader=None)
+            self._no_device(self._no_reader_message())
             return False
         self._reader, self._reader_state = reader, 0
         log.info("%s: watching %s", self._tracker.name, reader)
@@ -235,22 +263,25 @@ class SscReader:
             self._card_present = True
             self._tracker.emit("card_inserted", {"reader": reader})
             if event & scard.SCARD_STATE_MUTE:  # no ATR: upside down, or not a chip card
-                self._failed(reader, DeviceError(
-                    "the card does not answer: insert it chip first and face up, or use another card",
-                    retryable=True))
+                self._failed(reader, pcsc.CardMute(
+                    "the card does not answer: insert it chip first and face up, or use another card"))
             else:
                 self._read_inserted(reader)
         elif not present and self._card_present:
             self._card_gone()
 
     def _reader_vanished(self) -> None:
-        log.warning("%s: reader %s went away", self._tracker.name, self._reader)
+        name = self._reader
+        log.warning("%s: reader %s went away", self._tracker.name, name)
         self._lose_reader()
-        self._tracker.set_state(DeviceState.NO_DEVICE, reader=None)
+        self._no_device(f"the card reader {name} went away: check its cable (kiosk devices list shows "
+                        "the readers pcscd knows)")
 
-    def _read_once(self, reader: str) -> SocialSecurityCard:
-        with pcsc.connect(self._context, reader) as link:
-            return read_social_security_card(link.transmit)
+    def _no_device(self, reason: str) -> None:
+        """NO_DEVICE with the reason as the last error, recorded once per outage (not every poll)."""
+        if self._tracker.snapshot().state != DeviceState.NO_DEVICE:
+            self._tracker.record_error(pcsc.ReaderGone(reason))
+        self._tracker.set_state(DeviceState.NO_DEVICE, reader=None)
 
     def _still_present(self, reader: str) -> bool:
         from smartcard import scard  # lazy: pyscard is optional; only PC/SC readers load it
@@ -261,7 +292,7 @@ class SscReader:
     def _read_inserted(self, reader: str) -> None:
         try:
             try:
-                card = self._read_once(reader)
+                card = self._read_bounded(reader, self._stop)
             except DeviceDisconnected:
                 # The card went away mid-read, or was reset or swapped faster than pcscd's presence
                 # poll (then no removal is ever reported). One more try after that poll tells them
@@ -269,7 +300,7 @@ class SscReader:
                 self._stop.wait(_RETRY_AFTER_S)
                 if not self._still_present(reader):
                     raise
-                card = self._read_once(reader)
+                card = self._read_bounded(reader, self._stop)
         except pcsc.PcscServiceUnavailable:
             raise
         except pcsc.ReaderGone:
@@ -296,7 +327,8 @@ class SscReader:
 
     @staticmethod
     def _failure(reader: str, exc: DeviceError) -> dict[str, Any]:
-        return {"reader": reader, "message": str(exc), "hint": exc.hint.value, "retryable": exc.retryable}
+        return {"reader": reader, "message": str(exc), "hint": exc.hint.value, "retryable": exc.retryable,
+                "notice": resident_notice(exc)}
 
     def _card_gone(self) -> None:
         if not self._card_present:

@@ -3,8 +3,11 @@
 Only the SSSE application's EF05 (card data) and EF06 (holder data) are readable without a PIN.
 Each field is a record holding one TLV whose tag is the field's number; READ RECORD addresses
 the record by that number (``00 B2 <tag> 04 00``), as vendor SDKs do [per-file numbering on some
-third-generation cards: unconfirmed]. Numeric fields (``cn``) are packed digits right-padded with
-``F``; text fields are ASCII, the name GBK, right-padded with ``00``.
+third-generation cards: unconfirmed]. This project writes numeric fields as packed digits
+right-padded with ``F`` and text (ASCII; the name GBK) right-padded with ``00``; it reads what other
+issuers write too (ASCII digits, ``20`` or ``FF`` padding, no expiry as zeros or all F), deciding
+each field by its bytes with checks that keep one encoding from passing as another (see
+"field decoding" below).
 
 The birthplace (tag 0C) is readable too but not read: the kiosk has no use for it (PIPL art. 6,
 collect the minimum).
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from devices.base import ActionHint, DeviceError, DeviceProtocolError
 from devices.id_card.identity import GENDER_CODES, GENDERS, NATION_CODES, NATIONS
 from kiosk.privacy import mask_id_number, mask_name
-from kiosk.validators import citizen_id_birth_date, citizen_id_valid
+from kiosk.validators import PROVINCE_CODES, citizen_id_birth_date, citizen_id_valid
 
 # "sx1.sh.社会保障" in GBK: the SSSE (social security) application.
 SSSE_AID = bytes.fromhex("7378312E73682EC9E7BBE1B1A3D5CF")
@@ -39,28 +42,36 @@ def read_record(record: int) -> bytes:
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One readable field: its tag (= record number), file, largest size, encoding and name."""
+    """One readable field: its tag (= record number), file, size as this project writes it, encoding
+    and name. ``max_size`` is the largest value any issuer's encoding needs (ASCII digits take
+    twice the bytes of packed ones); ``personal`` fields never show their bytes in errors."""
 
     tag: int
     ef: int
     size: int
-    kind: str  # "cn" packed digits, "an" ASCII, "gbk" Chinese text
+    kind: str  # "code" card identification code, "digits", "date", "nation", "an" ASCII, "gbk" text
     label: str
+    max_size: int = 0
+    personal: bool = True
+
+    @property
+    def largest(self) -> int:
+        return self.max_size or self.size
 
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec(0x01, 0xEF05, 16, "cn", "card identification code"),
-    FieldSpec(0x02, 0xEF05, 1, "an", "card type"),
-    FieldSpec(0x03, 0xEF05, 4, "an", "specification version"),
-    FieldSpec(0x04, 0xEF05, 12, "cn", "issuing organisation"),
-    FieldSpec(0x05, 0xEF05, 4, "cn", "issue date"),
-    FieldSpec(0x06, 0xEF05, 4, "cn", "expiry date"),
+    FieldSpec(0x01, 0xEF05, 16, "code", "card identification code", 32),
+    FieldSpec(0x02, 0xEF05, 1, "an", "card type", personal=False),
+    FieldSpec(0x03, 0xEF05, 4, "an", "specification version", personal=False),
+    FieldSpec(0x04, 0xEF05, 12, "digits", "issuing organisation", 24, personal=False),
+    FieldSpec(0x05, 0xEF05, 4, "date", "issue date", 8, personal=False),
+    FieldSpec(0x06, 0xEF05, 4, "date", "expiry date", 8, personal=False),
     FieldSpec(0x07, 0xEF05, 9, "an", "card number"),
     FieldSpec(0x08, 0xEF06, 18, "an", "social security number"),
     FieldSpec(0x09, 0xEF06, 30, "gbk", "name"),
     FieldSpec(0x0A, 0xEF06, 1, "an", "gender"),
-    FieldSpec(0x0B, 0xEF06, 1, "cn", "nation"),
-    FieldSpec(0x0D, 0xEF06, 4, "cn", "birth date"),
+    FieldSpec(0x0B, 0xEF06, 1, "nation", "nation", 2),
+    FieldSpec(0x0D, 0xEF06, 4, "date", "birth date", 8),
 )
 FIELD_BY_TAG = {f.tag: f for f in FIELDS}
 
@@ -115,8 +126,10 @@ class NotSocialSecurityCard(CardStatusError):
 
 class SscDataError(DeviceProtocolError):
     """A field on the card cannot be decoded or fails its check (e.g. GB 11643). Names the tag and
-    field, never the value."""
+    field, never a personal value. Not retryable: the card holds these bytes, reading it again gives
+    the same."""
 
+    retryable = False
     hint = ActionHint.NONE
 
 
@@ -203,97 +216,217 @@ def mask_short_number(value: str) -> str:
 
 
 # -- field decoding --------------------------------------------------------------------------------
+#
+# Issuers and card generations write the same field differently (DEVICES.md §2): digits packed two
+# to a byte (BCD, right-padded with F nibbles) or as ASCII digits; text padded with 00, 20 or FF;
+# no expiry as 00000000 or all F. Each field is decoded by what its bytes are, never by guessing,
+# and every reading is then checked so that one encoding cannot pass as the other:
+#
+# - 01 card identification code: the 6-digit region of a mainland province, then the RID
+#   D156000005 (MOHRSS), then hex. Packed, byte 3 is D1, which is no ASCII character; ASCII read
+#   as packed would give "3?3?3?…" and no RID. Either way there is exactly one reading.
+# - 05, 06, 0D dates: 4 bytes packed or 8 ASCII digits; the length decides. A real calendar date.
+# - 0B nation: 1 byte packed or 2 ASCII digits; the length decides. A code of GB 3304.
+# - 04 issuing organisation (a reserved field, often empty): bytes that are all ASCII digits are
+#   ASCII. A packed code made of such bytes would have a 3 in every other digit, a region 3?3?3?
+#   that GB/T 2260 does not have (no province 31–37 has a prefecture 30–39). Printable ASCII
+#   with letters is refused, not read as packed digits.
+# - 08 social security number: GB 11643 (check character) and the same birth date as 0D.
+
+_PADDING = b"\x00\x20\xff"
+_ASCII_DIGITS = frozenset(b"0123456789")
+_ASCII_HEX = frozenset(b"0123456789ABCDEFabcdef")
+_RID = "D156000005"  # registered application provider of China's MOHRSS (ISO 7816-5)
+# Hong Kong, Macao and Taiwan (71, 81–83) issue no social security cards.
+_SSC_PROVINCES = PROVINCE_CODES - {"71", "81", "82", "83"}
+_EARLIEST_ISSUE = _dt.date(1990, 1, 1)  # the first pilot cards are from the late 1990s
 
 
-def _raw_text(spec: FieldSpec, value: bytes) -> str:
-    if not value or len(value) > spec.size:
-        raise SscDataError(f"tag {spec.tag:02X} ({spec.label}): {len(value)} bytes, "
-                           f"expected 1 to {spec.size}")
-    if spec.kind == "cn":
-        return value.hex().upper().rstrip("F")
-    body = value.rstrip(b"\x00 ")
-    try:
-        # GB18030 decodes every GBK byte sequence the same way and also the rare characters
-        # (生僻字) some names need.
-        text = body.decode("gb18030" if spec.kind == "gbk" else "ascii")
-    except UnicodeDecodeError as exc:
-        raise SscDataError(f"tag {spec.tag:02X} ({spec.label}): byte {exc.start} is not "
-                           f"{'GBK' if spec.kind == 'gbk' else 'ASCII'} text") from None
-    if not text.isprintable():
-        raise SscDataError(f"tag {spec.tag:02X} ({spec.label}): contains control characters")
-    return text.strip()
+def _shown(spec: FieldSpec, value: bytes) -> str:
+    """The bytes for an error message. A personal field shows only its shape: padding bytes (00, 20,
+    FF) as they are, an ASCII digit or hex letter as ``3·`` / ``4·`` / ``6·``, any other byte as
+    ``··``: the encoding is visible, the number or name is not."""
+    shown = value[:40]
+    if spec.personal:
+        parts = []
+        for b in shown:
+            if b in _PADDING:
+                parts.append(f"{b:02X}")
+            elif 0x30 <= b <= 0x39 or 0x41 <= b <= 0x46 or 0x61 <= b <= 0x66:
+                parts.append(f"{b >> 4:X}·")
+            else:
+                parts.append("··")
+        text = " ".join(parts)
+    else:
+        text = shown.hex(" ").upper()
+    more = " …" if len(value) > len(shown) else ""
+    return f"{len(value)} byte{'s' if len(value) != 1 else ''} [{text}{more}]"
 
 
-def _digits(spec: FieldSpec, text: str, length: int | None = None) -> str:
-    if not text.isdigit() or (length is not None and len(text) != length):
-        want = f"{length} digits" if length else "digits"
-        raise SscDataError(f"tag {spec.tag:02X} ({spec.label}): expected {want}, got {len(text)} characters")
+def _refuse(spec: FieldSpec, value: bytes, why: str) -> SscDataError:
+    return SscDataError(f"tag {spec.tag:02X} ({spec.label}): {_shown(spec, value)}: {why}")
+
+
+def _ascii_body(value: bytes, allowed: frozenset[int]) -> str | None:
+    """The value as ASCII characters from ``allowed`` after its padding, or None."""
+    body = value.rstrip(_PADDING)
+    if body and all(b in allowed for b in body):
+        return body.decode("ascii").upper()
+    return None
+
+
+def _packed(value: bytes) -> str:
+    """Packed digits: the hex text without its right padding of F nibbles."""
+    return value.hex().upper().rstrip("F")
+
+
+def is_region_code(code: str) -> bool:
+    """A 6-digit administrative code of a mainland province (GB/T 2260), the issuing region.
+
+    Only the province is checked, for the reason :data:`kiosk.validators.PROVINCE_CODES` gives:
+    county codes change every year and a card keeps the code it was issued with."""
+    return len(code) == 6 and code.isascii() and code.isdigit() and code[:2] in _SSC_PROVINCES
+
+
+def _card_id_code(spec: FieldSpec, value: bytes) -> str:
+    text = _ascii_body(value, _ASCII_HEX)
+    encoding = "ASCII"
+    if text is None:
+        text, encoding = value.rstrip(b"\xff").hex().upper(), "packed"
+    problem = ""
+    if not 16 <= len(text) <= 32:
+        problem = f"{len(text)} characters, expected 16 to 32"
+    elif not is_region_code(text[:6]):
+        problem = "does not start with the 6-digit code of a mainland region"
+    elif text[6:16] != _RID:
+        problem = f"no RID {_RID} after the region"
+    elif any(c not in "0123456789ABCDEF" for c in text):
+        problem = "not hex digits"
+    if problem:
+        raise _refuse(spec, value, f"read as {encoding}: {problem}")
     return text
 
 
-def _date(spec: FieldSpec, text: str) -> _dt.date:
-    digits = _digits(spec, text, 8)
+def _digit_text(spec: FieldSpec, value: bytes) -> str:
+    """Digits written as ASCII or packed: ASCII when every byte (but padding) is an ASCII digit."""
+    if not value.rstrip(_PADDING):
+        return ""
+    text = _ascii_body(value, _ASCII_DIGITS)
+    if text is None:
+        if all(0x20 <= b <= 0x7E for b in value.rstrip(_PADDING)):
+            # ASCII text with letters: its bytes may happen to be packed digits ("5A" is 35 41),
+            # but a packed code has zero bytes in it; refuse rather than misread.
+            raise _refuse(spec, value, "ASCII text that is not only digits")
+        text = _packed(value)
+        if not text.isdigit():
+            raise _refuse(spec, value, "neither ASCII digits nor packed digits padded with F")
+    return text
+
+
+def _date(spec: FieldSpec, value: bytes, *, no_expiry: bool = False) -> _dt.date | None:
+    """4 bytes of packed digits or 8 ASCII digits (the length tells them apart), a real date.
+    With ``no_expiry``: nothing, all zero or all F means the card does not expire (None)."""
+    if no_expiry and (not value.rstrip(_PADDING) or _packed(value) in ("", "00000000")
+                      or _ascii_body(value, _ASCII_HEX) in ("00000000", "FFFFFFFF")):
+        return None
+    ascii_text = _ascii_body(value, _ASCII_DIGITS)
+    if ascii_text is not None and len(ascii_text) == 8:
+        text = ascii_text
+    elif len(value.rstrip(b"\xff")) == 4 and _packed(value).isdigit() and len(_packed(value)) == 8:
+        text = _packed(value)
+    else:
+        raise _refuse(spec, value, "neither 4 bytes of packed digits nor 8 ASCII digits (YYYYMMDD)")
     try:
-        return _dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+        return _dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
-        raise SscDataError(f"tag {spec.tag:02X} ({spec.label}): not a calendar date") from None
+        raise _refuse(spec, value, "not a calendar date") from None
+
+
+def _nation(spec: FieldSpec, value: bytes) -> str:
+    """1 byte of packed digits or 2 ASCII digits: a code of GB 3304."""
+    ascii_text = _ascii_body(value, _ASCII_DIGITS)
+    if ascii_text is not None and len(ascii_text) == 2:
+        code = ascii_text
+    elif len(value.rstrip(b"\xff")) == 1 and _packed(value).isdigit():
+        code = _packed(value).zfill(2)
+    else:
+        raise _refuse(spec, value, "neither 1 byte of packed digits nor 2 ASCII digits")
+    if code not in NATIONS:
+        raise _refuse(spec, value, "not a nation code of GB 3304")
+    return NATIONS[code]
+
+
+def _text(spec: FieldSpec, value: bytes) -> str:
+    """ASCII (or, for the name, GBK) text right-padded with 00, 20 or FF."""
+    body = value.rstrip(_PADDING)
+    try:
+        # GB18030 decodes every GBK byte sequence the same way and also the rare characters
+        # (生僻字) some names need. No GBK trail byte is 00, 20 or FF, so stripping is safe.
+        text = body.decode("gb18030" if spec.kind == "gbk" else "ascii")
+    except UnicodeDecodeError as exc:
+        raise _refuse(spec, value, f"byte {exc.start} is not "
+                      f"{'GBK' if spec.kind == 'gbk' else 'ASCII'} text") from None
+    if not text.isprintable():
+        raise _refuse(spec, value, "contains control characters")
+    return text.strip()
 
 
 def decode_fields(values: dict[int, bytes], *, today: _dt.date | None = None) -> SocialSecurityCard:
     """Build the card from the raw value of every field in :data:`FIELDS`, checking each.
 
-    Raises :class:`SscDataError` for a missing, malformed or failing field: a card is either
-    decoded whole or not at all.
+    Raises :class:`SscDataError` for a missing, malformed or failing field, naming the tag and
+    its bytes (personal fields with their digits hidden): a card is decoded whole or not at all.
     """
-    text: dict[int, str] = {}
     for spec in FIELDS:
         if spec.tag not in values:
             raise SscDataError(f"tag {spec.tag:02X} ({spec.label}) was not read")
-        text[spec.tag] = _raw_text(spec, values[spec.tag])
-    s = FIELD_BY_TAG
-    card_id = text[0x01]
-    if len(card_id) < 6 or not card_id[:6].isdigit() or any(c not in "0123456789ABCDEF" for c in card_id):
-        raise SscDataError("tag 01 (card identification code): expected hex digits starting with "
-                           "a 6-digit region code")
-    ssn = text[0x08].upper()
+        value = values[spec.tag]
+        if not value or len(value) > spec.largest:
+            raise _refuse(spec, value, f"expected 1 to {spec.largest} bytes")
+    s, v = FIELD_BY_TAG, values
+    card_id = _card_id_code(s[0x01], v[0x01])
+    issue = _date(s[0x05], v[0x05])
+    expiry = _date(s[0x06], v[0x06], no_expiry=True)
+    assert issue is not None
+    if issue < _EARLIEST_ISSUE:
+        raise _refuse(s[0x05], v[0x05], f"before {_EARLIEST_ISSUE.year}, when no card was issued")
+    if expiry is not None and expiry <= issue:
+        raise _refuse(s[0x06], v[0x06], "not after the issue date")
+    ssn = _text(s[0x08], v[0x08]).upper()
     if not citizen_id_valid(ssn, today=today):
         raise SscDataError("tag 08 (social security number): fails the GB 11643 check "
                            "(length, birth date or check character)")
-    birth = _date(s[0x0D], text[0x0D])
+    birth = _date(s[0x0D], v[0x0D])
     if citizen_id_birth_date(ssn) != birth:
         raise SscDataError("tag 0D (birth date): differs from the birth date in the social security number")
-    gender = text[0x0A]
+    gender = _text(s[0x0A], v[0x0A])
     if gender not in GENDERS:
-        raise SscDataError(f"tag 0A (gender): unknown code {gender!r}")
-    nation = text[0x0B].zfill(2)
-    if nation not in NATIONS:
-        raise SscDataError(f"tag 0B (nation): unknown code {nation!r}")
-    number = text[0x07]
-    if len(number) != 9 or not number.isalnum():
-        raise SscDataError(f"tag 07 (card number): expected 9 letters or digits, "
-                           f"got {len(number)} characters")
-    name = text[0x09]
+        raise _refuse(s[0x0A], v[0x0A], "unknown gender code")
+    number = _text(s[0x07], v[0x07])
+    if len(number) != 9 or not number.isascii() or not number.isalnum():
+        raise _refuse(s[0x07], v[0x07], f"expected 9 letters or digits, got {len(number)} characters")
+    name = _text(s[0x09], v[0x09])
     if not name:
-        raise SscDataError("tag 09 (name): empty")
-    expiry_text = text[0x06]
+        raise _refuse(s[0x09], v[0x09], "empty")
+    assert birth is not None
     return SocialSecurityCard(
         card_id_code=card_id,
-        card_type=text[0x02],
-        version=text[0x03],
-        issuer=_digits(s[0x04], text[0x04]) if text[0x04] else "",
-        issue_date=_date(s[0x05], text[0x05]),
-        expiry_date=_date(s[0x06], expiry_text) if expiry_text else None,
+        card_type=_text(s[0x02], v[0x02]),
+        version=_text(s[0x03], v[0x03]),
+        issuer=_digit_text(s[0x04], v[0x04]),
+        issue_date=issue,
+        expiry_date=expiry,
         card_number=number,
         social_security_number=ssn,
         name=name,
         gender=GENDERS[gender],
-        nation=NATIONS[nation],
+        nation=_nation(s[0x0B], v[0x0B]),
         birth_date=birth,
     )
 
 
 def _encode_value(spec: FieldSpec, text: str) -> bytes:
-    if spec.kind == "cn":
+    if spec.kind in ("code", "digits", "date", "nation"):  # packed digits, right-padded with F
         if len(text) > 2 * spec.size:
             raise ValueError(f"{spec.label} is too long for tag {spec.tag:02X} ({spec.size} bytes)")
         return bytes.fromhex(text + "F" * (2 * spec.size - len(text)))

@@ -11,8 +11,10 @@ and the protocol is a length-prefixed loop of a few dozen lines.
 
 The card can be pulled (:meth:`VirtualSscCard.pull`), pulled in the middle of a read
 (:meth:`VirtualSscCard.pull_on`), or made to answer a command with scripted bytes
-(:meth:`VirtualSscCard.answer_with`). When its reader goes away (pcscd stopped) it keeps trying
-to reconnect, as a card left in a reader is there again when the reader comes back.
+(:meth:`VirtualSscCard.answer_with`), or made to stop answering (:meth:`VirtualSscCard.mute_on`).
+Its fields can be loaded with raw bytes (``fields=``) to play other issuers' encodings. When its
+reader goes away (pcscd stopped) it keeps trying to reconnect, as a card left in a reader is there
+again when the reader comes back.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 import socket
 import struct
 import threading
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
 
@@ -49,6 +52,9 @@ class _Pulled(Exception):
     """The card leaves the reader (scripted pull in the middle of a command)."""
 
 
+_MUTE = b""  # an override answer that means: stay in the reader and never answer
+
+
 class VirtualSscCard:
     """One card that can be put into and taken out of a vpcd reader slot on ``host:port``.
 
@@ -58,7 +64,8 @@ class VirtualSscCard:
     """
 
     def __init__(self, port: int, card: SocialSecurityCard | None = None, *, kind: str = "ssc",
-                 host: str = "127.0.0.1", atr: bytes | None = None) -> None:
+                 host: str = "127.0.0.1", atr: bytes | None = None,
+                 fields: Mapping[int, bytes] | None = None) -> None:
         if kind not in ("ssc", "bank"):
             raise ValueError(f"unknown card kind {kind!r}: 'ssc' or 'bank'")
         self.host, self.port, self.kind = host, port, kind
@@ -66,10 +73,13 @@ class VirtualSscCard:
         card = card if card is not None else sample_cards()[0]
         # The card's memory: raw record values, stored the way a card stores them.
         values = encode_fields(card)
+        # Another issuer's bytes for some fields (ASCII digits, other padding, …), stored as given.
+        values.update(fields or {})
         values[0x0C] = bytes.fromhex(card.social_security_number[:6])  # birthplace, not read by the kiosk
         self._records = {tag: tlv.encode(tag, value) for tag, value in values.items()}
         self._lock = threading.Lock()
         self._overrides: list[tuple[bytes, bytes | None]] = []
+        self._mute = False
         self._commands: list[bytes] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -91,6 +101,13 @@ class VirtualSscCard:
         """Leave the reader when a command starting with ``command_prefix`` arrives, unanswered."""
         with self._lock:
             self._overrides.append((bytes(command_prefix), None))
+
+    def mute_on(self, command_prefix: bytes) -> None:
+        """Stop answering when a command starting with ``command_prefix`` arrives: the card stays
+        in the reader (vpcd still sees it) but that command, and every command after it, gets no
+        answer, as a card whose chip hangs. :meth:`pull` still takes it out."""
+        with self._lock:
+            self._overrides.append((bytes(command_prefix), _MUTE))
 
     def clear_script(self) -> None:
         with self._lock:
@@ -121,6 +138,7 @@ class VirtualSscCard:
         if self.inserted:
             return
         self._stop.clear()
+        self._mute = False
         self._thread = threading.Thread(target=self._run, name=f"virtual-ssc-{self.port}", daemon=True)
         self._thread.start()
         if not self._connected.wait(timeout_s):
@@ -203,7 +221,7 @@ class VirtualSscCard:
                 answer = self._control(message[0])
             else:
                 answer = self._command(message)
-            if answer is not None:
+            if answer is not None and not self._mute:
                 sock.sendall(struct.pack(">H", len(answer)) + answer)
 
     def _control(self, code: int) -> bytes | None:
@@ -216,13 +234,18 @@ class VirtualSscCard:
     def _power_reset(self) -> None:
         self._app_selected, self._ef = False, 0
 
-    def _command(self, apdu: bytes) -> bytes:
+    def _command(self, apdu: bytes) -> bytes | None:
         with self._lock:
             self._commands.append(apdu)
+            if self._mute:
+                return None
             for prefix, answer in self._overrides:
                 if apdu.startswith(prefix):
                     if answer is None:
                         raise _Pulled
+                    if answer == _MUTE:
+                        self._mute = True
+                        return None
                     return answer
             return self._answer(apdu)
 

@@ -260,6 +260,9 @@ class ServiceItem(_Model):
     """即办: finished at the terminal; False = accepted here, approved in the back office."""
     fee_yuan: Decimal = Field(default=Decimal(0), ge=0)
     """Fee in yuan; 0 for free items (most are)."""
+    renews_identity_document: bool = False
+    """The item renews the identity document itself (居民身份证到期换领): an expired one is what it is for,
+    so it is accepted where other apply items refuse it."""
     fee_note: LocalizedText | None = None
     """What the fee is based on (收费依据), when there is one."""
     output: Output

@@ -12,8 +12,10 @@ import json
 import sys
 
 from devices.base import DeviceError
+from kiosk.settings import SettingsError, load_settings
 
 EXIT_READ_FAILED = 1
+EXIT_SETTINGS = 2
 
 _LABELS = {
     "name": "name 姓名",
@@ -37,7 +39,7 @@ def register(devices_subparsers: argparse._SubParsersAction) -> None:  # type: i
         "read-ssc", help="read a social security card (社会保障卡) once, masked unless --reveal",
         description="Wait for a social security card in a PC/SC reader, read the fields readable "
                     "without PIN and print them, masked unless --reveal. Exit status 1 when no card "
-                    "could be read (the message says why).")
+                    "could be read (the message says why), 2 for unusable settings.")
     p.add_argument("--reader", metavar="NAME",
                    help="use the reader whose name contains NAME (default: the first reader pcscd lists)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -45,7 +47,10 @@ def register(devices_subparsers: argparse._SubParsersAction) -> None:  # type: i
                    help="show every field in full (technicians at the terminal only; "
                         "never paste it anywhere)")
     p.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS",
-                   help="how long to wait for a card (default 15)")
+                   help="how long to wait for a card (default 15); once it is in, the read itself is "
+                        "limited by devices.ssc_apdu_timeout_s and devices.ssc_read_timeout_s")
+    p.add_argument("--config", metavar="FILE",
+                   help="settings file (default: /etc/kiosk/kiosk.toml if present)")
     p.set_defaults(func=read_ssc)
 
 
@@ -54,7 +59,13 @@ def read_ssc(args: argparse.Namespace) -> int:
     # lazy: pyscard loads only to read a card (start-up: see kiosk/commands)
     from devices.smartcard.reader import SscReader
 
-    reader = SscReader(args.reader)
+    try:
+        devices = load_settings(args.config).devices
+    except SettingsError as exc:
+        exc.report()
+        return EXIT_SETTINGS
+    reader = SscReader(args.reader, apdu_timeout_s=devices.ssc_apdu_timeout_s,
+                       read_timeout_s=devices.ssc_read_timeout_s)
     if not args.json:
         print(f"insert a social security card (waiting up to {args.timeout:g} s) …", file=sys.stderr)
     try:

@@ -8,10 +8,16 @@ imports them.
 A form field pre-filled from the card names a catalog key (``prefill = "birth_date"``,
 :data:`~kiosk.catalog.model.CardField`); :data:`PREFILL` says what each key reads from the identity, so
 the catalog's names and the devices' attribute names are tied in this one table and nowhere else.
+
+A document that expires carries its last valid day as ``valid_to`` (the ID card, its permits and
+permanent residence cards) or ``expiry_date`` (the social security card); None (长期) or no such
+attribute (the app's sign-in) never expires. :func:`expired_since` is the one check, against a date
+the terminal can trust (the platform's, or a synchronised clock; None when it has neither).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
@@ -67,3 +73,27 @@ PREFILL: dict[CardField, Callable[[Identity], str]] = {
 def prefilled(identity: Identity, key: CardField) -> str:
     """The value of the card field ``key`` for a form."""
     return PREFILL[key](identity)
+
+
+# Where an identity keeps the last day it is valid, in the order asked.
+EXPIRY_ATTRIBUTES = ("valid_to", "expiry_date")
+
+
+def valid_until(identity: Identity) -> _dt.date | None:
+    """The last day ``identity``'s document is valid; None when it never expires (长期) or has no expiry."""
+    for attribute in EXPIRY_ATTRIBUTES:
+        value = getattr(identity, attribute, None)
+        if isinstance(value, _dt.date):
+            return value.date() if isinstance(value, _dt.datetime) else value
+    return None
+
+
+def expired_since(identity: Identity, today: _dt.date | None) -> _dt.date | None:
+    """The last valid day of ``identity``'s document if it had expired on ``today``, else None.
+
+    A document is valid through its last day. ``today`` None (no trusted date) never refuses: a wrong
+    clock must not turn residents away; the platform still checks what it is sent."""
+    last = valid_until(identity)
+    if today is None or last is None or today <= last:
+        return None
+    return last

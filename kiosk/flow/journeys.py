@@ -24,7 +24,7 @@ from kiosk.catalog.model import FormField, ServiceItem
 from kiosk.flow import face, qr
 from kiosk.flow.face import CONSENT_CONFIRMS
 from kiosk.flow.handler import ScreenHandler
-from kiosk.flow.identity import Identity, prefilled
+from kiosk.flow.identity import Identity, expired_since, prefilled
 from kiosk.flow.model import (
     BUSY,
     RATING_LEVELS,
@@ -53,6 +53,7 @@ from kiosk.flow.model import (
     Submit,
 )
 from kiosk.flow.views import (
+    CardPromptView,
     ConsentView,
     FieldView,
     FormView,
@@ -86,6 +87,11 @@ WEEKDAYS = {"zh_CN": ("周一", "周二", "周三", "周四", "周五", "周六"
             "zh_TW": ("週一", "週二", "週三", "週四", "週五", "週六", "週日"),
             "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Kinds that make a legal act or issue a document in the holder's name at the terminal: like at a
+# counter, they take only a document valid on the day. A query (reading one's own records) and an
+# appointment (a visit to a window, where staff see the document and can renew it) take an expired
+# one, as guides and public queries take none (docs/architecture.md, "Expired documents").
+VALID_DOCUMENT_KINDS = frozenset({"apply", "print", "certification"})
 
 
 # -- starting an item --
@@ -97,6 +103,7 @@ def begin(flow: KioskFlow, item: ServiceItem) -> list[Effect]:
     s.form.clear()
     s.pages.clear()
     s.error_key = ""
+    s.extra.pop("expired", None)
     if item.kind == "guide":
         return print_slip(flow, "guide", {"item_name": item.name.get("zh_CN"),
                                           "materials": [m.name.get("zh_CN") for m in item.materials],
@@ -107,8 +114,35 @@ def begin(flow: KioskFlow, item: ServiceItem) -> list[Effect]:
             return [*flow.go(Screen.WORKING), RunQuery(item.code, {})]
         return identified(flow)
     if s.identity is not None and s.identity_source in sources(item):
+        if refused_expired(flow, s, s.identity, s.identity_source):
+            return flow.go(Screen.CARD_PROMPT)
         return identified(flow)
     return flow.go(Screen.CARD_PROMPT)
+
+
+def needs_valid_document(item: ServiceItem) -> bool:
+    """Whether ``item`` refuses an expired identity document (:data:`VALID_DOCUMENT_KINDS`); an item that
+    renews the document (``renews_identity_document``) takes the expired one it renews."""
+    return (item.identity != "none" and item.kind in VALID_DOCUMENT_KINDS
+            and not item.renews_identity_document)
+
+
+def refused_expired(flow: KioskFlow, s: Session, identity: Identity, source: str) -> bool:
+    """True when ``identity``'s document had expired on the terminal's trusted date and the session's
+    item needs a valid one: the document is then dropped from the session (wiped), and what expired
+    when is kept for the card prompt to say."""
+    assert s.item is not None
+    if not needs_valid_document(s.item):
+        return False
+    last = expired_since(identity, flow.today())
+    if last is None:
+        return False
+    document = "social_security_card" if source == "social_security_card" else identity.card_type
+    s.extra["expired"] = (document, last.isoformat())
+    identity.wipe()
+    if s.identity is identity:
+        s.identity, s.identity_source = None, ""
+    return True
 
 
 def sources(item: ServiceItem) -> set[str]:
@@ -185,6 +219,9 @@ def card_read(flow: KioskFlow, identity: Identity, source: str) -> list[Effect]:
     if flow.screen in (Screen.CARD_PROMPT, Screen.CONSENT) and s.item is not None:
         if source not in sources(s.item):
             return flow.notify("notice_identity_not_accepted")
+        if refused_expired(flow, s, identity, source):
+            return flow.go(Screen.CARD_PROMPT)
+        s.extra.pop("expired", None)
         return identified(flow)
     return [Show(flow.screen)]
 
@@ -353,15 +390,20 @@ class ItemScreen(ScreenHandler):
 
 
 class CardPrompt(ItemScreen):
-    """Lay a card on the reader (or scan the app's code)."""
+    """Lay a card on the reader (or scan the app's code); after an expired document, why it was refused."""
 
     def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
         if target == "use:app_qr":
             return qr.scan_for(flow, "signin")
         if target.startswith("use:"):
             s.extra["awaiting"] = target[4:]
+            s.extra.pop("expired", None)
             return [Show(flow.screen)]
         return None
+
+    def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> CardPromptView:
+        document, last = s.extra.get("expired", ("", ""))
+        return CardPromptView(**shared(base), expired_document=document, expired_on=last)
 
 
 class Consent(ItemScreen):
@@ -531,7 +573,8 @@ class Working(ItemScreen):
             s.receipt_no = event.receipt_no
             content = receipt_content(s)
             if item.kind == "certification":  # 认证成功: and when the next one is due
-                s.extra["next_due"] = content["next_due"] = next_due(flow.wall_clock().date()).isoformat()
+                today = flow.today() or flow.wall_clock().date()  # the trusted date when there is one
+                s.extra["next_due"] = content["next_due"] = next_due(today).isoformat()
             return print_slip(flow, "certificate" if item.kind == "print" else "receipt", content)
         if isinstance(event, QueryAnswered):
             s.answer = event.answer

@@ -10,8 +10,8 @@ idle warning, notices) is handled here before the screen's handler is asked.
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 from collections.abc import Callable
-from datetime import datetime
 
 from kiosk.catalog.loading import Catalog, ServiceItem
 from kiosk.flow import browse, journeys, qr
@@ -96,7 +96,9 @@ def session_outcome(reason: str, failed: bool) -> str:
 class KioskFlow:
     """The whole resident flow: ``handle(event) -> effects`` and ``view()`` for the screens.
 
-    ``clock``: monotonic seconds (injected)."""
+    ``clock``: monotonic seconds (injected). ``today``: the date the terminal can trust (the
+    platform's, or a synchronised clock), None when it has none; documents are checked against it
+    (``journeys.py``, ``refused_expired``). Without it no document counts as expired."""
 
     BUSY = BUSY
     ENDED = ENDED
@@ -107,11 +109,13 @@ class KioskFlow:
 
     def __init__(self, catalog: Catalog, clock: Callable[[], float], *, language: str = "zh_CN",
                  idle_timeout_s: float = 90.0, warning_s: float = 20.0,
-                 wall_clock: Callable[[], datetime] = datetime.now) -> None:
+                 today: Callable[[], _dt.date | None] | None = None,
+                 wall_clock: Callable[[], _dt.datetime] = _dt.datetime.now) -> None:
         self.catalog = catalog
         self.clock = clock
-        # The local date and time (injected too): which appointment slots are still ahead, when the next
-        # certification is due. Timers never use it (they use the monotonic ``clock``).
+        self.today: Callable[[], _dt.date | None] = today or no_trusted_date
+        # The local date and time (injected too): which appointment slots are still ahead, and the
+        # certification's next due date when no trusted date is known. Timers never use it.
         self.wall_clock = wall_clock
         self.default_language = language
         self.idle_timeout_s = idle_timeout_s
@@ -204,6 +208,12 @@ class KioskFlow:
             return "unavail_platform"
         if item.kind in PAPER_KINDS and "printer" in item.devices and not self.available.get("printer", True):
             return "unavail_printer"
+        if not self.available.get("id_reader", True) and \
+                all(level in ("id_card", "id_card_face") for level in item.accepted_identity()) and \
+                not (self.session is not None and self.session.identity_source == "id_card"):
+            # The ID card reader is not there (unplugged, not answering): only a resident who laid the
+            # card before could go on; everyone else would wait at the card prompt for nothing.
+            return "unavail_id_reader"
         if "document_camera" in item.devices and not self.available.get("document_camera", True):
             return "unavail_document_camera"
         if item.identity == "id_card_face" and not self.available.get("camera", True) \
@@ -414,6 +424,11 @@ class KioskFlow:
 
 
 NOTHING = ScreenHandler()
+
+
+def no_trusted_date() -> _dt.date | None:
+    """The flow's date when none is injected: not known, so no document is refused as expired."""
+    return None
 
 
 def _progress_url(receipt_no: str) -> str:

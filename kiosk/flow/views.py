@@ -152,6 +152,16 @@ class ListView(View):
 
 
 @dataclass(frozen=True)
+class CardPromptView(View):
+    """Lay a card; or why the card just laid cannot be used (it has expired)."""
+
+    expired_document: str = ""
+    """The expired document's kind (``resident``, ``J``, ``I``, ``Y``, ``social_security_card``); "" for none."""
+    expired_on: str = field(default="", metadata=personal())
+    """Its last valid day (ISO date), as printed on it."""
+
+
+@dataclass(frozen=True)
 class ConsentView(View):
     """人证比对's consent: how it confirms, why the last check failed, the other ways."""
 
@@ -249,6 +259,7 @@ VIEW_TYPES: dict[str, type[View]] = {
     "categories": CategoriesView,
     "list": ListView,
     "search": ListView,
+    "card_prompt": CardPromptView,
     "consent": ConsentView,
     "form": FormView,
     "materials": MaterialsView,

@@ -28,17 +28,19 @@ from devices.discovery import list_serial_ports
 from devices.printer.jobs import PrintOutcome
 from kiosk.settings import LOCAL_OVERRIDES, DevicesSection, Settings
 from kiosk.terminal import device_ops
+from kiosk.terminal.cameras import CAMERAS, capture_test, reopen_camera
+from kiosk.terminal.cameras import NAMES as CAMERA_NAMES
 from kiosk.terminal.hardware import DEVICE_KEYS, Hardware
 from local_api.files import write_atomically
 from local_api.ops.device_settings import DeviceSettingsBody, LocalDeviceSettings, SettingsRefused
 
 log = logging.getLogger(__name__)
 
-DEVICES = ("id_reader", "printer", "ssc_reader", "camera", "document_camera")
+DEVICES = ("id_reader", "printer", "ssc_reader", *CAMERAS)
 ACTIONS = ("self_test", "test_read", "test_print", "reset")
 _NAMES = {"id_reader": "身份证阅读器 / ID card reader", "printer": "打印机 / receipt printer",
           "ssc_reader": "社保卡读卡器 / social security card reader", "camera": "人像摄像头 / face camera",
-          "document_camera": "高拍仪 / document camera"}
+          **CAMERA_NAMES}
 
 
 @dataclass(frozen=True)
@@ -123,12 +125,12 @@ class DeviceControl:
             status = hw.ssc_reader.status()
             out.append(_row("ssc_reader", dev.ssc_reader, status, str(status.detail.get("reader", "")),
                             {"reads": status.operations, "read_errors": status.errors}))
-        for name in ("camera", "document_camera"):
+        for name in CAMERAS:
             endpoint = dev.camera_endpoint(name)
             camera = hw.cameras.get(name)
             if camera is not None and hasattr(camera, "status"):  # a real camera (kiosk/terminal/cameras.py)
                 status = camera.status()
-                out.append(_row(name, endpoint, status, f"{camera.fps:.0f} fps",
+                out.append(_row(name, endpoint, status, f"{float(status.detail.get('fps') or 0):.0f} fps",
                                 {"frames": status.operations, "stalls": status.errors}))
             else:
                 there = camera is not None
@@ -136,6 +138,11 @@ class DeviceControl:
                                      "simulated" if there else ("not configured" if endpoint == "none"
                                                                 else "cannot be opened"), {}, ""))
         return out
+
+    def warnings(self) -> list[str]:
+        """What the technician must fix that does not stop the kiosk (no I/O beyond the local settings
+        file): real hardware while the maintenance PIN is the packaged sample one."""
+        return self._store.warnings()
 
     # -- tests -----------------------------------------------------------------------------------
 
@@ -156,6 +163,8 @@ class DeviceControl:
 
     def _test(self, device: str, action: str) -> tuple[bool, str]:
         hw = self.hardware
+        if action == "reset" and device in CAMERAS:
+            return reopen_camera(hw.cameras, device, self.settings.devices, self.on_event)
         if action == "reset":
             if device not in DEVICE_KEYS:
                 return False, f"{_NAMES[device]}: nothing to reset (it is read on demand)"
@@ -194,8 +203,8 @@ class DeviceControl:
                 return ok, f"{_NAMES[device]}: {words}"
             if action == "test_read":
                 return device_ops.ssc_test_read(reader)
-        elif action in ("self_test", "test_read"):
-            return device_ops.camera_test(hw.cameras.get(device), device)
+        elif action in ("self_test", "test_read"):  # a camera: capture one frame
+            return capture_test(hw.cameras.get(device), device)
         return False, f"{_NAMES[device]} has no {action.replace('_', ' ')} test"
 
     # -- printing --------------------------------------------------------------------------------
@@ -344,7 +353,7 @@ class DeviceControl:
             self._store.reset()
             return
         try:
-            self._store.change(DeviceSettingsBody.model_validate(good))
+            self._store.change(DeviceSettingsBody.model_validate(good), restoring=True)
         except SettingsRefused as exc:
             log.error("could not write the last good device settings back: %s", exc)
 

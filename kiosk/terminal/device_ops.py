@@ -209,16 +209,3 @@ def printer_words(health: Any) -> tuple[bool, str]:
         return True, "纸已装好，打印机就绪 / paper loaded, printer ready" + low
     return False, f"打印机未就绪 / printer not ready: {health.reason}"
 
-
-def camera_test(camera: Any, name: str) -> tuple[bool, str]:
-    """Take one frame from a camera (or the simulated one)."""
-    if camera is None:
-        return False, f"未配置 / no {name.replace('_', ' ')} is configured on this kiosk"
-    try:
-        frame = camera.read()
-    except Exception as exc:  # noqa: BLE001  OpenCV and drivers raise their own types; a test reports, never crashes
-        return False, f"摄像头无画面 / the {name.replace('_', ' ')} gave no picture: {exc}"
-    if frame is None:
-        return False, f"摄像头无画面 / the {name.replace('_', ' ')} gave no picture: check its cable"
-    height, width = frame.shape[:2]
-    return True, f"摄像头正常 / the {name.replace('_', ' ')} gives pictures ({width}×{height})"

@@ -8,11 +8,12 @@ each setting means. What an endpoint opens — a real port, or a simulator stand
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from devices.base import DeviceError, DeviceEvent, DeviceNotFound
+from devices.base import DeviceError, DeviceEvent, DeviceNotFound, DeviceState, DeviceStatus, LastError
 from devices.endpoints import PcscPort, SerialPort, SimulatorUnavailable, open_pcsc_port, open_serial_port
 from devices.id_card.reader import IdCardReader
 from devices.id_card.simulator import IdReaderSimulator
@@ -23,7 +24,13 @@ from devices.smartcard.simulator import SscReaderSimulator
 from kiosk import flow
 from kiosk.endpoints import parse_endpoint
 from kiosk.settings import DevicesSection, Settings
-from kiosk.terminal.cameras import close_cameras, open_cameras
+from kiosk.terminal.cameras import (
+    camera_availability,
+    camera_statuses,
+    camera_up,
+    close_cameras,
+    open_cameras,
+)
 
 if TYPE_CHECKING:
     from devices.camera.camera import FrameSource
@@ -55,6 +62,10 @@ class Hardware:
     ssc_port: PcscPort | None = None
     cameras: dict[str, FrameSource] = field(default_factory=dict)
     on_event: Callable[[DeviceEvent], None] | None = None
+    ssc_problem: str = ""
+    """Why a configured social security card reader could not be started at all ('' when it was, or
+    none is configured): it is then reported ``no_device`` with this reason."""
+    opened_at: float = field(default_factory=time.time)
 
     @property
     def id_simulator(self) -> IdReaderSimulator | None:
@@ -68,7 +79,9 @@ class Hardware:
 
     @classmethod
     def open(cls, settings: Settings, on_event: Callable[[DeviceEvent], None]) -> Hardware:
-        """Open every device; on failure, close what was opened and re-raise."""
+        """Open every device. A device that is absent or failing does not stop the terminal: it is
+        down with its reason (its status) and picked up when it appears. On any other failure, close
+        what was opened and re-raise."""
         dev = settings.devices
         reader: IdCardReader | None = None
         id_port: SerialPort | None = None
@@ -78,8 +91,11 @@ class Hardware:
             # Polling runs under the device supervisor: a reader unplugged now (or later) is
             # reconnected with backoff instead of keeping the kiosk from starting.
             reader, id_port = _open_id_reader(dev, on_event)
-            ssc_reader, ssc_port = _open_ssc(dev.ssc_reader, on_event)
-            printer = _open_printer(dev.printer, on_event)
+            ssc_reader, ssc_port = _open_ssc(dev, on_event)
+            ssc_problem = "" if ssc_reader is not None or dev.ssc_reader == "none" else (
+                f"social security card reader {dev.ssc_reader} could not be started: see the app's log")
+            # Likewise a printer that is not there (yet): down with its reason, monitored until it answers.
+            printer = _open_printer(dev.printer, on_event, absent_ok=True)
         except BaseException:
             for close in (getattr(ssc_reader, "stop", None), getattr(ssc_port, "close", None),
                           getattr(reader, "close", None), getattr(id_port, "close", None)):
@@ -89,7 +105,7 @@ class Hardware:
         cameras = open_cameras(dev, on_event)
         log.info("devices open", extra={"id_reader": parse_endpoint(dev.id_reader).scheme,
                                         "printer": parse_endpoint(dev.printer).scheme})
-        return cls(reader, printer, id_port, ssc_reader, ssc_port, cameras, on_event)
+        return cls(reader, printer, id_port, ssc_reader, ssc_port, cameras, on_event, ssc_problem=ssc_problem)
 
     def reopen(self, name: str, devices: DevicesSection, previous: DevicesSection) -> None:
         """Reopen one device (``id_reader``, ``printer`` or ``ssc_reader``) from ``devices``.
@@ -102,7 +118,7 @@ class Hardware:
         elif name == "printer":
             self._reopen_printer(devices.printer, previous.printer)
         elif name == "ssc_reader":
-            self._reopen_ssc(devices.ssc_reader, previous.ssc_reader)
+            self._reopen_ssc(devices, previous)
         else:
             raise ValueError(f"{name!r} is not a device that can be reopened; use one of {', '.join(DEVICE_KEYS)}")
         log.info("device reopened", extra={"device": name})
@@ -135,33 +151,41 @@ class Hardware:
             old.start_monitoring()
             raise
 
-    def _reopen_ssc(self, uri: str, previous_uri: str) -> None:
+    def _reopen_ssc(self, devices: DevicesSection, previous: DevicesSection) -> None:
+        uri = devices.ssc_reader
         old_reader, old_port = self.ssc_reader, self.ssc_port
         if old_reader is not None:
             old_reader.stop()
         if old_port is not None:
             old_port.close()
         try:
-            self.ssc_reader, self.ssc_port = _open_ssc(uri, self.on_event)
+            self.ssc_reader, self.ssc_port = _open_ssc(devices, self.on_event)
         except Exception as exc:
-            self.ssc_reader, self.ssc_port = _open_ssc(previous_uri, self.on_event)
+            self.ssc_reader, self.ssc_port = _open_ssc(previous, self.on_event)
             if isinstance(exc, DeviceError):
                 raise
             raise DeviceNotFound(f"social security card reader {uri} cannot be started ({exc}); "
                                  "the previous reader is in use again") from exc
 
     def statuses(self) -> dict[str, dict[str, Any]]:
-        """Every device's status, for the operator's heartbeat (no personal data)."""
+        """Every configured device's status, for the operator's heartbeat (no personal data): the ID
+        card reader, the printer, the social security card reader and each camera by its settings name."""
         out = {"id_reader": self.id_reader.status().to_dict(), "printer": self.printer.status().to_dict()}
         ssc = self.ssc_reader
         if ssc is not None:
             out["ssc_reader"] = ssc.status().to_dict()
+        elif self.ssc_problem:
+            problem = DeviceNotFound(self.ssc_problem)
+            out["ssc_reader"] = DeviceStatus("ssc_reader", DeviceState.NO_DEVICE, errors=1, last_error=LastError(
+                self.ssc_problem, problem.hint, self.opened_at)).to_dict()
+        out.update(camera_statuses(self.cameras))
         return out
 
     def available(self) -> dict[str, bool]:
-        """What the flow may offer now: printer ready, cameras present (no I/O)."""
-        return {"printer": self.printer.can_print(), "camera": "camera" in self.cameras,
-                "document_camera": "document_camera" in self.cameras}
+        """What the flow may offer now: ID card reader there, printer ready, each camera giving frames (no I/O)."""
+        reader = self.id_reader.status().state
+        return {"id_reader": reader not in (DeviceState.NO_DEVICE, DeviceState.HARDWARE_ERROR),
+                "printer": self.printer.can_print(), **camera_availability(self.cameras)}
 
     @property
     def printer_simulator(self) -> VirtualPrinter | None:
@@ -199,23 +223,40 @@ def _open_id_reader(dev: DevicesSection, on_event: Callable[[DeviceEvent], None]
     return reader, port
 
 
-def _open_printer(uri: str, on_event: Callable[[DeviceEvent], None] | None) -> ReceiptPrinter:
-    """The receipt printer, open and monitored (for ``sim://`` its port starts a virtual printer)."""
+#: How often the printer's status is read: an absent printer is picked up within this (plus a connect).
+PRINTER_MONITOR_S = 1.0
+
+
+def _open_printer(uri: str, on_event: Callable[[DeviceEvent], None] | None, *,
+                  absent_ok: bool = False) -> ReceiptPrinter:
+    """The receipt printer, open and monitored (for ``sim://`` its port starts a virtual printer).
+
+    ``absent_ok`` (start-up): a printer that cannot be reached or does not speak ESC/POS stays down
+    with the reason in its status, and the monitor keeps asking until it answers; otherwise (a
+    technician's change) the DeviceError is raised."""
     printer = ReceiptPrinter(uri, on_event=on_event)
     try:
-        printer.open()
+        try:
+            printer.open()
+        except DeviceError as exc:
+            if not absent_ok:
+                raise
+            log.warning("printer %s is not available at start-up (%s): starting without it; it is picked up "
+                        "when it answers", parse_endpoint(uri).scheme, exc)
         # can_print() answers from the last known health: keep it fresh between residents.
-        printer.start_monitoring()
+        printer.start_monitoring(PRINTER_MONITOR_S)
     except BaseException:
         _quietly(printer.close)
         raise
     return printer
 
 
-def _open_ssc(uri: str, on_event: Callable[[DeviceEvent], None] | None
+def _open_ssc(dev: DevicesSection, on_event: Callable[[DeviceEvent], None] | None
               ) -> tuple[SscReader | None, PcscPort | None]:
-    """The social security card reader, if configured. Its supervisor keeps retrying a missing pcscd
-    or reader, so only a simulator that cannot start at all leaves the kiosk without one."""
+    """The social security card reader ``devices.ssc_reader``, if configured, with the settings' time
+    limits on one command and one whole read. Its supervisor keeps retrying a missing pcscd or reader,
+    so only a simulator that cannot start at all leaves the kiosk without one."""
+    uri = dev.ssc_reader
     if uri == "none":
         return None, None
     try:
@@ -223,7 +264,8 @@ def _open_ssc(uri: str, on_event: Callable[[DeviceEvent], None] | None
     except SimulatorUnavailable as exc:
         log.warning("%s", exc)
         return None, None
-    reader = SscReader(port.reader_name, on_event=on_event)
+    reader = SscReader(port.reader_name, on_event=on_event, apdu_timeout_s=dev.ssc_apdu_timeout_s,
+                       read_timeout_s=dev.ssc_read_timeout_s)
     try:
         reader.start()
     except BaseException:
@@ -248,11 +290,13 @@ def capture_page(camera: Any, material: int, attempts: int = 10) -> Any:
 
     from devices.camera.document import PageNotFound, scan_page  # lazy: imports OpenCV (above)
 
-    if camera is None:
+    if not camera_up(camera):  # absent, or unplugged since the item was offered
         return flow.ServiceFailed("notice_no_document_camera")
     for _ in range(attempts):
         frame = camera.read()
         if frame is None:
+            if not camera_up(camera):
+                return flow.ServiceFailed("notice_no_document_camera")
             continue
         try:
             page = scan_page(frame)
@@ -271,7 +315,7 @@ def capture_face(camera: Any, max_frames: int = 200) -> Any:
     # lazy: devices.camera.face imports OpenCV (0.3 s at start-up); only a face capture needs it
     from devices.camera.face import BlinkChallenge, FaceCapture, FaceFramer
 
-    if camera is None:
+    if not camera_up(camera):  # absent, or unplugged since the item was offered
         return flow.FaceCaptured(b"", False, "no camera")
     framer = FaceFramer()
     capture = FaceCapture(framer, liveness=BlinkChallenge(framer))
@@ -279,6 +323,8 @@ def capture_face(camera: Any, max_frames: int = 200) -> Any:
     for i in range(max_frames):
         frame = camera.read()
         if frame is None:
+            if not camera_up(camera):  # unplugged mid-capture: a read waits a second, do not wait 200
+                return flow.FaceCaptured(b"", False, "no camera")
             continue
         capture.offer(frame, now=i * step)
         if capture.liveness is not None and capture.liveness.result is not None and capture.has_candidate:

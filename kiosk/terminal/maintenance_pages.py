@@ -54,6 +54,7 @@ class MaintenancePages:
         """Forget what the pages showed: rows, ports, the probe answer, the camera frame, messages."""
         self.message, self.message_ok = "", True
         self.rows: list[dict[str, Any]] = []
+        self.warnings: tuple[str, ...] = ()
         self._rows_at = -1.0
         self.ports: list[dict[str, Any]] | None = None
         self.probe_result: dict[str, Any] | None = None
@@ -63,8 +64,13 @@ class MaintenancePages:
     def _refresh_rows(self) -> None:
         """The device table from ``DeviceControl.rows()`` (no I/O), at most once a second."""
         self._rows_at = self.clock() + ROWS_REFRESH_S
+        control = self.control()
         try:
-            rows = self.control().rows()
+            self.warnings = tuple(control.warnings())
+        except Exception:  # noqa: BLE001  secondary to the table: the rows still show
+            self.warnings = ()
+        try:
+            rows = control.rows()
         except Exception as exc:  # noqa: BLE001  the table says it cannot be read; the page keeps working
             self.rows = [{"name": "-", "label": "设备状态读取失败", "endpoint": "", "state": "unknown",
                           "detail": type(exc).__name__, "counters": (), "last_error": str(exc)}]
@@ -74,7 +80,7 @@ class MaintenancePages:
                       "last_error": r.last_error} for r in rows]
 
     def _page_view(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"rows": self.rows, "preview": self.preview}
+        out: dict[str, Any] = {"rows": self.rows, "preview": self.preview, "warnings": self.warnings}
         if self.page == "ports":
             out["ports"] = self.ports
             out["probe"] = self.probe_result

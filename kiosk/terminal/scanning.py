@@ -95,6 +95,12 @@ Redeem = Callable[[str], "AppSignInIdentity | str"]
 """Turns a sign-in token into the resident, or into the message key saying why not."""
 
 
+def _down(camera: Any) -> bool:
+    """Whether a real camera reports itself down (a simulated one has no status and never is)."""
+    status = getattr(camera, "status", None)
+    return status is not None and status().state.value not in ("online", "busy")
+
+
 def scan(effect: flow.ScanQr, camera: Any, *, redeem: Redeem | None = None, signin_key: Any = None,
          last_receipt: bytes = b"", clock: Callable[[], float] = time.monotonic) -> flow.Event | None:
     """Look for a code until one is decoded, ``effect.timeout_s`` pass or ``effect.cancel`` is set.
@@ -121,6 +127,9 @@ def scan(effect: flow.ScanQr, camera: Any, *, redeem: Redeem | None = None, sign
             frame = _frame(camera)
         except DeviceError as exc:
             log.warning("QR camera failed: %s", exc)
+            return flow.ScanFailed(effect.scan_id, "scan_camera_failed")
+        if frame is None and _down(camera):  # unplugged mid-scan: say so now, not at the scan's timeout
+            log.warning("QR camera went down during a scan")
             return flow.ScanFailed(effect.scan_id, "scan_camera_failed")
         read = reader.decode(frame) if frame is not None else None
         if read is None:

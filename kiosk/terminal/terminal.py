@@ -24,6 +24,7 @@ from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.effects import EffectRunner
 from kiosk.terminal.hardware import Hardware
 from kiosk.terminal.heartbeat import Heartbeat
+from kiosk.terminal.trusted_date import TrustedDate
 from local_api.client import GatewayClient
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ def flow_event(event: DeviceEvent) -> flow.Event | None:
             # Only the social security card sits in its slot for the whole visit; an ID card is laid
             # on the pad and taken back at once, which ends nothing.
             return flow.CardRemoved("social_security_card")
+        case ("ssc_reader", "read_failed", {"notice": str(notice)}):
+            # A card pulled mid-read, a mute card, one no issuer's encoding explains: the reader says
+            # which, and the resident is told what to do (insert it again, use another way).
+            return flow.CardRejected(notice)
         case (_, "card_invalid" | "card_unsupported", _):
             return flow.CardRejected(f"notice_{event.kind}")
     return None
@@ -57,8 +62,11 @@ class Terminal:
         self.clock = clock
         self.events: queue.Queue[flow.Event] = queue.Queue()
         k = settings.kiosk
+        # The date identity documents are checked against: the platform's, else a synchronised clock's.
+        self.trusted_date = TrustedDate()
         self.flow = flow.KioskFlow(Catalog.load(k.catalog or None), clock, language=k.language,
-                                   idle_timeout_s=k.idle_timeout_s, warning_s=k.timeout_warning_s)
+                                   idle_timeout_s=k.idle_timeout_s, warning_s=k.timeout_warning_s,
+                                   today=self.trusted_date.today)
         self.hardware = Hardware.open(settings, self.device_event)
         try:
             # Device tests and settings changes (maintenance mode, the gateway's technician door).
@@ -68,7 +76,8 @@ class Terminal:
                                        device_control=self.device_control)
             # Its own connection: a slow effect must not delay what operators see.
             self.heartbeat = Heartbeat(GatewayClient.for_settings(settings, gateway_url), self.events.put,
-                                       device_control=self.device_control)
+                                       device_control=self.device_control,
+                                       platform_clock=self.trusted_date.platform_said)
             self.runner.start()
             self.heartbeat.start()
         except BaseException:

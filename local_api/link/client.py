@@ -74,6 +74,20 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when - (time.time() if now is None else now))
 
 
+def clock_offset_of(date_header: str | None, *, now: float | None = None) -> float | None:
+    """How far the clock of a server whose answer carried ``Date: date_header`` is ahead of ours, in
+    seconds (HTTP-dates are whole seconds); None when the header is absent or unreadable."""
+    if not date_header:
+        return None
+    try:
+        when = parsedate_to_datetime(date_header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP-date is GMT; a zone-less one is not one
+        return None
+    return when.timestamp() - (time.time() if now is None else now)
+
+
 def _reason_of(response: requests.Response) -> str:
     try:
         data = response.json()
@@ -109,6 +123,13 @@ class PlatformClient:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
+        # The platform's clock as its last answer dated it: (offset from ours in s, monotonic when heard).
+        self._clock: tuple[float, float] | None = None
+
+    def heard_clock(self) -> tuple[float, float] | None:
+        """``(offset_s, heard_at)``: how far the platform's clock was ahead of this machine's wall clock
+        (from the ``Date`` header of its last answer, any status) and when (``time.monotonic()``)."""
+        return self._clock
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -146,6 +167,9 @@ class PlatformClient:
         except requests.RequestException as exc:
             # e.g. the connection dropped mid-answer: the platform may have the request; retry is safe
             raise PlatformUnavailable(f"broken answer from the platform: {type(exc).__name__}") from exc
+        offset = clock_offset_of(response.headers.get("Date"))
+        if offset is not None:
+            self._clock = (offset, time.monotonic())  # one tuple, swapped whole: safe across threads
         status = response.status_code
         if status >= 500 or status in _RETRYABLE_4XX:
             raise PlatformUnavailable(_reason_of(response),

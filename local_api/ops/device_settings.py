@@ -25,7 +25,16 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kiosk.settings import LOCAL_OVERRIDES, DevicesSection, Settings, device_problems, target_problems
+from kiosk.settings import (
+    LOCAL_OVERRIDES,
+    SAMPLE_PIN_HASH,
+    DevicesSection,
+    Settings,
+    device_problems,
+    pin_advice,
+    real_devices,
+    target_problems,
+)
 from local_api.files import write_atomically
 
 log = logging.getLogger(__name__)
@@ -95,8 +104,11 @@ class LocalDeviceSettings:
         return {"revision": revision, "file": str(self.path) if revision else None,
                 "devices": devices.model_dump(), "local": sorted(table)}
 
-    def change(self, body: DeviceSettingsBody) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
+    def change(self, body: DeviceSettingsBody, *, restoring: bool = False
+               ) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
         """Validate and save a change; returns (:meth:`view`, ``{key: (before, after)}``).
+        ``restoring``: the kiosk app writes back the settings it is using (a change it could not apply):
+        not a new assignment, so the sample-PIN rule does not apply.
 
         Raises :class:`SettingsRefused` and leaves the file as it was when the change is not valid.
         """
@@ -128,6 +140,9 @@ class LocalDeviceSettings:
                     what = "an ID card reader" if key == "id_reader" else "a printer"
                     raise SettingsRefused(key, f"{problem.message}; the kiosk would be left without {what}, "
                                           "so nothing was changed")
+            refused = None if restoring else sample_pin_refusal(self.settings, devices, wanted)
+            if refused is not None:  # now, not at the next start (the terminal would start, but warn)
+                raise refused
             # ``self.settings`` may already include this file (loaded at start-up), so a key equal to
             # its "configured" value may be a technician's earlier choice: keep every key the file has.
             base = self.settings.devices.model_dump()
@@ -136,6 +151,23 @@ class LocalDeviceSettings:
         changes = {k: (before.get(k), v) for k, v in devices.model_dump().items() if before.get(k) != v}
         log.info("device settings changed: %s", ", ".join(sorted(changes)) or "nothing")
         return self.view(), changes
+
+    def real_devices_with_sample_pin(self) -> list[str]:
+        """The device settings naming real hardware while the maintenance PIN is the packaged sample one
+        (empty when the terminal has its own PIN or only simulated devices)."""
+        if self.settings.maintenance.pin_hash != SAMPLE_PIN_HASH:
+            return []
+        return real_devices(self.effective())
+
+    def warnings(self) -> list[str]:
+        """What a technician must fix that does not stop the kiosk, in plain words: real hardware
+        while the maintenance PIN is the packaged sample one (a terminal edited by hand)."""
+        real = self.real_devices_with_sample_pin()
+        if not real:
+            return []
+        words = (f"维护密码仍是出厂示例密码，但已接入真实设备 ({real[0]})。The maintenance PIN is still the packaged "
+                 f"sample one while devices.{real[0]} is real hardware: {pin_advice(self.settings)}")
+        return [words]
 
     def reset(self) -> bool:
         """Drop the local changes (back to the configured settings); False if there were none."""
@@ -155,3 +187,16 @@ class LocalDeviceSettings:
         except OSError as exc:
             raise SettingsRefused("body", f"{self.path} cannot be written ({exc.strerror}); nothing was changed; "
                                   "check the data folder's free space and permissions") from exc
+
+
+def sample_pin_refusal(settings: Settings, devices: DevicesSection, wanted: dict[str, Any]) -> SettingsRefused | None:
+    """The refusal of a change that assigns real hardware while the maintenance PIN is still the packaged
+    sample one (anyone who read the manual could then open maintenance mode on a real terminal); None
+    when the change may go ahead. Moving a device to ``sim://`` or ``none`` is never refused."""
+    if settings.maintenance.pin_hash != SAMPLE_PIN_HASH:
+        return None
+    assigned = [key for key in real_devices(devices) if key in wanted]
+    if not assigned:
+        return None
+    return SettingsRefused(assigned[0], "the maintenance PIN is still the packaged sample one, so real hardware "
+                           f"cannot be assigned on this terminal yet: {pin_advice(settings)}; nothing was changed")

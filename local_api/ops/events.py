@@ -20,6 +20,15 @@ log = logging.getLogger(__name__)
 
 MAX_EVENTS = 1000
 MAX_COMMANDS = 100
+MAX_REASON = 300
+UP_STATES = ("online", "busy")
+
+
+def _reason(status: dict[str, Any]) -> str:
+    """A device's last error in words (clipped), for the event that says it went down."""
+    last = status.get("last_error")
+    message = last.get("message") if isinstance(last, dict) else None
+    return str(message)[:MAX_REASON] if message else ""
 
 
 class EventLog:
@@ -67,7 +76,7 @@ class KioskPresence:
              results: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """Record a heartbeat; returns the device tests the app should run now."""
         with self._lock:
-            changes = [(name, self.devices.get(name, {}).get("state"), status.get("state"))
+            changes = [(name, self.devices.get(name, {}).get("state"), status.get("state"), _reason(status))
                        for name, status in devices.items()
                        if self.devices.get(name, {}).get("state") != status.get("state")]
             self.screen, self.devices = screen, dict(devices)
@@ -80,9 +89,10 @@ class KioskPresence:
             pending = [c for c in self._commands.values() if c["state"] == "queued"]
             for command in pending:
                 command["state"] = "sent"
-        for name, before, after in changes:
+        for name, before, after, reason in changes:
             if before is not None or after != "online":
-                self._events.add("device_state", f"{name}: {before or 'unknown'} → {after}", device=name,
+                why = f" ({reason})" if reason and after not in UP_STATES else ""
+                self._events.add("device_state", f"{name}: {before or 'unknown'} → {after}{why}", device=name,
                                  state=after)
         return [{k: c[k] for k in ("command_id", "device", "action")} for c in pending]
 

@@ -37,7 +37,9 @@ def _device_label(name: str) -> str | None:
 
 
 def device_families(devices: Mapping[str, Mapping[str, Any]]) -> Iterator[Metric]:
-    """Metric families of the devices in the app's last heartbeat.
+    """Metric families of the devices in the app's last heartbeat: every configured device under its
+    settings name (``id_reader``, ``printer``, ``ssc_reader``, ``camera``, ``document_camera``,
+    ``qr_camera``), present or not — an absent one is ``no_device``.
 
     - ``kiosk_gateway_device_state{device, state}``: 1 for the device's state, 0 for the others
       (every state is always present, so ``== 1`` and ``== 0`` both work in alert rules);

@@ -62,7 +62,8 @@ def list_applications() -> Any:
 @admin.get("/received")
 def received() -> Any:
     """Everything the kiosks sent, for tests and the demo at the far end: applications, help requests
-    and reports with their bodies (materials as name, type, size and SHA-256), ratings, appointments.
+    and reports with their bodies (materials as name, type, size and SHA-256), ratings, appointments,
+    and the method and path of every call (documents, queries, identity checks … leave no body here).
     A simulator's test data only; loopback only like the rest of /admin."""
     sim = state()
     with sim.lock:
@@ -70,7 +71,9 @@ def received() -> Any:
                         "help_requests": [h.received() for h in sim.help_requests.values()],
                         "reports": [r.received() for r in sim.reports.values()],
                         "ratings": [{"idempotency_key": k, **r} for k, r in sim.ratings.items()],
-                        "appointments": [{"idempotency_key": k, **b} for k, b in sim.bookings.items()]})
+                        "appointments": [{"idempotency_key": k, **b} for k, b in sim.bookings.items()],
+                        # every request that reached the platform's door, in order (method and path only)
+                        "calls": [{"method": method, "path": path} for _, method, path in sim.arrivals]})
 
 
 @admin.post("/identity")

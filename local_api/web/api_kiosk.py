@@ -44,7 +44,7 @@ from local_api.web.bodies import (
 )
 from local_api.web.door import kiosk_door_refusal
 from local_api.web.errors import BadRequest, error, store_failed
-from local_api.web.services import services
+from local_api.web.services import GatewayServices, services
 
 log = logging.getLogger(__name__)
 
@@ -328,5 +328,21 @@ def heartbeat() -> Any:
     if body.sessions is not None:
         svc.metrics.sessions.fold(body.sessions.run, ((c.item_kind, c.outcome, c.count) for c in body.sessions.counts))
     platform = svc.forwarder.status.snapshot()
-    return jsonify({"ok": True, "commands": commands,
-                    "platform": {"reachable": platform["reachable"], "breaker": platform["breaker"]}})
+    state: dict[str, Any] = {"reachable": platform["reachable"], "breaker": platform["breaker"]}
+    offset = platform_clock_offset(svc)
+    if offset is not None:
+        state["clock_offset_s"] = offset
+    return jsonify({"ok": True, "commands": commands, "platform": state})
+
+
+PLATFORM_CLOCK_FRESH_S = 3600.0  # an offset heard longer ago than this is not passed on
+
+
+def platform_clock_offset(svc: GatewayServices) -> float | None:
+    """How far the platform's clock is ahead of this machine's, from the freshest ``Date`` any of the
+    gateway's platform clients heard within the hour (the app checks identity documents against it)."""
+    heard = [c for c in (client.heard_clock() for client in (svc.forwarder.client, svc.online)) if c is not None]
+    if not heard:
+        return None
+    offset, at = max(heard, key=lambda c: c[1])
+    return round(offset, 1) if time.monotonic() - at <= PLATFORM_CLOCK_FRESH_S else None

@@ -207,7 +207,8 @@ def device_settings() -> Any:
     svc = services()
     local = svc.device_settings.view()  # PUT /api/v1/devices/settings writes these (local_api/web/console.py)
     return jsonify({"settings": local["devices"], "status": svc.presence.snapshot()["devices"],
-                    "revision": local["revision"], "local": local["local"]})
+                    "revision": local["revision"], "local": local["local"],
+                    "warnings": svc.device_settings.warnings()})
 
 
 @bp.post("/api/v1/devices/<name>/tests")

@@ -11,7 +11,7 @@ names; ``tests/ops/test_metrics_fleet.py`` checks each one a rule uses is really
 | metric | labels | meaning |
 |---|---|---|
 | ``kiosk_gateway_info`` | kiosk_id, place, version | always 1; joins a terminal's id onto alerts |
-| ``kiosk_gateway_device_state`` | device, state | 1 for the state the app last reported, 0 for the other five |
+| ``kiosk_gateway_device_state`` | device, state | 1 for the state the app last reported, 0 for the other five; one device per configured id_reader, printer, ssc_reader, camera, document_camera, qr_camera |
 | ``kiosk_gateway_printer_paper`` | device, level | 1 for the paper level (ok, low, out, unknown), 0 for the others |
 | ``kiosk_gateway_device_operations_total`` / ``_errors_total`` | device | the device's counters since the app started |
 | ``kiosk_gateway_heartbeat_age_seconds`` | | since the app's last heartbeat; -1 before the first |
@@ -24,6 +24,7 @@ names; ``tests/ops/test_metrics_fleet.py`` checks each one a rule uses is really
 | ``kiosk_gateway_sessions_total`` | item_kind, outcome | residents' sessions (from the app's heartbeats) |
 | ``kiosk_gateway_ratings_total`` | level | 好差评 ratings stored (1 = 非常满意 … 5 = 非常不满意) |
 | ``kiosk_gateway_submissions_accepted_total`` / ``_refused_total`` | kind / reason | the kiosk door |
+| ``kiosk_gateway_sample_pin_with_real_devices`` | | 1 while real hardware is configured and the maintenance PIN is the packaged sample one |
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from kiosk.settings import Settings
+from kiosk.settings import LOCAL_OVERRIDES, Settings
+from local_api.ops.device_settings import LocalDeviceSettings
 from local_api.ops.events import KioskPresence
 from local_api.ops.fleet import SessionTally, device_families
 from local_api.outbox.forwarder import Forwarder
@@ -60,6 +62,8 @@ class _StateCollector(Collector):
         self._forwarder = forwarder
         self._presence = presence
         self._sessions = sessions
+        # Read at scrape time: a technician's kiosk.local.toml (or one edited by hand) counts at once.
+        self._devices = LocalDeviceSettings(settings, settings.data_path / LOCAL_OVERRIDES)
 
     def collect(self) -> Iterator[Metric]:
         settings = self._settings
@@ -97,6 +101,14 @@ class _StateCollector(Collector):
                                 "Seconds since the kiosk app's last heartbeat (-1: none yet)",
                                 value=-1.0 if age is None else age)
         yield from device_families(self._presence.snapshot()["devices"])
+        try:
+            sample_pin = 1.0 if self._devices.real_devices_with_sample_pin() else 0.0
+        except Exception as exc:  # noqa: BLE001 - a scrape must still answer when the settings cannot be read
+            log.warning("metrics: device settings unreadable (%s)", type(exc).__name__)
+            sample_pin = 0.0
+        yield GaugeMetricFamily("kiosk_gateway_sample_pin_with_real_devices",
+                                "1 while real hardware is configured and the maintenance PIN is still the packaged "
+                                "sample one (anyone who read the manual can open maintenance mode)", value=sample_pin)
         yield self._sessions.family()
         try:
             free = float(shutil.disk_usage(settings.data_path).free)

@@ -107,3 +107,24 @@ def test_out_of_service_switch_round_trip_reaches_the_kiosk_app(page: Page, rig:
     expect(page.locator("#service-state")).to_contain_text("服务中 In service")
     assert beat(rig)["service"]["in_service"] is True
     expect(page.locator("#audit-body")).to_contain_text("service_switch [ok] operator")
+
+
+def test_an_unplugged_camera_shows_in_the_console_by_name_with_the_reason(page: Page, rig: Rig) -> None:
+    _, operator = tokens(rig)
+    online = {"state": "online", "operations": 9, "errors": 0, "detail": {}, "last_error": None}
+    gone = {"name": "camera", "state": "no_device", "operations": 120, "errors": 1, "detail": {"fps": 0.0},
+            "last_error": {"message": "camera camera 0 went away (unplugged, or its device node vanished)",
+                           "hint": "maintenance", "at": 0}}
+    rig.client.heartbeat("attract", {"id_reader": dict(online, name="id_reader"), "printer": dict(online, name="printer"),
+                                     "camera": dict(online, name="camera"),
+                                     "document_camera": dict(online, name="document_camera")})
+    rig.client.heartbeat("attract", {"id_reader": dict(online, name="id_reader"), "printer": dict(online, name="printer"),
+                                     "camera": gone, "document_camera": dict(online, name="document_camera")})
+    log_in(page, "/console", operator)
+    row = page.locator("#devices-body tr[data-device=camera]")
+    expect(row).to_contain_text("人像摄像头 Face camera")
+    expect(row).to_contain_text("未连接 no device")
+    expect(row).to_contain_text("went away")
+    expect(page.locator("#devices-body tr[data-device=document_camera]")).to_contain_text("正常")
+    expect(page.locator("#health-summary")).to_contain_text("需要处理")
+    expect(page.locator("#events-body")).to_contain_text("camera: online → no_device (camera camera 0 went away")

@@ -103,9 +103,11 @@ def test_a_camera_that_goes_away_stays_reported_until_it_returns(tmp_path: Path)
     cam.start()
     try:
         cam.wait_frame(timeout=5)
-        path.unlink()  # the "camera" is unplugged: reopening fails
+        path.unlink()  # the "camera" is unplugged: its node vanishes, reopening fails
         events.wait_for(lambda: any(e.payload is DeviceState.NO_DEVICE for e in events.items))
-        assert "frames_stalled" in events.kinds()
+        assert "camera_gone" in events.kinds()
+        status = cam.status()
+        assert status.last_error is not None and "went away" in status.last_error.message
         with pytest.raises(DeviceTimeout, match="no new frame"):
             latest = cam.latest()
             cam.wait_frame(after=latest.seq if latest else 0, timeout=0.5)
@@ -115,6 +117,63 @@ def test_a_camera_that_goes_away_stays_reported_until_it_returns(tmp_path: Path)
     finally:
         cam.close()
     assert not cam.running
+
+
+def test_a_looping_camera_unplugged_and_replugged_is_reported_both_ways(face_video: Path, tmp_path: Path) -> None:
+    # A looping file keeps playing from its open handle after it is deleted, as a driver keeps a node's
+    # last buffers: the camera must notice the node itself is gone, not wait for frames to stop.
+    path = tmp_path / "cam.avi"
+    path.write_bytes(face_video.read_bytes())
+    events = Events(10.0)
+    cam = Camera(str(path), stall_timeout_s=5.0, on_event=events)
+    cam.start()
+    try:
+        cam.wait_frame(timeout=5)
+        aside = path.rename(tmp_path / "unplugged.avi")
+        events.wait_for(lambda: cam.status().state is DeviceState.NO_DEVICE, timeout=3)
+        down = cam.status()
+        assert down.last_error is not None and "went away" in down.last_error.message
+        assert down.last_error.hint is ActionHint.MAINTENANCE
+        assert cam.latest() is None  # a frame from before the unplug is never handed out as current
+        aside.rename(path)
+        events.wait_for(lambda: cam.status().state is DeviceState.ONLINE, timeout=5)
+        assert cam.wait_frame(timeout=5).image.shape == (480, 640, 3)
+        assert events.kinds().count("camera_gone") == 1 and "frames_recovered" in events.kinds()
+    finally:
+        cam.close()
+
+
+def test_a_camera_absent_at_start_is_watched_for_and_picked_up(face_video: Path, tmp_path: Path) -> None:
+    path = tmp_path / "later.avi"
+    events = Events(10.0)
+    cam = Camera(str(path), on_event=events)
+    cam.watch()  # never raises for an absent camera
+    try:
+        assert cam.running
+        status = cam.status()
+        assert status.state is DeviceState.NO_DEVICE
+        assert status.last_error is not None and "does not exist" in status.last_error.message
+        with pytest.raises(DeviceTimeout):
+            cam.wait_frame(timeout=1.5)  # it keeps trying meanwhile...
+        assert cam.status().errors == 1  # ...and says so once, not once per try
+        path.write_bytes(face_video.read_bytes())  # plugged in
+        frame = cam.wait_frame(timeout=5)
+        assert frame.image.shape == (480, 640, 3)
+        assert cam.status().state is DeviceState.ONLINE
+    finally:
+        cam.close()
+    assert not cam.running
+
+
+def test_an_index_camera_with_no_device_node_is_watched_without_raising() -> None:
+    cam = Camera("camera://63")
+    cam.watch()
+    try:
+        status = cam.status()
+        assert status.state is DeviceState.NO_DEVICE
+        assert status.last_error is not None and "no camera 63 found" in status.last_error.message
+    finally:
+        cam.close()
 
 
 def test_listing_cameras_never_crashes() -> None:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import tomllib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devices.base import DeviceProtocolError
+from devices.base import DeviceError, DeviceProtocolError
 from devices.smartcard import tlv
 from devices.smartcard.exchange import exchange, read_social_security_card, split_answer
+from devices.smartcard.pcsc import CardGone, CardMute
+from devices.smartcard.reader import resident_notice
 from devices.smartcard.ssc import (
     FIELDS,
     SELECT_SSSE,
@@ -145,14 +149,14 @@ def _values(**changes: bytes) -> dict[int, bytes]:
 @pytest.mark.parametrize(("changes", "message"), [
     ({"t08": b"110105194912310021"}, r"tag 08 \(social security number\): fails the GB 11643 check"),
     ({"t0D": bytes.fromhex("19491230")}, r"tag 0D \(birth date\): differs"),
-    ({"t09": b"\xff\xff" + bytes(28)}, r"tag 09 \(name\): byte 0 is not GBK text"),
-    ({"t09": bytes(30)}, r"tag 09 \(name\): empty"),
-    ({"t05": bytes.fromhex("20201301")}, r"tag 05 \(issue date\): not a calendar date"),
-    ({"t0A": b"7"}, "tag 0A \\(gender\\): unknown code"),
-    ({"t0B": b"\x99"}, "tag 0B \\(nation\\): unknown code"),
-    ({"t07": b"A0001"}, "tag 07 \\(card number\\): expected 9"),
-    ({"t01": bytes(17)}, r"tag 01 \(card identification code\): 17 bytes, expected 1 to 16"),
-    ({"t02": b"\x07"}, r"tag 02 \(card type\): contains control characters"),
+    ({"t09": b"\x81\x7f" + bytes(28)}, r"tag 09 \(name\): 30 bytes \[·· ·· 00 .*byte 0 is not GBK text"),
+    ({"t09": bytes(30)}, r"tag 09 \(name\): 30 bytes \[00 00 .*\]: empty"),
+    ({"t05": bytes.fromhex("20201301")}, r"tag 05 \(issue date\): 4 bytes \[20 20 13 01\]: not a calendar date"),
+    ({"t0A": b"7"}, r"tag 0A \(gender\): 1 byte \[3·\]: unknown gender code"),
+    ({"t0B": b"\x99"}, r"tag 0B \(nation\): 1 byte \[··\]: not a nation code"),
+    ({"t07": b"A0001"}, r"tag 07 \(card number\): 5 bytes \[4· 3· 3· 3· 3·\]: expected 9"),
+    ({"t01": bytes(33)}, r"tag 01 \(card identification code\): 33 bytes .*: expected 1 to 32 bytes"),
+    ({"t02": b"\x07"}, r"tag 02 \(card type\): 1 byte \[07\]: contains control characters"),
 ])
 def test_bad_fields_are_named_without_their_values(changes: dict[str, bytes], message: str) -> None:
     with pytest.raises(SscDataError, match=message) as info:
@@ -223,3 +227,14 @@ def test_an_answer_without_a_status_word_is_a_protocol_error() -> None:
         split_answer("SELECT SSSE", b"\x90")
     with pytest.raises(DeviceProtocolError, match="kept announcing more data"):
         exchange(lambda apdu: b"\x61\x10", SELECT_SSSE, "SELECT SSSE")
+
+
+def test_every_resident_notice_of_a_failed_read_has_words_in_every_language() -> None:
+    messages = tomllib.loads((Path(__file__).resolve().parents[2] / "config" / "messages.toml").read_text("utf-8"))
+    keys = {resident_notice(exc) for exc in (
+        CardGone("x"), CardMute("x"), SscDataError("x"), NotSocialSecurityCard(0x6A82), DeviceError("x"))}
+    assert keys == {"notice_ssc_card_removed", "notice_ssc_card_mute", "notice_ssc_card_unreadable",
+                    "notice_card_unsupported"}
+    for language in ("zh_CN", "zh_TW", "en"):
+        for key in keys:
+            assert messages[language][key].strip(), (language, key)

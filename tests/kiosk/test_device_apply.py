@@ -9,19 +9,28 @@ import time
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from devices.id_card.identity import sample_cards
 from devices.printer.simulator import VirtualPrinter
 from kiosk import flow
 from kiosk.privacy import mask_id_number, mask_name
+from kiosk.settings import load_settings
+from kiosk.terminal.maintenance import hash_pin
 from screens.app import KioskApp
 
 GUIDE = {"item_name": "失业登记", "summary": "带身份证到窗口", "materials": ["身份证"], "days": 0, "fee": "0"}
 
 
+def with_own_pin(settings):
+    """This terminal's own maintenance PIN: with the packaged sample one, real printers are refused."""
+    own = settings.maintenance.model_copy(update={"pin_hash": hash_pin("975310")})
+    return settings.model_copy(update={"maintenance": own})
+
+
 @pytest.fixture
 def kiosk(kiosk_stack):
-    stack = kiosk_stack()
+    stack = kiosk_stack(adjust=with_own_pin)
     return stack.app, stack.url, stack.auth
 
 
@@ -116,3 +125,64 @@ def test_queued_test_read_and_self_test_come_back_readable_and_masked(kiosk):
     assert card.name not in read["detail"] and card.id_number not in read["detail"]
     status = run_test(app, url, auth, "printer", "self_test")
     assert status["ok"] is True and "printer ready" in status["detail"]
+
+
+# -- the sample PIN: refused at the moment of change, not at the next boot -----------------------
+
+def metric(url: str, auth: dict, name: str) -> float | None:
+    text = requests.get(f"{url}/metrics", headers=auth, timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                return float(sample.value)
+    return None
+
+
+def test_technician_page_refuses_real_hardware_while_the_pin_is_the_sample_one(kiosk_stack):
+    stack = kiosk_stack()  # the packaged sample PIN, simulated devices (a demo terminal)
+    app, url, auth = stack.app, stack.url, stack.auth
+    local = stack.data_dir / "kiosk.local.toml"
+    with VirtualPrinter() as real:
+        answer = requests.put(f"{url}/api/v1/devices/settings", json={"printer": real.uri}, headers=auth, timeout=10)
+        assert answer.status_code == 422, answer.text
+        said = answer.json()
+        assert said["field"] == "printer"
+        message = str(said)
+        assert "sample" in message and "kiosk maintenance pin-hash" in message and "[maintenance]" in message
+        assert "/etc/kiosk/kiosk.toml" in message and "nothing was changed" in message
+        assert not local.exists()  # nothing saved: the next boot is the same as this one
+    shown = requests.get(f"{url}/api/v1/devices/settings", headers=auth, timeout=10).json()
+    assert shown["settings"]["printer"] == "sim://printer" and shown["warnings"] == []
+    assert metric(url, auth, "kiosk_gateway_sample_pin_with_real_devices") == 0
+    # Simulated devices may still be chosen with the sample PIN.
+    assert requests.put(f"{url}/api/v1/devices/settings", json={"paper_width_mm": 58}, headers=auth,
+                        timeout=10).status_code == 200
+    assert app.terminal.hardware.printer.endpoint.uri == "sim://printer"
+
+
+def test_a_terminal_already_in_that_state_runs_and_warns_technicians_and_the_fleet(kiosk_stack, tmp_path):
+    """kiosk.local.toml edited by hand to a real printer, with the sample PIN: the terminal runs (it used to
+    exit 2 at boot, blaming the packaged defaults), and says so where technicians and the fleet look."""
+    with VirtualPrinter() as real:
+        data = tmp_path / "data"
+        data.mkdir(exist_ok=True)
+        (data / "kiosk.local.toml").write_text(f'[devices]\nprinter = "{real.uri}"\n', encoding="utf-8")
+
+        def edited_by_hand(settings):
+            return settings.model_copy(update={"devices": load_settings(
+                environ={"KIOSK_GATEWAY__DATA_DIR": str(data)}).devices.model_copy(
+                update={"id_reader": "sim://id-reader", "ssc_reader": "none"})})
+
+        stack = kiosk_stack(adjust=edited_by_hand)
+        app, url, auth = stack.app, stack.url, stack.auth
+        assert app.terminal.hardware.printer.endpoint.uri == real.uri
+        shown = requests.get(f"{url}/api/v1/devices/settings", headers=auth, timeout=10).json()
+        assert shown["warnings"] and "kiosk maintenance pin-hash" in shown["warnings"][0]
+        assert metric(url, auth, "kiosk_gateway_sample_pin_with_real_devices") == 1
+        warnings = app.terminal.device_control.warnings()
+        assert warnings and "sample" in warnings[0]
+        assert app.view().screen == "attract"  # residents see nothing of it
+        # Going back to the simulated printer is allowed, and clears the alert.
+        assert requests.put(f"{url}/api/v1/devices/settings", json={"printer": "sim://printer"}, headers=auth,
+                            timeout=10).status_code == 200
+        assert metric(url, auth, "kiosk_gateway_sample_pin_with_real_devices") == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,17 @@ from kiosk.settings import load_settings
 from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.device_ops import probe_port
 from kiosk.terminal.hardware import Hardware
+from kiosk.terminal.maintenance import hash_pin
+
+OWN_PIN_HASH = hash_pin("975310")  # this terminal's own PIN: the packaged sample one forbids real hardware
 
 
 @pytest.fixture
 def control(tmp_path: Path):
     settings = load_settings(environ={"KIOSK_GATEWAY__DATA_DIR": str(tmp_path),
                                       "KIOSK_DEVICES__ID_READER": "sim://id-reader",
-                                      "KIOSK_DEVICES__PRINTER": "sim://printer", "KIOSK_DEVICES__SSC_READER": "none"})
+                                      "KIOSK_DEVICES__PRINTER": "sim://printer", "KIOSK_DEVICES__SSC_READER": "none",
+                                      "KIOSK_MAINTENANCE__PIN_HASH": OWN_PIN_HASH})
     events: list = []
     hardware = Hardware.open(settings, events.append)
     try:
@@ -171,3 +176,38 @@ def test_a_port_that_is_gone_gives_found_none(control, tmp_path):
 def test_ports_lists_serial_ports_with_names(control):
     for port in control.ports():
         assert {"name", "vendor", "model", "assigned_to", "device"} <= set(port)
+
+
+# -- devices absent at start-up: down with the reason, picked up when they appear --------------------
+
+def test_devices_absent_at_start_show_down_with_the_reason_and_are_picked_up(tmp_path):
+    port = closed_port()
+    link = tmp_path / "usb-SIM_IdReader_0001-if00-port0"  # not there yet
+    settings = load_settings(environ={"KIOSK_GATEWAY__DATA_DIR": str(tmp_path), "KIOSK_DEVICES__ID_READER": str(link),
+                                      "KIOSK_DEVICES__PRINTER": f"tcp://127.0.0.1:{port}",
+                                      "KIOSK_DEVICES__SSC_READER": "none", "KIOSK_MAINTENANCE__PIN_HASH": OWN_PIN_HASH})
+    reads = threading.Event()
+    hardware = Hardware.open(settings, lambda e: reads.set() if e.kind == "card_read" else None)  # does not raise
+    try:
+        dc = DeviceControl(settings, hardware, lambda e: None)
+        deadline = time.monotonic() + 10
+        while not all(r.last_error for r in dc.rows() if r.name in ("id_reader", "printer")):
+            assert time.monotonic() < deadline, dc.rows()
+            time.sleep(0.05)
+        rows = {r.name: r for r in dc.rows()}
+        assert rows["printer"].state != "online" and "refused" in rows["printer"].last_error
+        assert rows["id_reader"].state == "no_device" and "does not exist" in rows["id_reader"].last_error
+        assert hardware.available()["printer"] is False and hardware.available()["id_reader"] is False
+
+        with VirtualPrinter(port=port), IdReaderSimulator(stable_path=link) as reader:
+            reader.insert(sample_cards()[0])
+            deadline = time.monotonic() + 10
+            while not (hardware.available()["printer"] and reads.is_set()):
+                assert time.monotonic() < deadline, dc.rows()
+                time.sleep(0.05)
+            rows = {r.name: r for r in dc.rows()}
+            assert rows["printer"].state == "online" and rows["id_reader"].state == "online"
+            assert hardware.available()["id_reader"] is True
+            assert dc.print_job("after-pickup", b"\x1b@hello\n").printed
+    finally:
+        hardware.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.settings import SAMPLE_PIN_HASH, SettingsError, load_settings
+from kiosk.settings import SAMPLE_PIN_HASH, load_settings, settings_warnings
 from kiosk.terminal.device_control import ChangeOutcome, DeviceRow, TestOutcome
 from kiosk.terminal.maintenance import (
     CornerGesture,
@@ -139,16 +139,23 @@ def test_weak_or_malformed_pins_are_refused(pin):
         hash_pin(pin)
 
 
-def test_sample_pin_is_refused_once_a_device_is_real():
-    # The deployment check (kiosk run / app / config check); simulated devices may keep the sample.
-    assert load_settings(environ={}, check_devices=True).maintenance.pin_hash == SAMPLE_PIN_HASH
+def test_sample_pin_with_real_devices_is_a_warning_naming_where_the_device_was_set(tmp_path):
+    # The deployment check (kiosk run / app / config check) starts such a terminal and says so;
+    # simulated devices may keep the sample.
+    assert not settings_warnings(load_settings(environ={}, check_devices=True))
     real = {"KIOSK_DEVICES__PRINTER": "tcp://192.0.2.10:9100"}
-    with pytest.raises(SettingsError) as refused:
-        load_settings(environ=real, check_devices=True)
-    assert "maintenance.pin_hash" in str(refused.value) and "pin-hash" in str(refused.value)
-    assert load_settings(environ=real).devices.printer  # a technician's device command still loads
+    warned = settings_warnings(load_settings(environ=real, check_devices=True))
+    assert [p.key for p in warned] == ["maintenance.pin_hash"]
+    assert warned[0].source == "environment KIOSK_DEVICES__PRINTER" and "pin-hash" in warned[0].message
+    # A technician's earlier assignment in kiosk.local.toml is blamed, not the packaged defaults.
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "kiosk.local.toml").write_text('[devices]\nprinter = "tcp://192.0.2.10:9100"\n', encoding="utf-8")
+    warned = settings_warnings(load_settings(environ={"KIOSK_GATEWAY__DATA_DIR": str(data)}, check_devices=True))
+    assert warned[0].source == str(data / "kiosk.local.toml") and "packaged" not in warned[0].source
+    assert "/etc/kiosk/kiosk.toml" in warned[0].message  # where the PIN goes
     own = load_settings(environ={**real, "KIOSK_MAINTENANCE__PIN_HASH": HASH}, check_devices=True)
-    assert own.maintenance.pin_hash == HASH
+    assert own.maintenance.pin_hash == HASH and not settings_warnings(own)
 
 
 # -- the gesture ---------------------------------------------------------------------------------

@@ -72,12 +72,24 @@ def test_run_brings_up_gateway_headless_and_stops_everything_on_sigterm(tmp_path
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def test_run_refuses_to_start_with_a_missing_reader_port(tmp_path: Path):
+def test_run_starts_with_a_missing_reader_port_and_says_so(tmp_path: Path):
+    """A reader unplugged at boot used to make `kiosk run` exit 2 (a restart loop under systemd)."""
     env = kiosk_env(tmp_path, KIOSK_DEVICES__ID_READER="/dev/serial/by-id/usb-no-such-reader")
-    result = subprocess.run([sys.executable, "-m", "kiosk", "run"], env=env, check=False, capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 2
-    assert "devices.id_reader" in result.stderr and "does not exist" in result.stderr
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run"], env=env, stdout=subprocess.PIPE,
+                                stderr=stderr, text=True, start_new_session=True)
+    try:
+        wait_for_line(proc, "kiosk: running")
+        port = env["KIOSK_GATEWAY__PORT"]
+        assert requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        said = errors.read_text()
+        assert "devices.id_reader" in said and "does not exist" in said and "starting anyway" in said
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_run_refuses_when_the_gateway_port_is_taken(tmp_path: Path):
@@ -149,3 +161,55 @@ def test_run_refuses_a_broken_catalog_and_names_the_file(tmp_path: Path):
                             timeout=60)
     assert result.returncode == 2
     assert str(catalog) in result.stderr and "catalog" in result.stderr
+
+
+def test_unsafe_settings_stop_the_start_but_say_what_to_fix_and_start_once_fixed(tmp_path: Path):
+    """A malformed settings file under systemd used to be a silent restart loop: now the kiosk waits, a
+    stand-in /health on the gateway's port answers 503 naming the problem, and it starts once it is fixed."""
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[kiosk]\nplace = "霞阳社区\n', encoding="utf-8")  # an unclosed string
+    env = kiosk_env(tmp_path)
+    port = env["KIOSK_GATEWAY__PORT"]
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--config", str(config), "--wait-for-fix"],
+                                env=env, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
+    try:
+        def stand_in() -> requests.Response | None:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            except requests.ConnectionError:
+                assert proc.poll() is None, errors.read_text()
+                return None
+        deadline = time.monotonic() + 30
+        while (answer := stand_in()) is None:
+            assert time.monotonic() < deadline, errors.read_text()
+            time.sleep(0.2)
+        assert answer.status_code == 503
+        body = answer.json()
+        assert body["status"] == "settings_problem" and str(config) in body["problems"][0]
+        said = errors.read_text()
+        assert "not starting" in said and str(config) in said and "not valid TOML" in said
+        assert proc.poll() is None  # waiting, not exiting into a restart loop
+
+        config.write_text('[kiosk]\nplace = "霞阳社区"\n', encoding="utf-8")
+        wait_for_line(proc, "kiosk: running")
+        health = requests.get(f"http://127.0.0.1:{port}/health", timeout=5)
+        assert health.status_code == 200 and health.json()["place"] == "霞阳社区"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_an_unusable_outbox_key_stops_the_gateway_naming_the_file(tmp_path: Path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "outbox.key").write_bytes(b"short")
+    env = kiosk_env(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "kiosk", "gateway"], env=env, check=False, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert str(data / "outbox.key") in result.stderr and "restore the right key" in result.stderr
+    assert (data / "outbox.key").read_bytes() == b"short"  # never replaced: queued submissions need the real one

@@ -19,6 +19,8 @@ from local_api.sim.data import ItemInfo
 SECRET = "test-secret-0123456789"
 DOOR_SECRET_FILE = "kiosk-door.secret"  # what the gateway writes at start (local_api.web.door)
 KIOSK_ID = "HC-TEST-001"
+# This terminal's own maintenance PIN (975310): with the packaged sample one, real hardware cannot be assigned.
+TERMINAL_PIN_HASH = "scrypt$16384$8$1$a2lvc2stdGVzdHMtcGluIQ==$JwWWks+o/shG0xcwBopb3AwMlACH1Stp9Iw95b5F2+w="
 ITEMS = {i.code: i for i in (
     ItemInfo("rs-sbjfzm", "print", "人社", "社保参保缴费证明打印"),
     ItemInfo("rs-sydj", "apply", "人社", "失业登记"),
@@ -50,7 +52,7 @@ def make_settings(data_dir: Path, **env: str) -> Settings:
         "KIOSK_KIOSK__ID": KIOSK_ID, "KIOSK_GATEWAY__DATA_DIR": str(data_dir),
         "KIOSK_GATEWAY__RETRY_MAX_S": "0.2", "KIOSK_PLATFORM__SECRET": SECRET,
         "KIOSK_PLATFORM__TIMEOUT_S": "2", "KIOSK_PLATFORM__PROXY_TIMEOUT_S": "2",
-        "KIOSK_GATEWAY__BREAKER_RESET_S": "0.5", **env})
+        "KIOSK_GATEWAY__BREAKER_RESET_S": "0.5", "KIOSK_MAINTENANCE__PIN_HASH": TERMINAL_PIN_HASH, **env})
 
 
 def door_headers(data_dir: Path) -> dict[str, str]:

@@ -7,6 +7,7 @@ app's clock runs on real time plus an offset the test can push forward, so a 3-s
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pygame
 import pytest
 import requests
 
+from devices.printer.simulator import VirtualPrinter
 from screens.app import KioskApp
 
 SAMPLE_PIN = "246810"
@@ -217,3 +219,45 @@ def test_idle_maintenance_goes_back_to_the_residents_screen(kiosk):
     clock.offset += app.settings.maintenance.idle_exit_s + 1
     step_until(app, lambda: app.view().screen == "attract", what="idle exit")
     step_until(app, lambda: "maintenance_exit" in audit_actions(url, auth), what="idle exit audited")
+
+
+def test_assigning_real_hardware_with_the_sample_pin_is_refused_at_once(kiosk, tmp_path: Path):
+    """The sample PIN rule applies when the technician taps "assign", not at the next boot."""
+    app, clock, url, auth = kiosk
+    step_until(app, lambda: app.flow.screen.value == "attract")
+    gesture(app, clock)
+    enter_pin(app, SAMPLE_PIN)
+    tap(app, "page:ports")
+    master, slave = os.openpty()
+    try:
+        port = os.ttyname(slave)
+        # What the port wizard holds after a probe found a receipt printer on this port.
+        app.maintenance.controller.probe_result = {"index": 0, "port": port, "found": "printer", "baud": 9600,
+                                                   "detail": "", "endpoint": port}
+        tap(app, "assign:printer:0")
+        view = wait_done(app)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert not view.message_ok
+    assert "sample" in view.message and "kiosk maintenance pin-hash" in view.message
+    assert not (app.settings.data_path / "kiosk.local.toml").exists()
+    assert app.terminal.hardware.printer.endpoint.uri == "sim://printer"
+    step_until(app, lambda: "settings_changed" in audit_actions(url, auth), what="the refusal in the audit")
+
+
+def test_a_terminal_with_real_hardware_and_the_sample_pin_warns_in_maintenance_only(kiosk_stack, tmp_path: Path):
+    clock = Clock()
+    with VirtualPrinter() as real:
+        def real_printer(settings):
+            return settings.model_copy(update={"devices": settings.devices.model_copy(update={"printer": real.uri})})
+
+        stack = kiosk_stack(clock=clock, adjust=real_printer)
+        app = stack.app
+        step_until(app, lambda: app.flow.screen.value == "attract")
+        assert "warnings" not in vars(app.view()) or not app.view().warnings  # residents see nothing
+        gesture(app, clock)
+        enter_pin(app, SAMPLE_PIN)
+        step_until(app, lambda: page(app) == "devices" and app.view().warnings, what="the warning on the devices page")
+        assert "kiosk maintenance pin-hash" in app.view().warnings[0]
+        app.display.save(str(tmp_path / "devices-warning.png"))

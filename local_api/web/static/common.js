@@ -117,3 +117,10 @@ const STATE_TEXT = {
   online: "正常 online", offline: "离线 offline", no_device: "未连接 no device", busy: "忙 busy",
   hardware_error: "硬件故障 hardware error", user_error: "需处理 needs attention",
 };
+// Device names as the kiosk app reports them (its settings names), in words; an unknown name shows as sent.
+const DEVICE_TEXT = {
+  id_reader: "身份证阅读器 ID card reader", printer: "打印机 Receipt printer",
+  ssc_reader: "社保卡读卡器 Social security card reader", camera: "人像摄像头 Face camera",
+  document_camera: "高拍仪 Document camera", qr_camera: "二维码摄像头 QR camera",
+};
+const deviceText = (name) => DEVICE_TEXT[name] ? `${DEVICE_TEXT[name]} (${name})` : name;

@@ -43,7 +43,7 @@
       const d = devices[name];
       const last = d.last_error ? `${d.last_error.message || d.last_error.code || ""}` : "—";
       body.append(el("tr", {className: "dev-" + d.state, dataset: {device: name}},
-        el("td", {}, name), el("td", {className: "state"}, STATE_TEXT[d.state] || d.state),
+        el("td", {}, deviceText(name)), el("td", {className: "state"}, STATE_TEXT[d.state] || d.state),
         el("td", {}, d.operations ?? "—"), el("td", {}, d.errors ?? "—"), el("td", {}, last)));
     }
   }

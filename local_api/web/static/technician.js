@@ -6,6 +6,10 @@
   const ACTIONS = {id_reader: ["test_read", "self_test", "reset"], printer: ["test_print", "self_test", "reset"]};
   const ACTION_TEXT = {test_read: "试读卡 Test read", test_print: "试打印 Test print", self_test: "自检 Self-test",
                        reset: "复位 Reset"};
+  // A camera's self-test captures one frame (kiosk/terminal/cameras.py capture_test); reset reopens it.
+  const CAMERAS = ["camera", "document_camera", "qr_camera"];
+  const actionText = (device, action) =>
+    CAMERAS.includes(device) && action === "self_test" ? "试拍 Test capture" : ACTION_TEXT[action];
 
   async function save(change) {
     const result = await api("PUT", "/api/v1/devices/settings", change);
@@ -41,12 +45,14 @@
     $("set-paper_width_mm").value = String(s.paper_width_mm);
     text("settings-revision", view.revision ? `本地修改 Local changes: ${view.local.join(", ")} (rev ${view.revision})`
          : "使用配置文件中的设置 Using the configured settings");
+    text("settings-warnings", (view.warnings || []).join(" "));
+    $("settings-warnings").hidden = !(view.warnings || []).length;
   }
 
   async function runTest(device, action) {
     const queued = await api("POST", `/api/v1/devices/${encodeURIComponent(device)}/tests`, {action});
     if (queued.status !== 202) { text("test-result", refusal(queued)); return; }
-    text("test-result", `${device} ${ACTION_TEXT[action]}: 已排队 queued`);
+    text("test-result", `${deviceText(device)} ${actionText(device, action)}: 已排队 queued`);
     const id = queued.data.command_id;
     for (let i = 0; i < 120; i++) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -54,10 +60,10 @@
       if (state.status !== 200) { text("test-result", refusal(state)); return; }
       const t = state.data;
       if (t.state === "done") {
-        text("test-result", `${device} ${ACTION_TEXT[action]}: ${t.ok ? "通过 passed" : "失败 failed"} ${t.detail || ""}`);
+        text("test-result", `${deviceText(device)} ${actionText(device, action)}: ${t.ok ? "通过 passed" : "失败 failed"} ${t.detail || ""}`);
         return;
       }
-      text("test-result", `${device} ${ACTION_TEXT[action]}: ${t.state === "sent" ? "执行中 running" : "已排队 queued"}`);
+      text("test-result", `${deviceText(device)} ${actionText(device, action)}: ${t.state === "sent" ? "执行中 running" : "已排队 queued"}`);
     }
   }
 
@@ -69,10 +75,12 @@
     for (const name of names) {
       const buttons = el("span", {className: "buttons"});
       for (const action of ACTIONS[name] || ["self_test", "reset"]) {
-        buttons.append(el("button", {type: "button", dataset: {action}, onclick: () => runTest(name, action)}, ACTION_TEXT[action]));
+        buttons.append(el("button", {type: "button", dataset: {action}, onclick: () => runTest(name, action)}, actionText(name, action)));
       }
-      body.append(el("tr", {dataset: {device: name}}, el("td", {}, name),
-        el("td", {}, STATE_TEXT[devices[name].state] || devices[name].state), el("td", {}, buttons)));
+      const d = devices[name];
+      const why = d.state !== "online" && d.last_error ? ` — ${d.last_error.message || ""}` : "";
+      body.append(el("tr", {dataset: {device: name}}, el("td", {}, deviceText(name)),
+        el("td", {className: "state"}, (STATE_TEXT[d.state] || d.state) + why), el("td", {}, buttons)));
     }
   }
 
