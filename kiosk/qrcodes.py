@@ -34,6 +34,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 PROGRESS_HOST = "zwfw.example.gov.cn"
 PROGRESS_PATH = "/progress"
 PROGRESS_URL = f"https://{PROGRESS_HOST}{PROGRESS_PATH}?no={{receipt_no}}"
+# The platform's 好差评 page for one receipt (printed as a second QR code; the kiosk does not scan it).
+RATING_PATH = "/hcp"
+RATING_URL = f"https://{PROGRESS_HOST}{RATING_PATH}?no={{receipt_no}}"
 
 SIGNIN_PREFIX = "mzt:signin:"
 SIGNIN_VERSION = "v1"
@@ -117,6 +120,13 @@ def progress_url(receipt_no: str) -> str:
     if not is_receipt_no(receipt_no):
         raise ValueError(f"{receipt_no!r} is not a receipt number (<kiosk id>-<YYYYMMDD>-<6 digits>-<4 digits>)")
     return PROGRESS_URL.format(receipt_no=receipt_no)
+
+
+def rating_url(receipt_no: str) -> str:
+    """The platform's 好差评 (rating) page for ``receipt_no``; ValueError for a non-receipt number."""
+    if not is_receipt_no(receipt_no):
+        raise ValueError(f"{receipt_no!r} is not a receipt number (<kiosk id>-<YYYYMMDD>-<6 digits>-<4 digits>)")
+    return RATING_URL.format(receipt_no=receipt_no)
 
 
 def _b64url(data: bytes) -> str:

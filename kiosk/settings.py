@@ -223,7 +223,7 @@ class GatewaySection(_Section):
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list | tuple):
-            raise ValueError("a list of IP addresses or networks, e.g. [\"127.0.0.1\", \"10.0.0.0/24\"]")
+            raise ValueError("a list of IP addresses or networks, e.g. [\"127.0.0.1\", \"10.0.0.0/24\"]")  # noqa: TRY004 (pydantic reports ValueError as a settings problem)
         for entry in value:
             try:
                 ipaddress.ip_network(str(entry), strict=False)

@@ -200,16 +200,19 @@ class KioskApp:
 
     # -- speech --
 
-    def speak(self, *, force: bool = False) -> None:
-        """Say the screen's main text (the resident turned speech on, or asked to hear it again)."""
-        if self.speaker is None or not self.renderer.main_text:
+    def speak(self, *, force: bool = False, message_only: bool = False) -> None:
+        """Say the screen's main text and its message, if one shows (the resident turned speech on, or
+        asked to hear it again); ``message_only``: a message appeared on the same screen."""
+        text = self.renderer.message_text if message_only else \
+            "。".join(x for x in (self.renderer.main_text, self.renderer.message_text) if x)
+        if self.speaker is None or not text:
             return
         view = self._last_view or View(screen="")
         rate = ELDER_RATE if view.elder else None
         if force:
             self.speaker.repeat()
         elif view.speech:
-            self.speaker.say(self.renderer.main_text, view.language, rate=rate)
+            self.speaker.say(text, view.language, rate=rate)
         else:
             self.speaker.say("", view.language)  # stop, and remember nothing
 
@@ -277,6 +280,7 @@ class KioskApp:
             return
         first = self._last_view is None
         screen_changed = first or self._last_view is None or view.screen != self._last_view.screen
+        said = self.renderer.message_text
         self._sync_keyboard(view)
         self.renderer.render(view)
         self.display.present()
@@ -288,6 +292,8 @@ class KioskApp:
             self.speak()
             if self.on_frame is not None:
                 self.on_frame(view.screen, self)
+        elif self.renderer.message_text and self.renderer.message_text != said:
+            self.speak(message_only=True)  # a message is spoken as well as shown
 
     def _frame_png(self) -> Callable[[], bytes]:
         """The operators' mirror of the current frame: drawn now, off-screen, from the masked view

@@ -57,11 +57,3 @@ def warning_overlay(c: Canvas, t: Text, seconds_left: int) -> list[Button]:
         c.button(t("warning_extend"), "extend", (150, 1000, 780, 150)),
         c.button(t("button_exit"), "exit", (150, 1170, 780, 100), primary=False, size=40),
     ]
-
-
-def notice_banner(c: Canvas, text: str, top: int = 1480, height: int = 200) -> None:
-    """A banner across the screen at design y ``top`` (lower screen by default), e.g. a card that cannot
-    be used; it does not block touches."""
-    pygame.draw.rect(c.surface, theme.DANGER, (c.px(40), c.px(top), c.width - c.px(80), c.px(height)),
-                     border_radius=c.px(18))
-    c.text(text, top + 30, 40, colour=theme.PRIMARY_TEXT, bold=True, width=940)

@@ -18,4 +18,7 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
                          (t("confirm_id"), view.applicant_id)):
         c.text(label, y, 36, colour=theme.MUTED, x=110, width=860)
         y = c.text(value, y + 55, 52, bold=True, x=110, width=860) + 40
-    return [c.button(t("confirm_button"), "confirm", (140, 1050, 800, 200), size=60)] + footer(c, t, back=True)
+    # Say what the touch does: 查询 looks something up, 确认认证 certifies, 确认打印 prints.
+    kind = view.item_kind
+    label = t(f"confirm_button_{kind}") if kind in ("query", "certification") else t("confirm_button")
+    return [c.button(label, "confirm", (140, 1050, 800, 200), size=60)] + footer(c, t, back=True)

@@ -76,9 +76,11 @@ def face_check(r: ScriptedResident, then: str) -> dict[str, Any]:
     return {"non_biometric_offered": alternatives, "face_verified": bool(session and session.face_verified)}
 
 
-def rate_and_leave(r: ScriptedResident, level: int = 1) -> None:
+def rate_and_leave(r: ScriptedResident, level: int = 1) -> str:
+    """Rate on the done screen; returns what the thanks screen says (its spoken text)."""
     r.touch(f"rate:{level}")
     r.wait_for("thanks")
+    return r.app.renderer.main_text
 
 
 def print_item(r: ScriptedResident, *, language: str = "", elder: bool = False) -> dict[str, Any]:
@@ -95,7 +97,8 @@ def print_item(r: ScriptedResident, *, language: str = "", elder: bool = False) 
     face = face_check(r, "done")  # the consent carries the confirm: straight on to the print
     seen = {"printed": bool(r.app.flow.view().printed), "receipt_no": r.app.flow.view().receipt_no,
             **face}
-    rate_and_leave(r)
+    seen["thanks_text"] = rate_and_leave(r)
+    seen["thanks_language"] = r.app.flow.view().language
     return seen
 
 

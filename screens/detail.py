@@ -5,6 +5,7 @@ from __future__ import annotations
 from kiosk.flow.views import View
 from screens import theme
 from screens.chrome import Text, footer
+from screens.messages import message_box
 from screens.widgets import Button, Canvas
 
 
@@ -34,7 +35,7 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     buttons: list[Button] = []
     reason = view.item_unavailable
     if reason:
-        y = c.text(t(reason), max(y + 30, 1240), 38, colour=theme.DANGER, bold=True, width=900)
+        y = message_box(c, t(reason), "warning", max(y + 30, 1240))
         c.text(t(reason + "_alt"), y + 10, 34, width=900)
     else:
         label = t("detail_print_guide") if view.item_kind == "guide" else t("detail_begin")

@@ -1,46 +1,107 @@
-"""Done: the receipt number, what happened to the print, and the 好差评 rating."""
+"""Done: what happened, in words true for this item kind; the receipt number; the 好差评 rating.
+
+The title and the "take your paper" line are chosen by the item's kind and whether the slip came out
+(a guide prints a guide, an application a 受理回执, a certification says 认证成功 and when the next one
+is due). The five rating levels are equal: one style, one size, in the national 好差评 order
+(非常满意 … 非常不满意), none pre-selected.
+"""
 
 from __future__ import annotations
+
+from datetime import date
 
 from kiosk.flow.views import View
 from screens import theme
 from screens.chrome import Text
+from screens.messages import message_box
 from screens.qr import qr_surface
 from screens.widgets import Button, Canvas
+
+TITLED_KINDS = ("guide", "query", "apply", "appointment", "certification")
+TAKE = {"guide": "take_guide", "query": "take_query", "print": "take_print", "apply": "take_apply",
+        "appointment": "take_appointment", "certification": "take_certification"}
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+LEVELS = (1, 2, 3, 4, 5)  # 1 非常满意 … 5 非常不满意 (kiosk/flow/model.py RATING_LEVELS)
+
+
+def one_line_size(c: Canvas, text: str, size: int, width: float) -> int:
+    """The design size (after elder mode's enlargement) at which ``text`` fits ``width`` on one line,
+    never below the mode's minimum: a receipt number must not be broken or cut."""
+    size = c.size(size)
+    floor = theme.ELDER_MIN_PX if c.elder else 28
+    while size > floor and theme.font(c.px(size), True).size(text)[0] > c.px(width):
+        size -= 2
+    return size
+
+
+def title_key(view: View) -> str:
+    """The done screen's title for the item's kind (a guide that did not come out is not "printed")."""
+    if view.item_kind == "guide" and not view.printed:
+        return "kind_guide"
+    return f"done_title_{view.item_kind}" if view.item_kind in TITLED_KINDS else "done_title"
+
+
+def day_text(iso: str, language: str) -> str:
+    """An ISO date as the resident reads it: 2027年11月21日, or 21 Nov 2027."""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if language == "en":
+        return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def outcome_texts(view: View, t: Text) -> list[str]:
+    """What the screen says happened, in order (also what speech says after the title)."""
+    texts = []
+    if view.item_kind == "certification" and view.next_due:
+        texts.append(t("certified_next", date=day_text(view.next_due, view.language)))
+    if view.printed:
+        texts.append(t(TAKE.get(view.item_kind, "printing_hint")))
+    return texts
 
 
 def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     c.fill()
-    c.header(t("done_title"))
+    c.header(t(title_key(view)))
     y = max(330, c.text(view.item_name, 220, 48, bold=True, colour=theme.HEADER) + 10)
+    if view.item_kind == "certification" and view.next_due:
+        text = f"{t('done_title_certification')}。{t('certified_next', date=day_text(view.next_due, view.language))}"
+        y = message_box(c, text, "success", y) + 20
     if view.receipt_no:
         below = c.text(t("done_receipt"), y, 36, colour=theme.MUTED)
-        y = c.text(view.receipt_no, below + 4, 48, bold=True)
+        y = c.text(view.receipt_no, below + 4, one_line_size(c, view.receipt_no, 48, 960), bold=True, asked=True)
     if view.printed:
-        y = c.text(t("printing_hint"), y + 30, 40, colour=theme.MUTED)
-    else:
+        y = c.text(t(TAKE.get(view.item_kind, "printing_hint")), y + 30, 40, colour=theme.MUTED, width=900)
+    elif view.printed is False:  # None: nothing was to be printed (a query finished on screen)
         reason = view.print_reason or "?"
         reason = t("reason_printer_unavailable") if reason == "printer_unavailable" else reason
-        y = c.text(t("done_not_printed", reason=reason), y + 30, 40, colour=theme.DANGER, width=900)
+        key = "done_not_printed" if view.receipt_no else "done_not_printed_plain"
+        y = message_box(c, t(key, reason=reason), "warning", y + 30)
         if view.result_url:
             # The electronic copy: the resident scans it with the government app instead of paper.
-            size = c.px(300)
+            qr = 220 if view.elder else 300  # elder mode's larger text needs the room for the rating
+            size = c.px(qr)
             c.surface.blit(qr_surface(view.result_url, size), ((c.width - size) // 2, c.px(y + 10)))
-            y = c.text(t("done_scan_qr"), y + 330, 36, colour=theme.MUTED)
+            y = c.text(t("done_scan_qr"), y + qr + 30, 36, colour=theme.MUTED, width=960)
     if view.rating_followup:
         # A bad rating is followed up: what went wrong, in one touch.
         y = c.text(t("why_prompt"), max(y + 50, 640), 44, bold=True, width=900)
         buttons = [c.button(t("why_" + r), f"why:{r}", (60 + (i % 2) * 490, y + 30 + (i // 2) * 170, 470, 150),
                             primary=False, size=38) for i, r in enumerate(("slow", "unclear", "device", "not_done"))]
         return buttons + [c.button(t("button_help"), "help", (340, y + 380, 400, 110), primary=False, size=36)]
-    y = c.text(t("rate_prompt"), max(y + 50, 640), 48, bold=True)
-    # Five levels in one row, as on counter-side 好差评 pads; every level is labelled in words.
-    buttons = []
-    width, gap = 180, 15
-    left = (1080 - 5 * width - 4 * gap) / 2
-    for level in range(1, 6):
-        buttons.append(c.button(t(f"rate_{level}"), f"rate:{level}", (left + (level - 1) * (width + gap), y + 30,
-                                                                     width, 200), primary=level <= 3, size=34))
-    buttons.append(c.button(t("button_home"), "home", (120, y + 290, 400, 110), primary=False, size=40))
-    buttons.append(c.button(t("button_help"), "help", (560, y + 290, 400, 110), primary=False, size=36))
+    y = c.text(t("rate_prompt"), max(y + 40, 600), 48, bold=True, width=960)
+    # Five levels, one under the other, all in one style and one size: a rating screen must not steer.
+    # Full-width rows leave every label room on one line (非常不满意 is never broken).
+    # The rows give way (never below 72 px) when the page above took more room (elder mode, no paper).
+    room = theme.BASE_WIDTH * 16 / 9 - 20 - (y + 20) - 130
+    gap = 14
+    height = max(72, min(120 if view.elder else 100, int(room / len(LEVELS)) - gap))
+    buttons = [c.button(t(f"rate_{level}"), f"rate:{level}", (60, y + 20 + i * (height + gap), 960, height),
+                        primary=False, size=40)
+               for i, level in enumerate(LEVELS)]
+    y += 20 + len(LEVELS) * (height + gap) + 10
+    buttons.append(c.button(t("button_home"), "home", (120, y, 400, 110), primary=False, size=40))
+    buttons.append(c.button(t("button_help"), "help", (560, y, 400, 110), primary=False, size=36))
     return buttons

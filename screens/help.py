@@ -5,6 +5,7 @@ from __future__ import annotations
 from kiosk.flow.views import View
 from screens import theme
 from screens.chrome import Text
+from screens.messages import message_box
 from screens.widgets import Button, Canvas
 
 GROUPS = ("elderly", "disabled", "other")
@@ -25,6 +26,6 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
         buttons.append(c.button(t("report_" + category), f"report:{category}",
                                 (60 + col * 490, 760 + row * 170, 470, 150), primary=False, size=38))
     if view.help_no:
-        c.text(t("help_number", number=view.help_no), 1140, 36, colour=theme.SUCCESS, bold=True, width=940)
+        message_box(c, t("help_number", number=view.help_no), "success", 1120)
     buttons.append(c.button(t("button_back"), "back", (240, 1560, 600, 160), size=52))
     return buttons

@@ -53,6 +53,7 @@ def _row(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder: bool, 
     surf = pygame.Surface((width, h))
     surf.fill(theme.BACKGROUND)
     pygame.draw.rect(surf, theme.CARD, (0, 0, width, h), border_radius=c.px(16))
+    pygame.draw.rect(surf, theme.CARD_EDGE, (0, 0, width, h), width=max(2, c.px(2)), border_radius=c.px(16))
     fnt, sub = theme.font(c.px(size), True), theme.font(c.px(small))
     y = c.px(14)
     for text in title:

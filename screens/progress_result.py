@@ -9,6 +9,7 @@ from __future__ import annotations
 from kiosk.flow.views import ProgressResultView
 from screens import theme
 from screens.chrome import Text, footer
+from screens.messages import message_box
 from screens.qr import qr_surface
 from screens.widgets import Button, Canvas
 
@@ -30,7 +31,7 @@ def draw(c: Canvas, view: ProgressResultView, t: Text) -> list[Button]:
     reason = view.progress_reason
     y = 330.0
     if reason:
-        y = c.text(t(reason), y + 20, 40, bold=True, colour=theme.DANGER, width=900)
+        y = message_box(c, t(reason), "error", y + 20)
         buttons.append(c.button(t("progress_retry"), "retry", (60, y + 30, 470, 140), size=44))
         buttons.append(c.button(t("scan_type_receipt"), "type_receipt", (550, y + 30, 470, 140), primary=False,
                                 size=40))

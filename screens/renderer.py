@@ -33,8 +33,9 @@ from screens import (
     search,
     slots,
 )
-from screens.chrome import notice_banner, warning_overlay
+from screens.chrome import warning_overlay
 from screens.i18n import messages
+from screens.messages import kind_of, message_banner
 from screens.widgets import Button, Canvas
 
 # Each page draws its screen's own view type (kiosk/flow/views.py), hence Any for the view here.
@@ -68,9 +69,9 @@ PAGES: dict[str, Page] = {
 }
 
 
-# Where a notice banner goes when the lower screen holds buttons: on attract, the free band under the
-# header (after a card is pulled, the progress and language buttons stay visible).
-NOTICE_PLACES: dict[str, dict[str, int]] = {"attract": {"top": 190, "height": 190}}
+# Where a passing message would like to be (design y); screens/messages.py moves it to the nearest
+# band that crosses no button. On attract, under the header (the lower screen holds its buttons).
+NOTICE_PLACES: dict[str, float] = {"attract": 190}
 
 class Renderer:
     """Renders whole frames; remembers the touch targets of the last frame drawn.
@@ -86,6 +87,8 @@ class Renderer:
         self._places: dict[tuple[str, ...], float] = {}  # where each list was left (until home)
         self.keyboard: Any = None
         self.main_text = ""  # the screen's title, for speech
+        self.message_text = ""  # the passing message shown over the screen ("" for none), for speech
+        self.message_rect: pygame.Rect | None = None  # where it was drawn (device px)
         self._last: View | None = None
 
     def scroll_limit(self) -> float:
@@ -138,8 +141,11 @@ class Renderer:
             buttons = maintenance.draw(self.canvas, view, t)
         else:
             buttons = PAGES[view.screen](self.canvas, view, t)
+        self.message_text, self.message_rect = "", None
         if view.notice_key:
-            notice_banner(self.canvas, t(view.notice_key), **NOTICE_PLACES.get(view.screen, {}))
+            self.message_text = t(view.notice_key)
+            self.message_rect = message_banner(self.canvas, self.message_text, kind_of(view.notice_key), buttons,
+                                               prefer=NOTICE_PLACES.get(view.screen, 1480))
         if view.warning:
             buttons = warning_overlay(self.canvas, t, view.warning_left_s)
         self.buttons = buttons
@@ -187,11 +193,16 @@ def main_text(view: View, t: Callable[..., str]) -> str:
     """What speech reads for this screen: its title, and the item when there is one."""
     if view.screen == "maintenance":
         return maintenance.TITLE
-    text = t(TITLES[view.screen])
+    text = t(done.title_key(view) if view.screen == "done" else TITLES[view.screen])
     if view.item_name and view.screen in ("detail", "card_prompt", "confirm", "done", "result"):
         text = f"{text}。{view.item_name}"
+    if view.screen == "done":
+        text = "。".join([text, *done.outcome_texts(view, t)])
     if view.screen == "error" and view.error_key:
         text = f"{text}。{t(view.error_key)}"
+    if view.screen in ("thanks", "timeout"):
+        # The notice's hint is the point of it (take your card): said in the session's language.
+        text = f"{text}。{t(view.screen + '_hint')}"
     if isinstance(view, CardPromptView) and view.expired_document:
         told, renew = card_prompt.expired_text(view, t)  # why the card was refused, and where to renew it
         text = f"{t('card_expired_title')}。{told} {renew}"

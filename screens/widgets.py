@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import pygame
 
-from screens import theme
+from screens import linebreak, theme
 
 
 @dataclass(frozen=True)
@@ -20,37 +19,13 @@ class Button:
     target: str
 
 
-# Chinese line-breaking rule (禁则): these never start a line.
-NO_LINE_START = set("，。、；：！？）》」』”’〉】…,.;:!?)")
-
-
-_TOKENS = re.compile(r"[A-Za-z0-9'’.,:;!?()\-/]+|\s+|.")
+# Line breaking (禁则, quoted names kept whole, Latin words never split) is screens/linebreak.py's.
+NO_LINE_START = linebreak.NO_LINE_START
 
 
 def wrap(text: str, fnt: pygame.font.Font, width: int) -> list[str]:
-    """Break ``text`` into lines no wider than ``width``; CJK text breaks between any characters,
-    except before closing punctuation, which stays on the line it closes; Latin words and numbers
-    are never split (mixed text such as "人社 · Pension rights" included)."""
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line: list[str] = []
-        for token in _TOKENS.findall(paragraph):
-            candidate = "".join(line) + token
-            if fnt.size(candidate)[0] <= width or not "".join(line).strip() or token.isspace():
-                line.append(token)
-            elif token in NO_LINE_START:
-                # It may not start a line and does not fit: it takes the word before it along (推出).
-                words = [i for i, x in enumerate(line) if not x.isspace()]
-                if len(words) > 1:
-                    cut = words[-1]
-                    lines.append("".join(line[:cut]).rstrip())
-                    line = line[cut:]
-                line.append(token)
-            else:
-                lines.append("".join(line).rstrip())
-                line = [token]
-        lines.append("".join(line).rstrip())
-    return lines
+    """Break ``text`` into lines no wider than ``width`` (screens/linebreak.py)."""
+    return linebreak.wrap(text, fnt, width)
 
 
 class Canvas:
@@ -100,12 +75,18 @@ class Canvas:
         size = size if asked else self.size(size)
         self._note(size)
         px = self.px(size)
-        fnt = theme.font(px, bold)
         max_w = self.px(width if width is not None else theme.BASE_WIDTH - 120)
         top = self.px(y)
         box_left = self.px(x) if x is not None else (self.width - max_w) // 2
         block: pygame.Rect | None = None
-        for line in _wrapped(text, px, bold, max_w):
+        # A word wider than the box is drawn smaller rather than cut (linebreak.fit), down to the
+        # mode's minimum.
+        asked_px = px
+        px, lines = _fitted(text, px, bold, max_w, self.px(theme.ELDER_MIN_PX if self.elder else 20))
+        if px < asked_px:
+            self._note(round(px / self.scale))
+        fnt = theme.font(px, bold)
+        for line in lines:
             img = _line(line, px, bold, colour)
             left = self.px(x) if x is not None else (self.width - img.get_width()) // 2
             self.surface.blit(img, (left, top))
@@ -119,8 +100,9 @@ class Canvas:
 
     def text_height(self, text: str, y_size: int, *, width: float | None = None, bold: bool = False) -> float:
         """How tall :meth:`text` would draw ``text`` at ``y_size`` (before elder enlargement), design px."""
-        px = self.px(self.size(y_size))
-        lines = _wrapped(text, px, bold, self.px(width if width is not None else theme.BASE_WIDTH - 120))
+        max_w = self.px(width if width is not None else theme.BASE_WIDTH - 120)
+        px, lines = _fitted(text, self.px(self.size(y_size)), bold, max_w,
+                            self.px(theme.ELDER_MIN_PX if self.elder else 20))  # as text() draws it
         return len(lines) * int(theme.font(px, bold).get_linesize() * 1.15) / self.scale
 
     def header(self, title: str) -> None:
@@ -141,6 +123,9 @@ class Canvas:
         fill = theme.PRIMARY if primary else theme.SECONDARY
         ink = theme.PRIMARY_TEXT if primary else theme.SECONDARY_TEXT
         pygame.draw.rect(self.surface, fill, area, border_radius=self.px(18))
+        if not primary:  # the light fill alone is not a visible boundary (WCAG 1.4.11): a dark edge
+            pygame.draw.rect(self.surface, theme.SECONDARY_EDGE, area, width=max(2, self.px(3)),
+                             border_radius=self.px(18))
         # Shrink the label until every line fits: a long word must never spill out of its button
         # (in elder mode never below the elder minimum: the label wraps onto more lines instead).
         size = self.size(size)
@@ -197,8 +182,9 @@ def _line(text: str, px: int, bold: bool, colour: tuple[int, ...]) -> pygame.Sur
 
 
 @lru_cache(maxsize=1024)
-def _wrapped(text: str, px: int, bold: bool, width: int) -> tuple[str, ...]:
-    return tuple(wrap(text, theme.font(px, bold), width))
+def _fitted(text: str, px: int, bold: bool, width: int, floor: int) -> tuple[int, tuple[str, ...]]:
+    step, lines = linebreak.fit(text, px, min(px, floor), width, lambda size: theme.font(size, bold))
+    return step, tuple(lines)
 
 
 @lru_cache(maxsize=1024)
@@ -216,4 +202,4 @@ def _fit(label: str, size: int, floor: int, w: int, pad: int, slack: int, scale:
 def clear_text_cache() -> None:
     """Forget every rendered text (called when a session ends, so no text outlives it in memory)."""
     _line.cache_clear()
-    _wrapped.cache_clear()
+    _fitted.cache_clear()

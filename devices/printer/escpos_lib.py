@@ -15,6 +15,7 @@ What is used and what is not, with the evidence, is in docs/architecture.md (rec
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import stat
@@ -22,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from escpos.constants import PAPER_PART_CUT, RT_STATUS
+from escpos.constants import RT_STATUS
 
 PICKLE_DIR_VAR = "ESCPOS_CAPABILITIES_PICKLE_DIR"
 _PACKAGE_DIR = os.sep + "escpos" + os.sep
@@ -30,7 +31,7 @@ _PACKAGE_DIR = os.sep + "escpos" + os.sep
 _QR_LEVELS = {"L": 0, "M": 1, "Q": 2, "H": 3}
 MAX_QR_BYTES = 7089  # the most a QR code holds (numeric, version 40, level L)
 
-__all__ = ["PAPER_PART_CUT", "RT_STATUS", "command_bytes", "escpos_error", "escpos_printers", "qr_command",
+__all__ = ["RT_STATUS", "command_bytes", "escpos_error", "escpos_printers", "feed_and_cut", "qr_command",
            "status_query"]
 
 
@@ -88,6 +89,14 @@ def command_bytes(build: Any) -> bytes:
     build(dummy)
     output: bytes = dummy.output
     return output
+
+
+@functools.cache
+def feed_and_cut() -> bytes:
+    """python-escpos's ``cut(feed=False)``: ``GS V 66 0`` (``1d 56 42 00``), "feed to the cutting position,
+    then cut partially" — the printer knows how far its cutter sits above the head, so no blank line
+    feeds go before it (fixed feeds left ~25 mm of blank paper)."""
+    return command_bytes(lambda p: p.cut(feed=False))
 
 
 def status_query(n: int) -> bytes:

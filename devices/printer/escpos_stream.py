@@ -340,6 +340,41 @@ def _glyph(ch: str, bold: bool, size: int) -> tuple[Any, int, int]:
     return hit
 
 
+def _latin_glyph(ch: str, bold: bool, width: int, height: int) -> tuple[Any, int, int]:
+    """An ASCII character as the printer's Font A draws it: monospace, one 12 × 24-dot cell (times
+    the size multipliers), so HC-DEMO-001 reads as on paper instead of proportional glyphs squeezed
+    into half-width cells. Fira Code (bundled with pygame_gui) stands in for the printer's ROM font;
+    bold is the printer's double strike (the glyph drawn twice, one dot apart)."""
+    key = (ch, bold, -(width * 10 + height))
+    hit = _GLYPHS.get(key)
+    if hit is not None:
+        return hit
+    from PIL import Image, ImageChops, ImageDraw, ImageFont  # lazy: only previews draw glyphs
+
+    size = 19 * width  # Fira Code's advance is 0.6 em: 19 px ≈ an 11-dot glyph in a 12-dot cell
+    font = _FONTS.get((False, -size))
+    if font is None:
+        font = _FONTS[(False, -size)] = ImageFont.truetype(str(_mono_font_path()), size)
+    tile = Image.new("L", (3 * size, 3 * size), 0)
+    ImageDraw.Draw(tile).text((1.5 * size, 1.5 * size), ch, fill=255, font=font, anchor="mm")
+    if bold:
+        tile = ImageChops.lighter(tile, ImageChops.offset(tile, 1, 0))
+    box = tile.getbbox() or (0, 0, 1, 1)
+    mask = tile.crop(box)
+    stretch = 1.25 * height / width  # Font A's cell is twice as tall as wide; Fira Code's is not
+    mask = mask.resize((mask.width, max(1, round(mask.height * stretch))))
+    hit = (mask, box[0] - int(1.5 * size), round((box[1] - 1.5 * size) * stretch))
+    if len(_GLYPHS) >= _GLYPH_LIMIT:
+        _GLYPHS.clear()
+    _GLYPHS[key] = hit
+    return hit
+
+
+def _mono_font_path() -> Any:
+    """Fira Code from pygame_gui's data folder (next to the Noto Sans SC the receipt uses)."""
+    return cjk_font_path().with_name("FiraCode-Regular.ttf")
+
+
 def _qr_image(data: str, error: str, scale: int) -> Any:
     """The QR symbol as a greyscale image, ``scale`` dots per module, no quiet zone."""
     import segno  # lazy: segno costs 35 ms at start-up; only PNG previews draw QR symbols
@@ -389,7 +424,8 @@ def draw_paper(items: list[PaperItem], paper_mm: int) -> bytes:
                 # Place every character on the printer's column grid so rows line up as on paper.
                 w = char_width(ch) * it.width * COLUMN_DOTS
                 if ch != " ":
-                    mask, dx, dy = _glyph(ch, it.bold, size)
+                    mask, dx, dy = _latin_glyph(ch, it.bold, it.width, it.height) if ch.isascii() \
+                        else _glyph(ch, it.bold, size)
                     x0, y0 = int(col * COLUMN_DOTS + w / 2) + dx, top + 12 * it.height + dy
                     image.paste(0, (x0, y0, x0 + mask.width, y0 + mask.height), mask)
                 col += char_width(ch) * it.width

@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .escpos_lib import PAPER_PART_CUT as PARTIAL_CUT
-from .escpos_lib import qr_command
+from .escpos_lib import feed_and_cut, qr_command
 from .escpos_stream import (
     PaperItem,
     char_width,
@@ -29,16 +28,17 @@ from .escpos_stream import (
 INIT = b"\x1b@"
 CJK_ON, CJK_OFF = b"\x1c&", b"\x1c."
 LF = b"\n"
-CUT_FEED_LINES = 6  # the cutter sits a few lines above the print head: feed before cutting
 _ALIGN_BYTES = {"left": b"\x1ba\x00", "center": b"\x1ba\x01", "right": b"\x1ba\x02"}
 QR_MODULE = {58: 5, 80: 6}  # dots per QR module: ~ 0.6–0.75 mm, easy for phone cameras
+RATING_QR_MODULE = {58: 4, 80: 5}  # the rating link is shorter and secondary: a smaller code
 
 _LABELS = {
     "zh": {"tracking_no": "办件编号", "verification_code": "验证码", "kiosk_id": "终端编号",
-           "place": "办理地点", "printed_at": "打印时间", "scan": "扫码查询办理进度", "colon": "："},
+           "place": "办理地点", "printed_at": "打印时间", "scan": "扫码查询办理进度",
+           "rate": "扫码评价本次服务（好差评）", "colon": "："},
     "en": {"tracking_no": "Tracking no.", "verification_code": "Verification code",
            "kiosk_id": "Kiosk", "place": "Place", "printed_at": "Printed",
-           "scan": "Scan to follow progress", "colon": ": "},
+           "scan": "Scan to follow progress", "rate": "Scan to rate this service", "colon": ": "},
 }
 
 
@@ -63,6 +63,9 @@ class ReceiptLayout:
     qr_url: str | None = None
     verification_code: str | None = None
     rating_prompt: str | None = None
+    """A line of text in the footer (the test slip's hint); a receipt's rating is ``rating_url``."""
+    rating_url: str | None = None
+    """The platform's 好差评 page for this receipt, printed as a QR code the resident rates by."""
     language: str = "zh"
 
 
@@ -178,8 +181,11 @@ def layout_items(layout: ReceiptLayout, paper_mm: int = 80) -> list[PaperItem]:
         for key, value in layout.rows:
             items.extend(PaperItem("line", ln) for ln in _row_lines(key, value, key_cols, columns, colon))
     items.append(rule)
-    for ln in _row_lines(labels["tracking_no"], layout.tracking_no, None, columns, colon):
-        items.append(PaperItem("line", ln, bold=True))
+    # The number a resident reads out or types: its Latin letters and digits printed bold and double
+    # height (the printer's 12-dot Font A is narrow), on a line of its own under the label.
+    items.append(PaperItem("line", labels["tracking_no"].rstrip("：: ") + colon.rstrip()))
+    for ln in wrap(layout.tracking_no, columns):
+        items.append(PaperItem("line", ln, "center", True, 1, 2))
     if layout.verification_code:
         items.extend(PaperItem("line", ln) for ln in
                      _row_lines(labels["verification_code"], layout.verification_code, None, columns, colon))
@@ -188,6 +194,12 @@ def layout_items(layout: ReceiptLayout, paper_mm: int = 80) -> list[PaperItem]:
         items.append(PaperItem("qr", align="center", qr_data=layout.qr_url,
                                qr_module=QR_MODULE.get(paper_mm, 6), qr_error="M"))
         text(labels["scan"], "center")
+    if layout.rating_url:
+        items.append(rule)
+        items.append(PaperItem("line"))
+        items.append(PaperItem("qr", align="center", qr_data=layout.rating_url,
+                               qr_module=RATING_QR_MODULE.get(paper_mm, 5), qr_error="M"))
+        text(labels["rate"], "center")
     items.append(rule)
     if layout.rating_prompt:
         text(layout.rating_prompt, "center")
@@ -196,8 +208,7 @@ def layout_items(layout: ReceiptLayout, paper_mm: int = 80) -> list[PaperItem]:
                      _row_lines(labels[key], getattr(layout, key), None, columns, colon))
     stamp = layout.printed_at.strftime("%Y-%m-%d %H:%M:%S")
     items.extend(PaperItem("line", ln) for ln in _row_lines(labels["printed_at"], stamp, None, columns, colon))
-    items.extend(PaperItem("line") for _ in range(CUT_FEED_LINES))
-    items.append(PaperItem("cut"))
+    items.append(PaperItem("cut"))  # the cut command itself feeds to the cutter (feed_and_cut)
     return items
 
 
@@ -219,7 +230,7 @@ def items_to_escpos(items: list[PaperItem]) -> bytes:
     align, bold, size = "left", False, (1, 1)
     for it in items:
         if it.kind == "cut":
-            out += PARTIAL_CUT
+            out += feed_and_cut()
             continue
         if it.kind == "line" and not it.text:
             out += LF  # blank lines ignore style

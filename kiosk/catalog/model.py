@@ -277,6 +277,8 @@ class ServiceItem(_Model):
     """Position on the home screen (1 first); None = reached through search and themes."""
     summary: LocalizedText | None = None
     """One sentence for the guide screen: who may apply and what they get."""
+    booking_lead_minutes: int = Field(default=60, ge=0, le=60 * 24 * 30)
+    """An appointment item: how long before a slot starts it can still be booked here."""
 
     def uses_face(self) -> bool:
         """True if any accepted identity check compares a live face."""

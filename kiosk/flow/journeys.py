@@ -15,7 +15,9 @@ the consent button also confirms, so their journey is identify ─► consent �
 
 from __future__ import annotations
 
+import calendar
 import uuid
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from kiosk.catalog.model import FormField, ServiceItem
@@ -78,6 +80,13 @@ CARD_NEEDED = {Screen.CONFIRM, Screen.FORM, Screen.MATERIALS, Screen.REVIEW, Scr
                Screen.RESULT}
 FOLLOW_UP_REASONS = ("slow", "unclear", "device", "not_done")
 SENSITIVE_TYPES = {"citizen_id", "bank_account", "mobile"}
+# 待遇领取资格认证: once every 12 months while a benefit is paid (人社部 rule for 养老、工伤、遗属待遇).
+CERTIFICATION_MONTHS = 12
+# A slot's weekday as the slots screen says it, by language (date formatting, not a message).
+WEEKDAYS = {"zh_CN": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+            "zh_TW": ("週一", "週二", "週三", "週四", "週五", "週六", "週日"),
+            "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Kinds that make a legal act or issue a document in the holder's name at the terminal: like at a
 # counter, they take only a document valid on the day. A query (reading one's own records) and an
 # appointment (a visit to a window, where staff see the document and can renew it) take an expired
@@ -287,6 +296,7 @@ def receipt_content(s: Session) -> dict[str, Any]:
     assert s.item is not None
     return {
         "item_name": s.item.name.get("zh_CN"),
+        "kind": s.item.kind,
         "document": s.document,
         "receipt_no": s.receipt_no,
         "promised_days": s.item.promised_days,
@@ -316,6 +326,38 @@ def after_print(flow: KioskFlow) -> list[Effect]:
 def rateable(s: Session) -> bool:
     """Ratings attach to the gateway's receipt numbers (not a booking's or a query's reference)."""
     return bool(s.receipt_no and "-" in s.receipt_no)
+
+
+def next_due(today: date, months: int = CERTIFICATION_MONTHS) -> date:
+    """The date the next certification is due: ``months`` after ``today`` (the month's last day when
+    that month is shorter, e.g. 29 February)."""
+    month = today.month - 1 + months
+    year, month = today.year + month // 12, month % 12 + 1
+    return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+
+
+def slot_start(slot: dict[str, Any]) -> datetime | None:
+    """When a slot the platform listed starts; None if its date or time cannot be read."""
+    try:
+        return datetime.fromisoformat(f"{slot.get('date', '')}T{slot.get('time', '')}")
+    except ValueError:
+        return None
+
+
+def bookable(slots: list[dict[str, Any]], now: datetime, lead_minutes: int) -> list[dict[str, Any]]:
+    """The slots that start at least ``lead_minutes`` after ``now`` (local time), in time order: a
+    slot already past, or too soon to be prepared for, is never offered."""
+    earliest = now.replace(tzinfo=None) + timedelta(minutes=lead_minutes)
+    timed = [(start, x) for x in slots if (start := slot_start(x)) is not None]
+    return [x for start, x in sorted(timed, key=lambda p: p[0]) if start.replace(tzinfo=None) >= earliest]
+
+
+def slot_label(start: datetime, language: str) -> str:
+    """A slot's date, weekday and time as the resident reads them (11月23日 周一 09:30)."""
+    weekday = WEEKDAYS.get(language, WEEKDAYS["zh_CN"])[start.weekday()]
+    if language == "en":
+        return f"{weekday} {start.day} {MONTHS_EN[start.month - 1]} {start:%H:%M}"
+    return f"{start.month}月{start.day}日 {weekday} {start:%H:%M}"
 
 
 # -- the screens --
@@ -481,14 +523,15 @@ class Slots(ItemScreen):
     def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
         if target.startswith("slot:"):
             slot = target[5:]
-            if any(str(x.get("slot_id")) == slot and int(x.get("available", 1) or 0) > 0 for x in s.slots):
+            still = bookable(s.slots, flow.wall_clock(), item.booking_lead_minutes)  # time passed meanwhile
+            if any(str(x.get("slot_id")) == slot and int(x.get("available", 1) or 0) > 0 for x in still):
                 return [*flow.go(Screen.WORKING), BookSlot(item.code, slot, s.applicant())]
             return []
         return None
 
     def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> SlotsView:
-        slots = [(str(x.get("slot_id")), f"{x.get('date', '')} {x.get('time', '')}".strip(),
-                  int(x.get("available", 1) or 0)) for x in s.slots]
+        slots = [(str(x.get("slot_id")), slot_label(start, flow.language), int(x.get("available", 1) or 0))
+                 for x in s.slots if (start := slot_start(x)) is not None]
         return SlotsView(**shared(base), slots=slots, place=s.extra.get("place", ""))
 
 
@@ -528,12 +571,16 @@ class Working(ItemScreen):
                            {"doc_no": str(event.document.get("doc_no", ""))})]
         if isinstance(event, SubmissionAccepted):
             s.receipt_no = event.receipt_no
-            return print_slip(flow, "certificate" if item.kind == "print" else "receipt", receipt_content(s))
+            content = receipt_content(s)
+            if item.kind == "certification":  # 认证成功: and when the next one is due
+                today = flow.today() or flow.wall_clock().date()  # the trusted date when there is one
+                s.extra["next_due"] = content["next_due"] = next_due(today).isoformat()
+            return print_slip(flow, "certificate" if item.kind == "print" else "receipt", content)
         if isinstance(event, QueryAnswered):
             s.answer = event.answer
             return flow.go(Screen.RESULT)
         if isinstance(event, SlotsListed):
-            s.slots = list(event.slots)
+            s.slots = bookable(list(event.slots), flow.wall_clock(), item.booking_lead_minutes)
             s.extra["place"] = event.place
             return flow.go(Screen.SLOTS)
         if isinstance(event, AppointmentBooked):

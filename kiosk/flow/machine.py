@@ -109,10 +109,14 @@ class KioskFlow:
 
     def __init__(self, catalog: Catalog, clock: Callable[[], float], *, language: str = "zh_CN",
                  idle_timeout_s: float = 90.0, warning_s: float = 20.0,
-                 today: Callable[[], _dt.date | None] | None = None) -> None:
+                 today: Callable[[], _dt.date | None] | None = None,
+                 wall_clock: Callable[[], _dt.datetime] = _dt.datetime.now) -> None:
         self.catalog = catalog
         self.clock = clock
         self.today: Callable[[], _dt.date | None] = today or no_trusted_date
+        # The local date and time (injected too): which appointment slots are still ahead, and the
+        # certification's next due date when no trusted date is known. Timers never use it.
+        self.wall_clock = wall_clock
         self.default_language = language
         self.idle_timeout_s = idle_timeout_s
         self.warning_s = warning_s
@@ -132,6 +136,9 @@ class KioskFlow:
         self.out_of_service = ""  # the operators' message while the terminal is out of service
         self.scan: ScanQr | None = None  # the QR scan under way (kiosk/flow/qr.py)
         self.scan_started = 0.0
+        # The language and elder mode of the session that just ended: its thanks or timeout notice is
+        # still the resident's, so it keeps them until the attract screen returns.
+        self.parting: tuple[str, bool] | None = None
 
     # -- public API --
 
@@ -185,11 +192,15 @@ class KioskFlow:
 
     @property
     def language(self) -> str:
-        return self.session.language if self.session else self.default_language
+        if self.session is not None:
+            return self.session.language
+        return self.parting[0] if self.parting is not None else self.default_language
 
     @property
     def elder(self) -> bool:
-        return bool(self.session and self.session.elder)
+        if self.session is not None:
+            return self.session.elder
+        return self.parting is not None and self.parting[1]
 
     def unavailable(self, item: ServiceItem) -> str:
         """Why ``item`` cannot be done here right now (a message key), or "" if it can."""
@@ -247,6 +258,7 @@ class KioskFlow:
             error_key=s.error_key,
             help_no=s.extra.get("help_no", ""),
             rating_followup=bool(s.extra.get("rating")),
+            next_due=s.extra.get("next_due", ""),
         )
         if s.item is not None:
             base = self._with_item(base, s.item)
@@ -283,6 +295,8 @@ class KioskFlow:
         if screen != Screen.SCAN:
             self.cancel_scan()
         self.screen = screen
+        if screen == Screen.ATTRACT:
+            self.parting = None
         self.entered_at = self.clock()
         self.warning = False
         return [Show(screen), *self.handler.entered(self)]
@@ -305,6 +319,7 @@ class KioskFlow:
         if self.session is not None:
             kind = self.session.item.kind if self.session.item is not None else "none"
             outcome = session_outcome(reason, bool(self.session.error_key))
+            self.parting = (self.session.language, self.session.elder)
             self.session.wipe()
         self.session = None
         self.browse, self.query, self.categories = "", "", ""

@@ -121,6 +121,8 @@ class View:
     help_no: str = ""
     """The reference of a help request or report sent in this session."""
     rating_followup: bool = False
+    next_due: str = ""
+    """A certification's next due date (ISO), once it succeeded; "" otherwise."""
 
 
 def shared(base: View) -> dict[str, Any]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from devices.printer.receipt import ReceiptLayout
-from kiosk.qrcodes import PROGRESS_URL, progress_url
-
-RATING_PROMPT = "请对本次服务进行评价（好差评）"
+from kiosk.qrcodes import PROGRESS_URL, progress_url, rating_url
 
 #: The sentence every printer must get right: Chinese punctuation and the yuan sign.
 TEST_SENTENCE = "中文标点测试：“全角引号”，逗号、顿号（括号）；金额¥12.50元。"
@@ -37,7 +35,7 @@ def print_item_layout(content: dict[str, Any], *, kiosk_id: str, place: str, now
         kiosk_id=kiosk_id,
         place=place,
         printed_at=now,
-        rating_prompt=RATING_PROMPT,
+        rating_url=_safe_rating_url(str(content["receipt_no"])),
     )
 
 
@@ -69,6 +67,11 @@ def slip_layout(layout: str, content: dict[str, Any], *, kiosk_id: str, place: s
         title, subtitle = "预约凭条", name
         rows += [("预约时间", str(content.get("slot", ""))), ("办理地点", str(content.get("place", "")))]
         lines.append("请按预约时间携带身份证原件到窗口办理。")
+    elif content.get("kind") == "certification":
+        title, subtitle = "资格认证回执", name
+        lines.append("认证成功。")
+        if content.get("next_due"):
+            lines.append(f"下次认证请于{_day(str(content['next_due']))}前完成。")
     else:
         title, subtitle = "受理回执", name
         days = content.get("promised_days")
@@ -80,8 +83,26 @@ def slip_layout(layout: str, content: dict[str, Any], *, kiosk_id: str, place: s
         tracking_no=receipt_no or "-",
         qr_url=_safe_url(receipt_no),
         kiosk_id=kiosk_id, place=place, printed_at=now,
-        rating_prompt=RATING_PROMPT if receipt_no else None,
+        rating_url=_safe_rating_url(receipt_no),
     )
+
+
+def _day(iso: str) -> str:
+    """2027-11-21 as 2027年11月21日 (the text as it came if it is not a date)."""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _safe_rating_url(receipt_no: str) -> str | None:
+    """The 好差评 page for a gateway receipt number; None for other references (a booking, a query),
+    which the platform's rating page does not know."""
+    try:
+        return rating_url(receipt_no) if receipt_no else None
+    except ValueError:
+        return None
 
 
 def _safe_url(receipt_no: str) -> str | None:

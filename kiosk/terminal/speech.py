@@ -87,6 +87,13 @@ class Speaker:
         self._reap()
         return self._proc is not None
 
+    @property
+    def last_text(self) -> str:
+        """What was last given to :meth:`say` (what :meth:`repeat` would speak); "" after :meth:`forget`.
+        Screens speak their main text on a new screen, and a message when one appears
+        (``screens/app.py``: ``KioskApp.speak``)."""
+        return self._last[0] if self._last is not None else ""
+
     def voice_for(self, language: str) -> str:
         """The espeak-ng voice for a screen language (zh_CN when the language is unknown)."""
         return self.voices.get(language) or self.voices["zh_CN"]

@@ -25,6 +25,7 @@ from local_api.link.signing import Verifier
 from local_api.sim.admin import admin
 from local_api.sim.data import ItemInfo, document_maker, load_catalog_items
 from local_api.sim.door import VERIFIER_KEY, applicant_problem, fail, guard, json_body, now_iso
+from local_api.sim.pages import pages
 from local_api.sim.services import services
 from local_api.sim.state import EXTENSION_KEY, Faults, SimState, StoredApplication, state
 
@@ -204,5 +205,6 @@ def create_platform_app(secret: str, *, faults: Faults | None = None, seed: int 
     app.register_blueprint(api)
     app.register_blueprint(services)
     app.register_blueprint(admin)
+    app.register_blueprint(pages)  # public: the 好差评 page a receipt's QR code opens
     app.register_error_handler(HTTPException, _json_http_error)
     return app

@@ -208,13 +208,33 @@ def slot_capacity(slot_id: str) -> int:
     return hashlib.sha256(slot_id.encode()).digest()[0] % 4
 
 
-def slots(item_code: str, start: date, booked: dict[str, int]) -> list[dict[str, Any]]:
-    """Slots of the next working days from ``start`` with what is left of each."""
+# The platform's calendar: public holidays (closed although a weekday) and the weekend days worked in
+# their place (调休, open although a weekend), after the State Council's 2026 holiday notice.
+HOLIDAYS = frozenset(date.fromisoformat(d) for d in (
+    "2026-01-01", "2026-01-02", "2026-02-16", "2026-02-17", "2026-02-18", "2026-02-19", "2026-02-20",
+    "2026-02-23", "2026-04-06", "2026-05-01", "2026-05-04", "2026-05-05", "2026-06-19", "2026-09-25",
+    "2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07",
+    "2027-01-01"))
+WORKED_WEEKENDS = frozenset(date.fromisoformat(d) for d in (
+    "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"))
+
+
+def is_open(day: date) -> bool:
+    """Whether the platform's offices receive appointments on ``day``."""
+    return day in WORKED_WEEKENDS or (day.weekday() < 5 and day not in HOLIDAYS)
+
+
+def slots(item_code: str, start: date, booked: dict[str, int], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Slots of the next open days from ``start`` with what is left of each; none that has begun by
+    ``now`` (local time) and none on a closed day."""
+    now = now or datetime.now()
     out: list[dict[str, Any]] = []
     day = start
     while len({s["date"] for s in out}) < WORKDAYS_SHOWN:
-        if day.weekday() < 5:
+        if is_open(day):
             for hhmm in SLOT_TIMES:
+                if datetime.fromisoformat(f"{day.isoformat()}T{hhmm}") <= now:
+                    continue
                 slot_id = f"{item_code}@{day.isoformat()}T{hhmm}"
                 capacity = slot_capacity(slot_id)
                 out.append({"slot_id": slot_id, "date": day.isoformat(), "time": hhmm, "capacity": capacity,
@@ -232,7 +252,7 @@ def parse_slot_id(slot_id: str, item_code: str) -> datetime | None:
         start = datetime.fromisoformat(when)
     except ValueError:
         return None
-    return start if start.weekday() < 5 else None
+    return start if is_open(start.date()) else None
 
 
 # -- progress ----------------------------------------------------------------------------------

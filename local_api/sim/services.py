@@ -154,6 +154,8 @@ def book_appointment() -> Any:
     start = parse_slot_id(slot_id, code) if isinstance(slot_id, str) else None
     if start is None or not isinstance(slot_id, str):
         return fail(422, "invalid_appointment", "slot_id: not a slot of this item")
+    if start <= datetime.now():
+        return fail(422, "invalid_appointment", "slot_id: this slot has already begun; choose a later one")
     sim = state()
     with sim.lock:
         booking = sim.bookings.get(key)

@@ -23,9 +23,8 @@ import pytest
 from devices.base import DeviceDisconnected
 from devices.printer import ReceiptPrinter, VirtualPrinter
 from devices.printer.connections import FileLink, NetworkLink, SerialLink
-from devices.printer.escpos_lib import escpos_printers, qr_command, status_query
+from devices.printer.escpos_lib import escpos_printers, feed_and_cut, qr_command, status_query
 from devices.printer.health import PaperLevel, read_status
-from devices.printer.receipt import PARTIAL_CUT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,7 +113,7 @@ def test_qr_and_cut_bytes_are_python_escpos_native_commands() -> None:
     assert qr.startswith(b"\x1d(k\x04\x001A2\x00")  # model 2
     assert b"\x1d(k\x03\x001C\x06" in qr and b"\x1d(k\x03\x001E1" in qr  # module 6, level M
     assert qr.endswith(b"\x1d(k\x03\x001Q0")  # print
-    assert PARTIAL_CUT == b"\x1dV\x01"
+    assert feed_and_cut() == b"\x1dVB\x00"  # feed to the cutter, partial cut
     assert status_query(4) == b"\x10\x04\x04"
     with pytest.raises(ValueError, match="QR payload"):
         qr_command("", 6)

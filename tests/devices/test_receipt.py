@@ -80,7 +80,8 @@ def test_every_chinese_run_is_wrapped_in_fs_and_encoded_gb18030() -> None:
 def test_receipt_starts_with_init_has_a_bold_double_centred_title_and_ends_with_a_partial_cut() -> None:
     data = render_escpos(social_security_receipt())
     assert data.startswith(b"\x1b\x40")
-    assert data.endswith((b"\x1b\x64\x06\x1d\x56\x01", b"\n" * 6 + b"\x1d\x56\x01"))
+    # GS V 66 0: the printer feeds just to its cutter and cuts; no blank lines of our own before it.
+    assert data.endswith(b"2025-06-01 21:30:05\x1c.\n\x1dVB\x00")
     title = next(it for it in paper_items(tokenize(data)) if it.kind == "line")
     assert (title.text, title.align, title.bold, title.width, title.height) == (
         "社保参保缴费证明", "center", True, 2, 2)
@@ -142,7 +143,7 @@ def test_wrapping_keeps_closing_punctuation_off_the_start_of_a_line() -> None:
 
 def test_english_labels_when_asked() -> None:
     text = render_text(social_security_receipt(language="en"))
-    assert "Tracking no.: HC20250601-00123" in text
+    assert "Tracking no.:\n" in text and "HC20250601-00123" in text
     assert "办件编号" not in text
 
 
@@ -186,3 +187,53 @@ def test_the_png_preview_is_black_and_white_like_thermal_paper() -> None:
     image = Image.open(io.BytesIO(render_png(social_security_receipt(), 58)))
     histogram = image.convert("L").histogram()
     assert [level for level, count in enumerate(histogram) if count] == [0, 255]
+
+
+def test_the_tracking_number_is_bold_double_height_on_a_line_of_its_own() -> None:
+    """HC-… is what a resident reads out or types: taller than the printer's narrow Font A."""
+    items = paper_items(tokenize(render_escpos(social_security_receipt())))
+    number = next(it for it in items if it.kind == "line" and it.text.strip() == "HC20250601-00123")
+    assert (number.bold, number.width, number.height) == (True, 1, 2)
+
+
+def test_the_rating_is_a_qr_to_the_platforms_page_for_this_receipt() -> None:
+    from datetime import datetime
+
+    from kiosk.qrcodes import rating_url
+    from kiosk.terminal.receipts import slip_layout
+
+    receipt_no = "HC-DEMO-001-20261121-123456-0001"
+    layout = slip_layout("receipt", {"item_name": "测试", "kind": "apply", "receipt_no": receipt_no,
+                                     "promised_days": 5}, kiosk_id="HC-DEMO-001", place="大厅",
+                         now=datetime(2026, 11, 21, 10, 0))
+    data = render_escpos(layout)
+    assert rating_url(receipt_no) in qr_payloads(data)
+    text = render_text(layout)
+    assert "扫码评价本次服务" in text and "请对本次服务进行评价" not in text  # no dead line
+    booking = slip_layout("appointment", {"item_name": "预约", "receipt_no": "HCYY20261121000001"},
+                          kiosk_id="HC-DEMO-001", place="大厅", now=datetime(2026, 11, 21, 10, 0))
+    assert all("/hcp" not in url for url in qr_payloads(render_escpos(booking)))
+
+
+def test_a_certification_slip_says_it_succeeded_and_when_the_next_is_due() -> None:
+    from datetime import datetime
+
+    from kiosk.terminal.receipts import slip_layout
+
+    layout = slip_layout("receipt", {"item_name": "退休人员养老金领取资格认证", "kind": "certification",
+                                     "next_due": "2027-11-21", "receipt_no": "HC-DEMO-001-20261121-123456-0002"},
+                         kiosk_id="HC-DEMO-001", place="大厅", now=datetime(2026, 11, 21, 10, 0))
+    text = flat(render_text(layout))
+    assert "认证成功" in text and "下次认证请于2027年11月21日前完成" in text and "承诺办结时限" not in text
+
+
+def test_latin_in_the_preview_keeps_to_its_cells() -> None:
+    """Each ASCII character is drawn inside its own 12-dot column, as the printer's Font A prints it:
+    wide letters such as M never run into their neighbours (a gap between every two)."""
+    import numpy as np
+
+    image = np.array(Image.open(io.BytesIO(draw_paper([PaperItem("line", "M" * 10)], 80))).convert("L"))
+    ink = (image < 128).any(axis=0)
+    xs = np.nonzero(ink)[0]
+    gaps = int((~ink[xs[0]:xs[-1] + 1]).sum())
+    assert xs[-1] - xs[0] < 10 * 12 and gaps >= 9

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from kiosk import flow
@@ -30,4 +32,6 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def kiosk(catalog: Catalog, clock: FakeClock) -> flow.KioskFlow:
-    return flow.KioskFlow(catalog, clock, idle_timeout_s=90, warning_s=20)
+    # The wall clock stands on a Saturday morning before the slots the tests list (2026-11-23, a Monday).
+    return flow.KioskFlow(catalog, clock, idle_timeout_s=90, warning_s=20,
+                          wall_clock=lambda: datetime(2026, 11, 21, 10, 0))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from datetime import datetime
 
 import pygame
 import pytest
@@ -48,7 +49,9 @@ def pick(catalog, kind, identity):
 def every_screen_view(language: str) -> dict[str, View]:
     """Walk the flow in elder mode through every kind; keep one view per screen."""
     catalog = Catalog.load()
-    k = flow.KioskFlow(catalog, Clock(), idle_timeout_s=90, warning_s=20)
+    # The wall clock before the slots listed below (2026-11-23), so the slots screen shows them.
+    k = flow.KioskFlow(catalog, Clock(), idle_timeout_s=90, warning_s=20,
+                       wall_clock=lambda: datetime(2026, 11, 21, 10, 0))
     views: dict[str, View] = {}
 
     def see(*events):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pygame
+import pytest
 
 from devices.id_card.identity import sample_cards
 
@@ -124,3 +125,16 @@ def test_app_qr_journey_signs_in_with_codes_the_platform_issued_and_redeemed(tmp
     assert summary["delivered"] and summary["platform_holds_receipt"] and summary["session_wiped"]
     person = sample_cards()[1]  # the simulator's TEST resident the app signed in
     assert person.id_number not in (tmp_path / "app_qr" / "summary.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", ["en", "zh_TW"])
+def test_the_thanks_screen_keeps_the_sessions_language(tmp_path: Path, language: str):
+    """A foreign or Taiwanese resident is thanked, and reminded to take their card, in their language."""
+    from screens.i18n import messages
+
+    summary = run_journey_subprocess(tmp_path, language)
+    said = summary["seen"]["thanks_text"]
+    table = messages()
+    assert summary["seen"]["thanks_language"] == language
+    assert table.text(language, "thanks_hint") in said and table.text(language, "thanks_title") in said
+    assert table.text("zh_CN", "thanks_hint") not in said and said != table.text("zh_CN", "thanks_title")

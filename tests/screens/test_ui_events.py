@@ -208,3 +208,25 @@ def test_elder_departments_page_by_touch_to_the_last_department(app):
     assert app.flow.screen.value == "list" and app.flow.view().elder
     tap(app, "back")
     assert "dept:zh" in targets(app)  # back on the page the resident left
+def test_a_message_is_spoken_and_covers_no_control(app):
+    """已通知工作人员: shown as a success message that leaves the help page's 返回 free, and spoken."""
+    from screens.i18n import messages
+
+    settle(app)
+    if app.flow.screen.value != "attract":
+        tap(app, "home" if app.flow.screen.value in ("thanks", "timeout") else "exit")
+        settle(app, lambda: app.flow.screen.value == "attract")
+    tap(app, "start")
+    settle(app, lambda: app.flow.screen.value == "home")
+    tap(app, "help")
+    settle(app, lambda: app.flow.screen.value == "help")
+    tap(app, "help:elderly")
+    settle(app, lambda: app.flow.view().notice_key == "notice_help_sent")
+    said = messages().text("zh_CN", "notice_help_sent")
+    assert app.renderer.message_text == said and app.speaker.last_text == said
+    banner = app.renderer.message_rect
+    assert banner is not None and not [b.target for b in app.renderer.buttons if b.rect.colliderect(banner)]
+    assert "back" in targets(app)
+    tap(app, "back")
+    settle(app, lambda: app.flow.screen.value == "home")
+    tap(app, "exit")
