@@ -180,6 +180,9 @@ class ServiceFailed:
 
 @dataclass(frozen=True)
 class PrintFinished:
+    """A slip's print job ended. ``reason`` (when not printed) is one of :data:`kiosk.flow.views.PRINT_REASONS`: what the
+    resident is told, in their language (the technician's words stay in the device status and log)."""
+
     job_id: str
     printed: bool
     reason: str = ""

@@ -72,7 +72,7 @@ def every_screen_view(language: str) -> dict[str, View]:
     views["consent_failed"] = k.view()  # the face check did not pass: the reason and the other ways
     see(flow.Tapped("consent"), flow.FaceCaptured(b"\xff\xd8face", True), flow.IdentityChecked(True),
         flow.DocumentFetched({"rows": []}), flow.SubmissionAccepted("HC-DEMO-001-20261121-000001"))
-    see(flow.PrintFinished(job(), False, "缺纸"), flow.Tapped("rate:5"))
+    see(flow.PrintFinished(job(), False, "printer_paper_out"), flow.Tapped("rate:5"))
     views["done"] = k.view()  # the follow-up question after a bad rating
     see(flow.Tapped("why:slow"))
     apply = pick(catalog, "apply", ("id_card", "id_card_face"))
