@@ -259,8 +259,8 @@ class ProblemDoor:
     503 ``{"status": "settings_problem", "problems": [...]}`` (the problems for loopback callers only, as
     the gateway's own details are), 503 for every other path. Closed before the real gateway starts."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.problems: list[str] = []
+    def __init__(self, host: str, port: int, problems: list[str] | None = None) -> None:
+        self.problems: list[str] = list(problems or [])  # set before the first caller can ask
         door = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -315,7 +315,7 @@ def wait_until_fixed(check: Callable[[], tuple[T | None, list[str]]], address: t
     door: ProblemDoor | None = None
     if address is not None:
         try:
-            door = ProblemDoor(*address)
+            door = ProblemDoor(*address, problems)
         except OSError as exc:
             print(f"{prog}: (no stand-in /health on {address[0]}:{address[1]}: {exc.strerror})", file=sys.stderr)
     dog = Watchdog()
