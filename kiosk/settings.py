@@ -241,13 +241,15 @@ class PlatformSection(_Section):
     timeout_s: float = Field(gt=0, le=120)
     """Timeout of one request to the platform."""
     secret: str = Field(min_length=16)
-    """Shared secret for signing platform requests (HMAC-SHA256). Replace it in every deployment."""
+    """Shared secret for signing platform requests (HMAC-SHA256, or HMAC-SM3 with ``security.suite = "sm"``).
+    Replace it in every deployment."""
     proxy_timeout_s: float = Field(default=3, gt=0, le=30)
     """Timeout of one online-only request (query, print, identity check, appointments) proxied for the
     kiosk app: short, so a resident is told at once when the platform is not answering."""
     signin_public_key: str = ""
-    """The platform's Ed25519 public key for app sign-in codes (base64 of its 32 bytes). Empty: the kiosk
-    checks only a code's shape and expiry, and the platform alone decides when redeeming it."""
+    """The platform's public key for app sign-in codes: base64 of an Ed25519 key (32 bytes) or of an SM2 key
+    (65 bytes, 04‖x‖y; under ``security.suite = "sm"``), optionally prefixed ``ed25519:`` or ``sm2:``. Empty:
+    the kiosk checks only a code's shape and expiry, and the platform alone decides when redeeming it."""
 
     @field_validator("signin_public_key")
     @classmethod
@@ -262,6 +264,15 @@ class PlatformSection(_Section):
             raise ValueError("must start with http:// or https:// (or be empty for the simulator)")
         return value.rstrip("/")
 
+
+
+class SecuritySection(_Section):
+    # -- crypto suite (issue 27; kiosk/crypto.py) --
+    suite: Literal["intl", "sm"] = "intl"
+    """The cryptography every part uses (kiosk/crypto.py): ``intl`` — AES-256-GCM at rest, HMAC-SHA256
+    platform signatures, Ed25519 sign-in codes; ``sm`` — 商用密码: SM4-GCM at rest, HMAC-SM3 platform
+    signatures, SM2 (with SM3) sign-in codes. Switching ``intl`` → ``sm`` re-keys the outbox: queued rows stay
+    readable with their old key until delivered; the platform must verify the same suite."""
 
 
 class SpeechSection(_Section):
@@ -298,6 +309,7 @@ class Settings(_Section):
     platform: PlatformSection
     speech: SpeechSection = SpeechSection()
     logging: LoggingSection
+    security: SecuritySection = SecuritySection()
     maintenance: MaintenanceSection = MaintenanceSection()
     _origin: dict[str, str] = PrivateAttr(default_factory=dict)
     _config_path: str | None = PrivateAttr(default=None)
