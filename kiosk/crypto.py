@@ -164,10 +164,12 @@ class Aead:
             raise CryptoError("does not open with this key and associated data") from exc
 
 
-def sm4_encrypt_block(key: bytes, block: bytes) -> bytes:
-    """One 16-byte SM4 block (ECB of one block): for the GB/T 32907 known-answer test only."""
+def sm4_encrypt_block(key: bytes, block: bytes, *, times: int = 1) -> bytes:
+    """One 16-byte SM4 block encrypted ``times`` times over: for the GB/T 32907 known-answer tests only."""
     enc = Cipher(algorithms.SM4(key), modes.ECB()).encryptor()
-    return enc.update(block) + enc.finalize()
+    for _ in range(times):
+        block = enc.update(block)
+    return block + enc.finalize()
 
 
 # --- signatures -----------------------------------------------------------------------------------------
