@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,7 +93,7 @@ ANNEX_R = int("40F1EC59 F793D9F4 9E09DCEF 49130D41 94F79FB1 EED2CAA5 5BACDB49 C4
 ANNEX_S = int("6FC6DAC3 2C5D5CF1 0C77DFB2 0F7C2EB6 67A45787 2FB09EC5 6327A67E C7DEEBE7".replace(" ", ""), 16)
 
 
-def annex_core(k: int | None = None):  # noqa: ANN201 - gmalg's core object
+def annex_core(k: int | None = None) -> Any:  # gmalg's SM2Core
     # The SM2 code kiosk/crypto.py uses (gmalg), on the standard's example curve instead of the recommended one.
     from gmalg.ellipticcurve import ECDLP
     from gmalg.sm2 import SM2Core
