@@ -120,6 +120,7 @@ class SimState:
         self.identity_outcomes: dict[str, str] = {}  # sha256 of an ID number → scripted outcome
         self.signin = SignInCodes(suite=suite)  # the app's sign-in codes (issued under /admin, redeemed in /v1)
         self.requests = 0
+        self.signed_with: dict[str, int] = {}  # suite (intl, sm) → verified requests signed in it
         # (monotonic time, method, path) of every platform request as it arrived: lets tests
         # prove timing promises such as "no retry before Retry-After".
         self.arrivals: deque[tuple[float, str, str]] = deque(maxlen=10_000)
