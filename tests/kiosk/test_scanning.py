@@ -44,13 +44,14 @@ def camera() -> SimulatedQrCamera:
     return SimulatedQrCamera()
 
 
-@pytest.fixture(scope="module")
-def platform():
-    """The platform simulator and a real gateway in front of it, as ``kiosk run`` wires them."""
+@pytest.fixture(scope="module", params=["intl", "sm"])
+def platform(request: pytest.FixtureRequest):
+    """The platform simulator and a real gateway in front of it, as ``kiosk run`` wires them, in each
+    crypto suite (sm: SM2 sign-in codes, HMAC-SM3 requests, SM4-GCM outbox)."""
     import tempfile
 
-    base = load_settings(environ={})
-    sim = start_platform_sim("127.0.0.1", 0, base.platform.secret)
+    base = load_settings(environ={"KIOSK_SECURITY__SUITE": request.param})
+    sim = start_platform_sim("127.0.0.1", 0, base.platform.secret, suite=request.param)
     with tempfile.TemporaryDirectory(prefix="scan-gw-") as data_dir:
         settings = base.model_copy(update={
             "gateway": base.gateway.model_copy(update={"port": 0, "data_dir": data_dir}),
