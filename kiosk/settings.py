@@ -486,7 +486,7 @@ def settings_warnings(settings: Settings) -> list[Problem]:
     (:func:`absent_device_problems`) and the packaged maintenance PIN while a device is real hardware
     (:func:`sample_pin_problems`). ``kiosk config check`` lists them (``--strict`` makes them errors);
     ``kiosk run`` and ``kiosk app`` log them and start anyway."""
-    return sample_pin_problems(settings) + absent_device_problems(settings)
+    return sample_pin_problems(settings) + absent_device_problems(settings) + suite_problems(settings)
 
 
 def fallback_gateway_address(config: str | Path | None = None,
@@ -619,6 +619,17 @@ def pin_advice(settings: Settings) -> str:
     return (f"make this terminal's own PIN with `kiosk maintenance pin-hash` and paste the [maintenance] lines it "
             f"prints into {settings.config_file} (or set KIOSK_MAINTENANCE__PIN_HASH in /etc/kiosk/kiosk.env), "
             "then restart the kiosk")
+
+
+def suite_problems(settings: Settings) -> list[Problem]:
+    """A sign-in key of another algorithm than ``security.suite``'s (an Ed25519 key on an ``sm`` terminal):
+    the codes are still checked with the key given, but an assessor of GB/T 39786 expects SM2."""
+    key = load_public_key(settings.platform.signin_public_key)
+    if key is None or key.suite == settings.security.suite:
+        return []
+    return [Problem(settings.origin("platform.signin_public_key"), "platform.signin_public_key",
+                    f"this is an {key.algorithm} key but security.suite is {settings.security.suite!r}: ask the "
+                    "platform for its sign-in key of that suite (SM2 for sm, Ed25519 for intl)")]
 
 
 def sample_pin_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
