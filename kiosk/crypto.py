@@ -98,6 +98,11 @@ def hmac_sha256(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
 
 
+def hmac_sha1(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA1, only for RFC 4226/6238 one-time codes (authenticator apps compute TOTP with SHA-1)."""
+    return hmac.new(key, message, hashlib.sha1).digest()
+
+
 def equal(a: bytes | str, b: bytes | str) -> bool:
     """Compare two MACs, hashes or secrets in constant time (``str`` as UTF-8)."""
     a_bytes = a.encode("utf-8") if isinstance(a, str) else a

@@ -107,7 +107,7 @@ def scan(effect: flow.ScanQr, camera: Any, *, redeem: Redeem | None = None, sign
 
     ``redeem`` turns a sign-in code's token into the resident (:func:`redeem_signin` through the
     gateway); without it a sign-in code is answered "not available". ``signin_key`` is the platform's
-    Ed25519 public key; when None, the simulated phone's platform key is used if the camera has one,
+    public key (Ed25519 or SM2); when None, the simulated phone's platform key is used if the camera has one,
     else only the code's shape and expiry are checked.
     Returns the event for the flow, or None when the scan was cancelled (nobody is waiting for it).
     """

@@ -49,6 +49,14 @@ def test_an_ed25519_sign_in_key_on_an_sm_terminal_is_a_warning() -> None:
     assert not [p for p in settings_warnings(settings) if p.key == "platform.signin_public_key"]
 
 
+def test_the_fixed_algorithm_macs_match_their_rfcs() -> None:
+    message = b"what do ya want for nothing?"
+    assert crypto.hmac_sha1(b"Jefe", message).hex() == "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"  # RFC 2202
+    assert crypto.hmac_sha256(b"Jefe", message).hex() == (
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")  # RFC 4231
+    assert crypto.equal("abc", b"abc") and not crypto.equal("abc", "abd")
+
+
 @pytest.mark.parametrize("suite", crypto.SUITES)
 def test_sealed_bytes_open_only_with_their_key_and_associated_data(suite: str) -> None:
     key = crypto.random_bytes(crypto.AEAD_KEY_BYTES[suite])  # type: ignore[index]
