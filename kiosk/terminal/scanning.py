@@ -107,8 +107,8 @@ def scan(effect: flow.ScanQr, camera: Any, *, redeem: Redeem | None = None, sign
 
     ``redeem`` turns a sign-in code's token into the resident (:func:`redeem_signin` through the
     gateway); without it a sign-in code is answered "not available". ``signin_key`` is the platform's
-    public key (Ed25519 or SM2); when None, the simulated phone's platform key is used if the camera has one,
-    else only the code's shape and expiry are checked.
+    public key (Ed25519 or SM2); when None, the simulated phone's platform key is used if the camera has
+    one, else only the code's shape and expiry are checked.
     Returns the event for the flow, or None when the scan was cancelled (nobody is waiting for it).
     """
     from devices.camera.qr import QrReader  # lazy: imports OpenCV (0.3 s); only a scan needs it

@@ -229,8 +229,8 @@ class PlatformClient:
         return self._json(self._request("POST", "/v1/identity/signin", {"token": token}))
 
     def signin_key(self) -> str:
-        """The platform's public key for sign-in codes (base64; Ed25519, or SM2 under the sm suite), as ``platform.signin_public_key``
-        takes it."""
+        """The platform's public key for sign-in codes (base64; Ed25519, or SM2 under the sm suite), as
+        ``platform.signin_public_key`` takes it."""
         data = self._json(self._request("GET", "/v1/identity/signin-key"))
         key = data.get("public_key")
         if not isinstance(key, str) or not key:
