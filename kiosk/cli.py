@@ -302,7 +302,8 @@ def _cmd_platform_sim(args: argparse.Namespace, settings: Settings) -> int:
     except (TypeError, ValueError) as exc:
         print(f"kiosk platform-sim: {exc}", file=sys.stderr)
         return EXIT_SETTINGS
-    return serve_platform_sim(args.host, port, settings.platform.secret, faults=faults, ready=notify_ready) or 0
+    return serve_platform_sim(args.host, port, settings.platform.secret, faults=faults, ready=notify_ready,
+                              suite=settings.security.suite) or 0
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -236,21 +236,23 @@ class Supervisor:
 
 
 def key_problem(settings: Settings) -> str | None:
-    """A plain sentence when the outbox key exists but cannot be used (unreadable, not a key), else None.
-    A missing key is no problem: the gateway creates one on its first start."""
+    """A plain sentence when an outbox key exists but cannot be used (unreadable, not a key), else None.
+    A missing key is no problem: the gateway creates the suite's key on its first start."""
     # lazy: the outbox's crypto module loads `cryptography`; `kiosk config check` must stay quick
-    from local_api.outbox.crypto import KEY_BYTES, KEY_FILE_NAME
+    from local_api.outbox.crypto import KEYS
 
-    path = settings.data_path / KEY_FILE_NAME
-    try:
-        size = len(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"{path}: the outbox key cannot be read ({exc.strerror}); check its owner (the kiosk user) and mode 0600"
-    if size != KEY_BYTES:
-        return (f"{path}: is {size} bytes, not a {KEY_BYTES}-byte outbox key; restore the right key file from the "
-                "backup (queued submissions need it) — never delete it while submissions wait")
+    for spec in KEYS.values():
+        path = settings.data_path / spec.file_name
+        try:
+            size = len(path.read_bytes())
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return (f"{path}: the outbox key cannot be read ({exc.strerror}); check its owner (the kiosk user) "
+                    "and mode 0600")
+        if size != spec.size:
+            return (f"{path}: is {size} bytes, not a {spec.size}-byte outbox key; restore the right key file from "
+                    "the backup (queued submissions need it) — never delete it while submissions wait")
     return None
 
 

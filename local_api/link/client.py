@@ -112,8 +112,9 @@ def _error_code_of(response: requests.Response) -> str:
 class PlatformClient:
     """Signed JSON requests to the platform. Safe to share between threads (one session per thread)."""
 
-    def __init__(self, base_url: str, secret: str, kiosk_id: str, timeout_s: float) -> None:
+    def __init__(self, base_url: str, secret: str, kiosk_id: str, timeout_s: float, *, suite: str = "intl") -> None:
         self.base_url = base_url.rstrip("/")
+        self.suite = suite  # security.suite: HMAC-SHA256 or HMAC-SM3 request signatures (local_api.link.signing)
         self._base_path = urlsplit(self.base_url).path
         self._secret = secret
         self.kiosk_id = kiosk_id
@@ -156,7 +157,7 @@ class PlatformClient:
         all_headers = dict(headers or {})
         if body is not None:
             all_headers["Content-Type"] = "application/json; charset=utf-8"
-        all_headers.update(sign(self._secret, self.kiosk_id, method, self._base_path + path, raw))
+        all_headers.update(sign(self._secret, self.kiosk_id, method, self._base_path + path, raw, suite=self.suite))
         try:
             response = self._session().request(method, self.base_url + path, data=raw or None,
                                                headers=all_headers, timeout=self.timeout_s)
@@ -228,8 +229,8 @@ class PlatformClient:
         return self._json(self._request("POST", "/v1/identity/signin", {"token": token}))
 
     def signin_key(self) -> str:
-        """The platform's Ed25519 public key for sign-in codes (base64), as ``platform.signin_public_key``
-        takes it."""
+        """The platform's public key for sign-in codes (base64; Ed25519, or SM2 under the sm suite), as
+        ``platform.signin_public_key`` takes it."""
         data = self._json(self._request("GET", "/v1/identity/signin-key"))
         key = data.get("public_key")
         if not isinstance(key, str) or not key:

@@ -26,8 +26,6 @@ This module keeps the credentials (no Flask); :mod:`local_api.web.auth` checks a
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -39,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk import crypto
 from local_api.files import write_atomically
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ class Principal:
 def _hash(salt: str, secret: str) -> str:
     # Tokens are 256-bit random secrets, not passwords: a salted SHA-256 cannot be brute-forced,
     # and a slow KDF would only make every authenticated request (e.g. Prometheus scrapes) slower.
-    return hmac.new(bytes.fromhex(salt), secret.encode("utf-8"), hashlib.sha256).hexdigest()
+    return crypto.hmac_sha256(bytes.fromhex(salt), secret.encode("utf-8")).hex()
 
 
 class TokenStore:
@@ -181,7 +180,7 @@ class TokenStore:
         with self._lock:
             entry = self._entry(token_id)
             entry = dict(entry) if entry is not None else None
-        if entry is None or not hmac.compare_digest(_hash(entry["salt"], secret), entry["hash"]):
+        if entry is None or not crypto.equal(_hash(entry["salt"], secret), entry["hash"]):
             return None, UNKNOWN
         if entry.get("expires_at") is not None and entry["expires_at"] <= self._now():
             return None, EXPIRED
@@ -343,8 +342,8 @@ class ConsoleSessions:
 
     def csrf_token(self, sid: str) -> str:
         """The session's CSRF token: an HMAC of its id, so nothing more needs storing."""
-        return hmac.new(self._key, sid.encode(), hashlib.sha256).hexdigest()
+        return crypto.hmac_sha256(self._key, sid.encode()).hex()
 
     def csrf_ok(self, sid: str, token: str | None) -> bool:
         """Whether ``token`` is the session's CSRF token."""
-        return bool(token) and hmac.compare_digest(self.csrf_token(sid), str(token))
+        return bool(token) and crypto.equal(self.csrf_token(sid), str(token))

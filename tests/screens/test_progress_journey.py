@@ -148,11 +148,10 @@ def test_app_sign_in_with_the_platform_out_of_reach_offers_the_cards(rig):
 
 
 def test_a_configured_platform_key_refuses_codes_signed_by_any_other(kiosk_stack):
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+    from kiosk.crypto import SigningKey
     from kiosk.qrcodes import public_key_b64
 
-    other = public_key_b64(Ed25519PrivateKey.generate().public_key())
+    other = public_key_b64(SigningKey.generate("intl").public)
     stack = kiosk_stack(adjust=lambda s: s.model_copy(update={
         "platform": s.platform.model_copy(update={"signin_public_key": other})}))
     app, r = stack.app, ScriptedResident(stack.app)
