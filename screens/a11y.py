@@ -148,14 +148,15 @@ def _field_state(key: str, view: View, renderer: Renderer, said: list[str], t: T
     if field is None:
         return ""
     typing = isinstance(view, FormView) and view.focus == key
+    checked = t("problem_" + field.problem) if field.problem else ""  # as drawn under the field
     if typing:
         text = getattr(renderer.keyboard, "text", view.focus_text)
         value = spoken_characters(text) if text else t("a11y_empty")
-        problem = getattr(renderer.keyboard, "problem", lambda **_: None)()
+        problem = checked or getattr(renderer.keyboard, "problem", lambda **_: None)()
         return _join(t("a11y_typing"), value, t("a11y_problem", problem=problem) if problem else "")
     value = field.value
     shown = t("a11y_empty") if not value else t("a11y_masked") if _MASKED.search(value) else value
-    problem = t("a11y_problem", problem=t("problem_" + field.problem)) if field.problem else ""
+    problem = t("a11y_problem", problem=checked) if checked else ""
     return _join(shown, t("a11y_required") if field.required and not value else "", problem)
 
 

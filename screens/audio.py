@@ -217,6 +217,10 @@ class AudioMode:
         return isinstance(view, FormView) and bool(view.focus) and self.app.renderer.keyboard is not None
 
     def _digit(self, digit: str, typing: bool) -> None:
+        if self._screen == "receipt_entry":  # the receipt number's own keypad
+            self.app.activate(f"pk:{digit}")
+            self.say(digit)
+            return
         if typing:
             self.app.activate(f"key:{digit}")
             self.say(digit)
