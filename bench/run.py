@@ -36,6 +36,7 @@ MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
     ("QRSCAN", "bench.bench_scanning"),
     ("QRSIGNIN", "bench.bench_signin"),
     ("R3-boot-printer,R3-boot-reader", "bench.bench_always_up"),
+    ("AUDIO", "bench.bench_audio"),
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -71,6 +72,9 @@ MEANING: dict[str, str] = {
     "QRSIGNIN": "App sign-in: a token redeemed kiosk → gateway → platform simulator, median, against the "
                 "same redemption sent straight to the simulator; and a sign-in code held up until the flow "
                 "has the resident, against a progress scan from the same camera (both informational).",
+    "AUDIO": "Audio mode: a keypad key (↓, Enter, back) posted as a pygame KEYDOWN → espeak-ng started for its "
+             "announcement (reading order rebuilt, announcement composed, the last one interrupted), p95; "
+             "against espeak-ng started alone.",
     "SSC": "Social security card read over PC/SC (private pcscd, virtual card): the APDUs plus decoding, "
            "median, against the same APDUs sent bare on the same connection (informational).",
 }

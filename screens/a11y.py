@@ -130,7 +130,7 @@ def _control(target: str, label: str, rect: pygame.Rect, view: View, renderer: R
             if target[7:] in codes:
                 state = t("a11y_of_list", index=codes.index(target[7:]) + 1, count=len(codes))
         return Element("entry", name, state, target, rect)
-    if target.startswith(("key:", "cand:", "date:")) or target == "kb:done" or target.startswith("kb:layout:"):
+    if target.startswith(("key:", "cand:", "date:", "kb:layout:", "pk:")) or target == "kb:done":
         return Element("key", name, "", target, rect)
     if target.startswith("page:"):
         scrolled = renderer.canvas.scrolled
