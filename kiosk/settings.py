@@ -280,6 +280,9 @@ class SpeechSection(_Section):
     "" for the default output."""
     blank_screen: bool = True
     """Audio mode blanks the screen for privacy (it shows only 语音模式使用中)."""
+    audio_jack: str = ""
+    """The input device that reports the headphone jack (``/dev/input/by-path/…-event``): plugging headphones
+    in starts audio mode, pulling them out ends it; "" where the platform reports none."""
 
 
 class MaintenanceSection(_Section):

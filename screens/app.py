@@ -21,6 +21,7 @@ from PIL import Image
 from kiosk import flow
 from kiosk.flow.views import FormView, ListView, View
 from kiosk.settings import Settings
+from kiosk.terminal.headphones import HeadphoneJack
 from kiosk.terminal.speech import ELDER_RATE, Speaker, load_engine
 from kiosk.terminal.terminal import Terminal
 from kiosk.watchdog import Watchdog
@@ -72,6 +73,7 @@ class KioskApp:
         self.speaker = Speaker(enabled=not self.display.headless, rate=settings.speech.rate_wpm,
                                engine=load_engine(settings.speech.engine, settings.speech.command))
         self.audio = AudioMode(self)  # the keypad and headphones (screens/audio.py)
+        self.jack = HeadphoneJack(settings.speech.audio_jack) if settings.speech.audio_jack else None
         self._press: tuple[int, int] | None = None
         self._dragging = False
         self._velocity = 0.0  # design px per frame after a fling
@@ -264,6 +266,11 @@ class KioskApp:
                 self.insert_sample_card()
             elif event.type == pygame.KEYDOWN and not self.maintenance.is_open:
                 self.audio.key(event)  # the keypad: audio mode (screens/audio.py)
+        plugged = self.jack.poll() if self.jack is not None else None
+        if plugged is True and not self.audio.on:
+            self.audio.start()  # headphones in: audio mode
+        elif plugged is False:
+            self.audio.end()
         for item in self.terminal.pending():
             self.dispatch(item)
         if self._velocity and not self._dragging and self._press is None:  # fling: glide and slow down
@@ -342,6 +349,8 @@ class KioskApp:
         if self.feed is not None:
             self.feed.close()
         self.maintenance.close()
+        if self.jack is not None:
+            self.jack.close()
         if self.speaker is not None:
             self.speaker.stop()
         self.terminal.close()

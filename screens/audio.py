@@ -27,7 +27,7 @@ import pygame
 
 from kiosk import flow
 from kiosk.flow.views import FormView, View
-from kiosk.terminal.speech import MAX_RATE, MIN_RATE
+from kiosk.terminal.speech import ELDER_RATE, MAX_RATE, MIN_RATE, NORMAL_RATE
 from screens import a11y, theme
 from screens.i18n import messages
 
@@ -85,7 +85,8 @@ class AudioMode:
         """Announce ``text`` now (interrupting whatever is being said)."""
         view = self._view or self.app._last_view
         self.app.speaker.say(a11y.for_speech(text, self.t), self._language(),
-                             rate=None if view is None or not view.elder else min(self.app.speaker.rate, 140))
+                             rate=None if view is None or not view.elder else
+                             max(MIN_RATE, self.app.speaker.rate - (NORMAL_RATE - ELDER_RATE)))  # 适老化: slower
 
     # -- on and off --
 
@@ -98,6 +99,15 @@ class AudioMode:
         self._screen = ""
         self.app.dispatch(flow.AudioMode(True))  # longer timeouts; the frame is read below
         self.frame(self.app.view(), orientation=True)
+
+    def end(self) -> None:
+        """The headphones came out: audio mode ends, the screen shows again."""
+        if not self.on:
+            return
+        self.stop()
+        self.app.speaker.stop()
+        self.app.dispatch(flow.AudioMode(False))
+        self.app.draw_if_changed(force=True)
 
     def stop(self) -> None:
         self.on = False

@@ -18,6 +18,7 @@ import pytest
 from kiosk import flow
 from kiosk.catalog.loading import Catalog
 from kiosk.settings import load_settings
+from kiosk.terminal.headphones import EV_SW, EVENT
 from local_api.server import start_gateway, start_platform_sim
 from screens.app import KioskApp
 from screens.demo import ScriptedResident, demo_settings
@@ -147,3 +148,51 @@ def test_the_screen_is_blanked_for_privacy_in_audio_mode(app):
     r.wait_for("home")
     after = {app.display.surface.get_at((x, y))[:3] for x in range(0, 1080, 40) for y in range(0, 1920, 40)}
     assert len(before) > 8 and len(after) <= 4  # the background and the one line's anti-aliased ink
+
+
+def test_headphones_plugged_in_start_audio_mode_and_pulled_out_end_it(tmp_path):
+    """``[speech] audio_jack``: the jack's input device (here a FIFO carrying the kernel's input_event
+    records) reports SW_HEADPHONE_INSERT; plugging in starts audio mode with its orientation, pulling out
+    ends it and the screen shows again."""
+    jack = tmp_path / "jack-event"
+    os.mkfifo(jack)
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    settings = load_settings(environ={})
+    platform = start_platform_sim("127.0.0.1", 0, settings.platform.secret)
+    s = demo_settings(settings, str(tmp_path / "data"), platform.url)
+    s = s.model_copy(update={"speech": s.speech.model_copy(update={"audio_jack": str(jack)})})
+    gateway = start_gateway(s)
+    app = KioskApp(s, gateway_url=gateway.url, headless=True)
+    writer = os.open(jack, os.O_RDWR)  # keeps the FIFO open, as the kernel keeps the device
+    try:
+        app.speaker.transcript = []
+        r = ScriptedResident(app)
+        r.wait_for("attract")
+        app.step()
+        assert not app.audio.on
+        os.write(writer, EVENT.pack(0, 0, EV_SW, 0x02, 1) + EVENT.pack(0, 0, 0, 0, 0))  # plugged (+ EV_SYN)
+        app.step()
+        assert app.audio.on and app.flow.audio and t("a11y_orientation") in said(app)[-1]
+        os.write(writer, EVENT.pack(0, 0, EV_SW, 0x02, 0))  # pulled out
+        app.step()
+        assert not app.audio.on and not app.flow.audio
+    finally:
+        os.close(writer)
+        app.close()
+        gateway.close()
+        platform.close()
+
+
+@pytest.mark.parametrize("language", ["zh_TW", "en"])
+def test_the_language_chosen_by_keys_is_the_language_spoken(app, language):
+    """The language buttons are in the reading order; choosing one by Enter switches the announcements."""
+    r = ScriptedResident(app)
+    r.wait_for("attract")
+    r.press(pygame.K_F1)
+    press_until(r, pygame.K_DOWN, t(f"lang_{language}"))
+    r.press(pygame.K_RETURN)
+    assert app.speaker.transcript[-1].language == language
+    assert t("a11y_selected", language) in said(app)[-1]  # the language button now says it is on
+    r.press(pygame.K_UP)
+    assert app.speaker.transcript[-1].language == language
+    assert t("a11y_role_language", language) in said(app)[-1] or t("a11y_role_button", language) in said(app)[-1]
