@@ -27,8 +27,8 @@ from screens.renderer import Renderer
 
 Text = Callable[..., str]
 
-# Roles, in the words each language speaks them (config/messages.toml: a11y_role_*).
-ROLES = ("heading", "text", "message", "button", "field", "choice", "entry", "key", "language")
+# Roles (spoken as config/messages.toml's a11y_role_<role>): heading, text, message, button, field,
+# choice, entry (of a list), key (of a keypad), language.
 # Buttons every screen shares: read after the screen's own controls (the content first).
 CHROME = ("speak:repeat", "speech", "elder", "lang:", "exit", "help", "back", "home")
 _PAGE = re.compile(r"^\d+ / \d+$")  # the pager's "3 / 5": said as the list's page instead
@@ -179,6 +179,9 @@ def say_screen(elements: list[Element], t: Text, *, focus: int = -1) -> str:
     """A new screen: its title, texts and message, how many controls it has, then the focused one."""
     said = [say_element(e, t) for e in elements if not e.control]
     controls = [e for e in elements if e.control]
+    pager = next((e for e in controls if e.target.startswith("page:") and e.state), None)
+    if pager is not None:  # a list that pages: which page of how many
+        said.append(pager.state)
     said.append(t("a11y_controls", count=len(controls)) if controls else t("a11y_no_controls"))
     if 0 <= focus < len(elements) and elements[focus].control:
         said.append(say_element(elements[focus], t))
