@@ -101,7 +101,8 @@ def test_every_apply_form_is_read_while_filled(surface, catalog, language, elder
 @pytest.mark.parametrize("elder", MODES)
 def test_the_other_screens_are_read(surface, catalog, language, elder, listening):
     """Help, search, the progress lookup's scan and keypad, the card prompt, the consent, the idle
-    warning and the timeout notice."""
+    warning, the print item to its end (working, printing, done with the rating and its why, thanks)
+    and the timeout notice."""
     r = ListeningResident(surface, catalog, check_layout=False)
     r.start(language, elder)
     r.touch("help")
@@ -126,14 +127,26 @@ def test_the_other_screens_are_read(surface, catalog, language, elder, listening
     assert r.view().warning
     r.touch("extend")
     r.touch("consent")
-    r.flow.clock.now += 1
+    r.event(flow.FaceCaptured(b"\xff\xd8face", True))
+    r.event(flow.IdentityChecked(True))
+    r.event(flow.DocumentFetched({"title": "社会保险参保缴费证明", "doc_no": "D1", "rows": []}))
+    asked = r.flow.handle(flow.SubmissionAccepted("HC-DEMO-001-20261121-000001"))
+    r.draw()
+    job = next(e for e in asked if isinstance(e, flow.PrintReceipt)).job_id
+    r.event(flow.PrintFinished(job, True))
+    assert r.screen == "done"
+    r.touch("rate:5")  # a bad rating asks why
+    r.touch(next(x for x in r.targets() if x.startswith("why:")))
+    assert r.screen == "thanks"
+    r.flow.clock.now += 60
     r.event(flow.Tick())
+    r.start(language, elder)  # a second visit, left alone: the timeout notice
     r.flow.clock.now += 10_000
     r.event(flow.Tick())
     r.event(flow.Tick())
     read = set().union(*(x.screens_read for x in listening))
     assert {"attract", "home", "help", "search", "scan", "receipt_entry", "card_prompt", "consent",
-            "consent:warning"} <= read, read
+            "consent:warning", "working", "printing", "done", "thanks", "timeout"} <= read, read
 
 
 def test_a_field_reads_its_value_masked_and_its_check(surface, catalog):
