@@ -71,6 +71,7 @@ class AudioMode:
         self._warning = False
         self._view: View | None = None
         self._hold = False  # a key is being handled that says its own outcome (a digit, a page)
+        self._resume = ""  # the focused target when the idle warning came
 
     # -- words --
 
@@ -134,7 +135,11 @@ class AudioMode:
         self._message = message
         warned, was_warned = view.warning, self._warning
         self._warning = warned
-        if new_screen or warned != was_warned:
+        if warned and not was_warned and before is not None:
+            self._resume = before.target  # where the resident was when the warning came
+        if not warned and was_warned and not new_screen:
+            self.focus = self._find(self._resume, None)  # extended: back where they were
+        elif new_screen or warned != was_warned:
             self.focus = self._first_control()
         else:
             self.focus = self._find(before.target if before is not None and before.control else "", before)

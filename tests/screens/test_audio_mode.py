@@ -135,6 +135,10 @@ def test_keys_interrupt_repeat_volume_rate_and_the_spoken_timeout(app):
     r.press(pygame.K_DOWN)  # any key
     assert not f.warning and said(app)[-1].rstrip("。") == t("a11y_extended")
     assert f.screen.value == "home"
+    r.press(pygame.K_F3)  # and the focus is where it was before the warning
+    r.press(pygame.K_UP)
+    r.press(pygame.K_DOWN)
+    assert t("browse_all") in said(app)[-1]
 
 
 def test_the_screen_is_blanked_for_privacy_in_audio_mode(app):
