@@ -157,3 +157,23 @@ def test_an_engine_that_is_not_installed_is_named():
         load_engine("a-voice-nobody-installed")
     sp = Speaker(engine=load_engine("command", ["no-such-tts-program", "{text}"]))
     assert not sp.enabled and "no-such-tts-program" in sp.reason
+
+
+def test_an_installed_package_provides_an_engine_by_its_entry_point(tmp_path, monkeypatch):
+    """A voice installed from a package registry registers itself in ``kiosk.speech_engines``; naming it in
+    ``[speech] engine`` is all it takes (here the package is a dist-info folder on sys.path, as pip leaves it)."""
+    out = tmp_path / "said.txt"
+    (tmp_path / "better_voice.py").write_text(
+        "from kiosk.terminal.speech import CommandEngine\n"
+        "def engine():\n"
+        f"    return CommandEngine(['sh', '-c', 'printf %s \"$1\" > {out}', 'tts', '{{text}}'], name='better')\n",
+        encoding="utf-8")
+    info = tmp_path / "better_voice-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: better-voice\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[kiosk.speech_engines]\nbetter = better_voice:engine\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sp = Speaker(engine=load_engine("better"))
+    assert sp.engine.name == "better" and sp.say("社保卡", "zh_CN")
+    assert wait_until(lambda: not sp.speaking) and wait_until(out.exists)
+    assert out.read_text(encoding="utf-8") == "社保卡"
