@@ -280,6 +280,20 @@ class SpeechSection(_Section):
     """Speak each screen's main text with espeak-ng (closed kiosks speak what they show: EN 301 549)."""
     rate_wpm: int = Field(default=165, ge=80, le=450)
     """Speaking rate in words per minute; elder mode speaks slower."""
+    engine: str = "espeak-ng"
+    """The synthesiser: ``espeak-ng``, ``command`` (with ``command``) or the entry point name of an installed
+    engine package (group ``kiosk.speech_engines``; kiosk/terminal/speech.py)."""
+    command: list[str] = Field(default_factory=list)
+    """For ``engine = "command"``: its argument list with ``{voice}``, ``{language}``, ``{rate}``,
+    ``{volume}``, ``{text}``."""
+    output: str = ""
+    """The audio output audio mode speaks on (the headphones: a PulseAudio sink or ALSA card name);
+    "" for the default output."""
+    blank_screen: bool = True
+    """Audio mode blanks the screen for privacy (it shows only 语音模式使用中)."""
+    audio_jack: str = ""
+    """The input device that reports the headphone jack (``/dev/input/by-path/…-event``): plugging headphones
+    in starts audio mode, pulling them out ends it; "" where the platform reports none."""
 
 
 class MaintenanceSection(_Section):

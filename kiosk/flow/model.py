@@ -89,6 +89,19 @@ class CardRejected:
 
 
 @dataclass(frozen=True)
+class KeyPressed:
+    """A key of the audio keypad (or a keyboard) that moved the focus, repeated or changed the voice:
+    the resident is there, so it counts as input, and any key answers the idle warning."""
+
+
+@dataclass(frozen=True)
+class AudioMode:
+    """Audio mode started (headphones, the keypad's help key) or ended: timeouts grow longer."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passes; the flow checks its deadlines against the clock."""
 
@@ -214,7 +227,7 @@ class ProgressAnswered:
     reason_key: str = ""
 
 
-Event = (Tapped | TextEntered | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
+Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
          | ProgressAnswered)
