@@ -80,7 +80,14 @@ class GatewayServices:
         self.metrics = GatewayMetrics(settings, self.version, self.outbox, self.forwarder, self.presence)
         self.sessions = ConsoleSessions(self.tokens)
         self.audit = AuditLog(data / AUDIT_FILE_NAME, max_bytes=int(settings.gateway.audit_max_mb * 1024 * 1024),
-                              keep=settings.gateway.audit_keep)
+                              keep=settings.gateway.audit_keep,
+                              retention_s=settings.gateway.audit_retention_days * 86400.0,
+                              kiosk_id=settings.kiosk.id)
+        # The platform's clock offset, as its answers date it, goes into the audit (GB/T 22239 8.1.4.3 b).
+        for client in (self.platform, self.proxy, self.forwarder.client):
+            if client is not None:
+                client.on_clock = self.audit.clock_heard
+        self.metrics.watch_audit(self.audit)
         self.service_switch = ServiceSwitch(data / SERVICE_FILE_NAME)
         self.device_settings = LocalDeviceSettings(settings, data / LOCAL_SETTINGS_FILE_NAME)
         self.screen = ScreenFrame()
