@@ -26,6 +26,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from local_api.link.signing import sign
 from local_api.strict_json import STRICT_NUMBERS
@@ -118,25 +120,34 @@ def tls_failure_reason(exc: BaseException) -> str:
     if alert:
         return (f"TLS: the platform refused this terminal ({alert.group(1).strip()}); it may want a client "
                 "certificate it trusts (platform.client_cert / client_key)")
+    if "EOF occurred" in text or "UNEXPECTED_EOF" in text:
+        return ("TLS: the platform closed the connection during the handshake; it may want a client certificate "
+                "it trusts (platform.client_cert / client_key)")
     short = re.search(r"\[SSL[^]]*\] ([^(')]+)", text)
     return f"TLS with the platform failed ({(short.group(1) if short else type(exc).__name__).strip()})"
 
 
 class _CertWatchingAdapter(HTTPAdapter):
-    """requests' adapter, noting the server certificate's expiry of each answer's connection."""
+    """requests' adapter whose HTTPS connections tell ``seen`` the server certificate's expiry (Unix
+    seconds) each time one is made (the handshake verified it: ``platform.ca_bundle`` or the system store)."""
 
     def __init__(self, seen: Callable[[float], None]) -> None:
-        super().__init__()
-        self._seen = seen
-
-    def build_response(self, req: Any, resp: Any) -> requests.Response:
-        sock = getattr(getattr(resp, "connection", None), "sock", None)
-        if isinstance(sock, ssl.SSLSocket):
-            cert = sock.getpeercert()
+        def connect(conn: HTTPSConnection) -> None:
+            HTTPSConnection.connect(conn)
+            sock = conn.sock
+            cert = sock.getpeercert() if isinstance(sock, ssl.SSLSocket) else None
             not_after = cert.get("notAfter") if cert else None
             if isinstance(not_after, str):
-                self._seen(float(ssl.cert_time_to_seconds(not_after)))
-        return super().build_response(req, resp)
+                seen(float(ssl.cert_time_to_seconds(not_after)))
+
+        connection = type("WatchedHTTPSConnection", (HTTPSConnection,), {"connect": connect})
+        self._pool = type("WatchedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": connection})
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        # a new dict: urllib3's default one is shared by every pool manager in the process
+        self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": self._pool}
 
 
 def _reason_of(response: requests.Response) -> str:
@@ -170,6 +181,9 @@ class PlatformClient:
         self.on_clock: Callable[[float], None] | None = None
         """Told each clock offset heard (the gateway's audit records it); must not raise."""
         self._server_not_after: float | None = None
+        # The private CA only (not the system store as well); requests' default (True) without one.
+        self._verify: str | bool = self.tls.ca_bundle or True
+        self._cert = (self.tls.client_cert, self.tls.client_key) if self.tls.client_cert else None
         self._base_path = urlsplit(self.base_url).path
         self._secret = secret
         self.kiosk_id = kiosk_id
@@ -201,10 +215,6 @@ class PlatformClient:
             session = requests.Session()
             session.headers["User-Agent"] = f"gov-kiosk-gateway ({self.kiosk_id})"
             session.mount("https://", _CertWatchingAdapter(self._cert_seen))
-            if self.tls.ca_bundle:
-                session.verify = self.tls.ca_bundle  # the private CA only, not the system store as well
-            if self.tls.client_cert:
-                session.cert = (self.tls.client_cert, self.tls.client_key)
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.append(session)
@@ -227,8 +237,10 @@ class PlatformClient:
             all_headers["Content-Type"] = "application/json; charset=utf-8"
         all_headers.update(sign(self._secret, self.kiosk_id, method, self._base_path + path, raw))
         try:
+            # verify and cert per request: a session's own are overridden by REQUESTS_CA_BUNDLE (requests #3829)
             response = self._session().request(method, self.base_url + path, data=raw or None,
-                                               headers=all_headers, timeout=self.timeout_s)
+                                               headers=all_headers, timeout=self.timeout_s, verify=self._verify,
+                                               cert=self._cert)
         except requests.Timeout as exc:
             raise PlatformUnavailable(f"no answer within {self.timeout_s:g} s") from exc
         except requests.exceptions.SSLError as exc:
