@@ -172,3 +172,15 @@ def test_retention_is_checked_against_the_disk_budget(tmp_path: Path) -> None:
     now[0] += 200 * 86400.0  # quiet for half a year: the oldest record kept is now past the retention
     audit.record("login", actor=ACTOR, where="127.0.0.1")
     assert not audit.retention_short()
+
+
+def test_the_platform_clock_offset_is_recorded_first_on_change_and_off_beyond_tolerance(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / AUDIT_FILE_NAME, kiosk_id="HC-TEST-001")
+    audit.clock_heard(-0.4)
+    audit.clock_heard(0.3)  # the Date header's whole seconds: no news
+    audit.clock_heard(612.0)  # the terminal's clock is ten minutes behind the platform's
+    audit.clock_heard(612.6)
+    records = audit.recent()
+    assert [(r["action"], r["outcome"], r["detail"].split(" ")[0]) for r in records] == [
+        ("clock_offset", "ok", "offset_s=-0.400"), ("clock_offset", "clock_off", "offset_s=+612.000")]
+    assert records[0]["where"] == {"kiosk": "HC-TEST-001", "from": "terminal"}

@@ -152,7 +152,10 @@ def test_the_gateway_delivers_over_mutual_tls_and_reports_certificate_expiry(pla
     settings = make_settings(tmp_path / "data", KIOSK_PLATFORM__URL=platform.url,
                              KIOSK_PLATFORM__CA_BUNDLE=str(platform.ca),
                              KIOSK_PLATFORM__CLIENT_CERT=str(platform.client_cert),
-                             KIOSK_PLATFORM__CLIENT_KEY=str(platform.client_key))
+                             KIOSK_PLATFORM__CLIENT_KEY=str(platform.client_key),
+                             # the operators' door's certificate (not served here: only its expiry is read)
+                             KIOSK_GATEWAY__TLS_CERT=str(platform.client_cert),
+                             KIOSK_GATEWAY__TLS_KEY=str(platform.client_key))
     gateway = build_gateway(settings, idle_probe_s=0.1, base_delay_s=0.02, item_codes=None)
     try:
         svc = gateway.services
@@ -165,7 +168,8 @@ def test_the_gateway_delivers_over_mutual_tls_and_reports_certificate_expiry(pla
     expiry = {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
               if line.startswith("kiosk_gateway_tls_cert_not_after_seconds{")}
     assert expiry == {"platform_server": platform.server_cert.not_valid_after_utc.timestamp(),
-                      "platform_client": platform.client.not_valid_after_utc.timestamp()}
+                      "platform_client": platform.client.not_valid_after_utc.timestamp(),
+                      "gateway": platform.client.not_valid_after_utc.timestamp()}
 
 
 @pytest.mark.parametrize(("env", "words"), [
