@@ -491,7 +491,21 @@ def settings_warnings(settings: Settings) -> list[Problem]:
     (:func:`absent_device_problems`) and the packaged maintenance PIN while a device is real hardware
     (:func:`sample_pin_problems`). ``kiosk config check`` lists them (``--strict`` makes them errors);
     ``kiosk run`` and ``kiosk app`` log them and start anyway."""
-    return sample_pin_problems(settings) + absent_device_problems(settings)
+    return sample_pin_problems(settings) + absent_device_problems(settings) + second_factor_problems(settings)
+
+
+def second_factor_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
+    """``gateway.second_factor`` off while the operators' door is reachable from the network (a TLS door,
+    or ``gateway.host`` other than loopback): GB/T 22239-2019 level 3 asks two factors of administrators."""
+    gw = settings.gateway
+    if gw.second_factor != "off" or (not gw.tls and gw.host.strip("[]") in LOOPBACK_HOSTS):
+        return []
+    key = "gateway.tls_cert" if gw.tls else "gateway.host"
+    return [Problem((origin or {}).get(key) or settings.origin(key),
+                    "gateway.second_factor", f"off while operators reach the gateway over the network "
+                    f"(gateway.host {gw.host}{', TLS' if gw.tls else ''}): set \"technician\" (or \"all\") and enrol "
+                    "each technician's token with `kiosk totp enrol <token id>` (等保 level 3: two factors for "
+                    "administrators)")]
 
 
 def fallback_gateway_address(config: str | Path | None = None,

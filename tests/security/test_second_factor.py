@@ -116,3 +116,17 @@ def test_removing_the_secret_puts_the_policy_back_in_charge(rig: Rig, monkeypatc
     assert log_in(rig, tech).json()["error"] == "totp_not_enrolled"  # the policy still asks for one
     assert main(["totp", "enrol", "deadbeef", "--no-qr"]) == 1
     assert "no token with id 'deadbeef'" in capsys.readouterr().err
+
+
+def test_config_check_warns_when_operators_reach_the_gateway_without_a_second_factor(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("KIOSK_GATEWAY__DATA_DIR", str(tmp_path / "data"))
+    assert main(["config", "check", "--strict"]) == 0  # on loopback: only this machine reaches the doors
+    capsys.readouterr()
+    monkeypatch.setenv("KIOSK_GATEWAY__HOST", "10.8.0.5")  # the fleet's VPN
+    assert main(["config", "check", "--strict"]) == 2
+    said = capsys.readouterr().err
+    assert "environment KIOSK_GATEWAY__HOST: gateway.second_factor: off while operators reach the gateway" in said
+    assert "kiosk totp enrol" in said
+    monkeypatch.setenv("KIOSK_GATEWAY__SECOND_FACTOR", "technician")
+    assert main(["config", "check", "--strict"]) == 0
