@@ -30,6 +30,7 @@ import hmac
 import os
 from typing import Literal
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
@@ -82,6 +83,11 @@ def sm3(data: bytes) -> bytes:
 def sha256_hex(data: bytes) -> str:
     """Hex SHA-256 of ``data``: for fingerprints of things that are not secrets, whatever the suite."""
     return hashlib.sha256(data).hexdigest()
+
+
+def certificate_not_after(pem: bytes) -> float:
+    """When the first PEM certificate in ``pem`` expires (Unix time); ValueError if there is none."""
+    return x509.load_pem_x509_certificate(pem).not_valid_after_utc.timestamp()
 
 
 def mac(suite: str, key: bytes, message: bytes) -> bytes:

@@ -198,6 +198,14 @@ class GatewaySection(_Section):
     becomes ``audit.jsonl.1``, and so on), so forged or runaway records cannot fill the disk."""
     audit_keep: int = Field(default=4, ge=1, le=100)
     """How many rotated audit files (``audit.jsonl.1`` … ``.N``) are kept; the oldest beyond goes."""
+    audit_retention_days: int = Field(default=180, ge=180, le=3650)
+    """Days audit records must be kept (GB/T 22239-2019 level 3 and the Cybersecurity Law ask for six
+    months). The disk budget, ``audit_max_mb`` × (``audit_keep`` + 1), always holds; when it is too small
+    for this retention the metric ``kiosk_gateway_audit_retention_short`` says so (size the budget)."""
+    second_factor: Literal["off", "technician", "all"] = "off"
+    """Which console log-ins need a TOTP code (RFC 6238) besides the token: ``technician`` tokens, ``all``
+    tokens, or ``off``. A token with a TOTP secret enrolled (``kiosk totp enrol``) always needs its code.
+    GB/T 22239-2019 level 3 asks for two factors for administrators: set ``technician`` or ``all``."""
     kiosk_audit_per_minute: int = Field(default=30, ge=1, le=100_000)
     """Maintenance-mode records the kiosk app may post a minute (a few per technician visit); only
     requests that pass the kiosk door count, so a page or process without its secret cannot use them up."""
@@ -246,6 +254,14 @@ class PlatformSection(_Section):
     proxy_timeout_s: float = Field(default=3, gt=0, le=30)
     """Timeout of one online-only request (query, print, identity check, appointments) proxied for the
     kiosk app: short, so a resident is told at once when the platform is not answering."""
+    ca_bundle: str = ""
+    """PEM file of the CA certificate(s) the platform's TLS certificate must chain to (a private government
+    CA); empty: the system's trust store. Only for an ``https://`` ``url``."""
+    client_cert: str = ""
+    """PEM client certificate (with its chain) this terminal shows the platform (mutual TLS); set with
+    ``client_key``, or neither."""
+    client_key: str = ""
+    """The unencrypted PEM private key of ``client_cert`` (keep it 0600)."""
     signin_public_key: str = ""
     """The platform's public key for app sign-in codes: base64 of an Ed25519 key (32 bytes) or of an SM2 key
     (65 bytes, 04‖x‖y; under ``security.suite = "sm"``), optionally prefixed ``ed25519:`` or ``sm2:``. Empty:
@@ -482,7 +498,8 @@ def load_settings(config: str | Path | None = None, environ: dict[str, str] | No
             "still the packaged sample while platform.url names a real platform: set the secret the "
             "platform issued for this terminal")])
 
-    problems = tls_problems(settings, origin, check_files=check_tls)
+    problems = tls_problems(settings, origin, check_files=check_tls) + platform_tls_problems(
+        settings, origin, check_files=check_tls)
     if problems:
         raise SettingsError(problems)
 
@@ -500,7 +517,22 @@ def settings_warnings(settings: Settings) -> list[Problem]:
     (:func:`absent_device_problems`) and the packaged maintenance PIN while a device is real hardware
     (:func:`sample_pin_problems`). ``kiosk config check`` lists them (``--strict`` makes them errors);
     ``kiosk run`` and ``kiosk app`` log them and start anyway."""
-    return sample_pin_problems(settings) + absent_device_problems(settings) + suite_problems(settings)
+    return (sample_pin_problems(settings) + absent_device_problems(settings) + suite_problems(settings)
+            + second_factor_problems(settings))
+
+
+def second_factor_problems(settings: Settings, origin: dict[str, str] | None = None) -> list[Problem]:
+    """``gateway.second_factor`` off while the operators' door is reachable from the network (a TLS door,
+    or ``gateway.host`` other than loopback): GB/T 22239-2019 level 3 asks two factors of administrators."""
+    gw = settings.gateway
+    if gw.second_factor != "off" or (not gw.tls and gw.host.strip("[]") in LOOPBACK_HOSTS):
+        return []
+    key = "gateway.tls_cert" if gw.tls else "gateway.host"
+    return [Problem((origin or {}).get(key) or settings.origin(key),
+                    "gateway.second_factor", f"off while operators reach the gateway over the network "
+                    f"(gateway.host {gw.host}{', TLS' if gw.tls else ''}): set \"technician\" (or \"all\") and enrol "
+                    "each technician's token with `kiosk totp enrol <token id>` (等保 level 3: two factors for "
+                    "administrators)")]
 
 
 def fallback_gateway_address(config: str | Path | None = None,
@@ -586,6 +618,57 @@ def tls_problems(settings: Settings, origin: dict[str, str] | None = None, *,
     if message:
         return [problem("tls_cert" if message.startswith(str(Path(gw.tls_cert).expanduser())) else "tls_key",
                         message)]
+    return []
+
+
+def platform_tls_problems(settings: Settings, origin: dict[str, str] | None = None, *,
+                          check_files: bool = True) -> list[Problem]:
+    """What is wrong with the TLS settings towards the platform, in plain words: ``client_cert`` without
+    ``client_key`` (or the other way round), TLS files with a ``url`` that is not ``https://``, and with
+    ``check_files`` a file that is missing or unreadable, a CA bundle without a PEM certificate, a client
+    key that is not the certificate's, or encrypted."""
+    origin = origin or {}
+    pf = settings.platform
+
+    def problem(key: str, message: str) -> Problem:
+        return Problem(origin.get(f"platform.{key}") or origin.get("platform", "settings"), f"platform.{key}", message)
+
+    if not (pf.ca_bundle or pf.client_cert or pf.client_key):
+        return []
+    if bool(pf.client_cert) != bool(pf.client_key):
+        key, other = ("client_key", "client_cert") if pf.client_cert else ("client_cert", "client_key")
+        return [problem(key, f"platform.{other} is set but platform.{key} is not: mutual TLS needs both the "
+                        "client certificate and its private key (set both, or neither)")]
+    if not pf.url.startswith("https://"):
+        set_key = next(k for k in ("ca_bundle", "client_cert") if getattr(pf, k))
+        return [problem(set_key, f"platform.{set_key} is set but platform.url is not https:// "
+                        f"({pf.url or 'empty: the simulator'}); the TLS settings would not be used")]
+    if not check_files:
+        return []
+    found = []
+    for key in ("ca_bundle", "client_cert", "client_key"):
+        if not getattr(pf, key):
+            continue
+        path = Path(getattr(pf, key)).expanduser()
+        try:
+            path.read_bytes()
+        except FileNotFoundError:
+            found.append(problem(key, f"{path} does not exist"))
+        except OSError as exc:
+            found.append(problem(key, f"{path} cannot be read ({exc.strerror})"))
+    if found:
+        return found
+    if pf.ca_bundle:
+        path = Path(pf.ca_bundle).expanduser()
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except (ssl.SSLError, ValueError):
+            return [problem("ca_bundle", f"{path} holds no PEM CA certificate (-----BEGIN CERTIFICATE-----)")]
+    if pf.client_cert:
+        cert, key = Path(pf.client_cert).expanduser(), Path(pf.client_key).expanduser()
+        message = tls_load_problem(cert, key)
+        if message:
+            return [problem("client_cert" if message.startswith(str(cert)) else "client_key", message)]
     return []
 
 

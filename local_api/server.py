@@ -31,7 +31,7 @@ from kiosk.settings import Settings, tls_load_problem
 from kiosk.watchdog import ServingProbe, Watchdog, gateway_alive
 from local_api.files import secure_folder
 from local_api.link.breaker import CircuitBreaker
-from local_api.link.client import PlatformClient
+from local_api.link.client import PlatformClient, PlatformTLS
 from local_api.ops.events import EventLog
 from local_api.outbox.crypto import Sealer
 from local_api.outbox.forwarder import Forwarder
@@ -251,17 +251,18 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
                              on_change=lambda kind, reason: events.add(kind, reason or kind.replace("_", " ")))
     url = platform_base_url or platform_url(settings)
     args = (url, settings.platform.secret, settings.kiosk.id)
+    pf = settings.platform
     suite = settings.security.suite
+    tls = PlatformTLS(pf.ca_bundle, pf.client_cert, pf.client_key)
     # The forwarder has its own client so a slow delivery never holds an online call's connection;
     # online calls get the short timeout: a resident is waiting.
-    forwarder = Forwarder(outbox, PlatformClient(*args, settings.platform.timeout_s, suite=suite),
-                          retry_max_s=gw.retry_max_s,
+    forwarder = Forwarder(outbox, PlatformClient(*args, pf.timeout_s, tls=tls, suite=suite), retry_max_s=gw.retry_max_s,
                           base_delay_s=base_delay_s, idle_probe_s=idle_probe_s, retention_s=gw.retention_s,
                           parked_retention_s=gw.parked_retention_s, expire_after_s=gw.expire_after_s,
                           breaker=breaker)
     services = GatewayServices(settings=settings, outbox=outbox, forwarder=forwarder,
-                               platform=PlatformClient(*args, settings.platform.timeout_s, suite=suite),
-                               proxy=PlatformClient(*args, settings.platform.proxy_timeout_s, suite=suite),
+                               platform=PlatformClient(*args, pf.timeout_s, tls=tls, suite=suite),
+                               proxy=PlatformClient(*args, pf.proxy_timeout_s, tls=tls, suite=suite),
                                started_at=time.time(), tokens=tokens, item_codes=codes, events=events,
                                door_secret=write_door_secret(settings.door_secret_path))
     app = create_app(services)
