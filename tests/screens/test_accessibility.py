@@ -10,7 +10,6 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 
-import pygame
 import pytest
 
 from devices.id_card.identity import sample_cards
@@ -113,13 +112,6 @@ def every_screen_view(language: str) -> dict[str, View]:
     # A passing banner (notice_key) overlays the screen for a few seconds; it is checked on its own below.
     return {name: replace(view, elder=True, notice_key="") for name, view in views.items()}
 
-
-@pytest.fixture(scope="module")
-def surface():
-    pygame.display.init()
-    pygame.font.init()
-    yield pygame.Surface((1080, 1920))
-    pygame.display.quit()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import replace
 
-import pygame
 import pytest
 from layout_check import layout_problems
 from test_accessibility import every_screen_view
@@ -26,13 +25,6 @@ from screens.renderer import Renderer
 
 MODES = [pytest.param(False, id="standard"), pytest.param(True, id="elder")]
 
-
-@pytest.fixture(scope="module")
-def surface():
-    pygame.display.init()
-    pygame.font.init()
-    yield pygame.Surface((1080, 1920))
-    pygame.display.quit()
 
 
 def every_page(renderer: Renderer, view: View, keyboard: object = None) -> dict[int, list[str]]:

@@ -15,13 +15,6 @@ from screens.renderer import Renderer
 RECEIPT = "HC-DEMO-001-20261121-123456-0001"
 
 
-@pytest.fixture(scope="module")
-def surface():
-    pygame.display.init()
-    pygame.font.init()
-    yield pygame.Surface((1080, 1920))
-    pygame.display.quit()
-
 
 def done(kind: str, language: str = "zh_CN", elder: bool = False, printed: bool | None = True, **more) -> View:
     return View(screen="done", language=language, elder=elder, item_kind=kind, item_name="测试事项",
