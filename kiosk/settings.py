@@ -21,6 +21,7 @@ import os
 import ssl
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -603,15 +604,7 @@ def tls_problems(settings: Settings, origin: dict[str, str] | None = None, *,
         return [problem("tls_port", f"the same port as gateway.port ({gw.port}): the HTTPS door needs its own")]
     if not check_files:
         return []
-    found = []
-    for key in ("tls_cert", "tls_key"):
-        path = Path(getattr(gw, key)).expanduser()
-        try:
-            path.read_bytes()
-        except FileNotFoundError:
-            found.append(problem(key, f"{path} does not exist"))
-        except OSError as exc:
-            found.append(problem(key, f"{path} cannot be read ({exc.strerror})"))
+    found = _unreadable({key: getattr(gw, key) for key in ("tls_cert", "tls_key")}, problem)
     if found:
         return found
     message = tls_load_problem(Path(gw.tls_cert).expanduser(), Path(gw.tls_key).expanduser())
@@ -645,17 +638,8 @@ def platform_tls_problems(settings: Settings, origin: dict[str, str] | None = No
                         f"({pf.url or 'empty: the simulator'}); the TLS settings would not be used")]
     if not check_files:
         return []
-    found = []
-    for key in ("ca_bundle", "client_cert", "client_key"):
-        if not getattr(pf, key):
-            continue
-        path = Path(getattr(pf, key)).expanduser()
-        try:
-            path.read_bytes()
-        except FileNotFoundError:
-            found.append(problem(key, f"{path} does not exist"))
-        except OSError as exc:
-            found.append(problem(key, f"{path} cannot be read ({exc.strerror})"))
+    found = _unreadable({key: getattr(pf, key) for key in ("ca_bundle", "client_cert", "client_key")
+                         if getattr(pf, key)}, problem)
     if found:
         return found
     if pf.ca_bundle:
@@ -678,6 +662,20 @@ class _EncryptedKey(Exception):
 
 def _no_passphrase() -> bytes:
     raise _EncryptedKey
+
+
+def _unreadable(files: dict[str, str], problem: Callable[[str, str], Problem]) -> list[Problem]:
+    """A problem for each settings key whose file is missing or cannot be read."""
+    found = []
+    for key, name in files.items():
+        path = Path(name).expanduser()
+        try:
+            path.read_bytes()
+        except FileNotFoundError:
+            found.append(problem(key, f"{path} does not exist"))
+        except OSError as exc:
+            found.append(problem(key, f"{path} cannot be read ({exc.strerror})"))
+    return found
 
 
 def tls_load_problem(cert: Path, key: Path) -> str | None:
