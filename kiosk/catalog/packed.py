@@ -63,6 +63,13 @@ class PackedTable:
         """Every value stored under ``key`` (in the order written); [] when there is none."""
         return list(self.values(key))
 
+    def items(self) -> Iterator[tuple[str, str]]:
+        """Every (key, value) record, in key order."""
+        for i in range(self._count):
+            start, end = self._record(i)
+            key, _, value = bytes(self._buf[start:end - 1]).decode("utf-8").partition("\t")
+            yield key, value
+
     def values(self, key: str) -> Iterator[str]:
         """The values stored under ``key``, in the order written, decoded one by one as asked for."""
         if not self._count:
