@@ -1,26 +1,32 @@
-"""P9 (memory): the kiosk app's steady RSS against a Chromium kiosk's, and growth over scripted
-sessions with threads and file descriptors sampled.
+"""P9 (memory): the kiosk app after a day of residents, against a Chromium kiosk holding an equivalent
+page; and growth over scripted sessions with threads and file descriptors sampled.
 
-- Steady RSS: the real command ``kiosk app --headless`` (simulated devices, a gateway in this
-  process), sampled from ``/proc/<pid>/status`` (summed over its process tree) 3 s after it
-  reported ready, median of the samples. Anchor: Chromium headless holding the equivalent attract
-  page (bench_startup.attract_page), RSS summed over its whole process tree (browser, zygotes,
-  renderer, GPU and utility processes) once it has settled, measured in the same run. A sum of RSS
-  counts shared pages once per process, which flatters neither side evenly, so the note also gives
-  PSS (proportional set size, shared pages split) for both.
+- After a day: the kiosk app alone in its own process (``python -m bench.bench_memory`` → :func:`drive`,
+  a ``KioskApp`` with simulated devices talking to a gateway and platform simulator in the benchmark's
+  process) plays 1,000 mixed sessions — each a language in turn (简体, 繁體, English), elder mode every
+  4th, 搜索 with pinyin typed key by key on the on-screen keyboard and a candidate picked, an item of
+  the next kind found by name and its detail opened, 退出; every ``FULL_EVERY``-th the whole P10 print
+  journey with an ID card and face check — then idles on the attract screen. Its RSS and PSS
+  (``/proc/<pid>/smaps_rollup``) are sampled until they settle. The app's clock runs ahead past the
+  double-tap guard and timers a person would sit through, so the day takes minutes.
+- Fair anchor: Chromium headless holding the fair P1 page (the font installed as a system font,
+  bench_startup), PSS summed over its process tree (browser, zygotes, renderer, GPU and utility
+  processes: shared pages split between them). The old anchor, RSS summed over the same processes,
+  counts every shared page once per process; it is given beside the RSS figure.
+- Before any resident: ``kiosk app --headless`` 3 s after it reported ready (the figure P9 gave before
+  issue 25), RSS and PSS.
 - Growth: ``KioskApp`` + ``ScriptedResident`` in this process against a gateway and platform
   simulator on 127.0.0.1. Each session is the cheap loop (attract → 开始 → home → 退出); every
   ``FULL_EVERY``-th is the whole P10 print journey (ID card, 社保参保缴费证明打印, confirm or the
   face-check consent, print, rate) so the reader, camera, effect runner, gateway client and printer
-  turn over too; the full journey takes ~1.5 s, too slow for 10,000 in a benchmark run. RSS
-  (``/proc/self/statm``), threads and fds after a warm-up and at the end, each after ``gc.collect()``
-  and after work still in flight has settled (up to 10 s).
+  turn over too. RSS (``/proc/self/statm``), threads and fds after a warm-up and at the end, each
+  after ``gc.collect()`` and after work still in flight has settled (up to 10 s).
 
-Targets (TARGETS.md P9): steady RSS ≤ 300 MB; growth ≤ 5 MB over 10,000 sessions, threads and fds
-flat. fds may rise by at most 16: HTTP keep-alive sockets (the app's gateway client, the gateway's
-platform clients, the servers' channels, both ends counted in this one process) fill up over the
-first ~20 journeys and then stay put (measured: +10, +14, +16, +14 … +16 over 80 journeys after
-``gc.collect()``); a leak of one socket per journey passes 16 within 10,000 sessions' 100 journeys.
+Targets (TARGETS.md P9): after 1,000 mixed sessions ≤ 200 MB RSS and ≤ 0.4 × Chromium's PSS; growth
+≤ 5 MB over 10,000 sessions, threads and fds flat. fds may rise by at most 16: HTTP keep-alive sockets
+(the app's gateway client, the gateway's platform clients, the servers' channels, both ends counted in
+this one process) fill up over the first ~20 journeys and then stay put; a leak of one socket per
+journey passes 16 within 10,000 sessions' 100 journeys.
 
     .venv/bin/python -m bench.run --only P9
 """

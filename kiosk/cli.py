@@ -316,7 +316,7 @@ def _warm_indexes(catalog: Any) -> None:
     try:
         catalog.prepare_search()
         shared_index()
-    except Exception:  # noqa: BLE001 -- a keystroke builds them again on demand and says what failed
+    except Exception:  # a keystroke builds them again on demand (and says what failed)
         log.exception("building the search and keyboard indexes in the background failed")
 
 

@@ -115,19 +115,19 @@ def pack(tables: Mapping[str, Iterable[tuple[str, str]]], *, stamp: str,
     while True:
         layout: dict[str, list[int]] = {}
         at = width
-        for name, offsets, data, count in blocks:
+        for name, table_offsets, table_data, count in blocks:
             at += (-at) % 4  # the offsets array is read as uint32: align it
-            layout[name] = [at, count, at + len(offsets), at + len(offsets) + len(data)]
-            at += len(offsets) + len(data)
+            layout[name] = [at, count, at + len(table_offsets), at + len(table_offsets) + len(table_data)]
+            at += len(table_offsets) + len(table_data)
         header = json.dumps({"magic": MAGIC, "stamp": stamp, "meta": dict(meta or {}), "tables": layout,
                              "size": at}, ensure_ascii=False).encode("utf-8")
         if len(header) < width:
             break
         width *= 2
     out = bytearray(header.ljust(width - 1) + b"\n")
-    for name, offsets, data, _count in blocks:
+    for name, table_offsets, table_data, _count in blocks:
         out += b"\0" * (layout[name][0] - len(out))
-        out += offsets + data
+        out += table_offsets + table_data
     return bytes(out)
 
 

@@ -88,7 +88,8 @@ def _readings(char: str) -> tuple[str, ...]:
 def _syllables(text: str) -> list[str]:
     """Toneless pinyin syllables of a name in context (pypinyin picks 重庆's chong); letters and
     digits inside a name (e通卡, 12315, HPV) stay as words."""
-    from pypinyin import lazy_pinyin  # lazy: pypinyin's tables cost ≈ 55 MB; only the cache builder needs them
+    # lazy: pypinyin's tables cost ≈ 55 MB; only the cache builder needs them
+    from pypinyin import lazy_pinyin
 
     out = []
     for piece in lazy_pinyin(text, v_to_u=False):
