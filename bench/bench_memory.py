@@ -285,7 +285,8 @@ class SessionLoop:
 
 
 def growth(stack: Stack, work: Path, sessions: int) -> tuple[tuple[float, int, int], tuple[float, int, int], float]:
-    loop = SessionLoop(stack, work / "app-data")
+    # The gateway's data folder: the app reads the kiosk door's secret there (a separate folder was refused).
+    loop = SessionLoop(stack, Path(stack.settings.gateway.data_dir))
     try:
         loop.run(WARM_UP)
         before = loop.sample()
