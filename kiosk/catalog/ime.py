@@ -7,7 +7,7 @@ picked segment by segment) all work.
 
 Where the data comes from: jieba's bundled ``dict.txt`` (≈ 350,000 words with corpus
 frequencies) for the words and their ranking, pypinyin's phrase and character tables for each
-word's reading. The index is a packed, memory-mapped file (:mod:`kiosk.catalog.packed`, ≈ 10 MB on
+word's reading. The index is a packed, memory-mapped file (:mod:`kiosk.catalog.packed`, ≈ 6 MB on
 disk, only the pages a look-up touches resident, shared between processes) that deploy/setup.sh
 builds at install time (``python -m kiosk.catalog.ime``); :func:`shared_index` maps it, and when it
 is missing, stale or damaged it says so in the log and builds it again in a helper process (≈ 2–3 s,
