@@ -12,6 +12,8 @@ names (which finds only 汉字 and English, none of the other forms).
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -62,16 +64,27 @@ def run(quick: bool) -> list[Figure]:
     t0 = time.perf_counter()
     catalog = Catalog.load()
     load_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    index = catalog.prepare_search()  # includes importing pypinyin and OpenCC's tables
-    first_build_s = time.perf_counter() - t0
+    from kiosk.catalog.ime import shared_index
     from kiosk.catalog.search import CatalogSearch
 
-    builds = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        CatalogSearch(catalog.items)
-        builds.append(time.perf_counter() - t0)
+    saved = os.environ.get("KIOSK_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="bench-search-cache-") as cache:
+        os.environ["KIOSK_CACHE_DIR"] = cache  # no syllable cache yet: as on a terminal's first start
+        try:
+            t0 = time.perf_counter()
+            index = catalog.prepare_search()  # the helper process works the terms' syllables out
+            first_build_s = time.perf_counter() - t0
+            builds = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                CatalogSearch(catalog.items)  # from the syllable cache, as at every later start
+                builds.append(time.perf_counter() - t0)
+        finally:
+            if saved is None:
+                os.environ.pop("KIOSK_CACHE_DIR", None)
+            else:
+                os.environ["KIOSK_CACHE_DIR"] = saved
+    shared_index()  # 汉字 queries read readings from the pinyin index file: mapped before the clock runs
     keystrokes = _sequences(catalog)
     items = catalog.items
 
@@ -108,8 +121,10 @@ def run(quick: bool) -> list[Figure]:
                               anchor_value=percentile(anchor[form], 99) * 1e3))
     figures += [
         Figure("P4", "catalog load and validation (292 items)", load_s * 1e3, "ms", "—", None),
-        Figure("P4", "search index, first build incl. pypinyin/OpenCC import", first_build_s * 1e3, "ms", "—",
-               None, note="Catalog.prepare_search(); worth doing behind the attract screen"),
-        Figure("P4", "search index rebuild (median of 3)", median(builds) * 1e3, "ms", "—", None),
+        Figure("P4", "search index, first build (no syllable cache: pypinyin in a helper process)",
+               first_build_s * 1e3, "ms", "—", None,
+               note="Catalog.prepare_search() on a terminal's first start; the kiosk app does it on a thread"),
+        Figure("P4", "search index build from the syllable cache (every later start; median of 3)",
+               median(builds) * 1e3, "ms", "—", None, note="no pypinyin in the app's process"),
     ]
     return figures

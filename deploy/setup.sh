@@ -72,4 +72,15 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$fingerprint" ]]; then
     fi
     echo "$fingerprint" > "$stamp"
 fi
+# The keyboard's pinyin index (and the readings catalog search uses), prebuilt once: the app maps the
+# file at start instead of building it (kiosk/catalog/ime.py; it rebuilds a missing or stale one itself).
+if id kiosk >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+    # kiosk-app.service: XDG_CACHE_HOME=/var/cache/kiosk (CacheDirectory=kiosk), the index under kiosk/
+    say "building the pinyin index in /var/cache/kiosk/kiosk"
+    KIOSK_CACHE_DIR=/var/cache/kiosk/kiosk .venv/bin/python -m kiosk.catalog.ime >/dev/null
+    chown -R kiosk: /var/cache/kiosk
+else
+    say "building the pinyin index in ${KIOSK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kiosk}"
+    .venv/bin/python -m kiosk.catalog.ime >/dev/null
+fi
 say "ready: .venv/bin/kiosk"

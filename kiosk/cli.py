@@ -264,18 +264,60 @@ def _run_app(args: argparse.Namespace, settings: Settings, display: Any) -> int:
         print(f"kiosk app: the service catalog has problems:\n{exc}", file=sys.stderr)
         return EXIT_SETTINGS
     stop = _stop_on_signals()
+    _report_first_change(app)
     try:
+        # The attract screen's buttons are laid out before the first turn of the loop, so touches made
+        # while the app was starting (waiting in the event queue) find them and are served by it.
+        app.draw_if_changed()
         app.step()
         mode = "headless" if app.display.headless else "window"
         log.info("kiosk app running", extra={"display": mode, "gateway": url})
         notify_ready(mode)
-        app.flow.catalog.prepare_search()  # build the search index now, not on the first keystroke
+        # The indexes search and the keyboard need, built or mapped off the UI thread, so the first
+        # touch is served at once (P1); a keystroke that comes sooner waits for them or builds them.
+        threading.Thread(target=_warm_indexes, args=(app.flow.catalog,), name="warm-indexes", daemon=True).start()
         app.run_forever(stop, fps=30 if not app.display.headless else 20)
     except SystemExit:
         pass
     finally:
         app.close()
     return 0
+
+
+FIRST_CHANGE_ENV = "KIOSK_FIRST_CHANGE_FD"  # the benchmark's pipe: one line when a touch first changed the screen
+
+
+def _report_first_change(app: Any) -> None:
+    """For bench/bench_startup.py (P1, the first touch served): write ``screen NAME`` on the pipe named
+    by :data:`FIRST_CHANGE_ENV` once the app shows a screen other than the attract screen."""
+    fd = os.environ.pop(FIRST_CHANGE_ENV, None)
+    if not fd:
+        return
+    before = app.on_frame
+
+    def on_frame(screen: str, the_app: Any) -> None:
+        if screen != "attract" and app.on_frame is on_frame:
+            app.on_frame = before
+            try:
+                os.write(int(fd), f"screen {screen}\n".encode())
+                os.close(int(fd))
+            except OSError:
+                pass  # the benchmark went away; the kiosk carries on
+        if before is not None:
+            before(screen, the_app)
+
+    app.on_frame = on_frame
+
+
+def _warm_indexes(catalog: Any) -> None:
+    # lazy: the pinyin index module is only for the keyboard and search, never the first frame
+    from kiosk.catalog.ime import shared_index
+
+    try:
+        catalog.prepare_search()
+        shared_index()
+    except Exception:  # a keystroke builds them again on demand (and says what failed)
+        log.exception("building the search and keyboard indexes in the background failed")
 
 
 def _cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:

@@ -20,7 +20,10 @@ from screens.widgets import Button, Canvas, wrap
 
 ROW_H, ELDER_ROW_H, GAP = 130, 180, 14
 _CACHE: OrderedDict[tuple[Any, ...], pygame.Surface] = OrderedDict()
-_CACHE_MAX = 800
+# Rows drawn once and kept while they scroll by. A row is ≈ 0.5–0.8 MB of pixels, so the bound is
+# what a day of residents costs (P9, issue 25): 800 rows (every item × language × elder mode) grew the
+# app by ≈ 400 MB; 64 covers several screens of a list a finger drags back and forth (P2).
+_CACHE_MAX = 64
 
 
 def row_height(elder: bool) -> int:

@@ -7,8 +7,11 @@ picked segment by segment) all work.
 
 Where the data comes from: jieba's bundled ``dict.txt`` (≈ 350,000 words with corpus
 frequencies) for the words and their ranking, pypinyin's phrase and character tables for each
-word's reading. The index is built lazily on first use (:func:`shared_index`, ≈ 2–3 s on the
-kiosk's CPU; call it behind the attract screen) and kept in memory for the life of the process.
+word's reading. The index is a packed, memory-mapped file (:mod:`kiosk.catalog.packed`, ≈ 6 MB on
+disk, only the pages a look-up touches resident, shared between processes) that deploy/setup.sh
+builds at install time (``python -m kiosk.catalog.ime``); :func:`shared_index` maps it, and when it
+is missing, stale or damaged it says so in the log and builds it again in a helper process (≈ 2–3 s,
+so pypinyin's ≈ 55 MB of tables never load into the app).
 
 Why hand-written: the well-kept Python IMEs (libpinyin, rime) are C libraries with their own
 dictionaries and no wheels; pypinyin and jieba only give readings and frequencies, so the
@@ -17,18 +20,27 @@ segmentation and ranking below are ours.
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
+import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.catalog.packed import PackedFile, PackedFileError, cache_dir, open_tables, pack, write_bytes
+
+log = logging.getLogger(__name__)
+
 PAGE_SIZE = 8
 MIN_FREQ = 10         # jieba's rarer entries are mostly names and compounds nobody types; 10 keeps ~108k words
 MAX_WORD_CHARS = 8    # longer entries are idioms and titles; picking them piecewise is fine
 _MATCH_LIMIT = 48     # candidates kept per syllable pattern (nobody pages past six pages)
 _MAX_SEGMENTATIONS = 24
-_CACHE_SIZE = 4096
+_CACHE_SIZE = 512     # patterns whose candidates are kept; typing reuses the last few, a day's typing must not pile up
 
 INITIALS = frozenset(("b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y",
                       "w", "zh", "ch", "sh"))
@@ -57,9 +69,10 @@ Pattern = tuple[Piece, ...]
 
 
 def _jieba_dict_path() -> Path:
-    import jieba  # lazy: heavy-ish to import, and only its dictionary file is used, on first typing
-
-    return Path(jieba.__file__).with_name("dict.txt")
+    spec = importlib.util.find_spec("jieba")  # only its dictionary file is used: no need to import it
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("jieba is not installed")
+    return Path(spec.origin).with_name("dict.txt")
 
 
 def _jieba_words(path: Path | None = None) -> Iterable[tuple[str, int]]:
@@ -70,86 +83,137 @@ def _jieba_words(path: Path | None = None) -> Iterable[tuple[str, int]]:
                 yield parts[0], int(parts[1])
 
 
+def _build_tables(words: Iterable[tuple[str, int]], *, min_freq: int, max_chars: int,
+                  boost: Iterable[str]) -> tuple[dict[str, list[tuple[str, str]]], dict[str, object]]:
+    """The index's tables as (key, value) records for :mod:`kiosk.catalog.packed`:
+
+    - ``syl``: ``she'bao`` → ``社保\tfreq``, most frequent first, a few pages' worth per reading;
+    - ``ini``: ``sb`` → ``she'bao\t社保\tfreq``, every word under its initials, most frequent first;
+
+    and the meta data (the syllables that occur, the word count)."""
+    # lazy: pypinyin's tables cost ≈ 55 MB and 0.2 s; only the index builder needs them
+    from pypinyin.contrib.tone_convert import to_normal
+    from pypinyin.phrases_dict import phrases_dict  # lazy: as above
+    from pypinyin.pinyin_dict import pinyin_dict  # lazy: as above
+
+    plain: dict[str, str] = {}
+
+    def toneless(reading: str) -> str | None:
+        if reading not in plain:
+            s = to_normal(reading)
+            plain[reading] = s if s.isascii() and s.isalpha() else ""
+        return plain[reading] or None
+
+    freq: dict[str, int] = {}
+    for word, f in words:
+        n = len(word)
+        if n == 1 or (f >= min_freq and n <= max_chars):
+            freq[word] = max(f, freq.get(word, 0))
+    for word in boost:
+        freq[word] = max(freq.get(word, 0), _DOMAIN_FREQ)
+
+    by_syl: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+    for word, f in freq.items():
+        if len(word) == 1:
+            readings = pinyin_dict.get(ord(word))
+            if not readings:
+                continue
+            # A character is offered under every reading (行 under xing and hang); the
+            # less common readings rank lower.
+            for k, r in enumerate(dict.fromkeys(filter(None, map(toneless, readings.split(","))))):
+                by_syl.setdefault((r,), []).append((f if k == 0 else f // 64, word))
+            continue
+        phrase = phrases_dict.get(word)
+        read: list[str | None]
+        if phrase is not None and len(phrase) == len(word):
+            read = [toneless(r[0]) for r in phrase]
+        else:
+            read = []
+            for ch in word:
+                readings = pinyin_dict.get(ord(ch))
+                read.append(toneless(readings.split(",", 1)[0]) if readings else None)
+        known = [s for s in read if s]
+        if len(known) == len(read):  # every character has a reading
+            by_syl.setdefault(tuple(known), []).append((f, word))
+
+    syl_records: list[tuple[str, str]] = []
+    initials: dict[str, list[tuple[int, tuple[str, ...], str]]] = {}
+    for syl, entries in by_syl.items():
+        entries.sort(key=lambda e: -e[0])
+        key = "'".join(syl)
+        # A fully typed reading is answered from its first few pages only (see match()).
+        syl_records += [(key, f"{w}\t{f}") for f, w in entries[:_MATCH_LIMIT]]
+        initials.setdefault("".join(s[0] for s in syl), []).extend((f, syl, w) for f, w in entries)
+    ini_records: list[tuple[str, str]] = []
+    for key, ranked in initials.items():
+        ranked.sort(key=lambda e: -e[0])
+        ini_records += [(key, "'".join(s) + f"\t{w}\t{f}") for f, s, w in ranked]
+    syllables = sorted({s for syl in by_syl for s in syl})
+    return {"syl": syl_records, "ini": ini_records}, {"syllables": syllables, "word_count": len(freq)}
+
+
 class PinyinIndex:
     """Words by their toneless syllables, most frequent first.
 
-    ``by_syllables`` answers a fully typed pattern with one dict look-up; ``by_initials`` holds every
-    word under its initials (``社保`` under ``sb``) for patterns with unfinished syllables, which are
-    filtered from that bucket.
+    The index is two sorted tables in a packed, memory-mapped form (:mod:`kiosk.catalog.packed`):
+    ``syl`` answers a fully typed pattern with one look-up; ``ini`` holds every word under its
+    initials (``社保`` under ``sb``) for patterns with unfinished syllables, which are filtered from
+    that bucket. Built in memory from a word list (``PinyinIndex(words)``), or mapped from the file
+    :func:`shared_index` keeps (:meth:`load`), so a day's processes share its pages.
     """
 
     def __init__(self, words: Iterable[tuple[str, int]], *, min_freq: int = MIN_FREQ,
                  max_chars: int = MAX_WORD_CHARS, boost: Iterable[str] = DOMAIN_WORDS) -> None:
-        # lazy: pypinyin's tables take a noticeable time to load; only built once the keyboard opens
-        from pypinyin.contrib.tone_convert import to_normal
-        from pypinyin.phrases_dict import phrases_dict  # lazy: as above
-        from pypinyin.pinyin_dict import pinyin_dict  # lazy: as above
-
         started = time.perf_counter()
-        plain: dict[str, str] = {}
+        tables, meta = _build_tables(words, min_freq=min_freq, max_chars=max_chars, boost=boost)
+        self._attach(PackedFile.from_bytes(pack(tables, stamp="memory", meta=meta)))
+        self.build_seconds = time.perf_counter() - started  # to build it, or to map it (load)
 
-        def toneless(reading: str) -> str | None:
-            if reading not in plain:
-                s = to_normal(reading)
-                plain[reading] = s if s.isascii() and s.isalpha() else ""
-            return plain[reading] or None
-
-        freq: dict[str, int] = {}
-        for word, f in words:
-            n = len(word)
-            if n == 1 or (f >= min_freq and n <= max_chars):
-                freq[word] = max(f, freq.get(word, 0))
-        for word in boost:
-            freq[word] = max(freq.get(word, 0), _DOMAIN_FREQ)
-
-        by_syl: dict[tuple[str, ...], list[tuple[int, str]]] = {}
-        for word, f in freq.items():
-            if len(word) == 1:
-                readings = pinyin_dict.get(ord(word))
-                if not readings:
-                    continue
-                # A character is offered under every reading (行 under xing and hang); the
-                # less common readings rank lower.
-                for k, r in enumerate(dict.fromkeys(filter(None, map(toneless, readings.split(","))))):
-                    by_syl.setdefault((r,), []).append((f if k == 0 else f // 64, word))
-                continue
-            phrase = phrases_dict.get(word)
-            read: list[str | None]
-            if phrase is not None and len(phrase) == len(word):
-                read = [toneless(r[0]) for r in phrase]
-            else:
-                read = []
-                for ch in word:
-                    readings = pinyin_dict.get(ord(ch))
-                    read.append(toneless(readings.split(",", 1)[0]) if readings else None)
-            known = [s for s in read if s]
-            if len(known) == len(read):  # every character has a reading
-                by_syl.setdefault(tuple(known), []).append((f, word))
-
-        self.by_syllables: dict[tuple[str, ...], list[tuple[str, int]]] = {}
-        initials: dict[str, list[tuple[int, tuple[str, ...], str]]] = {}
-        for syl, entries in by_syl.items():
-            entries.sort(key=lambda e: -e[0])
-            self.by_syllables[syl] = [(w, f) for f, w in entries]
-            key = "".join(s[0] for s in syl)
-            initials.setdefault(key, []).extend((f, syl, w) for f, w in entries)
-        self.by_initials: dict[str, list[tuple[tuple[str, ...], str, int]]] = {}
-        for key, ranked in initials.items():
-            ranked.sort(key=lambda e: -e[0])
-            self.by_initials[key] = [(s, w, f) for f, s, w in ranked]
-        self.syllables = frozenset(s for syl in by_syl for s in syl)
+    def _attach(self, packed: PackedFile) -> None:
+        self._syl = packed.tables["syl"]
+        self._ini = packed.tables["ini"]
+        self.syllables = frozenset(packed.meta["syllables"])
         self.prefixes = frozenset(s[:k] for s in self.syllables for k in range(1, len(s) + 1))
         # Whole syllables that are also the start of longer ones (xian → xiang): typed last,
         # they may still be growing.
         self.extendable = self.syllables & frozenset(s[:k] for s in self.syllables for k in range(1, len(s)))
-        self.word_count = len(freq)
+        self.word_count = int(packed.meta["word_count"])
+        self._read = packed.tables.get("read")
         self._cache: dict[Pattern, list[tuple[str, int]]] = {}
-        self.build_seconds = time.perf_counter() - started
+
+    def readings(self, char: str) -> tuple[str, ...]:
+        """Toneless common readings of one 汉字 (行 → xing, hang); () when unknown or not in this index."""
+        if self._read is None:
+            return ()
+        found = self._read.get(char)
+        return tuple(found[0].split(",")) if found else ()
 
     @classmethod
     def from_jieba(cls, path: Path | None = None, **options: object) -> PinyinIndex:
         """The index over jieba's bundled dictionary (or another file in its ``word freq [tag]`` format)."""
         return cls(_jieba_words(path), **options)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: Path) -> PinyinIndex:
+        """Map the index file written by :func:`build_file`; :class:`PackedFileError` if it is missing,
+        stale (another dictionary, pypinyin or format) or damaged."""
+        started = time.perf_counter()
+        index = cls.__new__(cls)
+        packed = open_tables(path, stamp=index_stamp())
+        try:
+            index._attach(packed)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PackedFileError(f"{path}: {type(exc).__name__}: {exc}") from None
+        index.build_seconds = time.perf_counter() - started
+        return index
+
+    def by_syllables(self, syllables: tuple[str, ...]) -> list[tuple[str, int]]:
+        """Words read exactly ``syllables``, most frequent first (a few pages' worth)."""
+        out = []
+        for value in self._syl.get("'".join(syllables)):
+            word, f = value.split("\t")
+            out.append((word, int(f)))
+        return out
 
     def match(self, pattern: Pattern) -> list[tuple[str, int]]:
         """Words whose syllables fit ``pattern`` (whole syllables exactly, unfinished ones as a
@@ -158,12 +222,16 @@ class PinyinIndex:
         if hit is not None:
             return hit
         if all(p.full for p in pattern):
-            found = self.by_syllables.get(tuple(p.letters for p in pattern), [])[:_MATCH_LIMIT]
+            found = self.by_syllables(tuple(p.letters for p in pattern))[:_MATCH_LIMIT]
         else:
             found = []
-            for syl, word, f in self.by_initials.get("".join(p.letters[0] for p in pattern), ()):
-                if all(s == p.letters if p.full else s.startswith(p.letters) for s, p in zip(syl, pattern)):
-                    found.append((word, f))
+            n = len(pattern)
+            for value in self._ini.values("".join(p.letters[0] for p in pattern)):
+                joined, word, f = value.split("\t")
+                syl = joined.split("'")
+                if len(syl) == n and all(s == p.letters if p.full else s.startswith(p.letters)
+                                         for s, p in zip(syl, pattern)):
+                    found.append((word, int(f)))
                     if len(found) >= _MATCH_LIMIT:
                         break
         if len(self._cache) >= _CACHE_SIZE:
@@ -209,17 +277,103 @@ def _pattern_cost(p: Pattern) -> tuple[int, int]:
     return (sum(not x.full for x in p), len(p))
 
 
+FORMAT = 1  # of the index file; bump when the tables change
+INDEX_FILE = "pinyin-index.bin"
+BUILD_TIMEOUT_S = 180.0
+_TONES = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeiiiioooouuuuvvvvvnnnm")
+
 _shared: PinyinIndex | None = None
 _shared_lock = threading.Lock()
 
 
+def index_stamp() -> str:
+    """What the index file was built from: this format, pypinyin's version and jieba's dictionary
+    (its size and time); a file with another stamp is stale and rebuilt."""
+    try:
+        pypinyin_version = importlib.metadata.version("pypinyin")
+    except importlib.metadata.PackageNotFoundError:
+        pypinyin_version = "?"
+    try:
+        st = _jieba_dict_path().stat()
+        jieba = f"{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        jieba = "?"
+    return f"format {FORMAT}; pypinyin {pypinyin_version}; jieba dict {jieba}; min_freq {MIN_FREQ}; " \
+           f"max_chars {MAX_WORD_CHARS}; boost {len(DOMAIN_WORDS)}"
+
+
+def _readings_records() -> list[tuple[str, str]]:
+    """``行`` → ``xing,hang``: each 汉字's common toneless readings, for catalog search (the first
+    three of pypinyin's: rare classical readings only add noise)."""
+    from pypinyin.pinyin_dict import pinyin_dict  # lazy: ≈ 55 MB; only the index builder needs it
+
+    out = []
+    for code, raw in pinyin_dict.items():
+        readings = dict.fromkeys(r.strip().translate(_TONES) for r in raw.split(",")[:3] if r.strip())
+        if readings and not 0xD800 <= code <= 0xDFFF:
+            out.append((chr(code), ",".join(readings)))
+    return out
+
+
+def index_bytes() -> bytes:
+    """The whole index file (``syl``, ``ini`` and ``read`` tables) over jieba's dictionary."""
+    tables, meta = _build_tables(_jieba_words(), min_freq=MIN_FREQ, max_chars=MAX_WORD_CHARS, boost=DOMAIN_WORDS)
+    return pack({**tables, "read": _readings_records()}, stamp=index_stamp(), meta=meta)
+
+
+def build_file(path: Path) -> None:
+    """Build the index and write it to ``path`` atomically (deploy/setup.sh does it at install time)."""
+    write_bytes(path, index_bytes())
+
+
+def index_path() -> Path:
+    return cache_dir() / INDEX_FILE
+
+
+def _build_elsewhere(path: Path) -> None:
+    """Build the file in a helper process, so pypinyin's ≈ 55 MB of tables never load into the app."""
+    subprocess.run([sys.executable, "-m", "kiosk.catalog.ime", str(path)], check=True, timeout=BUILD_TIMEOUT_S,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _load_or_build(path: Path) -> PinyinIndex:
+    try:
+        return PinyinIndex.load(path)
+    except PackedFileError as exc:
+        log.warning("pinyin index: building it again (%s)", exc)
+    try:
+        _build_elsewhere(path)
+        return PinyinIndex.load(path)
+    except (OSError, subprocess.SubprocessError, PackedFileError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        log.warning("pinyin index: the helper process could not build %s (%s %s); building it in this process",
+                    path, exc, detail.decode("utf-8", "replace")[-300:].strip())
+    started = time.perf_counter()
+    data = index_bytes()
+    try:
+        write_bytes(path, data)
+        return PinyinIndex.load(path)
+    except (OSError, PackedFileError) as exc:
+        log.warning("pinyin index: cannot keep it at %s (%s); it stays in memory", path, exc)
+    index = PinyinIndex.__new__(PinyinIndex)
+    index._attach(PackedFile.from_bytes(data))
+    index.build_seconds = time.perf_counter() - started
+    return index
+
+
 def shared_index() -> PinyinIndex:
-    """The process-wide index over jieba's dictionary, built on first call (thread-safe)."""
+    """The process-wide index over jieba's dictionary (thread-safe): the file prebuilt in
+    :func:`index_path` mapped, or built (and kept there) when it is missing, stale or damaged."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = PinyinIndex.from_jieba()
+            _shared = _load_or_build(index_path())
         return _shared
+
+
+def char_readings(char: str) -> tuple[str, ...]:
+    """Toneless common readings of one 汉字 (行 → xing, hang), from the shared index file."""
+    return shared_index().readings(char)
 
 
 @dataclass(frozen=True)
@@ -335,3 +489,16 @@ class Ime:
                         scored[word] = (key, consumed)
         ordered = sorted(scored.items(), key=lambda kv: kv[1][0])
         return [Candidate(word, consumed) for word, (_, consumed) in ordered]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kiosk.catalog.ime [FILE]``: build the index file (default: :func:`index_path`)."""
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0]) if args else index_path()
+    build_file(path)
+    print(f"pinyin index written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

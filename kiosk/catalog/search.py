@@ -17,6 +17,10 @@ The per-representation texts of all items are concatenated, so each substring te
 ``str.find`` scan plus Python work only per matching item. Ranking: exact, then
 prefix, then substring, then homophone, then typo; names before aliases before keywords; then
 popularity. Any query string, of any length or content, gives results or none, never an error.
+
+The terms' syllables come from a cache file (:func:`syllable_map`) and a 汉字's readings from the
+pinyin index file (kiosk/catalog/ime.py), so building the index takes ≈ 20 ms and pypinyin's tables
+(≈ 55 MB) never load into the kiosk app; terms not in the cache are worked out in a helper process.
 """
 
 from __future__ import annotations
@@ -24,14 +28,24 @@ from __future__ import annotations
 import bisect
 import functools
 import heapq
+import importlib.metadata
+import json
+import logging
 import re
+import subprocess
+import sys
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from kiosk.catalog.ime import char_readings
 from kiosk.catalog.model import ServiceItem
+from kiosk.catalog.packed import cache_dir, write_bytes
+
+log = logging.getLogger(__name__)
 
 # Tiers of the ranking; spaced so weight and popularity (< 50 together) never cross a tier.
 EXACT, PREFIX_HANZI, PREFIX, HANZI = 1000, 900, 850, 800
@@ -42,12 +56,13 @@ MIN_TYPO_LEN = 4  # shorter queries with a "typo" match almost anything
 TYPO_WHEN_FEWER_THAN = 3  # the typo fallback runs only when fewer items, none a prefix, were found
 TYPO_CANDIDATES = 40
 STATE_CACHE = 512  # queries whose pinyin match states are kept (typing reuses the last one)
+SYLLABLES_FILE = "search-syllables.json"
+SYLLABLES_FORMAT = 1
 
 _State = tuple[int, int, int, int]  # term, syllable where the match starts, current syllable, letters used
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_TONES = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeiiiioooouuuuvvvvvnnnm")
 
 
 @dataclass(frozen=True)
@@ -69,17 +84,16 @@ def _t2s() -> Any:
 
 @functools.lru_cache(maxsize=8192)
 def _readings(char: str) -> tuple[str, ...]:
-    """Toneless pinyin readings of one 汉字, the common ones (行 → xing, hang)."""
-    from pypinyin.pinyin_dict import pinyin_dict  # lazy: pypinyin's tables load slowly; built on first search
-
-    raw = pinyin_dict.get(ord(char), "").split(",")[:3]  # rare classical readings only add noise
-    return tuple(dict.fromkeys(r.strip().translate(_TONES) for r in raw if r.strip()))
+    """Toneless pinyin readings of one 汉字, the common ones (行 → xing, hang), from the pinyin
+    index file the keyboard uses too (kiosk/catalog/ime.py: mapped, not pypinyin's tables)."""
+    return char_readings(char)
 
 
 def _syllables(text: str) -> list[str]:
     """Toneless pinyin syllables of a name in context (pypinyin picks 重庆's chong); letters and
     digits inside a name (e通卡, 12315, HPV) stay as words."""
-    from pypinyin import lazy_pinyin  # lazy: pypinyin's tables load slowly; built on first search
+    # lazy: pypinyin's tables cost ≈ 55 MB; only the cache builder needs them
+    from pypinyin import lazy_pinyin
 
     out = []
     for piece in lazy_pinyin(text, v_to_u=False):
@@ -87,6 +101,56 @@ def _syllables(text: str) -> list[str]:
         if word:
             out.append(word)
     return out
+
+
+def syllables_stamp() -> str:
+    try:
+        version = importlib.metadata.version("pypinyin")
+    except importlib.metadata.PackageNotFoundError:
+        version = "?"
+    return f"format {SYLLABLES_FORMAT}; pypinyin {version}"
+
+
+def _syllables_elsewhere(keys: list[str]) -> dict[str, list[str]]:
+    """:func:`_syllables` of ``keys`` worked out in a helper process, so pypinyin's tables never load
+    into the app."""
+    done = subprocess.run([sys.executable, "-m", "kiosk.catalog.search"], input=json.dumps(keys).encode("utf-8"),
+                          capture_output=True, check=True, timeout=120)
+    answer = json.loads(done.stdout)
+    if not isinstance(answer, dict) or set(answer) != set(keys):
+        raise ValueError("the helper process answered for other texts")
+    return {k: [str(x) for x in v] for k, v in answer.items()}
+
+
+def syllable_map(keys: Iterable[str], path: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """Syllables of each cleaned term, from the cache file (``search-syllables.json`` beside the
+    pinyin index); terms not in it (a changed catalog, a first run) are worked out in a helper
+    process and added. A damaged or stale file is said in the log and rebuilt, never a crash."""
+    path = path or cache_dir() / SYLLABLES_FILE
+    wanted = list(dict.fromkeys(keys))
+    known: dict[str, list[str]] = {}
+    stamp = syllables_stamp()
+    try:
+        data = json.loads(path.read_bytes())
+        if not isinstance(data, dict) or data.get("stamp") != stamp or not isinstance(data.get("syllables"), dict):
+            raise ValueError(f"built for {data.get('stamp') if isinstance(data, dict) else '?'!r}, now {stamp!r}")
+        known = {str(k): [str(x) for x in v] for k, v in data["syllables"].items() if isinstance(v, list)}
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        log.warning("search index: the syllable cache %s is unusable, rebuilding it (%s)", path, exc)
+    missing = [k for k in wanted if k not in known]
+    if missing:
+        try:
+            known.update(_syllables_elsewhere(missing))
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            log.warning("search index: the helper process failed (%s); working syllables out in this process", exc)
+            known.update({k: _syllables(k) for k in missing})
+        try:
+            write_bytes(path, json.dumps({"stamp": stamp, "syllables": known}, ensure_ascii=False).encode("utf-8"))
+        except OSError as exc:
+            log.warning("search index: cannot keep the syllable cache at %s (%s)", path, exc)
+    return {k: tuple(known[k]) for k in wanted}
 
 
 def _clean(text: str) -> str:
@@ -147,7 +211,8 @@ class CatalogSearch:
     """The search index over a list of items; build once, query per keystroke."""
 
     def __init__(self, items: Sequence[ServiceItem]) -> None:
-        """Index ``items`` (imports pypinyin and OpenCC: ~0.5 s the first time in a process)."""
+        """Index ``items``. Term syllables come from a cache file (:func:`syllable_map`; pypinyin runs
+        in a helper process for terms not in it), so pypinyin's tables never load into the app."""
         self.items = list(items)
         self._terms: list[_Term] = []
         self._item_first_term: list[int] = []
@@ -159,9 +224,11 @@ class CatalogSearch:
         self._states: OrderedDict[str, tuple[_State, ...]] = OrderedDict()
         self._exact: dict[str, list[int]] = {}
         self._longest = 0
+        texts = [self._texts(item) for item in self.items]
+        syllables = syllable_map(key for item_texts in texts for _text, key, _weight in item_texts)
         for index, item in enumerate(self.items):
             self._item_first_term.append(len(self._terms))
-            self._add_item(index, item)
+            self._add_item(index, item, texts[index], syllables)
         self._item_first_term.append(len(self._terms))
         # Per term: its item and the part of the score that does not depend on the query.
         self._term_item = [t.item for t in self._terms]
@@ -170,20 +237,28 @@ class CatalogSearch:
         for blob in (self._hanzi, self._plain, self._initials, self._english):
             blob.seal()
 
-    def _add_item(self, index: int, item: ServiceItem) -> None:
+    @staticmethod
+    def _texts(item: ServiceItem) -> list[tuple[str, str, int]]:
+        """(text, cleaned 简体 key, weight) of the item's names, aliases and keywords, each key once."""
         texts: list[tuple[str, int]] = [(item.name.zh_CN, NAME)]
         if item.name.tw:  # a 繁體 name written in the data may use other words (申請 for 申领)
             texts.append((item.name.tw, NAME))
         texts += [(a, ALIAS) for a in item.aliases] + [(k, KEYWORD) for k in item.keywords]
+        out: list[tuple[str, str, int]] = []
         seen: set[str] = set()
         for text, weight in texts:
             key = _clean(_to_simplified(text))
-            if not key or key in seen:
-                continue
-            seen.add(key)
+            if key and key not in seen:
+                seen.add(key)
+                out.append((text, key, weight))
+        return out
+
+    def _add_item(self, index: int, item: ServiceItem, texts: list[tuple[str, str, int]],
+                  syllable_of: dict[str, tuple[str, ...]]) -> None:
+        for text, key, weight in texts:
             term = len(self._terms)
             self._terms.append(_Term(index, text, key, weight))
-            syllables = _syllables(key)
+            syllables = list(syllable_of[key])
             plain, initials = "".join(syllables), "".join(s[0] for s in syllables)
             self._hanzi.add(key, term)
             self._syllables.append(tuple(syllables))
@@ -388,3 +463,15 @@ def _within_one_edit(a: str, b: str) -> bool:
         return a[i + 1:] == b[i + 1:] or (
             i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:])
     return a[i + 1:] == b[i:] if la > lb else a[i:] == b[i + 1:]
+
+
+def main() -> int:
+    """``python -m kiosk.catalog.search``: a JSON list of cleaned terms on stdin → their syllables
+    (a JSON object) on stdout; the app's helper process for :func:`syllable_map`."""
+    keys = json.loads(sys.stdin.buffer.read())
+    json.dump({str(k): _syllables(str(k)) for k in keys}, sys.stdout, ensure_ascii=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
