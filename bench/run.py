@@ -52,8 +52,10 @@ MEANING: dict[str, str] = {
     "P4": "Catalog search per keystroke (hanzi, full pinyin, initials, one typo) over 292 items, p99.",
     "P5": "ID card find + select + read over the wire-paced 115200-baud simulator, against the wire time of "
           "the bytes exchanged (10 bits a byte).",
-    "P6": "Gateway: submission accepted durably (fsync) → HTTP answer, p50/p99, and the sustained accept "
-          "rate against raw fsync'd SQLite inserts on the same disk.",
+    "P6": "Gateway: submission accepted durably (fsync) → HTTP answer, p50/p99 with one client and p99 with 8, "
+          "the sustained accept rate with 8 clients and the gateway's CPU per accept, the load from a separate "
+          "asyncio client process while the forwarder delivers; anchors: raw fsync'd SQLite inserts on the same "
+          "disk (the target's) and a no-op Flask + waitress endpoint (the stack's ceiling).",
     "P7": "Receipt: layout → ESC/POS bytes and → PNG preview, median.",
     "P8": "Camera pipeline at 640 × 480 (face presence + framing hints, QR decode), frames per second on one core.",
     "P9": "Memory: the kiosk app's steady RSS against a Chromium kiosk's (same run), and RSS growth over "
