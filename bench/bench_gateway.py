@@ -44,7 +44,7 @@ FORM = {"reason": "合同到期", "phone": "13912345678", "备注": "x" * 300}
 CLIENTS = 8
 
 
-def _raw_insert_rate(folder: Path, seconds: float) -> float:
+def raw_insert_rate(folder: Path, seconds: float) -> float:
     db = sqlite3.connect(folder / "anchor.db", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
@@ -104,7 +104,7 @@ def _flask_anchor() -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"http://127.0.0.1:{line[1]}"
 
 
-def _item_code() -> str:
+def item_code() -> str:
     """An apply item of the packaged catalog (the gateway refuses codes the catalog lacks)."""
     from kiosk.catalog.loading import Catalog, CatalogError
 
@@ -114,13 +114,13 @@ def _item_code() -> str:
         return "rs-sydj"
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process so far (``/proc/<pid>/stat`` utime and stime, every thread)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _load(url: str, path: str, body: Path, clients: int, seconds: float, *, secret_file: Path | None = None,
+def load(url: str, path: str, body: Path, clients: int, seconds: float, *, secret_file: Path | None = None,
           status: int = 202) -> tuple[float, list[float]]:
     """Run the lean client process (``bench/gw_load.py``); (answers/s, latencies in s)."""
     args = [sys.executable, "-m", "bench.gw_load", "--url", url, "--path", path, "--body-file", str(body),
@@ -173,7 +173,7 @@ def run(quick: bool) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="bench-gw-", dir=os.environ.get("BENCH_DIR")) as tmp:
         folder = Path(tmp)
         body = folder / "submission.json"
-        body.write_text(json.dumps({"kind": "application", "item_code": _item_code(), "applicant": APPLICANT,
+        body.write_text(json.dumps({"kind": "application", "item_code": item_code(), "applicant": APPLICANT,
                                     "form": FORM}, ensure_ascii=False), encoding="utf-8")
         raw, flask, one, rates, cpu, stores = [], [], [], [], [], []
         seq_lat: list[float] = []
@@ -182,17 +182,17 @@ def run(quick: bool) -> list[Figure]:
         anchor_proc, anchor_url = _flask_anchor()
         secret = folder / "gw" / DOOR_SECRET_FILE_NAME
         try:
-            _load(url, "/api/v1/submissions", body, 1, 0.5, secret_file=secret)  # warm up code paths
-            _load(anchor_url, "/noop", body, 1, 0.5)
+            load(url, "/api/v1/submissions", body, 1, 0.5, secret_file=secret)  # warm up code paths
+            load(anchor_url, "/noop", body, 1, 0.5)
             for _ in range(3):  # interleaved: the anchors and the gateway see the same disk and load
-                raw.append(_raw_insert_rate(folder, seconds / 2))
-                flask.append(_load(anchor_url, "/noop", body, CLIENTS, seconds)[0])
-                rate, lat = _load(url, "/api/v1/submissions", body, 1, seconds / 2, secret_file=secret)
+                raw.append(raw_insert_rate(folder, seconds / 2))
+                flask.append(load(anchor_url, "/noop", body, CLIENTS, seconds)[0])
+                rate, lat = load(url, "/api/v1/submissions", body, 1, seconds / 2, secret_file=secret)
                 one.append(rate)
                 seq_lat += lat
-                before = _cpu_seconds(proc.pid)
-                rate, lat = _load(url, "/api/v1/submissions", body, CLIENTS, seconds, secret_file=secret)
-                cpu.append((_cpu_seconds(proc.pid) - before) / (rate * seconds))
+                before = cpu_seconds(proc.pid)
+                rate, lat = load(url, "/api/v1/submissions", body, CLIENTS, seconds, secret_file=secret)
+                cpu.append((cpu_seconds(proc.pid) - before) / (rate * seconds))
                 rates.append(rate)
                 many_lat += lat
                 stores.append(_store_rate(folder, seconds / 2))
