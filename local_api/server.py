@@ -46,6 +46,10 @@ from local_api.web.services import GatewayServices
 log = logging.getLogger(__name__)
 
 OUTBOX_FILE_NAME = "outbox.db"
+# waitress warns "Task queue depth is N" whenever a request waits for one of its threads: with group
+# commit that is every burst (8 accepts share one fsync), about 100 lines a second under load, which
+# cost the gateway its own time and buried real warnings (issue 25). Errors still pass.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 _LOOP_TIMEOUT_S = 1.0  # close() pulls the trigger, so this only bounds a missed wake-up
 
 

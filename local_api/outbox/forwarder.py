@@ -6,6 +6,10 @@
 - Never stalls: when the outcome of an attempt cannot be written (a full disk), the row stays in
   ``sending``; as soon as the store can be written again it is marked delivered (if the platform
   acknowledged it) or queued again, without a restart.
+- One fsync per delivery: an acknowledged delivery is written together with the next step's claim
+  of the following submission (:meth:`Outbox.claim_next`), not in a transaction of its own. Until
+  then the row reads ``sending``; a crash in between queues it again at the next start and the
+  resend under the same idempotency key is harmless, so exactly once holds.
 - Head of line: the oldest queued submission is tried until it is delivered or rejected,
   so a backlog drains in the order residents submitted (TARGETS R2).
 - Waits between failed attempts: capped exponential backoff with jitter, or the
@@ -75,7 +79,7 @@ class Forwarder:
         self._not_before = 0.0  # monotonic: no attempt before this
         self._next_probe = 0.0
         self._next_purge = 0.0
-        self._unmarked: tuple[str, str] | None = None  # delivered, but the outbox write failed
+        self._delivered: list[tuple[str, str]] = []  # acknowledged, not yet marked: (receipt, platform ref)
         self._interrupted = False  # an attempt's outcome could not be written: a row may sit in 'sending'
 
     # -- ownership ---------------------------------------------------------------------------
@@ -121,6 +125,24 @@ class Forwarder:
         self._wakeup.wait(max(0.0, seconds))
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._flush_delivered()
+
+    def _flush_delivered(self) -> None:
+        """At the end: write the deliveries acknowledged since the last step (else they are resent,
+        harmlessly, after the next start)."""
+        if not self._delivered:
+            return
+        try:
+            self.outbox.claim_next(self._delivered, claim=False)
+            self._delivered = []
+        except Exception as exc:  # noqa: BLE001 - stopping: the rows stay 'sending' and are resent under their key
+            log.warning("forwarder: %d delivery mark(s) not written at shutdown (%s); they are resent, "
+                        "harmlessly, after the next start", len(self._delivered), type(exc).__name__)
+
+    def _loop(self) -> None:
         store_failing = False  # say so once per outage of the store, not once a second (a full disk)
         while not self._stopping.is_set():
             try:
@@ -149,15 +171,12 @@ class Forwarder:
                 self._wait(self._not_before - now)
             return
         self._wakeup.clear()  # before looking: a wake() from here on is not lost
-        if self._unmarked is not None:
-            self.outbox.mark_delivered(*self._unmarked)
-            self._unmarked = None
-        if self._interrupted:  # nothing is in flight between steps: a row in 'sending' is stale
-            self.outbox.requeue_interrupted()
-            self._interrupted = False
         if now >= self._next_purge:
             self._housekeeping(now)
-        record = self.outbox.next_due()
+        # One transaction: the deliveries acknowledged since the last step, a stale 'sending' row queued
+        # again (nothing is in flight between steps), and the next submission claimed.
+        record = self.outbox.claim_next(self._delivered, requeue_sending=self._interrupted)
+        self._delivered, self._interrupted = [], False
         if record is not None:
             self._deliver(record)
             return
@@ -215,17 +234,17 @@ class Forwarder:
         return self.client.submit_application(key, body)
 
     def _deliver(self, record: Record) -> None:
+        """Deliver a submission :meth:`Outbox.claim_next` has just marked ``sending``."""
         receipt = record.receipt_no
         try:
-            body = self._body(record, self.outbox.open_payload(record))
-        except SealError:
-            # Wrong or replaced key file: no attempt can ever succeed; do not block the queue.
-            self.outbox.mark_rejected(receipt, "sealed data does not open with this gateway's key file")
-            log.error("submission %s: sealed data does not open (key file replaced?); marked rejected",
-                      receipt)
-            return
-        self.outbox.mark_sending(receipt)
-        try:
+            try:
+                body = self._body(record, self.outbox.open_payload(record))
+            except SealError:
+                # Wrong or replaced key file: no attempt can ever succeed; do not block the queue.
+                self.outbox.mark_rejected(receipt, "sealed data does not open with this gateway's key file")
+                log.error("submission %s: sealed data does not open (key file replaced?); marked rejected",
+                          receipt)
+                return
             self._attempt(record, body)
         except BaseException:
             self._interrupted = True  # the outcome was not written: the row is still 'sending'
@@ -253,9 +272,7 @@ class Forwarder:
         else:
             self.status.ok()
             self._streak = 0
-            self._unmarked = (receipt, reply.platform_ref)
-            self.outbox.mark_delivered(receipt, reply.platform_ref)
-            self._unmarked = None
+            self._delivered.append((receipt, reply.platform_ref))  # written with the next step's claim
             self.delivered_total += 1
             log.info("submission %s delivered as %s%s", receipt, reply.platform_ref,
                      " (platform already had it)" if reply.duplicate else "")

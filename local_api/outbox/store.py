@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -342,6 +342,42 @@ class Outbox:
             return True
         changed: bool = self._write(run)
         return changed
+
+    def claim_next(self, delivered: Sequence[tuple[str, str]] = (), *, requeue_sending: bool = False,
+                   claim: bool = True) -> Record | None:
+        """The forwarder's bookkeeping of one step in one transaction, so it costs one fsync (and one
+        turn of the lock that accepts wait for) instead of one per write: mark each ``(receipt,
+        platform_ref)`` of ``delivered`` delivered (as :meth:`mark_delivered`; one gone meanwhile is
+        skipped), with ``requeue_sending`` queue again every row left in ``sending`` (as
+        :meth:`requeue_interrupted`), then, with ``claim``, take the next submission to deliver (as
+        :meth:`next_due`) and mark it ``sending`` (as :meth:`mark_sending`). Returns that record as it
+        was read (before the attempt was counted), or None. A failure leaves nothing written."""
+        heads = ("seq IN (SELECT min(seq) FROM submissions WHERE state IN ('queued', 'sending')"
+                 " GROUP BY kiosk_id) AND state='queued'")
+
+        def run(db: sqlite3.Connection) -> Record | None:
+            now = self._now()
+            for receipt_no, platform_ref in delivered:
+                db.execute("UPDATE submissions SET state='delivered', delivered_at=?, platform_ref=?,"
+                           " last_error=NULL WHERE receipt_no=? AND state IN ('queued', 'sending')",
+                           (now, platform_ref, receipt_no))
+            if requeue_sending:
+                requeued = db.execute("UPDATE submissions SET state='queued', due_at=? WHERE state='sending'",
+                                      (now,)).rowcount
+                if requeued:
+                    log.info("outbox: %d submission(s) left mid-send queued again", requeued)
+            if not claim:
+                return None
+            row = db.execute(f"SELECT {COLUMNS} FROM submissions WHERE {heads} ORDER BY due_at, seq LIMIT 1"
+                             ).fetchone()
+            if row is None:
+                return None
+            record = Record(*row)
+            db.execute("UPDATE submissions SET state='sending', sending_at=?, attempts=attempts+1"
+                       " WHERE receipt_no=?", (now, record.receipt_no))
+            return record
+        claimed: Record | None = self._write(run)
+        return claimed
 
     def mark_sending(self, receipt_no: str) -> None:
         """A delivery attempt starts (counts an attempt)."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import shutil
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,7 +64,7 @@ def _disk_refusal(incoming_bytes: int) -> tuple[Response, int] | None:
     svc = services()
     need_mb = svc.settings.gateway.min_free_mb
     try:
-        free = shutil.disk_usage(svc.settings.data_path).free
+        free = svc.free_space.free(int(need_mb * MB), 2 * incoming_bytes)
     except OSError as exc:
         log.error("cannot read the free space of the data folder: %s", exc)
         return error(503, "outbox_unavailable", "本机暂时无法保存 (the data folder cannot be checked; nothing "

@@ -35,7 +35,7 @@ def _disk() -> dict[str, Any]:
     settings = services().settings
     need = settings.gateway.min_free_mb
     try:
-        usage = shutil.disk_usage(settings.data_path)
+        usage = shutil.disk_usage(services().data_path)
     except OSError as exc:
         return {"free_mb": None, "min_free_mb": need, "ok": False, "error": exc.strerror}
     return {"free_mb": usage.free // MB, "total_mb": usage.total // MB, "min_free_mb": need,

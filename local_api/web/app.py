@@ -40,10 +40,15 @@ MB = 1024 * 1024
 FORM_ALLOWANCE_BYTES = 2 * MB  # the form and the applicant, beside the materials
 
 
+# The request counter's labels stay bounded: a made-up method or an unknown path never adds a child.
+COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _count_request(response: Response) -> Response:
     rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    method = request.method if request.method in COUNTED_METHODS else "other"
     with contextlib.suppress(Exception):  # counting must never turn an answer into an error
-        services().metrics.requests.labels(request.method, rule, str(response.status_code)).inc()
+        services().metrics.requests.labels(method, rule, str(response.status_code)).inc()
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     audit_request(response)  # before the principal is dropped: the audit records who

@@ -92,8 +92,9 @@ class _StateCollector(Collector):
         self._sessions = sessions
         self.audit: AuditLog | None = None
         self._certs = _CertFileExpiry()
+        self._data = settings.data_path  # resolved once
         # Read at scrape time: a technician's kiosk.local.toml (or one edited by hand) counts at once.
-        self._devices = LocalDeviceSettings(settings, settings.data_path / LOCAL_OVERRIDES)
+        self._devices = LocalDeviceSettings(settings, self._data / LOCAL_OVERRIDES)
 
     def collect(self) -> Iterator[Metric]:
         settings = self._settings
@@ -141,7 +142,7 @@ class _StateCollector(Collector):
                                 "sample one (anyone who read the manual can open maintenance mode)", value=sample_pin)
         yield self._sessions.family()
         try:
-            free = float(shutil.disk_usage(settings.data_path).free)
+            free = float(shutil.disk_usage(self._data).free)
         except OSError:
             free = -1.0
         yield GaugeMetricFamily("kiosk_gateway_disk_free_bytes", "Free space in the data folder", value=free)

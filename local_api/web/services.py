@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from flask import Flask, current_app
 
 from kiosk.settings import Settings
+from local_api.files import FreeSpace
 from local_api.link.client import PlatformClient
 from local_api.ops.audit import AUDIT_FILE_NAME, AuditLog
 from local_api.ops.device_settings import LOCAL_SETTINGS_FILE_NAME, LocalDeviceSettings
@@ -59,6 +61,10 @@ class GatewayServices:
     door_secret: str = ""
     """The kiosk door's secret for this start (``settings.door_secret_path``); empty: the door refuses everyone."""
 
+    data_path: Path = field(init=False)
+    """``settings.data_path``, resolved once (it resolves the path on every read)."""
+    free_space: FreeSpace = field(init=False)
+    """The data folder's free space, for the check before storing (read at most once a second far from the limit)."""
     presence: KioskPresence = field(init=False)
     """The kiosk app as its heartbeats report it, and the device tests waiting for it."""
     metrics: GatewayMetrics = field(init=False)
@@ -78,6 +84,8 @@ class GatewayServices:
 
     def __post_init__(self) -> None:
         settings, data = self.settings, self.settings.data_path
+        self.data_path = data
+        self.free_space = FreeSpace(data)
         self.presence = KioskPresence(self.events)
         self.metrics = GatewayMetrics(settings, self.version, self.outbox, self.forwarder, self.presence)
         self.sessions = ConsoleSessions(self.tokens)

@@ -307,3 +307,27 @@ def test_a_request_id_resent_with_the_same_body_is_one_submission_but_a_differen
                            request_id="req-0001", materials=[Material("户口本首页", "image/jpeg", b"other")])
     assert outbox.counts()["queued"] == 1  # nothing of the second resident's was stored under the first's
     assert outbox.open_payload(outbox.get(first.receipt_no))["applicant"]["name"] == NAME
+
+
+def test_the_forwarders_step_marks_deliveries_and_claims_the_next_in_one_write(tmp_path: Path) -> None:
+    box = open_outbox(tmp_path)
+    first, second = (box.accept("application", "rs-sydj", {"applicant": APPLICANT}) for _ in range(2))
+    claimed = box.claim_next()
+    assert claimed is not None and claimed.receipt_no == first.receipt_no
+    assert (box.get(first.receipt_no).state, box.get(first.receipt_no).attempts) == ("sending", 1)
+    # The platform acknowledged the first: written together with the claim of the second.
+    claimed = box.claim_next([(first.receipt_no, "REF-1")])
+    assert claimed is not None and claimed.receipt_no == second.receipt_no
+    got = box.get(first.receipt_no)
+    assert (got.state, got.platform_ref, got.delivered_at is not None) == ("delivered", "REF-1", True)
+    assert box.get(second.receipt_no).state == "sending"
+    # A crash before the second's acknowledgement was written: queued again at the next open, to be
+    # resent under the same idempotency key (the platform keeps one).
+    box.close()
+    box = open_outbox(tmp_path)
+    again = box.claim_next()
+    assert again is not None and again.receipt_no == second.receipt_no
+    assert again.idempotency_key == claimed.idempotency_key
+    assert box.claim_next([(second.receipt_no, "REF-2")]) is None  # nothing left: the mark alone is written
+    assert box.counts()["delivered"] == 2
+    box.close()
