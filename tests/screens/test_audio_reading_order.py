@@ -24,8 +24,7 @@ from screens import a11y
 from screens.i18n import LANGUAGES, messages
 
 MODES = walks.MODES
-surface = walks.surface
-catalog = walks.catalog
+catalog = walks.catalog  # the walks' fixture (the surface fixture is tests/screens/conftest.py)
 
 
 class ListeningResident(Resident):
