@@ -139,9 +139,9 @@ def test_a_fine_has_the_platforms_amount(kiosk, catalog):
 
 
 def test_amounts_are_shown_and_spoken():
-    assert yuan_text(Decimal("10")) == "¥10.00" and yuan_text(Decimal("12345.6")) == "¥12,345.60"
-    assert spoken_amount(Decimal("60"), "zh_CN") == "六十元整"
+    assert yuan_text(Decimal(10)) == "¥10.00" and yuan_text(Decimal("12345.6")) == "¥12,345.60"
+    assert spoken_amount(Decimal(60), "zh_CN") == "六十元整"
     assert spoken_amount(Decimal("10.05"), "zh_CN") == "十元零五分"
-    assert spoken_amount(Decimal("20000"), "zh_TW") == "二萬元整"
-    assert spoken_amount(Decimal("120"), "en") == "one hundred and twenty yuan"
+    assert spoken_amount(Decimal(20000), "zh_TW") == "二萬元整"
+    assert spoken_amount(Decimal(120), "en") == "one hundred and twenty yuan"
     assert spoken_amount(Decimal("0.50"), "en") == "fifty fen"
