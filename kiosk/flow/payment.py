@@ -19,7 +19,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from kiosk.catalog.model import ServiceItem
-from kiosk.flow.journeys import ItemScreen, print_slip, receipt_content
+from kiosk.flow import journeys  # the module, not its names: kiosk.flow's lazy loader imports in cycles
+from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
     CancelPayment,
     CreatePayment,
@@ -68,10 +69,20 @@ def _state(s: Session) -> dict[str, Any]:
     return pay
 
 
-class Payment(ItemScreen):
+class Payment(ScreenHandler):
     """The fee, the code, the countdown; moves on only on the payment platform's word."""
 
-    back = None
+    def tapped(self, flow: KioskFlow, target: str) -> list[Effect] | None:
+        s = flow.session
+        if s is None or s.item is None:
+            return None
+        return self.item_tapped(flow, s, s.item, target)
+
+    def view(self, flow: KioskFlow, base: View) -> View:
+        s = flow.session
+        if s is None or s.item is None:
+            return base
+        return self.item_view(flow, s, s.item, base)
 
     def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
         pay = _state(s)
@@ -140,12 +151,12 @@ class Payment(ItemScreen):
         s.extra["paid_text"] = yuan_text(amount)
         found = order.get("bill")
         bill: dict[str, Any] = found if isinstance(found, dict) else {}
-        content = receipt_content(s)
+        content = journeys.receipt_content(s)
         content["payment"] = {"amount": yuan_text(amount), "paid_at": str(order.get("paid_at") or ""),
                               "order_no": str(order.get("order_no") or ""), "bill_no": str(bill.get("number", "")),
                               "check_code": str(bill.get("check_code", "")),
                               "verify_url": str(bill.get("verify_url", ""))}
-        return print_slip(flow, "receipt", content)
+        return journeys.print_slip(flow, "receipt", content)
 
     def ticked(self, flow: KioskFlow) -> list[Effect]:
         s = flow.session
