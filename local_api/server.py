@@ -268,7 +268,7 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
     # orders on its own client (late payments, an app killed between payment and submission).
     ledger = PaymentLedger(outbox, sealer, on_release=lambda _record: forwarder.wake())
     watcher = PaymentWatcher(ledger, PlatformClient(*args, settings.platform.proxy_timeout_s),
-                             interval_s=payment_check_s)
+                             interval_s=payment_check_s, retention_s=gw.retention_s)
     services = GatewayServices(settings=settings, outbox=outbox, forwarder=forwarder,
                                platform=PlatformClient(*args, settings.platform.timeout_s),
                                proxy=PlatformClient(*args, settings.platform.proxy_timeout_s),

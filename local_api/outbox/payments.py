@@ -239,6 +239,11 @@ class PaymentLedger:
                                                    "payload")).get("applicant") or {}
         return {"name": str(applicant.get("name", "")), "id_number": str(applicant.get("id_number", ""))}
 
+    def purge(self, older_than: float) -> int:
+        """Forget settled orders (no held copy left) last changed before wall-clock ``older_than``."""
+        return self._write("DELETE FROM payments WHERE payload IS NULL AND state NOT IN ('creating', 'created')"
+                           " AND (state != 'paid' OR receipt_no IS NOT NULL) AND updated_at < ?", (older_than,))
+
     def watched(self) -> list[Payment]:
         """Orders to ask the platform about: open ones, and paid ones whose submission is not queued yet."""
         return self._rows("state IN ('creating', 'created') OR (state='paid' AND receipt_no IS NULL)")
@@ -281,8 +286,11 @@ def create_order(ledger: PaymentLedger, client: PlatformClient, payment: Payment
 class PaymentWatcher:
     """The gateway's thread that asks the platform about open orders every ``interval_s`` seconds."""
 
-    def __init__(self, ledger: PaymentLedger, client: PlatformClient, *, interval_s: float = 5.0) -> None:
+    def __init__(self, ledger: PaymentLedger, client: PlatformClient, *, interval_s: float = 5.0,
+                 retention_s: float | None = None) -> None:
         self.ledger = ledger
+        self.retention_s = retention_s
+        """Settled orders are forgotten this long after they settled (None: kept)."""
         self.client = client
         self.interval_s = interval_s
         self._stop = threading.Event()
@@ -306,6 +314,8 @@ class PaymentWatcher:
         while not self._stop.is_set():
             try:
                 self.check_once()
+                if self.retention_s is not None:
+                    self.ledger.purge(time.time() - self.retention_s)
             except Exception:  # one bad round never ends the watcher
                 log.exception("payment watcher: round failed")
             self._wake.wait(self.interval_s)

@@ -143,3 +143,14 @@ def test_a_payment_made_while_the_gateway_was_down_is_delivered_after_restart(ri
     assert 'kiosk_gateway_payments{state="paid"} 1.0' in metrics.text
     assert "kiosk_gateway_payments_paid_yuan 120.0" in metrics.text
     assert NAME not in metrics.text
+
+
+def test_settled_orders_are_forgotten_after_retention_and_open_ones_kept(rig: PayRig) -> None:
+    paid = rig.order()
+    rig.admin(f"/admin/payments/{paid['order_no']}/pay")
+    wait_for(rig.applications, what="delivery")
+    wait_for(lambda: rig.client.payment(paid["order_no"])["receipt_no"], what="queued")
+    open_order = rig.order(request_id="req-still-open")
+    ledger = rig.gateway.services.payments
+    assert ledger.purge(time.time() + 1) == 1  # the paid and queued one; the open one stays
+    assert [row[0] for row in rig.held_blobs()] == [open_order["order_no"]]
