@@ -109,6 +109,7 @@ class PaymentLedger:
         self._now = wall_clock
         self._on_release = on_release
         self._lock = threading.Lock()
+        self._release_lock = threading.Lock()  # the app's poll and the watcher may hear "paid" at once
         self._db = sqlite3.connect(outbox.path, isolation_level=None, check_same_thread=False, timeout=5.0)
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA secure_delete=ON")
@@ -183,9 +184,16 @@ class PaymentLedger:
 
     def _release(self, payment: Payment) -> Payment:
         """Queue the paid submission (stored once, whatever happens between the two writes)."""
+        with self._release_lock:
+            return self._release_once(payment)
+
+    def _release_once(self, payment: Payment) -> Payment:
         with self._lock:
             row = self._db.execute("SELECT payload, materials FROM payments WHERE id=?", (payment.id,)).fetchone()
         if row is None or row[0] is None:
+            current = self._by_id(payment.id)
+            if current.released:  # released meanwhile by the other caller
+                return current
             raise OutboxError(f"payment order {payment.order_no}: the held submission is missing")
         aad = (payment.kiosk_id, payment.request_id, payment.item_code)
         payload = self._sealer.open(row[0], _aad(*aad, "payload"))
