@@ -35,7 +35,9 @@ MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
     ("MAINT", "bench.bench_maintenance"),
     ("QRSCAN", "bench.bench_scanning"),
     ("QRSIGNIN", "bench.bench_signin"),
+    ("CRYPTO", "bench.bench_crypto"),
     ("R3-boot-printer,R3-boot-reader", "bench.bench_always_up"),
+    ("AUDIO", "bench.bench_audio"),
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -71,6 +73,12 @@ MEANING: dict[str, str] = {
     "QRSIGNIN": "App sign-in: a token redeemed kiosk → gateway → platform simulator, median, against the "
                 "same redemption sent straight to the simulator; and a sign-in code held up until the flow "
                 "has the resident, against a progress scan from the same camera (both informational).",
+    "CRYPTO": "The sm crypto suite against intl in the same run (informational): an outbox payload sealed and "
+              "opened (SM4-GCM vs AES-256-GCM), a sign-in code's signature checked (SM2 vs Ed25519), a platform "
+              "request signed (HMAC-SM3 vs HMAC-SHA256).",
+    "AUDIO": "Audio mode: a keypad key (↓, Enter, back) posted as a pygame KEYDOWN → espeak-ng started for its "
+             "announcement (reading order rebuilt, announcement composed, the last one interrupted), p95; "
+             "against espeak-ng started alone.",
     "SSC": "Social security card read over PC/SC (private pcscd, virtual card): the APDUs plus decoding, "
            "median, against the same APDUs sent bare on the same connection (informational).",
 }

@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", required=True, metavar="DIR", help="folder for the screenshots and summary.json")
     demo.add_argument("--journey", default=None, metavar="NAME",
                       help="one journey by name (print, guide, query, apply, appointment, certification, "
-                           "offline_apply, printer_out, timeout, elder, zh_TW, en, progress, app_qr, card_pulled), or all")
+                           "offline_apply, printer_out, timeout, elder, zh_TW, en, progress, app_qr, card_pulled, audio), or all")
 
     register_all(sub)
 
@@ -302,7 +302,8 @@ def _cmd_platform_sim(args: argparse.Namespace, settings: Settings) -> int:
     except (TypeError, ValueError) as exc:
         print(f"kiosk platform-sim: {exc}", file=sys.stderr)
         return EXIT_SETTINGS
-    return serve_platform_sim(args.host, port, settings.platform.secret, faults=faults, ready=notify_ready) or 0
+    return serve_platform_sim(args.host, port, settings.platform.secret, faults=faults, ready=notify_ready,
+                              suite=settings.security.suite) or 0
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

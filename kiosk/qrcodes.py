@@ -7,8 +7,9 @@ Two formats:
   (e.g. ``HC-DEMO-001-20261121-000001``, as the gateway's outbox issues them);
 - **sign-in** (shown by the government app, 闽政通): ``mzt:signin:v1:<token>:<expiry>:<signature>``.
   ``token`` is an opaque one-time code the platform redeems (16–64 base64url characters), ``expiry``
-  the Unix time after which the code is void, and ``signature`` an Ed25519 signature (base64url, no
-  padding) by the platform over ``mzt:signin:v1:<token>:<expiry>``. The kiosk checks the shape, the
+  the Unix time after which the code is void, and ``signature`` the platform's signature (base64url, no
+  padding; 64 bytes: Ed25519, or SM2 with SM3 as r‖s under ``security.suite = "sm"`` — the key says
+  which, :mod:`kiosk.crypto`) over ``mzt:signin:v1:<token>:<expiry>``. The kiosk checks the shape, the
   expiry and — when it is given the platform's public key — the signature; the platform still decides
   whether the token signs anyone in. This format is our design for the sample platform
   (``docs/platform-openapi.yaml`` owns the redeeming side), not a published 闽政通 specification.
@@ -27,9 +28,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from kiosk.crypto import SigningKey, VerifyKey, load_verify_key
 
 PROGRESS_HOST = "zwfw.example.gov.cn"
 PROGRESS_PATH = "/progress"
@@ -133,30 +132,22 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def public_key_b64(key: Ed25519PublicKey) -> str:
-    """``key`` as the settings and the platform write it: the 32 raw bytes in standard base64."""
-    return base64.b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode("ascii")
+def public_key_b64(key: VerifyKey) -> str:
+    """``key`` as the settings and the platform write it: the raw bytes in standard base64 (32 for
+    Ed25519, 65 for SM2)."""
+    return key.text()
 
 
-def load_public_key(text: str) -> Ed25519PublicKey | None:
+def load_public_key(text: str) -> VerifyKey | None:
     """The platform's sign-in public key from base64 (standard or url-safe); None for "" (no key).
 
-    Raises ValueError, saying what is wrong, for anything that is not 32 bytes of Ed25519 key.
+    Its length (or an ``ed25519:``/``sm2:`` prefix) says its algorithm. Raises ValueError, saying what is
+    wrong, for anything that is not an Ed25519 or SM2 public key.
     """
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        standard = text.replace("-", "+").replace("_", "/")
-        raw = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("not base64: give the platform's Ed25519 public key as base64 (32 bytes)") from None
-    if len(raw) != 32:
-        raise ValueError(f"an Ed25519 public key is 32 bytes, this is {len(raw)}: copy the whole key")
-    return Ed25519PublicKey.from_public_bytes(raw)
+    return load_verify_key(text)
 
 
-def signin_payload(token: str, expires_at: int, key: Ed25519PrivateKey) -> str:
+def signin_payload(token: str, expires_at: int, key: SigningKey) -> str:
     """A signed sign-in payload, as the platform would issue it (for simulators and tests)."""
     if not _TOKEN_RE.match(token):
         raise ValueError("sign-in token must be 16-64 base64url characters")
@@ -165,7 +156,7 @@ def signin_payload(token: str, expires_at: int, key: Ed25519PrivateKey) -> str:
 
 
 def inspect_payload(text: str, *, now: float | None = None,
-                    signin_key: Ed25519PublicKey | None = None) -> QrVerdict:
+                    signin_key: VerifyKey | None = None) -> QrVerdict:
     """Decide whether ``text`` (a decoded QR) is one of our formats.
 
     ``now`` (Unix seconds) enables the sign-in expiry checks; ``signin_key`` (the platform's public key)
@@ -181,7 +172,7 @@ def inspect_payload(text: str, *, now: float | None = None,
 
 
 def parse_payload(text: str, *, now: float | None = None,
-                  signin_key: Ed25519PublicKey | None = None) -> QrPayload | None:
+                  signin_key: VerifyKey | None = None) -> QrPayload | None:
     """The accepted payload in ``text``, or None (see :func:`inspect_payload` for the reason)."""
     return inspect_payload(text, now=now, signin_key=signin_key).payload
 
@@ -208,7 +199,7 @@ def _inspect_progress(text: str) -> QrVerdict:
     return QrVerdict(ProgressLookup(receipt_no))
 
 
-def _inspect_signin(text: str, now: float | None, key: Ed25519PublicKey | None) -> QrVerdict:
+def _inspect_signin(text: str, now: float | None, key: VerifyKey | None) -> QrVerdict:
     fields = text[len(SIGNIN_PREFIX):].split(":")
     if not fields or fields[0] != SIGNIN_VERSION:
         return QrVerdict(None, "this sign-in code is from a newer or older app version: update the "
@@ -230,9 +221,10 @@ def _inspect_signin(text: str, now: float | None, key: Ed25519PublicKey | None) 
                                    "government app, or use your ID card", "qr_signin_too_long")
     if key is not None:
         try:
-            key.verify(base64.urlsafe_b64decode(signature + "=="),
-                       f"{SIGNIN_PREFIX}{SIGNIN_VERSION}:{token}:{expiry}".encode("ascii"))
-        except (InvalidSignature, binascii.Error, ValueError):
+            raw_signature = base64.urlsafe_b64decode(signature + "==")
+        except (binascii.Error, ValueError):
+            raw_signature = b""
+        if not key.verify(raw_signature, f"{SIGNIN_PREFIX}{SIGNIN_VERSION}:{token}:{expiry}".encode("ascii")):
             return QrVerdict(None, "this sign-in code was not issued by the government platform: "
                                    "refresh it in the government app, or use your ID card", "qr_signin_forged")
     return QrVerdict(SignIn(token, expires_at, signature_checked=key is not None))

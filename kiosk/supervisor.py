@@ -236,21 +236,23 @@ class Supervisor:
 
 
 def key_problem(settings: Settings) -> str | None:
-    """A plain sentence when the outbox key exists but cannot be used (unreadable, not a key), else None.
-    A missing key is no problem: the gateway creates one on its first start."""
+    """A plain sentence when an outbox key exists but cannot be used (unreadable, not a key), else None.
+    A missing key is no problem: the gateway creates the suite's key on its first start."""
     # lazy: the outbox's crypto module loads `cryptography`; `kiosk config check` must stay quick
-    from local_api.outbox.crypto import KEY_BYTES, KEY_FILE_NAME
+    from local_api.outbox.crypto import KEYS
 
-    path = settings.data_path / KEY_FILE_NAME
-    try:
-        size = len(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"{path}: the outbox key cannot be read ({exc.strerror}); check its owner (the kiosk user) and mode 0600"
-    if size != KEY_BYTES:
-        return (f"{path}: is {size} bytes, not a {KEY_BYTES}-byte outbox key; restore the right key file from the "
-                "backup (queued submissions need it) — never delete it while submissions wait")
+    for spec in KEYS.values():
+        path = settings.data_path / spec.file_name
+        try:
+            size = len(path.read_bytes())
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return (f"{path}: the outbox key cannot be read ({exc.strerror}); check its owner (the kiosk user) "
+                    "and mode 0600")
+        if size != spec.size:
+            return (f"{path}: is {size} bytes, not a {spec.size}-byte outbox key; restore the right key file from "
+                    "the backup (queued submissions need it) — never delete it while submissions wait")
     return None
 
 
@@ -259,8 +261,8 @@ class ProblemDoor:
     503 ``{"status": "settings_problem", "problems": [...]}`` (the problems for loopback callers only, as
     the gateway's own details are), 503 for every other path. Closed before the real gateway starts."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.problems: list[str] = []
+    def __init__(self, host: str, port: int, problems: list[str] | None = None) -> None:
+        self.problems: list[str] = list(problems or [])  # set before the first caller can ask
         door = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -315,7 +317,7 @@ def wait_until_fixed(check: Callable[[], tuple[T | None, list[str]]], address: t
     door: ProblemDoor | None = None
     if address is not None:
         try:
-            door = ProblemDoor(*address)
+            door = ProblemDoor(*address, problems)
         except OSError as exc:
             print(f"{prog}: (no stand-in /health on {address[0]}:{address[1]}: {exc.strerror})", file=sys.stderr)
     dog = Watchdog()

@@ -31,9 +31,9 @@ from kiosk.settings import Settings, tls_load_problem
 from kiosk.watchdog import ServingProbe, Watchdog, gateway_alive
 from local_api.files import secure_folder
 from local_api.link.breaker import CircuitBreaker
-from local_api.link.client import PlatformClient
+from local_api.link.client import PlatformClient, PlatformTLS
 from local_api.ops.events import EventLog
-from local_api.outbox.crypto import KEY_FILE_NAME, Sealer
+from local_api.outbox.crypto import Sealer
 from local_api.outbox.forwarder import Forwarder
 from local_api.outbox.payments import PaymentLedger, PaymentWatcher
 from local_api.outbox.store import Outbox
@@ -239,7 +239,7 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
     loosened = secure_folder(data)
     for fixed in loosened:
         log.warning("data folder: %s", fixed)
-    sealer = Sealer.from_key_file(data / KEY_FILE_NAME)
+    sealer = Sealer.from_data_folder(data, settings.security.suite)
     tokens = TokenStore(data / TOKENS_FILE_NAME)
     tokens.ensure_first(settings.gateway.first_token_role, data)
     codes = catalog_item_codes() if item_codes == "catalog" else (
@@ -258,9 +258,12 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
                              on_change=lambda kind, reason: events.add(kind, reason or kind.replace("_", " ")))
     url = platform_base_url or platform_url(settings)
     args = (url, settings.platform.secret, settings.kiosk.id)
+    pf = settings.platform
+    suite = settings.security.suite
+    tls = PlatformTLS(pf.ca_bundle, pf.client_cert, pf.client_key)
     # The forwarder has its own client so a slow delivery never holds an online call's connection;
     # online calls get the short timeout: a resident is waiting.
-    forwarder = Forwarder(outbox, PlatformClient(*args, settings.platform.timeout_s), retry_max_s=gw.retry_max_s,
+    forwarder = Forwarder(outbox, PlatformClient(*args, pf.timeout_s, tls=tls, suite=suite), retry_max_s=gw.retry_max_s,
                           base_delay_s=base_delay_s, idle_probe_s=idle_probe_s, retention_s=gw.retention_s,
                           parked_retention_s=gw.parked_retention_s, expire_after_s=gw.expire_after_s,
                           breaker=breaker)
@@ -270,8 +273,8 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
     watcher = PaymentWatcher(ledger, PlatformClient(*args, settings.platform.proxy_timeout_s),
                              interval_s=payment_check_s, retention_s=gw.retention_s)
     services = GatewayServices(settings=settings, outbox=outbox, forwarder=forwarder,
-                               platform=PlatformClient(*args, settings.platform.timeout_s),
-                               proxy=PlatformClient(*args, settings.platform.proxy_timeout_s),
+                               platform=PlatformClient(*args, pf.timeout_s, tls=tls, suite=suite),
+                               proxy=PlatformClient(*args, pf.proxy_timeout_s, tls=tls, suite=suite),
                                started_at=time.time(), tokens=tokens, item_codes=codes, events=events,
                                door_secret=write_door_secret(settings.door_secret_path),
                                payments=ledger, payment_watcher=watcher)
@@ -331,11 +334,13 @@ def start_gateway(settings: Settings, **build: Any) -> GatewayHandle:
 
 
 def start_platform_sim(host: str = "127.0.0.1", port: int = 0, secret: str = "",
-                       *, faults: Faults | None = None) -> ServerHandle:
-    """Serve a platform simulator in a background thread; its app is ``handle.app``."""
+                       *, faults: Faults | None = None, suite: str | None = None) -> ServerHandle:
+    """Serve a platform simulator in a background thread; its app is ``handle.app`` (``suite``: see
+    :func:`local_api.sim.app.create_platform_app`)."""
     if not secret:
         raise ValueError("the platform simulator needs the shared signing secret")
-    return ServerHandle(create_platform_app(secret, faults=faults), host, port, name="platform-sim").start()
+    return ServerHandle(create_platform_app(secret, faults=faults, suite=suite), host, port,
+                        name="platform-sim").start()
 
 
 @contextmanager
@@ -391,13 +396,13 @@ def serve_gateway(settings: Settings, *, ready: Callable[[str], None] | None = N
 
 
 def serve_platform_sim(host: str, port: int, secret: str, *, faults: Faults | None = None,
-                       ready: Callable[[str], None] | None = None) -> None:
+                       ready: Callable[[str], None] | None = None, suite: str | None = None) -> None:
     """Run the platform simulator until SIGTERM or Ctrl-C; ``ready(url)`` once it listens.
 
     ``faults``: misbehaviour from the start (``kiosk platform-sim --error-rate …``); ``/admin/faults``
     changes it later.
     """
-    handle = ServerHandle(create_platform_app(secret, faults=faults), host, port, name="platform-sim")
+    handle = ServerHandle(create_platform_app(secret, faults=faults, suite=suite), host, port, name="platform-sim")
     log.info("platform simulator listening on %s%s", handle.url,
              f" with faults {faults}" if faults is not None and faults != Faults() else "")
     _serve_until_stopped(handle, ready)

@@ -21,10 +21,12 @@ from PIL import Image
 from kiosk import flow
 from kiosk.flow.views import FormView, ListView, View
 from kiosk.settings import Settings
-from kiosk.terminal.speech import ELDER_RATE, Speaker
+from kiosk.terminal.headphones import HeadphoneJack
+from kiosk.terminal.speech import ELDER_RATE, Speaker, load_engine
 from kiosk.terminal.terminal import Terminal
 from kiosk.watchdog import Watchdog
 from screens import datepicker, keyboard
+from screens.audio import AudioMode
 from screens.display import Display
 from screens.maint_app import MaintenanceScreen
 from screens.mirror import Mirror
@@ -68,7 +70,10 @@ class KioskApp:
         self._next_heartbeat = clock()
         # Headless (tests, demo) there is nobody to hear it: the speaker stays off but still
         # remembers texts, so the repeat button works the same.
-        self.speaker = Speaker(enabled=not self.display.headless)
+        self.speaker = Speaker(enabled=not self.display.headless, rate=settings.speech.rate_wpm,
+                               engine=load_engine(settings.speech.engine, settings.speech.command))
+        self.audio = AudioMode(self)  # the keypad and headphones (screens/audio.py)
+        self.jack = HeadphoneJack(settings.speech.audio_jack) if settings.speech.audio_jack else None
         self._press: tuple[int, int] | None = None
         self._dragging = False
         self._velocity = 0.0  # design px per frame after a fling
@@ -95,6 +100,10 @@ class KioskApp:
             return
         if self.clock() - self._screen_changed_at < DOUBLE_TAP_S:
             return  # a double tap must not also press whatever the new screen has in that place
+        self.activate(target)
+
+    def activate(self, target: str) -> None:
+        """What a touch on ``target`` does; audio mode's Enter on the focused control sends the same."""
         if self.maintenance.is_open:
             self.maintenance.tap(target)
             self.draw_if_changed()
@@ -166,6 +175,8 @@ class KioskApp:
 
     def _redraw(self) -> None:
         self.renderer.redraw()
+        if self._last_view is not None:
+            self.audio.frame(self._last_view)
         self.display.present()
         self.frames += 1
 
@@ -205,6 +216,10 @@ class KioskApp:
         asked to hear it again); ``message_only``: a message appeared on the same screen."""
         text = self.renderer.message_text if message_only else \
             "。".join(x for x in (self.renderer.main_text, self.renderer.message_text) if x)
+        if self.audio.on:  # audio mode reads the whole screen itself (screens/audio.py)
+            if force:
+                self.speaker.repeat()
+            return
         if self.speaker is None or not text:
             return
         view = self._last_view or View(screen="")
@@ -249,6 +264,13 @@ class KioskApp:
                     self.release(pos)
             elif event.type == pygame.KEYDOWN and event.key == pygame.K_F2:
                 self.insert_sample_card()
+            elif event.type == pygame.KEYDOWN and not self.maintenance.is_open:
+                self.audio.key(event)  # the keypad: audio mode (screens/audio.py)
+        plugged = self.jack.poll() if self.jack is not None else None
+        if plugged is True and not self.audio.on:
+            self.audio.start()  # headphones in: audio mode
+        elif plugged is False:
+            self.audio.end()
         for item in self.terminal.pending():
             self.dispatch(item)
         if self._velocity and not self._dragging and self._press is None:  # fling: glide and slow down
@@ -283,6 +305,7 @@ class KioskApp:
         said = self.renderer.message_text
         self._sync_keyboard(view)
         self.renderer.render(view)
+        self.audio.frame(view)
         self.display.present()
         self.frames += 1
         self._last_view = view
@@ -326,6 +349,8 @@ class KioskApp:
         if self.feed is not None:
             self.feed.close()
         self.maintenance.close()
+        if self.jack is not None:
+            self.jack.close()
         if self.speaker is not None:
             self.speaker.stop()
         self.terminal.close()

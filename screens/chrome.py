@@ -24,13 +24,16 @@ def language_bar(c: Canvas, t: Text, y: float = 1700) -> list[Button]:
     return buttons
 
 
+FOOTER_TOP = 1760  # design px: where the footer's buttons start
+
+
 def footer(c: Canvas, t: Text, *, back: bool = False, help_: bool = True) -> list[Button]:
     """Exit, 帮办代办 / 办不成事反映 (on every screen) and back."""
-    buttons = [c.button(t("button_exit"), "exit", (60, 1760, 300, 120), primary=False)]
+    buttons = [c.button(t("button_exit"), "exit", (60, FOOTER_TOP, 300, 120), primary=False)]
     if help_:
-        buttons.append(c.button(t("button_help"), "help", (390, 1760, 300, 120), primary=False, size=36))
+        buttons.append(c.button(t("button_help"), "help", (390, FOOTER_TOP, 300, 120), primary=False, size=36))
     if back:
-        buttons.append(c.button(t("button_back"), "back", (720, 1760, 300, 120), primary=False))
+        buttons.append(c.button(t("button_back"), "back", (720, FOOTER_TOP, 300, 120), primary=False))
     return buttons
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pygame
 import requests
 
 from kiosk.settings import Settings, load_settings
@@ -126,6 +127,14 @@ class ScriptedResident:
             if target in drawn():
                 return
 
+    def press(self, key: int) -> None:
+        """Press and release a key of the keypad (audio mode), as a USB HID keyboard sends it."""
+        self.app.step()
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+        pygame.event.post(pygame.event.Event(pygame.KEYUP, key=key, mod=0, unicode="", scancode=0))
+        self.touches += 1
+        self.app.step()
+
     def touch_if_shown(self, target: str) -> None:
         if any(b.target == target for b in self.app.renderer.buttons):
             self.touch(target)
@@ -198,6 +207,7 @@ def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str,
                 app = KioskApp(s, gateway_url=gateway.url, headless=True, on_frame=save_frame,
                                clock=clock if name in FAKE_CLOCK else time.monotonic)
                 app_ref[:1] = [app]
+                app.speaker.transcript = []  # what was announced, written beside the screenshots
                 try:
                     resident = ScriptedResident(app, clock, save)
                     seen = JOURNEYS[name](resident)
@@ -206,6 +216,7 @@ def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str,
                     sim = app.terminal.hardware.printer_simulator
                     if sim is not None and sim.jobs():
                         (out / "receipt.png").write_bytes(sim.render_png(None))
+                    write_transcript(out / "transcript.txt", app.speaker.transcript or [], started)
                 finally:
                     app.close()
                 receipt_no = str(seen.get("receipt_no") or "")
@@ -230,10 +241,16 @@ def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str,
         "platform_received": received,
         "session_wiped": wiped,
         "receipt_png": "receipt.png" if (out / "receipt.png").exists() else None,
+        "transcript": "transcript.txt",
         "seen": {k: v for k, v in seen.items() if k not in ("receipt_no", "printed")},
     }
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     return summary
+
+
+def write_transcript(path: Path, said: list[Any], started: float) -> None:
+    """The announcements, one a line: seconds since the start, language, text (``Speaker.transcript``)."""
+    path.write_text("".join(f"{s.at - started:7.2f}  {s.language:5}  {s.text}\n" for s in said), encoding="utf-8")
 
 
 def run_demo(settings: Settings, out: Path, journey: str | None = None) -> dict[str, Any]:

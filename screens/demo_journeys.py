@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import pygame
 import requests
 
 from kiosk.catalog.loading import Catalog, ServiceItem
@@ -403,6 +404,120 @@ def card_pulled(r: ScriptedResident) -> dict[str, Any]:
     return {"item": item.code, "notice": view.notice_key, "session_wiped": r.app.flow.session is None}
 
 
+# -- audio mode: a blind resident's journey, by the keypad and the announcements alone --------------
+
+AUDIO_APPLY = "yb-gjbd"  # 家庭共济绑定: a choice, an ID number (with its X) and a mobile number typed on the keypad
+
+
+def heard(r: ScriptedResident) -> str:
+    """The last announcement (what the resident just heard)."""
+    transcript = r.app.speaker.transcript
+    return transcript[-1].text if transcript else ""
+
+
+def press_until(r: ScriptedResident, key: int, said: str, limit: int = 80) -> str:
+    """Press ``key`` until an announcement has ``said`` in it (as a resident listens for an entry);
+    past the last page, ← goes back to the first. Returns that announcement."""
+    r.app.step()
+    if said in heard(r):
+        return heard(r)
+    for _ in range(limit):
+        r.press(key)
+        if said in heard(r):
+            return heard(r)
+        if key == pygame.K_DOWN and heard(r) == r.app.audio.t("a11y_end"):
+            r.press(pygame.K_RIGHT)  # the end of this page: the next one
+            if said in heard(r):
+                return heard(r)
+    raise LookupError(f"never heard {said!r}; last: {heard(r)!r}")
+
+
+def type_on_keypad(r: ScriptedResident, text: str) -> None:
+    """Digits on the 12-key pad; * is the ID number's X; # finishes the field."""
+    for ch in text:
+        r.press(pygame.K_ASTERISK if ch == "X" else getattr(pygame, f"K_KP{ch}"))
+    r.press(pygame.K_HASH)
+
+
+def audio_print(r: ScriptedResident) -> dict[str, Any]:
+    """社保参保缴费证明打印 by keys: help key → start → the item → card → consent by Enter → print → rate."""
+    catalog = r.app.flow.catalog
+    name = catalog.get(DEMO_ITEM).name.get("zh_CN")
+    r.wait_for("attract")
+    r.press(pygame.K_F1)  # the keypad's help key starts audio mode
+    press_until(r, pygame.K_DOWN, r.app.audio.t("button_start"))
+    r.press(pygame.K_RETURN)
+    r.wait_for("home")
+    press_until(r, pygame.K_DOWN, name)
+    r.press(pygame.K_RETURN)
+    r.wait_for("card_prompt")
+    lay_card(r)  # the card reader's place was announced
+    r.wait_for("consent")
+    r.press(pygame.K_RETURN)  # the focus starts on 同意并打印
+    r.wait_for("done", timeout_s=40)
+    seen = {"printed": bool(r.app.flow.view().printed), "receipt_no": r.app.flow.view().receipt_no}
+    press_until(r, pygame.K_DOWN, r.app.audio.t("rate_1"))
+    r.press(pygame.K_RETURN)
+    r.wait_for("thanks")
+    return seen
+
+
+def audio_apply(r: ScriptedResident) -> dict[str, Any]:
+    """家庭共济绑定 by keys: departments → 医保 → the item → face check → the form typed on the keypad."""
+    catalog = r.app.flow.catalog
+    item = catalog.get(AUDIO_APPLY)
+    t = r.app.audio.t
+    r.wait_for("attract")
+    r.press(pygame.K_F1)
+    r.press(pygame.K_RETURN)  # the focus starts on 开始办理
+    r.wait_for("home")
+    lay_card(r)
+    press_until(r, pygame.K_DOWN, t("browse_departments"))
+    r.press(pygame.K_RETURN)
+    r.wait_for("categories")
+    press_until(r, pygame.K_DOWN, catalog.departments[item.department_code].name.get("zh_CN"))
+    r.press(pygame.K_RETURN)
+    r.wait_for("list")
+    press_until(r, pygame.K_DOWN, item.name.get("zh_CN"))
+    r.press(pygame.K_RETURN)
+    r.wait_for("detail")
+    press_until(r, pygame.K_DOWN, t("detail_begin"))
+    r.press(pygame.K_RETURN)
+    r.wait_for("consent")
+    r.press(pygame.K_RETURN)
+    r.wait_for("form", timeout_s=40)
+    for f in item.fields:
+        if f.prefill:
+            continue
+        if f.type == "choice":
+            press_until(r, pygame.K_DOWN, f.choices[0].label.get("zh_CN"))
+            r.press(pygame.K_RETURN)
+        else:
+            press_until(r, pygame.K_DOWN, f.label.get("zh_CN"))
+            r.press(pygame.K_RETURN)
+            type_on_keypad(r, SAMPLE_VALUES[f.type])
+    press_until(r, pygame.K_DOWN, t("button_next"))
+    r.press(pygame.K_RETURN)
+    r.wait_for("review")
+    press_until(r, pygame.K_DOWN, t("review_submit"))
+    r.press(pygame.K_RETURN)
+    r.wait_for("done", timeout_s=40)
+    seen = {"item": item.code, "receipt_no": r.app.flow.view().receipt_no,
+            "printed": bool(r.app.flow.view().printed)}
+    press_until(r, pygame.K_DOWN, t("rate_1"))
+    r.press(pygame.K_RETURN)
+    r.wait_for("thanks")
+    return seen
+
+
+def audio(r: ScriptedResident) -> dict[str, Any]:
+    """A blind resident, twice: the print item, then an application with a form; keys only."""
+    printed = audio_print(r)
+    r.wait_for("attract", timeout_s=20)
+    applied = audio_apply(r)
+    return {**printed, "apply": applied}
+
+
 JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "print": print_item,
     "guide": guide,
@@ -420,6 +535,7 @@ JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "app_qr": app_sign_in,
     "card_pulled": card_pulled,
     "payment": payment,
+    "audio": audio,
 }
 OFFLINE = {"offline_apply"}
 FAKE_CLOCK = {"timeout"}

@@ -18,7 +18,7 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
         y = c.text(view.item_summary, y + 10, 36, x=60, width=960)
     elder = view.elder
     rows = [(t("detail_days"), t("detail_instant") if view.item_instant or not view.item_days
-             else t("detail_days_value", days=view.item_days)),
+             else t("detail_days_value_one") if view.item_days == 1 else t("detail_days_value", days=view.item_days)),
             (t("detail_fee"), t("detail_free") if view.item_fee in ("0", "0.00", "")
              else f"¥{view.item_fee}"),
             (t("detail_identity"), " / ".join(t("id_" + i) for i in view.item_identity))]

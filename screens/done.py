@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from kiosk.flow.views import View
+from kiosk.flow.views import PRINT_REASONS, View
 from screens import theme
 from screens.chrome import Text
 from screens.messages import message_box
@@ -61,7 +61,15 @@ def outcome_texts(view: View, t: Text) -> list[str]:
         texts.append(t("certified_next", date=day_text(view.next_due, view.language)))
     if view.printed:
         texts.append(t(TAKE.get(view.item_kind, "printing_hint")))
+    elif view.printed is False:
+        texts.append(not_printed_text(view, t))
     return texts
+
+
+def not_printed_text(view: View, t: Text) -> str:
+    """Why the slip did not print, in the resident's language, and what to do instead."""
+    reason = t(f"reason_{view.print_reason}" if view.print_reason in PRINT_REASONS else "reason_print_unknown")
+    return t("done_not_printed" if view.receipt_no else "done_not_printed_plain", reason=reason)
 
 
 def draw(c: Canvas, view: View, t: Text) -> list[Button]:
@@ -79,10 +87,7 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     if view.printed:
         y = c.text(t(TAKE.get(view.item_kind, "printing_hint")), y + 30, 40, colour=theme.MUTED, width=900)
     elif view.printed is False:  # None: nothing was to be printed (a query finished on screen)
-        reason = view.print_reason or "?"
-        reason = t("reason_printer_unavailable") if reason == "printer_unavailable" else reason
-        key = "done_not_printed" if view.receipt_no else "done_not_printed_plain"
-        y = message_box(c, t(key, reason=reason), "warning", y + 30)
+        y = message_box(c, not_printed_text(view, t), "warning", y + 30)
         if view.result_url:
             # The electronic copy: the resident scans it with the government app instead of paper.
             qr = 220 if view.elder else 300  # elder mode's larger text needs the room for the rating

@@ -58,7 +58,8 @@ def _block_height(c: Canvas, f: FieldView, t: Text, s: dict[str, int]) -> float:
 def _field(c: Canvas, f: FieldView, t: Text, y: float, focus: str, s: dict[str, int]) -> list[Button]:
     """Draw one field from design ``y``; its targets."""
     buttons: list[Button] = []
-    y = c.text(_label(f, t), y, 30, colour=theme.MUTED, x=70, width=940) + 8
+    part = f"field:{f.key}"
+    y = c.text(_label(f, t), y, 30, colour=theme.MUTED, x=70, width=940, part=part) + 8
     if f.type == "choice":
         cols = _columns(c, f, s)
         width = (960 - (cols - 1) * 10) / cols
@@ -80,12 +81,12 @@ def _field(c: Canvas, f: FieldView, t: Text, y: float, focus: str, s: dict[str, 
         shown = f.value or ("" if f.locked else t("form_tap_to_type"))
         line = c.one_line(shown, 36, 900)
         c.text(line, y + (s["box"] - c.text_height(line, 36, width=900)) / 2 + 4, 36,
-               colour=theme.TEXT if f.value else theme.MUTED, x=85, width=910)
+               colour=theme.TEXT if f.value else theme.MUTED, x=85, width=910, part=part)
         if not f.locked:
-            buttons.append(Button(pygame.Rect(x, by, w, bh), f"field:{f.key}"))
+            buttons.append(Button(pygame.Rect(x, by, w, bh), f"field:{f.key}", f.label))
         y += s["box"]
     if f.problem:
-        c.text(t("problem_" + f.problem), y + 8, 30, colour=theme.DANGER, x=70, width=940)
+        c.text(t("problem_" + f.problem), y + 8, 30, colour=theme.DANGER, x=70, width=940, part=part)
     return buttons
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kiosk.flow.views import View
 from screens import theme
-from screens.chrome import Text, footer, tools
+from screens.chrome import FOOTER_TOP, Text, footer, tools
 from screens.widgets import Button, Canvas
 
 
@@ -30,7 +30,10 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     y += 60
     elder = view.elder
     height = 200 if elder else 150
-    for code, name, department in view.items:
+    # Shortcuts only: as many as fit above the footer (every item is also under 全部事项 and its
+    # department), so a long featured list in the settings never runs under the exit button.
+    fits = max(0, int((FOOTER_TOP - 20 - y) // (height + 20)))
+    for code, name, department in view.items[:fits]:
         label = name if elder else f"{department} · {name}"
         buttons.append(c.button(label, f"item:{code}", (60, y, 960, height), size=44))
         y += height + 20

@@ -134,7 +134,8 @@ def draw_list(c: Canvas, view: ListView, t: Any, top: float, bottom: float) -> l
         surf = _row(c, entry, reason, elder, width)
         c.surface.blit(surf, (c.px(60), c.px(y)))
         _note_texts(c, entry, reason, elder, width, c.px(60), c.px(y))
-        return [Button(pygame.Rect(c.px(60), c.px(y), width, surf.get_height()), f"detail:{entry[0]}")]
+        return [Button(pygame.Rect(c.px(60), c.px(y), width, surf.get_height()), f"detail:{entry[0]}",
+                       " · ".join(x for x in (entry[1], _sub_line(entry[2], reason)) if x))]
 
     buttons = band.draw(row)
     scrolled = band.scrolled

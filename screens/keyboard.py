@@ -291,7 +291,7 @@ class KeyPainter:
         c.surface.blit(img, drawn)
         c.text_boxes.append((drawn, rect))
         if enabled:
-            self.buttons.append(Button(rect, target))
+            self.buttons.append(Button(rect, target, label))
 
 
 def draw(c: Canvas, state: KeyboardState, top_y: float, elder: bool) -> list[Button]:

@@ -133,13 +133,13 @@ class Band:
     @contextmanager
     def clipped(self) -> Iterator[None]:
         c = self.c
-        blocks, boxes = len(c.text_blocks), len(c.text_boxes)
+        blocks, boxes, texts = len(c.text_blocks), len(c.text_boxes), len(c.texts)
         c.surface.set_clip(pygame.Rect(0, c.px(self.top), c.width, c.px(self.bottom) - c.px(self.top)))
         try:
             yield
         finally:
             c.surface.set_clip(None)
-            del c.text_blocks[blocks:], c.text_boxes[boxes:]
+            del c.text_blocks[blocks:], c.text_boxes[boxes:], c.texts[texts:]
 
 
 def pager(c: Canvas, t: Callable[..., str], scrolled: Scrolled | None, y: float) -> list[Button]:

@@ -91,6 +91,7 @@ class Renderer:
         self.main_text = ""  # the screen's title, for speech
         self.message_text = ""  # the passing message shown over the screen ("" for none), for speech
         self.message_rect: pygame.Rect | None = None  # where it was drawn (device px)
+        self.overlay_from: int | None = None  # where the idle warning's texts start in canvas.texts (None: none)
         self._last: View | None = None
 
     def scroll_limit(self) -> float:
@@ -148,7 +149,9 @@ class Renderer:
             self.message_text = t(view.notice_key)
             self.message_rect = message_banner(self.canvas, self.message_text, kind_of(view.notice_key), buttons,
                                                prefer=NOTICE_PLACES.get(view.screen, 1480))
+        self.overlay_from = None
         if view.warning:
+            self.overlay_from = len(self.canvas.texts)
             buttons = warning_overlay(self.canvas, t, view.warning_left_s)
         self.buttons = buttons
         return buttons

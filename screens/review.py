@@ -16,7 +16,7 @@ def draw(c: Canvas, view: ReviewView, t: Text) -> list[Button]:
     y = top + 30
     rows = [(t("confirm_name"), view.applicant_name), (t("confirm_id"), view.applicant_id)]
     # Card fields are already in the two rows above; the rest are what the resident entered.
-    rows += [(f.label, f.value or "—") for f in view.fields if not f.locked]
+    rows += [(f.label, dict(f.choices).get(f.value, f.value) or "—") for f in view.fields if not f.locked]
     for label, value in rows[:11]:
         below = c.text(label, y, 30, colour=theme.MUTED, x=100, width=330)
         y = max(below, c.text(value, y, 34, x=440, width=560)) + 18

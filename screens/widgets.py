@@ -17,6 +17,8 @@ class Button:
 
     rect: pygame.Rect
     target: str
+    label: str = ""
+    """What the button says (as drawn); speech reads it in audio mode (screens/a11y.py)."""
 
 
 # Line breaking (禁则, quoted names kept whole, Latin words never split) is screens/linebreak.py's.
@@ -47,6 +49,10 @@ class Canvas:
         self.text_boxes: list[tuple[pygame.Rect, pygame.Rect]] = []
         # The band this frame scrolls (screens/paging.py's Scrolled), set by the page that drew it.
         self.scrolled: Any = None
+        # This frame's texts as drawn, in drawing order: (text, block in device px, the target of the
+        # control it belongs to or ""). Audio mode reads them besides the buttons (screens/a11y.py), so
+        # what is spoken is what is drawn.
+        self.texts: list[tuple[str, pygame.Rect, str]] = []
 
     def reset_metrics(self) -> None:
         self.min_text_px = 10_000
@@ -66,12 +72,16 @@ class Canvas:
         self.surface.fill(colour)
         self.text_blocks.clear()
         self.text_boxes.clear()
+        self.texts.clear()
         self.scrolled = None
 
     def text(self, text: str, y: float, size: int, *, colour: tuple[int, int, int] = theme.TEXT,
-             bold: bool = False, x: float | None = None, width: float | None = None, asked: bool = False) -> int:
+             bold: bool = False, x: float | None = None, width: float | None = None, asked: bool = False,
+             part: str = "") -> int:
         """Draw wrapped text, centred unless ``x`` is given; returns the y below it (design units).
-        ``asked``: ``size`` is final (already through :meth:`size`), not to be enlarged again."""
+        ``asked``: ``size`` is final (already through :meth:`size`), not to be enlarged again.
+        ``part``: the target of the control the text belongs to (a form field's label, value and
+        problem: ``field:<key>``), so audio mode reads it with that control."""
         size = size if asked else self.size(size)
         self._note(size)
         px = self.px(size)
@@ -94,6 +104,7 @@ class Canvas:
             block = drawn if block is None else block.union(drawn)
             top += int(fnt.get_linesize() * 1.15)
         if block is not None:
+            self.texts.append((text, block, part))
             self.text_blocks.append(block)
             self.text_boxes.append((block, pygame.Rect(box_left, block.top, max_w, block.height)))
         return round(top / self.scale)
@@ -145,7 +156,7 @@ class Canvas:
             top += line_h
         if label_block is not None:
             self.text_boxes.append((label_block, area))
-        return Button(area, target)
+        return Button(area, target, label)
 
     def one_line(self, text: str, size: int, width: float, *, bold: bool = False) -> str:
         """The end of ``text`` that fits one line of ``width`` design px at ``size`` (an input box shows

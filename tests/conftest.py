@@ -57,3 +57,12 @@ def kiosk_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
     yield start
     for close in reversed(closers):
         close()
+
+
+@pytest.fixture(params=["intl", "sm"])
+def crypto_suite(request: pytest.FixtureRequest) -> str:
+    """``security.suite``, both of them (issue 27): a test that takes this fixture runs once with ``intl``
+    (AES-256-GCM, HMAC-SHA256, Ed25519) and once with ``sm`` (SM4-GCM, HMAC-SM3, SM2). Only the focused
+    outbox, signing, link and sign-in tests take it, so the default run covers both suites without
+    doubling the whole suite's time."""
+    return str(request.param)

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("kiosk", "devices", "local_api", "screens")
 
 PRIMITIVES = ("kiosk.settings", "kiosk.endpoints", "kiosk.privacy", "kiosk.validators", "kiosk.qrcodes",
-              "kiosk.fonts", "kiosk.logs", "kiosk.watchdog", "kiosk.money")
+              "kiosk.fonts", "kiosk.logs", "kiosk.watchdog", "kiosk.crypto", "kiosk.money")
 
 GATEWAY_BASE = ("local_api.timestamps", "local_api.files", "local_api.strict_json", "local_api.client")
 
@@ -217,3 +217,25 @@ def test_function_local_imports_say_why() -> None:
     wrong = [f"{module_name(path)}:{line} imports in a function without a '# lazy: reason'"
              for path in sources() for line in unexplained_local_imports(path)]
     assert not wrong, f"{len(wrong)} unexplained:\n" + "\n".join(wrong)
+
+
+# Cryptographic primitives live in one module (issue 27): a change of suite, algorithm or library is made
+# there only, and an assessor reads one file to see every algorithm the terminal uses.
+CRYPTO_MODULE = "kiosk.crypto"
+CRYPTO_LIBRARIES = ("cryptography", "gmalg", "hmac", "hashlib", "nacl", "Crypto", "Cryptodome", "gmssl")
+
+
+def crypto_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+        found += [f"{module_name(path)}:{node.lineno} imports {n}" for n in names
+                  if n.split(".")[0] in CRYPTO_LIBRARIES]
+    return found
+
+
+def test_only_kiosk_crypto_imports_cryptographic_primitives() -> None:
+    wrong = [line for path in sources() if module_name(path) != CRYPTO_MODULE for line in crypto_imports(path)]
+    assert not wrong, ("use kiosk.crypto (the suite's AEAD, MAC, hash, signature) instead:\n" + "\n".join(wrong))
+    assert crypto_imports(ROOT / "kiosk" / "crypto.py"), "the rule would pass vacuously"

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from kiosk.crypto import VerifyKey
 from kiosk.qrcodes import QrVerdict, inspect_payload
 
 
@@ -42,11 +42,11 @@ class QrRead:
 class QrReader:
     """Decodes QR codes from frames and validates them against our formats.
 
-    ``signin_key`` is the platform's Ed25519 public key for sign-in codes (None: shape and expiry only);
+    ``signin_key`` is the platform's public key (Ed25519 or SM2) for sign-in codes (None: shape and expiry only);
     ``clock`` gives Unix seconds for the expiry check.
     """
 
-    def __init__(self, *, signin_key: Ed25519PublicKey | None = None,
+    def __init__(self, *, signin_key: VerifyKey | None = None,
                  clock: Callable[[], float] = time.time, repeat_after_s: float = 3.0) -> None:
         self._detector = cv2.QRCodeDetector()
         self.signin_key = signin_key

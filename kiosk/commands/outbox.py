@@ -58,7 +58,7 @@ def _open(args: argparse.Namespace) -> Any:
     """The settings' outbox, or an exit status after saying what is wrong."""
     # lazy: the outbox (SQLite, cryptography) loads only for outbox commands, and the server module (Flask,
     # 0.3 s) only for its file name (start-up: see kiosk/commands)
-    from local_api.outbox.crypto import KEY_FILE_NAME, KeyFileError, Sealer
+    from local_api.outbox.crypto import KEYS, KeyFileError, Sealer
     from local_api.outbox.store import Outbox, OutboxError
     from local_api.server import OUTBOX_FILE_NAME
 
@@ -68,11 +68,11 @@ def _open(args: argparse.Namespace) -> Any:
         exc.report("kiosk outbox")
         return EXIT_SETTINGS, None
     data = settings.data_path
-    if not (data / OUTBOX_FILE_NAME).exists() or not (data / KEY_FILE_NAME).exists():
+    if not (data / OUTBOX_FILE_NAME).exists() or not any((data / k.file_name).exists() for k in KEYS.values()):
         print(f"kiosk outbox: no outbox in {data} (gateway.data_dir); has the gateway run here?", file=sys.stderr)
         return EXIT_FAILED, None
     try:
-        box = Outbox(data / OUTBOX_FILE_NAME, Sealer.from_key_file(data / KEY_FILE_NAME), kiosk_id=settings.kiosk.id)
+        box = Outbox(data / OUTBOX_FILE_NAME, Sealer.from_data_folder(data, settings.security.suite), kiosk_id=settings.kiosk.id)
     except (OutboxError, KeyFileError) as exc:
         print(f"kiosk outbox: {exc}", file=sys.stderr)
         return EXIT_FAILED, None

@@ -19,6 +19,7 @@ from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
     BUSY,
     ENDED,
+    AudioMode,
     CancelPrints,
     CardRead,
     CardRejected,
@@ -27,6 +28,7 @@ from kiosk.flow.model import (
     Effect,
     Event,
     HelpQueued,
+    KeyPressed,
     ScanQr,
     Screen,
     ServiceSwitched,
@@ -106,6 +108,7 @@ class KioskFlow:
     BRIEF_S = 8.0  # how long thanks / timeout notices stay before the attract loop
     NOTICE_S = 6.0  # how long a banner (card rejected, help sent) stays
     ELDER_FACTOR = 2.0  # elder mode: slower timeouts
+    AUDIO_FACTOR = 3.0  # audio mode: finding one's way by ear takes longer (its warning is spoken)
     SCAN_TIMEOUT_S = qr.SCAN_TIMEOUT_S
 
     def __init__(self, catalog: Catalog, clock: Callable[[], float], *, language: str = "zh_CN",
@@ -140,6 +143,7 @@ class KioskFlow:
         # The language and elder mode of the session that just ended: its thanks or timeout notice is
         # still the resident's, so it keeps them until the attract screen returns.
         self.parting: tuple[str, bool] | None = None
+        self.audio = False  # audio mode (screens/app.py): longer timeouts; ends when the attract loop returns
 
     # -- public API --
 
@@ -164,8 +168,14 @@ class KioskFlow:
             if isinstance(event, CardRead):
                 event.identity.wipe()
             return []
-        if isinstance(event, Tapped | TextEntered | CardRead | CardRejected):
+        if isinstance(event, AudioMode):
+            self.audio = event.on
             self.last_input = self.clock()
+            return [Show(self.screen)]
+        if isinstance(event, Tapped | TextEntered | KeyPressed | CardRead | CardRejected):
+            self.last_input = self.clock()
+        if isinstance(event, KeyPressed):
+            return self._answer_warning("extend") if self.warning else []
         if isinstance(event, Tapped):
             if self.session is not None:
                 self.session.touches += 1
@@ -299,6 +309,7 @@ class KioskFlow:
         self.screen = screen
         if screen == Screen.ATTRACT:
             self.parting = None
+            self.audio = False
         self.entered_at = self.clock()
         self.warning = False
         return [Show(screen), *self.handler.entered(self)]
@@ -383,7 +394,8 @@ class KioskFlow:
     # -- time --
 
     def _idle_limit(self) -> float:
-        return self.idle_timeout_s * (self.ELDER_FACTOR if self.elder else 1.0)
+        return self.idle_timeout_s * (self.ELDER_FACTOR if self.elder else 1.0) * \
+            (self.AUDIO_FACTOR if self.audio else 1.0)
 
     def _deadline(self) -> float:
         if self.screen in (Screen.THANKS, Screen.TIMEOUT):
@@ -401,8 +413,11 @@ class KioskFlow:
             return [Show(self.screen), *self.tick()]
         if self.screen in self.BUSY or self.screen == Screen.ATTRACT:
             if self.screen == Screen.ATTRACT and self.session is not None and \
-                    now - self.last_input > self.idle_timeout_s:
+                    now - self.last_input > self.idle_timeout_s * (self.AUDIO_FACTOR if self.audio else 1.0):
                 return self.end_session("idle on attract")
+            if self.screen == Screen.ATTRACT and self.audio and now - self.last_input > self._idle_limit():
+                self.audio = False  # audio mode started on the attract screen and left: the next resident's screen
+                return [Show(self.screen)]
             return []
         if self.screen in (Screen.THANKS, Screen.TIMEOUT):
             if now >= self.entered_at + self.BRIEF_S:

@@ -90,6 +90,19 @@ class CardRejected:
 
 
 @dataclass(frozen=True)
+class KeyPressed:
+    """A key of the audio keypad (or a keyboard) that moved the focus, repeated or changed the voice:
+    the resident is there, so it counts as input, and any key answers the idle warning."""
+
+
+@dataclass(frozen=True)
+class AudioMode:
+    """Audio mode started (headphones, the keypad's help key) or ended: timeouts grow longer."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passes; the flow checks its deadlines against the clock."""
 
@@ -181,6 +194,9 @@ class ServiceFailed:
 
 @dataclass(frozen=True)
 class PrintFinished:
+    """A slip's print job ended. ``reason`` (when not printed) is one of :data:`kiosk.flow.views.PRINT_REASONS`: what the
+    resident is told, in their language (the technician's words stay in the device status and log)."""
+
     job_id: str
     printed: bool
     reason: str = ""
@@ -224,7 +240,7 @@ class PaymentAnswered:
     """The :class:`CreatePayment` this answers ("" for a poll or a cancel)."""
 
 
-Event = (Tapped | TextEntered | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
+Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
          | ProgressAnswered | PaymentAnswered)

@@ -68,6 +68,11 @@ def personal(masking: Callable[[Any], Any] = masked_text) -> dict[str, Callable[
     return {PERSONAL: masking}
 
 
+#: Why a slip was not printed, as the resident is told (messages ``reason_<key>``); the technician's
+#: words stay in the device status and the log.
+PRINT_REASONS = ("printer_unavailable", "printer_paper_out", "printer_cover_open", "print_unknown")
+
+
 @dataclass(frozen=True)
 class View:
     """The parts every screen shares; the screens without parts of their own are drawn from this."""

@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from devices.base import DeviceError
+from devices.printer.health import PaperLevel
+from devices.printer.jobs import PrintOutcome, PrintState
 from devices.printer.printer import ReceiptPrinter
 from devices.printer.receipt import render_escpos
 from kiosk import flow
@@ -194,7 +196,7 @@ class EffectRunner:
             return self._print_slip(effect)
         except Exception:  # whatever broke, the resident must not wait on 'printing' for ever
             log.exception("slip could not be printed")
-            return flow.PrintFinished(effect.job_id, False, "打印失败")
+            return flow.PrintFinished(effect.job_id, False, "printer_unavailable")
 
     def _print_slip(self, effect: flow.PrintReceipt) -> flow.PrintFinished:
         layout = slip_layout(effect.layout, effect.content, kiosk_id=self.settings.kiosk.id,
@@ -206,10 +208,25 @@ class EffectRunner:
             outcome = dc.print_job(effect.job_id, data) if dc is not None else self.printer.print_job(effect.job_id, data)
         except DeviceError as exc:
             log.warning("print job failed: %s", exc)
-            return flow.PrintFinished(effect.job_id, False, "打印机无响应")
+            return flow.PrintFinished(effect.job_id, False, "printer_unavailable")
         if outcome.printed:
             self.last_receipt = data
-        return flow.PrintFinished(effect.job_id, outcome.printed, outcome.reason)
+            return flow.PrintFinished(effect.job_id, True)
+        log.warning("slip not printed: %s", outcome.reason)  # the technician's words, no personal data
+        return flow.PrintFinished(effect.job_id, False, resident_reason(outcome))
+
+
+def resident_reason(outcome: PrintOutcome) -> str:
+    """What a resident is told about a slip that was not printed (:data:`flow.PRINT_REASONS`): paper out
+    or cover open as such, a job that may be half on paper as unknown, anything else as unavailable."""
+    health = outcome.health
+    if outcome.state in (PrintState.INTERRUPTED, PrintState.UNKNOWN):
+        return "print_unknown"
+    if health is not None and (health.paper is PaperLevel.OUT or health.stopped_by_paper_end):
+        return "printer_paper_out"
+    if health is not None and health.cover_open:
+        return "printer_cover_open"
+    return "printer_unavailable"
 
 
 def _reason_key(status: int, error: str = "") -> str:

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import logging
 import math
 import secrets
@@ -30,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kiosk import crypto
 from kiosk.terminal.maintenance_pages import PAGES, MaintenancePages
 from local_api.client import GatewayRefused
 
@@ -45,13 +44,13 @@ AUDIT_RETRY_S = 5.0
 def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
     """The settings line's value for ``pin``: ``scrypt$N$r$p$<salt>$<hash>`` (base64), salted.
 
-    hashlib.scrypt (OpenSSL) rather than a hand-rolled KDF; the PIN itself is never stored.
+    scrypt (OpenSSL's, through kiosk.crypto) rather than a hand-rolled KDF; the PIN itself is never stored.
     """
     problem = pin_problem(pin)
     if problem:
         raise ValueError(problem)
     salt = salt if salt is not None else secrets.token_bytes(16)
-    digest = hashlib.scrypt(pin.encode("ascii"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    digest = crypto.scrypt(pin.encode("ascii"), salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
     return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
                      base64.b64encode(salt).decode("ascii"), base64.b64encode(digest).decode("ascii")])
 
@@ -63,11 +62,10 @@ def verify_pin(pin: str, stored: str) -> bool:
         if scheme != "scrypt" or not pin.isdigit():
             return False
         salt, digest = base64.b64decode(salt_b64, validate=True), base64.b64decode(digest_b64, validate=True)
-        actual = hashlib.scrypt(pin.encode("ascii"), salt=salt, n=int(n), r=int(r), p=int(p),
-                                dklen=len(digest))
+        actual = crypto.scrypt(pin.encode("ascii"), salt, n=int(n), r=int(r), p=int(p), length=len(digest))
     except (ValueError, binascii.Error):
         return False
-    return hmac.compare_digest(actual, digest)
+    return crypto.equal(actual, digest)
 
 
 def pin_problem(pin: str) -> str:

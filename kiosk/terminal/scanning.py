@@ -40,10 +40,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devices.base import DeviceError
 from kiosk import flow
+from kiosk.crypto import SigningKey
 from kiosk.flow.qr import receipt_from_digits
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.qrcodes import ProgressLookup, SignIn, load_public_key, progress_url, signin_payload
@@ -107,8 +107,8 @@ def scan(effect: flow.ScanQr, camera: Any, *, redeem: Redeem | None = None, sign
 
     ``redeem`` turns a sign-in code's token into the resident (:func:`redeem_signin` through the
     gateway); without it a sign-in code is answered "not available". ``signin_key`` is the platform's
-    Ed25519 public key; when None, the simulated phone's platform key is used if the camera has one,
-    else only the code's shape and expiry are checked.
+    public key (Ed25519 or SM2); when None, the simulated phone's platform key is used if the camera has
+    one, else only the code's shape and expiry are checked.
     Returns the event for the flow, or None when the scan was cancelled (nobody is waiting for it).
     """
     from devices.camera.qr import QrReader  # lazy: imports OpenCV (0.3 s); only a scan needs it
@@ -257,8 +257,8 @@ class SimulatedApp:
     """The resident's phone with the government app.
 
     Its sign-in codes come from the platform simulator (``POST /admin/signin-codes``, signed with the
-    simulator's Ed25519 key, redeemed there once for a TEST person) once :meth:`use_platform` names
-    it. Without a platform simulator it signs codes with a key of its own that no platform knows, so
+    simulator's key — Ed25519, or SM2 under the sm suite — redeemed there once for a TEST person) once
+    :meth:`use_platform` names it. Without a platform simulator it signs codes with a key of its own that no platform knows, so
     the platform refuses them as it would a code from another system. Tests and the demo can hold
     up a particular code (an expired one, a foreign one, nothing) for the next scan with
     :meth:`hold_up` or :meth:`hold_up_signin`.
@@ -268,7 +268,7 @@ class SimulatedApp:
     ADMIN_TIMEOUT_S = 5.0
 
     def __init__(self, clock: Callable[[], float] = time.time, platform_url: str = "") -> None:
-        self._key = Ed25519PrivateKey.generate()
+        self._key = SigningKey.generate("intl")  # the phone's own: no platform knows it
         self._clock = clock
         self._lock = threading.Lock()  # the demo's thread queues codes, the runner's thread shows them
         self._held: list[str | _FreshCode] = []
@@ -279,7 +279,7 @@ class SimulatedApp:
     def signin_key(self) -> Any:
         """The public key the codes shown are signed with (the platform's, once one was issued there)."""
         with self._lock:
-            return self._platform_key or self._key.public_key()
+            return self._platform_key or self._key.public
 
     def use_platform(self, url: str) -> None:
         """Get codes from the platform simulator at ``url`` ("" for none) from now on."""

@@ -21,6 +21,18 @@ Voices (espeak-ng 1.51 as Debian 12 ships it; ``espeak-ng --voices``):
 Why not pyttsx3: it drives the same espeak-ng through libespeak in-process, where interrupting
 means cooperating with its event loop; a child process can simply be killed, and a crash of the
 synthesiser never takes the kiosk app down.
+
+Engines: the synthesiser is a :class:`SpeechEngine` — what command speaks a text in a voice at a rate and
+volume. espeak-ng (:class:`EspeakEngine`) is the default; ``[speech] engine`` names another without code
+changes: the name of an installed package's entry point in the ``kiosk.speech_engines`` group (a
+callable returning a :class:`SpeechEngine`), or ``command`` with ``[speech] command``, an argument
+list with ``{voice}``, ``{language}``, ``{rate}``, ``{volume}`` and ``{text}`` in it (e.g. a better
+Chinese voice installed from a package registry). ``[speech] output`` names the audio output
+(the headphones in audio mode): it is handed to the engine as ``PULSE_SINK`` and ``ALSA_CARD``.
+
+The transcript (``keep_transcript``): what was announced, in order, with when it started; the demo writes
+it beside its screenshots and the audio-mode tests assert on it. Off on a terminal (it could hold what a
+resident typed).
 """
 
 from __future__ import annotations
@@ -29,8 +41,12 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Protocol
 
 from devices.base import DeviceNotFound, DeviceProtocolError, DeviceTimeout
 
@@ -40,6 +56,85 @@ VOICES: Mapping[str, str] = {"zh_CN": "cmn-latn-pinyin", "zh_TW": "cmn-latn-piny
 NORMAL_RATE = 165   # words a minute; espeak-ng's default (175) is brisk for a public terminal
 ELDER_RATE = 130    # 适老化: slower speech in elder mode
 MAX_CHARS = 4000    # a screen's main text is a few sentences; this only bounds a runaway caller
+NORMAL_VOLUME = 100  # espeak-ng's amplitude scale: 0 … 200
+MIN_RATE, MAX_RATE = 80, 400
+ENGINE_GROUP = "kiosk.speech_engines"
+
+
+class SpeechEngine(Protocol):
+    """A synthesiser run as a child process (so it can be killed at once to interrupt it)."""
+
+    name: str
+    executable: str
+    """The program's path; "" when it is not installed (then ``reason`` says how to get it)."""
+    reason: str
+
+    def command(self, text: str, voice: str, language: str, rate: int, volume: int,
+                wav: str | None = None) -> list[str]:
+        """The argument list that speaks ``text`` (or writes it to ``wav``)."""
+        ...
+
+
+class EspeakEngine:
+    """espeak-ng, the default: offline, the three languages (see the voices above)."""
+
+    name = "espeak-ng"
+
+    def __init__(self, executable: str = "espeak-ng") -> None:
+        self.executable = shutil.which(executable) or ""
+        self.reason = "" if self.executable else (
+            f"{executable} is not installed, so nothing is spoken; "
+            "install it with: apt-get install espeak-ng (deploy/setup.sh does)")
+
+    def command(self, text: str, voice: str, language: str, rate: int, volume: int,
+                wav: str | None = None) -> list[str]:
+        out = ["-w", wav] if wav else []
+        # A leading space keeps a text that starts with "-" from being read as an option.
+        return [self.executable, "-v", voice, "-s", str(rate), "-a", str(volume), *out, " " + text]
+
+
+class CommandEngine:
+    """Any synthesiser with a command line: ``template`` is its argument list with ``{voice}``,
+    ``{language}``, ``{rate}``, ``{volume}`` and ``{text}`` (and ``{wav}`` for :meth:`Speaker.to_wav`)."""
+
+    def __init__(self, template: Sequence[str], name: str = "command") -> None:
+        if not template:
+            raise ValueError("[speech] command is empty: give the synthesiser's argument list, "
+                             "e.g. [\"my-tts\", \"--lang\", \"{language}\", \"{text}\"]")
+        self.name = name
+        self.template = list(template)
+        self.executable = shutil.which(self.template[0]) or ""
+        self.reason = "" if self.executable else f"{self.template[0]} (speech.command) is not installed"
+
+    def command(self, text: str, voice: str, language: str, rate: int, volume: int,
+                wav: str | None = None) -> list[str]:
+        values = {"voice": voice, "language": language, "rate": str(rate), "volume": str(volume),
+                  "text": text, "wav": wav or ""}
+        return [self.executable, *(part.format(**values) for part in self.template[1:])]
+
+
+def load_engine(name: str = "espeak-ng", command: Sequence[str] = ()) -> SpeechEngine:
+    """The engine ``[speech] engine`` names: ``espeak-ng``, ``command`` (with ``[speech] command``) or an
+    installed package's entry point in the ``kiosk.speech_engines`` group."""
+    if name in ("", "espeak-ng"):
+        return EspeakEngine()
+    if name == "command":
+        return CommandEngine(command)
+    found = [ep for ep in entry_points(group=ENGINE_GROUP) if ep.name == name]
+    if not found:
+        raise ValueError(f"no speech engine {name!r}: install a package that provides it in the "
+                         f"{ENGINE_GROUP!r} entry point group, or use engine = \"espeak-ng\" or \"command\"")
+    engine: SpeechEngine = found[0].load()()
+    return engine
+
+
+@dataclass(frozen=True)
+class Said:
+    """One announcement: what, in which language, and when it started (monotonic seconds)."""
+
+    text: str
+    language: str
+    at: float
 
 
 class Speaker:
@@ -52,21 +147,34 @@ class Speaker:
 
     def __init__(self, *, enabled: bool = True, executable: str = "espeak-ng",
                  voices: Mapping[str, str] = VOICES, rate: int = NORMAL_RATE,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, engine: SpeechEngine | None = None,
+                 keep_transcript: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
         self.voices = dict(voices)
         self.rate = rate
+        self.volume = NORMAL_VOLUME
         self.reason = ""
         self.last_error = ""
         self._env = {**os.environ, **(env or {})}
         self._proc: subprocess.Popen[bytes] | None = None
         self._last: tuple[str, str, int | None] | None = None
-        self.executable = shutil.which(executable) or ""
+        self.engine: SpeechEngine = engine or EspeakEngine(executable)
+        self.executable = self.engine.executable
+        self.clock = clock
+        self.transcript: list[Said] | None = [] if keep_transcript else None
         self._enabled = enabled
         if not self.executable:
-            self.reason = (f"{executable} is not installed, so nothing is spoken; "
-                           "install it with: apt-get install espeak-ng (deploy/setup.sh does)")
+            self.reason = self.engine.reason
             self._enabled = False
             log.warning("speech off: %s", self.reason)
+
+    def route_to(self, output: str) -> None:
+        """Speak on the audio output named ``output`` (a PulseAudio sink, an ALSA card: the headphones in
+        audio mode); "" for the default output."""
+        for name in ("PULSE_SINK", "ALSA_CARD"):
+            if output:
+                self._env[name] = output
+            else:
+                self._env.pop(name, None)
 
     @property
     def enabled(self) -> bool:
@@ -111,16 +219,22 @@ class Speaker:
             return False
         self._last = (text, language, rate)
         if not self._enabled:
+            self._note_said(text, language)
             return False
-        # A leading space keeps a text that starts with "-" from being read as an option.
-        args = [self.executable, "-v", self.voice_for(language), "-s", str(rate or self.rate), " " + text]
+        args = self.engine.command(text, self.voice_for(language), language, rate or self.rate, self.volume)
         try:
             self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.PIPE, env=self._env)
         except OSError as exc:
             self._note_error(f"could not start {self.executable}: {exc.strerror or exc}")
             return False
+        self._note_said(text, language)
         return True
+
+    def _note_said(self, text: str, language: str) -> None:
+        if self.transcript is not None:
+            self.transcript.append(Said(text, language, self.clock()))
+            del self.transcript[:-2000]  # a soak must not grow it without bound
 
     def repeat(self) -> bool:
         """Speak the last text again (the 'repeat' button); False if there is none or speech is off."""
@@ -161,8 +275,8 @@ class Speaker:
         if not self.executable:
             raise DeviceNotFound(self.reason)
         out = Path(path)
-        args = [self.executable, "-v", self.voice_for(language), "-s", str(rate or self.rate),
-                "-w", str(out), " " + " ".join(text.split())[:MAX_CHARS]]
+        args = self.engine.command(" ".join(text.split())[:MAX_CHARS], self.voice_for(language), language,
+                                   rate or self.rate, self.volume, str(out))
         try:
             done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False,
                                   env=self._env)

@@ -1,7 +1,12 @@
 """HTTP client of the government platform (contract: ``docs/platform-openapi.yaml``).
 
 Every request is signed (:mod:`local_api.link.signing`); TLS certificates are verified when the
-URL is https (requests' default, never switched off here). Failures come out as two
+URL is https (requests' default, never switched off here), against ``platform.ca_bundle`` when it is
+set (a private government CA) and with the terminal's client certificate (``platform.client_cert`` /
+``client_key``, mutual TLS) when it is set (:class:`PlatformTLS`). The platform's certificate expiry as
+seen on the last new connection is kept for the metrics (:meth:`PlatformClient.server_cert_not_after`).
+Python's ``ssl`` (OpenSSL) speaks TLS, not TLCP (GB/T 38636, SM2 double certificates): a platform that
+requires TLCP is reached through a TLCP front on the terminal (``docs/compliance.md``). Failures come out as two
 exceptions the callers act on: :class:`PlatformUnavailable` (try again later) and
 :class:`PlatformRejected` (the platform said no; trying again will not help).
 """
@@ -9,14 +14,20 @@ exceptions the callers act on: :class:`PlatformUnavailable` (try again later) an
 from __future__ import annotations
 
 import json
+import re
+import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from local_api.link.signing import sign
 from local_api.strict_json import STRICT_NUMBERS
@@ -88,6 +99,57 @@ def clock_offset_of(date_header: str | None, *, now: float | None = None) -> flo
     return when.timestamp() - (time.time() if now is None else now)
 
 
+@dataclass(frozen=True)
+class PlatformTLS:
+    """TLS towards the platform: the CA bundle its certificate must chain to (empty: the system's trust
+    store) and this terminal's client certificate and key (both or neither: mutual TLS)."""
+
+    ca_bundle: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+
+
+def tls_failure_reason(exc: BaseException) -> str:
+    """A TLS failure towards the platform in plain words, naming the setting to look at."""
+    text = str(exc)
+    verify = re.search(r"certificate verify failed: ([^(')]+)", text)
+    if verify:
+        return (f"TLS: the platform's certificate was refused ({verify.group(1).strip()}); is platform.ca_bundle "
+                "the CA that signed it, and platform.url its name?")
+    alert = re.search(r"(tlsv1\d? alert [a-z ]+|sslv3 alert [a-z ]+)", text)
+    if alert:
+        return (f"TLS: the platform refused this terminal ({alert.group(1).strip()}); it may want a client "
+                "certificate it trusts (platform.client_cert / client_key)")
+    if "EOF occurred" in text or "UNEXPECTED_EOF" in text:
+        return ("TLS: the platform closed the connection during the handshake; it may want a client certificate "
+                "it trusts (platform.client_cert / client_key)")
+    short = re.search(r"\[SSL[^]]*\] ([^(')]+)", text)
+    return f"TLS with the platform failed ({(short.group(1) if short else type(exc).__name__).strip()})"
+
+
+class _CertWatchingAdapter(HTTPAdapter):
+    """requests' adapter whose HTTPS connections tell ``seen`` the server certificate's expiry (Unix
+    seconds) each time one is made (the handshake verified it: ``platform.ca_bundle`` or the system store)."""
+
+    def __init__(self, seen: Callable[[float], None]) -> None:
+        def connect(conn: HTTPSConnection) -> None:
+            HTTPSConnection.connect(conn)
+            sock = conn.sock
+            cert = sock.getpeercert() if isinstance(sock, ssl.SSLSocket) else None
+            not_after = cert.get("notAfter") if cert else None
+            if isinstance(not_after, str):
+                seen(float(ssl.cert_time_to_seconds(not_after)))
+
+        connection = type("WatchedHTTPSConnection", (HTTPSConnection,), {"connect": connect})
+        self._pool = type("WatchedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": connection})
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        # a new dict: urllib3's default one is shared by every pool manager in the process
+        self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": self._pool}
+
+
 def _reason_of(response: requests.Response) -> str:
     try:
         data = response.json()
@@ -112,8 +174,17 @@ def _error_code_of(response: requests.Response) -> str:
 class PlatformClient:
     """Signed JSON requests to the platform. Safe to share between threads (one session per thread)."""
 
-    def __init__(self, base_url: str, secret: str, kiosk_id: str, timeout_s: float) -> None:
+    def __init__(self, base_url: str, secret: str, kiosk_id: str, timeout_s: float, *,
+                 tls: PlatformTLS | None = None, suite: str = "intl") -> None:
         self.base_url = base_url.rstrip("/")
+        self.suite = suite  # security.suite: HMAC-SHA256 or HMAC-SM3 request signatures (local_api.link.signing)
+        self.tls = tls or PlatformTLS()
+        self.on_clock: Callable[[float], None] | None = None
+        """Told each clock offset heard (the gateway's audit records it); must not raise."""
+        self._server_not_after: float | None = None
+        # The private CA only (not the system store as well); requests' default (True) without one.
+        self._verify: str | bool = self.tls.ca_bundle or True
+        self._cert = (self.tls.client_cert, self.tls.client_key) if self.tls.client_cert else None
         self._base_path = urlsplit(self.base_url).path
         self._secret = secret
         self.kiosk_id = kiosk_id
@@ -131,11 +202,20 @@ class PlatformClient:
         (from the ``Date`` header of its last answer, any status) and when (``time.monotonic()``)."""
         return self._clock
 
+    def server_cert_not_after(self) -> float | None:
+        """When the platform's TLS certificate expires (Unix seconds), as seen on the last connection;
+        None before one (or over plain HTTP)."""
+        return self._server_not_after
+
+    def _cert_seen(self, not_after: float) -> None:
+        self._server_not_after = not_after
+
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
             session.headers["User-Agent"] = f"gov-kiosk-gateway ({self.kiosk_id})"
+            session.mount("https://", _CertWatchingAdapter(self._cert_seen))
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.append(session)
@@ -156,12 +236,16 @@ class PlatformClient:
         all_headers = dict(headers or {})
         if body is not None:
             all_headers["Content-Type"] = "application/json; charset=utf-8"
-        all_headers.update(sign(self._secret, self.kiosk_id, method, self._base_path + path, raw))
+        all_headers.update(sign(self._secret, self.kiosk_id, method, self._base_path + path, raw, suite=self.suite))
         try:
+            # verify and cert per request: a session's own are overridden by REQUESTS_CA_BUNDLE (requests #3829)
             response = self._session().request(method, self.base_url + path, data=raw or None,
-                                               headers=all_headers, timeout=self.timeout_s)
+                                               headers=all_headers, timeout=self.timeout_s, verify=self._verify,
+                                               cert=self._cert)
         except requests.Timeout as exc:
             raise PlatformUnavailable(f"no answer within {self.timeout_s:g} s") from exc
+        except requests.exceptions.SSLError as exc:
+            raise PlatformUnavailable(tls_failure_reason(exc)) from exc
         except requests.ConnectionError as exc:
             raise PlatformUnavailable(f"cannot connect to {self.base_url}: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
@@ -170,6 +254,8 @@ class PlatformClient:
         offset = clock_offset_of(response.headers.get("Date"))
         if offset is not None:
             self._clock = (offset, time.monotonic())  # one tuple, swapped whole: safe across threads
+            if self.on_clock is not None:
+                self.on_clock(offset)
         status = response.status_code
         if status >= 500 or status in _RETRYABLE_4XX:
             raise PlatformUnavailable(_reason_of(response),
@@ -228,8 +314,8 @@ class PlatformClient:
         return self._json(self._request("POST", "/v1/identity/signin", {"token": token}))
 
     def signin_key(self) -> str:
-        """The platform's Ed25519 public key for sign-in codes (base64), as ``platform.signin_public_key``
-        takes it."""
+        """The platform's public key for sign-in codes (base64; Ed25519, or SM2 under the sm suite), as
+        ``platform.signin_public_key`` takes it."""
         data = self._json(self._request("GET", "/v1/identity/signin-key"))
         key = data.get("public_key")
         if not isinstance(key, str) or not key:

@@ -1,4 +1,5 @@
-"""HMAC-SHA256 request signing between the gateway and the platform (TARGETS S5).
+"""Request signing between the gateway and the platform (TARGETS S5): HMAC-SHA256, or HMAC-SM3 under
+``security.suite = "sm"`` (the primitives: :mod:`kiosk.crypto`).
 
 The signed string is, one field a line::
 
@@ -7,9 +8,12 @@ The signed string is, one field a line::
     timestamp (Unix seconds)
     nonce
     kiosk id
-    hex SHA-256 of the body
+    hex hash of the body (SHA-256; SM3 under the sm suite)
 
-and travels in ``X-Signature`` (hex) with ``X-Kiosk-Id``, ``X-Timestamp`` and ``X-Nonce``.
+and travels in ``X-Signature`` (hex) with ``X-Kiosk-Id``, ``X-Timestamp`` and ``X-Nonce``. The sm suite
+names its method in ``X-Signature-Method: HMAC-SM3``; a request without that header is HMAC-SHA256, byte
+for byte as before suites. A verifier accepts only the suites it is given, so a platform that requires
+SM3 refuses a SHA-256 signature rather than being downgraded.
 The nonce makes two identical requests in the same second (a resident printing the same
 proof twice) sign differently, so the verifier's replay cache can refuse every signature
 it has already seen within the ±300 s window.
@@ -17,18 +21,20 @@ it has already seen within the ±300 s window.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+
+from kiosk.crypto import SUITES, Suite, check_suite, digest, equal, mac
 
 HEADER_KIOSK = "X-Kiosk-Id"
 HEADER_TIMESTAMP = "X-Timestamp"
 HEADER_NONCE = "X-Nonce"
 HEADER_SIGNATURE = "X-Signature"
+HEADER_METHOD = "X-Signature-Method"
+METHODS: dict[Suite, str] = {"intl": "HMAC-SHA256", "sm": "HMAC-SM3"}
 WINDOW_S = 300.0
 REPLAY_CACHE_MAX = 100_000
 
@@ -37,39 +43,52 @@ class SignatureError(Exception):
     """A request's signature is missing, malformed, out of its time window, wrong or replayed."""
 
 
-def body_digest(body: bytes) -> str:
-    """Hex SHA-256 of the body (of ``b""`` when there is none)."""
-    return hashlib.sha256(body).hexdigest()
+def body_digest(body: bytes, suite: str = "intl") -> str:
+    """Hex hash of the body (of ``b""`` when there is none): SHA-256, or SM3 under the sm suite."""
+    return digest(suite, body).hex()
 
 
-def string_to_sign(method: str, path: str, timestamp: str, nonce: str, kiosk_id: str, body: bytes) -> bytes:
+def string_to_sign(method: str, path: str, timestamp: str, nonce: str, kiosk_id: str, body: bytes,
+                   suite: str = "intl") -> bytes:
     """The exact bytes that are MAC'd; see the module docstring."""
-    return "\n".join((method.upper(), path, timestamp, nonce, kiosk_id, body_digest(body))).encode("utf-8")
+    return "\n".join((method.upper(), path, timestamp, nonce, kiosk_id, body_digest(body, suite))).encode("utf-8")
 
 
-def _mac(secret: str, message: bytes) -> str:
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+def _mac(secret: str, message: bytes, suite: str) -> str:
+    return mac(suite, secret.encode("utf-8"), message).hex()
 
 
-def sign(secret: str, kiosk_id: str, method: str, path: str, body: bytes, *,
+def sign(secret: str, kiosk_id: str, method: str, path: str, body: bytes, *, suite: str = "intl",
          now: float | None = None, nonce: str | None = None) -> dict[str, str]:
-    """Headers that sign a request for ``path`` (path plus query string, as sent)."""
+    """Headers that sign a request for ``path`` (path plus query string, as sent) in ``suite``."""
+    suite = check_suite(suite)
     timestamp = str(int(time.time() if now is None else now))
     nonce = nonce or secrets.token_hex(12)
-    return {
+    headers = {
         HEADER_KIOSK: kiosk_id,
         HEADER_TIMESTAMP: timestamp,
         HEADER_NONCE: nonce,
-        HEADER_SIGNATURE: _mac(secret, string_to_sign(method, path, timestamp, nonce, kiosk_id, body)),
+        HEADER_SIGNATURE: _mac(secret, string_to_sign(method, path, timestamp, nonce, kiosk_id, body, suite), suite),
     }
+    if suite != "intl":
+        headers[HEADER_METHOD] = METHODS[suite]
+    return headers
+
+
+def suite_of(headers: Mapping[str, str]) -> Suite | None:
+    """The suite a request's ``X-Signature-Method`` names (none: intl), None for a method we do not know."""
+    named = headers.get(HEADER_METHOD) or METHODS["intl"]
+    return next((suite for suite, name in METHODS.items() if name.lower() == named.strip().lower()), None)
 
 
 class Verifier:
-    """Checks signed requests: right MAC, timestamp within ±``window_s``, never seen before. Thread-safe."""
+    """Checks signed requests: right MAC in one of ``suites``, timestamp within ±``window_s``, never seen
+    before. Thread-safe."""
 
-    def __init__(self, secret: str, *, window_s: float = WINDOW_S, clock: Callable[[], float] = time.time,
-                 cache_max: int = REPLAY_CACHE_MAX) -> None:
+    def __init__(self, secret: str, *, suites: Iterable[str] = SUITES, window_s: float = WINDOW_S,
+                 clock: Callable[[], float] = time.time, cache_max: int = REPLAY_CACHE_MAX) -> None:
         self._secret = secret
+        self.suites: tuple[Suite, ...] = tuple(check_suite(s) for s in suites)
         self._window = window_s
         self._clock = clock
         self._cache_max = cache_max
@@ -92,10 +111,15 @@ class Verifier:
         if abs(now - timestamp) > self._window:
             raise SignatureError(f"{HEADER_TIMESTAMP} is more than {self._window:.0f} s from the platform's "
                                  "clock (check the kiosk's time)")
-        expected = _mac(self._secret, string_to_sign(method, path, values[HEADER_TIMESTAMP],
-                                                     values[HEADER_NONCE], values[HEADER_KIOSK], body))
+        suite = suite_of(headers)
+        if suite is None or suite not in self.suites:
+            wanted = " or ".join(METHODS[s] for s in self.suites)
+            raise SignatureError(f"{HEADER_METHOD} {headers.get(HEADER_METHOD) or METHODS['intl']!r} is not accepted "
+                                 f"here: sign with {wanted} (security.suite)")
+        expected = _mac(self._secret, string_to_sign(method, path, values[HEADER_TIMESTAMP], values[HEADER_NONCE],
+                                                     values[HEADER_KIOSK], body, suite), suite)
         signature = values[HEADER_SIGNATURE].lower()
-        if not hmac.compare_digest(expected, signature):
+        if not equal(expected, signature):
             raise SignatureError("signature does not match (wrong secret, or the request was altered)")
         with self._lock:
             self._forget_expired(now)

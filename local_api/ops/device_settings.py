@@ -15,7 +15,6 @@ change, use the configured settings), so it survives a gateway restart unchanged
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import tomllib
@@ -25,6 +24,7 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kiosk.crypto import sha256_hex
 from kiosk.settings import (
     LOCAL_OVERRIDES,
     SAMPLE_PIN_HASH,
@@ -88,7 +88,7 @@ class LocalDeviceSettings:
             log.error("%s", self.problem)
             return {}, None
         self.problem = None
-        return dict(table), hashlib.sha256(raw).hexdigest()[:16]
+        return dict(table), sha256_hex(raw)[:16]
 
     def effective(self) -> DevicesSection:
         """The device settings the kiosk app should use now."""

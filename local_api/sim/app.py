@@ -12,7 +12,6 @@ can be rehearsed. Queries, identity checks, appointments and progress live in
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from datetime import datetime
@@ -21,6 +20,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from kiosk.crypto import SUITES, sha256_hex
 from local_api.link.signing import Verifier
 from local_api.sim.admin import admin
 from local_api.sim.data import ItemInfo, document_maker, load_catalog_items
@@ -34,7 +34,7 @@ DIRECTIONS = {"gbt39046", "gbt39046_reversed"}  # some provincial interfaces cou
 
 
 def _digest(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return sha256_hex(json.dumps(body, sort_keys=True, ensure_ascii=False).encode())
 
 
 # -- the platform API ------------------------------------------------------------------------------
@@ -193,16 +193,20 @@ def _json_http_error(exc: HTTPException) -> Any:
 
 
 def create_platform_app(secret: str, *, faults: Faults | None = None, seed: int | None = None,
-                        items: dict[str, ItemInfo] | None = None) -> Flask:
+                        items: dict[str, ItemInfo] | None = None, suite: str | None = None) -> Flask:
     """Build the simulator app; its memory is ``app.extensions["platform_sim"]`` (a :class:`SimState`).
 
-    ``items``: the catalog the simulator answers for (default: the packaged catalog).
+    ``items``: the catalog the simulator answers for (default: the packaged catalog). ``suite``: the
+    platform's crypto suite (``security.suite``): it accepts only that suite's request signatures and signs
+    sign-in codes with its algorithm; None accepts both signatures (a platform while its kiosks switch)
+    and signs sign-in codes with Ed25519.
     """
     app = Flask(__name__)
-    app.config.update({VERIFIER_KEY: Verifier(secret), "MAX_CONTENT_LENGTH": 16 * 1024 * 1024})
+    app.config.update({VERIFIER_KEY: Verifier(secret, suites=SUITES if suite is None else (suite,)), "MAX_CONTENT_LENGTH": 16 * 1024 * 1024})
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     catalog = load_catalog_items() if items is None else items
-    app.extensions[EXTENSION_KEY] = SimState(faults, seed if seed is not None else secrets.randbits(32), catalog)
+    app.extensions[EXTENSION_KEY] = SimState(faults, seed if seed is not None else secrets.randbits(32), catalog,
+                                              suite=suite or "intl")
     app.register_blueprint(api)
     app.register_blueprint(services)
     app.register_blueprint(admin)

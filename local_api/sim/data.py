@@ -8,7 +8,6 @@ The four print documents of the first catalog keep their own exact layouts.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import secrets
 import threading
@@ -18,9 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from kiosk.catalog.loading import Catalog
+from kiosk.crypto import SigningKey, sha256_hex
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.qrcodes import public_key_b64, signin_payload
 
@@ -72,7 +70,7 @@ def load_catalog_items() -> dict[str, ItemInfo]:
 
 def person_seed(applicant: dict[str, Any]) -> int:
     """A stable number per person (from the ID number), for figures that must not change."""
-    return int.from_bytes(hashlib.sha256(str(applicant["id_number"]).encode()).digest()[:4], "big")
+    return int(sha256_hex(str(applicant["id_number"]).encode())[:8], 16)
 
 
 def verification_code(rng: random.Random) -> str:
@@ -205,7 +203,7 @@ WORKDAYS_SHOWN = 5
 
 def slot_capacity(slot_id: str) -> int:
     """How many residents a slot takes (0..3), the same every time it is asked."""
-    return hashlib.sha256(slot_id.encode()).digest()[0] % 4
+    return int(sha256_hex(slot_id.encode())[:2], 16) % 4
 
 
 # The platform's calendar: public holidays (closed although a weekday) and the weekend days worked in
@@ -283,21 +281,26 @@ SIGNIN_MAX_TOKENS = 10_000  # a bound on memory whatever a test script asks for
 
 
 class SignInCodes:
-    """The platform's side of 扫码登录: it issues one-time codes signed with its Ed25519 key (as the
-    government app shows them) and redeems each once, for a TEST person (never a real one).
+    """The platform's side of 扫码登录: it issues one-time codes signed with its key (Ed25519; SM2 under
+    the sm suite), as the government app shows them, and redeems each once, for a TEST person (never a real one).
 
     Thread-safe. Tokens are credentials: nothing here logs them, and the listing counts only."""
 
-    def __init__(self, clock: Callable[[], float] | None = None) -> None:
-        self._key = Ed25519PrivateKey.generate()
+    def __init__(self, clock: Callable[[], float] | None = None, suite: str = "intl") -> None:
+        self._key = SigningKey.generate(suite)  # Ed25519, or SM2 (with SM3) under the sm suite
         self._clock = clock or time.time
         self._lock = threading.Lock()
         self._tokens: dict[str, tuple[int, bool]] = {}  # token → (expires_at, redeemed)
 
     @property
     def public_key(self) -> str:
-        """The key kiosks verify codes with: base64 of the 32 raw bytes."""
-        return public_key_b64(self._key.public_key())
+        """The key kiosks verify codes with: base64 of its raw bytes (32 for Ed25519, 65 for SM2)."""
+        return public_key_b64(self._key.public)
+
+    @property
+    def algorithm(self) -> str:
+        """``Ed25519`` or ``SM2``."""
+        return self._key.algorithm
 
     def issue(self, expires_in_s: float = SIGNIN_LIFETIME_S) -> tuple[str, int]:
         """A fresh signed code and its expiry (Unix seconds); ``expires_in_s`` ≤ 0 gives an expired one."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from local_api.link.signing import SignatureError
+from local_api.link.signing import SignatureError, suite_of
 from local_api.sim.state import state
 
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
@@ -95,6 +95,10 @@ def _require_signature() -> tuple[Response, int] | None:
         g.kiosk_id = current_app.config[VERIFIER_KEY].verify(request.method, path, request.headers, body)
     except SignatureError as exc:
         return fail(401, "bad_signature", str(exc))
+    sim = state()
+    with sim.lock:  # which suite each verified request was signed in (a switch's progress, for tests)
+        suite = suite_of(request.headers) or "?"
+        sim.signed_with[suite] = sim.signed_with.get(suite, 0) + 1
     return None
 
 

@@ -14,7 +14,6 @@ Faults come from the shared ``/admin/faults`` (the platform's door, :func:`local
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
 from kiosk.catalog.loading import Catalog
+from kiosk.crypto import sha256_hex
 from local_api.sim.door import LOOPBACK, fail, guard, json_body
 
 EXTENSION_KEY = "platform_sim_payments"
@@ -50,7 +50,7 @@ def _fee_table() -> tuple[dict[str, Decimal], frozenset[str]]:
 def platform_amount(item_code: str, payer_id: str) -> Decimal:
     """What the platform says a variable-amount item costs this payer (a fine, a contribution): stable
     per payer and item, like a real record, without storing anything."""
-    digest = int(hashlib.sha256(f"{item_code}\x1f{payer_id}".encode()).hexdigest()[:8], 16)
+    digest = int(sha256_hex(f"{item_code}\x1f{payer_id}".encode())[:8], 16)
     if item_code == "ga-wfcl":  # 交通违法: a fine of 50, 100, 150 or 200 yuan
         return Decimal(50 * (1 + digest % 4)).quantize(CENT)
     return (Decimal(300) + Decimal(digest % 60000) / 100).quantize(CENT)  # a contribution
@@ -138,9 +138,9 @@ class PaymentBook:
             if order.state == "created":
                 order.state, order.paid_at = "paid", now
                 serial = int(order.order_no[-8:])
-                order.bill = {"number": f"35020126{serial:010d}", "check_code": hashlib.sha256(
-                    order.order_no.encode()).hexdigest()[:6].upper(),
-                    "verify_url": f"https://pjcy.mof.example/verify?no=35020126{serial:010d}"}
+                order.bill = {"number": f"35020126{serial:010d}",
+                              "check_code": sha256_hex(order.order_no.encode())[:6].upper(),
+                              "verify_url": f"https://pjcy.mof.example/verify?no=35020126{serial:010d}"}
             elif order.state in ("expired", "cancelled"):
                 order.state, order.refunded_at = "refunded", now
             return order
@@ -197,7 +197,7 @@ def create_order() -> Any:
             return fail(422, "amount_mismatch", f"this item's fee is {amount:.2f}")
     else:
         return fail(422, "no_fee", "this item carries no fee")
-    payer_hash = hashlib.sha256(payer["id_number"].encode()).hexdigest()
+    payer_hash = sha256_hex(payer["id_number"].encode())
     with payments_book.lock:
         known = payments_book.by_key.get(key)
         if known is not None:

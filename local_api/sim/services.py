@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
+from kiosk.crypto import sha256_hex
 from local_api.sim.data import parse_slot_id, progress, query_answer, slot_capacity, slots
 from local_api.sim.door import applicant_problem, fail, guard, json_body, now_iso
 from local_api.sim.state import state
@@ -36,7 +36,7 @@ PLACE = "海沧区行政服务中心一楼综合受理窗口"
 
 def id_hash(id_number: str) -> str:
     """How the simulator remembers a scripted identity: never the ID number itself."""
-    return hashlib.sha256(id_number.strip().upper().encode()).hexdigest()
+    return sha256_hex(id_number.strip().upper().encode())
 
 
 def _item(code: str, kind: str) -> Any:
@@ -115,8 +115,9 @@ def redeem_signin() -> Any:
 
 @services.get("/v1/identity/signin-key")
 def signin_key() -> Any:
-    """The Ed25519 public key sign-in codes are signed with (for ``platform.signin_public_key``)."""
-    return jsonify({"algorithm": "Ed25519", "public_key": state().signin.public_key})
+    """The public key sign-in codes are signed with (for ``platform.signin_public_key``) and its algorithm."""
+    signin = state().signin
+    return jsonify({"algorithm": signin.algorithm, "public_key": signin.public_key})
 
 
 @services.get("/v1/appointments/slots")

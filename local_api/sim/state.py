@@ -7,7 +7,6 @@ read it as ``app.extensions["platform_sim"]``.
 from __future__ import annotations
 
 import base64
-import hashlib
 import random
 import threading
 from collections import deque
@@ -16,6 +15,7 @@ from typing import Any
 
 from flask import current_app
 
+from kiosk.crypto import sha256_hex
 from local_api.sim.data import ItemInfo, SignInCodes
 
 EXTENSION_KEY = "platform_sim"
@@ -95,7 +95,7 @@ class StoredApplication:
         for page in pages:
             data = base64.b64decode(page.get("data", ""))
             body["materials"].append({"name": page.get("name"), "content_type": page.get("content_type"),
-                                      "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                                      "bytes": len(data), "sha256": sha256_hex(data),
                                       "head": data[:4].hex()})
         return {**self.summary(), "body": body}
 
@@ -104,7 +104,7 @@ class SimState:
     """The simulator's memory (thread-safe): submissions, bookings, faults, counters."""
 
     def __init__(self, faults: Faults | None = None, seed: int | None = None,
-                 items: dict[str, ItemInfo] | None = None) -> None:
+                 items: dict[str, ItemInfo] | None = None, suite: str = "intl") -> None:
         self.lock = threading.RLock()
         """Held while reading or changing what follows; reentrant, so :meth:`next_serial` works under it."""
         self.faults = faults or Faults()
@@ -118,8 +118,9 @@ class SimState:
         self.booked: dict[str, int] = {}  # slot id → residents booked
         self.identity_default = "verified"
         self.identity_outcomes: dict[str, str] = {}  # sha256 of an ID number → scripted outcome
-        self.signin = SignInCodes()  # the app's sign-in codes (issued under /admin, redeemed in /v1)
+        self.signin = SignInCodes(suite=suite)  # the app's sign-in codes (issued under /admin, redeemed in /v1)
         self.requests = 0
+        self.signed_with: dict[str, int] = {}  # suite (intl, sm) → verified requests signed in it
         # (monotonic time, method, path) of every platform request as it arrived: lets tests
         # prove timing promises such as "no retry before Retry-After".
         self.arrivals: deque[tuple[float, str, str]] = deque(maxlen=10_000)

@@ -111,6 +111,6 @@ def audit_request(response: Response) -> None:
         detail = f"{request.method} {request.path}"
     try:
         audit.record(action, actor=actor, outcome=outcome, target=None if target is None else str(target),
-                     detail=str(detail))
+                     detail=str(detail), where=request.remote_addr or "unknown")
     except AuditError as exc:
         log.error("audit: %s", exc)

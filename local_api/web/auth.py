@@ -11,6 +11,11 @@
 - ``/console/session``: a console page logs in with a token and gets an HttpOnly session cookie
   (``Secure`` whenever the gateway listens beyond loopback) and the CSRF token for its forms; a
   log-in posted from another origin (login CSRF) is refused; it can ask who it is, and log out.
+  A token that needs a second factor (``gateway.second_factor`` for its role, or a TOTP secret
+  enrolled for it) logs in only with its current TOTP code as well (401 ``totp_required`` asks for
+  it, a wrong one is 401 ``totp_wrong`` and counts as a failed check: lock-out as for tokens; such a
+  log-in is never exempt from the failure limits, its token alone being half the credential).
+  Bearer tokens (scripts, Prometheus) are one factor: give them the operator role.
 """
 
 from __future__ import annotations
@@ -79,9 +84,21 @@ def presented_token() -> str | None:
 
 
 def token_is_valid(token: str) -> bool:
-    """Whether ``token`` is a current token (records no use)."""
+    """Whether ``token`` is a current token (records no use) and, at the console log-in, one without a
+    second factor (its one-time codes must not be tried without limit)."""
     tokens = services().tokens
-    return tokens is not None and tokens.check(token)[0] is not None
+    principal = tokens.check(token)[0] if tokens is not None else None
+    if principal is None:
+        return False
+    return not (request.endpoint == LOGIN_ENDPOINT and needs_second_factor(principal))
+
+
+def needs_second_factor(principal: Principal) -> bool:
+    """Whether a console log-in with this principal's token needs a TOTP code too."""
+    svc = services()
+    policy = svc.settings.gateway.second_factor
+    return (policy == "all" or (policy == "technician" and principal.role == "technician")
+            or svc.totp.enrolled(principal.token_id))
 
 
 def token_check_failed() -> bool:
@@ -203,15 +220,39 @@ def console_login() -> Any:
         log.warning("console log-in refused: %s", why)
         return error(403, "cross_origin_login", f"{why}; log in from the console page itself ({_own_origin()}/console)")
     token = request.form.get("token") if request.form else None
+    code = request.form.get("totp") if request.form else None
     if token is None:
-        token = parse(SessionBody).token
-    principal, reason = _verify_token(token)
+        body = parse(SessionBody)
+        token, code = body.token, body.totp
+    principal, reason = svc.tokens.check(token) if svc.tokens is not None else (None, "unknown")
     if principal is None:
         return _token_failed(reason, token)
+    if needs_second_factor(principal):
+        refused = _second_factor_refused(principal, code)
+        if refused is not None:
+            return refused
+        g.audit_detail = "second factor: TOTP"
+    assert svc.tokens is not None
+    svc.tokens.used(principal.token_id)
     sid, csrf = svc.sessions.open(principal)
     answer = jsonify({"role": principal.role, "csrf_token": csrf})
     answer.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="Strict", secure=secure_cookies(), path="/")
     return answer
+
+
+def _second_factor_refused(principal: Principal, code: str | None) -> tuple[Response, int] | None:
+    """None when ``code`` is the token's current TOTP code, else the answer (the token was right)."""
+    svc = services()
+    if not svc.totp.enrolled(principal.token_id):
+        return error(403, "totp_not_enrolled", f"this {principal.role} token needs a one-time code (TOTP) but none is "
+                     f"enrolled for it: on the terminal run `kiosk totp enrol {principal.token_id}`")
+    if not code:
+        return error(401, "totp_required", "enter the 6-digit code of this token from the authenticator app (TOTP)")
+    if not svc.totp.check(principal.token_id, code):
+        g.setdefault(FAILED_FLAG, True)  # counted like a wrong token: lock-out as for tokens
+        svc.metrics.auth_failures.inc()
+        return error(401, "totp_wrong", "the one-time code is not right (or was used already); wait for the next one")
+    return None
 
 
 @bp.get("/console/session")

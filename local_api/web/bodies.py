@@ -416,3 +416,5 @@ class TokenChangeBody(_Body):
 
 class SessionBody(_Body):
     token: Text = Field(min_length=1, max_length=200)
+    totp: Text | None = Field(default=None, max_length=12)
+    """The one-time code (RFC 6238) when the token needs a second factor (``gateway.second_factor``)."""

@@ -24,7 +24,6 @@ the kiosk door know it came through a proxy.
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import logging
 import os
@@ -36,6 +35,7 @@ from typing import Any
 from flask import Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from kiosk import crypto
 from local_api.client import DOOR_HEADER
 from local_api.web.auth import SAFE_METHODS, VIA_PROXY, ip_of, is_loopback
 from local_api.web.errors import error
@@ -152,7 +152,7 @@ def kiosk_door_refusal(media_types: tuple[str, ...] = JSON_ONLY) -> tuple[Respon
                      "site may not call it")
     expected = services().door_secret
     sent = request.headers.get(DOOR_HEADER, "")
-    if not expected or not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("ascii")):
+    if not expected or not crypto.equal(sent.encode("utf-8", "replace"), expected.encode("ascii")):
         return error(401, "kiosk_door_secret", f"this endpoint is the kiosk app's own: the {DOOR_HEADER} "
                      "header is missing or not this gateway's current secret (the kiosk app reads it from "
                      "kiosk-door.secret in the data folder)")

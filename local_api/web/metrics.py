@@ -28,6 +28,10 @@ names; ``tests/ops/test_metrics_fleet.py`` checks each one a rule uses is really
 | ``kiosk_gateway_payments_paid_yuan`` | | sum of the paid orders still on record, in yuan |
 | ``kiosk_gateway_payments_oldest_unconfirmed_age_seconds`` | | oldest order still open or paid but not yet queued (0 when none) |
 | ``kiosk_gateway_sample_pin_with_real_devices`` | | 1 while real hardware is configured and the maintenance PIN is the packaged sample one |
+| ``kiosk_gateway_tls_cert_not_after_seconds`` | cert | when a certificate expires (Unix time): ``platform_server`` as last seen, ``platform_client`` (mutual TLS), ``gateway`` (the operators' door) |
+| ``kiosk_gateway_audit_bytes`` / ``_audit_budget_bytes`` | | the audit files' size; ``gateway.audit_max_mb`` × (``audit_keep`` + 1) |
+| ``kiosk_gateway_audit_oldest_record_timestamp_seconds`` / ``_audit_retention_seconds`` | | the oldest audit record kept; ``gateway.audit_retention_days`` |
+| ``kiosk_gateway_audit_retention_short`` | | 1 while the audit is at its file budget and its oldest record is younger than the retention |
 """
 
 from __future__ import annotations
@@ -36,12 +40,15 @@ import logging
 import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from kiosk import crypto
 from kiosk.settings import LOCAL_OVERRIDES, Settings
+from local_api.ops.audit import AuditLog
 from local_api.ops.device_settings import LocalDeviceSettings
 from local_api.ops.events import KioskPresence
 from local_api.ops.fleet import SessionTally, device_families
@@ -53,6 +60,27 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MB = 1024 * 1024
+
+
+class _CertFileExpiry:
+    """A PEM certificate file's expiry (Unix seconds), read again only when the file changed."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[float, float | None]] = {}
+
+    def not_after(self, name: str) -> float | None:
+        path = Path(name).expanduser()
+        try:
+            mtime = path.stat().st_mtime
+            cached = self._seen.get(name)
+            if cached is not None and cached[0] == mtime:
+                return cached[1]
+            found: float | None = crypto.certificate_not_after(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            log.warning("metrics: certificate %s unreadable (%s)", path, type(exc).__name__)
+            return None
+        self._seen[name] = (mtime, found)
+        return found
 
 
 class _StateCollector(Collector):
@@ -67,6 +95,8 @@ class _StateCollector(Collector):
         self._forwarder = forwarder
         self._presence = presence
         self._sessions = sessions
+        self.audit: AuditLog | None = None
+        self._certs = _CertFileExpiry()
         # Read at scrape time: a technician's kiosk.local.toml (or one edited by hand) counts at once.
         self._devices = LocalDeviceSettings(settings, settings.data_path / LOCAL_OVERRIDES)
 
@@ -126,6 +156,39 @@ class _StateCollector(Collector):
                                   ("failed_attempts", forwarder.failed_attempts_total,
                                    "Delivery attempts that failed for a passing reason")):
             yield CounterMetricFamily(f"kiosk_gateway_forwarder_{name}", text, value=value)
+        yield from self._tls_and_audit()
+
+    def _tls_and_audit(self) -> Iterator[Metric]:
+        settings = self._settings
+        expiry = GaugeMetricFamily("kiosk_gateway_tls_cert_not_after_seconds",
+                                   "When a TLS certificate expires (Unix time): the platform's as last seen, this "
+                                   "terminal's client certificate, the operators' door's", labels=["cert"])
+        seen = self._forwarder.client.server_cert_not_after()
+        if seen is not None:
+            expiry.add_metric(["platform_server"], seen)
+        for cert, name in (("platform_client", settings.platform.client_cert),
+                           ("gateway", settings.gateway.tls_cert)):
+            not_after = self._certs.not_after(name) if name else None
+            if not_after is not None:
+                expiry.add_metric([cert], not_after)
+        yield expiry
+        gw = settings.gateway
+        yield GaugeMetricFamily("kiosk_gateway_audit_budget_bytes", "Disk budget of the audit: gateway.audit_max_mb "
+                                "x (audit_keep + 1)", value=gw.audit_max_mb * MB * (gw.audit_keep + 1))
+        yield GaugeMetricFamily("kiosk_gateway_audit_retention_seconds", "How long audit records are kept at least "
+                                "(gateway.audit_retention_days)", value=gw.audit_retention_days * 86400.0)
+        if self.audit is None:
+            return
+        size, oldest = self.audit.usage()
+        yield GaugeMetricFamily("kiosk_gateway_audit_bytes", "Size of the audit files (audit.jsonl and rotated)",
+                                value=float(size))
+        if oldest is not None:
+            yield GaugeMetricFamily("kiosk_gateway_audit_oldest_record_timestamp_seconds",
+                                    "Unix time of the oldest audit record kept", value=oldest)
+        yield GaugeMetricFamily("kiosk_gateway_audit_retention_short",
+                                "1 while the audit is at its disk budget and its oldest record is younger than "
+                                "gateway.audit_retention_days (records inside retention are being deleted)",
+                                value=1.0 if self.audit.retention_short() else 0.0)
 
 
     def _payment_families(self) -> Iterator[Metric]:
@@ -172,8 +235,13 @@ class GatewayMetrics:
         self.accept_seconds = Histogram("kiosk_gateway_accept_seconds", "Time to store a submission durably",
                                         buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0),
                                         registry=self.registry)
-        self.registry.register(_StateCollector(settings, version, outbox, forwarder, presence, self.sessions,
-                                               payments))
+        self._state = _StateCollector(settings, version, outbox, forwarder, presence, self.sessions,
+                                      payments)
+        self.registry.register(self._state)
+
+    def watch_audit(self, audit: AuditLog) -> None:
+        """Report the audit's size and oldest record too."""
+        self._state.audit = audit
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this app's registry."""

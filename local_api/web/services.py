@@ -24,7 +24,7 @@ from local_api.ops.service_mode import SERVICE_FILE_NAME, ServiceSwitch
 from local_api.outbox.forwarder import Forwarder
 from local_api.outbox.payments import PaymentLedger, PaymentWatcher
 from local_api.outbox.store import Outbox
-from local_api.web.credentials import ConsoleSessions, TokenStore
+from local_api.web.credentials import TOTP_FILE_NAME, ConsoleSessions, TokenStore, TotpStore
 from local_api.web.metrics import GatewayMetrics
 
 EXTENSION_KEY = "kiosk"
@@ -70,6 +70,8 @@ class GatewayServices:
     """This app's Prometheus registry: counters the views bump, gauges read at scrape time."""
     sessions: ConsoleSessions = field(init=False)
     """The console pages' browser sessions, each bound to the token it was opened with."""
+    totp: TotpStore = field(init=False)
+    """TOTP secrets of the tokens whose console log-in needs a second factor (``totp.json``)."""
     audit: AuditLog = field(init=False)
     """Who did what to this terminal (``audit.jsonl``)."""
     service_switch: ServiceSwitch = field(init=False)
@@ -85,8 +87,16 @@ class GatewayServices:
         self.metrics = GatewayMetrics(settings, self.version, self.outbox, self.forwarder, self.presence,
                                       self.payments)
         self.sessions = ConsoleSessions(self.tokens)
+        self.totp = TotpStore(data / TOTP_FILE_NAME)
         self.audit = AuditLog(data / AUDIT_FILE_NAME, max_bytes=int(settings.gateway.audit_max_mb * 1024 * 1024),
-                              keep=settings.gateway.audit_keep)
+                              keep=settings.gateway.audit_keep,
+                              retention_s=settings.gateway.audit_retention_days * 86400.0,
+                              kiosk_id=settings.kiosk.id)
+        # The platform's clock offset, as its answers date it, goes into the audit (GB/T 22239 8.1.4.3 b).
+        for client in (self.platform, self.proxy, self.forwarder.client):
+            if client is not None:
+                client.on_clock = self.audit.clock_heard
+        self.metrics.watch_audit(self.audit)
         self.service_switch = ServiceSwitch(data / SERVICE_FILE_NAME)
         self.device_settings = LocalDeviceSettings(settings, data / LOCAL_SETTINGS_FILE_NAME)
         self.screen = ScreenFrame()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devices.camera import Camera, QrRead, QrReader
 from devices.camera.simulate import qr_scene, write_video
+from kiosk.crypto import SigningKey
 from kiosk.qrcodes import (
     ProgressLookup,
     SignIn,
@@ -24,9 +24,10 @@ NOW = 1_795_000_000  # a fixed Unix time for expiry checks
 TOKEN = "q3Zx8kP0sLmN2vB7tR5wYc"
 
 
-@pytest.fixture(scope="module")
-def platform_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
+@pytest.fixture
+def platform_key(crypto_suite: str) -> SigningKey:
+    """The platform's sign-in key: Ed25519, then SM2 (the ``crypto_suite`` fixture runs both)."""
+    return SigningKey.generate(crypto_suite)
 
 
 # -- formats ---------------------------------------------------------------------------------
@@ -61,22 +62,24 @@ def test_foreign_and_malformed_codes_are_refused_with_a_reason(text: str, reason
     assert "receipt" in verdict.reason or "ID card" in verdict.reason or "government app" in verdict.reason
 
 
-def test_a_signed_sign_in_code_is_accepted(platform_key: Ed25519PrivateKey) -> None:
+def test_a_signed_sign_in_code_is_accepted(platform_key: SigningKey) -> None:
     text = signin_payload(TOKEN, NOW + 120, platform_key)
     assert text.startswith(f"mzt:signin:v1:{TOKEN}:{NOW + 120}:")
-    payload = parse_payload(text, now=NOW, signin_key=platform_key.public_key())
+    payload = parse_payload(text, now=NOW, signin_key=platform_key.public)
     assert isinstance(payload, SignIn)
     assert payload.token == TOKEN and payload.expires_at == NOW + 120 and payload.signature_checked
     assert TOKEN not in repr(payload)  # a credential never reaches a log line
 
 
-def test_sign_in_codes_that_must_be_refused(platform_key: Ed25519PrivateKey) -> None:
-    key = platform_key.public_key()
+def test_sign_in_codes_that_must_be_refused(platform_key: SigningKey) -> None:
+    key = platform_key.public
     good = signin_payload(TOKEN, NOW + 120, platform_key)
     cases = {
         "expired": (signin_payload(TOKEN, NOW - 1, platform_key), "expired"),
         "lives too long": (signin_payload(TOKEN, NOW + 86_400, platform_key), "too long"),
-        "other issuer": (signin_payload(TOKEN, NOW + 120, Ed25519PrivateKey.generate()), "not issued by"),
+        "other issuer": (signin_payload(TOKEN, NOW + 120, SigningKey.generate(platform_key.suite)), "not issued by"),
+        "other algorithm": (signin_payload(TOKEN, NOW + 120, SigningKey.generate(
+            "sm" if platform_key.suite == "intl" else "intl")), "not issued by"),
         "token changed": (good.replace(TOKEN, TOKEN[::-1]), "not issued by"),
         "cut short": (good.rsplit(":", 1)[0], "damaged"),
         "bad token": (good.replace(TOKEN, "short"), "damaged"),
@@ -88,8 +91,8 @@ def test_sign_in_codes_that_must_be_refused(platform_key: Ed25519PrivateKey) -> 
         assert reason in verdict.reason, (name, verdict.reason)
 
 
-def test_without_a_key_only_the_shape_is_checked(platform_key: Ed25519PrivateKey) -> None:
-    payload = parse_payload(signin_payload(TOKEN, NOW + 60, Ed25519PrivateKey.generate()), now=NOW)
+def test_without_a_key_only_the_shape_is_checked(platform_key: SigningKey) -> None:
+    payload = parse_payload(signin_payload(TOKEN, NOW + 60, SigningKey.generate(platform_key.suite)), now=NOW)
     assert isinstance(payload, SignIn) and not payload.signature_checked
 
 
@@ -119,12 +122,12 @@ def test_a_receipt_code_held_to_the_camera_is_read(tmp_path: Path) -> None:
 
 
 def test_a_sign_in_code_from_the_app_is_read_and_verified(tmp_path: Path,
-                                                          platform_key: Ed25519PrivateKey) -> None:
+                                                          platform_key: SigningKey) -> None:
     import time
 
     text = signin_payload(TOKEN, int(time.time()) + 300, platform_key)
     path = write_video(tmp_path / "signin.avi", qr_scene(text, module_px=5), count=25)
-    read = read_code(path, QrReader(signin_key=platform_key.public_key()))
+    read = read_code(path, QrReader(signin_key=platform_key.public))
     assert read is not None and read.accepted, read and read.verdict.reason
     assert isinstance(read.verdict.payload, SignIn) and read.verdict.payload.signature_checked
     assert TOKEN not in repr(read)

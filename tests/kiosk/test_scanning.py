@@ -9,12 +9,12 @@ from datetime import datetime
 
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devices.camera.simulate import qr_scene
 from devices.id_card.identity import sample_cards
 from devices.printer.receipt import render_escpos
 from kiosk import flow
+from kiosk.crypto import SigningKey
 from kiosk.qrcodes import load_public_key, progress_url, signin_payload
 from kiosk.settings import load_settings
 from kiosk.terminal.receipts import slip_layout
@@ -44,13 +44,14 @@ def camera() -> SimulatedQrCamera:
     return SimulatedQrCamera()
 
 
-@pytest.fixture(scope="module")
-def platform():
-    """The platform simulator and a real gateway in front of it, as ``kiosk run`` wires them."""
+@pytest.fixture(scope="module", params=["intl", "sm"])
+def platform(request: pytest.FixtureRequest):
+    """The platform simulator and a real gateway in front of it, as ``kiosk run`` wires them, in each
+    crypto suite (sm: SM2 sign-in codes, HMAC-SM3 requests, SM4-GCM outbox)."""
     import tempfile
 
-    base = load_settings(environ={})
-    sim = start_platform_sim("127.0.0.1", 0, base.platform.secret)
+    base = load_settings(environ={"KIOSK_SECURITY__SUITE": request.param})
+    sim = start_platform_sim("127.0.0.1", 0, base.platform.secret, suite=request.param)
     with tempfile.TemporaryDirectory(prefix="scan-gw-") as data_dir:
         settings = base.model_copy(update={
             "gateway": base.gateway.model_copy(update={"port": 0, "data_dir": data_dir}),
@@ -106,7 +107,7 @@ def test_sign_in_codes_from_the_platform_expired_forged_good_and_reused(camera, 
     app.hold_up_signin(expires_in_s=-5)
     assert sign_in_scan(camera, platform).reason_key == "qr_signin_expired"
     assert camera.shown.startswith("mzt:signin:v1:")  # issued by the platform simulator, then shown
-    stranger = Ed25519PrivateKey.generate()
+    stranger = SigningKey.generate("intl")
     app.hold_up(signin_payload("A" * 24, int(datetime.now().timestamp()) + 60, stranger))
     assert sign_in_scan(camera, platform).reason_key == "qr_signin_forged"
     event = sign_in_scan(camera, platform)  # the app shows a fresh code
@@ -125,17 +126,17 @@ def test_the_platform_decides_even_when_the_kiosk_cannot_check_the_signature(cam
     # through to the platform, which knows no such token.
     client = platform["client"]
     camera.app.hold_up(signin_payload("B" * 24, int(datetime.now().timestamp()) + 60,
-                                      Ed25519PrivateKey.generate()))
+                                      SigningKey.generate("intl")))
     event = scan_for("signin", PlainCamera.of(camera), redeem=lambda token: redeem_signin(client, token))
     assert isinstance(event, flow.ScanFailed) and event.reason_key == "qr_signin_used"
 
 
 def test_a_configured_platform_key_refuses_codes_of_any_other_key(camera, platform):
-    key = Ed25519PrivateKey.generate()
+    key = SigningKey.generate("intl")
     client = platform["client"]
     camera.use_platform(simulated_platform_url(platform["settings"]))
     event = scan_for("signin", camera, redeem=lambda token: redeem_signin(client, token),
-                     signin_key=key.public_key())  # the simulator's own codes are not signed with it
+                     signin_key=key.public)  # the simulator's own codes are not signed with it
     assert isinstance(event, flow.ScanFailed) and event.reason_key == "qr_signin_forged"
     sim_key = requests.get(platform["sim"].url + "/admin/signin-codes", timeout=5).json()["public_key"]
     event = scan_for("signin", camera, redeem=lambda token: redeem_signin(client, token),

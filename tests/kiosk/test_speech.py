@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from devices.base import DeviceNotFound
-from kiosk.terminal.speech import VOICES, Speaker
+from kiosk.terminal.speech import VOICES, Speaker, load_engine
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                 reason="espeak-ng is not installed (deploy/setup.sh installs it)")
@@ -130,3 +130,50 @@ def test_a_finished_utterance_is_reaped(null_audio):
     sp.say("好", "zh_CN")
     assert wait_until(lambda: not sp.speaking)
     assert sp.last_error == ""
+
+
+# -- engines (issue 23): another synthesiser without code changes, the headphones' output, the transcript --
+
+def test_a_command_engine_speaks_through_its_template_on_the_routed_output(tmp_path):
+    """``[speech] engine = "command"``: the template gets the voice, language, rate, volume and text, and
+    the output audio mode routes to (the headphones) reaches the synthesiser's environment."""
+    out = tmp_path / "said.txt"
+    engine = load_engine("command", ["sh", "-c", f'printf "%s|%s" "$PULSE_SINK" "$*" > {out}', "tts",
+                                     "{voice}", "{language}", "{rate}", "{volume}", "{text}"])
+    sp = Speaker(engine=engine, keep_transcript=True)
+    sp.route_to("headphones-sink")
+    sp.volume = 140
+    assert sp.say("第 2 个，共 3 个", "zh_TW", rate=150)
+    assert wait_until(lambda: not sp.speaking) and wait_until(out.exists)
+    assert out.read_text(encoding="utf-8") == "headphones-sink|cmn-latn-pinyin zh_TW 150 140 第 2 个，共 3 个"
+    assert [s.text for s in sp.transcript] == ["第 2 个，共 3 个"]
+    sp.route_to("")
+    sp.say("好", "zh_CN")
+    assert wait_until(lambda: not sp.speaking) and out.read_text(encoding="utf-8").startswith("|")
+
+
+def test_an_engine_that_is_not_installed_is_named():
+    with pytest.raises(ValueError, match="kiosk.speech_engines"):
+        load_engine("a-voice-nobody-installed")
+    sp = Speaker(engine=load_engine("command", ["no-such-tts-program", "{text}"]))
+    assert not sp.enabled and "no-such-tts-program" in sp.reason
+
+
+def test_an_installed_package_provides_an_engine_by_its_entry_point(tmp_path, monkeypatch):
+    """A voice installed from a package registry registers itself in ``kiosk.speech_engines``; naming it in
+    ``[speech] engine`` is all it takes (here the package is a dist-info folder on sys.path, as pip leaves it)."""
+    out = tmp_path / "said.txt"
+    (tmp_path / "better_voice.py").write_text(
+        "from kiosk.terminal.speech import CommandEngine\n"
+        "def engine():\n"
+        f"    return CommandEngine(['sh', '-c', 'printf %s \"$1\" > {out}', 'tts', '{{text}}'], name='better')\n",
+        encoding="utf-8")
+    info = tmp_path / "better_voice-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: better-voice\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[kiosk.speech_engines]\nbetter = better_voice:engine\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sp = Speaker(engine=load_engine("better"))
+    assert sp.engine.name == "better" and sp.say("社保卡", "zh_CN")
+    assert wait_until(lambda: not sp.speaking) and wait_until(out.exists)
+    assert out.read_text(encoding="utf-8") == "社保卡"

@@ -13,6 +13,7 @@ from gateway_rig import door_headers
 
 from kiosk.settings import Settings, load_settings
 from local_api.client import GatewayClient, GatewayRefused, GatewayUnavailable
+from local_api.outbox.crypto import KEYS
 from local_api.outbox.store import OutboxCorrupt
 from local_api.server import Gateway, ServerHandle, build_gateway
 from local_api.sim.app import create_platform_app
@@ -34,9 +35,10 @@ def make_settings(data_dir: Path, **env: str) -> Settings:
 class Rig:
     """A running simulator and gateway, with the handles to stop and restart either."""
 
-    def __init__(self, data_dir: Path, sim_port: int = 0) -> None:
+    def __init__(self, data_dir: Path, sim_port: int = 0, suite: str = "intl") -> None:
         self.data_dir = data_dir
-        self.sim_app = create_platform_app(SECRET, seed=1)
+        self.suite = suite  # security.suite of both ends (the platform verifies the same one)
+        self.sim_app = create_platform_app(SECRET, seed=1, suite=suite)
         self.sim: ServerHandle | None = ServerHandle(self.sim_app, port=sim_port, name="sim").start()
         self.sim_url = self.sim.url
         self.gateway: Gateway | None = None
@@ -44,7 +46,8 @@ class Rig:
         self.start_gateway()
 
     def start_gateway(self) -> None:
-        self.gateway = build_gateway(make_settings(self.data_dir), platform_base_url=self.sim_url,
+        self.gateway = build_gateway(make_settings(self.data_dir, KIOSK_SECURITY__SUITE=self.suite),
+                                     platform_base_url=self.sim_url,
                                      base_delay_s=0.02, idle_probe_s=0.1, item_codes=None)
         self.http = ServerHandle(self.gateway.app, name="gateway").start()
         self.client = GatewayClient.for_settings(self.gateway.services.settings, self.http.url, timeout_s=5)
@@ -86,10 +89,14 @@ class Rig:
 
 
 @pytest.fixture
-def rig(tmp_path: Path):
-    r = Rig(tmp_path / "data")
+def rig(tmp_path: Path, request: pytest.FixtureRequest):
+    """Simulator and gateway in the suite ``request.param`` (``BOTH_SUITES``), else intl."""
+    r = Rig(tmp_path / "data", suite=getattr(request, "param", "intl"))
     yield r
     r.close()
+
+
+BOTH_SUITES = pytest.mark.parametrize("rig", ["intl", "sm"], indirect=True)
 
 
 def wait_for(predicate, timeout_s: float = 5.0, what: str = "condition"):
@@ -102,6 +109,7 @@ def wait_for(predicate, timeout_s: float = 5.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@BOTH_SUITES
 def test_submission_is_accepted_then_delivered_exactly_once(rig: Rig) -> None:
     answer = rig.client.submit("application", "rs-sydj", APPLICANT, FORM)
     assert answer["state"] == "queued"
@@ -120,6 +128,7 @@ def test_submission_is_accepted_then_delivered_exactly_once(rig: Rig) -> None:
     assert health["platform"]["reachable"] is True and health["kiosk_id"] == "HC-TEST-001"
 
 
+@BOTH_SUITES
 def test_personal_data_never_reaches_disk_in_clear(rig: Rig) -> None:
     rig.faults(status=503)  # keep the rows queued, personal data still inside
     for _ in range(3):
@@ -129,9 +138,11 @@ def test_personal_data_never_reaches_disk_in_clear(rig: Rig) -> None:
     assert len(raw) > 4096
     for secret in (NAME, ID_NUMBER, "朝阳区", "13912345678", "合同到期"):
         assert secret.encode() not in raw
-    assert stat.S_IMODE((rig.data_dir / "outbox.key").stat().st_mode) == 0o600
+    key_file = rig.data_dir / KEYS[rig.suite].file_name  # type: ignore[index]
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and len(key_file.read_bytes()) == {"intl": 32, "sm": 16}[rig.suite]
 
 
+@BOTH_SUITES
 def test_platform_down_then_back_delivers_the_backlog_in_order(rig: Rig) -> None:
     rig.stop_sim()
     receipts = [rig.client.submit("application", f"item-{i}", APPLICANT, FORM)["receipt_no"]
@@ -177,6 +188,7 @@ def test_retry_after_is_honoured(rig: Rig) -> None:
     assert times[1] - times[0] >= 1.0
 
 
+@BOTH_SUITES
 def test_restart_mid_send_does_not_duplicate_at_the_platform(rig: Rig) -> None:
     sim_state = rig.sim_app.extensions["platform_sim"]
     rig.faults(latency_s=0.6)  # the platform is slow: the gateway dies while its request is in flight

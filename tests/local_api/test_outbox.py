@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.crypto import AEAD_KEY_BYTES
 from local_api.outbox.crypto import KEY_FILE_NAME, Sealer, SealError, load_or_create_key
 from local_api.outbox.store import (
     DuplicateSubmission,
@@ -28,14 +29,14 @@ APPLICANT = {"name": NAME, "id_number": ID_NUMBER, "address": "北京市朝阳�
 RECEIPT = re.compile(r"^HC-TEST-001-\d{8}-(\d{6})-(\d{4})$")  # <kiosk>-<date>-<run>-<serial>
 
 
-def open_outbox(folder: Path, **kw: object) -> Outbox:
-    sealer = Sealer.from_key_file(folder / KEY_FILE_NAME)
+def open_outbox(folder: Path, suite: str = "intl", **kw: object) -> Outbox:
+    sealer = Sealer.from_data_folder(folder, suite)
     return Outbox(folder / "outbox.db", sealer, kiosk_id="HC-TEST-001", **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def outbox(tmp_path: Path):
-    box = open_outbox(tmp_path)
+def outbox(tmp_path: Path, crypto_suite: str):
+    box = open_outbox(tmp_path, crypto_suite)
     yield box
     box.close()
 
@@ -158,8 +159,8 @@ def test_interrupted_send_is_queued_again_on_reopen(tmp_path: Path) -> None:
         box.close()
 
 
-def test_personal_data_is_not_in_the_database_files_in_clear(tmp_path: Path) -> None:
-    box = open_outbox(tmp_path)
+def test_personal_data_is_not_in_the_database_files_in_clear(tmp_path: Path, crypto_suite: str) -> None:
+    box = open_outbox(tmp_path, crypto_suite)
     try:
         for _ in range(5):
             rec = box.accept("application", "rs-sydj", {"applicant": APPLICANT, "form": {"备注": NAME}})
@@ -186,14 +187,19 @@ def test_key_file_is_created_0600_and_reused(tmp_path: Path) -> None:
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
 
 
-def test_blob_is_bound_to_its_row_and_key(tmp_path: Path) -> None:
-    sealer = Sealer(b"k" * 32)
+def test_blob_is_bound_to_its_row_and_key(tmp_path: Path, crypto_suite: str) -> None:
+    size = AEAD_KEY_BYTES[crypto_suite]  # type: ignore[index]
+    sealer = Sealer(b"k" * size, crypto_suite)
     blob = sealer.seal({"name": NAME}, "HC-1")
     assert sealer.open(blob, "HC-1") == {"name": NAME}
     with pytest.raises(SealError):
         sealer.open(blob, "HC-2")
     with pytest.raises(SealError):
-        Sealer(b"j" * 32).open(blob, "HC-1")
+        Sealer(b"j" * size, crypto_suite).open(blob, "HC-1")
+    tampered = bytearray(blob)
+    tampered[-1] ^= 1
+    with pytest.raises(SealError):
+        sealer.open(bytes(tampered), "HC-1")
 
 
 def test_one_rating_per_transaction(outbox: Outbox) -> None:

@@ -9,8 +9,9 @@ import time
 import pytest
 import requests
 
+from local_api.link import signing
 from local_api.link.client import PlatformClient, PlatformRejected, PlatformUnavailable, parse_retry_after
-from local_api.link.signing import SignatureError, Verifier, sign
+from local_api.link.signing import METHODS, SignatureError, Verifier, sign
 from local_api.server import ServerHandle
 from local_api.sim.app import create_platform_app
 
@@ -23,25 +24,32 @@ BODY = {"kind": "application", "item_code": "rs-sydj", "applicant": APPLICANT, "
 
 
 @pytest.fixture
-def sim():
-    app = create_platform_app(SECRET, seed=7)
+def sim(request: pytest.FixtureRequest):
+    """The simulator in the suite ``request.param`` (``indirect`` parametrizing: both suites), else intl."""
+    suite = getattr(request, "param", "intl")
+    app = create_platform_app(SECRET, seed=7, suite=suite)
     handle = ServerHandle(app, name="sim").start()
+    handle.suite = suite  # type: ignore[attr-defined]
     yield handle, app
     handle.close()
+
+
+BOTH_SUITES = pytest.mark.parametrize("sim", ["intl", "sm"], indirect=True)
 
 
 @pytest.fixture
 def client(sim):
     handle, _ = sim
-    c = PlatformClient(handle.url, SECRET, KIOSK, timeout_s=2)
+    c = PlatformClient(handle.url, SECRET, KIOSK, timeout_s=2, suite=handle.suite)
     yield c
     c.close()
 
 
-def signed_post(url: str, path: str, body: dict, *, secret: str = SECRET, headers: dict | None = None):
+def signed_post(url: str, path: str, body: dict, *, secret: str = SECRET, headers: dict | None = None,
+                suite: str = "intl"):
     raw = json.dumps(body).encode()
     all_headers = {"Content-Type": "application/json", **(headers or {}),
-                   **sign(secret, KIOSK, "POST", path, raw)}
+                   **sign(secret, KIOSK, "POST", path, raw, suite=suite)}
     return requests.post(url + path, data=raw, headers=all_headers, timeout=5), all_headers, raw
 
 
@@ -49,18 +57,24 @@ def faults(url: str, **kw) -> None:
     assert requests.post(url + "/admin/faults", json=kw, timeout=5).status_code == 200
 
 
+@BOTH_SUITES
 def test_signature_is_required_and_checked(sim) -> None:
     handle, _ = sim
-    url = handle.url
+    url, suite = handle.url, handle.suite
     unsigned = requests.post(url + "/v1/applications", json=BODY, headers={"Idempotency-Key": "k1"},
                              timeout=5)
     assert unsigned.status_code == 401 and "X-" in unsigned.json()["reason"]
 
     wrong, _, _ = signed_post(url, "/v1/applications", BODY, secret="another-secret-xxxxxxxx",
-                              headers={"Idempotency-Key": "k1"})
+                              headers={"Idempotency-Key": "k1"}, suite=suite)
     assert wrong.status_code == 401 and wrong.json()["error"] == "bad_signature"
 
-    ok, headers, raw = signed_post(url, "/v1/applications", BODY, headers={"Idempotency-Key": "k1"})
+    other_suite = "intl" if suite == "sm" else "sm"  # right secret, the other suite's MAC: no downgrade
+    downgraded, _, _ = signed_post(url, "/v1/applications", BODY, headers={"Idempotency-Key": "k1"},
+                                   suite=other_suite)
+    assert downgraded.status_code == 401 and METHODS[suite] in downgraded.json()["reason"]
+
+    ok, headers, raw = signed_post(url, "/v1/applications", BODY, headers={"Idempotency-Key": "k1"}, suite=suite)
     assert ok.status_code == 201
 
     replay = requests.post(url + "/v1/applications", data=raw, headers=headers, timeout=5)
@@ -72,9 +86,13 @@ def test_signature_is_required_and_checked(sim) -> None:
     assert altered.status_code == 401
 
 
-def test_verifier_window_and_replay_cache() -> None:
+def test_verifier_window_and_replay_cache(crypto_suite: str) -> None:
     now = [1_800_000_000.0]
-    verifier = Verifier(SECRET, clock=lambda: now[0])
+    verifier = Verifier(SECRET, suites=[crypto_suite], clock=lambda: now[0])
+
+    def sign(*args, **kw):  # signing.sign in this test's suite
+        return signing.sign(*args, **kw, suite=crypto_suite)
+
     headers = sign(SECRET, KIOSK, "GET", "/health", b"", now=now[0] - 299)
     assert verifier.verify("GET", "/health", headers, b"") == KIOSK
     with pytest.raises(SignatureError, match="replay"):
@@ -87,6 +105,18 @@ def test_verifier_window_and_replay_cache() -> None:
         verifier.verify("POST", "/health", sign(SECRET, KIOSK, "GET", "/health", b"", now=now[0]), b"")
 
 
+def test_intl_signatures_are_byte_for_byte_those_before_suites() -> None:
+    # The platform's verifiers in service check HMAC-SHA256 exactly as before: same headers, same bytes.
+    headers = sign("s3cret-s3cret-s3cret", "HC-1", "POST", "/v1/applications", b'{"a": 1}', now=1_800_000_000,
+                   nonce="n0nce")
+    assert headers == {"X-Kiosk-Id": "HC-1", "X-Timestamp": "1800000000", "X-Nonce": "n0nce",
+                       "X-Signature": "9e3ecdc995379745ddd9919acce8f82ad5ea17ac17c56fa8bf884fb37a16ed75"}
+    sm = sign("s3cret-s3cret-s3cret", "HC-1", "POST", "/v1/applications", b'{"a": 1}', now=1_800_000_000,
+              nonce="n0nce", suite="sm")
+    assert sm["X-Signature-Method"] == "HMAC-SM3" and sm["X-Signature"] != headers["X-Signature"]
+
+
+@BOTH_SUITES
 def test_same_idempotency_key_holds_one_application(sim, client: PlatformClient) -> None:
     handle, _ = sim
     first = client.submit_application("HC-TEST-001-20261121-000001", BODY)
@@ -256,6 +286,7 @@ def token_of(code: str) -> str:
     return code.split(":")[3]
 
 
+@BOTH_SUITES
 def test_sign_in_codes_are_signed_by_the_platform_and_redeemed_once(sim, client: PlatformClient) -> None:
     from devices.id_card.identity import sample_cards
     from kiosk.qrcodes import SignIn, inspect_payload, load_public_key
@@ -264,6 +295,7 @@ def test_sign_in_codes_are_signed_by_the_platform_and_redeemed_once(sim, client:
     issued = issue_code(handle.url)
     assert issued["public_key"] == client.signin_key()  # the key is also published in the signed contract
     key = load_public_key(client.signin_key())
+    assert key is not None and key.algorithm == {"intl": "Ed25519", "sm": "SM2"}[handle.suite]
     verdict = inspect_payload(issued["code"], now=time.time(), signin_key=key)
     assert isinstance(verdict.payload, SignIn) and verdict.payload.signature_checked
     assert 0 < issued["expires_at"] - time.time() <= 120

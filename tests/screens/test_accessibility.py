@@ -10,7 +10,6 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 
-import pygame
 import pytest
 
 from devices.id_card.identity import sample_cards
@@ -72,7 +71,7 @@ def every_screen_view(language: str) -> dict[str, View]:
     views["consent_failed"] = k.view()  # the face check did not pass: the reason and the other ways
     see(flow.Tapped("consent"), flow.FaceCaptured(b"\xff\xd8face", True), flow.IdentityChecked(True),
         flow.DocumentFetched({"rows": []}), flow.SubmissionAccepted("HC-DEMO-001-20261121-000001"))
-    see(flow.PrintFinished(job(), False, "缺纸"), flow.Tapped("rate:5"))
+    see(flow.PrintFinished(job(), False, "printer_paper_out"), flow.Tapped("rate:5"))
     views["done"] = k.view()  # the follow-up question after a bad rating
     see(flow.Tapped("why:slow"))
     apply = pick(catalog, "apply", ("id_card", "id_card_face"))
@@ -133,13 +132,6 @@ def every_screen_view(language: str) -> dict[str, View]:
     # A passing banner (notice_key) overlays the screen for a few seconds; it is checked on its own below.
     return {name: replace(view, elder=True, notice_key="") for name, view in views.items()}
 
-
-@pytest.fixture(scope="module")
-def surface():
-    pygame.display.init()
-    pygame.font.init()
-    yield pygame.Surface((1080, 1920))
-    pygame.display.quit()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -18,13 +18,6 @@ ITEM = {"zh_CN": "港澳台居民居住证签注记录打印", "zh_TW": "港澳�
 DATES = {"zh_CN": "2026年3月1日", "zh_TW": "2026年3月1日", "en": "2026-03-01"}
 
 
-@pytest.fixture(scope="module")
-def surface():
-    pygame.display.init()
-    pygame.font.init()
-    yield pygame.Surface((1080, 1920))
-    pygame.display.quit()
-
 
 def expired_view(language: str, document: str, *, elder: bool = True):
     return view_of("card_prompt", language=language, elder=elder, item_name=ITEM[language],

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import replace
 
-import pygame
 import pytest
 from layout_check import layout_problems
 from test_accessibility import every_screen_view
@@ -26,13 +25,6 @@ from screens.renderer import Renderer
 
 MODES = [pytest.param(False, id="standard"), pytest.param(True, id="elder")]
 
-
-@pytest.fixture(scope="module")
-def surface():
-    pygame.display.init()
-    pygame.font.init()
-    yield pygame.Surface((1080, 1920))
-    pygame.display.quit()
 
 
 def every_page(renderer: Renderer, view: View, keyboard: object = None) -> dict[int, list[str]]:
@@ -81,7 +73,11 @@ def test_every_screen_draws_every_text_whole_and_every_control_uncovered(surface
     form = replace(views["form"], elder=elder)
     assert isinstance(form, FormView)
     checked = replace(form, fields=[dataclasses.replace(f, problem="required") for f in form.fields] * 3)
-    extra = {"slots (40)": (slots, None), "form checked": (checked, None)}
+    # A terminal whose settings feature eight items, with a resident's card read (the name line).
+    home = views["home"]
+    eight = replace(home, elder=elder, items=(home.items * 8)[:8], applicant_name="张*",
+                    applicant_id="1101**********002X")
+    extra = {"slots (40)": (slots, None), "form checked": (checked, None), "home, 8 featured": (eight, None)}
     for typing in typing_views(form):
         extra[f"form typing {typing.focus_type}"] = (typing, new_keyboard(typing))
     for name, (view, keyboard) in extra.items():

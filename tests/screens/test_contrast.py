@@ -20,14 +20,6 @@ from screens.i18n import LANGUAGES
 from screens.renderer import Renderer
 
 
-@pytest.fixture(scope="module")
-def surface():
-    pygame.display.init()
-    pygame.font.init()
-    yield pygame.Surface((1080, 1920))
-    pygame.display.quit()
-
-
 def ink_contrast(surface: pygame.Surface, rect: pygame.Rect, step: int = 2) -> tuple[float, tuple, tuple]:
     """The contrast between ``rect``'s most common colour and the colour that differs most from it."""
     rect = rect.clip(surface.get_rect())

@@ -15,13 +15,6 @@ from screens.renderer import Renderer
 RECEIPT = "HC-DEMO-001-20261121-123456-0001"
 
 
-@pytest.fixture(scope="module")
-def surface():
-    pygame.display.init()
-    pygame.font.init()
-    yield pygame.Surface((1080, 1920))
-    pygame.display.quit()
-
 
 def done(kind: str, language: str = "zh_CN", elder: bool = False, printed: bool | None = True, **more) -> View:
     return View(screen="done", language=language, elder=elder, item_kind=kind, item_name="测试事项",
@@ -98,3 +91,16 @@ def test_the_query_confirm_button_says_look_up(surface, language):
     renderer.render(View(screen="confirm", language=language, item_kind="print", item_name="测试"))
     assert pygame.image.tobytes(surface, "RGB") != pixels_query
     assert messages().text(language, "confirm_button_query") != messages().text(language, "confirm_button")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("reason", ["printer_unavailable", "printer_paper_out", "printer_cover_open", "print_unknown"])
+def test_why_a_slip_was_not_printed_is_said_in_the_residents_language(surface, language, reason):
+    """A resident reading English is not told 缺纸: the reason comes from the messages, never the
+    printer's technician words."""
+    renderer = Renderer(surface)
+    renderer.render(done("print", language, printed=False, print_reason=reason))
+    said = messages().text(language, f"reason_{reason}")
+    assert said in renderer.main_text  # what the screen says (and speaks)
+    if language == "en":
+        assert not any("\u4e00" <= ch <= "\u9fff" for ch in said)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pygame
 import pytest
 from test_accessibility import every_screen_view
 
@@ -17,13 +16,6 @@ from screens.widgets import Canvas
 
 NOTICES = sorted(k for k in messages().table["zh_CN"] if k.startswith("notice_"))
 
-
-@pytest.fixture(scope="module")
-def surface():
-    pygame.display.init()
-    pygame.font.init()
-    yield pygame.Surface((1080, 1920))
-    pygame.display.quit()
 
 
 def test_successes_are_not_warnings():

@@ -14,7 +14,7 @@ import requests
 from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.catalog.loading import Catalog
-from kiosk.flow.views import View
+from kiosk.flow.views import ScanView, View
 from kiosk.qrcodes import progress_url
 from local_api.client import GatewayClient
 from screens.demo import ScriptedResident
@@ -47,8 +47,9 @@ def test_progress_of_a_real_submission_scanned_then_typed(rig):
     qr.app.hold_up(progress_url(receipt_no))
     r.wait_for("attract")
     r.touch("progress")  # from the attract screen, no card needed
-    r.wait_for("scan")
-    assert "请将回执上的二维码对准扫码窗口" in app.renderer.main_text  # speech says what to hold up, and where
+    # The held-up code may be read within the frame the scan screen is first drawn in: either is fine
+    # here (what the scan screen says is test_the_scan_screen_says_what_to_hold_up_and_where).
+    r.wait_until(lambda: app.flow.screen.value in ("scan", "progress_result"), "the scan screen")
     r.wait_for("progress_result", timeout_s=40)
     view = app.view()
     assert view.progress_no == receipt_no and not view.progress_reason
@@ -147,11 +148,10 @@ def test_app_sign_in_with_the_platform_out_of_reach_offers_the_cards(rig):
 
 
 def test_a_configured_platform_key_refuses_codes_signed_by_any_other(kiosk_stack):
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+    from kiosk.crypto import SigningKey
     from kiosk.qrcodes import public_key_b64
 
-    other = public_key_b64(Ed25519PrivateKey.generate().public_key())
+    other = public_key_b64(SigningKey.generate("intl").public)
     stack = kiosk_stack(adjust=lambda s: s.model_copy(update={
         "platform": s.platform.model_copy(update={"signin_public_key": other})}))
     app, r = stack.app, ScriptedResident(stack.app)
@@ -217,3 +217,13 @@ def test_the_qr_screens_meet_a1_in_elder_mode(language):
             assert renderer.hit(button.rect.center) == button.target, (name, button.target)
     texts = messages()
     assert "{" not in texts.text(language, "scan_scanning", seconds=30)
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "zh_TW", "en"])
+def test_the_scan_screen_says_what_to_hold_up_and_where(language):
+    """What the screen says (and speech reads) while it waits for a receipt's code."""
+    pygame.display.init()
+    pygame.font.init()
+    renderer = Renderer(pygame.Surface((1080, 1920)))
+    renderer.render(ScanView(screen="scan", language=language, scan_purpose="progress", scanning=True))
+    assert messages().text(language, "scan_hint_progress") in renderer.main_text

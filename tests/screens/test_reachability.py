@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import pygame
 import pytest
 from resident import Resident
 
@@ -30,13 +29,6 @@ from screens.i18n import LANGUAGES
 
 MODES = [pytest.param(False, id="standard"), pytest.param(True, id="elder")]
 
-
-@pytest.fixture(scope="module")
-def surface():
-    pygame.display.init()
-    pygame.font.init()
-    yield pygame.Surface((1080, 1920))
-    pygame.display.quit()
 
 
 @pytest.fixture(scope="module")

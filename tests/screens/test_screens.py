@@ -28,13 +28,6 @@ VIEW = {
 }
 
 
-@pytest.fixture(scope="module")
-def surface():
-    pygame.display.init()
-    pygame.font.init()
-    yield pygame.Surface((1080, 1920))
-    pygame.display.quit()
-
 
 def test_every_language_has_every_key():
     table = messages().table

@@ -73,11 +73,28 @@ const Kiosk = (() => {
   async function login(event) {
     event.preventDefault();
     const token = $("token").value.trim();
-    const result = await api("POST", "/console/session", {token});
+    const asked = !$("totp-row").hidden;
+    const body = asked ? {token, totp: $("totp").value.trim()} : {token};
+    const result = await api("POST", "/console/session", body);
+    $("totp").value = "";
+    const code = result.data && result.data.error;
+    if (code === "totp_required" || code === "totp_wrong") {
+      // The token was right: keep it and ask for the authenticator's code (the second factor).
+      $("totp-row").hidden = false;
+      $("totp").required = true;
+      showLogin(code === "totp_required" ? "请输入身份验证器上的 6 位动态码 Enter the 6-digit code from the authenticator app"
+                                         : `动态码错误 The code is not right. ${refusal(result)}`);
+      $("totp").focus();
+      return;
+    }
     $("token").value = "";
+    $("totp-row").hidden = true;
+    $("totp").required = false;
     if (result.status === 200) {
       csrf = result.data.csrf_token;
       showApp(result.data.role);
+    } else if (code === "totp_not_enrolled") {
+      showLogin(refusal(result));
     } else if (result.status === 429) {
       showLogin(`失败次数过多，请稍后再试 Too many failed attempts; wait and try again. ${refusal(result)}`);
     } else {
