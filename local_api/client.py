@@ -182,6 +182,28 @@ class GatewayClient:
                                  for n, t, d in materials]
         return self._call("POST", "/api/v1/submissions", body)
 
+    def create_payment(self, item_code: str, applicant: dict[str, Any], form: dict[str, Any], *,
+                       request_id: str, amount: str | None,
+                       materials: list[tuple[str, str, bytes]] | None = None) -> dict[str, Any]:
+        """A fee item's application with its payment order: the gateway holds the application until the
+        payment platform says paid. ``amount``: the catalog's fee as ``"120.00"``, None when the platform
+        sets it. → ``{order_no, state, amount, pay_url, channels, expires_at, expires_in_s}``."""
+        body: dict[str, Any] = {"kind": "application", "item_code": item_code, "applicant": applicant,
+                                "form": form, "request_id": request_id, "amount": amount}
+        if materials:
+            body["materials"] = [{"name": n, "content_type": t, "data": base64.b64encode(d).decode("ascii")}
+                                 for n, t, d in materials]
+        return self._call("POST", "/api/v1/payments", body)
+
+    def payment(self, order_no: str) -> dict[str, Any]:
+        """An order's state as the payment platform says it (``stale`` when it could not be asked); once
+        ``paid``: ``receipt_no`` of the queued application and the ``bill`` (财政电子票据)."""
+        return self._call("GET", f"/api/v1/payments/{quote(order_no, safe='')}")
+
+    def cancel_payment(self, order_no: str, reason: str) -> dict[str, Any]:
+        """``reason``: ``stopped`` (cancel the order) or ``left`` (the resident walked away)."""
+        return self._call("POST", f"/api/v1/payments/{quote(order_no, safe='')}/cancel", {"reason": reason})
+
     def submission(self, receipt_no: str) -> dict[str, Any]:
         """A submission's state, platform reference and timestamps."""
         return self._call("GET", f"/api/v1/submissions/{quote(receipt_no, safe='')}")

@@ -35,6 +35,7 @@ from local_api.link.client import PlatformClient, PlatformTLS
 from local_api.ops.events import EventLog
 from local_api.outbox.crypto import Sealer
 from local_api.outbox.forwarder import Forwarder
+from local_api.outbox.payments import PaymentLedger, PaymentWatcher
 from local_api.outbox.store import Outbox
 from local_api.sim.app import create_platform_app
 from local_api.sim.state import Faults
@@ -196,6 +197,11 @@ class Gateway:
     def close(self, *, wait_s: float | None = None) -> None:
         """Stop the forwarder (waiting up to ``wait_s`` for an attempt in flight), then close the rest."""
         self.services.forwarder.stop(wait_s)
+        if self.services.payment_watcher is not None:
+            self.services.payment_watcher.stop()
+            self.services.payment_watcher.client.close()
+        if self.services.payments is not None:
+            self.services.payments.close()
         self.services.forwarder.client.close()
         self.services.platform.close()
         self.services.online.close()
@@ -220,7 +226,8 @@ def catalog_item_codes() -> frozenset[str] | None:
 
 def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s: float | None = 30.0,
                   platform_base_url: str | None = None,
-                  item_codes: Iterable[str] | Literal["catalog"] | None = "catalog") -> Gateway:
+                  item_codes: Iterable[str] | Literal["catalog"] | None = "catalog",
+                  payment_check_s: float = 5.0) -> Gateway:
     """Open the outbox (integrity-checked), start the forwarder, build the app; write a new kiosk
     door secret (``settings.door_secret_path``, 0600) for the kiosk app.
 
@@ -264,13 +271,20 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
                           base_delay_s=base_delay_s, idle_probe_s=idle_probe_s, retention_s=gw.retention_s,
                           parked_retention_s=gw.parked_retention_s, expire_after_s=gw.expire_after_s,
                           breaker=breaker)
+    # Fee items: submissions held until the payment platform says paid; the watcher asks about open
+    # orders on its own client (late payments, an app killed between payment and submission).
+    ledger = PaymentLedger(outbox, sealer, on_release=lambda _record: forwarder.wake())
+    watcher = PaymentWatcher(ledger, PlatformClient(*args, settings.platform.proxy_timeout_s),
+                             interval_s=payment_check_s, retention_s=gw.retention_s)
     services = GatewayServices(settings=settings, outbox=outbox, forwarder=forwarder,
                                platform=PlatformClient(*args, pf.timeout_s, tls=tls, suite=suite),
                                proxy=PlatformClient(*args, pf.proxy_timeout_s, tls=tls, suite=suite),
                                started_at=time.time(), tokens=tokens, item_codes=codes, events=events,
-                               door_secret=write_door_secret(settings.door_secret_path))
+                               door_secret=write_door_secret(settings.door_secret_path),
+                               payments=ledger, payment_watcher=watcher)
     app = create_app(services)
     forwarder.start()
+    watcher.start()
     return Gateway(services, app)
 
 

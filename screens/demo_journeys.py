@@ -12,7 +12,16 @@ import pygame
 import requests
 
 from kiosk.catalog.loading import Catalog, ServiceItem
-from kiosk.flow.views import MaterialsView, ProgressResultView, ResultView, ScanView, SlotsView, View, shared
+from kiosk.flow.views import (
+    MaterialsView,
+    PaymentView,
+    ProgressResultView,
+    ResultView,
+    ScanView,
+    SlotsView,
+    View,
+    shared,
+)
 
 if TYPE_CHECKING:
     from screens.demo import ScriptedResident
@@ -30,8 +39,8 @@ V = TypeVar("V", bound=View)
 def pick(catalog: Catalog, kind: str, identity: tuple[str, ...] = ("id_card", "none"),
          materials: bool | None = None) -> ServiceItem:
     """The first item of ``kind`` whose default identity is one of ``identity``."""
-    for item in catalog.items:
-        if item.kind == kind and item.identity in identity and \
+    for item in catalog.items:  # fee items pay before they submit: their own journey (``payment``)
+        if item.kind == kind and item.identity in identity and item.payment == "none" and \
                 (materials is None or bool(item.materials) == materials):
             return item
     for item in catalog.items:
@@ -179,6 +188,60 @@ def apply_from_home(r: ScriptedResident, *, expect_offline: bool = False,
     view = r.app.flow.view()
     seen = {"item": item.code, "prefilled_fields": prefilled, "receipt_no": view.receipt_no,
             "printed": bool(view.printed), "pages_confirmed": pages}
+    rate_and_leave(r)
+    return seen
+
+
+def payment(r: ScriptedResident, code: str = "ga-hzsl") -> dict[str, Any]:
+    """普通护照申领 with its fee: the form, the photo receipt, review, the fee (¥120.00 and its basis), the
+    payment QR code; the resident's phone pays at the payment platform (the simulator's /admin door
+    plays the phone); the terminal hears it from the gateway and prints the receipt with the bill."""
+    r.wait_for("attract")
+    lay_card(r)
+    r.wait_for("home")
+    item = r.app.flow.catalog.get(code)
+    assert item is not None and item.payment != "none"
+    find(r, item)
+    r.touch("begin")
+    if item.identity == "id_card_face":
+        face_check(r, "form")
+    r.wait_for("form")
+    for f in item.fields:
+        if f.prefill:
+            continue
+        if f.type == "choice":
+            r.touch(f"choice:{f.key}:{f.choices[0].value}")
+        elif f.required:
+            r.touch(f"field:{f.key}")
+            r.type_text(SAMPLE_VALUES.get(f.type, "测试"))
+            r.touch_if_shown("kb:done")
+    r.touch("next")
+    if item.materials:
+        r.wait_for("materials")
+        for i, material in enumerate(item.materials):
+            if not material.optional:
+                r.touch(f"capture:{i}")
+                r.wait_until(lambda i=i: shown(r, MaterialsView).pages.get(i), f"page {i} taken")
+        r.touch("next")
+    r.wait_for("review")
+    r.touch("submit")
+    r.wait_for("payment")
+    fee = shown(r, PaymentView)
+    r.touch("pay")
+    r.wait_until(lambda: shown(r, PaymentView).pay_phase == "qr", "the payment QR code", 20)
+    r.app.step()
+    r.save("payment-qr")
+    session = r.app.flow.session
+    assert session is not None
+    order_no = str(session.extra["pay"]["order_no"])
+    platform = r.app.settings.platform.url
+    paid = requests.post(f"{platform}/admin/payments/{order_no}/pay", json={}, timeout=5)
+    paid.raise_for_status()
+    r.wait_for("done", timeout_s=40)
+    view = r.app.flow.view()
+    seen = {"item": item.code, "amount": fee.amount_text, "amount_words": fee.amount_words,
+            "fee_purpose": fee.fee_purpose, "order_no": order_no, "paid_text": view.paid_text,
+            "receipt_no": view.receipt_no, "printed": bool(view.printed), "bill_no": paid.json()["bill"]["number"]}
     rate_and_leave(r)
     return seen
 
@@ -471,6 +534,7 @@ JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "progress": progress_lookup,
     "app_qr": app_sign_in,
     "card_pulled": card_pulled,
+    "payment": payment,
     "audio": audio,
 }
 OFFLINE = {"offline_apply"}

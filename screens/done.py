@@ -55,6 +55,8 @@ def day_text(iso: str, language: str) -> str:
 def outcome_texts(view: View, t: Text) -> list[str]:
     """What the screen says happened, in order (also what speech says after the title)."""
     texts = []
+    if view.paid_text:
+        texts.append(t("done_paid", amount=view.paid_text))
     if view.item_kind == "certification" and view.next_due:
         texts.append(t("certified_next", date=day_text(view.next_due, view.language)))
     if view.printed:
@@ -77,6 +79,8 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     if view.item_kind == "certification" and view.next_due:
         text = f"{t('done_title_certification')}。{t('certified_next', date=day_text(view.next_due, view.language))}"
         y = message_box(c, text, "success", y) + 20
+    if view.paid_text:  # paid, as the payment platform confirmed it
+        y = message_box(c, t("done_paid", amount=view.paid_text), "success", y) + 20
     if view.receipt_no:
         below = c.text(t("done_receipt"), y, 36, colour=theme.MUTED)
         y = c.text(view.receipt_no, below + 4, one_line_size(c, view.receipt_no, 48, 960), bold=True, asked=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pygame
 
-from kiosk.flow.views import CardPromptView, CategoriesView, ListView, ScanView, View
+from kiosk.flow.views import CardPromptView, CategoriesView, ListView, PaymentView, ScanView, View
 from screens import (
     attract,
     card_prompt,
@@ -24,6 +24,7 @@ from screens import (
     materials,
     notice,
     paging,
+    payment,
     progress,
     progress_result,
     receipt_entry,
@@ -66,6 +67,7 @@ PAGES: dict[str, Page] = {
     "scan": scan.draw,
     "receipt_entry": receipt_entry.draw,
     "progress_result": progress_result.draw,
+    "payment": payment.draw,
 }
 
 
@@ -180,7 +182,8 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "review": "review_title", "slots": "slots_title", "help": "help_title", "working": "working_title",
           "printing": "printing_title", "done": "done_title", "thanks": "thanks_title",
           "timeout": "timeout_title", "error": "error_title", "result": "result_title", "detail": "detail_title",
-          "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title"}
+          "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title",
+          "payment": "pay_title"}
 
 
 def _listing(view: View) -> tuple[str, ...] | None:
@@ -197,7 +200,7 @@ def main_text(view: View, t: Callable[..., str]) -> str:
     if view.screen == "maintenance":
         return maintenance.TITLE
     text = t(done.title_key(view) if view.screen == "done" else TITLES[view.screen])
-    if view.item_name and view.screen in ("detail", "card_prompt", "confirm", "done", "result"):
+    if view.item_name and view.screen in ("detail", "card_prompt", "confirm", "done", "result", "payment"):
         text = f"{text}。{view.item_name}"
     if view.screen == "done":
         text = "。".join([text, *done.outcome_texts(view, t)])
@@ -206,6 +209,8 @@ def main_text(view: View, t: Callable[..., str]) -> str:
     if view.screen in ("thanks", "timeout"):
         # The notice's hint is the point of it (take your card): said in the session's language.
         text = f"{text}。{t(view.screen + '_hint')}"
+    if isinstance(view, PaymentView):
+        text = "。".join(x for x in (text, payment.spoken(view, t)) if x)  # the amount in words, what to do
     if isinstance(view, CardPromptView) and view.expired_document:
         told, renew = card_prompt.expired_text(view, t)  # why the card was refused, and where to renew it
         text = f"{t('card_expired_title')}。{told} {renew}"

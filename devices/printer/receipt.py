@@ -35,10 +35,11 @@ RATING_QR_MODULE = {58: 4, 80: 5}  # the rating link is shorter and secondary: a
 _LABELS = {
     "zh": {"tracking_no": "办件编号", "verification_code": "验证码", "kiosk_id": "终端编号",
            "place": "办理地点", "printed_at": "打印时间", "scan": "扫码查询办理进度",
-           "rate": "扫码评价本次服务（好差评）", "colon": "："},
+           "rate": "扫码评价本次服务（好差评）", "bill": "扫码查验或下载财政电子票据", "colon": "："},
     "en": {"tracking_no": "Tracking no.", "verification_code": "Verification code",
            "kiosk_id": "Kiosk", "place": "Place", "printed_at": "Printed",
-           "scan": "Scan to follow progress", "rate": "Scan to rate this service", "colon": ": "},
+           "scan": "Scan to follow progress", "rate": "Scan to rate this service",
+           "bill": "Scan to verify or download the electronic fiscal bill", "colon": ": "},
 }
 
 
@@ -67,6 +68,8 @@ class ReceiptLayout:
     rating_url: str | None = None
     """The platform's 好差评 page for this receipt, printed as a QR code the resident rates by."""
     language: str = "zh"
+    bill_url: str | None = None
+    """A paid fee's 财政电子票据: its verification URL, printed as a QR code to verify or download it."""
 
 
 def wrap(text: str, width: int) -> list[str]:
@@ -194,6 +197,12 @@ def layout_items(layout: ReceiptLayout, paper_mm: int = 80) -> list[PaperItem]:
         items.append(PaperItem("qr", align="center", qr_data=layout.qr_url,
                                qr_module=QR_MODULE.get(paper_mm, 6), qr_error="M"))
         text(labels["scan"], "center")
+    if layout.bill_url:
+        items.append(rule)
+        items.append(PaperItem("line"))
+        items.append(PaperItem("qr", align="center", qr_data=layout.bill_url,
+                               qr_module=RATING_QR_MODULE.get(paper_mm, 5), qr_error="M"))
+        text(labels["bill"], "center")
     if layout.rating_url:
         items.append(rule)
         items.append(PaperItem("line"))

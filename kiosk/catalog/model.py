@@ -39,6 +39,8 @@ CardField = Literal["name", "gender", "nation", "birth_date", "address", "id_num
                     "valid_to", "pass_number"]
 Output = Literal["none", "receipt", "certificate_slip", "appointment_slip", "guide_sheet"]
 Device = Literal["printer", "camera", "document_camera"]
+PaymentRoute = Literal["none", "catalog_amount", "platform_amount"]
+"""How an item's fee is paid at the terminal (unified public payment platform, 统一公共支付平台)."""
 
 CODE_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$"
 
@@ -265,6 +267,10 @@ class ServiceItem(_Model):
     so it is accepted where other apply items refuse it."""
     fee_note: LocalizedText | None = None
     """What the fee is based on (收费依据), when there is one."""
+    payment: PaymentRoute = "none"
+    """How the fee is paid at the terminal: ``catalog_amount`` (the fixed ``fee_yuan``, through the unified
+    public payment platform), ``platform_amount`` (the platform says how much: fines, contributions), or
+    ``none`` (nothing to pay)."""
     output: Output
     """What the terminal prints at the end."""
     devices: tuple[Device, ...] = ()

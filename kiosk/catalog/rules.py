@@ -123,6 +123,14 @@ def _check_flow(item: ServiceItem, bad: Report) -> None:
         bad("instant", f"only apply items go to the back office; a {item.kind} item is instant")
     if item.fee_yuan > 0 and item.fee_note is None:
         bad("fee_note", "a fee needs its basis (收费依据) in fee_note")
+    if item.fee_yuan > 0 and item.payment != "catalog_amount":
+        bad("payment", "a fee is paid at the terminal: set payment = \"catalog_amount\" (no payment route)")
+    if item.payment == "catalog_amount" and item.fee_yuan <= 0:
+        bad("payment", "payment by the catalog's amount needs fee_yuan above 0")
+    if item.payment == "platform_amount" and item.fee_yuan > 0:
+        bad("fee_yuan", "the platform sets this item's amount (payment = \"platform_amount\"): no fee_yuan")
+    if item.payment != "none" and item.kind != "apply":
+        bad("payment", f"only apply items are paid at the terminal, not a {item.kind} item")
     if item.kind == "apply" and not item.fields:
         bad("fields", "an apply item needs a form (at least a mobile number for notices)")
     if item.kind in ("guide", "certification") and item.fields:

@@ -21,6 +21,7 @@ wipes it and cancels any print still waiting.
   result, working, printing, done)
 - ``face.py``: 人证比对 (consent, face capture, platform check, the other ways) for every 身份证+人脸 item
 - ``qr.py``: 办件进度查询 (scan a receipt or type its number) and 扫码登录 (the app's sign-in code)
+- ``payment.py``: a fee item's payment (the fee, the payment QR code, the countdown, paid on the platform's word)
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ guide        detail ─begin─► printing (guide sheet) ─► done
 query        identify ─► confirm ─► working (RunQuery) ─► result ─print?─► printing ─► done
 print        identify ─► confirm ─► working (FetchDocument → Submit) ─► printing ─► done
 apply        identify ─► form ─► materials ─► review ─► working (Submit; queued offline) ─► printing ─► done
+             a fee item: review ─► payment (payment.py: fee, QR, paid on the platform's word) ─► printing ─► done
 appointment  identify ─► working (ListSlots) ─► slots ─► working (BookSlot) ─► printing ─► done
 certification identify ─► consent ─► working (CaptureFace → VerifyIdentity) ─► confirm ─► working (Submit) …
 
@@ -503,6 +504,9 @@ class Review(ItemScreen):
     def item_tapped(self, flow: KioskFlow, s: Session, item: ServiceItem, target: str) -> list[Effect] | None:
         if target == "back":
             return flow.go(Screen.MATERIALS if item.materials else Screen.FORM)
+        if target == "submit" and item.payment != "none":
+            s.extra["pay"] = {"phase": "fee"}  # the fee first: nothing is sent before it is paid (payment.py)
+            return flow.go(Screen.PAYMENT)
         if target == "submit":
             materials = tuple(Material(f"{i}-{n}.jpg", "image/jpeg", p.jpeg)
                               for i, pages in sorted(s.pages.items()) for n, p in enumerate(pages))

@@ -14,7 +14,7 @@ import datetime as _dt
 from collections.abc import Callable
 
 from kiosk.catalog.loading import Catalog, ServiceItem
-from kiosk.flow import browse, journeys, qr
+from kiosk.flow import browse, journeys, payment, qr
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
     BUSY,
@@ -79,6 +79,7 @@ HANDLERS: dict[Screen, ScreenHandler] = {
     Screen.SCAN: qr.SCAN,
     Screen.RECEIPT_ENTRY: qr.RECEIPT_ENTRY,
     Screen.PROGRESS_RESULT: qr.PROGRESS_RESULT,
+    Screen.PAYMENT: payment.PAYMENT,
 }
 
 
@@ -269,6 +270,7 @@ class KioskFlow:
             help_no=s.extra.get("help_no", ""),
             rating_followup=bool(s.extra.get("rating")),
             next_due=s.extra.get("next_due", ""),
+            paid_text=s.extra.get("paid_text", ""),
         )
         if s.item is not None:
             base = self._with_item(base, s.item)
@@ -327,6 +329,8 @@ class KioskFlow:
     def end_session(self, reason: str, then: Screen = Screen.ATTRACT) -> list[Effect]:
         """Wipe the session (every way a session ends comes here) and cancel any print still waiting."""
         kind, outcome = "none", ""
+        # A payment code still up: the gateway is told, so a late payment is matched or refunded.
+        left = payment.leaving(self.session)
         if self.session is not None:
             kind = self.session.item.kind if self.session.item is not None else "none"
             outcome = session_outcome(reason, bool(self.session.error_key))
@@ -334,7 +338,7 @@ class KioskFlow:
             self.session.wipe()
         self.session = None
         self.browse, self.query, self.categories = "", "", ""
-        return [CancelPrints(), SessionWiped(reason, kind, outcome), *self.go(then)]
+        return [*left, CancelPrints(), SessionWiped(reason, kind, outcome), *self.go(then)]
 
     def notify(self, key: str) -> list[Effect]:
         """A short banner on the current screen (e.g. a card that cannot be used); it fades on its own."""

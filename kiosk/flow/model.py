@@ -43,6 +43,7 @@ class Screen(str, enum.Enum):
     SCAN = "scan"  # a QR code held up to the camera: a receipt's progress link or the app's sign-in code
     RECEIPT_ENTRY = "receipt_entry"  # the receipt number typed on a keypad instead of scanned
     PROGRESS_RESULT = "progress_result"  # 办件进度: status and steps of an earlier submission
+    PAYMENT = "payment"  # a fee: the amount and what it is for, then the payment QR code and its countdown
 
 
 # Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
@@ -227,10 +228,22 @@ class ProgressAnswered:
     reason_key: str = ""
 
 
+@dataclass(frozen=True)
+class PaymentAnswered:
+    """The gateway's word on a payment order (``{order_no, state, amount, pay_url, expires_in_s, bill,
+    receipt_no …}``), as the payment platform said it; ``reason_key`` instead when it could not be asked
+    or refused (the order was not made)."""
+
+    order: dict[str, Any] = field(default_factory=dict)
+    reason_key: str = ""
+    request_id: str = ""
+    """The :class:`CreatePayment` this answers ("" for a poll or a cancel)."""
+
+
 Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
-         | ProgressAnswered)
+         | ProgressAnswered | PaymentAnswered)
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -382,8 +395,45 @@ class LookUpProgress(QrWork):
     digits: str = ""
 
 
+class PaymentWork:
+    """Base of the payment effects (``kiosk/terminal/effects.py`` carries them out)."""
+
+
+@dataclass(frozen=True)
+class CreatePayment(PaymentWork):
+    """A fee item's application with its payment order: the gateway holds the application until paid.
+    ``amount``: the catalog's fee (``"120.00"``), "" when the platform sets it."""
+
+    item_code: str
+    applicant: dict[str, str]
+    form: dict[str, Any]
+    amount: str
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    materials: tuple[Material, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"CreatePayment(item_code={self.item_code!r}, amount={self.amount!r})"
+
+
+@dataclass(frozen=True)
+class PollPayment(PaymentWork):
+    """Ask the gateway once what the payment platform says about ``order_no``."""
+
+    order_no: str
+
+
+@dataclass(frozen=True)
+class CancelPayment(PaymentWork):
+    """``stopped``: cancel the order; ``left``: the resident walked away mid-payment (recorded, so a late
+    payment is matched or refunded)."""
+
+    order_no: str
+    reason: str
+
+
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
-          | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress)
+          | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress
+          | CreatePayment | PollPayment | CancelPayment)
 
 
 def id_type(card_type: str, number: str) -> str:

@@ -128,6 +128,8 @@ class View:
     rating_followup: bool = False
     next_due: str = ""
     """A certification's next due date (ISO), once it succeeded; "" otherwise."""
+    paid_text: str = ""
+    """The fee paid in this session (``¥120.00``), once the payment platform confirmed it; "" otherwise."""
 
 
 def shared(base: View) -> dict[str, Any]:
@@ -259,6 +261,29 @@ class ProgressResultView(View):
     progress_url: str = field(default="", metadata=personal(blank))
 
 
+@dataclass(frozen=True)
+class PaymentView(View):
+    """A fee: what it is for and how much, then the payment QR code with its countdown."""
+
+    pay_phase: str = "fee"
+    """``fee`` (amount and purpose; pay or stop), ``creating`` (asking for the code), ``qr`` (scan and pay),
+    ``expired`` (a new code or stop), ``failed`` (no code could be made: try again or stop)."""
+    amount_text: str = ""
+    """``¥120.00``; "" while the platform has not set a variable amount yet."""
+    amount_words: str = ""
+    """The amount in words for speech (一百二十元整)."""
+    fee_purpose: str = ""
+    """What the fee is for (收费依据)."""
+    platform_amount: bool = False
+    """The platform sets the amount (a fine, a contribution)."""
+    pay_url: str = field(default="", metadata=personal(blank))
+    """What the payment QR code holds (an order of this resident's: the mirror shows no code)."""
+    channels: list[str] = field(default_factory=list)
+    pay_left_s: int = 0
+    pay_reason: str = ""
+    """Why no code could be made (a message key)."""
+
+
 # Each screen's view type (screens not listed draw from :class:`View` alone).
 VIEW_TYPES: dict[str, type[View]] = {
     "categories": CategoriesView,
@@ -274,6 +299,7 @@ VIEW_TYPES: dict[str, type[View]] = {
     "scan": ScanView,
     "receipt_entry": ReceiptEntryView,
     "progress_result": ProgressResultView,
+    "payment": PaymentView,
 }
 
 

@@ -38,7 +38,7 @@ class EffectRunner:
 
     OWN = (flow.FetchDocument, flow.Submit, flow.PrintReceipt, flow.SendRating, flow.RunQuery, flow.ListSlots,
            flow.BookSlot, flow.CapturePage, flow.CaptureFace, flow.VerifyIdentity, flow.RequestHelp,
-           flow.QrWork)
+           flow.QrWork, flow.PaymentWork)
 
     def __init__(self, settings: Settings, gateway: GatewayClient, printer: ReceiptPrinter,
                  post: Callable[[flow.Event], None], *, now: Callable[[], datetime] = datetime.now,
@@ -106,6 +106,8 @@ class EffectRunner:
             self.post(capture_face(self.cameras.get("camera")))
         elif isinstance(effect, flow.QrWork):  # QR scans and progress lookups
             scanning.carry_out(self, effect)
+        elif isinstance(effect, flow.PaymentWork):
+            self.post(self._payment(effect))
         elif isinstance(effect, flow.SendRating):
             try:
                 self.gateway.rate(effect.receipt_no, effect.level, effect.text)
@@ -147,6 +149,35 @@ class EffectRunner:
                               "first and refused this one", effect.request_id, effect.kind, effect.item_code)
                 raise
         raise AssertionError("unreachable")
+
+    def _payment(self, effect: flow.PaymentWork) -> flow.Event:
+        """Create, poll or cancel a payment order at the gateway; always answers, so the flow never waits
+        on a lost call. Creating is resent once with the same request id after a lost answer (the gateway
+        then answers with the same order)."""
+        request_id = effect.request_id if isinstance(effect, flow.CreatePayment) else ""
+        try:
+            if isinstance(effect, flow.CreatePayment):
+                for attempt in (1, 2):
+                    try:
+                        return flow.PaymentAnswered(self.gateway.create_payment(
+                            effect.item_code, effect.applicant, effect.form, request_id=effect.request_id,
+                            amount=effect.amount or None, materials=list(effect.materials)), request_id=request_id)
+                    except GatewayUnavailable:
+                        if attempt == 2:
+                            raise
+                        time.sleep(self.RESEND_AFTER_S)
+            if isinstance(effect, flow.PollPayment):
+                return flow.PaymentAnswered(self.gateway.payment(effect.order_no))
+            if isinstance(effect, flow.CancelPayment):
+                return flow.PaymentAnswered(self.gateway.cancel_payment(effect.order_no, effect.reason))
+        except GatewayUnavailable:
+            return flow.PaymentAnswered(reason_key="pay_unavailable", request_id=request_id)
+        except GatewayError as exc:
+            status = getattr(exc, "status", 503)
+            log.warning("payment call refused: HTTP %s %s", status, getattr(exc, "error", ""))
+            key = "pay_unavailable" if status in (503, 507) else "pay_failed"
+            return flow.PaymentAnswered(reason_key=key, request_id=request_id)
+        raise AssertionError(f"not a payment effect: {type(effect).__name__}")
 
     def _guarded(self, call: Callable[[], flow.Event]) -> None:
         try:

@@ -78,13 +78,28 @@ def slip_layout(layout: str, content: dict[str, Any], *, kiosk_id: str, place: s
         lines.append(f"承诺办结时限：{days}个工作日。" if days else "即办件，请留意短信通知。")
     if content.get("applicant_name"):
         rows += [("申请人", str(content["applicant_name"])), ("证件号码", str(content.get("applicant_id", "")))]
+    payment = content.get("payment") or {}
+    if payment:  # a fee paid through the unified public payment platform, with its 财政电子票据
+        lines.append("已缴费。")
+        rows += [("缴费金额", str(payment.get("amount", ""))), ("缴费时间", _when(str(payment.get("paid_at", "")))),
+                 ("缴款单号", str(payment.get("order_no", ""))), ("票据号码", str(payment.get("bill_no", ""))),
+                 ("校验码", str(payment.get("check_code", "")))]
     return ReceiptLayout(
         title=title, subtitle=subtitle, lines=lines, rows=rows,
         tracking_no=receipt_no or "-",
         qr_url=_safe_url(receipt_no),
         kiosk_id=kiosk_id, place=place, printed_at=now,
         rating_url=_safe_rating_url(receipt_no),
+        bill_url=str(payment.get("verify_url") or "") or None,
     )
+
+
+def _when(iso: str) -> str:
+    """An ISO time as printed: 2026-12-04 10:00:00 (as the payment platform dated it)."""
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
 
 
 def _day(iso: str) -> str:

@@ -340,6 +340,29 @@ class PlatformClient:
         response = self._request("POST", "/v1/documents", {"item_code": item_code, "applicant": applicant})
         return self._json(response)
 
+    # -- payments (统一公共支付平台): orders for a submission's fee ---------------------------------------
+
+    def create_payment(self, idempotency_key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create (or, with the same key, find again) a payment order: ``{item_code, payer, amount?,
+        reference?}`` → the order (``order_no``, ``state``, ``amount`` as a decimal string, ``pay_url``,
+        ``expires_at`` …)."""
+        return self._order(self._request("POST", "/v1/payments", body, {"Idempotency-Key": idempotency_key}))
+
+    def payment(self, order_no: str) -> dict[str, Any]:
+        """A payment order's state as the payment platform holds it (the only word on "paid")."""
+        return self._order(self._request("GET", f"/v1/payments/{quote(order_no, safe='')}"))
+
+    def cancel_payment(self, order_no: str) -> dict[str, Any]:
+        """Cancel an unpaid order; :class:`PlatformRejected` 409 ``already_paid`` when it was paid."""
+        return self._order(self._request("POST", f"/v1/payments/{quote(order_no, safe='')}/cancel", {}))
+
+    def _order(self, response: requests.Response) -> dict[str, Any]:
+        data = self._json(response)
+        if not isinstance(data.get("order_no"), str) or not isinstance(data.get("state"), str) \
+                or not isinstance(data.get("amount"), str):
+            raise PlatformUnavailable(f"HTTP {response.status_code} without an order")
+        return data
+
     def health(self) -> dict[str, Any]:
         """The platform's own health report; raises like every other call when it is not reachable."""
         return self._json(self._request("GET", "/health"))

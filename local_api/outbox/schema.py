@@ -9,13 +9,18 @@ Version 3: adds ``delivery_key``, the platform's idempotency key: a fresh UUID f
 submission, so it can never repeat, whatever happens to receipt numbers (an outbox moved aside, a
 restored backup, two terminals on one id). Rows from before keep their receipt number as the key
 (NULL here): they may already be at the platform under it.
+Version 4: adds ``payments``, one row per payment order (统一公共支付平台) and the submission it pays
+for: the submission is held there, sealed, until the payment platform says the order is paid, then
+it enters ``submissions`` (``receipt_no``) and the held copy is deleted; an order that expires, is
+cancelled or refunded has its held copy deleted (nothing submitted). ``left_at`` records a resident
+who left mid-payment: a late payment is still matched (or refunded by the platform).
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 STATES = ("queued", "sending", "delivered", "rejected", "expired")
 FINISHED = ("delivered", "rejected", "expired")
 PARKED = ("rejected", "expired")
@@ -56,6 +61,38 @@ CREATE UNIQUE INDEX submissions_request_id ON submissions (kiosk_id, request_id)
 """
 _V3_INDEX = "CREATE UNIQUE INDEX submissions_delivery_key ON submissions (delivery_key) WHERE delivery_key IS NOT NULL;"
 
+PAYMENT_STATES = ("creating", "created", "paid", "expired", "cancelled", "refunded", "failed")
+"""``creating``: held, the platform's answer not yet heard; ``failed``: no order could be made (nothing
+submitted). The rest are the payment platform's own states."""
+
+_PAYMENTS = """
+CREATE TABLE payments (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    kiosk_id        TEXT NOT NULL,
+    request_id      TEXT NOT NULL,                      -- the kiosk app's key of the submission paid for
+    kind            TEXT NOT NULL,
+    item_code       TEXT NOT NULL,
+    order_no        TEXT UNIQUE,                        -- the payment platform's; NULL until it answered
+    amount          TEXT,                               -- yuan as a decimal string, as the platform set it
+    state           TEXT NOT NULL CHECK (state IN ('creating', 'created', 'paid', 'expired', 'cancelled',
+                                                   'refunded', 'failed')),
+    payload         BLOB,                               -- the sealed submission, held until paid; NULL after
+    materials       BLOB,                               -- its sealed materials, NULL when none or after
+    receipt_no      TEXT,                               -- the submission in the outbox, once paid
+    created_at      REAL NOT NULL,
+    updated_at      REAL NOT NULL,
+    expires_at      REAL,
+    paid_at         REAL,
+    left_at         REAL,                               -- the resident left mid-payment
+    bill_no         TEXT,                               -- 财政电子票据: number, check code, verification URL
+    check_code      TEXT,
+    verify_url      TEXT,
+    last_error      TEXT,
+    UNIQUE (kiosk_id, request_id)
+);
+CREATE INDEX payments_state ON payments (state);
+"""
+
 COLUMNS = ("receipt_no, kiosk_id, kind, item_code, subject, state, attempts, due_at, accepted_at, "
            "sending_at, delivered_at, rejected_at, expired_at, platform_ref, last_error, materials_count, "
            "materials_bytes, delivery_key")
@@ -72,11 +109,13 @@ def migrate(db: sqlite3.Connection, default_kiosk_id: str) -> None:
         tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
         if tables:
             raise sqlite3.DatabaseError("has tables but no outbox schema version")
-        script = _TABLE.format(name="submissions", extra=_V3_COLUMN) + ";" + _INDEXES + _V3_INDEX
+        script = _TABLE.format(name="submissions", extra=_V3_COLUMN) + ";" + _INDEXES + _V3_INDEX + _PAYMENTS
     elif version == 1:
-        script = _from_v1(db, default_kiosk_id) + _FROM_V2
+        script = _from_v1(db, default_kiosk_id) + _FROM_V2 + _PAYMENTS
     elif version == 2:
-        script = _FROM_V2
+        script = _FROM_V2 + _PAYMENTS
+    elif version == 3:
+        script = _PAYMENTS
     else:
         raise sqlite3.DatabaseError(f"unknown schema version {version}")
     try:

@@ -26,6 +26,7 @@ from local_api.sim.admin import admin
 from local_api.sim.data import ItemInfo, document_maker, load_catalog_items
 from local_api.sim.door import VERIFIER_KEY, applicant_problem, fail, guard, json_body, now_iso
 from local_api.sim.pages import pages
+from local_api.sim.payments import install as install_payments
 from local_api.sim.services import services
 from local_api.sim.state import EXTENSION_KEY, Faults, SimState, StoredApplication, state
 
@@ -209,6 +210,7 @@ def create_platform_app(secret: str, *, faults: Faults | None = None, seed: int 
     app.register_blueprint(api)
     app.register_blueprint(services)
     app.register_blueprint(admin)
+    install_payments(app)  # 统一公共支付平台: /v1/payments and /admin/payments
     app.register_blueprint(pages)  # public: the 好差评 page a receipt's QR code opens
     app.register_error_handler(HTTPException, _json_http_error)
     return app

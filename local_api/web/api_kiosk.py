@@ -25,6 +25,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from local_api.link.client import PlatformClient, PlatformRejected, PlatformUnavailable
+from local_api.outbox.payments import Payment, PaymentLedger, UnknownOrder, create_order
 from local_api.outbox.store import DuplicateSubmission, Material, OutboxError, RequestConflict, UnknownReceipt
 from local_api.timestamps import iso
 from local_api.web.bodies import (
@@ -34,6 +35,8 @@ from local_api.web.bodies import (
     HeartbeatBody,
     HelpRequestBody,
     IdentityBody,
+    PaymentBody,
+    PaymentCancelBody,
     QueryBody,
     RatingBody,
     ReportBody,
@@ -313,6 +316,138 @@ def progress(receipt_no: str) -> Any:
     # number of another terminal could, misconfigured, repeat ours).
     key = (local or {}).get("platform_ref") or receipt_no
     return _online(lambda p: dict(p.progress(key), receipt_no=receipt_no, source="platform"))
+
+
+# -- fees (统一公共支付平台) ----------------------------------------------------------------------
+
+def _payment_view(payment: Payment, order: dict[str, Any] | None = None, *, stale: bool = False) -> dict[str, Any]:
+    """What the app needs of an order: "paid" only as the payment platform last said it."""
+    view: dict[str, Any] = {"order_no": payment.order_no, "state": payment.state, "amount": payment.amount,
+                            "currency": "CNY", "expires_at": iso(payment.expires_at),
+                            "expires_in_s": None if payment.expires_at is None
+                            else max(0, round(payment.expires_at - time.time())),
+                            "paid_at": iso(payment.paid_at), "bill": payment.bill(), "receipt_no": payment.receipt_no,
+                            "left": payment.left_at is not None, "stale": stale}
+    if order is not None:
+        view["pay_url"] = order.get("pay_url")
+        view["channels"] = order.get("channels") or []
+    return view
+
+
+def _ledger() -> PaymentLedger:
+    ledger = services().payments
+    if ledger is None:
+        raise BadRequest("body", "fees cannot be paid at this terminal (no payment ledger)")
+    return ledger
+
+
+def _platform_answer(call: Callable[[], dict[str, Any]]) -> dict[str, Any] | tuple[Response, int]:
+    """Ask the payment platform through the breaker; an error answer when it cannot be asked."""
+    breaker = services().forwarder.status
+    if not breaker.allow():
+        return error(503, "platform_unavailable", "统一公共支付平台暂时无法连接", reason="circuit breaker open")
+    try:
+        answer = call()
+    except PlatformUnavailable as exc:
+        breaker.failed(exc.reason)
+        return error(503, "platform_unavailable", "统一公共支付平台暂时无法连接", reason=exc.reason)
+    breaker.ok()
+    return answer
+
+
+@bp.post("/api/v1/payments")
+def create_payment() -> Any:
+    """Hold a fee item's submission (sealed) and create its payment order; 201 with the order."""
+    body = parse(PaymentBody)
+    _unknown_item(body.item_code)
+    ledger = _ledger()
+    svc = services()
+    materials = [Material(m.name, m.content_type, m.decoded()) for m in body.materials]
+    refused = _disk_refusal(request.content_length or 0)
+    if refused is not None:
+        return refused
+    payload = {"applicant": body.applicant.model_dump(), "form": body.form}
+    kiosk_id = body.kiosk_id or svc.settings.kiosk.id
+    try:
+        payment, created = ledger.hold(kiosk_id, body.request_id, body.kind, body.item_code, payload, materials)
+    except OutboxError as exc:
+        return store_failed(exc)
+    if payment.order_no is not None:  # a resend: the order already made
+        again = _platform_answer(lambda: svc.online.payment(payment.order_no or ""))
+        return jsonify(_payment_view(payment, None if isinstance(again, tuple) else again)), 200
+    platform = svc.online
+    try:
+        answer = _platform_answer(lambda: dict(zip(("payment", "order"),
+                                                   create_order(ledger, platform, payment, body.amount),
+                                                   strict=True)))
+    except PlatformRejected as exc:
+        svc.forwarder.status.ok()
+        ledger.failed(payment, exc.reason)
+        return error(422, "platform_rejected", "统一公共支付平台未能生成缴款单", reason=exc.reason,
+                     platform_error=exc.code)
+    except OutboxError as exc:
+        return store_failed(exc)
+    if isinstance(answer, tuple):
+        ledger.failed(payment, "the payment platform could not be reached")  # nothing held, nothing charged
+        return answer
+    made: Payment = answer["payment"]
+    svc.metrics.payments.labels("created").inc()
+    return jsonify(_payment_view(made, answer["order"])), 201 if created else 200
+
+
+@bp.get("/api/v1/payments/<order_no>")
+def payment_state(order_no: str) -> Any:
+    """An order's state as the payment platform says it now; paid: the submission is queued."""
+    ledger = _ledger()
+    try:
+        payment = ledger.get(order_no)
+    except UnknownOrder:
+        return error(404, "not_found", "no payment order has this number here")
+    except OutboxError as exc:
+        return store_failed(exc)
+    svc = services()
+    answer = _platform_answer(lambda: svc.online.payment(order_no))
+    if isinstance(answer, tuple):  # cannot ask: what was last heard, marked stale (never "paid" by guess)
+        return jsonify(_payment_view(payment, stale=True))
+    try:
+        before = payment.state
+        payment = ledger.apply(payment, answer)
+    except OutboxError as exc:
+        return store_failed(exc)
+    if payment.state != before:
+        svc.metrics.payments.labels(payment.state).inc()
+    return jsonify(_payment_view(payment, answer))
+
+
+@bp.post("/api/v1/payments/<order_no>/cancel")
+def cancel_payment(order_no: str) -> Any:
+    """The resident stopped (the order is cancelled) or left (recorded; a late payment is matched)."""
+    body = parse(PaymentCancelBody)
+    ledger = _ledger()
+    svc = services()
+    try:
+        payment = ledger.get(order_no)
+        if body.reason == "left" or payment.state != "created":
+            payment = ledger.left(order_no) if body.reason == "left" else payment
+            if svc.payment_watcher is not None:
+                svc.payment_watcher.wake()
+            return jsonify(_payment_view(payment))
+        try:
+            answer = _platform_answer(lambda: svc.online.cancel_payment(order_no))
+        except PlatformRejected as exc:
+            if exc.code != "already_paid":
+                return error(422, "platform_rejected", "统一公共支付平台未能撤销缴款单", reason=exc.reason)
+            answer = _platform_answer(lambda: svc.online.payment(order_no))  # paid meanwhile: matched
+        if isinstance(answer, tuple):  # cannot cancel now: recorded as left, the watcher settles it
+            payment = ledger.left(order_no)
+            return jsonify(_payment_view(payment, stale=True)), 202
+        payment = ledger.apply(payment, answer)
+    except UnknownOrder:
+        return error(404, "not_found", "no payment order has this number here")
+    except OutboxError as exc:
+        return store_failed(exc)
+    svc.metrics.payments.labels(payment.state).inc()
+    return jsonify(_payment_view(payment))
 
 
 # -- heartbeat ---------------------------------------------------------------------------------

@@ -95,8 +95,11 @@ def status() -> Any:
         counts = svc.outbox.counts()
         oldest = svc.outbox.oldest_pending_accepted_at()
         last = svc.outbox.last_delivered_at()
+        payments = svc.payments.summary() if svc.payments is not None else None
     except OutboxError as exc:
         return store_failed(exc)
+    if payments is not None and payments["oldest_unconfirmed_s"] is not None:
+        payments["oldest_unconfirmed_s"] = round(payments["oldest_unconfirmed_s"], 1)
     presence = svc.presence.snapshot()
     platform = svc.forwarder.status.snapshot()
     age = presence["age_s"]
@@ -115,6 +118,7 @@ def status() -> Any:
                      "last_ok_at": iso(platform["last_ok_at"])},
         "forwarder": {"alive": svc.forwarder.alive, "backoff_s": round(svc.forwarder.backoff_remaining_s, 1)},
         "disk": _disk(),
+        "payments": payments,  # counts by state and the amount paid; no payer data
     })
 
 

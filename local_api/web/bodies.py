@@ -246,6 +246,22 @@ class SubmissionBody(_Body):
     """The app's own key for this submission: sent again after a lost answer, it is stored once."""
 
 
+class PaymentBody(SubmissionBody):
+    """A fee item's submission with its payment: held until the payment platform says paid."""
+
+    kind: Literal["application"]
+    request_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    """Required: the order's key at the payment platform and the submission's once paid."""
+    amount: str | None = Field(default=None, pattern=r"^[0-9]{1,6}\.[0-9]{2}$")
+    """The catalog's fee in yuan (``"120.00"``); None when the platform sets the amount (fines)."""
+
+
+class PaymentCancelBody(_Body):
+    reason: Literal["stopped", "left"]
+    """``stopped``: the resident chose to stop (the order is cancelled; a later payment is refunded);
+    ``left``: the resident walked away (recorded; a payment before expiry is still matched)."""
+
+
 class DocumentBody(_Body):
     item_code: str = ItemCode()
     applicant: Applicant

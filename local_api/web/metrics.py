@@ -24,6 +24,9 @@ names; ``tests/ops/test_metrics_fleet.py`` checks each one a rule uses is really
 | ``kiosk_gateway_sessions_total`` | item_kind, outcome | residents' sessions (from the app's heartbeats) |
 | ``kiosk_gateway_ratings_total`` | level | 好差评 ratings stored (1 = 非常满意 … 5 = 非常不满意) |
 | ``kiosk_gateway_submissions_accepted_total`` / ``_refused_total`` | kind / reason | the kiosk door |
+| ``kiosk_gateway_payments`` | state | payment orders by state (creating, created, paid, expired, cancelled, refunded, failed); no payer data |
+| ``kiosk_gateway_payments_paid_yuan`` | | sum of the paid orders still on record, in yuan |
+| ``kiosk_gateway_payments_oldest_unconfirmed_age_seconds`` | | oldest order still open or paid but not yet queued (0 when none) |
 | ``kiosk_gateway_sample_pin_with_real_devices`` | | 1 while real hardware is configured and the maintenance PIN is the packaged sample one |
 | ``kiosk_gateway_tls_cert_not_after_seconds`` | cert | when a certificate expires (Unix time): ``platform_server`` as last seen, ``platform_client`` (mutual TLS), ``gateway`` (the operators' door) |
 | ``kiosk_gateway_audit_bytes`` / ``_audit_budget_bytes`` | | the audit files' size; ``gateway.audit_max_mb`` × (``audit_keep`` + 1) |
@@ -50,6 +53,7 @@ from local_api.ops.device_settings import LocalDeviceSettings
 from local_api.ops.events import KioskPresence
 from local_api.ops.fleet import SessionTally, device_families
 from local_api.outbox.forwarder import Forwarder
+from local_api.outbox.payments import PaymentLedger
 from local_api.outbox.store import Outbox
 
 log = logging.getLogger(__name__)
@@ -83,8 +87,9 @@ class _StateCollector(Collector):
     """Gauges read from the gateway's state at scrape time."""
 
     def __init__(self, settings: Settings, version: str, outbox: Outbox, forwarder: Forwarder,
-                 presence: KioskPresence, sessions: SessionTally) -> None:
+                 presence: KioskPresence, sessions: SessionTally, payments: PaymentLedger | None = None) -> None:
         self._settings = settings
+        self._payments = payments
         self._version = version
         self._outbox = outbox
         self._forwarder = forwarder
@@ -121,6 +126,7 @@ class _StateCollector(Collector):
             log.warning("metrics: outbox unreadable (%s)", type(exc).__name__)
         yield depth
         yield oldest
+        yield from self._payment_families()
         forwarder = self._forwarder
         platform = forwarder.status.snapshot()
         yield GaugeMetricFamily("kiosk_gateway_platform_reachable", "1 when the platform answered last time",
@@ -186,11 +192,31 @@ class _StateCollector(Collector):
                                 value=1.0 if self.audit.retention_short() else 0.0)
 
 
+    def _payment_families(self) -> Iterator[Metric]:
+        orders = GaugeMetricFamily("kiosk_gateway_payments", "Payment orders by state (no payer data)",
+                                   labels=["state"])
+        paid = GaugeMetricFamily("kiosk_gateway_payments_paid_yuan", "Sum of paid orders on record, in yuan")
+        oldest = GaugeMetricFamily("kiosk_gateway_payments_oldest_unconfirmed_age_seconds",
+                                   "Age of the oldest order still open, or paid but not yet queued (0 when none)")
+        if self._payments is not None:
+            try:
+                summary = self._payments.summary()
+                for state, n in summary["counts"].items():
+                    orders.add_metric([state], n)
+                paid.add_metric([], float(summary["paid_amount"]))
+                oldest.add_metric([], summary["oldest_unconfirmed_s"] or 0.0)
+            except Exception as exc:  # noqa: BLE001 - a scrape must still answer when the outbox cannot be read
+                log.warning("metrics: payments unreadable (%s)", type(exc).__name__)
+        yield orders
+        yield paid
+        yield oldest
+
+
 class GatewayMetrics:
     """The metrics of one app: counters the views bump and the scrape-time collector."""
 
     def __init__(self, settings: Settings, version: str, outbox: Outbox, forwarder: Forwarder,
-                 presence: KioskPresence) -> None:
+                 presence: KioskPresence, payments: PaymentLedger | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.sessions = SessionTally()
         """Residents' sessions as the kiosk app's heartbeats report them."""
@@ -204,11 +230,14 @@ class GatewayMetrics:
                                 ["kind"], registry=self.registry)
         self.refused = Counter("kiosk_gateway_submissions_refused", "Submissions refused before storing",
                                ["reason"], registry=self.registry)
+        self.payments = Counter("kiosk_gateway_payment_events", "Payment orders made and state changes heard "
+                                "from the payment platform, by the state reached", ["state"], registry=self.registry)
         self.auth_failures = Counter("kiosk_gateway_auth_failures", "Failed token checks", registry=self.registry)
         self.accept_seconds = Histogram("kiosk_gateway_accept_seconds", "Time to store a submission durably",
                                         buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0),
                                         registry=self.registry)
-        self._state = _StateCollector(settings, version, outbox, forwarder, presence, self.sessions)
+        self._state = _StateCollector(settings, version, outbox, forwarder, presence, self.sessions,
+                                      payments)
         self.registry.register(self._state)
 
     def watch_audit(self, audit: AuditLog) -> None:

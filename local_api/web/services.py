@@ -24,6 +24,7 @@ from local_api.ops.events import EventLog, KioskPresence
 from local_api.ops.screen_frame import ScreenFrame
 from local_api.ops.service_mode import SERVICE_FILE_NAME, ServiceSwitch
 from local_api.outbox.forwarder import Forwarder
+from local_api.outbox.payments import PaymentLedger, PaymentWatcher
 from local_api.outbox.store import Outbox
 from local_api.web.credentials import TOTP_FILE_NAME, ConsoleSessions, TokenStore, TotpStore
 from local_api.web.metrics import GatewayMetrics
@@ -60,6 +61,10 @@ class GatewayServices:
     version: str = field(default_factory=_version)
     door_secret: str = ""
     """The kiosk door's secret for this start (``settings.door_secret_path``); empty: the door refuses everyone."""
+    payments: PaymentLedger | None = None
+    """Payment orders and the fee items' submissions held until paid; None: fees cannot be paid here."""
+    payment_watcher: PaymentWatcher | None = None
+    """The thread that asks the payment platform about open orders (late payments, a crashed app)."""
 
     data_path: Path = field(init=False)
     """``settings.data_path``, resolved once (it resolves the path on every read)."""
@@ -87,7 +92,8 @@ class GatewayServices:
         self.data_path = data
         self.free_space = FreeSpace(data)
         self.presence = KioskPresence(self.events)
-        self.metrics = GatewayMetrics(settings, self.version, self.outbox, self.forwarder, self.presence)
+        self.metrics = GatewayMetrics(settings, self.version, self.outbox, self.forwarder, self.presence,
+                                      self.payments)
         self.sessions = ConsoleSessions(self.tokens)
         self.totp = TotpStore(data / TOTP_FILE_NAME)
         self.audit = AuditLog(data / AUDIT_FILE_NAME, max_bytes=int(settings.gateway.audit_max_mb * 1024 * 1024),

@@ -237,3 +237,19 @@ def test_latin_in_the_preview_keeps_to_its_cells() -> None:
     xs = np.nonzero(ink)[0]
     gaps = int((~ink[xs[0]:xs[-1] + 1]).sum())
     assert xs[-1] - xs[0] < 10 * 12 and gaps >= 9
+
+
+def test_a_paid_fee_prints_amount_time_bill_and_a_qr_to_verify_the_bill() -> None:
+    from kiosk.terminal.receipts import slip_layout
+
+    verify = "https://pjcy.mof.example/verify?no=350201260000000001"
+    layout = slip_layout("receipt", {
+        "item_name": "普通护照申领", "kind": "apply", "receipt_no": "HC-DEMO-001-20261204-123456-0001",
+        "promised_days": 7, "payment": {"amount": "¥120.00", "paid_at": "2026-12-04T10:05:00+08:00",
+                                        "order_no": "FJFS2026120400000001", "bill_no": "350201260000000001",
+                                        "check_code": "3F9A1C", "verify_url": verify}},
+        kiosk_id="HC-DEMO-001", place="大厅", now=datetime(2026, 12, 4, 10, 6))
+    text = flat(render_text(layout))
+    assert "已缴费" in text and "¥120.00" in text and "2026-12-04 10:05:00" in text
+    assert "350201260000000001" in text and "3F9A1C" in text and "扫码查验或下载财政电子票据" in text
+    assert verify in qr_payloads(render_escpos(layout))

@@ -77,3 +77,16 @@ def test_export_csv_and_json(tmp_path, capsys):
     assert main(["catalog", "export", "--format", "json", "--out", str(out)]) == 0
     data = json.loads(out.read_text(encoding="utf-8"))
     assert len(data["items"]) == 292 and set(data["bundles"]) >= {"birth", "retirement"}
+
+
+def test_validate_refuses_a_fee_with_no_payment_route(tmp_path):
+    (tmp_path / "rs.toml").write_text(
+        '[department]\ncode = "rs"\nname = { zh_CN = "人社", en = "HR" }\n'
+        'full_name = { zh_CN = "人社局", en = "HR bureau" }\n\n'
+        '[[items]]\ncode = "rs-x"\nname = { zh_CN = "某事", en = "A thing" }\nkind = "apply"\n'
+        'identity = "id_card"\noutput = "receipt"\ndevices = ["printer"]\n'
+        'fields = [{ key = "mobile", type = "mobile", label = { zh_CN = "手机号码", en = "Mobile" } }]\n'
+        'fee_yuan = 20\nfee_note = { zh_CN = "工本费20元", en = "Fee: 20 yuan" }\n', encoding="utf-8")
+    done = run("validate", "--catalog", str(tmp_path))
+    assert done.returncode == 2, done.stdout
+    assert "rs-x: payment:" in done.stderr and "no payment route" in done.stderr

@@ -188,3 +188,23 @@ def test_prefill_must_fit_the_field_type(tmp_path):
     problems = problems_of(write(tmp_path / "c", rs=DEPARTMENT + bad))
     assert any("rs-sydj: fields.x.prefill: card field 'id_number' cannot fill a 'mobile' field" in p
                for p in problems), problems
+
+
+def test_a_fee_without_a_payment_route_is_refused(tmp_path):
+    fee = ('fee_yuan = 20\nfee_note = { zh_CN = "工本费20元", en = "Fee: 20 yuan" }\n')
+    unpaid = APPLY_ITEM.replace('fields = ["mobile"]\n', 'fields = ["mobile"]\n' + fee)
+    problems = problems_of(write(tmp_path / "c", rs=DEPARTMENT + unpaid, fields=FIELDS))
+    assert any("rs-sydj: payment:" in p and "no payment route" in p for p in problems), problems
+    paid = unpaid.replace(fee, fee + 'payment = "catalog_amount"\n')
+    catalog = Catalog.load(write(tmp_path / "c", rs=DEPARTMENT + paid, fields=FIELDS))
+    assert catalog.get("rs-sydj").payment == "catalog_amount"
+    both = paid.replace('payment = "catalog_amount"', 'payment = "platform_amount"')
+    problems = problems_of(write(tmp_path / "c", rs=DEPARTMENT + both, fields=FIELDS))
+    assert any("rs-sydj: fee_yuan:" in p for p in problems), problems
+
+
+def test_every_fee_item_of_the_packaged_catalog_is_paid_at_the_terminal():
+    catalog = Catalog.load()
+    fees = [i for i in catalog.items if i.fee_yuan > 0]
+    assert fees and all(i.payment == "catalog_amount" for i in fees)
+    assert {i.code for i in catalog.items if i.payment == "platform_amount"} >= {"ga-wfcl", "sw-jmjf"}

@@ -18,8 +18,10 @@ def of(effects, kind):
 
 
 def pick(catalog, kind, identity=("id_card",), materials=None):
+    """The first item of ``kind`` with no fee (fee items pay before they submit: test_flow_payment.py)."""
     for item in catalog.items:
-        if item.kind == kind and item.identity in identity and (materials is None or bool(item.materials) == materials):
+        if item.kind == kind and item.identity in identity and item.payment == "none" and \
+                (materials is None or bool(item.materials) == materials):
             return item
     raise LookupError(kind)
 

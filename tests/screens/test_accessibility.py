@@ -85,6 +85,26 @@ def every_screen_view(language: str) -> dict[str, View]:
             see(flow.Tapped(f"field:{f.key}"), flow.TextEntered("13950000000" if f.type == "mobile" else "1"))
     see(flow.Tapped("next"), *(flow.PageCaptured(i, b"x", 10, 10) for i in range(len(apply.materials))),
         flow.Tapped("next"), flow.Tapped("home"))
+    # A fee item: the fee, the payment code, an expired code, a code that could not be made.
+    passport = catalog.get("ga-hzsl")
+    see(flow.Tapped("browse:all"), flow.Tapped(f"detail:{passport.code}"), flow.Tapped("begin"),
+        flow.Tapped("consent"), flow.FaceCaptured(b"\xff\xd8face", True), flow.IdentityChecked(True),
+        flow.Tapped("field:mobile"), flow.TextEntered("13950000000"), flow.Tapped("next"),
+        *(flow.PageCaptured(i, b"x", 10, 10) for i in range(len(passport.materials))), flow.Tapped("next"),
+        flow.Tapped("submit"))
+    create = k.handle(flow.Tapped("pay"))[-1]
+    see(flow.PaymentAnswered({"order_no": "FJFS2026120400000001", "state": "created", "amount": "120.00",
+                              "pay_url": "https://pay.fjzwfw.example/qr/FJFS2026120400000001",
+                              "channels": ["alipay", "wechat", "unionpay", "mzt"], "expires_in_s": 300},
+                             request_id=create.request_id))
+    views["payment_qr"] = k.view()
+    k.clock.now += 301
+    see(flow.Tick())
+    views["payment_expired"] = k.view()
+    again = k.handle(flow.Tapped("new_code"))[-1]
+    see(flow.PaymentAnswered(reason_key="pay_unavailable", request_id=again.request_id))
+    views["payment_failed"] = k.view()
+    see(flow.Tapped("home"))
     cert = pick(catalog, "certification", ("id_card_face",))
     see(flow.Tapped("browse:all"), flow.Tapped(f"detail:{cert.code}"), flow.Tapped("begin"),
         flow.Tapped("home"))

@@ -70,6 +70,17 @@ def test_apply_journey_fills_the_form_from_the_card_takes_pages_and_is_delivered
     assert received["fields"]  # field names only: no personal values in summary.json
 
 
+def test_payment_journey_pays_at_the_platform_and_ends_with_a_paid_receipt(tmp_path: Path):
+    summary = run_journey_subprocess(tmp_path, "payment")
+    screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
+    assert screens.index("review") < screens.index("payment") < screens.index("payment-qr") < screens.index("done")
+    seen = summary["seen"]
+    assert seen["amount"] == "¥120.00" and seen["amount_words"] == "一百二十元整" and seen["paid_text"] == "¥120.00"
+    assert seen["bill_no"] and summary["printed"] and summary["receipt_png"]
+    assert summary["delivered"] and summary["platform_received"]["deliveries"] == 1
+    assert summary["platform_received"]["item_code"] == "ga-hzsl" and summary["session_wiped"]
+
+
 def test_offline_apply_journey_is_accepted_and_receipted_while_the_platform_is_down(tmp_path: Path):
     summary = run_journey_subprocess(tmp_path, "offline_apply")
     screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]

@@ -258,8 +258,16 @@ def journey_mirrors(catalog: Catalog, item, person: Person) -> list[View]:
     if item.materials:
         step(flow.Tapped("next"))
     effects = step(flow.Tapped("submit"))
-    assert any(isinstance(e, flow.Submit) for e in effects)
-    effects = step(flow.SubmissionAccepted(f"HC-TEST-001-20261204-{person.phone[-6:]}-0001"))
+    receipt_no = f"HC-TEST-001-20261204-{person.phone[-6:]}-0001"
+    if item.payment != "none":  # a fee first: the payment code, then paid on the platform's word
+        [create] = [e for e in step(flow.Tapped("pay")) if isinstance(e, flow.CreatePayment)]
+        order = {"order_no": "FJFS2026120400000001", "state": "created", "amount": "120.00",
+                 "pay_url": "https://pay.example/qr/FJFS2026120400000001", "expires_in_s": 300}
+        step(flow.PaymentAnswered(order, request_id=create.request_id))
+        effects = step(flow.PaymentAnswered({**order, "state": "paid", "receipt_no": receipt_no}))
+    else:
+        assert any(isinstance(e, flow.Submit) for e in effects)
+        effects = step(flow.SubmissionAccepted(receipt_no))
     for job in (e for e in effects if isinstance(e, flow.PrintReceipt)):
         step(flow.PrintFinished(job.job_id, True))
     return seen

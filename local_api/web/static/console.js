@@ -24,6 +24,12 @@
     fact(list, "待上报 Outbox depth", `${s.outbox.depth}（最久 oldest ${s.outbox.oldest_pending_age_s ?? "—"} s）`,
          s.outbox.depth > 0 && s.outbox.oldest_pending_age_s > 600);
     fact(list, "退回/超时 Parked", String(s.outbox.parked), s.outbox.parked > 0);
+    if (s.payments) {
+      const p = s.payments, c = p.counts;
+      fact(list, "缴费 Payments", `已缴 paid ${c.paid} · ¥${p.paid_amount} · 待确认 open ${c.creating + c.created}` +
+           ` · 过期/撤销 expired ${c.expired}/${c.cancelled} · 退款 refunded ${c.refunded}`,
+           p.oldest_unconfirmed_s !== null && p.oldest_unconfirmed_s > 900);
+    }
     fact(list, "磁盘 Disk free", disk.free_mb === null ? "—" : `${disk.free_mb} MB`, !disk.ok);
     fact(list, "运行时长 Uptime", `${Math.round(s.uptime_s / 60)} min`);
     const devicesBad = Object.values(s.devices).some((d) => !["online", "busy"].includes(d.state));
