@@ -25,7 +25,7 @@ token id) and a short ``detail``. Never a token's secret, never personal data: t
 pass only setting names and values, switch states, receipt numbers and device names.
 
 Protected against change (GB/T 22239-2019 8.1.4.3 c): every record carries ``prev``, the hash
-(:func:`chain_hash`, SHA-256) of the line before it, across rotated files, so an edited, deleted,
+(:func:`chain_hash`: SHA-256, or SM3 under ``security.suite = "sm"``) of the line before it, across rotated files, so an edited, deleted,
 inserted or moved line breaks the chain at the next one; ``audit.head`` (written atomically after
 each record) names the last record's ``seq`` and hash, so the last line is covered too.
 :func:`verify_audit` (``kiosk audit verify``) walks the chain. A hash chain without a key proves
@@ -71,9 +71,22 @@ CLOCK_TOLERANCE_S = 5.0
 """An offset beyond this is recorded with outcome ``clock_off``."""
 
 
-def chain_hash(line: bytes) -> str:
-    """The hash one audit line is chained by (hex). The one place the audit's hash function is named."""
+SM3_PREFIX = "sm3:"
+"""``prev`` / head hashes made under ``security.suite = "sm"`` carry this prefix (plain hex: SHA-256)."""
+
+
+def chain_hash(line: bytes, suite: str = "intl") -> str:
+    """The hash one audit line is chained by: SHA-256 hex under the intl suite, ``sm3:`` + SM3 hex under
+    sm (GB/T 39786: the national hash for integrity). The one place the audit's hash function is named."""
+    if suite == "sm":
+        return SM3_PREFIX + crypto.sm3(line).hex()
     return crypto.sha256_hex(line)
+
+
+def _same_kind(expected: object, line: bytes) -> str:
+    """``line``'s chain hash made the way ``expected`` was (its prefix says which suite), so a chain that
+    runs across a switch of ``security.suite`` still verifies."""
+    return chain_hash(line, "sm" if isinstance(expected, str) and expected.startswith(SM3_PREFIX) else "intl")
 
 
 class AuditError(Exception):
@@ -135,8 +148,9 @@ class AuditLog:
 
     def __init__(self, path: Path, *, wall_clock: Callable[[], float] = time.time,
                  max_bytes: int = DEFAULT_MAX_BYTES, keep: int = 4, retention_s: float = DEFAULT_RETENTION_S,
-                 kiosk_id: str = "") -> None:
+                 kiosk_id: str = "", suite: str = "intl") -> None:
         self.path = Path(path)
+        self.suite = suite  # security.suite: the chain's hash (chain_hash)
         self.head_path = self.path.with_name(HEAD_FILE_NAME)
         self.max_bytes = max_bytes
         self.keep = max(1, keep)
@@ -164,7 +178,7 @@ class AuditLog:
         for candidate in reversed(audit_files(self.path)):
             found = _last_record(candidate)
             if found is not None:
-                self._seq, self._prev = int(found[1]["seq"]), chain_hash(found[0])
+                self._seq, self._prev = int(found[1]["seq"]), chain_hash(found[0], self.suite)
                 return
         self._seq, self._prev = 0, GENESIS
 
@@ -201,7 +215,7 @@ class AuditLog:
                 finally:
                     os.close(fd)
                 self._seq += 1
-                self._prev = chain_hash(body)
+                self._prev = chain_hash(body, self.suite)
                 self._torn = False
                 write_atomically(self.head_path, json.dumps(
                     {"seq": self._seq, "hash": self._prev, "file": self.path.name}).encode("utf-8"))
@@ -429,7 +443,7 @@ def verify_audit(path: Path) -> Verdict:
                         why = f"record {seq} follows record {expected - 1}: lines were moved or repeated"
                     return fail(where, why)
                 assert prev_line is not None
-                if entry["prev"] != chain_hash(prev_line):
+                if entry["prev"] != _same_kind(entry["prev"], prev_line):
                     return fail(prev_where, f"record {prev_entry['seq']} was changed after it was written (the "
                                 f"hash record {seq} holds of it does not match)")
             if verdict.first_seq is None:
@@ -453,7 +467,7 @@ def verify_audit(path: Path) -> Verdict:
         head_seq = head.get("seq") if isinstance(head, dict) else None
         head_hash = head.get("hash") if isinstance(head, dict) else None
         last_seq = int(prev_entry["seq"])
-        if head_seq == last_seq and head_hash != chain_hash(prev_line):
+        if head_seq == last_seq and head_hash != _same_kind(head_hash, prev_line):
             return fail(prev_where, f"record {last_seq}, the last, was changed after it was written (it does not "
                         f"match {HEAD_FILE_NAME})")
         if isinstance(head_seq, int) and head_seq > last_seq:

@@ -99,7 +99,7 @@ class GatewayServices:
         self.audit = AuditLog(data / AUDIT_FILE_NAME, max_bytes=int(settings.gateway.audit_max_mb * 1024 * 1024),
                               keep=settings.gateway.audit_keep,
                               retention_s=settings.gateway.audit_retention_days * 86400.0,
-                              kiosk_id=settings.kiosk.id)
+                              kiosk_id=settings.kiosk.id, suite=settings.security.suite)
         # The platform's clock offset, as its answers date it, goes into the audit (GB/T 22239 8.1.4.3 b).
         for client in (self.platform, self.proxy, self.forwarder.client):
             if client is not None:

@@ -184,3 +184,24 @@ def test_the_platform_clock_offset_is_recorded_first_on_change_and_off_beyond_to
     assert [(r["action"], r["outcome"], r["detail"].split(" ")[0]) for r in records] == [
         ("clock_offset", "ok", "offset_s=-0.400"), ("clock_offset", "clock_off", "offset_s=+612.000")]
     assert records[0]["where"] == {"kiosk": "HC-TEST-001", "from": "terminal"}
+
+
+def test_under_the_sm_suite_the_chain_is_sm3_and_a_switch_from_intl_still_verifies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """GB/T 39786: integrity with the national hash. Records written after ``security.suite`` became "sm"
+    chain by SM3 (``sm3:`` prefix), the older ones stay SHA-256, and the whole file verifies; an edit
+    of an SM3-chained record is still found."""
+    written(tmp_path, 4)  # intl
+    audit = AuditLog(tmp_path / AUDIT_FILE_NAME, kiosk_id="HC-TEST-001", suite="sm")
+    for i in range(4):
+        audit.record("settings_changed", actor=ACTOR, target=f"devices.camera{i}", detail="sm", where="10.0.0.7")
+    prevs = [json.loads(line)["prev"] for line in lines(tmp_path)]
+    assert not any(p.startswith("sm3:") for p in prevs[:4]) and all(p.startswith("sm3:") for p in prevs[4:])
+    assert json.loads((tmp_path / HEAD_FILE_NAME).read_text())["hash"].startswith("sm3:")
+    assert verify(tmp_path, monkeypatch, capsys)[0] == 0
+    edited = lines(tmp_path)
+    assert "devices.camera0" in edited[4]  # record 5, the first chained by SM3 onwards
+    edited[4] = edited[4].replace("devices.camera0", "devices.camera9")
+    rewrite(tmp_path, edited)
+    code, said = verify(tmp_path, monkeypatch, capsys)
+    assert code == 1 and "record 5 was changed" in said, said
