@@ -3,6 +3,7 @@ served from one asyncio event loop instead of waitress + Flask, to see how near 
 gets with the door's checks kept.
 
     .venv/bin/python -m bench.proto_async_door            # prints the figures (same load as bench P6)
+    .venv/bin/python -m bench.proto_async_door --parser h11   # the same door behind h11's HTTP/1.1 parser
 
 What it keeps of ``POST /api/v1/submissions``: no forwarding headers (403), a loopback peer (403),
 ``Host`` the loopback name (421), ``Origin`` / ``Sec-Fetch-Site`` (403), the door secret in
@@ -13,6 +14,12 @@ group-committed, sealed, fsync'd ``Outbox.accept_once`` (8 worker threads, as wa
 real ``Forwarder`` delivering to the platform simulator meanwhile. What it leaves out: every other
 route, metrics, the audit hook, Flask-Limiter's per-request pass (no limit applies to this route),
 keep-alive limits and timeouts — a real server (uvicorn / hypercorn) would bring those back.
+
+``--parser h11`` puts the same door behind h11 (the well-kept sans-I/O HTTP/1.1 parser uvicorn and
+httpcore use) instead of the hand-split request head: strict request lines and headers (400),
+headers capped at 16 KiB (431), chunked bodies and pipelining handled by h11, the body limit counted
+as it arrives (413), and a 10 s deadline for a request's head and body (slowloris). It measures what a
+robust parser costs on this stack.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import h11
 from pydantic import ValidationError
 
 from bench.bench_gateway import (
@@ -57,6 +65,8 @@ from local_api.web.door import write_door_secret
 from local_api.web.jsonio import JSONRefused, read_json
 
 MAX_BODY = 16 * 1024 * 1024
+MAX_HEAD = 16 * 1024
+HEAD_TIMEOUT_S = 10.0
 FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded", b"x-real-ip")
 
 
@@ -143,8 +153,83 @@ class Door:
         finally:
             writer.close()
 
-    async def serve(self) -> None:
-        server = await asyncio.start_server(self.connection, "127.0.0.1", 0)
+    async def _h11_send(self, writer: asyncio.StreamWriter, conn: h11.Connection, status: int,
+                        body: dict[str, Any]) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                   (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+        if status >= 400 and status not in (401, 403, 404, 409, 421):
+            headers.append((b"connection", b"close"))  # 400/413/415/431: the stream may be out of step
+        writer.write(conn.send(h11.Response(status_code=status, headers=headers)) or b"")
+        writer.write(conn.send(h11.Data(data=data)) or b"")
+        writer.write(conn.send(h11.EndOfMessage()) or b"")
+
+    async def _h11_event(self, reader: asyncio.StreamReader, conn: h11.Connection) -> Any:
+        while True:
+            event = conn.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            conn.receive_data(await reader.read(65536))
+
+    async def h11_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = str(writer.get_extra_info("peername")[0])
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(HEAD_TIMEOUT_S):  # a request's head and body, whole
+                        event = await self._h11_event(reader, conn)
+                        if event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
+                            return
+                        assert isinstance(event, h11.Request)
+                        headers = {name: value for name, value in event.headers}
+                        if len(event.target) + sum(len(n) + len(v) + 4 for n, v in event.headers) > MAX_HEAD:
+                            # h11 caps only a head still incomplete; one that came whole in a read is counted here
+                            await self._h11_send(writer, conn, 431, {"error": "request_header_too_large"})
+                            return
+                        length = int(headers.get(b"content-length", b"0"))
+                        if length > MAX_BODY:
+                            await self._h11_send(writer, conn, 413, {"error": "payload_too_large"})
+                            return
+                        parts, size = [], 0
+                        while True:
+                            part = await self._h11_event(reader, conn)
+                            if isinstance(part, h11.EndOfMessage):
+                                break
+                            if isinstance(part, h11.ConnectionClosed):
+                                return
+                            size += len(part.data)
+                            if size > MAX_BODY:  # chunked bodies are counted as they come
+                                await self._h11_send(writer, conn, 413, {"error": "payload_too_large"})
+                                return
+                            parts.append(part.data)
+                except h11.RemoteProtocolError as exc:
+                    if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                        status = exc.error_status_hint
+                        await self._h11_send(writer, conn, status, {"error": "bad_request" if status == 400
+                                                                    else "request_header_too_large"})
+                    return
+                except TimeoutError:
+                    return
+                refused = self.check(event.method, headers, peer)
+                if refused is not None:
+                    status, body = refused[0], {"error": refused[1]}
+                elif event.method == b"POST" and event.target == b"/api/v1/submissions":
+                    status, body = await self.submit(b"".join(parts))
+                else:
+                    status, body = 404, {"error": "not_found"}
+                await self._h11_send(writer, conn, status, body)
+                if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                    return
+                conn.start_next_cycle()
+        except (ConnectionError, h11.LocalProtocolError):
+            pass
+        finally:
+            writer.close()
+
+    async def serve(self, parser: str = "streams") -> None:
+        handler = self.h11_connection if parser == "h11" else self.connection
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
         self.port = server.sockets[0].getsockname()[1]
         self.forwarder.start()
         print(f"PORT {self.port}", flush=True)
@@ -162,7 +247,7 @@ def _drain(db_path: Path) -> None:
         db.close()
 
 
-def measure(seconds: float = 5.0) -> dict[str, float]:
+def measure(seconds: float = 5.0, parser: str = "streams") -> dict[str, float]:
     """The prototype under bench P6's load, interleaved with the raw fsync'd insert anchor."""
     sim = start_platform_sim(secret=SECRET)
     with tempfile.TemporaryDirectory(prefix="bench-proto-") as tmp:
@@ -171,7 +256,7 @@ def measure(seconds: float = 5.0) -> dict[str, float]:
         body.write_text(json.dumps({"kind": "application", "item_code": item_code(), "applicant": APPLICANT,
                                     "form": FORM}, ensure_ascii=False), encoding="utf-8")
         proc = subprocess.Popen([sys.executable, "-m", "bench.proto_async_door", "--serve", str(folder / "door"),
-                                 "--platform", sim.url], stdout=subprocess.PIPE, cwd=ROOT)
+                                 "--platform", sim.url, "--parser", parser], stdout=subprocess.PIPE, cwd=ROOT)
         assert proc.stdout is not None
         url = f"http://127.0.0.1:{proc.stdout.readline().decode().split()[1]}"
         secret = folder / "door" / "kiosk-door.secret"
@@ -201,13 +286,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--serve", default="")
     parser.add_argument("--platform", default="")
+    parser.add_argument("--parser", choices=("streams", "h11"), default="streams")
     args = parser.parse_args()
     if args.serve:
         data = Path(args.serve)
         data.mkdir(mode=0o700, exist_ok=True)
-        asyncio.run(Door(data, args.platform).serve())
+        asyncio.run(Door(data, args.platform).serve(args.parser))
     else:
-        print(json.dumps(measure()))
+        print(json.dumps(measure(parser=args.parser)))
 
 
 if __name__ == "__main__":

@@ -110,7 +110,19 @@ CLOSING: dict[str, str] = {
           "1,737 /s = 0.52× raw fsync'd inserts (3,310 /s), p99 14.2 ms with 8 clients while its forwarder "
           "delivers, against the gateway's 663 /s = 0.20×, p99 35.0 ms: the target is in reach on that stack; "
           "see docs/architecture.md (Gateway, Serving). This machine's disk is shared: "
-          "the raw fsync'd insert anchor ranged 260–2,300 /s between runs, so ratios against it move with it.",
+          "the raw fsync'd insert anchor ranged 260–2,300 /s between runs, so ratios against it move with it."
+          " Continued (issue 25, helper perf2gw), the event-loop kiosk door not landed: "
+          "`bench/proto_async_door.py --parser h11` puts the prototype behind h11's strict parser (bad request "
+          "lines 400, heads over 16 KiB 431, chunked and pipelined requests, the body limit counted as it "
+          "arrives, 10 s per request): CPU per accept with its delivery 2.7 → 3.0–3.3 ms, 8-client rate 1,360 "
+          "→ 955 /s (two runs each, alternated, on two cores shared with other sessions; raw anchor "
+          "4,200–7,300 /s, so 0.13–0.27×, below the 0.52× of the earlier quieter run). The door's guard, "
+          "errors, metrics and limits are written against Flask's request: an event-loop door is a second copy "
+          "of each on a second port the app's client must learn, every check proven again by tests/security — "
+          "not safely done in that session, so serving is unchanged. This run (same code as before): 644 /s = "
+          "0.11× raw (5,773 /s), p99 34.5 ms with 8 clients, CPU per accept 3.38 ms; a run just before read "
+          "755 /s against a raw anchor that fell to 340 /s on the shared disk (\"2.22×, pass\": the anchor's "
+          "noise, not a gain).",
 }
 
 
