@@ -60,7 +60,9 @@ class CatalogProblem:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # Field docstrings are for readers only: use_attribute_docstrings would re-parse this file's source
+    # at import (~0.14 s, and it wakes pygame's lazy surfarray → numpy) on the way to the first touch (P1).
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # Taiwan wording on top of OpenCC's s2tw (Taiwan character standard). s2twp would add Taiwan phrases
