@@ -314,6 +314,7 @@ def _warm_indexes(catalog: Any) -> None:
     from kiosk.catalog.ime import shared_index
 
     try:
+        catalog.prepare_traditional()  # 繁體 texts from a cache file: OpenCC's s2tw tables stay out of the app
         catalog.prepare_search()
         shared_index()
     except Exception:  # a keystroke builds them again on demand (and says what failed)

@@ -166,6 +166,13 @@ class Catalog:
                 self._search = CatalogSearch(self.items)
             return self._search
 
+    def prepare_traditional(self) -> int:
+        """Load the catalog's derived 繁體 texts from their cache file (converted in a helper process when
+        missing), so OpenCC's s2tw tables never load here (≈ 45 MB); e.g. on a thread after start-up."""
+        from kiosk.catalog.traditional import prepare_traditional  # lazy: only the app warms it, off its UI thread
+
+        return prepare_traditional([self.items, self.departments, self.themes, self.bundles, self.fields])
+
     def record(self, item: ServiceItem) -> dict[str, Any]:
         """The item as plain JSON-ready data, every text in all three languages (繁體 derived)."""
         record: dict[str, Any] = _with_traditional(item.model_dump(mode="json", by_alias=True, exclude_none=True))
