@@ -310,13 +310,8 @@ def _report_first_change(app: Any) -> None:
 
 
 def _warm_indexes(catalog: Any) -> None:
-    # lazy: the pinyin index module is only for the keyboard and search, never the first frame
-    from kiosk.catalog.ime import shared_index
-
     try:
-        catalog.prepare_traditional()  # 繁體 texts from a cache file: OpenCC's s2tw tables stay out of the app
-        catalog.prepare_search()
-        shared_index()
+        catalog.warm_up()  # 繁體 texts, search and keyboard indexes, each from its cache file
     except Exception:  # a keystroke builds them again on demand (and says what failed)
         log.exception("building the search and keyboard indexes in the background failed")
 

@@ -173,6 +173,15 @@ class Catalog:
 
         return prepare_traditional([self.items, self.departments, self.themes, self.bundles, self.fields])
 
+    def warm_up(self) -> None:
+        """What the app prepares off its UI thread once it is up (`kiosk app` runs this on a thread after
+        *ready*): the 繁體 texts, the search index and the keyboard's pinyin index, each from its cache file."""
+        from kiosk.catalog.ime import shared_index  # lazy: the keyboard's index is never on the first-touch path
+
+        self.prepare_traditional()
+        self.prepare_search()
+        shared_index()
+
     def record(self, item: ServiceItem) -> dict[str, Any]:
         """The item as plain JSON-ready data, every text in all three languages (繁體 derived)."""
         record: dict[str, Any] = _with_traditional(item.model_dump(mode="json", by_alias=True, exclude_none=True))
