@@ -24,6 +24,7 @@ from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.effects import EffectRunner
 from kiosk.terminal.hardware import Hardware
 from kiosk.terminal.heartbeat import Heartbeat
+from kiosk.terminal.memory import MemoryTrimmer
 from kiosk.terminal.trusted_date import TrustedDate
 from local_api.client import GatewayClient
 
@@ -80,6 +81,7 @@ class Terminal:
                                        platform_clock=self.trusted_date.platform_said)
             self.runner.start()
             self.heartbeat.start()
+            self.trimmer = MemoryTrimmer()  # freed pages back to the system after each session (P9)
         except BaseException:
             self.hardware.close()
             raise
@@ -108,6 +110,7 @@ class Terminal:
         for effect in effects:
             if isinstance(effect, flow.SessionWiped):
                 self.heartbeat.count(effect)
+                self.trimmer.request()
             self.runner.run(effect)
         return effects
 
@@ -149,6 +152,7 @@ class Terminal:
         self.heartbeat.beat(screen, self.hardware.statuses(), screen_png)
 
     def close(self) -> None:
+        self.trimmer.close()
         self.heartbeat.stop()
         self.runner.stop()
         self.hardware.close()
