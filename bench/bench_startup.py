@@ -274,6 +274,29 @@ def _read_line(read_fd: int, proc: subprocess.Popen[bytes], deadline: float) -> 
     return line
 
 
+def _read_lines(fds: dict[str, int], proc: subprocess.Popen[bytes],
+                deadline: float) -> tuple[dict[str, bytes], dict[str, float]]:
+    """One line from each pipe, read as they come, and the moment each line was complete."""
+    lines = {name: b"" for name in fds}
+    at: dict[str, float] = {}
+    open_fds = dict(fds)
+    while open_fds and time.perf_counter() < deadline:
+        ready, _, _ = select.select(list(open_fds.values()), [], [], 0.5)
+        now = time.perf_counter()
+        for name, fd in list(open_fds.items()):
+            if fd not in ready:
+                continue
+            chunk = os.read(fd, 256)
+            lines[name] += chunk
+            if not chunk or lines[name].endswith(b"\n"):
+                del open_fds[name]
+                if chunk:
+                    at[name] = now
+        if not ready and proc.poll() is not None:
+            break
+    return lines, at
+
+
 def start_app(gateway_url: str) -> tuple[subprocess.Popen[bytes], float, float]:
     """Start ``kiosk app --headless``; (process, seconds to the first attract frame, seconds to ready).
 
@@ -333,15 +356,13 @@ def start_app_touched(gateway_url: str, work: Path) -> tuple[subprocess.Popen[by
     finger = threading.Thread(target=_tap_when_listening, args=(feed, "start", deadline, taps), daemon=True)
     finger.start()
     try:
-        frame = _read_line(pipes["frame"][0], proc, deadline)
-        frame_s = time.perf_counter() - start
-        ready = _read_line(pipes["ready"][0], proc, deadline)
-        ready_s = time.perf_counter() - start
-        change = _read_line(pipes["change"][0], proc, deadline)
-        touch_s = time.perf_counter() - start
+        # Each pipe timed as its line arrives: the touch may well be served before "ready".
+        lines, at = _read_lines({name: r for name, (r, _) in pipes.items()}, proc, deadline)
     finally:
         for r, _ in pipes.values():
             os.close(r)
+    frame, ready, change = lines["frame"], lines["ready"], lines["change"]
+    frame_s, ready_s, touch_s = (at.get(name, deadline) - start for name in ("frame", "ready", "change"))
     finger.join(timeout=5)
     if not frame.startswith(b"frame") or not ready.startswith(b"ready") or not change.startswith(b"screen home"):
         stop_app(proc)

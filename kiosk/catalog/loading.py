@@ -169,14 +169,16 @@ class Catalog:
     def prepare_traditional(self) -> int:
         """Load the catalog's derived 繁體 texts from their cache file (converted in a helper process when
         missing), so OpenCC's s2tw tables never load here (≈ 45 MB); e.g. on a thread after start-up."""
-        from kiosk.catalog.traditional import prepare_traditional  # lazy: only the app warms it, off its UI thread
+        # lazy: only the app warms it, off its UI thread
+        from kiosk.catalog.traditional import prepare_traditional
 
         return prepare_traditional([self.items, self.departments, self.themes, self.bundles, self.fields])
 
     def warm_up(self) -> None:
         """What the app prepares off its UI thread once it is up (`kiosk app` runs this on a thread after
         *ready*): the 繁體 texts, the search index and the keyboard's pinyin index, each from its cache file."""
-        from kiosk.catalog.ime import shared_index  # lazy: the keyboard's index is never on the first-touch path
+        # lazy: the keyboard's index is never on the first-touch path
+        from kiosk.catalog.ime import shared_index
 
         self.prepare_traditional()
         self.prepare_search()

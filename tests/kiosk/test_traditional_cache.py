@@ -39,6 +39,8 @@ def test_traditional_texts_match_opencc_and_opencc_stays_out(tmp_path):
         for item in catalog.items:
             name, summary = answer["shown"][item.code]
             assert name == (item.name.tw or convert_traditional(item.name.zh_CN))
+            s = item.summary
+            assert summary == ((s.tw or convert_traditional(s.zh_CN)) if s else "")
         assert answer["shown"]["departments"] == [d.name.tw or convert_traditional(d.name.zh_CN)
                                                   for d in catalog.departments.values()]
     table = json.loads((tmp_path / TRADITIONAL_FILE).read_text("utf-8"))["texts"]
