@@ -477,7 +477,8 @@ def run(quick: bool) -> list[Figure]:
     figures: list[Figure] = []
     ready_figure = Figure("P1", "cold start → ready (catalog, devices, gateway up)", median(ready), "s", "—", None,
                           note=f"median of {rounds}; a touch made before this waits in the event queue and is "
-                               "served by the first turn of the loop; indexes are built on a thread after it")
+                               "served by the first turn of the loop, before the devices open; indexes are built "
+                               "on a thread after it")
     if not old:
         return [Figure("P1", "first touch served: start → 开始 tapped → home drawn", value, "s", target, None,
                        anchor="Chromium not installed: anchor not measured", note=note),
