@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pygame
-from PIL import Image
 
 from kiosk import flow
 from kiosk.flow.views import FormView, ListView, View
@@ -338,6 +337,9 @@ class KioskApp:
                                   scroll=self.renderer.scroll)
 
         def encode() -> bytes:
+            # lazy: Pillow is for the heartbeat's thread, not the first touch (P1)
+            from PIL import Image
+
             # Pillow, not pygame.image.save: saving a PNG into a file object through pygame kept every
             # buffer alive (about 100 KB a heartbeat; found by bench/bench_memory.py, P9).
             image = Image.frombytes("RGB", frame.get_size(), pygame.image.tobytes(frame, "RGB"))
