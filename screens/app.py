@@ -67,7 +67,12 @@ class KioskApp:
         self.mirror = Mirror(self.display.surface.get_size())  # the operators' masked copy (issue 17)
         # start_devices=False (`kiosk app`): the devices open in start_devices(), after the first turn of
         # the loop has served a touch made while the app was starting (P1).
-        self.terminal = Terminal(settings, gateway_url=gateway_url, clock=clock, start=start_devices)
+        try:
+            self.terminal = Terminal(settings, gateway_url=gateway_url, clock=clock, start=start_devices)
+        except BaseException:
+            if self.feed is not None:
+                self.feed.close()
+            raise
         self.flow = self.terminal.flow  # what the screens draw
         self.frames = 0
         self._last_view: View | None = None
