@@ -13,7 +13,6 @@ them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import sys
@@ -248,12 +247,12 @@ class Catalog:
 
 
 PARSED_FILE = "catalog-parsed.json"
-PARSED_STAMP = f"format 1; python {sys.version_info[0]}.{sys.version_info[1]}"
+PARSED_STAMP = f"format 2; python {sys.version_info[0]}.{sys.version_info[1]}"
 
 
 class ParsedToml:
     """The catalog's TOML parsed once: each file's data kept as JSON in the cache folder
-    (``catalog-parsed.json``, :func:`kiosk.catalog.packed.cache_dir`) under the SHA-256 of its text, so
+    (``catalog-parsed.json``, :func:`kiosk.catalog.packed.cache_dir`) keyed by the file's whole text, so
     later starts skip tomllib's pure-Python parser (≈ 60 ms on the way to the first touch, P1). The data
     is validated as before; only data JSON carries exactly is kept (a TOML date is parsed every time); a
     missing, stale or damaged cache is parsed afresh and rewritten, never a crash."""
@@ -272,20 +271,19 @@ class ParsedToml:
 
     def loads(self, text: str) -> dict[str, Any]:
         """``tomllib.loads(text)``, from the cache when it has this text; raises as tomllib does."""
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        cached = self._known.get(digest)
+        cached = self._known.get(text)  # keyed by the file's whole text: a hit is the very same file
         if isinstance(cached, str):
             try:
                 fresh = json.loads(cached)  # the caller's own object, as tomllib would give
             except ValueError:
                 fresh = None
             if isinstance(fresh, dict):
-                self._used[digest] = cached
+                self._used[text] = cached
                 return fresh
         data = tomllib.loads(text)
         encoded = json.dumps(data, ensure_ascii=False, default=str)
         if json.loads(encoded) == data:
-            self._used[digest] = encoded
+            self._used[text] = encoded
             self._changed = True
         return data
 
