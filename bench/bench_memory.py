@@ -387,6 +387,8 @@ def drive(gateway_url: str, platform_url: str, data_dir: str, sessions: int) -> 
         "gateway": base.gateway.model_copy(update={"port": 0, "data_dir": data_dir, "first_token_role": "none"}),
         "platform": base.platform.model_copy(update={"url": platform_url})})
     loop = SessionLoop(None, Path(data_dir), settings=settings, gateway_url=gateway_url, platform_url=platform_url)
+    # As `kiosk app` does after ready (kiosk/cli.py): 繁體 texts, search and keyboard indexes on a thread.
+    threading.Thread(target=loop.app.flow.catalog.warm_up, name="warm-indexes", daemon=True).start()
     closed = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), closed.set()), daemon=True).start()
     try:

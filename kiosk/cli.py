@@ -255,11 +255,10 @@ def _run_app(args: argparse.Namespace, settings: Settings, display: Any) -> int:
               "`kiosk gateway`, or use `kiosk run`, which starts everything.", file=sys.stderr)
         return 1
     try:
+        # The devices open after the first turn of the loop (start_devices below), so a touch made
+        # while the app was starting is served before that (P1).
         app = KioskApp(settings, gateway_url=url, headless=display.headless, fullscreen=args.fullscreen,
-                       display=display)
-    except DeviceError as exc:
-        print(f"kiosk app: a device could not be opened: {exc}", file=sys.stderr)
-        return 1
+                       display=display, start_devices=False)
     except CatalogError as exc:
         print(f"kiosk app: the service catalog has problems:\n{exc}", file=sys.stderr)
         return EXIT_SETTINGS
@@ -270,6 +269,11 @@ def _run_app(args: argparse.Namespace, settings: Settings, display: Any) -> int:
         # while the app was starting (waiting in the event queue) find them and are served by it.
         app.draw_if_changed()
         app.step()
+        try:
+            app.start_devices()
+        except DeviceError as exc:
+            print(f"kiosk app: a device could not be opened: {exc}", file=sys.stderr)
+            return 1
         mode = "headless" if app.display.headless else "window"
         log.info("kiosk app running", extra={"display": mode, "gateway": url})
         notify_ready(mode)
@@ -310,12 +314,8 @@ def _report_first_change(app: Any) -> None:
 
 
 def _warm_indexes(catalog: Any) -> None:
-    # lazy: the pinyin index module is only for the keyboard and search, never the first frame
-    from kiosk.catalog.ime import shared_index
-
     try:
-        catalog.prepare_search()
-        shared_index()
+        catalog.warm_up()  # 繁體 texts, search and keyboard indexes, each from its cache file
     except Exception:  # a keystroke builds them again on demand (and says what failed)
         log.exception("building the search and keyboard indexes in the background failed")
 

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pygame
-from PIL import Image
 
 from kiosk import flow
 from kiosk.flow.views import FormView, ListView, View
@@ -53,16 +52,27 @@ class KioskApp:
 
     def __init__(self, settings: Settings, *, gateway_url: str, headless: bool | None = None,
                  fullscreen: bool = False, clock: Callable[[], float] = time.monotonic,
-                 on_frame: Callable[[str, KioskApp], None] | None = None, display: Display | None = None) -> None:
+                 on_frame: Callable[[str, KioskApp], None] | None = None, display: Display | None = None,
+                 start_devices: bool = True) -> None:
         self.settings = settings
         self.clock = clock
         self.on_frame = on_frame
         k = settings.kiosk
         # The display may already show the first frame (screens/boot.py, drawn before this was imported).
         self.display = display or Display(k.screen_width, k.screen_height, fullscreen=fullscreen, headless=headless)
+        # The end-to-end tests' finger (None on a terminal), listening from the start like a touchscreen:
+        # what it asks waits, as a touch waits in the event queue, for the first turn of the loop.
+        self.feed = TouchFeed.from_env()
         self.renderer = Renderer(self.display.surface)
         self.mirror = Mirror(self.display.surface.get_size())  # the operators' masked copy (issue 17)
-        self.terminal = Terminal(settings, gateway_url=gateway_url, clock=clock)
+        # start_devices=False (`kiosk app`): the devices open in start_devices(), after the first turn of
+        # the loop has served a touch made while the app was starting (P1).
+        try:
+            self.terminal = Terminal(settings, gateway_url=gateway_url, clock=clock, start=start_devices)
+        except BaseException:
+            if self.feed is not None:
+                self.feed.close()
+            raise
         self.flow = self.terminal.flow  # what the screens draw
         self.frames = 0
         self._last_view: View | None = None
@@ -80,7 +90,6 @@ class KioskApp:
         self._kb_for: tuple[str, str] | None = None  # (screen, field) the keyboard state belongs to
         self._screen_changed_at = -1e9
         self.maintenance = MaintenanceScreen(self, gateway_url)  # corner gesture + PIN (issue 10)
-        self.feed = TouchFeed.from_env()  # the end-to-end tests' finger; None on a terminal
 
     # -- input --
 
@@ -235,6 +244,13 @@ class KioskApp:
         """Lay a test card on the simulated reader (simulator mode only)."""
         self.terminal.insert_sample_card(index)
 
+    def start_devices(self) -> None:
+        """Open the devices and start the effect runner and heartbeat, if the app was built without them;
+        the flow learns at once which devices are usable."""
+        if not self.terminal.started:
+            self.terminal.start()
+            self.dispatch(self.terminal.device_states())
+
     # -- loop --
 
     def step(self) -> None:
@@ -285,8 +301,9 @@ class KioskApp:
         if now >= self._next_tick:
             self._next_tick = now + TICK_S
             self.dispatch(flow.Tick())
-            self.dispatch(self.terminal.device_states())
-        if now >= self._next_heartbeat:
+            if self.terminal.started:
+                self.dispatch(self.terminal.device_states())
+        if now >= self._next_heartbeat and self.terminal.started:
             self._next_heartbeat = now + HEARTBEAT_S
             self.terminal.report(self.maintenance.screen_name(), self._frame_png())
         self.draw_if_changed()
@@ -325,6 +342,9 @@ class KioskApp:
                                   scroll=self.renderer.scroll)
 
         def encode() -> bytes:
+            # lazy: Pillow is for the heartbeat's thread, not the first touch (P1)
+            from PIL import Image
+
             # Pillow, not pygame.image.save: saving a PNG into a file object through pygame kept every
             # buffer alive (about 100 KB a heartbeat; found by bench/bench_memory.py, P9).
             image = Image.frombytes("RGB", frame.get_size(), pygame.image.tobytes(frame, "RGB"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import re
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -60,7 +61,9 @@ class CatalogProblem:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # Field docstrings are for readers only: use_attribute_docstrings would re-parse this file's source
+    # at import (~0.14 s, and it wakes pygame's lazy surfarray → numpy) on the way to the first touch (P1).
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # Taiwan wording on top of OpenCC's s2tw (Taiwan character standard). s2twp would add Taiwan phrases
@@ -70,9 +73,37 @@ TAIWAN_PHRASES = (("打印", "列印"), ("信息", "資訊"), ("身份", "身分
                   ("網絡", "網路"), ("視頻", "影片"), ("攝像頭", "攝影機"), ("屏幕", "螢幕"))
 
 
-@functools.lru_cache(maxsize=4096)
+# The catalog's 繁體 texts converted once (kiosk/catalog/traditional.py: a cache file), so OpenCC's s2tw
+# tables (≈ 45 MB) stay out of the app; while it is being loaded, ``_table_ready`` is an unset event.
+_table: dict[str, str] = {}
+_table_ready: threading.Event | None = None
+TABLE_WAIT_S = 10.0
+
+
+def use_traditional_table(table: dict[str, str] | None, ready: threading.Event | None) -> None:
+    """Install the prebuilt table (``None`` while it is loading: texts asked for meanwhile wait on ``ready``)."""
+    global _table, _table_ready
+    if table is not None:
+        _table = table
+    _table_ready = ready
+
+
 def to_traditional(text: str) -> str:
-    """繁體 (Taiwan) for a 简体 text: OpenCC's s2tw conversion, then :data:`TAIWAN_PHRASES`."""
+    """繁體 (Taiwan) for a 简体 text: from the prebuilt table when it has it, else :func:`convert_traditional`."""
+    known = _table.get(text)
+    if known is not None:
+        return known
+    ready = _table_ready
+    if ready is not None and not ready.is_set() and ready.wait(TABLE_WAIT_S):
+        known = _table.get(text)
+        if known is not None:
+            return known
+    return convert_traditional(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def convert_traditional(text: str) -> str:
+    """OpenCC's s2tw conversion, then :data:`TAIWAN_PHRASES`."""
     out = str(_s2t().convert(text))
     for mainland, taiwan in TAIWAN_PHRASES:
         out = out.replace(mainland, taiwan)

@@ -13,19 +13,22 @@ import logging
 import queue
 import time
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from devices.base import DeviceEvent
-from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.catalog.loading import Catalog
+from kiosk.endpoints import parse_endpoint
 from kiosk.flow.identity import Identity
 from kiosk.settings import Settings
-from kiosk.terminal.device_control import DeviceControl
-from kiosk.terminal.effects import EffectRunner
-from kiosk.terminal.hardware import Hardware
-from kiosk.terminal.heartbeat import Heartbeat
+from kiosk.terminal.memory import MemoryTrimmer
 from kiosk.terminal.trusted_date import TrustedDate
-from local_api.client import GatewayClient
+
+if TYPE_CHECKING:
+    from kiosk.terminal.device_control import DeviceControl
+    from kiosk.terminal.effects import EffectRunner
+    from kiosk.terminal.hardware import Hardware
+    from kiosk.terminal.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +60,13 @@ class Terminal:
     """Builds and owns one terminal's runtime; :meth:`close` stops every thread it started."""
 
     def __init__(self, settings: Settings, *, gateway_url: str,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, start: bool = True) -> None:
+        """The flow at once; the devices, device control, effect runner and heartbeat on :meth:`start`
+        (at once unless ``start`` is False: `kiosk app` serves the attract screen's first touch before
+        opening the devices, P1). Effects the flow asks for before then run, in order, on :meth:`start`."""
         self.settings = settings
         self.clock = clock
+        self.gateway_url = gateway_url
         self.events: queue.Queue[flow.Event] = queue.Queue()
         k = settings.kiosk
         # The date identity documents are checked against: the platform's, else a synchronised clock's.
@@ -67,23 +74,46 @@ class Terminal:
         self.flow = flow.KioskFlow(Catalog.load(k.catalog or None), clock, language=k.language,
                                    idle_timeout_s=k.idle_timeout_s, warning_s=k.timeout_warning_s,
                                    today=self.trusted_date.today)
-        self.hardware = Hardware.open(settings, self.device_event)
+        self.started = False
+        self._held: list[flow.Effect] = []  # asked for before start()
+        self._sim_card_off_at: float | None = None
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Open the devices and start device control, the effect runner and the heartbeat; then run the
+        effects held since the flow began. Raises what opening a device raises (nothing is left open)."""
+        if self.started:
+            return
+        # lazy: devices, OpenCV and the gateway client are not needed to serve the first touch (P1)
+        from kiosk.terminal.device_control import DeviceControl
+        from kiosk.terminal.effects import EffectRunner
+        from kiosk.terminal.hardware import Hardware
+        from kiosk.terminal.heartbeat import Heartbeat
+        from local_api.client import GatewayClient
+
+        settings, gateway_url = self.settings, self.gateway_url
+        self.hardware: Hardware = Hardware.open(settings, self.device_event)
         try:
             # Device tests and settings changes (maintenance mode, the gateway's technician door).
-            self.device_control = DeviceControl(settings, self.hardware, self.device_event)
-            self.runner = EffectRunner(settings, GatewayClient.for_settings(settings, gateway_url), self.hardware.printer,
-                                       self.events.put, cameras=self.hardware.cameras,
-                                       device_control=self.device_control)
+            self.device_control: DeviceControl = DeviceControl(settings, self.hardware, self.device_event)
+            self.runner: EffectRunner = EffectRunner(settings, GatewayClient.for_settings(settings, gateway_url),
+                                                     self.hardware.printer, self.events.put,
+                                                     cameras=self.hardware.cameras, device_control=self.device_control)
             # Its own connection: a slow effect must not delay what operators see.
-            self.heartbeat = Heartbeat(GatewayClient.for_settings(settings, gateway_url), self.events.put,
-                                       device_control=self.device_control,
-                                       platform_clock=self.trusted_date.platform_said)
+            self.heartbeat: Heartbeat = Heartbeat(GatewayClient.for_settings(settings, gateway_url), self.events.put,
+                                                  device_control=self.device_control,
+                                                  platform_clock=self.trusted_date.platform_said)
             self.runner.start()
             self.heartbeat.start()
+            self.trimmer = MemoryTrimmer()  # freed pages back to the system after each session (P9)
         except BaseException:
             self.hardware.close()
             raise
-        self._sim_card_off_at: float | None = None
+        self.started = True
+        held, self._held = self._held, []
+        for effect in held:
+            self._run(effect)
 
     # -- events in --
 
@@ -106,10 +136,17 @@ class Terminal:
         they drew on :class:`flow.SessionWiped`)."""
         effects = self.flow.handle(event)
         for effect in effects:
-            if isinstance(effect, flow.SessionWiped):
-                self.heartbeat.count(effect)
-            self.runner.run(effect)
+            if self.started:
+                self._run(effect)
+            else:
+                self._held.append(effect)
         return effects
+
+    def _run(self, effect: flow.Effect) -> None:
+        if isinstance(effect, flow.SessionWiped):
+            self.heartbeat.count(effect)
+            self.trimmer.request()
+        self.runner.run(effect)
 
     def device_states(self) -> flow.DeviceStates:
         """Which devices are usable now, for the flow's item availability."""
@@ -119,6 +156,8 @@ class Terminal:
 
     @property
     def simulated_reader(self) -> bool:
+        if not self.started:  # what the reader will be: the settings say (as the boot frame does)
+            return parse_endpoint(self.settings.devices.id_reader).is_simulator
         return self.hardware.id_simulator is not None
 
     @property
@@ -129,6 +168,11 @@ class Terminal:
     def insert_sample_card(self, index: int = 0) -> None:
         """Lay a test card on the simulated reader (simulator mode only); it is taken back after
         :data:`SIM_CARD_ON_PAD_S`, on a later :meth:`tick`."""
+        if not self.started:
+            return
+        # lazy: the sample cards are for the simulated reader only
+        from devices.id_card.identity import sample_cards
+
         sim = self.hardware.id_simulator
         if sim is None:
             return
@@ -137,6 +181,8 @@ class Terminal:
 
     def tick(self) -> None:
         """Time passes for the simulated devices: a sample card leaves the pad."""
+        if not self.started:
+            return
         sim = self.hardware.id_simulator
         if self._sim_card_off_at is not None and self.clock() >= self._sim_card_off_at and sim:
             sim.remove()
@@ -145,10 +191,15 @@ class Terminal:
     # -- operators --
 
     def report(self, screen: str, screen_png: Callable[[], bytes] | None = None) -> None:
-        """Queue a heartbeat with the screen shown and the devices' states."""
+        """Queue a heartbeat with the screen shown and the devices' states (once started)."""
+        if not self.started:
+            return
         self.heartbeat.beat(screen, self.hardware.statuses(), screen_png)
 
     def close(self) -> None:
+        if not self.started:
+            return
+        self.trimmer.close()
         self.heartbeat.stop()
         self.runner.stop()
         self.hardware.close()

@@ -1,0 +1,66 @@
+"""Giving freed memory back to the system once a resident's session is over (P9, memory after a day).
+
+A session frees most of what it built (rendered texts, list rows, the keyboard's candidates), but
+glibc's allocator keeps freed pages in its arenas, so the app's RSS stays at the high-water mark of
+the busiest session: ≈ 40 MB over 150 sessions (bench/bench_memory.py). After each session, once the
+attract screen has shown for a moment, :class:`MemoryTrimmer` asks glibc (``malloc_trim``) to return
+whole free pages. It runs on its own thread; ctypes releases the GIL for the call, so the UI thread is
+never held up. Where the C library is not glibc it does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+SETTLE_S = 2.0  # after a session ends: the attract screen is drawn and the effects have run
+
+
+def _malloc_trim() -> Callable[[], object] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None  # not glibc: nothing to ask
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return lambda: trim(0)
+
+
+class MemoryTrimmer:
+    """:meth:`request` after a session: free pages go back to the system :data:`SETTLE_S` later."""
+
+    def __init__(self, settle_s: float = SETTLE_S) -> None:
+        self.settle_s = settle_s
+        self.trims = 0
+        self._trim = _malloc_trim()
+        self._wanted = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if self._trim is not None:
+            self._thread = threading.Thread(target=self._run, name="memory-trim", daemon=True)
+            self._thread.start()
+
+    def request(self) -> None:
+        self._wanted.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wanted.wait()
+            if self._stop.wait(self.settle_s):
+                return
+            self._wanted.clear()
+            if self._trim is not None:
+                self._trim()
+                self.trims += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wanted.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
