@@ -21,9 +21,10 @@ import json
 import mmap
 import os
 import struct
+import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,46 @@ def cache_dir() -> Path:
         return Path(explicit).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
     return (Path(xdg) if xdg else Path.home() / ".cache") / "kiosk"
+
+
+def worked_out_elsewhere(module: str, keys: list[str], *, timeout_s: float) -> dict[str, Any]:
+    """``python -m module`` given ``keys`` as JSON on stdin, answering a JSON object with exactly those
+    keys: work whose libraries (pypinyin, OpenCC) must not load into the app's own process."""
+    done = subprocess.run([sys.executable, "-m", module], input=json.dumps(keys, ensure_ascii=False).encode("utf-8"),
+                          capture_output=True, check=True, timeout=timeout_s)
+    answer = json.loads(done.stdout)
+    if not isinstance(answer, dict) or set(answer) != set(keys):
+        raise ValueError("the helper process answered for other texts")
+    return answer
+
+
+def stamped_map(path: Path, stamp: str, section: str, wanted: list[str], *, what: str,
+                read: Callable[[Any], Any], elsewhere: Callable[[list[str]], dict[str, Any]],
+                here: Callable[[str], Any], log: Any) -> dict[str, Any]:
+    """``wanted`` keys → values from the cache file ``path`` (``{"stamp": …, section: {…}}``, used only
+    when its stamp is ``stamp``); keys not in it are worked out by ``elsewhere`` (a helper process), or
+    by ``here`` one by one if that fails, and the file is rewritten with them. ``read`` checks a stored
+    value (None: not usable). A damaged or stale file is said in the log (``what``) and rebuilt, never a
+    crash; a file that cannot be written only costs the next start the same work."""
+    known: dict[str, Any] = {}
+    try:
+        data = json.loads(path.read_bytes())
+        if not isinstance(data, dict) or data.get("stamp") != stamp or not isinstance(data.get(section), dict):
+            raise ValueError(f"built for {data.get('stamp') if isinstance(data, dict) else '?'!r}, now {stamp!r}")
+        known = {str(k): v for k, v in ((k, read(v)) for k, v in data[section].items()) if v is not None}
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        log.warning("%s: the cache %s is unusable, rebuilding it (%s)", what, path, exc)
+    missing = [k for k in wanted if k not in known]
+    if missing:
+        try:
+            known.update(elsewhere(missing))
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            log.warning("%s: the helper process failed (%s); working it out in this process", what, exc)
+            known.update({k: here(k) for k in missing})
+        try:
+            write_bytes(path, json.dumps({"stamp": stamp, section: known}, ensure_ascii=False).encode("utf-8"))
+        except OSError as exc:
+            log.warning("%s: cannot keep the cache at %s (%s)", what, path, exc)
+    return {k: known[k] for k in wanted}

@@ -32,7 +32,6 @@ import importlib.metadata
 import json
 import logging
 import re
-import subprocess
 import sys
 import unicodedata
 from collections import OrderedDict
@@ -43,7 +42,7 @@ from typing import Any
 
 from kiosk.catalog.ime import char_readings
 from kiosk.catalog.model import ServiceItem
-from kiosk.catalog.packed import cache_dir, write_bytes
+from kiosk.catalog.packed import cache_dir, stamped_map, worked_out_elsewhere
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +113,7 @@ def syllables_stamp() -> str:
 def _syllables_elsewhere(keys: list[str]) -> dict[str, list[str]]:
     """:func:`_syllables` of ``keys`` worked out in a helper process, so pypinyin's tables never load
     into the app."""
-    done = subprocess.run([sys.executable, "-m", "kiosk.catalog.search"], input=json.dumps(keys).encode("utf-8"),
-                          capture_output=True, check=True, timeout=120)
-    answer = json.loads(done.stdout)
-    if not isinstance(answer, dict) or set(answer) != set(keys):
-        raise ValueError("the helper process answered for other texts")
+    answer = worked_out_elsewhere("kiosk.catalog.search", keys, timeout_s=120)
     return {k: [str(x) for x in v] for k, v in answer.items()}
 
 
@@ -127,30 +122,10 @@ def syllable_map(keys: Iterable[str], path: Path | None = None) -> dict[str, tup
     pinyin index); terms not in it (a changed catalog, a first run) are worked out in a helper
     process and added. A damaged or stale file is said in the log and rebuilt, never a crash."""
     path = path or cache_dir() / SYLLABLES_FILE
-    wanted = list(dict.fromkeys(keys))
-    known: dict[str, list[str]] = {}
-    stamp = syllables_stamp()
-    try:
-        data = json.loads(path.read_bytes())
-        if not isinstance(data, dict) or data.get("stamp") != stamp or not isinstance(data.get("syllables"), dict):
-            raise ValueError(f"built for {data.get('stamp') if isinstance(data, dict) else '?'!r}, now {stamp!r}")
-        known = {str(k): [str(x) for x in v] for k, v in data["syllables"].items() if isinstance(v, list)}
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError, AttributeError, TypeError) as exc:
-        log.warning("search index: the syllable cache %s is unusable, rebuilding it (%s)", path, exc)
-    missing = [k for k in wanted if k not in known]
-    if missing:
-        try:
-            known.update(_syllables_elsewhere(missing))
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            log.warning("search index: the helper process failed (%s); working syllables out in this process", exc)
-            known.update({k: _syllables(k) for k in missing})
-        try:
-            write_bytes(path, json.dumps({"stamp": stamp, "syllables": known}, ensure_ascii=False).encode("utf-8"))
-        except OSError as exc:
-            log.warning("search index: cannot keep the syllable cache at %s (%s)", path, exc)
-    return {k: tuple(known[k]) for k in wanted}
+    found = stamped_map(path, syllables_stamp(), "syllables", list(dict.fromkeys(keys)), what="search index",
+                        read=lambda v: [str(x) for x in v] if isinstance(v, list) else None,
+                        elsewhere=_syllables_elsewhere, here=_syllables, log=log)
+    return {k: tuple(v) for k, v in found.items()}
 
 
 def _clean(text: str) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
-import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Iterator
@@ -25,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from kiosk.catalog.model import TAIWAN_PHRASES, LocalizedText, convert_traditional, use_traditional_table
-from kiosk.catalog.packed import cache_dir, write_bytes
+from kiosk.catalog.packed import cache_dir, stamped_map, worked_out_elsewhere
 
 log = logging.getLogger(__name__)
 
@@ -60,42 +59,16 @@ def derived_texts(node: Any) -> Iterator[str]:
 
 
 def _elsewhere(texts: list[str]) -> dict[str, str]:
-    done = subprocess.run([sys.executable, "-m", "kiosk.catalog.traditional"],
-                          input=json.dumps(texts, ensure_ascii=False).encode("utf-8"),
-                          capture_output=True, check=True, timeout=HELPER_TIMEOUT_S)
-    answer = json.loads(done.stdout)
-    if not isinstance(answer, dict) or set(answer) != set(texts):
-        raise ValueError("the helper process answered for other texts")
+    answer = worked_out_elsewhere("kiosk.catalog.traditional", texts, timeout_s=HELPER_TIMEOUT_S)
     return {str(k): str(v) for k, v in answer.items()}
 
 
 def traditional_table(texts: Iterable[str], path: Path | None = None) -> dict[str, str]:
     """繁體 of each text, from the cache file; missing ones converted in a helper process and added."""
     path = path or cache_dir() / TRADITIONAL_FILE
-    wanted = list(dict.fromkeys(texts))
-    known: dict[str, str] = {}
-    want_stamp = stamp()
-    try:
-        data = json.loads(path.read_bytes())
-        if not isinstance(data, dict) or data.get("stamp") != want_stamp or not isinstance(data.get("texts"), dict):
-            raise ValueError(f"built for {data.get('stamp') if isinstance(data, dict) else '?'!r}, now {want_stamp!r}")
-        known = {str(k): str(v) for k, v in data["texts"].items() if isinstance(v, str)}
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError, AttributeError, TypeError) as exc:
-        log.warning("繁體 texts: the cache %s is unusable, rebuilding it (%s)", path, exc)
-    missing = [t for t in wanted if t not in known]
-    if missing:
-        try:
-            known.update(_elsewhere(missing))
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            log.warning("繁體 texts: the helper process failed (%s); converting in this process", exc)
-            known.update({t: convert_traditional(t) for t in missing})
-        try:
-            write_bytes(path, json.dumps({"stamp": want_stamp, "texts": known}, ensure_ascii=False).encode("utf-8"))
-        except OSError as exc:
-            log.warning("繁體 texts: cannot keep the cache at %s (%s)", path, exc)
-    return {t: known[t] for t in wanted}
+    return stamped_map(path, stamp(), "texts", list(dict.fromkeys(texts)), what="繁體 texts",
+                       read=lambda v: v if isinstance(v, str) else None, elsewhere=_elsewhere,
+                       here=convert_traditional, log=log)
 
 
 def prepare_traditional(nodes: Iterable[Any], path: Path | None = None) -> int:
