@@ -151,6 +151,20 @@ def apply(r: ScriptedResident, *, expect_offline: bool = False,
     return apply_from_home(r, expect_offline=expect_offline, identity=identity)
 
 
+def fill_form(r: ScriptedResident, item: ServiceItem) -> None:
+    """Touch the first choice of each choice field and type a sample into each other required field the
+    card did not fill."""
+    for f in item.fields:
+        if f.prefill:
+            continue
+        if f.type == "choice":
+            r.touch(f"choice:{f.key}:{f.choices[0].value}")
+        elif f.required:
+            r.touch(f"field:{f.key}")
+            r.type_text(SAMPLE_VALUES.get(f.type, "测试"))
+            r.touch_if_shown("kb:done")
+
+
 def apply_from_home(r: ScriptedResident, *, expect_offline: bool = False,
                     identity: tuple[str, ...] = ("id_card", "id_card_face")) -> dict[str, Any]:
     """An application with its form and materials, from the home screen with the card already read."""
@@ -161,15 +175,7 @@ def apply_from_home(r: ScriptedResident, *, expect_offline: bool = False,
         face_check(r, "form")
     r.wait_for("form")
     prefilled = sum(1 for f in item.fields if f.prefill)
-    for f in item.fields:
-        if f.prefill:
-            continue
-        if f.type == "choice":
-            r.touch(f"choice:{f.key}:{f.choices[0].value}")
-        elif f.required:
-            r.touch(f"field:{f.key}")
-            r.type_text(SAMPLE_VALUES.get(f.type, "测试"))
-            r.touch_if_shown("kb:done")
+    fill_form(r, item)
     r.touch("next")
     r.wait_for("materials")
     for i, material in enumerate(item.materials):
@@ -206,15 +212,7 @@ def payment(r: ScriptedResident, code: str = "ga-hzsl") -> dict[str, Any]:
     if item.identity == "id_card_face":
         face_check(r, "form")
     r.wait_for("form")
-    for f in item.fields:
-        if f.prefill:
-            continue
-        if f.type == "choice":
-            r.touch(f"choice:{f.key}:{f.choices[0].value}")
-        elif f.required:
-            r.touch(f"field:{f.key}")
-            r.type_text(SAMPLE_VALUES.get(f.type, "测试"))
-            r.touch_if_shown("kb:done")
+    fill_form(r, item)
     r.touch("next")
     if item.materials:
         r.wait_for("materials")

@@ -197,18 +197,14 @@ def layout_items(layout: ReceiptLayout, paper_mm: int = 80) -> list[PaperItem]:
         items.append(PaperItem("qr", align="center", qr_data=layout.qr_url,
                                qr_module=QR_MODULE.get(paper_mm, 6), qr_error="M"))
         text(labels["scan"], "center")
-    if layout.bill_url:
-        items.append(rule)
-        items.append(PaperItem("line"))
-        items.append(PaperItem("qr", align="center", qr_data=layout.bill_url,
-                               qr_module=RATING_QR_MODULE.get(paper_mm, 5), qr_error="M"))
-        text(labels["bill"], "center")
-    if layout.rating_url:
-        items.append(rule)
-        items.append(PaperItem("line"))
-        items.append(PaperItem("qr", align="center", qr_data=layout.rating_url,
-                               qr_module=RATING_QR_MODULE.get(paper_mm, 5), qr_error="M"))
-        text(labels["rate"], "center")
+    # Secondary codes (the 财政电子票据, the 好差评 page): each under a rule, smaller than the progress code.
+    for url, label in ((layout.bill_url, "bill"), (layout.rating_url, "rate")):
+        if url:
+            items.append(rule)
+            items.append(PaperItem("line"))
+            items.append(PaperItem("qr", align="center", qr_data=url,
+                                   qr_module=RATING_QR_MODULE.get(paper_mm, 5), qr_error="M"))
+            text(labels[label], "center")
     items.append(rule)
     if layout.rating_prompt:
         text(layout.rating_prompt, "center")

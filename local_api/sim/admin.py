@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from local_api.sim.data import SIGNIN_LIFETIME_S, SIGNIN_MAX_LIFETIME_S
-from local_api.sim.door import LOOPBACK, fail, json_body
+from local_api.sim.door import fail, json_body, loopback_only
 from local_api.sim.services import IDENTITY_OUTCOMES, id_hash
 from local_api.sim.state import Faults, state
 
@@ -18,11 +18,7 @@ from local_api.sim.state import Faults, state
 admin = Blueprint("platform_admin", __name__, url_prefix="/admin")
 
 
-@admin.before_request
-def _loopback_only() -> Any:
-    if request.remote_addr not in LOOPBACK:
-        return fail(403, "forbidden", "admin endpoints answer on loopback only")
-    return None
+admin.before_request(loopback_only)
 
 
 @admin.post("/faults")

@@ -107,3 +107,10 @@ def guard(bp: Blueprint) -> None:
     bp.before_request(_inject_faults)
     bp.before_request(_require_signature)
     bp.after_request(_maybe_drop)
+
+
+def loopback_only() -> Any:
+    """``before_request`` of the simulator's ``/admin`` doors: 403 unless the caller is on loopback."""
+    if request.remote_addr not in LOOPBACK:
+        return fail(403, "forbidden", "admin endpoints answer on loopback only")
+    return None

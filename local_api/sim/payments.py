@@ -25,7 +25,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request
 
 from kiosk.catalog.loading import Catalog
 from kiosk.crypto import sha256_hex
-from local_api.sim.door import LOOPBACK, fail, guard, json_body
+from local_api.sim.door import fail, guard, json_body, loopback_only
 
 EXTENSION_KEY = "platform_sim_payments"
 STATES = ("created", "paid", "expired", "cancelled", "refunded")
@@ -242,11 +242,7 @@ def cancel_order(order_no: str) -> Any:
 payments_admin = Blueprint("platform_payments_admin", __name__, url_prefix="/admin/payments")
 
 
-@payments_admin.before_request
-def _loopback_only() -> Any:
-    if request.remote_addr not in LOOPBACK:
-        return fail(403, "forbidden", "admin endpoints answer on loopback only")
-    return None
+payments_admin.before_request(loopback_only)
 
 
 @payments_admin.get("")
