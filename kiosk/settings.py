@@ -328,6 +328,16 @@ class MaintenanceSection(_Section):
     """Maintenance mode goes back to the residents' screen after this long without a touch."""
 
 
+class AssistedSection(_Section):
+    """Assisted mode (帮办代办, kiosk/flow/assisted.py): a staff member signed in with a staff pass."""
+
+    staff_idle_s: float = Field(default=600, ge=30, le=7200)
+    """A staff session ends after this long without a touch (its own timeout: longer than a resident's, as
+    a staff member talks a resident through; shorter than a shift)."""
+    staff_max_s: float = Field(default=8 * 3600, ge=60, le=24 * 3600)
+    """A staff session ends after this long in any case; the staff member signs in again."""
+
+
 class LoggingSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Least severe log level written to stderr."""
@@ -344,6 +354,7 @@ class Settings(_Section):
     logging: LoggingSection
     security: SecuritySection = SecuritySection()
     maintenance: MaintenanceSection = MaintenanceSection()
+    assisted: AssistedSection = AssistedSection()
     _origin: dict[str, str] = PrivateAttr(default_factory=dict)
     _config_path: str | None = PrivateAttr(default=None)
 

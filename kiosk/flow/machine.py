@@ -14,7 +14,7 @@ import datetime as _dt
 from collections.abc import Callable
 
 from kiosk.catalog.loading import Catalog, ServiceItem
-from kiosk.flow import browse, journeys, payment, qr
+from kiosk.flow import assisted, browse, journeys, payment, qr
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
     BUSY,
@@ -80,6 +80,8 @@ HANDLERS: dict[Screen, ScreenHandler] = {
     Screen.RECEIPT_ENTRY: qr.RECEIPT_ENTRY,
     Screen.PROGRESS_RESULT: qr.PROGRESS_RESULT,
     Screen.PAYMENT: payment.PAYMENT,
+    Screen.STAFF_SIGNIN: assisted.STAFF_SIGNIN,
+    Screen.ASSISTED_CONSENT: assisted.ASSISTED_CONSENT,
 }
 
 
@@ -144,11 +146,20 @@ class KioskFlow:
         # still the resident's, so it keeps them until the attract screen returns.
         self.parting: tuple[str, bool] | None = None
         self.audio = False  # audio mode (screens/app.py): longer timeouts; ends when the attract loop returns
+        self.staff: assisted.StaffSession | None = None  # assisted mode: the staff member signed in (assisted.py)
+        self.staff_policy = assisted.StaffPolicy()
 
     # -- public API --
 
     def handle(self, event: Event) -> list[Effect]:
         """Advance the journey by one event and say what the outside world should do."""
+        ours = assisted.before(self, event)
+        if ours is not None:
+            return ours
+        was = self.screen
+        return assisted.after(self, was, self._handle(event))
+
+    def _handle(self, event: Event) -> list[Effect]:
         if isinstance(event, Tick):
             return self.tick()
         if isinstance(event, DeviceStates):
@@ -252,6 +263,7 @@ class KioskFlow:
             notice_key=self.notice,
             available=dict(self.available),
             out_of_service=self.out_of_service,
+            staff_no=self.staff.staff_no if self.staff is not None else "",
         )
         s = self.session
         if s is None:
@@ -404,6 +416,9 @@ class KioskFlow:
 
     def tick(self) -> list[Effect]:
         """Time passed: the screen's own deadlines, then fading notices and the idle timeout."""
+        staff = assisted.ticked(self)
+        if staff:
+            return staff
         return [*self.handler.ticked(self), *self._time_passed()]
 
     def _time_passed(self) -> list[Effect]:

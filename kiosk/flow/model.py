@@ -44,6 +44,8 @@ class Screen(str, enum.Enum):
     RECEIPT_ENTRY = "receipt_entry"  # the receipt number typed on a keypad instead of scanned
     PROGRESS_RESULT = "progress_result"  # 办件进度: status and steps of an earlier submission
     PAYMENT = "payment"  # a fee: the amount and what it is for, then the payment QR code and its countdown
+    STAFF_SIGNIN = "staff_signin"  # assisted mode: a staff member shows their staff pass QR (kiosk/flow/assisted.py)
+    ASSISTED_CONSENT = "assisted_consent"  # assisted mode: the resident consents, or a 委托书 is captured
 
 
 # Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
@@ -240,10 +242,20 @@ class PaymentAnswered:
     """The :class:`CreatePayment` this answers ("" for a poll or a cancel)."""
 
 
+@dataclass(frozen=True)
+class StaffSignedIn:
+    """Scan ``scan_id`` read a staff pass the gateway vouched for: a ``helper`` token labelled with the
+    staff number ``staff_no`` (assisted mode, kiosk/flow/assisted.py). The pass itself never comes here."""
+
+    scan_id: str
+    staff_no: str
+    token_id: str
+
+
 Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
-         | ProgressAnswered | PaymentAnswered)
+         | ProgressAnswered | PaymentAnswered | StaffSignedIn)
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -322,6 +334,8 @@ class Submit:
     form: dict[str, Any]
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     materials: tuple[Material, ...] = ()
+    assisted: dict[str, Any] = field(default_factory=dict)
+    """Assisted mode (代办): the staff number as 代办人, the consent and the 委托书's material ({} otherwise)."""
 
     def __repr__(self) -> str:
         return f"Submit(kind={self.kind!r}, item_code={self.item_code!r}, materials={len(self.materials)})"

@@ -130,6 +130,9 @@ class View:
     """A certification's next due date (ISO), once it succeeded; "" otherwise."""
     paid_text: str = ""
     """The fee paid in this session (``¥120.00``), once the payment platform confirmed it; "" otherwise."""
+    staff_no: str = ""
+    """Assisted mode (代办): the signed-in staff member's number, shown in a banner on every screen; ""
+    when no staff session is active. A staff number, never a name (kiosk/flow/assisted.py)."""
 
 
 def shared(base: View) -> dict[str, Any]:
@@ -284,6 +287,32 @@ class PaymentView(View):
     """Why no code could be made (a message key)."""
 
 
+def masked_image(value: bytes) -> bytes:
+    """One document-camera preview as the mirror shows it: the placeholder, or nothing."""
+    return MASKED_IMAGE if value else b""
+
+
+@dataclass(frozen=True)
+class StaffSignInView(View):
+    """Assisted mode: a staff member holds their staff pass QR up to the camera."""
+
+    staff_scanning: bool = False
+    staff_problem: str = ""
+    """Why the last pass was not accepted (a message key), "" for none."""
+    staff_left_s: int = 0
+
+
+@dataclass(frozen=True)
+class AssistedConsentView(View):
+    """Assisted mode: the resident consents to the staff member submitting for them (``choose``), or the
+    staff member captures the signed 委托书 of a resident who is not there (``poa``)."""
+
+    consent_step: str = "choose"
+    poa_capturing: bool = False
+    poa_preview: bytes = field(default=b"", metadata=personal(masked_image))
+    """A small grey preview of the captured 委托书 (PNG), b"" before it was captured."""
+
+
 # Each screen's view type (screens not listed draw from :class:`View` alone).
 VIEW_TYPES: dict[str, type[View]] = {
     "categories": CategoriesView,
@@ -300,6 +329,8 @@ VIEW_TYPES: dict[str, type[View]] = {
     "receipt_entry": ReceiptEntryView,
     "progress_result": ProgressResultView,
     "payment": PaymentView,
+    "staff_signin": StaffSignInView,
+    "assisted_consent": AssistedConsentView,
 }
 
 

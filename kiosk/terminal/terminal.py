@@ -19,6 +19,7 @@ from devices.base import DeviceEvent
 from kiosk import flow
 from kiosk.catalog.loading import Catalog
 from kiosk.endpoints import parse_endpoint
+from kiosk.flow.assisted import StaffPolicy
 from kiosk.flow.identity import Identity
 from kiosk.settings import Settings
 from kiosk.terminal.memory import MemoryTrimmer
@@ -74,6 +75,7 @@ class Terminal:
         self.flow = flow.KioskFlow(Catalog.load(k.catalog or None), clock, language=k.language,
                                    idle_timeout_s=k.idle_timeout_s, warning_s=k.timeout_warning_s,
                                    today=self.trusted_date.today)
+        self.flow.staff_policy = StaffPolicy(settings.assisted.staff_idle_s, settings.assisted.staff_max_s)
         self.started = False
         self._held: list[flow.Effect] = []  # asked for before start()
         self._sim_card_off_at: float | None = None
