@@ -1,6 +1,6 @@
 """The QR payloads this kiosk accepts, and nothing else.
 
-Two formats:
+Three formats:
 
 - **progress lookup** (printed on receipts): ``https://zwfw.example.gov.cn/progress?no=<receipt_no>``,
   where a receipt number is ``<kiosk id>-<YYYYMMDD>-<6-digit sequence>``
@@ -13,6 +13,9 @@ Two formats:
   expiry and — when it is given the platform's public key — the signature; the platform still decides
   whether the token signs anyone in. This format is our design for the sample platform
   (``docs/platform-openapi.yaml`` owns the redeeming side), not a published 闽政通 specification.
+- **staff pass** (assisted mode, 帮办代办): ``kiosk:staff:v1:<token>``, a gateway ``helper`` token
+  (``kgw_<id>.<secret>``) printed as a QR for a staff member's badge or shown on their phone; the
+  gateway checks it (``POST /api/v1/staff/signin``) and answers the staff number (the token's label).
 
 :func:`inspect_payload` says why a code was refused, in plain words a resident can act on;
 :func:`parse_payload` is the short form that returns only accepted payloads. Neither logs anything:
@@ -38,6 +41,8 @@ RATING_PATH = "/hcp"
 RATING_URL = f"https://{PROGRESS_HOST}{RATING_PATH}?no={{receipt_no}}"
 
 SIGNIN_PREFIX = "mzt:signin:"
+STAFF_PREFIX = "kiosk:staff:v1:"  # a staff pass (assisted mode): the prefix, then a gateway helper token
+_STAFF_TOKEN_RE = re.compile(r"^kgw_[0-9a-f]{8}\.[A-Za-z0-9_-]{20,64}$")
 SIGNIN_VERSION = "v1"
 # A sign-in code is meant to be shown and scanned within minutes; a longer-lived one is refused
 # so a photographed code cannot be replayed for days (checked only when ``now`` is given).
@@ -82,7 +87,23 @@ class SignIn:
         return f"SignIn(token=<{len(self.token)} chars>, expires_at={self.expires_at})"
 
 
-QrPayload = ProgressLookup | SignIn
+@dataclass(frozen=True)
+class StaffPass:
+    """A staff member's pass for assisted mode (帮办代办): ``kiosk:staff:v1:<helper token>``. The token is
+    a gateway ``helper`` token (``kgw_<id>.<secret>``) whose label is the staff number; only the gateway
+    can say whether it is current. A credential: never log or show it."""
+
+    token: str
+
+    @property
+    def kind(self) -> str:
+        return "staff_pass"
+
+    def __repr__(self) -> str:
+        return f"StaffPass(token=<{len(self.token)} chars>)"
+
+
+QrPayload = ProgressLookup | SignIn | StaffPass
 
 
 @dataclass(frozen=True)
@@ -155,6 +176,13 @@ def signin_payload(token: str, expires_at: int, key: SigningKey) -> str:
     return f"{body}:{_b64url(key.sign(body.encode('ascii')))}"
 
 
+def staff_pass_payload(token: str) -> str:
+    """The QR text of a staff pass for the helper token ``token`` (``kiosk token create --role helper``)."""
+    if not _STAFF_TOKEN_RE.match(token):
+        raise ValueError("a staff pass holds a gateway token: kgw_<8 hex>.<secret>")
+    return STAFF_PREFIX + token
+
+
 def inspect_payload(text: str, *, now: float | None = None,
                     signin_key: VerifyKey | None = None) -> QrVerdict:
     """Decide whether ``text`` (a decoded QR) is one of our formats.
@@ -166,6 +194,11 @@ def inspect_payload(text: str, *, now: float | None = None,
         return QrVerdict(None, _NOT_OURS, "qr_not_ours")
     if text.startswith(SIGNIN_PREFIX):
         return _inspect_signin(text, now, signin_key)
+    if text.startswith(STAFF_PREFIX):
+        token = text[len(STAFF_PREFIX):]
+        if not _STAFF_TOKEN_RE.match(token):
+            return QrVerdict(None, "this staff pass is damaged: print it again from the gateway", "staff_pass_damaged")
+        return QrVerdict(StaffPass(token))
     if text.lower().startswith(("https://", "http://")):
         return _inspect_progress(text)
     return QrVerdict(None, _NOT_OURS, "qr_not_ours")

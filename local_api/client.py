@@ -167,14 +167,17 @@ class GatewayClient:
 
     def submit(self, kind: str, item_code: str, applicant: dict[str, Any], form: dict[str, Any],
                materials: list[tuple[str, str, bytes]] | None = None,
-               request_id: str | None = None) -> dict[str, Any]:
+               request_id: str | None = None, assisted: dict[str, Any] | None = None) -> dict[str, Any]:
         """Queue an application or print request; ``{receipt_no, state: "queued", accepted_at}``.
 
         ``materials``: ``(name, content_type, bytes)`` of document-camera images, stored encrypted.
         ``request_id`` (8-64 of ``A-Za-z0-9_.-``, one per submission): resending after a lost answer
         returns the same receipt number instead of storing the submission twice.
+        ``assisted`` (assisted mode): ``{agent_staff_no, staff_token_id, consent: {kind, at}, power_of_attorney}``.
         """
         body: dict[str, Any] = {"kind": kind, "item_code": item_code, "applicant": applicant, "form": form}
+        if assisted:
+            body["assisted"] = assisted
         if request_id is not None:
             body["request_id"] = request_id
         if materials:
@@ -184,12 +187,15 @@ class GatewayClient:
 
     def create_payment(self, item_code: str, applicant: dict[str, Any], form: dict[str, Any], *,
                        request_id: str, amount: str | None,
-                       materials: list[tuple[str, str, bytes]] | None = None) -> dict[str, Any]:
+                       materials: list[tuple[str, str, bytes]] | None = None,
+                       assisted: dict[str, Any] | None = None) -> dict[str, Any]:
         """A fee item's application with its payment order: the gateway holds the application until the
         payment platform says paid. ``amount``: the catalog's fee as ``"120.00"``, None when the platform
         sets it. → ``{order_no, state, amount, pay_url, channels, expires_at, expires_in_s}``."""
         body: dict[str, Any] = {"kind": "application", "item_code": item_code, "applicant": applicant,
                                 "form": form, "request_id": request_id, "amount": amount}
+        if assisted:
+            body["assisted"] = assisted
         if materials:
             body["materials"] = [{"name": n, "content_type": t, "data": base64.b64encode(d).decode("ascii")}
                                  for n, t, d in materials]
@@ -227,6 +233,11 @@ class GatewayClient:
         card_type}``; :class:`GatewayRefused` 404 (unknown token), 410 (used or expired: ``body
         ["platform_error"]`` says which) or 503 (the platform cannot be reached)."""
         return self._call("POST", "/api/v1/identity/signin", {"token": token})
+
+    def staff_signin(self, token: str) -> dict[str, Any]:
+        """Assisted mode: a scanned staff pass's helper ``token`` → ``{staff_no, token_id}``;
+        :class:`GatewayRefused` 401 when it is not a current helper token."""
+        return self._call("POST", "/api/v1/staff/signin", {"token": token})
 
     def appointment_slots(self, item_code: str, date: str | None = None) -> dict[str, Any]:
         """Free slots of an appointment item (``{item_code, place, slots: [...]}``)."""

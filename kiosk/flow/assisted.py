@@ -7,6 +7,7 @@
                  ─ the resident absent: 委托书 captured with the document camera (consent
                    ``power_of_attorney``; the page goes with the submission as a material)
                  ─► working (Submit with ``assisted``: 代办人 = the staff number, the consent, the 委托书's name)
+    a fee item   review ─submit─► assisted_consent ─► payment (its CreatePayment carries ``assisted``)
     staff:end, or the staff session's own timeouts (``[assisted]`` settings) ─► attract, everything forgotten
 
 The staff session lives beside the resident's (``KioskFlow.staff``): a resident's session ending (done,
@@ -28,6 +29,7 @@ from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
     BUSY,
     CapturePage,
+    CreatePayment,
     Effect,
     Event,
     Material,
@@ -94,13 +96,21 @@ def before(flow: KioskFlow, event: Event) -> list[Effect] | None:
 
 
 def after(flow: KioskFlow, was: Screen, effects: list[Effect]) -> list[Effect]:
-    """In a staff session, a submission waits for the resident's consent (or the 委托书) first."""
+    """In a staff session, a submission waits for the resident's consent (or the 委托书) first; a fee item
+    asks before its payment, and its payment order then carries the consent."""
     if flow.staff is None or flow.session is None:
         return effects
-    held = [e for e in effects if isinstance(e, Submit) and not e.assisted]
+    s = flow.session
+    block = s.extra.get("assisted_block")
+    if block is not None:  # consented before the fee: the application held with the payment carries it
+        extra: tuple[Material, ...] = s.extra.get("assisted_materials", ())
+        effects = [dataclasses.replace(e, assisted=block, materials=(*e.materials, *extra))
+                   if isinstance(e, CreatePayment) and not e.assisted else e for e in effects]
+    held: list[Submit | Screen] = [e for e in effects if isinstance(e, Submit) and not e.assisted]
+    if not held and was is Screen.REVIEW and flow.screen is Screen.PAYMENT and block is None:
+        held = [Screen.PAYMENT]
     if not held:
         return effects
-    s = flow.session
     s.extra["assisted_held"] = held[0]
     s.extra["assisted_back"] = was if was not in BUSY else Screen.HOME
     s.extra["consent_step"] = "choose"
@@ -252,9 +262,13 @@ def release(flow: KioskFlow, block: dict[str, Any], extra: tuple[Material, ...])
     """Send the held submission, now with the consent: 代办人, consent and (for 代办) the 委托书 page."""
     s = flow.session
     assert s is not None
-    held: Submit = s.extra.pop("assisted_held")
+    held: Submit | Screen = s.extra.pop("assisted_held")
     s.extra.pop("assisted_back", None)
     s.extra.pop("poa_page", None)
+    if held is Screen.PAYMENT:  # a fee item: the payment order will carry the consent (see after)
+        s.extra["assisted_block"], s.extra["assisted_materials"] = block, extra
+        return flow.go(Screen.PAYMENT)
+    assert isinstance(held, Submit)
     submit = dataclasses.replace(held, assisted=block, materials=(*held.materials, *extra))
     return [*flow.go(Screen.WORKING), submit]
 

@@ -424,6 +424,8 @@ class CreatePayment(PaymentWork):
     amount: str
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     materials: tuple[Material, ...] = ()
+    assisted: dict[str, Any] = field(default_factory=dict)
+    """Assisted mode (代办): as :attr:`Submit.assisted` ({} otherwise)."""
 
     def __repr__(self) -> str:
         return f"CreatePayment(item_code={self.item_code!r}, amount={self.amount!r})"

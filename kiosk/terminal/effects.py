@@ -137,7 +137,8 @@ class EffectRunner:
         for attempt in (1, 2):
             try:
                 answer = self.gateway.submit(effect.kind, effect.item_code, effect.applicant, effect.form,
-                                             materials=list(effect.materials), request_id=effect.request_id)
+                                             materials=list(effect.materials), request_id=effect.request_id,
+                                             assisted=effect.assisted or None)
                 return str(answer["receipt_no"])
             except GatewayUnavailable:
                 if attempt == 2:
@@ -161,7 +162,8 @@ class EffectRunner:
                     try:
                         return flow.PaymentAnswered(self.gateway.create_payment(
                             effect.item_code, effect.applicant, effect.form, request_id=effect.request_id,
-                            amount=effect.amount or None, materials=list(effect.materials)), request_id=request_id)
+                            amount=effect.amount or None, materials=list(effect.materials),
+                            assisted=effect.assisted or None), request_id=request_id)
                     except GatewayUnavailable:
                         if attempt == 2:
                             raise

@@ -46,7 +46,8 @@ from kiosk import flow
 from kiosk.crypto import SigningKey
 from kiosk.flow.qr import receipt_from_digits
 from kiosk.privacy import mask_id_number, mask_name
-from kiosk.qrcodes import ProgressLookup, SignIn, load_public_key, progress_url, signin_payload
+from kiosk.qrcodes import ProgressLookup, SignIn, StaffPass, load_public_key, progress_url, signin_payload
+from kiosk.terminal import staff
 from kiosk.settings import LOOPBACK_HOSTS
 from local_api.client import GatewayError, GatewayUnavailable
 
@@ -73,6 +74,7 @@ def carry_out(runner: Any, effect: flow.QrWork) -> None:
             camera.use_platform(simulated_platform_url(runner.settings))
         gateway = runner.gateway
         event = scan(effect, camera, redeem=lambda token: redeem_signin(gateway, token),
+                     verify_staff=lambda token: staff.verify(gateway, token),
                      signin_key=load_public_key(runner.settings.platform.signin_public_key),
                      last_receipt=getattr(runner, "last_receipt", b""))
         if event is not None:
@@ -102,7 +104,8 @@ def _down(camera: Any) -> bool:
 
 
 def scan(effect: flow.ScanQr, camera: Any, *, redeem: Redeem | None = None, signin_key: Any = None,
-         last_receipt: bytes = b"", clock: Callable[[], float] = time.monotonic) -> flow.Event | None:
+         last_receipt: bytes = b"", clock: Callable[[], float] = time.monotonic,
+         verify_staff: staff.VerifyStaff | None = None) -> flow.Event | None:
     """Look for a code until one is decoded, ``effect.timeout_s`` pass or ``effect.cancel`` is set.
 
     ``redeem`` turns a sign-in code's token into the resident (:func:`redeem_signin` through the
@@ -137,6 +140,9 @@ def scan(effect: flow.ScanQr, camera: Any, *, redeem: Redeem | None = None, sign
             continue
         if effect.cancel.is_set():
             return None
+        if isinstance(read.verdict.payload, StaffPass) or effect.purpose == "staff":  # assisted mode
+            return staff.answer(effect, read.verdict.payload, verify_staff) if read.verdict.accepted else \
+                flow.ScanFailed(effect.scan_id, read.verdict.reason_key or "qr_not_ours")
         return _answer(effect, read.verdict.payload, read.verdict.reason_key, redeem)
     return None
 
@@ -330,6 +336,8 @@ class SimulatedApp:
             return held
         if purpose == "signin":
             return self.signin_code()
+        if purpose == "staff":
+            return ""  # a staff pass is held up by a test or the demo (hold_up); the resident's phone has none
         found = _PROGRESS_LINK.findall(last_receipt or b"")
         return found[-1].decode("ascii") if found else progress_url(SAMPLE_RECEIPT_NO)
 

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from kiosk.crypto import SUITES, sha256_hex
 from local_api.link.signing import Verifier
 from local_api.sim.admin import admin
+from local_api.sim.assisted import assisted_problem
 from local_api.sim.data import ItemInfo, document_maker, load_catalog_items
 from local_api.sim.door import VERIFIER_KEY, applicant_problem, fail, guard, json_body, now_iso
 from local_api.sim.pages import pages
@@ -94,6 +95,9 @@ def submit_application() -> Any:
         if not isinstance(body.get(name), str) or not body[name]:
             return fail(400, "invalid_request", f"{name}: required field is missing")
     problem = applicant_problem(body.get("applicant"))
+    if problem:
+        return fail(422, "invalid_application", problem)
+    problem = assisted_problem(body)  # 帮办代办: 代办人 and the consent (local_api/sim/assisted.py)
     if problem:
         return fail(422, "invalid_application", problem)
     materials = body.get("materials", [])

@@ -28,6 +28,7 @@ from local_api.link.client import PlatformClient, PlatformRejected, PlatformUnav
 from local_api.outbox.payments import Payment, PaymentLedger, UnknownOrder, create_order
 from local_api.outbox.store import DuplicateSubmission, Material, OutboxError, RequestConflict, UnknownReceipt
 from local_api.timestamps import iso
+from local_api.web.api_staff import assisted_payload, assisted_refusal
 from local_api.web.bodies import (
     RECEIPT_PATTERN,
     BookingBody,
@@ -129,7 +130,10 @@ def submit() -> Any:
     limit = services().settings.gateway.max_materials_mb
     if size > limit * MB:
         return error(413, "payload_too_large", f"materials: together larger than {limit:g} MB", field="materials")
-    payload = {"applicant": body.applicant.model_dump(), "form": body.form}
+    refused = assisted_refusal(body.assisted)  # assisted mode: the staff token must still be current
+    if refused is not None:
+        return refused
+    payload = {"applicant": body.applicant.model_dump(), "form": body.form, **assisted_payload(body.assisted)}
     return _store(body.kind, body.item_code, payload, size=request.content_length or size, materials=materials,
                   kiosk_id=body.kiosk_id, request_id=body.request_id)
 
@@ -366,7 +370,10 @@ def create_payment() -> Any:
     refused = _disk_refusal(request.content_length or 0)
     if refused is not None:
         return refused
-    payload = {"applicant": body.applicant.model_dump(), "form": body.form}
+    refused = assisted_refusal(body.assisted)  # assisted mode: the staff token must still be current
+    if refused is not None:
+        return refused
+    payload = {"applicant": body.applicant.model_dump(), "form": body.form, **assisted_payload(body.assisted)}
     kiosk_id = body.kiosk_id or svc.settings.kiosk.id
     try:
         payment, created = ledger.hold(kiosk_id, body.request_id, body.kind, body.item_code, payload, materials)

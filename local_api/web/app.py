@@ -26,6 +26,7 @@ from flask import Flask, Response, g, request
 
 from local_api.web.api_kiosk import bp as kiosk_bp
 from local_api.web.api_ops import bp as ops_bp
+from local_api.web.api_staff import bp as staff_bp
 from local_api.web.audit import audit_request
 from local_api.web.auth import bp as auth_bp
 from local_api.web.console import bp as console_bp
@@ -71,6 +72,7 @@ def create_app(services: GatewayServices) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)  # console pages, out-of-service switch, ports, the kiosk's audit
     app.register_blueprint(screen_bp)
+    app.register_blueprint(staff_bp)  # assisted mode: staff sign-in (api_staff.py)
     app.after_request(_count_request)
     register_error_handlers(app)
     install_limits(app, services.settings.gateway)  # after the blueprints and error handlers: its 429 wins

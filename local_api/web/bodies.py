@@ -34,6 +34,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from kiosk.validators import citizen_id_valid, mobile_valid
@@ -234,6 +235,28 @@ class MaterialBody(_Body):
         return base64.b64decode(self.data)
 
 
+class ConsentBody(_Body):
+    """The resident's consent to assisted submission: how it was given and when."""
+
+    kind: Literal["on_screen", "power_of_attorney"]
+    """``on_screen``: the resident, present, agreed on the terminal; ``power_of_attorney``: the resident
+    is absent and a signed 委托书 was captured (named by ``power_of_attorney``)."""
+    at: AwareDatetime
+    """When (RFC 3339 with an offset)."""
+
+
+class AssistedBody(_Body):
+    """Assisted mode (帮办代办): a staff member (代办人) submitted for the resident, with their consent."""
+
+    agent_staff_no: str = Field(pattern=r"^[A-Za-z0-9-]{1,16}$")
+    """代办人: the staff number (a helper token's label), never a name."""
+    staff_token_id: str = Field(pattern=r"^[0-9a-f]{8}$")
+    """The helper token the staff member signed in with (checked: current, role helper, this staff number)."""
+    consent: ConsentBody
+    power_of_attorney: str | None = Field(default=None, min_length=1, max_length=64)
+    """The material holding the signed 委托书 (its ``name``); required with consent ``power_of_attorney``."""
+
+
 class SubmissionBody(_Body):
     max_json_bytes: ClassVar[int | None] = None  # materials: the app's limit (gateway.max_materials_mb)
     kind: Literal["application", "print_request"]
@@ -244,6 +267,19 @@ class SubmissionBody(_Body):
     kiosk_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     request_id: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     """The app's own key for this submission: sent again after a lost answer, it is stored once."""
+    assisted: AssistedBody | None = None
+    """Assisted mode: 代办人, the consent and the 委托书's material (absent for a resident on their own)."""
+
+    @model_validator(mode="after")
+    def _power_of_attorney(self) -> SubmissionBody:
+        a = self.assisted
+        if a is None:
+            return self
+        if a.consent.kind == "power_of_attorney" and a.power_of_attorney is None:
+            raise ValueError("assisted.power_of_attorney: required with consent power_of_attorney (the 委托书's material)")
+        if a.power_of_attorney is not None and a.power_of_attorney not in {m.name for m in self.materials}:
+            raise ValueError("assisted.power_of_attorney: names no material of this submission")
+        return self
 
 
 class PaymentBody(SubmissionBody):
@@ -303,6 +339,12 @@ class SignInBody(_Body):
     """扫码登录: the one-time token of a sign-in code the kiosk scanned (a credential: never logged)."""
 
     token: str = Field(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class StaffSignInBody(_Body):
+    """Assisted mode: the helper token of a staff pass the kiosk scanned (a credential: never logged)."""
+
+    token: str = Field(min_length=16, max_length=120, pattern=r"^kgw_[0-9a-f]{8}\.[A-Za-z0-9_-]+$")
 
 
 class BookingBody(_Body):
@@ -404,14 +446,14 @@ class PortProbeBody(_Body):
 
 
 class TokenBody(_Body):
-    role: Literal["operator", "technician"]
+    role: Literal["operator", "technician", "helper"]
     label: Name = Field(default="", max_length=80)
     expires_at: AwareDatetime | None = None
     """When the token stops working (RFC 3339 with an offset); None: it works until revoked."""
 
 
 class TokenChangeBody(_Body):
-    role: Literal["operator", "technician"]
+    role: Literal["operator", "technician", "helper"]
 
 
 class SessionBody(_Body):
