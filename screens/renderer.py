@@ -9,6 +9,7 @@ import pygame
 
 from kiosk.flow.views import CardPromptView, CategoriesView, ListView, PaymentView, ScanView, View
 from screens import (
+    assisted,
     attract,
     card_prompt,
     categories,
@@ -68,6 +69,8 @@ PAGES: dict[str, Page] = {
     "receipt_entry": receipt_entry.draw,
     "progress_result": progress_result.draw,
     "payment": payment.draw,
+    "staff_signin": assisted.draw_signin,
+    "assisted_consent": assisted.draw_consent,
 }
 
 
@@ -144,6 +147,7 @@ class Renderer:
             buttons = maintenance.draw(self.canvas, view, t)
         else:
             buttons = PAGES[view.screen](self.canvas, view, t)
+            buttons += assisted.decorate(self.canvas, view, t)  # assisted mode: banner, staff buttons
         self.message_text, self.message_rect = "", None
         if view.notice_key:
             self.message_text = t(view.notice_key)
@@ -183,7 +187,7 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "printing": "printing_title", "done": "done_title", "thanks": "thanks_title",
           "timeout": "timeout_title", "error": "error_title", "result": "result_title", "detail": "detail_title",
           "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title",
-          "payment": "pay_title"}
+          "payment": "pay_title", "staff_signin": "staff_signin_title", "assisted_consent": "assisted_consent_title"}
 
 
 def _listing(view: View) -> tuple[str, ...] | None:

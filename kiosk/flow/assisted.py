@@ -146,7 +146,7 @@ def signed_in(flow: KioskFlow, event: StaffSignedIn) -> list[Effect]:
     flow.staff = StaffSession(event.staff_no, event.token_id, flow.clock())
     s = flow.start_session()
     s.extra.pop("staff_problem", None)
-    return [*flow.go(Screen.HOME), *flow.notify("notice_staff_signed_in")]
+    return flow.go(Screen.HOME)  # the banner says it: a staff number on every screen from now on
 
 
 def assisted_block(flow: KioskFlow, kind: str, poa: str | None) -> dict[str, Any]:
