@@ -63,7 +63,8 @@ class MaintenanceScreen:
         f = self.app.flow
         session = f.session
         no_card = session is None or session.identity is None
-        return f.screen.value in GESTURE_SCREENS and not f.warning and no_card
+        # A staff session (assisted mode) never reaches maintenance: the staff member signs out first.
+        return f.screen.value in GESTURE_SCREENS and not f.warning and no_card and f.staff is None
 
     def open(self) -> None:
         """End any session (the flow's wipe), then show the PIN pad."""

@@ -11,6 +11,7 @@ answered on the UI thread between two turns of the loop, so a test sees exactly 
   as pygame mouse events through the same path as a finger (``{"ok": false, "why"}`` when no such
   button is drawn or the screen has not settled);
 - ``{"op": "key", "key": "F2"}`` → a key press (F2 lays the test card on the simulated reader);
+- ``{"op": "show_qr", "text": S}`` → the simulated QR camera shows ``S`` at its next scan (a staff pass);
 - ``{"op": "type", "text": S}`` → what the on-screen keyboard hands the flow once the resident typed
   ``S`` (as ``kiosk demo`` does; tests/screens type key by key).
 
@@ -142,7 +143,14 @@ class TouchFeed:
                 return {"ok": False, "why": "no keyboard is open"}
             app.keyboard_typed(str(request.get("text", "")))
             return {"ok": True}
-        return {"ok": False, "why": "op: one of look, tap, key, type"}
+        if op == "show_qr":  # assisted mode's tests: a staff pass held up to the simulated QR camera
+            camera = app.terminal.hardware.cameras.get("qr_camera") if app.terminal.started else None
+            phone = getattr(camera, "app", None)
+            if phone is None or not hasattr(phone, "hold_up"):
+                return {"ok": False, "why": "no simulated QR camera to hold a code up to"}
+            phone.hold_up(str(request.get("text", "")))
+            return {"ok": True}
+        return {"ok": False, "why": "op: one of look, tap, key, type, show_qr"}
 
     def close(self) -> None:
         self._closed.set()

@@ -127,6 +127,13 @@ def every_screen_view(language: str) -> dict[str, View]:
         flow.ProgressAnswered("HC-DEMO-001-20261121-000001", {"status": "accepted", "status_text": "已受理",
                                                               "steps": [{"text": "已接收", "at": "2026-11-21T10:00"}]}),
         flow.Tapped("home"))
+    # Assisted mode (issue 21): a staff pass refused once, then signed in; a resident's 代办 up to the 委托书.
+    see(flow.Tapped("staff:signin"))
+    see(flow.ScanFailed(k.scan.scan_id, "staff_pass_refused"), flow.Tapped("rescan"))
+    see(flow.StaffSignedIn(k.scan.scan_id, "0427", "a1b2c3d4"), flow.CardRead(sample_cards()[0]),
+        flow.Tapped("item:rs-sbjfzm"), flow.Tapped("consent"), flow.FaceCaptured(b"\xff\xd8face", True),
+        flow.IdentityChecked(True), flow.DocumentFetched({"rows": []}), flow.Tapped("assisted:poa"),
+        flow.Tapped("staff:end"))
     for name in ("attract", "thanks", "timeout"):
         views.setdefault(name, replace(k.view(), screen=name))
     # A passing banner (notice_key) overlays the screen for a few seconds; it is checked on its own below.
