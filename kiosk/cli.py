@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", required=True, metavar="DIR", help="folder for the screenshots and summary.json")
     demo.add_argument("--journey", default=None, metavar="NAME",
                       help="one journey by name (print, guide, query, apply, appointment, certification, "
-                           "offline_apply, printer_out, timeout, elder, zh_TW, en, progress, app_qr, card_pulled, audio), or all")
+                           "offline_apply, printer_out, timeout, elder, zh_TW, en, progress, app_qr, card_pulled, audio, assisted), or all")
 
     register_all(sub)
 

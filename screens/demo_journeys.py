@@ -6,12 +6,14 @@ security card. Each drives a real :class:`KioskApp` by touches at widget positio
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pygame
 import requests
 
 from kiosk.catalog.loading import Catalog, ServiceItem
+from kiosk.qrcodes import staff_pass_payload
 from kiosk.flow.views import (
     MaterialsView,
     PaymentView,
@@ -516,6 +518,47 @@ def audio(r: ScriptedResident) -> dict[str, Any]:
     return {**printed, "apply": applied}
 
 
+def assisted(r: ScriptedResident) -> dict[str, Any]:
+    """帮办代办: a technician issues a staff pass (a helper token labelled with the staff number, through the
+    gateway's technician door); the staff member shows it to the QR camera at the attract screen and the
+    banner with the staff number shows from then on; the resident's card, the print item, the face check,
+    and the resident consents on screen; the platform receives the staff number as 代办人 with the consent.
+    Then the staff member ends the session and everything is forgotten."""
+    technician = (Path(r.app.settings.gateway.data_dir) / "first-token.txt").read_text().strip()
+    issued = requests.post(f"{r.app.terminal.gateway_url}/api/v1/tokens", timeout=10,
+                           headers={"Authorization": f"Bearer {technician}"}, json={"role": "helper", "label": "0427"})
+    issued.raise_for_status()
+    phone = r.app.terminal.hardware.cameras["qr_camera"].app
+    phone.hold_up(staff_pass_payload(str(issued.json()["token"])))
+    r.wait_for("attract")
+    r.touch("staff:signin")
+    r.wait_for("home", timeout_s=40)
+    staff_no = r.app.flow.view().staff_no
+    lay_card(r)
+    r.touch(f"item:{DEMO_ITEM}")
+    face = face_check(r, "assisted_consent")
+    r.touch("assisted:consent")
+    r.wait_for("done", timeout_s=40)
+    view = r.app.flow.view()
+    receipt_no = view.receipt_no
+
+    def at_platform() -> dict[str, Any] | None:
+        held = requests.get(f"{r.app.settings.platform.url}/admin/received", timeout=5).json()["applications"]
+        return next((a["body"] for a in held if a["body"].get("receipt_no") == receipt_no), None)
+    r.wait_until(at_platform, "the assisted submission at the platform", 20)
+    body = at_platform() or {}
+    rate_and_leave(r)
+    r.touch("home")
+    r.wait_for("attract")
+    r.save("attract-staff")
+    r.touch("staff:end")
+    r.wait_until(lambda: not r.app.flow.view().staff_no, "the staff session to end")
+    return {"staff_no": staff_no, "receipt_no": receipt_no, "printed": bool(view.printed), **face,
+            "agent_at_platform": body.get("assisted", {}).get("agent_staff_no"),
+            "consent_at_platform": body.get("assisted", {}).get("consent", {}).get("kind"),
+            "staff_session_ended": r.app.flow.staff is None and r.app.flow.session is None}
+
+
 JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "print": print_item,
     "guide": guide,
@@ -534,6 +577,7 @@ JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "card_pulled": card_pulled,
     "payment": payment,
     "audio": audio,
+    "assisted": assisted,
 }
 OFFLINE = {"offline_apply"}
 FAKE_CLOCK = {"timeout"}
