@@ -149,3 +149,13 @@ def test_the_thanks_screen_keeps_the_sessions_language(tmp_path: Path, language:
     assert summary["seen"]["thanks_language"] == language
     assert table.text(language, "thanks_hint") in said and table.text(language, "thanks_title") in said
     assert table.text("zh_CN", "thanks_hint") not in said and said != table.text("zh_CN", "thanks_title")
+
+
+def test_assisted_journey_names_the_staff_member_as_agent_at_the_platform(tmp_path: Path):
+    summary = run_journey_subprocess(tmp_path, "assisted")
+    seen = summary["seen"]
+    assert seen["staff_no"] == "0427" and seen["agent_at_platform"] == "0427"
+    assert seen["consent_at_platform"] == "on_screen" and seen["staff_session_ended"]
+    assert summary["delivered"] and summary["platform_holds_receipt"] and summary["printed"]
+    assert "assisted_consent" in " ".join(summary["screens"])
+    assert sample_cards()[0].id_number not in (tmp_path / "assisted" / "summary.json").read_text(encoding="utf-8")
