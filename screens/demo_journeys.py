@@ -13,7 +13,6 @@ import pygame
 import requests
 
 from kiosk.catalog.loading import Catalog, ServiceItem
-from kiosk.qrcodes import staff_pass_payload
 from kiosk.flow.views import (
     MaterialsView,
     PaymentView,
@@ -24,6 +23,7 @@ from kiosk.flow.views import (
     View,
     shared,
 )
+from kiosk.qrcodes import staff_pass_payload
 
 if TYPE_CHECKING:
     from screens.demo import ScriptedResident

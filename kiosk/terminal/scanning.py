@@ -47,8 +47,8 @@ from kiosk.crypto import SigningKey
 from kiosk.flow.qr import receipt_from_digits
 from kiosk.privacy import mask_id_number, mask_name
 from kiosk.qrcodes import ProgressLookup, SignIn, StaffPass, load_public_key, progress_url, signin_payload
-from kiosk.terminal import staff
 from kiosk.settings import LOOPBACK_HOSTS
+from kiosk.terminal import staff
 from local_api.client import GatewayError, GatewayUnavailable
 
 log = logging.getLogger(__name__)
