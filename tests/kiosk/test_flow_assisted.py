@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from test_flow_payment import to_review  # a fee item's journey up to its review, as its own tests walk it
 
 from devices.id_card.identity import sample_cards
 from kiosk import flow
@@ -179,3 +180,20 @@ def test_staff_sign_in_is_offered_only_where_no_item_is_under_way(kiosk):
     assert kiosk.screen is Screen.CONSENT
     kiosk.handle(flow.Tapped("staff:signin"))
     assert kiosk.screen is Screen.CONSENT and kiosk.staff is None
+
+
+def test_a_fee_item_asks_before_its_payment_and_the_payment_order_carries_the_consent(kiosk, catalog, wall):
+    sign_in(kiosk)
+    kiosk.handle(flow.Tapped("staff:signin"))  # already signed in: nothing changes
+    to_review(kiosk, catalog)
+    kiosk.handle(flow.Tapped("submit"))
+    assert kiosk.screen is Screen.ASSISTED_CONSENT  # before the fee: nothing paid, nothing sent
+    kiosk.handle(flow.Tapped("assisted:poa"))
+    kiosk.handle(flow.Tapped("assisted:capture"))
+    kiosk.handle(flow.PageCaptured(POA_MATERIAL, b"\xff\xd8poa", 1000, 1400))
+    effects = kiosk.handle(flow.Tapped("assisted:poa_submit"))
+    assert kiosk.screen is Screen.PAYMENT and not of(effects, flow.Submit)
+    [create] = of(kiosk.handle(flow.Tapped("pay")), flow.CreatePayment)
+    assert create.assisted["agent_staff_no"] == "0427"
+    assert create.assisted["consent"] == {"kind": "power_of_attorney", "at": wall.isoformat(timespec="seconds")}
+    assert create.materials[-1].name == POA_NAME and create.assisted["power_of_attorney"] == POA_NAME

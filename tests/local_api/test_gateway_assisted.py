@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from gateway_rig import Rig, identities, wait_for
+from test_gateway_payments import APPLICANT, FORM, PayRig
 
 from local_api.sim.assisted import assisted_problem
 
@@ -141,3 +142,19 @@ def test_the_simulator_refuses_a_malformed_assisted_block():
     assert "consent.at" in assisted_problem({**base, "assisted": {**good, "consent": {"kind": "on_screen"}}})
     assert "power_of_attorney" in assisted_problem(
         {"assisted": {**good, "consent": {"kind": "power_of_attorney", "at": CONSENT_AT}, "power_of_attorney": "x"}})
+
+
+def test_a_fee_items_assisted_application_is_held_with_its_consent_and_delivered_with_it_once_paid(tmp_path):
+    rig = PayRig(tmp_path / "data")
+    try:
+        created = requests.post(rig.http.url + "/api/v1/tokens", timeout=5, json={"role": "helper", "label": "0427"},
+                                headers={"Authorization": "Bearer " + (rig.data_dir / "first-token.txt").read_text().strip()})
+        staff = rig.client.staff_signin(created.json()["token"])
+        order = rig.client.create_payment("ga-hzsl", APPLICANT, FORM, request_id="req-assisted-1", amount="120.00",
+                                          assisted=block(staff))
+        rig.admin(f"/admin/payments/{order['order_no']}/pay")
+        [app] = wait_for(rig.applications, what="delivery")
+        assert app["body"]["assisted"] == block(staff) and app["body"]["payment"]["order_no"] == order["order_no"]
+    finally:
+        rig.stop_gateway()
+        rig.sim.close()
