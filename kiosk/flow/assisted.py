@@ -85,7 +85,8 @@ class StaffSession:
 def before(flow: KioskFlow, event: Event) -> list[Effect] | None:
     """Assisted mode's own touches and answers, before the screens see the event; None: not ours."""
     if isinstance(event, Tapped) and not flow.warning:
-        if event.target == SIGNIN and flow.staff is None and flow.screen in SIGNIN_SCREENS:
+        if event.target == SIGNIN and flow.staff is None and flow.screen in SIGNIN_SCREENS \
+                and not flow.out_of_service:
             s = flow.start_session()
             s.extra.pop("staff_problem", None)
             flow.last_input = flow.clock()

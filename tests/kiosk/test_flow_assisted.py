@@ -197,3 +197,9 @@ def test_a_fee_item_asks_before_its_payment_and_the_payment_order_carries_the_co
     assert create.assisted["agent_staff_no"] == "0427"
     assert create.assisted["consent"] == {"kind": "power_of_attorney", "at": wall.isoformat(timespec="seconds")}
     assert create.materials[-1].name == POA_NAME and create.assisted["power_of_attorney"] == POA_NAME
+
+
+def test_no_staff_sign_in_while_the_terminal_is_out_of_service(kiosk):
+    kiosk.handle(flow.ServiceSwitched(False, "维护中"))
+    kiosk.handle(flow.Tapped("staff:signin"))
+    assert kiosk.screen is Screen.ATTRACT and kiosk.staff is None

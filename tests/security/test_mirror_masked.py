@@ -165,7 +165,8 @@ def view_classes() -> list[type]:
 
 SAMPLES = {"str": "测试居民甲 13912345678", "list[tuple[str, str]]": [("测试居民甲", "13912345678")],
            "dict[int, bytes]": {0: b"\x89PNG page of 13912345678"},
-           "tuple[int, int, bytes] | None": (1, 1, b"13912345678")}
+           "tuple[int, int, bytes] | None": (1, 1, b"13912345678"),
+           "bytes": b"\x89PNG 委托书 of 13912345678"}
 
 
 def test_every_field_declared_personal_is_masked_in_the_mirror():
@@ -182,7 +183,7 @@ def test_every_field_declared_personal_is_masked_in_the_mirror():
     # What must stay declared personal (dropping a declaration fails here, not in an operator's console).
     assert {"applicant_name", "applicant_id", "receipt_no", "result_url", "query", "value", "focus_text",
             "previews", "answer_title", "answer_rows", "receipt_digits", "progress_no", "progress_status_text",
-            "progress_steps", "progress_url", "preview"} <= checked
+            "progress_steps", "progress_url", "preview", "poa_preview"} <= checked
 
 
 def test_mirror_view_masks_nested_form_fields_and_keeps_the_rest():
