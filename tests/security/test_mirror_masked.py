@@ -166,7 +166,7 @@ def view_classes() -> list[type]:
 SAMPLES = {"str": "测试居民甲 13912345678", "list[tuple[str, str]]": [("测试居民甲", "13912345678")],
            "dict[int, bytes]": {0: b"\x89PNG page of 13912345678"},
            "tuple[int, int, bytes] | None": (1, 1, b"13912345678"),
-           "bytes": b"\x89PNG 委托书 of 13912345678"}
+           "bytes": b"\x89PNG power of attorney of 13912345678"}
 
 
 def test_every_field_declared_personal_is_masked_in_the_mirror():
