@@ -239,6 +239,11 @@ class GatewayClient:
         :class:`GatewayRefused` 401 when it is not a current helper token."""
         return self._call("POST", "/api/v1/staff/signin", {"token": token})
 
+    def staff_signout(self, staff_no: str, token_id: str, reason: str) -> dict[str, Any]:
+        """Assisted mode: the staff session ended (``ended`` or ``timeout``); the gateway audits it."""
+        return self._call("POST", "/api/v1/staff/signout", {"staff_no": staff_no, "token_id": token_id,
+                                                            "reason": reason})
+
     def appointment_slots(self, item_code: str, date: str | None = None) -> dict[str, Any]:
         """Free slots of an appointment item (``{item_code, place, slots: [...]}``)."""
         query = f"item_code={quote(item_code, safe='')}" + (f"&date={quote(date, safe='')}" if date else "")

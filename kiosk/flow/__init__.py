@@ -22,6 +22,8 @@ wipes it and cancels any print still waiting.
 - ``face.py``: 人证比对 (consent, face capture, platform check, the other ways) for every 身份证+人脸 item
 - ``qr.py``: 办件进度查询 (scan a receipt or type its number) and 扫码登录 (the app's sign-in code)
 - ``payment.py``: a fee item's payment (the fee, the payment QR code, the countdown, paid on the platform's word)
+- ``assisted.py``: 帮办代办 — a staff member's session (sign-in by staff pass, its own timeouts), the resident's
+  consent or a 委托书 before any submission, and 代办人 on it
 """
 
 from __future__ import annotations

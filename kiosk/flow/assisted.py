@@ -40,6 +40,7 @@ from kiosk.flow.model import (
     ServiceFailed,
     Show,
     StaffSignedIn,
+    StaffSignedOut,
     Submit,
     Tapped,
 )
@@ -92,7 +93,7 @@ def before(flow: KioskFlow, event: Event) -> list[Effect] | None:
             flow.last_input = flow.clock()
             return flow.go(Screen.STAFF_SIGNIN)
         if event.target == END and flow.staff is not None and flow.screen not in BUSY:
-            return end(flow, "staff ended")
+            return end(flow, "ended")
     return None
 
 
@@ -128,16 +129,19 @@ def ticked(flow: KioskFlow) -> list[Effect]:
     now = flow.clock()
     policy = flow.staff_policy
     if now - flow.last_input >= policy.idle_s or now - staff.started >= policy.max_s:
-        return end(flow, "staff timeout")
+        return end(flow, "timeout")
     return []
 
 
 def end(flow: KioskFlow, reason: str) -> list[Effect]:
-    """End the staff session: the resident's session (if any) is wiped too, and the attract loop returns."""
+    """End the staff session (``ended`` or ``timeout``): the resident's session (if any) is wiped too, the
+    gateway audits the end, and the attract loop returns."""
+    staff = flow.staff
+    assert staff is not None
     flow.staff = None
-    effects = flow.end_session(reason)
+    effects = flow.end_session(f"staff session {reason}")
     flow.notify("notice_staff_ended")
-    return effects
+    return [StaffSignedOut(staff.staff_no, staff.token_id, reason), *effects]
 
 
 def signed_in(flow: KioskFlow, event: StaffSignedIn) -> list[Effect]:

@@ -447,9 +447,19 @@ class CancelPayment(PaymentWork):
     reason: str
 
 
+@dataclass(frozen=True)
+class StaffSignedOut:
+    """Assisted mode: the staff session ended (``ended`` by the staff member, or ``timeout``); the gateway
+    audits it beside the sign-in (staff number and token id, nothing of any resident)."""
+
+    staff_no: str
+    token_id: str
+    reason: str
+
+
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
           | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress
-          | CreatePayment | PollPayment | CancelPayment)
+          | CreatePayment | PollPayment | CancelPayment | StaffSignedOut)
 
 
 def id_type(card_type: str, number: str) -> str:

@@ -38,7 +38,7 @@ class EffectRunner:
 
     OWN = (flow.FetchDocument, flow.Submit, flow.PrintReceipt, flow.SendRating, flow.RunQuery, flow.ListSlots,
            flow.BookSlot, flow.CapturePage, flow.CaptureFace, flow.VerifyIdentity, flow.RequestHelp,
-           flow.QrWork, flow.PaymentWork)
+           flow.QrWork, flow.PaymentWork, flow.StaffSignedOut)
 
     def __init__(self, settings: Settings, gateway: GatewayClient, printer: ReceiptPrinter,
                  post: Callable[[flow.Event], None], *, now: Callable[[], datetime] = datetime.now,
@@ -108,6 +108,11 @@ class EffectRunner:
             scanning.carry_out(self, effect)
         elif isinstance(effect, flow.PaymentWork):
             self.post(self._payment(effect))
+        elif isinstance(effect, flow.StaffSignedOut):  # assisted mode: the gateway audits the end
+            try:
+                self.gateway.staff_signout(effect.staff_no, effect.token_id, effect.reason)
+            except (GatewayError, GatewayUnavailable) as exc:
+                log.warning("the end of staff session %s was not audited: %s", effect.staff_no, exc)
         elif isinstance(effect, flow.SendRating):
             try:
                 self.gateway.rate(effect.receipt_no, effect.level, effect.text)

@@ -1,6 +1,7 @@
 """Assisted mode (帮办代办) at the gateway: staff sign-in on the kiosk door, and the check that an assisted
 submission names a staff member who may act.
 
+- ``POST /api/v1/staff/signout``: the staff session ended (``ended`` or ``timeout``), audited beside the sign-in.
 - ``POST /api/v1/staff/signin`` (the kiosk app alone, like the rest of the kiosk door): the helper token a
   scanned staff pass holds → ``{staff_no, token_id}``. Only a current token of the ``helper`` role whose
   label is a staff number (``kiosk token create --role helper --label 0427``) signs a staff member in;
@@ -23,7 +24,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from local_api.ops.audit import AuditError
-from local_api.web.bodies import AssistedBody, StaffSignInBody, parse
+from local_api.web.bodies import AssistedBody, StaffSignInBody, StaffSignOutBody, parse
 from local_api.web.door import kiosk_door_refusal
 from local_api.web.errors import error
 from local_api.web.services import services
@@ -41,10 +42,11 @@ def _kiosk_app_only() -> Any:
     return kiosk_door_refusal()  # loopback, own Host and Origin, the door secret, JSON bodies
 
 
-def _audit(outcome: str, token_id: str | None, staff_no: str | None) -> None:
+def _audit(outcome: str, token_id: str | None, staff_no: str | None, action: str = "staff_signin",
+           detail: str = "assisted mode") -> None:
     try:
-        services().audit.record("staff_signin", actor={"kind": "kiosk", "token_id": token_id}, outcome=outcome,
-                                target=staff_no, detail="assisted mode", where="terminal")
+        services().audit.record(action, actor={"kind": "kiosk", "token_id": token_id}, outcome=outcome,
+                                target=staff_no, detail=detail, where="terminal")
     except AuditError as exc:
         log.error("audit: %s", exc)
 
@@ -64,6 +66,14 @@ def staff_signin() -> Any:
     store.used(principal.token_id)
     _audit("ok", principal.token_id, principal.label)
     return jsonify({"staff_no": principal.label, "token_id": principal.token_id})
+
+
+@bp.post("/api/v1/staff/signout")
+def staff_signout() -> Any:
+    """The staff session ended on the terminal (the staff member ended it, or its timeout): audited."""
+    body = parse(StaffSignOutBody)
+    _audit("ok", body.token_id, body.staff_no, action="staff_signout", detail=f"assisted mode: {body.reason}")
+    return jsonify({"ok": True})
 
 
 def assisted_refusal(assisted: AssistedBody | None) -> tuple[Response, int] | None:

@@ -347,6 +347,14 @@ class StaffSignInBody(_Body):
     token: str = Field(min_length=16, max_length=120, pattern=r"^kgw_[0-9a-f]{8}\.[A-Za-z0-9_-]+$")
 
 
+class StaffSignOutBody(_Body):
+    """Assisted mode: a staff session ended on the terminal (for the audit)."""
+
+    staff_no: str = Field(pattern=r"^[A-Za-z0-9-]{1,16}$")
+    token_id: str = Field(pattern=r"^[0-9a-f]{8}$")
+    reason: Literal["ended", "timeout"]
+
+
 class BookingBody(_Body):
     item_code: str = ItemCode()
     slot_id: Text = Field(min_length=1, max_length=120)

@@ -7,6 +7,7 @@ exactly once when the platform returns — as a grid worker's tablet does out of
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -128,3 +129,9 @@ def test_ending_the_staff_session_leaves_nothing_of_it(kiosk: Kiosk, finger: Fin
     summary = ("staff_no", "applicant_name", "applicant_id", "identity_source", "item_code", "receipt_no")
     assert not any(look["view"][key] for key in summary), look["view"]
     assert any(b["target"] == "staff:signin" for b in look["buttons"])
+    # The gateway's audit holds the staff session's start and end: the staff number, never the pass.
+    audit = kiosk.tmp / "data" / "audit.jsonl"
+    wait_for(lambda: '"staff_signout"' in audit.read_text(), 20, "the end of the staff session audited")
+    records = [json.loads(line) for line in audit.read_text().splitlines() if '"staff_sign' in line]
+    assert {r["action"] for r in records} == {"staff_signin", "staff_signout"}
+    assert all(r["target"] == STAFF_NO for r in records if r["outcome"] == "ok")

@@ -145,6 +145,7 @@ def test_ending_the_staff_session_forgets_everything(kiosk):
     the_card = kiosk.session.identity
     effects = kiosk.handle(flow.Tapped("staff:end"))
     assert of(effects, flow.SessionWiped) and of(effects, flow.CancelPrints)
+    assert of(effects, flow.StaffSignedOut) == [flow.StaffSignedOut("0427", "a1b2c3d4", "ended")]  # audited
     assert kiosk.staff is None and kiosk.session is None and kiosk.screen is Screen.ATTRACT
     assert the_card.id_number == "" and kiosk.view().staff_no == ""
     assert kiosk.view().notice_key == "notice_staff_ended"
@@ -161,6 +162,7 @@ def test_the_staff_session_has_its_own_idle_timeout(kiosk, clock):
     clock.now += 300
     effects = kiosk.handle(flow.Tick())
     assert kiosk.staff is None and kiosk.screen is Screen.ATTRACT and of(effects, flow.SessionWiped)
+    assert of(effects, flow.StaffSignedOut)[0].reason == "timeout"
 
 
 def test_the_staff_session_ends_after_its_longest_time_however_busy(kiosk, clock):

@@ -74,6 +74,11 @@ def test_only_a_current_helper_token_with_a_staff_number_signs_in(rig):
     records = [json.loads(line) for line in audit.splitlines() if '"staff_signin"' in line]
     assert [r["outcome"] for r in records] == ["ok", "refused", "refused", "refused"]
     assert records[0]["target"] == "0427" and token.split(".")[1] not in audit
+    # The end of a staff session is audited beside its start.
+    rig.client.staff_signout("0427", staff["token_id"], "timeout")
+    ended = [json.loads(line) for line in (rig.data_dir / "audit.jsonl").read_text().splitlines()
+             if '"staff_signout"' in line]
+    assert [(r["target"], r["detail"]) for r in ended] == [("0427", "assisted mode: timeout")]
 
 
 def test_an_assisted_submission_reaches_the_platform_with_the_staff_number_and_consent(rig):
