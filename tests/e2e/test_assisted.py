@@ -102,6 +102,7 @@ def test_offline_in_the_field_a_power_of_attorney_submission_is_queued_and_deliv
     finger.tap("assisted:poa")
     finger.tap("assisted:capture")
     finger.wait_view(lambda v: v.get("poa_preview"), "the 委托书 captured")
+    wait_for(lambda: finger.shows("assisted:poa_submit"), 10, "the 委托书's preview and its submit button drawn")
     finger.tap("assisted:poa_submit")
     receipt = finger.wait_for("done", 60)["view"]["receipt_no"]
     time.sleep(1.5)
