@@ -177,7 +177,8 @@ def signin_payload(token: str, expires_at: int, key: SigningKey) -> str:
 
 
 def staff_pass_payload(token: str) -> str:
-    """The QR text of a staff pass for the helper token ``token`` (``kiosk token create --role helper``)."""
+    """The QR text of a staff pass for the helper token ``token`` (made by ``POST /api/v1/tokens`` with
+    ``{"role": "helper", "label": "<staff number>"}``; ``kiosk staff-pass`` prints it as a PNG)."""
     if not _STAFF_TOKEN_RE.match(token):
         raise ValueError("a staff pass holds a gateway token: kgw_<8 hex>.<secret>")
     return STAFF_PREFIX + token

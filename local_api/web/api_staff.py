@@ -4,7 +4,8 @@ submission names a staff member who may act.
 - ``POST /api/v1/staff/signout``: the staff session ended (``ended`` or ``timeout``), audited beside the sign-in.
 - ``POST /api/v1/staff/signin`` (the kiosk app alone, like the rest of the kiosk door): the helper token a
   scanned staff pass holds → ``{staff_no, token_id}``. Only a current token of the ``helper`` role whose
-  label is a staff number (``kiosk token create --role helper --label 0427``) signs a staff member in;
+  label is a staff number (``POST /api/v1/tokens {"role": "helper", "label": "0427"}``; ``kiosk staff-pass``
+  prints its pass) signs a staff member in;
   anything else is 401 ``staff_pass_refused``. Both are audited (the token id and staff number, never the
   token). The token is not kept: the app holds the staff number and the token id for its session.
 - An assisted submission (``assisted`` in ``POST /api/v1/submissions``) is stored only while its
