@@ -1,4 +1,4 @@
-"""The scrollable item list (all 292 items, a department, a life event, search results).
+"""The scrollable item list (all the items, a department, a life event, search results).
 
 Built for 60 fps while a finger drags it: each row is rendered once into a cached surface and
 only the rows inside the visible band are blitted; the scroll offset lives in the renderer (it is
