@@ -74,15 +74,17 @@ def draw_review(c: Canvas, view: BundleView, t: Text) -> list[Button]:
     y = c.text(f"{t('confirm_name')}：{view.applicant_name}    {t('confirm_id')}：{view.applicant_id}", y, 30,
                colour=theme.MUTED, width=960) + 10
 
+    sep = ", " if view.language == "en" else "、"
+
     def lines(p: BundlePart) -> list[Line]:
         out: list[Line] = [(p.name, 36, True, theme.TEXT),
                            (t("bundle_review_to", department=p.department) + f" · {how(p, t)}", 30, False,
                             theme.MUTED)]
         if p.handling == "apply":
-            out.append((t("bundle_review_fields", fields="、".join(p.fields) if p.fields
+            out.append((t("bundle_review_fields", fields=sep.join(p.fields) if p.fields
                          else t("bundle_review_nothing")), 30, False, theme.TEXT))
             if p.materials:
-                out.append((t("bundle_review_materials", materials="、".join(p.materials)), 30, False, theme.TEXT))
+                out.append((t("bundle_review_materials", materials=sep.join(p.materials)), 30, False, theme.TEXT))
         return out
 
     buttons = draw_parts(c, view, t, y, ACTION[1] - 20, lines)

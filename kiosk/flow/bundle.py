@@ -25,8 +25,8 @@ after the bundle's receipt; ``guide`` has its guide sheet printed after the rece
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from kiosk.catalog.model import FormField, LocalizedText, Material, ServiceItem

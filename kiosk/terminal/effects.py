@@ -137,7 +137,8 @@ class EffectRunner:
         for attempt in (1, 2):
             try:
                 answer = self.gateway.submit(effect.kind, effect.item_code, effect.applicant, effect.form,
-                                             materials=list(effect.materials), request_id=effect.request_id)
+                                             materials=list(effect.materials), request_id=effect.request_id,
+                                             bundle=bundle_of(effect))
                 return str(answer["receipt_no"])
             except GatewayUnavailable:
                 if attempt == 2:
@@ -241,3 +242,8 @@ def _reason_key(status: int, error: str = "") -> str:
     if status in (400, 409, 422):
         return "error_rejected"
     return "error_platform_unavailable"
+
+
+def bundle_of(effect: flow.Submit) -> dict[str, str] | None:
+    """一件事: the bundle a submission belongs to (``{id, code}``), None for a single item."""
+    return {"id": effect.bundle_id, "code": effect.bundle_code} if effect.bundle_id else None
