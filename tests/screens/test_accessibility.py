@@ -139,10 +139,9 @@ def every_screen_view(language: str) -> dict[str, View]:
 def bundle_walk(k, code):
     """The events of a bundle journey from home to its result, one item refused by the gateway."""
     k.handle(flow.Tapped("home"))
-    for event in (flow.CardRead(sample_cards()[0]), flow.Tapped("browse:themes"), flow.Tapped(f"bundle:{code}"),
-                  flow.Tapped("start"), flow.Tapped("consent"), flow.FaceCaptured(b"\xff\xd8face", True),
-                  flow.IdentityChecked(True)):
-        yield event
+    yield from (flow.CardRead(sample_cards()[0]), flow.Tapped("browse:themes"), flow.Tapped(f"bundle:{code}"),
+                flow.Tapped("start"), flow.Tapped("consent"), flow.FaceCaptured(b"\xff\xd8face", True),
+                flow.IdentityChecked(True))
     for f in k.session.item.fields:
         if f.type == "choice" and not f.prefill:
             yield flow.Tapped(f"choice:{f.key}:{f.choices[0].value}")
