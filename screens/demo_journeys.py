@@ -569,7 +569,7 @@ def bundle_journey(r: ScriptedResident, code: str) -> dict[str, Any]:
             "fields_asked": [f.key for f in item.fields], "materials_asked": len(item.materials),
             "states": {p.code: p.state for p in result.parts},
             "receipts": {p.code: p.receipt_no for p in result.parts},
-            "printed": bool(r.app.flow.view().printed), **face}
+            "printed": bool(r.app.flow.view().printed), "receipt_no": r.app.flow.view().receipt_no, **face}
     r.touch("finish")
     r.wait_for("done")
     rate_and_leave(r)

@@ -329,6 +329,7 @@ def print_next(flow: KioskFlow, run: BundleRun) -> list[Effect]:
     if not run.prints:
         run.phase = "done"
         run.slip_done = True
+        run.documents.clear()  # the platform's documents name the resident (masked, but theirs)
         s.forget_personal()  # the paper (or the QR on the result) carries everything the resident needs
         return flow.go(Screen.BUNDLE_RESULT)
     layout, content = run.prints.pop(0)
