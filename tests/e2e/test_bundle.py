@@ -132,6 +132,15 @@ def test_birth_bundle_arrives_as_one_application_per_item_with_one_bundle_id(kio
     text = slip.decode("gb18030", errors="replace")
     assert "一件事受理回执" in text
     assert all(receipt in text for receipt in receipts.values())  # one receipt, every item's number
+    # The receipt's QR code, scanned at the terminal: every item of the bundle with its own status.
+    finger.tap("progress")
+    progress = finger.wait_for("progress_result", 60)["view"]
+    names = [catalog.get(code).name.zh_CN for code in items]
+    assert [name for name, _ in progress["progress_steps"]] == names, progress
+    finger.tap("finish")
+    finger.wait_for("home")
+    finger.tap("exit")
+    finger.wait_for("attract", 30)
 
 
 def test_one_department_down_its_item_waits_and_all_arrive_once(kiosk, finger, catalog):

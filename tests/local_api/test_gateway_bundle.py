@@ -35,10 +35,14 @@ def test_every_item_of_a_bundle_arrives_once_with_the_bundles_id_and_code(rig: R
     assert sorted(a["item_code"] for a in held) == sorted(receipts)
     assert {(a["bundle_id"], a["bundle_code"]) for a in held} == {(bundle["id"], "employment")}
     assert all(a["deliveries"] == 1 for a in held)
+    progress = rig.client.progress(receipts["rs-sydj"])  # the bundle receipt's QR: every item's status
+    assert [(i["item_code"], i["receipt_no"]) for i in progress["bundle"]["items"]] == list(receipts.items())
+    assert progress["bundle"]["id"] == bundle["id"] and all(i["status_text"] for i in progress["bundle"]["items"])
     single = rig.client.submit("application", "rs-sydj", PERSON, {"mobile": "13950000000"})["receipt_no"]
     rig.client.wait_delivered(single, 10)
     alone = next(a for a in rig.held()["applications"] if a["receipt_no"] == single)
     assert "bundle_id" not in alone  # a single item carries no bundle
+    assert "bundle" not in rig.client.progress(single)
 
 
 def test_a_bundle_that_is_not_one_is_refused_and_nothing_is_stored(rig: Rig) -> None:

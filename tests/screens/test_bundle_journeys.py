@@ -106,3 +106,28 @@ def test_each_bundle_is_one_journey_to_its_result(surface, catalog, code, langua
     r.touch("finish")
     assert r.screen == "done" and r.view().receipt_no
     assert not r.problems, r.problems
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("elder", MODES)
+def test_a_bundle_receipts_progress_shows_every_item_unclipped(surface, catalog, language, elder):
+    """The bundle receipt's QR code looked up: each item of the bundle with its own status (the
+    platform's ``bundle.items``), in place of one item's steps, every name whole."""
+    for code in BUNDLES:
+        r = Resident(surface, catalog)
+        r.start(language, elder)
+        r.touch("progress")
+        r.touch("type_receipt")
+        for digit in "20261121000001":
+            r.touch(f"pk:{digit}")
+        r.touch("pk:done")
+        items = [{"item_code": c, "receipt_no": f"HC-DEMO-001-20261121-{n:06d}", "status": "in_review",
+                  "status_text": "审核中"} for n, c in enumerate(catalog.bundles[code].items, 1)]
+        r.event(flow.ProgressAnswered("HC-DEMO-001-20261121-000001", {
+            "receipt_no": "HC-DEMO-001-20261121-000001", "status": "accepted", "status_text": "已受理",
+            "steps": [{"status": "received", "text": "已接收", "at": "2026-11-21T10:00"}],
+            "bundle": {"id": "0f8c2a1e-1b2c-4d5e-8f90-a1b2c3d4e5f6", "code": code, "items": items}}))
+        assert r.screen == "progress_result"
+        names = [catalog.get(c).name.get(language) for c in catalog.bundles[code].items]
+        assert [name for name, _ in r.view().progress_steps] == names
+        assert not r.problems, r.problems
