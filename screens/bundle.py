@@ -104,6 +104,19 @@ def state_line(p: BundlePart, t: Text) -> Line:
     return t("bundle_state_separate"), 32, False, theme.MUTED
 
 
+def delivery_line(p: BundlePart, t: Text) -> Line | None:
+    """How far an accepted item got: delivered to its department, waiting (retried), or stopped."""
+    if p.state != "accepted":
+        return None
+    if p.delivery == "delivered":
+        return t("bundle_delivery_delivered", department=p.department), 30, False, theme.SUCCESS
+    if p.delivery in ("queued", "sending"):
+        return t("bundle_delivery_waiting", department=p.department), 30, False, theme.MUTED
+    if p.delivery in ("rejected", "expired"):
+        return t("bundle_delivery_stopped", department=p.department), 30, True, theme.DANGER
+    return None
+
+
 def draw_result(c: Canvas, view: BundleView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("bundle_result_title"))
@@ -121,7 +134,9 @@ def draw_result(c: Canvas, view: BundleView, t: Text) -> list[Button]:
         bottom -= qr + 90
 
     def lines(p: BundlePart) -> list[Line]:
-        return [(p.name, 36, True, theme.TEXT), (p.department, 30, False, theme.MUTED), state_line(p, t)]
+        out = [(p.name, 36, True, theme.TEXT), (p.department, 30, False, theme.MUTED), state_line(p, t)]
+        delivery = delivery_line(p, t)
+        return out + [delivery] if delivery is not None else out
 
     buttons = draw_parts(c, view, t, y, bottom, lines)
     buttons.append(c.button(t("bundle_finish"), "finish", ACTION, size=56))

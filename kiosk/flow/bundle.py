@@ -33,6 +33,8 @@ from kiosk.catalog.model import FormField, LocalizedText, Material, ServiceItem
 from kiosk.flow import browse, journeys
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
+    CheckDeliveries,
+    DeliveriesChecked,
     DocumentFetched,
     Effect,
     Event,
@@ -42,6 +44,7 @@ from kiosk.flow.model import (
     Screen,
     ServiceFailed,
     Session,
+    Show,
     SubmissionAccepted,
     Submit,
 )
@@ -58,6 +61,9 @@ STRENGTH = {"none": 0, "social_security_card": 1, "app_qr": 1, "id_card": 2, "id
 # Screens a bundle can be opened from (the categories' life events, search results, lists, home).
 OPENED_FROM = frozenset({Screen.HOME, Screen.CATEGORIES, Screen.LIST, Screen.SEARCH, Screen.DETAIL})
 KEY = "bundle"  # the session's extra entry holding the :class:`BundleRun`
+CHECK_S = 2.0  # how often the result screen asks how far each item got
+CHECK_STUCK_S = 10.0  # an answer this late is taken as lost: ask again
+FINAL = frozenset({"delivered", "rejected", "expired"})  # outbox states that do not change by themselves
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,10 @@ class BundleRun:
     """Slips still to print: (layout, content)."""
     slip_done: bool = False
     """The bundle's own receipt was printed (or could not be): the later slips do not change its word."""
+    delivery: dict[str, str] = field(default_factory=dict)
+    """Receipt number → the outbox's state of it (the result screen asks while it shows)."""
+    next_check: float = 0.0
+    checking: bool = False
 
 
 def handling(item: ServiceItem) -> str:
@@ -221,7 +231,7 @@ def parts_view(flow: KioskFlow, run: BundleRun) -> list[BundlePart]:
         shown.append(BundlePart(code=p.item.code, name=p.item.name.get(lang), department=flow.department(p.item),
                                 handling=p.handling, fields=[labels[k] for k, _ in p.fields if k in labels],
                                 materials=[names[m] for _, m in p.materials], state=state, receipt_no=receipt,
-                                reason_key=reason))
+                                reason_key=reason, delivery=run.delivery.get(receipt, "") if receipt else ""))
     return shown
 
 
@@ -431,12 +441,45 @@ class Printing(ScreenHandler):
 
 
 class Result(ScreenHandler):
-    """Each item's outcome: its receipt number, or why it was not submitted; then the rating."""
+    """Each item's outcome: its receipt number and how far it got (asked of the gateway's outbox every
+    :data:`CHECK_S` while the screen shows, until each is delivered or stopped), or why it was not
+    submitted; then the rating."""
 
     def tapped(self, flow: KioskFlow, target: str) -> list[Effect] | None:
         if target == "finish":
             return flow.go(Screen.DONE)
         return None
+
+    def entered(self, flow: KioskFlow) -> list[Effect]:
+        run = run_of(flow)
+        if run is None:
+            return []
+        run.next_check, run.checking = 0.0, False
+        return self.ticked(flow)
+
+    def ticked(self, flow: KioskFlow) -> list[Effect]:
+        run = run_of(flow)
+        if run is None:
+            return []
+        now = flow.clock()
+        if run.checking and now < run.next_check + CHECK_STUCK_S:
+            return []
+        pending = tuple(r for state, r, _ in run.results.values()
+                        if state == "accepted" and r and run.delivery.get(r) not in FINAL)
+        if not pending or now < run.next_check:
+            return []
+        run.checking, run.next_check = True, now + CHECK_S
+        return [CheckDeliveries(pending)]
+
+    def answered(self, flow: KioskFlow, event: Event) -> list[Effect]:
+        run = run_of(flow)
+        if run is None or not isinstance(event, DeliveriesChecked):
+            return []
+        run.checking = False
+        if all(run.delivery.get(r) == state for r, state in event.states.items()):
+            return []
+        run.delivery.update(event.states)
+        return [Show(flow.screen)]
 
     def view(self, flow: KioskFlow, base: View) -> View:
         run = run_of(flow)

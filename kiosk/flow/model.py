@@ -243,10 +243,19 @@ class PaymentAnswered:
     """The :class:`CreatePayment` this answers ("" for a poll or a cancel)."""
 
 
+@dataclass(frozen=True)
+class DeliveriesChecked:
+    """一件事: what the gateway's outbox says of each receipt (``queued``, ``sending``, ``delivered``,
+    ``rejected``, ``expired``; ``unknown`` when it could not be asked)."""
+
+    states: dict[str, str]
+
+
 Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
-         | ProgressAnswered | PaymentAnswered)
+         | ProgressAnswered | PaymentAnswered
+         | DeliveriesChecked)
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -438,9 +447,18 @@ class CancelPayment(PaymentWork):
     reason: str
 
 
+@dataclass(frozen=True)
+class CheckDeliveries:
+    """一件事: ask the gateway's outbox how far each of these receipts got (answered by
+    :class:`DeliveriesChecked`)."""
+
+    receipts: tuple[str, ...]
+
+
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
           | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress
-          | CreatePayment | PollPayment | CancelPayment)
+          | CreatePayment | PollPayment | CancelPayment
+          | CheckDeliveries)
 
 
 def id_type(card_type: str, number: str) -> str:

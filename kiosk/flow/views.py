@@ -355,6 +355,9 @@ class BundlePart:
     receipt_no: str = field(default="", metadata=personal())
     reason_key: str = ""
     """Why it failed (a message key)."""
+    delivery: str = ""
+    """How far an accepted item got from the terminal's outbox: ``queued``, ``sending``, ``delivered``,
+    ``rejected``, ``expired`` ("" not known yet, or ``unknown``)."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -55,7 +55,7 @@ def tap_paged(f: Finger, target: str) -> None:
     f.tap(target)
 
 
-def bundle_journey(f: Finger) -> dict[str, Any]:
+def bundle_journey(f: Finger, on_result: Callable[[Finger], Any] | None = None) -> dict[str, Any]:
     """ID card, the life events, 出生一件事, one face check, one form, each material once, submit all;
     the result's view."""
     f.lay_card()
@@ -94,6 +94,8 @@ def bundle_journey(f: Finger) -> dict[str, Any]:
     assert [p["code"] for p in review["parts"]] == [p["code"] for p in intro["parts"]]
     f.tap("submit")
     result: dict[str, Any] = f.wait_for("bundle_result", 90)["view"]
+    if on_result is not None:
+        result = on_result(f)
     f.tap("finish")
     f.wait_for("done")
     f.tap("rate:1")
@@ -145,14 +147,25 @@ def test_birth_bundle_arrives_as_one_application_per_item_with_one_bundle_id(kio
 
 def test_one_department_down_its_item_waits_and_all_arrive_once(kiosk, finger, catalog):
     kiosk.faults(down_departments=["ga"])  # 公安's system behind the platform is down
-    seen = bundle_journey(finger)
+
+    def outage(f: Finger) -> dict[str, Any]:
+        """On the result screen: 卫健's item delivered, 公安's waiting; then 公安 is back and all arrive."""
+        def shown(view: dict[str, Any]) -> bool:
+            delivery = {p["code"]: p["delivery"] for p in view["parts"]}
+            return delivery["wj-sydj"] == "delivered" and delivery["ga-csdj"] in ("queued", "sending")
+        during = f.wait_view(shown, "卫健 delivered and 公安 waiting, on the result screen", 30)
+        time.sleep(3)  # retries (every ≤ 1 s here) keep meeting the department down
+        receipt = next(p["receipt_no"] for p in during["parts"] if p["code"] == "ga-csdj")
+        assert not [a for a in kiosk.received()["applications"] if a.get("receipt_no") == receipt]
+        assert {p["delivery"] for p in f.view()["parts"] if p["code"] == "ga-csdj"} <= {"queued", "sending"}
+        kiosk.faults()  # back up
+        return f.wait_view(lambda v: {p["delivery"] for p in v["parts"]} == {"delivered"},
+                           "every item delivered, on the result screen", 60)
+
+    seen = bundle_journey(finger, outage)
     parts = seen["result"]["parts"]
     assert all(p["state"] == "accepted" for p in parts)  # stored at the gateway: each has its number
     receipts = {p["code"]: p["receipt_no"] for p in parts}
-    kiosk.at_platform(receipts["wj-sydj"])  # the item before it went through
-    time.sleep(3)  # retries (every ≤ 1 s here) keep meeting the department down
-    assert not [a for a in kiosk.received()["applications"] if a.get("receipt_no") == receipts["ga-csdj"]]
-    kiosk.faults()  # back up
     for receipt in receipts.values():
         kiosk.at_platform(receipt, timeout_s=60)
     held = [a for a in kiosk.received()["applications"] if a.get("receipt_no") in set(receipts.values())]

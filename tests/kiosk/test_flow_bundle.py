@@ -206,3 +206,27 @@ def test_a_single_item_after_a_bundle_is_reviewed_as_itself(kiosk, catalog):
     assert kiosk.screen is Screen.REVIEW
     submits = of(kiosk.handle(flow.Tapped("submit")), flow.Submit)
     assert submits[0].bundle_id == "" and submits[0].bundle_code == ""
+
+
+def test_the_result_follows_each_items_delivery_until_it_is_delivered(kiosk, clock):
+    to_form(kiosk, "employment")
+    fill_and_capture(kiosk)
+    effects = submit_all(kiosk, failing=("rs-zgcb",))
+    slip = of(effects, flow.PrintReceipt)[0]
+    effects = kiosk.handle(flow.PrintFinished(slip.job_id, True))
+    assert kiosk.screen is Screen.BUNDLE_RESULT
+    asked = of(effects, flow.CheckDeliveries)[0].receipts
+    parts = {p.code: p for p in kiosk.view().parts}
+    assert set(asked) == {parts["rs-jydj"].receipt_no, parts["gjj-zgkh"].receipt_no}  # not the refused one
+    first, second = parts["rs-jydj"].receipt_no, parts["gjj-zgkh"].receipt_no
+    kiosk.handle(flow.DeliveriesChecked({first: "delivered", second: "queued"}))
+    parts = {p.code: p for p in kiosk.view().parts}
+    assert (parts["rs-jydj"].delivery, parts["gjj-zgkh"].delivery, parts["rs-zgcb"].delivery) == \
+        ("delivered", "queued", "")
+    assert not of(kiosk.handle(flow.Tick()), flow.CheckDeliveries)  # not before CHECK_S
+    clock.now += bundle.CHECK_S
+    again = of(kiosk.handle(flow.Tick()), flow.CheckDeliveries)
+    assert again and again[0].receipts == (second,)  # only what is still on its way
+    kiosk.handle(flow.DeliveriesChecked({second: "delivered"}))
+    clock.now += bundle.CHECK_S
+    assert not of(kiosk.handle(flow.Tick()), flow.CheckDeliveries)  # everything delivered: no more asking

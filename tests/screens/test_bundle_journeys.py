@@ -96,7 +96,13 @@ def test_each_bundle_is_one_journey_to_its_result(surface, catalog, code, langua
         r.event(flow.PrintFinished(r.flow.session.print_job, True))
     assert jobs >= 1  # the bundle's receipt (then any print item's certificate)
     assert r.screen == "bundle_result"
+    # How far each accepted item got, as the gateway's outbox says: the first delivered, the rest waiting.
+    accepted = [p.receipt_no for p in r.view().parts if p.state == "accepted"]
+    r.event(flow.DeliveriesChecked({n: "delivered" if i == 0 else "queued" for i, n in enumerate(accepted)}))
     result = r.view()
+    deliveries = [p.delivery for p in result.parts if p.state == "accepted"]
+    assert deliveries == ["delivered"] + ["queued"] * (len(accepted) - 1)
+    r.pages()  # every page of the result drawn (and checked for clipping)
     states = {p.code: p.state for p in result.parts}
     assert states[failing] == "failed"
     assert all(states[c] == "accepted" for c in submitted if c != failing)
