@@ -9,6 +9,7 @@ from decimal import Decimal
 from devices.id_card.identity import sample_cards
 from kiosk import flow
 from kiosk.flow import Screen, bundle
+from kiosk.flow.views import MASK, mirror_view
 
 
 def of(effects, kind):
@@ -121,6 +122,8 @@ def test_birth_is_one_identity_one_form_shared_materials_and_one_submission_per_
     assert [r["receipt_no"] for r in rows] == [f"HC-DEMO-001-20261121-{n:06d}" for n in range(1, 6)]
     kiosk.handle(flow.PrintFinished(slips[0].job_id, True))
     assert kiosk.screen is Screen.BUNDLE_RESULT and kiosk.session.identity is None
+    mirrored = mirror_view(kiosk.view())  # the operators' mirror: no resident's receipt numbers
+    assert {p.receipt_no for p in mirrored.parts} == {MASK} and all(p.receipt_no for p in kiosk.view().parts)
     kiosk.handle(flow.Tapped("finish"))
     assert kiosk.screen is Screen.DONE
 
