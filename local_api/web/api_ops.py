@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from local_api.ops.attention import findings
+from local_api.ops.fleet import PAPER_LEVELS
 from local_api.outbox.store import STATES, OutboxError, Record, UnknownReceipt
 from local_api.timestamps import iso
 from local_api.web.auth import is_loopback, require
@@ -88,7 +90,9 @@ def ready() -> Any:
 @bp.get("/api/v1/status")
 @require("operator")
 def status() -> Any:
-    """Everything an operator watches: devices, outbox, platform, disk, heartbeat, version."""
+    """Everything an operator watches: devices, outbox, platform, disk, heartbeat, versions, the service
+    switch, paper, the clock offset, the last session, and ``attention``: why it needs attention, naming the
+    fleet alert rule that watches the same (:mod:`local_api.ops.attention`)."""
     svc = services()
     gw = svc.settings.gateway
     try:
@@ -103,7 +107,9 @@ def status() -> Any:
     presence = svc.presence.snapshot()
     platform = svc.forwarder.status.snapshot()
     age = presence["age_s"]
-    return jsonify({
+    clock = svc.fleet.clock()
+    last_session = svc.metrics.sessions.last_at
+    answer = {
         "kiosk_id": svc.settings.kiosk.id, "place": svc.settings.kiosk.place, "version": svc.version,
         "started_at": iso(svc.started_at), "uptime_s": round(time.time() - svc.started_at, 1),
         "screen": presence["screen"], "devices": presence["devices"],
@@ -119,7 +125,26 @@ def status() -> Any:
         "forwarder": {"alive": svc.forwarder.alive, "backoff_s": round(svc.forwarder.backoff_remaining_s, 1)},
         "disk": _disk(),
         "payments": payments,  # counts by state and the amount paid; no payer data
-    })
+        # For the fleet (issue 22): the switch, paper, versions, the platform's clock offset, the last session.
+        "service": svc.service_switch.view(),
+        "paper": _paper(presence["devices"]),
+        "versions": {"software": svc.version, "catalog": svc.fleet.catalog_version,
+                     "settings": svc.fleet.settings_version()},
+        "clock": {"offset_s": clock["offset_s"], "heard_at": iso(clock["heard_at"])},
+        "last_session_at": iso(last_session),
+    }
+    answer["attention"] = findings(answer)
+    return jsonify(answer)
+
+
+def _paper(devices: dict[str, Any]) -> dict[str, str]:
+    """``{printer name: paper level}`` of every device that reports paper."""
+    levels = {}
+    for name, status in devices.items():
+        detail = status.get("detail") if isinstance(status, dict) else None
+        if isinstance(detail, dict) and "paper" in detail:
+            levels[name] = detail["paper"] if detail["paper"] in PAPER_LEVELS else "unknown"
+    return levels
 
 
 @bp.get("/metrics")

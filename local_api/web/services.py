@@ -21,6 +21,7 @@ from local_api.link.client import PlatformClient
 from local_api.ops.audit import AUDIT_FILE_NAME, AuditLog
 from local_api.ops.device_settings import LOCAL_SETTINGS_FILE_NAME, LocalDeviceSettings
 from local_api.ops.events import EventLog, KioskPresence
+from local_api.ops.fleet_state import FleetState
 from local_api.ops.screen_frame import ScreenFrame
 from local_api.ops.service_mode import SERVICE_FILE_NAME, ServiceSwitch
 from local_api.outbox.forwarder import Forwarder
@@ -86,6 +87,8 @@ class GatewayServices:
     """The configured device settings plus a technician's local changes (``kiosk.local.toml``)."""
     screen: ScreenFrame = field(init=False)
     """The latest picture of the kiosk's screen (memory only)."""
+    fleet: FleetState = field(init=False)
+    """Catalog and settings versions, the platform's clock offset (``/api/v1/status``, ``/metrics``)."""
 
     def __post_init__(self) -> None:
         settings, data = self.settings, self.settings.data_path
@@ -108,6 +111,15 @@ class GatewayServices:
         self.service_switch = ServiceSwitch(data / SERVICE_FILE_NAME)
         self.device_settings = LocalDeviceSettings(settings, data / LOCAL_SETTINGS_FILE_NAME)
         self.screen = ScreenFrame()
+        self.fleet = FleetState(settings, data / LOCAL_SETTINGS_FILE_NAME)
+        for client in (self.platform, self.proxy, self.forwarder.client):
+            if client is not None:
+                client.on_clock = self._clock_heard
+        self.metrics.watch_fleet(self.service_switch, self.fleet, self.started_at)
+
+    def _clock_heard(self, offset_s: float) -> None:
+        self.fleet.clock_heard(offset_s)
+        self.audit.clock_heard(offset_s)
 
     @property
     def online(self) -> PlatformClient:
