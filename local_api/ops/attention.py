@@ -53,7 +53,7 @@ def findings(status: Mapping[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     service = status.get("service") or {}
     if service.get("in_service") is False:
-        found.append(_finding("KioskOutOfService", "ticket", "operations",
+        found.append(_finding("KioskOutOfServiceTooLong", "ticket", "operations",
                               f"out of service since {service.get('since') or '?'}",
                               "Put it back in service when the cause is fixed (the service button)."))
     heartbeat = status.get("heartbeat") or {}
