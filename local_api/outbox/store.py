@@ -497,6 +497,16 @@ class Outbox:
                           params + (max(1, min(limit, 10_000)),))
         return [Record(*r) for r in rows]
 
+    def page(self, state: str | None = None, *, limit: int = 20, offset: int = 0) -> list[Record]:
+        """Newest first: ``limit`` records after skipping the ``offset`` newest (the operators' console pages)."""
+        if state is not None and state not in STATES:
+            raise ValueError(f"unknown state {state!r}; one of {', '.join(STATES)}")
+        where = "state = ?" if state else "1 = 1"
+        params: tuple[Any, ...] = (state,) if state else ()
+        rows = self._read(f"SELECT {COLUMNS} FROM submissions WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                          params + (max(1, min(limit, 1000)), max(0, offset)))
+        return [Record(*r) for r in rows]
+
     def open_payload(self, record: Record) -> dict[str, Any]:
         """Decrypt a submission's personal data, for delivery only."""
         rows = self._read("SELECT payload FROM submissions WHERE receipt_no=?", (record.receipt_no,))

@@ -9,6 +9,7 @@ services of their own.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -57,6 +58,9 @@ class GatewayServices:
     """Operator and technician tokens; None: those doors answer 401 to everyone."""
     item_codes: frozenset[str] | None = None
     """The catalog's item codes; submissions for other codes are refused (None: not checked)."""
+    item_names: Callable[[], Mapping[str, str]] = dict
+    """The catalog's item names (简体) by code, for the operators' console, read on first use (empty: codes
+    are shown)."""
     events: EventLog = field(default_factory=EventLog)
     """What operators see happen (platform reachability, devices, switches, lock-outs)."""
     version: str = field(default_factory=_version)

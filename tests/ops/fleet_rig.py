@@ -307,6 +307,7 @@ class FleetRig:
         out = self.root / "prometheus"
         generated = self.kiosk("fleet", "targets", "--inventory", str(inventory), "--out", str(out),
                                "--tokens", str(tokens), "--rules", str(self.test_rules()),
+                               "--dashboard", str(ROOT / "deploy" / "grafana" / "kiosk-fleet.json"),
                                "--alertmanager", f"127.0.0.1:{am_port}", "--scrape-interval", self.scrape_interval,
                                "--evaluation-interval", self.evaluation_interval, "--scrape-timeout",
                                self.scrape_interval)

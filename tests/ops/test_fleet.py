@@ -107,6 +107,24 @@ def test_a_fleet_of_50_gateways_alerts_the_right_people_once(rig: FleetRig) -> N
                       ' state="online"} == 1)') == 4 * N_TERMINALS
     assert not rig.query('{__name__=~".+_created"}')
     assert rig.scalar("count(kiosk_gateway_clock_offset_seconds)") == N_TERMINALS
+    # The dashboard generated for this inventory: its variables list every terminal, and every stat panel
+    # shows a number on a healthy fleet ("terminals answering" included: 50 up, 0 down, not "No data").
+    board = json.loads((rig.root / "prometheus" / "kiosk-fleet.json").read_text(encoding="utf-8"))
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert len(variables["kiosk_id"]["options"]) == N_TERMINALS and len(variables["station"]["options"]) == 10
+    for panel in board["panels"]:
+        if panel["type"] != "stat":
+            continue
+        for target in panel["targets"]:
+            expr = target["expr"]
+            for name in ("district", "station", "kiosk_id"):
+                expr = expr.replace(f"${name}", ".*")
+            answer = rig.query(expr)
+            assert len(answer) == 1, (panel["title"], expr, answer)
+    answering = next(p for p in board["panels"] if p["title"] == "Terminals answering")
+    up, down = (rig.scalar(t["expr"].replace("$district", ".*").replace("$station", ".*").replace("$kiosk_id", ".*"))
+                for t in answering["targets"])
+    assert (up, down) == (N_TERMINALS, 0)
     time.sleep(6)  # longer than every shortened `for:` and Alertmanager's group wait
     assert rig.firing() == [], "alerts on a healthy fleet"
     assert rig.webhook is not None and rig.webhook.notifications() == []
