@@ -15,7 +15,6 @@ Nothing here holds personal data.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -23,17 +22,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kiosk import crypto
 from kiosk.settings import Settings
 
 SECRET_KEYS = ("secret", "pin_hash", "key", "password", "token")
 
 
 def _digest(chunks: list[bytes]) -> str:
-    h = hashlib.sha256()
-    for chunk in chunks:
-        h.update(len(chunk).to_bytes(8, "big"))
-        h.update(chunk)
-    return "sha256:" + h.hexdigest()[:12]
+    framed = b"".join(len(chunk).to_bytes(8, "big") + chunk for chunk in chunks)
+    return "sha256:" + crypto.sha256_hex(framed)[:12]
 
 
 def catalog_version(path: str | None) -> str:

@@ -6,11 +6,18 @@ elsewhere (outbox depth, platform reachability, heartbeat age, free disk, the ki
 and sessions) are read at scrape time by a custom collector, so they can never go stale.
 
 The fleet's alert rules and dashboard (``deploy/prometheus/``, ``deploy/grafana/``) use these
-names; ``tests/ops/test_metrics_fleet.py`` checks each one a rule uses is really exposed.
+names; ``tests/ops/test_metrics_fleet.py`` checks each one a rule uses is really exposed. The terminal's
+``kiosk_id``, ``station`` and ``district`` are put on every series by Prometheus, as target labels from
+the fleet inventory (``kiosk fleet targets``). No ``*_created`` series.
 
 | metric | labels | meaning |
 |---|---|---|
-| ``kiosk_gateway_info`` | kiosk_id, place, version | always 1; joins a terminal's id onto alerts |
+| ``kiosk_gateway_info`` | kiosk_id, place, version, catalog_version, settings_version | always 1: the terminal's software, catalog and settings versions (``local_api/ops/fleet_state.py``) |
+| ``kiosk_gateway_in_service`` / ``_service_changed_timestamp_seconds`` | | 1 in service, 0 out; when the switch was last set (the gateway's start when never) |
+| ``kiosk_gateway_clock_offset_seconds`` | | the platform's clock minus this terminal's (from its last answer's ``Date``; absent before one) |
+| ``kiosk_gateway_last_session_timestamp_seconds`` | | the last resident session the app reported (the gateway's start when none since) |
+| ``kiosk_gateway_auth_failures_total`` | | failed token checks |
+| ``process_*``, ``python_info`` | | prometheus_client's process and platform collectors (``process_start_time_seconds``: restart loops) |
 | ``kiosk_gateway_device_state`` | device, state | 1 for the state the app last reported, 0 for the other five; one device per configured id_reader, printer, ssc_reader, camera, document_camera, qr_camera |
 | ``kiosk_gateway_printer_paper`` | device, level | 1 for the paper level (ok, low, out, unknown), 0 for the others |
 | ``kiosk_gateway_device_operations_total`` / ``_errors_total`` | device | the device's counters since the app started |

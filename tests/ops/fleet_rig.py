@@ -43,11 +43,18 @@ FOR_OVERRIDES = {"KioskFleetUnreachable": "2s", "KioskStationUnreachable": "4s",
 DEFAULT_FOR = "3s"
 
 
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A free port not handed out before in this process (the kernel may offer a just-closed one again)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def tool(*names: str) -> str | None:
@@ -64,7 +71,7 @@ def rss_bytes(pid: int) -> int:
         text = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return 0
-    found = re.search(r"^VmRSS:\s+(\d+) kB", text, re.M)
+    found = re.search(r"^VmRSS:\s+(\d+) kB", text, re.MULTILINE)
     return int(found.group(1)) * 1024 if found else 0
 
 
@@ -110,7 +117,7 @@ class Webhook:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 with outer.lock:
                     outer.received.append({"path": self.path, "at": time.time(), **body})
@@ -259,9 +266,12 @@ class FleetRig:
 
     def provision_tokens(self) -> Path:
         """An operator token per terminal for Prometheus, made through the gateway's API, in tokens/<id>.token."""
+        return self.provision_tokens_for(self.terminals)
+
+    def provision_tokens_for(self, terminals: list[Terminal]) -> Path:
         tokens = self.root / "prometheus" / "tokens"
         tokens.mkdir(parents=True, exist_ok=True)
-        for t in self.terminals:
+        for t in terminals:
             made = requests.post(t.url + "/api/v1/tokens", headers=t.auth, timeout=10,
                                  json={"role": "operator", "label": "prometheus"})
             assert made.status_code == 201, made.text
