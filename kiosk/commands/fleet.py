@@ -143,8 +143,9 @@ def file_sd(entry: TerminalEntry) -> list[dict[str, Any]]:
 
 
 def scrape_jobs(inventory: Inventory, *, targets_dir: str, tokens_dir: str, interval: str | None = None,
-                timeout: str | None = None) -> list[dict[str, Any]]:
-    """One scrape job per terminal (its own token), all labelled ``job="kiosk"``."""
+                timeout: str | None = None, ca_file: str | None = None) -> list[dict[str, Any]]:
+    """One scrape job per terminal (its own token), all labelled ``job="kiosk"``; ``ca_file`` checks the
+    certificates of the terminals scraped over HTTPS (``gateway.tls_cert``)."""
     jobs = []
     for t in inventory.terminals:
         job: dict[str, Any] = {
@@ -153,6 +154,8 @@ def scrape_jobs(inventory: Inventory, *, targets_dir: str, tokens_dir: str, inte
             "file_sd_configs": [{"files": [f"{targets_dir}/{t.id}.json"]}],
             "relabel_configs": [{"target_label": "job", "replacement": JOB}],
         }
+        if t.scheme == "https" and ca_file:
+            job["tls_config"] = {"ca_file": ca_file}
         if interval:
             job["scrape_interval"] = interval
         if timeout:
@@ -177,14 +180,14 @@ def grafana_variables(inventory: Inventory) -> list[dict[str, Any]]:
 
 def prometheus_config(inventory: Inventory, *, targets_dir: str, tokens_dir: str, rules: list[str],
                       alertmanagers: list[str], scrape_interval: str = "30s", evaluation_interval: str = "30s",
-                      scrape_timeout: str = "10s") -> dict[str, Any]:
+                      scrape_timeout: str = "10s", ca_file: str | None = None) -> dict[str, Any]:
     """A whole ``prometheus.yml`` for the fleet."""
     return {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval,
                    "scrape_timeout": scrape_timeout, "external_labels": {"fleet": inventory.fleet}},
         "rule_files": rules,
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]},
-        "scrape_configs": scrape_jobs(inventory, targets_dir=targets_dir, tokens_dir=tokens_dir),
+        "scrape_configs": scrape_jobs(inventory, targets_dir=targets_dir, tokens_dir=tokens_dir, ca_file=ca_file),
     }
 
 
@@ -205,7 +208,7 @@ def dashboard_with_variables(dashboard: dict[str, Any], inventory: Inventory) ->
 def write_outputs(inventory: Inventory, out: Path, *, source: str, targets_dir: str = "targets",
                   tokens_dir: str = "tokens", rules: list[str] | None = None,
                   alertmanagers: list[str] | None = None, dashboard: Path | None = None,
-                  **intervals: str) -> list[Path]:
+                  ca_file: str | None = None, **intervals: str) -> list[Path]:
     """Write ``prometheus.yml``, ``targets/<id>.json`` (under ``out``), ``grafana-variables.json`` and, given
     the shipped ``dashboard``, ``kiosk-fleet.json`` with the inventory's variables."""
     # lazy: YAML only for this command (start-up: see kiosk/commands)
@@ -225,7 +228,7 @@ def write_outputs(inventory: Inventory, out: Path, *, source: str, targets_dir: 
         written.append(path)
     config = prometheus_config(inventory, targets_dir=targets_dir, tokens_dir=tokens_dir,
                                rules=rules if rules is not None else ["kiosk-alerts.yml"],
-                               alertmanagers=alertmanagers or ["localhost:9093"], **intervals)
+                               alertmanagers=alertmanagers or ["localhost:9093"], ca_file=ca_file, **intervals)
     path = out / "prometheus.yml"
     path.write_text(HEADER.format(source=source) + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
                     encoding="utf-8")
@@ -263,6 +266,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     targets.add_argument("--dashboard", metavar="FILE", help="also write kiosk-fleet.json: this Grafana dashboard "
                          "(deploy/grafana/kiosk-fleet.json) with the inventory's district, station and terminal "
                          "variables")
+    targets.add_argument("--ca-file", metavar="FILE", help="CA certificate Prometheus checks the terminals' "
+                         "HTTPS doors with (terminals with scheme https in the inventory)")
     targets.add_argument("--scrape-interval", default="30s")
     targets.add_argument("--evaluation-interval", default="30s")
     targets.add_argument("--scrape-timeout", default="10s")
@@ -303,7 +308,7 @@ def _targets(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     written = write_outputs(inventory, Path(args.out), source=args.inventory, tokens_dir=args.tokens,
                             rules=args.rules, alertmanagers=args.alertmanager,
-                            dashboard=Path(args.dashboard) if args.dashboard else None,
+                            dashboard=Path(args.dashboard) if args.dashboard else None, ca_file=args.ca_file,
                             scrape_interval=args.scrape_interval, evaluation_interval=args.evaluation_interval,
                             scrape_timeout=args.scrape_timeout)
     print(f"wrote {len(written)} file(s) to {args.out} for {len(inventory.terminals)} terminal(s); reload "

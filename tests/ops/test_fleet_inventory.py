@@ -66,6 +66,10 @@ def test_targets_give_each_terminal_its_labels_and_its_own_token(tmp_path: Path)
     assert len({j["authorization"]["credentials_file"] for j in jobs}) == 6  # a token per terminal
     dx = next(j for j in jobs if j["job_name"] == "kiosk/HC-DX-001")
     assert dx["scheme"] == "https" and dx["relabel_configs"] == [{"target_label": "job", "replacement": "kiosk"}]
+    assert "tls_config" not in dx
+    done = kiosk("fleet", "targets", "--inventory", str(INVENTORY), "--out", str(tmp_path), "--ca-file", "/etc/ca.crt")
+    jobs = yaml.safe_load((tmp_path / "prometheus.yml").read_text(encoding="utf-8"))["scrape_configs"]
+    assert [j["job_name"] for j in jobs if j.get("tls_config") == {"ca_file": "/etc/ca.crt"}] == ["kiosk/HC-DX-001"]
     board = json.loads((tmp_path / "kiosk-fleet.json").read_text(encoding="utf-8"))
     variables = {v["name"]: v for v in board["templating"]["list"]}
     assert variables["station"]["type"] == "custom" and len(variables["station"]["options"]) == 5
