@@ -27,8 +27,7 @@ from typing import Any
 
 import pytest
 import requests
-
-from tests.ops.fleet_rig import FleetRig, Terminal, device, firing_alerts, tool, wait_for
+from fleet_rig import FleetRig, Terminal, device, firing_alerts, tool, wait_for
 
 pytestmark = [pytest.mark.fleet, pytest.mark.timeout(900)]
 
