@@ -26,6 +26,18 @@ _CACHE: OrderedDict[tuple[Any, ...], pygame.Surface] = OrderedDict()
 _CACHE_MAX = 64
 
 
+def open_rows() -> int:
+    """How many drawn rows are kept."""
+    return len(_CACHE)
+
+
+def forget_rows() -> None:
+    """Drop the drawn rows (a session ended: the next resident's list is drawn afresh)."""
+    _CACHE.clear()
+    _layout.cache_clear()
+    _text_rects.cache_clear()
+
+
 def row_height(elder: bool) -> int:
     """The height of a row whose texts fit on one line each (longer names make taller rows)."""
     return ELDER_ROW_H if elder else ROW_H
