@@ -1,4 +1,4 @@
-"""The scrollable item list (all 292 items, a department, a life event, search results).
+"""The scrollable item list (all the items, a department, a life event, search results).
 
 Built for 60 fps while a finger drags it: each row is rendered once into a cached surface and
 only the rows inside the visible band are blitted; the scroll offset lives in the renderer (it is
@@ -24,6 +24,18 @@ _CACHE: OrderedDict[tuple[Any, ...], pygame.Surface] = OrderedDict()
 # what a day of residents costs (P9, issue 25): 800 rows (every item × language × elder mode) grew the
 # app by ≈ 400 MB; 64 covers several screens of a list a finger drags back and forth (P2).
 _CACHE_MAX = 64
+
+
+def open_rows() -> int:
+    """How many drawn rows are kept."""
+    return len(_CACHE)
+
+
+def forget_rows() -> None:
+    """Drop the drawn rows (a session ended: the next resident's list is drawn afresh)."""
+    _CACHE.clear()
+    _layout.cache_clear()
+    _text_rects.cache_clear()
 
 
 def row_height(elder: bool) -> int:

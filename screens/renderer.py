@@ -11,6 +11,7 @@ from kiosk.flow.views import CardPromptView, CategoriesView, ListView, PaymentVi
 from screens import (
     assisted,
     attract,
+    bundle,
     card_prompt,
     categories,
     confirm,
@@ -71,6 +72,9 @@ PAGES: dict[str, Page] = {
     "payment": payment.draw,
     "staff_signin": assisted.draw_signin,
     "assisted_consent": assisted.draw_consent,
+    "bundle": bundle.draw_intro,  # 一件事 (screens/bundle.py)
+    "bundle_review": bundle.draw_review,
+    "bundle_result": bundle.draw_result,
 }
 
 
@@ -187,7 +191,10 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "printing": "printing_title", "done": "done_title", "thanks": "thanks_title",
           "timeout": "timeout_title", "error": "error_title", "result": "result_title", "detail": "detail_title",
           "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title",
-          "payment": "pay_title", "staff_signin": "staff_signin_title", "assisted_consent": "assisted_consent_title"}
+          "payment": "pay_title"}
+TITLES.update({"bundle": "bundle_title", "bundle_review": "bundle_review_title",  # 一件事 (screens/bundle.py)
+               "bundle_result": "bundle_result_title"})
+TITLES.update({"staff_signin": "staff_signin_title", "assisted_consent": "assisted_consent_title"})  # assisted mode
 
 
 def _listing(view: View) -> tuple[str, ...] | None:
@@ -204,7 +211,7 @@ def main_text(view: View, t: Callable[..., str]) -> str:
     if view.screen == "maintenance":
         return maintenance.TITLE
     text = t(done.title_key(view) if view.screen == "done" else TITLES[view.screen])
-    if view.item_name and view.screen in ("detail", "card_prompt", "confirm", "done", "result", "payment"):
+    if view.item_name and view.screen in ("detail", "card_prompt", "confirm", "done", "result", "payment", "bundle"):
         text = f"{text}。{view.item_name}"
     if view.screen == "done":
         text = "。".join([text, *done.outcome_texts(view, t)])

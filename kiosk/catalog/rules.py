@@ -33,6 +33,8 @@ PREFILL_TYPES: dict[str, tuple[str, ...]] = {
     "pass_number": ("text",),
 }
 NON_BIOMETRIC = ("id_card", "social_security_card", "app_qr")
+CARD_ONLY = ("id_card", "social_security_card")
+"""Identity checks that prove possession of a card, not presence of a living person."""
 
 Report = Callable[[str, str], None]  # (field, message) about the item being checked
 
@@ -100,6 +102,11 @@ def _check_identity(item: ServiceItem, bad: Report) -> None:
         bad("identity_alternatives", "alternatives make no sense when no identity is asked for")
     if item.kind == "certification" and not item.uses_face():
         bad("identity", "a certification item verifies a living person: it needs id_card_face")
+    if item.kind == "certification" and any(a in CARD_ONLY for a in accepted):
+        # A proof-of-life check: a card proves who holds it, not that the person is alive. The app's own
+        # live check (app_qr) or staff at the station are the non-biometric ways.
+        bad("identity_alternatives", "a certification item is a proof-of-life check: a card alone "
+            "(id_card, social_security_card) would defeat it; accept app_qr (or staff help) instead")
 
 
 def _check_flow(item: ServiceItem, bad: Report) -> None:

@@ -14,7 +14,7 @@ import importlib
 
 GROUPS = ("kiosk.commands.devices", "kiosk.commands.outbox", "kiosk.commands.catalog",
           "kiosk.commands.maintenance", "kiosk.commands.audit", "kiosk.commands.totp",
-          "kiosk.commands.staff")
+          "kiosk.commands.fleet", "kiosk.commands.staff")
 
 
 def register_all(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -85,7 +85,9 @@ def consent_tapped(flow: KioskFlow, target: str) -> list[Effect] | None:
         s.extra.pop("face_failed", None)
         s.extra["face_checking"] = True
         return [*flow.go(Screen.WORKING), CaptureFace()]
-    if target.startswith("alt:") and target[4:] in NON_BIOMETRIC:
+    if target.startswith("alt:") and target[4:] in NON_BIOMETRIC and s.item is not None \
+            and target[4:] in s.item.accepted_identity():
+        # Only a way the item accepts: a stale or forged touch cannot swap a proof-of-life check for a card.
         s.extra["awaiting"] = target[4:]
         return flow.go(Screen.CARD_PROMPT)
     return None

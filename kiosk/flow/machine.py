@@ -14,7 +14,7 @@ import datetime as _dt
 from collections.abc import Callable
 
 from kiosk.catalog.loading import Catalog, ServiceItem
-from kiosk.flow import assisted, browse, journeys, payment, qr
+from kiosk.flow import assisted, browse, bundle, journeys, payment, qr
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
     BUSY,
@@ -82,6 +82,7 @@ HANDLERS: dict[Screen, ScreenHandler] = {
     Screen.PAYMENT: payment.PAYMENT,
     Screen.STAFF_SIGNIN: assisted.STAFF_SIGNIN,
     Screen.ASSISTED_CONSENT: assisted.ASSISTED_CONSENT,
+    **bundle.HANDLERS,  # 一件事: the bundle's intro, review and result (kiosk/flow/bundle.py)
 }
 
 
@@ -209,8 +210,8 @@ class KioskFlow:
 
     @property
     def handler(self) -> ScreenHandler:
-        """The current screen's handler."""
-        return HANDLERS.get(self.screen, NOTHING)
+        """The current screen's handler (a bundle's own while its items are submitted and printed)."""
+        return bundle.handler_for(self, HANDLERS.get(self.screen, NOTHING))
 
     @property
     def language(self) -> str:
@@ -316,6 +317,7 @@ class KioskFlow:
 
     def go(self, screen: Screen) -> list[Effect]:
         """Show ``screen``; leaving the scan screen (for whatever reason) cancels its scan."""
+        screen = bundle.redirect(self, screen)  # a bundle's review instead of a single item's
         if screen != Screen.SCAN:
             self.cancel_scan()
         self.screen = screen
@@ -359,6 +361,8 @@ class KioskFlow:
         return [Show(self.screen)]
 
     def _tapped(self, target: str) -> list[Effect]:
+        if target.startswith("bundle:") and self.screen in bundle.OPENED_FROM:
+            return bundle.open_bundle(self, target[7:])  # 一件事: one journey, wherever it was found
         handler = self.handler
         generic = target.startswith(GENERIC)
         if not generic:

@@ -46,11 +46,14 @@ class Screen(str, enum.Enum):
     PAYMENT = "payment"  # a fee: the amount and what it is for, then the payment QR code and its countdown
     STAFF_SIGNIN = "staff_signin"  # assisted mode: a staff member shows their staff pass QR (kiosk/flow/assisted.py)
     ASSISTED_CONSENT = "assisted_consent"  # assisted mode: the resident consents, or a 委托书 is captured
+    BUNDLE = "bundle"  # 一件事: what the bundle does and the items it includes, then start (kiosk/flow/bundle.py)
+    BUNDLE_REVIEW = "bundle_review"  # 一件事: what will be submitted to which department
+    BUNDLE_RESULT = "bundle_result"  # 一件事: each item's receipt number or why it was not submitted
 
 
 # Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
 BUSY = frozenset({Screen.WORKING, Screen.PRINTING})
-ENDED = frozenset({Screen.THANKS, Screen.TIMEOUT, Screen.ERROR, Screen.DONE})
+ENDED = frozenset({Screen.THANKS, Screen.TIMEOUT, Screen.ERROR, Screen.DONE, Screen.BUNDLE_RESULT})
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -252,10 +255,19 @@ class StaffSignedIn:
     token_id: str
 
 
+@dataclass(frozen=True)
+class DeliveriesChecked:
+    """一件事: what the gateway's outbox says of each receipt (``queued``, ``sending``, ``delivered``,
+    ``rejected``, ``expired``; ``unknown`` when it could not be asked)."""
+
+    states: dict[str, str]
+
+
 Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
-         | ProgressAnswered | PaymentAnswered | StaffSignedIn)
+         | ProgressAnswered | PaymentAnswered
+         | DeliveriesChecked | StaffSignedIn)
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -336,6 +348,10 @@ class Submit:
     materials: tuple[Material, ...] = ()
     assisted: dict[str, Any] = field(default_factory=dict)
     """Assisted mode (代办): the staff number as 代办人, the consent and the 委托书's material ({} otherwise)."""
+    bundle_id: str = ""
+    """一件事: the bundle's UUID every item of one bundle journey carries ("" for a single item)."""
+    bundle_code: str = ""
+    """一件事: the bundle's catalog code (``birth`` …), "" for a single item."""
 
     def __repr__(self) -> str:
         return f"Submit(kind={self.kind!r}, item_code={self.item_code!r}, materials={len(self.materials)})"
@@ -457,9 +473,18 @@ class StaffSignedOut:
     reason: str
 
 
+@dataclass(frozen=True)
+class CheckDeliveries:
+    """一件事: ask the gateway's outbox how far each of these receipts got (answered by
+    :class:`DeliveriesChecked`)."""
+
+    receipts: tuple[str, ...]
+
+
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
           | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress
-          | CreatePayment | PollPayment | CancelPayment | StaffSignedOut)
+          | CreatePayment | PollPayment | CancelPayment
+          | CheckDeliveries | StaffSignedOut)
 
 
 def id_type(card_type: str, number: str) -> str:

@@ -257,6 +257,15 @@ class AssistedBody(_Body):
     """The material holding the signed 委托书 (its ``name``); required with consent ``power_of_attorney``."""
 
 
+class BundleRef(_Body):
+    """一件事: the bundle journey a submission belongs to; every item of one journey carries the same."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    """The journey's UUID (lower-case, hyphenated)."""
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
+    """The bundle's catalog code (``birth``, ``school`` …)."""
+
+
 class SubmissionBody(_Body):
     max_json_bytes: ClassVar[int | None] = None  # materials: the app's limit (gateway.max_materials_mb)
     kind: Literal["application", "print_request"]
@@ -269,6 +278,8 @@ class SubmissionBody(_Body):
     """The app's own key for this submission: sent again after a lost answer, it is stored once."""
     assisted: AssistedBody | None = None
     """Assisted mode: 代办人, the consent and the 委托书's material (absent for a resident on their own)."""
+    bundle: BundleRef | None = None
+    """一件事: set when the submission is one item of a bundle journey."""
 
     @model_validator(mode="after")
     def _power_of_attorney(self) -> SubmissionBody:

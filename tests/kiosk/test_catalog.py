@@ -1,4 +1,4 @@
-"""The packaged service catalog: 292 items, what the screens and the gateway rely on, and realism."""
+"""The packaged service catalog: 301 items, what the screens and the gateway rely on, and realism."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def catalog() -> Catalog:
 
 
 def test_packaged_catalog_has_292_items_with_unique_codes(catalog):
-    assert len(catalog.items) == 292
-    assert len({i.code for i in catalog.items}) == 292
+    assert len(catalog.items) == 301
+    assert len({i.code for i in catalog.items}) == 301
 
 
 def test_the_simulators_print_items_are_print_items_with_their_names(catalog):
@@ -80,15 +80,15 @@ def test_every_face_item_offers_a_non_biometric_way(catalog):
 
 def test_counts_look_like_a_real_terminal(catalog):
     stats = catalog.stats()
-    assert stats["items"] == 292
+    assert stats["items"] == 301
     kinds = stats["kinds"]
-    assert kinds["print"] + kinds["query"] > 292 / 2  # most items are prints and queries
+    assert kinds["print"] + kinds["query"] > 301 / 2  # most items are prints and queries
     assert set(kinds) == {"guide", "query", "print", "apply", "appointment", "certification"}
     departments = stats["departments"]
     for name in ("公安", "人社", "医保", "交通", "公积金", "民政", "税务", "不动产", "市场监管", "教育", "卫健", "残联"):
         assert departments.get(name, 0) >= 3, name
     assert departments["人社"] == max(departments.values())
-    assert sum(departments.values()) == 292
+    assert sum(departments.values()) == 301
     assert set(stats["identity"]) <= {"none", "id_card", "id_card_face", "social_security_card", "app_qr"}
     # personal records need identity; only public information goes without
     for item in catalog.items:
@@ -96,10 +96,13 @@ def test_counts_look_like_a_real_terminal(catalog):
             assert item.kind in ("guide", "query"), item.code
 
 
-def test_certification_uses_face_with_alternatives(catalog):
-    item = catalog.get("rs-ylrz")
-    assert item.kind == "certification" and item.identity == "id_card_face"
-    assert {"social_security_card", "app_qr"} <= set(item.identity_alternatives)
+def test_certification_is_face_or_app_never_a_card_alone(catalog):
+    """养老金资格认证 is a proof-of-life check: a card proves possession, not that the pensioner is alive."""
+    certifications = [i for i in catalog.items if i.kind == "certification"]
+    assert {i.code for i in certifications} >= {"rs-ylrz", "rs-gsrz", "rs-yszr"}
+    for item in certifications:
+        assert item.identity == "id_card_face", item.code
+        assert item.identity_alternatives == ("app_qr",), item.code
 
 
 def test_life_event_bundles_name_existing_items(catalog):
@@ -151,7 +154,7 @@ def test_themes_list_items(catalog):
 
 def test_item_codes_follow_their_department(catalog):
     counts = Counter(i.department_code for i in catalog.items)
-    assert sum(counts.values()) == 292
+    assert sum(counts.values()) == 301
     assert len(catalog.in_department("gjj")) == counts["gjj"]
     for item in catalog.items:
         assert item.code.startswith(item.department_code + "-")

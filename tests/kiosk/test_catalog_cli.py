@@ -20,10 +20,10 @@ def test_stats_json_reports_292_valid_items():
     done = run("stats", "--json")
     assert done.returncode == 0, done.stderr
     stats = json.loads(done.stdout)
-    assert stats["items"] == 292
-    assert sum(stats["departments"].values()) == 292
-    assert sum(stats["kinds"].values()) == 292
-    assert sum(stats["identity"].values()) == 292
+    assert stats["items"] == 301
+    assert sum(stats["departments"].values()) == 301
+    assert sum(stats["kinds"].values()) == 301
+    assert sum(stats["identity"].values()) == 301
     assert stats["departments"]["人社"] > 0 and stats["kinds"]["print"] > 0
 
 
@@ -71,12 +71,12 @@ def test_show_unknown_code_fails_with_a_hint(capsys):
 def test_export_csv_and_json(tmp_path, capsys):
     assert main(["catalog", "export", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert len(rows) == 292 and rows[0]["code"] == "rs-sbjfzm"
+    assert len(rows) == 301 and rows[0]["code"] == "rs-sbjfzm"
     assert rows[0]["name_zh_TW"] == "社保參保繳費證明列印"
     out = tmp_path / "catalog.json"
     assert main(["catalog", "export", "--format", "json", "--out", str(out)]) == 0
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert len(data["items"]) == 292 and set(data["bundles"]) >= {"birth", "retirement"}
+    assert len(data["items"]) == 301 and set(data["bundles"]) >= {"birth", "retirement"}
 
 
 def test_validate_refuses_a_fee_with_no_payment_route(tmp_path):

@@ -208,3 +208,15 @@ def test_every_fee_item_of_the_packaged_catalog_is_paid_at_the_terminal():
     fees = [i for i in catalog.items if i.fee_yuan > 0]
     assert fees and all(i.payment == "catalog_amount" for i in fees)
     assert {i.code for i in catalog.items if i.payment == "platform_amount"} >= {"ga-wfcl", "sw-jmjf"}
+
+
+@pytest.mark.parametrize("card", ["social_security_card", "id_card"])
+def test_a_proof_of_life_check_that_a_card_alone_passes_is_refused(tmp_path, card):
+    certification = ('[[items]]\ncode = "rs-ylrz"\nname = { zh_CN = "养老金资格认证", en = "Pension check" }\n'
+                     'kind = "certification"\nidentity = "id_card_face"\n'
+                     f'identity_alternatives = ["{card}", "app_qr"]\n'
+                     'output = "receipt"\ndevices = ["printer", "camera"]\n\n')
+    problems = problems_of(write(tmp_path / "c", rs=DEPARTMENT + certification))
+    assert any("rs-ylrz: identity_alternatives:" in p and "proof-of-life" in p for p in problems), problems
+    fixed = certification.replace(f'"{card}", ', "")
+    assert Catalog.load(write(tmp_path / "ok", rs=DEPARTMENT + fixed)).get("rs-ylrz").identity_alternatives == ("app_qr",)

@@ -159,3 +159,15 @@ def test_assisted_journey_names_the_staff_member_as_agent_at_the_platform(tmp_pa
     assert summary["delivered"] and summary["platform_holds_receipt"] and summary["printed"]
     assert "assisted_consent" in " ".join(summary["screens"])
     assert sample_cards()[0].id_number not in (tmp_path / "assisted" / "summary.json").read_text(encoding="utf-8")
+def test_bundle_birth_journey_is_one_identity_one_form_and_one_receipt_with_every_item(tmp_path: Path):
+    """出生一件事 (kiosk demo --journey bundle_birth): every item received with its own number."""
+    summary = run_journey_subprocess(tmp_path, "bundle_birth")
+    seen = summary["seen"]
+    assert seen["items"] == ["wj-sydj", "ga-csdj", "yb-xsecb", "rs-sbkbl", "yb-syfy"]
+    assert set(seen["states"].values()) == {"accepted"} and summary["printed"] and seen["face_verified"]
+    assert summary["receipt_no"] in seen["receipts"].values() and summary["platform_holds_receipt"]
+    assert len(set(seen["receipts"].values())) == 5
+    assert len(seen["fields_asked"]) == len(set(seen["fields_asked"]))
+    screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
+    assert screens.count("consent") == 1 and screens.count("form") == 1  # identity once, one form
+    assert {"bundle", "bundle_review", "bundle_result"} <= set(screens)

@@ -75,7 +75,7 @@ def test_tap_counts_on_release_and_a_drag_off_the_button_cancels_it(app):
     assert app.flow.screen.value == "home"
     tap(app, "browse:all")
     assert app.flow.screen.value == "list"
-    assert "共 292 项" in app.renderer.main_text or len(app.flow.view().list) == 292
+    assert "共 301 项" in app.renderer.main_text or len(app.flow.view().list) == 301
 
 
 def test_dragging_the_list_scrolls_it_without_opening_an_item_and_a_fling_glides(app, tmp_path: Path):
