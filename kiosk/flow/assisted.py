@@ -8,6 +8,7 @@
                    ``power_of_attorney``; the page goes with the submission as a material)
                  ─► working (Submit with ``assisted``: 代办人 = the staff number, the consent, the 委托书's name)
     a fee item   review ─submit─► assisted_consent ─► payment (its CreatePayment carries ``assisted``)
+    一件事       the first item's Submit ─► assisted_consent; every later item of that bundle carries the same
     staff:end, or the staff session's own timeouts (``[assisted]`` settings) ─► attract, everything forgotten
 
 The staff session lives beside the resident's (``KioskFlow.staff``): a resident's session ending (done,
@@ -108,6 +109,11 @@ def after(flow: KioskFlow, was: Screen, effects: list[Effect]) -> list[Effect]:
         extra: tuple[Material, ...] = s.extra.get("assisted_materials", ())
         effects = [dataclasses.replace(e, assisted=block, materials=(*e.materials, *extra))
                    if isinstance(e, CreatePayment) and not e.assisted else e for e in effects]
+    bundled = s.extra.get("assisted_bundle")
+    if bundled is not None:  # 一件事: the resident consented once for the whole bundle; each item carries it
+        bundle_id, given, pages = bundled
+        effects = [dataclasses.replace(e, assisted=given, materials=(*e.materials, *pages))
+                   if isinstance(e, Submit) and not e.assisted and e.bundle_id == bundle_id else e for e in effects]
     held: list[Submit | Screen] = [e for e in effects if isinstance(e, Submit) and not e.assisted]
     if not held and was is Screen.REVIEW and flow.screen is Screen.PAYMENT and block is None:
         held = [Screen.PAYMENT]
@@ -274,6 +280,8 @@ def release(flow: KioskFlow, block: dict[str, Any], extra: tuple[Material, ...])
         s.extra["assisted_block"], s.extra["assisted_materials"] = block, extra
         return flow.go(Screen.PAYMENT)
     assert isinstance(held, Submit)
+    if held.bundle_id:  # the bundle's next items carry the same consent (and 委托书) without asking again
+        s.extra["assisted_bundle"] = (held.bundle_id, block, extra)
     submit = dataclasses.replace(held, assisted=block, materials=(*held.materials, *extra))
     return [*flow.go(Screen.WORKING), submit]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from test_flow_bundle import fill_and_capture, to_form  # 一件事 up to its review, as its own tests walk it
 from test_flow_payment import to_review  # a fee item's journey up to its review, as its own tests walk it
 
 from devices.id_card.identity import sample_cards
@@ -205,3 +206,30 @@ def test_no_staff_sign_in_while_the_terminal_is_out_of_service(kiosk):
     kiosk.handle(flow.ServiceSwitched(False, "维护中"))
     kiosk.handle(flow.Tapped("staff:signin"))
     assert kiosk.screen is Screen.ATTRACT and kiosk.staff is None
+
+
+def test_a_bundle_asks_once_and_every_item_carries_the_consent_and_the_power_of_attorney(kiosk, wall):
+    sign_in(kiosk)
+    to_form(kiosk, "birth")
+    fill_and_capture(kiosk)
+    effects = kiosk.handle(flow.Tapped("submit"))
+    assert kiosk.screen is Screen.ASSISTED_CONSENT and not of(effects, flow.Submit)
+    kiosk.handle(flow.Tapped("assisted:poa"))
+    kiosk.handle(flow.Tapped("assisted:capture"))
+    kiosk.handle(flow.PageCaptured(POA_MATERIAL, b"\xff\xd8poa", 1000, 1400))
+    effects = kiosk.handle(flow.Tapped("assisted:poa_submit"))
+    submits = of(effects, flow.Submit)
+    serial = 0
+    while kiosk.screen is Screen.WORKING:
+        last = effects[-1]
+        if isinstance(last, flow.FetchDocument):
+            effects = kiosk.handle(flow.DocumentFetched({"title": "证明", "rows": [], "doc_no": "D1"}))
+        else:
+            serial += 1
+            effects = kiosk.handle(flow.SubmissionAccepted(f"HC-DEMO-001-20261121-{serial:06d}"))
+        assert kiosk.screen is not Screen.ASSISTED_CONSENT, "asked again within one bundle"
+        submits += of(effects, flow.Submit)
+    assert len(submits) == 5 and len({s.bundle_id for s in submits}) == 1
+    for s in submits:
+        assert s.assisted["agent_staff_no"] == "0427" and s.assisted["consent"]["kind"] == "power_of_attorney"
+        assert s.materials[-1].name == POA_NAME == s.assisted["power_of_attorney"]
