@@ -119,6 +119,8 @@ def status() -> Any:
         "forwarder": {"alive": svc.forwarder.alive, "backoff_s": round(svc.forwarder.backoff_remaining_s, 1)},
         "disk": _disk(),
         "payments": payments,  # counts by state and the amount paid; no payer data
+        "catalog_version": svc.catalog_version(),
+        "catalog_rollout": svc.catalog_state() if svc.catalog_state else None,
     })
 
 
