@@ -221,10 +221,10 @@ def read_bundle(data: bytes, keys: Sequence[VerifyKey]) -> CatalogBundle:
     for name, entry in listed.items():
         if not isinstance(name, str) or not _NAME.match(name) or not isinstance(entry, dict):
             raise BundleError(f"manifest.json: a bad file entry {name!r}")
-        body = files.get(name)
-        if body is None:
+        found = files.get(name)
+        if found is None:
             raise BundleError(f"{name}: in the manifest but missing from the bundle (truncated?)")
-        if len(body) != entry.get("size") or sha256_hex(body) != entry.get("sha256"):
+        if len(found) != entry.get("size") or sha256_hex(found) != entry.get("sha256"):
             raise BundleError(f"{name}: its SHA-256 or size differs from the manifest (altered bundle)")
     return CatalogBundle(version, created, files, manifest_bytes, signed_by, sha256_hex(data))
 

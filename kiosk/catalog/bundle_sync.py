@@ -50,7 +50,7 @@ class BundleSync:
         self.interval_s = interval_s
         self.on_installed = on_installed
         self.last_error = ""
-        """The last refusal in words for the operator ("" after a good install)."""
+        """The last refusal in words for the operator (kept after a rollback: it says why)."""
         self.last_checked: float | None = None
         self._refused: dict[tuple[str, str], str] = {}
         self._unreported: list[tuple[str, str, str]] = []
@@ -72,7 +72,7 @@ class BundleSync:
         while True:
             try:
                 self.sync_once()
-            except Exception:  # noqa: BLE001 - the thread must outlive any surprise; it is logged
+            except Exception:
                 log.exception("catalog rollout: unexpected failure; trying again later")
             if self._stop.wait(self.interval_s):
                 return
@@ -120,7 +120,6 @@ class BundleSync:
                 log.error("catalog rollout: %s; catalog %s keeps serving", self.last_error, self.store.version())
                 self._queue_report(wanted, "invalid", reason)
                 return SyncOutcome("refused", wanted, reason)
-            self.last_error = ""
             log.warning("catalog rollout: catalog %s installed (%d items); the app shows it from its next "
                         "attract screen", wanted, len(catalog))
             if self.on_installed is not None:

@@ -59,6 +59,8 @@ class BundleShelf:
     bundles: dict[str, bytes] = field(default_factory=dict)
     plan: RolloutPlan | None = None
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """Every report, in order (kiosk id, version, status, reason, at)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -107,6 +109,7 @@ def report() -> Any:
     with books.lock:
         books.reports[kiosk_id] = {"version": body["version"], "status": body["status"], "reason": reason,
                                    "at": time.time()}
+        books.history.append({"kiosk_id": kiosk_id, **books.reports[kiosk_id]})
         plan = books.plan
         if body["status"] == "invalid" and plan is not None and plan.version == body["version"] \
                 and plan.state == "rolling":
@@ -155,6 +158,7 @@ def get_plan() -> Any:
     books = shelf()
     with books.lock:
         return jsonify({"plan": asdict(books.plan) if books.plan else None, "reports": dict(books.reports),
+                        "history": list(books.history),
                         "bundles": sorted(books.bundles)})
 
 
