@@ -40,6 +40,8 @@ if (( want_test )); then
     # Browser tests of the operator console (Playwright drives Debian's Chromium; no browser download)
     # and promtool for the alert rules' unit tests.
     need chromium prometheus
+    # The journal shipping example's test: systemd-journal-upload and -remote (deploy/logs/).
+    need systemd-journal-remote
 fi
 if (( ${#apt_packages[@]} )); then
     if [[ $(id -u) -ne 0 ]]; then

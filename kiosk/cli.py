@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = _load(args)
         except SettingsError as exc:
             return _settings_failed(exc)
-    setup_logging(settings.logging.level, process=args.command)
+    setup_logging(settings.logging.level, process=args.command, kiosk_id=settings.kiosk.id)
     if args.command in ("run", "app"):
         # A device that is not there does not stop the terminal: it runs degraded and says so.
         _report_warnings(settings_warnings(settings), "starting anyway: the terminal runs without what is "
