@@ -323,7 +323,8 @@ def catalog_rollout(settings: Settings, services: GatewayServices,
             services.item_codes = services.item_codes | frozenset(item.code for item in catalog.items)
 
     sync = BundleSync(store, keys, plan=client.catalog_rollout, download=client.catalog_bundle,
-                      report=client.report_catalog, interval_s=settings.catalog.poll_s, on_installed=widen_codes)
+                      report=client.report_catalog, interval_s=settings.catalog.poll_s, on_installed=widen_codes,
+                      on_event=services.events.add)
     services.catalog_state = lambda: {"version": store.version(), "last_error": sync.last_error,
                                       "last_checked": sync.last_checked}
     return sync, client

@@ -41,7 +41,8 @@ class BundleSync:
 
     def __init__(self, store: BundleStore, keys: Sequence[VerifyKey], *, plan: Callable[[], dict[str, Any]],
                  download: Callable[[str], bytes], report: Callable[[str, str, str], None],
-                 interval_s: float = 300.0, on_installed: Callable[[Catalog], None] | None = None) -> None:
+                 interval_s: float = 300.0, on_installed: Callable[[Catalog], None] | None = None,
+                 on_event: Callable[[str, str], None] | None = None) -> None:
         self.store = store
         self.keys = list(keys)
         self._plan = plan
@@ -49,6 +50,8 @@ class BundleSync:
         self._report = report
         self.interval_s = interval_s
         self.on_installed = on_installed
+        self.on_event = on_event
+        """Told ``(kind, message)`` for the operators' events: catalog_installed, catalog_refused, catalog_rollback."""
         self.last_error = ""
         """The last refusal in words for the operator (kept after a rollback: it says why)."""
         self.last_checked: float | None = None
@@ -93,12 +96,14 @@ class BundleSync:
             if wanted == PACKAGED:
                 self.store.deactivate()
                 log.warning("catalog rollout: back to the packaged catalog, as the platform's plan says")
+                self._tell("catalog_rollback", "back to the packaged catalog, as the platform's plan says")
                 self._queue_report(wanted, "active", "")
                 return SyncOutcome("activated", wanted)
             if (wanted, str(expected)) in self._refused:
                 return SyncOutcome("refused", wanted, self._refused[(wanted, str(expected))])
             if wanted in self.store.installed() and self.store.activate(wanted):
                 log.warning("catalog rollout: catalog %s active again (already here, checked)", wanted)
+                self._tell("catalog_rollback", f"catalog {wanted} active again, as the platform's plan says")
                 self._queue_report(wanted, "active", "")
                 return SyncOutcome("activated", wanted)
             try:
@@ -118,14 +123,21 @@ class BundleSync:
                 self._refused[(wanted, str(expected))] = reason
                 self.last_error = f"catalog {wanted} refused: {reason}"
                 log.error("catalog rollout: %s; catalog %s keeps serving", self.last_error, self.store.version())
+                self._tell("catalog_refused", f"{self.last_error}; catalog {self.store.version()} keeps serving")
                 self._queue_report(wanted, "invalid", reason)
                 return SyncOutcome("refused", wanted, reason)
             log.warning("catalog rollout: catalog %s installed (%d items); the app shows it from its next "
                         "attract screen", wanted, len(catalog))
             if self.on_installed is not None:
                 self.on_installed(catalog)
+            self._tell("catalog_installed", f"catalog {wanted} installed ({len(catalog)} items); the screen shows "
+                       "it from its next attract screen")
             self._queue_report(wanted, "active", "")
             return SyncOutcome("installed", wanted)
+
+    def _tell(self, kind: str, message: str) -> None:
+        if self.on_event is not None:
+            self.on_event(kind, message)
 
     def _queue_report(self, version: str, status: str, reason: str) -> None:
         self._unreported.append((version, status, reason))

@@ -94,6 +94,10 @@ def test_staged_rollout_and_automatic_rollback_over_ten_gateways(fleet) -> None:
     status = requests.get(urls[ids.index(refusers[0])] + "/api/v1/status",
                           headers={"Authorization": f"Bearer {tokens[ids.index(refusers[0])]}"}, timeout=10).json()
     assert "catalog 2026.12.3 refused: bad signature" in status["catalog_rollout"]["last_error"]
+    events = requests.get(urls[ids.index(refusers[0])] + "/api/v1/events",
+                          headers={"Authorization": f"Bearer {tokens[ids.index(refusers[0])]}"}, timeout=10).json()
+    refused = [e for e in events["events"] if e["kind"] == "catalog_refused"]
+    assert refused and "keeps serving" in refused[-1]["message"]
 
     # 5. a truncated bundle and one that fails validation are refused the same way
     for version, damage in (("2026.12.4", "truncated"), ("2026.12.5", "invalid")):
