@@ -1,7 +1,8 @@
 """Signed catalog bundles for tests, and the publisher's side of a rollout against the platform simulator
 (issue 22). The fleet test calls these too:
 
-    key = SigningKey.generate("intl")                  # its public text goes into catalog.bundle_keys
+    key = SigningKey.generate("intl")
+    env = gateway_env(key)                             # KIOSK_CATALOG__BUNDLE_KEYS / __POLL_S for each gateway
     data = make_bundle("2026.12.1", key)               # the packaged catalog, one item renamed
     data = make_bundle("bad", key, damage="signature") # or "truncated", "invalid" (fails validation),
                                                        # "altered" (a file changed after signing)
@@ -9,6 +10,7 @@
     plan(sim_url, "2026.12.1", percent=10)             # or kiosks=[...], previous="2026.11.1"
     plan_state(sim_url)                                # {"plan": {..., "state": "rolled_back"}, "reports": {...}}
     versions(gateway_urls, token)                      # each gateway's /api/v1/status catalog_version
+    wait_versions(gateway_urls, tokens, ["2026.12.1"] * n)   # until every gateway says so (or fail)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -88,11 +91,30 @@ def plan_state(sim_url: str) -> dict[str, Any]:
     return found
 
 
-def versions(gateway_urls: Iterable[str], token: str) -> list[str]:
-    """Each gateway's ``catalog_version`` as its operators' status says."""
+def gateway_env(key: SigningKey, poll_s: float = 1.0) -> dict[str, str]:
+    """Settings (as ``KIOSK_…`` variables) for a gateway that takes bundles signed by ``key``."""
+    return {"KIOSK_CATALOG__BUNDLE_KEYS": key.public.text(), "KIOSK_CATALOG__POLL_S": str(poll_s)}
+
+
+def versions(gateway_urls: Iterable[str], token: str | Iterable[str]) -> list[str]:
+    """Each gateway's ``catalog_version`` as its operators' status says (one token for all, or one each)."""
+    urls = list(gateway_urls)
+    tokens = [token] * len(urls) if isinstance(token, str) else list(token)
     out = []
-    for url in gateway_urls:
-        answer = requests.get(f"{url}/api/v1/status", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    for url, tok in zip(urls, tokens, strict=True):
+        answer = requests.get(f"{url}/api/v1/status", headers={"Authorization": f"Bearer {tok}"}, timeout=10)
         answer.raise_for_status()
         out.append(answer.json()["catalog_version"])
     return out
+
+
+def wait_versions(gateway_urls: list[str], tokens: list[str], want: list[str], timeout_s: float = 30) -> None:
+    """Poll until the gateways' catalog versions are ``want``, in order; AssertionError with what they said."""
+    deadline = time.monotonic() + timeout_s
+    got: list[str] = []
+    while time.monotonic() < deadline:
+        got = versions(gateway_urls, tokens)
+        if got == want:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"catalog versions {got}, wanted {want}")

@@ -15,7 +15,16 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "local_api"))
 
-from catalog_rollout import RENAMED_ITEM, make_bundle, plan, plan_state, publish, renamed_name, versions
+from catalog_rollout import (
+    RENAMED_ITEM,
+    gateway_env,
+    make_bundle,
+    plan,
+    plan_state,
+    publish,
+    renamed_name,
+    wait_versions,
+)
 from gateway_rig import SECRET, make_settings
 
 from kiosk.crypto import SigningKey
@@ -28,17 +37,6 @@ TERMINALS = 10
 KEY = SigningKey.generate("intl")
 
 
-def wait_versions(urls: list[str], tokens: list[str], want: list[str], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    got: list[str] = []
-    while time.monotonic() < deadline:
-        got = [versions([u], t)[0] for u, t in zip(urls, tokens, strict=True)]
-        if got == want:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"catalog versions {got}, wanted {want}")
-
-
 @pytest.fixture
 def fleet(tmp_path: Path):
     sim = ServerHandle(create_platform_app(SECRET, seed=1), name="sim").start()
@@ -46,8 +44,7 @@ def fleet(tmp_path: Path):
     try:
         for n in range(TERMINALS):
             data = tmp_path / f"t{n}"
-            settings = make_settings(data, KIOSK_KIOSK__ID=f"HC-ROLL-{n:03d}", KIOSK_CATALOG__POLL_S="1",
-                                     KIOSK_CATALOG__BUNDLE_KEYS=KEY.public.text())
+            settings = make_settings(data, KIOSK_KIOSK__ID=f"HC-ROLL-{n:03d}", **gateway_env(KEY))
             gateway = build_gateway(settings, platform_base_url=sim.url, item_codes=None, idle_probe_s=None)
             gateways.append(gateway)
             servers.append(ServerHandle(gateway.app, name=f"gateway-{n}").start())
