@@ -52,6 +52,7 @@ SIGNATURE = "manifest.sig"
 FOLDER = "catalog/"
 MAX_BUNDLE_BYTES = 8 * 1024 * 1024
 MAX_FILES = 200
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024  # a gzip bomb stops here, before its bytes are read
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\.toml$")
 STORE_FOLDER = "catalog"
@@ -128,6 +129,7 @@ def _members(data: bytes) -> dict[str, bytes]:
     if len(data) > MAX_BUNDLE_BYTES:
         raise BundleError(f"the bundle is {len(data)} bytes, more than the {MAX_BUNDLE_BYTES} allowed")
     out: dict[str, bytes] = {}
+    unpacked = 0
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
             for info in tar:
@@ -137,6 +139,9 @@ def _members(data: bytes) -> dict[str, bytes]:
                     raise BundleError(f"{info.name}: not a regular file (links and folders are refused)")
                 if info.name in out:
                     raise BundleError(f"{info.name}: twice in the bundle")
+                unpacked += info.size
+                if unpacked > MAX_UNPACKED_BYTES:
+                    raise BundleError(f"the bundle unpacks to more than {MAX_UNPACKED_BYTES} bytes")
                 f = tar.extractfile(info)
                 if f is None:
                     raise BundleError(f"{info.name}: unreadable")

@@ -150,3 +150,17 @@ def test_the_commands_build_sign_and_verify(tmp_path: Path) -> None:
     other = SigningKey.generate("intl").public.text()
     refused = kiosk("verify", "c.bundle", "--public-key", other)
     assert refused.returncode == 2 and "bad signature" in refused.stderr
+
+
+def test_a_bundle_that_unpacks_to_too_much_is_refused_before_it_is_read() -> None:
+    import gzip
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        info = tarfile.TarInfo("catalog/mz.toml")
+        info.size = 70 * 1024 * 1024
+        tar.addfile(info, io.BytesIO(b"\0" * info.size))
+    with pytest.raises(BundleError, match="unpacks to more than"):
+        read_bundle(gzip.compress(raw.getvalue(), compresslevel=1), [KEY.public])
