@@ -84,7 +84,8 @@ if [[ ! -f "$target/.kiosk-complete" ]]; then
         || { rm -rf "$target"; die "installing $name failed"; }
     touch "$target/.kiosk-complete"
 fi
-"$target/bin/kiosk" --help >/dev/null || die "$target/bin/kiosk does not run; nothing switched"
+[[ "$("$target/bin/kiosk" --version 2>/dev/null)" == "kiosk $version" ]] \
+    || die "$target/bin/kiosk does not run as $version; nothing switched"
 
 switch_to() {  # atomically point current at $1
     ln -sfn "$1" "$current.new"
@@ -128,8 +129,8 @@ if [[ -z "$previous" ]]; then
 fi
 [[ "$previous" == /* ]] || previous_path="$root/$previous"
 previous_path=${previous_path:-$previous}
-old_version=$("$previous_path/bin/python" -c 'from importlib.metadata import version; print(version("gov-kiosk"))' \
-              2>/dev/null || basename "$(readlink -f "$previous_path")")
+old_version=$("$previous_path/bin/kiosk" --version 2>/dev/null | awk '{print $2}')
+old_version=${old_version:-$(basename "$(readlink -f "$previous_path")")}
 say "rolling back to $previous ($old_version)"
 switch_to "$previous"
 bash -c "$restart" || say "the restart command failed"

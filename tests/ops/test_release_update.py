@@ -120,7 +120,9 @@ def test_update_switches_to_the_new_release_and_rolls_back_a_broken_one(tmp_path
     assert done.returncode == 0, done.stdout + done.stderr
     assert "release 0.9.1 is running" in done.stdout
     assert os.readlink(root / "current") == "releases/0.9.1"
-    assert (root / "releases" / "0.9.0" / "bin" / "kiosk").exists()  # N kept for a rollback
+    kept = subprocess.run([str(root / "releases" / "0.9.0" / "bin" / "kiosk"), "--version"], capture_output=True,
+                          text=True, check=True, timeout=60, env={"PATH": os.environ.get("PATH", "")})
+    assert kept.stdout.strip() == "kiosk 0.9.0"  # N kept, whole, for a rollback
 
     done = update(terminal, broken)  # N+2 never answers: back to N+1, which serves again
     assert done.returncode == 1, done.stdout + done.stderr
