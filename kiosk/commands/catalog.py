@@ -5,6 +5,7 @@
     kiosk catalog search QUERY [--json]    what a resident typing QUERY would find
     kiosk catalog show CODE [--json]       one item in full
     kiosk catalog export --format csv|json [--out FILE]
+    kiosk catalog bundle keygen|build|sign|verify   signed catalog bundles (kiosk/commands/catalog_bundle.py)
 
 Each takes ``--catalog PATH`` (a folder of TOML files or one file) to check a copy before
 installing it; the default is the packaged ``config/catalog/``.
@@ -19,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from kiosk.commands.catalog_bundle import register as register_bundle
 
 if TYPE_CHECKING:
     from kiosk.catalog.loading import Catalog
@@ -57,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     export.add_argument("--format", choices=("csv", "json"), required=True)
     export.add_argument("--out", metavar="FILE", type=Path, help="write here instead of standard output")
     export.set_defaults(func=_export)
+    register_bundle(sub)  # kiosk catalog bundle keygen|build|sign|verify (issue 22)
 
 
 def _load(args: argparse.Namespace) -> Catalog | None:
