@@ -38,13 +38,14 @@ from kiosk.catalog.model import (
 )
 from kiosk.catalog.packed import cache_dir, write_bytes
 from kiosk.catalog.rules import check_catalog
+from kiosk.catalog.synonyms import SearchWords, check_search_words
 
 if TYPE_CHECKING:
-    from kiosk.catalog.search import CatalogSearch, SearchHit
+    from kiosk.catalog.search import BundleHit, CatalogSearch, SearchHit
 
 __all__ = ["Catalog", "CatalogError", "CatalogProblem", "LocalizedText", "ServiceItem"]
 
-_TOP_LEVEL = {"department", "items", "fields", "themes", "bundles"}
+_TOP_LEVEL = {"department", "items", "fields", "themes", "bundles", "search"}
 
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,8 @@ class Catalog:
 
     def __init__(self, items: list[ServiceItem], *, departments: dict[str, Department] | None = None,
                  themes: dict[str, Theme] | None = None, bundles: dict[str, Bundle] | None = None,
-                 fields: dict[str, FormField] | None = None, source: str = "") -> None:
+                 fields: dict[str, FormField] | None = None, source: str = "",
+                 search_words: SearchWords | None = None) -> None:
         featured = sorted((i for i in items if i.featured is not None), key=lambda i: i.featured or 0)
         self.items: list[ServiceItem] = featured + [i for i in items if i.featured is None]
         self._by_code = {item.code: item for item in items}
@@ -122,6 +124,8 @@ class Catalog:
         self.bundles: dict[str, Bundle] = bundles or {}
         self.fields: dict[str, FormField] = fields or {}
         self.source = source
+        self.search_words = search_words
+        """How residents ask (``config/catalog/synonyms.toml``): question words, verbs, synonyms, terms."""
         self._search: CatalogSearch | None = None
         self._search_lock = threading.Lock()
 
@@ -163,6 +167,11 @@ class Catalog:
         Never raises on any string. The index is built on first use (see :meth:`prepare_search`)."""
         return self.prepare_search().search(query, limit)
 
+    def find(self, query: str, limit: int = 20) -> list[SearchHit | BundleHit]:
+        """Like :meth:`search`, with the 一件事 bundles among the results (``hit.key`` is ``bundle:<code>``
+        for those): what the search screen lists."""
+        return self.prepare_search().find(query, limit)
+
     def prepare_search(self) -> CatalogSearch:
         """Build the search index now (≈ 20 ms with its syllable cache, ≈ 0.5 s without), e.g. on a
         thread while the attract screen shows, so the first keystroke is quick; thread-safe."""
@@ -170,7 +179,7 @@ class Catalog:
             if self._search is None:
                 from kiosk.catalog.search import CatalogSearch  # lazy: pulls in OpenCC and the pinyin index
 
-                self._search = CatalogSearch(self.items)
+                self._search = CatalogSearch(self.items, list(self.bundles.values()), self.search_words)
             return self._search
 
     def prepare_traditional(self) -> int:
@@ -240,10 +249,13 @@ class Catalog:
         parts.build_items(problems)
         problems += check_catalog(parts.items, parts.departments, parts.themes, parts.bundles,
                                   parts.item_files, parts.bundle_files)
+        if parts.search_words is not None:
+            problems += check_search_words(parts.search_words, parts.search_file,
+                                           {i.code for i in parts.items}, set(parts.bundles))
         if problems:
             raise CatalogError(problems)
         return cls(parts.items, departments=parts.departments, themes=parts.themes,
-                   bundles=parts.bundles, fields=parts.fields, source=source)
+                   bundles=parts.bundles, fields=parts.fields, source=source, search_words=parts.search_words)
 
 
 PARSED_FILE = "catalog-parsed.json"
@@ -310,6 +322,8 @@ class _Parts:
         self.item_files: dict[str, str] = {}
         self.bundle_files: dict[str, str] = {}
         self._raw_items: list[tuple[str, Department, dict[str, Any]]] = []
+        self.search_words: SearchWords | None = None
+        self.search_file = ""
 
     def add_file(self, name: str, raw: dict[str, Any], problems: list[CatalogProblem]) -> None:
         for key in raw:
@@ -337,6 +351,12 @@ class _Parts:
                     problems.append(CatalogProblem(name, f"bundle {code}", "code", "defined twice"))
                 self.bundles[bundle.code] = bundle
                 self.bundle_files[bundle.code] = name
+        if "search" in raw:  # how residents ask (synonyms.toml)
+            if self.search_words is not None:
+                problems.append(CatalogProblem(name, "search", "", f"defined twice (also in {self.search_file})"))
+            words = _validate(SearchWords, raw["search"], name, "search", problems)
+            if words is not None:
+                self.search_words, self.search_file = words, name
         items = _entries(raw, "items", name, problems)
         if "department" not in raw:
             if items:
