@@ -235,7 +235,8 @@ class CatalogSearch:
         self._longest = 0
         # Entries: the items, then the bundles (``bundle:<code>``); per entry its key, kind and popularity.
         self._keys = [i.code for i in self.items] + [f"bundle:{b.code}" for b in self.bundles]
-        self._kinds = [i.kind for i in self.items] + ["bundle"] * len(self.bundles)
+        # A bundle is applied for (出生一件事 is one application for several items): 办/申请 asks for it too.
+        self._kinds = [i.kind for i in self.items] + ["apply"] * len(self.bundles)
         popularity = [i.popularity for i in self.items] + [BUNDLE_POPULARITY] * len(self.bundles)
         names = [(i.name.zh_CN, i.name.tw, i.name.en, i.aliases, i.keywords) for i in self.items]
         names += [(b.name.zh_CN, b.name.tw, b.name.en, (), ()) for b in self.bundles]
@@ -350,9 +351,13 @@ class CatalogSearch:
                     elif not variant.isascii():
                         self._substring_hits(self._hanzi, variant, best, PREFIX_HANZI, HANZI, "hanzi")
                 segments = intent.segments(core, core_en)
+                self._penalty = CORE_PENALTY
                 if len(segments) >= 2:
-                    self._penalty = CORE_PENALTY
                     self._all_words_hits(segments, best)
+                elif not best and not core_en and len(core) >= 4:
+                    # Nothing at all: perhaps two words far apart in a name (二手房 … 过户, 幼儿园 … 报名).
+                    for cut in range(2, len(core) - 1):
+                        self._all_words_hits([(core[:cut],), (core[cut:],)], best)
         finally:
             self._want, self._penalty = "", 0
         codes = self._codes
@@ -420,7 +425,10 @@ class CatalogSearch:
     def _record(self, best: dict[int, tuple[float, str, str]], term_index: int, tier: int, how: str) -> None:
         item = self._term_item[term_index]
         score = tier + self._term_bonus[term_index] - self._penalty
-        if self._want and tier >= KIND_FROM_TIER and self._kinds[item] == self._want:
+        # The query typed whole as an item's name or alias (查房产) is what the resident calls it: as good
+        # as the kind its verb asks for.
+        if self._want and ((tier >= KIND_FROM_TIER and self._kinds[item] == self._want)
+                           or (tier == EXACT and not self._penalty)):
             score += KIND_BONUS
         old = best.get(item)
         if old is None or score > old[0]:
