@@ -57,6 +57,9 @@ NAME, ALIAS, KEYWORD = 3, 2, 1
 KIND_BONUS, KIND_FROM_TIER = 400, 650
 CORE_PENALTY, VARIANT_PENALTY = 150, 170
 ALL_WORDS = 760  # every word of a query found in the entry's texts (医保 + 报销), not as one phrase
+# When nothing matched well: the share of the query's character pairs found in an entry's texts.
+BIGRAMS_FROM, BIGRAMS_SPAN, BIGRAMS_MIN_SHARE = 560, 200, 0.34
+BIGRAM_VARIANTS = 8
 BUNDLE_POPULARITY = 100  # a 一件事 matched by its name or life-event words is what the resident came for
 MAX_VARIANTS = 24
 _EN_STOP = frozenset({"a", "an", "the", "my", "of", "for", "to", "and", "in", "on", "i", "me"})
@@ -260,7 +263,8 @@ class CatalogSearch:
         for blob in (self._hanzi, self._plain, self._initials, self._english):
             blob.seal()
         self._want = ""  # the kind the query's verb asks for, while one query is ranked
-        self._penalty = 0
+        self._penalty = 0  # what this reading of the query costs (its words stripped, or replaced)
+        self._strongest = 0  # the best tier any reading of the query reached so far
 
     @staticmethod
     def _texts(name: str, tw: str | None, aliases: Iterable[str],
@@ -330,7 +334,7 @@ class CatalogSearch:
             return []  # nothing searchable, or longer than any name (with one typo) and a question
         intent = self._intent
         core, core_en, kind = intent.parse(q, english)
-        self._want, self._penalty = kind, 0
+        self._want, self._penalty, self._strongest = kind, 0, 0
         try:
             best: dict[int, tuple[float, str, str]] = {}
             if len(q) <= self._longest + 1:
@@ -358,6 +362,15 @@ class CatalogSearch:
                     # Nothing at all: perhaps two words far apart in a name (二手房 … 过户, 幼儿园 … 报名).
                     for cut in range(2, len(core) - 1):
                         self._all_words_hits([(core[:cut],), (core[cut:],)], best)
+                if self._strongest < PREFIX and self._strongest != HOMOPHONE and not core_en and _CJK.search(core):
+                    # Still nothing good (a name read alike, 医保抱销, is good): a question in the
+                    # resident's own words (灵活就业怎么交社保). Its
+                    # question and verb words go wherever they are; entries holding most of its
+                    # character pairs, in any of its meanings, are offered.
+                    inner, inner_kind = intent.inner(core)
+                    self._want = self._want or inner_kind
+                    for text, _en in [(inner, ""), *intent.variants(inner, "")[:BIGRAM_VARIANTS]]:
+                        self._bigram_hits(text, best)
         finally:
             self._want, self._penalty = "", 0
         codes = self._codes
@@ -416,13 +429,28 @@ class CatalogSearch:
             if not found:
                 return
         for entry, weight in (found or {}).items():
-            first = self._item_first_term[entry]
-            for term in range(first, self._item_first_term[entry + 1]):
-                if self._terms[term].weight == weight:
-                    self._record(best, term, ALL_WORDS, "words")
-                    break
+            # Ranked as the weakest of the terms that held a word (a keyword, or the department's name).
+            terms = range(self._item_first_term[entry], self._item_first_term[entry + 1])
+            term = min(terms, key=lambda t: (self._terms[t].weight < weight, self._terms[t].weight))
+            self._record(best, term, ALL_WORDS, "words")
+
+    def _bigram_hits(self, text: str, best: dict[int, tuple[float, str, str]]) -> None:
+        pairs = {text[i:i + 2] for i in range(len(text) - 1)}
+        if len(pairs) < 2:
+            return
+        postings, term_item = self._hanzi.postings, self._term_item
+        found: dict[int, set[str]] = {}
+        for pair in pairs:
+            for term in postings.get(pair, ()):
+                found.setdefault(term_item[term], set()).add(pair)
+        for entry, held in found.items():
+            share = len(held) / len(pairs)
+            if share >= BIGRAMS_MIN_SHARE and len(held) >= 2:
+                self._record(best, self._item_first_term[entry], int(BIGRAMS_FROM + BIGRAMS_SPAN * share), "pairs")
 
     def _record(self, best: dict[int, tuple[float, str, str]], term_index: int, tier: int, how: str) -> None:
+        if tier > self._strongest:
+            self._strongest = tier
         item = self._term_item[term_index]
         score = tier + self._term_bonus[term_index] - self._penalty
         # The query typed whole as an item's name or alias (查房产) is what the resident calls it: as good
@@ -547,6 +575,7 @@ class _Intent:
         self._same_en: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._prefix: re.Pattern[str] | None = None
         self._suffix: re.Pattern[str] | None = None
+        self._inner: re.Pattern[str] | None = None
         self._same_re: re.Pattern[str] | None = None
         if words is None:
             return
@@ -574,6 +603,8 @@ class _Intent:
             alternation = "|".join(re.escape(k) for k in sorted(cjk, key=len, reverse=True))
             self._prefix = re.compile(f"(?:{alternation})")
             self._suffix = re.compile(f"(?:{alternation})$")
+            inside = [k for k in sorted(cjk, key=len, reverse=True) if len(k) >= 2]
+            self._inner = re.compile("|".join(re.escape(k) for k in inside)) if inside else None
         same: dict[str, set[str]] = {}
         for group in words.same:
             keys = [_word_key(w) for w in group.all()]
@@ -625,6 +656,16 @@ class _Intent:
             break
         return s, "", kind
 
+    def inner(self, core: str) -> tuple[str, str]:
+        """``core`` without the question and verb words (two characters or more) inside it, and the kind
+        the first such verb asks for."""
+        kind = ""
+        if self._inner is None:
+            return core, kind
+        for m in self._inner.finditer(core):
+            kind = kind or self._kind[m.group()]
+        return self._inner.sub("", core) or core, kind
+
     def variants(self, core: str, core_en: str) -> list[tuple[str, str]]:
         """The query with one word replaced by another that means the same: (cleaned, English or "")."""
         out: list[tuple[str, str]] = []
@@ -645,13 +686,19 @@ class _Intent:
             return out
         if self._same_re is None:
             return out
+        each: list[list[tuple[str, str]]] = []  # per word found, the query with each other word in its place
         for m in self._same_re.finditer(core):
+            mine: list[tuple[str, str]] = []
             for alt in self._same[m.group()]:
                 if alt.isascii() and not alt.isdigit():
                     if m.start() == 0 and m.end() == len(core):
-                        out.append((_clean(alt), alt))
+                        mine.append((_clean(alt), alt))
                     continue
-                out.append((core[:m.start()] + alt + core[m.end():], ""))
+                mine.append((core[:m.start()] + alt + core[m.end():], ""))
+            each.append(mine)
+        # Taken in turn, so the first few variants replace every word once (a cap keeps all words' share).
+        for k in range(max((len(m) for m in each), default=0)):
+            out += [mine[k] for mine in each if k < len(mine)]
         return out
 
     def segments(self, core: str, core_en: str) -> list[tuple[str, ...]]:

@@ -14,7 +14,7 @@ import pytest
 from kiosk.catalog.loading import Catalog, CatalogError
 
 QUERIES = tomllib.loads((Path(__file__).with_name("search_queries.toml")).read_text(encoding="utf-8"))
-SECTIONS = ("required", "zh_CN", "zh_TW", "en", "pinyin_and_typos")
+SECTIONS = ("required", "zh_CN", "zh_TW", "en", "pinyin_and_typos", "unseen")
 ALL = [(section, q, expected) for section in SECTIONS for q, expected in QUERIES[section]]
 GOAL = 0.95
 
@@ -60,9 +60,12 @@ def test_at_least_95_percent_of_the_queries_are_right_first(catalog):
 
 @pytest.mark.parametrize("section", SECTIONS)
 def test_each_language_and_way_of_typing_is_mostly_right(catalog, section):
+    # The unseen queries were written before their results were looked at: a check that the data generalises,
+    # held to a lower bar (they are ≥ 95 % together with the rest).
+    goal = 0.88 if section == "unseen" else GOAL
     entries = QUERIES[section]
     misses = [f"{q!r}: got {first(catalog, q)}, want {want}" for q, want in entries if first(catalog, q) != want]
-    assert len(misses) <= len(entries) * (1 - GOAL) + 1, "misses:\n  " + "\n  ".join(misses)
+    assert len(misses) <= len(entries) * (1 - goal) + 1, "misses:\n  " + "\n  ".join(misses)
 
 
 def test_search_without_bundles_still_lists_items_only(catalog):
