@@ -67,6 +67,7 @@ MAX_QUERY = 1000  # characters, before normalisation
 MIN_TYPO_LEN = 4  # shorter queries with a "typo" match almost anything
 TYPO_WHEN_FEWER_THAN = 3  # the typo fallback runs only when fewer items, none a prefix, were found
 TYPO_CANDIDATES = 40
+WORD_CACHE = 256  # words whose entries are kept (a few queries' words and their synonyms)
 STATE_CACHE = 512  # queries whose pinyin match states are kept (typing reuses the last one)
 SYLLABLES_FILE = "search-syllables.json"
 SYLLABLES_FORMAT = 1
@@ -265,6 +266,8 @@ class CatalogSearch:
         self._want = ""  # the kind the query's verb asks for, while one query is ranked
         self._penalty = 0  # what this reading of the query costs (its words stripped, or replaced)
         self._strongest = 0  # the best tier any reading of the query reached so far
+        self._strongest_wanted = 0  # … in an entry of the kind the query's verb asks for
+        self._words: OrderedDict[str, dict[int, int]] = OrderedDict()  # word → entries holding it (_holding)
 
     @staticmethod
     def _texts(name: str, tw: str | None, aliases: Iterable[str],
@@ -310,8 +313,9 @@ class CatalogSearch:
     # -- querying --
 
     def clear_cache(self) -> None:
-        """Forget memoised match states (benchmarks use it to time a fresh typing session)."""
+        """Forget memoised match states and words (benchmarks use it to time a fresh typing session)."""
         self._states.clear()
+        self._words.clear()
 
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """Items for ``query``, best first, at most ``limit``; [] for a query that matches nothing."""
@@ -334,7 +338,7 @@ class CatalogSearch:
             return []  # nothing searchable, or longer than any name (with one typo) and a question
         intent = self._intent
         core, core_en, kind = intent.parse(q, english)
-        self._want, self._penalty, self._strongest = kind, 0, 0
+        self._want, self._penalty, self._strongest, self._strongest_wanted = kind, 0, 0, 0
         try:
             best: dict[int, tuple[float, str, str]] = {}
             if len(q) <= self._longest + 1:
@@ -356,7 +360,8 @@ class CatalogSearch:
                         self._substring_hits(self._hanzi, variant, best, PREFIX_HANZI, HANZI, "hanzi")
                 segments = intent.segments(core, core_en)
                 self._penalty = CORE_PENALTY
-                if len(segments) >= 2:
+                # Not when the words were found together (in an item of the kind the verb asks for).
+                if len(segments) >= 2 and (self._strongest_wanted if self._want else self._strongest) < HANZI:
                     self._all_words_hits(segments, best)
                 elif not best and not core_en and len(core) >= 4:
                     # Nothing at all: perhaps two words far apart in a name (二手房 … 过户, 幼儿园 … 报名).
@@ -412,16 +417,9 @@ class CatalogSearch:
         for alternatives in segments:
             here: dict[int, int] = {}  # entry → the best weight of a term holding the segment
             for alt in alternatives:
-                blob = self._english if alt.isascii() and not alt.isdigit() else self._hanzi
-                text, pos = blob.text, 0
-                while (pos := text.find(alt, pos)) >= 0:
-                    term, _start = blob.term_at(pos)
-                    entry, weight = self._term_item[term], self._terms[term].weight
+                for entry, weight in self._holding(alt).items():
                     if weight > here.get(entry, 0):
                         here[entry] = weight
-                    pos += 1
-                for entry in self._by_department.get(alt, ()):
-                    here.setdefault(entry, KEYWORD)
             if found is None:
                 found = here
             else:
@@ -433,6 +431,29 @@ class CatalogSearch:
             terms = range(self._item_first_term[entry], self._item_first_term[entry + 1])
             term = min(terms, key=lambda t: (self._terms[t].weight < weight, self._terms[t].weight))
             self._record(best, term, ALL_WORDS, "words")
+
+    def _holding(self, word: str) -> dict[int, int]:
+        """Entries whose texts (or department) hold ``word``, with the best weight of such a term; kept for
+        the words of the last few queries (a resident typing repeats them at every keystroke)."""
+        known = self._words.get(word)
+        if known is not None:
+            self._words.move_to_end(word)
+            return known
+        here: dict[int, int] = {}
+        blob = self._english if word.isascii() and not word.isdigit() else self._hanzi
+        text, pos = blob.text, 0
+        while (pos := text.find(word, pos)) >= 0:
+            term, _start = blob.term_at(pos)
+            entry, weight = self._term_item[term], self._terms[term].weight
+            if weight > here.get(entry, 0):
+                here[entry] = weight
+            pos += 1
+        for entry in self._by_department.get(word, ()):
+            here.setdefault(entry, KEYWORD)
+        self._words[word] = here
+        while len(self._words) > WORD_CACHE:
+            self._words.popitem(last=False)
+        return here
 
     def _bigram_hits(self, text: str, best: dict[int, tuple[float, str, str]]) -> None:
         pairs = {text[i:i + 2] for i in range(len(text) - 1)}
@@ -449,8 +470,7 @@ class CatalogSearch:
                 self._record(best, self._item_first_term[entry], int(BIGRAMS_FROM + BIGRAMS_SPAN * share), "pairs")
 
     def _record(self, best: dict[int, tuple[float, str, str]], term_index: int, tier: int, how: str) -> None:
-        if tier > self._strongest:
-            self._strongest = tier
+        self._strongest = max(self._strongest, tier)
         item = self._term_item[term_index]
         score = tier + self._term_bonus[term_index] - self._penalty
         # The query typed whole as an item's name or alias (查房产) is what the resident calls it: as good
@@ -458,6 +478,7 @@ class CatalogSearch:
         if self._want and ((tier >= KIND_FROM_TIER and self._kinds[item] == self._want)
                            or (tier == EXACT and not self._penalty)):
             score += KIND_BONUS
+            self._strongest_wanted = max(self._strongest_wanted, tier)
         old = best.get(item)
         if old is None or score > old[0]:
             best[item] = (score, self._terms[term_index].text, how)

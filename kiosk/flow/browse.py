@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kiosk.catalog.loading import ServiceItem
-from kiosk.catalog.search import SearchHit
 from kiosk.flow import journeys, qr
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import Effect, RequestHelp, Screen, Show
@@ -164,6 +163,9 @@ class Search(ItemList):
 
     def view(self, flow: KioskFlow, base: View) -> View:
         # Hits in rank order; a 一件事 bundle's row is ``bundle:<code>`` (its browse target), no department.
+        # lazy: the search module (OpenCC, the pinyin index) stays off the way to the first touch (P1)
+        from kiosk.catalog.search import SearchHit
+
         rows: list[tuple[str, str, str, str]] = []
         if flow.query.strip():
             for hit in flow.catalog.find(flow.query, limit=30):

@@ -72,3 +72,53 @@ def test_search_without_bundles_still_lists_items_only(catalog):
     hits = catalog.search("生孩子", 5)
     assert hits and all(h.item.code == h.key for h in hits)
     assert "bundle:birth" in [h.key for h in catalog.find("生孩子", 5)]
+
+
+CATALOG = Path(__file__).resolve().parents[2] / "config" / "catalog"
+
+
+def catalog_with(tmp_path: Path, synonyms: str) -> Path:
+    for source in CATALOG.glob("*.toml"):
+        if source.name != "synonyms.toml":
+            (tmp_path / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "synonyms.toml").write_text(synonyms, encoding="utf-8")
+    return tmp_path
+
+
+GOOD = """
+[search.question]
+zh_CN = ["请问"]
+en = ["please"]
+[search.bundles]
+zh_CN = ["一件事"]
+en = ["one-stop"]
+[[search.verbs]]
+kind = "query"
+zh_CN = ["查询"]
+en = ["check"]
+"""
+
+
+@pytest.mark.parametrize(("extra", "where", "message"), [
+    ('[[search.terms]]\nitem = "rs-nope"\nzh_CN = ["x"]\n', "search.terms[0]", "unknown item code 'rs-nope'"),
+    ('[[search.terms]]\nbundle = "wedding"\nzh_CN = ["x"]\n', "search.terms[0]", "unknown bundle code 'wedding'"),
+    ('[[search.verbs]]\nkind = "complain"\nzh_CN = ["投诉"]\nen = ["complain"]\n', "verbs[1].kind", "Input should be"),
+    ('[[search.verbs]]\nkind = "print"\nzh_CN = ["打印"]\n', "verbs[1]", "needs words in zh_CN and en"),
+    ('[[search.verbs]]\nkind = "print"\nzh_CN = ["查询"]\nen = ["print"]\n', "search.verbs[1]",
+     "'查询' is a print verb and a query verb"),
+    ('[[search.same]]\nzh_CN = ["医保"]\n', "same[0]", "at least two"),
+    ('[[search.terms]]\nitem = "rs-sbjfzm"\nbundle = "birth"\nzh_CN = ["x"]\n', "terms[0]", "exactly one"),
+    ('[search.misspelt]\nzh_CN = ["x"]\n', "misspelt", "Extra inputs are not permitted"),
+])
+def test_the_synonyms_file_is_refused_with_its_file_and_entry_named(tmp_path, extra, where, message):
+    folder = catalog_with(tmp_path, GOOD + extra)
+    with pytest.raises(CatalogError) as caught:
+        Catalog.load(folder)
+    text = str(caught.value)
+    assert "synonyms.toml" in text and where in text and message in text, text
+
+
+def test_a_good_synonyms_file_loads_and_is_used(tmp_path):
+    catalog = Catalog.load(catalog_with(tmp_path, GOOD + '[[search.terms]]\nitem = "mz-gljt"\nzh_CN = ["寿星钱"]\n'))
+    assert catalog.find("寿星钱", 1)[0].key == "mz-gljt"
+    assert catalog.find("请问寿星钱", 1)[0].key == "mz-gljt"
