@@ -18,6 +18,14 @@ The per-representation texts of all items are concatenated, so each substring te
 prefix, then substring, then homophone, then typo; names before aliases before keywords; then
 popularity. Any query string, of any length or content, gives results or none, never an error.
 
+Search by intent (issue 20) reads ``config/catalog/synonyms.toml`` (kiosk/catalog/synonyms.py): its
+terms are indexed as more aliases of their item or 一件事 bundle (bundles are results too,
+:class:`BundleHit`, ``bundle:<code>``); a query is also read as a question — its question and verb words
+stripped (养老金怎么查 → 养老金; the verb asks for a kind, and items of that kind come first), a word
+replaced by one that means the same (看病 → 医疗), its words looked up apart (医保 … 报销), and, when
+nothing matched well, the share of its character pairs an entry holds. A reading other than the query
+itself ranks a little lower, so what the resident typed whole keeps its place.
+
 The terms' syllables come from a cache file (:func:`syllable_map`) and a 汉字's readings from the
 pinyin index file (kiosk/catalog/ime.py), so building the index takes ≈ 20 ms and pypinyin's tables
 (≈ 55 MB) never load into the kiosk app; terms not in the cache are worked out in a helper process.
