@@ -65,6 +65,7 @@ NAME, ALIAS, KEYWORD = 3, 2, 1
 KIND_BONUS, KIND_FROM_TIER = 400, 650
 CORE_PENALTY, VARIANT_PENALTY = 150, 170
 ALL_WORDS = 760  # every word of a query found in the entry's texts (医保 + 报销), not as one phrase
+TOGETHER = 20  # … all of them in one of its names
 # When nothing matched well: the share of the query's character pairs found in an entry's texts.
 BIGRAMS_FROM, BIGRAMS_SPAN, BIGRAMS_MIN_SHARE = 560, 200, 0.34
 BIGRAM_VARIANTS = 8
@@ -435,8 +436,15 @@ class CatalogSearch:
             if not found:
                 return
         for entry, weight in (found or {}).items():
-            # Ranked as the weakest of the terms that held a word (a keyword, or the department's name).
             terms = range(self._item_first_term[entry], self._item_first_term[entry + 1])
+            # All the words in one of its names (积分入学 for 入学积分) ranks it as that name …
+            together = [t for t in terms if all(any(a in self._terms[t].key for a in alternatives)
+                                                for alternatives in segments)]
+            if together:
+                self._record(best, max(together, key=lambda t: self._terms[t].weight), ALL_WORDS + TOGETHER,
+                             "words")
+                continue
+            # … else as the weakest of the terms that held a word (a keyword, or the department's name).
             term = min(terms, key=lambda t: (self._terms[t].weight < weight, self._terms[t].weight))
             self._record(best, term, ALL_WORDS, "words")
 
