@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.catalog.ime import char_readings
-from kiosk.catalog.model import Bundle, ServiceItem
+from kiosk.catalog.model import TAIWAN_PHRASES, Bundle, ServiceItem
 from kiosk.catalog.packed import cache_dir, stamped_map, worked_out_elsewhere
 from kiosk.catalog.synonyms import SearchWords
 
@@ -343,6 +343,8 @@ class CatalogSearch:
         words = unicodedata.normalize("NFKC", _SURROGATES.sub("", query)).casefold().split()
         english = " ".join(words)
         q = _clean(_to_simplified("".join(words)))
+        if not q.isascii():
+            q = _mainland_words(q)
         if not q or len(q) > self._longest + 1 + self._intent.longest:
             return []  # nothing searchable, or longer than any name (with one typo) and a question
         intent = self._intent
@@ -763,6 +765,20 @@ class _Intent:
         if at < len(core):
             out.append((core[at:],))
         return out
+
+
+@functools.cache
+def _taiwan_words() -> tuple[re.Pattern[str], dict[str, str]]:
+    """Taiwan words (列印, 資訊, 帳) as 简体 → the mainland words the catalog's 简体 names use: the inverse of
+    how the names' 繁體 are derived (:data:`kiosk.catalog.model.TAIWAN_PHRASES`)."""
+    back = {_clean(_to_simplified(taiwan)): _clean(_to_simplified(mainland)) for mainland, taiwan in TAIWAN_PHRASES}
+    back = {k: v for k, v in back.items() if k and k != v}
+    return re.compile("|".join(re.escape(k) for k in sorted(back, key=len, reverse=True))), back
+
+
+def _mainland_words(q: str) -> str:
+    pattern, back = _taiwan_words()
+    return pattern.sub(lambda m: back[m.group()], q)
 
 
 def _en_tokens(text: str) -> list[str]:

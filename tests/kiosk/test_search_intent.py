@@ -122,3 +122,11 @@ def test_a_good_synonyms_file_loads_and_is_used(tmp_path):
     catalog = Catalog.load(catalog_with(tmp_path, GOOD + '[[search.terms]]\nitem = "mz-gljt"\nzh_CN = ["寿星钱"]\n'))
     assert catalog.find("寿星钱", 1)[0].key == "mz-gljt"
     assert catalog.find("请问寿星钱", 1)[0].key == "mz-gljt"
+
+
+def test_every_item_is_found_first_by_its_own_name_in_every_language(catalog):
+    # 繁體 names use Taiwan words (列印, 資訊, 帳戶): a resident typing the name as shown must find the item.
+    misses = [f"{lang} {item.name.get(lang)!r}: got {first(catalog, item.name.get(lang))}"
+              for item in catalog.items for lang in ("zh_CN", "zh_TW", "en")
+              if first(catalog, item.name.get(lang)) != item.code]
+    assert not misses, "\n  ".join(misses)
