@@ -38,14 +38,14 @@ from kiosk.catalog.model import (
 )
 from kiosk.catalog.packed import cache_dir, write_bytes
 from kiosk.catalog.rules import check_catalog
-from kiosk.catalog.synonyms import SearchWords, check_search_words
 
 if TYPE_CHECKING:
     from kiosk.catalog.search import BundleHit, CatalogSearch, SearchHit
+    from kiosk.catalog.synonyms import SearchWords
 
 __all__ = ["Catalog", "CatalogError", "CatalogProblem", "LocalizedText", "ServiceItem"]
 
-_TOP_LEVEL = {"department", "items", "fields", "themes", "bundles", "search"}
+_TOP_LEVEL = {"department", "items", "fields", "themes", "bundles"}
 
 
 log = logging.getLogger(__name__)
@@ -247,11 +247,9 @@ class Catalog:
         for name, raw in parsed:
             parts.add_file(name, raw, problems)
         parts.build_items(problems)
+        problems += _check_search_words(parts)
         problems += check_catalog(parts.items, parts.departments, parts.themes, parts.bundles,
                                   parts.item_files, parts.bundle_files)
-        if parts.search_words is not None:
-            problems += check_search_words(parts.search_words, parts.search_file,
-                                           {i.code for i in parts.items}, set(parts.bundles))
         if problems:
             raise CatalogError(problems)
         return cls(parts.items, departments=parts.departments, themes=parts.themes,
@@ -314,6 +312,8 @@ class _Parts:
     """What the files hold, gathered before items are built (fields may be defined in a later file)."""
 
     def __init__(self) -> None:
+        self.search_words: SearchWords | None = None  # how residents ask (synonyms.toml)
+        self.search_file = ""
         self.departments: dict[str, Department] = {}
         self.themes: dict[str, Theme] = {}
         self.bundles: dict[str, Bundle] = {}
@@ -322,12 +322,10 @@ class _Parts:
         self.item_files: dict[str, str] = {}
         self.bundle_files: dict[str, str] = {}
         self._raw_items: list[tuple[str, Department, dict[str, Any]]] = []
-        self.search_words: SearchWords | None = None
-        self.search_file = ""
 
     def add_file(self, name: str, raw: dict[str, Any], problems: list[CatalogProblem]) -> None:
         for key in raw:
-            if key not in _TOP_LEVEL:
+            if key not in _TOP_LEVEL and key != "search":  # search: synonyms.toml (kiosk/catalog/synonyms.py)
                 problems.append(CatalogProblem(name, "", key, "unknown table; expected one of "
                                                + ", ".join(sorted(_TOP_LEVEL))))
         for entry in _entries(raw, "fields", name, problems):
@@ -351,12 +349,8 @@ class _Parts:
                     problems.append(CatalogProblem(name, f"bundle {code}", "code", "defined twice"))
                 self.bundles[bundle.code] = bundle
                 self.bundle_files[bundle.code] = name
-        if "search" in raw:  # how residents ask (synonyms.toml)
-            if self.search_words is not None:
-                problems.append(CatalogProblem(name, "search", "", f"defined twice (also in {self.search_file})"))
-            words = _validate(SearchWords, raw["search"], name, "search", problems)
-            if words is not None:
-                self.search_words, self.search_file = words, name
+        if "search" in raw:
+            _add_search_words(self, name, raw["search"], problems)
         items = _entries(raw, "items", name, problems)
         if "department" not in raw:
             if items:
@@ -423,3 +417,26 @@ def _entries(raw: dict[str, Any], key: str, file: str,
         problems.append(CatalogProblem(file, "", key, f"must be an array of tables ([[{key}]])"))
         return []
     return value
+
+
+# -- how residents ask (config/catalog/synonyms.toml, kiosk/catalog/synonyms.py) --
+
+
+def _add_search_words(parts: _Parts, name: str, raw: Any, problems: list[CatalogProblem]) -> None:
+    from kiosk.catalog.synonyms import SearchWords  # lazy: only the catalog file with a [search] table
+
+    if parts.search_words is not None:
+        problems.append(CatalogProblem(name, "search", "", f"defined twice (also in {parts.search_file})"))
+    words = _validate(SearchWords, raw, name, "search", problems)
+    if words is not None:
+        parts.search_words, parts.search_file = words, name
+
+
+def _check_search_words(parts: _Parts) -> list[CatalogProblem]:
+    """The synonyms' references: item and bundle codes that exist, each word with one meaning."""
+    from kiosk.catalog.synonyms import check_search_words  # lazy: see _add_search_words
+
+    if parts.search_words is None:
+        return []
+    return check_search_words(parts.search_words, parts.search_file, {i.code for i in parts.items},
+                              set(parts.bundles))
