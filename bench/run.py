@@ -38,6 +38,7 @@ MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
     ("CRYPTO", "bench.bench_crypto"),
     ("R3-boot-printer,R3-boot-reader", "bench.bench_always_up"),
     ("AUDIO", "bench.bench_audio"),
+    ("FLEET,FLEET-scrape,FLEET-series,FLEET-prom-mem,FLEET-1k,FLEET-10k,FLEET-gw-mem", "bench.bench_fleet"),
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"

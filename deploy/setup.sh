@@ -38,8 +38,8 @@ if (( want_test )); then
     # Test peers: vpcd is the virtual smart-card reader our virtual social security card plugs into.
     need vsmartcard-vpcd
     # Browser tests of the operator console (Playwright drives Debian's Chromium; no browser download)
-    # and promtool for the alert rules' unit tests.
-    need chromium prometheus
+    # and promtool for the alert rules' unit tests; Prometheus and Alertmanager for the fleet test (tests/ops/test_fleet.py).
+    need chromium prometheus prometheus-alertmanager
 fi
 if (( ${#apt_packages[@]} )); then
     if [[ $(id -u) -ne 0 ]]; then

@@ -11,6 +11,7 @@ serves the same app over HTTPS on ``gateway.host:tls_port`` and the plain door m
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -215,13 +216,19 @@ def platform_url(settings: Settings) -> str:
 
 def catalog_item_codes() -> frozenset[str] | None:
     """The packaged catalog's item codes, or None (not checked) when the catalog cannot be read."""
+    return frozenset(catalog_item_names()) or None
+
+
+@functools.cache
+def catalog_item_names() -> dict[str, str]:
+    """The packaged catalog's item names (简体) by code; empty when the catalog cannot be read."""
     # The kiosk app refuses to start on a broken catalog; the gateway still stores, whatever the catalog did.
     try:
-        return frozenset(item.code for item in Catalog.load().items) or None
+        return {item.code: item.name.zh_CN for item in Catalog.load().items}
     except Exception as exc:  # noqa: BLE001
         log.warning("catalog unreadable (%s): submissions are not checked against item codes",
                     type(exc).__name__)
-        return None
+        return {}
 
 
 def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s: float | None = 30.0,
@@ -246,7 +253,8 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
     sealer = Sealer.from_data_folder(data, settings.security.suite)
     tokens = TokenStore(data / TOKENS_FILE_NAME)
     tokens.ensure_first(settings.gateway.first_token_role, data)
-    codes = catalog_item_codes() if item_codes == "catalog" else (
+    # The console shows item names: read with the codes here, or on first use when the codes were given.
+    codes = (frozenset(catalog_item_names()) or None) if item_codes == "catalog" else (
         None if item_codes is None else frozenset(item_codes))
     outbox = Outbox(data / OUTBOX_FILE_NAME, sealer, kiosk_id=settings.kiosk.id)
     try:
@@ -279,7 +287,8 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
     services = GatewayServices(settings=settings, outbox=outbox, forwarder=forwarder,
                                platform=PlatformClient(*args, pf.timeout_s, tls=tls, suite=suite),
                                proxy=PlatformClient(*args, pf.proxy_timeout_s, tls=tls, suite=suite),
-                               started_at=time.time(), tokens=tokens, item_codes=codes, events=events,
+                               started_at=time.time(), tokens=tokens, item_codes=codes,
+                               item_names=catalog_item_names, events=events,
                                door_secret=write_door_secret(settings.door_secret_path),
                                payments=ledger, payment_watcher=watcher)
     app = create_app(services)

@@ -78,7 +78,7 @@ SATISFIES = {
 }
 # While these screens show, the card that identified the resident is still needed.
 CARD_NEEDED = {Screen.CONFIRM, Screen.FORM, Screen.MATERIALS, Screen.REVIEW, Screen.CONSENT, Screen.SLOTS,
-               Screen.RESULT}
+               Screen.RESULT, Screen.BUNDLE_REVIEW}
 FOLLOW_UP_REASONS = ("slow", "unclear", "device", "not_done")
 SENSITIVE_TYPES = {"citizen_id", "bank_account", "mobile"}
 # 待遇领取资格认证: once every 12 months while a benefit is paid (人社部 rule for 养老、工伤、遗属待遇).

@@ -9,6 +9,7 @@ services of their own.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -21,6 +22,7 @@ from local_api.link.client import PlatformClient
 from local_api.ops.audit import AUDIT_FILE_NAME, AuditLog
 from local_api.ops.device_settings import LOCAL_SETTINGS_FILE_NAME, LocalDeviceSettings
 from local_api.ops.events import EventLog, KioskPresence
+from local_api.ops.fleet_state import FleetState
 from local_api.ops.screen_frame import ScreenFrame
 from local_api.ops.service_mode import SERVICE_FILE_NAME, ServiceSwitch
 from local_api.outbox.forwarder import Forwarder
@@ -56,6 +58,9 @@ class GatewayServices:
     """Operator and technician tokens; None: those doors answer 401 to everyone."""
     item_codes: frozenset[str] | None = None
     """The catalog's item codes; submissions for other codes are refused (None: not checked)."""
+    item_names: Callable[[], Mapping[str, str]] = dict
+    """The catalog's item names (简体) by code, for the operators' console, read on first use (empty: codes
+    are shown)."""
     events: EventLog = field(default_factory=EventLog)
     """What operators see happen (platform reachability, devices, switches, lock-outs)."""
     version: str = field(default_factory=_version)
@@ -86,6 +91,8 @@ class GatewayServices:
     """The configured device settings plus a technician's local changes (``kiosk.local.toml``)."""
     screen: ScreenFrame = field(init=False)
     """The latest picture of the kiosk's screen (memory only)."""
+    fleet: FleetState = field(init=False)
+    """Catalog and settings versions, the platform's clock offset (``/api/v1/status``, ``/metrics``)."""
 
     def __post_init__(self) -> None:
         settings, data = self.settings, self.settings.data_path
@@ -108,6 +115,15 @@ class GatewayServices:
         self.service_switch = ServiceSwitch(data / SERVICE_FILE_NAME)
         self.device_settings = LocalDeviceSettings(settings, data / LOCAL_SETTINGS_FILE_NAME)
         self.screen = ScreenFrame()
+        self.fleet = FleetState(settings, data / LOCAL_SETTINGS_FILE_NAME)
+        for client in (self.platform, self.proxy, self.forwarder.client):
+            if client is not None:
+                client.on_clock = self._clock_heard
+        self.metrics.watch_fleet(self.service_switch, self.fleet, self.started_at)
+
+    def _clock_heard(self, offset_s: float) -> None:
+        self.fleet.clock_heard(offset_s)
+        self.audit.clock_heard(offset_s)
 
     @property
     def online(self) -> PlatformClient:
