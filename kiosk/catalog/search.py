@@ -226,7 +226,8 @@ class _Term:
 
 
 class CatalogSearch:
-    """The search index over a list of items (and the 一件事 bundles); build once, query per keystroke."""
+    """The search index over a list of items (and the 一件事 bundles); build once, query per keystroke.
+    Queries run one at a time (the UI thread's): a query's ranking state and the memoised matches live here."""
 
     def __init__(self, items: Sequence[ServiceItem], bundles: Sequence[Bundle] = (),
                  words: SearchWords | None = None) -> None:
