@@ -115,18 +115,22 @@ def _search(args: argparse.Namespace) -> int:
     catalog = _load(args)
     if catalog is None:
         return EXIT_INVALID
-    hits = catalog.search(args.query, max(args.limit, 0))
+    from kiosk.catalog.search import SearchHit  # lazy: only this command needs the hit types
+
+    # What the search screen lists: items and 一件事 bundles (bundle:<code>), by intent (synonyms.toml).
+    hits = catalog.find(args.query, max(args.limit, 0))
+    rows = [(h.key, h.item.name.zh_CN, h.item.department, h.item.kind) if isinstance(h, SearchHit)
+            else (h.key, h.bundle.name.zh_CN, "一件事", "bundle") for h in hits]
     if args.json:
-        print(json.dumps([{"code": h.item.code, "name": h.item.name.zh_CN, "department": h.item.department,
-                           "kind": h.item.kind, "score": round(h.score, 1), "matched": h.matched,
-                           "how": h.how}
-                          for h in hits], ensure_ascii=False, indent=2))
+        print(json.dumps([{"code": code, "name": name, "department": department, "kind": kind,
+                           "score": round(h.score, 1), "matched": h.matched, "how": h.how}
+                          for (code, name, department, kind), h in zip(rows, hits, strict=True)],
+                         ensure_ascii=False, indent=2))
         return 0
     if not hits:
         print("no items found")
-    for h in hits:
-        print(f"{h.score:7.1f}  {h.item.code:14}  {h.item.department} · {h.item.name.zh_CN}  "
-              f"({h.how}: {h.matched})")
+    for (code, name, department, _kind), h in zip(rows, hits, strict=True):
+        print(f"{h.score:7.1f}  {code:16}  {department} · {name}  ({h.how}: {h.matched})")
     return 0
 
 
