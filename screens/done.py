@@ -66,6 +66,12 @@ def outcome_texts(view: View, t: Text) -> list[str]:
     return texts
 
 
+def follow_ups_text(view: View, t: Text) -> str:
+    """办结后将自动为您办理…: the items granted without applying once this one is done."""
+    joined = ("; " if view.language == "en" else "、").join(view.item_follow_ups)
+    return t("done_follow_ups", items=joined)
+
+
 def not_printed_text(view: View, t: Text) -> str:
     """Why the slip did not print, in the resident's language, and what to do instead."""
     reason = t(f"reason_{view.print_reason}" if view.print_reason in PRINT_REASONS else "reason_print_unknown")
@@ -84,6 +90,8 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     if view.receipt_no:
         below = c.text(t("done_receipt"), y, 36, colour=theme.MUTED)
         y = c.text(view.receipt_no, below + 4, one_line_size(c, view.receipt_no, 48, 960), bold=True, asked=True)
+    if view.item_follow_ups and view.item_kind == "apply" and view.receipt_no:  # 免申即办, once it is done
+        y = c.text(follow_ups_text(view, t), y + 20, 34, colour=theme.SUCCESS, width=960)
     if view.printed:
         y = c.text(t(TAKE.get(view.item_kind, "printing_hint")), y + 30, 40, colour=theme.MUTED, width=900)
     elif view.printed is False:  # None: nothing was to be printed (a query finished on screen)

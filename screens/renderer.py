@@ -16,6 +16,7 @@ from screens import (
     consent,
     detail,
     done,
+    exempt,
     form,
     help,
     home,
@@ -68,6 +69,7 @@ PAGES: dict[str, Page] = {
     "receipt_entry": receipt_entry.draw,
     "progress_result": progress_result.draw,
     "payment": payment.draw,
+    "exempt": exempt.draw,
 }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from kiosk.catalog.model import ServiceItem
+from kiosk.flow.exempt_model import AskBenefits, BenefitsAnswered, FetchLicences, LicencesFetched
 from kiosk.flow.identity import Identity
 
 
@@ -44,6 +45,7 @@ class Screen(str, enum.Enum):
     RECEIPT_ENTRY = "receipt_entry"  # the receipt number typed on a keypad instead of scanned
     PROGRESS_RESULT = "progress_result"  # 办件进度: status and steps of an earlier submission
     PAYMENT = "payment"  # a fee: the amount and what it is for, then the payment QR code and its countdown
+    EXEMPT = "exempt"  # 免申即办: what the platform granted without an application (exempt.py)
 
 
 # Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
@@ -243,7 +245,7 @@ class PaymentAnswered:
 Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
-         | ProgressAnswered | PaymentAnswered)
+         | ProgressAnswered | PaymentAnswered | BenefitsAnswered | LicencesFetched)
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -433,7 +435,7 @@ class CancelPayment(PaymentWork):
 
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
           | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress
-          | CreatePayment | PollPayment | CancelPayment)
+          | CreatePayment | PollPayment | CancelPayment | AskBenefits | FetchLicences)
 
 
 def id_type(card_type: str, number: str) -> str:

@@ -21,7 +21,8 @@ from devices.printer.printer import ReceiptPrinter
 from devices.printer.receipt import render_escpos
 from kiosk import flow
 from kiosk.settings import Settings
-from kiosk.terminal import scanning
+from kiosk.flow.exempt_model import ExemptWork
+from kiosk.terminal import exempt_calls, scanning
 from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.hardware import capture_face, capture_page
 from kiosk.terminal.receipts import slip_layout
@@ -38,7 +39,7 @@ class EffectRunner:
 
     OWN = (flow.FetchDocument, flow.Submit, flow.PrintReceipt, flow.SendRating, flow.RunQuery, flow.ListSlots,
            flow.BookSlot, flow.CapturePage, flow.CaptureFace, flow.VerifyIdentity, flow.RequestHelp,
-           flow.QrWork, flow.PaymentWork)
+           flow.QrWork, flow.PaymentWork, ExemptWork)
 
     def __init__(self, settings: Settings, gateway: GatewayClient, printer: ReceiptPrinter,
                  post: Callable[[flow.Event], None], *, now: Callable[[], datetime] = datetime.now,
@@ -108,6 +109,8 @@ class EffectRunner:
             scanning.carry_out(self, effect)
         elif isinstance(effect, flow.PaymentWork):
             self.post(self._payment(effect))
+        elif isinstance(effect, ExemptWork):  # 免申即办 and 数据互认
+            self.post(exempt_calls.carry_out(self.gateway, effect))
         elif isinstance(effect, flow.SendRating):
             try:
                 self.gateway.rate(effect.receipt_no, effect.level, effect.text)
