@@ -431,4 +431,4 @@ class LicencesBody(_Body):
 
     item_code: str = ItemCode()
     applicant: Applicant
-    materials: list[Name] = Field(min_length=1, max_length=20)
+    materials: list[Annotated[Name, Field(max_length=200)]] = Field(min_length=1, max_length=20)
