@@ -6,7 +6,7 @@ an exempt item (``status``): that item's state, its decision to print when it wa
 
 from __future__ import annotations
 
-from kiosk.flow.views import MASK, BenefitRow, ExemptView
+from kiosk.flow.views import MASK, BenefitRow, ExemptView, View
 from screens import theme
 from screens.chrome import Text, footer
 from screens.done import day_text
@@ -48,7 +48,7 @@ def draw(c: Canvas, view: ExemptView, t: Text) -> list[Button]:
     status = view.purpose == "status"
     c.header(view.item_name if status and view.item_name else t("exempt_title"))
     y = c.text(t("exempt_status_hint" if status else "exempt_hint"), 190, 36, colour=theme.MUTED, width=960) + 30
-    shown = view.benefits[: 2 if view.elder else 4]
+    shown = view.benefits[:4]
     if not shown and status:
         y = message_box(c, t("exempt_none"), "info", y)
     for row in shown:
@@ -63,3 +63,19 @@ def draw(c: Canvas, view: ExemptView, t: Text) -> list[Button]:
         buttons.append(c.button(t("exempt_done" if status else "exempt_continue"), "continue",
                                 (140, BUTTONS_TOP, 800, 170), size=56))
     return buttons + footer(c, t)
+
+
+def spoken(view: View, t: Text) -> str:
+    """What speech adds for 免申即办: each benefit with its state, date and amount; on an exempt item's
+    detail, that no application is needed."""
+    if view.screen == "detail":
+        return f"{t('detail_exempt')}。{t('detail_exempt_hint')}" if view.item_exempt else ""
+    if not isinstance(view, ExemptView):
+        return ""
+    parts = [t("exempt_status_hint" if view.purpose == "status" else "exempt_hint")]
+    for row in view.benefits:
+        status = t("exempt_granted" if row.status == "granted" else "exempt_due")
+        parts.append("，".join([row.name, status, *row_lines(row, view.language, t)]))
+    if not view.benefits and view.purpose == "status":
+        parts.append(t("exempt_none"))
+    return "。".join(parts)
