@@ -7,7 +7,7 @@ an exempt item (``status``): that item's state, its decision to print when it wa
 from __future__ import annotations
 
 from kiosk.flow.views import MASK, BenefitRow, ExemptView, View
-from screens import theme
+from screens import paging, theme
 from screens.chrome import Text, footer
 from screens.done import day_text
 from screens.messages import message_box
@@ -31,7 +31,7 @@ def _row(c: Canvas, row: BenefitRow, language: str, t: Text, y: float, *, draw: 
     """One benefit as a card from design ``y``; returns the y below it (nothing drawn unless ``draw``)."""
     lines = row_lines(row, language, t)
     status = t("exempt_granted" if row.status == "granted" else "exempt_due")
-    height = 30 + c.text_height(row.name, 40, width=880, bold=True) + 12 + c.text_height(status, 34, width=880)
+    height = 30.0 + c.text_height(row.name, 40, width=880, bold=True) + 12 + c.text_height(status, 34, width=880)
     height += sum(10 + c.text_height(line, 34, width=880) for line in lines) + 30
     if draw:
         c.panel((60, y, 960, height))
@@ -43,19 +43,26 @@ def _row(c: Canvas, row: BenefitRow, language: str, t: Text, y: float, *, draw: 
     return y + height
 
 
+def _drawn(c: Canvas, row: BenefitRow, language: str, t: Text, y: float) -> list[Button]:
+    _row(c, row, language, t, y, draw=True)
+    return []
+
+
 def draw(c: Canvas, view: ExemptView, t: Text) -> list[Button]:
     c.fill()
     status = view.purpose == "status"
     c.header(view.item_name if status and view.item_name else t("exempt_title"))
     y = c.text(t("exempt_status_hint" if status else "exempt_hint"), 190, 36, colour=theme.MUTED, width=960) + 30
-    shown = view.benefits[:4]
-    if not shown and status:
-        y = message_box(c, t("exempt_none"), "info", y)
-    for row in shown:
-        if _row(c, row, view.language, t, y, draw=False) > BUTTONS_TOP - 20:
-            break  # no room left: the platform lists the rest in the resident's app
-        y = _row(c, row, view.language, t, y, draw=True) + 20
     buttons: list[Button] = []
+    if not view.benefits and status:
+        message_box(c, t("exempt_none"), "info", y)
+    elif view.benefits:  # as many as fit, the rest on the next page (下一页)
+        pager_y = BUTTONS_TOP - 15 - paging.pager_height(bool(view.elder))
+        rows = view.benefits
+        heights = [_row(c, r, view.language, t, 0, draw=False) for r in rows]
+        band = paging.Band(c, y, pager_y - 15, heights, gap=20)
+        buttons += band.draw(lambda i, top: _drawn(c, rows[i], view.language, t, top))
+        buttons += paging.pager(c, t, band.scrolled, pager_y)
     if view.printable:
         buttons.append(c.button(t("exempt_print"), "print", (60, BUTTONS_TOP, 470, 170), size=44))
         buttons.append(c.button(t("exempt_done"), "continue", (550, BUTTONS_TOP, 470, 170), primary=False, size=44))
