@@ -22,13 +22,11 @@ from local_api.sim.state import state
 benefits = Blueprint("platform_benefits", __name__)
 guard(benefits)  # the same door as the core contract
 
-# TEST identities (never real people): 张三 (retired), 陈美玲 (a mother), 王五 (retires in 2030).
-ZHANG_SAN, CHEN_MEILING, WANG_WU = "11010519491231002X", "830000199203140026", "350205197005200058"
+# TEST identities (never real people): 陈美玲 (a mother: the third sample card, F3 on a simulated reader)
+# and 王五 (retires in 2030). The first sample card (张三), which most journeys and tests lay, has neither
+# benefits nor licences here: their journeys stay as they were.
+CHEN_MEILING, WANG_WU = "830000199203140026", "350205197005200058"
 GRANTED: dict[str, tuple[dict[str, Any], ...]] = {
-    id_hash(ZHANG_SAN): (
-        {"item_code": "yb-zzzt", "title": "医保在职转退休", "status": "granted", "granted_on": "2010-01-01",
-         "decision_no": "YBZT2010000123"},
-    ),
     id_hash(CHEN_MEILING): (
         {"item_code": "yb-syjt", "title": "生育津贴", "status": "granted", "granted_on": "2026-03-20",
          "amount": "18600.00", "period": "once", "decision_no": "YBSJ2026000456"},
@@ -39,8 +37,8 @@ GRANTED: dict[str, tuple[dict[str, Any], ...]] = {
 }
 # The e-licence library: material name → issuer, per TEST identity.
 LICENCES: dict[str, dict[str, str]] = {
-    id_hash(ZHANG_SAN): {"居民户口簿": "厦门市公安局", "数字相片回执": "厦门市公安局", "不动产权证书": "厦门市自然资源和规划局"},
-    id_hash(CHEN_MEILING): {"出生医学证明": "厦门市卫生健康委员会", "居民户口簿": "厦门市公安局", "结婚证": "厦门市海沧区民政局"},
+    id_hash(CHEN_MEILING): {"出生医学证明": "厦门市卫生健康委员会", "居民户口簿": "厦门市公安局", "结婚证": "厦门市海沧区民政局",
+                            "数字相片回执": "厦门市公安局"},
 }
 MAX_MATERIALS = 20
 
