@@ -222,8 +222,8 @@ class ExemptNotice(ScreenHandler):
 
 def decision_slip(flow: KioskFlow, s: Session, item: ServiceItem) -> dict[str, Any]:
     """The printed decision of a benefit granted without applying (简体, masked like every slip)."""
-    benefit = next((b for b in s.extra.get("benefits", [])
-                    if b.get("item_code") == item.code and b.get("status") == "granted"), {})
+    benefit: dict[str, Any] = next((b for b in s.extra.get("benefits", [])
+                                    if b.get("item_code") == item.code and b.get("status") == "granted"), {})
     rows = [["办理方式", "免申即办（无需申请）"]]
     if benefit.get("granted_on"):
         rows.append(["享受日期", str(benefit["granted_on"])])

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from kiosk.catalog.loading import Catalog, ServiceItem
 from kiosk.flow import browse, exempt, journeys, payment, qr
-from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.exempt_model import BenefitsAnswered, LicencesFetched
+from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
     BUSY,
     ENDED,

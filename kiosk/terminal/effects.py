@@ -20,8 +20,8 @@ from devices.printer.jobs import PrintOutcome, PrintState
 from devices.printer.printer import ReceiptPrinter
 from devices.printer.receipt import render_escpos
 from kiosk import flow
-from kiosk.settings import Settings
 from kiosk.flow.exempt_model import ExemptWork
+from kiosk.settings import Settings
 from kiosk.terminal import exempt_calls, scanning
 from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.hardware import capture_face, capture_page

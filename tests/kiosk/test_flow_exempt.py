@@ -24,7 +24,7 @@ def card_read(kiosk, card=None):
 # -- the notice after the card ------------------------------------------------------------------------
 
 def test_the_card_asks_the_platform_and_the_notice_shows_what_it_granted(kiosk):
-    effects, asked = card_read(kiosk)
+    _, asked = card_read(kiosk)
     assert kiosk.screen is Screen.HOME and len(asked) == 1
     assert asked[0].applicant["id_number"] == sample_cards()[0].id_number
     assert sample_cards()[0].id_number not in repr(asked[0])  # never in a log
