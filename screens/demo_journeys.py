@@ -12,6 +12,7 @@ import pygame
 import requests
 
 from kiosk.catalog.loading import Catalog, ServiceItem
+from kiosk.flow.exempt import answer_pending
 from kiosk.flow.views import (
     ExemptView,
     MaterialsView,
@@ -515,6 +516,15 @@ def audio(r: ScriptedResident) -> dict[str, Any]:
     r.wait_for("attract", timeout_s=20)
     applied = audio_apply(r)
     return {**printed, "apply": applied}
+
+
+def past_notice(r: ScriptedResident, timeout_s: float = 20.0) -> None:
+    """After a card: wait for the platform's 免申即办 answer; if its notice came up, read it and continue
+    (one touch), as a resident would, so the next touch lands where the script means it to."""
+    r.wait_until(lambda: not answer_pending(r.app.flow), "the platform's answer about benefits", timeout_s)
+    r.app.step()
+    if r.app.flow.screen.value == "exempt":
+        r.touch("continue")
 
 
 def exempt(r: ScriptedResident) -> dict[str, Any]:

@@ -93,16 +93,27 @@ def ask_after_card(flow: KioskFlow, event: CardRead) -> list[Effect]:
     s = flow.session
     if s is None or s.identity is not event.identity or event.source not in NOTICE_SOURCES:
         return []
-    if not flow.available.get("platform", True) or s.extra.get("benefits_of") == id(event.identity):
+    if not flow.available.get("platform", True) or s.extra.get("benefits_of") == holder(event.identity):
         return []
-    s.extra["benefits_of"] = id(event.identity)
+    s.extra["benefits_of"] = holder(event.identity)
     return [_ask(s, "notice")]
+
+
+def holder(identity: Any) -> str:
+    """Tells one card's holder from the next within a session (masked: nothing personal is kept by it)."""
+    return f"{id(identity)}:{mask_id_number(identity.id_number)}" if identity is not None else ""
 
 
 def _ask(s: Session, purpose: str) -> AskBenefits:
     ask_id = uuid.uuid4().hex
     s.extra["benefits_ask"] = ask_id
     return AskBenefits(s.applicant(), purpose, ask_id)
+
+
+def answer_pending(flow: KioskFlow) -> bool:
+    """Whether the platform's answer about benefits is still awaited (a script waits for it before touching
+    on: the notice may come up in between)."""
+    return flow.session is not None and "benefits_ask" in flow.session.extra
 
 
 def answered(flow: KioskFlow, event: Event) -> list[Effect]:
@@ -254,14 +265,14 @@ def fetch_licences(flow: KioskFlow) -> list[Effect]:
     if s is None or s.item is None:
         return []
     item, wanted = s.item, licences.licence_materials(s.item)
-    holder = id(s.identity) if s.identity is not None else 0
+    who = holder(s.identity)
     rec = licences.record(s)
-    if not wanted or (rec.get("item") == item.code and rec.get("holder") == holder):
+    if not wanted or (rec.get("item") == item.code and rec.get("holder") == who):
         return []
     if s.identity is None or not flow.available.get("platform", True):
-        s.extra["licences"] = {"item": item.code, "holder": holder, "state": "failed", "found": {}}
+        s.extra["licences"] = {"item": item.code, "holder": who, "state": "failed", "found": {}}
         return []
-    s.extra["licences"] = {"item": item.code, "holder": holder, "state": licences.FETCHING, "found": {}}
+    s.extra["licences"] = {"item": item.code, "holder": who, "state": licences.FETCHING, "found": {}}
     return [FetchLicences(item.code, s.applicant(), wanted)]
 
 

@@ -496,6 +496,8 @@ class Session:
         self.pages.clear()
         self.face_jpeg = b""
         self.booking = None
+        for key in ("benefits", "licences"):  # 免申即办 and 数据互认 answers (kiosk/flow/exempt.py)
+            self.extra.pop(key, None)
 
     def wipe(self) -> None:
         """Forget everything personal; the session object itself is dropped by the flow."""

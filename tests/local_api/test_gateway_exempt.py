@@ -8,6 +8,8 @@ import pytest
 from gateway_rig import Rig
 
 from devices.id_card.identity import sample_cards
+from kiosk.flow.exempt_model import AskBenefits, BenefitsAnswered, FetchLicences, LicencesFetched
+from kiosk.terminal.exempt_calls import carry_out
 from local_api.client import GatewayRefused
 
 
@@ -58,3 +60,16 @@ def test_platform_out_is_a_503_at_once(rig: Rig) -> None:
         with pytest.raises(GatewayRefused) as info:
             call()
         assert info.value.status == 503 and info.value.error == "platform_unavailable"
+
+
+def test_the_terminal_turns_answers_and_failures_into_events(rig: Rig) -> None:
+    """kiosk/terminal/exempt_calls.py against the real gateway: an answer, and an outage as ``failed``."""
+    asked = AskBenefits(person(2), "notice", "ask-1")
+    answer = carry_out(rig.client, asked)
+    assert isinstance(answer, BenefitsAnswered) and answer.ask_id == "ask-1" and not answer.failed
+    assert [b["item_code"] for b in answer.benefits] == ["yb-syjt"]
+    fetched = carry_out(rig.client, FetchLicences("rs-sydj", person(2), ((0, "表格"), (3, "居民户口簿"))))
+    assert isinstance(fetched, LicencesFetched) and list(fetched.found) == [3] and not fetched.failed
+    rig.faults(status=503)
+    assert carry_out(rig.client, asked) == BenefitsAnswered((), "notice", failed=True, ask_id="ask-1")
+    assert carry_out(rig.client, FetchLicences("rs-sydj", person(2), ((3, "居民户口簿"),))).failed
