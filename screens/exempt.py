@@ -73,16 +73,13 @@ def draw(c: Canvas, view: ExemptView, t: Text) -> list[Button]:
 
 
 def spoken(view: View, t: Text) -> str:
-    """What speech adds for 免申即办: each benefit with its state, date and amount; on an exempt item's
-    detail, that no application is needed."""
+    """What speech adds for 免申即办 on the loudspeaker: that there is something, not what it is (benefits,
+    dates and amounts are read on screen, or in audio mode through the headphones, never to the hall);
+    on an exempt item's detail, that no application is needed."""
     if view.screen == "detail":
         return f"{t('detail_exempt')}。{t('detail_exempt_hint')}" if view.item_exempt else ""
     if not isinstance(view, ExemptView):
         return ""
-    parts = [t("exempt_status_hint" if view.purpose == "status" else "exempt_hint")]
-    for row in view.benefits:
-        status = t("exempt_granted" if row.status == "granted" else "exempt_due")
-        parts.append("，".join([row.name, status, *row_lines(row, view.language, t)]))
-    if not view.benefits and view.purpose == "status":
-        parts.append(t("exempt_none"))
-    return "。".join(parts)
+    if view.purpose == "status":
+        return t("exempt_status_hint") if view.benefits else f"{t('exempt_status_hint')}。{t('exempt_none')}"
+    return t("exempt_hint")
