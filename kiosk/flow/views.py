@@ -307,8 +307,9 @@ class BenefitRow:
 
 
 def masked_benefits(rows: list[BenefitRow]) -> list[BenefitRow]:
-    """Benefits as the mirror shows them: names and states, never dates or amounts."""
-    return [BenefitRow(r.name, r.status, MASK if r.day else "", MASK if r.amount else "", r.period) for r in rows]
+    """Benefits as the mirror shows them: how many and in which state, never which (生育津贴 says a birth),
+    when or how much."""
+    return [BenefitRow(MASK, r.status, MASK if r.day else "", MASK if r.amount else "", r.period) for r in rows]
 
 
 @dataclass(frozen=True)
