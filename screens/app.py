@@ -285,6 +285,8 @@ class KioskApp:
                     self.release(pos)
             elif event.type == pygame.KEYDOWN and event.key == pygame.K_F2:
                 self.insert_sample_card()
+            elif event.type == pygame.KEYDOWN and event.key == pygame.K_F3:
+                self.insert_sample_card(2)  # the test holder with benefits and e-licences (local_api/sim/benefits.py)
             elif event.type == pygame.KEYDOWN and not self.maintenance.is_open:
                 self.audio.key(event)  # the keypad: audio mode (screens/audio.py)
         plugged = self.jack.poll() if self.jack is not None else None

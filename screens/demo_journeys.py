@@ -12,7 +12,9 @@ import pygame
 import requests
 
 from kiosk.catalog.loading import Catalog, ServiceItem
+from kiosk.flow.exempt import answer_pending
 from kiosk.flow.views import (
+    ExemptView,
     MaterialsView,
     PaymentView,
     ProgressResultView,
@@ -576,6 +578,44 @@ def bundle_journey(r: ScriptedResident, code: str) -> dict[str, Any]:
     return seen
 
 
+def past_notice(r: ScriptedResident, timeout_s: float = 20.0) -> None:
+    """After a card: wait for the platform's 免申即办 answer; if its notice came up, read it and continue
+    (one touch), as a resident would, so the next touch lands where the script means it to."""
+    r.wait_until(lambda: not answer_pending(r.app.flow), "the platform's answer about benefits", timeout_s)
+    r.app.step()
+    if r.app.flow.screen.value == "exempt":
+        r.touch("continue")
+
+
+def exempt(r: ScriptedResident) -> dict[str, Any]:
+    """免申即办: the test card at attract; the platform says what it granted without an application and the
+    notice shows it (您已自动享受…); one touch continues. Then that item's detail: 无需申请, its status
+    instead of an application, and its decision printed."""
+    r.wait_for("attract")
+    # The third test card's holder: the platform simulator grants her 生育津贴 (local_api/sim/benefits.py).
+    r.wait_until(lambda: not r.app.terminal.sample_card_on_pad, "the card pad to be clear", 10)
+    r.app.insert_sample_card(2)
+    r.wait_for("exempt", timeout_s=20)
+    notice = shown(r, ExemptView)
+    seen: dict[str, Any] = {"notice": [(b.name, b.status, b.day) for b in notice.benefits]}
+    r.touch("continue")
+    r.wait_for("home")
+    code = next((i.code for i in r.app.flow.catalog.items if i.exempt_from_application
+                 and i.name.get(notice.language) == notice.benefits[0].name), "")
+    item = r.app.flow.catalog.get(code)
+    assert item is not None, "the notice names no exempt item of the catalog"
+    find(r, item)
+    seen["offers_application"] = "begin" in [b.target for b in r.app.renderer.buttons]
+    r.touch("exempt:status")
+    r.wait_for("exempt", timeout_s=20)
+    seen["status"] = [b.status for b in shown(r, ExemptView).benefits]
+    r.touch("print")
+    r.wait_for("done")
+    seen["item"], seen["printed"] = item.code, bool(r.app.flow.view().printed)
+    rate_and_leave(r)
+    return seen
+
+
 JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "print": print_item,
     "guide": guide,
@@ -595,6 +635,7 @@ JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "payment": payment,
     "audio": audio,
     "bundle_birth": lambda r: bundle_journey(r, "birth"),
+    "exempt": exempt,
 }
 OFFLINE = {"offline_apply"}
 FAKE_CLOCK = {"timeout"}

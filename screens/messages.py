@@ -36,6 +36,7 @@ NOTICE_KINDS: dict[str, str] = {
     "notice_card_pulled": "info",
     "notice_card_invalid": "error",
     "notice_card_unsupported": "error",
+    "notice_licences_fetching": "info",  # 数据互认: the library is still being asked (the camera is there too)
 }
 
 PAD = 24          # design px inside the panel

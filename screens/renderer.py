@@ -17,6 +17,7 @@ from screens import (
     consent,
     detail,
     done,
+    exempt,
     form,
     help,
     home,
@@ -72,6 +73,7 @@ PAGES: dict[str, Page] = {
     "bundle": bundle.draw_intro,  # 一件事 (screens/bundle.py)
     "bundle_review": bundle.draw_review,
     "bundle_result": bundle.draw_result,
+    "exempt": exempt.draw,
 }
 
 
@@ -187,7 +189,7 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "printing": "printing_title", "done": "done_title", "thanks": "thanks_title",
           "timeout": "timeout_title", "error": "error_title", "result": "result_title", "detail": "detail_title",
           "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title",
-          "payment": "pay_title"}
+          "payment": "pay_title", "exempt": "exempt_title"}
 TITLES.update({"bundle": "bundle_title", "bundle_review": "bundle_review_title",  # 一件事 (screens/bundle.py)
                "bundle_result": "bundle_result_title"})
 
@@ -215,6 +217,8 @@ def main_text(view: View, t: Callable[..., str]) -> str:
     if view.screen in ("thanks", "timeout"):
         # The notice's hint is the point of it (take your card): said in the session's language.
         text = f"{text}。{t(view.screen + '_hint')}"
+    if view.screen in ("exempt", "detail"):  # 免申即办: what was granted, or that no application is needed
+        text = "。".join(x for x in (text, exempt.spoken(view, t)) if x)
     if isinstance(view, PaymentView):
         text = "。".join(x for x in (text, payment.spoken(view, t)) if x)  # the amount in words, what to do
     if isinstance(view, CardPromptView) and view.expired_document:

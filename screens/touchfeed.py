@@ -10,7 +10,9 @@ answered on the UI thread between two turns of the loop, so a test sees exactly 
 - ``{"op": "tap", "target": T}`` → press and release at the centre of the button drawn for ``T``,
   as pygame mouse events through the same path as a finger (``{"ok": false, "why"}`` when no such
   button is drawn or the screen has not settled);
-- ``{"op": "key", "key": "F2"}`` → a key press (F2 lays the test card on the simulated reader);
+- ``{"op": "key", "key": "F2"}`` → a key press (F2 lays the test card on the simulated reader, F3 the
+  third test card, whose holder the platform simulator grants a benefit without applying and holds
+  e-licences for: local_api/sim/benefits.py);
 - ``{"op": "type", "text": S}`` → what the on-screen keyboard hands the flow once the resident typed
   ``S`` (as ``kiosk demo`` does; tests/screens type key by key).
 
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENV = "KIOSK_TOUCH_FEED"
-_KEYS = {"F2": pygame.K_F2}
+_KEYS = {"F2": pygame.K_F2, "F3": pygame.K_F3}
 
 
 def _plain(value: Any) -> Any:

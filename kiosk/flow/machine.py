@@ -14,7 +14,8 @@ import datetime as _dt
 from collections.abc import Callable
 
 from kiosk.catalog.loading import Catalog, ServiceItem
-from kiosk.flow import browse, bundle, journeys, payment, qr
+from kiosk.flow import browse, bundle, exempt, journeys, payment, qr
+from kiosk.flow.exempt_model import BenefitsAnswered, LicencesFetched
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
     BUSY,
@@ -81,7 +82,10 @@ HANDLERS: dict[Screen, ScreenHandler] = {
     Screen.PROGRESS_RESULT: qr.PROGRESS_RESULT,
     Screen.PAYMENT: payment.PAYMENT,
     **bundle.HANDLERS,  # 一件事: the bundle's intro, review and result (kiosk/flow/bundle.py)
+    Screen.EXEMPT: exempt.NOTICE,  # 免申即办 (exempt.py): it also takes the detail and materials screens
 }
+HANDLERS[Screen.DETAIL] = exempt.DETAIL
+HANDLERS[Screen.MATERIALS] = exempt.MATERIALS
 
 
 def session_outcome(reason: str, failed: bool) -> str:
@@ -186,7 +190,7 @@ class KioskFlow:
         if isinstance(event, TextEntered):
             return self.handler.typed(self, event.text)
         if isinstance(event, CardRead):
-            return journeys.card_read(self, event.identity, event.source)
+            return exempt.card_read(self, event)  # journeys.card_read, then 免申即办's question
         if isinstance(event, CardRemoved):
             return journeys.card_removed(self, event.source)
         if isinstance(event, CardRejected):
@@ -195,6 +199,8 @@ class KioskFlow:
             if self.session is not None:
                 self.session.extra["help_no"] = event.receipt_no
             return self.notify("notice_help_sent" if event.what == "help" else "notice_report_sent")
+        if isinstance(event, BenefitsAnswered | LicencesFetched):
+            return exempt.answered(self, event)
         return self.handler.answered(self, event)
 
     @property
@@ -299,6 +305,7 @@ class KioskFlow:
             item_fee=str(item.fee_yuan),
             item_identity=list(item.accepted_identity()),
             item_unavailable=self.unavailable(item),
+            **exempt.item_parts(self, item),
         )
 
     # -- transitions (the screens' handlers use these) --

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from kiosk.catalog.model import ServiceItem
+from kiosk.flow.exempt_model import AskBenefits, BenefitsAnswered, FetchLicences, LicencesFetched
 from kiosk.flow.identity import Identity
 
 
@@ -47,6 +48,7 @@ class Screen(str, enum.Enum):
     BUNDLE = "bundle"  # 一件事: what the bundle does and the items it includes, then start (kiosk/flow/bundle.py)
     BUNDLE_REVIEW = "bundle_review"  # 一件事: what will be submitted to which department
     BUNDLE_RESULT = "bundle_result"  # 一件事: each item's receipt number or why it was not submitted
+    EXEMPT = "exempt"  # 免申即办: what the platform granted without an application (exempt.py)
 
 
 # Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
@@ -254,7 +256,7 @@ class DeliveriesChecked:
 Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
-         | ProgressAnswered | PaymentAnswered
+         | ProgressAnswered | PaymentAnswered | BenefitsAnswered | LicencesFetched
          | DeliveriesChecked)
 
 
@@ -457,7 +459,7 @@ class CheckDeliveries:
 
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
           | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress
-          | CreatePayment | PollPayment | CancelPayment
+          | CreatePayment | PollPayment | CancelPayment | AskBenefits | FetchLicences
           | CheckDeliveries)
 
 
@@ -519,6 +521,8 @@ class Session:
         self.pages.clear()
         self.face_jpeg = b""
         self.booking = None
+        for key in ("benefits", "licences"):  # 免申即办 and 数据互认 answers (kiosk/flow/exempt.py)
+            self.extra.pop(key, None)
 
     def wipe(self) -> None:
         """Forget everything personal; the session object itself is dropped by the flow."""

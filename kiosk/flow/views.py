@@ -130,6 +130,10 @@ class View:
     """A certification's next due date (ISO), once it succeeded; "" otherwise."""
     paid_text: str = ""
     """The fee paid in this session (``¥120.00``), once the payment platform confirmed it; "" otherwise."""
+    item_exempt: bool = False
+    """免申即办: the item is granted without an application (its detail offers its status, not 办理)."""
+    item_follow_ups: list[str] = field(default_factory=list)
+    """Names of the items granted without applying once this one is done (免申即办)."""
 
 
 def shared(base: View) -> dict[str, Any]:
@@ -213,6 +217,8 @@ class MaterialsView(View):
     capturing: int = -1
     """The material being captured (-1: none)."""
     materials_optional: list[bool] = field(default_factory=list)
+    e_licences: dict[int, str] = field(default_factory=dict)
+    """数据互认: each e-licence material's state (kiosk/flow/licences.py): fetching, fetched or scan."""
 
 
 @dataclass(frozen=True)
@@ -284,6 +290,39 @@ class PaymentView(View):
     """Why no code could be made (a message key)."""
 
 
+@dataclass(frozen=True)
+class BenefitRow:
+    """One benefit granted (or due) without an application, as the notice shows it."""
+
+    name: str
+    """The item's name in the resident's language (the platform's title when the catalog lacks it)."""
+    status: str
+    """``granted`` or ``due``."""
+    day: str = ""
+    """ISO date granted (or due); "" when the platform gave none."""
+    amount: str = ""
+    """Yuan as a decimal string (``"18600.00"``); "" when the platform gave none."""
+    period: str = ""
+    """``month`` (per month), ``once`` or "" (as given)."""
+
+
+def masked_benefits(rows: list[BenefitRow]) -> list[BenefitRow]:
+    """Benefits as the mirror shows them: how many and in which state, never which (生育津贴 says a birth),
+    when or how much."""
+    return [BenefitRow(MASK, r.status, MASK if r.day else "", MASK if r.amount else "", r.period) for r in rows]
+
+
+@dataclass(frozen=True)
+class ExemptView(View):
+    """免申即办: what the platform granted without an application (after the card, or asked on an item)."""
+
+    benefits: list[BenefitRow] = field(default_factory=list, metadata=personal(masked_benefits))
+    purpose: str = "notice"
+    """``notice`` (after the card was read: one touch continues) or ``status`` (asked on an exempt item)."""
+    printable: bool = False
+    """The asked item's decision can be printed (granted, and a printer is there)."""
+
+
 # Each screen's view type (screens not listed draw from :class:`View` alone).
 VIEW_TYPES: dict[str, type[View]] = {
     "categories": CategoriesView,
@@ -300,6 +339,7 @@ VIEW_TYPES: dict[str, type[View]] = {
     "receipt_entry": ReceiptEntryView,
     "progress_result": ProgressResultView,
     "payment": PaymentView,
+    "exempt": ExemptView,
 }
 
 

@@ -20,8 +20,9 @@ from devices.printer.jobs import PrintOutcome, PrintState
 from devices.printer.printer import ReceiptPrinter
 from devices.printer.receipt import render_escpos
 from kiosk import flow
+from kiosk.flow.exempt_model import ExemptWork
 from kiosk.settings import Settings
-from kiosk.terminal import scanning
+from kiosk.terminal import exempt_calls, scanning
 from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.hardware import capture_face, capture_page
 from kiosk.terminal.receipts import slip_layout
@@ -38,7 +39,7 @@ class EffectRunner:
 
     OWN = (flow.FetchDocument, flow.Submit, flow.PrintReceipt, flow.SendRating, flow.RunQuery, flow.ListSlots,
            flow.BookSlot, flow.CapturePage, flow.CaptureFace, flow.VerifyIdentity, flow.RequestHelp,
-           flow.QrWork, flow.PaymentWork, flow.CheckDeliveries)
+           flow.QrWork, flow.PaymentWork, flow.CheckDeliveries, ExemptWork)
 
     def __init__(self, settings: Settings, gateway: GatewayClient, printer: ReceiptPrinter,
                  post: Callable[[flow.Event], None], *, now: Callable[[], datetime] = datetime.now,
@@ -110,6 +111,8 @@ class EffectRunner:
             self.post(self._payment(effect))
         elif isinstance(effect, flow.CheckDeliveries):
             self.post(flow.DeliveriesChecked({r: delivery_state(self.gateway, r) for r in effect.receipts}))
+        elif isinstance(effect, ExemptWork):  # 免申即办 and 数据互认
+            self.post(exempt_calls.carry_out(self.gateway, effect))
         elif isinstance(effect, flow.SendRating):
             try:
                 self.gateway.rate(effect.receipt_no, effect.level, effect.text)

@@ -340,6 +340,21 @@ class PlatformClient:
         response = self._request("POST", "/v1/documents", {"item_code": item_code, "applicant": applicant})
         return self._json(response)
 
+    def exempt_benefits(self, applicant: dict[str, Any]) -> dict[str, Any]:
+        """免申即办: benefits granted (or due) to the applicant without an application, ``{benefits: [...]}``."""
+        data = self._json(self._request("POST", "/v1/benefits/exempt", {"applicant": applicant}))
+        if not isinstance(data.get("benefits"), list):
+            raise PlatformUnavailable("HTTP 200 without benefits")
+        return data
+
+    def e_licences(self, item_code: str, applicant: dict[str, Any], materials: list[str]) -> dict[str, Any]:
+        """数据互认: the e-licences the library holds among ``materials`` (names), ``{licences: [...]}``."""
+        data = self._json(self._request("POST", "/v1/e-licences", {"item_code": item_code, "applicant": applicant,
+                                                                   "materials": materials}))
+        if not isinstance(data.get("licences"), list):
+            raise PlatformUnavailable("HTTP 200 without licences")
+        return data
+
     # -- payments (统一公共支付平台): orders for a submission's fee ---------------------------------------
 
     def create_payment(self, idempotency_key: str, body: dict[str, Any]) -> dict[str, Any]:

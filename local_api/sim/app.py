@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from kiosk.crypto import SUITES, sha256_hex
 from local_api.link.signing import Verifier
 from local_api.sim.admin import admin
+from local_api.sim.benefits import benefits
 from local_api.sim.bundles import bundle_refusal
 from local_api.sim.catalog_bundles import install as install_catalog_bundles
 from local_api.sim.data import ItemInfo, document_maker, load_catalog_items
@@ -214,6 +215,7 @@ def create_platform_app(secret: str, *, faults: Faults | None = None, seed: int 
                                               suite=suite or "intl")
     app.register_blueprint(api)
     app.register_blueprint(services)
+    app.register_blueprint(benefits)  # 免申即办 and 数据互认
     app.register_blueprint(admin)
     install_payments(app)  # 统一公共支付平台: /v1/payments and /admin/payments
     install_catalog_bundles(app)  # signed catalog bundles and their staged rollout (issue 22)

@@ -429,3 +429,17 @@ class SessionBody(_Body):
     token: Text = Field(min_length=1, max_length=200)
     totp: Text | None = Field(default=None, max_length=12)
     """The one-time code (RFC 6238) when the token needs a second factor (``gateway.second_factor``)."""
+
+
+class BenefitsBody(_Body):
+    """免申即办: the applicant whose benefits granted without an application are asked for."""
+
+    applicant: Applicant
+
+
+class LicencesBody(_Body):
+    """数据互认: an item's e-licence materials (简体 names, as the catalog has them) for the applicant."""
+
+    item_code: str = ItemCode()
+    applicant: Applicant
+    materials: list[Annotated[Name, Field(max_length=200)]] = Field(min_length=1, max_length=20)
