@@ -27,6 +27,7 @@ from kiosk.watchdog import Watchdog
 from screens import datepicker, keyboard
 from screens.audio import AudioMode
 from screens.display import Display
+from screens.help_frames import DeskFrames
 from screens.maint_app import MaintenanceScreen
 from screens.mirror import Mirror
 from screens.renderer import Renderer
@@ -90,6 +91,8 @@ class KioskApp:
         self._kb_for: tuple[str, str] | None = None  # (screen, field) the keyboard state belongs to
         self._screen_changed_at = -1e9
         self.maintenance = MaintenanceScreen(self, gateway_url)  # corner gesture + PIN (issue 10)
+        # The remote help desk's frames (issue 21), once the resident lets it watch.
+        self.desk_frames = DeskFrames(lambda: getattr(self.terminal, "desk", None), self._frame_png, clock)
 
     # -- input --
 
@@ -307,6 +310,7 @@ class KioskApp:
             self._next_heartbeat = now + HEARTBEAT_S
             self.terminal.report(self.maintenance.screen_name(), self._frame_png())
         self.draw_if_changed()
+        self.desk_frames.step(self._last_view)
 
     def view(self) -> View:
         if self.maintenance.is_open:

@@ -18,6 +18,8 @@ from screens import (
     done,
     form,
     help,
+    help_callback,
+    help_overlay,
     home,
     itemlist,
     maintenance,
@@ -68,6 +70,7 @@ PAGES: dict[str, Page] = {
     "receipt_entry": receipt_entry.draw,
     "progress_result": progress_result.draw,
     "payment": payment.draw,
+    "help_callback": help_callback.draw,
 }
 
 
@@ -146,9 +149,14 @@ class Renderer:
             buttons = PAGES[view.screen](self.canvas, view, t)
         self.message_text, self.message_rect = "", None
         if view.notice_key:
-            self.message_text = t(view.notice_key)
+            # A help request's banner names its number (issue 21): shown and spoken.
+            self.message_text = t(view.notice_key, number=view.help_no) if view.notice_key.startswith(
+                "notice_help_no_") else t(view.notice_key)
             self.message_rect = message_banner(self.canvas, self.message_text, kind_of(view.notice_key), buttons,
                                                prefer=NOTICE_PLACES.get(view.screen, 1480))
+        if view.desk:  # the remote help desk over the page (screens/help_overlay.py)
+            buttons, said = help_overlay.draw(self.canvas, view, t, buttons)
+            self.message_text = said or self.message_text
         self.overlay_from = None
         if view.warning:
             self.overlay_from = len(self.canvas.texts)
@@ -183,7 +191,7 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "printing": "printing_title", "done": "done_title", "thanks": "thanks_title",
           "timeout": "timeout_title", "error": "error_title", "result": "result_title", "detail": "detail_title",
           "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title",
-          "payment": "pay_title"}
+          "payment": "pay_title", "help_callback": "callback_title"}
 
 
 def _listing(view: View) -> tuple[str, ...] | None:

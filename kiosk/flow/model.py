@@ -44,6 +44,7 @@ class Screen(str, enum.Enum):
     RECEIPT_ENTRY = "receipt_entry"  # the receipt number typed on a keypad instead of scanned
     PROGRESS_RESULT = "progress_result"  # 办件进度: status and steps of an earlier submission
     PAYMENT = "payment"  # a fee: the amount and what it is for, then the payment QR code and its countdown
+    HELP_CALLBACK = "help_callback"  # after hours: a mobile number and a time window for a call-back (issue 21)
 
 
 # Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
@@ -240,10 +241,24 @@ class PaymentAnswered:
     """The :class:`CreatePayment` this answers ("" for a poll or a cancel)."""
 
 
+@dataclass(frozen=True)
+class DeskUpdate:
+    """The remote help desk (issue 21): ``accepted`` (staff ``staff`` asks to see the screen), ``point``
+    (a highlight at design ``x``, ``y``), ``message`` (a message ``key`` or free ``text``) or ``ended``."""
+
+    kind: str
+    staff: str = ""
+    x: int = 0
+    y: int = 0
+    seq: int = 0
+    key: str = ""
+    text: str = ""
+
+
 Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
-         | ProgressAnswered | PaymentAnswered)
+         | ProgressAnswered | PaymentAnswered | DeskUpdate)
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -350,6 +365,14 @@ class RequestHelp:
     what: str
     category: str
     item_code: str | None = None
+    phone: str = ""
+    """A call-back's mobile number (``what="callback"``)."""
+    window: str = ""
+    """A call-back's preferred time window (``morning``, ``afternoon``, ``evening``)."""
+    screen: str = ""
+    """The screen help was asked from (the remote desk's queue shows it)."""
+    language: str = ""
+    """The resident's language (the remote desk's messages are shown and spoken in it)."""
 
 
 @dataclass(frozen=True)
@@ -431,9 +454,17 @@ class CancelPayment(PaymentWork):
     reason: str
 
 
+@dataclass(frozen=True)
+class DeskReply:
+    """The resident's answer to the remote help desk: ``consent``, ``decline`` or ``end`` (request ``request_no``)."""
+
+    request_no: str
+    answer: str
+
+
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
           | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress
-          | CreatePayment | PollPayment | CancelPayment)
+          | CreatePayment | PollPayment | CancelPayment | DeskReply)
 
 
 def id_type(card_type: str, number: str) -> str:
