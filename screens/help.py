@@ -35,7 +35,7 @@ def draw(c: Canvas, view: HelpView, t: Text) -> list[Button]:
         col, row = i % 2, i // 2
         buttons.append(c.button(t("report_" + category), f"report:{category}",
                                 (60 + col * 490, top + row * 160, 470, 140), primary=False, size=38))
-    if view.help_no:
+    if view.help_no and not view.notice_key.startswith("notice_help_no_"):  # the banner says it meanwhile
         message_box(c, t("help_number", number=view.help_no), "success", top + 330)
     buttons.append(c.button(t("button_back"), "back", (240, 1620, 600, 150), size=52))
     return buttons

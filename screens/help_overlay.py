@@ -1,10 +1,10 @@
 """The remote help desk over any screen (issue 21; kiosk/flow/help_desk.py).
 
-- ``waiting``: a line in the header bar says help was asked for;
+- ``waiting``: the header bar says help was asked for, with the request's number;
 - ``asking``: the resident's consent, modal: who asks (staff number, never a name), what they will
   and will not see or do; 同意 / 不同意;
-- ``live``: a panel in a free band (never over a control) says who is helping, shows the desk's
-  last message, and offers 结束帮助; the desk's point is a pulsing ring drawn last, over everything.
+- ``live``: the header bar (it holds no control) says who is helping, shows the desk's last message
+  and offers 结束帮助; the desk's point is a pulsing ring drawn last, over everything.
 
 The mirror the desk sees is drawn by the same code from the masked view, so the desk sees its own
 highlight in the kiosk's next frame.
@@ -17,14 +17,11 @@ import pygame
 from kiosk.flow.views import View
 from screens import theme
 from screens.chrome import Text
-from screens.messages import free_band
 from screens.widgets import Button, Canvas
 
 RING_R = (56, 76)  # the highlight's radius in its two pulse phases (design px)
 RING_COLOUR = (200, 0, 40)
-STRIP_Y = 112
-PANEL_H = 150
-MESSAGE_H = 110
+HEADER_H = 160  # the header bar's height (screens/widgets.py Canvas.header)
 
 
 def message_text(view: View, t: Text) -> str:
@@ -36,33 +33,34 @@ def message_text(view: View, t: Text) -> str:
 
 def draw(c: Canvas, view: View, t: Text, buttons: list[Button]) -> tuple[list[Button], str]:
     """Draw the desk's parts over the page; the buttons that count now, and what to say ("" for nothing new)."""
-    if view.desk == "waiting":
-        pygame.draw.rect(c.surface, theme.SUCCESS, (0, c.px(STRIP_Y), c.width, c.px(48)))
-        c.text(t("desk_waiting", number=view.help_no), STRIP_Y + 6, 26, colour=theme.HEADER_TEXT, bold=True)
-        return buttons, ""
     if view.desk == "asking":
         return _consent(c, view, t), t("desk_consent_title", staff=view.desk_staff)
+    if view.desk == "waiting":
+        _band(c)
+        c.text(t("desk_waiting", number=view.help_no), 30, 30, colour=theme.HEADER_TEXT, bold=True, width=960)
+        return buttons, ""
     if view.desk != "live":
         return buttons, ""
     said = message_text(view, t)
-    height = PANEL_H + (MESSAGE_H if said else 0)
-    # Where it hides nothing (no control, no text); else where it hides no control; else under the header.
-    texts = [Button(rect, "", "") for rect in c.text_blocks]
-    y = free_band(c, height, [*buttons, *texts], prefer=1480, top_limit=160)
-    if y is None:
-        y = free_band(c, height, buttons, prefer=1480, top_limit=160)
-    if y is None:
-        y = 160.0
-    area = pygame.Rect(c.px(40), c.px(y), c.px(1000), c.px(height))
-    pygame.draw.rect(c.surface, theme.CARD, area, border_radius=c.px(18))
-    pygame.draw.rect(c.surface, theme.SUCCESS, area, width=max(2, c.px(5)), border_radius=c.px(18))
-    c.text(t("desk_live", staff=view.desk_staff), y + 20, 34, colour=theme.SUCCESS, bold=True, x=70, width=600)
+    _band(c)
+    c.text(t("desk_live", staff=view.desk_staff), 8 if said else 45, 24 if said else 36,
+           colour=theme.HEADER_TEXT, bold=True, x=40, width=660)
     if said:
-        c.text(said, y + PANEL_H - 10, 40, colour=theme.TEXT, bold=True, x=70, width=940)
-    end = c.button(t("desk_end"), "desk:end", (700, y + 20, 310, 110), primary=False, size=36)
+        c.text(said, 46, 28, colour=theme.HEADER_TEXT, bold=True, x=40, width=660)
+    end = c.button(t("desk_end"), "desk:end", (720, 20, 330, 120), primary=False, size=36)
     if view.desk_point is not None:
         _ring(c, view.desk_point, view.desk_pulse)
     return [*buttons, end], (t("desk_said", staff=view.desk_staff, text=said) if said else "")
+
+
+def _band(c: Canvas) -> None:
+    """The desk's band over the header bar (which holds no controls): the page's title under it is
+    covered, so it is no longer a text of this frame."""
+    pygame.draw.rect(c.surface, theme.SUCCESS, (0, 0, c.width, c.px(HEADER_H)))
+    bottom = c.px(HEADER_H)
+    c.texts[:] = [x for x in c.texts if x[1].top >= bottom]
+    c.text_blocks[:] = [b for b in c.text_blocks if b.top >= bottom]
+    c.text_boxes[:] = [x for x in c.text_boxes if x[0].top >= bottom]
 
 
 def _consent(c: Canvas, view: View, t: Text) -> list[Button]:

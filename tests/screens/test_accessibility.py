@@ -127,6 +127,9 @@ def every_screen_view(language: str) -> dict[str, View]:
         flow.ProgressAnswered("HC-DEMO-001-20261121-000001", {"status": "accepted", "status_text": "已受理",
                                                               "steps": [{"text": "已接收", "at": "2026-11-21T10:00"}]}),
         flow.Tapped("home"))
+    k.wall_clock = lambda: datetime(2026, 11, 21, 23, 0)  # after hours: the call-back (issue 21)
+    see(flow.Tapped("help"), flow.Tapped("help:callback"), flow.Tapped("pk:1"), flow.Tapped("back"),
+        flow.Tapped("back"))
     for name in ("attract", "thanks", "timeout"):
         views.setdefault(name, replace(k.view(), screen=name))
     # A passing banner (notice_key) overlays the screen for a few seconds; it is checked on its own below.
