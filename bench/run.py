@@ -38,6 +38,7 @@ MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
     ("CRYPTO", "bench.bench_crypto"),
     ("R3-boot-printer,R3-boot-reader", "bench.bench_always_up"),
     ("AUDIO", "bench.bench_audio"),
+    ("HELPDESK", "bench.bench_helpdesk"),
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -91,6 +92,9 @@ MEANING: dict[str, str] = {
            "mapped at every start) with what mapping it and typing cost in RSS.",
     "SSC": "Social security card read over PC/SC (private pcscd, virtual card): the APDUs plus decoding, "
            "median, against the same APDUs sent bare on the same connection (informational).",
+    "HELPDESK": "Remote help desk (issue 21): a staff member's point → the kiosk's masked frame drawing the pulsing "
+                "highlight back at the gateway (long poll, app loop, flow, mirror drawn and PNG-encoded, posted), "
+                "p95 on loopback with a real `kiosk run --headless`; against one mirror frame drawn and encoded.",
 }
 
 # Before and after a change, as measured when it was made (closing notes of docs/quality.md).

@@ -92,7 +92,8 @@ class KioskApp:
         self._screen_changed_at = -1e9
         self.maintenance = MaintenanceScreen(self, gateway_url)  # corner gesture + PIN (issue 10)
         # The remote help desk's frames (issue 21), once the resident lets it watch.
-        self.desk_frames = DeskFrames(lambda: getattr(self.terminal, "desk", None), self._frame_png, clock)
+        self.desk_frames = DeskFrames(lambda: getattr(self.terminal, "desk", None), self.display.surface.get_size(),
+                                      clock, lambda: (self.renderer.keyboard, self.renderer.scroll))
 
     # -- input --
 

@@ -80,10 +80,12 @@ SIZES = (*range(26, 62, 2), 43)  # design px at 1080 wide: the screens' text siz
 
 
 def shows(frame: np.ndarray, text: str) -> bool:
-    """Whether ``text`` appears in ``frame`` in the kiosk's font at a screen's size (either weight)."""
+    """Whether ``text`` appears in ``frame`` in the kiosk's font at a screen's size (either weight); the
+    desk's frames are drawn smaller than the screen (screens/help_frames.py), so are the sizes."""
     import cv2
 
-    for px in SIZES:
+    scale = frame.shape[1] / 1080
+    for px in sorted({max(8, round(size * scale)) for size in SIZES}):
         for bold in (False, True):
             template = glyphs(text, px, bold)
             if template.shape[0] > frame.shape[0] or template.shape[1] > frame.shape[1]:
@@ -105,13 +107,15 @@ def with_text(png: bytes, text: str, px: int) -> np.ndarray:
 
 
 def ring_near(png: bytes, x: int, y: int) -> bool:
-    """The desk's pulsing highlight (screens/help_overlay.py RING_COLOUR) drawn around (x, y)."""
+    """The desk's pulsing highlight (screens/help_overlay.py RING_COLOUR) drawn around design (x, y)."""
     from PIL import Image
 
     image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-    patch = image[max(0, y - 100):y + 100, max(0, x - 100):x + 100]
+    scale = image.shape[1] / 1080
+    x, y, r = round(x * scale), round(y * scale), round(100 * scale)
+    patch = image[max(0, y - r):y + r, max(0, x - r):x + r]
     red = (patch[..., 0] > 170) & (patch[..., 1] < 60) & (patch[..., 2] < 90)
-    return int(red.sum()) > 200
+    return int(red.sum()) > 200 * scale * scale
 
 
 # -- the journey ---------------------------------------------------------------------------------
@@ -240,8 +244,9 @@ def test_the_desk_guides_a_resident_who_asked_at_night(kiosk: Kiosk) -> None:
     # No personal data in any frame the desk received.
     person = sample_cards()[0]
     assert len(received) >= 2
-    for px in (36, 43):  # a form's value, in elder mode
-        assert shows(with_text(received[-1], PHONE, px), PHONE), "the search finds a number when it is there"
+    scale = gray(received[-1]).shape[1] / 1080
+    for size in (36, 43):  # a form's value, in elder mode
+        assert shows(with_text(received[-1], PHONE, round(size * scale)), PHONE), "the search finds it when there"
     for png in {hash(png): png for png in received}.values():  # each distinct frame once
         picture = gray(png)
         for secret in (PHONE, person.name, person.id_number):
