@@ -31,10 +31,10 @@ from local_api.web.auth import bp as auth_bp
 from local_api.web.console import bp as console_bp
 from local_api.web.door import PROXY_HEADERS_CHECKED, TrustedProxies
 from local_api.web.errors import register_error_handlers
+from local_api.web.helpdesk import install as install_helpdesk
 from local_api.web.jsonio import StrictJSONProvider
 from local_api.web.limits import install_limits
 from local_api.web.screen import bp as screen_bp
-from local_api.web.helpdesk import install as install_helpdesk
 from local_api.web.services import GatewayServices, services
 
 MB = 1024 * 1024

@@ -35,9 +35,9 @@ from typing import Any, Literal
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request
 from pydantic import BaseModel, ConfigDict, Field
 
+from local_api.ops.audit import AuditError
 from local_api.ops.helpdesk import DeskRefused, HelpDesk
 from local_api.ops.screen_frame import png_size
-from local_api.ops.audit import AuditError
 from local_api.web.auth import require
 from local_api.web.bodies import parse
 from local_api.web.console import PAGE_POLICY

@@ -27,11 +27,11 @@ import requests
 from browser_rig import UI_TIMEOUT_MS, chromium
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from kiosk_rig import Finger, Kiosk, wait_for  # noqa: E402 -- the end-to-end suite's running kiosk
+from kiosk_rig import Finger, Kiosk, wait_for
 
-from devices.id_card.identity import sample_cards  # noqa: E402
-from kiosk.catalog.loading import Catalog  # noqa: E402
-from screens.demo_journeys import pick  # noqa: E402
+from devices.id_card.identity import sample_cards
+from kiosk.catalog.loading import Catalog
+from screens.demo_journeys import pick
 
 pytestmark = pytest.mark.timeout(400)
 

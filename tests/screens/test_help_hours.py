@@ -12,7 +12,6 @@ from resident import Resident
 from kiosk import flow
 from kiosk.catalog.loading import Catalog
 from kiosk.flow.views import mirror_view
-from screens.help_overlay import RING_COLOUR
 from screens.i18n import messages
 from screens.mirror import Mirror
 
