@@ -226,6 +226,9 @@ def desk_request(request_no: str) -> Any:
 def desk_stream() -> Any:
     """Server-sent events: ``queue`` with every request's state (and its newest frame's number)
     whenever anything changed; a comment every few seconds keeps proxies from closing it."""
+    if "text/event-stream" not in request.headers.get("Accept", ""):
+        return error(406, "not_acceptable", "this is an event stream (Accept: text/event-stream, as EventSource "
+                     "sends); the queue as JSON is GET /api/v1/helpdesk/requests")
     if not _streams.acquire(blocking=False):
         return error(429, "too_many_streams", f"at most {MAX_STREAMS} desk pages may follow the queue at once")
     state = desk()

@@ -137,7 +137,8 @@ def test_roles_a_helper_token_reaches_the_desk_only(rig):
 
 def test_the_desk_stream_pushes_the_queue_as_server_sent_events(rig):
     helper = token(rig, "helper", "0427")
-    with requests.get(rig.url + "/api/v1/helpdesk/stream", headers={"Authorization": f"Bearer {helper}"},
+    with requests.get(rig.url + "/api/v1/helpdesk/stream", headers={"Authorization": f"Bearer {helper}",
+                                                                    "Accept": "text/event-stream"},
                       stream=True, timeout=10) as stream:
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         lines = stream.iter_lines(decode_unicode=True)
