@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 TICK_S = 0.25
 DRAG_START_PX = 14  # a finger that moves less than this is a tap, not a drag
 FLING_DECAY = 0.92  # per frame: a flung list glides to a stop in about a second
-KEYBOARD_SCREENS = ("search", "form")
+KEYBOARD_SCREENS = ("search", "form", "help_report")
 DOUBLE_TAP_S = 0.35  # a second tap this soon after one that changed the screen is the same tap
 HEARTBEAT_S = 5.0
 

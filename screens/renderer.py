@@ -20,6 +20,7 @@ from screens import (
     help,
     help_callback,
     help_overlay,
+    help_report,
     home,
     itemlist,
     maintenance,
@@ -71,6 +72,7 @@ PAGES: dict[str, Page] = {
     "progress_result": progress_result.draw,
     "payment": payment.draw,
     "help_callback": help_callback.draw,
+    "help_report": help_report.draw,
 }
 
 
@@ -191,7 +193,8 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "printing": "printing_title", "done": "done_title", "thanks": "thanks_title",
           "timeout": "timeout_title", "error": "error_title", "result": "result_title", "detail": "detail_title",
           "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title",
-          "payment": "pay_title", "help_callback": "callback_title"}
+          "payment": "pay_title", "help_callback": "callback_title",
+          "help_report": "report_title"}
 
 
 def _listing(view: View) -> tuple[str, ...] | None:

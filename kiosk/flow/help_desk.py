@@ -18,10 +18,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kiosk.flow.browse import Help
+from kiosk.flow.browse import REPORT_CATEGORIES, Help
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import DeskReply, DeskUpdate, Effect, HelpQueued, RequestHelp, Screen, Show
-from kiosk.flow.views import HelpCallbackView, HelpView, View, shared
+from kiosk.flow.views import FieldView, HelpCallbackView, HelpReportView, HelpView, View, shared
 from kiosk.opening_hours import OpeningHours
 from kiosk.validators import mobile_valid
 
@@ -145,6 +145,10 @@ class HelpScreen(Help):
             if desk(flow) is not None:
                 return []  # one remote request per session
             return [RequestHelp("remote", "other", code, screen=flow.return_to.value, language=flow.language)]
+        if target.startswith("report:") and target[7:] in REPORT_CATEGORIES and s is not None:
+            s.extra.update(report_category=target[7:], report_text="", report_phone="", report_focus="",
+                           report_problem="")
+            return flow.go(Screen.HELP_REPORT)
         if target == "help:callback":
             if s is not None:
                 s.extra["callback_phone"], s.extra["callback_window"], s.extra["callback_problem"] = "", "", ""
@@ -208,5 +212,66 @@ class Callback(ScreenHandler):
                                 callback_problem=str(extra.get("callback_problem", "")))
 
 
+class Report(ScreenHandler):
+    """办不成事反映: what happened (``field:text``, the pinyin keyboard) and a phone (``field:phone``, the
+    keypad), both optional; ``report:send`` queues it (its number shows on the help screen)."""
+
+    FIELDS = {"text": ("report_text_label", "text", 200), "phone": ("report_phone_label", "mobile", PHONE_DIGITS)}
+
+    def tapped(self, flow: KioskFlow, target: str) -> list[Effect] | None:
+        s = flow.session
+        if s is None:
+            return None
+        focus = str(s.extra.get("report_focus", ""))
+        if target.startswith("field:") and target[6:] in self.FIELDS:
+            s.extra["report_focus"] = target[6:]
+        elif target == "kb:done" or (target == "back" and focus):
+            s.extra["report_focus"] = ""
+        elif target == "report:send":
+            phone, text = str(s.extra.get("report_phone", "")), str(s.extra.get("report_text", "")).strip()
+            if phone and not mobile_valid(phone):
+                s.extra.update(report_problem="callback_bad_phone", report_focus="")
+                return [Show(flow.screen)]
+            code = s.item.code if s.item else None
+            category = str(s.extra.get("report_category", "other"))
+            s.extra.update(report_text="", report_phone="", report_focus="")  # sent: not kept
+            return [RequestHelp("report", category, code, phone=phone, text=text, screen=flow.return_to.value,
+                                language=flow.language), *flow.go(Screen.HELP)]
+        elif target == "back":
+            return flow.go(Screen.HELP)
+        elif target == "home":
+            return flow.go(flow.return_to)
+        elif target == "exit":
+            return flow.end_session("resident left")
+        else:
+            return []
+        return [Show(flow.screen)]
+
+    def typed(self, flow: KioskFlow, text: str) -> list[Effect]:
+        s = flow.session
+        focus = str(s.extra.get("report_focus", "")) if s is not None else ""
+        if s is None or focus not in self.FIELDS:
+            return []
+        limit = self.FIELDS[focus][2]
+        value = "".join(ch for ch in text if ch.isdigit()) if focus == "phone" else text
+        s.extra[f"report_{focus}"] = value[:limit]
+        s.extra["report_problem"] = ""
+        return [Show(flow.screen)]
+
+    def view(self, flow: KioskFlow, base: View) -> View:
+        s = flow.session
+        extra = s.extra if s is not None else {}
+        focus = str(extra.get("report_focus", ""))
+        problem = str(extra.get("report_problem", ""))
+        fields = [FieldView(key, label, kind, False, False, str(extra.get(f"report_{key}", "")),
+                            problem if key == "phone" else "", [])
+                  for key, (label, kind, _limit) in self.FIELDS.items()]
+        focused = next((f for f in fields if f.key == focus), None)
+        return HelpReportView(**shared(base), fields=fields, focus=focus,
+                              focus_type=focused.type if focused else "", focus_text=focused.value if focused else "",
+                              report_category=str(extra.get("report_category", "")))
+
+
 HELP = HelpScreen()
 CALLBACK = Callback()
+REPORT = Report()

@@ -64,6 +64,7 @@ HANDLERS: dict[Screen, ScreenHandler] = {
     Screen.DETAIL: browse.DETAIL,
     Screen.HELP: help_desk.HELP,
     Screen.HELP_CALLBACK: help_desk.CALLBACK,
+    Screen.HELP_REPORT: help_desk.REPORT,
     Screen.CARD_PROMPT: journeys.CARD_PROMPT,
     Screen.CONSENT: journeys.CONSENT,
     Screen.CONFIRM: journeys.CONFIRM,
@@ -386,7 +387,7 @@ class KioskFlow:
             s = self.start_session()
             s.speech = not s.speech
             return [Show(screen)]
-        if screen in (Screen.HELP, Screen.HELP_CALLBACK):
+        if screen in (Screen.HELP, Screen.HELP_CALLBACK, Screen.HELP_REPORT):
             return None  # help's own back, home and exit return to where help was asked for
         if target == "help" and screen not in self.BUSY:
             self.start_session()

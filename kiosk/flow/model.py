@@ -45,6 +45,7 @@ class Screen(str, enum.Enum):
     PROGRESS_RESULT = "progress_result"  # 办件进度: status and steps of an earlier submission
     PAYMENT = "payment"  # a fee: the amount and what it is for, then the payment QR code and its countdown
     HELP_CALLBACK = "help_callback"  # after hours: a mobile number and a time window for a call-back (issue 21)
+    HELP_REPORT = "help_report"  # 办不成事反映: what happened (optional, pinyin keyboard) and a phone (optional)
 
 
 # Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
@@ -373,6 +374,8 @@ class RequestHelp:
     """The screen help was asked from (the remote desk's queue shows it)."""
     language: str = ""
     """The resident's language (the remote desk's messages are shown and spoken in it)."""
+    text: str = ""
+    """A report's free text ("" when the resident wrote none)."""
 
 
 @dataclass(frozen=True)

@@ -322,6 +322,13 @@ class HelpCallbackView(View):
     """Why the number cannot be sent (a message key), "" when it can or nothing was tried."""
 
 
+@dataclass(frozen=True)
+class HelpReportView(FormView):
+    """办不成事反映: the category chosen, then what happened and a phone, both optional (its fields)."""
+
+    report_category: str = ""
+
+
 # Each screen's view type (screens not listed draw from :class:`View` alone).
 VIEW_TYPES: dict[str, type[View]] = {
     "categories": CategoriesView,
@@ -340,6 +347,7 @@ VIEW_TYPES: dict[str, type[View]] = {
     "payment": PaymentView,
     "help": HelpView,
     "help_callback": HelpCallbackView,
+    "help_report": HelpReportView,
 }
 
 

@@ -130,7 +130,8 @@ class EffectRunner:
                                                effect.category, item_code=effect.item_code,
                                                phone=effect.phone or None, window=effect.window or None)
         else:
-            answer = self.gateway.report(effect.category, "办不成事反映（自助终端）", item_code=effect.item_code)
+            answer = self.gateway.report(effect.category, effect.text or "办不成事反映（自助终端）",
+                                         item_code=effect.item_code, phone=effect.phone or None)
         return flow.HelpQueued(str(answer.get("receipt_no", "")), effect.what)
 
     def _submit(self, effect: flow.Submit) -> str:

@@ -129,7 +129,7 @@ def every_screen_view(language: str) -> dict[str, View]:
         flow.Tapped("home"))
     k.wall_clock = lambda: datetime(2026, 11, 21, 23, 0)  # after hours: the call-back (issue 21)
     see(flow.Tapped("help"), flow.Tapped("help:callback"), flow.Tapped("pk:1"), flow.Tapped("back"),
-        flow.Tapped("back"))
+        flow.Tapped("report:other"), flow.Tapped("back"), flow.Tapped("back"))
     for name in ("attract", "thanks", "timeout"):
         views.setdefault(name, replace(k.view(), screen=name))
     # A passing banner (notice_key) overlays the screen for a few seconds; it is checked on its own below.

@@ -124,3 +124,47 @@ def test_the_remote_desk_asks_consent_then_points_and_speaks_in_the_residents_la
     assert [e.answer for e in ended if isinstance(e, flow.DeskReply)] == ["end"]
     r.draw()
     assert r.view().desk == "" and "desk:end" not in r.targets()
+
+
+@pytest.mark.parametrize("elder", [False, True])
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_report_takes_optional_free_text_on_the_pinyin_keyboard_and_an_optional_phone(
+        surface, catalog, language, elder):
+    r = at_help(surface, catalog, WEDNESDAY_MORNING, language, elder)
+    r.touch("report:cannot_handle")
+    assert r.screen == "help_report"
+    r.touch("field:text")
+    assert r.renderer.keyboard is not None and r.renderer.keyboard.layout == "pinyin"
+    r.touch("key:b")
+    r.touch("key:u")
+    r.touch("key:x")
+    r.touch("key:i")
+    r.touch("key:n")
+    r.touch("key:g")
+    r.touch("cand:0")  # 不行: the first candidate
+    typed = r.view().focus_text
+    assert typed, "the keyboard's text went to the field"
+    r.touch("kb:done")
+    r.touch("field:phone")
+    assert r.renderer.keyboard.layout == "numeric"
+    r.type_rest("1391234")
+    r.touch("kb:done")
+    r.touch("report:send")
+    assert r.screen == "help_report" and r.view().fields[1].problem == "callback_bad_phone"
+    r.touch("field:phone")
+    r.type_rest("13912345678")
+    effects = r.flow.handle(flow.Tapped("report:send"))
+    sent = [e for e in effects if isinstance(e, flow.RequestHelp)]
+    assert [(e.what, e.category, e.text, e.phone) for e in sent] == [("report", "cannot_handle", typed, "13912345678")]
+    r.draw()
+    assert r.screen == "help"
+    assert mirror_view(r.view()).help_no == "", "nothing was queued in this test"
+    assert r.problems == {}
+
+
+def test_a_report_needs_neither_text_nor_phone(surface, catalog):
+    r = at_help(surface, catalog, SATURDAY_NIGHT, "zh_CN", False)
+    r.touch("report:too_slow")
+    effects = r.flow.handle(flow.Tapped("report:send"))
+    assert [(e.what, e.category, e.text, e.phone) for e in effects if isinstance(e, flow.RequestHelp)] == [
+        ("report", "too_slow", "", "")]
