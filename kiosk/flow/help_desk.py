@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from kiosk.flow.browse import REPORT_CATEGORIES, Help
 from kiosk.flow.handler import ScreenHandler
@@ -216,7 +216,8 @@ class Report(ScreenHandler):
     """办不成事反映: what happened (``field:text``, the pinyin keyboard) and a phone (``field:phone``, the
     keypad), both optional; ``report:send`` queues it (its number shows on the help screen)."""
 
-    FIELDS = {"text": ("report_text_label", "text", 200), "phone": ("report_phone_label", "mobile", PHONE_DIGITS)}
+    FIELDS: ClassVar[dict[str, tuple[str, str, int]]] = {
+        "text": ("report_text_label", "text", 200), "phone": ("report_phone_label", "mobile", PHONE_DIGITS)}
 
     def tapped(self, flow: KioskFlow, target: str) -> list[Effect] | None:
         s = flow.session
