@@ -188,7 +188,7 @@ def kiosk_frame() -> Any:
 
 def _staff_number() -> str:
     """The helping staff member as the resident sees them: the token's label when it is a staff number
-    (``kiosk token create helper --label 0427``), else the token id; never a name."""
+    (``POST /api/v1/tokens {"role": "helper", "label": "0427"}``), else the token id; never a name."""
     label = g.principal.label
     return label if STAFF_NUMBER.match(label or "") else g.principal.token_id
 
