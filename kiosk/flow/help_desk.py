@@ -106,6 +106,7 @@ def update(flow: KioskFlow, event: DeskUpdate) -> list[Effect]:
         flow.last_input = now  # the resident has something to answer: not idle
     elif event.kind == "point" and state.phase == "live":
         state.point, state.point_seq, state.point_at = (event.x, event.y), event.seq, now
+        flow.last_input = now  # being shown where to tap is not being idle
     elif event.kind == "message" and state.phase == "live":
         key = event.key if event.key in DESK_MESSAGES else ""
         state.message, state.message_key, state.message_at = ("" if key else event.text), key, now
