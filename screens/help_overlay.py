@@ -34,7 +34,8 @@ def message_text(view: View, t: Text) -> str:
 def draw(c: Canvas, view: View, t: Text, buttons: list[Button]) -> tuple[list[Button], str]:
     """Draw the desk's parts over the page; the buttons that count now, and what to say ("" for nothing new)."""
     if view.desk == "asking":
-        return _consent(c, view, t), t("desk_consent_title", staff=view.desk_staff)
+        # Said whole: who asks, and what they will and will not see or do.
+        return _consent(c, view, t), f"{t('desk_consent_title', staff=view.desk_staff)}。{t('desk_consent_hint')}"
     if view.desk == "waiting":
         _band(c)
         c.text(t("desk_waiting", number=view.help_no), 30, 30, colour=theme.HEADER_TEXT, bold=True, width=960)

@@ -103,6 +103,7 @@ def update(flow: KioskFlow, event: DeskUpdate) -> list[Effect]:
     now = flow.clock()
     if event.kind == "accepted" and state.phase == "waiting":
         state.phase, state.staff = "asking", event.staff
+        flow.notice = ""  # the consent is a page of its own: the earlier banner is not said again after it
         flow.last_input = now  # the resident has something to answer: not idle
     elif event.kind == "point" and state.phase == "live":
         state.point, state.point_seq, state.point_at = (event.x, event.y), event.seq, now
