@@ -39,6 +39,7 @@ MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
     ("R3-boot-printer,R3-boot-reader", "bench.bench_always_up"),
     ("AUDIO", "bench.bench_audio"),
     ("FLEET,FLEET-scrape,FLEET-series,FLEET-prom-mem,FLEET-1k,FLEET-10k,FLEET-gw-mem", "bench.bench_fleet"),
+    ("HELPDESK", "bench.bench_helpdesk"),
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -94,6 +95,9 @@ MEANING: dict[str, str] = {
            "mapped at every start) with what mapping it and typing cost in RSS.",
     "SSC": "Social security card read over PC/SC (private pcscd, virtual card): the APDUs plus decoding, "
            "median, against the same APDUs sent bare on the same connection (informational).",
+    "HELPDESK": "Remote help desk (issue 21): a staff member's point → the kiosk's masked frame drawing the pulsing "
+                "highlight back at the gateway (long poll, app loop, flow, mirror drawn and PNG-encoded, posted), "
+                "p95 on loopback with a real `kiosk run --headless`; against one mirror frame drawn and encoded.",
 }
 
 # Before and after a change, as measured when it was made (closing notes of docs/quality.md).

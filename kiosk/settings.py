@@ -40,6 +40,7 @@ from pydantic import (
 
 from kiosk.crypto import load_verify_key
 from kiosk.endpoints import EndpointError, parse_endpoint, target_problem
+from kiosk.opening_hours import OpeningHours
 from kiosk.qrcodes import load_public_key
 
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
@@ -329,6 +330,22 @@ class MaintenanceSection(_Section):
     """Maintenance mode goes back to the residents' screen after this long without a touch."""
 
 
+class HelpSection(_Section):
+    """帮办 at any hour (issue 21; kiosk/flow/help_desk.py)."""
+
+    opening_hours: str = "mon-fri 08:30-12:00,14:00-17:30; sat 09:00-12:00"
+    """When staff are on site (kiosk/opening_hours.py): e.g. ``mon-fri 08:30-17:30; sat 09:00-12:00``. Then
+    the help screen sends someone over; after hours it offers the remote help desk, a call-back and the hotline."""
+    hotline: str = Field(default="12345", pattern=r"^[0-9-]{3,20}$")
+    """The city's service hotline the help screen names after hours."""
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        OpeningHours.parse(value)
+        return value
+
+
 class LoggingSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Least severe log level written to stderr."""
@@ -371,6 +388,7 @@ class Settings(_Section):
     security: SecuritySection = SecuritySection()
     maintenance: MaintenanceSection = MaintenanceSection()
     catalog: CatalogSection = CatalogSection()
+    help: HelpSection = HelpSection()
     _origin: dict[str, str] = PrivateAttr(default_factory=dict)
     _config_path: str | None = PrivateAttr(default=None)
 

@@ -259,10 +259,13 @@ class GatewayClient:
 
     def help_request(self, need: str, group: str, *, item_code: str | None = None,
                      applicant: dict[str, Any] | None = None, phone: str | None = None,
-                     text: str = "") -> dict[str, Any]:
+                     text: str = "", window: str | None = None) -> dict[str, Any]:
         """Queue a 帮办代办 request; ``{receipt_no, state: "queued"}``."""
-        return self._call("POST", "/api/v1/help-requests", {"need": need, "group": group, "item_code": item_code,
-                                                            "applicant": applicant, "phone": phone, "text": text})
+        body = {"need": need, "group": group, "item_code": item_code, "applicant": applicant, "phone": phone,
+                "text": text}
+        if window:
+            body["window"] = window  # a call-back's time window (issue 21)
+        return self._call("POST", "/api/v1/help-requests", body)
 
     def report(self, category: str, text: str, *, item_code: str | None = None,
                applicant: dict[str, Any] | None = None, phone: str | None = None) -> dict[str, Any]:

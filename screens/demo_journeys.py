@@ -616,6 +616,56 @@ def exempt(r: ScriptedResident) -> dict[str, Any]:
     return seen
 
 
+def remote_help(r: ScriptedResident) -> dict[str, Any]:
+    """帮办 at night (issue 21): the station is unstaffed, the resident asks for the remote desk, a staff
+    member (a helper token, over the gateway's HTTP like the desk page) accepts, the resident consents,
+    the desk points at a button and sends a prepared message, the resident ends the help."""
+    # lazy: the desk's side of the script only
+    from kiosk.opening_hours import OpeningHours
+
+    app = r.app
+    app.flow.help_hours = OpeningHours.parse("")  # nobody on site, whatever the hour of the demo
+    gateway = app.terminal.gateway_url
+    r.wait_for("attract")
+    r.touch("start")
+    r.wait_for("home")
+    r.touch("help")
+    r.wait_for("help")
+    r.touch("help:remote")
+    r.wait_until(lambda: app.flow.view().desk == "waiting", "the remote help request's number")
+    number = app.flow.view().help_no
+    r.save("help-requested")
+    r.touch("back")
+    r.wait_for("home")
+    tech = (app.settings.data_path / "first-token.txt").read_text().strip()
+    created = requests.post(gateway + "/api/v1/tokens", headers={"Authorization": f"Bearer {tech}"},
+                            json={"role": "helper", "label": "0427"}, timeout=10)
+    desk = requests.Session()
+    desk.headers["Authorization"] = f"Bearer {created.json()['token']}"
+    base = f"{gateway}/api/v1/helpdesk/requests/{number}"
+    r.wait_until(lambda: desk.post(base + "/accept", timeout=10).status_code == 200, "the desk to accept")
+    r.wait_until(lambda: app.flow.view().desk == "asking", "the consent")
+    r.save("desk-asks-consent")
+    r.touch("desk:consent")
+    r.wait_until(lambda: app.flow.view().desk == "live", "help under way")
+    x, y = app.renderer.target_centre("browse:all")
+    scale = app.renderer.canvas.scale
+    width, height = app.display.surface.get_size()
+    desk.post(base + "/point", json={"x": x / width, "y": y / height}, timeout=10)
+    r.wait_until(lambda: desk.get(base, timeout=10).json()["drawn_point"] >= 1, "the highlight in the kiosk's frame")
+    r.save("desk-points")
+    desk.post(base + "/message", json={"key": "desk_msg_tap_here"}, timeout=10)
+    r.wait_until(lambda: app.flow.view().desk_message_key == "desk_msg_tap_here", "the desk's message")
+    r.save("desk-message")
+    state = desk.get(base, timeout=10).json()
+    r.touch("desk:end")
+    r.wait_until(lambda: app.flow.view().desk == "", "the help to end")
+    r.save("help-ended")
+    r.touch("exit")
+    return {"help_no": number, "staff": "0427", "design_point": [round(x / scale), round(y / scale)],
+            "point_ms": state["point_ms"], "ended_by": "resident"}
+
+
 JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "print": print_item,
     "guide": guide,
@@ -636,6 +686,7 @@ JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "audio": audio,
     "bundle_birth": lambda r: bundle_journey(r, "birth"),
     "exempt": exempt,
+    "remote_help": remote_help,
 }
 OFFLINE = {"offline_apply"}
 FAKE_CLOCK = {"timeout"}

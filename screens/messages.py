@@ -31,6 +31,11 @@ KINDS = ("success", "info", "warning", "error")
 # reasons are errors).
 NOTICE_KINDS: dict[str, str] = {
     "notice_help_sent": "success",
+    "notice_help_no_help": "success",
+    "notice_help_no_report": "success",
+    "notice_help_no_remote": "success",
+    "notice_help_no_callback": "success",
+    "notice_desk_ended": "info",
     "notice_report_sent": "success",
     "notice_progress_printed": "success",
     "notice_card_pulled": "info",

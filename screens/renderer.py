@@ -20,6 +20,9 @@ from screens import (
     exempt,
     form,
     help,
+    help_callback,
+    help_overlay,
+    help_report,
     home,
     itemlist,
     maintenance,
@@ -74,6 +77,8 @@ PAGES: dict[str, Page] = {
     "bundle_review": bundle.draw_review,
     "bundle_result": bundle.draw_result,
     "exempt": exempt.draw,
+    "help_callback": help_callback.draw,
+    "help_report": help_report.draw,
 }
 
 
@@ -152,9 +157,14 @@ class Renderer:
             buttons = PAGES[view.screen](self.canvas, view, t)
         self.message_text, self.message_rect = "", None
         if view.notice_key:
-            self.message_text = t(view.notice_key)
+            # A help request's banner names its number (issue 21): shown and spoken.
+            self.message_text = t(view.notice_key, number=view.help_no) if view.notice_key.startswith(
+                "notice_help_no_") else t(view.notice_key)
             self.message_rect = message_banner(self.canvas, self.message_text, kind_of(view.notice_key), buttons,
                                                prefer=NOTICE_PLACES.get(view.screen, 1480))
+        if view.desk:  # the remote help desk over the page (screens/help_overlay.py)
+            buttons, said = help_overlay.draw(self.canvas, view, t, buttons)
+            self.message_text = said or self.message_text
         self.overlay_from = None
         if view.warning:
             self.overlay_from = len(self.canvas.texts)
@@ -189,7 +199,8 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "printing": "printing_title", "done": "done_title", "thanks": "thanks_title",
           "timeout": "timeout_title", "error": "error_title", "result": "result_title", "detail": "detail_title",
           "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title",
-          "payment": "pay_title", "exempt": "exempt_title"}
+          "payment": "pay_title", "exempt": "exempt_title", "help_callback": "callback_title",
+          "help_report": "report_title"}
 TITLES.update({"bundle": "bundle_title", "bundle_review": "bundle_review_title",  # 一件事 (screens/bundle.py)
                "bundle_result": "bundle_result_title"})
 

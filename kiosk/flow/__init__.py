@@ -22,6 +22,8 @@ wipes it and cancels any print still waiting.
 - ``face.py``: 人证比对 (consent, face capture, platform check, the other ways) for every 身份证+人脸 item
 - ``qr.py``: 办件进度查询 (scan a receipt or type its number) and 扫码登录 (the app's sign-in code)
 - ``payment.py``: a fee item's payment (the fee, the payment QR code, the countdown, paid on the platform's word)
+- ``help_desk.py``: help by the station's opening hours, the call-back, a report's details, and the resident's
+  side of the remote help desk (consent, staff number, point, messages, end)
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import datetime as _dt
 from collections.abc import Callable
 
 from kiosk.catalog.loading import Catalog, ServiceItem
-from kiosk.flow import browse, bundle, exempt, journeys, payment, qr
+from kiosk.flow import browse, bundle, exempt, help_desk, journeys, payment, qr
 from kiosk.flow.exempt_model import BenefitsAnswered, LicencesFetched
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
@@ -25,6 +25,7 @@ from kiosk.flow.model import (
     CardRead,
     CardRejected,
     CardRemoved,
+    DeskUpdate,
     DeviceStates,
     Effect,
     Event,
@@ -62,7 +63,9 @@ HANDLERS: dict[Screen, ScreenHandler] = {
     Screen.LIST: browse.LIST,
     Screen.SEARCH: browse.SEARCH,
     Screen.DETAIL: browse.DETAIL,
-    Screen.HELP: browse.HELP,
+    Screen.HELP: help_desk.HELP,
+    Screen.HELP_CALLBACK: help_desk.CALLBACK,
+    Screen.HELP_REPORT: help_desk.REPORT,
     Screen.CARD_PROMPT: journeys.CARD_PROMPT,
     Screen.CONSENT: journeys.CONSENT,
     Screen.CONFIRM: journeys.CONFIRM,
@@ -149,6 +152,8 @@ class KioskFlow:
         # still the resident's, so it keeps them until the attract screen returns.
         self.parting: tuple[str, bool] | None = None
         self.audio = False  # audio mode (screens/app.py): longer timeouts; ends when the attract loop returns
+        self.help_hours = help_desk.DEFAULT_HOURS  # when staff are on site (help.opening_hours; help_desk.py)
+        self.hotline = "12345"
 
     # -- public API --
 
@@ -184,6 +189,8 @@ class KioskFlow:
         if isinstance(event, Tapped):
             if self.session is not None:
                 self.session.touches += 1
+            if event.target.startswith("desk:") or help_desk.modal(self):
+                return help_desk.tapped(self, event.target)
             if self.warning:
                 return self._answer_warning(event.target)
             return self._tapped(event.target)
@@ -198,7 +205,10 @@ class KioskFlow:
         if isinstance(event, HelpQueued):
             if self.session is not None:
                 self.session.extra["help_no"] = event.receipt_no
-            return self.notify("notice_help_sent" if event.what == "help" else "notice_report_sent")
+            help_desk.queued(self, event)
+            return self.notify(help_desk.notice_key(event.what))
+        if isinstance(event, DeskUpdate):
+            return help_desk.update(self, event)
         if isinstance(event, BenefitsAnswered | LicencesFetched):
             return exempt.answered(self, event)
         return self.handler.answered(self, event)
@@ -281,6 +291,7 @@ class KioskFlow:
         )
         if s.item is not None:
             base = self._with_item(base, s.item)
+        base = help_desk.with_desk(self, base)
         return as_screen_view(self.handler.view(self, base))
 
     # -- views of the catalog --
@@ -387,7 +398,7 @@ class KioskFlow:
             s = self.start_session()
             s.speech = not s.speech
             return [Show(screen)]
-        if screen == Screen.HELP:
+        if screen in (Screen.HELP, Screen.HELP_CALLBACK, Screen.HELP_REPORT):
             return None  # help's own back, home and exit return to where help was asked for
         if target == "help" and screen not in self.BUSY:
             self.start_session()

@@ -49,6 +49,8 @@ class Screen(str, enum.Enum):
     BUNDLE_REVIEW = "bundle_review"  # 一件事: what will be submitted to which department
     BUNDLE_RESULT = "bundle_result"  # 一件事: each item's receipt number or why it was not submitted
     EXEMPT = "exempt"  # 免申即办: what the platform granted without an application (exempt.py)
+    HELP_CALLBACK = "help_callback"  # after hours: a mobile number and a time window for a call-back (issue 21)
+    HELP_REPORT = "help_report"  # 办不成事反映: what happened (optional, pinyin keyboard) and a phone (optional)
 
 
 # Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
@@ -253,11 +255,25 @@ class DeliveriesChecked:
     states: dict[str, str]
 
 
+@dataclass(frozen=True)
+class DeskUpdate:
+    """The remote help desk (issue 21): ``accepted`` (staff ``staff`` asks to see the screen), ``point``
+    (a highlight at design ``x``, ``y``), ``message`` (a message ``key`` or free ``text``) or ``ended``."""
+
+    kind: str
+    staff: str = ""
+    x: int = 0
+    y: int = 0
+    seq: int = 0
+    key: str = ""
+    text: str = ""
+
+
 Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
          | ProgressAnswered | PaymentAnswered | BenefitsAnswered | LicencesFetched
-         | DeliveriesChecked)
+         | DeliveriesChecked | DeskUpdate)
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -368,6 +384,16 @@ class RequestHelp:
     what: str
     category: str
     item_code: str | None = None
+    phone: str = ""
+    """A call-back's mobile number (``what="callback"``)."""
+    window: str = ""
+    """A call-back's preferred time window (``morning``, ``afternoon``, ``evening``)."""
+    screen: str = ""
+    """The screen help was asked from (the remote desk's queue shows it)."""
+    language: str = ""
+    """The resident's language (the remote desk's messages are shown and spoken in it)."""
+    text: str = ""
+    """A report's free text ("" when the resident wrote none)."""
 
 
 @dataclass(frozen=True)
@@ -457,10 +483,18 @@ class CheckDeliveries:
     receipts: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class DeskReply:
+    """The resident's answer to the remote help desk: ``consent``, ``decline`` or ``end`` (request ``request_no``)."""
+
+    request_no: str
+    answer: str
+
+
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
           | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress
           | CreatePayment | PollPayment | CancelPayment | AskBenefits | FetchLicences
-          | CheckDeliveries)
+          | CheckDeliveries | DeskReply)
 
 
 def id_type(card_type: str, number: str) -> str:

@@ -134,6 +134,21 @@ class View:
     """免申即办: the item is granted without an application (its detail offers its status, not 办理)."""
     item_follow_ups: list[str] = field(default_factory=list)
     """Names of the items granted without applying once this one is done (免申即办)."""
+    # -- the remote help desk (issue 21; kiosk/flow/help_desk.py), drawn over any screen --
+    desk: str = ""
+    """"" (none), ``waiting`` (asked for), ``asking`` (staff ask to see the screen), ``live`` (helping)."""
+    desk_staff: str = ""
+    """The helping staff member's number (never a name)."""
+    desk_point: tuple[int, int] | None = None
+    """Where the desk pointed (design px), while its highlight pulses."""
+    desk_pulse: int = 0
+    """The highlight's pulse phase (it changes a few times a second)."""
+    desk_point_seq: int = 0
+    """Which point the highlight is (the desk's frame says which it drew)."""
+    desk_message: str = ""
+    """The desk's last message as the staff member typed it ("" for none) …"""
+    desk_message_key: str = ""
+    """… or one of the desk's prepared messages (a message key: shown and spoken in the resident's language)."""
 
 
 def shared(base: View) -> dict[str, Any]:
@@ -323,6 +338,36 @@ class ExemptView(View):
     """The asked item's decision can be printed (granted, and a printer is there)."""
 
 
+@dataclass(frozen=True)
+class HelpView(View):
+    """帮办: staff on site during opening hours; after hours the remote desk, a call-back and the hotline."""
+
+    help_open: bool = True
+    """Staff are on site now (the station's opening hours)."""
+    help_next_day: int = -1
+    """When the station next opens: weekday (0 = Monday; -1: not known) …"""
+    help_next_time: str = ""
+    """… and time (``08:30``)."""
+    hotline: str = "12345"
+
+
+@dataclass(frozen=True)
+class HelpCallbackView(View):
+    """A call-back after hours: a mobile number on the keypad and a time window."""
+
+    callback_phone: str = field(default="", metadata=personal())
+    callback_window: str = ""
+    callback_problem: str = ""
+    """Why the number cannot be sent (a message key), "" when it can or nothing was tried."""
+
+
+@dataclass(frozen=True)
+class HelpReportView(FormView):
+    """办不成事反映: the category chosen, then what happened and a phone, both optional (its fields)."""
+
+    report_category: str = ""
+
+
 # Each screen's view type (screens not listed draw from :class:`View` alone).
 VIEW_TYPES: dict[str, type[View]] = {
     "categories": CategoriesView,
@@ -340,6 +385,9 @@ VIEW_TYPES: dict[str, type[View]] = {
     "progress_result": ProgressResultView,
     "payment": PaymentView,
     "exempt": ExemptView,
+    "help": HelpView,
+    "help_callback": HelpCallbackView,
+    "help_report": HelpReportView,
 }
 
 

@@ -130,8 +130,13 @@ class EffectRunner:
     def _help(self, effect: flow.RequestHelp) -> flow.HelpQueued:
         if effect.what == "help":
             answer = self.gateway.help_request("grid_worker", effect.category, item_code=effect.item_code)
+        elif effect.what in ("remote", "callback"):  # issue 21: the remote desk, a call-back after hours
+            answer = self.gateway.help_request("remote_desk" if effect.what == "remote" else "callback",
+                                               effect.category, item_code=effect.item_code,
+                                               phone=effect.phone or None, window=effect.window or None)
         else:
-            answer = self.gateway.report(effect.category, "办不成事反映（自助终端）", item_code=effect.item_code)
+            answer = self.gateway.report(effect.category, effect.text or "办不成事反映（自助终端）",
+                                         item_code=effect.item_code, phone=effect.phone or None)
         return flow.HelpQueued(str(answer.get("receipt_no", "")), effect.what)
 
     def _submit(self, effect: flow.Submit) -> str:

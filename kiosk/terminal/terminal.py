@@ -20,6 +20,7 @@ from kiosk import flow
 from kiosk.catalog.bundle import ActiveCatalogWatch, BundleStore, load_serving_catalog
 from kiosk.endpoints import parse_endpoint
 from kiosk.flow.identity import Identity
+from kiosk.opening_hours import OpeningHours
 from kiosk.settings import Settings
 from kiosk.terminal.memory import MemoryTrimmer
 from kiosk.terminal.trusted_date import TrustedDate
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from kiosk.terminal.effects import EffectRunner
     from kiosk.terminal.hardware import Hardware
     from kiosk.terminal.heartbeat import Heartbeat
+    from kiosk.terminal.helpdesk import DeskLink
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ class Terminal:
         self.flow = flow.KioskFlow(catalog, clock, language=k.language,
                                    idle_timeout_s=k.idle_timeout_s, warning_s=k.timeout_warning_s,
                                    today=self.trusted_date.today)
+        self.flow.help_hours = OpeningHours.parse(settings.help.opening_hours)  # what help is by the hour (issue 21)
+        self.flow.hotline = settings.help.hotline
         self.started = False
         self._held: list[flow.Effect] = []  # asked for before start()
         self._sim_card_off_at: float | None = None
@@ -95,6 +99,7 @@ class Terminal:
         from kiosk.terminal.effects import EffectRunner
         from kiosk.terminal.hardware import Hardware
         from kiosk.terminal.heartbeat import Heartbeat
+        from kiosk.terminal.helpdesk import DeskLink
         from local_api.client import GatewayClient
 
         settings, gateway_url = self.settings, self.gateway_url
@@ -109,9 +114,12 @@ class Terminal:
             self.heartbeat: Heartbeat = Heartbeat(GatewayClient.for_settings(settings, gateway_url), self.events.put,
                                                   device_control=self.device_control,
                                                   platform_clock=self.trusted_date.platform_said)
+            # The remote help desk (issue 21): its own clients, one per thread.
+            self.desk: DeskLink = DeskLink(lambda: GatewayClient.for_settings(settings, gateway_url), self.events.put)
             self.runner.start()
             self.heartbeat.start()
             self.catalog_watch.start()
+            self.desk.start()
             self.trimmer = MemoryTrimmer()  # freed pages back to the system after each session (P9)
         except BaseException:
             self.hardware.close()
@@ -141,6 +149,8 @@ class Terminal:
         """Run ``event`` through the flow and queue its effects; returns them (the screens clear what
         they drew on :class:`flow.SessionWiped`)."""
         effects = self.flow.handle(event)
+        if isinstance(event, flow.HelpQueued) and self.started:
+            self.desk.queued(event)
         for effect in effects:
             if self.started:
                 self._run(effect)
@@ -149,6 +159,10 @@ class Terminal:
         return effects
 
     def _run(self, effect: flow.Effect) -> None:
+        if isinstance(effect, flow.RequestHelp | flow.DeskReply | flow.SessionWiped):
+            self.desk.effect(effect)
+            if isinstance(effect, flow.DeskReply):
+                return
         if isinstance(effect, flow.SessionWiped):
             self.heartbeat.count(effect)
             self.trimmer.request()
@@ -221,5 +235,6 @@ class Terminal:
         self.trimmer.close()
         self.catalog_watch.stop()
         self.heartbeat.stop()
+        self.desk.close()
         self.runner.stop()
         self.hardware.close()

@@ -109,7 +109,7 @@ def submit_application() -> Any:
     return _store_once(state().applications, kiosk_id, key, body, "HCZW", "platform_ref")
 
 
-HELP_NEEDS = {"grid_worker", "appointment", "home_visit"}
+HELP_NEEDS = {"grid_worker", "appointment", "home_visit", "remote_desk", "callback"}
 REPORT_CATEGORIES = {"cannot_handle", "too_slow", "attitude", "system_fault", "other"}
 
 

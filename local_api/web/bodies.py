@@ -332,12 +332,14 @@ class BookingBody(_Body):
 class HelpRequestBody(_Body):
     """帮办代办: who needs help, and what kind."""
 
-    need: Literal["grid_worker", "appointment", "home_visit"]
+    need: Literal["grid_worker", "appointment", "home_visit", "remote_desk", "callback"]
     group: Literal["elderly", "disabled", "pregnant", "sick", "other"]
     item_code: str | None = Field(default=None, min_length=1, max_length=64, pattern=ITEM_CODE_PATTERN)
     applicant: Applicant | None = None
     phone: str | None = None
     text: FreeText = Field(default="", max_length=500)
+    window: Literal["morning", "afternoon", "evening"] | None = None
+    """A call-back's preferred time window (issue 21)."""
 
     @field_validator("phone")
     @classmethod
@@ -415,14 +417,14 @@ class PortProbeBody(_Body):
 
 
 class TokenBody(_Body):
-    role: Literal["operator", "technician"]
+    role: Literal["helper", "operator", "technician"]
     label: Name = Field(default="", max_length=80)
     expires_at: AwareDatetime | None = None
     """When the token stops working (RFC 3339 with an offset); None: it works until revoked."""
 
 
 class TokenChangeBody(_Body):
-    role: Literal["operator", "technician"]
+    role: Literal["helper", "operator", "technician"]
 
 
 class SessionBody(_Body):

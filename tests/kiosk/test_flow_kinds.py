@@ -235,9 +235,12 @@ def test_help_and_report_are_reachable_and_come_back(kiosk):
     assert kiosk.screen is Screen.HELP
     assert of(kiosk.handle(flow.Tapped("help:elderly")), flow.RequestHelp)[0].what == "help"
     kiosk.handle(flow.HelpQueued("HC-DEMO-001-20261121-000011"))
-    assert kiosk.view().notice_key == "notice_help_sent"
-    report = of(kiosk.handle(flow.Tapped("report:system_fault")), flow.RequestHelp)[0]
+    assert kiosk.view().notice_key == "notice_help_no_help"  # with its number (issue 21)
+    kiosk.handle(flow.Tapped("report:system_fault"))
+    assert kiosk.screen is Screen.HELP_REPORT  # what happened and a phone, both optional (issue 21)
+    report = of(kiosk.handle(flow.Tapped("report:send")), flow.RequestHelp)[0]
     assert (report.what, report.category) == ("report", "system_fault")
+    assert kiosk.screen is Screen.HELP
     kiosk.handle(flow.Tapped("back"))
     assert kiosk.screen is Screen.CATEGORIES
 
