@@ -38,7 +38,9 @@ from pydantic import (
     field_validator,
 )
 
+from kiosk.crypto import load_verify_key
 from kiosk.endpoints import EndpointError, parse_endpoint, target_problem
+from kiosk.opening_hours import OpeningHours
 from kiosk.qrcodes import load_public_key
 
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
@@ -338,9 +340,50 @@ class AssistedSection(_Section):
     """A staff session ends after this long in any case; the staff member signs in again."""
 
 
+class HelpSection(_Section):
+    """帮办 at any hour (issue 21; kiosk/flow/help_desk.py)."""
+
+    opening_hours: str = "mon-fri 08:30-12:00,14:00-17:30; sat 09:00-12:00"
+    """When staff are on site (kiosk/opening_hours.py): e.g. ``mon-fri 08:30-17:30; sat 09:00-12:00``. Then
+    the help screen sends someone over; after hours it offers the remote help desk, a call-back and the hotline."""
+    hotline: str = Field(default="12345", pattern=r"^[0-9-]{3,20}$")
+    """The city's service hotline the help screen names after hours."""
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        OpeningHours.parse(value)
+        return value
+
+
 class LoggingSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Least severe log level written to stderr."""
+
+
+class CatalogSection(_Section):
+    # -- signed catalog bundles (issue 22; kiosk/catalog/bundle.py) --
+    bundle_keys: list[str] = Field(default_factory=list)
+    """Public keys (Ed25519, base64) of the catalog's publishers: a bundle signed by none of them is
+    refused. Empty: bundles from the platform are refused and the packaged (or configured) catalog serves."""
+    poll_s: float = Field(default=300.0, ge=1)
+    """How often the gateway asks the platform which catalog bundle to run."""
+
+    @field_validator("bundle_keys", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        # KIOSK_CATALOG__BUNDLE_KEYS="key1,key2" (an environment variable is one string)
+        return [k for k in value.replace(",", " ").split() if k] if isinstance(value, str) else value
+
+    @field_validator("bundle_keys")
+    @classmethod
+    def _keys_are_keys(cls, value: list[str]) -> list[str]:
+        for index, text in enumerate(value):
+            try:
+                load_verify_key(text)
+            except ValueError as exc:
+                raise ValueError(f"bundle_keys[{index}]: {exc}") from None
+        return value
 
 
 class Settings(_Section):
@@ -355,6 +398,8 @@ class Settings(_Section):
     security: SecuritySection = SecuritySection()
     maintenance: MaintenanceSection = MaintenanceSection()
     assisted: AssistedSection = AssistedSection()
+    catalog: CatalogSection = CatalogSection()
+    help: HelpSection = HelpSection()
     _origin: dict[str, str] = PrivateAttr(default_factory=dict)
     _config_path: str | None = PrivateAttr(default=None)
 

@@ -225,6 +225,17 @@ class GatewayClient:
         """A query item's answer from the platform; :class:`GatewayRefused` 503 when it is unreachable."""
         return self._call("POST", "/api/v1/queries", {"item_code": item_code, "applicant": applicant})
 
+    def exempt_benefits(self, applicant: dict[str, Any]) -> dict[str, Any]:
+        """免申即办: what the platform granted (or will grant) the applicant without an application,
+        ``{benefits: [{item_code, title, status, granted_on|due_on, amount, period, decision_no}]}``."""
+        return self._call("POST", "/api/v1/benefits/exempt", {"applicant": applicant})
+
+    def e_licences(self, item_code: str, applicant: dict[str, Any], materials: list[str]) -> dict[str, Any]:
+        """数据互认: which of ``materials`` (简体 names) the e-licence library holds for the applicant,
+        ``{licences: [{material, licence_ref, issuer, issued_on}]}`` (references, never the documents)."""
+        return self._call("POST", "/api/v1/e-licences", {"item_code": item_code, "applicant": applicant,
+                                                         "materials": materials})
+
     def verify_identity(self, applicant: dict[str, Any], face_jpeg: bytes,
                         item_code: str | None = None) -> dict[str, Any]:
         """人证比对 through the platform: ``{verified, reason, message, check_ref}``."""
@@ -265,10 +276,13 @@ class GatewayClient:
 
     def help_request(self, need: str, group: str, *, item_code: str | None = None,
                      applicant: dict[str, Any] | None = None, phone: str | None = None,
-                     text: str = "") -> dict[str, Any]:
+                     text: str = "", window: str | None = None) -> dict[str, Any]:
         """Queue a 帮办代办 request; ``{receipt_no, state: "queued"}``."""
-        return self._call("POST", "/api/v1/help-requests", {"need": need, "group": group, "item_code": item_code,
-                                                            "applicant": applicant, "phone": phone, "text": text})
+        body = {"need": need, "group": group, "item_code": item_code, "applicant": applicant, "phone": phone,
+                "text": text}
+        if window:
+            body["window"] = window  # a call-back's time window (issue 21)
+        return self._call("POST", "/api/v1/help-requests", body)
 
     def report(self, category: str, text: str, *, item_code: str | None = None,
                applicant: dict[str, Any] | None = None, phone: str | None = None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from kiosk.watchdog import Watchdog
 from screens import datepicker, itemlist, keyboard, theme
 from screens.audio import AudioMode
 from screens.display import Display
+from screens.help_frames import DeskFrames
 from screens.maint_app import MaintenanceScreen
 from screens.mirror import Mirror
 from screens.renderer import Renderer
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 TICK_S = 0.25
 DRAG_START_PX = 14  # a finger that moves less than this is a tap, not a drag
 FLING_DECAY = 0.92  # per frame: a flung list glides to a stop in about a second
-KEYBOARD_SCREENS = ("search", "form")
+KEYBOARD_SCREENS = ("search", "form", "help_report")
 DOUBLE_TAP_S = 0.35  # a second tap this soon after one that changed the screen is the same tap
 HEARTBEAT_S = 5.0
 
@@ -91,6 +92,9 @@ class KioskApp:
         self._screen_changed_at = -1e9
         self._fonts_pinned = False
         self.maintenance = MaintenanceScreen(self, gateway_url)  # corner gesture + PIN (issue 10)
+        # The remote help desk's frames (issue 21), once the resident lets it watch.
+        self.desk_frames = DeskFrames(lambda: getattr(self.terminal, "desk", None), self.display.surface.get_size(),
+                                      clock, lambda: (self.renderer.keyboard, self.renderer.scroll))
 
     # -- input --
 
@@ -285,6 +289,8 @@ class KioskApp:
                     self.release(pos)
             elif event.type == pygame.KEYDOWN and event.key == pygame.K_F2:
                 self.insert_sample_card()
+            elif event.type == pygame.KEYDOWN and event.key == pygame.K_F3:
+                self.insert_sample_card(2)  # the test holder with benefits and e-licences (local_api/sim/benefits.py)
             elif event.type == pygame.KEYDOWN and not self.maintenance.is_open:
                 self.audio.key(event)  # the keypad: audio mode (screens/audio.py)
         plugged = self.jack.poll() if self.jack is not None else None
@@ -312,6 +318,7 @@ class KioskApp:
             self._next_heartbeat = now + HEARTBEAT_S
             self.terminal.report(self.maintenance.screen_name(), self._frame_png())
         self.draw_if_changed()
+        self.desk_frames.step(self._last_view)
 
     def view(self) -> View:
         if self.maintenance.is_open:

@@ -13,7 +13,9 @@ import pygame
 import requests
 
 from kiosk.catalog.loading import Catalog, ServiceItem
+from kiosk.flow.exempt import answer_pending
 from kiosk.flow.views import (
+    ExemptView,
     MaterialsView,
     PaymentView,
     ProgressResultView,
@@ -617,6 +619,94 @@ def bundle_journey(r: ScriptedResident, code: str) -> dict[str, Any]:
     return seen
 
 
+def past_notice(r: ScriptedResident, timeout_s: float = 20.0) -> None:
+    """After a card: wait for the platform's 免申即办 answer; if its notice came up, read it and continue
+    (one touch), as a resident would, so the next touch lands where the script means it to."""
+    r.wait_until(lambda: not answer_pending(r.app.flow), "the platform's answer about benefits", timeout_s)
+    r.app.step()
+    if r.app.flow.screen.value == "exempt":
+        r.touch("continue")
+
+
+def exempt(r: ScriptedResident) -> dict[str, Any]:
+    """免申即办: the test card at attract; the platform says what it granted without an application and the
+    notice shows it (您已自动享受…); one touch continues. Then that item's detail: 无需申请, its status
+    instead of an application, and its decision printed."""
+    r.wait_for("attract")
+    # The third test card's holder: the platform simulator grants her 生育津贴 (local_api/sim/benefits.py).
+    r.wait_until(lambda: not r.app.terminal.sample_card_on_pad, "the card pad to be clear", 10)
+    r.app.insert_sample_card(2)
+    r.wait_for("exempt", timeout_s=20)
+    notice = shown(r, ExemptView)
+    seen: dict[str, Any] = {"notice": [(b.name, b.status, b.day) for b in notice.benefits]}
+    r.touch("continue")
+    r.wait_for("home")
+    code = next((i.code for i in r.app.flow.catalog.items if i.exempt_from_application
+                 and i.name.get(notice.language) == notice.benefits[0].name), "")
+    item = r.app.flow.catalog.get(code)
+    assert item is not None, "the notice names no exempt item of the catalog"
+    find(r, item)
+    seen["offers_application"] = "begin" in [b.target for b in r.app.renderer.buttons]
+    r.touch("exempt:status")
+    r.wait_for("exempt", timeout_s=20)
+    seen["status"] = [b.status for b in shown(r, ExemptView).benefits]
+    r.touch("print")
+    r.wait_for("done")
+    seen["item"], seen["printed"] = item.code, bool(r.app.flow.view().printed)
+    rate_and_leave(r)
+    return seen
+
+
+def remote_help(r: ScriptedResident) -> dict[str, Any]:
+    """帮办 at night (issue 21): the station is unstaffed, the resident asks for the remote desk, a staff
+    member (a helper token, over the gateway's HTTP like the desk page) accepts, the resident consents,
+    the desk points at a button and sends a prepared message, the resident ends the help."""
+    # lazy: the desk's side of the script only
+    from kiosk.opening_hours import OpeningHours
+
+    app = r.app
+    app.flow.help_hours = OpeningHours.parse("")  # nobody on site, whatever the hour of the demo
+    gateway = app.terminal.gateway_url
+    r.wait_for("attract")
+    r.touch("start")
+    r.wait_for("home")
+    r.touch("help")
+    r.wait_for("help")
+    r.touch("help:remote")
+    r.wait_until(lambda: app.flow.view().desk == "waiting", "the remote help request's number")
+    number = app.flow.view().help_no
+    r.save("help-requested")
+    r.touch("back")
+    r.wait_for("home")
+    tech = (app.settings.data_path / "first-token.txt").read_text().strip()
+    created = requests.post(gateway + "/api/v1/tokens", headers={"Authorization": f"Bearer {tech}"},
+                            json={"role": "helper", "label": "0427"}, timeout=10)
+    desk = requests.Session()
+    desk.headers["Authorization"] = f"Bearer {created.json()['token']}"
+    base = f"{gateway}/api/v1/helpdesk/requests/{number}"
+    r.wait_until(lambda: desk.post(base + "/accept", timeout=10).status_code == 200, "the desk to accept")
+    r.wait_until(lambda: app.flow.view().desk == "asking", "the consent")
+    r.save("desk-asks-consent")
+    r.touch("desk:consent")
+    r.wait_until(lambda: app.flow.view().desk == "live", "help under way")
+    x, y = app.renderer.target_centre("browse:all")
+    scale = app.renderer.canvas.scale
+    width, height = app.display.surface.get_size()
+    desk.post(base + "/point", json={"x": x / width, "y": y / height}, timeout=10)
+    r.wait_until(lambda: desk.get(base, timeout=10).json()["drawn_point"] >= 1, "the highlight in the kiosk's frame")
+    r.save("desk-points")
+    desk.post(base + "/message", json={"key": "desk_msg_tap_here"}, timeout=10)
+    r.wait_until(lambda: app.flow.view().desk_message_key == "desk_msg_tap_here", "the desk's message")
+    r.save("desk-message")
+    state = desk.get(base, timeout=10).json()
+    r.touch("desk:end")
+    r.wait_until(lambda: app.flow.view().desk == "", "the help to end")
+    r.save("help-ended")
+    r.touch("exit")
+    return {"help_no": number, "staff": "0427", "design_point": [round(x / scale), round(y / scale)],
+            "point_ms": state["point_ms"], "ended_by": "resident"}
+
+
 JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "print": print_item,
     "guide": guide,
@@ -637,6 +727,8 @@ JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "audio": audio,
     "assisted": assisted,
     "bundle_birth": lambda r: bundle_journey(r, "birth"),
+    "exempt": exempt,
+    "remote_help": remote_help,
 }
 OFFLINE = {"offline_apply"}
 FAKE_CLOCK = {"timeout"}

@@ -33,6 +33,15 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
         for m in materials[: 4 if elder else 8]:
             y = c.text(f"· {m}", y + 6, 34, x=80, width=940)
     buttons: list[Button] = []
+    if view.item_follow_ups:  # 免申即办: what this item sets going without a new application
+        y = c.text(t("detail_follow_ups", items="、".join(view.item_follow_ups) if view.language != "en"
+                     else "; ".join(view.item_follow_ups)), y + 24, 34, colour=theme.SUCCESS, x=60, width=960)
+    if view.item_exempt:  # 免申即办: no application; its status (and decision) instead
+        y = message_box(c, t("detail_exempt"), "success", max(y + 30, 1000))
+        c.text(t("detail_exempt_hint"), y + 10, 34, width=900)
+        if not view.item_unavailable:
+            buttons.append(c.button(t("detail_exempt_status"), "exempt:status", (140, 1520, 800, 180), size=56))
+        return buttons + footer(c, t, back=True)
     reason = view.item_unavailable
     if reason:
         y = message_box(c, t(reason), "warning", max(y + 30, 1240))

@@ -38,7 +38,13 @@ def title_key(view: View) -> str:
     """The done screen's title for the item's kind (a guide that did not come out is not "printed")."""
     if view.item_kind == "guide" and not view.printed:
         return "kind_guide"
-    return f"done_title_{view.item_kind}" if view.item_kind in TITLED_KINDS else "done_title"
+    kind = done_kind(view)
+    return f"done_title_{kind}" if kind in TITLED_KINDS else "done_title"
+
+
+def done_kind(view: View) -> str:
+    """The kind the done screen speaks of: an exempt item's status (免申即办) was a query, not an application."""
+    return "query" if view.item_exempt else view.item_kind
 
 
 def day_text(iso: str, language: str) -> str:
@@ -60,10 +66,16 @@ def outcome_texts(view: View, t: Text) -> list[str]:
     if view.item_kind == "certification" and view.next_due:
         texts.append(t("certified_next", date=day_text(view.next_due, view.language)))
     if view.printed:
-        texts.append(t(TAKE.get(view.item_kind, "printing_hint")))
+        texts.append(t(TAKE.get(done_kind(view), "printing_hint")))
     elif view.printed is False:
         texts.append(not_printed_text(view, t))
     return texts
+
+
+def follow_ups_text(view: View, t: Text) -> str:
+    """办结后将自动为您办理…: the items granted without applying once this one is done."""
+    joined = ("; " if view.language == "en" else "、").join(view.item_follow_ups)
+    return t("done_follow_ups", items=joined)
 
 
 def not_printed_text(view: View, t: Text) -> str:
@@ -84,8 +96,10 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     if view.receipt_no:
         below = c.text(t("done_receipt"), y, 36, colour=theme.MUTED)
         y = c.text(view.receipt_no, below + 4, one_line_size(c, view.receipt_no, 48, 960), bold=True, asked=True)
+    if view.item_follow_ups and view.item_kind == "apply" and view.receipt_no:  # 免申即办, once it is done
+        y = c.text(follow_ups_text(view, t), y + 20, 34, colour=theme.SUCCESS, width=960)
     if view.printed:
-        y = c.text(t(TAKE.get(view.item_kind, "printing_hint")), y + 30, 40, colour=theme.MUTED, width=900)
+        y = c.text(t(TAKE.get(done_kind(view), "printing_hint")), y + 30, 40, colour=theme.MUTED, width=900)
     elif view.printed is False:  # None: nothing was to be printed (a query finished on screen)
         y = message_box(c, not_printed_text(view, t), "warning", y + 30)
         if view.result_url:

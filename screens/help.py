@@ -1,8 +1,13 @@
-"""帮办代办 (call a member of staff) and 办不成事反映 (report that something could not be done)."""
+"""帮办代办 (call a member of staff) and 办不成事反映 (report that something could not be done).
+
+The station's opening hours decide what help is (issue 21; kiosk/flow/help_desk.py): while staff are on
+site, someone comes over; after hours, the remote help desk, a call-back, the hotline and when the
+station opens next.
+"""
 
 from __future__ import annotations
 
-from kiosk.flow.views import View
+from kiosk.flow.views import HelpView
 from screens import theme
 from screens.chrome import Text
 from screens.messages import message_box
@@ -12,20 +17,37 @@ GROUPS = ("elderly", "disabled", "other")
 REPORTS = ("cannot_handle", "too_slow", "system_fault", "other")
 
 
-def draw(c: Canvas, view: View, t: Text) -> list[Button]:
+def draw(c: Canvas, view: HelpView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("help_title"))
-    c.text(t("help_hint"), 190, 36, width=940)
-    buttons = []
-    for i, group in enumerate(GROUPS):
-        buttons.append(c.button(t("help_" + group), f"help:{group}", (60 + i * 330, 330, 300, 170), size=40))
-    c.text(t("report_title"), 580, 44, bold=True, colour=theme.HEADER)
-    c.text(t("report_hint"), 650, 32, colour=theme.MUTED, width=940)
+    if view.help_open:
+        c.text(t("help_hint"), 190, 36, width=940)
+        buttons = [c.button(t("help_" + group), f"help:{group}", (60 + i * 330, 330, 300, 170), size=40)
+                   for i, group in enumerate(GROUPS)]
+        report_y = 580.0
+    else:
+        buttons = after_hours(c, view, t)
+        report_y = 820.0
+    y = c.text(t("report_title"), report_y, 44, bold=True, colour=theme.HEADER)
+    y = c.text(t("report_hint"), y + 10, 32, colour=theme.MUTED, width=940)
+    top = max(y + 20, report_y + 170)
     for i, category in enumerate(REPORTS):
         col, row = i % 2, i // 2
         buttons.append(c.button(t("report_" + category), f"report:{category}",
-                                (60 + col * 490, 760 + row * 170, 470, 150), primary=False, size=38))
-    if view.help_no:
-        message_box(c, t("help_number", number=view.help_no), "success", 1120)
-    buttons.append(c.button(t("button_back"), "back", (240, 1560, 600, 160), size=52))
+                                (60 + col * 490, top + row * 160, 470, 140), primary=False, size=38))
+    if view.help_no and not view.notice_key.startswith("notice_help_no_"):  # the banner says it meanwhile
+        message_box(c, t("help_number", number=view.help_no), "success", top + 330)
+    buttons.append(c.button(t("button_back"), "back", (240, 1620, 600, 150), size=52))
+    return buttons
+
+
+def after_hours(c: Canvas, view: HelpView, t: Text) -> list[Button]:
+    """No staff on site: the remote desk, a call-back, the hotline, and when the station opens next."""
+    nxt = t("help_next_open", day=t(f"weekday_{view.help_next_day}"), time=view.help_next_time) \
+        if view.help_next_day >= 0 else ""
+    y = c.text(" ".join(x for x in (t("help_closed_hint"), nxt) if x), 180, 34, width=960)
+    top = max(y + 10, 300.0)
+    buttons = [c.button(t("help_remote"), "help:remote", (60, top, 960, 140), size=42),
+               c.button(t("help_callback"), "help:callback", (60, top + 160, 960, 120), primary=False, size=40)]
+    c.text(t("help_hotline", hotline=view.hotline), top + 300, 36, bold=True, colour=theme.SUCCESS, width=960)
     return buttons

@@ -23,19 +23,24 @@ def _block(c: Canvas, view: MaterialsView, t: Text, i: int, y: float, *, draw: b
     ly = y + 20 + c.text_height(label, 36, width=660, bold=True) + 10
     status = (t("materials_capturing") if view.capturing == i else
               t("materials_pages", count=count) if count else "")
+    licence = view.e_licences.get(i, "")  # 数据互认: fetched, fetching, or scan (the library lacks it)
+    if licence and not status:
+        status = t("materials_licence_" + licence)
+    takes = view.capturing != i and licence != "fetched"  # a page can be taken (also while the library is asked)
     status_h = c.text_height(status, 32, width=660) + 10 if status else 0.0
-    height = max(240.0, ly + status_h + (button_h if view.capturing != i else 0) + 20 - y)
+    height = max(240.0, ly + status_h + (button_h if takes else 0) + 20 - y)
     if not draw:
         return height, []
     buttons: list[Button] = []
     c.panel((60, y, 960, height))
     c.text(label, y + 20, 36, bold=True, x=90, width=660)
     if status:
-        c.text(status, ly, 32, colour=theme.MUTED if view.capturing == i else theme.SUCCESS, x=90, width=660)
-    if view.capturing != i and count:
+        muted = view.capturing == i or (licence in ("fetching", "scan") and not count)
+        c.text(status, ly, 32, colour=theme.MUTED if muted else theme.SUCCESS, x=90, width=660)
+    if takes and count:
         buttons.append(c.button(t("materials_retake"), f"retake:{i}", (90, ly + status_h, 300, button_h),
                                 primary=False, size=32))
-    elif view.capturing != i:
+    elif takes:
         buttons.append(c.button(t("materials_take"), f"capture:{i}", (90, ly + status_h, 400, button_h), size=36))
     preview = view.previews.get(i)
     if preview == MASKED_IMAGE:  # the operators' mirror: a placeholder, never the page

@@ -31,11 +31,17 @@ KINDS = ("success", "info", "warning", "error")
 # reasons are errors).
 NOTICE_KINDS: dict[str, str] = {
     "notice_help_sent": "success",
+    "notice_help_no_help": "success",
+    "notice_help_no_report": "success",
+    "notice_help_no_remote": "success",
+    "notice_help_no_callback": "success",
+    "notice_desk_ended": "info",
     "notice_report_sent": "success",
     "notice_progress_printed": "success",
     "notice_card_pulled": "info",
     "notice_card_invalid": "error",
     "notice_card_unsupported": "error",
+    "notice_licences_fetching": "info",  # 数据互认: the library is still being asked (the camera is there too)
 }
 
 PAD = 24          # design px inside the panel

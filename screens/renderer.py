@@ -18,8 +18,12 @@ from screens import (
     consent,
     detail,
     done,
+    exempt,
     form,
     help,
+    help_callback,
+    help_overlay,
+    help_report,
     home,
     itemlist,
     maintenance,
@@ -75,6 +79,9 @@ PAGES: dict[str, Page] = {
     "bundle": bundle.draw_intro,  # 一件事 (screens/bundle.py)
     "bundle_review": bundle.draw_review,
     "bundle_result": bundle.draw_result,
+    "exempt": exempt.draw,
+    "help_callback": help_callback.draw,
+    "help_report": help_report.draw,
 }
 
 
@@ -154,9 +161,14 @@ class Renderer:
             buttons += assisted.decorate(self.canvas, view, t)  # assisted mode: banner, staff buttons
         self.message_text, self.message_rect = "", None
         if view.notice_key:
-            self.message_text = t(view.notice_key)
+            # A help request's banner names its number (issue 21): shown and spoken.
+            self.message_text = t(view.notice_key, number=view.help_no) if view.notice_key.startswith(
+                "notice_help_no_") else t(view.notice_key)
             self.message_rect = message_banner(self.canvas, self.message_text, kind_of(view.notice_key), buttons,
                                                prefer=NOTICE_PLACES.get(view.screen, 1480))
+        if view.desk:  # the remote help desk over the page (screens/help_overlay.py)
+            buttons, said = help_overlay.draw(self.canvas, view, t, buttons)
+            self.message_text = said or self.message_text
         self.overlay_from = None
         if view.warning:
             self.overlay_from = len(self.canvas.texts)
@@ -191,7 +203,8 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "printing": "printing_title", "done": "done_title", "thanks": "thanks_title",
           "timeout": "timeout_title", "error": "error_title", "result": "result_title", "detail": "detail_title",
           "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title",
-          "payment": "pay_title"}
+          "payment": "pay_title", "exempt": "exempt_title", "help_callback": "callback_title",
+          "help_report": "report_title"}
 TITLES.update({"bundle": "bundle_title", "bundle_review": "bundle_review_title",  # 一件事 (screens/bundle.py)
                "bundle_result": "bundle_result_title"})
 TITLES.update({"staff_signin": "staff_signin_title", "assisted_consent": "assisted_consent_title"})  # assisted mode
@@ -220,6 +233,8 @@ def main_text(view: View, t: Callable[..., str]) -> str:
     if view.screen in ("thanks", "timeout"):
         # The notice's hint is the point of it (take your card): said in the session's language.
         text = f"{text}。{t(view.screen + '_hint')}"
+    if view.screen in ("exempt", "detail"):  # 免申即办: what was granted, or that no application is needed
+        text = "。".join(x for x in (text, exempt.spoken(view, t)) if x)
     if isinstance(view, PaymentView):
         text = "。".join(x for x in (text, payment.spoken(view, t)) if x)  # the amount in words, what to do
     if isinstance(view, CardPromptView) and view.expired_document:

@@ -22,7 +22,10 @@ def draw(c: Canvas, view: ReviewView, t: Text) -> list[Button]:
         y = max(below, c.text(value, y, 34, x=440, width=560)) + 18
     pages = sum(view.pages.values())
     if pages:
-        c.text(t("review_pages", count=pages), y + 10, 32, colour=theme.MUTED, x=100, width=880)
+        y = c.text(t("review_pages", count=pages), y + 10, 32, colour=theme.MUTED, x=100, width=880)
+    fetched = sum(1 for state in view.e_licences.values() if state == "fetched")  # 数据互认
+    if fetched:
+        c.text(t("review_licences", count=fetched), y + 10, 32, colour=theme.MUTED, x=100, width=880)
     if not view.available.get("platform", True):
         c.text(t("review_offline"), 1460, 32, colour=theme.MUTED, width=940)
     buttons = [c.button(t("review_submit"), "submit", (140, 1560, 800, 170), size=56)]

@@ -12,6 +12,9 @@ answered on the UI thread between two turns of the loop, so a test sees exactly 
   button is drawn or the screen has not settled);
 - ``{"op": "key", "key": "F2"}`` → a key press (F2 lays the test card on the simulated reader);
 - ``{"op": "show_qr", "text": S}`` → the simulated QR camera shows ``S`` at its next scan (a staff pass);
+- ``{"op": "key", "key": "F2"}`` → a key press (F2 lays the test card on the simulated reader, F3 the
+  third test card, whose holder the platform simulator grants a benefit without applying and holds
+  e-licences for: local_api/sim/benefits.py);
 - ``{"op": "type", "text": S}`` → what the on-screen keyboard hands the flow once the resident typed
   ``S`` (as ``kiosk demo`` does; tests/screens type key by key).
 
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENV = "KIOSK_TOUCH_FEED"
-_KEYS = {"F2": pygame.K_F2}
+_KEYS = {"F2": pygame.K_F2, "F3": pygame.K_F3}
 
 
 def _plain(value: Any) -> Any:

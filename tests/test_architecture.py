@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("kiosk", "devices", "local_api", "screens")
 
 PRIMITIVES = ("kiosk.settings", "kiosk.endpoints", "kiosk.privacy", "kiosk.validators", "kiosk.qrcodes",
-              "kiosk.fonts", "kiosk.logs", "kiosk.watchdog", "kiosk.crypto", "kiosk.money")
+              "kiosk.fonts", "kiosk.logs", "kiosk.watchdog", "kiosk.crypto", "kiosk.money", "kiosk.opening_hours")
 
 GATEWAY_BASE = ("local_api.timestamps", "local_api.files", "local_api.strict_json", "local_api.client")
 

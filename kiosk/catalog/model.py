@@ -308,6 +308,9 @@ class ServiceItem(_Model):
     """Devices the item needs besides the card readers."""
     follow_ups: tuple[str, ...] = ()
     """Items triggered without a new application when this one is done (免申即办)."""
+    exempt_from_application: bool = False
+    """免申即办: granted without applying, once the item that names it in ``follow_ups`` is done (or on the
+    platform's own data); the terminal offers no application for it, only its status and decision."""
     popularity: int = Field(default=10, ge=0, le=100)
     """Relative use, 0..100; breaks ties in search ranking."""
     featured: int | None = Field(default=None, ge=1, le=99)

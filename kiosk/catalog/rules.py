@@ -57,6 +57,7 @@ def check_catalog(items: list[ServiceItem], departments: dict[str, Department], 
         _check_fields(item, bad)
     _check_follow_up_cycles(items, item_files, problems)
     _check_unique(items, item_files, problems)
+    _check_exempt(items, bundles, item_files, problems)
     for bundle in bundles.values():
         file = bundle_files.get(bundle.code, "")
         where = f"bundle {bundle.code}"
@@ -86,6 +87,26 @@ def _check_references(item: ServiceItem, codes: set[str], themes: dict[str, Them
             bad("follow_ups", "an item cannot trigger itself")
         elif code not in codes:
             bad("follow_ups", f"names a missing item {code!r}")
+
+
+def _check_exempt(items: list[ServiceItem], bundles: dict[str, Bundle], item_files: dict[str, str],
+                  problems: list[CatalogProblem]) -> None:
+    """免申即办 items: an apply item that another item triggers (``follow_ups``), never applied for in a bundle."""
+    triggered = {code for i in items for code in i.follow_ups}
+    bundled = {code for b in bundles.values() for code in b.items}
+    for item in items:
+        if not item.exempt_from_application:
+            continue
+        file = item_files.get(item.code, "")
+        if item.kind != "apply":
+            problems.append(CatalogProblem(file, item.code, "exempt_from_application",
+                                           f"only an apply item is granted without applying, not a {item.kind} item"))
+        if item.code not in triggered:
+            problems.append(CatalogProblem(file, item.code, "exempt_from_application",
+                                           "no item names it in follow_ups: nothing would trigger it"))
+        if item.code in bundled:
+            problems.append(CatalogProblem(file, item.code, "exempt_from_application",
+                                           "a bundle lists it as an application; it is granted without one"))
 
 
 def _check_identity(item: ServiceItem, bad: Report) -> None:

@@ -24,6 +24,8 @@ wipes it and cancels any print still waiting.
 - ``payment.py``: a fee item's payment (the fee, the payment QR code, the countdown, paid on the platform's word)
 - ``assisted.py``: 帮办代办 — a staff member's session (sign-in by staff pass, its own timeouts), the resident's
   consent or a 委托书 before any submission, and 代办人 on it
+- ``help_desk.py``: help by the station's opening hours, the call-back, a report's details, and the resident's
+  side of the remote help desk (consent, staff number, point, messages, end)
 """
 
 from __future__ import annotations

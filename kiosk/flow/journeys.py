@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from kiosk.catalog.model import FormField, ServiceItem
-from kiosk.flow import face, qr
+from kiosk.flow import face, licences, qr
 from kiosk.flow.face import CONSENT_CONFIRMS
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.identity import Identity, expired_since, prefilled
@@ -288,7 +288,8 @@ def materials_view(s: Session, item: ServiceItem, base: View) -> MaterialsView:
     return MaterialsView(**shared(base), pages={i: len(p) for i, p in s.pages.items()},
                          previews={i: p[-1].preview_png for i, p in s.pages.items() if p},
                          capturing=s.extra.get("capturing", -1),
-                         materials_optional=[m.optional for m in item.materials])
+                         materials_optional=[m.optional for m in item.materials],
+                         e_licences=licences.states(s, item))
 
 
 # -- printing and rating --
@@ -510,15 +511,16 @@ class Review(ItemScreen):
         if target == "submit":
             materials = tuple(Material(f"{i}-{n}.jpg", "image/jpeg", p.jpeg)
                               for i, pages in sorted(s.pages.items()) for n, p in enumerate(pages))
-            return [*flow.go(Screen.WORKING), Submit("application", item.code, s.applicant(), dict(s.form),
-                                                     materials=materials)]
+            return [*flow.go(Screen.WORKING), Submit("application", item.code, s.applicant(),
+                                                     licences.submitted_form(s), materials=materials)]
         return None
 
     def item_view(self, flow: KioskFlow, s: Session, item: ServiceItem, base: View) -> ReviewView:
         form, pages = form_view(flow, s, item, base), materials_view(s, item, base)
         return ReviewView(**shared(base), fields=form.fields, focus=form.focus, focus_type=form.focus_type,
                           focus_text=form.focus_text, pages=pages.pages, previews=pages.previews,
-                          capturing=pages.capturing, materials_optional=pages.materials_optional)
+                          capturing=pages.capturing, materials_optional=pages.materials_optional,
+                          e_licences=pages.e_licences)
 
 
 class Slots(ItemScreen):

@@ -14,7 +14,8 @@ import datetime as _dt
 from collections.abc import Callable
 
 from kiosk.catalog.loading import Catalog, ServiceItem
-from kiosk.flow import assisted, browse, bundle, journeys, payment, qr
+from kiosk.flow import assisted, browse, bundle, exempt, help_desk, journeys, payment, qr
+from kiosk.flow.exempt_model import BenefitsAnswered, LicencesFetched
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
     BUSY,
@@ -24,6 +25,7 @@ from kiosk.flow.model import (
     CardRead,
     CardRejected,
     CardRemoved,
+    DeskUpdate,
     DeviceStates,
     Effect,
     Event,
@@ -61,7 +63,9 @@ HANDLERS: dict[Screen, ScreenHandler] = {
     Screen.LIST: browse.LIST,
     Screen.SEARCH: browse.SEARCH,
     Screen.DETAIL: browse.DETAIL,
-    Screen.HELP: browse.HELP,
+    Screen.HELP: help_desk.HELP,
+    Screen.HELP_CALLBACK: help_desk.CALLBACK,
+    Screen.HELP_REPORT: help_desk.REPORT,
     Screen.CARD_PROMPT: journeys.CARD_PROMPT,
     Screen.CONSENT: journeys.CONSENT,
     Screen.CONFIRM: journeys.CONFIRM,
@@ -83,7 +87,10 @@ HANDLERS: dict[Screen, ScreenHandler] = {
     Screen.STAFF_SIGNIN: assisted.STAFF_SIGNIN,
     Screen.ASSISTED_CONSENT: assisted.ASSISTED_CONSENT,
     **bundle.HANDLERS,  # 一件事: the bundle's intro, review and result (kiosk/flow/bundle.py)
+    Screen.EXEMPT: exempt.NOTICE,  # 免申即办 (exempt.py): it also takes the detail and materials screens
 }
+HANDLERS[Screen.DETAIL] = exempt.DETAIL
+HANDLERS[Screen.MATERIALS] = exempt.MATERIALS
 
 
 def session_outcome(reason: str, failed: bool) -> str:
@@ -149,6 +156,8 @@ class KioskFlow:
         self.audio = False  # audio mode (screens/app.py): longer timeouts; ends when the attract loop returns
         self.staff: assisted.StaffSession | None = None  # assisted mode: the staff member signed in (assisted.py)
         self.staff_policy = assisted.StaffPolicy()
+        self.help_hours = help_desk.DEFAULT_HOURS  # when staff are on site (help.opening_hours; help_desk.py)
+        self.hotline = "12345"
 
     # -- public API --
 
@@ -191,13 +200,15 @@ class KioskFlow:
         if isinstance(event, Tapped):
             if self.session is not None:
                 self.session.touches += 1
+            if event.target.startswith("desk:") or help_desk.modal(self):
+                return help_desk.tapped(self, event.target)
             if self.warning:
                 return self._answer_warning(event.target)
             return self._tapped(event.target)
         if isinstance(event, TextEntered):
             return self.handler.typed(self, event.text)
         if isinstance(event, CardRead):
-            return journeys.card_read(self, event.identity, event.source)
+            return exempt.card_read(self, event)  # journeys.card_read, then 免申即办's question
         if isinstance(event, CardRemoved):
             return journeys.card_removed(self, event.source)
         if isinstance(event, CardRejected):
@@ -205,7 +216,12 @@ class KioskFlow:
         if isinstance(event, HelpQueued):
             if self.session is not None:
                 self.session.extra["help_no"] = event.receipt_no
-            return self.notify("notice_help_sent" if event.what == "help" else "notice_report_sent")
+            help_desk.queued(self, event)
+            return self.notify(help_desk.notice_key(event.what))
+        if isinstance(event, DeskUpdate):
+            return help_desk.update(self, event)
+        if isinstance(event, BenefitsAnswered | LicencesFetched):
+            return exempt.answered(self, event)
         return self.handler.answered(self, event)
 
     @property
@@ -287,6 +303,7 @@ class KioskFlow:
         )
         if s.item is not None:
             base = self._with_item(base, s.item)
+        base = help_desk.with_desk(self, base)
         return as_screen_view(self.handler.view(self, base))
 
     # -- views of the catalog --
@@ -311,6 +328,7 @@ class KioskFlow:
             item_fee=str(item.fee_yuan),
             item_identity=list(item.accepted_identity()),
             item_unavailable=self.unavailable(item),
+            **exempt.item_parts(self, item),
         )
 
     # -- transitions (the screens' handlers use these) --
@@ -392,7 +410,7 @@ class KioskFlow:
             s = self.start_session()
             s.speech = not s.speech
             return [Show(screen)]
-        if screen == Screen.HELP:
+        if screen in (Screen.HELP, Screen.HELP_CALLBACK, Screen.HELP_REPORT):
             return None  # help's own back, home and exit return to where help was asked for
         if target == "help" and screen not in self.BUSY:
             self.start_session()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from kiosk.catalog.model import ServiceItem
+from kiosk.flow.exempt_model import AskBenefits, BenefitsAnswered, FetchLicences, LicencesFetched
 from kiosk.flow.identity import Identity
 
 
@@ -49,6 +50,9 @@ class Screen(str, enum.Enum):
     BUNDLE = "bundle"  # 一件事: what the bundle does and the items it includes, then start (kiosk/flow/bundle.py)
     BUNDLE_REVIEW = "bundle_review"  # 一件事: what will be submitted to which department
     BUNDLE_RESULT = "bundle_result"  # 一件事: each item's receipt number or why it was not submitted
+    EXEMPT = "exempt"  # 免申即办: what the platform granted without an application (exempt.py)
+    HELP_CALLBACK = "help_callback"  # after hours: a mobile number and a time window for a call-back (issue 21)
+    HELP_REPORT = "help_report"  # 办不成事反映: what happened (optional, pinyin keyboard) and a phone (optional)
 
 
 # Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
@@ -263,11 +267,25 @@ class DeliveriesChecked:
     states: dict[str, str]
 
 
+@dataclass(frozen=True)
+class DeskUpdate:
+    """The remote help desk (issue 21): ``accepted`` (staff ``staff`` asks to see the screen), ``point``
+    (a highlight at design ``x``, ``y``), ``message`` (a message ``key`` or free ``text``) or ``ended``."""
+
+    kind: str
+    staff: str = ""
+    x: int = 0
+    y: int = 0
+    seq: int = 0
+    key: str = ""
+    text: str = ""
+
+
 Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
-         | ProgressAnswered | PaymentAnswered
-         | DeliveriesChecked | StaffSignedIn)
+         | ProgressAnswered | PaymentAnswered | BenefitsAnswered | LicencesFetched
+         | DeliveriesChecked | DeskUpdate | StaffSignedIn)
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -380,6 +398,16 @@ class RequestHelp:
     what: str
     category: str
     item_code: str | None = None
+    phone: str = ""
+    """A call-back's mobile number (``what="callback"``)."""
+    window: str = ""
+    """A call-back's preferred time window (``morning``, ``afternoon``, ``evening``)."""
+    screen: str = ""
+    """The screen help was asked from (the remote desk's queue shows it)."""
+    language: str = ""
+    """The resident's language (the remote desk's messages are shown and spoken in it)."""
+    text: str = ""
+    """A report's free text ("" when the resident wrote none)."""
 
 
 @dataclass(frozen=True)
@@ -481,10 +509,18 @@ class CheckDeliveries:
     receipts: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class DeskReply:
+    """The resident's answer to the remote help desk: ``consent``, ``decline`` or ``end`` (request ``request_no``)."""
+
+    request_no: str
+    answer: str
+
+
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
           | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress
-          | CreatePayment | PollPayment | CancelPayment
-          | CheckDeliveries | StaffSignedOut)
+          | CreatePayment | PollPayment | CancelPayment | AskBenefits | FetchLicences
+          | CheckDeliveries | DeskReply | StaffSignedOut)
 
 
 def id_type(card_type: str, number: str) -> str:
@@ -545,6 +581,8 @@ class Session:
         self.pages.clear()
         self.face_jpeg = b""
         self.booking = None
+        for key in ("benefits", "licences"):  # 免申即办 and 数据互认 answers (kiosk/flow/exempt.py)
+            self.extra.pop(key, None)
 
     def wipe(self) -> None:
         """Forget everything personal; the session object itself is dropped by the flow."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.catalog.model import ServiceItem
 from kiosk.flow import journeys  # the module, not its names: kiosk.flow's lazy loader imports in cycles
 from kiosk.flow.handler import ScreenHandler
+from kiosk.flow.licences import submitted_form
 from kiosk.flow.model import (
     CancelPayment,
     CreatePayment,
@@ -91,7 +92,7 @@ class Payment(ScreenHandler):
             fee = catalog_amount(item)
             materials = tuple(Material(f"{i}-{n}.jpg", "image/jpeg", p.jpeg)
                               for i, pages in sorted(s.pages.items()) for n, p in enumerate(pages))
-            effect = CreatePayment(item.code, s.applicant(), dict(s.form), "" if fee is None else f"{fee:.2f}",
+            effect = CreatePayment(item.code, s.applicant(), submitted_form(s), "" if fee is None else f"{fee:.2f}",
                                    materials=materials)
             s.extra["pay"] = {"phase": "creating", "request_id": effect.request_id}
             return [Show(flow.screen), effect]

@@ -133,6 +133,25 @@ class View:
     staff_no: str = ""
     """Assisted mode (代办): the signed-in staff member's number, shown in a banner on every screen; ""
     when no staff session is active. A staff number, never a name (kiosk/flow/assisted.py)."""
+    item_exempt: bool = False
+    """免申即办: the item is granted without an application (its detail offers its status, not 办理)."""
+    item_follow_ups: list[str] = field(default_factory=list)
+    """Names of the items granted without applying once this one is done (免申即办)."""
+    # -- the remote help desk (issue 21; kiosk/flow/help_desk.py), drawn over any screen --
+    desk: str = ""
+    """"" (none), ``waiting`` (asked for), ``asking`` (staff ask to see the screen), ``live`` (helping)."""
+    desk_staff: str = ""
+    """The helping staff member's number (never a name)."""
+    desk_point: tuple[int, int] | None = None
+    """Where the desk pointed (design px), while its highlight pulses."""
+    desk_pulse: int = 0
+    """The highlight's pulse phase (it changes a few times a second)."""
+    desk_point_seq: int = 0
+    """Which point the highlight is (the desk's frame says which it drew)."""
+    desk_message: str = ""
+    """The desk's last message as the staff member typed it ("" for none) …"""
+    desk_message_key: str = ""
+    """… or one of the desk's prepared messages (a message key: shown and spoken in the resident's language)."""
 
 
 def shared(base: View) -> dict[str, Any]:
@@ -216,6 +235,8 @@ class MaterialsView(View):
     capturing: int = -1
     """The material being captured (-1: none)."""
     materials_optional: list[bool] = field(default_factory=list)
+    e_licences: dict[int, str] = field(default_factory=dict)
+    """数据互认: each e-licence material's state (kiosk/flow/licences.py): fetching, fetched or scan."""
 
 
 @dataclass(frozen=True)
@@ -311,6 +332,67 @@ class AssistedConsentView(View):
     poa_capturing: bool = False
     poa_preview: bytes = field(default=b"", metadata=personal(masked_image))
     """A small grey preview of the captured 委托书 (PNG), b"" before it was captured."""
+@dataclass(frozen=True)
+class BenefitRow:
+    """One benefit granted (or due) without an application, as the notice shows it."""
+
+    name: str
+    """The item's name in the resident's language (the platform's title when the catalog lacks it)."""
+    status: str
+    """``granted`` or ``due``."""
+    day: str = ""
+    """ISO date granted (or due); "" when the platform gave none."""
+    amount: str = ""
+    """Yuan as a decimal string (``"18600.00"``); "" when the platform gave none."""
+    period: str = ""
+    """``month`` (per month), ``once`` or "" (as given)."""
+
+
+def masked_benefits(rows: list[BenefitRow]) -> list[BenefitRow]:
+    """Benefits as the mirror shows them: how many and in which state, never which (生育津贴 says a birth),
+    when or how much."""
+    return [BenefitRow(MASK, r.status, MASK if r.day else "", MASK if r.amount else "", r.period) for r in rows]
+
+
+@dataclass(frozen=True)
+class ExemptView(View):
+    """免申即办: what the platform granted without an application (after the card, or asked on an item)."""
+
+    benefits: list[BenefitRow] = field(default_factory=list, metadata=personal(masked_benefits))
+    purpose: str = "notice"
+    """``notice`` (after the card was read: one touch continues) or ``status`` (asked on an exempt item)."""
+    printable: bool = False
+    """The asked item's decision can be printed (granted, and a printer is there)."""
+
+
+@dataclass(frozen=True)
+class HelpView(View):
+    """帮办: staff on site during opening hours; after hours the remote desk, a call-back and the hotline."""
+
+    help_open: bool = True
+    """Staff are on site now (the station's opening hours)."""
+    help_next_day: int = -1
+    """When the station next opens: weekday (0 = Monday; -1: not known) …"""
+    help_next_time: str = ""
+    """… and time (``08:30``)."""
+    hotline: str = "12345"
+
+
+@dataclass(frozen=True)
+class HelpCallbackView(View):
+    """A call-back after hours: a mobile number on the keypad and a time window."""
+
+    callback_phone: str = field(default="", metadata=personal())
+    callback_window: str = ""
+    callback_problem: str = ""
+    """Why the number cannot be sent (a message key), "" when it can or nothing was tried."""
+
+
+@dataclass(frozen=True)
+class HelpReportView(FormView):
+    """办不成事反映: the category chosen, then what happened and a phone, both optional (its fields)."""
+
+    report_category: str = ""
 
 
 # Each screen's view type (screens not listed draw from :class:`View` alone).
@@ -331,6 +413,10 @@ VIEW_TYPES: dict[str, type[View]] = {
     "payment": PaymentView,
     "staff_signin": StaffSignInView,
     "assisted_consent": AssistedConsentView,
+    "exempt": ExemptView,
+    "help": HelpView,
+    "help_callback": HelpCallbackView,
+    "help_report": HelpReportView,
 }
 
 

@@ -20,8 +20,9 @@ from devices.printer.jobs import PrintOutcome, PrintState
 from devices.printer.printer import ReceiptPrinter
 from devices.printer.receipt import render_escpos
 from kiosk import flow
+from kiosk.flow.exempt_model import ExemptWork
 from kiosk.settings import Settings
-from kiosk.terminal import scanning
+from kiosk.terminal import exempt_calls, scanning
 from kiosk.terminal.device_control import DeviceControl
 from kiosk.terminal.hardware import capture_face, capture_page
 from kiosk.terminal.receipts import slip_layout
@@ -38,7 +39,7 @@ class EffectRunner:
 
     OWN = (flow.FetchDocument, flow.Submit, flow.PrintReceipt, flow.SendRating, flow.RunQuery, flow.ListSlots,
            flow.BookSlot, flow.CapturePage, flow.CaptureFace, flow.VerifyIdentity, flow.RequestHelp,
-           flow.QrWork, flow.PaymentWork, flow.CheckDeliveries, flow.StaffSignedOut)
+           flow.QrWork, flow.PaymentWork, flow.CheckDeliveries, ExemptWork, flow.StaffSignedOut)
 
     def __init__(self, settings: Settings, gateway: GatewayClient, printer: ReceiptPrinter,
                  post: Callable[[flow.Event], None], *, now: Callable[[], datetime] = datetime.now,
@@ -115,6 +116,8 @@ class EffectRunner:
                 log.warning("the end of staff session %s was not audited: %s", effect.staff_no, exc)
         elif isinstance(effect, flow.CheckDeliveries):
             self.post(flow.DeliveriesChecked({r: delivery_state(self.gateway, r) for r in effect.receipts}))
+        elif isinstance(effect, ExemptWork):  # 免申即办 and 数据互认
+            self.post(exempt_calls.carry_out(self.gateway, effect))
         elif isinstance(effect, flow.SendRating):
             try:
                 self.gateway.rate(effect.receipt_no, effect.level, effect.text)
@@ -132,8 +135,13 @@ class EffectRunner:
     def _help(self, effect: flow.RequestHelp) -> flow.HelpQueued:
         if effect.what == "help":
             answer = self.gateway.help_request("grid_worker", effect.category, item_code=effect.item_code)
+        elif effect.what in ("remote", "callback"):  # issue 21: the remote desk, a call-back after hours
+            answer = self.gateway.help_request("remote_desk" if effect.what == "remote" else "callback",
+                                               effect.category, item_code=effect.item_code,
+                                               phone=effect.phone or None, window=effect.window or None)
         else:
-            answer = self.gateway.report(effect.category, "办不成事反映（自助终端）", item_code=effect.item_code)
+            answer = self.gateway.report(effect.category, effect.text or "办不成事反映（自助终端）",
+                                         item_code=effect.item_code, phone=effect.phone or None)
         return flow.HelpQueued(str(answer.get("receipt_no", "")), effect.what)
 
     def _submit(self, effect: flow.Submit) -> str:

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 
 from devices.base import DeviceEvent
 from kiosk import flow
-from kiosk.catalog.loading import Catalog
+from kiosk.catalog.bundle import ActiveCatalogWatch, BundleStore, load_serving_catalog
 from kiosk.endpoints import parse_endpoint
 from kiosk.flow.assisted import StaffPolicy
 from kiosk.flow.identity import Identity
+from kiosk.opening_hours import OpeningHours
 from kiosk.settings import Settings
 from kiosk.terminal.memory import MemoryTrimmer
 from kiosk.terminal.trusted_date import TrustedDate
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from kiosk.terminal.effects import EffectRunner
     from kiosk.terminal.hardware import Hardware
     from kiosk.terminal.heartbeat import Heartbeat
+    from kiosk.terminal.helpdesk import DeskLink
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +74,17 @@ class Terminal:
         k = settings.kiosk
         # The date identity documents are checked against: the platform's, else a synchronised clock's.
         self.trusted_date = TrustedDate()
-        self.flow = flow.KioskFlow(Catalog.load(k.catalog or None), clock, language=k.language,
+        # The active signed catalog bundle's catalog (issue 22), else the configured or packaged one.
+        version, catalog = load_serving_catalog(settings.data_path, k.catalog)
+        self.catalog_watch = ActiveCatalogWatch(BundleStore.for_data_folder(settings.data_path), version,
+                                                configured=k.catalog, warm=lambda c: c.warm_up())
+        self.catalog_version = version
+        self.flow = flow.KioskFlow(catalog, clock, language=k.language,
                                    idle_timeout_s=k.idle_timeout_s, warning_s=k.timeout_warning_s,
                                    today=self.trusted_date.today)
         self.flow.staff_policy = StaffPolicy(settings.assisted.staff_idle_s, settings.assisted.staff_max_s)
+        self.flow.help_hours = OpeningHours.parse(settings.help.opening_hours)  # what help is by the hour (issue 21)
+        self.flow.hotline = settings.help.hotline
         self.started = False
         self._held: list[flow.Effect] = []  # asked for before start()
         self._sim_card_off_at: float | None = None
@@ -92,6 +101,7 @@ class Terminal:
         from kiosk.terminal.effects import EffectRunner
         from kiosk.terminal.hardware import Hardware
         from kiosk.terminal.heartbeat import Heartbeat
+        from kiosk.terminal.helpdesk import DeskLink
         from local_api.client import GatewayClient
 
         settings, gateway_url = self.settings, self.gateway_url
@@ -106,8 +116,12 @@ class Terminal:
             self.heartbeat: Heartbeat = Heartbeat(GatewayClient.for_settings(settings, gateway_url), self.events.put,
                                                   device_control=self.device_control,
                                                   platform_clock=self.trusted_date.platform_said)
+            # The remote help desk (issue 21): its own clients, one per thread.
+            self.desk: DeskLink = DeskLink(lambda: GatewayClient.for_settings(settings, gateway_url), self.events.put)
             self.runner.start()
             self.heartbeat.start()
+            self.catalog_watch.start()
+            self.desk.start()
             self.trimmer = MemoryTrimmer()  # freed pages back to the system after each session (P9)
         except BaseException:
             self.hardware.close()
@@ -137,6 +151,8 @@ class Terminal:
         """Run ``event`` through the flow and queue its effects; returns them (the screens clear what
         they drew on :class:`flow.SessionWiped`)."""
         effects = self.flow.handle(event)
+        if isinstance(event, flow.HelpQueued) and self.started:
+            self.desk.queued(event)
         for effect in effects:
             if self.started:
                 self._run(effect)
@@ -145,6 +161,10 @@ class Terminal:
         return effects
 
     def _run(self, effect: flow.Effect) -> None:
+        if isinstance(effect, flow.RequestHelp | flow.DeskReply | flow.SessionWiped):
+            self.desk.effect(effect)
+            if isinstance(effect, flow.DeskReply):
+                return
         if isinstance(effect, flow.SessionWiped):
             self.heartbeat.count(effect)
             self.trimmer.request()
@@ -153,6 +173,18 @@ class Terminal:
     def device_states(self) -> flow.DeviceStates:
         """Which devices are usable now, for the flow's item availability."""
         return flow.DeviceStates(self.hardware.available())
+
+    def swap_catalog(self) -> bool:
+        """Show a newly activated catalog bundle (loaded and warmed on the watch's thread) once no resident
+        is served: only on the attract screen, without a restart. True when it was swapped."""
+        if self.flow.screen != flow.Screen.ATTRACT or self.flow.session is not None:
+            return False
+        ready = self.catalog_watch.take()
+        if ready is None:
+            return False
+        self.catalog_version, self.flow.catalog = ready
+        log.warning("catalog %s now shown (%d items)", self.catalog_version, len(ready[1]))
+        return True
 
     # -- simulated devices --
 
@@ -182,9 +214,10 @@ class Terminal:
         self._sim_card_off_at = self.clock() + SIM_CARD_ON_PAD_S
 
     def tick(self) -> None:
-        """Time passes for the simulated devices: a sample card leaves the pad."""
+        """Time passes: a new catalog is swapped in at the attract screen; a sample card leaves the pad."""
         if not self.started:
             return
+        self.swap_catalog()
         sim = self.hardware.id_simulator
         if self._sim_card_off_at is not None and self.clock() >= self._sim_card_off_at and sim:
             sim.remove()
@@ -202,6 +235,8 @@ class Terminal:
         if not self.started:
             return
         self.trimmer.close()
+        self.catalog_watch.stop()
         self.heartbeat.stop()
+        self.desk.close()
         self.runner.stop()
         self.hardware.close()

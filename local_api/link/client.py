@@ -340,6 +340,21 @@ class PlatformClient:
         response = self._request("POST", "/v1/documents", {"item_code": item_code, "applicant": applicant})
         return self._json(response)
 
+    def exempt_benefits(self, applicant: dict[str, Any]) -> dict[str, Any]:
+        """免申即办: benefits granted (or due) to the applicant without an application, ``{benefits: [...]}``."""
+        data = self._json(self._request("POST", "/v1/benefits/exempt", {"applicant": applicant}))
+        if not isinstance(data.get("benefits"), list):
+            raise PlatformUnavailable("HTTP 200 without benefits")
+        return data
+
+    def e_licences(self, item_code: str, applicant: dict[str, Any], materials: list[str]) -> dict[str, Any]:
+        """数据互认: the e-licences the library holds among ``materials`` (names), ``{licences: [...]}``."""
+        data = self._json(self._request("POST", "/v1/e-licences", {"item_code": item_code, "applicant": applicant,
+                                                                   "materials": materials}))
+        if not isinstance(data.get("licences"), list):
+            raise PlatformUnavailable("HTTP 200 without licences")
+        return data
+
     # -- payments (统一公共支付平台): orders for a submission's fee ---------------------------------------
 
     def create_payment(self, idempotency_key: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -362,6 +377,21 @@ class PlatformClient:
                 or not isinstance(data.get("amount"), str):
             raise PlatformUnavailable(f"HTTP {response.status_code} without an order")
         return data
+
+    # -- catalog bundles (issue 22) ----------------------------------------------------------------------
+
+    def catalog_rollout(self) -> dict[str, Any]:
+        """Which catalog bundle this terminal should run: ``{version, sha256, size}`` (version None: none)."""
+        return self._json(self._request("GET", "/v1/catalog/rollout"))
+
+    def catalog_bundle(self, version: str) -> bytes:
+        """The signed bundle file of ``version``, as published (checked by the caller)."""
+        return self._request("GET", f"/v1/catalog/bundles/{quote(version, safe='')}").content
+
+    def report_catalog(self, version: str, status: str, reason: str = "") -> None:
+        """Tell the platform this terminal runs ``version`` (``active``) or refused it (``invalid``)."""
+        self._json(self._request("POST", "/v1/catalog/reports",
+                                 {"version": version, "status": status, "reason": reason[:500]}))
 
     def health(self) -> dict[str, Any]:
         """The platform's own health report; raises like every other call when it is not reachable."""

@@ -3,8 +3,8 @@ settings each terminal runs, how far its clock is from the platform's, and when 
 
 - ``catalog_version``: ``sha256:`` and the first 12 hex digits of a digest over the catalog's TOML
   files (name and bytes, sorted by name) — the same catalog gives the same version on every terminal.
-  A published catalog bundle (issue 22, "Signed catalog bundles") sets :attr:`FleetState.catalog_version`
-  to the bundle's own version when it swaps one in.
+  When a signed catalog bundle (issue 22) is active, :attr:`FleetState.catalog_version` is
+  the bundle's own version instead.
 - ``settings_version``: the same kind of digest over the settings in force (secrets left out) and the
   technician's local layer (``kiosk.local.toml``), read again only when that file changes.
 - ``clock_offset_s``: the platform's clock minus this terminal's, from the ``Date`` of its last answer
@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -64,13 +65,21 @@ class FleetState:
 
     def __init__(self, settings: Settings, local_settings: Path) -> None:
         self._lock = threading.Lock()
-        self.catalog_version = catalog_version(settings.kiosk.catalog or None)
-        """The catalog this terminal serves (see the module's text)."""
+        self._packaged_version = catalog_version(settings.kiosk.catalog or None)
+        self.bundle_version: Callable[[], str] | None = None
+        """The active signed catalog bundle's version (``packaged``: none), set by the gateway's wiring."""
         self._settings_json = json.dumps(_without_secrets(settings.model_dump(mode="json")), sort_keys=True).encode()
         self._local = local_settings
         self._local_seen: tuple[float, str] | None = None
         self.clock_offset_s: float | None = None
         self.clock_heard_at: float | None = None
+
+    @property
+    def catalog_version(self) -> str:
+        """The catalog this terminal serves: the active signed bundle's version, else the packaged
+        catalog's digest (see the module's text)."""
+        bundle = self.bundle_version() if self.bundle_version is not None else "packaged"
+        return self._packaged_version if bundle == "packaged" else bundle
 
     def settings_version(self) -> str:
         """The digest of the settings in force and the local layer (re-read when its mtime changes)."""

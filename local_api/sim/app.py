@@ -24,7 +24,9 @@ from kiosk.crypto import SUITES, sha256_hex
 from local_api.link.signing import Verifier
 from local_api.sim.admin import admin
 from local_api.sim.assisted import assisted_problem
+from local_api.sim.benefits import benefits
 from local_api.sim.bundles import bundle_refusal
+from local_api.sim.catalog_bundles import install as install_catalog_bundles
 from local_api.sim.data import ItemInfo, document_maker, load_catalog_items
 from local_api.sim.door import VERIFIER_KEY, applicant_problem, fail, guard, json_body, now_iso
 from local_api.sim.pages import pages
@@ -111,7 +113,7 @@ def submit_application() -> Any:
     return _store_once(state().applications, kiosk_id, key, body, "HCZW", "platform_ref")
 
 
-HELP_NEEDS = {"grid_worker", "appointment", "home_visit"}
+HELP_NEEDS = {"grid_worker", "appointment", "home_visit", "remote_desk", "callback"}
 REPORT_CATEGORIES = {"cannot_handle", "too_slow", "attitude", "system_fault", "other"}
 
 
@@ -217,8 +219,10 @@ def create_platform_app(secret: str, *, faults: Faults | None = None, seed: int 
                                               suite=suite or "intl")
     app.register_blueprint(api)
     app.register_blueprint(services)
+    app.register_blueprint(benefits)  # 免申即办 and 数据互认
     app.register_blueprint(admin)
     install_payments(app)  # 统一公共支付平台: /v1/payments and /admin/payments
+    install_catalog_bundles(app)  # signed catalog bundles and their staged rollout (issue 22)
     app.register_blueprint(pages)  # public: the 好差评 page a receipt's QR code opens
     app.register_error_handler(HTTPException, _json_http_error)
     return app

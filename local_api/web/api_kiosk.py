@@ -31,11 +31,13 @@ from local_api.timestamps import iso
 from local_api.web.api_staff import assisted_payload, assisted_refusal
 from local_api.web.bodies import (
     RECEIPT_PATTERN,
+    BenefitsBody,
     BookingBody,
     DocumentBody,
     HeartbeatBody,
     HelpRequestBody,
     IdentityBody,
+    LicencesBody,
     PaymentBody,
     PaymentCancelBody,
     QueryBody,
@@ -489,3 +491,21 @@ def platform_clock_offset(svc: GatewayServices) -> float | None:
         return None
     offset, at = max(heard, key=lambda c: c[1])
     return round(offset, 1) if time.monotonic() - at <= PLATFORM_CLOCK_FRESH_S else None
+
+
+# -- 免申即办 and 数据互认 (online only: nothing to show or fetch when the platform is out) ------------------
+
+@bp.post("/api/v1/benefits/exempt")
+def exempt_benefits() -> Any:
+    """Benefits the platform granted (or will grant) the applicant without an application. The answer is
+    personal data: passed through, never logged or kept."""
+    body = parse(BenefitsBody)
+    return _online(lambda p: p.exempt_benefits(body.applicant.identity()))
+
+
+@bp.post("/api/v1/e-licences")
+def e_licences() -> Any:
+    """Which of an item's materials the platform's e-licence library holds for the applicant (references only)."""
+    body = parse(LicencesBody)
+    _unknown_item(body.item_code)
+    return _online(lambda p: p.e_licences(body.item_code, body.applicant.identity(), list(body.materials)))

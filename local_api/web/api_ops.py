@@ -137,6 +137,9 @@ def status_report() -> dict[str, Any]:
                      "settings": svc.fleet.settings_version()},
         "clock": {"offset_s": clock["offset_s"], "heard_at": iso(clock["heard_at"])},
         "last_session_at": iso(last_session),
+        # The signed catalog bundle served (``packaged``: none) and its rollout (issue 22).
+        "catalog_version": svc.catalog_version(),
+        "catalog_rollout": svc.catalog_state() if svc.catalog_state else None,
     }
     answer["attention"] = findings(answer)
     return answer

@@ -32,6 +32,7 @@ from local_api.web.auth import bp as auth_bp
 from local_api.web.console import bp as console_bp
 from local_api.web.door import PROXY_HEADERS_CHECKED, TrustedProxies
 from local_api.web.errors import register_error_handlers
+from local_api.web.helpdesk import install as install_helpdesk
 from local_api.web.jsonio import StrictJSONProvider
 from local_api.web.limits import install_limits
 from local_api.web.screen import bp as screen_bp
@@ -73,6 +74,7 @@ def create_app(services: GatewayServices) -> Flask:
     app.register_blueprint(console_bp)  # console pages, out-of-service switch, ports, the kiosk's audit
     app.register_blueprint(screen_bp)
     app.register_blueprint(staff_bp)  # assisted mode: staff sign-in (api_staff.py)
+    install_helpdesk(app)  # the remote help desk (issue 21)
     app.after_request(_count_request)
     register_error_handlers(app)
     install_limits(app, services.settings.gateway)  # after the blueprints and error handlers: its 429 wins

@@ -33,6 +33,10 @@ ACTIONS: dict[str, str] = {
     "ops_door.tokens_change": "token_changed",
     "console.service_set": "service_switch",
     "console.device_settings_put": "settings_changed",
+    "helpdesk.desk_accept": "helpdesk_accept",
+    "helpdesk.desk_point": "helpdesk_point",
+    "helpdesk.desk_message": "helpdesk_message",
+    "helpdesk.desk_end": "helpdesk_end",
 }
 
 

@@ -256,7 +256,7 @@ def _second_factor_refused(principal: Principal, code: str | None) -> tuple[Resp
 
 
 @bp.get("/console/session")
-@require("operator")
+@require("helper")
 def console_whoami() -> Any:
     """The session's role and CSRF token (for a page that was reloaded)."""
     sid = request.cookies.get(SESSION_COOKIE, "")

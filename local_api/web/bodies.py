@@ -382,12 +382,14 @@ class BookingBody(_Body):
 class HelpRequestBody(_Body):
     """帮办代办: who needs help, and what kind."""
 
-    need: Literal["grid_worker", "appointment", "home_visit"]
+    need: Literal["grid_worker", "appointment", "home_visit", "remote_desk", "callback"]
     group: Literal["elderly", "disabled", "pregnant", "sick", "other"]
     item_code: str | None = Field(default=None, min_length=1, max_length=64, pattern=ITEM_CODE_PATTERN)
     applicant: Applicant | None = None
     phone: str | None = None
     text: FreeText = Field(default="", max_length=500)
+    window: Literal["morning", "afternoon", "evening"] | None = None
+    """A call-back's preferred time window (issue 21)."""
 
     @field_validator("phone")
     @classmethod
@@ -465,17 +467,31 @@ class PortProbeBody(_Body):
 
 
 class TokenBody(_Body):
-    role: Literal["operator", "technician", "helper"]
+    role: Literal["helper", "operator", "technician"]
     label: Name = Field(default="", max_length=80)
     expires_at: AwareDatetime | None = None
     """When the token stops working (RFC 3339 with an offset); None: it works until revoked."""
 
 
 class TokenChangeBody(_Body):
-    role: Literal["operator", "technician", "helper"]
+    role: Literal["helper", "operator", "technician"]
 
 
 class SessionBody(_Body):
     token: Text = Field(min_length=1, max_length=200)
     totp: Text | None = Field(default=None, max_length=12)
     """The one-time code (RFC 6238) when the token needs a second factor (``gateway.second_factor``)."""
+
+
+class BenefitsBody(_Body):
+    """免申即办: the applicant whose benefits granted without an application are asked for."""
+
+    applicant: Applicant
+
+
+class LicencesBody(_Body):
+    """数据互认: an item's e-licence materials (简体 names, as the catalog has them) for the applicant."""
+
+    item_code: str = ItemCode()
+    applicant: Applicant
+    materials: list[Annotated[Name, Field(max_length=200)]] = Field(min_length=1, max_length=20)

@@ -52,7 +52,7 @@ from local_api.files import write_atomically
 
 log = logging.getLogger(__name__)
 
-ROLES = {"operator": 1, "technician": 2, "helper": 0}  # helper: city staff (assisted mode, the help desk)
+ROLES = {"helper": 0, "operator": 1, "technician": 2}
 TOKENS_FILE_NAME = "tokens.json"
 TOTP_FILE_NAME = "totp.json"
 TOTP_STEP_S = 30

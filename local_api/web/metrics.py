@@ -18,6 +18,7 @@ the fleet inventory (``kiosk fleet targets``). No ``*_created`` series.
 | ``kiosk_gateway_last_session_timestamp_seconds`` | | the last resident session the app reported (the gateway's start when none since) |
 | ``kiosk_gateway_auth_failures_total`` | | failed token checks |
 | ``process_*``, ``python_info`` | | prometheus_client's process and platform collectors (``process_start_time_seconds``: restart loops) |
+| ``kiosk_catalog_info`` | version | always 1; the signed catalog bundle served (``packaged``: none) |
 | ``kiosk_gateway_device_state`` | device, state | 1 for the state the app last reported, 0 for the other five; one device per configured id_reader, printer, ssc_reader, camera, document_camera, qr_camera |
 | ``kiosk_gateway_printer_paper`` | device, level | 1 for the paper level (ok, low, out, unknown), 0 for the others |
 | ``kiosk_gateway_device_operations_total`` / ``_errors_total`` | device | the device's counters since the app started |
@@ -46,7 +47,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from prometheus_client import (
@@ -257,6 +258,17 @@ class _StateCollector(Collector):
         yield oldest
 
 
+class _CatalogInfo(Collector):
+    def __init__(self, version: Callable[[], str]) -> None:
+        self._version = version
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily("kiosk_catalog_info", "The catalog this terminal serves: its signed bundle's "
+                                 "version, or packaged", labels=["version"])
+        info.add_metric([self._version()], 1.0)
+        yield info
+
+
 class GatewayMetrics:
     """The metrics of one app: counters the views bump and the scrape-time collector."""
 
@@ -295,6 +307,10 @@ class GatewayMetrics:
     def watch_audit(self, audit: AuditLog) -> None:
         """Report the audit's size and oldest record too."""
         self._state.audit = audit
+
+    def watch_catalog(self, version: Callable[[], str]) -> None:
+        """Expose ``kiosk_catalog_info{version}`` (the signed catalog bundle this terminal serves)."""
+        self.registry.register(_CatalogInfo(version))
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this app's registry."""

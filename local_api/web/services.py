@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app
 
@@ -70,6 +71,8 @@ class GatewayServices:
     """Payment orders and the fee items' submissions held until paid; None: fees cannot be paid here."""
     payment_watcher: PaymentWatcher | None = None
     """The thread that asks the payment platform about open orders (late payments, a crashed app)."""
+    catalog_state: Callable[[], dict[str, Any]] | None = None
+    """The catalog rollout's state (``version``, ``last_error``, ``last_checked``; kiosk/catalog/bundle_sync.py)."""
 
     data_path: Path = field(init=False)
     """``settings.data_path``, resolved once (it resolves the path on every read)."""
@@ -112,6 +115,7 @@ class GatewayServices:
             if client is not None:
                 client.on_clock = self.audit.clock_heard
         self.metrics.watch_audit(self.audit)
+        self.metrics.watch_catalog(self.catalog_version)
         self.service_switch = ServiceSwitch(data / SERVICE_FILE_NAME)
         self.device_settings = LocalDeviceSettings(settings, data / LOCAL_SETTINGS_FILE_NAME)
         self.screen = ScreenFrame()
@@ -119,11 +123,16 @@ class GatewayServices:
         for client in (self.platform, self.proxy, self.forwarder.client):
             if client is not None:
                 client.on_clock = self._clock_heard
+        self.fleet.bundle_version = self.catalog_version
         self.metrics.watch_fleet(self.service_switch, self.fleet, self.started_at)
 
     def _clock_heard(self, offset_s: float) -> None:
         self.fleet.clock_heard(offset_s)
         self.audit.clock_heard(offset_s)
+
+    def catalog_version(self) -> str:
+        """The catalog version this terminal serves: its active signed bundle's, or ``packaged``."""
+        return str(self.catalog_state().get("version", "packaged")) if self.catalog_state else "packaged"
 
     @property
     def online(self) -> PlatformClient:

@@ -162,6 +162,8 @@ class FleetRig:
         self.webhook: Webhook | None = None
         self._stop = threading.Event()
         self._beats: threading.Thread | None = None
+        self.catalog_env: dict[str, str] = {}
+        """Settings every gateway gets for signed catalog bundles (``catalog_rollout.gateway_env``)."""
         self.logs = root / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
 
@@ -190,7 +192,7 @@ class FleetRig:
             self.platform.wait(timeout=30)
 
     def terminal_env(self, t: Terminal) -> dict[str, str]:
-        return self._env(KIOSK_KIOSK__ID=t.id, KIOSK_KIOSK__PLACE=f"{t.district}{t.station}",
+        return self._env(**self.catalog_env, KIOSK_KIOSK__ID=t.id, KIOSK_KIOSK__PLACE=f"{t.district}{t.station}",
                          KIOSK_GATEWAY__DATA_DIR=str(t.data), KIOSK_GATEWAY__PORT=str(t.port),
                          KIOSK_GATEWAY__HOST="127.0.0.1", KIOSK_GATEWAY__MIN_FREE_MB="1",
                          KIOSK_PLATFORM__URL=f"http://127.0.0.1:{self.platform_port}", KIOSK_PLATFORM__TIMEOUT_S="2")

@@ -10,9 +10,9 @@ Phases, on one fleet (10 stations of 5 terminals, ids ``S01-T1`` … ``S10-T5``)
    terminal out of service, 5 terminals killed (3 at one station, 2 at another) → one message per station
    for the paper, one page per station listing its dead terminals, the devices by name, out of service;
 3. the platform down for all → ONE page, no per-terminal platform alerts;
-4. (hook) a catalog rollout — added by the signed-bundles work: the fleet is running and every terminal's
-   ``kiosk_gateway_info{catalog_version}`` is scraped, so a rollout phase asserts its versions here with
-   ``rig.query('count by (catalog_version) (kiosk_gateway_info)')``;
+4. the platform back and a signed catalog bundle rolled out to every terminal (each one's version, as its
+   status and Prometheus say); then a bundle with a bad signature planned for 10 % → refused by the
+   terminals it reached, the plan rolled back, every terminal still on the good version;
 5. the VPN down (every gateway frozen) → ONE page for the fleet, no per-terminal or per-station pages.
 
 Marked ``fleet``; part of the default run (``.ci/run``). Needs ``prometheus`` and ``prometheus-alertmanager``
@@ -29,6 +29,9 @@ import pytest
 import requests
 from fleet_rig import FleetRig, Terminal, device, firing_alerts, tool, wait_for
 
+from kiosk.crypto import SigningKey
+from tests.e2e.catalog_rollout import gateway_env, make_bundle, plan, plan_state, publish, wait_versions
+
 pytestmark = [pytest.mark.fleet, pytest.mark.timeout(900)]
 
 N_TERMINALS = 50
@@ -40,6 +43,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Any:
     if tool("prometheus") is None or tool("prometheus-alertmanager", "alertmanager") is None:
         pytest.skip("prometheus and prometheus-alertmanager are not installed (`bash deploy/setup.sh --test`)")
     fleet = FleetRig(tmp_path_factory.mktemp("fleet"), n=N_TERMINALS)
+    fleet.catalog_key = SigningKey.generate("intl")  # type: ignore[attr-defined]
+    fleet.catalog_env = gateway_env(fleet.catalog_key, poll_s=1.0)  # type: ignore[attr-defined]
     try:
         fleet.start_platform()
         fleet.start_gateways()
@@ -205,7 +210,24 @@ def test_a_fleet_of_50_gateways_alerts_the_right_people_once(rig: FleetRig) -> N
     assert len({n["groupKey"] for n, a in firing_alerts(rig.webhook.notifications())
                 if a["labels"]["alertname"] == "KioskPlatformUnreachableFleetWide"}) == 1
 
-    # -- 4. hook: the catalog rollout phase of "Signed catalog bundles" goes here ------------------
+    # -- 4. the platform back; a signed catalog bundle to all, then a bad one to 10 %, rolled back --
+    rig.start_platform()
+    sim = f"http://127.0.0.1:{rig.platform_port}"
+    urls, tokens = [t.url for t in live], [t.token for t in live]
+    publish(sim, "2026.12.1", make_bundle("2026.12.1", rig.catalog_key))  # type: ignore[attr-defined]
+    plan(sim, "2026.12.1", percent=100)
+    wait_versions(urls, tokens, ["2026.12.1"] * len(live), timeout_s=90)
+    wait_for("Prometheus sees one catalog version on every live terminal",
+             lambda: {r["metric"].get("catalog_version"): float(r["value"][1]) for r in rig.query(
+                 "count by (catalog_version) (kiosk_gateway_info)")} == {"2026.12.1": float(len(live))}, 60)
+    publish(sim, "2026.12.2", make_bundle("2026.12.2", SigningKey.generate("intl")))  # signed by a stranger
+    plan(sim, "2026.12.2", percent=10, previous="2026.12.1")
+    state = wait_for("a terminal in the 10 % refuses the bad signature and the plan rolls back",
+                     lambda: (s := plan_state(sim))["plan"]["state"] == "rolled_back" and s, 90)
+    refused = [k for k, r in state["reports"].items() if r.get("status") == "invalid"]
+    assert refused and set(refused) <= {t.id for t in live}
+    time.sleep(3)  # a few polls more: nobody took it, nobody lost the good one
+    wait_versions(urls, tokens, ["2026.12.1"] * len(live), timeout_s=30)
 
     # -- 5. the VPN down: every gateway frozen, one page -----------------------------------------
     phase5 = time.time()

@@ -41,6 +41,7 @@ from local_api.server import start_gateway, start_platform_sim
 from screens import widgets
 from screens.app import KioskApp
 from screens.demo import CardWatch, ScriptedResident, demo_settings
+from screens.demo_journeys import past_notice
 
 DEMO_ITEM = "rs-sbjfzm"  # 社保参保缴费证明打印, the P10 journey
 CARDS = sample_cards()
@@ -194,6 +195,7 @@ class Rig:
         r = self.resident
         self.lay_card(card)
         r.wait_for("home", WAIT_S)
+        past_notice(r)  # the third card's holder is told what she was granted without applying
         self.open_item()
         self.agree()
         r.wait_for("done", WAIT_S)
@@ -209,6 +211,7 @@ class Rig:
         r = self.resident
         self.lay_card(card)
         r.wait_for("home", WAIT_S)
+        past_notice(r)  # the third card's holder is told what she was granted without applying
         self.open_item()
 
         def later() -> bool:  # the simulator lifts the card after a while on the app's clock
@@ -222,6 +225,7 @@ class Rig:
         r = self.resident
         self.lay_card(card)
         r.wait_for("home", WAIT_S)
+        past_notice(r)  # the third card's holder is told what she was granted without applying
         k = self.settings.kiosk
 
         def later() -> bool:

@@ -136,6 +136,10 @@ def every_screen_view(language: str) -> dict[str, View]:
         flow.Tapped("staff:end"))
     for event in bundle_walk(k, "birth"):  # 一件事: its intro, review and result (kiosk/flow/bundle.py)
         see(event)
+    exempt_views(k, see, views)
+    k.wall_clock = lambda: datetime(2026, 11, 21, 23, 0)  # after hours: the call-back (issue 21)
+    see(flow.Tapped("help"), flow.Tapped("help:callback"), flow.Tapped("pk:1"), flow.Tapped("back"),
+        flow.Tapped("report:other"), flow.Tapped("back"), flow.Tapped("back"))
     for name in ("attract", "thanks", "timeout"):
         views.setdefault(name, replace(k.view(), screen=name))
     # A passing banner (notice_key) overlays the screen for a few seconds; it is checked on its own below.
@@ -169,6 +173,41 @@ def bundle_walk(k, code):
             flow.SubmissionAccepted(f"HC-DEMO-001-20261121-{serial:06d}")
     while k.screen is flow.Screen.PRINTING:
         yield flow.PrintFinished(k.session.print_job, True)
+
+
+EXEMPT_BENEFITS = (
+    {"item_code": "yb-syjt", "status": "granted", "granted_on": "2026-03-20", "amount": "18600.00",
+     "period": "once", "decision_no": "YBSJ2026000456"},
+    {"item_code": "yb-zzzt", "status": "due", "due_on": "2030-06-01"},
+    {"title": "高龄老人补贴", "status": "granted", "granted_on": "2026-01-01", "amount": "100.00", "period": "month"})
+
+
+def exempt_views(k, see, views):
+    """免申即办 (the notice after the card, an exempt item's detail and status) and 数据互认 (the materials
+    screen with an e-licence fetched and one to scan); from the home screen, back to it."""
+    k.handle(flow.Tapped("home"))
+    see(flow.CardRead(sample_cards()[2]))
+    see(flow.BenefitsAnswered(EXEMPT_BENEFITS, ask_id=k.session.extra.get("benefits_ask", "")))
+    see(flow.Tapped("continue"), flow.Tapped("browse:all"), flow.Tapped("detail:yb-syjt"))
+    views["detail_exempt"] = k.view()
+    see(flow.Tapped("exempt:status"))
+    see(flow.BenefitsAnswered(EXEMPT_BENEFITS, purpose="status", ask_id=k.session.extra.get("benefits_ask", "")))
+    views["exempt_status"] = k.view()
+    item = k.catalog.get("bdc-bg")  # 不动产权证书 (fetched) + 居民户口簿 (the library lacks it: scanned)
+    see(flow.Tapped("continue"), flow.Tapped("browse:all"), flow.Tapped("detail:yb-syfy"))
+    views["detail_follow_ups"] = k.view()
+    see(flow.Tapped("back"), flow.Tapped(f"detail:{item.code}"), flow.Tapped("begin"), flow.Tapped("consent"),
+        flow.FaceCaptured(b"\xff\xd8face", True), flow.IdentityChecked(True))
+    for f in item.fields:
+        if not f.prefill and f.type == "choice":
+            see(flow.Tapped(f"choice:{f.key}:{f.choices[0].value}"))
+        elif not f.prefill:
+            see(flow.Tapped(f"field:{f.key}"), flow.TextEntered("13950000000" if f.type == "mobile" else "1"))
+    see(flow.Tapped("next"), flow.LicencesFetched(item.code, {0: "DZZZ-0001"}), flow.PageCaptured(1, b"x", 10, 10))
+    views["materials_licences"] = k.view()
+    see(flow.Tapped("next"))
+    views["review_licences"] = k.view()
+    see(flow.Tapped("home"))
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -171,3 +171,15 @@ def test_bundle_birth_journey_is_one_identity_one_form_and_one_receipt_with_ever
     screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
     assert screens.count("consent") == 1 and screens.count("form") == 1  # identity once, one form
     assert {"bundle", "bundle_review", "bundle_result"} <= set(screens)
+
+
+def test_remote_help_journey_is_guided_by_the_desk_and_ended_by_the_resident(tmp_path: Path):
+    """`kiosk demo --journey remote_help` (issue 21): the desk accepts, the resident consents, the
+    highlight reaches the desk in a kiosk frame, the message shows, the resident ends the help."""
+    summary = run_journey_subprocess(tmp_path, "remote_help")
+    screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
+    assert screens.index("desk-asks-consent") < screens.index("desk-points") < screens.index("help-ended")
+    seen = summary["seen"]
+    assert seen["help_no"].startswith("HC-") and seen["staff"] == "0427" and len(seen["point_ms"]) == 1
+    said = (tmp_path / "remote_help" / "transcript.txt").read_text(encoding="utf-8")
+    assert "工号 0427" in said and "请点击屏幕上闪动的圆圈处" in said and seen["help_no"] in said

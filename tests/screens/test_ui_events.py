@@ -13,6 +13,7 @@ import pygame
 import pytest
 
 from kiosk.flow.views import ConsentView
+from kiosk.opening_hours import OpeningHours
 from kiosk.settings import load_settings
 from local_api.server import start_gateway, start_platform_sim
 from screens.app import KioskApp
@@ -131,6 +132,7 @@ def test_double_taps_and_taps_on_nothing_keep_the_screen_responsive(app):
 
 
 def test_help_is_on_every_screen_and_comes_back(app):
+    app.flow.help_hours = OpeningHours.parse("mon-sun 00:00-24:00")  # staff on site, whatever the hour
     go_home(app)
     for entry in ("browse:departments", "browse:themes", "search", "browse:all"):
         tap(app, entry)
@@ -139,7 +141,7 @@ def test_help_is_on_every_screen_and_comes_back(app):
         tap(app, "help")
         assert app.flow.screen.value == "help"
         tap(app, "help:elderly")
-        settle(app, lambda: app.flow.view().notice_key == "notice_help_sent")
+        settle(app, lambda: app.flow.view().notice_key == "notice_help_no_help")
         tap(app, "back")
         assert app.flow.screen.value == here
         tap(app, "back")
@@ -212,6 +214,7 @@ def test_a_message_is_spoken_and_covers_no_control(app):
     """已通知工作人员: shown as a success message that leaves the help page's 返回 free, and spoken."""
     from screens.i18n import messages
 
+    app.flow.help_hours = OpeningHours.parse("mon-sun 00:00-24:00")  # staff on site, whatever the hour
     settle(app)
     if app.flow.screen.value != "attract":
         tap(app, "home" if app.flow.screen.value in ("thanks", "timeout") else "exit")
@@ -221,8 +224,8 @@ def test_a_message_is_spoken_and_covers_no_control(app):
     tap(app, "help")
     settle(app, lambda: app.flow.screen.value == "help")
     tap(app, "help:elderly")
-    settle(app, lambda: app.flow.view().notice_key == "notice_help_sent")
-    said = messages().text("zh_CN", "notice_help_sent")
+    settle(app, lambda: app.flow.view().notice_key == "notice_help_no_help")
+    said = messages().text("zh_CN", "notice_help_no_help", number=app.flow.view().help_no)  # its number, spoken
     assert app.renderer.message_text == said and app.speaker.last_text == said
     banner = app.renderer.message_rect
     assert banner is not None and not [b.target for b in app.renderer.buttons if b.rect.colliderect(banner)]

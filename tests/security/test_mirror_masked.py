@@ -28,6 +28,7 @@ from kiosk.flow.views import (
     PERSONAL,
     QUERY_ANSWER,
     VIEW_TYPES,
+    BenefitRow,
     FieldView,
     View,
     mirror_view,
@@ -166,7 +167,8 @@ def view_classes() -> list[type]:
 SAMPLES = {"str": "测试居民甲 13912345678", "list[tuple[str, str]]": [("测试居民甲", "13912345678")],
            "dict[int, bytes]": {0: b"\x89PNG page of 13912345678"},
            "tuple[int, int, bytes] | None": (1, 1, b"13912345678"),
-           "bytes": b"\x89PNG power of attorney of 13912345678"}
+           "bytes": b"\x89PNG power of attorney of 13912345678",
+           "list[BenefitRow]": [BenefitRow("测试居民甲", "granted", "13912345678", "13912345678", "once")]}
 
 
 def test_every_field_declared_personal_is_masked_in_the_mirror():
@@ -183,7 +185,7 @@ def test_every_field_declared_personal_is_masked_in_the_mirror():
     # What must stay declared personal (dropping a declaration fails here, not in an operator's console).
     assert {"applicant_name", "applicant_id", "receipt_no", "result_url", "query", "value", "focus_text",
             "previews", "answer_title", "answer_rows", "receipt_digits", "progress_no", "progress_status_text",
-            "progress_steps", "progress_url", "preview", "poa_preview"} <= checked
+            "progress_steps", "progress_url", "preview", "poa_preview", "benefits"} <= checked
 
 
 def test_mirror_view_masks_nested_form_fields_and_keeps_the_rest():
@@ -204,7 +206,8 @@ def catalog() -> Catalog:
 
 
 def apply_items(catalog: Catalog) -> list:
-    return [i for i in catalog.items if i.kind == "apply" and i.fields]
+    # 免申即办 items have no form to open (kiosk/flow/exempt.py)
+    return [i for i in catalog.items if i.kind == "apply" and i.fields and not i.exempt_from_application]
 
 
 def open_form(kiosk: flow.KioskFlow, item, person: Person) -> None:

@@ -66,7 +66,7 @@ const Kiosk = (() => {
     $("app").hidden = false;
     $("whoami").hidden = false;
     $("logout").hidden = false;
-    text("whoami", who === "technician" ? "技术员 Technician" : "运维值守 Operator");
+    text("whoami", who === "technician" ? "技术员 Technician" : who === "helper" ? "帮办坐席 Help desk" : "运维值守 Operator");
     for (const start of starters) start(role);
   }
 
