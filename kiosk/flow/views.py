@@ -332,6 +332,8 @@ class AssistedConsentView(View):
     poa_capturing: bool = False
     poa_preview: bytes = field(default=b"", metadata=personal(masked_image))
     """A small grey preview of the captured 委托书 (PNG), b"" before it was captured."""
+
+
 @dataclass(frozen=True)
 class BenefitRow:
     """One benefit granted (or due) without an application, as the notice shows it."""
