@@ -12,6 +12,7 @@ vocabulary, kept here in all three languages (繁體 written out, so no text nee
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -246,3 +247,22 @@ def _progress(item: ServiceItem, language: str) -> list[str]:
     if item.kind == "apply" and not item.instant:
         return [phrase("progress_apply", language), phrase("progress_sms", language)]
     return [phrase("progress_instant", language)]
+
+
+def item_guide(item: ServiceItem, departments: Mapping[str, Department],
+               name_of: Callable[[str], str | None], language: str) -> list[tuple[str, str, list[str]]]:
+    """The guide as plain data for a view or a print job: ``(key, heading, paragraphs)`` per section.
+    ``name_of`` gives another item's name in ``language`` (for the 易混事项), None for an unknown code."""
+    others = {d.item: name_of(d.item) or d.item for d in (item.guide.differs_from if item.guide else ())}
+    return [(s.key, s.title, list(s.lines))
+            for s in guide_sections(item, departments.get(item.department_code), language, others)]
+
+
+def printable_guide(item: ServiceItem, departments: Mapping[str, Department],
+                    name_of: Callable[[str], str | None]) -> dict[str, object]:
+    """What the printer's guide sheet needs (简体, as every slip is printed): its title, the department's
+    full name and the sections. JSON-ready, as print jobs are."""
+    department = departments.get(item.department_code)
+    return {"title": guide_title(item, "zh_CN"),
+            "department": department.full_name.zh_CN if department else item.department,
+            "sections": [[title, lines] for _, title, lines in item_guide(item, departments, name_of, "zh_CN")]}

@@ -298,6 +298,7 @@ class KioskFlow:
             item_fee=str(item.fee_yuan),
             item_identity=list(item.accepted_identity()),
             item_unavailable=self.unavailable(item),
+            item_guide=browse.detail_guide(self, item) if self.screen == Screen.DETAIL else [],
         )
 
     # -- transitions (the screens' handlers use these) --
