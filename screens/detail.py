@@ -3,7 +3,7 @@
 The screen is three parts, drawn in this order (the order audio mode reads them):
 
 1. the heading: the department and the kind of item;
-2. the guide's band (screens/paging.py): one entry per section heading and per paragraph, from the
+2. the guide's band (screens/paging.py): one entry per paragraph (a section's first under its heading), from the
    view's ``item_guide`` (kiosk/catalog/guide.py: 事项说明, 易混事项, 申请条件, 申请材料, 办理地点和时间,
    收费标准, 办理时限, 设定依据, 进度查询), 上一页 / 下一页 under it when it does not fit;
 3. the action: 办理 (打印办事指南 for a guide item), or why it cannot be done here now.
@@ -25,37 +25,36 @@ ACTION_TOP = 1560  # design px: the 办理 button, above the footer
 BAND_TOP_GAP = 20
 TEXT_X, TEXT_W = 60, 960
 PARAGRAPH_X, PARAGRAPH_W = 80, 940
+HEADING_GAP = 6
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One entry of the guide's band: a section heading or a paragraph."""
+    """One entry of the guide's band: a paragraph, under its section's heading when it is the first one (so
+    a heading never ends a page alone)."""
 
     text: str
-    heading: bool = False
+    heading: str = ""
     colour: tuple[int, int, int] = theme.TEXT
 
 
 def entries(view: View) -> list[Entry]:
-    """The band's entries: each section's heading, then its paragraphs."""
+    """The band's entries: each section's paragraphs, the first one with the section's heading."""
     out: list[Entry] = []
     for _key, title, lines in view.item_guide:
-        out.append(Entry(title, heading=True, colour=theme.HEADER))
-        out += [Entry(line) for line in lines]
+        out += [Entry(line, heading=title if i == 0 else "") for i, line in enumerate(lines)]
     return out
 
 
 def _height(c: Canvas, entry: Entry) -> float:
-    if entry.heading:
-        return c.text_height(entry.text, 36, width=TEXT_W, bold=True)
-    return c.text_height(entry.text, 34, width=PARAGRAPH_W)
+    above = c.text_height(entry.heading, 36, width=TEXT_W, bold=True) + HEADING_GAP if entry.heading else 0.0
+    return above + c.text_height(entry.text, 34, width=PARAGRAPH_W)
 
 
 def _draw_entry(c: Canvas, entry: Entry, y: float) -> list[Button]:
     if entry.heading:
-        c.text(entry.text, y, 36, bold=True, colour=entry.colour, x=TEXT_X, width=TEXT_W)
-    else:
-        c.text(entry.text, y, 34, colour=entry.colour, x=PARAGRAPH_X, width=PARAGRAPH_W)
+        y = c.text(entry.heading, y, 36, bold=True, colour=theme.HEADER, x=TEXT_X, width=TEXT_W) + HEADING_GAP
+    c.text(entry.text, y, 34, colour=entry.colour, x=PARAGRAPH_X, width=PARAGRAPH_W)
     return []
 
 
@@ -69,8 +68,7 @@ def _guide(c: Canvas, view: View, t: Text, top: float, bottom: float) -> list[Bu
     shown = entries(view)
     pager_y = bottom - paging.pager_height(bool(view.elder))
     heights = [_height(c, e) for e in shown]
-    # Each heading sits closer to its paragraphs than to the section before it.
-    band = paging.Band(c, top, pager_y - 15, heights, gap=14)
+    band = paging.Band(c, top, pager_y - 15, heights, gap=16)
     buttons = band.draw(lambda i, y: _draw_entry(c, shown[i], y))
     return buttons + paging.pager(c, t, band.scrolled, pager_y)
 

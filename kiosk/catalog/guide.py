@@ -34,7 +34,7 @@ PHRASES: dict[str, tuple[str, str, str]] = {
     "title_legal_basis": ("设定依据", "設定依據", "Legal basis"),
     "title_progress": ("进度查询", "進度查詢", "Following progress"),
     "guide": ("办事指南", "辦事指南", "guide"),
-    "differs": ("与「{other}」的区别：{note}", "與「{other}」的區別：{note}", "Unlike “{other}”: {note}"),
+    "differs": ("与「{other}」的区别：{note}", "與「{other}」的區別：{note}", "Unlike \"{other}\": {note}"),
     "id_none": ("无需身份核验，不需携带材料。", "無需身分核驗，不需攜帶材料。",
                 "No identity check; nothing to bring."),
     "id_lead": ("身份核验：{ways}。", "身分核驗：{ways}。", "Identity: {ways}."),
@@ -98,7 +98,7 @@ PHRASES: dict[str, tuple[str, str, str]] = {
                          "Done on the spot: the result is shown or printed here; nothing to follow up."),
     "progress_apply": ("凭回执上的办件编号，在本机「办件进度查询」、i厦门或闽政通App查询，也可扫回执二维码。",
                        "憑回執上的辦件編號，在本機「辦件進度查詢」、i廈門或閩政通App查詢，也可掃回執二維碼。",
-                       "With the tracking number on your slip: “Application progress” on this kiosk, the "
+                       "With the tracking number on your slip: \"Application progress\" on this kiosk, the "
                        "i Xiamen or Minzhengtong app, or the QR code on the slip."),
     "progress_sms": ("办结后短信通知；有疑问请拨打12345。", "辦結後簡訊通知；有疑問請撥打12345。",
                      "A text message tells you when it is done; questions: call 12345."),
