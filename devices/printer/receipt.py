@@ -206,7 +206,8 @@ def layout_items(layout: ReceiptLayout, paper_mm: int = 80) -> list[PaperItem]:
             items.append(PaperItem("qr", align="center", qr_data=url,
                                    qr_module=RATING_QR_MODULE.get(paper_mm, 5), qr_error="M"))
             text(labels[label], "center")
-    items.append(rule)
+    if items[-1] is not rule:  # a sheet with no number and no codes (a guide) has one rule, not two
+        items.append(rule)
     if layout.rating_prompt:
         text(layout.rating_prompt, "center")
     for key in ("kiosk_id", "place"):
