@@ -99,8 +99,10 @@ def guide_layout(content: dict[str, Any], *, kiosk_id: str, place: str, now: dat
     for heading, paragraphs in guide.get("sections") or []:
         lines.append(f"【{heading}】")
         lines += [str(p) for p in paragraphs]
+    # A job without the sections (kept from before an update) is still titled as a guide, once.
+    title = str(guide.get("title") or (name if name.endswith("指南") else f"{name}办事指南"))
     return ReceiptLayout(
-        title=str(guide.get("title") or name), subtitle=str(guide.get("department") or "") or None,
+        title=title, subtitle=str(guide.get("department") or "") or None,
         lines=lines, tracking_no="", kiosk_id=kiosk_id, place=place, printed_at=now)
 
 
