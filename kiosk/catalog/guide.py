@@ -61,8 +61,8 @@ PHRASES: dict[str, tuple[str, str, str]] = {
     "station": ("本机自助办理：24小时可用，节假日照常。", "本機自助辦理：24小時可用，節假日照常。",
                 "At this kiosk, 24 hours a day, holidays included."),
     "station_guide": ("本机可随时查看和打印本指南；业务须到窗口办理。", "本機可隨時查看和列印本指南；業務須到窗口辦理。",
-                      "This kiosk shows and prints this guide at any time; the application itself is made "
-                      "at the counter."),
+                      ("This kiosk shows and prints this guide at any time; the application itself is made "
+                      "at the counter.")),
     "back_office": ("本机提交后由{centre}审核，无需再跑窗口。", "本機提交後由{centre}審核，無需再跑窗口。",
                     "After you submit here, {centre} reviews it; no need to visit the counter."),
     "appointment": ("在本机预约后，按预约时间到窗口办理。", "在本機預約後，按預約時間到窗口辦理。",
@@ -89,8 +89,8 @@ PHRASES: dict[str, tuple[str, str, str]] = {
                    "Legal limit: none set by law; done on the spot."),
     "legal_guide": ("本指南当场打印；窗口业务的承诺时限和法定时限以受理回执所载为准。",
                     "本指南當場列印；窗口業務的承諾時限和法定時限以受理回執所載為準。",
-                    "This guide prints at once; for the counter application, the promised and legal limits are "
-                    "the ones on its acknowledgement slip."),
+                    ("This guide prints at once; for the counter application, the promised and legal limits are "
+                    "the ones on its acknowledgement slip.")),
     "fee_guide": ("打印本指南免费；窗口业务如需缴费，以窗口告知的收费标准为准。",
                   "列印本指南免費；窗口業務如需繳費，以窗口告知的收費標準為準。",
                   "This guide is free; any fee for the counter application is the one the counter states."),
@@ -98,18 +98,18 @@ PHRASES: dict[str, tuple[str, str, str]] = {
                          "Done on the spot: the result is shown or printed here; nothing to follow up."),
     "progress_apply": ("凭回执上的办件编号，在本机「办件进度查询」、i厦门或闽政通App查询，也可扫回执二维码。",
                        "憑回執上的辦件編號，在本機「辦件進度查詢」、i廈門或閩政通App查詢，也可掃回執二維碼。",
-                       "With the tracking number on your slip: \"Application progress\" on this kiosk, the "
-                       "i Xiamen or Minzhengtong app, or the QR code on the slip."),
+                       ("With the tracking number on your slip: \"Application progress\" on this kiosk, the "
+                       "i Xiamen or Minzhengtong app, or the QR code on the slip.")),
     "progress_sms": ("办结后短信通知；有疑问请拨打12345。", "辦結後簡訊通知；有疑問請撥打12345。",
                      "A text message tells you when it is done; questions: call 12345."),
     "progress_appointment": ("预约记录可在i厦门或闽政通App查看和取消；改期请重新预约。",
                              "預約記錄可在i廈門或閩政通App查看和取消；改期請重新預約。",
-                             "See or cancel the booking in the i Xiamen or Minzhengtong app; to change it, "
-                             "book again."),
+                             ("See or cancel the booking in the i Xiamen or Minzhengtong app; to change it, "
+                             "book again.")),
     "progress_guide": ("窗口受理后，凭回执办件编号在本机、i厦门或闽政通App查询进度，或拨打12345。",
                        "窗口受理後，憑回執辦件編號在本機、i廈門或閩政通App查詢進度，或撥打12345。",
-                       "Once the counter accepts your application, follow it with the tracking number on this "
-                       "kiosk, in the i Xiamen or Minzhengtong app, or on 12345."),
+                       ("Once the counter accepts your application, follow it with the tracking number on this "
+                       "kiosk, in the i Xiamen or Minzhengtong app, or on 12345.")),
 }
 
 

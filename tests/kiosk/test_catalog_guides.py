@@ -161,16 +161,16 @@ def test_look_alike_items_say_how_they_differ(catalog, one, other):
     for a, b in ((one, other), (other, one)):
         guide = catalog.get(a).guide
         assert any(d.item == b for d in guide.differs_from), f"{a} does not say how it differs from {b}"
-        sections = dict((k, lines) for k, _, lines in
+        sections = {k: lines for k, _, lines in
                         item_guide(catalog.get(a), catalog.departments,
-                                   lambda c: catalog.get(c).name.zh_CN if catalog.get(c) else None, "zh_CN"))
+                                   lambda c: catalog.get(c).name.zh_CN if catalog.get(c) else None, "zh_CN")}
         assert any(catalog.get(b).name.zh_CN in line for line in sections["differs"])
 
 
 def test_the_guide_says_where_when_what_it_costs_and_how_long(catalog):
     def section(code: str, key: str, language: str = "zh_CN") -> str:
-        return "\n".join(dict((k, lines) for k, _, lines in
-                              item_guide(catalog.get(code), catalog.departments, lambda c: None, language))[key])
+        return "\n".join({k: lines for k, _, lines in
+                              item_guide(catalog.get(code), catalog.departments, lambda c: None, language)}[key])
 
     assert "24小时" in section("rs-sbjfzm", "where") and "12333" in section("rs-sbjfzm", "where")
     assert "钟林路8号" in section("rs-sbjfzm", "where")
@@ -236,6 +236,6 @@ def test_the_printer_receives_the_guide_titled_once_with_its_sections_and_no_num
 
 def test_a_guide_sheet_carries_the_differences(catalog):
     job = printed_guide(catalog, "rs-syzn")
-    sections = dict((title, lines) for title, lines in job.content["guide"]["sections"])
+    sections = {title: lines for title, lines in job.content["guide"]["sections"]}
     assert "失业保险金申领指南" == job.content["guide"]["title"]
     assert any("《失业保险条例》" in line for line in sections["设定依据"])
