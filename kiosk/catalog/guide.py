@@ -45,7 +45,7 @@ PHRASES: dict[str, tuple[str, str, str]] = {
                         "your valid resident ID card and a face check here"),
     "id_social_security_card": ("本人社会保障卡（本机读卡）", "本人社會保障卡（本機讀卡）",
                                 "your social security card (read here)"),
-    "id_app_qr": ("闽政通或i厦门App的身份码（本机扫码）", "閩政通或i廈門App的身分碼（本機掃碼）",
+    "id_app_qr": ("闽政通、i厦门App的身份码（本机扫码）", "閩政通、i廈門App的身分碼（本機掃碼）",
                   "the ID code in the Minzhengtong or i Xiamen app (scanned here)"),
     "material": ("{name}：{counts}{pages}{optional}", "{name}：{counts}{pages}{optional}",
                  "{name}: {counts}{pages}{optional}"),
@@ -56,6 +56,7 @@ PHRASES: dict[str, tuple[str, str, str]] = {
     "and": ("，", "，", ", "),
     "pages": ("（共{n}页）", "（共{n}頁）", " ({n} pages)"),
     "optional": ("（视情况提供）", "（視情況提供）", " (only if it applies)"),
+    "scanned": ("，在本机高拍仪拍摄上传", "，在本機高拍儀拍攝上傳", "; photographed here by the document camera"),
     "e_license": ("{name}：已入电子证照库，本机自动调取，免提交", "{name}：已入電子證照庫，本機自動調取，免提交",
                   "{name}: held as an electronic licence, fetched here; nothing to hand in"),
     "station": ("本机自助办理：24小时可用，节假日照常。", "本機自助辦理：24小時可用，節假日照常。",
@@ -173,14 +174,15 @@ def _materials(item: ServiceItem, language: str) -> list[str]:
     else:
         ways = phrase("or", language).join(phrase("id_" + level, language) for level in item.accepted_identity())
         out.append(phrase("id_lead", language, ways=ways))
-    materials: tuple[Material, ...] = item.materials + (item.guide.materials if item.guide else ())
-    for m in materials:
-        out.append(material_line(m, language))
+    # An item done here captures its paper on the document camera; a guide item's go to the counter.
+    out += [material_line(m, language, scanned=True) for m in item.materials]
+    out += [material_line(m, language) for m in (item.guide.materials if item.guide else ())]
     return out
 
 
-def material_line(m: Material, language: str) -> str:
-    """One material as the guide lists it: 原件 and 复印件 counts, pages, whether it is needed only at times."""
+def material_line(m: Material, language: str, *, scanned: bool = False) -> str:
+    """One material as the guide lists it: 原件 and 复印件 counts, pages, whether it is needed only at times,
+    and (``scanned``) that the terminal photographs it."""
     name = m.name.get(language)
     optional = phrase("optional", language) if m.optional else ""
     if m.e_license:
@@ -189,8 +191,9 @@ def material_line(m: Material, language: str) -> str:
         if m.originals else []
     counts += [phrase("copies_one" if m.copies == 1 else "copies", language, n=m.copies)] if m.copies else []
     pages = phrase("pages", language, n=m.pages) if m.pages > 1 else ""
-    return phrase("material", language, name=name, counts=phrase("and", language).join(counts), pages=pages,
+    line = phrase("material", language, name=name, counts=phrase("and", language).join(counts), pages=pages,
                   optional=optional)
+    return line + phrase("scanned", language) if scanned else line
 
 
 def _where(item: ServiceItem, department: Department | None, language: str) -> list[str]:
