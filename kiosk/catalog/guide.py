@@ -69,6 +69,7 @@ PHRASES: dict[str, tuple[str, str, str]] = {
     "appointment": ("在本机预约后，按预约时间到窗口办理。", "在本機預約後，按預約時間到窗口辦理。",
                     "Book here, then go to the counter at the booked time."),
     "counter": ("窗口：{centre}，{address}", "窗口：{centre}，{address}", "Counter: {centre}, {address}"),
+    "counter_at": ("窗口：{where}", "窗口：{where}", "Counter: {where}"),
     "hours": ("窗口时间：{hours}", "窗口時間：{hours}", "Counter hours: {hours}"),
     "phone": ("咨询电话：{phone}，或拨打12345政务服务便民热线。", "諮詢電話：{phone}，或撥打12345政務服務便民熱線。",
               "Enquiries: {phone}, or the 12345 government service hotline."),
@@ -208,9 +209,13 @@ def _where(item: ServiceItem, department: Department | None, language: str) -> l
         elif not item.instant and department is not None:
             out.append(phrase("back_office", language, centre=department.full_name.get(language)))
     if office is not None:
-        where = item.guide.where if item.guide is not None and item.guide.where is not None else office.centre
-        out.append(phrase("counter", language, centre=where.get(language), address=office.address.get(language)))
-        out.append(phrase("hours", language, hours=office.hours.get(language)))
+        where = item.guide.where if item.guide is not None else None
+        out.append(phrase("counter_at", language, where=where.get(language)) if where is not None else
+                   phrase("counter", language, centre=office.centre.get(language), address=office.address.get(language)))
+        hours = item.guide.hours if item.guide is not None and item.guide.hours is not None else \
+            office.hours if where is None else None
+        if hours is not None:
+            out.append(phrase("hours", language, hours=hours.get(language)))
         out.append(phrase("phone", language, phone=office.phone) if office.phone else phrase("hotline", language))
     return out
 

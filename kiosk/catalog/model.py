@@ -296,6 +296,8 @@ class Guide(_Model):
     lists its materials in the item itself."""
     where: LocalizedText | None = None
     """Where the item is handled in person, when not the department's office (e.g. a police station)."""
+    hours: LocalizedText | None = None
+    """That place's opening hours (with ``where``; without it the department's office hours apply)."""
     legal_basis: LocalizedText | None = None
     """The item's own legal basis, when it is not the department's governing regulation."""
     differs_from: tuple[Difference, ...] = ()

@@ -218,7 +218,8 @@ def check_guides(items: list[ServiceItem], departments: dict[str, Department], g
                                            "description and conditions"))
             continue
         texts: dict[str, LocalizedText | None] = {"description": guide.description, "conditions": guide.conditions,
-                                                  "where": guide.where, "legal_basis": guide.legal_basis}
+                                                  "where": guide.where, "hours": guide.hours,
+                                                  "legal_basis": guide.legal_basis}
         for name, text in texts.items():
             written = (("zh_CN", text.zh_CN), ("zh_TW", text.tw or "x"), ("en", text.en)) if text else ()
             for language, value in written:  # as written: deriving 繁體 here would load OpenCC
@@ -227,6 +228,10 @@ def check_guides(items: list[ServiceItem], departments: dict[str, Department], g
         if guide.description.zh_CN.strip() == item.name.zh_CN:
             problems.append(CatalogProblem(file, item.code, "description.zh_CN",
                                            "only repeats the item's name: say what it is and who it is for"))
+        if (guide.hours is None) != (guide.where is None):
+            problems.append(CatalogProblem(file, item.code, "hours" if guide.where else "where",
+                                           "a place of its own (where) needs its hours, and hours need where "
+                                           "(else the department's office and hours apply)"))
         if item.kind == "guide" and not guide.materials:
             problems.append(CatalogProblem(file, item.code, "materials", "a guide item lists what to bring "
                                            "to the window"))

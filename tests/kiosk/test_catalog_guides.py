@@ -19,6 +19,7 @@ from kiosk import flow
 from kiosk.catalog.guide import PHRASES, SECTION_KEYS, guide_title, item_guide
 from kiosk.catalog.loading import Catalog, CatalogError
 from kiosk.catalog.model import convert_traditional
+from kiosk.catalog.traditional import derived_texts
 from kiosk.flow.model import PrintReceipt
 from kiosk.terminal.receipts import slip_layout
 
@@ -239,3 +240,12 @@ def test_a_guide_sheet_carries_the_differences(catalog):
     sections = {title: lines for title, lines in job.content["guide"]["sections"]}
     assert "失业保险金申领指南" == job.content["guide"]["title"]
     assert any("《失业保险条例》" in line for line in sections["设定依据"])
+
+
+def test_the_guides_texts_are_in_the_cached_traditional_table(catalog):
+    """kiosk/catalog/traditional.py converts every derived 繁體 text once, off the app: the guides' too."""
+    texts = set(derived_texts([catalog.items, catalog.departments]))
+    guide = catalog.get("yb-cbpz").guide
+    office = catalog.departments["yb"].office
+    assert {guide.description.zh_CN, guide.conditions.zh_CN, guide.differs_from[0].note.zh_CN,
+            office.hours.zh_CN, office.legal_basis.zh_CN} <= texts
