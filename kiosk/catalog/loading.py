@@ -425,6 +425,8 @@ class _Parts:
         for name, department, entry in self.raw_items:
             code = str(entry.get("code", "?"))
             raw = dict(entry, department=department.name.zh_CN, department_code=department.code)
+            if code in self._guides:  # validated already: pydantic takes the instance as it is (no copy)
+                raw["guide"] = self._guides[code]
             if not isinstance(raw.get("fields", []), list):
                 problems.append(CatalogProblem(name, code, "fields", "expected a list of shared field names "
                                                f"or field tables, not {type(raw['fields']).__name__}"))
@@ -449,8 +451,7 @@ class _Parts:
                                                f"duplicate item code (also in {self.item_files[item.code]})"))
                 continue
             self.item_files[item.code] = name
-            guide = self._guides.get(item.code)
-            self.items.append(item.model_copy(update={"guide": guide}) if guide is not None else item)
+            self.items.append(item)
 
 
 def _with_traditional(node: Any) -> Any:
