@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.common import Figure
 
 MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
-    ("P4", "bench.bench_search"),
+    ("P4,P13", "bench.bench_search"),
     ("P5,R3,R3-silent", "bench.bench_id_reader"),
     ("P6", "bench.bench_gateway"),
     ("P7", "bench.bench_receipt"),
@@ -38,6 +38,7 @@ MODULES: tuple[tuple[str, str], ...] = (  # (figure ids, module)
     ("CRYPTO", "bench.bench_crypto"),
     ("R3-boot-printer,R3-boot-reader", "bench.bench_always_up"),
     ("AUDIO", "bench.bench_audio"),
+    ("FLEET,FLEET-scrape,FLEET-series,FLEET-prom-mem,FLEET-1k,FLEET-10k,FLEET-gw-mem", "bench.bench_fleet"),
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -54,6 +55,8 @@ MEANING: dict[str, str] = {
     "P2": "Frame time at 1080 × 1920 while scrolling the 292-item list and typing in search, p99.",
     "P3": "Touch → first changed frame, in frames.",
     "P4": "Catalog search per keystroke (hanzi, full pinyin, initials, one typo) over 292 items, p99.",
+    "P13": "Search by intent: the share of real-sounding queries whose first result is the expected one, and "
+           "their keystrokes' latency p99 within P4's budget.",
     "P5": "ID card find + select + read over the wire-paced 115200-baud simulator, against the wire time of "
           "the bytes exchanged (10 bits a byte).",
     "P6": "Gateway: submission accepted durably (fsync) → HTTP answer, p50/p99 with one client and p99 with 8, "

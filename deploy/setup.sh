@@ -38,8 +38,10 @@ if (( want_test )); then
     # Test peers: vpcd is the virtual smart-card reader our virtual social security card plugs into.
     need vsmartcard-vpcd
     # Browser tests of the operator console (Playwright drives Debian's Chromium; no browser download)
-    # and promtool for the alert rules' unit tests.
-    need chromium prometheus
+    # and promtool for the alert rules' unit tests; Prometheus and Alertmanager for the fleet test (tests/ops/test_fleet.py).
+    need chromium prometheus prometheus-alertmanager
+    # The journal shipping example's test: systemd-journal-upload and -remote (deploy/logs/).
+    need systemd-journal-remote
 fi
 if (( ${#apt_packages[@]} )); then
     if [[ $(id -u) -ne 0 ]]; then
@@ -58,20 +60,29 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 
 extras=""
-(( want_test )) && extras="[test]"
+lock=requirements.lock
+(( want_test )) && extras="[test]" && lock=requirements-test.lock
 stamp=".venv/.kiosk-installed$extras"
-fingerprint=$(sha256sum pyproject.toml | cut -d' ' -f1)
+fingerprint=$(cat pyproject.toml "$lock" | sha256sum | cut -d' ' -f1)
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$fingerprint" ]]; then
-    say "installing the kiosk and its Python packages into .venv"
+    # Exactly the locked versions, each checked against its SHA-256 (regenerate the lock files after
+    # changing pyproject.toml: see deploy/README.md "Releases"); then the kiosk itself, without deps.
+    say "installing the kiosk and its locked Python packages ($lock) into .venv"
     log=.venv/setup-pip.log
-    if ! { .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools \
-           && .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras"; } >"$log" 2>&1; then
+    if ! { .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip \
+           && .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+                -r "$lock" \
+           && .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+                -e .; } >"$log" 2>&1; then
         tail -n 40 "$log" >&2
         echo "setup: installing Python packages failed (full log: $log)" >&2
         exit 1
     fi
     echo "$fingerprint" > "$stamp"
 fi
+# The units run /opt/kiosk/current/bin/kiosk: the first release is this .venv; deploy/update.sh
+# installs later ones beside it (releases/<version>/) and switches this link.
+[[ -e current || -L current ]] || ln -s .venv current
 # The keyboard's pinyin index (and the readings catalog search uses), prebuilt once: the app maps the
 # file at start instead of building it (kiosk/catalog/ime.py; it rebuilds a missing or stale one itself).
 if id kiosk >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then

@@ -34,8 +34,26 @@ log = logging.getLogger("kiosk")
 EXIT_SETTINGS = 2
 
 
+class _Version(argparse.Action):
+    """``kiosk --version``: the installed release (read only when asked: start-up stays quick)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the installed release's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version  # lazy: only for --version
+
+        try:
+            print(f"kiosk {version('gov-kiosk')}")
+        except PackageNotFoundError:
+            print("kiosk (not installed: running from a source tree)")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="24-hour government self-service terminal")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -143,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = _load(args)
         except SettingsError as exc:
             return _settings_failed(exc)
-    setup_logging(settings.logging.level, process=args.command)
+    setup_logging(settings.logging.level, process=args.command, kiosk_id=settings.kiosk.id)
     if args.command in ("run", "app"):
         # A device that is not there does not stop the terminal: it runs degraded and says so.
         _report_warnings(settings_warnings(settings), "starting anyway: the terminal runs without what is "

@@ -274,6 +274,10 @@ class SigningKey:
     def algorithm(self) -> str:
         return SIGNATURE_NAMES[self.suite]
 
+    def private_bytes(self) -> bytes:
+        """The raw private key (32 bytes), for writing a publisher's key file once."""
+        return self._raw
+
     def sign(self, message: bytes) -> bytes:
         """64 bytes: Ed25519's signature, or SM2's r‖s (each 32 bytes, big-endian)."""
         if self._ed is not None:

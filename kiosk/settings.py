@@ -38,6 +38,7 @@ from pydantic import (
     field_validator,
 )
 
+from kiosk.crypto import load_verify_key
 from kiosk.endpoints import EndpointError, parse_endpoint, target_problem
 from kiosk.qrcodes import load_public_key
 
@@ -333,6 +334,31 @@ class LoggingSection(_Section):
     """Least severe log level written to stderr."""
 
 
+class CatalogSection(_Section):
+    # -- signed catalog bundles (issue 22; kiosk/catalog/bundle.py) --
+    bundle_keys: list[str] = Field(default_factory=list)
+    """Public keys (Ed25519, base64) of the catalog's publishers: a bundle signed by none of them is
+    refused. Empty: bundles from the platform are refused and the packaged (or configured) catalog serves."""
+    poll_s: float = Field(default=300.0, ge=1)
+    """How often the gateway asks the platform which catalog bundle to run."""
+
+    @field_validator("bundle_keys", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        # KIOSK_CATALOG__BUNDLE_KEYS="key1,key2" (an environment variable is one string)
+        return [k for k in value.replace(",", " ").split() if k] if isinstance(value, str) else value
+
+    @field_validator("bundle_keys")
+    @classmethod
+    def _keys_are_keys(cls, value: list[str]) -> list[str]:
+        for index, text in enumerate(value):
+            try:
+                load_verify_key(text)
+            except ValueError as exc:
+                raise ValueError(f"bundle_keys[{index}]: {exc}") from None
+        return value
+
+
 class Settings(_Section):
     """All of a terminal's settings."""
 
@@ -344,6 +370,7 @@ class Settings(_Section):
     logging: LoggingSection
     security: SecuritySection = SecuritySection()
     maintenance: MaintenanceSection = MaintenanceSection()
+    catalog: CatalogSection = CatalogSection()
     _origin: dict[str, str] = PrivateAttr(default_factory=dict)
     _config_path: str | None = PrivateAttr(default=None)
 

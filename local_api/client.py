@@ -167,7 +167,7 @@ class GatewayClient:
 
     def submit(self, kind: str, item_code: str, applicant: dict[str, Any], form: dict[str, Any],
                materials: list[tuple[str, str, bytes]] | None = None,
-               request_id: str | None = None) -> dict[str, Any]:
+               request_id: str | None = None, bundle: dict[str, str] | None = None) -> dict[str, Any]:
         """Queue an application or print request; ``{receipt_no, state: "queued", accepted_at}``.
 
         ``materials``: ``(name, content_type, bytes)`` of document-camera images, stored encrypted.
@@ -177,6 +177,8 @@ class GatewayClient:
         body: dict[str, Any] = {"kind": kind, "item_code": item_code, "applicant": applicant, "form": form}
         if request_id is not None:
             body["request_id"] = request_id
+        if bundle is not None:  # 一件事: {id (UUID), code}, the same on every item of one bundle journey
+            body["bundle"] = bundle
         if materials:
             body["materials"] = [{"name": n, "content_type": t, "data": base64.b64encode(d).decode("ascii")}
                                  for n, t, d in materials]

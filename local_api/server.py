@@ -11,6 +11,7 @@ serves the same app over HTTPS on ``gateway.host:tls_port`` and the plain door m
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -26,6 +27,8 @@ from flask import Flask
 from waitress import wasyncore
 from waitress.server import create_server
 
+from kiosk.catalog.bundle import BundleStore, trusted_keys
+from kiosk.catalog.bundle_sync import BundleSync
 from kiosk.catalog.loading import Catalog
 from kiosk.settings import Settings, tls_load_problem
 from kiosk.watchdog import ServingProbe, Watchdog, gateway_alive
@@ -193,9 +196,16 @@ class Gateway:
 
     services: GatewayServices
     app: Flask
+    catalog_sync: BundleSync | None = None
+    """The catalog rollout (None without ``catalog.bundle_keys``)."""
+    catalog_client: PlatformClient | None = None
 
     def close(self, *, wait_s: float | None = None) -> None:
         """Stop the forwarder (waiting up to ``wait_s`` for an attempt in flight), then close the rest."""
+        if self.catalog_sync is not None:
+            self.catalog_sync.stop()
+        if self.catalog_client is not None:
+            self.catalog_client.close()
         self.services.forwarder.stop(wait_s)
         if self.services.payment_watcher is not None:
             self.services.payment_watcher.stop()
@@ -213,15 +223,32 @@ def platform_url(settings: Settings) -> str:
     return settings.platform.url or f"http://127.0.0.1:{settings.platform.sim_port}"
 
 
-def catalog_item_codes() -> frozenset[str] | None:
-    """The packaged catalog's item codes, or None (not checked) when the catalog cannot be read."""
+def catalog_item_codes(data_path: Path | None = None) -> frozenset[str] | None:
+    """The packaged catalog's item codes (and the active signed bundle's, under ``data_path``), or None
+    (not checked) when the catalog cannot be read."""
+    codes = frozenset(catalog_item_names())
+    if not codes:
+        return None
+    try:
+        active = BundleStore.for_data_folder(data_path).active() if data_path is not None else None
+        if active is not None:
+            codes |= frozenset(item.code for item in Catalog.load(active.path).items)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("the active catalog bundle is unreadable (%s): its new items are not accepted",
+                    type(exc).__name__)
+    return codes
+
+
+@functools.cache
+def catalog_item_names() -> dict[str, str]:
+    """The packaged catalog's item names (简体) by code; empty when the catalog cannot be read."""
     # The kiosk app refuses to start on a broken catalog; the gateway still stores, whatever the catalog did.
     try:
-        return frozenset(item.code for item in Catalog.load().items) or None
+        return {item.code: item.name.zh_CN for item in Catalog.load().items}
     except Exception as exc:  # noqa: BLE001
         log.warning("catalog unreadable (%s): submissions are not checked against item codes",
                     type(exc).__name__)
-        return None
+        return {}
 
 
 def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s: float | None = 30.0,
@@ -246,7 +273,8 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
     sealer = Sealer.from_data_folder(data, settings.security.suite)
     tokens = TokenStore(data / TOKENS_FILE_NAME)
     tokens.ensure_first(settings.gateway.first_token_role, data)
-    codes = catalog_item_codes() if item_codes == "catalog" else (
+    # The console shows item names (read once, with the codes here); the active bundle adds its codes.
+    codes = catalog_item_codes(data) if item_codes == "catalog" else (
         None if item_codes is None else frozenset(item_codes))
     outbox = Outbox(data / OUTBOX_FILE_NAME, sealer, kiosk_id=settings.kiosk.id)
     try:
@@ -279,13 +307,42 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
     services = GatewayServices(settings=settings, outbox=outbox, forwarder=forwarder,
                                platform=PlatformClient(*args, pf.timeout_s, tls=tls, suite=suite),
                                proxy=PlatformClient(*args, pf.proxy_timeout_s, tls=tls, suite=suite),
-                               started_at=time.time(), tokens=tokens, item_codes=codes, events=events,
+                               started_at=time.time(), tokens=tokens, item_codes=codes,
+                               item_names=catalog_item_names, events=events,
                                door_secret=write_door_secret(settings.door_secret_path),
                                payments=ledger, payment_watcher=watcher)
+    sync, sync_client = catalog_rollout(settings, services, PlatformClient(*args, pf.timeout_s, tls=tls, suite=suite))
     app = create_app(services)
     forwarder.start()
     watcher.start()
-    return Gateway(services, app)
+    if sync is not None:
+        sync.start()
+    return Gateway(services, app, sync, sync_client)
+
+
+def catalog_rollout(settings: Settings, services: GatewayServices,
+                    client: PlatformClient) -> tuple[BundleSync | None, PlatformClient | None]:
+    """The signed catalog bundles' rollout for this gateway (kiosk/catalog/bundle_sync.py), not started;
+    None (and the client closed) without ``catalog.bundle_keys``: no bundle could be trusted. Either way
+    the status and metrics say which catalog version is served."""
+    store = BundleStore.for_data_folder(settings.data_path)
+    keys = trusted_keys(settings.catalog.bundle_keys)
+    if not keys:
+        client.close()
+        services.catalog_state = lambda: {"version": store.version(), "last_error": "", "last_checked": None}
+        return None, None
+
+    def widen_codes(catalog: Catalog) -> None:
+        # Items of the new catalog are accepted at once (the app may still show the old one until attract).
+        if services.item_codes is not None:
+            services.item_codes = services.item_codes | frozenset(item.code for item in catalog.items)
+
+    sync = BundleSync(store, keys, plan=client.catalog_rollout, download=client.catalog_bundle,
+                      report=client.report_catalog, interval_s=settings.catalog.poll_s, on_installed=widen_codes,
+                      on_event=services.events.add)
+    services.catalog_state = lambda: {"version": store.version(), "last_error": sync.last_error,
+                                      "last_checked": sync.last_checked}
+    return sync, client
 
 
 class GatewayHandle:

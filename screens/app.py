@@ -24,7 +24,7 @@ from kiosk.terminal.headphones import HeadphoneJack
 from kiosk.terminal.speech import ELDER_RATE, Speaker, load_engine
 from kiosk.terminal.terminal import Terminal
 from kiosk.watchdog import Watchdog
-from screens import datepicker, keyboard
+from screens import datepicker, itemlist, keyboard, theme
 from screens.audio import AudioMode
 from screens.display import Display
 from screens.maint_app import MaintenanceScreen
@@ -89,6 +89,7 @@ class KioskApp:
         self._velocity = 0.0  # design px per frame after a fling
         self._kb_for: tuple[str, str] | None = None  # (screen, field) the keyboard state belongs to
         self._screen_changed_at = -1e9
+        self._fonts_pinned = False
         self.maintenance = MaintenanceScreen(self, gateway_url)  # corner gesture + PIN (issue 10)
 
     # -- input --
@@ -99,6 +100,10 @@ class KioskApp:
         if any(isinstance(effect, flow.SessionWiped) for effect in self.terminal.handle(event)):
             # Rendered texts and the keyboard's text may hold what the resident saw or typed.
             clear_text_cache()
+            # What a day of residents leaves behind otherwise (P9): list rows and font faces of sizes
+            # only elder mode, a language or a long list needed; the attract and home screens' stay.
+            itemlist.forget_rows()
+            theme.forget_fonts()
             if self.renderer.keyboard is not None:
                 clear_input(self.renderer.keyboard)
         self.draw_if_changed()
@@ -321,11 +326,16 @@ class KioskApp:
         screen_changed = first or self._last_view is None or view.screen != self._last_view.screen
         said = self.renderer.message_text
         self._sync_keyboard(view)
+        if not self._fonts_pinned and view.screen == "attract" and screen_changed:
+            theme.count_fonts()
         self.renderer.render(view)
         self.audio.frame(view)
         self.display.present()
         self.frames += 1
         self._last_view = view
+        if not self._fonts_pinned and view.screen == "home" and not view.elder:
+            theme.pin_fonts()  # the attract and home screens' faces: every resident's first screens
+            self._fonts_pinned = True
         if screen_changed:
             if not first:  # the first screen follows no tap, so it guards against none
                 self._screen_changed_at = self.clock()

@@ -516,6 +516,66 @@ def audio(r: ScriptedResident) -> dict[str, Any]:
     return {**printed, "apply": applied}
 
 
+def bundle_journey(r: ScriptedResident, code: str) -> dict[str, Any]:
+    """一件事 end to end: the life events → the bundle's intro → one identity (ID card and face) → one form →
+    each material once → the review of what goes to which department → one submission per item, each
+    with the bundle's id → one receipt listing every item → the result per item → rate."""
+    # lazy: the bundle's view is this journey's alone (the other journeys do not need it)
+    from kiosk.flow.views import BundleView
+
+    r.wait_for("attract")
+    lay_card(r)
+    r.wait_for("home")
+    r.touch("browse:themes")
+    r.wait_for("categories")
+    r.touch(f"bundle:{code}")
+    r.wait_for("bundle")
+    r.save("bundle-intro")
+    intro = shown(r, BundleView)
+    r.touch("start")
+    face = face_check(r, "form")
+    session = r.app.flow.session
+    assert session is not None and session.item is not None
+    item = session.item
+    for f in item.fields:  # every field of every item, each once
+        if f.prefill or not f.required:
+            continue
+        if f.type == "choice":
+            r.touch(f"choice:{f.key}:{f.choices[0].value}")
+        elif f.type == "date":  # the date picker: a year back from today
+            r.touch(f"field:{f.key}")
+            r.touch("date:year:-1")
+            r.touch("date:done")
+        else:
+            r.touch(f"field:{f.key}")
+            r.type_text(SAMPLE_VALUES.get(f.type, "测试"))
+            r.touch_if_shown("kb:done")
+    r.touch("next")
+    if item.materials:
+        r.wait_for("materials")
+        for i, material in enumerate(item.materials):
+            if not material.optional:
+                r.touch(f"capture:{i}")
+                r.wait_until(lambda i=i: shown(r, MaterialsView).pages.get(i), f"page {i} taken")
+        r.touch("next")
+    r.wait_for("bundle_review")
+    r.save("bundle-review")
+    r.touch("submit")
+    r.wait_for("bundle_result", timeout_s=60)
+    r.save("bundle-result")
+    result = shown(r, BundleView)
+    seen = {"bundle": code, "items": [p.code for p in intro.parts],
+            "departments": {p.code: p.department for p in intro.parts},
+            "fields_asked": [f.key for f in item.fields], "materials_asked": len(item.materials),
+            "states": {p.code: p.state for p in result.parts},
+            "receipts": {p.code: p.receipt_no for p in result.parts},
+            "printed": bool(r.app.flow.view().printed), "receipt_no": r.app.flow.view().receipt_no, **face}
+    r.touch("finish")
+    r.wait_for("done")
+    rate_and_leave(r)
+    return seen
+
+
 JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "print": print_item,
     "guide": guide,
@@ -534,6 +594,7 @@ JOURNEYS: dict[str, Callable[..., dict[str, Any]]] = {
     "card_pulled": card_pulled,
     "payment": payment,
     "audio": audio,
+    "bundle_birth": lambda r: bundle_journey(r, "birth"),
 }
 OFFLINE = {"offline_apply"}
 FAKE_CLOCK = {"timeout"}

@@ -26,6 +26,18 @@ _CACHE: OrderedDict[tuple[Any, ...], pygame.Surface] = OrderedDict()
 _CACHE_MAX = 64
 
 
+def open_rows() -> int:
+    """How many drawn rows are kept."""
+    return len(_CACHE)
+
+
+def forget_rows() -> None:
+    """Drop the drawn rows (a session ended: the next resident's list is drawn afresh)."""
+    _CACHE.clear()
+    _layout.cache_clear()
+    _text_rects.cache_clear()
+
+
 def row_height(elder: bool) -> int:
     """The height of a row whose texts fit on one line each (longer names make taller rows)."""
     return ELDER_ROW_H if elder else ROW_H
@@ -76,6 +88,14 @@ def _sub_line(department: str, reason: str) -> str:
     return department + (f" · {reason}" if reason else "")
 
 
+BUNDLE_PREFIX = "bundle:"  # a search hit that is a 一件事 bundle: its row opens the bundle, labelled as one
+
+
+def _shown(entry: tuple[str, str, str, str], t: Any) -> tuple[str, str, str, str]:
+    """The row as drawn: a bundle's sub-line is the 一件事 label instead of a department."""
+    return (entry[0], entry[1], t("list_bundle_label"), entry[3]) if entry[0].startswith(BUNDLE_PREFIX) else entry
+
+
 def _note_texts(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder: bool, width: int,
                 left: int, top: int) -> None:
     """Tell the canvas what the row's texts are and where (the layout test and the A1 size check)."""
@@ -113,7 +133,7 @@ def _heights(c: Canvas, entries: list[tuple[str, str, str, str]], t: Any, elder:
     if _LAST[0] == key and _LAST[1][0] is entries:
         return _LAST[1][1], _LAST[1][2]
     reasons = [t(entry[3]) if entry[3] else "" for entry in entries]
-    heights = [_layout(e[1], _sub_line(e[2], r), elder, width, c.scale)[4] / c.scale
+    heights = [_layout(e[1], _sub_line(_shown(e, t)[2], r), elder, width, c.scale)[4] / c.scale
                for e, r in zip(entries, reasons, strict=True)]
     _LAST[0], _LAST[1] = key, (entries, reasons, heights)
     return reasons, heights
@@ -133,11 +153,12 @@ def draw_list(c: Canvas, view: ListView, t: Any, top: float, bottom: float) -> l
     band = paging.Band(c, top, bottom - pager_h - 10, heights, gap=GAP)
 
     def row(index: int, y: float) -> list[Button]:
-        entry, reason = entries[index], reasons[index]
+        entry, reason = _shown(entries[index], t), reasons[index]
         surf = _row(c, entry, reason, elder, width)
         c.surface.blit(surf, (c.px(60), c.px(y)))
         _note_texts(c, entry, reason, elder, width, c.px(60), c.px(y))
-        return [Button(pygame.Rect(c.px(60), c.px(y), width, surf.get_height()), f"detail:{entry[0]}",
+        target = entry[0] if entry[0].startswith(BUNDLE_PREFIX) else f"detail:{entry[0]}"
+        return [Button(pygame.Rect(c.px(60), c.px(y), width, surf.get_height()), target,
                        " · ".join(x for x in (entry[1], _sub_line(entry[2], reason)) if x))]
 
     buttons = band.draw(row)

@@ -46,9 +46,9 @@ def draw(c: Canvas, view: ProgressResultView, t: Text) -> list[Button]:
         if steps:
             c.text(t("progress_steps"), y + 20, 32, colour=theme.MUTED, x=100)
             y += 80
-            for at, text in steps[:6]:
-                c.text(at, y, 32, x=100, width=360, colour=theme.MUTED)
-                y = c.text(text, y, 36, x=470, width=520, bold=True) + 14
+            for at, text in steps[:6]:  # a bundle's item names (left) may take more than one line
+                below = c.text(at, y, 32, x=100, width=360, colour=theme.MUTED)
+                y = max(below, c.text(text, y, 36, x=470, width=520, bold=True)) + 14
         y += 20
     url = view.progress_url
     if url and y + 330 <= 1440:  # the phone QR only where it fits above the buttons

@@ -10,6 +10,7 @@ import pygame
 from kiosk.flow.views import CardPromptView, CategoriesView, ListView, PaymentView, ScanView, View
 from screens import (
     attract,
+    bundle,
     card_prompt,
     categories,
     confirm,
@@ -68,6 +69,9 @@ PAGES: dict[str, Page] = {
     "receipt_entry": receipt_entry.draw,
     "progress_result": progress_result.draw,
     "payment": payment.draw,
+    "bundle": bundle.draw_intro,  # 一件事 (screens/bundle.py)
+    "bundle_review": bundle.draw_review,
+    "bundle_result": bundle.draw_result,
 }
 
 
@@ -184,6 +188,8 @@ TITLES = {"attract": "attract_title", "home": "home_title", "categories": "home_
           "timeout": "timeout_title", "error": "error_title", "result": "result_title", "detail": "detail_title",
           "scan": "scan_title", "receipt_entry": "receipt_entry_title", "progress_result": "progress_title",
           "payment": "pay_title"}
+TITLES.update({"bundle": "bundle_title", "bundle_review": "bundle_review_title",  # 一件事 (screens/bundle.py)
+               "bundle_result": "bundle_result_title"})
 
 
 def _listing(view: View) -> tuple[str, ...] | None:
@@ -200,7 +206,7 @@ def main_text(view: View, t: Callable[..., str]) -> str:
     if view.screen == "maintenance":
         return maintenance.TITLE
     text = t(done.title_key(view) if view.screen == "done" else TITLES[view.screen])
-    if view.item_name and view.screen in ("detail", "card_prompt", "confirm", "done", "result", "payment"):
+    if view.item_name and view.screen in ("detail", "card_prompt", "confirm", "done", "result", "payment", "bundle"):
         text = f"{text}。{view.item_name}"
     if view.screen == "done":
         text = "。".join([text, *done.outcome_texts(view, t)])

@@ -8,8 +8,6 @@ buttons carry a dark edge, since their fill alone is 1.15:1 against the backgrou
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import pygame
 
 from kiosk.fonts import cjk_font_path
@@ -43,7 +41,53 @@ MESSAGE_COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = 
 }
 
 
-@lru_cache(maxsize=32)
+# Open faces, by (size, bold). Opening the OTF is the slow part (≈ 5–15 ms) and each face holds ≈ 1 MB
+# (FreeType's parsed CFF tables and HarfBuzz's shaper): a day of residents in every mode and language
+# opens ≈ 28 of them. The faces the attract and home screens use are pinned (:func:`pin_fonts`); the rest
+# are dropped with the session's texts (:func:`forget_fonts`), so the next resident's first screens
+# open nothing and the app's memory after a day stays near its memory after one session (P9).
+_FONTS: dict[tuple[int, bool], pygame.font.Font] = {}
+_PINNED: set[tuple[int, bool]] = set()
+_USED: set[tuple[int, bool]] = set()
+FONTS_MAX = 32
+
+
 def font(size: int, bold: bool = False) -> pygame.font.Font:
-    """The bundled Noto Sans SC at ``size`` px (cached: opening the OTF is the slow part)."""
-    return pygame.font.Font(str(cjk_font_path(bold)), size)
+    """The bundled Noto Sans SC at ``size`` px (kept open: opening the OTF is the slow part)."""
+    key = (size, bold)
+    _USED.add(key)
+    face = _FONTS.get(key)
+    if face is None:
+        if len(_FONTS) >= FONTS_MAX:
+            forget_fonts()
+        face = _FONTS[key] = pygame.font.Font(str(cjk_font_path(bold)), size)
+    return face
+
+
+def count_fonts() -> None:
+    """Start noting which faces are used (before the attract screen is drawn), for :func:`pin_fonts`."""
+    _USED.clear()
+
+
+def pin_fonts() -> None:
+    """Keep the faces used since :func:`count_fonts` (the attract and home screens') open for good."""
+    _PINNED.clear()
+    _PINNED.update(_USED)
+
+
+def pinned_fonts() -> int:
+    """How many faces stay open when a session ends."""
+    return len(_PINNED)
+
+
+def forget_fonts() -> int:
+    """Close every face that is not pinned; the number closed."""
+    dropped = [key for key in _FONTS if key not in _PINNED]
+    for key in dropped:
+        del _FONTS[key]
+    return len(dropped)
+
+
+def open_fonts() -> int:
+    """How many faces are open (the memory test and the bench read it)."""
+    return len(_FONTS)

@@ -214,3 +214,4 @@ def clear_text_cache() -> None:
     """Forget every rendered text (called when a session ends, so no text outlives it in memory)."""
     _line.cache_clear()
     _fitted.cache_clear()
+    _fit.cache_clear()

@@ -42,7 +42,8 @@ from kiosk.catalog.packed import cache_dir, write_bytes
 from kiosk.catalog.rules import check_catalog, check_guides
 
 if TYPE_CHECKING:
-    from kiosk.catalog.search import CatalogSearch, SearchHit
+    from kiosk.catalog.search import BundleHit, CatalogSearch, SearchHit
+    from kiosk.catalog.synonyms import SearchWords
 
 __all__ = ["Catalog", "CatalogError", "CatalogProblem", "LocalizedText", "ServiceItem"]
 
@@ -129,7 +130,8 @@ class Catalog:
 
     def __init__(self, items: list[ServiceItem], *, departments: dict[str, Department] | None = None,
                  themes: dict[str, Theme] | None = None, bundles: dict[str, Bundle] | None = None,
-                 fields: dict[str, FormField] | None = None, source: str = "") -> None:
+                 fields: dict[str, FormField] | None = None, source: str = "",
+                 search_words: SearchWords | None = None) -> None:
         featured = sorted((i for i in items if i.featured is not None), key=lambda i: i.featured or 0)
         self.items: list[ServiceItem] = featured + [i for i in items if i.featured is None]
         self._by_code = {item.code: item for item in items}
@@ -141,6 +143,8 @@ class Catalog:
         self.bundles: dict[str, Bundle] = bundles or {}
         self.fields: dict[str, FormField] = fields or {}
         self.source = source
+        self.search_words = search_words
+        """How residents ask (``config/catalog/synonyms.toml``): question words, verbs, synonyms, terms."""
         self._search: CatalogSearch | None = None
         self._search_lock = threading.Lock()
 
@@ -182,6 +186,11 @@ class Catalog:
         Never raises on any string. The index is built on first use (see :meth:`prepare_search`)."""
         return self.prepare_search().search(query, limit)
 
+    def find(self, query: str, limit: int = 20) -> list[SearchHit | BundleHit]:
+        """Like :meth:`search`, with the 一件事 bundles among the results (``hit.key`` is ``bundle:<code>``
+        for those): what the search screen lists."""
+        return self.prepare_search().find(query, limit)
+
     def prepare_search(self) -> CatalogSearch:
         """Build the search index now (≈ 20 ms with its syllable cache, ≈ 0.5 s without), e.g. on a
         thread while the attract screen shows, so the first keystroke is quick; thread-safe."""
@@ -189,7 +198,7 @@ class Catalog:
             if self._search is None:
                 from kiosk.catalog.search import CatalogSearch  # lazy: pulls in OpenCC and the pinyin index
 
-                self._search = CatalogSearch(self.items)
+                self._search = CatalogSearch(self.items, list(self.bundles.values()), self.search_words)
             return self._search
 
     def prepare_traditional(self) -> int:
@@ -269,6 +278,7 @@ class Catalog:
         for name, raw in guides:
             parts.add_guides(name, raw, problems)
         parts.build_items(problems)
+        problems += _check_search_words(parts)
         problems += check_catalog(parts.items, parts.departments, parts.themes, parts.bundles,
                                   parts.item_files, parts.bundle_files)
         if has_guides or require_guides:
@@ -278,7 +288,7 @@ class Catalog:
         if problems:
             raise CatalogError(problems)
         return cls(parts.items, departments=parts.departments, themes=parts.themes,
-                   bundles=parts.bundles, fields=parts.fields, source=source)
+                   bundles=parts.bundles, fields=parts.fields, source=source, search_words=parts.search_words)
 
 
 PARSED_FILE = "catalog-parsed.json"
@@ -337,6 +347,8 @@ class _Parts:
     """What the files hold, gathered before items are built (fields may be defined in a later file)."""
 
     def __init__(self) -> None:
+        self.search_words: SearchWords | None = None  # how residents ask (synonyms.toml)
+        self.search_file = ""
         self.departments: dict[str, Department] = {}
         self.themes: dict[str, Theme] = {}
         self.bundles: dict[str, Bundle] = {}
@@ -382,7 +394,7 @@ class _Parts:
 
     def add_file(self, name: str, raw: dict[str, Any], problems: list[CatalogProblem]) -> None:
         for key in raw:
-            if key not in _TOP_LEVEL:
+            if key not in _TOP_LEVEL and key != "search":  # search: synonyms.toml (kiosk/catalog/synonyms.py)
                 problems.append(CatalogProblem(name, "", key, "unknown table; expected one of "
                                                + ", ".join(sorted(_TOP_LEVEL))))
         for entry in _entries(raw, "fields", name, problems):
@@ -406,6 +418,8 @@ class _Parts:
                     problems.append(CatalogProblem(name, f"bundle {code}", "code", "defined twice"))
                 self.bundles[bundle.code] = bundle
                 self.bundle_files[bundle.code] = name
+        if "search" in raw:
+            _add_search_words(self, name, raw["search"], problems)
         items = _entries(raw, "items", name, problems)
         if "department" not in raw:
             if items:
@@ -474,3 +488,26 @@ def _entries(raw: dict[str, Any], key: str, file: str,
         problems.append(CatalogProblem(file, "", key, f"must be an array of tables ([[{key}]])"))
         return []
     return value
+
+
+# -- how residents ask (config/catalog/synonyms.toml, kiosk/catalog/synonyms.py) --
+
+
+def _add_search_words(parts: _Parts, name: str, raw: Any, problems: list[CatalogProblem]) -> None:
+    from kiosk.catalog.synonyms import SearchWords  # lazy: only the catalog file with a [search] table
+
+    if parts.search_words is not None:
+        problems.append(CatalogProblem(name, "search", "", f"defined twice (also in {parts.search_file})"))
+    words = _validate(SearchWords, raw, name, "search", problems)
+    if words is not None:
+        parts.search_words, parts.search_file = words, name
+
+
+def _check_search_words(parts: _Parts) -> list[CatalogProblem]:
+    """The synonyms' references: item and bundle codes that exist, each word with one meaning."""
+    from kiosk.catalog.synonyms import check_search_words  # lazy: see _add_search_words
+
+    if parts.search_words is None:
+        return []
+    return check_search_words(parts.search_words, parts.search_file, {i.code for i in parts.items},
+                              set(parts.bundles))

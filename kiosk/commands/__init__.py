@@ -13,7 +13,8 @@ import argparse
 import importlib
 
 GROUPS = ("kiosk.commands.devices", "kiosk.commands.outbox", "kiosk.commands.catalog",
-          "kiosk.commands.maintenance", "kiosk.commands.audit", "kiosk.commands.totp")
+          "kiosk.commands.maintenance", "kiosk.commands.audit", "kiosk.commands.totp",
+          "kiosk.commands.fleet")
 
 
 def register_all(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -5,6 +5,7 @@
     kiosk catalog search QUERY [--json]    what a resident typing QUERY would find
     kiosk catalog show CODE [--json]       one item in full
     kiosk catalog export --format csv|json [--out FILE]
+    kiosk catalog bundle keygen|build|sign|verify   signed catalog bundles (kiosk/commands/catalog_bundle.py)
 
 Each takes ``--catalog PATH`` (a folder of TOML files or one file) to check a copy before
 installing it; the default is the packaged ``config/catalog/``.
@@ -19,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from kiosk.commands.catalog_bundle import register as register_bundle
 
 if TYPE_CHECKING:
     from kiosk.catalog.loading import Catalog
@@ -57,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     export.add_argument("--format", choices=("csv", "json"), required=True)
     export.add_argument("--out", metavar="FILE", type=Path, help="write here instead of standard output")
     export.set_defaults(func=_export)
+    register_bundle(sub)  # kiosk catalog bundle keygen|build|sign|verify (issue 22)
 
 
 def _load(args: argparse.Namespace, *, require_guides: bool = False) -> Catalog | None:
@@ -111,18 +115,22 @@ def _search(args: argparse.Namespace) -> int:
     catalog = _load(args)
     if catalog is None:
         return EXIT_INVALID
-    hits = catalog.search(args.query, max(args.limit, 0))
+    from kiosk.catalog.search import SearchHit  # lazy: only this command needs the hit types
+
+    # What the search screen lists: items and 一件事 bundles (bundle:<code>), by intent (synonyms.toml).
+    hits = catalog.find(args.query, max(args.limit, 0))
+    rows = [(h.key, h.item.name.zh_CN, h.item.department, h.item.kind) if isinstance(h, SearchHit)
+            else (h.key, h.bundle.name.zh_CN, "一件事", "bundle") for h in hits]
     if args.json:
-        print(json.dumps([{"code": h.item.code, "name": h.item.name.zh_CN, "department": h.item.department,
-                           "kind": h.item.kind, "score": round(h.score, 1), "matched": h.matched,
-                           "how": h.how}
-                          for h in hits], ensure_ascii=False, indent=2))
+        print(json.dumps([{"code": code, "name": name, "department": department, "kind": kind,
+                           "score": round(h.score, 1), "matched": h.matched, "how": h.how}
+                          for (code, name, department, kind), h in zip(rows, hits, strict=True)],
+                         ensure_ascii=False, indent=2))
         return 0
     if not hits:
         print("no items found")
-    for h in hits:
-        print(f"{h.score:7.1f}  {h.item.code:14}  {h.item.department} · {h.item.name.zh_CN}  "
-              f"({h.how}: {h.matched})")
+    for (code, name, department, _kind), h in zip(rows, hits, strict=True):
+        print(f"{h.score:7.1f}  {code:16}  {department} · {name}  ({h.how}: {h.matched})")
     return 0
 
 

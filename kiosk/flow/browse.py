@@ -142,6 +142,10 @@ class Search(ItemList):
         if target.startswith("q:"):
             flow.query = target[2:]
             return [Show(flow.screen)]
+        if target.startswith("bundle:") and target[7:] in flow.catalog.bundles:
+            flow.browse = target  # a 一件事 found by search opens as it does from the themes
+            flow.categories = "themes"
+            return flow.go(Screen.LIST)
         if target == "back":
             return flow.go(Screen.HOME)
         return None
@@ -157,6 +161,21 @@ class Search(ItemList):
 
     def title(self, flow: KioskFlow) -> str:
         return ""
+
+    def view(self, flow: KioskFlow, base: View) -> View:
+        # Hits in rank order; a 一件事 bundle's row is ``bundle:<code>`` (its browse target), no department.
+        # lazy: the search module (OpenCC, the pinyin index) stays off the way to the first touch (P1)
+        from kiosk.catalog.search import SearchHit
+
+        rows: list[tuple[str, str, str, str]] = []
+        if flow.query.strip():
+            for hit in flow.catalog.find(flow.query, limit=30):
+                if isinstance(hit, SearchHit):
+                    rows.append(entry(flow, hit.item))
+                else:
+                    rows.append((hit.key, hit.bundle.name.get(flow.language), "", ""))
+        return ListView(**shared(base), list_title="", query=flow.query, search_chips=list(SEARCH_CHIPS),
+                        list=rows)
 
 
 def detail_guide(flow: KioskFlow, item: ServiceItem) -> list[tuple[str, str, list[str]]]:

@@ -80,7 +80,7 @@ SATISFIES = {
 }
 # While these screens show, the card that identified the resident is still needed.
 CARD_NEEDED = {Screen.CONFIRM, Screen.FORM, Screen.MATERIALS, Screen.REVIEW, Screen.CONSENT, Screen.SLOTS,
-               Screen.RESULT}
+               Screen.RESULT, Screen.BUNDLE_REVIEW}
 FOLLOW_UP_REASONS = ("slow", "unclear", "device", "not_done")
 SENSITIVE_TYPES = {"citizen_id", "bank_account", "mobile"}
 # 待遇领取资格认证: once every 12 months while a benefit is paid (人社部 rule for 养老、工伤、遗属待遇).
@@ -108,8 +108,7 @@ def begin(flow: KioskFlow, item: ServiceItem) -> list[Effect]:
     s.error_key = ""
     s.extra.pop("expired", None)
     if item.kind == "guide":
-        return print_slip(flow, "guide", {"item_name": item.name.get("zh_CN"),
-                                          "guide": printable_guide(item, flow.catalog.departments, _zh_name(flow))})
+        return print_slip(flow, "guide", guide_content(flow, item))
     if item.identity == "none":
         if item.kind == "query":
             return [*flow.go(Screen.WORKING), RunQuery(item.code, {})]
@@ -119,6 +118,13 @@ def begin(flow: KioskFlow, item: ServiceItem) -> list[Effect]:
             return flow.go(Screen.CARD_PROMPT)
         return identified(flow)
     return flow.go(Screen.CARD_PROMPT)
+
+
+def guide_content(flow: KioskFlow, item: ServiceItem) -> dict[str, Any]:
+    """A guide item's sheet for the printer (kiosk/terminal/receipts.py, ``guide_layout``): its name and its
+    办事指南 in 简体, as every slip is printed."""
+    return {"item_name": item.name.get("zh_CN"),
+            "guide": printable_guide(item, flow.catalog.departments, _zh_name(flow))}
 
 
 def _zh_name(flow: KioskFlow) -> Callable[[str], str | None]:

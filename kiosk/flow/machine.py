@@ -14,7 +14,7 @@ import datetime as _dt
 from collections.abc import Callable
 
 from kiosk.catalog.loading import Catalog, ServiceItem
-from kiosk.flow import browse, journeys, payment, qr
+from kiosk.flow import browse, bundle, journeys, payment, qr
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import (
     BUSY,
@@ -80,6 +80,7 @@ HANDLERS: dict[Screen, ScreenHandler] = {
     Screen.RECEIPT_ENTRY: qr.RECEIPT_ENTRY,
     Screen.PROGRESS_RESULT: qr.PROGRESS_RESULT,
     Screen.PAYMENT: payment.PAYMENT,
+    **bundle.HANDLERS,  # 一件事: the bundle's intro, review and result (kiosk/flow/bundle.py)
 }
 
 
@@ -198,8 +199,8 @@ class KioskFlow:
 
     @property
     def handler(self) -> ScreenHandler:
-        """The current screen's handler."""
-        return HANDLERS.get(self.screen, NOTHING)
+        """The current screen's handler (a bundle's own while its items are submitted and printed)."""
+        return bundle.handler_for(self, HANDLERS.get(self.screen, NOTHING))
 
     @property
     def language(self) -> str:
@@ -305,6 +306,7 @@ class KioskFlow:
 
     def go(self, screen: Screen) -> list[Effect]:
         """Show ``screen``; leaving the scan screen (for whatever reason) cancels its scan."""
+        screen = bundle.redirect(self, screen)  # a bundle's review instead of a single item's
         if screen != Screen.SCAN:
             self.cancel_scan()
         self.screen = screen
@@ -348,6 +350,8 @@ class KioskFlow:
         return [Show(self.screen)]
 
     def _tapped(self, target: str) -> list[Effect]:
+        if target.startswith("bundle:") and self.screen in bundle.OPENED_FROM:
+            return bundle.open_bundle(self, target[7:])  # 一件事: one journey, wherever it was found
         handler = self.handler
         generic = target.startswith(GENERIC)
         if not generic:

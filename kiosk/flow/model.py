@@ -44,11 +44,14 @@ class Screen(str, enum.Enum):
     RECEIPT_ENTRY = "receipt_entry"  # the receipt number typed on a keypad instead of scanned
     PROGRESS_RESULT = "progress_result"  # 办件进度: status and steps of an earlier submission
     PAYMENT = "payment"  # a fee: the amount and what it is for, then the payment QR code and its countdown
+    BUNDLE = "bundle"  # 一件事: what the bundle does and the items it includes, then start (kiosk/flow/bundle.py)
+    BUNDLE_REVIEW = "bundle_review"  # 一件事: what will be submitted to which department
+    BUNDLE_RESULT = "bundle_result"  # 一件事: each item's receipt number or why it was not submitted
 
 
 # Screens where the resident waits for the terminal (no buttons but help's count), and where a visit ended.
 BUSY = frozenset({Screen.WORKING, Screen.PRINTING})
-ENDED = frozenset({Screen.THANKS, Screen.TIMEOUT, Screen.ERROR, Screen.DONE})
+ENDED = frozenset({Screen.THANKS, Screen.TIMEOUT, Screen.ERROR, Screen.DONE, Screen.BUNDLE_RESULT})
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -240,10 +243,19 @@ class PaymentAnswered:
     """The :class:`CreatePayment` this answers ("" for a poll or a cancel)."""
 
 
+@dataclass(frozen=True)
+class DeliveriesChecked:
+    """一件事: what the gateway's outbox says of each receipt (``queued``, ``sending``, ``delivered``,
+    ``rejected``, ``expired``; ``unknown`` when it could not be asked)."""
+
+    states: dict[str, str]
+
+
 Event = (Tapped | TextEntered | KeyPressed | AudioMode | CardRead | CardRemoved | CardRejected | Tick | DeviceStates | ServiceSwitched | DocumentFetched
          | QueryAnswered | SlotsListed | AppointmentBooked | PageCaptured | FaceCaptured | IdentityChecked
          | SubmissionAccepted | HelpQueued | ServiceFailed | PrintFinished | QrScanned | ScanFailed
-         | ProgressAnswered | PaymentAnswered)
+         | ProgressAnswered | PaymentAnswered
+         | DeliveriesChecked)
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -322,6 +334,10 @@ class Submit:
     form: dict[str, Any]
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     materials: tuple[Material, ...] = ()
+    bundle_id: str = ""
+    """一件事: the bundle's UUID every item of one bundle journey carries ("" for a single item)."""
+    bundle_code: str = ""
+    """一件事: the bundle's catalog code (``birth`` …), "" for a single item."""
 
     def __repr__(self) -> str:
         return f"Submit(kind={self.kind!r}, item_code={self.item_code!r}, materials={len(self.materials)})"
@@ -431,9 +447,18 @@ class CancelPayment(PaymentWork):
     reason: str
 
 
+@dataclass(frozen=True)
+class CheckDeliveries:
+    """一件事: ask the gateway's outbox how far each of these receipts got (answered by
+    :class:`DeliveriesChecked`)."""
+
+    receipts: tuple[str, ...]
+
+
 Effect = (Show | FetchDocument | RunQuery | ListSlots | BookSlot | CapturePage | CaptureFace | VerifyIdentity
           | Submit | PrintReceipt | SendRating | RequestHelp | CancelPrints | SessionWiped | ScanQr | LookUpProgress
-          | CreatePayment | PollPayment | CancelPayment)
+          | CreatePayment | PollPayment | CancelPayment
+          | CheckDeliveries)
 
 
 def id_type(card_type: str, number: str) -> str:

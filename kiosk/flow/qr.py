@@ -126,9 +126,26 @@ def progress_slip(flow: KioskFlow) -> dict[str, Any]:
     answer = s.extra.get("progress") or {}
     rows = [["回执编号", str(answer.get("receipt_no", s.extra.get("progress_no", "")))],
             ["当前状态", str(answer.get("status_text", ""))]]
-    rows += [[str(step.get("at", ""))[:16].replace("T", " "), str(step.get("text", ""))]
-             for step in answer.get("steps", [])]
+    rows += [list(row) for row in bundle_steps(flow, answer, "zh_CN")] or \
+        [[str(step.get("at", ""))[:16].replace("T", " "), str(step.get("text", ""))]
+         for step in answer.get("steps", [])]
     return {"item_name": "办件进度查询", "answer": {"title": "办件进度", "rows": rows}}
+
+
+def bundle_steps(flow: KioskFlow, answer: dict[str, Any], language: str) -> list[tuple[str, str]]:
+    """一件事: each item of the bundle the receipt came in, with its own status (the platform's
+    ``bundle.items``), shown instead of the one item's steps; [] for a single item."""
+    bundle = answer.get("bundle")
+    if not isinstance(bundle, dict):
+        return []
+    rows = []
+    for entry in bundle.get("items") or []:
+        if not isinstance(entry, dict):
+            continue
+        item = flow.catalog.get(str(entry.get("item_code", "")))
+        name = item.name.get(language) if item is not None else str(entry.get("item_code", ""))
+        rows.append((name, str(entry.get("status_text", ""))))
+    return rows
 
 
 class Scan(ScreenHandler):
@@ -268,8 +285,9 @@ class ProgressResult(ScreenHandler):
                                   progress_source=str(answer.get("source", "")),
                                   progress_status=str(answer.get("status", "")),
                                   progress_status_text=str(answer.get("status_text", "")),
-                                  progress_steps=[(str(x.get("at", ""))[:16].replace("T", " "), str(x.get("text", "")))
-                                                  for x in answer.get("steps", [])],
+                                  progress_steps=bundle_steps(flow, answer, flow.language) or
+                                  [(str(x.get("at", ""))[:16].replace("T", " "), str(x.get("text", "")))
+                                   for x in answer.get("steps", [])],
                                   progress_url=_link(number))
 
 

@@ -334,3 +334,45 @@ def mirror_view(view: V) -> V:
         elif isinstance(value, list) and any(dataclasses.is_dataclass(x) for x in value):
             changes[f.name] = [mirror_view(x) for x in value]
     return dataclasses.replace(view, **changes)
+
+
+# -- 一件事 (kiosk/flow/bundle.py) --
+
+
+@dataclass(frozen=True)
+class BundlePart:
+    """One item of a 一件事 bundle as its screens show it."""
+
+    code: str
+    name: str
+    department: str
+    handling: str
+    """What the bundle does with it: ``apply`` (submitted), ``print`` (fetched, submitted, its slip
+    printed), ``guide`` (its guide printed) or ``separate`` (done on its own journey)."""
+    fields: list[str] = field(default_factory=list)
+    """The labels of the form fields it carries."""
+    materials: list[str] = field(default_factory=list)
+    """The names of the shared materials it carries."""
+    state: str = ""
+    """"" (not yet), ``accepted``, ``failed``, ``printed`` (a guide) or ``separate``."""
+    receipt_no: str = field(default="", metadata=personal())
+    reason_key: str = ""
+    """Why it failed (a message key)."""
+    delivery: str = ""
+    """How far an accepted item got from the terminal's outbox: ``queued``, ``sending``, ``delivered``,
+    ``rejected``, ``expired`` ("" not known yet, or ``unknown``)."""
+
+
+@dataclass(frozen=True)
+class BundleView(View):
+    """一件事: the bundle's intro, its review and its result (one view type for the three screens)."""
+
+    bundle_code: str = ""
+    bundle_name: str = ""
+    bundle_summary: str = ""
+    parts: list[BundlePart] = field(default_factory=list)
+    bundle_unavailable: str = ""
+    """Why the bundle cannot be done here right now (a message key), "" if it can."""
+
+
+VIEW_TYPES.update({"bundle": BundleView, "bundle_review": BundleView, "bundle_result": BundleView})

@@ -38,7 +38,7 @@ class EffectRunner:
 
     OWN = (flow.FetchDocument, flow.Submit, flow.PrintReceipt, flow.SendRating, flow.RunQuery, flow.ListSlots,
            flow.BookSlot, flow.CapturePage, flow.CaptureFace, flow.VerifyIdentity, flow.RequestHelp,
-           flow.QrWork, flow.PaymentWork)
+           flow.QrWork, flow.PaymentWork, flow.CheckDeliveries)
 
     def __init__(self, settings: Settings, gateway: GatewayClient, printer: ReceiptPrinter,
                  post: Callable[[flow.Event], None], *, now: Callable[[], datetime] = datetime.now,
@@ -108,6 +108,8 @@ class EffectRunner:
             scanning.carry_out(self, effect)
         elif isinstance(effect, flow.PaymentWork):
             self.post(self._payment(effect))
+        elif isinstance(effect, flow.CheckDeliveries):
+            self.post(flow.DeliveriesChecked({r: delivery_state(self.gateway, r) for r in effect.receipts}))
         elif isinstance(effect, flow.SendRating):
             try:
                 self.gateway.rate(effect.receipt_no, effect.level, effect.text)
@@ -137,7 +139,8 @@ class EffectRunner:
         for attempt in (1, 2):
             try:
                 answer = self.gateway.submit(effect.kind, effect.item_code, effect.applicant, effect.form,
-                                             materials=list(effect.materials), request_id=effect.request_id)
+                                             materials=list(effect.materials), request_id=effect.request_id,
+                                             bundle=bundle_of(effect))
                 return str(answer["receipt_no"])
             except GatewayUnavailable:
                 if attempt == 2:
@@ -241,3 +244,16 @@ def _reason_key(status: int, error: str = "") -> str:
     if status in (400, 409, 422):
         return "error_rejected"
     return "error_platform_unavailable"
+
+
+def bundle_of(effect: flow.Submit) -> dict[str, str] | None:
+    """一件事: the bundle a submission belongs to (``{id, code}``), None for a single item."""
+    return {"id": effect.bundle_id, "code": effect.bundle_code} if effect.bundle_id else None
+
+
+def delivery_state(gateway: GatewayClient, receipt_no: str) -> str:
+    """一件事: the outbox's state of one submission; ``unknown`` when the gateway cannot say."""
+    try:
+        return str(gateway.submission(receipt_no).get("state") or "unknown")
+    except (GatewayError, GatewayUnavailable):
+        return "unknown"

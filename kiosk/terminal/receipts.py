@@ -62,6 +62,10 @@ def slip_layout(layout: str, content: dict[str, Any], *, kiosk_id: str, place: s
         title, subtitle = "预约凭条", name
         rows += [("预约时间", str(content.get("slot", ""))), ("办理地点", str(content.get("place", "")))]
         lines.append("请按预约时间携带身份证原件到窗口办理。")
+    elif layout == "bundle":  # 一件事: every item with its own number; the QR follows the bundle's first
+        title, subtitle = "一件事受理回执", str(content.get("bundle_name", ""))
+        rows = bundle_rows(content)
+        lines.append("以下事项已一次受理，各事项凭其受理编号查询办理进度。")
     elif content.get("kind") == "certification":
         title, subtitle = "资格认证回执", name
         lines.append("认证成功。")
@@ -104,6 +108,20 @@ def guide_layout(content: dict[str, Any], *, kiosk_id: str, place: str, now: dat
     return ReceiptLayout(
         title=title, subtitle=str(guide.get("department") or "") or None,
         lines=lines, tracking_no="", kiosk_id=kiosk_id, place=place, printed_at=now)
+
+
+#: What the bundle's receipt says of an item that has no number.
+BUNDLE_STATES = {"failed": "未能提交，请到窗口办理", "printed": "办事指南已打印", "separate": "请另行办理"}
+
+
+def bundle_rows(content: dict[str, Any]) -> list[tuple[str, str]]:
+    """A bundle's receipt rows: the bundle's id, then each item (its department) and its number."""
+    rows = [("一件事编号", str(content.get("bundle_id", "")))]
+    for entry in content.get("items") or []:
+        state = str(entry.get("state", ""))
+        number = str(entry.get("receipt_no") or "") if state == "accepted" else BUNDLE_STATES.get(state, "-")
+        rows.append((f"{entry.get('item_name', '')}（{entry.get('department', '')}）", number))
+    return rows
 
 
 def _when(iso: str) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from devices.base import DeviceEvent
 from kiosk import flow
-from kiosk.catalog.loading import Catalog
+from kiosk.catalog.bundle import ActiveCatalogWatch, BundleStore, load_serving_catalog
 from kiosk.endpoints import parse_endpoint
 from kiosk.flow.identity import Identity
 from kiosk.settings import Settings
@@ -71,7 +71,12 @@ class Terminal:
         k = settings.kiosk
         # The date identity documents are checked against: the platform's, else a synchronised clock's.
         self.trusted_date = TrustedDate()
-        self.flow = flow.KioskFlow(Catalog.load(k.catalog or None), clock, language=k.language,
+        # The active signed catalog bundle's catalog (issue 22), else the configured or packaged one.
+        version, catalog = load_serving_catalog(settings.data_path, k.catalog)
+        self.catalog_watch = ActiveCatalogWatch(BundleStore.for_data_folder(settings.data_path), version,
+                                                configured=k.catalog, warm=lambda c: c.warm_up())
+        self.catalog_version = version
+        self.flow = flow.KioskFlow(catalog, clock, language=k.language,
                                    idle_timeout_s=k.idle_timeout_s, warning_s=k.timeout_warning_s,
                                    today=self.trusted_date.today)
         self.started = False
@@ -106,6 +111,7 @@ class Terminal:
                                                   platform_clock=self.trusted_date.platform_said)
             self.runner.start()
             self.heartbeat.start()
+            self.catalog_watch.start()
             self.trimmer = MemoryTrimmer()  # freed pages back to the system after each session (P9)
         except BaseException:
             self.hardware.close()
@@ -152,6 +158,18 @@ class Terminal:
         """Which devices are usable now, for the flow's item availability."""
         return flow.DeviceStates(self.hardware.available())
 
+    def swap_catalog(self) -> bool:
+        """Show a newly activated catalog bundle (loaded and warmed on the watch's thread) once no resident
+        is served: only on the attract screen, without a restart. True when it was swapped."""
+        if self.flow.screen != flow.Screen.ATTRACT or self.flow.session is not None:
+            return False
+        ready = self.catalog_watch.take()
+        if ready is None:
+            return False
+        self.catalog_version, self.flow.catalog = ready
+        log.warning("catalog %s now shown (%d items)", self.catalog_version, len(ready[1]))
+        return True
+
     # -- simulated devices --
 
     @property
@@ -180,9 +198,10 @@ class Terminal:
         self._sim_card_off_at = self.clock() + SIM_CARD_ON_PAD_S
 
     def tick(self) -> None:
-        """Time passes for the simulated devices: a sample card leaves the pad."""
+        """Time passes: a new catalog is swapped in at the attract screen; a sample card leaves the pad."""
         if not self.started:
             return
+        self.swap_catalog()
         sim = self.hardware.id_simulator
         if self._sim_card_off_at is not None and self.clock() >= self._sim_card_off_at and sim:
             sim.remove()
@@ -200,6 +219,7 @@ class Terminal:
         if not self.started:
             return
         self.trimmer.close()
+        self.catalog_watch.stop()
         self.heartbeat.stop()
         self.runner.stop()
         self.hardware.close()

@@ -363,6 +363,21 @@ class PlatformClient:
             raise PlatformUnavailable(f"HTTP {response.status_code} without an order")
         return data
 
+    # -- catalog bundles (issue 22) ----------------------------------------------------------------------
+
+    def catalog_rollout(self) -> dict[str, Any]:
+        """Which catalog bundle this terminal should run: ``{version, sha256, size}`` (version None: none)."""
+        return self._json(self._request("GET", "/v1/catalog/rollout"))
+
+    def catalog_bundle(self, version: str) -> bytes:
+        """The signed bundle file of ``version``, as published (checked by the caller)."""
+        return self._request("GET", f"/v1/catalog/bundles/{quote(version, safe='')}").content
+
+    def report_catalog(self, version: str, status: str, reason: str = "") -> None:
+        """Tell the platform this terminal runs ``version`` (``active``) or refused it (``invalid``)."""
+        self._json(self._request("POST", "/v1/catalog/reports",
+                                 {"version": version, "status": status, "reason": reason[:500]}))
+
     def health(self) -> dict[str, Any]:
         """The platform's own health report; raises like every other call when it is not reachable."""
         return self._json(self._request("GET", "/health"))

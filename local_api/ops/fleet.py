@@ -12,6 +12,7 @@ time-series count.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal, get_args
@@ -90,6 +91,8 @@ class SessionTally:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._totals: dict[tuple[str, str], int] = {}
+        self.last_at: float | None = None
+        """When a heartbeat last brought a new session (Unix time); None: none since the gateway started."""
         # The last counts seen per run; a few runs are remembered so a late heartbeat of the
         # previous run is recognised rather than counted afresh.
         self._runs: OrderedDict[str, dict[tuple[str, str], int]] = OrderedDict()
@@ -110,6 +113,8 @@ class SessionTally:
                     self._totals[key] = self._totals.get(key, 0) + new
                     seen[key] = count
                     added += new
+            if added:
+                self.last_at = time.time()
         return added
 
     def totals(self) -> dict[tuple[str, str], int]:

@@ -72,6 +72,11 @@ class ServiceSwitch:
                     by.get("role"), by.get("token_id"))
         return self.view()
 
+    def state(self) -> dict[str, Any]:
+        """``{in_service, message, since}`` with ``since`` in Unix seconds (None: never switched)."""
+        with self._lock:
+            return {k: self._state[k] for k in ("in_service", "message", "since")}
+
     def view(self) -> dict[str, Any]:
         """``{in_service, message, since, by}`` — the heartbeat answer's ``service`` field."""
         with self._lock:

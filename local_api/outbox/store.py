@@ -487,6 +487,16 @@ class Outbox:
                               " ORDER BY due_at, seq LIMIT 1", (now,))
         return Record(*rows[0]) if rows else None
 
+    def page(self, state: str | None = None, *, limit: int = 20, offset: int = 0) -> list[Record]:
+        """Newest first: ``limit`` records after skipping the ``offset`` newest (the operators' console pages)."""
+        if state is not None and state not in STATES:
+            raise ValueError(f"unknown state {state!r}; one of {', '.join(STATES)}")
+        where = "state = ?" if state else "1 = 1"
+        params: tuple[Any, ...] = (state,) if state else ()
+        rows = self._read(f"SELECT {COLUMNS} FROM submissions WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                          params + (max(1, min(limit, 1000)), max(0, offset)))
+        return [Record(*r) for r in rows]
+
     def list(self, state: str | None = None, *, limit: int = 100, after_seq: int = 0) -> list[Record]:
         """Records in acceptance order (optionally of one state); for operators, no personal data."""
         if state is not None and state not in STATES:

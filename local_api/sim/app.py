@@ -23,6 +23,8 @@ from werkzeug.exceptions import HTTPException
 from kiosk.crypto import SUITES, sha256_hex
 from local_api.link.signing import Verifier
 from local_api.sim.admin import admin
+from local_api.sim.bundles import bundle_refusal
+from local_api.sim.catalog_bundles import install as install_catalog_bundles
 from local_api.sim.data import ItemInfo, document_maker, load_catalog_items
 from local_api.sim.door import VERIFIER_KEY, applicant_problem, fail, guard, json_body, now_iso
 from local_api.sim.pages import pages
@@ -100,6 +102,9 @@ def submit_application() -> Any:
     if not isinstance(materials, list) or not all(isinstance(m, dict) and isinstance(m.get("data"), str)
                                                   for m in materials):
         return fail(422, "invalid_application", "materials: must be a list of {name, content_type, data}")
+    refused = bundle_refusal(body)  # 一件事: an optional {id, code}; a department that is down answers 503
+    if refused is not None:
+        return refused
     return _store_once(state().applications, kiosk_id, key, body, "HCZW", "platform_ref")
 
 
@@ -211,6 +216,7 @@ def create_platform_app(secret: str, *, faults: Faults | None = None, seed: int 
     app.register_blueprint(services)
     app.register_blueprint(admin)
     install_payments(app)  # 统一公共支付平台: /v1/payments and /admin/payments
+    install_catalog_bundles(app)  # signed catalog bundles and their staged rollout (issue 22)
     app.register_blueprint(pages)  # public: the 好差评 page a receipt's QR code opens
     app.register_error_handler(HTTPException, _json_http_error)
     return app

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from kiosk.crypto import sha256_hex
+from local_api.sim.bundles import bundle_progress
 from local_api.sim.data import parse_slot_id, progress, query_answer, slot_capacity, slots
 from local_api.sim.door import applicant_problem, fail, guard, json_body, now_iso
 from local_api.sim.state import state
@@ -189,4 +190,4 @@ def get_progress(receipt_no: str) -> Any:
     stored = matches[0]
     answer = progress(stored.kind, datetime.fromisoformat(stored.received_at))
     return jsonify({"receipt_no": stored.body.get("receipt_no", receipt_no), "platform_ref": stored.platform_ref,
-                    "item_code": stored.item_code, **answer})
+                    "item_code": stored.item_code, **answer, **bundle_progress(stored)})

@@ -39,6 +39,9 @@ class Faults:
     """Wait this long before serving (longer than the client's timeout: a hung platform)."""
     duplicate: bool = False
     """Serve the request, then answer 503 as if it had failed: the kiosk delivers it again."""
+    down_departments: tuple[str, ...] = ()
+    """Departments (item code prefixes: ``ga``, ``yb`` …) whose applications are answered 503, as when one
+    department's system behind the platform is down; the others are served."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Faults:
@@ -49,6 +52,8 @@ class Faults:
         values = dict(data)
         if "status" in values and "error_rate" not in values:
             values["error_rate"] = 1.0
+        if "down_departments" in values:
+            values["down_departments"] = tuple(str(d) for d in values["down_departments"])
         faults = cls(**values)
         if not 0.0 <= float(faults.error_rate) <= 1.0:
             raise ValueError("error_rate must be between 0 and 1")
@@ -84,7 +89,8 @@ class StoredApplication:
                 "deliveries": self.deliveries, "status": "received",
                 "fields": sorted((self.body.get("form") or {}).keys()),
                 "applicant_fields": sorted((self.body.get("applicant") or {}).keys()),
-                "materials": len(materials) if isinstance(materials, list) else 0}
+                "materials": len(materials) if isinstance(materials, list) else 0,
+                **bundle_summary(self.body)}
 
     def received(self) -> dict[str, Any]:
         """Everything the kiosk sent (for tests at the far end): materials as name, type, size, SHA-256
@@ -143,3 +149,11 @@ def state() -> SimState:
     """The current simulator app's memory."""
     found: SimState = current_app.extensions[EXTENSION_KEY]
     return found
+
+
+def bundle_summary(body: dict[str, Any]) -> dict[str, str]:
+    """一件事: the bundle an application came in (``bundle_id``, ``bundle_code``); {} for a single item."""
+    bundle = body.get("bundle")
+    if not isinstance(bundle, dict):
+        return {}
+    return {"bundle_id": str(bundle.get("id", "")), "bundle_code": str(bundle.get("code", ""))}

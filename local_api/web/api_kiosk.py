@@ -130,6 +130,8 @@ def submit() -> Any:
     if size > limit * MB:
         return error(413, "payload_too_large", f"materials: together larger than {limit:g} MB", field="materials")
     payload = {"applicant": body.applicant.model_dump(), "form": body.form}
+    if body.bundle is not None:  # 一件事: forwarded with the item, so the platform sees the items together
+        payload["bundle"] = body.bundle.model_dump()
     return _store(body.kind, body.item_code, payload, size=request.content_length or size, materials=materials,
                   kiosk_id=body.kiosk_id, request_id=body.request_id)
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from local_api.ops.attention import findings
+from local_api.ops.fleet import PAPER_LEVELS
 from local_api.outbox.store import STATES, OutboxError, Record, UnknownReceipt
 from local_api.timestamps import iso
 from local_api.web.auth import is_loopback, require
@@ -88,22 +90,31 @@ def ready() -> Any:
 @bp.get("/api/v1/status")
 @require("operator")
 def status() -> Any:
-    """Everything an operator watches: devices, outbox, platform, disk, heartbeat, version."""
-    svc = services()
-    gw = svc.settings.gateway
+    """Everything an operator watches: devices, outbox, platform, disk, heartbeat, versions, the service
+    switch, paper, the clock offset, the last session, and ``attention``: why it needs attention, naming the
+    fleet alert rule that watches the same (:mod:`local_api.ops.attention`)."""
     try:
-        counts = svc.outbox.counts()
-        oldest = svc.outbox.oldest_pending_accepted_at()
-        last = svc.outbox.last_delivered_at()
-        payments = svc.payments.summary() if svc.payments is not None else None
+        return jsonify(status_report())
     except OutboxError as exc:
         return store_failed(exc)
+
+
+def status_report() -> dict[str, Any]:
+    """The ``/api/v1/status`` answer (also the console's, :mod:`local_api.web.console`); raises OutboxError."""
+    svc = services()
+    gw = svc.settings.gateway
+    counts = svc.outbox.counts()
+    oldest = svc.outbox.oldest_pending_accepted_at()
+    last = svc.outbox.last_delivered_at()
+    payments = svc.payments.summary() if svc.payments is not None else None
     if payments is not None and payments["oldest_unconfirmed_s"] is not None:
         payments["oldest_unconfirmed_s"] = round(payments["oldest_unconfirmed_s"], 1)
     presence = svc.presence.snapshot()
     platform = svc.forwarder.status.snapshot()
     age = presence["age_s"]
-    return jsonify({
+    clock = svc.fleet.clock()
+    last_session = svc.metrics.sessions.last_at
+    answer = {
         "kiosk_id": svc.settings.kiosk.id, "place": svc.settings.kiosk.place, "version": svc.version,
         "started_at": iso(svc.started_at), "uptime_s": round(time.time() - svc.started_at, 1),
         "screen": presence["screen"], "devices": presence["devices"],
@@ -119,7 +130,29 @@ def status() -> Any:
         "forwarder": {"alive": svc.forwarder.alive, "backoff_s": round(svc.forwarder.backoff_remaining_s, 1)},
         "disk": _disk(),
         "payments": payments,  # counts by state and the amount paid; no payer data
-    })
+        # For the fleet (issue 22): the switch, paper, versions, the platform's clock offset, the last session.
+        "service": svc.service_switch.view(),
+        "paper": _paper(presence["devices"]),
+        "versions": {"software": svc.version, "catalog": svc.fleet.catalog_version,
+                     "settings": svc.fleet.settings_version()},
+        "clock": {"offset_s": clock["offset_s"], "heard_at": iso(clock["heard_at"])},
+        "last_session_at": iso(last_session),
+        # The signed catalog bundle served (``packaged``: none) and its rollout (issue 22).
+        "catalog_version": svc.catalog_version(),
+        "catalog_rollout": svc.catalog_state() if svc.catalog_state else None,
+    }
+    answer["attention"] = findings(answer)
+    return answer
+
+
+def _paper(devices: dict[str, Any]) -> dict[str, str]:
+    """``{printer name: paper level}`` of every device that reports paper."""
+    levels = {}
+    for name, status in devices.items():
+        detail = status.get("detail") if isinstance(status, dict) else None
+        if isinstance(detail, dict) and "paper" in detail:
+            levels[name] = detail["paper"] if detail["paper"] in PAPER_LEVELS else "unknown"
+    return levels
 
 
 @bp.get("/metrics")
@@ -160,9 +193,11 @@ def events() -> Any:
 
 # -- outbox ------------------------------------------------------------------------------------
 
-def _record(record: Record) -> dict[str, Any]:
+def record_row(record: Record) -> dict[str, Any]:
+    """A submission for operators: no personal data; the item's name beside its code."""
     return {"receipt_no": record.receipt_no, "kiosk_id": record.kiosk_id, "kind": record.kind,
-            "item_code": record.item_code, "state": record.state, "attempts": record.attempts,
+            "item_code": record.item_code, "item_name": services().item_names().get(record.item_code),
+            "state": record.state, "attempts": record.attempts,
             "accepted_at": iso(record.accepted_at), "due_at": iso(record.due_at),
             "delivered_at": iso(record.delivered_at), "rejected_at": iso(record.rejected_at),
             "expired_at": iso(record.expired_at), "platform_ref": record.platform_ref,
@@ -181,7 +216,7 @@ def outbox_list() -> Any:
                                          after_seq=0)
     except OutboxError as exc:
         return store_failed(exc)
-    return jsonify({"submissions": [_record(r) for r in records]})
+    return jsonify({"submissions": [record_row(r) for r in records]})
 
 
 @bp.post("/api/v1/outbox/<receipt_no>/retry")
@@ -199,7 +234,7 @@ def outbox_retry(receipt_no: str) -> Any:
     svc.events.add("requeued", f"{receipt_no} queued again by {g.principal.token_id}", receipt_no=receipt_no)
     record = svc.outbox.get(receipt_no)  # read before waking: the answer is "queued", not a race
     svc.forwarder.wake()
-    return jsonify(_record(record))
+    return jsonify(record_row(record))
 
 
 # -- devices -----------------------------------------------------------------------------------

@@ -234,6 +234,15 @@ class MaterialBody(_Body):
         return base64.b64decode(self.data)
 
 
+class BundleRef(_Body):
+    """一件事: the bundle journey a submission belongs to; every item of one journey carries the same."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    """The journey's UUID (lower-case, hyphenated)."""
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
+    """The bundle's catalog code (``birth``, ``school`` …)."""
+
+
 class SubmissionBody(_Body):
     max_json_bytes: ClassVar[int | None] = None  # materials: the app's limit (gateway.max_materials_mb)
     kind: Literal["application", "print_request"]
@@ -244,6 +253,8 @@ class SubmissionBody(_Body):
     kiosk_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     request_id: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     """The app's own key for this submission: sent again after a lost answer, it is stored once."""
+    bundle: BundleRef | None = None
+    """一件事: set when the submission is one item of a bundle journey."""
 
 
 class PaymentBody(SubmissionBody):

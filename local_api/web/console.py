@@ -11,6 +11,9 @@ CDN, no build step, Chinese and English labels, working without a network):
 The pages log in with a token (``POST /console/session``), then call the JSON API with the session
 cookie and the CSRF token (:mod:`local_api.web.auth`). The API added here:
 
+- ``GET /api/v1/console/state?page=N&state=S``: everything the console page shows, in one call every 5 s
+  (operator): the status report, one page of the outbox (newest first, item names, 20 rows), the
+  newest events and audit records;
 - ``GET|POST /api/v1/service``: the out-of-service switch (operator) — :mod:`local_api.ops.service_mode`;
 - ``GET /api/v1/devices/ports`` and ``POST /api/v1/devices/ports/probe`` (technician: the kiosk app probes the
   port after its next heartbeat), ``PUT|DELETE /api/v1/devices/settings`` (technician) —
@@ -37,10 +40,13 @@ from kiosk.fonts import cjk_font_path
 from local_api.ops.audit import AuditError
 from local_api.ops.device_settings import DeviceSettingsBody, SettingsRefused
 from local_api.ops.service_mode import ServiceBody
+from local_api.outbox.store import STATES, OutboxError
+from local_api.timestamps import iso
+from local_api.web.api_ops import record_row, status_report
 from local_api.web.auth import require
 from local_api.web.bodies import PortProbeBody, clean_json, parse
 from local_api.web.door import kiosk_door_refusal
-from local_api.web.errors import BadRequest, error
+from local_api.web.errors import BadRequest, error, store_failed
 from local_api.web.limits import kiosk_audit_rate, rate_limited
 from local_api.web.services import services
 
@@ -65,6 +71,9 @@ class KioskAuditBody(BaseModel):
     target: str | None = Field(default=None, max_length=80)
     detail: str = Field(default="", max_length=300)
 
+
+OUTBOX_PAGE_ROWS = 20
+LOG_ROWS = 30
 
 # -- pages -------------------------------------------------------------------------------------
 
@@ -104,6 +113,43 @@ def console_font() -> Any:
 
 
 # -- out of service ----------------------------------------------------------------------------
+
+@bp.get("/favicon.ico")
+def favicon() -> Any:
+    """The console's icon (browsers ask for it at this address too)."""
+    return current_app.send_static_file("favicon.svg")
+
+
+@bp.get("/api/v1/console/state")
+@require("operator")
+def console_state() -> Any:
+    """The console page's one poll: status, a page of the outbox, recent events and audit."""
+    raw_page, state = request.args.get("page", "1"), request.args.get("state") or None
+    if not raw_page.isdigit() or int(raw_page) < 1:
+        raise BadRequest("page", "must be a positive integer")
+    if state is not None and state not in STATES:
+        raise BadRequest("state", f"must be one of {', '.join(STATES)}")
+    svc = services()
+    try:
+        report = status_report()
+        counts = report["outbox"]["counts"]
+        total = counts.get(state, 0) if state else sum(counts.values())
+        pages = max(1, -(-total // OUTBOX_PAGE_ROWS))
+        page = min(int(raw_page), pages)
+        rows = svc.outbox.page(state, limit=OUTBOX_PAGE_ROWS, offset=(page - 1) * OUTBOX_PAGE_ROWS)
+    except OutboxError as exc:
+        return store_failed(exc)
+    events = svc.events.since(0, 1000)[-LOG_ROWS:]
+    for event in events:
+        event["at"] = iso(event["at"])
+    audit = svc.audit.recent(0, LOG_ROWS)
+    for entry in audit:
+        entry["at"] = iso(entry["at"])
+    return jsonify({"status": report, "service": report["service"],
+                    "outbox": {"rows": [record_row(r) for r in rows], "page": page, "pages": pages, "total": total,
+                               "state": state, "per_page": OUTBOX_PAGE_ROWS},
+                    "events": events, "audit": audit})
+
 
 @bp.get("/api/v1/service")
 @require("operator")

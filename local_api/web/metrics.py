@@ -6,11 +6,19 @@ elsewhere (outbox depth, platform reachability, heartbeat age, free disk, the ki
 and sessions) are read at scrape time by a custom collector, so they can never go stale.
 
 The fleet's alert rules and dashboard (``deploy/prometheus/``, ``deploy/grafana/``) use these
-names; ``tests/ops/test_metrics_fleet.py`` checks each one a rule uses is really exposed.
+names; ``tests/ops/test_metrics_fleet.py`` checks each one a rule uses is really exposed. The terminal's
+``kiosk_id``, ``station`` and ``district`` are put on every series by Prometheus, as target labels from
+the fleet inventory (``kiosk fleet targets``). No ``*_created`` series.
 
 | metric | labels | meaning |
 |---|---|---|
-| ``kiosk_gateway_info`` | kiosk_id, place, version | always 1; joins a terminal's id onto alerts |
+| ``kiosk_gateway_info`` | kiosk_id, place, version, catalog_version, settings_version | always 1: the terminal's software, catalog and settings versions (``local_api/ops/fleet_state.py``) |
+| ``kiosk_gateway_in_service`` / ``_service_changed_timestamp_seconds`` | | 1 in service, 0 out; when the switch was last set (the gateway's start when never) |
+| ``kiosk_gateway_clock_offset_seconds`` | | the platform's clock minus this terminal's (from its last answer's ``Date``; absent before one) |
+| ``kiosk_gateway_last_session_timestamp_seconds`` | | the last resident session the app reported (the gateway's start when none since) |
+| ``kiosk_gateway_auth_failures_total`` | | failed token checks |
+| ``process_*``, ``python_info`` | | prometheus_client's process and platform collectors (``process_start_time_seconds``: restart loops) |
+| ``kiosk_catalog_info`` | version | always 1; the signed catalog bundle served (``packaged``: none) |
 | ``kiosk_gateway_device_state`` | device, state | 1 for the state the app last reported, 0 for the other five; one device per configured id_reader, printer, ssc_reader, camera, document_camera, qr_camera |
 | ``kiosk_gateway_printer_paper`` | device, level | 1 for the paper level (ok, low, out, unknown), 0 for the others |
 | ``kiosk_gateway_device_operations_total`` / ``_errors_total`` | device | the device's counters since the app started |
@@ -39,10 +47,18 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -52,6 +68,8 @@ from local_api.ops.audit import AuditLog
 from local_api.ops.device_settings import LocalDeviceSettings
 from local_api.ops.events import KioskPresence
 from local_api.ops.fleet import SessionTally, device_families
+from local_api.ops.fleet_state import FleetState
+from local_api.ops.service_mode import ServiceSwitch
 from local_api.outbox.forwarder import Forwarder
 from local_api.outbox.payments import PaymentLedger
 from local_api.outbox.store import Outbox
@@ -60,6 +78,9 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MB = 1024 * 1024
+
+# No ``*_created`` series: a counter's creation time doubles the fleet's series count and no rule reads it.
+disable_created_metrics()
 
 
 class _CertFileExpiry:
@@ -96,6 +117,9 @@ class _StateCollector(Collector):
         self._presence = presence
         self._sessions = sessions
         self.audit: AuditLog | None = None
+        self.switch: ServiceSwitch | None = None
+        self.fleet: FleetState | None = None
+        self.started_at = time.time()
         self._certs = _CertFileExpiry()
         self._data = settings.data_path  # resolved once
         # Read at scrape time: a technician's kiosk.local.toml (or one edited by hand) counts at once.
@@ -103,10 +127,15 @@ class _StateCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         settings = self._settings
-        info = GaugeMetricFamily("kiosk_gateway_info", "This terminal: kiosk id, place and software version",
-                                 labels=["kiosk_id", "place", "version"])
-        info.add_metric([settings.kiosk.id, settings.kiosk.place, self._version], 1.0)
+        fleet = self.fleet
+        info = GaugeMetricFamily("kiosk_gateway_info", "This terminal: kiosk id, place, software, catalog and "
+                                 "settings versions", labels=["kiosk_id", "place", "version", "catalog_version",
+                                                              "settings_version"])
+        info.add_metric([settings.kiosk.id, settings.kiosk.place, self._version,
+                         fleet.catalog_version if fleet else "unknown",
+                         fleet.settings_version() if fleet else "unknown"], 1.0)
         yield info
+        yield from self._fleet_families()
         yield GaugeMetricFamily("kiosk_gateway_disk_min_free_bytes",
                                 "Free space the data folder must keep (gateway.min_free_mb); below it new "
                                 "submissions are refused", value=settings.gateway.min_free_mb * MB)
@@ -158,6 +187,23 @@ class _StateCollector(Collector):
                                    "Delivery attempts that failed for a passing reason")):
             yield CounterMetricFamily(f"kiosk_gateway_forwarder_{name}", text, value=value)
         yield from self._tls_and_audit()
+
+    def _fleet_families(self) -> Iterator[Metric]:
+        """In or out of service, the clock offset and the last session."""
+        if self.switch is not None:
+            view = self.switch.state()
+            yield GaugeMetricFamily("kiosk_gateway_in_service", "1 in service, 0 taken out of service by an operator "
+                                    "or technician", value=1.0 if view["in_service"] else 0.0)
+            yield GaugeMetricFamily("kiosk_gateway_service_changed_timestamp_seconds", "When the service switch was "
+                                    "last set (Unix time; the gateway's start when never)",
+                                    value=view["since"] or self.started_at)
+        if self.fleet is not None and self.fleet.clock_offset_s is not None:
+            yield GaugeMetricFamily("kiosk_gateway_clock_offset_seconds", "The platform's clock minus this "
+                                    "terminal's, from the Date of its last answer", value=self.fleet.clock_offset_s)
+        last = self._sessions.last_at
+        yield GaugeMetricFamily("kiosk_gateway_last_session_timestamp_seconds", "When the kiosk app last reported "
+                                "a new resident session (Unix time; the gateway's start when none since)",
+                                value=last if last is not None else self.started_at)
 
     def _tls_and_audit(self) -> Iterator[Metric]:
         settings = self._settings
@@ -212,6 +258,17 @@ class _StateCollector(Collector):
         yield oldest
 
 
+class _CatalogInfo(Collector):
+    def __init__(self, version: Callable[[], str]) -> None:
+        self._version = version
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily("kiosk_catalog_info", "The catalog this terminal serves: its signed bundle's "
+                                 "version, or packaged", labels=["version"])
+        info.add_metric([self._version()], 1.0)
+        yield info
+
+
 class GatewayMetrics:
     """The metrics of one app: counters the views bump and the scrape-time collector."""
 
@@ -239,10 +296,21 @@ class GatewayMetrics:
         self._state = _StateCollector(settings, version, outbox, forwarder, presence, self.sessions,
                                       payments)
         self.registry.register(self._state)
+        # process_start_time_seconds (restart loops), memory and file descriptors; python_info.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+
+    def watch_fleet(self, switch: ServiceSwitch, fleet: FleetState, started_at: float) -> None:
+        """Report the service switch, the versions, the clock offset and the last session too."""
+        self._state.switch, self._state.fleet, self._state.started_at = switch, fleet, started_at
 
     def watch_audit(self, audit: AuditLog) -> None:
         """Report the audit's size and oldest record too."""
         self._state.audit = audit
+
+    def watch_catalog(self, version: Callable[[], str]) -> None:
+        """Expose ``kiosk_catalog_info{version}`` (the signed catalog bundle this terminal serves)."""
+        self.registry.register(_CatalogInfo(version))
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this app's registry."""

@@ -9,9 +9,11 @@ services of their own.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app
 
@@ -21,6 +23,7 @@ from local_api.link.client import PlatformClient
 from local_api.ops.audit import AUDIT_FILE_NAME, AuditLog
 from local_api.ops.device_settings import LOCAL_SETTINGS_FILE_NAME, LocalDeviceSettings
 from local_api.ops.events import EventLog, KioskPresence
+from local_api.ops.fleet_state import FleetState
 from local_api.ops.screen_frame import ScreenFrame
 from local_api.ops.service_mode import SERVICE_FILE_NAME, ServiceSwitch
 from local_api.outbox.forwarder import Forwarder
@@ -56,6 +59,9 @@ class GatewayServices:
     """Operator and technician tokens; None: those doors answer 401 to everyone."""
     item_codes: frozenset[str] | None = None
     """The catalog's item codes; submissions for other codes are refused (None: not checked)."""
+    item_names: Callable[[], Mapping[str, str]] = dict
+    """The catalog's item names (简体) by code, for the operators' console, read on first use (empty: codes
+    are shown)."""
     events: EventLog = field(default_factory=EventLog)
     """What operators see happen (platform reachability, devices, switches, lock-outs)."""
     version: str = field(default_factory=_version)
@@ -65,6 +71,8 @@ class GatewayServices:
     """Payment orders and the fee items' submissions held until paid; None: fees cannot be paid here."""
     payment_watcher: PaymentWatcher | None = None
     """The thread that asks the payment platform about open orders (late payments, a crashed app)."""
+    catalog_state: Callable[[], dict[str, Any]] | None = None
+    """The catalog rollout's state (``version``, ``last_error``, ``last_checked``; kiosk/catalog/bundle_sync.py)."""
 
     data_path: Path = field(init=False)
     """``settings.data_path``, resolved once (it resolves the path on every read)."""
@@ -86,6 +94,8 @@ class GatewayServices:
     """The configured device settings plus a technician's local changes (``kiosk.local.toml``)."""
     screen: ScreenFrame = field(init=False)
     """The latest picture of the kiosk's screen (memory only)."""
+    fleet: FleetState = field(init=False)
+    """Catalog and settings versions, the platform's clock offset (``/api/v1/status``, ``/metrics``)."""
 
     def __post_init__(self) -> None:
         settings, data = self.settings, self.settings.data_path
@@ -105,9 +115,24 @@ class GatewayServices:
             if client is not None:
                 client.on_clock = self.audit.clock_heard
         self.metrics.watch_audit(self.audit)
+        self.metrics.watch_catalog(self.catalog_version)
         self.service_switch = ServiceSwitch(data / SERVICE_FILE_NAME)
         self.device_settings = LocalDeviceSettings(settings, data / LOCAL_SETTINGS_FILE_NAME)
         self.screen = ScreenFrame()
+        self.fleet = FleetState(settings, data / LOCAL_SETTINGS_FILE_NAME)
+        for client in (self.platform, self.proxy, self.forwarder.client):
+            if client is not None:
+                client.on_clock = self._clock_heard
+        self.fleet.bundle_version = self.catalog_version
+        self.metrics.watch_fleet(self.service_switch, self.fleet, self.started_at)
+
+    def _clock_heard(self, offset_s: float) -> None:
+        self.fleet.clock_heard(offset_s)
+        self.audit.clock_heard(offset_s)
+
+    def catalog_version(self) -> str:
+        """The catalog version this terminal serves: its active signed bundle's, or ``packaged``."""
+        return str(self.catalog_state().get("version", "packaged")) if self.catalog_state else "packaged"
 
     @property
     def online(self) -> PlatformClient:

@@ -74,6 +74,14 @@ def test_console_shows_health_devices_outbox_events_and_the_kiosk_screen(page: P
     expect(page.locator("#outbox-body")).to_contain_text(receipt)
     expect(page.locator("#outbox-body")).to_contain_text(parked)
     expect(page.locator("#outbox-body")).to_contain_text("rejected")
+    # Issue 22: the item's name, not its code; ages in words; pages; needs-attention says which rule and why.
+    expect(page.locator("#outbox-body")).to_contain_text("失业登记")
+    expect(page.locator("#outbox-body")).not_to_contain_text("rs-sydj")
+    expect(page.locator("#outbox-body")).to_contain_text("ago")
+    expect(page.locator("#outbox-page")).to_contain_text("Page 1 of 1")
+    expect(page.locator("#attention-list")).to_contain_text("printer: needs staff (缺纸 paper out)")
+    expect(page.locator("#attention-list")).to_contain_text("KioskDeviceNeedsStaff")
+    assert page.request.get("/favicon.ico").headers["content-type"].startswith("image/svg+xml")
     expect(page.locator("#events-body")).to_contain_text("printer: unknown → user_error")
     expect(page.locator("#audit-body")).to_contain_text("login [ok] operator")
     image = page.locator("#screen-img")
@@ -98,12 +106,14 @@ def test_out_of_service_switch_round_trip_reaches_the_kiosk_app(page: Page, rig:
     log_in(page, "/console", operator)
     expect(page.locator("#service-state")).to_contain_text("服务中")
     page.fill("#service-message", "打印机维修中，请到3号窗口办理")
-    page.click("#service-off")
+    expect(page.locator("#service-toggle")).to_have_text("暂停服务 Take out of service")  # one button: what it does now
+    page.click("#service-toggle")
     expect(page.locator("#service-state")).to_contain_text("已暂停服务")
+    expect(page.locator("#service-toggle")).to_have_text("恢复服务 Put back in service")
     expect(page.locator("#service-result")).to_contain_text("Taken out of service")
     service = beat(rig)["service"]
     assert service["in_service"] is False and service["message"] == "打印机维修中，请到3号窗口办理"
-    page.click("#service-on")
+    page.click("#service-toggle")
     expect(page.locator("#service-state")).to_contain_text("服务中 In service")
     assert beat(rig)["service"]["in_service"] is True
     expect(page.locator("#audit-body")).to_contain_text("service_switch [ok] operator")
@@ -128,3 +138,20 @@ def test_an_unplugged_camera_shows_in_the_console_by_name_with_the_reason(page: 
     expect(page.locator("#devices-body tr[data-device=document_camera]")).to_contain_text("正常")
     expect(page.locator("#health-summary")).to_contain_text("需要处理")
     expect(page.locator("#events-body")).to_contain_text("camera: online → no_device (camera camera 0 went away")
+
+
+def test_paper_low_shows_at_a_glance_with_the_rule_and_what_to_do(page: Page, rig: Rig) -> None:
+    """Issue 22: paper low used to leave the pill 正常 and the printer row green."""
+    _, operator = tokens(rig)
+    online = {"state": "online", "operations": 9, "errors": 0, "last_error": None}
+    rig.client.heartbeat("home", {"id_reader": dict(online, name="id_reader", detail={}),
+                                  "printer": dict(online, name="printer", detail={"paper": "low"})})
+    log_in(page, "/console", operator)
+    expect(page.locator("#health-summary")).to_contain_text("需要处理 Needs attention (1)")
+    expect(page.locator("#attention-list")).to_contain_text("printer: paper low")
+    expect(page.locator("#attention-list")).to_contain_text("Replace the roll at the next visit")
+    expect(page.locator("#attention-list")).to_contain_text("KioskPaperLow")
+    expect(page.locator("#health-list")).to_contain_text("纸张将尽 paper low")
+    row = page.locator("#devices-body tr[data-device=printer]")
+    expect(row).to_contain_text("纸张将尽 paper low")
+    assert "paper-low" in (row.get_attribute("class") or "")

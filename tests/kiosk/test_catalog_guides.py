@@ -16,10 +16,19 @@ import pytest
 
 from devices.printer import ReceiptPrinter, VirtualPrinter, render_escpos, stream_to_text
 from kiosk import flow
+from kiosk.catalog.bundle import (
+    BundleError,
+    BundleStore,
+    build_bundle,
+    catalog_files,
+    read_bundle,
+    sign_bundle,
+)
 from kiosk.catalog.guide import PHRASES, SECTION_KEYS, guide_title, item_guide
 from kiosk.catalog.loading import Catalog, CatalogError
 from kiosk.catalog.model import convert_traditional
 from kiosk.catalog.traditional import derived_texts
+from kiosk.crypto import SigningKey
 from kiosk.flow.model import PrintReceipt
 from kiosk.terminal.receipts import slip_layout
 
@@ -249,3 +258,18 @@ def test_the_guides_texts_are_in_the_cached_traditional_table(catalog):
     office = catalog.departments["yb"].office
     assert {guide.description.zh_CN, guide.conditions.zh_CN, guide.differs_from[0].note.zh_CN,
             office.hours.zh_CN, office.legal_basis.zh_CN} <= texts
+
+
+def test_a_signed_catalog_bundle_carries_the_guides(tmp_path):
+    """A catalog published as a signed bundle (kiosk/catalog/bundle.py) keeps its 办事指南 on the terminal, and
+    a bundle whose guide is broken is refused like any invalid catalog."""
+    key = SigningKey.generate("intl")
+    files = catalog_files(None)
+    assert "guides/yb.toml" in files and "yb.toml" in files
+    store = BundleStore(tmp_path)
+    installed = store.install(read_bundle(sign_bundle(build_bundle(files, "2026.12.9"), key), [key.public]))
+    assert all(i.guide is not None for i in installed.items) and len(installed) == 301
+    broken = dict(files, **{"guides/yb.toml": files["guides/yb.toml"].replace(b"[items.yb-cbpz]", b"[items.yb-x]")})
+    with pytest.raises(BundleError):
+        store.install(read_bundle(sign_bundle(build_bundle(broken, "2026.12.10"), key), [key.public]))
+    assert store.version() == "2026.12.9"

@@ -102,8 +102,11 @@ def test_device_states_and_paper_level_are_exposed_one_gauge_per_state(terminal:
     assert value(s, "kiosk_gateway_device_errors_total", device="camera") == 2.0
     assert 0.0 <= value(s, "kiosk_gateway_heartbeat_age_seconds") < 60.0
     assert value(s, "kiosk_gateway_heartbeat_stale_seconds") == 30.0
+    svc = terminal.gateway.services
     assert value(s, "kiosk_gateway_info", kiosk_id="HC-FLEET-001", place=terminal.settings.kiosk.place,
-                 version=terminal.gateway.services.version) == 1.0
+                 version=svc.version, catalog_version=svc.fleet.catalog_version,
+                 settings_version=svc.fleet.settings_version()) == 1.0
+    assert svc.fleet.catalog_version.startswith("sha256:")
 
     # The paper is replaced: the next heartbeat moves the 1 from "out" to "ok".
     fixed = json.loads(json.dumps(HEARTBEAT))
@@ -173,7 +176,9 @@ def test_every_metric_the_alert_rules_and_dashboard_use_is_exposed(terminal: Ter
     terminal.door.send("POST", "/api/v1/submissions", json={
         "kind": "application", "item_code": "rs-sydj", "applicant": CITIZEN, "form": {}})
     # A certificate's expiry has a sample only with TLS set up: tests/security/test_platform_tls.py reads it.
-    exposed = {name for name, _ in terminal.samples()} | {"kiosk_gateway_tls_cert_not_after_seconds"}
+    # The clock offset only once the platform answered with a date: tests/ops/test_fleet.py reads it.
+    exposed = {name for name, _ in terminal.samples()} | {"kiosk_gateway_tls_cert_not_after_seconds",
+                                                          "kiosk_gateway_clock_offset_seconds"}
     used = _names_in(RULES.read_text(encoding="utf-8"))
     assert len(used) >= 10, "the rules name fewer metrics than expected: is the file the right one?"
     assert used - exposed == set(), f"alert rules use metrics the gateway does not expose: {used - exposed}"
@@ -181,3 +186,34 @@ def test_every_metric_the_alert_rules_and_dashboard_use_is_exposed(terminal: Ter
         panels = _names_in(DASHBOARD.read_text(encoding="utf-8"))
         # Histograms are used through their _bucket/_sum/_count samples.
         assert panels - exposed == set(), f"dashboard uses metrics the gateway does not expose: {panels - exposed}"
+
+
+def test_a_fleet_sees_service_paper_versions_and_why_in_status_and_metrics(terminal: Terminal) -> None:
+    """Issue 22: out of service, paper, every device, versions, last session — in /api/v1/status and /metrics;
+    process metrics for restart loops; no ``_created`` series."""
+    auth = {"Authorization": f"Bearer {terminal.token}"}
+    assert terminal.heartbeat(HEARTBEAT).status_code == 200
+    s = terminal.samples()
+    assert value(s, "kiosk_gateway_in_service") == 1.0
+    assert value(s, "process_start_time_seconds") > 0
+    assert not [name for name, _ in s if name.endswith("_created")]
+    last = value(s, "kiosk_gateway_last_session_timestamp_seconds")
+    assert last is not None and last > 1.7e9
+
+    switched = requests.post(terminal.url + "/api/v1/service", headers=auth, timeout=10,
+                             json={"in_service": False, "message": "维护中"})
+    assert switched.status_code == 200, switched.text
+    s = terminal.samples()
+    assert value(s, "kiosk_gateway_in_service") == 0.0
+    status = requests.get(terminal.url + "/api/v1/status", headers=auth, timeout=10).json()
+    assert status["service"]["in_service"] is False and status["service"]["message"] == "维护中"
+    assert status["paper"] == {"printer": "out"}
+    assert set(status["devices"]) == {"id_reader", "printer", "camera"}
+    assert status["versions"]["catalog"].startswith("sha256:")
+    assert status["versions"]["software"] == terminal.gateway.services.version
+    assert status["last_session_at"] is not None
+    rules = {(f["rule"], f["device"]) for f in status["attention"]}
+    assert ("KioskPaperOut", "printer") in rules  # paper out says so, by name, at a glance
+    assert ("KioskDeviceDown", "camera") in rules  # cameras are not invisible
+    assert ("KioskOutOfServiceTooLong", None) in rules
+    assert status["attention"][0]["severity"] == "page"

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
-INSTALLED_KIOSK = "/opt/kiosk/.venv/bin/kiosk"
+INSTALLED_KIOSK = "/opt/kiosk/current/bin/kiosk"  # the release deploy/update.sh switched to
 
 
 def unit(name: str) -> configparser.ConfigParser:

@@ -127,11 +127,41 @@ def every_screen_view(language: str) -> dict[str, View]:
         flow.ProgressAnswered("HC-DEMO-001-20261121-000001", {"status": "accepted", "status_text": "已受理",
                                                               "steps": [{"text": "已接收", "at": "2026-11-21T10:00"}]}),
         flow.Tapped("home"))
+    for event in bundle_walk(k, "birth"):  # 一件事: its intro, review and result (kiosk/flow/bundle.py)
+        see(event)
     for name in ("attract", "thanks", "timeout"):
         views.setdefault(name, replace(k.view(), screen=name))
     # A passing banner (notice_key) overlays the screen for a few seconds; it is checked on its own below.
     return {name: replace(view, elder=True, notice_key="") for name, view in views.items()}
 
+
+
+def bundle_walk(k, code):
+    """The events of a bundle journey from home to its result, one item refused by the gateway."""
+    k.handle(flow.Tapped("home"))
+    yield from (flow.CardRead(sample_cards()[0]), flow.Tapped("browse:themes"), flow.Tapped(f"bundle:{code}"),
+                flow.Tapped("start"), flow.Tapped("consent"), flow.FaceCaptured(b"\xff\xd8face", True),
+                flow.IdentityChecked(True))
+    for f in k.session.item.fields:
+        if f.type == "choice" and not f.prefill:
+            yield flow.Tapped(f"choice:{f.key}:{f.choices[0].value}")
+        elif not f.prefill:
+            yield flow.Tapped(f"field:{f.key}")
+            yield flow.TextEntered({"citizen_id": "11010519491231002X", "mobile": "13950000000",
+                                    "bank_account": "6222020200112233", "date": "2024-01-15",
+                                    "social_credit_code": "91350100M000100Y43"}.get(f.type, "1"))
+    yield flow.Tapped("next")
+    for i in range(len(k.session.item.materials)):
+        yield flow.PageCaptured(i, b"x", 10, 10)
+    yield flow.Tapped("next")
+    yield flow.Tapped("submit")
+    serial = 0
+    while k.screen is flow.Screen.WORKING:
+        serial += 1
+        yield flow.ServiceFailed("error_not_stored") if serial == 2 else \
+            flow.SubmissionAccepted(f"HC-DEMO-001-20261121-{serial:06d}")
+    while k.screen is flow.Screen.PRINTING:
+        yield flow.PrintFinished(k.session.print_job, True)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

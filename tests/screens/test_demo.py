@@ -149,3 +149,17 @@ def test_the_thanks_screen_keeps_the_sessions_language(tmp_path: Path, language:
     assert summary["seen"]["thanks_language"] == language
     assert table.text(language, "thanks_hint") in said and table.text(language, "thanks_title") in said
     assert table.text("zh_CN", "thanks_hint") not in said and said != table.text("zh_CN", "thanks_title")
+
+
+def test_bundle_birth_journey_is_one_identity_one_form_and_one_receipt_with_every_item(tmp_path: Path):
+    """出生一件事 (kiosk demo --journey bundle_birth): every item received with its own number."""
+    summary = run_journey_subprocess(tmp_path, "bundle_birth")
+    seen = summary["seen"]
+    assert seen["items"] == ["wj-sydj", "ga-csdj", "yb-xsecb", "rs-sbkbl", "yb-syfy"]
+    assert set(seen["states"].values()) == {"accepted"} and summary["printed"] and seen["face_verified"]
+    assert summary["receipt_no"] in seen["receipts"].values() and summary["platform_holds_receipt"]
+    assert len(set(seen["receipts"].values())) == 5
+    assert len(seen["fields_asked"]) == len(set(seen["fields_asked"]))
+    screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
+    assert screens.count("consent") == 1 and screens.count("form") == 1  # identity once, one form
+    assert {"bundle", "bundle_review", "bundle_result"} <= set(screens)
