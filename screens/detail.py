@@ -1,52 +1,111 @@
-"""Item detail: what it is, what to bring, how long, what it costs, which identity — and 办理."""
+"""Item detail: its 办事指南 in readable sections (paged where long) — and 办理 / 打印办事指南.
+
+The screen is three parts, drawn in this order (the order audio mode reads them):
+
+1. the heading: the department and the kind of item;
+2. the guide's band (screens/paging.py): one entry per paragraph (a section's first under its heading), from the
+   view's ``item_guide`` (kiosk/catalog/guide.py: 事项说明, 易混事项, 申请条件, 申请材料, 办理地点和时间,
+   收费标准, 办理时限, 设定依据, 进度查询), 上一页 / 下一页 under it when it does not fit;
+3. the action: 办理 (打印办事指南 for a guide item; 查询办理情况 for a 免申即办 item), or why it cannot be
+   done here now.
+
+:func:`entries` is the list the band shows; a block of another kind (a notice above the guide) is one
+more :class:`Entry` put in front of it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kiosk.flow.views import View
-from screens import theme
-from screens.chrome import Text, footer
-from screens.messages import message_box
+from screens import paging, theme
+from screens.chrome import FOOTER_TOP, Text, footer
 from screens.widgets import Button, Canvas
+
+ACTION_TOP = 1560  # design px: the 办理 button, above the footer
+BAND_TOP_GAP = 20
+TEXT_X, TEXT_W = 60, 960
+PARAGRAPH_X, PARAGRAPH_W = 80, 940
+HEADING_GAP = 6
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of the guide's band: a paragraph, under its section's heading when it is the first one (so
+    a heading never ends a page alone)."""
+
+    text: str
+    heading: str = ""
+    colour: tuple[int, int, int] = theme.TEXT
+
+
+def entries(view: View, t: Text | None = None) -> list[Entry]:
+    """The band's entries: each section's paragraphs, the first one with the section's heading — after
+    免申即办's notes when ``t`` is given (no application for this item; what this one sets going)."""
+    out: list[Entry] = []
+    if t is not None and view.item_exempt:
+        out.append(Entry(t("detail_exempt_hint"), heading=t("detail_exempt"), colour=theme.SUCCESS))
+    if t is not None and view.item_follow_ups:
+        items = "、".join(view.item_follow_ups) if view.language != "en" else "; ".join(view.item_follow_ups)
+        out.append(Entry(t("detail_follow_ups", items=items), colour=theme.SUCCESS))
+    for _key, title, lines in view.item_guide:
+        out += [Entry(line, heading=title if i == 0 else "") for i, line in enumerate(lines)]
+    return out
+
+
+def _height(c: Canvas, entry: Entry) -> float:
+    above = c.text_height(entry.heading, 36, width=TEXT_W, bold=True) + HEADING_GAP if entry.heading else 0.0
+    return above + c.text_height(entry.text, 34, width=PARAGRAPH_W)
+
+
+def _draw_entry(c: Canvas, entry: Entry, y: float) -> list[Button]:
+    if entry.heading:
+        y = c.text(entry.heading, y, 36, bold=True, colour=theme.HEADER, x=TEXT_X, width=TEXT_W) + HEADING_GAP
+    c.text(entry.text, y, 34, colour=entry.colour, x=PARAGRAPH_X, width=PARAGRAPH_W)
+    return []
+
+
+def _heading(c: Canvas, view: View, t: Text) -> float:
+    c.header(view.item_name)
+    return c.text(f"{view.item_department} · {t('kind_' + (view.item_kind or 'guide'))}", 185, 34,
+                  colour=theme.MUTED)
+
+
+def _guide(c: Canvas, view: View, t: Text, top: float, bottom: float) -> list[Button]:
+    shown = entries(view, t)
+    pager_y = bottom - paging.pager_height(bool(view.elder))
+    heights = [_height(c, e) for e in shown]
+    band = paging.Band(c, top, pager_y - 15, heights, gap=16)
+    buttons = band.draw(lambda i, y: _draw_entry(c, shown[i], y))
+    return buttons + paging.pager(c, t, band.scrolled, pager_y)
+
+
+def _action_top(c: Canvas, view: View, t: Text) -> float:
+    """Where the action part starts: the 办理 button's place, or higher for a reason and its way out."""
+    reason = view.item_unavailable
+    if not reason:
+        return ACTION_TOP
+    height = c.text_height(t(reason), 34, width=TEXT_W, bold=True) + 8 + c.text_height(t(reason + "_alt"), 32,
+                                                                                      width=TEXT_W)
+    return min(ACTION_TOP, FOOTER_TOP - 30 - height)
+
+
+def _action(c: Canvas, view: View, t: Text, top: float) -> list[Button]:
+    reason = view.item_unavailable
+    if reason:
+        y = c.text(t(reason), top, 34, bold=True, colour=theme.WARNING, x=TEXT_X, width=TEXT_W)
+        c.text(t(reason + "_alt"), y + 8, 32, x=TEXT_X, width=TEXT_W)
+        return []
+    if view.item_exempt:  # 免申即办: no application; its status (and decision) instead
+        return [c.button(t("detail_exempt_status"), "exempt:status", (140, top, 800, 160), size=56)]
+    label = t("detail_print_guide") if view.item_kind == "guide" else t("detail_begin")
+    return [c.button(label, "begin", (140, top, 800, 160), size=56)]
 
 
 def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     c.fill()
-    c.header(view.item_name)
-    y = c.text(f"{view.item_department} · {t('kind_' + (view.item_kind or 'guide'))}", 185, 34,
-               colour=theme.MUTED)
-    if view.item_summary:
-        y = c.text(view.item_summary, y + 10, 36, x=60, width=960)
-    elder = view.elder
-    rows = [(t("detail_days"), t("detail_instant") if view.item_instant or not view.item_days
-             else t("detail_days_value_one") if view.item_days == 1 else t("detail_days_value", days=view.item_days)),
-            (t("detail_fee"), t("detail_free") if view.item_fee in ("0", "0.00", "")
-             else f"¥{view.item_fee}"),
-            (t("detail_identity"), " / ".join(t("id_" + i) for i in view.item_identity))]
-    for label, value in rows:
-        below = c.text(label, y + 20, 32, colour=theme.MUTED, x=60, width=300)
-        # Elder mode's larger text has no room for two columns: the value goes under its label.
-        y = c.text(value, below + 4 if elder else y + 20, 36, x=360 if not elder else 60,
-                   width=660 if not elder else 960)
-    materials = view.item_materials
-    if materials:
-        y = c.text(t("detail_materials"), y + 30, 34, colour=theme.MUTED, x=60, width=960)
-        for m in materials[: 4 if elder else 8]:
-            y = c.text(f"· {m}", y + 6, 34, x=80, width=940)
-    buttons: list[Button] = []
-    if view.item_follow_ups:  # 免申即办: what this item sets going without a new application
-        y = c.text(t("detail_follow_ups", items="、".join(view.item_follow_ups) if view.language != "en"
-                     else "; ".join(view.item_follow_ups)), y + 24, 34, colour=theme.SUCCESS, x=60, width=960)
-    if view.item_exempt:  # 免申即办: no application; its status (and decision) instead
-        y = message_box(c, t("detail_exempt"), "success", max(y + 30, 1000))
-        c.text(t("detail_exempt_hint"), y + 10, 34, width=900)
-        if not view.item_unavailable:
-            buttons.append(c.button(t("detail_exempt_status"), "exempt:status", (140, 1520, 800, 180), size=56))
-        return buttons + footer(c, t, back=True)
-    reason = view.item_unavailable
-    if reason:
-        y = message_box(c, t(reason), "warning", max(y + 30, 1240))
-        c.text(t(reason + "_alt"), y + 10, 34, width=900)
-    else:
-        label = t("detail_print_guide") if view.item_kind == "guide" else t("detail_begin")
-        buttons.append(c.button(label, "begin", (140, 1520, 800, 180), size=56))
+    top = _heading(c, view, t) + BAND_TOP_GAP
+    action_top = _action_top(c, view, t)
+    buttons = _guide(c, view, t, top, action_top - 20)
+    buttons += _action(c, view, t, action_top)
     return buttons + footer(c, t, back=True)

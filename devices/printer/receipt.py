@@ -185,10 +185,11 @@ def layout_items(layout: ReceiptLayout, paper_mm: int = 80) -> list[PaperItem]:
             items.extend(PaperItem("line", ln) for ln in _row_lines(key, value, key_cols, columns, colon))
     items.append(rule)
     # The number a resident reads out or types: its Latin letters and digits printed bold and double
-    # height (the printer's 12-dot Font A is narrow), on a line of its own under the label.
-    items.append(PaperItem("line", labels["tracking_no"].rstrip("：: ") + colon.rstrip()))
-    for ln in wrap(layout.tracking_no, columns):
-        items.append(PaperItem("line", ln, "center", True, 1, 2))
+    # height (the printer's 12-dot Font A is narrow), on a line of its own under the label. A sheet that
+    # is no case (a printed guide) has none: "" leaves the block out.
+    if layout.tracking_no:
+        items.append(PaperItem("line", labels["tracking_no"].rstrip("：: ") + colon.rstrip()))
+        items.extend(PaperItem("line", ln, "center", True, 1, 2) for ln in wrap(layout.tracking_no, columns))
     if layout.verification_code:
         items.extend(PaperItem("line", ln) for ln in
                      _row_lines(labels["verification_code"], layout.verification_code, None, columns, colon))
@@ -205,7 +206,8 @@ def layout_items(layout: ReceiptLayout, paper_mm: int = 80) -> list[PaperItem]:
             items.append(PaperItem("qr", align="center", qr_data=url,
                                    qr_module=RATING_QR_MODULE.get(paper_mm, 5), qr_error="M"))
             text(labels[label], "center")
-    items.append(rule)
+    if items[-1] is not rule:  # a sheet with no number and no codes (a guide) has one rule, not two
+        items.append(rule)
     if layout.rating_prompt:
         text(layout.rating_prompt, "center")
     for key in ("kiosk_id", "place"):

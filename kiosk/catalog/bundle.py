@@ -6,7 +6,7 @@ A bundle is a gzip'd tar with
   {"mz.toml": {"sha256": …, "size": …}, …}}``
 - ``manifest.sig``: ``{"algorithm": "Ed25519", "key": <public key, base64>, "signature": <base64>}``,
   the publisher's signature over the manifest's exact bytes
-- ``catalog/<name>.toml``: the files the manifest lists, nothing else.
+- ``catalog/<name>.toml`` and ``catalog/guides/<dept>.toml``: the files the manifest lists, nothing else.
 
 Publishers make one with ``kiosk catalog bundle build`` and ``… sign``; a gateway reads one with
 :func:`read_bundle`, which checks that it is a whole tar, that the manifest is signed by a key of
@@ -54,7 +54,8 @@ MAX_BUNDLE_BYTES = 8 * 1024 * 1024
 MAX_FILES = 200
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024  # a gzip bomb stops here, before its bytes are read
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\.toml$")
+_NAME = re.compile(r"^(guides/)?[a-z0-9][a-z0-9_-]{0,63}\.toml$")
+"""A catalog file's name in a bundle: a top-level file, or a department's guide (``guides/<dept>.toml``)."""
 STORE_FOLDER = "catalog"
 ACTIVE_FILE = "active.json"
 KEEP_VERSIONS = 4
@@ -103,9 +104,15 @@ def catalog_files(folder: Path | None) -> dict[str, bytes]:
         from importlib import resources
 
         packaged = resources.files("config").joinpath("catalog")
-        return {e.name: e.read_bytes() for e in sorted(packaged.iterdir(), key=lambda e: e.name)
-                if e.name.endswith(".toml")}
-    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.toml"))}
+        files = {e.name: e.read_bytes() for e in sorted(packaged.iterdir(), key=lambda e: e.name)
+                 if e.name.endswith(".toml")}
+        guides = packaged.joinpath("guides")
+        if guides.is_dir():  # the items' 办事指南 (kiosk/catalog/guide.py) travel with them
+            files |= {f"guides/{e.name}": e.read_bytes() for e in sorted(guides.iterdir(), key=lambda e: e.name)
+                      if e.name.endswith(".toml")}
+        return files
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.toml"))} | \
+        {f"guides/{p.name}": p.read_bytes() for p in sorted(folder.glob("guides/*.toml"))}
 
 
 def build_bundle(files: dict[str, bytes], version: str, *, created: str | None = None) -> bytes:
@@ -287,6 +294,7 @@ class BundleStore:
             staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=self.root))
             try:
                 for name, body in bundle.files.items():
+                    (staging / name).parent.mkdir(exist_ok=True)  # guides/ (the names are checked: _NAME)
                     (staging / name).write_bytes(body)
                 (staging / MANIFEST).write_bytes(bundle.manifest)
                 catalog = _load_checked(staging, bundle.version)

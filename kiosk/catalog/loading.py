@@ -32,12 +32,14 @@ from kiosk.catalog.model import (
     CatalogProblem,
     Department,
     FormField,
+    Guide,
     LocalizedText,
+    Office,
     ServiceItem,
     Theme,
 )
 from kiosk.catalog.packed import cache_dir, write_bytes
-from kiosk.catalog.rules import check_catalog
+from kiosk.catalog.rules import check_catalog, check_guides
 
 if TYPE_CHECKING:
     from kiosk.catalog.search import BundleHit, CatalogSearch, SearchHit
@@ -46,6 +48,9 @@ if TYPE_CHECKING:
 __all__ = ["Catalog", "CatalogError", "CatalogProblem", "LocalizedText", "ServiceItem"]
 
 _TOP_LEVEL = {"department", "items", "fields", "themes", "bundles"}
+_GUIDE_TOP_LEVEL = {"department", "office", "items"}
+GUIDES = "guides"
+"""The catalog's sub-folder of guide files: one per department, ``<dept>.toml``."""
 
 
 log = logging.getLogger(__name__)
@@ -104,6 +109,20 @@ def _files(path: Path | None) -> Iterator[tuple[str, str]]:
     paths = sorted(path.glob("*.toml")) if path.is_dir() else [path]
     for p in paths:
         yield str(p), p.read_text(encoding="utf-8")
+
+
+def _guide_files(path: Path | None) -> tuple[bool, list[tuple[str, str]]]:
+    """Whether the catalog has a guides folder, and (display name, text) of each guide file in it."""
+    if path is None:
+        folder: Traversable = resources.files("config").joinpath("catalog").joinpath(GUIDES)
+        if not folder.is_dir():
+            return False, []
+        entries = sorted((e for e in folder.iterdir() if e.name.endswith(".toml")), key=lambda e: e.name)
+        return True, [(f"config/catalog/{GUIDES}/{e.name}", e.read_text(encoding="utf-8")) for e in entries]
+    folder_path = (path if path.is_dir() else path.parent) / GUIDES
+    if not path.is_dir() or not folder_path.is_dir():
+        return False, []
+    return True, [(str(p), p.read_text(encoding="utf-8")) for p in sorted(folder_path.glob("*.toml"))]
 
 
 class Catalog:
@@ -221,10 +240,12 @@ class Catalog:
         }
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> Catalog:
+    def load(cls, path: Path | str | None = None, *, require_guides: bool = False) -> Catalog:
         """Read and check the catalog: the packaged ``config/catalog/`` folder when ``path`` is
         None, else a folder of TOML files or one file. Raises :class:`CatalogError` naming every
-        problem (file, code, field)."""
+        problem (file, code, field). A catalog with a ``guides/`` folder (the packaged one) needs a
+        complete guide for every item; ``require_guides`` (``kiosk catalog validate``) needs one even
+        when the folder is missing."""
         path = Path(path) if path is not None else None
         source = str(path) if path else "config/catalog (packaged)"
         if path is not None and not path.exists():
@@ -232,10 +253,18 @@ class Catalog:
         problems: list[CatalogProblem] = []
         parsed: list[tuple[str, dict[str, Any]]] = []
         toml = ParsedToml()
+        guides: list[tuple[str, dict[str, Any]]] = []
+        has_guides = False
         try:
             for name, text in _files(path):
                 try:
                     parsed.append((name, toml.loads(text)))
+                except tomllib.TOMLDecodeError as exc:
+                    problems.append(CatalogProblem(name, "", "", f"not valid TOML: {exc}"))
+            has_guides, guide_texts = _guide_files(path)
+            for name, text in guide_texts:
+                try:
+                    guides.append((name, toml.loads(text)))
                 except tomllib.TOMLDecodeError as exc:
                     problems.append(CatalogProblem(name, "", "", f"not valid TOML: {exc}"))
         except (OSError, UnicodeDecodeError) as exc:
@@ -246,10 +275,16 @@ class Catalog:
         parts = _Parts()
         for name, raw in parsed:
             parts.add_file(name, raw, problems)
+        for name, raw in guides:
+            parts.add_guides(name, raw, problems)
         parts.build_items(problems)
         problems += _check_search_words(parts)
         problems += check_catalog(parts.items, parts.departments, parts.themes, parts.bundles,
                                   parts.item_files, parts.bundle_files)
+        if has_guides or require_guides:
+            guide_folder = f"{path if path is not None and path.is_dir() else 'config/catalog'}/{GUIDES}"
+            declared = {str(entry.get("code", "")) for _, _, entry in parts.raw_items}
+            problems += check_guides(parts.items, parts.departments, parts.guide_files, guide_folder, declared)
         if problems:
             raise CatalogError(problems)
         return cls(parts.items, departments=parts.departments, themes=parts.themes,
@@ -321,7 +356,41 @@ class _Parts:
         self.items: list[ServiceItem] = []
         self.item_files: dict[str, str] = {}
         self.bundle_files: dict[str, str] = {}
-        self._raw_items: list[tuple[str, Department, dict[str, Any]]] = []
+        self.raw_items: list[tuple[str, Department, dict[str, Any]]] = []
+        self.guide_files: dict[str, str] = {}
+        """Item code → the guide file that gave its guide (codes of unknown items included)."""
+        self._guides: dict[str, Guide] = {}
+
+    def add_guides(self, name: str, raw: dict[str, Any], problems: list[CatalogProblem]) -> None:
+        """A guide file: ``department = "<code>"``, its ``[office]`` and ``[items.<code>]`` guides."""
+        for key in raw:
+            if key not in _GUIDE_TOP_LEVEL:
+                problems.append(CatalogProblem(name, "", key, "unknown table; expected one of "
+                                               + ", ".join(sorted(_GUIDE_TOP_LEVEL))))
+        code = raw.get("department")
+        department = self.departments.get(code) if isinstance(code, str) else None
+        if department is None:
+            problems.append(CatalogProblem(name, "", "department", f"names no known department ({code!r}); "
+                                           "write department = \"<code>\" of a department file"))
+        elif "office" in raw:
+            office = _validate(Office, raw["office"], name, "office", problems)
+            if office is not None:
+                if department.office is not None:
+                    problems.append(CatalogProblem(name, "office", "", f"{code!r} has an office in two files"))
+                self.departments[department.code] = department.model_copy(update={"office": office})
+        entries = raw.get("items", {})
+        if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+            problems.append(CatalogProblem(name, "", "items", "must be tables keyed by item code ([items.<code>])"))
+            return
+        for item_code, entry in entries.items():
+            if item_code in self.guide_files:
+                problems.append(CatalogProblem(name, item_code, "", f"a second guide (also in "
+                                               f"{self.guide_files[item_code]})"))
+                continue
+            self.guide_files[item_code] = name
+            guide = _validate(Guide, entry, name, item_code, problems)
+            if guide is not None:
+                self._guides[item_code] = guide
 
     def add_file(self, name: str, raw: dict[str, Any], problems: list[CatalogProblem]) -> None:
         for key in raw:
@@ -364,12 +433,14 @@ class _Parts:
             problems.append(CatalogProblem(name, "", "department.code",
                                            f"department {department.code!r} is defined in two files"))
         self.departments[department.code] = department
-        self._raw_items += [(name, department, entry) for entry in items]
+        self.raw_items += [(name, department, entry) for entry in items]
 
     def build_items(self, problems: list[CatalogProblem]) -> None:
-        for name, department, entry in self._raw_items:
+        for name, department, entry in self.raw_items:
             code = str(entry.get("code", "?"))
             raw = dict(entry, department=department.name.zh_CN, department_code=department.code)
+            if code in self._guides:  # validated already: pydantic takes the instance as it is (no copy)
+                raw["guide"] = self._guides[code]
             if not isinstance(raw.get("fields", []), list):
                 problems.append(CatalogProblem(name, code, "fields", "expected a list of shared field names "
                                                f"or field tables, not {type(raw['fields']).__name__}"))

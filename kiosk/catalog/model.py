@@ -245,6 +245,63 @@ class Material(_Model):
     """Needed only in some cases (the guide says which)."""
     e_license: bool = False
     """Fetched from the e-licence library (电子证照) instead of being scanned: nothing to capture."""
+    originals: int = Field(default=1, ge=0, le=10)
+    """Originals to show (原件, checked and handed back); 0 = a copy is enough."""
+    copies: int = Field(default=0, ge=0, le=10)
+    """Copies to hand in (复印件)."""
+
+    @model_validator(mode="after")
+    def _something_to_bring(self) -> Material:
+        if self.originals + self.copies == 0:
+            raise ValueError("a material needs at least one original or one copy")
+        return self
+
+
+class Office(_Model):
+    """Where a department serves residents in person (the guide's 办理地点和时间); one per department,
+    in its guide file (``config/catalog/guides/<dept>.toml``)."""
+
+    centre: LocalizedText
+    """The service hall or window (市民中心 … 窗口)."""
+    address: LocalizedText
+    hours: LocalizedText
+    """Opening hours, as residents read them (工作日 9:00–12:00, 13:00–17:00)."""
+    phone: str | None = Field(default=None, pattern=r"^[0-9-]{5,20}$")
+    """The department's own enquiry line (12333, 12393 …); None = the 12345 hotline answers for it."""
+    legal_basis: LocalizedText
+    """The law or regulation the department's items rest on (its governing regulation); an item may name
+    its own."""
+
+
+class Difference(_Model):
+    """How an item differs from one residents confuse it with (the guide's 易混事项)."""
+
+    item: str = Field(pattern=CODE_PATTERN)
+    """The other item's code."""
+    note: LocalizedText
+    """What this one is for, and when to choose the other instead."""
+
+
+class Guide(_Model):
+    """An item's 办事指南: what the catalog's own data (kind, identity, materials, fees, time limits) does not
+    say. Kept per department in ``config/catalog/guides/<dept>.toml`` keyed by item code and attached to the
+    item when the catalog loads; the guide's other sections are derived (kiosk/catalog/guide.py)."""
+
+    description: LocalizedText
+    """What the item is and who it is for, in one or two plain sentences."""
+    conditions: LocalizedText
+    """Who may apply, and when (申请条件)."""
+    materials: tuple[Material, ...] = ()
+    """What to bring to the window (a guide item, whose application is made there); an item done here
+    lists its materials in the item itself."""
+    where: LocalizedText | None = None
+    """Where the item is handled in person, when not the department's office (e.g. a police station)."""
+    hours: LocalizedText | None = None
+    """That place's opening hours (with ``where``; without it the department's office hours apply)."""
+    legal_basis: LocalizedText | None = None
+    """The item's own legal basis, when it is not the department's governing regulation."""
+    differs_from: tuple[Difference, ...] = ()
+    """Items residents confuse with this one, and how they differ."""
 
 
 class Department(_Model):
@@ -256,6 +313,8 @@ class Department(_Model):
     """Short name as shown on buttons (人社)."""
     full_name: LocalizedText
     """The authority's full name (厦门市人力资源和社会保障局)."""
+    office: Office | None = None
+    """Where and when it serves in person (from its guide file; None in a catalog without guides)."""
 
 
 class ServiceItem(_Model):
@@ -319,6 +378,8 @@ class ServiceItem(_Model):
     """One sentence for the guide screen: who may apply and what they get."""
     booking_lead_minutes: int = Field(default=60, ge=0, le=60 * 24 * 30)
     """An appointment item: how long before a slot starts it can still be booked here."""
+    guide: Guide | None = None
+    """Its 办事指南 (from ``config/catalog/guides/``; a catalog with guides needs one for every item)."""
 
     def uses_face(self) -> bool:
         """True if any accepted identity check compares a live face."""

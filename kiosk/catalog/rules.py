@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from kiosk.catalog.model import Bundle, CatalogProblem, Department, ServiceItem, Theme
+from kiosk.catalog.model import Bundle, CatalogProblem, Department, LocalizedText, ServiceItem, Theme
 
 # What each kind prints at the end (DOMAIN.md, item kinds).
 OUTPUTS_BY_KIND: dict[str, tuple[str, ...]] = {
@@ -210,3 +210,58 @@ def _check_unique(items: list[ServiceItem], item_files: dict[str, str],
         if other != item.code:
             problems.append(CatalogProblem(item_files.get(item.code, ""), item.code, "featured",
                                            f"position {item.featured} is also taken by {other}"))
+
+
+def check_guides(items: list[ServiceItem], departments: dict[str, Department], guide_files: dict[str, str],
+                 folder: str, declared: set[str] | None = None) -> list[CatalogProblem]:
+    """Every item has a whole guide (issue 20: a guide worth printing), every department an office, and no
+    guide names an unknown item. ``guide_files`` maps each guide's item code to its file; ``folder`` is
+    where a missing guide file belongs; ``declared`` are the codes of every item entry, valid or not (an
+    item refused for another reason has its problem said once)."""
+    problems: list[CatalogProblem] = []
+    codes = {i.code for i in items} | (declared or set())
+    for code, file in guide_files.items():
+        if code not in codes:
+            problems.append(CatalogProblem(file, code, "", "a guide for an unknown item"))
+        if not file.replace("\\", "/").endswith(f"/{code.split('-')[0]}.toml"):
+            problems.append(CatalogProblem(file, code, "", f"belongs in {code.split('-')[0]}.toml, "
+                                           "its department's guide file"))
+    for department in departments.values():
+        if department.office is None:
+            problems.append(CatalogProblem(f"{folder}/{department.code}.toml", "office", "",
+                                           f"no [office] for department {department.code!r}: where and when "
+                                           "residents go (centre, address, hours, phone, legal_basis)"))
+    for item in items:
+        file = guide_files.get(item.code, f"{folder}/{item.department_code}.toml")
+        guide = item.guide
+        if guide is None:
+            problems.append(CatalogProblem(file, item.code, "guide", f"no guide: add [items.{item.code}] with "
+                                           "description and conditions"))
+            continue
+        texts: dict[str, LocalizedText | None] = {"description": guide.description, "conditions": guide.conditions,
+                                                  "where": guide.where, "hours": guide.hours,
+                                                  "legal_basis": guide.legal_basis}
+        for name, text in texts.items():
+            written = (("zh_CN", text.zh_CN), ("zh_TW", text.tw or "x"), ("en", text.en)) if text else ()
+            for language, value in written:  # as written: deriving 繁體 here would load OpenCC
+                if not value.strip():
+                    problems.append(CatalogProblem(file, item.code, f"{name}.{language}", "empty"))
+        if guide.description.zh_CN.strip() == item.name.zh_CN:
+            problems.append(CatalogProblem(file, item.code, "description.zh_CN",
+                                           "only repeats the item's name: say what it is and who it is for"))
+        if (guide.hours is None) != (guide.where is None):
+            problems.append(CatalogProblem(file, item.code, "hours" if guide.where else "where",
+                                           "a place of its own (where) needs its hours, and hours need where "
+                                           "(else the department's office and hours apply)"))
+        if item.kind == "guide" and not guide.materials:
+            problems.append(CatalogProblem(file, item.code, "materials", "a guide item lists what to bring "
+                                           "to the window"))
+        if item.kind != "guide" and guide.materials:
+            problems.append(CatalogProblem(file, item.code, "materials", "only a guide item lists window "
+                                           "materials in its guide; this item's are in the item itself"))
+        for other in guide.differs_from:
+            if other.item == item.code or other.item not in codes:
+                problems.append(CatalogProblem(file, item.code, "differs_from",
+                                               f"names {'itself' if other.item == item.code else 'a missing item'} "
+                                               f"{other.item!r}"))
+    return problems

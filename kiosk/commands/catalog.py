@@ -63,12 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     register_bundle(sub)  # kiosk catalog bundle keygen|build|sign|verify (issue 22)
 
 
-def _load(args: argparse.Namespace) -> Catalog | None:
+def _load(args: argparse.Namespace, *, require_guides: bool = False) -> Catalog | None:
     # lazy: the catalog's models cost 0.1 s (start-up: see kiosk/commands)
     from kiosk.catalog.loading import Catalog, CatalogError
 
     try:
-        return Catalog.load(args.catalog)
+        return Catalog.load(args.catalog, require_guides=require_guides)
     except CatalogError as exc:
         print(f"catalog INVALID ({args.catalog or 'config/catalog (packaged)'}): "
               f"{len(exc.problems)} problem(s)", file=sys.stderr)
@@ -78,7 +78,7 @@ def _load(args: argparse.Namespace) -> Catalog | None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    catalog = _load(args)
+    catalog = _load(args, require_guides=True)  # every item's 办事指南 too (config/catalog/guides/)
     if catalog is None:
         return EXIT_INVALID
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kiosk.catalog.guide import item_guide
 from kiosk.catalog.loading import ServiceItem
 from kiosk.flow import journeys, qr
 from kiosk.flow.handler import ScreenHandler
@@ -175,6 +176,15 @@ class Search(ItemList):
                     rows.append((hit.key, hit.bundle.name.get(flow.language), "", ""))
         return ListView(**shared(base), list_title="", query=flow.query, search_chips=list(SEARCH_CHIPS),
                         list=rows)
+
+
+def detail_guide(flow: KioskFlow, item: ServiceItem) -> list[tuple[str, str, list[str]]]:
+    """The item's 办事指南 sections in the resident's language, for its detail screen."""
+    def name_of(code: str) -> str | None:
+        other = flow.catalog.get(code)
+        return other.name.get(flow.language) if other else None
+
+    return item_guide(item, flow.catalog.departments, name_of, flow.language)
 
 
 class Detail(ScreenHandler):

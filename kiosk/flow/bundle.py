@@ -272,17 +272,10 @@ def submit_next(flow: KioskFlow, run: BundleRun) -> list[Effect]:
         if part.handling == "print":
             return [FetchDocument(code, s.applicant())]
         if part.handling == "guide":
-            run.prints.append(("guide", guide_content(part.item)))
+            run.prints.append(("guide", journeys.guide_content(flow, part.item)))
             run.results[code] = ("printed", "", "")
         else:
             run.results[code] = ("separate", "", "")
-
-
-def guide_content(item: ServiceItem) -> dict[str, Any]:
-    """A guide item's sheet, as its own journey prints it."""
-    return {"item_name": item.name.get("zh_CN"), "materials": [m.name.get("zh_CN") for m in item.materials],
-            "days": item.promised_days, "fee": str(item.fee_yuan),
-            "summary": item.summary.get("zh_CN") if item.summary else ""}
 
 
 def lead_receipt(run: BundleRun) -> str:

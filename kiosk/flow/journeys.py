@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import calendar
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from kiosk.catalog.guide import printable_guide
 from kiosk.catalog.model import FormField, ServiceItem
 from kiosk.flow import face, licences, qr
 from kiosk.flow.face import CONSENT_CONFIRMS
@@ -106,10 +108,7 @@ def begin(flow: KioskFlow, item: ServiceItem) -> list[Effect]:
     s.error_key = ""
     s.extra.pop("expired", None)
     if item.kind == "guide":
-        return print_slip(flow, "guide", {"item_name": item.name.get("zh_CN"),
-                                          "materials": [m.name.get("zh_CN") for m in item.materials],
-                                          "days": item.promised_days, "fee": str(item.fee_yuan),
-                                          "summary": item.summary.get("zh_CN") if item.summary else ""})
+        return print_slip(flow, "guide", guide_content(flow, item))
     if item.identity == "none":
         if item.kind == "query":
             return [*flow.go(Screen.WORKING), RunQuery(item.code, {})]
@@ -119,6 +118,22 @@ def begin(flow: KioskFlow, item: ServiceItem) -> list[Effect]:
             return flow.go(Screen.CARD_PROMPT)
         return identified(flow)
     return flow.go(Screen.CARD_PROMPT)
+
+
+def guide_content(flow: KioskFlow, item: ServiceItem) -> dict[str, Any]:
+    """A guide item's sheet for the printer (kiosk/terminal/receipts.py, ``guide_layout``): its name and its
+    办事指南 in 简体, as every slip is printed."""
+    return {"item_name": item.name.get("zh_CN"),
+            "guide": printable_guide(item, flow.catalog.departments, _zh_name(flow))}
+
+
+def _zh_name(flow: KioskFlow) -> Callable[[str], str | None]:
+    """Another item's 简体 name (a printed guide's 易混事项), None for an unknown code."""
+    def name_of(code: str) -> str | None:
+        other = flow.catalog.get(code)
+        return other.name.zh_CN if other else None
+
+    return name_of
 
 
 def needs_valid_document(item: ServiceItem) -> bool:

@@ -329,6 +329,7 @@ class KioskFlow:
             item_identity=list(item.accepted_identity()),
             item_unavailable=self.unavailable(item),
             **exempt.item_parts(self, item),
+            item_guide=browse.detail_guide(self, item) if self.screen == Screen.DETAIL else [],
         )
 
     # -- transitions (the screens' handlers use these) --

@@ -115,6 +115,9 @@ class View:
     item_identity: list[str] = field(default_factory=list)
     item_unavailable: str = ""
     """Why the item cannot be done here right now (a message key), "" if it can."""
+    item_guide: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    """The item's 办事指南 on its detail screen: (section key, heading, paragraphs), in reading order
+    (kiosk/catalog/guide.py); [] on other screens."""
     receipt_no: str = field(default="", metadata=personal())
     """A reference to the resident's case."""
     result_url: str = field(default="", metadata=personal(blank))

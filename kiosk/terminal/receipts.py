@@ -52,13 +52,8 @@ def slip_layout(layout: str, content: dict[str, Any], *, kiosk_id: str, place: s
     lines: list[str] = []
     title, subtitle = name, "自助终端"
     if layout == "guide":
-        title, subtitle = f"{name}·办事指南", "办事指南"
-        if content.get("summary"):
-            lines.append(str(content["summary"]))
-        rows += [(f"材料{i + 1}", str(m)) for i, m in enumerate(content.get("materials") or [])]
-        rows += [("承诺时限", f"{content.get('days', 0)}个工作日" if content.get("days") else "即办"),
-                 ("收费", "不收费" if str(content.get("fee", "0")) in ("0", "0.00") else f"¥{content['fee']}")]
-    elif layout == "query":
+        return guide_layout(content, kiosk_id=kiosk_id, place=place, now=now)
+    if layout == "query":
         answer = content.get("answer") or {}
         title, subtitle = str(answer.get("title") or name), "查询结果"
         rows += [(str(k), str(v)) for k, v in answer.get("rows", [])]
@@ -96,6 +91,23 @@ def slip_layout(layout: str, content: dict[str, Any], *, kiosk_id: str, place: s
         rating_url=_safe_rating_url(receipt_no),
         bill_url=str(payment.get("verify_url") or "") or None,
     )
+
+
+def guide_layout(content: dict[str, Any], *, kiosk_id: str, place: str, now: datetime) -> ReceiptLayout:
+    """The printed 办事指南 (kiosk/catalog/guide.py, :func:`printable_guide`): titled once (the item's name with
+    办事指南, or the guide item's own name), the department under it, then each section as 【heading】 and its
+    paragraphs. A guide is no case: no 办件编号, no progress or rating code."""
+    guide = content.get("guide") or {}
+    name = str(content.get("item_name", ""))
+    lines: list[str] = []
+    for heading, paragraphs in guide.get("sections") or []:
+        lines.append(f"【{heading}】")
+        lines += [str(p) for p in paragraphs]
+    # A job without the sections (kept from before an update) is still titled as a guide, once.
+    title = str(guide.get("title") or (name if name.endswith("指南") else f"{name}办事指南"))
+    return ReceiptLayout(
+        title=title, subtitle=str(guide.get("department") or "") or None,
+        lines=lines, tracking_no="", kiosk_id=kiosk_id, place=place, printed_at=now)
 
 
 #: What the bundle's receipt says of an item that has no number.

@@ -74,7 +74,8 @@ def create_app(services: GatewayServices) -> Flask:
     app.register_blueprint(console_bp)  # console pages, out-of-service switch, ports, the kiosk's audit
     app.register_blueprint(screen_bp)
     app.register_blueprint(staff_bp)  # assisted mode: staff sign-in (api_staff.py)
-    install_helpdesk(app)  # the remote help desk (issue 21)
+    # The remote help desk (issue 21); its queue is in /metrics, so a fleet's helpers see every terminal's.
+    services.metrics.watch_helpdesk(install_helpdesk(app).snapshot)
     app.after_request(_count_request)
     register_error_handlers(app)
     install_limits(app, services.settings.gateway)  # after the blueprints and error handlers: its 429 wins

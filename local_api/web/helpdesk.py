@@ -88,10 +88,11 @@ class MessageBody(BaseModel):
     text: str = Field(default="", max_length=60)
 
 
-def install(app: Flask) -> None:
-    """Register the desk's blueprint with its state."""
-    app.extensions[EXTENSION] = HelpDesk()
+def install(app: Flask) -> HelpDesk:
+    """Register the desk's blueprint with its state (returned)."""
+    app.extensions[EXTENSION] = found = HelpDesk()
     app.register_blueprint(bp)
+    return found
 
 
 def desk() -> HelpDesk:

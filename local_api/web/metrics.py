@@ -17,6 +17,7 @@ the fleet inventory (``kiosk fleet targets``). No ``*_created`` series.
 | ``kiosk_gateway_clock_offset_seconds`` | | the platform's clock minus this terminal's (from its last answer's ``Date``; absent before one) |
 | ``kiosk_gateway_last_session_timestamp_seconds`` | | the last resident session the app reported (the gateway's start when none since) |
 | ``kiosk_gateway_auth_failures_total`` | | failed token checks |
+| ``kiosk_gateway_help_requests`` / ``_help_oldest_waiting_seconds`` | state | remote help requests (open, accepted, live); how long the oldest open one has waited (the fleet's help queue) |
 | ``process_*``, ``python_info`` | | prometheus_client's process and platform collectors (``process_start_time_seconds``: restart loops) |
 | ``kiosk_catalog_info`` | version | always 1; the signed catalog bundle served (``packaged``: none) |
 | ``kiosk_gateway_device_state`` | device, state | 1 for the state the app last reported, 0 for the other five; one device per configured id_reader, printer, ssc_reader, camera, document_camera, qr_camera |
@@ -49,6 +50,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -269,6 +271,29 @@ class _CatalogInfo(Collector):
         yield info
 
 
+class _HelpDeskState(Collector):
+    """The remote help desk's requests (issue 21): how many wait for staff, are being answered or helped,
+    and how long the oldest one has waited — so a fleet's helpers see every terminal's queue at once."""
+
+    STATES = ("open", "accepted", "live")
+
+    def __init__(self, snapshot: Callable[[], list[dict[str, Any]]]) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        requests = self._snapshot()
+        count = GaugeMetricFamily("kiosk_gateway_help_requests", "Remote help requests by state: open (waiting "
+                                  "for staff), accepted (asking the resident), live (being helped)",
+                                  labels=["state"])
+        for state in self.STATES:
+            count.add_metric([state], float(sum(r["state"] == state for r in requests)))
+        yield count
+        waiting = [r["opened_at"] for r in requests if r["state"] == "open"]
+        yield GaugeMetricFamily("kiosk_gateway_help_oldest_waiting_seconds", "How long the oldest open remote "
+                                "help request has waited for staff (0: none waits)",
+                                value=max(0.0, time.time() - min(waiting)) if waiting else 0.0)
+
+
 class GatewayMetrics:
     """The metrics of one app: counters the views bump and the scrape-time collector."""
 
@@ -311,6 +336,10 @@ class GatewayMetrics:
     def watch_catalog(self, version: Callable[[], str]) -> None:
         """Expose ``kiosk_catalog_info{version}`` (the signed catalog bundle this terminal serves)."""
         self.registry.register(_CatalogInfo(version))
+
+    def watch_helpdesk(self, snapshot: Callable[[], list[dict[str, Any]]]) -> None:
+        """Expose the remote help desk's queue (``kiosk_gateway_help_requests{state}``, the oldest wait)."""
+        self.registry.register(_HelpDeskState(snapshot))
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this app's registry."""

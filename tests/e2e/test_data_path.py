@@ -189,7 +189,11 @@ def test_guide_prints_the_guide_sheet(kiosk: Kiosk, catalog: Catalog, finger: Fi
     find(finger, item)
     finger.tap("begin")
     assert finger.wait_for("done")["view"].get("printed") is True
-    assert len(printed_since(kiosk, before)) > 200
+    paper = printed_since(kiosk, before)
+    assert len(paper) > 200
+    # The guide's sections arrived in GB18030, titled once, with no 办件编号 (issue 20).
+    assert "【申请材料】".encode("gb18030") in paper and "【设定依据】".encode("gb18030") in paper
+    assert "·办事指南".encode("gb18030") not in paper and "办件编号：".encode("gb18030") not in paper
     rate(finger)
 
 

@@ -167,3 +167,25 @@ def test_a_call_back_reaches_the_platform_with_its_number_and_window(rig):
     assert got["need"] == "callback" and got["phone"] == "13912345678" and got["window"] == "evening"
     bad = rig.post("/api/v1/help-requests", json={"need": "callback", "group": "other", "phone": "12345"})
     assert bad.status_code == 400
+
+
+def help_metrics(rig: Rig) -> dict[str, float]:
+    text = rig.get("/metrics", rig.first_token).text
+    return {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+            if line.startswith("kiosk_gateway_help_")}
+
+
+def test_the_queue_is_in_the_metrics_so_a_fleets_helpers_see_every_terminals(rig):
+    """A fleet's desk (deploy/prometheus: KioskHelpWaiting) sees each terminal's waiting residents."""
+    assert help_metrics(rig)['kiosk_gateway_help_requests{state="open"}'] == 0
+    assert help_metrics(rig)["kiosk_gateway_help_oldest_waiting_seconds"] == 0
+    number = remote_request(rig)
+    seen = help_metrics(rig)
+    assert seen['kiosk_gateway_help_requests{state="open"}'] == 1
+    assert seen["kiosk_gateway_help_oldest_waiting_seconds"] >= 0
+    helper = token(rig, "helper", "0427")
+    assert rig.post(f"/api/v1/helpdesk/requests/{number}/accept", helper).status_code == 200
+    seen = help_metrics(rig)
+    assert seen['kiosk_gateway_help_requests{state="open"}'] == 0
+    assert seen['kiosk_gateway_help_requests{state="accepted"}'] == 1
+    assert seen["kiosk_gateway_help_oldest_waiting_seconds"] == 0
