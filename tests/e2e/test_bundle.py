@@ -8,41 +8,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from kiosk_rig import Finger, Kiosk, wait_for
+from kiosk_rig import Finger, wait_for
 
-from kiosk.catalog.loading import Catalog
 from screens.demo_journeys import SAMPLE_VALUES
 
 pytestmark = pytest.mark.timeout(400)
 
 CODE = "birth"
-
-
-@pytest.fixture(scope="module")
-def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kiosk]:
-    rig = Kiosk(tmp_path_factory.mktemp("e2e-bundle")).start()
-    try:
-        yield rig
-    finally:
-        rig.stop()
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return Catalog.load()
-
-
-@pytest.fixture
-def finger(kiosk: Kiosk) -> Iterator[Finger]:
-    kiosk.faults()
-    f = kiosk.finger
-    f.wait_for("attract", 60)
-    yield f
-    kiosk.faults()
 
 
 def tap_paged(f: Finger, target: str) -> None:

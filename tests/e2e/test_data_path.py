@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,31 +22,6 @@ from kiosk.catalog.loading import Catalog, ServiceItem
 from screens.demo_journeys import DEMO_ITEM, SAMPLE_VALUES, pick
 
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture(scope="module")
-def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kiosk]:
-    rig = Kiosk(tmp_path_factory.mktemp("e2e")).start()
-    try:
-        yield rig
-    finally:
-        rig.stop()
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return Catalog.load()
-
-
-@pytest.fixture
-def finger(kiosk: Kiosk) -> Iterator[Finger]:
-    kiosk.faults()
-    kiosk.printer.set_state()
-    f = kiosk.finger
-    f.wait_for("attract", 60)
-    yield f
-    kiosk.faults()
-    kiosk.printer.set_state()
 
 
 def find(f: Finger, item: ServiceItem) -> None:

@@ -9,7 +9,6 @@ an application and holds her e-licences (local_api/sim/benefits.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from kiosk_rig import KIOSK_ID, Finger, Kiosk, page_is_jpeg, wait_for
@@ -22,29 +21,6 @@ from screens.demo_journeys import SAMPLE_VALUES
 
 pytestmark = pytest.mark.timeout(300)
 HOLDER = sample_cards()[2]
-
-
-@pytest.fixture(scope="module")
-def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kiosk]:
-    rig = Kiosk(tmp_path_factory.mktemp("e2e-exempt")).start()
-    try:
-        yield rig
-    finally:
-        rig.stop()
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return Catalog.load()
-
-
-@pytest.fixture
-def finger(kiosk: Kiosk) -> Iterator[Finger]:
-    kiosk.faults()
-    f = kiosk.finger
-    f.wait_for("attract", 60)
-    yield f
-    kiosk.faults()
 
 
 LAID: list[float] = [0.0]  # when the card was last laid: the next waits until it was taken away
