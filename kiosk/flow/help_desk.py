@@ -195,14 +195,8 @@ class Callback(ScreenHandler):
             s.extra["callback_phone"] = ""  # sent: the number is not kept in the session
             return [RequestHelp("callback", "other", code, phone=phone, window=window,
                                 screen=flow.return_to.value, language=flow.language), *flow.go(Screen.HELP)]
-        elif target == "back":
-            return flow.go(Screen.HELP)
-        elif target == "home":
-            return flow.go(flow.return_to)
-        elif target == "exit":
-            return flow.end_session("resident left")
         else:
-            return []
+            return _leave(flow, target)
         s.extra["callback_problem"] = ""
         return [Show(flow.screen)]
 
@@ -212,6 +206,17 @@ class Callback(ScreenHandler):
         return HelpCallbackView(**shared(base), callback_phone=str(extra.get("callback_phone", "")),
                                 callback_window=str(extra.get("callback_window", "")),
                                 callback_problem=str(extra.get("callback_problem", "")))
+
+
+def _leave(flow: KioskFlow, target: str) -> list[Effect]:
+    """The help sub-screens' ways out: back to help, home (where help was asked from), or exit."""
+    if target == "back":
+        return flow.go(Screen.HELP)
+    if target == "home":
+        return flow.go(flow.return_to)
+    if target == "exit":
+        return flow.end_session("resident left")
+    return []
 
 
 class Report(ScreenHandler):
@@ -240,14 +245,8 @@ class Report(ScreenHandler):
             s.extra.update(report_text="", report_phone="", report_focus="")  # sent: not kept
             return [RequestHelp("report", category, code, phone=phone, text=text, screen=flow.return_to.value,
                                 language=flow.language), *flow.go(Screen.HELP)]
-        elif target == "back":
-            return flow.go(Screen.HELP)
-        elif target == "home":
-            return flow.go(flow.return_to)
-        elif target == "exit":
-            return flow.end_session("resident left")
         else:
-            return []
+            return _leave(flow, target)
         return [Show(flow.screen)]
 
     def typed(self, flow: KioskFlow, text: str) -> list[Effect]:
