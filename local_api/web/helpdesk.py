@@ -29,7 +29,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request
@@ -207,10 +207,15 @@ def desk_page() -> Any:
     return answer
 
 
+def _named(requests: list[dict[str, Any]], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The queue with each item's name (简体) beside its code: staff read names, not codes."""
+    return [{**r, "item_name": names.get(r["item_code"], "")} for r in requests]
+
+
 @bp.get("/api/v1/helpdesk/requests")
 @require("helper")
 def desk_queue() -> Any:
-    return jsonify({"requests": desk().snapshot()})
+    return jsonify({"requests": _named(desk().snapshot(), services().item_names())})
 
 
 @bp.get("/api/v1/helpdesk/requests/<request_no>")
@@ -232,7 +237,7 @@ def desk_stream() -> Any:
                      "sends); the queue as JSON is GET /api/v1/helpdesk/requests")
     if not _streams.acquire(blocking=False):
         return error(429, "too_many_streams", f"at most {MAX_STREAMS} desk pages may follow the queue at once")
-    state = desk()
+    state, names = desk(), services().item_names()
 
     def events() -> Iterator[str]:
         try:
@@ -244,7 +249,7 @@ def desk_stream() -> Any:
                     yield ": still here\n\n"
                     continue
                 version = now
-                yield f"event: queue\ndata: {json.dumps({'requests': state.snapshot()}, ensure_ascii=False)}\n\n"
+                yield f"event: queue\ndata: {json.dumps({'requests': _named(state.snapshot(), names)}, ensure_ascii=False)}\n\n"
         finally:
             _streams.release()
 

@@ -189,3 +189,12 @@ def test_the_queue_is_in_the_metrics_so_a_fleets_helpers_see_every_terminals(rig
     assert seen['kiosk_gateway_help_requests{state="open"}'] == 0
     assert seen['kiosk_gateway_help_requests{state="accepted"}'] == 1
     assert seen["kiosk_gateway_help_oldest_waiting_seconds"] == 0
+
+
+def test_the_queue_names_the_item_the_resident_is_on(rig):
+    helper = token(rig, "helper", "0427")
+    opened = rig.post("/api/v1/helpdesk/kiosk/requests", json={"request_no": "HC-T-1", "item_code": "rs-sbjfzm",
+                                                              "screen": "form", "language": "zh_CN"})
+    assert opened.status_code == 201, opened.text
+    [row] = rig.get("/api/v1/helpdesk/requests", helper).json()["requests"]
+    assert (row["item_code"], row["item_name"]) == ("rs-sbjfzm", "社保参保缴费证明打印")

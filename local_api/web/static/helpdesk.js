@@ -25,7 +25,7 @@ const Desk = (() => {
       const accept = el("button", {type: "button", textContent: "接入 Accept", disabled: r.state !== "open",
                                    dataset: {accept: r.request_no}});
       body.append(el("tr", {dataset: {request: r.request_no, state: r.state}},
-        el("td", {className: "mono"}, r.request_no), el("td", {}, r.item_code), el("td", {}, r.screen),
+        el("td", {className: "mono"}, r.request_no), el("td", {title: r.item_code}, r.item_name || r.item_code), el("td", {}, r.screen),
         el("td", {}, r.language), el("td", {className: "state"}, r.state), el("td", {}, r.staff || "—"),
         el("td", {}, r.state === "open" ? accept : "")));
     }
