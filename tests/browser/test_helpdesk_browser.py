@@ -183,7 +183,7 @@ def test_the_desk_guides_a_resident_who_asked_at_night(kiosk: Kiosk) -> None:
 
         # The queue shows the request with its item and screen; accept it.
         row = page.locator(f"tr[data-request='{number}']")
-        expect(row).to_contain_text(item.code)
+        expect(row).to_contain_text(item.name.get("zh_CN"))  # its name, not its code
         expect(row).to_contain_text("form")
         row.locator("button[data-accept]").click()
         expect(page.locator("#session")).to_be_visible()
