@@ -53,9 +53,9 @@ MEANING: dict[str, str] = {
           "the DevTools pipe, as soon as the button is there) is handled and painted. The **old anchor** (cold "
           "profile, `@font-face` files, a screenshot, timed to process exit) is beside it, and so is the first "
           "attract frame, the figure P1 gave before issue 25.",
-    "P2": "Frame time at 1080 × 1920 while scrolling the 292-item list and typing in search, p99.",
+    "P2": "Frame time at 1080 × 1920 while scrolling the whole item list (301 items) and typing in search, p99.",
     "P3": "Touch → first changed frame, in frames.",
-    "P4": "Catalog search per keystroke (hanzi, full pinyin, initials, one typo) over 292 items, p99.",
+    "P4": "Catalog search per keystroke (hanzi, full pinyin, initials, one typo) over the 301 items, p99.",
     "P13": "Search by intent: the share of real-sounding queries whose first result is the expected one, and "
            "their keystrokes' latency p99 within P4's budget.",
     "P5": "ID card find + select + read over the wire-paced 115200-baud simulator, against the wire time of "
@@ -161,6 +161,13 @@ BEFORE_AFTER: tuple[str, ...] = (
      "(malloc_trim, ≈ 40 MB at 150 sessions). Still held at idle, measured: the 64 cached list rows (≈ 35 MB), "
      "28 font faces (≈ 29 MB, ≈ 1 MB each: one FreeType/HarfBuzz face per size), OpenCV and numpy after the "
      "first face check (≈ 20 MB); dropping rows and faces when a session ends would reach ≈ 215 MB RSS."),
+    ("P9, third round, 1,000 mixed sessions, the same driver, e1c764a against this, side by side under the "
+     "same load (/tmp-style one-off runs of bench.bench_memory.after_a_day): RSS 276 → 220 MB, PSS 226 → "
+     "181 MB. Gone: the list rows and the font faces a session opened (dropped when it ends; the attract and "
+     "home screens' faces stay pinned, so the next resident's first screens open none). The camera "
+     "simulator's noise patterns went from 8 int16 to 4 int8 frames (≈ 15 → 3.7 MB). Tried and not kept: "
+     "MALLOC_ARENA_MAX=2 (219 against 222 MB at 300 sessions: noise). Still held: OpenCV and numpy after the "
+     "first face check (≈ 20 MB), ≈ 10 pinned faces, the catalog's guides."),
 )
 
 
