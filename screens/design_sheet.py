@@ -1,0 +1,95 @@
+"""Draws docs/design/*.png from the tokens, the icon map and the device guidance (docs/design.md shows them).
+
+    python -m screens.design_sheet [--out docs/design]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pygame
+
+from screens import theme, tokens
+
+Sheet = Callable[[], pygame.Surface]
+
+
+def _label(surface: pygame.Surface, text: str, pos: tuple[int, int], size: int = 26, *,
+           colour: tokens.RGB = theme.TEXT, bold: bool = False) -> int:
+    img = theme.font(size, bold).render(text, True, colour)
+    surface.blit(img, pos)
+    return pos[1] + img.get_height()
+
+
+def tokens_sheet() -> pygame.Surface:
+    """Colour roles per mode, the type scale, spacing, radii, elevation and motion."""
+    roles = list(tokens.Palette.__dataclass_fields__)
+    width, row = 1600, 44
+    height = 140 + len(roles) * row + 60 + 600
+    sheet = pygame.Surface((width, height))
+    sheet.fill((255, 255, 255))
+    _label(sheet, "Design tokens (screens/tokens.py)", (40, 30), 40, bold=True)
+    modes = [("standard / elder", tokens.STANDARD), ("high contrast", tokens.HIGH_CONTRAST)]
+    for col, (name, _palette) in enumerate(modes):
+        _label(sheet, name, (420 + col * 540, 100), 28, bold=True)
+    for i, role in enumerate(roles):
+        y = 140 + i * row
+        _label(sheet, role, (40, y + 6), 24)
+        for col, (_name, palette) in enumerate(modes):
+            colour = getattr(palette, role)
+            x = 420 + col * 540
+            pygame.draw.rect(sheet, colour, (x, y, 120, row - 8), border_radius=6)
+            pygame.draw.rect(sheet, (150, 150, 150), (x, y, 120, row - 8), width=1, border_radius=6)
+            _label(sheet, "#%02X%02X%02X" % colour, (x + 140, y + 6), 22, colour=theme.MUTED)
+    y = 140 + len(roles) * row + 30
+    _label(sheet, "Type scale (design px; elder ×1.2, ≥ 32)", (40, y), 28, bold=True)
+    y += 50
+    for role, size in tokens.TYPE.items():
+        _label(sheet, f"{role} {size} / {tokens.type_size(role, True)}", (40, y + size // 4), 22, colour=theme.MUTED)
+        y = _label(sheet, "办事 Services", (420, y), size) + 4
+    x0 = 1000
+    yy = 140 + len(roles) * row + 30
+    yy = _label(sheet, "Spacing", (x0, yy), 28, bold=True) + 10
+    for name, value in tokens.SPACE.items():
+        pygame.draw.rect(sheet, theme.PRIMARY, (x0 + 90, yy + 6, value * 3, 18))
+        yy = _label(sheet, f"{name} {value}", (x0, yy), 22) + 6
+    yy = _label(sheet, "Radii · elevation", (x0, yy + 10), 28, bold=True) + 10
+    for i, (name, value) in enumerate(tokens.RADIUS.items()):
+        elevation = tokens.ELEVATION[min(i, 2)]
+        shadow = pygame.Surface((120, 80), pygame.SRCALPHA)
+        pygame.draw.rect(shadow, (0, 0, 0, elevation.alpha), shadow.get_rect(), border_radius=value)
+        sheet.blit(shadow, (x0 + i * 150, yy + elevation.offset))
+        pygame.draw.rect(sheet, theme.SECONDARY, (x0 + i * 150, yy, 120, 80), border_radius=value)
+        pygame.draw.rect(sheet, theme.SECONDARY_EDGE, (x0 + i * 150, yy, 120, 80), width=2, border_radius=value)
+        _label(sheet, f"r{value} e{min(i, 2)}", (x0 + i * 150 + 10, yy + 26), 22)
+    yy += 110
+    yy = _label(sheet, "Motion (ms)", (x0, yy), 28, bold=True) + 10
+    for name, value in tokens.MOTION.items():
+        yy = _label(sheet, f"{name}: {value}", (x0, yy), 22) + 4
+    return sheet
+
+
+SHEETS: dict[str, Sheet] = {"tokens": tokens_sheet}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="docs/design")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    pygame.display.init()
+    pygame.font.init()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, sheet in SHEETS.items():
+        path = out / f"{name}.png"
+        pygame.image.save(sheet(), str(path))
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
