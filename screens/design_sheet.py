@@ -72,7 +72,30 @@ def tokens_sheet() -> pygame.Surface:
     return sheet
 
 
-SHEETS: dict[str, Sheet] = {"tokens": tokens_sheet}
+def icons_sheet() -> pygame.Surface:
+    """Every icon of config/icons.toml with what it stands for."""
+    # lazy: the icon set is only read when this sheet is drawn
+    from screens import icons
+    groups = icons.icon_map()
+    cols, cell_w, cell_h = 8, 200, 150
+    rows = sum(-(-len(table) // cols) + 1 for table in groups.values())
+    sheet = pygame.Surface((cols * cell_w + 80, rows * cell_h + 120))
+    sheet.fill(theme.BACKGROUND)
+    _label(sheet, "Icons (config/icons.toml; Lucide, ISC, via python-lucide)", (40, 30), 40, bold=True)
+    y = 100
+    for group, table in groups.items():
+        _label(sheet, group, (40, y + 40), 30, bold=True)
+        y += cell_h // 2 + 40
+        for i, (key, name) in enumerate(table.items()):
+            x, yy = 40 + (i % cols) * cell_w, y + (i // cols) * cell_h
+            icons.draw(sheet, name, (x + cell_w // 2, yy + 40), 72, theme.ICON)
+            _label(sheet, key, (x + 10, yy + 84), 22)
+            _label(sheet, name, (x + 10, yy + 110), 18, colour=theme.MUTED)
+        y += -(-len(table) // cols) * cell_h
+    return sheet.subsurface((0, 0, sheet.get_width(), min(sheet.get_height(), y + 20))).copy()
+
+
+SHEETS: dict[str, Sheet] = {"tokens": tokens_sheet, "icons": icons_sheet}
 
 
 def main(argv: list[str] | None = None) -> int:
