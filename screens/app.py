@@ -24,7 +24,7 @@ from kiosk.terminal.headphones import HeadphoneJack
 from kiosk.terminal.speech import ELDER_RATE, Speaker, load_engine
 from kiosk.terminal.terminal import Terminal
 from kiosk.watchdog import Watchdog
-from screens import datepicker, itemlist, keyboard, theme
+from screens import datepicker, itemlist, keyboard, theme, visual
 from screens.audio import AudioMode
 from screens.display import Display
 from screens.maint_app import MaintenanceScreen
@@ -64,6 +64,7 @@ class KioskApp:
         # what it asks waits, as a touch waits in the event queue, for the first turn of the loop.
         self.feed = TouchFeed.from_env()
         self.renderer = Renderer(self.display.surface)
+        visual.configure(self.renderer.canvas, settings)  # the station, its hours, the cabinet (issue 24)
         self.mirror = Mirror(self.display.surface.get_size())  # the operators' masked copy (issue 17)
         # start_devices=False (`kiosk app`): the devices open in start_devices(), after the first turn of
         # the loop has served a touch made while the app was starting (P1).

@@ -43,7 +43,7 @@ def tokens_sheet() -> pygame.Surface:
             x = 420 + col * 540
             pygame.draw.rect(sheet, colour, (x, y, 120, row - 8), border_radius=6)
             pygame.draw.rect(sheet, (150, 150, 150), (x, y, 120, row - 8), width=1, border_radius=6)
-            _label(sheet, "#%02X%02X%02X" % colour, (x + 140, y + 6), 22, colour=theme.MUTED)
+            _label(sheet, "#{:02X}{:02X}{:02X}".format(*colour), (x + 140, y + 6), 22, colour=theme.MUTED)
     y = 140 + len(roles) * row + 30
     _label(sheet, "Type scale (design px; elder ×1.2, ≥ 32)", (40, y), 28, bold=True)
     y += 50

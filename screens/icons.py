@@ -61,7 +61,7 @@ def _names() -> frozenset[str]:
 @lru_cache(maxsize=256)
 def surface(name: str, px: int, colour: Colour, stroke: float = 2.0) -> pygame.Surface:
     """The icon ``name`` as a ``px`` × ``px`` surface with alpha, drawn in ``colour``."""
-    svg = lucide.lucide_icon(name, stroke="#%02x%02x%02x" % colour, stroke_width=stroke)
+    svg = lucide.lucide_icon(name, stroke="#{:02x}{:02x}{:02x}".format(*colour), stroke_width=stroke)
     return pygame.image.load_sized_svg(io.BytesIO(svg.encode("utf-8")), (px, px))
 
 
