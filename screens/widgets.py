@@ -163,10 +163,12 @@ class Canvas:
                     top = y + (h - side - self.px(8) - text_h) // 2
                     icons.draw(self.surface, icon, (area.centerx, top + side // 2), side, icon_ink)
                     label_area = pygame.Rect(x, top + side + self.px(8), w, text_h)
-            else:  # a wide button: the icon at the left, the label centred in the rest
+            else:  # a wide button: the icon at the left, the label centred in the rest (if it still fits)
                 side = min(self.px(tokens.ICON["inline"]), int(h * 0.6))
-                icons.draw(self.surface, icon, (x + pad + side // 2, area.centery), side, icon_ink)
-                label_area = pygame.Rect(x + side + pad, y, w - side - pad, h)
+                lines_n, line_h = self._label_lines(label, size, w - side - pad)
+                if lines_n * line_h <= h - self.px(8):
+                    icons.draw(self.surface, icon, (x + pad + side // 2, area.centery), side, icon_ink)
+                    label_area = pygame.Rect(x + side + pad, y, w - side - pad, h)
         # Shrink the label until every line fits: a long word must never spill out of its button
         # (in elder mode never below the elder minimum: the label wraps onto more lines instead).
         size = self.size(size)
