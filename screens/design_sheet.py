@@ -95,7 +95,38 @@ def icons_sheet() -> pygame.Surface:
     return sheet.subsurface((0, 0, sheet.get_width(), min(sheet.get_height(), y + 20))).copy()
 
 
-SHEETS: dict[str, Sheet] = {"tokens": tokens_sheet, "icons": icons_sheet}
+def guidance_sheet() -> pygame.Surface:
+    """Each device's guidance at four moments of its loop (the last column is the still key frame)."""
+    # lazy: the guidance and messages are only read when this sheet is drawn
+    from screens import guidance
+    from screens.i18n import messages
+    from screens.widgets import Canvas
+
+    table = messages()
+
+    def t(key: str, **values: object) -> str:
+        return table.text("zh_CN", key, **values)
+
+    loop = tokens.MOTION["guidance"]
+    moments = [0, loop * 25 // 100, loop * 50 // 100, None]
+    cell_w, cell_h = 540, 290
+    sheet = pygame.Surface((cell_w * len(moments) + 40, cell_h * len(guidance.DEVICES) + 100))
+    sheet.fill(theme.BACKGROUND)
+    _label(sheet, "Device guidance (screens/guidance.py): 0, ¼, ½ of the loop, and the still frame", (40, 30), 36,
+           bold=True)
+    for row, device in enumerate(guidance.DEVICES):
+        for col, moment in enumerate(moments):
+            frame = pygame.Surface((1080, 560))
+            canvas = Canvas(frame)
+            canvas.fill()
+            canvas.anim_ms = moment
+            guidance.draw(canvas, t, device, 20, 420)
+            sheet.blit(pygame.transform.smoothscale(frame, (cell_w - 20, cell_h - 10)),
+                       (20 + col * cell_w, 90 + row * cell_h))
+    return sheet
+
+
+SHEETS: dict[str, Sheet] = {"tokens": tokens_sheet, "icons": icons_sheet, "guidance": guidance_sheet}
 
 
 def main(argv: list[str] | None = None) -> int:
