@@ -37,23 +37,33 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     if not elder:  # elder mode's simpler page: the slogan is decoration
         y = c.text(t("attract_slogan"), y, tokens.TYPE["heading"], colour=theme.MUTED)
     buttons: list[Button] = []
-    # From the foot up: the language bar, the test card (a simulated reader), the row of other ways in,
-    # the start button, the three ways; the icon grid takes the height that is left.
     row_h = 130 if elder else 100
     start_h = 170 if elder else 160
     panel_h = 190 if elder else 150
     action_top = LANGUAGE_Y - 20 - (115 if view.simulated_reader else 0) - 2 * row_h - 20
-    start_top = action_top - 20 - start_h
-    ways_top = start_top - 30 - panel_h - c.text_height(t("attract_ways"), tokens.TYPE["label"], width=960) - 10
-    # The most used items, as tiles with their department's icon: a touch opens the item.
+    # Three ways to start, first (the start button is the first control read in audio mode): the card and
+    # the app's code are said, a touch is the big button.
+    y = c.text(t("attract_ways"), y + 10, tokens.TYPE["label"], colour=theme.MUTED, x=60)
+    for i, (icon, key) in enumerate((("id-card", "attract_way_card"), ("qr-code", "attract_way_app"))):
+        left = 60 + i * 490
+        c.panel((left, y + 10, 470, panel_h))
+        icons.draw(c.surface, icon, (c.px(left + 60), c.px(y + 10 + panel_h / 2)), c.px(tokens.ICON["inline"] + 16),
+                   theme.ICON)
+        c.text(t(key), y + 10 + (panel_h - c.text_height(t(key), 32, width=350)) / 2, 32, x=left + 110, width=350)
+    y += 10 + panel_h + 20
+    buttons.append(c.button(t("button_start"), "start", (60, y, 960, start_h), size=tokens.TYPE["title"],
+                            icon="pointer"))
+    y += start_h
+    # The most used items, as tiles with their department's icon, in the height left above the other ways
+    # in: a touch opens the item.
     cols = 2 if elder else 3
     items = view.items[:2 * cols]
-    if items and ways_top - y > 250:
+    if items and action_top - y > 300:
         y = c.text(t("attract_popular"), y + 20, tokens.TYPE["label"], colour=theme.MUTED, x=60)
         gap = 20
         width = (tokens.CONTENT_WIDTH - (cols - 1) * gap) / cols
         least = 230 if elder else 190
-        room = ways_top - 20 - y - 10
+        room = action_top - 30 - y - 10
         rows = max(0, min(-(-len(items) // cols), int((room + gap) // (least + gap))))  # whole tiles only
         items = items[:rows * cols]
         height = max(least, min(280, room / max(1, rows) - gap))
@@ -63,20 +73,8 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
                                                           width, height),
                                     primary=False, size=tokens.TYPE["label"] if elder else 32,
                                     icon=icons.for_target(f"item:{code}")))
-        y += 10 + rows * (height + gap)
-    # Three ways to start: the card and the app's code are said (with where the reader is), a touch is
-    # the big button.
-    y = c.text(t("attract_ways"), max(y + 10, ways_top), tokens.TYPE["label"], colour=theme.MUTED, x=60)
-    for i, (icon, key) in enumerate((("id-card", "attract_way_card"), ("qr-code", "attract_way_app"))):
-        left = 60 + i * 490
-        c.panel((left, y + 10, 470, panel_h))
-        icons.draw(c.surface, icon, (c.px(left + 60), c.px(y + 10 + panel_h / 2)), c.px(tokens.ICON["inline"] + 16),
-                   theme.ICON)
-        c.text(t(key), y + 10 + (panel_h - c.text_height(t(key), 32, width=350)) / 2, 32, x=left + 110, width=350)
-    y = max(y + 10 + panel_h + 20, start_top)
-    buttons.append(c.button(t("button_start"), "start", (60, y, 960, start_h), size=tokens.TYPE["title"],
-                            icon="pointer"))
-    y = max(y + start_h + 20, action_top)
+        y += 10 + rows * (height + gap) - gap
+    y = max(y + 20, action_top)
     buttons += [c.button(t("elder_on"), "elder", (60, y, 470, row_h), primary=False, size=tokens.TYPE["label"],
                          icon=icons.name_for("actions", "elder")),
                 c.button(t("button_help"), "help", (550, y, 470, row_h), primary=False, size=tokens.TYPE["label"],

@@ -9,6 +9,7 @@ app's loop has time between events.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pygame
 
@@ -57,3 +58,53 @@ class Transition:
 
     def stop(self) -> None:
         self._from = None
+
+
+class Motion:
+    """The app's motion: on unless settings ``[ui] reduced_motion``, a headless display (tests, the
+    demo's screenshots, the bench) or audio mode (``audio_on`` is asked each time)."""
+
+    def __init__(self, enabled: bool, audio_on: Callable[[], bool]) -> None:
+        self.enabled = enabled
+        self._audio_on = audio_on
+        self.transition = Transition()
+        self._new: pygame.Surface | None = None
+        self._next_frame = 0.0
+
+    @property
+    def on(self) -> bool:
+        return self.enabled and not self._audio_on()
+
+    def before_new_screen(self, surface: pygame.Surface) -> pygame.Surface | None:
+        """The frame on screen now, kept to fade from (None when motion is off)."""
+        return surface.copy() if self.on else None
+
+    def after_new_screen(self, surface: pygame.Surface, previous: pygame.Surface | None, now: float) -> None:
+        """Start the fade from ``previous`` over the new frame just drawn on ``surface``."""
+        if previous is None:
+            return
+        self._new = surface.copy()
+        self.transition.start(previous, now)
+        self.transition.cover(surface, now)
+
+    def stop(self) -> None:
+        """A redraw of the screen (a touch, a scroll): the fade gives way at once."""
+        self.transition.stop()
+        self._new = None
+
+    def step(self, surface: pygame.Surface, screen: str, now: float) -> str:
+        """What the loop draws this turn: "fade" (the surface now shows the next fade frame), "animate"
+        (redraw the screen with the animation clock advanced) or "" (nothing)."""
+        if self.transition.running and self._new is not None:
+            surface.blit(self._new, (0, 0))
+            if not self.transition.cover(surface, now):
+                self._new = None
+            return "fade"
+        if self.on and screen in ANIMATED and now >= self._next_frame:
+            self._next_frame = now + FRAME_MS / 1000
+            return "animate"
+        return ""
+
+    def clock_ms(self, now: float) -> int | None:
+        """The animation clock the canvas draws with (None: still frames)."""
+        return int(now * 1000) if self.on else None
