@@ -386,6 +386,29 @@ class CatalogSection(_Section):
         return value
 
 
+# -- the touchscreen's look (issue 24; screens/tokens.py, screens/guidance.py) --
+Position = Literal["below_left", "below_centre", "below_right", "left", "right"]
+
+
+class UiSection(_Section):
+    hours: str = ""
+    """Opening hours shown on the attract screen (e.g. ``08:30–17:30``); empty: open 24 hours."""
+    reduced_motion: bool = False
+    """No screen transitions, waiting animation or looping device guidance (a still frame instead).
+    Audio mode turns motion off by itself."""
+
+
+class CabinetSection(_Section):
+    """Where each device sits on this cabinet model, as seen by a resident facing the screen: the device
+    guidance (screens/guidance.py) points there. A technician sets them per cabinet model."""
+
+    id_card_reader: Position = "below_right"
+    ssc_reader: Position = "below_left"
+    scanner: Position = "below_centre"
+    document_camera: Position = "right"
+    printer: Position = "below_centre"
+
+
 class Settings(_Section):
     """All of a terminal's settings."""
 
@@ -400,6 +423,8 @@ class Settings(_Section):
     assisted: AssistedSection = AssistedSection()
     catalog: CatalogSection = CatalogSection()
     help: HelpSection = HelpSection()
+    ui: UiSection = UiSection()
+    cabinet: CabinetSection = CabinetSection()
     _origin: dict[str, str] = PrivateAttr(default_factory=dict)
     _config_path: str | None = PrivateAttr(default=None)
 

@@ -24,12 +24,13 @@ from kiosk.terminal.headphones import HeadphoneJack
 from kiosk.terminal.speech import ELDER_RATE, Speaker, load_engine
 from kiosk.terminal.terminal import Terminal
 from kiosk.watchdog import Watchdog
-from screens import datepicker, itemlist, keyboard, theme
+from screens import datepicker, itemlist, keyboard, theme, visual
 from screens.audio import AudioMode
 from screens.display import Display
 from screens.help_frames import DeskFrames
 from screens.maint_app import MaintenanceScreen
 from screens.mirror import Mirror
+from screens.motion import Motion
 from screens.renderer import Renderer
 from screens.touchfeed import TouchFeed
 from screens.widgets import clear_text_cache
@@ -65,6 +66,7 @@ class KioskApp:
         # what it asks waits, as a touch waits in the event queue, for the first turn of the loop.
         self.feed = TouchFeed.from_env()
         self.renderer = Renderer(self.display.surface)
+        visual.configure(self.renderer.canvas, settings)  # the station, its hours, the cabinet (issue 24)
         self.mirror = Mirror(self.display.surface.get_size())  # the operators' masked copy (issue 17)
         # start_devices=False (`kiosk app`): the devices open in start_devices(), after the first turn of
         # the loop has served a touch made while the app was starting (P1).
@@ -84,6 +86,9 @@ class KioskApp:
         self.speaker = Speaker(enabled=not self.display.headless, rate=settings.speech.rate_wpm,
                                engine=load_engine(settings.speech.engine, settings.speech.command))
         self.audio = AudioMode(self)  # the keypad and headphones (screens/audio.py)
+        # Transitions and animations (screens/motion.py): off with [ui] reduced_motion, headless, in audio mode.
+        self.motion = Motion(not settings.ui.reduced_motion and not self.display.headless, lambda: self.audio.on)
+        self._pressed_drawn = False  # the last frame shows a button pressed (touch feedback)
         self.jack = HeadphoneJack(settings.speech.audio_jack) if settings.speech.audio_jack else None
         self._press: tuple[int, int] | None = None
         self._dragging = False
@@ -167,6 +172,10 @@ class KioskApp:
     def press(self, pos: tuple[int, int]) -> None:
         self._press, self._dragging, self._velocity = pos, False, 0.0
         self.maintenance.press(pos)
+        target = self.renderer.hit(pos)
+        if target and not self.audio.on and not self.maintenance.is_open:
+            self.renderer.canvas.pressed = target  # touch feedback: the button pressed in the next frame
+            self._redraw()
 
     def move(self, pos: tuple[int, int], rel_y: int) -> None:
         if self._press is None:
@@ -174,6 +183,7 @@ class KioskApp:
         if not self._dragging and abs(pos[1] - self._press[1]) >= DRAG_START_PX and self.renderer.scroll_limit():
             self._dragging = True
         if self._dragging:
+            self.renderer.canvas.pressed = ""  # a drag is not a tap: no button stays pressed
             dy = -rel_y / self.renderer.canvas.scale
             self._velocity = dy
             if self.renderer.scroll_by(dy):
@@ -182,6 +192,7 @@ class KioskApp:
     def release(self, pos: tuple[int, int]) -> None:
         """A tap counts on release, on the same target it was pressed on (a drag off a button cancels)."""
         pressed, self._press = self._press, None
+        self.renderer.canvas.pressed = ""
         if self.maintenance.release(pos):
             return  # the maintenance gesture's touch, not the residents' screen's
         if self._dragging:
@@ -192,7 +203,10 @@ class KioskApp:
             self.touch(pos)
 
     def _redraw(self) -> None:
+        self.motion.stop()
+        self.renderer.canvas.anim_ms = self.motion.clock_ms(self.clock())
         self.renderer.redraw()
+        self._pressed_drawn = bool(self.renderer.canvas.pressed)
         if self._last_view is not None:
             self.audio.frame(self._last_view)
         self.display.present()
@@ -319,6 +333,13 @@ class KioskApp:
             self.terminal.report(self.maintenance.screen_name(), self._frame_png())
         self.draw_if_changed()
         self.desk_frames.step(self._last_view)
+        if self._pressed_drawn and not self.renderer.canvas.pressed:
+            self._redraw()  # the finger lifted on a tap that changed nothing: the button back up
+        moved = self.motion.step(self.display.surface, self._last_view.screen if self._last_view else "", now)
+        if moved == "fade":
+            self.display.present()
+        elif moved == "animate":
+            self._redraw()
 
     def view(self) -> View:
         if self.maintenance.is_open:
@@ -335,7 +356,11 @@ class KioskApp:
         self._sync_keyboard(view)
         if not self._fonts_pinned and view.screen == "attract" and screen_changed:
             theme.count_fonts()
+        previous = self.motion.before_new_screen(self.display.surface) if screen_changed and not first else None
+        self.renderer.canvas.anim_ms = self.motion.clock_ms(self.clock())
         self.renderer.render(view)
+        self._pressed_drawn = bool(self.renderer.canvas.pressed)
+        self.motion.after_new_screen(self.display.surface, previous, self.clock())
         self.audio.frame(view)
         self.display.present()
         self.frames += 1

@@ -1,11 +1,14 @@
-"""Attract loop: invites a touch or an ID card."""
+"""Attract loop: the station and its hours, the most used items as an icon grid, and the three ways to
+start (the ID card on the reader, the government app's code, a touch), over the whole portrait height."""
 
 from __future__ import annotations
 
 from kiosk.flow.views import View
-from screens import theme
+from screens import icons, theme, tokens
 from screens.chrome import Text, language_bar
 from screens.widgets import Button, Canvas
+
+LANGUAGE_Y = 1775  # the language bar at the foot of the screen
 
 
 def draw(c: Canvas, view: View, t: Text) -> list[Button]:
@@ -17,18 +20,80 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
         c.text(t("out_of_service_title"), 600, 72, bold=True, colour=theme.DANGER)
         c.text(t("out_of_service") if message == "out_of_service" else message, 780, 48, width=900)
         return []
+    elder = bool(view.elder)
+    # The station and its hours, under the header.
+    y = 185.0
+    if c.place:
+        y = c.text(c.place, y, tokens.TYPE["label"], bold=True, colour=theme.HEADER, width=960)
+    hours = t("attract_hours", hours=c.hours) if c.hours else t("attract_open_24h")
+    y = _with_icon(c, "clock", hours, y + 4)
     # Each text starts below the one before, however many lines elder mode or English made it.
-    y = c.text(t("attract_title"), 420, 84, bold=True, colour=theme.HEADER)
-    if not view.elder:  # elder mode's simpler page: the slogan is decoration, the hint is not
-        y = c.text(t("attract_slogan"), max(560, y + 20), 48, colour=theme.MUTED)
-    c.text(t("attract_hint"), max(760, y + 40), 44, width=860)
-    buttons = [c.button(t("button_start"), "start", (190, 1000, 700, 200), size=64),
-               c.button(t("elder_on"), "elder", (190, 1230, 340, 120), primary=False, size=40),
-               c.button(t("button_help"), "help", (550, 1230, 340, 120), primary=False, size=36),
-               # The hint's second way in: a receipt's progress, with no card and no session to start.
-               c.button(t("attract_progress"), "progress", (190, 1560, 700, 130 if view.elder else 110),
-                        primary=False, size=36)]
+    # The invitation on one line: at the display size if it fits, else at the title size.
+    title = t("attract_title")
+    size = c.size(tokens.TYPE["display"])
+    if theme.font(c.px(size), True).size(title)[0] > c.px(tokens.CONTENT_WIDTH):
+        size = c.size(tokens.TYPE["title"])
+    y = c.text(title, y + 20, size, bold=True, colour=theme.HEADER, asked=True)
+    if not elder:  # elder mode's simpler page: the slogan is decoration
+        y = c.text(t("attract_slogan"), y, tokens.TYPE["heading"], colour=theme.MUTED)
+    buttons: list[Button] = []
+    row_h = 130 if elder else 100
+    start_h = 170 if elder else 160
+    panel_h = 190 if elder else 150
+    action_top = LANGUAGE_Y - 20 - (115 if view.simulated_reader else 0) - 2 * row_h - 20
+    # Three ways to start, first (the start button is the first control read in audio mode): the card and
+    # the app's code are said, a touch is the big button.
+    y = c.text(t("attract_ways"), y + 10, tokens.TYPE["label"], colour=theme.MUTED, x=60)
+    for i, (icon, key) in enumerate((("id-card", "attract_way_card"), ("qr-code", "attract_way_app"))):
+        left = 60 + i * 490
+        c.panel((left, y + 10, 470, panel_h))
+        icons.draw(c.surface, icon, (c.px(left + 60), c.px(y + 10 + panel_h / 2)), c.px(tokens.ICON["inline"] + 16),
+                   theme.ICON)
+        c.text(t(key), y + 10 + (panel_h - c.text_height(t(key), 32, width=350)) / 2, 32, x=left + 110, width=350)
+    y += 10 + panel_h + 20
+    buttons.append(c.button(t("button_start"), "start", (60, y, 960, start_h), size=tokens.TYPE["title"],
+                            icon="pointer"))
+    y += start_h
+    # The most used items, as tiles with their department's icon, in the height left above the other ways
+    # in: a touch opens the item.
+    cols = 2 if elder else 3
+    items = view.items[:2 * cols]
+    if items and action_top - y > 300:
+        y = c.text(t("attract_popular"), y + 20, tokens.TYPE["label"], colour=theme.MUTED, x=60)
+        gap = 20
+        width = (tokens.CONTENT_WIDTH - (cols - 1) * gap) / cols
+        least = 230 if elder else 190
+        room = action_top - 30 - y - 10
+        rows = max(0, min(-(-len(items) // cols), int((room + gap) // (least + gap))))  # whole tiles only
+        items = items[:rows * cols]
+        height = max(least, min(280, room / max(1, rows) - gap))
+        for i, (code, name, _department) in enumerate(items):
+            col, row = i % cols, i // cols
+            buttons.append(c.button(name, f"item:{code}", (60 + col * (width + gap), y + 10 + row * (height + gap),
+                                                          width, height),
+                                    primary=False, size=tokens.TYPE["label"] if elder else 32,
+                                    icon=icons.for_target(f"item:{code}")))
+        y += 10 + rows * (height + gap) - gap
+    y = max(y + 20, action_top)
+    buttons += [c.button(t("elder_on"), "elder", (60, y, 470, row_h), primary=False, size=tokens.TYPE["label"],
+                         icon=icons.name_for("actions", "elder")),
+                c.button(t("button_help"), "help", (550, y, 470, row_h), primary=False, size=tokens.TYPE["label"],
+                         icon=icons.name_for("actions", "help")),
+                # The hint's other way in: a receipt's progress, with no card and no session to start.
+                c.button(t("attract_progress"), "progress", (60, y + row_h + 20, 960, row_h), primary=False,
+                         size=tokens.TYPE["label"], icon=icons.name_for("actions", "progress"))]
     if view.simulated_reader:
-        buttons.append(c.button(t("button_sim_card"), "sim:card", (290, 1420, 500, 110), primary=False,
-                                size=36))
-    return buttons + language_bar(c, t)
+        buttons.append(c.button(t("button_sim_card"), "sim:card", (290, LANGUAGE_Y - 115, 500, 95),
+                                primary=False, size=32))
+    return buttons + language_bar(c, t, LANGUAGE_Y)
+
+
+def _with_icon(c: Canvas, icon: str, text: str, y: float) -> int:
+    """A short line of muted text with a small icon before it, centred; the y below it."""
+    size = c.size(tokens.TYPE["label"])
+    width = theme.font(c.px(size)).size(text)[0]
+    side = c.px(size)
+    left = (c.width - width - side - c.px(12)) // 2
+    icons.draw(c.surface, icon, (left + side // 2, c.px(y) + c.px(size) * 2 // 3), side, theme.ICON)
+    return c.text(text, y, size, colour=theme.MUTED, x=(left + side + c.px(12)) / c.scale, asked=True)
+

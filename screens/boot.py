@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 
+from kiosk.catalog.bundle import load_serving_catalog
+from kiosk.catalog.loading import CatalogError
 from kiosk.endpoints import parse_endpoint
 from kiosk.flow.views import View
 from kiosk.settings import Settings
+from screens import visual
 from screens.display import Display
 from screens.renderer import Renderer
 
@@ -24,12 +27,26 @@ def first_frame(settings: Settings, *, headless: bool | None, fullscreen: bool) 
     """Open the display and show the attract screen as the app will show it; returns the display."""
     k = settings.kiosk
     display = Display(k.screen_width, k.screen_height, fullscreen=fullscreen, headless=headless)
-    view = View(screen="attract", language=k.language,
+    view = View(screen="attract", language=k.language, items=featured(settings),
                 simulated_reader=parse_endpoint(settings.devices.id_reader).is_simulator)
-    Renderer(display.surface).render(view)
+    renderer = Renderer(display.surface)
+    visual.configure(renderer.canvas, settings)  # the station and its hours, as the app shows them
+    renderer.render(view)
     display.present()
     _report_frame()
     return display
+
+
+def featured(settings: Settings) -> list[tuple[str, str, str]]:
+    """The attract screen's most used items, as the flow will list them (the serving catalog's featured
+    items), so the app's first frame is this one; none if the catalog does not load (the app says why)."""
+    try:
+        _, catalog = load_serving_catalog(settings.data_path, settings.kiosk.catalog)
+    except (CatalogError, OSError):  # the app loads it again and reports the problem; the first frame just has no grid
+        return []
+    lang = settings.kiosk.language
+    return [(i.code, i.name.get(lang), catalog.departments[i.department_code].name.get(lang)
+             if i.department_code in catalog.departments else i.department) for i in catalog.featured(8)]
 
 
 def _report_frame() -> None:

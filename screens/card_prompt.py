@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as _dt
 
-import pygame
-
 from kiosk.flow.views import CardPromptView, View
-from screens import theme
+from screens import guidance, icons, theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
 
@@ -42,16 +40,12 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     if isinstance(view, CardPromptView) and view.expired_document:
         return _expired(c, view, t, max(320, below + 10), others)
     hint = {"social_security_card": "card_hint_ssc", "app_qr": "card_hint_qr"}.get(awaiting, "card_hint")
-    c.text(t(hint), max(320, below + 10), 40, width=880)  # under the name, however many lines it took
-    # The reader pad sits below the screen: an arrow points at it.
-    cx, top = c.width // 2, c.px(900)
-    pygame.draw.rect(c.surface, theme.SECONDARY, (cx - c.px(260), top, c.px(520), c.px(330)),
-                     border_radius=c.px(24))
-    pygame.draw.rect(c.surface, theme.PRIMARY, (cx - c.px(200), top + c.px(50), c.px(400), c.px(230)),
-                     width=c.px(6), border_radius=c.px(16))
-    pygame.draw.polygon(c.surface, theme.PRIMARY, [(cx - c.px(70), c.px(1330)), (cx + c.px(70), c.px(1330)),
-                                                   (cx, c.px(1450))])
-    buttons = [c.button(t("id_" + a), f"use:{a}", (60 + i * 330, 1500, 300, 120), primary=False, size=32)
+    y = c.text(t(hint), max(320, below + 10), 40, width=880)  # under the name, however many lines it took
+    # Where the card goes on this cabinet, and how (screens/guidance.py).
+    device = {"social_security_card": "ssc_reader", "app_qr": "scanner"}.get(awaiting, "id_card_reader")
+    guidance.draw(c, t, device, max(y + 30, 560), 480 if not view.elder else 420)
+    buttons = [c.button(t("id_" + a), f"use:{a}", (60 + i * 330, 1500, 300, 120), primary=False, size=32,
+                        icon=icons.name_for("actions", "card" if a == "id_card" else a))
                for i, a in enumerate(others[:3])]
     if view.simulated_reader:
         buttons.append(c.button(t("button_sim_card"), "sim:card", (290, 1640, 500, 100), primary=False,

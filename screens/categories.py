@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiosk.flow.views import CategoriesView
-from screens import paging
+from screens import icons, paging
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
 
@@ -20,11 +20,16 @@ def draw(c: Canvas, view: CategoriesView, t: Text) -> list[Button]:
     height = 140 if view.elder else 120
     rows = [entries[i:i + cols] for i in range(0, len(entries), cols)]
     pager_h = paging.pager_height(bool(view.elder))
-    band = paging.Band(c, TOP, BOTTOM + 110 - pager_h - 20, [height] * len(rows), gap=20)
+    bottom = BOTTOM + 110 - pager_h - 20
+    # Use the height there is: when every row fits at a taller size, the rows grow (up to 200) and
+    # nothing is paged; a longer list keeps the compact rows.
+    if rows:
+        height = max(height, min(200, (bottom - TOP + 20) / len(rows) - 20))
+    band = paging.Band(c, TOP, bottom, [height] * len(rows), gap=20)
 
     def row(index: int, y: float) -> list[Button]:
         return [c.button(name, target, (60 + col * (width + 20), y, width, height),
-                         primary=target.startswith("bundle:"), size=38)
+                         primary=target.startswith("bundle:"), size=38, icon=icons.for_target(target))
                 for col, (target, name) in enumerate(rows[index])]
 
     buttons = band.draw(row)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pygame
 
 from kiosk.flow.views import View
-from screens import theme
+from screens import icons, theme
 from screens.i18n import LANGUAGES
 from screens.widgets import Button, Canvas
 
@@ -29,11 +29,13 @@ FOOTER_TOP = 1760  # design px: where the footer's buttons start
 
 def footer(c: Canvas, t: Text, *, back: bool = False, help_: bool = True) -> list[Button]:
     """Exit, 帮办代办 / 办不成事反映 (on every screen) and back."""
-    buttons = [c.button(t("button_exit"), "exit", (60, FOOTER_TOP, 300, 120), primary=False)]
+    buttons = [c.button(t("button_exit"), "exit", (60, FOOTER_TOP, 300, 120), primary=False, icon=_icon("exit"))]
     if help_:
-        buttons.append(c.button(t("button_help"), "help", (390, FOOTER_TOP, 300, 120), primary=False, size=36))
+        buttons.append(c.button(t("button_help"), "help", (390, FOOTER_TOP, 300, 120), primary=False, size=36,
+                                icon=_icon("help")))
     if back:
-        buttons.append(c.button(t("button_back"), "back", (720, FOOTER_TOP, 300, 120), primary=False))
+        buttons.append(c.button(t("button_back"), "back", (720, FOOTER_TOP, 300, 120), primary=False,
+                                icon=_icon("back")))
     return buttons
 
 
@@ -41,11 +43,17 @@ def tools(c: Canvas, t: Text, view: View, y: float = 175) -> list[Button]:
     """Repeat the spoken text, speech on/off and elder mode: under the header on the main screens."""
     speech = view.speech
     return [
-        c.button(t("button_repeat"), "speak:repeat", (60, y, 300, 90), primary=False, size=32),
-        c.button(t("speech_on" if speech else "speech_off"), "speech", (390, y, 300, 90), primary=False, size=32),
+        c.button(t("button_repeat"), "speak:repeat", (60, y, 300, 90), primary=False, size=32, icon=_icon("repeat")),
+        c.button(t("speech_on" if speech else "speech_off"), "speech", (390, y, 300, 90), primary=False, size=32,
+                 icon=_icon("speech_on" if speech else "speech_off")),
         c.button(t("elder_off" if view.elder else "elder_on"), "elder", (720, y, 300, 90),
-                 primary=False, size=32),
+                 primary=False, size=32, icon=_icon("elder")),
     ]
+
+
+def _icon(action: str) -> str | None:
+    """A common action's icon (config/icons.toml); drawn beside the label, never instead of it."""
+    return icons.name_for("actions", action)
 
 
 def warning_overlay(c: Canvas, t: Text, seconds_left: int) -> list[Button]:

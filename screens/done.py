@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from kiosk.flow.views import PRINT_REASONS, View
-from screens import theme
+from screens import icons, theme
 from screens.chrome import Text
 from screens.messages import message_box
 from screens.qr import qr_surface
@@ -87,7 +87,15 @@ def not_printed_text(view: View, t: Text) -> str:
 def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     c.fill()
     c.header(t(title_key(view)))
-    y = max(330, c.text(view.item_name, 220, 48, bold=True, colour=theme.HEADER) + 10)
+    # A large status mark beside the words that say the same (the title above): done. When the paper
+    # did not come out, the warning below carries its own mark (screens/messages.py) and needs the room.
+    top = 220
+    if view.printed is not False:
+        side = 110 if view.elder else 140
+        icons.draw(c.surface, icons.name_for("status", "success"), (c.width // 2, c.px(185 + side / 2)), c.px(side),
+                   theme.SUCCESS)
+        top = 185 + side + 10
+    y = max(top + 110, c.text(view.item_name, top, 48, bold=True, colour=theme.HEADER) + 10)
     if view.item_kind == "certification" and view.next_due:
         text = f"{t('done_title_certification')}。{t('certified_next', date=day_text(view.next_due, view.language))}"
         y = message_box(c, text, "success", y) + 20
@@ -125,6 +133,8 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
                         primary=False, size=40)
                for i, level in enumerate(LEVELS)]
     y += 20 + len(LEVELS) * (height + gap) + 10
-    buttons.append(c.button(t("button_home"), "home", (120, y, 400, 110), primary=False, size=40))
-    buttons.append(c.button(t("button_help"), "help", (560, y, 400, 110), primary=False, size=36))
+    buttons.append(c.button(t("button_home"), "home", (120, y, 400, 110), primary=False, size=40,
+                            icon=icons.name_for("actions", "home")))
+    buttons.append(c.button(t("button_help"), "help", (560, y, 400, 110), primary=False, size=36,
+                            icon=icons.name_for("actions", "help")))
     return buttons

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pygame
 
 from kiosk.flow.views import View
-from screens import theme
+from screens import guidance, motion, theme
 from screens.chrome import Text
 from screens.widgets import Button, Canvas
 
@@ -17,9 +17,15 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     c.text(view.item_name, 300, 48, bold=True, colour=theme.HEADER)
     c.text(t("printing_title" if printing else "working_title"), 700, 60, bold=True)
     if printing:
-        c.text(t("printing_hint"), 860, 44, colour=theme.MUTED)
-    # A static progress mark (no animation: a frame only changes when the state does).
+        y = c.text(t("printing_hint"), 860, 44, colour=theme.MUTED)
+        # Where the slip comes out on this cabinet (screens/guidance.py).
+        guidance.draw(c, t, "printer", max(y + 40, 1000), 440)
+        return []
+    # Waiting for the platform: three dots; with motion on, a wave runs through them (screens/motion.py).
     cx, cy = c.width // 2, c.px(1250)
+    wave = motion.wave(c.anim_ms)
     for i in range(3):
-        pygame.draw.circle(c.surface, theme.PRIMARY, (cx + (i - 1) * c.px(90), cy), c.px(24))
+        lift = wave[i]
+        pygame.draw.circle(c.surface, theme.PRIMARY, (cx + (i - 1) * c.px(90), cy - c.px(30 * lift)),
+                           c.px(24 + 6 * lift))
     return []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiosk.flow.views import ResultView
-from screens import theme
+from screens import icons, theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
 
@@ -11,13 +11,17 @@ from screens.widgets import Button, Canvas
 def draw(c: Canvas, view: ResultView, t: Text) -> list[Button]:
     c.fill()
     c.header(view.answer_title or view.item_name)
-    c.panel((60, 200, 960, 1200))
-    y = 230.0
+    # A large status mark with the words it stands for: the answer came.
+    icons.draw(c.surface, icons.name_for("status", "success"), (c.px(130), c.px(255)), c.px(110), theme.SUCCESS)
+    c.text(t("result_title"), 220, 48, bold=True, colour=theme.SUCCESS, x=210, width=800)
+    c.panel((60, 330, 960, 1120))
+    y = 360.0
     for label, value in view.answer_rows[:14]:
         below = c.text(label, y, 30, colour=theme.MUTED, x=100, width=360)
         y = max(below, c.text(value, y, 34, x=470, width=520)) + 16
     buttons = []
     if view.available.get("printer", True):
-        buttons.append(c.button(t("result_print"), "print", (60, 1480, 470, 160), size=46))
+        buttons.append(c.button(t("result_print"), "print", (60, 1480, 470, 160), size=46,
+                                icon=icons.name_for("actions", "print")))
     buttons.append(c.button(t("result_finish"), "finish", (550, 1480, 470, 160), primary=False, size=46))
     return buttons + footer(c, t, back=True)

@@ -7,26 +7,10 @@ right here: scan again, type the receipt number, or (signing in) the ID or socia
 
 from __future__ import annotations
 
-import pygame
-
 from kiosk.flow.views import ScanView
-from screens import theme
+from screens import guidance, theme
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
-
-
-def _window(c: Canvas, top: float) -> None:
-    """The scanner window below the screen, drawn as a framed square with an arrow pointing down."""
-    cx = c.width // 2
-    pygame.draw.rect(c.surface, theme.SECONDARY, (cx - c.px(230), c.px(top), c.px(460), c.px(300)),
-                     border_radius=c.px(24))
-    # The four corner marks of a QR viewfinder: hold the code inside them.
-    for dx, dy in ((-1, -1), (1, -1), (-1, 1), (1, 1)):
-        x, y = cx + dx * c.px(120), c.px(top + 150) + dy * c.px(100)
-        pygame.draw.line(c.surface, theme.PRIMARY, (x, y), (x - dx * c.px(50), y), c.px(8))
-        pygame.draw.line(c.surface, theme.PRIMARY, (x, y), (x, y - dy * c.px(50)), c.px(8))
-    pygame.draw.polygon(c.surface, theme.PRIMARY, [(cx - c.px(60), c.px(top + 330)), (cx + c.px(60), c.px(top + 330)),
-                                                   (cx, c.px(top + 420))])
 
 
 def draw(c: Canvas, view: ScanView, t: Text) -> list[Button]:
@@ -39,8 +23,8 @@ def draw(c: Canvas, view: ScanView, t: Text) -> list[Button]:
         y = c.text(view.item_name, y, 42, bold=True, colour=theme.HEADER) + 10
     y = c.text(t(f"scan_hint_{purpose}"), y + 10, 44, bold=True, width=900)
     top = max(y + 40, 420.0)
-    _window(c, top)
-    y = top + 450
+    # Where the scan window is on this cabinet, and how to hold the code to it (screens/guidance.py).
+    y = guidance.draw(c, t, "scanner", top, 380) + 20
     buttons: list[Button] = []
     failed = view.scan_failed
     if view.scanning:

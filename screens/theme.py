@@ -11,26 +11,33 @@ from __future__ import annotations
 import pygame
 
 from kiosk.fonts import cjk_font_path
+from screens import tokens
 
-BACKGROUND = (244, 247, 251)
-HEADER = (0, 82, 155)          # government blue
-HEADER_TEXT = (255, 255, 255)
-TEXT = (20, 28, 40)
-MUTED = (60, 68, 82)           # 9.1:1 on BACKGROUND, 8:1 on SECONDARY
-PRIMARY = (0, 82, 160)         # white on it 7.7:1; it against the page 7.2:1
-PRIMARY_TEXT = (255, 255, 255)
-SECONDARY = (226, 232, 240)
-SECONDARY_TEXT = (20, 28, 40)
-SECONDARY_EDGE = (90, 104, 124)  # the secondary button's boundary: 5.3:1 against the page
-DANGER = (160, 0, 30)          # 7.8:1 on the page
-CARD = (255, 255, 255)
-CARD_EDGE = (110, 120, 136)    # a white card that is a control (a list row): 4.2:1 against the page
+# The colour roles are screens/tokens.py's (one palette for standard and elder mode); these names are
+# what the screens draw with.
+_P = tokens.STANDARD
+BACKGROUND = _P.background
+HEADER = _P.header             # government blue
+HEADER_TEXT = _P.header_text
+TEXT = _P.text
+MUTED = _P.muted               # 9.1:1 on BACKGROUND, 8:1 on SECONDARY
+PRIMARY = _P.primary           # white on it 7.7:1; it against the page 7.2:1
+PRIMARY_TEXT = _P.primary_text
+SECONDARY = _P.secondary
+SECONDARY_TEXT = _P.secondary_text
+SECONDARY_EDGE = _P.secondary_edge  # the secondary button's boundary: 5.3:1 against the page
+DANGER = _P.danger             # 7.8:1 on the page
+CARD = _P.card
+CARD_EDGE = _P.card_edge       # a white card that is a control (a list row): 4.2:1 against the page
+ICON = _P.icon
+PRESSED = _P.pressed           # a control under the finger
+PRESSED_TEXT = _P.pressed_text
 OVERLAY = (0, 0, 0, 150)
 
 BASE_WIDTH = 1080
-ELDER_MIN_PX = 32  # A1: text ≥ 30 px at 1080 width in elder mode
-SUCCESS = (0, 96, 48)          # 7.6:1 on the page
-WARNING = (138, 80, 0)
+ELDER_MIN_PX = tokens.ELDER_MIN_PX  # A1: text ≥ 30 px at 1080 width in elder mode
+SUCCESS = _P.success           # 7.6:1 on the page
+WARNING = _P.warning
 
 # screens/messages.py: each kind's panel fill (dark text on it ≥ 14:1) and edge / icon colour (≥ 3:1).
 MESSAGE_COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {

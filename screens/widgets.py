@@ -8,7 +8,7 @@ from typing import Any
 
 import pygame
 
-from screens import linebreak, theme
+from screens import icons, linebreak, theme, tokens
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,16 @@ class Canvas:
         # control it belongs to or ""). Audio mode reads them besides the buttons (screens/a11y.py), so
         # what is spoken is what is drawn.
         self.texts: list[tuple[str, pygame.Rect, str]] = []
+        # The target under the finger (touch feedback): its button is drawn pressed ("" for none).
+        self.pressed = ""
+        # This terminal (set by the app from settings): the station's name and hours for the attract
+        # screen, where each device sits on the cabinet (settings [cabinet]) for the device guidance.
+        self.place = ""
+        self.hours = ""
+        self.cabinet: dict[str, str] = {}
+        # Motion (screens/motion.py): the animation clock in ms; None draws still frames (reduced motion,
+        # audio mode, the tests and the screenshots).
+        self.anim_ms: int | None = None
 
     def reset_metrics(self) -> None:
         self.min_text_px = 10_000
@@ -128,35 +138,64 @@ class Canvas:
         self.text(title, top, size, colour=theme.HEADER_TEXT, bold=True, asked=True)
 
     def button(self, label: str, target: str, rect: tuple[float, float, float, float], *,
-               primary: bool = True, size: int = 44) -> Button:
+               primary: bool = True, size: int = 44, icon: str | None = None) -> Button:
+        """A touch target with its label; ``icon`` (screens/icons.py's name) is drawn beside the label
+        (left of it in a wide button, above it in a squarish tile), never instead of it."""
         x, y, w, h = (self.px(v) for v in rect)
         area = pygame.Rect(x, y, w, h)
-        fill = theme.PRIMARY if primary else theme.SECONDARY
-        ink = theme.PRIMARY_TEXT if primary else theme.SECONDARY_TEXT
-        pygame.draw.rect(self.surface, fill, area, border_radius=self.px(18))
-        if not primary:  # the light fill alone is not a visible boundary (WCAG 1.4.11): a dark edge
+        pressed = target == self.pressed and bool(target)
+        fill = theme.PRESSED if pressed else theme.PRIMARY if primary else theme.SECONDARY
+        ink = theme.PRESSED_TEXT if pressed else theme.PRIMARY_TEXT if primary else theme.SECONDARY_TEXT
+        radius = self.px(tokens.RADIUS["m"])
+        pygame.draw.rect(self.surface, fill, area, border_radius=radius)
+        if not primary and not pressed:  # the light fill alone is not a visible boundary (WCAG 1.4.11): a dark edge
             pygame.draw.rect(self.surface, theme.SECONDARY_EDGE, area, width=max(2, self.px(3)),
-                             border_radius=self.px(18))
+                             border_radius=radius)
+        label_area = area
+        if icon:
+            icon_ink = ink if primary or pressed else theme.ICON
+            pad = self.px(tokens.SPACE["m"])
+            if w < h * 2.2:  # a squarish tile: the icon above the label, the two centred together
+                lines_n, line_h = self._label_lines(label, size, w)
+                text_h = lines_n * line_h
+                side = min(self.px(tokens.ICON["tile"]), int(h * 0.45), h - text_h - pad - self.px(8))
+                if side >= self.px(32):  # too little room for an icon: the label alone
+                    top = y + (h - side - self.px(8) - text_h) // 2
+                    icons.draw(self.surface, icon, (area.centerx, top + side // 2), side, icon_ink)
+                    label_area = pygame.Rect(x, top + side + self.px(8), w, text_h)
+            else:  # a wide button: the icon at the left, the label centred in the rest (if it still fits)
+                side = min(self.px(tokens.ICON["inline"]), int(h * 0.6))
+                lines_n, line_h = self._label_lines(label, size, w - side - pad)
+                if lines_n * line_h <= h - self.px(8):
+                    icons.draw(self.surface, icon, (x + pad + side // 2, area.centery), side, icon_ink)
+                    label_area = pygame.Rect(x + side + pad, y, w - side - pad, h)
         # Shrink the label until every line fits: a long word must never spill out of its button
         # (in elder mode never below the elder minimum: the label wraps onto more lines instead).
         size = self.size(size)
         floor = theme.ELDER_MIN_PX - 1 if self.elder else int(size * 0.6)
         step = size
-        step, lines = _fit(label, size, floor, w, self.px(20), self.px(12), self.scale)
+        step, lines = _fit(label, size, floor, label_area.width, self.px(20), self.px(12), self.scale)
         fnt = theme.font(self.px(step), True)
         self._note(step)
         line_h = fnt.get_linesize()
-        top = area.centery - line_h * len(lines) // 2
+        top = label_area.centery - line_h * len(lines) // 2
         label_block: pygame.Rect | None = None
         for line in lines:
             img = _line(line, self.px(step), True, ink)
-            drawn = pygame.Rect(area.centerx - img.get_width() // 2, top, img.get_width(), img.get_height())
+            drawn = pygame.Rect(label_area.centerx - img.get_width() // 2, top, img.get_width(), img.get_height())
             self.surface.blit(img, drawn.topleft)
             label_block = drawn if label_block is None else label_block.union(drawn)
             top += line_h
         if label_block is not None:
             self.text_boxes.append((label_block, area))
         return Button(area, target, label)
+
+    def _label_lines(self, label: str, size: int, w: int) -> tuple[int, int]:
+        """How many lines :meth:`button` breaks ``label`` into in ``w`` device px, and their line height."""
+        size = self.size(size)
+        floor = theme.ELDER_MIN_PX - 1 if self.elder else int(size * 0.6)
+        step, lines = _fit(label, size, floor, w, self.px(20), self.px(12), self.scale)
+        return len(lines), theme.font(self.px(step), True).get_linesize()
 
     def one_line(self, text: str, size: int, width: float, *, bold: bool = False) -> str:
         """The end of ``text`` that fits one line of ``width`` design px at ``size`` (an input box shows

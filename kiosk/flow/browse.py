@@ -54,6 +54,8 @@ class Attract(ScreenHandler):
         if target == "progress":
             return qr.scan_for(flow, "progress")
         flow.start_session()
+        if target.startswith("item:"):  # the attract screen's most used items open straight away
+            return HOME.tapped(flow, target) or flow.go(Screen.HOME)
         return flow.go(Screen.HOME)
 
 
