@@ -212,10 +212,9 @@ class SessionLoop:
         self._attract()
         before = self.cards.removed
         self.app.insert_sample_card(self.done % 3)
-        self._screen("home")
-        from screens.demo_journeys import past_notice  # lazy: like the app's own imports above
+        from screens.demo_journeys import home_after_card  # lazy: like the app's own imports above
 
-        past_notice(self.resident)  # the third card's holder is told what she was granted without applying
+        home_after_card(self.resident)  # the third card's holder is told what she was granted without applying
         self._tap(f"item:{DEMO_ITEM}")
         self._until(lambda: self.app.flow.screen.value in ("confirm", "consent"), "confirm or consent")
         self._tap(self.app.flow.screen.value)  # 确认, or 同意并打印 with the face check: its target is the screen's name

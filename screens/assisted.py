@@ -17,7 +17,7 @@ from screens.widgets import Button, Canvas
 BANNER_PX = 44  # design px at the top of the header, above its title (which starts at 45)
 BANNER_FILL = (255, 200, 60)  # amber: unmistakably not the government blue of a resident's own session
 BANNER_INK = (20, 20, 20)  # ≥ 7:1 on the amber
-STAFF_BUTTON = (640, 1822, 380, 92)  # attract: under the language bar; right, away from the maintenance corners
+STAFF_BUTTON = (560, 1660, 460, 95)  # attract: the row above the language bar (screens/attract.py), right
 HOME_END = (720, FOOTER_TOP, 300, 120)  # home has no back: the footer's third place
 
 

@@ -9,6 +9,7 @@ from screens.chrome import Text, language_bar
 from screens.widgets import Button, Canvas
 
 LANGUAGE_Y = 1775  # the language bar at the foot of the screen
+STAFF_ROW_H = 115  # the row above it: the simulated card (left) and the staff pass (right, screens/assisted.py)
 
 
 def draw(c: Canvas, view: View, t: Text) -> list[Button]:
@@ -40,7 +41,8 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     row_h = 130 if elder else 100
     start_h = 170 if elder else 160
     panel_h = 190 if elder else 150
-    action_top = LANGUAGE_Y - 20 - (115 if view.simulated_reader else 0) - 2 * row_h - 20
+    # Above the language bar, one row for the staff pass (screens/assisted.py) and the simulated card.
+    action_top = LANGUAGE_Y - 20 - STAFF_ROW_H - 2 * row_h - 20
     # Three ways to start, first (the start button is the first control read in audio mode): the card and
     # the app's code are said, a touch is the big button.
     y = c.text(t("attract_ways"), y + 10, tokens.TYPE["label"], colour=theme.MUTED, x=60)
@@ -83,7 +85,7 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
                 c.button(t("attract_progress"), "progress", (60, y + row_h + 20, 960, row_h), primary=False,
                          size=tokens.TYPE["label"], icon=icons.name_for("actions", "progress"))]
     if view.simulated_reader:
-        buttons.append(c.button(t("button_sim_card"), "sim:card", (290, LANGUAGE_Y - 115, 500, 95),
+        buttons.append(c.button(t("button_sim_card"), "sim:card", (60, LANGUAGE_Y - STAFF_ROW_H, 460, 95),
                                 primary=False, size=32))
     return buttons + language_bar(c, t, LANGUAGE_Y)
 

@@ -620,6 +620,14 @@ def bundle_journey(r: ScriptedResident, code: str) -> dict[str, Any]:
     return seen
 
 
+def home_after_card(r: ScriptedResident, timeout_s: float = 20.0) -> None:
+    """A card laid at attract: home — or, for a holder the platform granted something without applying, its
+    notice first (it may come up before a script sees home): read, and continue to home."""
+    r.wait_until(lambda: r.app.flow.screen.value in ("home", "exempt"), "the 'home' screen", timeout_s)
+    past_notice(r, timeout_s)
+    r.wait_for("home", timeout_s)
+
+
 def past_notice(r: ScriptedResident, timeout_s: float = 20.0) -> None:
     """After a card: wait for the platform's 免申即办 answer; if its notice came up, read it and continue
     (one touch), as a resident would, so the next touch lands where the script means it to."""

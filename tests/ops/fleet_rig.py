@@ -195,7 +195,7 @@ class FleetRig:
         return self._env(**self.catalog_env, KIOSK_KIOSK__ID=t.id, KIOSK_KIOSK__PLACE=f"{t.district}{t.station}",
                          KIOSK_GATEWAY__DATA_DIR=str(t.data), KIOSK_GATEWAY__PORT=str(t.port),
                          KIOSK_GATEWAY__HOST="127.0.0.1", KIOSK_GATEWAY__MIN_FREE_MB="1",
-                         KIOSK_PLATFORM__URL=f"http://127.0.0.1:{self.platform_port}", KIOSK_PLATFORM__TIMEOUT_S="2")
+                         KIOSK_PLATFORM__URL=f"http://127.0.0.1:{self.platform_port}", KIOSK_PLATFORM__TIMEOUT_S="5")
 
     def start_gateways(self, timeout_s: float = 300) -> None:
         """Start every gateway at once, wait until each answers /health, take its first token."""

@@ -42,7 +42,7 @@ from kiosk.settings import load_settings
 from local_api.server import start_gateway, start_platform_sim
 from screens.app import KioskApp
 from screens.demo import CardWatch, ScriptedResident, demo_settings
-from screens.demo_journeys import past_notice
+from screens.demo_journeys import home_after_card
 
 DEMO_ITEM = "rs-sbjfzm"
 FULL_EVERY = 20
@@ -121,8 +121,7 @@ class Sessions:
         self.to_attract()
         before = self.cards.removed
         self.app.insert_sample_card(self.done % 3)
-        r.wait_for("home", WAIT_S)
-        past_notice(r)  # the third card's holder is told what she was granted without applying
+        home_after_card(r, WAIT_S)  # the third card's holder is told what she was granted without applying
         self.tap(f"item:{DEMO_ITEM}")
         self.step_until(lambda: self.app.flow.screen.value in ("confirm", "consent"), "confirm or consent")
         self.tap(self.app.flow.screen.value)  # 确认, or 同意并打印 with the face check: its target is the screen's name
