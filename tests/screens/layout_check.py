@@ -16,11 +16,13 @@ def _deep(a: pygame.Rect, b: pygame.Rect) -> bool:
     return clip.width > 10 and clip.height > 12
 
 
-def layout_problems(canvas: Canvas, buttons: list[Button]) -> list[str]:
+def layout_problems(canvas: Canvas, buttons: list[Button], overlay: pygame.Rect | None = None) -> list[str]:
+    """``overlay``: a passing message's opaque panel drawn over the page (the renderer's ``message_rect``):
+    the page's texts it hides are not seen, so they overlap nothing."""
     screen = pygame.Rect(0, 0, canvas.width, canvas.height)
     header = canvas.px(160)
     problems: list[str] = []
-    blocks = list(canvas.text_blocks)
+    blocks = [b for b in canvas.text_blocks if overlay is None or overlay.contains(b) or not overlay.colliderect(b)]
     for i, a in enumerate(blocks):
         problems += [f"text {a} over text {b}" for b in blocks[i + 1:] if _deep(a, b)]
         problems += [f"text {a} half over button {b.target}" for b in buttons

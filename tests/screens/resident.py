@@ -55,7 +55,7 @@ class Resident:
         self.renderer.render(view)
         self.frames += 1
         if self.check_layout:
-            found = layout_problems(self.renderer.canvas, self.renderer.buttons)
+            found = layout_problems(self.renderer.canvas, self.renderer.buttons, self.renderer.message_rect)
             if found:
                 where = f"{view.screen} {view.language} elder={view.elder} {view.item_code}"
                 self.problems.setdefault(where, found)
