@@ -184,6 +184,7 @@ class FastDoor:
     def _count(self, status: int) -> None:
         with contextlib.suppress(Exception):  # counting must never turn an answer into an error
             self.svc.metrics.requests.labels("POST", ROUTE, str(status)).inc()
+            self.svc.metrics.fast_door.labels(str(status)).inc()
 
     async def _send(self, writer: asyncio.StreamWriter, conn: h11.Connection, answer: Answer,
                     *, close: bool = False) -> None:

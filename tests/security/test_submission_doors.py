@@ -237,7 +237,9 @@ def test_accepts_and_refusals_are_counted_in_metrics(door: Door) -> None:
     accepted = metric('kiosk_gateway_submissions_accepted_total{kind="application"}')
     timed = metric("kiosk_gateway_accept_seconds_count")
     counted = metric('kiosk_gateway_http_requests_total{method="POST",route="/api/v1/submissions",status="202"}')
+    fast = metric('kiosk_gateway_fast_door_requests_total{status="202"}')
     assert door.post(json=SUBMISSION).status_code == 202
+    assert metric('kiosk_gateway_fast_door_requests_total{status="202"}') == fast + (door.which == "event-loop")
     assert metric('kiosk_gateway_submissions_accepted_total{kind="application"}') == accepted + 1
     assert metric("kiosk_gateway_accept_seconds_count") == timed + 1
     assert metric('kiosk_gateway_http_requests_total{method="POST",route="/api/v1/submissions",status="202"}') \
