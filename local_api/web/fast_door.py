@@ -18,9 +18,10 @@ the accepted / refused / accept-seconds metrics) and the same JSON error answers
 gets the same labels. Like the Flask route it is not audited (submissions carry personal data), and an
 out-of-service kiosk still stores what its app sends (the app stops offering services itself).
 
-The outbox's accept is blocking (an fsync), so it runs on worker threads; accepts that arrive together
-share one transaction (the outbox's group commit: whichever accept holds the write lock commits every
-one queued meanwhile). HTTP/1.1 limits: a head over 16 KiB 431, malformed requests 400, a request's
+The outbox's accept is blocking (an fsync), so it runs on worker threads: the submissions parsed in one
+loop tick are committed as one transaction (``Outbox.accept_many`` through
+:func:`~local_api.web.submission.store_many`, one worker job per tick), and ticks that overlap share
+commits through the outbox's group commit. HTTP/1.1 limits: a head over 16 KiB 431, malformed requests 400, a request's
 head and body within 10 s of its first byte, a keep-alive connection closed after 60 s idle, refused
 requests answered without reading their body and the connection then closed.
 """
@@ -47,7 +48,7 @@ from local_api.web.bodies import SubmissionBody, parse_raw
 from local_api.web.door import FORWARDING_HEADERS, door_refusal
 from local_api.web.errors import Answer, BadRequest, bad_request_answer, error_answer
 from local_api.web.services import GatewayServices
-from local_api.web.submission import Accept, prepare_submission, store
+from local_api.web.submission import Accept, prepare_submission, store_many
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class FastDoor:
     """The submission door: bound at construction (port 0 → a free one), served by :meth:`start`."""
 
     def __init__(self, svc: GatewayServices, max_body: int, *, port_file: Path | None = None,
-                 threads: int = 8) -> None:
+                 threads: int = 4) -> None:
         self.svc = svc
         self.max_body = max_body
         self.port_file = port_file
@@ -94,6 +95,7 @@ class FastDoor:
         self._thread = threading.Thread(target=self._run, name="fast-door", daemon=True)
         self._started = threading.Event()
         self._server: asyncio.Server | None = None
+        self._tick: list[tuple[Accept, asyncio.Future[Answer]]] = []
 
     def start(self) -> FastDoor:
         """Serve in a background thread, then write the port file."""
@@ -149,7 +151,34 @@ class FastDoor:
             return bad_request_answer(exc)
         if not isinstance(accept, Accept):
             return accept
-        return await asyncio.get_running_loop().run_in_executor(self._pool, store, svc, accept)
+        return await self._store(accept)
+
+    def _store(self, accept: Accept) -> asyncio.Future[Answer]:
+        """Queue ``accept`` for this loop tick's transaction: the first of a tick schedules the commit of
+        all that the tick parsed (:meth:`_commit`, run when the loop has handled every ready event)."""
+        loop = asyncio.get_running_loop()
+        waiting: asyncio.Future[Answer] = loop.create_future()
+        self._tick.append((accept, waiting))
+        if len(self._tick) == 1:
+            loop.call_soon(self._commit)
+        return waiting
+
+    def _commit(self) -> None:
+        tick, self._tick = self._tick, []
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self._pool, store_many, self.svc, [accept for accept, _ in tick])
+
+        def settle(outcome: asyncio.Future[list[Answer]]) -> None:
+            failed = outcome.exception()
+            for i, (_, waiting) in enumerate(tick):
+                if waiting.done():
+                    continue
+                if failed is not None:
+                    waiting.set_exception(failed)
+                else:
+                    waiting.set_result(outcome.result()[i])
+
+        done.add_done_callback(settle)
 
     def _refusal(self, headers: dict[bytes, bytes], peer: str) -> Answer | None:
         via_proxy = any(name in headers for name in _FORWARDED)

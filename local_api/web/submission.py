@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_api.outbox.store import DuplicateSubmission, Material, OutboxError, RequestConflict
+from local_api.outbox.store import DuplicateSubmission, Material, OutboxError, Record, RequestConflict
 from local_api.timestamps import iso
 from local_api.web.api_staff import assisted_payload, assisted_refusal_answer
 from local_api.web.bodies import SubmissionBody
@@ -94,19 +94,48 @@ def store(svc: GatewayServices, accept: Accept) -> Answer:
         return refused
     started = time.perf_counter()
     try:
-        record, created = svc.outbox.accept_once(accept.kind, accept.item_code, accept.payload,
-                                                 subject=accept.subject, materials=accept.materials,
-                                                 kiosk_id=accept.kiosk_id, request_id=accept.request_id)
-    except DuplicateSubmission:
+        result: tuple[Record, bool] | BaseException = svc.outbox.accept_once(
+            accept.kind, accept.item_code, accept.payload, subject=accept.subject, materials=accept.materials,
+            kiosk_id=accept.kiosk_id, request_id=accept.request_id)
+    except (DuplicateSubmission, RequestConflict, OutboxError) as exc:
+        result = exc
+    return _stored(svc, accept, result, started)
+
+
+def store_many(svc: GatewayServices, accepts: list[Accept]) -> list[Answer]:
+    """:func:`store` for several accepts, committed in one transaction (``Outbox.accept_many``): the
+    event-loop door's requests of one loop tick. Each gets the answer :func:`store` would give it."""
+    answers: list[Answer | None] = [disk_refusal(svc, a.size) for a in accepts]
+    going = [a for a, refused in zip(accepts, answers, strict=True) if refused is None]
+    if not going:
+        return [a for a in answers if a is not None]
+    started = time.perf_counter()
+    try:
+        results = svc.outbox.accept_many([
+            {"kind": a.kind, "item_code": a.item_code, "payload": a.payload, "subject": a.subject,
+             "materials": a.materials, "kiosk_id": a.kiosk_id, "request_id": a.request_id} for a in going])
+    except OutboxError as exc:  # the outbox is closed or unreadable: every accept of the tick fails alike
+        results = [exc] * len(going)
+    stored = iter(_stored(svc, a, r, started) for a, r in zip(going, results, strict=True))
+    return [answer if answer is not None else next(stored) for answer in answers]
+
+
+def _stored(svc: GatewayServices, accept: Accept, result: tuple[Record, bool] | BaseException,
+            started: float) -> Answer:
+    """The answer to one accept's outcome in the outbox (and its metrics)."""
+    if isinstance(result, DuplicateSubmission):
         return error_answer(409, "already_rated", "this transaction has already been rated (一次一评)")
-    except RequestConflict as exc:
-        log.error("kiosk app reused a request id with a different body: %s", exc)  # receipt and id only
+    if isinstance(result, RequestConflict):
+        log.error("kiosk app reused a request id with a different body: %s", result)  # receipt and id only
         return error_answer(409, "request_conflict", "本次提交与之前同一请求编号的内容不一致，未予保存 (this request_id "
                             "was already used for another submission with a different body; nothing was stored: "
                             "every submission needs its own request_id)", field="request_id")
-    except OutboxError as exc:
+    if isinstance(result, OutboxError):
         svc.metrics.refused.labels("outbox_unavailable").inc()
-        return store_failed_answer(exc)
+        return store_failed_answer(result)
+    if isinstance(result, BaseException):
+        raise result
+    record, created = result
     if not created:  # a resend of a stored submission: the same receipt, nothing new stored
         return 200, {"receipt_no": record.receipt_no, "state": record.state,
                      "accepted_at": iso(record.accepted_at), "duplicate": True, **accept.extra}

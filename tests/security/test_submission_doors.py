@@ -11,6 +11,7 @@ import socket
 import stat
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +272,16 @@ def test_both_doors_answer_alike(tmp_path: Path) -> None:
         assert sum(rig.services.outbox.counts().values()) == 2
     finally:
         rig.close()
+
+
+def test_submissions_arriving_together_each_get_their_own_answer(door: Door) -> None:
+    """Sent at once (on the event-loop door, one loop tick's requests share a transaction): every one is
+    stored once under its own receipt, and one request sent twice at once is stored once."""
+    bodies = [{**SUBMISSION, "request_id": f"together-{i:04d}"} for i in range(12)]
+    bodies += [{**SUBMISSION, "request_id": "together-twice"}] * 2
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        answers = list(pool.map(lambda body: door.post(json=body), bodies))
+    assert sorted(a.status_code for a in answers) == [200] + [202] * 13, [a.text for a in answers]
+    receipts = [a.json()["receipt_no"] for a in answers]
+    assert len(set(receipts[:12])) == 12 and receipts[12] == receipts[13] and receipts[12] not in receipts[:12]
+    assert door.stored() == 13
