@@ -43,6 +43,7 @@ from typing import Any
 import h11
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from local_api.web.app import COUNTED_METHODS
 from local_api.web.auth import LOOPBACK
 from local_api.web.bodies import SubmissionBody, parse_raw
 from local_api.web.door import FORWARDING_HEADERS, door_refusal
@@ -212,9 +213,9 @@ class FastDoor:
 
     # -- HTTP/1.1 --------------------------------------------------------------------------------
 
-    def _count(self, status: int) -> None:
+    def _count(self, status: int, method: str, rule: str) -> None:
         with contextlib.suppress(Exception):  # counting must never turn an answer into an error
-            self.svc.metrics.requests.labels("POST", ROUTE, str(status)).inc()
+            self.svc.metrics.requests.labels(method, rule, str(status)).inc()
             self.svc.metrics.fast_door.labels(str(status)).inc()
 
     async def _send(self, writer: asyncio.StreamWriter, conn: h11.Connection, answer: Answer,
@@ -245,6 +246,8 @@ class FastDoor:
         try:
             while await self._one(reader, writer, conn, peer):
                 conn.start_next_cycle()
+            if conn.their_state is h11.SEND_BODY:  # answered before its body was read (a refusal)
+                await self._linger(reader, writer)
         except (ConnectionError, h11.LocalProtocolError, TimeoutError, asyncio.CancelledError):
             pass  # the peer left, a deadline passed, or the door is closing
         except Exception as exc:  # noqa: BLE001 - one connection's fault never stops the door
@@ -283,7 +286,13 @@ class FastDoor:
                     await self._reply(writer, conn, (431, {"error": "request_header_fields_too_large",
                                                             "message": "the request's head is over 16 KiB"}))
                     return False
-                refused = self._route(event.method, event.target) or self._refusal(headers, peer)
+                wrong = self._route(event.method, event.target)
+                if wrong is not None:
+                    method = event.method.decode("ascii", "replace")
+                    await self._reply(writer, conn, wrong, method if method in COUNTED_METHODS else "other",
+                                      ROUTE if wrong[0] == 405 else "unmatched")
+                    return False
+                refused = self._refusal(headers, peer)
                 if refused is not None:  # answered without reading the body; the connection then closes
                     await self._reply(writer, conn, refused)
                     return False
@@ -314,6 +323,20 @@ class FastDoor:
         await self._reply(writer, conn, answer)
         return conn.our_state is h11.DONE and conn.their_state is h11.DONE
 
-    async def _reply(self, writer: asyncio.StreamWriter, conn: h11.Connection, answer: Answer) -> None:
-        self._count(answer[0])
+    @staticmethod
+    async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Close after a refusal as browsers and curl expect: our side first, then what the client still
+        sends is read and dropped (for up to 2 s), so its unread body does not turn into a reset that
+        loses the answer on its way."""
+        if writer.can_write_eof():
+            writer.write_eof()
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            async with asyncio.timeout(2.0):
+                while await reader.read(65536):
+                    pass
+
+    async def _reply(self, writer: asyncio.StreamWriter, conn: h11.Connection, answer: Answer,
+                     method: str = "POST", rule: str = ROUTE) -> None:
+        """Send ``answer`` and count it as Flask's request counter does (``rule``: ``unmatched`` for another path)."""
+        self._count(answer[0], method, rule)
         await self._send(writer, conn, answer)
