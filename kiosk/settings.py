@@ -46,6 +46,7 @@ from kiosk.qrcodes import load_public_key
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
 ENV_PREFIX = "KIOSK_"
 DEFAULTS_NAME = "defaults.toml"
+FAST_DOOR_PORT_FILE_NAME = "kiosk-fast-door.port"  # written by the gateway (local_api/web/fast_door.py)
 DOOR_SECRET_FILE_NAME = "kiosk-door.secret"  # written by the gateway at each start (local_api/web/door.py)
 LOCAL_OVERRIDES = "kiosk.local.toml"  # written by the gateway's technician door (local_api/ops/device_settings.py)
 SAMPLE_SECRET = "sample-secret-change-me-in-deployment"  # the one in config/defaults.toml
@@ -224,6 +225,9 @@ class GatewaySection(_Section):
     tls_port: int = Field(default=8443, ge=0, le=65535)
     """TCP port of the operators' HTTPS door on ``host`` when ``tls_cert`` and ``tls_key`` are set (0
     picks a free one); must differ from ``port``."""
+    fast_door: bool = True
+    """Serve the kiosk app's submissions on their own loopback port from an event loop
+    (``local_api/web/fast_door.py``, issue 25); false: only the Flask door's route."""
 
     @property
     def tls(self) -> bool:
@@ -453,6 +457,11 @@ class Settings(_Section):
     def door_secret_path(self) -> Path:
         """The kiosk door's per-start secret (0600), written by the gateway, read by the kiosk app."""
         return self.data_path / DOOR_SECRET_FILE_NAME
+
+    @property
+    def fast_door_port_path(self) -> Path:
+        """The port of the gateway's event-loop submission door (0600), written at its start, removed at its stop."""
+        return self.data_path / FAST_DOOR_PORT_FILE_NAME
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 if TYPE_CHECKING:  # only for the annotation: the client is imported before settings are needed
     from kiosk.settings import Settings
@@ -29,6 +30,15 @@ DOOR_HEADER = "X-Kiosk-Door"
 """The kiosk door's secret travels in this header (``local_api.web.door``)."""
 DOOR_REFUSED = "kiosk_door_secret"
 WILDCARD_HOSTS = ("0.0.0.0", "::")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _nothing_sent(exc: requests.ConnectionError) -> bool:
+    """Whether the connection failed before the request went out (refused, or no connection in time)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 class GatewayError(Exception):
@@ -70,13 +80,18 @@ def _error_code(response: requests.Response) -> str | None:
 class GatewayClient:
     """Calls to the local gateway; one instance per UI process (not shared across threads)."""
 
-    def __init__(self, base_url: str, timeout_s: float = 5, *, door_secret_file: Path | None = None) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 5, *, door_secret_file: Path | None = None,
+                 fast_door_file: Path | None = None) -> None:
         """``door_secret_file``: where the gateway writes the kiosk door's secret (``settings.door_secret_path``;
-        :meth:`for_settings` passes it); None: no secret is sent, and only ``/health`` answers."""
+        :meth:`for_settings` passes it); None: no secret is sent, and only ``/health`` answers.
+        ``fast_door_file``: where the gateway writes its submission door's port (``settings.fast_door_port_path``);
+        submissions go there while it is there, else to the Flask door's route."""
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.door_secret_file = door_secret_file
+        self.fast_door_file = fast_door_file if urlsplit(self.base_url).hostname in LOOPBACK_HOSTS else None
         self._secret: str | None = None
+        self._fast_url: str | None = None
         self._session = requests.Session()
 
     @classmethod
@@ -92,7 +107,8 @@ class GatewayClient:
         parts = urlsplit(url)
         if parts.hostname in WILDCARD_HOSTS:
             url = urlunsplit(parts._replace(netloc=f"{'[::1]' if ':' in parts.hostname else '127.0.0.1'}:{parts.port}"))
-        return cls(url, timeout_s, door_secret_file=settings.door_secret_path)
+        return cls(url, timeout_s, door_secret_file=settings.door_secret_path,
+                   fast_door_file=settings.fast_door_port_path)
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -108,21 +124,38 @@ class GatewayClient:
                 self._secret = ""
         return {DOOR_HEADER: self._secret} if self._secret else {}
 
-    def send(self, method: str, path: str, *, timeout_s: float | None = None, **kw: Any) -> requests.Response:
+    def fast_door_url(self, *, reread: bool = False) -> str | None:
+        """The gateway's event-loop submission door (``http://127.0.0.1:<port>``, read from its port file), or
+        None when the gateway runs without it (no file)."""
+        if self.fast_door_file is None:
+            return None
+        if self._fast_url is None or reread:
+            try:
+                port = int(self.fast_door_file.read_text(encoding="ascii").strip())
+            except (OSError, UnicodeDecodeError, ValueError):
+                self._fast_url = None
+            else:
+                self._fast_url = f"http://127.0.0.1:{port}" if 0 < port < 65536 else None
+        return self._fast_url
+
+    def send(self, method: str, path: str, *, timeout_s: float | None = None, base_url: str | None = None,
+             **kw: Any) -> requests.Response:
         """One raw request (``requests`` keywords: ``json``, ``data``, ``headers``) with the door secret;
         once more with the file read again if the gateway refused the secret (it was restarted).
-        For tools and tests that need the HTTP answer itself; raises ``requests`` errors as they come."""
+        For tools and tests that need the HTTP answer itself; raises ``requests`` errors as they come.
+        ``base_url``: another door of the gateway (the submission door, :meth:`fast_door_url`)."""
         extra = kw.pop("headers", {})
         timeout = self.timeout_s if timeout_s is None else timeout_s
-        response = self._session.request(method, self.base_url + path, headers={**extra, **self._door_headers()},
+        base = base_url or self.base_url
+        response = self._session.request(method, base + path, headers={**extra, **self._door_headers()},
                                          timeout=timeout, **kw)
         if response.status_code in (401, 403) and _error_code(response) == DOOR_REFUSED:
-            response = self._session.request(method, self.base_url + path,
+            response = self._session.request(method, base + path,
                                              headers={**extra, **self._door_headers(reread=True)},
                                              timeout=timeout, **kw)
             if response.status_code in (401, 403) and _error_code(response) == DOOR_REFUSED:
                 raise GatewayUnavailable(
-                    f"{self.base_url} refused this app's kiosk door secret (read from {self.door_secret_file}); "
+                    f"{base} refused this app's kiosk door secret (read from {self.door_secret_file}); "
                     "do the app and the gateway use the same gateway.data_dir, and run as the same user?")
         return response
 
@@ -135,6 +168,29 @@ class GatewayClient:
         except requests.RequestException as exc:
             raise GatewayUnavailable(f"cannot reach {self.base_url} ({type(exc).__name__}); is the gateway "
                                      "running? (systemctl status kiosk-gateway)") from exc
+        return self._answer(response, path)
+
+    def _submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /api/v1/submissions`` through the submission door while the gateway has one, else the Flask
+        door's route. Falls back when the door cannot be reached: at once when nothing was sent (refused
+        connection), and after a lost answer only for a submission with a ``request_id`` (resending it
+        returns the same receipt)."""
+        path = "/api/v1/submissions"
+        fast = self.fast_door_url() or self.fast_door_url(reread=True)
+        if fast is not None:
+            try:
+                return self._answer(self.send("POST", path, json=body, base_url=fast), path)
+            except requests.ConnectionError as exc:
+                self._fast_url = None  # read the file again next time (a restarted gateway has a new port)
+                if not (_nothing_sent(exc) or "request_id" in body):
+                    raise GatewayUnavailable(f"the gateway's submission door {fast} dropped the connection "
+                                             f"({type(exc).__name__}); is the gateway running?") from exc
+            except requests.Timeout as exc:
+                raise GatewayUnavailable(f"no answer from {fast} within {self.timeout_s:g} s; "
+                                         "is the gateway process hung? (systemctl status kiosk-gateway)") from exc
+        return self._call("POST", path, body)
+
+    def _answer(self, response: requests.Response, path: str) -> dict[str, Any]:
         try:
             data = response.json()
         except ValueError:
@@ -186,7 +242,7 @@ class GatewayClient:
         if materials:
             body["materials"] = [{"name": n, "content_type": t, "data": base64.b64encode(d).decode("ascii")}
                                  for n, t, d in materials]
-        return self._call("POST", "/api/v1/submissions", body)
+        return self._submit(body)
 
     def create_payment(self, item_code: str, applicant: dict[str, Any], form: dict[str, Any], *,
                        request_id: str, amount: str | None,

@@ -11,6 +11,7 @@ serves the same app over HTTPS on ``gateway.host:tls_port`` and the plain door m
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import signal
@@ -45,6 +46,7 @@ from local_api.sim.state import Faults
 from local_api.web.app import create_app
 from local_api.web.credentials import TOKENS_FILE_NAME, TokenStore
 from local_api.web.door import PROXY_HEADERS_CHECKED, write_door_secret
+from local_api.web.fast_door import FastDoor
 from local_api.web.services import GatewayServices
 
 log = logging.getLogger(__name__)
@@ -199,9 +201,13 @@ class Gateway:
     catalog_sync: BundleSync | None = None
     """The catalog rollout (None without ``catalog.bundle_keys``)."""
     catalog_client: PlatformClient | None = None
+    fast_door: FastDoor | None = None
+    """The event-loop submission door (None with ``gateway.fast_door = false``)."""
 
     def close(self, *, wait_s: float | None = None) -> None:
         """Stop the forwarder (waiting up to ``wait_s`` for an attempt in flight), then close the rest."""
+        if self.fast_door is not None:
+            self.fast_door.close()
         if self.catalog_sync is not None:
             self.catalog_sync.stop()
         if self.catalog_client is not None:
@@ -317,7 +323,16 @@ def build_gateway(settings: Settings, *, base_delay_s: float = 1.0, idle_probe_s
     watcher.start()
     if sync is not None:
         sync.start()
-    return Gateway(services, app, sync, sync_client)
+    gateway = Gateway(services, app, sync, sync_client)
+    with contextlib.suppress(OSError):
+        settings.fast_door_port_path.unlink(missing_ok=True)  # a crashed start's port is no longer ours
+    if gw.fast_door:  # the kiosk app's submissions from an event loop, on their own loopback port (issue 25)
+        try:
+            gateway.fast_door = FastDoor(services, app.config["MAX_CONTENT_LENGTH"],
+                                         port_file=settings.fast_door_port_path).start()
+        except OSError as exc:
+            log.error("kiosk submission door not started (%s): the kiosk app uses the Flask door's route", exc)
+    return gateway
 
 
 def catalog_rollout(settings: Settings, services: GatewayServices,

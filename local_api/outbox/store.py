@@ -248,6 +248,30 @@ class Outbox:
         assert pending.record is not None
         return pending.record, pending.created
 
+    def accept_many(self, accepts: Sequence[dict[str, Any]]) -> list[tuple[Record, bool] | BaseException]:
+        """Several :meth:`accept_once` calls (each given as its keywords: ``kind``, ``item_code``, ``payload``
+        and optionally ``request_id``, ``subject``, ``materials``, ``kiosk_id``) committed in one transaction
+        (the event-loop submission door's requests of one loop tick); for each, ``(record, created)`` or the
+        exception :meth:`accept_once` would have raised. One accept refused (a second rating, a reused
+        request id) does not refuse the others."""
+        pendings = [_Pending(a["kind"], a["item_code"], a["payload"], a.get("subject"), list(a.get("materials") or ()),
+                             a.get("kiosk_id") or self.kiosk_id, a.get("request_id")) for a in accepts]
+        with self._batch_lock:
+            self._batch.extend(pendings)  # together: one leader takes them all
+        with self._lock:
+            if not all(p.done for p in pendings):
+                with self._batch_lock:
+                    batch, self._batch = self._batch, []
+                self._commit_batch(batch)
+        results: list[tuple[Record, bool] | BaseException] = []
+        for p in pendings:
+            if p.error is not None:
+                results.append(p.error)
+            else:
+                assert p.record is not None
+                results.append((p.record, p.created))
+        return results
+
     def _commit_batch(self, batch: list[_Pending]) -> None:
         try:
             self._check_open()

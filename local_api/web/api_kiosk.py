@@ -26,7 +26,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from local_api.link.client import PlatformClient, PlatformRejected, PlatformUnavailable
 from local_api.outbox.payments import Payment, PaymentLedger, UnknownOrder, create_order
-from local_api.outbox.store import DuplicateSubmission, Material, OutboxError, RequestConflict, UnknownReceipt
+from local_api.outbox.store import Material, OutboxError, UnknownReceipt
 from local_api.timestamps import iso
 from local_api.web.api_staff import assisted_payload, assisted_refusal
 from local_api.web.bodies import (
@@ -48,8 +48,9 @@ from local_api.web.bodies import (
     parse,
 )
 from local_api.web.door import kiosk_door_refusal
-from local_api.web.errors import BadRequest, error, store_failed
+from local_api.web.errors import BadRequest, error, respond, store_failed
 from local_api.web.services import GatewayServices, services
+from local_api.web.submission import Accept, disk_refusal, prepare_submission, store, unknown_item
 
 log = logging.getLogger(__name__)
 
@@ -67,79 +68,29 @@ def _kiosk_app_only() -> Any:
 
 def _disk_refusal(incoming_bytes: int) -> tuple[Response, int] | None:
     """A 507 answer when storing would eat into the free space the data folder must keep."""
-    svc = services()
-    need_mb = svc.settings.gateway.min_free_mb
-    try:
-        free = svc.free_space.free(int(need_mb * MB), 2 * incoming_bytes)
-    except OSError as exc:
-        log.error("cannot read the free space of the data folder: %s", exc)
-        return error(503, "outbox_unavailable", "本机暂时无法保存 (the data folder cannot be checked; nothing "
-                     "was saved)")
-    if free - 2 * incoming_bytes >= need_mb * MB:  # sealed row plus its WAL copy
-        return None
-    svc.metrics.refused.labels("disk_full").inc()
-    svc.events.add("disk_full", f"new submissions refused: {free // MB} MB free, {need_mb:g} MB must stay free")
-    log.error("disk nearly full (%d MB free, %g MB must stay free): new submissions refused", free // MB, need_mb)
-    return error(507, "disk_full", "本机存储空间不足，暂停受理新的申报，请联系工作人员 (the terminal's disk is "
-                 f"nearly full: {free // MB} MB free, {need_mb:g} MB must stay free; nothing was saved)")
+    refused = disk_refusal(services(), incoming_bytes)
+    return None if refused is None else respond(refused)
 
 
 def _unknown_item(code: str | None, field_name: str = "item_code") -> None:
-    codes = services().item_codes
-    if code is not None and codes is not None and code not in codes:
-        raise BadRequest(field_name, "unknown item code (not in this terminal's catalog)")
+    unknown_item(services(), code, field_name)
 
 
 def _store(kind: str, item_code: str, payload: dict[str, Any], *, size: int, subject: str | None = None,
            materials: list[Material] | None = None, kiosk_id: str | None = None, request_id: str | None = None,
            **extra: Any) -> tuple[Response, int]:
     """Accept into the outbox (after the free-space check); 202 with the receipt number."""
-    refused = _disk_refusal(size)
-    if refused is not None:
-        return refused
-    svc = services()
-    started = time.perf_counter()
-    try:
-        record, created = svc.outbox.accept_once(kind, item_code, payload, subject=subject, materials=materials,
-                                                 kiosk_id=kiosk_id, request_id=request_id)
-    except DuplicateSubmission:
-        return error(409, "already_rated", "this transaction has already been rated (一次一评)")
-    except RequestConflict as exc:
-        log.error("kiosk app reused a request id with a different body: %s", exc)  # receipt and id only
-        return error(409, "request_conflict", "本次提交与之前同一请求编号的内容不一致，未予保存 (this request_id was "
-                     "already used for another submission with a different body; nothing was stored: "
-                     "every submission needs its own request_id)", field="request_id")
-    except OutboxError as exc:
-        svc.metrics.refused.labels("outbox_unavailable").inc()
-        return store_failed(exc)
-    if not created:  # a resend of a stored submission: the same receipt, nothing new stored
-        return jsonify({"receipt_no": record.receipt_no, "state": record.state,
-                        "accepted_at": iso(record.accepted_at), "duplicate": True, **extra}), 200
-    svc.metrics.accept_seconds.observe(time.perf_counter() - started)
-    svc.metrics.accepted.labels(kind).inc()
-    svc.forwarder.wake()
-    return jsonify({"receipt_no": record.receipt_no, "state": record.state,
-                    "accepted_at": iso(record.accepted_at), **extra}), 202
+    return respond(store(services(), Accept(kind, item_code, payload, size, subject, materials, kiosk_id,
+                                            request_id, extra)))
 
 
 @bp.post("/api/v1/submissions")
 def submit() -> Any:
-    """Store an application or print request durably; 202 with the local receipt number."""
-    body = parse(SubmissionBody)
-    _unknown_item(body.item_code)
-    materials = [Material(m.name, m.content_type, m.decoded()) for m in body.materials]
-    size = sum(len(m.data) for m in materials)
-    limit = services().settings.gateway.max_materials_mb
-    if size > limit * MB:
-        return error(413, "payload_too_large", f"materials: together larger than {limit:g} MB", field="materials")
-    refused = assisted_refusal(body.assisted)  # assisted mode: the staff token must still be current
-    if refused is not None:
-        return refused
-    payload = {"applicant": body.applicant.model_dump(), "form": body.form, **assisted_payload(body.assisted)}
-    if body.bundle is not None:  # 一件事: forwarded with the item, so the platform sees the items together
-        payload["bundle"] = body.bundle.model_dump()
-    return _store(body.kind, body.item_code, payload, size=request.content_length or size, materials=materials,
-                  kiosk_id=body.kiosk_id, request_id=body.request_id)
+    """Store an application or print request durably; 202 with the local receipt number. The same checks
+    and store as the event-loop submission door (:mod:`local_api.web.fast_door`): :mod:`local_api.web.submission`."""
+    svc = services()
+    accept = prepare_submission(svc, parse(SubmissionBody), request.content_length)
+    return respond(accept if not isinstance(accept, Accept) else store(svc, accept))
 
 
 def _record_view(receipt_no: str) -> dict[str, Any]:

@@ -26,8 +26,9 @@ from flask import Blueprint, Response, jsonify
 
 from local_api.ops.audit import AuditError
 from local_api.web.bodies import AssistedBody, StaffSignInBody, StaffSignOutBody, parse
+from local_api.web.credentials import TokenStore
 from local_api.web.door import kiosk_door_refusal
-from local_api.web.errors import error
+from local_api.web.errors import Answer, error, error_answer, respond
 from local_api.web.services import services
 
 log = logging.getLogger(__name__)
@@ -80,15 +81,20 @@ def staff_signout() -> Any:
 def assisted_refusal(assisted: AssistedBody | None) -> tuple[Response, int] | None:
     """403 when an assisted submission's staff token is no longer a current helper token of that staff
     number; None when it may be stored (or is not assisted)."""
+    refused = assisted_refusal_answer(services().tokens, assisted)
+    return None if refused is None else respond(refused)
+
+
+def assisted_refusal_answer(store: TokenStore | None, assisted: AssistedBody | None) -> Answer | None:
+    """:func:`assisted_refusal`, Flask-free: the tokens are ``store``."""
     if assisted is None:
         return None
-    store = services().tokens
     principal, _why = store.current(assisted.staff_token_id) if store is not None else (None, "")
     if principal is None or principal.role != STAFF_ROLE or principal.label != assisted.agent_staff_no:
         log.warning("an assisted submission was refused: staff token %s is not current for its staff number",
                     assisted.staff_token_id)
-        return error(403, "staff_not_current", "代办人的工作人员码已失效，未予保存 (the staff token is revoked, "
-                     "expired or not this staff number's; nothing was stored)", field="assisted.staff_token_id")
+        return error_answer(403, "staff_not_current", "代办人的工作人员码已失效，未予保存 (the staff token is revoked, "
+                            "expired or not this staff number's; nothing was stored)", field="assisted.staff_token_id")
     return None
 
 

@@ -155,7 +155,12 @@ def parse(model: type[_M]) -> _M:
     limit: int | None = getattr(model, "max_json_bytes", DEFAULT_MAX_JSON_BYTES)
     if limit is not None and (request.content_length or 0) > limit:
         raise _too_large(limit)
-    raw = request.get_data(cache=True)
+    return parse_raw(model, request.get_data(cache=True))
+
+
+def parse_raw(model: type[_M], raw: bytes) -> _M:
+    """:func:`parse` of a body already read (Flask-free: the event-loop submission door uses it too)."""
+    limit: int | None = getattr(model, "max_json_bytes", DEFAULT_MAX_JSON_BYTES)
     if limit is not None and len(raw) > limit:
         raise _too_large(limit)
     try:

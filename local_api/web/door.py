@@ -28,7 +28,7 @@ import ipaddress
 import logging
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -119,44 +119,60 @@ class TrustedProxies:
         return self.app(environ, start_response)
 
 
-def _own_hosts() -> set[str]:
-    port = str(request.environ.get("SERVER_PORT", ""))
+def own_hosts(port: str) -> set[str]:
+    """The ``Host`` values a door on loopback ``port`` answers to."""
     hosts = {f"{name}:{port}" for name in LOOPBACK_NAMES}
     if port == "80":
         hosts.update(LOOPBACK_NAMES)
     return hosts
 
 
+def door_refusal(*, via_proxy: bool, loopback: bool, https: bool, port: str, header: Callable[[str], str | None],
+                 secret: str, method: str, mimetype: str,
+                 media_types: tuple[str, ...] = JSON_ONLY) -> tuple[int, str, str, dict[str, str]] | None:
+    """Why a request is refused at the kiosk door: ``(status, code, message, extra)``, or None when it may
+    pass (see above). Flask-free, so both doors (this Flask one and the event-loop submission door,
+    :mod:`local_api.web.fast_door`) apply the same checks: ``header(name)`` reads a request header
+    (None when absent), ``port`` is the port the request came in on, ``secret`` the gateway's current one."""
+    if via_proxy:
+        return (403, "via_proxy", ("the kiosk door does not answer requests that came through a proxy "
+                "(X-Forwarded-For or Forwarded was sent); the kiosk app calls it directly on loopback"), {})
+    if not loopback:
+        return 403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only", {}
+    if https:
+        return (403, "forbidden", ("this endpoint is the kiosk app's own and answers on the gateway's plain "
+                "loopback door only, not on the operators' TLS door"), {})
+    hosts = own_hosts(port)
+    host = (header("Host") or "").lower()
+    if host not in hosts:
+        return (421, "wrong_host", (f"this endpoint answers only to its own loopback name (Host: "
+                f"127.0.0.1:{port}, localhost or [::1] with that port); the Host header named another"), {})
+    origin = header("Origin")
+    if origin is not None and origin.lower() not in {f"http://{h}" for h in hosts}:
+        return (403, "origin_refused", ("this endpoint is the kiosk app's own: a web page from another "
+                "origin may not call it"), {})
+    if (header("Sec-Fetch-Site") or "same-origin") not in ("same-origin", "none"):
+        return (403, "origin_refused", ("this endpoint is the kiosk app's own: a web page from another "
+                "site may not call it"), {})
+    sent = header(DOOR_HEADER) or ""
+    if not secret or not crypto.equal(sent.encode("utf-8", "replace"), secret.encode("ascii")):
+        return (401, "kiosk_door_secret", (f"this endpoint is the kiosk app's own: the {DOOR_HEADER} "
+                "header is missing or not this gateway's current secret (the kiosk app reads it from "
+                "kiosk-door.secret in the data folder)"), {})
+    if method not in SAFE_METHODS and mimetype not in media_types:
+        return (415, "unsupported_media_type", (f"send the body as Content-Type: {media_types[0]} "
+                f"(got {mimetype or 'no content type'})"), {"field": "body"})
+    return None
+
+
 def kiosk_door_refusal(media_types: tuple[str, ...] = JSON_ONLY) -> tuple[Response, int] | None:
     """The answer that refuses this request at the kiosk door, or None when it may pass (see above)."""
-    if request.environ.get(VIA_PROXY):
-        return error(403, "via_proxy", "the kiosk door does not answer requests that came through a proxy "
-                     "(X-Forwarded-For or Forwarded was sent); the kiosk app calls it directly on loopback")
-    if not is_loopback():
-        return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on loopback only")
-    if request.environ.get("wsgi.url_scheme") == "https":
-        return error(403, "forbidden", "this endpoint is the kiosk app's own and answers on the gateway's plain "
-                     "loopback door only, not on the operators' TLS door")
-    hosts = _own_hosts()
-    host = request.headers.get("Host", "").lower()
-    if host not in hosts:
-        return error(421, "wrong_host", f"this endpoint answers only to its own loopback name (Host: "
-                     f"127.0.0.1:{request.environ.get('SERVER_PORT', '')}, localhost or [::1] with that port); the Host "
-                     "header named another")
-    origin = request.headers.get("Origin")
-    if origin is not None and origin.lower() not in {f"http://{h}" for h in hosts}:
-        return error(403, "origin_refused", "this endpoint is the kiosk app's own: a web page from another "
-                     "origin may not call it")
-    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-        return error(403, "origin_refused", "this endpoint is the kiosk app's own: a web page from another "
-                     "site may not call it")
-    expected = services().door_secret
-    sent = request.headers.get(DOOR_HEADER, "")
-    if not expected or not crypto.equal(sent.encode("utf-8", "replace"), expected.encode("ascii")):
-        return error(401, "kiosk_door_secret", f"this endpoint is the kiosk app's own: the {DOOR_HEADER} "
-                     "header is missing or not this gateway's current secret (the kiosk app reads it from "
-                     "kiosk-door.secret in the data folder)")
-    if request.method not in SAFE_METHODS and request.mimetype not in media_types:
-        return error(415, "unsupported_media_type", f"send the body as Content-Type: {media_types[0]} "
-                     f"(got {request.mimetype or 'no content type'})", field="body")
-    return None
+    refused = door_refusal(via_proxy=bool(request.environ.get(VIA_PROXY)), loopback=is_loopback(),
+                           https=request.environ.get("wsgi.url_scheme") == "https",
+                           port=str(request.environ.get("SERVER_PORT", "")), header=request.headers.get,
+                           secret=services().door_secret, method=request.method, mimetype=request.mimetype,
+                           media_types=media_types)
+    if refused is None:
+        return None
+    status, code, message, extra = refused
+    return error(status, code, message, **extra)

@@ -33,23 +33,47 @@ class BadRequest(Exception):
         self.code = code
 
 
+Answer = tuple[int, dict[str, Any]]
+"""An answer's status and JSON body, Flask-free (the event-loop submission door sends the same ones)."""
+
+
+def error_answer(status: int, code: str, message: str, **extra: Any) -> Answer:
+    """The status and body ``{error, message, ...}`` of a JSON error answer."""
+    return status, {"error": code, "message": message, **extra}
+
+
 def error(status: int, code: str, message: str, **extra: Any) -> tuple[Response, int]:
     """A JSON error answer ``{error, message, ...}``."""
-    return jsonify({"error": code, "message": message, **extra}), status
+    return respond(error_answer(status, code, message, **extra))
 
 
-def store_failed(exc: OutboxError) -> tuple[Response, int]:
+def respond(answer: Answer) -> tuple[Response, int]:
+    """An :data:`Answer` as Flask's ``(response, status)``."""
+    return jsonify(answer[1]), answer[0]
+
+
+def store_failed_answer(exc: OutboxError) -> Answer:
     """The answer when the outbox cannot store: nothing was saved, say so."""
     log.error("outbox refused a write: %s", exc)
     if "disk is full" in str(exc):  # SQLITE_FULL: the free-space check was outrun; same answer as that check
-        return error(507, "disk_full", "本机存储空间不足，暂停受理新的申报，请联系工作人员 (the terminal's disk is "
-                     "full; nothing was saved)", detail=str(exc))
-    return error(503, "outbox_unavailable", "本机暂时无法保存，请稍后再试或联系工作人员 "
-                 "(the gateway cannot store submissions right now; nothing was saved)", detail=str(exc))
+        return error_answer(507, "disk_full", "本机存储空间不足，暂停受理新的申报，请联系工作人员 (the terminal's "
+                            "disk is full; nothing was saved)", detail=str(exc))
+    return error_answer(503, "outbox_unavailable", "本机暂时无法保存，请稍后再试或联系工作人员 "
+                        "(the gateway cannot store submissions right now; nothing was saved)", detail=str(exc))
+
+
+def store_failed(exc: OutboxError) -> tuple[Response, int]:
+    """:func:`store_failed_answer` as Flask's answer."""
+    return respond(store_failed_answer(exc))
+
+
+def bad_request_answer(exc: BadRequest) -> Answer:
+    """The answer to a :class:`BadRequest`: its status, code and field."""
+    return error_answer(exc.status, exc.code, f"{exc.field}: {exc.message}", field=exc.field)
 
 
 def _bad_request(exc: BadRequest) -> tuple[Response, int]:
-    return error(exc.status, exc.code, f"{exc.field}: {exc.message}", field=exc.field)
+    return respond(bad_request_answer(exc))
 
 
 def _http_error(exc: HTTPException) -> tuple[Response, int]:

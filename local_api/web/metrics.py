@@ -33,6 +33,7 @@ the fleet inventory (``kiosk fleet targets``). No ``*_created`` series.
 | ``kiosk_gateway_sessions_total`` | item_kind, outcome | residents' sessions (from the app's heartbeats) |
 | ``kiosk_gateway_ratings_total`` | level | 好差评 ratings stored (1 = 非常满意 … 5 = 非常不满意) |
 | ``kiosk_gateway_submissions_accepted_total`` / ``_refused_total`` | kind / reason | the kiosk door |
+| ``kiosk_gateway_fast_door_requests_total`` | status | answers of the event-loop submission door (``web/fast_door.py``; also in ``kiosk_gateway_http_requests_total``) |
 | ``kiosk_gateway_payments`` | state | payment orders by state (creating, created, paid, expired, cancelled, refunded, failed); no payer data |
 | ``kiosk_gateway_payments_paid_yuan`` | | sum of the paid orders still on record, in yuan |
 | ``kiosk_gateway_payments_oldest_unconfirmed_age_seconds`` | | oldest order still open or paid but not yet queued (0 when none) |
@@ -315,6 +316,8 @@ class GatewayMetrics:
         self.payments = Counter("kiosk_gateway_payment_events", "Payment orders made and state changes heard "
                                 "from the payment platform, by the state reached", ["state"], registry=self.registry)
         self.auth_failures = Counter("kiosk_gateway_auth_failures", "Failed token checks", registry=self.registry)
+        self.fast_door = Counter("kiosk_gateway_fast_door_requests", "Answers of the kiosk app's event-loop "
+                                 "submission door, by status", ["status"], registry=self.registry)
         self.accept_seconds = Histogram("kiosk_gateway_accept_seconds", "Time to store a submission durably",
                                         buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0),
                                         registry=self.registry)

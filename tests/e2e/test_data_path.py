@@ -294,8 +294,7 @@ def test_app_killed_after_submit_loses_nothing_and_delivers_once(
 
 def test_two_test_prints_in_a_row_put_two_slips_on_the_printer(kiosk: Kiosk) -> None:
     """Caught the technician's second test print that said "printed" and sent nothing."""
-    token = (Path(kiosk.tmp) / "data" / "first-token.txt").read_text().strip()
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = {"Authorization": f"Bearer {technician(kiosk)}"}
     before = len(kiosk.printer.jobs())
     outcomes = []
     for _ in range(2):
@@ -309,3 +308,38 @@ def test_two_test_prints_in_a_row_put_two_slips_on_the_printer(kiosk: Kiosk) -> 
         outcomes.append(result)
     assert all(o["ok"] for o in outcomes), outcomes
     assert len(kiosk.printer.jobs()) - before == 2, "two test prints, two slips"
+
+
+_TOKENS: dict[Path, str] = {}
+
+
+def technician(kiosk: Kiosk) -> str:
+    """The first technician token (its file is deleted after the token's first use, so it is kept here)."""
+    if kiosk.tmp not in _TOKENS:
+        _TOKENS[kiosk.tmp] = (Path(kiosk.tmp) / "data" / "first-token.txt").read_text().strip()
+    return _TOKENS[kiosk.tmp]
+
+
+def fast_door_accepts(kiosk: Kiosk) -> float:
+    text = requests.get(kiosk.gateway + "/metrics", headers={"Authorization": f"Bearer {technician(kiosk)}"},
+                        timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith('kiosk_gateway_fast_door_requests_total{status="202"}'))
+
+
+def test_the_apps_submission_goes_through_the_event_loop_door(kiosk: Kiosk, catalog: Catalog,
+                                                             finger: Finger) -> None:
+    """Issue 25 (P6): the app finds the gateway's submission door (its port file) and submits there;
+    the platform gets the application as through the Flask door."""
+    port_file = Path(kiosk.tmp) / "data" / "kiosk-fast-door.port"
+    assert int(port_file.read_text()) not in (kiosk.gateway_port, 0)
+    before = fast_door_accepts(kiosk)
+    item = pick(catalog, "apply", ("id_card",), materials=True)
+    entered, pages = apply_until_review(finger, item)
+    finger.tap("submit")
+    receipt = finger.wait_for("done", 40)["view"]["receipt_no"]
+    held = kiosk.at_platform(receipt)
+    assert held["item_code"] == item.code and len(held["body"]["materials"]) == pages
+    assert all(held["body"]["form"].get(k) == v for k, v in entered.items())
+    assert fast_door_accepts(kiosk) == before + 1, "the submission came in through the event-loop door"
+    rate(finger, 1)

@@ -210,6 +210,29 @@ def test_one_rating_per_transaction(outbox: Outbox) -> None:
     assert outbox.counts()["queued"] == 2
 
 
+def test_accepts_committed_together_answer_each_on_its_own(outbox: Outbox) -> None:
+    """accept_many (one loop tick of the event-loop door): a refused one leaves the others stored."""
+    app = outbox.accept("application", "rs-sydj", {"applicant": APPLICANT})
+    outbox.accept("rating", "rs-sydj", {"level": 1}, subject=app.receipt_no)
+    stored = outbox.accept_once("application", "rs-sydj", {"applicant": APPLICANT}, request_id="req-00000001")[0]
+    results = outbox.accept_many([
+        {"kind": "application", "item_code": "a", "payload": {"applicant": APPLICANT}},
+        {"kind": "rating", "item_code": "rs-sydj", "payload": {"level": 5}, "subject": app.receipt_no},
+        {"kind": "application", "item_code": "rs-sydj", "payload": {"applicant": APPLICANT}, "request_id": "req-00000001"},
+        {"kind": "application", "item_code": "rs-sydj", "payload": {"form": 1}, "request_id": "req-00000001"},
+        {"kind": "application", "item_code": "b", "payload": {"applicant": APPLICANT}, "request_id": "req-00000002"},
+        {"kind": "application", "item_code": "b", "payload": {"applicant": APPLICANT}, "request_id": "req-00000002"},
+    ])
+    first, rating, resent, conflict, new, again = results
+    assert isinstance(rating, DuplicateSubmission) and isinstance(conflict, RequestConflict)
+    assert not isinstance(first, BaseException) and first[1] and outbox.get(first[0].receipt_no).item_code == "a"
+    assert not isinstance(resent, BaseException) and resent == (resent[0], False)
+    assert resent[0].receipt_no == stored.receipt_no
+    assert not isinstance(new, BaseException) and not isinstance(again, BaseException)
+    assert new[1] and not again[1] and again[0].receipt_no == new[0].receipt_no  # the same request, in one tick
+    assert outbox.counts()["queued"] == 5
+
+
 def test_purge_keeps_pending_and_recent(outbox: Outbox) -> None:
     old = outbox.accept("application", "a", {"applicant": APPLICANT})
     outbox.mark_sending(old.receipt_no)
