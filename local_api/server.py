@@ -59,18 +59,25 @@ logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 _LOOP_TIMEOUT_S = 1.0  # close() pulls the trigger, so this only bounds a missed wake-up
 
 
+# One platform serves a fleet: each gateway keeps up to four keep-alive connections to it (the forwarder,
+# online calls, the proxy for the app, the catalog rollout), so waitress' default of 100 would turn the
+# 26th terminal away (tests/ops/test_fleet.py runs 50 against one simulator).
+PLATFORM_SIM_CONNECTIONS = 1000
+
+
 class ServerHandle:
     """One waitress server bound at construction (port 0 → a free port, see ``url``)."""
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8,
-                 name: str = "http") -> None:
+                 name: str = "http", connection_limit: int = 100) -> None:
         self.name = name
         self.app = app
         # Proxy headers are dropped here unless the app decides about them itself (the gateway's
         # TrustedProxies: only gateway.trusted_proxies may send them); waitress trusts none.
         checked = bool(app.config.get(PROXY_HEADERS_CHECKED, False))
         self._server: Any = create_server(app, host=host, port=port, threads=threads,
-                                          clear_untrusted_proxy_headers=not checked, ident=name)
+                                          clear_untrusted_proxy_headers=not checked, ident=name,
+                                          connection_limit=connection_limit)
         self.host = str(self._server.effective_host)
         self.port = int(self._server.effective_port)
         self._stop = threading.Event()
@@ -416,7 +423,7 @@ def start_platform_sim(host: str = "127.0.0.1", port: int = 0, secret: str = "",
     if not secret:
         raise ValueError("the platform simulator needs the shared signing secret")
     return ServerHandle(create_platform_app(secret, faults=faults, suite=suite), host, port,
-                        name="platform-sim").start()
+                        name="platform-sim", connection_limit=PLATFORM_SIM_CONNECTIONS).start()
 
 
 @contextmanager
@@ -478,7 +485,8 @@ def serve_platform_sim(host: str, port: int, secret: str, *, faults: Faults | No
     ``faults``: misbehaviour from the start (``kiosk platform-sim --error-rate …``); ``/admin/faults``
     changes it later.
     """
-    handle = ServerHandle(create_platform_app(secret, faults=faults, suite=suite), host, port, name="platform-sim")
+    handle = ServerHandle(create_platform_app(secret, faults=faults, suite=suite), host, port, name="platform-sim",
+                          connection_limit=PLATFORM_SIM_CONNECTIONS)
     log.info("platform simulator listening on %s%s", handle.url,
              f" with faults {faults}" if faults is not None and faults != Faults() else "")
     _serve_until_stopped(handle, ready)
