@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -46,15 +47,29 @@ DEFAULT_FOR = "3s"
 _GIVEN: set[int] = set()
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A free port not handed out before in this process (the kernel may offer a just-closed one again)."""
+    """A free port below the kernel's ephemeral range, not handed out before in this process. Ports are
+    picked before the processes start; one from the ephemeral range could meanwhile be taken by a
+    process binding port 0 (each gateway's submission door does) or by an outgoing connection."""
+    high = min(_ephemeral_low(), 32768) - 1
     while True:
+        port = random.randint(20000, high)
+        if port in _GIVEN:
+            continue
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port: int = s.getsockname()[1]
-        if port not in _GIVEN:
-            _GIVEN.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
 
 
 def tool(*names: str) -> str | None:

@@ -213,6 +213,13 @@ def test_a_fleet_of_50_gateways_alerts_the_right_people_once(rig: FleetRig) -> N
     # -- 4. the platform back; a signed catalog bundle to all, then a bad one to 10 %, rolled back --
     rig.start_platform()
     sim = f"http://127.0.0.1:{rig.platform_port}"
+    # Every live gateway hears the platform again (a forwarder in back-off tries within its idle probe),
+    # and no per-terminal platform alert is left firing once the fleet-wide one is gone.
+    wait_for("every live gateway reports the platform reachable again",
+             lambda: rig.scalar("sum(kiosk_gateway_platform_reachable)") == len(live), 180)
+    wait_for("no platform alert left firing",
+             lambda: not [a for a in rig.firing() if a["labels"]["alertname"].startswith("KioskPlatformUnreachable")],
+             120)
     urls, tokens = [t.url for t in live], [t.token for t in live]
     publish(sim, "2026.12.1", make_bundle("2026.12.1", rig.catalog_key))  # type: ignore[attr-defined]
     plan(sim, "2026.12.1", percent=100)
