@@ -63,6 +63,11 @@ class Canvas:
         # Motion (screens/motion.py): the animation clock in ms; None draws still frames (reduced motion,
         # audio mode, the tests and the screenshots).
         self.anim_ms: int | None = None
+        # This frame's type and icons, for the visual-language test (tests/screens/test_visual_language.py):
+        # each text's design size as asked (before elder enlargement; None when the caller fitted it
+        # itself), and each control's target with the icon it was given ("" for none).
+        self.type_asked: list[tuple[int | None, str]] = []
+        self.button_icons: dict[str, str] = {}
 
     def reset_metrics(self) -> None:
         self.min_text_px = 10_000
@@ -83,6 +88,8 @@ class Canvas:
         self.text_blocks.clear()
         self.text_boxes.clear()
         self.texts.clear()
+        self.type_asked.clear()
+        self.button_icons.clear()
         self.scrolled = None
 
     def text(self, text: str, y: float, size: int, *, colour: tuple[int, int, int] = theme.TEXT,
@@ -92,6 +99,7 @@ class Canvas:
         ``asked``: ``size`` is final (already through :meth:`size`), not to be enlarged again.
         ``part``: the target of the control the text belongs to (a form field's label, value and
         problem: ``field:<key>``), so audio mode reads it with that control."""
+        self.type_asked.append((None if asked else size, text))
         size = size if asked else self.size(size)
         self._note(size)
         px = self.px(size)
@@ -130,6 +138,7 @@ class Canvas:
         """The title bar: one line, its text made smaller only if it would not fit (a long English
         title in elder mode), so it never spills white text onto the white page below."""
         pygame.draw.rect(self.surface, theme.HEADER, (0, 0, self.width, self.px(160)))
+        self.type_asked.append((52, title))
         size = self.size(52)
         floor = theme.ELDER_MIN_PX if self.elder else 30
         while size > floor and theme.font(self.px(size), True).size(title)[0] > self.px(theme.BASE_WIDTH - 120):
@@ -143,6 +152,8 @@ class Canvas:
         (left of it in a wide button, above it in a squarish tile), never instead of it."""
         x, y, w, h = (self.px(v) for v in rect)
         area = pygame.Rect(x, y, w, h)
+        self.type_asked.append((size, label))
+        self.button_icons[target] = icon or ""
         pressed = target == self.pressed and bool(target)
         fill = theme.PRESSED if pressed else theme.PRIMARY if primary else theme.SECONDARY
         ink = theme.PRESSED_TEXT if pressed else theme.PRIMARY_TEXT if primary else theme.SECONDARY_TEXT
