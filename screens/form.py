@@ -127,7 +127,7 @@ def _entry(c: Canvas, e: Group | FieldView, t: Text, y: float, height: float, fo
     pygame.draw.rect(c.surface, theme.SECONDARY, area, border_radius=c.px(tokens.RADIUS["s"]))
     line = c.text_height("国", tokens.TYPE["label"], bold=True)
     icons.draw(c.surface, e.icon, (c.px(80 + side / 2), c.px(y + GROUP_PAD + line / 2)), c.px(side), theme.ICON)
-    c.text(e.title, y + GROUP_PAD, tokens.TYPE["label"], bold=True, colour=theme.HEADER, x=80 + side + 16, width=880)
+    c.text(e.title, y + GROUP_PAD, tokens.TYPE["label"], bold=True, colour=theme.TEXT, x=80 + side + 16, width=880)
     return []
 
 

@@ -72,7 +72,7 @@ def _draw(c: Canvas, row: Row, y: float, height: float) -> list[Button]:
         line = c.text_height("国", tokens.TYPE["label"], bold=True)
         icons.draw(c.surface, row.icon, (c.px(LABEL_X + side / 2), c.px(y + HEADING_H_PAD + line / 2)), c.px(side),
                    theme.ICON)
-        c.text(row.label, y + HEADING_H_PAD, tokens.TYPE["label"], bold=True, colour=theme.HEADER,
+        c.text(row.label, y + HEADING_H_PAD, tokens.TYPE["label"], bold=True, colour=theme.TEXT,
                x=LABEL_X + side + 16, width=FORM_W - 120)
         return []
     pygame.draw.rect(c.surface, theme.CARD, area)
