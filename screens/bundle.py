@@ -195,12 +195,13 @@ def draw_result(c: Canvas, view: BundleView, t: Text) -> list[Button]:
     # A large status mark with the words it stands for (as screens/result.py): all received, or how many not.
     failed = sum(1 for p in view.parts if p.state == "failed")
     kind, colour = ("warning", theme.WARNING) if failed else ("success", theme.SUCCESS)
+    ink = theme.TEXT if failed else theme.SUCCESS  # the warning colour is for marks, not text (< 7:1)
     statement = t("bundle_result_partly", failed=failed) if failed else t("bundle_result_done")
     mark = STATUS_MARK
     words = c.text_height(statement, tokens.TYPE["heading"], width=960 - mark - 40, bold=True)
     icons.draw(c.surface, icons.name_for("status", kind), (c.px(60 + mark / 2), c.px(y + max(mark, words) / 2)),
                c.px(mark), colour)
-    c.text(statement, y + max(0.0, (mark - words) / 2), tokens.TYPE["heading"], bold=True, colour=colour,
+    c.text(statement, y + max(0.0, (mark - words) / 2), tokens.TYPE["heading"], bold=True, colour=ink,
            x=60 + mark + 40, width=960 - mark - 40)
     y += max(mark, words) + 16
     if view.printed:
