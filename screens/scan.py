@@ -12,7 +12,6 @@ from screens import guidance, icons, theme, tokens
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
 
-
 WAYS_TOP = 1420  # the other ways (type the number, a card) sit low, near the hand, above the footer
 
 
