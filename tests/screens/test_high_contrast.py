@@ -14,12 +14,13 @@ from dataclasses import replace
 import pygame
 import pytest
 from test_accessibility import every_screen_view
+from test_clipping import typing_views
 from test_contrast import boundary_contrast, frames, ink_contrast
 
 from kiosk.settings import SettingsError, load_settings
 from local_api.server import start_gateway, start_platform_sim
 from screens import theme, tokens
-from screens.app import KioskApp
+from screens.app import KioskApp, new_keyboard
 from screens.demo import demo_settings
 from screens.i18n import LANGUAGES
 from screens.renderer import Renderer
@@ -52,7 +53,11 @@ def test_every_screen_in_high_contrast_keeps_text_at_7_to_1_and_control_edges_at
     renderer = Renderer(surface)
     renderer.canvas.palette = tokens.HIGH_CONTRAST
     problems = []
-    for name, view in frames(language, elder):
+    # Every screen, two passing messages, and the form with each input open (pinyin, keypads, date picker).
+    typing = [(f"form+{v.focus_type}", v) for v in typing_views(replace(every_screen_view(language)["form"],
+                                                                        elder=elder))]
+    for name, view in [*frames(language, elder), *typing]:
+        renderer.keyboard = new_keyboard(view) if name.startswith("form+") and name != "form+message" else None
         buttons = renderer.render(view)
         # The page is black (a list's near-black rows may cover most of it); nothing of the standard page left.
         assert most_common(surface) in (BLACK, tokens.HIGH_CONTRAST.card), f"{name}: the page is not black"
