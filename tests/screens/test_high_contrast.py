@@ -126,3 +126,17 @@ def test_a_terminal_set_to_high_contrast_draws_its_screens_black(tmp_path):
         if gateway is not None:
             gateway.close()
         platform.close()
+
+
+def test_a_text_colour_taken_before_the_switch_is_drawn_in_high_contrast(surface):
+    """A screen that kept ``theme.TEXT`` from import time (a default argument, a dataclass field) still draws
+    white on black: the canvas maps a standard role's colour to the same role of the palette it draws with."""
+    renderer = Renderer(surface)
+    canvas = renderer.canvas
+    canvas.palette = tokens.HIGH_CONTRAST
+    canvas.fill()
+    canvas.text("办事 Services", 300, tokens.TYPE["heading"], colour=tokens.STANDARD.text)
+    canvas.text("办事 Services", 500, tokens.TYPE["heading"], colour=tokens.STANDARD.header)
+    body, accent = canvas.text_blocks
+    assert ink_contrast(surface, body)[1:] == (tokens.HIGH_CONTRAST.text, BLACK)
+    assert ink_contrast(surface, accent)[1:] == (tokens.HIGH_CONTRAST.header, BLACK)
