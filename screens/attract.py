@@ -3,7 +3,7 @@ start (the ID card on the reader, the government app's code, a touch), over the 
 
 from __future__ import annotations
 
-from kiosk.flow.views import View
+from kiosk.flow.views import AttractView, View
 from screens import icons, theme, tokens
 from screens.chrome import Text, language_bar
 from screens.widgets import Button, Canvas
@@ -58,19 +58,24 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     buttons.append(c.button(t("button_start"), "start", (60, y, 960, start_h), size=tokens.TYPE["title"],
                             icon=icons.name_for("actions", "touch")))
     y += start_h
+    # When staff are on the station's site, just above help: until when, or when they are next. The
+    # tiles take the height left above it.
+    staffed = staffed_text(view, t)
+    tiles_bottom = action_top - (c.text_height(staffed, tokens.TYPE["label"]) + 20 if staffed else 0)
     # The most used items, as tiles with their department's icon, in the height left above the other ways
     # in: a touch opens the item.
     cols = 2 if elder else 3
     items = view.items[:2 * cols]
-    if items and action_top - y > 300:
-        y = c.text(t("attract_popular"), y + 20, tokens.TYPE["label"], colour=theme.MUTED, x=60)
-        gap = 20
+    popular = t("attract_popular")
+    gap = 20
+    least = 200 if elder else 190
+    room = tiles_bottom - 30 - (y + 20 + c.text_height(popular, tokens.TYPE["label"])) - 10
+    rows = max(0, min(-(-len(items) // cols), int((room + gap) // (least + gap))))  # whole tiles only
+    if rows:  # the caption only with tiles under it
+        y = c.text(popular, y + 20, tokens.TYPE["label"], colour=theme.MUTED, x=60)
         width = (tokens.CONTENT_WIDTH - (cols - 1) * gap) / cols
-        least = 230 if elder else 190
-        room = action_top - 30 - y - 10
-        rows = max(0, min(-(-len(items) // cols), int((room + gap) // (least + gap))))  # whole tiles only
         items = items[:rows * cols]
-        height = max(least, min(280, room / max(1, rows) - gap))
+        height = max(least, min(280, room / rows - gap))
         for i, (code, name, _department) in enumerate(items):
             col, row = i % cols, i // cols
             buttons.append(c.button(name, f"item:{code}", (60 + col * (width + gap), y + 10 + row * (height + gap),
@@ -78,6 +83,8 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
                                     primary=False, size=tokens.TYPE["label"] if elder else tokens.TYPE["caption"],
                                     icon=icons.for_target(f"item:{code}")))
         y += 10 + rows * (height + gap) - gap
+    if staffed:
+        _with_icon(c, icons.name_for("actions", "staffed"), staffed, max(y + 10, tiles_bottom))
     y = max(y + 20, action_top)
     buttons += [c.button(t("elder_on"), "elder", (60, y, 470, row_h), primary=False, size=tokens.TYPE["label"],
                          icon=icons.name_for("actions", "elder")),
@@ -90,6 +97,19 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
         buttons.append(c.button(t("button_sim_card"), "sim:card", (60, LANGUAGE_Y - STAFF_ROW_H, 460, 95),
                                 primary=False, size=tokens.TYPE["caption"], icon=icons.name_for("actions", "card")))
     return buttons + language_bar(c, t, LANGUAGE_Y)
+
+
+def staffed_text(view: View, t: Text) -> str:
+    """When staff are on site (kiosk/flow/staffed.py), in words; "" for a station never staffed."""
+    if not isinstance(view, AttractView):
+        return ""
+    if view.staffed_until:
+        return t("attract_staffed_now", time=view.staffed_until)
+    if view.staffed_next_day < 0:
+        return ""
+    if view.staffed_today:
+        return t("attract_staffed_today", time=view.staffed_next_time)
+    return t("attract_staffed_next", day=t(f"weekday_{view.staffed_next_day}"), time=view.staffed_next_time)
 
 
 def _with_icon(c: Canvas, icon: str, text: str, y: float) -> int:
