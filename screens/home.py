@@ -19,7 +19,7 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
         y += 60
     # Entry points: by department, by life event / 一件事, search, everything.
     elder = view.elder
-    entry_h = 130 if elder else 120
+    entry_h = 140 if elder else 120
     gap = 20
     entries = [("browse_departments", "browse:departments", "departments"), ("browse_themes", "browse:themes", "themes"),
                ("browse_search", "search", "search"), ("browse_all", "browse:all", "all")]
@@ -28,20 +28,22 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
         buttons.append(c.button(t(key), target, (60 + col * 490, y + row * (entry_h + gap), 470, entry_h),
                                 primary=False, size=tokens.TYPE["body"], icon=icons.name_for("actions", icon)))
     # 办件进度查询: a receipt from an earlier visit, scanned (or its number typed) without any card.
-    buttons.append(c.button(t("home_progress"), "progress", (60, y + 2 * (entry_h + gap), 960, entry_h),
+    buttons.append(c.button(t("home_progress"), "progress", (60, y + 2 * (entry_h + gap), 960, 110),
                             size=tokens.TYPE["body"], icon=icons.name_for("actions", "progress")))
-    y += 3 * (entry_h + gap) + tokens.SPACE["m"]
+    y += 2 * (entry_h + gap) + 110 + tokens.SPACE["l"]
     y = c.text(t("home_featured"), y, tokens.TYPE["label"], colour=theme.MUTED, x=60) + tokens.SPACE["s"]
-    least = 200 if elder else 150
-    # Shortcuts only: as many as fit above the footer (every item is also under 全部事项 and its
-    # department), so a long featured list in the settings never runs under the exit button; a short
-    # list grows its buttons into the height there is (up to 1.3 times), bigger targets for the same items.
+    # The featured items as an icon grid (as the attract screen's most used): two tiles a row, each its
+    # department's icon above its name. Shortcuts only: as many rows as fit above the footer (every item is
+    # also under 全部事项 and its department), so a long featured list never runs under the exit button;
+    # a short one grows its tiles into the height there is.
+    cols, least = 2, 240 if elder else 200
     room = FOOTER_TOP - 30 - y
-    fits = min(len(view.items), max(0, int((room + gap) // (least + gap))))
-    height = min(least * 1.3, (room + gap) / fits - gap) if fits else least
-    for code, name, department in view.items[:fits]:
-        label = name if elder else f"{department} · {name}"
-        buttons.append(c.button(label, f"item:{code}", (60, y, 960, height), size=tokens.TYPE["body"],
-                                icon=icons.for_target(f"item:{code}")))
-        y += height + gap
+    rows = min(-(-len(view.items) // cols), max(0, int((room + gap) // (least + gap))))
+    height = min(400, (room + gap) / rows - gap) if rows else least
+    width = (tokens.CONTENT_WIDTH - gap) / cols
+    for i, (code, name, _department) in enumerate(view.items[:rows * cols]):
+        col, row = i % cols, i // cols
+        buttons.append(c.button(name, f"item:{code}", (60 + col * (width + gap), y + row * (height + gap), width,
+                                                      height),
+                                primary=False, size=tokens.TYPE["body"], icon=icons.for_target(f"item:{code}")))
     return buttons + footer(c, t)
