@@ -48,12 +48,13 @@ def draw(c: Canvas, view: ListView, t: Text) -> list[Button]:
         buttons += kb.draw(c, kb_state, top, bool(view.elder))
         return buttons + _small_footer(c, t, box_h)
     chips = view.search_chips
+    chip_h = tokens.TARGET_MIN["elder" if view.elder else "standard"] + 5  # 95, 115 in elder mode
     for i, chip in enumerate(chips):
         col, row = i % 4, i // 4
-        buttons.append(c.button(chip, f"q:{chip}", (60 + col * 245, 300 + row * 110, 225, 95), primary=False,
-                                size=tokens.TYPE["label"]))
+        buttons.append(c.button(chip, f"q:{chip}", (60 + col * 245, 200 + box_h + row * (chip_h + 15), 225, chip_h),
+                                primary=False, size=tokens.TYPE["label"]))
     rows = (len(chips) + 3) // 4
-    buttons += draw_list(c, view, t, 320 + rows * 110, 1740)
+    buttons += draw_list(c, view, t, 220 + box_h + rows * (chip_h + 15), 1740)
     return buttons + footer(c, t, back=True)
 
 
