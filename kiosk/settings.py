@@ -400,6 +400,9 @@ class UiSection(_Section):
     reduced_motion: bool = False
     """No screen transitions, waiting animation or looping device guidance (a still frame instead).
     Audio mode turns motion off by itself."""
+    contrast: Literal["standard", "high"] = "standard"
+    """The touchscreen's palette: ``high`` draws every screen white and yellow on black (screens/tokens.py
+    HIGH_CONTRAST), for a bright hall or residents with low vision; a technician sets it per terminal."""
 
 
 class CabinetSection(_Section):

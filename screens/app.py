@@ -68,6 +68,7 @@ class KioskApp:
         self.renderer = Renderer(self.display.surface)
         visual.configure(self.renderer.canvas, settings)  # the station, its hours, the cabinet (issue 24)
         self.mirror = Mirror(self.display.surface.get_size())  # the operators' masked copy (issue 17)
+        visual.configure(self.mirror.renderer.canvas, settings)  # drawn as the resident sees it (its palette)
         # start_devices=False (`kiosk app`): the devices open in start_devices(), after the first turn of
         # the loop has served a touch made while the app was starting (P1).
         try:

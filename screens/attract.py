@@ -84,7 +84,7 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
                                     icon=icons.for_target(f"item:{code}")))
         y += 10 + rows * (height + gap) - gap
     if staffed:
-        _with_icon(c, icons.name_for("actions", "staffed"), staffed, max(y + 10, tiles_bottom))
+        _with_icon(c, icons.name_for("actions", "staff"), staffed, max(y + 10, tiles_bottom))
     y = max(y + 20, action_top)
     buttons += [c.button(t("elder_on"), "elder", (60, y, 470, row_h), primary=False, size=tokens.TYPE["label"],
                          icon=icons.name_for("actions", "elder")),

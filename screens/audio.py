@@ -28,7 +28,7 @@ import pygame
 from kiosk import flow
 from kiosk.flow.views import FormView, View
 from kiosk.terminal.speech import ELDER_RATE, MAX_RATE, MIN_RATE, NORMAL_RATE
-from screens import a11y, theme
+from screens import a11y, theme, tokens
 from screens.i18n import messages
 
 if TYPE_CHECKING:
@@ -186,7 +186,7 @@ class AudioMode:
         c = self.app.renderer.canvas
         c.surface.fill(theme.BACKGROUND)
         text = self.t("a11y_screen_blank")
-        fnt = theme.font(c.px(64), True)
+        fnt = theme.font(c.px(tokens.TYPE["title"]), True)
         img = fnt.render(text, True, theme.TEXT)
         c.surface.blit(img, img.get_rect(center=(c.width // 2, c.height // 2)))
 

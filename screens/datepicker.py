@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pygame
 
-from screens import theme
+from screens import theme, tokens
 from screens.fieldcheck import field_problem
 from screens.keyboard import KeyboardResult, KeyPainter
 from screens.widgets import Button, Canvas
@@ -110,7 +110,7 @@ def draw(c: Canvas, state: DatePickerState, top_y: float, elder: bool) -> list[B
         else:
             p.key("▲", f"date:{part}:+1", x, y, col_w, h=row, special=True)
         y += row
-        fnt = theme.font(c.px(64 if elder else 54), True)
+        fnt = theme.font(c.px(tokens.type_size("heading", elder)), True)
         img = fnt.render(f"{values[part]} {labels[part]}".strip(), True, theme.TEXT)
         c.surface.blit(img, img.get_rect(center=(c.px(x + col_w / 2), c.px(y + row / 2))))
         y += row

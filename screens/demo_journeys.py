@@ -169,6 +169,15 @@ def fill_form(r: ScriptedResident, item: ServiceItem) -> None:
             r.touch_if_shown("kb:done")
 
 
+def capture_materials(r: ScriptedResident, item: ServiceItem) -> None:
+    """On the materials screen: take a page of every required material, each seen taken."""
+    r.wait_for("materials")
+    for i, material in enumerate(item.materials):
+        if not material.optional:
+            r.touch(f"capture:{i}")
+            r.wait_until(lambda i=i: shown(r, MaterialsView).pages.get(i), f"page {i} taken")
+
+
 def apply_from_home(r: ScriptedResident, *, expect_offline: bool = False,
                     identity: tuple[str, ...] = ("id_card", "id_card_face")) -> dict[str, Any]:
     """An application with its form and materials, from the home screen with the card already read."""
@@ -181,11 +190,7 @@ def apply_from_home(r: ScriptedResident, *, expect_offline: bool = False,
     prefilled = sum(1 for f in item.fields if f.prefill)
     fill_form(r, item)
     r.touch("next")
-    r.wait_for("materials")
-    for i, material in enumerate(item.materials):
-        if not material.optional:
-            r.touch(f"capture:{i}")
-            r.wait_until(lambda i=i: shown(r, MaterialsView).pages.get(i), f"page {i} taken")
+    capture_materials(r, item)
     r.app.step()
     r.save("materials-taken")
     pages = sum(shown(r, MaterialsView).pages.values())  # what the resident confirmed
@@ -219,11 +224,7 @@ def payment(r: ScriptedResident, code: str = "ga-hzsl") -> dict[str, Any]:
     fill_form(r, item)
     r.touch("next")
     if item.materials:
-        r.wait_for("materials")
-        for i, material in enumerate(item.materials):
-            if not material.optional:
-                r.touch(f"capture:{i}")
-                r.wait_until(lambda i=i: shown(r, MaterialsView).pages.get(i), f"page {i} taken")
+        capture_materials(r, item)
         r.touch("next")
     r.wait_for("review")
     r.touch("submit")
@@ -596,11 +597,7 @@ def bundle_journey(r: ScriptedResident, code: str) -> dict[str, Any]:
             r.touch_if_shown("kb:done")
     r.touch("next")
     if item.materials:
-        r.wait_for("materials")
-        for i, material in enumerate(item.materials):
-            if not material.optional:
-                r.touch(f"capture:{i}")
-                r.wait_until(lambda i=i: shown(r, MaterialsView).pages.get(i), f"page {i} taken")
+        capture_materials(r, item)
         r.touch("next")
     r.wait_for("bundle_review")
     r.save("bundle-review")

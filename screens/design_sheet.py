@@ -18,8 +18,8 @@ Sheet = Callable[[], pygame.Surface]
 
 
 def _label(surface: pygame.Surface, text: str, pos: tuple[int, int], size: int = 26, *,
-           colour: tokens.RGB = theme.TEXT, bold: bool = False) -> int:
-    img = theme.font(size, bold).render(text, True, colour)
+           colour: tokens.RGB | None = None, bold: bool = False) -> int:
+    img = theme.font(size, bold).render(text, True, theme.TEXT if colour is None else colour)
     surface.blit(img, pos)
     return pos[1] + img.get_height()
 

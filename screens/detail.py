@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kiosk.flow.views import View
-from screens import paging, theme
+from screens import icons, paging, theme, tokens
 from screens.chrome import FOOTER_TOP, Text, footer
 from screens.widgets import Button, Canvas
 
@@ -53,22 +53,40 @@ def entries(view: View, t: Text | None = None) -> list[Entry]:
     return out
 
 
+SECTION = tokens.TYPE["label"]  # a guide section's heading
+PARAGRAPH = tokens.TYPE["caption"]  # the guide's paragraphs (36 px in elder mode)
+ICON_GAP = 16  # between an icon and its words
+
+
 def _height(c: Canvas, entry: Entry) -> float:
-    above = c.text_height(entry.heading, 36, width=TEXT_W, bold=True) + HEADING_GAP if entry.heading else 0.0
-    return above + c.text_height(entry.text, 34, width=PARAGRAPH_W)
+    above = c.text_height(entry.heading, SECTION, width=TEXT_W, bold=True) + HEADING_GAP if entry.heading else 0.0
+    return above + c.text_height(entry.text, PARAGRAPH, width=PARAGRAPH_W)
 
 
 def _draw_entry(c: Canvas, entry: Entry, y: float) -> list[Button]:
     if entry.heading:
-        y = c.text(entry.heading, y, 36, bold=True, colour=theme.HEADER, x=TEXT_X, width=TEXT_W) + HEADING_GAP
-    c.text(entry.text, y, 34, colour=entry.colour, x=PARAGRAPH_X, width=PARAGRAPH_W)
+        y = c.text(entry.heading, y, SECTION, bold=True, colour=theme.HEADER, x=TEXT_X, width=TEXT_W) + HEADING_GAP
+    c.text(entry.text, y, PARAGRAPH, colour=entry.colour, x=PARAGRAPH_X, width=PARAGRAPH_W)
     return []
 
 
+def _labelled(c: Canvas, icon: str | None, text: str, x: float, y: float, width: float) -> float:
+    """An icon with its words beside it (the words wrap in ``width``); returns the y below both."""
+    side = tokens.ICON["inline"]
+    line = c.text_height("国", tokens.TYPE["label"])
+    icons.draw(c.surface, icon, (c.px(x + side / 2), c.px(y + line / 2)), c.px(side), theme.ICON)
+    below = c.text(text, y, tokens.TYPE["label"], bold=True, colour=theme.MUTED, x=x + side + ICON_GAP,
+                   width=width - side - ICON_GAP)
+    return max(below, y + side)
+
+
 def _heading(c: Canvas, view: View, t: Text) -> float:
+    """The item's name in the header; under it its department and its kind, each with its icon."""
     c.header(view.item_name)
-    return c.text(f"{view.item_department} · {t('kind_' + (view.item_kind or 'guide'))}", 185, 34,
-                  colour=theme.MUTED)
+    kind = view.item_kind or "guide"
+    y = 185.0
+    below = _labelled(c, icons.for_target(f"item:{view.item_code}"), view.item_department, TEXT_X, y, 470)
+    return max(below, _labelled(c, icons.name_for("kinds", kind), t("kind_" + kind), 560, y, 460))
 
 
 def _guide(c: Canvas, view: View, t: Text, top: float, bottom: float) -> list[Button]:
@@ -85,21 +103,30 @@ def _action_top(c: Canvas, view: View, t: Text) -> float:
     reason = view.item_unavailable
     if not reason:
         return ACTION_TOP
-    height = c.text_height(t(reason), 34, width=TEXT_W, bold=True) + 8 + c.text_height(t(reason + "_alt"), 32,
-                                                                                      width=TEXT_W)
+    height = (c.text_height(t(reason), tokens.TYPE["caption"], width=TEXT_W - 56, bold=True) + 8
+              + c.text_height(t(reason + "_alt"), tokens.TYPE["caption"], width=TEXT_W))
     return min(ACTION_TOP, FOOTER_TOP - 30 - height)
 
 
 def _action(c: Canvas, view: View, t: Text, top: float) -> list[Button]:
     reason = view.item_unavailable
     if reason:
-        y = c.text(t(reason), top, 34, bold=True, colour=theme.WARNING, x=TEXT_X, width=TEXT_W)
-        c.text(t(reason + "_alt"), y + 8, 32, x=TEXT_X, width=TEXT_W)
+        mark = icons.name_for("status", "warning")
+        line = c.text_height("国", tokens.TYPE["caption"], bold=True)
+        icons.draw(c.surface, mark, (c.px(TEXT_X + 20), c.px(top + line / 2)), c.px(40), theme.WARNING)
+        y = c.text(t(reason), top, tokens.TYPE["caption"], bold=True, colour=theme.WARNING, x=TEXT_X + 56,
+                   width=TEXT_W - 56)
+        c.text(t(reason + "_alt"), y + 8, tokens.TYPE["caption"], x=TEXT_X, width=TEXT_W)
         return []
+    size = tokens.TYPE["heading"]
     if view.item_exempt:  # 免申即办: no application; its status (and decision) instead
-        return [c.button(t("detail_exempt_status"), "exempt:status", (140, top, 800, 160), size=56)]
-    label = t("detail_print_guide") if view.item_kind == "guide" else t("detail_begin")
-    return [c.button(label, "begin", (140, top, 800, 160), size=56)]
+        return [c.button(t("detail_exempt_status"), "exempt:status", (140, top, 800, 160), size=size,
+                         icon=icons.name_for("actions", "progress"))]
+    if view.item_kind == "guide":
+        return [c.button(t("detail_print_guide"), "begin", (140, top, 800, 160), size=size,
+                         icon=icons.name_for("actions", "print"))]
+    return [c.button(t("detail_begin"), "begin", (140, top, 800, 160), size=size,
+                     icon=icons.name_for("kinds", view.item_kind or "apply"))]
 
 
 def draw(c: Canvas, view: View, t: Text) -> list[Button]:

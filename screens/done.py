@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from kiosk.flow.views import PRINT_REASONS, View
-from screens import icons, theme
+from screens import icons, theme, tokens
 from screens.chrome import Text
 from screens.messages import message_box
 from screens.qr import qr_surface
@@ -95,19 +95,21 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
         icons.draw(c.surface, icons.name_for("status", "success"), (c.width // 2, c.px(185 + side / 2)), c.px(side),
                    theme.SUCCESS)
         top = 185 + side + 10
-    y = max(top + 110, c.text(view.item_name, top, 48, bold=True, colour=theme.HEADER) + 10)
+    y = max(top + 110, c.text(view.item_name, top, tokens.TYPE["heading"], bold=True, colour=theme.HEADER) + 10)
     if view.item_kind == "certification" and view.next_due:
         text = f"{t('done_title_certification')}。{t('certified_next', date=day_text(view.next_due, view.language))}"
         y = message_box(c, text, "success", y) + 20
     if view.paid_text:  # paid, as the payment platform confirmed it
         y = message_box(c, t("done_paid", amount=view.paid_text), "success", y) + 20
     if view.receipt_no:
-        below = c.text(t("done_receipt"), y, 36, colour=theme.MUTED)
-        y = c.text(view.receipt_no, below + 4, one_line_size(c, view.receipt_no, 48, 960), bold=True, asked=True)
+        below = c.text(t("done_receipt"), y, tokens.TYPE["label"], colour=theme.MUTED)
+        y = c.text(view.receipt_no, below + 4, one_line_size(c, view.receipt_no, tokens.TYPE["heading"], 960),
+                   bold=True, asked=True)
     if view.item_follow_ups and view.item_kind == "apply" and view.receipt_no:  # 免申即办, once it is done
-        y = c.text(follow_ups_text(view, t), y + 20, 34, colour=theme.SUCCESS, width=960)
+        y = c.text(follow_ups_text(view, t), y + 20, tokens.TYPE["caption"], colour=theme.SUCCESS, width=960)
     if view.printed:
-        y = c.text(t(TAKE.get(done_kind(view), "printing_hint")), y + 30, 40, colour=theme.MUTED, width=900)
+        y = c.text(t(TAKE.get(done_kind(view), "printing_hint")), y + 30, tokens.TYPE["body"], colour=theme.MUTED,
+                   width=900)
     elif view.printed is False:  # None: nothing was to be printed (a query finished on screen)
         y = message_box(c, not_printed_text(view, t), "warning", y + 30)
         if view.result_url:
@@ -115,14 +117,16 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
             qr = 220 if view.elder else 300  # elder mode's larger text needs the room for the rating
             size = c.px(qr)
             c.surface.blit(qr_surface(view.result_url, size), ((c.width - size) // 2, c.px(y + 10)))
-            y = c.text(t("done_scan_qr"), y + qr + 30, 36, colour=theme.MUTED, width=960)
+            y = c.text(t("done_scan_qr"), y + qr + 30, tokens.TYPE["label"], colour=theme.MUTED, width=960)
     if view.rating_followup:
         # A bad rating is followed up: what went wrong, in one touch.
-        y = c.text(t("why_prompt"), max(y + 50, 640), 44, bold=True, width=900)
+        y = c.text(t("why_prompt"), max(y + 50, 640), tokens.TYPE["body"], bold=True, width=900)
         buttons = [c.button(t("why_" + r), f"why:{r}", (60 + (i % 2) * 490, y + 30 + (i // 2) * 170, 470, 150),
-                            primary=False, size=38) for i, r in enumerate(("slow", "unclear", "device", "not_done"))]
-        return buttons + [c.button(t("button_help"), "help", (340, y + 380, 400, 110), primary=False, size=36)]
-    y = c.text(t("rate_prompt"), max(y + 40, 600), 48, bold=True, width=960)
+                            primary=False, size=tokens.TYPE["label"])
+                   for i, r in enumerate(("slow", "unclear", "device", "not_done"))]
+        return buttons + [c.button(t("button_help"), "help", (340, y + 380, 400, 110), primary=False,
+                                   size=tokens.TYPE["label"], icon=icons.name_for("actions", "help"))]
+    y = c.text(t("rate_prompt"), max(y + 40, 600), tokens.TYPE["heading"], bold=True, width=960)
     # Five levels, one under the other, all in one style and one size: a rating screen must not steer.
     # Full-width rows leave every label room on one line (非常不满意 is never broken).
     # The rows give way (never below 72 px) when the page above took more room (elder mode, no paper).
@@ -130,11 +134,11 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     gap = 14
     height = max(72, min(120 if view.elder else 100, int(room / len(LEVELS)) - gap))
     buttons = [c.button(t(f"rate_{level}"), f"rate:{level}", (60, y + 20 + i * (height + gap), 960, height),
-                        primary=False, size=40)
+                        primary=False, size=tokens.TYPE["body"])
                for i, level in enumerate(LEVELS)]
     y += 20 + len(LEVELS) * (height + gap) + 10
-    buttons.append(c.button(t("button_home"), "home", (120, y, 400, 110), primary=False, size=40,
+    buttons.append(c.button(t("button_home"), "home", (120, y, 400, 110), primary=False, size=tokens.TYPE["body"],
                             icon=icons.name_for("actions", "home")))
-    buttons.append(c.button(t("button_help"), "help", (560, y, 400, 110), primary=False, size=36,
+    buttons.append(c.button(t("button_help"), "help", (560, y, 400, 110), primary=False, size=tokens.TYPE["label"],
                             icon=icons.name_for("actions", "help")))
     return buttons

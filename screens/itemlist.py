@@ -1,5 +1,8 @@
 """The scrollable item list (all the items, a department, a life event, search results).
 
+Each row shows its department's icon at its left (a 一件事 bundle's own icon), then the item's whole name
+and the department under it; the icon never replaces a word.
+
 Built for 60 fps while a finger drags it: each row is rendered once into a cached surface and
 only the rows inside the visible band are blitted; the scroll offset lives in the renderer (it is
 the screen's own state, not the resident's journey); screens/paging.py pages it.
@@ -14,11 +17,13 @@ from typing import Any
 import pygame
 
 from kiosk.flow.views import ListView
-from screens import paging, theme
+from screens import icons, paging, theme, tokens
 from screens.chrome import footer
 from screens.widgets import Button, Canvas, wrap
 
 ROW_H, ELDER_ROW_H, GAP = 130, 180, 14
+PAD = tokens.SPACE["m"]  # design px: the row's inner margin
+ICON_GAP = 20            # design px between the icon and the texts
 _CACHE: OrderedDict[tuple[Any, ...], pygame.Surface] = OrderedDict()
 # Rows drawn once and kept while they scroll by. A row is ≈ 0.5–0.8 MB of pixels, so the bound is
 # what a day of residents costs (P9, issue 25): 800 rows (every item × language × elder mode) grew the
@@ -43,14 +48,30 @@ def row_height(elder: bool) -> int:
     return ELDER_ROW_H if elder else ROW_H
 
 
+def icon_side(elder: bool) -> int:
+    """The row icon's size (design px): the inline icon, enlarged with the text in elder mode."""
+    side = tokens.ICON["inline"]
+    return int(side * tokens.ELDER_SCALE) if elder else side
+
+
+def text_left(elder: bool) -> int:
+    """Where a row's texts start (design px from the row's left edge): right of its icon."""
+    return PAD + icon_side(elder) + ICON_GAP
+
+
+def row_icon(target: str) -> str | None:
+    """The icon of a row's target: a bundle's own, an item's department's (``detail:<code>``)."""
+    kind, _, code = target.partition(":")
+    return icons.for_target(target if kind == "bundle" else f"item:{code}")
+
+
 @lru_cache(maxsize=4096)
 def _layout(name: str, line: str, elder: bool, width: int, scale: float) -> tuple[int, int, tuple[str, ...],
                                                                                    tuple[str, ...], int]:
     """Title size, sub-line size, the wrapped title and sub lines and the row's height (device px):
     a long name (English, 繁體) wraps onto more lines instead of being cut off."""
-    size = max(int(40 * 1.2), theme.ELDER_MIN_PX) if elder else 40
-    small = max(int(30 * 1.2), theme.ELDER_MIN_PX) if elder else 30
-    inner = width - round(48 * scale)
+    size, small = tokens.type_size("body", elder), tokens.type_size("caption", elder)
+    inner = width - round((text_left(elder) + PAD) * scale)
     fnt, sub = theme.font(round(size * scale), True), theme.font(round(small * scale))
     title, lines = wrap(name, fnt, inner), wrap(line, sub, inner)
     body = len(title) * fnt.get_linesize() + len(lines) * sub.get_linesize()
@@ -58,7 +79,7 @@ def _layout(name: str, line: str, elder: bool, width: int, scale: float) -> tupl
 
 
 def _row(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder: bool, width: int) -> pygame.Surface:
-    key = (entry, reason, elder, width, c.scale)
+    key = (entry, reason, elder, width, c.scale, id(theme.active()))
     surf = _CACHE.get(key)
     if surf is not None:
         _CACHE.move_to_end(key)
@@ -67,16 +88,21 @@ def _row(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder: bool, 
     size, small, title, lines, h = _layout(name, _sub_line(department, reason), elder, width, c.scale)
     surf = pygame.Surface((width, h))
     surf.fill(theme.BACKGROUND)
-    pygame.draw.rect(surf, theme.CARD, (0, 0, width, h), border_radius=c.px(16))
-    pygame.draw.rect(surf, theme.CARD_EDGE, (0, 0, width, h), width=max(2, c.px(2)), border_radius=c.px(16))
+    radius = c.px(tokens.RADIUS["m"])
+    pygame.draw.rect(surf, theme.CARD, (0, 0, width, h), border_radius=radius)
+    pygame.draw.rect(surf, theme.CARD_EDGE, (0, 0, width, h), width=max(2, c.px(2)), border_radius=radius)
+    side = icon_side(elder)
+    icons.draw(surf, row_icon(_target(entry)), (c.px(PAD + side / 2), h // 2), c.px(side),
+               theme.MUTED if unavailable else theme.ICON)
     fnt, sub = theme.font(c.px(size), True), theme.font(c.px(small))
+    left = c.px(text_left(elder))
     y = c.px(14)
     for text in title:
-        surf.blit(fnt.render(text, True, theme.TEXT if not unavailable else theme.MUTED), (c.px(24), y))
+        surf.blit(fnt.render(text, True, theme.TEXT if not unavailable else theme.MUTED), (left, y))
         y += fnt.get_linesize()
     y = h - c.px(22) - len(lines) * sub.get_linesize()
     for text in lines:
-        surf.blit(sub.render(text, True, theme.DANGER if unavailable else theme.MUTED), (c.px(24), y))
+        surf.blit(sub.render(text, True, theme.DANGER if unavailable else theme.MUTED), (left, y))
         y += sub.get_linesize()
     _CACHE[key] = surf
     if len(_CACHE) > _CACHE_MAX:
@@ -91,6 +117,11 @@ def _sub_line(department: str, reason: str) -> str:
 BUNDLE_PREFIX = "bundle:"  # a search hit that is a 一件事 bundle: its row opens the bundle, labelled as one
 
 
+def _target(entry: tuple[str, str, str, str]) -> str:
+    """What a touch on the row opens: the item's detail, or the bundle."""
+    return entry[0] if entry[0].startswith(BUNDLE_PREFIX) else f"detail:{entry[0]}"
+
+
 def _shown(entry: tuple[str, str, str, str], t: Any) -> tuple[str, str, str, str]:
     """The row as drawn: a bundle's sub-line is the 一件事 label instead of a department."""
     return (entry[0], entry[1], t("list_bundle_label"), entry[3]) if entry[0].startswith(BUNDLE_PREFIX) else entry
@@ -102,7 +133,10 @@ def _note_texts(c: Canvas, entry: tuple[str, str, str, str], reason: str, elder:
     size, small, *_, h = _layout(entry[1], _sub_line(entry[2], reason), elder, width, c.scale)
     c._note(size)
     c._note(small)
-    box = pygame.Rect(left + c.px(24), top, width - c.px(48), h)
+    # As asked of the type scale (the visual-language check reads it): the name is body, the line under it caption.
+    c.type_asked.append((tokens.TYPE["body"], entry[1]))
+    c.type_asked.append((tokens.TYPE["caption"], _sub_line(entry[2], reason)))
+    box = pygame.Rect(left + c.px(text_left(elder)), top, width - c.px(text_left(elder) + PAD), h)
     for rect in _text_rects(entry[1], _sub_line(entry[2], reason), elder, width, c.scale):
         c.text_boxes.append((rect.move(box.left, top), box))
 
@@ -145,7 +179,7 @@ def draw_list(c: Canvas, view: ListView, t: Any, top: float, bottom: float) -> l
     entries = view.list
     elder = bool(view.elder)
     if not entries:
-        c.text(t("list_empty"), top + 40, 36, colour=theme.MUTED)
+        c.text(t("list_empty"), top + 40, tokens.TYPE["label"], colour=theme.MUTED)
         return []
     pager_h = paging.pager_height(elder)
     width = c.width - c.px(120)
@@ -157,7 +191,8 @@ def draw_list(c: Canvas, view: ListView, t: Any, top: float, bottom: float) -> l
         surf = _row(c, entry, reason, elder, width)
         c.surface.blit(surf, (c.px(60), c.px(y)))
         _note_texts(c, entry, reason, elder, width, c.px(60), c.px(y))
-        target = entry[0] if entry[0].startswith(BUNDLE_PREFIX) else f"detail:{entry[0]}"
+        target = _target(entry)
+        c.button_icons[target] = row_icon(target) or ""
         return [Button(pygame.Rect(c.px(60), c.px(y), width, surf.get_height()), target,
                        " · ".join(x for x in (entry[1], _sub_line(entry[2], reason)) if x))]
 
@@ -175,6 +210,6 @@ def draw_list(c: Canvas, view: ListView, t: Any, top: float, bottom: float) -> l
 def draw(c: Canvas, view: ListView, t: Any) -> list[Button]:
     c.fill()
     c.header(view.list_title or t("browse_all"))
-    c.text(t("list_hint", count=len(view.list)), 175, 32, colour=theme.MUTED)
+    c.text(t("list_hint", count=len(view.list)), 175, tokens.TYPE["caption"], colour=theme.MUTED)
     buttons = draw_list(c, view, t, 240, 1740)
     return buttons + footer(c, t, back=True)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import pygame
 
 from kiosk.catalog.ime import Ime
-from screens import theme
+from screens import theme, tokens
 from screens.fieldcheck import field_problem
 from screens.widgets import Button, Canvas
 
@@ -235,12 +235,15 @@ def _keys_of(layout: str) -> str:
 
 def sizes(elder: bool) -> dict[str, int]:
     """Key height, gap, label size, candidate bar (design px at 1080 wide). Elder mode keeps every
-    target ≥ 60 × 60 and every text ≥ 30 px (TARGETS.md A1); elsewhere targets stay ≥ 44."""
+    target ≥ 60 × 60 and every text ≥ 30 px (TARGETS.md A1); elsewhere targets stay ≥ 44. Texts are the
+    type scale's (screens/tokens.py; the keys draw at the mode's size themselves): keys and candidates body,
+    the typed letters caption."""
+    body, caption = tokens.type_size("body", elder), tokens.type_size("caption", elder)
     if elder:
-        return {"key_h": 124, "gap": 12, "label": 48, "bar_h": 120, "cand": 48, "strip": 60,
-                "strip_text": 36, "per_page": 4}
-    return {"key_h": 100, "gap": 10, "label": 40, "bar_h": 100, "cand": 42, "strip": 52,
-            "strip_text": 30, "per_page": 6}
+        return {"key_h": 124, "gap": 12, "label": body, "bar_h": 120, "cand": body, "strip": 60,
+                "strip_text": caption, "per_page": 4}
+    return {"key_h": 100, "gap": 10, "label": body, "bar_h": 100, "cand": body, "strip": 52,
+            "strip_text": caption, "per_page": 6}
 
 
 def height(state: KeyboardState, elder: bool) -> int:

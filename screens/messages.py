@@ -3,7 +3,7 @@
 Each kind has its own colour and a drawn icon that says the same as the colour (a tick, an "i", a
 triangle with "!", a cross), so the meaning does not rest on colour alone (WCAG 1.4.1). Messages are
 light panels with a coloured edge and dark text: the text reads at ≥ 7:1 and the edge at ≥ 3:1
-against the page (theme.MESSAGE_COLOURS).
+against the page (theme.MESSAGE_COLOURS; in high contrast black panels with a bright edge and white text).
 
 - :func:`message_box` draws a message in the page's own flow (a done screen's "could not print", a
   detail screen's "not available here"), at a given y, and returns the y below it.
@@ -22,7 +22,7 @@ import math
 
 import pygame
 
-from screens import theme
+from screens import theme, tokens
 from screens.widgets import Button, Canvas, wrap
 
 KINDS = ("success", "info", "warning", "error")
@@ -44,11 +44,11 @@ NOTICE_KINDS: dict[str, str] = {
     "notice_licences_fetching": "info",  # 数据互认: the library is still being asked (the camera is there too)
 }
 
-PAD = 24          # design px inside the panel
-ICON = 56         # design px, the icon's diameter
-TEXT_SIZE = 36    # design px before elder mode's enlargement
-MARGIN = 40       # design px between the screen's edge and the panel
-CLEARANCE = 16    # design px kept free between a passing message and any control
+PAD = tokens.SPACE["m"]         # design px inside the panel
+ICON = 56                       # design px, the icon's diameter
+TEXT_SIZE = tokens.TYPE["label"]  # design px before elder mode's enlargement
+MARGIN = tokens.SPACE["l"]      # design px between the screen's edge and the panel
+CLEARANCE = tokens.SPACE["s"]   # design px kept free between a passing message and any control
 
 
 def kind_of(key: str) -> str:
@@ -127,7 +127,7 @@ def _draw(c: Canvas, text: str, kind: str, rect: tuple[float, float, float, floa
     fill, edge = theme.MESSAGE_COLOURS[kind]
     x, y, w, h = rect
     area = pygame.Rect(c.px(x), c.px(y), c.px(w), c.px(h))
-    radius = c.px(18)
+    radius = c.px(tokens.RADIUS["m"])
     pygame.draw.rect(c.surface, fill, area, border_radius=radius)
     pygame.draw.rect(c.surface, edge, area, width=max(2, c.px(4)), border_radius=radius)
     # A thick bar on the leading edge as well: the kind shows even at a glance from the side.
@@ -143,7 +143,7 @@ def _draw(c: Canvas, text: str, kind: str, rect: tuple[float, float, float, floa
 def _icon(surface: pygame.Surface, kind: str, centre: tuple[int, int], r: int, colour: tuple[int, int, int]) -> None:
     """The kind's sign, drawn (no icon font needed): ✓ success, i info, ! warning, ✕ error."""
     cx, cy = centre
-    white = (255, 255, 255)
+    white = theme.ON_STATUS  # white on the standard colours, black on high contrast's bright ones
     stroke = max(3, r // 5)
     if kind == "warning":
         points = [(cx, cy - r), (cx + round(r * math.sqrt(3) / 2 * 1.1), cy + r * 3 // 4),

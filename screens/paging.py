@@ -21,7 +21,7 @@ from functools import cached_property, lru_cache
 
 import pygame
 
-from screens import theme
+from screens import theme, tokens
 from screens.widgets import Button, Canvas
 
 PREV, NEXT = "page:prev", "page:next"
@@ -149,21 +149,22 @@ def pager(c: Canvas, t: Callable[..., str], scrolled: Scrolled | None, y: float)
     scroll = min(max(0.0, c.scroll_px), scrolled.limit)
     page, pages = scrolled.page_of(scroll), scrolled.pages()
     h = pager_height(c.elder)
+    size, position = tokens.TYPE["label"], tokens.TYPE["body"]
     buttons: list[Button] = []
     for label, target, x, enabled in ((t("page_prev"), PREV, 60, page > 1),
                                       (t("page_next"), NEXT, 700, page < pages)):
         if enabled:
-            buttons.append(c.button(label, target, (x, y, 320, h), primary=False, size=36))
+            buttons.append(c.button(label, target, (x, y, 320, h), primary=False, size=size))
         else:  # the end of the list: shown, so the row does not jump, but not a target
             x0, y0, w0, h0 = (c.px(v) for v in (x, y, 320, h))
-            pygame.draw.rect(c.surface, theme.BACKGROUND, (x0, y0, w0, h0), border_radius=c.px(18))
-            pygame.draw.rect(c.surface, theme.MUTED, (x0, y0, w0, h0), width=max(1, c.px(2)),
-                             border_radius=c.px(18))
-            c.text(label, y + (h - c.text_height(label, 32, width=300)) / 2, 32, colour=theme.MUTED,
-                   x=x + 10 + (300 - _width(c, label, 32)) / 2, width=300)
+            radius = c.px(tokens.RADIUS["m"])
+            pygame.draw.rect(c.surface, theme.BACKGROUND, (x0, y0, w0, h0), border_radius=radius)
+            pygame.draw.rect(c.surface, theme.MUTED, (x0, y0, w0, h0), width=max(1, c.px(2)), border_radius=radius)
+            c.text(label, y + (h - c.text_height(label, size, width=300)) / 2, size, colour=theme.MUTED,
+                   x=x + 10 + (300 - _width(c, label, size)) / 2, width=300)
     label = f"{page} / {pages}"
-    c.text(label, y + (h - c.text_height(label, 40, width=260, bold=True)) / 2, 40, bold=True,
-           x=390 + (300 - _width(c, label, 40, bold=True)) / 2, width=300)
+    c.text(label, y + (h - c.text_height(label, position, width=260, bold=True)) / 2, position, bold=True,
+           x=390 + (300 - _width(c, label, position, bold=True)) / 2, width=300)
     return buttons
 
 

@@ -51,7 +51,7 @@ def draw(c: Canvas, view: ProgressResultView, t: Text) -> list[Button]:
         buttons.append(c.button(t("progress_retry"), "retry", (60, y + 30, 470, 140), size=body,
                                 icon=icons.name_for("actions", "repeat")))
         buttons.append(c.button(t("scan_type_receipt"), "type_receipt", (550, y + 30, 470, 140), primary=False,
-                                size=body, icon=icons.name_for("actions", "keypad")))
+                                size=body, icon=icons.name_for("actions", "keyboard")))
         y += 200
     else:
         # A large status mark beside the status in words (as the result screen's).

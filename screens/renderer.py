@@ -39,6 +39,7 @@ from screens import (
     scan,
     search,
     slots,
+    theme,
 )
 from screens.chrome import warning_overlay
 from screens.i18n import messages
@@ -132,6 +133,7 @@ class Renderer:
 
     def render(self, view: View, *, scroll: float | None = None) -> list[Button]:
         """Draw ``view``; ``scroll`` sets the list's offset (the mirror follows the resident's screen)."""
+        theme.use(self.canvas.palette)  # this terminal's palette (settings [ui] contrast), before any drawing
         lang = view.language
         table = messages()
 

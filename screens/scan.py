@@ -8,9 +8,19 @@ right here: scan again, type the receipt number, or (signing in) the ID or socia
 from __future__ import annotations
 
 from kiosk.flow.views import ScanView
-from screens import guidance, theme
+from screens import guidance, icons, theme, tokens
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
+
+WAYS_TOP = 1420  # the other ways (type the number, a card) sit low, near the hand, above the footer
+
+
+def _way_icon(target: str) -> str | None:
+    """The icon of another way: the keyboard (type the receipt number) or the card named."""
+    if target == "type_receipt":
+        return icons.name_for("actions", "keyboard")
+    card = target.removeprefix("use:")
+    return icons.name_for("actions", "card" if card == "id_card" else card)
 
 
 def draw(c: Canvas, view: ScanView, t: Text) -> list[Button]:
@@ -18,29 +28,44 @@ def draw(c: Canvas, view: ScanView, t: Text) -> list[Button]:
     purpose = view.scan_purpose
     c.header(t(f"scan_title_{purpose}"))
     # Laid out top to bottom from what the texts need: elder mode's larger text pushes things down.
-    y = 200.0
+    y = 190.0
     if purpose == "signin" and view.item_name:
-        y = c.text(view.item_name, y, 42, bold=True, colour=theme.HEADER) + 10
-    y = c.text(t(f"scan_hint_{purpose}"), y + 10, 44, bold=True, width=900)
-    top = max(y + 40, 420.0)
-    # Where the scan window is on this cabinet, and how to hold the code to it (screens/guidance.py).
-    y = guidance.draw(c, t, "scanner", top, 380) + 20
+        y = c.text(view.item_name, y, tokens.TYPE["heading"], bold=True, colour=theme.HEADER) + 10
+    # What to do, beside the scan window's mark.
+    side = tokens.ICON["inline"]
+    line = c.text_height("国", tokens.TYPE["body"], bold=True)
+    icons.draw(c.surface, icons.name_for("actions", "scan"), (c.px(60 + side / 2), c.px(y + 10 + line / 2)),
+               c.px(side), theme.ICON)
+    y = max(c.text(t(f"scan_hint_{purpose}"), y + 10, tokens.TYPE["body"], bold=True, x=60 + side + 16,
+                   width=960 - side - 16), y + 10 + side)
+    # Where the scan window is on this cabinet, and how to hold the code to it (screens/guidance.py): as
+    # large as the room above the other ways allows.
+    room = 420 if c.elder else 500
+    if purpose == "signin" and view.item_name:
+        room -= 80
+    y = guidance.draw(c, t, "scanner", y + 30, room) + 20
     buttons: list[Button] = []
     failed = view.scan_failed
     if view.scanning:
-        y = c.text(t("scan_scanning", seconds=view.scan_left_s), y, 40, colour=theme.MUTED)
+        y = c.text(t("scan_scanning", seconds=view.scan_left_s), y, tokens.TYPE["body"], colour=theme.MUTED)
     elif failed:
-        y = c.text(t(failed), y, 38, bold=True, colour=theme.DANGER, width=900)
+        mark = tokens.ICON["inline"]
+        line = c.text_height("国", tokens.TYPE["body"], bold=True)
+        icons.draw(c.surface, icons.name_for("status", "error"), (c.px(60 + mark / 2), c.px(y + line / 2)),
+                   c.px(mark), theme.DANGER)
+        y = max(c.text(t(failed), y, tokens.TYPE["body"], bold=True, colour=theme.DANGER, x=60 + mark + 16,
+                       width=960 - mark - 16), y + mark)
     if not view.scanning:
-        buttons.append(c.button(t("scan_again"), "rescan", (140, y + 20, 800, 130), size=48))
+        buttons.append(c.button(t("scan_again"), "rescan", (140, y + 20, 800, 130), size=tokens.TYPE["heading"],
+                                icon=icons.name_for("actions", "scan")))
         y += 160
     ways = [("scan_type_receipt", "type_receipt")] if purpose == "progress" else \
         [(f"id_{a}", f"use:{a}") for a in view.scan_alternatives]
     if ways:
-        y = max(y + 20, 1400.0) if not failed and not view.scanning else y + 20
-        y = c.text(t("scan_other_ways"), y, 34, colour=theme.MUTED)
+        y = max(y + 20, WAYS_TOP)
+        y = c.text(t("scan_other_ways"), y, tokens.TYPE["caption"], colour=theme.MUTED)
         for i, (key, target) in enumerate(ways[:2]):
             w = 800 if len(ways) == 1 else 390
             buttons.append(c.button(t(key), target, (140 + i * 410, min(y + 10, 1610), w, 130), primary=False,
-                                    size=40))
+                                    size=tokens.TYPE["body"], icon=_way_icon(target)))
     return buttons + footer(c, t, back=True)

@@ -5,8 +5,10 @@ Three modes share the same roles. Standard and elder mode use one palette (its t
 the elder-mode 7:1 of TARGETS.md A1, so a resident who turns elder mode on sees the same colours, only
 larger); elder mode changes the type scale (never below :data:`ELDER_MIN_PX`) and the target heights.
 High contrast is white and yellow on black (every text ≥ 15:1, every control edge ≥ 10:1), for a technician
-who sets it per terminal (a bright hall, a resident with low vision). Contrast figures are checked on
-rendered pixels by tests/screens/test_contrast.py; tests/screens/test_tokens.py checks these tables.
+who sets it per terminal (settings ``[ui] contrast = "high"``: a bright hall, residents with low vision);
+screens/theme.py's colour names follow the palette the frame is drawn with (:data:`CONTRAST`). Contrast
+figures are checked on rendered pixels by tests/screens/test_contrast.py (high contrast by
+tests/screens/test_high_contrast.py); tests/screens/test_tokens.py checks these tables.
 
 Sizes are design px on a 1080-px-wide portrait screen (screens/widgets.py's Canvas scales them).
 The type scale is small on purpose: every distinct size is an open font face (≈ 1 MB, screens/theme.py).
@@ -43,6 +45,15 @@ class Palette:
     pressed: RGB
     """A control under the finger (the frame after the touch): a darker fill, labels keep their contrast."""
     pressed_text: RGB
+    success_fill: RGB
+    """A success message's panel (screens/messages.py): text on it ≥ 7:1, its edge (``success``) ≥ 3:1."""
+    info_fill: RGB
+    """An information message's panel; its edge and sign are ``header``."""
+    warning_fill: RGB
+    error_fill: RGB
+    """An error message's panel; its edge and sign are ``danger``."""
+    on_status: RGB
+    """The sign drawn on a status colour (the tick in a message's green disc)."""
 
 
 STANDARD = Palette(
@@ -51,16 +62,24 @@ STANDARD = Palette(
     secondary_text=(20, 28, 40), secondary_edge=(90, 104, 124), card=(255, 255, 255), card_edge=(110, 120, 136),
     danger=(160, 0, 30), success=(0, 96, 48), warning=(138, 80, 0), icon=(0, 82, 155),
     pressed=(0, 48, 100), pressed_text=(255, 255, 255),
+    success_fill=(232, 245, 236), info_fill=(229, 238, 251), warning_fill=(255, 243, 214), error_fill=(253, 233, 234),
+    on_status=(255, 255, 255),
 )
 ELDER = STANDARD  # one palette for both: the elder-mode figure (7:1) is already the standard one
+# High contrast: the header bar is yellow with black text, so a screen that writes a heading "in the header's
+# colour" (an item's name) writes it yellow on the black page; message panels are black with a bright edge.
 HIGH_CONTRAST = Palette(
-    background=(0, 0, 0), header=(0, 0, 0), header_text=(255, 255, 255), text=(255, 255, 255),
+    background=(0, 0, 0), header=(255, 221, 0), header_text=(0, 0, 0), text=(255, 255, 255),
     muted=(230, 230, 230), primary=(255, 221, 0), primary_text=(0, 0, 0), secondary=(0, 0, 0),
     secondary_text=(255, 255, 255), secondary_edge=(255, 255, 255), card=(20, 20, 20), card_edge=(255, 255, 255),
     danger=(255, 140, 140), success=(120, 255, 160), warning=(255, 200, 80), icon=(255, 221, 0),
     pressed=(255, 255, 255), pressed_text=(0, 0, 0),
+    success_fill=(0, 0, 0), info_fill=(0, 0, 0), warning_fill=(0, 0, 0), error_fill=(0, 0, 0),
+    on_status=(0, 0, 0),
 )
 PALETTES: dict[str, Palette] = {"standard": STANDARD, "elder": ELDER, "high_contrast": HIGH_CONTRAST}
+# The settings' ``[ui] contrast`` values (kiosk/settings.py) and the palette each draws with.
+CONTRAST: dict[str, Palette] = {"standard": STANDARD, "high": HIGH_CONTRAST}
 
 # Type scale (design px). Six sizes; elder mode enlarges each by 1.2, never below ELDER_MIN_PX.
 TYPE: dict[str, int] = {

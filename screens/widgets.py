@@ -68,13 +68,16 @@ class Canvas:
         # itself), and each control's target with the icon it was given ("" for none).
         self.type_asked: list[tuple[int | None, str]] = []
         self.button_icons: dict[str, str] = {}
+        # The palette this canvas draws with (settings [ui] contrast; screens/visual.py): each frame starts
+        # by making screens/theme.py's colour names its roles (:meth:`fill`).
+        self.palette: tokens.Palette = tokens.STANDARD
 
     def reset_metrics(self) -> None:
         self.min_text_px = 10_000
 
     def size(self, size: int) -> int:
         """The design size of text asked at ``size``, after elder mode's enlargement."""
-        return max(int(size * 1.2), theme.ELDER_MIN_PX) if self.elder else size
+        return max(int(size * tokens.ELDER_SCALE), theme.ELDER_MIN_PX) if self.elder else size
 
     def _note(self, design_size: int) -> None:
         self.min_text_px = min(self.min_text_px, design_size)
@@ -82,9 +85,11 @@ class Canvas:
     def px(self, value: float) -> int:
         return round(value * self.scale)
 
-    def fill(self, colour: tuple[int, ...] = theme.BACKGROUND) -> None:
-        """Start a frame: clear the surface (and the text blocks noted for the last frame)."""
-        self.surface.fill(colour)
+    def fill(self, colour: tuple[int, ...] | None = None) -> None:
+        """Start a frame in this canvas's palette: clear the surface (the page's background unless
+        ``colour`` is given) and the text blocks noted for the last frame."""
+        theme.use(self.palette)
+        self.surface.fill(colour if colour is not None else theme.BACKGROUND)
         self.text_blocks.clear()
         self.text_boxes.clear()
         self.texts.clear()
@@ -92,14 +97,16 @@ class Canvas:
         self.button_icons.clear()
         self.scrolled = None
 
-    def text(self, text: str, y: float, size: int, *, colour: tuple[int, int, int] = theme.TEXT,
+    def text(self, text: str, y: float, size: int, *, colour: tuple[int, int, int] | None = None,
              bold: bool = False, x: float | None = None, width: float | None = None, asked: bool = False,
              part: str = "") -> int:
         """Draw wrapped text, centred unless ``x`` is given; returns the y below it (design units).
+        ``colour``: the page's text colour unless given (a theme role, drawn in the active palette).
         ``asked``: ``size`` is final (already through :meth:`size`), not to be enlarged again.
         ``part``: the target of the control the text belongs to (a form field's label, value and
         problem: ``field:<key>``), so audio mode reads it with that control."""
         self.type_asked.append((None if asked else size, text))
+        ink = theme.TEXT if colour is None else theme.ink(colour)
         size = size if asked else self.size(size)
         self._note(size)
         px = self.px(size)
@@ -115,7 +122,7 @@ class Canvas:
             self._note(round(px / self.scale))
         fnt = theme.font(px, bold)
         for line in lines:
-            img = _line(line, px, bold, colour)
+            img = _line(line, px, bold, ink)
             left = self.px(x) if x is not None else (self.width - img.get_width()) // 2
             self.surface.blit(img, (left, top))
             drawn = pygame.Rect(left, top, img.get_width(), img.get_height())
@@ -138,16 +145,17 @@ class Canvas:
         """The title bar: one line, its text made smaller only if it would not fit (a long English
         title in elder mode), so it never spills white text onto the white page below."""
         pygame.draw.rect(self.surface, theme.HEADER, (0, 0, self.width, self.px(160)))
-        self.type_asked.append((52, title))
-        size = self.size(52)
+        asked = tokens.TYPE["heading"]
+        self.type_asked.append((asked, title))
+        size = self.size(asked)
         floor = theme.ELDER_MIN_PX if self.elder else 30
         while size > floor and theme.font(self.px(size), True).size(title)[0] > self.px(theme.BASE_WIDTH - 120):
             size -= 2
-        top = 45 + (self.size(52) - size) // 2
+        top = 45 + (self.size(asked) - size) // 2
         self.text(title, top, size, colour=theme.HEADER_TEXT, bold=True, asked=True)
 
     def button(self, label: str, target: str, rect: tuple[float, float, float, float], *,
-               primary: bool = True, size: int = 44, icon: str | None = None) -> Button:
+               primary: bool = True, size: int = tokens.TYPE["body"], icon: str | None = None) -> Button:
         """A touch target with its label; ``icon`` (screens/icons.py's name) is drawn beside the label
         (left of it in a wide button, above it in a squarish tile), never instead of it."""
         x, y, w, h = (self.px(v) for v in rect)
@@ -229,8 +237,14 @@ class Canvas:
         return max(fnt.size(x)[0] for x in lines) <= w and fnt.get_linesize() * len(lines) <= self.px(height) - 4
 
     def panel(self, rect: tuple[float, float, float, float]) -> None:
+        """A card grouping texts (not a control). In high contrast its near-black fill is edged, so the
+        group still shows on the black page."""
         x, y, w, h = (self.px(v) for v in rect)
-        pygame.draw.rect(self.surface, theme.CARD, (x, y, w, h), border_radius=self.px(20))
+        radius = self.px(tokens.RADIUS["l"])
+        pygame.draw.rect(self.surface, theme.CARD, (x, y, w, h), border_radius=radius)
+        if theme.high_contrast():
+            pygame.draw.rect(self.surface, theme.CARD_EDGE, (x, y, w, h), width=max(1, self.px(2)),
+                             border_radius=radius)
 
 
 # Rendered text is cached: a frame while a finger scrolls redraws the same header, hints and button

@@ -61,7 +61,8 @@ def benefit_rows(benefits: tuple[dict[str, Any], ...] | list[dict[str, Any]], ca
         period = str(b.get("period") or "")
         rows.append((STATUSES.index(status), BenefitRow(name=name, status=status, day=day if _iso_day(day) else "",
                                                         amount=_amount(b.get("amount")),
-                                                        period=period if period in PERIODS else "")))
+                                                        period=period if period in PERIODS else "",
+                                                        code=code if item is not None else "")))
     return [r for _, r in sorted(rows, key=lambda p: p[0])]
 
 

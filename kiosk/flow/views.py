@@ -351,6 +351,8 @@ class BenefitRow:
     """Yuan as a decimal string (``"18600.00"``); "" when the platform gave none."""
     period: str = ""
     """``month`` (per month), ``once`` or "" (as given)."""
+    code: str = ""
+    """The catalog item's code ("" for a benefit the catalog lacks): its department's icon on screen."""
 
 
 def masked_benefits(rows: list[BenefitRow]) -> list[BenefitRow]:

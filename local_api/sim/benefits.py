@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from local_api.sim.door import applicant_problem, fail, guard, json_body
+from local_api.sim.door import applicant_request, fail, guard
 from local_api.sim.services import id_hash
 from local_api.sim.state import state
 
@@ -45,24 +45,18 @@ MAX_MATERIALS = 20
 
 @benefits.post("/v1/benefits/exempt")
 def exempt_benefits() -> Any:
-    body = json_body()
+    body, refused = applicant_request()
     if body is None:
-        return fail(400, "invalid_request", "body: a JSON object is required")
-    problem = applicant_problem(body.get("applicant"))
-    if problem:
-        return fail(400, "invalid_request", problem)
+        return refused
     granted = GRANTED.get(id_hash(str(body["applicant"]["id_number"])), ())
     return jsonify({"benefits": [dict(b) for b in granted]})
 
 
 @benefits.post("/v1/e-licences")
 def e_licences() -> Any:
-    body = json_body()
+    body, refused = applicant_request()
     if body is None:
-        return fail(400, "invalid_request", "body: a JSON object is required")
-    problem = applicant_problem(body.get("applicant"))
-    if problem:
-        return fail(400, "invalid_request", problem)
+        return refused
     code, materials = body.get("item_code"), body.get("materials")
     if not isinstance(code, str) or code not in state().items:
         return fail(404, "unknown_item", "the platform knows no item with this item_code")

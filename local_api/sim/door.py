@@ -49,6 +49,17 @@ def applicant_problem(applicant: Any) -> str | None:
     return None
 
 
+def applicant_request() -> tuple[dict[str, Any] | None, Any]:
+    """The request's JSON object with its applicant checked: ``(body, None)``, or ``(None, the 400 answer)``."""
+    body = json_body()
+    if body is None:
+        return None, fail(400, "invalid_request", "body: a JSON object is required")
+    problem = applicant_problem(body.get("applicant"))
+    if problem:
+        return None, fail(400, "invalid_request", problem)
+    return body, None
+
+
 def _inject_faults() -> tuple[Response, int] | None:
     sim = state()
     with sim.lock:

@@ -7,46 +7,20 @@ A real KioskApp under SDL's dummy driver, its gateway and the platform simulator
 
 from __future__ import annotations
 
-import os
 import time
 
 import pygame
 import pytest
+from live_app import post, running_app, settle
 
-from kiosk.settings import load_settings
-from local_api.server import start_gateway, start_platform_sim
 from screens import guidance, motion, theme, tokens
-from screens.app import KioskApp
-from screens.demo import demo_settings
 from screens.i18n import messages
 from screens.widgets import Canvas
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    os.environ["SDL_VIDEODRIVER"] = "dummy"
-    settings = load_settings(environ={})
-    platform = start_platform_sim("127.0.0.1", 0, settings.platform.secret)
-    s = demo_settings(settings, str(tmp_path_factory.mktemp("data")), platform.url)
-    gateway = start_gateway(s)
-    kiosk = KioskApp(s, gateway_url=gateway.url, headless=True)
-    yield kiosk
-    kiosk.close()
-    gateway.close()
-    platform.close()
-
-
-def settle(app, until=lambda: True, timeout_s=20.0):
-    deadline = time.monotonic() + timeout_s
-    app.step()
-    while not until():
-        assert time.monotonic() < deadline, f"still on {app.flow.screen.value}"
-        app.step()
-        time.sleep(0.01)
-
-
-def post(kind, **fields):
-    pygame.event.post(pygame.event.Event(kind, **fields))
+    yield from running_app(tmp_path_factory.mktemp("data"))
 
 
 def fill_at(app, target):

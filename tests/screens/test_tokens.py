@@ -15,7 +15,12 @@ PAIRS = [("text", "background", 7.0), ("muted", "background", 7.0), ("header_tex
          ("text", "card", 7.0), ("pressed_text", "pressed", 7.0), ("danger", "background", 7.0),
          ("success", "background", 7.0), ("icon", "background", 3.0), ("icon", "secondary", 3.0),
          ("icon", "card", 3.0), ("secondary_edge", "background", 3.0), ("primary", "background", 3.0),
-         ("card_edge", "background", 3.0), ("pressed", "background", 3.0)]
+         ("card_edge", "background", 3.0), ("pressed", "background", 3.0),
+         # messages (screens/messages.py): dark text on the panel, its edge and sign against it and the page
+         *[("text", fill, 7.0) for fill in ("success_fill", "info_fill", "warning_fill", "error_fill")],
+         ("success", "success_fill", 3.0), ("header", "info_fill", 3.0), ("warning", "warning_fill", 3.0),
+         ("danger", "error_fill", 3.0), ("header", "background", 3.0), ("warning", "background", 3.0),
+         *[("on_status", status, 3.0) for status in ("success", "header", "warning", "danger")]]
 
 
 @pytest.mark.parametrize("mode", sorted(tokens.PALETTES))

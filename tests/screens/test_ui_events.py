@@ -5,46 +5,19 @@ A real KioskApp with its device simulators, the gateway and the platform simulat
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import pygame
 import pytest
+from live_app import post, running_app, settle
 
 from kiosk.flow.views import ConsentView
 from kiosk.opening_hours import OpeningHours
-from kiosk.settings import load_settings
-from local_api.server import start_gateway, start_platform_sim
-from screens.app import KioskApp
-from screens.demo import demo_settings
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    os.environ["SDL_VIDEODRIVER"] = "dummy"
-    settings = load_settings(environ={})
-    platform = start_platform_sim("127.0.0.1", 0, settings.platform.secret)
-    s = demo_settings(settings, str(tmp_path_factory.mktemp("data")), platform.url)
-    gateway = start_gateway(s)
-    kiosk = KioskApp(s, gateway_url=gateway.url, headless=True)
-    yield kiosk
-    kiosk.close()
-    gateway.close()
-    platform.close()
-
-
-def settle(app, until=lambda: True, timeout_s=20.0):
-    deadline = time.monotonic() + timeout_s
-    app.step()
-    while not until():
-        assert time.monotonic() < deadline, f"still on {app.flow.screen.value}"
-        app.step()
-        time.sleep(0.01)
-
-
-def post(kind, **fields):
-    pygame.event.post(pygame.event.Event(kind, **fields))
+    yield from running_app(tmp_path_factory.mktemp("data"))
 
 
 def tap(app, target):
