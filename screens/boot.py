@@ -9,12 +9,15 @@ texts are imported here.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 
 from kiosk.catalog.bundle import load_serving_catalog
 from kiosk.catalog.loading import CatalogError
 from kiosk.endpoints import parse_endpoint
+from kiosk.flow import staffed
 from kiosk.flow.views import View
+from kiosk.opening_hours import OpeningHours
 from kiosk.settings import Settings
 from screens import visual
 from screens.display import Display
@@ -29,6 +32,8 @@ def first_frame(settings: Settings, *, headless: bool | None, fullscreen: bool) 
     display = Display(k.screen_width, k.screen_height, fullscreen=fullscreen, headless=headless)
     view = View(screen="attract", language=k.language, items=featured(settings),
                 simulated_reader=parse_endpoint(settings.devices.id_reader).is_simulator)
+    # When staff are on site, as the flow says it (its wall clock is this one: the local time now).
+    view = staffed.attract_view(view, OpeningHours.parse(settings.help.opening_hours), _dt.datetime.now())
     renderer = Renderer(display.surface)
     visual.configure(renderer.canvas, settings)  # the station and its hours, as the app shows them
     renderer.render(view)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiosk.flow.views import CategoriesView
-from screens import icons, paging
+from screens import icons, paging, tokens
 from screens.chrome import Text, footer
 from screens.widgets import Button, Canvas
 
@@ -29,7 +29,7 @@ def draw(c: Canvas, view: CategoriesView, t: Text) -> list[Button]:
 
     def row(index: int, y: float) -> list[Button]:
         return [c.button(name, target, (60 + col * (width + 20), y, width, height),
-                         primary=target.startswith("bundle:"), size=38, icon=icons.for_target(target))
+                         primary=target.startswith("bundle:"), size=tokens.TYPE["body"], icon=icons.for_target(target))
                 for col, (target, name) in enumerate(rows[index])]
 
     buttons = band.draw(row)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kiosk.flow.help_desk import WINDOWS
 from kiosk.flow.views import HelpCallbackView
-from screens import theme
+from screens import icons, theme, tokens
 from screens.chrome import Text, footer
 from screens.keyboard import DIGIT_ROWS, LABELS, KeyPainter
 from screens.messages import message_box
@@ -18,11 +18,11 @@ from screens.widgets import Button, Canvas
 def draw(c: Canvas, view: HelpCallbackView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("callback_title"))
-    y = c.text(t("callback_hint"), 180, 34, width=940)
-    c.panel((90, y + 15, 900, 110))
+    y = c.text(t("callback_hint"), 180, tokens.TYPE["label"], width=940)
+    c.panel((90, y + 15, 900, 130))
     phone = view.callback_phone
-    c.text(phone or "1__________", y + 35, 56, bold=True, colour=theme.TEXT if phone else theme.MUTED)
-    y += 140
+    c.text(phone or "1__________", y + 30, tokens.TYPE["title"], bold=True, colour=theme.TEXT if phone else theme.MUTED)
+    y += 160
     if view.callback_problem:
         y = message_box(c, t(view.callback_problem), "error", y) + 10
     labels = LABELS.get(view.language, LABELS["zh_CN"])
@@ -40,12 +40,13 @@ def draw(c: Canvas, view: HelpCallbackView, t: Text) -> list[Button]:
     p.key(labels["CLEAR"], "pk:CLEAR", side, top + row_h, unit, special=True)
     buttons = list(p.buttons)
     y = top + 4 * row_h + 10
-    y = c.text(t("callback_window"), y, 34, bold=True)
+    y = c.text(t("callback_window"), y, tokens.TYPE["label"], bold=True)
     width = (960 - 2 * 20) / 3
     for i, window in enumerate(WINDOWS):
         chosen = window == view.callback_window
         label = ("✓ " if chosen else "") + t(f"callback_win_{window}")
-        buttons.append(c.button(label, f"win:{window}", (60 + i * (width + 20), y + 10, width, 110),
-                                primary=chosen, size=32))
-    buttons.append(c.button(t("callback_send"), "cb:send", (60, y + 140, 960, 120), size=44))
+        buttons.append(c.button(label, f"win:{window}", (60 + i * (width + 20), y + 10, width, 120),
+                                primary=chosen, size=tokens.TYPE["label"]))
+    buttons.append(c.button(t("callback_send"), "cb:send", (60, y + 160, 960, 130), size=tokens.TYPE["body"],
+                            icon=icons.name_for("actions", "callback")))
     return buttons + footer(c, t, back=True, help_=False)

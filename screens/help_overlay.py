@@ -15,7 +15,7 @@ from __future__ import annotations
 import pygame
 
 from kiosk.flow.views import View
-from screens import theme
+from screens import theme, tokens
 from screens.chrome import Text
 from screens.widgets import Button, Canvas
 
@@ -38,17 +38,20 @@ def draw(c: Canvas, view: View, t: Text, buttons: list[Button]) -> tuple[list[Bu
         return _consent(c, view, t), f"{t('desk_consent_title', staff=view.desk_staff)}。{t('desk_consent_hint')}"
     if view.desk == "waiting":
         _band(c)
-        c.text(t("desk_waiting", number=view.help_no), 30, 30, colour=theme.HEADER_TEXT, bold=True, width=960)
+        c.text(t("desk_waiting", number=view.help_no), 30, tokens.TYPE["caption"], colour=theme.HEADER_TEXT, bold=True,
+               width=960)
         return buttons, ""
     if view.desk != "live":
         return buttons, ""
     said = message_text(view, t)
     _band(c)
-    c.text(t("desk_live", staff=view.desk_staff), 8 if said else 45, 24 if said else 36,
-           colour=theme.HEADER_TEXT, bold=True, x=40, width=660)
+    # Who helps, and under it what they said last (both in the band's 160 px).
+    small = tokens.TYPE["caption"]
+    below = c.text(t("desk_live", staff=view.desk_staff), 8 if said else 45, small if said else tokens.TYPE["label"],
+                   colour=theme.HEADER_TEXT, bold=True, x=40, width=660)
     if said:
-        c.text(said, 46, 28, colour=theme.HEADER_TEXT, bold=True, x=40, width=660)
-    end = c.button(t("desk_end"), "desk:end", (720, 20, 330, 120), primary=False, size=36)
+        c.text(said, below - 4, small, colour=theme.HEADER_TEXT, bold=True, x=40, width=660)
+    end = c.button(t("desk_end"), "desk:end", (720, 20, 330, 120), primary=False, size=tokens.TYPE["label"])
     if view.desk_point is not None:
         _ring(c, view.desk_point, view.desk_pulse)
     return [*buttons, end], (t("desk_said", staff=view.desk_staff, text=said) if said else "")
@@ -68,11 +71,12 @@ def _consent(c: Canvas, view: View, t: Text) -> list[Button]:
     """A page of its own (the screen under it is not shown: nothing else can be touched or read)."""
     c.fill()
     c.header(t("help_title"))
-    y = c.text(t("desk_consent_title", staff=view.desk_staff), 260, 52, bold=True, width=940)
-    c.text(t("desk_consent_hint"), y + 40, 38, colour=theme.MUTED, width=940)
+    y = c.text(t("desk_consent_title", staff=view.desk_staff), 260, tokens.TYPE["heading"], bold=True, width=940)
+    c.text(t("desk_consent_hint"), y + 40, tokens.TYPE["label"], colour=theme.MUTED, width=940)
     return [
-        c.button(t("desk_consent_yes"), "desk:consent", (130, 1100, 820, 150)),
-        c.button(t("desk_consent_no"), "desk:decline", (130, 1290, 820, 120), primary=False, size=40),
+        c.button(t("desk_consent_yes"), "desk:consent", (130, 1100, 820, 150), size=tokens.TYPE["heading"]),
+        c.button(t("desk_consent_no"), "desk:decline", (130, 1290, 820, 120), primary=False,
+                 size=tokens.TYPE["body"]),
     ]
 
 

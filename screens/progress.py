@@ -5,7 +5,7 @@ from __future__ import annotations
 import pygame
 
 from kiosk.flow.views import View
-from screens import guidance, motion, theme
+from screens import guidance, motion, theme, tokens
 from screens.chrome import Text
 from screens.widgets import Button, Canvas
 
@@ -14,12 +14,12 @@ def draw(c: Canvas, view: View, t: Text) -> list[Button]:
     c.fill()
     printing = view.screen == "printing"
     c.header(t("app_title"))
-    c.text(view.item_name, 300, 48, bold=True, colour=theme.HEADER)
-    c.text(t("printing_title" if printing else "working_title"), 700, 60, bold=True)
+    c.text(view.item_name, 300, tokens.TYPE["heading"], bold=True, colour=theme.HEADER)
+    c.text(t("printing_title" if printing else "working_title"), 700, tokens.TYPE["title"], bold=True)
     if printing:
-        y = c.text(t("printing_hint"), 860, 44, colour=theme.MUTED)
+        y = c.text(t("printing_hint"), 860, tokens.TYPE["body"], colour=theme.MUTED)
         # Where the slip comes out on this cabinet (screens/guidance.py).
-        guidance.draw(c, t, "printer", max(y + 40, 1000), 440)
+        guidance.draw(c, t, "printer", max(y + 40, 1000), 560)
         return []
     # Waiting for the platform: three dots; with motion on, a wave runs through them (screens/motion.py).
     cx, cy = c.width // 2, c.px(1250)

@@ -7,7 +7,7 @@ the progress link is offered as a QR code for the government app, and printing w
 from __future__ import annotations
 
 from kiosk.flow.views import ProgressResultView
-from screens import theme
+from screens import icons, theme, tokens
 from screens.chrome import Text, footer
 from screens.messages import message_box
 from screens.qr import qr_surface
@@ -22,42 +22,73 @@ def _status(t: Text, status: str, text: str) -> str:
         return text
 
 
+# What the status means to the resident: its mark and colour (the words say the same; WCAG 1.4.1).
+DONE = frozenset({"completed"})
+STUCK = frozenset({"rejected", "expired"})
+
+
+def status_mark(status: str) -> tuple[str, tuple[int, int, int]]:
+    """The status kind (config/icons.toml [status]) and its colour: done, stuck (see staff) or under way."""
+    if status in DONE:
+        return "success", theme.SUCCESS
+    if status in STUCK:
+        return "warning", theme.WARNING
+    return "info", theme.HEADER
+
+
 def draw(c: Canvas, view: ProgressResultView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("progress_title"))
-    c.text(t("progress_receipt"), 190, 32, colour=theme.MUTED)
-    c.text(view.progress_no, 240, 44, bold=True)
+    caption, label = tokens.TYPE["caption"], tokens.TYPE["label"]
+    y = c.text(t("progress_receipt"), 190, caption, colour=theme.MUTED)
+    y = c.text(view.progress_no, y, tokens.TYPE["heading"], bold=True)
     buttons: list[Button] = []
     reason = view.progress_reason
-    y = 330.0
+    y += 20
     if reason:
         y = message_box(c, t(reason), "error", y + 20)
-        buttons.append(c.button(t("progress_retry"), "retry", (60, y + 30, 470, 140), size=44))
+        body = tokens.TYPE["body"]
+        buttons.append(c.button(t("progress_retry"), "retry", (60, y + 30, 470, 140), size=body,
+                                icon=icons.name_for("actions", "repeat")))
         buttons.append(c.button(t("scan_type_receipt"), "type_receipt", (550, y + 30, 470, 140), primary=False,
-                                size=40))
+                                size=body, icon=icons.name_for("actions", "keyboard")))
         y += 200
     else:
-        c.text(t("progress_status"), y, 32, colour=theme.MUTED)
-        y = c.text(_status(t, view.progress_status, view.progress_status_text), y + 50, 56,
-                   bold=True, colour=theme.SUCCESS)
+        # A large status mark beside the status in words (as the result screen's).
+        y = c.text(t("progress_status"), y, caption, colour=theme.MUTED, x=60)
+        kind, colour = status_mark(view.progress_status)
+        words = _status(t, view.progress_status, view.progress_status_text)
+        mark = tokens.ICON["inline"] * 2 + 24  # 120
+        icons.draw(c.surface, icons.name_for("status", kind), (c.px(60 + mark // 2), c.px(y + 10 + mark // 2)),
+                   c.px(mark), colour)
+        size = tokens.TYPE["title"]
+        width = 960 - mark - 30
+        below = c.text(words, y + 10 + max(0.0, (mark - c.text_height(words, size, width=width, bold=True)) / 2), size,
+                       bold=True, colour=colour, x=60 + mark + 30, width=width)
+        y = max(below, y + 10 + mark) + 10
         if view.progress_source == "gateway":
-            y = c.text(t("progress_from_gateway"), y + 10, 34, colour=theme.MUTED, width=900)
+            y = c.text(t("progress_from_gateway"), y + 10, caption, colour=theme.MUTED, width=900)
         steps = view.progress_steps
         if steps:
-            c.text(t("progress_steps"), y + 20, 32, colour=theme.MUTED, x=100)
-            y += 80
+            y = c.text(t("progress_steps"), y + 20, caption, colour=theme.MUTED, x=100) + 10
             for at, text in steps[:6]:  # a bundle's item names (left) may take more than one line
-                below = c.text(at, y, 32, x=100, width=360, colour=theme.MUTED)
-                y = max(below, c.text(text, y, 36, x=470, width=520, bold=True)) + 14
+                below = c.text(at, y, caption, x=100, width=360, colour=theme.MUTED)
+                y = max(below, c.text(text, y, label, x=470, width=520, bold=True)) + 14
         y += 20
+    row_h = 150 if view.elder else 130  # elder English labels take two lines
+    row_y = 1720 - row_h  # above the footer
+    printable = not reason and view.available.get("printer", True)
+    print_y = row_y - 20 - row_h  # printing, the one action on the answer, is a wide row of its own
     url = view.progress_url
-    if url and y + 330 <= 1440:  # the phone QR only where it fits above the buttons
+    if url and y + 330 <= (print_y if printable else row_y) - 20:  # the phone QR only where it fits above the buttons
         size = c.px(260)
         c.surface.blit(qr_surface(url, size), ((c.width - size) // 2, c.px(y)))
-        y = c.text(t("progress_scan_phone"), y + 280, 32, colour=theme.MUTED)
-    row_h = 150 if view.elder else 130  # elder English labels take two lines
-    if not reason and view.available.get("printer", True):
-        buttons.append(c.button(t("progress_print"), "print", (60, 1460, 300, row_h), size=40))
-    buttons.append(c.button(t("progress_another"), "another", (390, 1460, 300, row_h), primary=False, size=36))
-    buttons.append(c.button(t("progress_finish"), "finish", (720, 1460, 300, row_h), primary=False, size=36))
+        y = c.text(t("progress_scan_phone"), y + 280, caption, colour=theme.MUTED)
+    if printable:
+        buttons.append(c.button(t("progress_print"), "print", (60, print_y, 960, row_h), size=tokens.TYPE["body"],
+                                icon=icons.name_for("actions", "print")))
+    buttons.append(c.button(t("progress_another"), "another", (60, row_y, 470, row_h), primary=False,
+                            size=label, icon=icons.name_for("actions", "scan")))
+    buttons.append(c.button(t("progress_finish"), "finish", (550, row_y, 470, row_h), primary=False, size=label,
+                            icon=icons.name_for("actions", "home")))
     return buttons + footer(c, t, back=True)

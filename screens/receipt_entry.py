@@ -8,7 +8,7 @@ like the on-screen keyboard's (screens/keyboard.py's painter).
 from __future__ import annotations
 
 from kiosk.flow.views import ReceiptEntryView
-from screens import theme
+from screens import icons, theme, tokens
 from screens.chrome import Text, footer
 from screens.keyboard import DIGIT_ROWS, LABELS, KeyPainter
 from screens.widgets import Button, Canvas
@@ -17,15 +17,18 @@ from screens.widgets import Button, Canvas
 def draw(c: Canvas, view: ReceiptEntryView, t: Text) -> list[Button]:
     c.fill()
     c.header(t("receipt_entry_title"))
-    y = c.text(t("receipt_entry_hint"), 190, 36, width=920)
+    y = c.text(t("receipt_entry_hint"), 190, tokens.TYPE["label"], width=920)
     y = max(y + 20, 400.0)  # elder mode's larger hint pushes the field and keypad down
-    c.panel((90, y, 900, 130))
+    box_h = 150 if view.elder else 130
+    c.panel((90, y, 900, box_h))
     digits = view.receipt_digits
-    c.text(digits or "________-______-____", y + 25, 60, bold=True, colour=theme.TEXT if digits else theme.MUTED)
+    shown, size = digits or "________-______-____", tokens.TYPE["title"]
+    c.text(shown, y + (box_h - c.text_height(shown, size, width=880, bold=True)) / 2, size, bold=True,
+           colour=theme.TEXT if digits else theme.MUTED, width=880)
     left = view.receipt_digits_left
-    y += 140
+    y += box_h + 10
     if left:
-        y = c.text(t("receipt_entry_left", n=left), y, 34, colour=theme.MUTED)
+        y = c.text(t("receipt_entry_left", n=left), y, tokens.TYPE["label"], colour=theme.MUTED)
     labels = LABELS.get(view.language, LABELS["zh_CN"])
     p = KeyPainter(c, None, bool(view.elder))
     unit, gap, top = 220, 20, max(y + 20, 640.0)
@@ -40,7 +43,8 @@ def draw(c: Canvas, view: ReceiptEntryView, t: Text) -> list[Button]:
     p.key(labels["CLEAR"], "pk:CLEAR", side, top + row_h, unit, special=True)
     buttons = list(p.buttons)
     buttons.append(c.button(t("receipt_entry_search"), "pk:done", (side, top + 2 * row_h, unit, 2 * row_h - 30),
-                            size=44))
+                            size=tokens.TYPE["body"], icon=icons.name_for("actions", "search")))
     scan_y = min(top + 4 * row_h + 20, 1620)
-    buttons.append(c.button(t("receipt_entry_scan"), "scan", (140, scan_y, 800, 120), primary=False, size=40))
+    buttons.append(c.button(t("receipt_entry_scan"), "scan", (140, scan_y, 800, 120), primary=False,
+                            size=tokens.TYPE["body"], icon=icons.name_for("actions", "scan")))
     return buttons + footer(c, t, back=True)

@@ -7,7 +7,7 @@ from typing import Any
 import pygame
 
 from kiosk.flow.views import ListView
-from screens import theme
+from screens import icons, theme, tokens
 from screens.chrome import Text, footer
 from screens.itemlist import draw_list
 from screens.widgets import Button, Canvas
@@ -35,8 +35,9 @@ def draw(c: Canvas, view: ListView, t: Text) -> list[Button]:
     pygame.draw.rect(c.surface, theme.PRIMARY, box, width=c.px(4), border_radius=c.px(14))
     query = view.query
     width = 360 if with_kb else 900
-    shown = c.one_line(query or t("search_placeholder"), 40, width)
-    c.text(shown, 180 + (box_h - c.text_height(shown, 40, width=width)) / 2, 40,
+    body = tokens.TYPE["body"]
+    shown = c.one_line(query or t("search_placeholder"), body, width)
+    c.text(shown, 180 + (box_h - c.text_height(shown, body, width=width)) / 2, body,
            colour=theme.TEXT if query else theme.MUTED, x=90, width=width)
     buttons: list[Button] = []
     kb_state = c.keyboard
@@ -47,17 +48,19 @@ def draw(c: Canvas, view: ListView, t: Text) -> list[Button]:
         buttons += kb.draw(c, kb_state, top, bool(view.elder))
         return buttons + _small_footer(c, t, box_h)
     chips = view.search_chips
+    chip_h = tokens.TARGET_MIN["elder" if view.elder else "standard"] + 5  # 95, 115 in elder mode
     for i, chip in enumerate(chips):
         col, row = i % 4, i // 4
-        buttons.append(c.button(chip, f"q:{chip}", (60 + col * 245, 300 + row * 110, 225, 95), primary=False,
-                                size=36))
+        buttons.append(c.button(chip, f"q:{chip}", (60 + col * 245, 200 + box_h + row * (chip_h + 15), 225, chip_h),
+                                primary=False, size=tokens.TYPE["label"]))
     rows = (len(chips) + 3) // 4
-    buttons += draw_list(c, view, t, 320 + rows * 110, 1740)
+    buttons += draw_list(c, view, t, 220 + box_h + rows * (chip_h + 15), 1740)
     return buttons + footer(c, t, back=True)
 
 
 def _small_footer(c: Canvas, t: Text, h: float) -> list[Button]:
     """With the keyboard up the footer moves out of its way: exit, help and back sit beside the query."""
-    return [c.button(t("button_exit"), "exit", (480, 180, 170, h), primary=False, size=32),
-            c.button(t("button_help"), "help", (665, 180, 170, h), primary=False, size=32),
-            c.button(t("button_back"), "back", (850, 180, 170, h), primary=False, size=32)]
+    size = tokens.TYPE["caption"]
+    return [c.button(t(f"button_{key}"), key, (x, 180, 170, h), primary=False, size=size,
+                     icon=icons.name_for("actions", key))
+            for key, x in (("exit", 480), ("help", 665), ("back", 850))]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.catalog.guide import item_guide
 from kiosk.catalog.loading import ServiceItem
-from kiosk.flow import journeys, qr
+from kiosk.flow import journeys, qr, staffed
 from kiosk.flow.handler import ScreenHandler
 from kiosk.flow.model import Effect, RequestHelp, Screen, Show
 from kiosk.flow.views import CategoriesView, ListView, View, shared
@@ -57,6 +57,10 @@ class Attract(ScreenHandler):
         if target.startswith("item:"):  # the attract screen's most used items open straight away
             return HOME.tapped(flow, target) or flow.go(Screen.HOME)
         return flow.go(Screen.HOME)
+
+    def view(self, flow: KioskFlow, base: View) -> View:
+        """When staff are on the station's site (issue 24): until when, or when they are next."""
+        return staffed.attract_view(base, flow.help_hours, flow.wall_clock())
 
 
 class Home(ScreenHandler):

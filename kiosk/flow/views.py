@@ -497,3 +497,22 @@ class BundleView(View):
 
 
 VIEW_TYPES.update({"bundle": BundleView, "bundle_review": BundleView, "bundle_result": BundleView})
+
+
+# -- the attract screen (issue 24; kiosk/flow/staffed.py) --
+
+@dataclass(frozen=True)
+class AttractView(View):
+    """The attract screen: when staff are on the station's site (``help.opening_hours``)."""
+
+    staffed_until: str = ""
+    """Staff are on site now, until this time (``HH:MM``); "" when they are not."""
+    staffed_next_day: int = -1
+    """When they are not: the weekday (0 = Monday) they are next; -1 for never (an unstaffed station)."""
+    staffed_next_time: str = ""
+    """… and the time (``HH:MM``)."""
+    staffed_today: bool = False
+    """They are next there later today."""
+
+
+VIEW_TYPES.update({"attract": AttractView})
