@@ -328,7 +328,8 @@ def run(quick: bool) -> list[Figure]:
                 f"{report['seconds']:.0f} s: each a language (简体, 繁體, English in turn), elder mode every 4th, 搜索 "
                 f"with pinyin typed key by key and a candidate picked, an item of the next kind ({KIND_NOTE}) found by "
                 f"name, its detail, 退出; every {FULL_EVERY}th the full print journey with an ID card and face check; "
-                f"then idle on the attract screen, sampled until settled; threads {report['threads']}, fds {report['fds']}")
+                f"then idle on the attract screen, sampled until settled; threads {report['threads']}, fds {report['fds']}; "
+                f"font faces open {report['faces']} (re-sized in place {report['resized']:,} times over the day)")
     if chrome is None:
         figures.append(Figure("P9", f"kiosk app after {day:,} mixed sessions: RSS", used[0], "MB",
                               f"≤ {DAY_RSS_TARGET_MB:.0f} MB", used[0] <= DAY_RSS_TARGET_MB,
@@ -398,8 +399,11 @@ def drive(gateway_url: str, platform_url: str, data_dir: str, sessions: int) -> 
         loop.run_mixed(sessions)
         loop._attract()
         gc.collect()
+        from screens import theme  # lazy: as SessionLoop's own imports
+
         print(json.dumps({"sessions": loop.done, "seconds": time.monotonic() - start,
-                          "threads": threading.active_count(), "fds": _fds()}), flush=True)
+                          "threads": threading.active_count(), "fds": _fds(), "faces": theme.open_fonts(),
+                          "resized": theme.font_stats()["resized"]}), flush=True)
         while not closed.is_set():
             loop.app.step()
             time.sleep(0.05)  # as run_forever paces a headless app (20 frames a second)
