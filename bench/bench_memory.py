@@ -15,7 +15,7 @@ page; and growth over scripted sessions with threads and file descriptors sample
   counts every shared page once per process; it is given beside the RSS figure.
 - Before any resident: ``kiosk app --headless`` 3 s after it reported ready (the figure P9 gave before
   issue 25), RSS and PSS.
-- Growth: ``KioskApp`` + ``ScriptedResident`` in this process against a gateway and platform
+- Growth: ``KioskApp`` + a scripted resident (:class:`Resident`) in this process against a gateway and platform
   simulator on 127.0.0.1. Each session is the cheap loop (attract → 开始 → home → 退出); every
   ``FULL_EVERY``-th is the whole P10 print journey (ID card, 社保参保缴费证明打印, confirm or the
   face-check consent, print, rate) so the reader, camera, effect runner, gateway client and printer
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -156,21 +157,85 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+class Resident:
+    """screens.demo's ScriptedResident touches, as the app's own targets, without importing screens.demo:
+    that module starts gateways, so it loads Flask, waitress and the gateway's whole app (≈ 330 modules,
+    ≈ 15 MB) into the process P9 measures, which the real ``kiosk app`` never loads."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def wait_until(self, ok, what: str, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + timeout_s
+        while not ok():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"waited for {what}; on {self.app.flow.screen.value!r}")
+            self.app.step()
+            time.sleep(0.01)
+
+    def wait_for(self, screen: str, timeout_s: float = 30.0) -> None:
+        self.wait_until(lambda: self.app.flow.screen.value == screen, f"the {screen!r} screen", timeout_s)
+
+    def touch(self, target: str) -> None:
+        """As ScriptedResident.touch: settle, page to the target if it is further down, press, release."""
+        self.app.step()
+        self.wait_until(self.app.ready_for_tap, "the screen to settle", 5)
+        for turn in ("page:next", "page:prev", "page:next"):
+            while not self._drawn(target) and self._drawn(turn):
+                self.app.touch(self.app.renderer.target_centre(turn))
+            if self._drawn(target):
+                break
+        self.app.press_and_release(target)
+        self.app.step()
+
+    def _drawn(self, target: str) -> bool:
+        return any(b.target == target for b in self.app.renderer.buttons)
+
+
+class CardWatch(logging.Handler):
+    """Counts the simulated ID reader's "card removed" lines (as screens.demo.CardWatch, quiet)."""
+
+    LOGGER = "devices.id_card.polling"
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.removed = 0
+        logger = logging.getLogger(self.LOGGER)
+        self._saved = logger.level, logger.propagate
+        if not logger.isEnabledFor(logging.INFO):
+            logger.setLevel(logging.INFO)
+        logger.propagate = False  # thousands of card lines would drown the benchmark's output
+        logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "card removed" in record.getMessage():
+            self.removed += 1
+
+    def close(self) -> None:
+        logger = logging.getLogger(self.LOGGER)
+        logger.removeHandler(self)
+        logger.level, logger.propagate = self._saved
+        super().close()
+
+
 class SessionLoop:
     """The kiosk app in this process and a resident who keeps coming back."""
 
     def __init__(self, stack: Stack | None, settings_dir: Path, *, settings: Any = None, gateway_url: str = "",
                  platform_url: str = "") -> None:
         from screens.app import KioskApp
-        from screens.demo import CardWatch, ScriptedResident, demo_settings
 
         if stack is not None:
             settings, gateway_url, platform_url = stack.settings, stack.url, stack.platform.url
-        s = demo_settings(settings, str(settings_dir), platform_url)
+        # As screens.demo.demo_settings: simulated reader and printer, a throw-away data folder.
+        s = settings.model_copy(update={
+            "devices": settings.devices.model_copy(update={"id_reader": "sim://id-reader", "printer": "sim://printer"}),
+            "gateway": settings.gateway.model_copy(update={"port": 0, "data_dir": str(settings_dir)}),
+            "platform": settings.platform.model_copy(update={"url": platform_url})})
         self.shift = 0.0  # the app's clock runs ahead past timers a person would sit through
         self.app = KioskApp(s, gateway_url=gateway_url, headless=True, clock=lambda: time.monotonic() + self.shift)
-        self.resident = ScriptedResident(self.app)
-        self.cards = CardWatch(quiet=True)  # thousands of card lines would drown the benchmark's output
+        self.resident = Resident(self.app)
+        self.cards = CardWatch()
         self.done = 0
 
     def close(self) -> None:
@@ -328,7 +393,9 @@ def run(quick: bool) -> list[Figure]:
                 f"{report['seconds']:.0f} s: each a language (简体, 繁體, English in turn), elder mode every 4th, 搜索 "
                 f"with pinyin typed key by key and a candidate picked, an item of the next kind ({KIND_NOTE}) found by "
                 f"name, its detail, 退出; every {FULL_EVERY}th the full print journey with an ID card and face check; "
-                f"then idle on the attract screen, sampled until settled; threads {report['threads']}, fds {report['fds']}")
+                f"then idle on the attract screen, sampled until settled; threads {report['threads']}, fds {report['fds']}; "
+                f"font faces open {report['faces']} (re-sized in place {report['resized']:,} times over the day); "
+                f"{'the gateway (Flask) loaded by the driver: not as the real app' if report['gateway_code'] else 'no gateway code in the process, as in the real app'}")
     if chrome is None:
         figures.append(Figure("P9", f"kiosk app after {day:,} mixed sessions: RSS", used[0], "MB",
                               f"≤ {DAY_RSS_TARGET_MB:.0f} MB", used[0] <= DAY_RSS_TARGET_MB,
@@ -361,7 +428,7 @@ def run(quick: bool) -> list[Figure]:
         "P9", f"RSS growth over {sessions:,} scripted sessions", grown, "MB",
         f"≤ {GROWTH_TARGET_MB:.0f} MB over 10,000; threads and fds flat",
         grown <= GROWTH_TARGET_MB and flat,
-        note=(f"in-process KioskApp + ScriptedResident: cheap loop attract→开始→home→退出, every {FULL_EVERY}th "
+        note=(f"in-process KioskApp + a scripted resident: cheap loop attract→开始→home→退出, every {FULL_EVERY}th "
               f"the full print journey with an ID card ({full} of them); RSS {before[0]:.1f} → {after[0]:.1f} MB, "
               f"threads {before[1]} → {after[1]}, fds {before[2]} → {after[2]} (slack {FD_SLACK}); "
               f"{seconds:.0f} s after {WARM_UP} warm-up sessions")))
@@ -398,8 +465,12 @@ def drive(gateway_url: str, platform_url: str, data_dir: str, sessions: int) -> 
         loop.run_mixed(sessions)
         loop._attract()
         gc.collect()
+        from screens import theme  # lazy: as SessionLoop's own imports
+
         print(json.dumps({"sessions": loop.done, "seconds": time.monotonic() - start,
-                          "threads": threading.active_count(), "fds": _fds()}), flush=True)
+                          "threads": threading.active_count(), "fds": _fds(), "faces": theme.open_fonts(),
+                          "gateway_code": "flask" in sys.modules,
+                          "resized": theme.font_stats()["resized"]}), flush=True)
         while not closed.is_set():
             loop.app.step()
             time.sleep(0.05)  # as run_forever paces a headless app (20 frames a second)

@@ -179,6 +179,20 @@ BEFORE_AFTER: tuple[str, ...] = (
      "simulator's noise patterns went from 8 int16 to 4 int8 frames (≈ 15 → 3.7 MB). Tried and not kept: "
      "MALLOC_ARENA_MAX=2 (219 against 222 MB at 300 sessions: noise). Still held: OpenCV and numpy after the "
      "first face check (≈ 20 MB), ≈ 10 pinned faces, the catalog's guides."),
+    ("P9, fourth round, 1,000 mixed sessions (`bench.run --only P9`): RSS 217 → 169 MB, PSS 178.5 → 143 MB "
+     "(Chromium's PSS 342 MB in that run, 402 MB in this one: 0.52× → 0.36×; against 342 MB it would be "
+     "0.42×, so the ratio's pass rests on the anchor's swing between runs). Where the memory was after the "
+     "day, by mapping (/proc/pid/smaps, one-off driver runs): ≈ 105 MB anonymous (≈ 50 MB of it Python's "
+     "own objects: ≈ 1,300 modules and the catalog, fully used arenas), ≈ 50 MB heap, ≈ 50 MB libraries "
+     "(OpenCV 13, numpy 4, …). Gone: one font face per size (11 kept after the first screens, each ≈ 1 MB "
+     "plus its glyph cache, ≈ 19 MB): a pool of three faces a weight re-sized in place serves every size "
+     "(identical pixels; widths kept so frames that only measure take no face; ≈ 15 MB); large blocks "
+     "freed after the session's trim (the heartbeat's mirror frame and PNG, ≈ 15 MB in its thread's "
+     "arena and ≈ 20 MB in the heap): glibc's mmap threshold kept at 128 KiB, so they go back when freed "
+     "(RSS 205 → 183 MB at 300 sessions); the day's driver no longer imports screens.demo, which loaded "
+     "Flask, waitress and the gateway's app (≈ 15 MB) that the real app never loads; the camera "
+     "simulator's noise, one taller pattern a scene (3.7 → 0.9 MB). Still held: OpenCV and numpy (≈ 30 MB "
+     "with their libraries), Python's ≈ 50 MB of modules and catalog, the display surface (8 MB)."),
 )
 
 

@@ -13,6 +13,10 @@ default argument or a constant at import time.
 
 from __future__ import annotations
 
+import functools
+import threading
+from typing import Any
+
 import pygame
 
 from kiosk.fonts import cjk_font_path
@@ -108,53 +112,132 @@ def ink(colour: tuple[int, ...]) -> tuple[int, ...]:
     return getattr(_active, role) if role else colour
 
 
-# Open faces, by (size, bold). Opening the OTF is the slow part (≈ 5–15 ms) and each face holds ≈ 1 MB
-# (FreeType's parsed CFF tables and HarfBuzz's shaper): a day of residents in every mode and language
-# opens ≈ 28 of them. The faces the attract and home screens use are pinned (:func:`pin_fonts`); the rest
-# are dropped with the session's texts (:func:`forget_fonts`), so the next resident's first screens
-# open nothing and the app's memory after a day stays near its memory after one session (P9).
-_FONTS: dict[tuple[int, bool], pygame.font.Font] = {}
-_PINNED: set[tuple[int, bool]] = set()
-_USED: set[tuple[int, bool]] = set()
-FONTS_MAX = 32
+# Faces. Opening the OTF is the slow part (≈ 5–15 ms) and each open face holds ≈ 1 MB (FreeType's parsed
+# CFF tables, HarfBuzz's shaper) plus its glyph cache (≈ 0.8 MB once a few hundred 汉字 were drawn at
+# a large size): one face per (size, weight), as before, kept ≈ 19 MB open after a day of residents (P9).
+# A face is re-sized in place instead (SDL_ttf's TTF_SetFontSize: the same metrics and pixels as a face
+# opened at that size, ≈ 0.2 ms, and its glyph cache starts over), so a few faces per weight serve
+# every size: :func:`font` hands out a :class:`Face`, a (size, weight) that takes the pool's face
+# already at its size, else re-sizes the least recently used one. The screens ask for ≈ 12 sizes (the
+# type scale, ×1.2 in elder mode) and a screen for ≈ 3–4 of a weight; the rendered-text caches
+# (screens/widgets.py) keep most frames from asking at all. The pool is filled by the first screens
+# and kept at their need (:func:`pin_fonts`); faces a session opened beyond that close when it ends
+# (:func:`forget_fonts`), so the next resident's first screens open none.
+FACES_PER_WEIGHT = 3
+_POOL: dict[bool, list[pygame.font.Font]] = {False: [], True: []}  # most recently used first
+_PINNED: dict[bool, int] = {False: 0, True: 0}
+_STATS = {"opened": 0, "resized": 0}
+_FACE_LOCK = threading.Lock()  # a face is re-sized then used: one caller at a time
 
 
-def font(size: int, bold: bool = False) -> pygame.font.Font:
-    """The bundled Noto Sans SC at ``size`` px (kept open: opening the OTF is the slow part)."""
-    key = (size, bold)
-    _USED.add(key)
-    face = _FONTS.get(key)
-    if face is None:
-        if len(_FONTS) >= FONTS_MAX:
-            forget_fonts()
-        face = _FONTS[key] = pygame.font.Font(str(cjk_font_path(bold)), size)
+def _sized(size: int, bold: bool) -> pygame.font.Font:
+    """A pooled face at ``size`` px; the caller holds :data:`_FACE_LOCK`."""
+    pool = _POOL[bold]
+    for i, face in enumerate(pool):
+        if face.point_size == size:
+            if i:
+                pool.insert(0, pool.pop(i))
+            return face
+    if len(pool) < FACES_PER_WEIGHT:
+        face = pygame.font.Font(str(cjk_font_path(bold)), size)
+        _STATS["opened"] += 1
+    else:
+        face = pool.pop()
+        face.point_size = size
+        _STATS["resized"] += 1
+    pool.insert(0, face)
     return face
 
 
+class Face:
+    """The bundled Noto Sans SC at one size and weight: what the screens measure and draw text with
+    (the few methods of ``pygame.font.Font`` they use), served by the pool's faces. Widths are kept
+    (:func:`_measure`) and a size's line metrics too, so the frames that only measure take no face."""
+
+    __slots__ = ("_metrics", "bold", "px")
+
+    def __init__(self, px: int, bold: bool) -> None:
+        self.px, self.bold = max(px, 1), bold  # SDL_ttf opens size 0 as 1
+        self._metrics: tuple[int, int, int, int] | None = None
+
+    def size(self, text: str, /) -> tuple[int, int]:
+        return _measure(text, self.px, self.bold)
+
+    def render(self, text: str, antialias: bool, color: Any, bgcolor: Any = None) -> pygame.Surface:
+        with _FACE_LOCK:
+            return _sized(self.px, self.bold).render(text, antialias, color, bgcolor)
+
+    def _metric(self, i: int) -> int:
+        if self._metrics is None:
+            with _FACE_LOCK:
+                f = _sized(self.px, self.bold)
+                self._metrics = (f.get_linesize(), f.get_height(), f.get_ascent(), f.get_descent())
+        return self._metrics[i]
+
+    def get_linesize(self) -> int:
+        return self._metric(0)
+
+    def get_height(self) -> int:
+        return self._metric(1)
+
+    def get_ascent(self) -> int:
+        return self._metric(2)
+
+    def get_descent(self) -> int:
+        return self._metric(3)
+
+
+@functools.lru_cache(maxsize=4096)
+def _measure(text: str, px: int, bold: bool) -> tuple[int, int]:
+    """A text's (width, height) at ``px``: the screens measure the same labels every frame while they fit
+    them (a title shrunk step by step, the keyboard's candidates); cleared with :func:`forget_fonts`."""
+    with _FACE_LOCK:
+        return _sized(px, bold).size(text)
+
+
+@functools.lru_cache(maxsize=128)
+def font(size: int, bold: bool = False) -> Face:
+    """The bundled Noto Sans SC at ``size`` px (a handle: faces are pooled, see above)."""
+    return Face(size, bold)
+
+
 def count_fonts() -> None:
-    """Start noting which faces are used (before the attract screen is drawn), for :func:`pin_fonts`."""
-    _USED.clear()
+    """Before the attract screen is first drawn: nothing pinned until :func:`pin_fonts`."""
+    with _FACE_LOCK:
+        _PINNED.update({False: 0, True: 0})
 
 
 def pin_fonts() -> None:
-    """Keep the faces used since :func:`count_fonts` (the attract and home screens') open for good."""
-    _PINNED.clear()
-    _PINNED.update(_USED)
+    """Keep as many faces open for good as the attract and home screens have used (≤ the pool's size)."""
+    with _FACE_LOCK:
+        _PINNED.update({bold: len(pool) for bold, pool in _POOL.items()})
 
 
 def pinned_fonts() -> int:
     """How many faces stay open when a session ends."""
-    return len(_PINNED)
+    return sum(_PINNED.values())
 
 
 def forget_fonts() -> int:
-    """Close every face that is not pinned; the number closed."""
-    dropped = [key for key in _FONTS if key not in _PINNED]
-    for key in dropped:
-        del _FONTS[key]
-    return len(dropped)
+    """Close the faces a session opened beyond the pinned ones (the least recently used) and forget the
+    widths measured (they may be of what the resident typed); the number of faces closed."""
+    _measure.cache_clear()
+    with _FACE_LOCK:
+        return sum(_close(bold, _PINNED[bold]) for bold in _POOL)
+
+
+def _close(bold: bool, keep: int) -> int:
+    pool = _POOL[bold]
+    dropped = len(pool) - keep
+    del pool[keep:]
+    return max(dropped, 0)
 
 
 def open_fonts() -> int:
     """How many faces are open (the memory test and the bench read it)."""
-    return len(_FONTS)
+    return sum(len(pool) for pool in _POOL.values())
+
+
+def font_stats() -> dict[str, int]:
+    """Faces opened and re-sized since start (the bench reports them)."""
+    return dict(_STATS)

@@ -41,17 +41,20 @@ Scene = Callable[[int], Frame]
 NOISE_PATTERNS = 4
 
 
-@functools.lru_cache(maxsize=2 * NOISE_PATTERNS)
-def _noise_pattern(k: int, shape: tuple[int, ...], sigma: float) -> np.ndarray:
-    # int8 (±4 σ fits): a pattern is one byte a sample, 0.9 MB a 640 × 480 frame — the app keeps these
-    # for as long as a simulated camera runs (P9 counts them).
-    noise = np.random.default_rng(1000 + k).normal(0.0, sigma, shape).round()
+@functools.lru_cache(maxsize=4)
+def _noise_pattern(shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    # int8 (±4 σ fits), one byte a sample, and NOISE_PATTERNS - 1 rows taller than a frame: frame i takes
+    # the rows from i % NOISE_PATTERNS on, so each pixel's noise differs from frame to frame while the
+    # app keeps one 0.9 MB pattern a scene for as long as a simulated camera runs, not four (P9).
+    tall = (shape[0] + NOISE_PATTERNS - 1, *shape[1:])
+    noise = np.random.default_rng(1000).normal(0.0, sigma, tall).round()
     return np.clip(noise, -127, 127).astype(np.int8)
 
 
 def _noise(img: Frame, i: int, sigma: float = 3.0) -> Frame:
     """Sensor noise; a few patterns in turn are as good as fresh noise for detectors, and far cheaper."""
-    return cv2.add(img, _noise_pattern(i % NOISE_PATTERNS, img.shape, sigma), dtype=cv2.CV_8U)
+    k = i % NOISE_PATTERNS
+    return cv2.add(img, _noise_pattern(img.shape, sigma)[k:k + img.shape[0]], dtype=cv2.CV_8U)
 
 
 def _room(width: int = WIDTH, height: int = HEIGHT) -> Frame:
