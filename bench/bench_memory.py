@@ -157,41 +157,6 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-class Resident:
-    """screens.demo's ScriptedResident touches, as the app's own targets, without importing screens.demo:
-    that module starts gateways, so it loads Flask, waitress and the gateway's whole app (≈ 330 modules,
-    ≈ 15 MB) into the process P9 measures, which the real ``kiosk app`` never loads."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def wait_until(self, ok, what: str, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-        deadline = time.monotonic() + timeout_s
-        while not ok():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"waited for {what}; on {self.app.flow.screen.value!r}")
-            self.app.step()
-            time.sleep(0.01)
-
-    def wait_for(self, screen: str, timeout_s: float = 30.0) -> None:
-        self.wait_until(lambda: self.app.flow.screen.value == screen, f"the {screen!r} screen", timeout_s)
-
-    def touch(self, target: str) -> None:
-        """As ScriptedResident.touch: settle, page to the target if it is further down, press, release."""
-        self.app.step()
-        self.wait_until(self.app.ready_for_tap, "the screen to settle", 5)
-        for turn in ("page:next", "page:prev", "page:next"):
-            while not self._drawn(target) and self._drawn(turn):
-                self.app.touch(self.app.renderer.target_centre(turn))
-            if self._drawn(target):
-                break
-        self.app.press_and_release(target)
-        self.app.step()
-
-    def _drawn(self, target: str) -> bool:
-        return any(b.target == target for b in self.app.renderer.buttons)
-
-
 class CardWatch(logging.Handler):
     """Counts the simulated ID reader's "card removed" lines (as screens.demo.CardWatch, quiet)."""
 
@@ -225,16 +190,16 @@ class SessionLoop:
                  platform_url: str = "") -> None:
         from screens.app import KioskApp
 
+        # screens.demo loads the gateway (Flask, waitress) only when it plays a journey, never at import:
+        # the process measured here holds what the real `kiosk app` holds.
+        from screens.demo import ScriptedResident, demo_settings  # lazy: as KioskApp above
+
         if stack is not None:
             settings, gateway_url, platform_url = stack.settings, stack.url, stack.platform.url
-        # As screens.demo.demo_settings: simulated reader and printer, a throw-away data folder.
-        s = settings.model_copy(update={
-            "devices": settings.devices.model_copy(update={"id_reader": "sim://id-reader", "printer": "sim://printer"}),
-            "gateway": settings.gateway.model_copy(update={"port": 0, "data_dir": str(settings_dir)}),
-            "platform": settings.platform.model_copy(update={"url": platform_url})})
+        s = demo_settings(settings, str(settings_dir), platform_url)  # simulated reader and printer
         self.shift = 0.0  # the app's clock runs ahead past timers a person would sit through
         self.app = KioskApp(s, gateway_url=gateway_url, headless=True, clock=lambda: time.monotonic() + self.shift)
-        self.resident = Resident(self.app)
+        self.resident = ScriptedResident(self.app)
         self.cards = CardWatch()
         self.done = 0
 

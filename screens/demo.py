@@ -30,7 +30,6 @@ import requests
 
 from kiosk.settings import Settings, load_settings
 from local_api.client import GatewayClient
-from local_api.server import start_gateway, start_platform_sim
 from screens.app import KioskApp
 from screens.demo_journeys import DEMO_ITEM, FAKE_CLOCK, JOURNEYS, NEEDS_SSC, OFFLINE
 
@@ -196,6 +195,10 @@ def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str,
     clock = DemoClock()
     started = time.monotonic()
     delivered: dict[str, Any] = {}
+    # lazy: the gateway and the platform simulator (Flask, waitress) only where a journey is played, so a
+    # driver that borrows ScriptedResident (bench P9) keeps them out of the process it measures
+    from local_api.server import start_gateway, start_platform_sim
+
     with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as data_dir:
         platform = start_platform_sim("127.0.0.1", 0, settings.platform.secret)
         try:
