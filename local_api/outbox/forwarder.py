@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_S = 6 * 3600.0  # a bogus Retry-After must not park the queue for days
 _DB_PAUSE_S = 1.0
+BATCH_MAX = 50  # submissions per batch request when a backlog waits (POST /v1/submissions/batch)
+_BATCH_TYPES = {"rating": "rating", "help_request": "help_request", "report": "report"}  # else application
 
 
 class Forwarder:
@@ -55,7 +57,8 @@ class Forwarder:
                  base_delay_s: float = 1.0, idle_probe_s: float | None = 30.0,
                  retention_s: float | None = None, purge_every_s: float = 3600.0,
                  parked_retention_s: float | None = None, expire_after_s: float | None = None,
-                 breaker: CircuitBreaker | None = None, rng: random.Random | None = None) -> None:
+                 breaker: CircuitBreaker | None = None, rng: random.Random | None = None,
+                 batch_max: int = BATCH_MAX) -> None:
         self.outbox = outbox
         self.client = client
         self.retry_max_s = retry_max_s
@@ -65,6 +68,7 @@ class Forwarder:
         self.purge_every_s = purge_every_s
         self.parked_retention_s = parked_retention_s
         self.expire_after_s = expire_after_s or None
+        self.batch_max = max(1, batch_max)
         self.status = breaker or CircuitBreaker(clock=clock, wall_clock=wall_clock)
         self.delivered_total = 0
         self.rejected_total = 0
@@ -81,6 +85,7 @@ class Forwarder:
         self._next_purge = 0.0
         self._delivered: list[tuple[str, str]] = []  # acknowledged, not yet marked: (receipt, platform ref)
         self._interrupted = False  # an attempt's outcome could not be written: a row may sit in 'sending'
+        self._one_by_one = False  # the platform refused the last batch request as a whole: the next step sends one
 
     # -- ownership ---------------------------------------------------------------------------
 
@@ -175,10 +180,14 @@ class Forwarder:
             self._housekeeping(now)
         # One transaction: the deliveries acknowledged since the last step, a stale 'sending' row queued
         # again (nothing is in flight between steps), and the next submission claimed.
-        record = self.outbox.claim_next(self._delivered, requeue_sending=self._interrupted)
-        self._delivered, self._interrupted = [], False
-        if record is not None:
-            self._deliver(record)
+        limit = 1 if self._one_by_one or not self.client.batch_available() else self.batch_max
+        records = self.outbox.claim_batch(self._delivered, requeue_sending=self._interrupted, limit=limit)
+        self._delivered, self._interrupted, self._one_by_one = [], False, False
+        if len(records) == 1:
+            self._deliver(records[0])
+            return
+        if records:
+            self._deliver_batch(records)
             return
         if self.idle_probe_s is not None:
             if now >= self._next_probe:
@@ -250,6 +259,79 @@ class Forwarder:
             self._interrupted = True  # the outcome was not written: the row is still 'sending'
             raise
 
+    def _deliver_batch(self, records: list[Record]) -> None:
+        """Deliver several submissions :meth:`Outbox.claim_batch` has just marked ``sending``, in one
+        request (a backlog: after an outage, or while a burst is being accepted)."""
+        try:
+            sent: list[Record] = []
+            items: list[tuple[str, str, dict[str, Any]]] = []
+            for record in records:
+                try:
+                    body = self._body(record, self.outbox.open_payload(record))
+                except SealError:
+                    self.outbox.mark_rejected(record.receipt_no,
+                                              "sealed data does not open with this gateway's key file")
+                    log.error("submission %s: sealed data does not open (key file replaced?); marked rejected",
+                              record.receipt_no)
+                    continue
+                sent.append(record)
+                items.append((_BATCH_TYPES.get(record.kind, "application"), record.idempotency_key, body))
+            if len(sent) == 1:
+                self._attempt(sent[0], items[0][2])
+            elif sent:
+                self._attempt_batch(sent, items)
+        except BaseException:
+            self._interrupted = True  # the outcomes were not all written: rows may still be 'sending'
+            raise
+
+    def _attempt_batch(self, sent: list[Record], items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        receipts = [r.receipt_no for r in sent]
+        log.debug("submissions %s … %s: sending %d in one request", receipts[0], receipts[-1], len(receipts))
+        try:
+            outcomes = self.client.submit_batch(items)
+        except PlatformUnavailable as exc:
+            self.status.failed(exc.reason)
+            self.failed_attempts_total += 1
+            self._retry_later_many(receipts, exc.reason, exc.retry_after)
+            return
+        except PlatformRejected as exc:
+            # The request as a whole was refused, not one submission: one by one (each its own verdict).
+            self.outbox.release(receipts)
+            self._one_by_one = True
+            log.warning("a batch delivery was refused as a whole (%s); delivering one by one", exc.reason)
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug in one attempt is a passing failure, not a stop
+            self.failed_attempts_total += 1
+            self._retry_later_many(receipts, f"unexpected {type(exc).__name__} while sending", None)
+            log.error("submissions %s … %s: unexpected %s while sending", receipts[0], receipts[-1],
+                      type(exc).__name__)
+            return
+        if outcomes is None:  # this platform has no batch endpoint: one by one (client.batch_available)
+            self.outbox.release(receipts)
+            return
+        if outcomes and not isinstance(outcomes[0], PlatformUnavailable):
+            self.status.ok()
+            self._streak = 0
+        for i, (record, outcome) in enumerate(zip(sent, outcomes)):
+            receipt = record.receipt_no
+            if isinstance(outcome, PlatformReply):
+                self._delivered.append((receipt, outcome.platform_ref))  # written with the next step's claim
+                self.delivered_total += 1
+                log.info("submission %s delivered as %s%s", receipt, outcome.platform_ref,
+                         " (platform already had it)" if outcome.duplicate else "")
+            elif isinstance(outcome, PlatformRejected):
+                self.outbox.mark_rejected(receipt, outcome.reason)
+                self.rejected_total += 1
+                log.warning("submission %s rejected by the platform: %s", receipt, outcome.reason)
+            else:  # not now: this one and every one after it, in order, after the backoff
+                self.status.failed(outcome.reason)
+                self.failed_attempts_total += 1
+                self._retry_later_many(receipts[i:], outcome.reason,
+                                       outcome.retry_after if isinstance(outcome, PlatformUnavailable) else None)
+                return
+        if len(outcomes) < len(sent):  # the platform did not get to these: queued again, in order
+            self.outbox.release(receipts[len(outcomes):])
+
     def _attempt(self, record: Record, body: dict[str, Any]) -> None:
         receipt = record.receipt_no
         log.debug("submission %s: sending (attempt %d)", receipt, record.attempts + 1)
@@ -286,6 +368,12 @@ class Forwarder:
             return wait + self._rng.uniform(0, min(1.0, 0.1 * wait))
         ceiling = min(self.retry_max_s, self.base_delay_s * 2.0 ** min(self._streak - 1, 30))
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)  # "equal jitter"
+
+    def _retry_later_many(self, receipts: list[str], reason: str, retry_after: float | None) -> None:
+        delay = self.next_delay(retry_after)
+        self._not_before = self._clock() + delay
+        self.outbox.mark_retry_many(receipts, self._wall() + delay, reason)
+        log.debug("submissions %s … %s: retry in %.1f s (%s)", receipts[0], receipts[-1], delay, reason)
 
     def _retry_later(self, receipt: str, reason: str, retry_after: float | None) -> None:
         delay = self.next_delay(retry_after)
