@@ -12,6 +12,12 @@
   resend under the same idempotency key is harmless, so exactly once holds.
 - Head of line: the oldest queued submission is tried until it is delivered or rejected,
   so a backlog drains in the order residents submitted (TARGETS R2).
+- A backlog goes in batches (:meth:`Outbox.claim_batch`, ``POST /v1/submissions/batch``): the head and up
+  to ``batch_max - 1`` followers of the same kiosk in one request and one write, each under its own
+  idempotency key with its own result. The platform handles them in order and stops at the first it
+  cannot take now; that one and the rest wait for the backoff, so order holds; a refused one is parked
+  and the others go. A lone submission goes to its own endpoint; a platform without the batch endpoint,
+  or one refusing a batch request as a whole, gets them one by one.
 - Waits between failed attempts: capped exponential backoff with jitter, or the
   platform's ``Retry-After`` when it gave one (never earlier). Waiting uses the monotonic
   clock, so a wall-clock jump neither stalls nor floods delivery (R5).
@@ -323,11 +329,13 @@ class Forwarder:
                 self.outbox.mark_rejected(receipt, outcome.reason)
                 self.rejected_total += 1
                 log.warning("submission %s rejected by the platform: %s", receipt, outcome.reason)
-            else:  # not now: this one and every one after it, in order, after the backoff
+            else:  # not now: this one after the backoff, then the rest (not handled: queued as they were)
                 self.status.failed(outcome.reason)
                 self.failed_attempts_total += 1
-                self._retry_later_many(receipts[i:], outcome.reason,
+                self._retry_later_many([receipt], outcome.reason,
                                        outcome.retry_after if isinstance(outcome, PlatformUnavailable) else None)
+                if i + 1 < len(sent):
+                    self.outbox.release(receipts[i + 1:])
                 return
         if len(outcomes) < len(sent):  # the platform did not get to these: queued again, in order
             self.outbox.release(receipts[len(outcomes):])

@@ -133,18 +133,22 @@ def test_a_refused_submission_in_a_batch_is_parked_and_a_not_now_holds_it_and_th
     plan += [application(p) for p in people[10:]]
     receipts = [bench.outbox.accept(kind, code, payload).receipt_no for kind, code, payload in plan]
     bench.faults(down_departments=["ga"])
-    bench.start()
+    first = bench.start()
 
     wait_for(lambda: bench.outbox.get(receipts[9]).attempts >= 2, what="the held-back one retried")
+    first.stop()  # a still picture: no step in flight
+    first.client.close()
     states = [bench.outbox.get(r) for r in receipts]
     assert [s.state for s in states[:9]] == ["delivered"] * 5 + ["rejected"] + ["delivered"] * 3
     assert "applicant.id_number" in (states[5].last_error or "")
     assert all(s.state in ("queued", "sending") for s in states[9:])
     assert "503" in (states[9].last_error or "")
+    assert all(s.attempts == 0 and s.last_error is None for s in states[10:])  # never sent: nothing to blame
     held = {a.body["receipt_no"] for a in bench.held().values()}
     assert held == {receipts[i] for i in (0, 1, 2, 3, 4, 6, 7, 8)}  # nothing after the held-back one went
 
     bench.faults()
+    bench.start()
     bench.wait_settled(receipts)
     at_platform = {a.body["receipt_no"]: a for a in bench.held().values()}
     assert set(at_platform) == set(receipts) - {receipts[5]}
