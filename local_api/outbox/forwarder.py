@@ -18,6 +18,10 @@
   cannot take now; that one and the rest wait for the backoff, so order holds; a refused one is parked
   and the others go. A lone submission goes to its own endpoint; a platform without the batch endpoint,
   or one refusing a batch request as a whole, gets them one by one.
+- Accepting first: while a burst is being accepted (the last step found several and :meth:`wake` was
+  called since), each batch waits ``gather_s`` first, so the accepts get the cores and the database lock
+  and the next ones join the same request; delivery goes on meanwhile (up to ``batch_max / gather_s``
+  a second) and at full speed as soon as no more come in.
 - Waits between failed attempts: capped exponential backoff with jitter, or the
   platform's ``Retry-After`` when it gave one (never earlier). Waiting uses the monotonic
   clock, so a wall-clock jump neither stalls nor floods delivery (R5).
@@ -52,6 +56,7 @@ log = logging.getLogger(__name__)
 MAX_RETRY_AFTER_S = 6 * 3600.0  # a bogus Retry-After must not park the queue for days
 _DB_PAUSE_S = 1.0
 BATCH_MAX = 50  # submissions per batch request when a backlog waits (POST /v1/submissions/batch)
+GATHER_S = 0.05  # while a burst is being accepted: the pause before each batch (≤ BATCH_MAX / GATHER_S per s)
 _BATCH_TYPES = {"rating": "rating", "help_request": "help_request", "report": "report"}  # else application
 
 
@@ -64,7 +69,7 @@ class Forwarder:
                  retention_s: float | None = None, purge_every_s: float = 3600.0,
                  parked_retention_s: float | None = None, expire_after_s: float | None = None,
                  breaker: CircuitBreaker | None = None, rng: random.Random | None = None,
-                 batch_max: int = BATCH_MAX) -> None:
+                 batch_max: int = BATCH_MAX, gather_s: float = GATHER_S) -> None:
         self.outbox = outbox
         self.client = client
         self.retry_max_s = retry_max_s
@@ -75,6 +80,9 @@ class Forwarder:
         self.parked_retention_s = parked_retention_s
         self.expire_after_s = expire_after_s or None
         self.batch_max = max(1, batch_max)
+        self.gather_s = gather_s
+        self._last_claimed = 0  # submissions the previous step claimed
+        self._woken = 0  # wake() calls (accepts) since the last claim; only zero or not matters
         self.status = breaker or CircuitBreaker(clock=clock, wall_clock=wall_clock)
         self.delivered_total = 0
         self.rejected_total = 0
@@ -104,6 +112,7 @@ class Forwarder:
 
     def wake(self) -> None:
         """Something was queued: look now (a backoff wait still holds)."""
+        self._woken += 1
         self._wakeup.set()
 
     def stop(self, timeout: float | None = None) -> None:
@@ -187,7 +196,15 @@ class Forwarder:
         # One transaction: the deliveries acknowledged since the last step, a stale 'sending' row queued
         # again (nothing is in flight between steps), and the next submission claimed.
         limit = 1 if self._one_by_one or not self.client.batch_available() else self.batch_max
+        if self.gather_s > 0 and self._last_claimed > 1 and self._woken:
+            # A burst is being accepted (the last step found several, and more came in meanwhile): accepting
+            # goes first. Pausing a moment lets those accepts have the cores and the database lock and
+            # gathers the next ones into the same request and write; while the burst lasts the forwarder
+            # still delivers up to batch_max per gather_s, and the rest right after (no wake: full speed).
+            self._stopping.wait(self.gather_s)
+        self._woken = 0
         records = self.outbox.claim_batch(self._delivered, requeue_sending=self._interrupted, limit=limit)
+        self._last_claimed = len(records)
         self._delivered, self._interrupted, self._one_by_one = [], False, False
         if len(records) == 1:
             self._deliver(records[0])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -204,3 +205,19 @@ def test_a_platform_without_the_batch_endpoint_gets_them_one_by_one(tmp_path: Pa
         assert bench.paths() == ["/v1/applications"] * 12  # the batch request never reached the platform's app
     finally:
         bench.close()
+
+
+def test_a_burst_being_accepted_is_delivered_meanwhile_and_drained_right_after(bench: Bench) -> None:
+    forwarder = bench.start()
+    people = identities(50)
+    receipts: list[str] = []
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end:  # accepting as fast as the disk allows, as the gateway's doors do
+        receipts.append(bench.outbox.accept(*application(people[len(receipts) % 50])).receipt_no)
+        forwarder.wake()
+    assert forwarder.delivered_total > 0  # accepting comes first, but delivery does not stop meanwhile
+    bench.wait_settled(receipts, 30)
+    held = bench.held()
+    assert len(held) == len(receipts) and all(a.deliveries == 1 for a in held.values())
+    refs = [serial(bench.outbox.get(r).platform_ref or "") for r in receipts]
+    assert refs == sorted(refs)
