@@ -12,6 +12,16 @@
   resend under the same idempotency key is harmless, so exactly once holds.
 - Head of line: the oldest queued submission is tried until it is delivered or rejected,
   so a backlog drains in the order residents submitted (TARGETS R2).
+- A backlog goes in batches (:meth:`Outbox.claim_batch`, ``POST /v1/submissions/batch``): the head and up
+  to ``batch_max - 1`` followers of the same kiosk in one request and one write, each under its own
+  idempotency key with its own result. The platform handles them in order and stops at the first it
+  cannot take now; that one and the rest wait for the backoff, so order holds; a refused one is parked
+  and the others go. A lone submission goes to its own endpoint; a platform without the batch endpoint,
+  or one refusing a batch request as a whole, gets them one by one.
+- Accepting first: while a burst is being accepted (the last step found several and :meth:`wake` was
+  called since), each batch waits ``gather_s`` first, so the accepts get the cores and the database lock
+  and the next ones join the same request; delivery goes on meanwhile (up to ``batch_max / gather_s``
+  a second) and at full speed as soon as no more come in.
 - Waits between failed attempts: capped exponential backoff with jitter, or the
   platform's ``Retry-After`` when it gave one (never earlier). Waiting uses the monotonic
   clock, so a wall-clock jump neither stalls nor floods delivery (R5).
@@ -45,6 +55,9 @@ log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_S = 6 * 3600.0  # a bogus Retry-After must not park the queue for days
 _DB_PAUSE_S = 1.0
+BATCH_MAX = 50  # submissions per batch request when a backlog waits (POST /v1/submissions/batch)
+GATHER_S = 0.05  # while a burst is being accepted: the pause before each batch (≤ BATCH_MAX / GATHER_S per s)
+_BATCH_TYPES = {"rating": "rating", "help_request": "help_request", "report": "report"}  # else application
 
 
 class Forwarder:
@@ -55,7 +68,8 @@ class Forwarder:
                  base_delay_s: float = 1.0, idle_probe_s: float | None = 30.0,
                  retention_s: float | None = None, purge_every_s: float = 3600.0,
                  parked_retention_s: float | None = None, expire_after_s: float | None = None,
-                 breaker: CircuitBreaker | None = None, rng: random.Random | None = None) -> None:
+                 breaker: CircuitBreaker | None = None, rng: random.Random | None = None,
+                 batch_max: int = BATCH_MAX, gather_s: float = GATHER_S) -> None:
         self.outbox = outbox
         self.client = client
         self.retry_max_s = retry_max_s
@@ -65,6 +79,10 @@ class Forwarder:
         self.purge_every_s = purge_every_s
         self.parked_retention_s = parked_retention_s
         self.expire_after_s = expire_after_s or None
+        self.batch_max = max(1, batch_max)
+        self.gather_s = gather_s
+        self._last_claimed = 0  # submissions the previous step claimed
+        self._woken = 0  # wake() calls (accepts) since the last claim; only zero or not matters
         self.status = breaker or CircuitBreaker(clock=clock, wall_clock=wall_clock)
         self.delivered_total = 0
         self.rejected_total = 0
@@ -81,6 +99,7 @@ class Forwarder:
         self._next_purge = 0.0
         self._delivered: list[tuple[str, str]] = []  # acknowledged, not yet marked: (receipt, platform ref)
         self._interrupted = False  # an attempt's outcome could not be written: a row may sit in 'sending'
+        self._one_by_one = False  # the platform refused the last batch request as a whole: the next step sends one
 
     # -- ownership ---------------------------------------------------------------------------
 
@@ -93,6 +112,7 @@ class Forwarder:
 
     def wake(self) -> None:
         """Something was queued: look now (a backoff wait still holds)."""
+        self._woken += 1
         self._wakeup.set()
 
     def stop(self, timeout: float | None = None) -> None:
@@ -175,10 +195,22 @@ class Forwarder:
             self._housekeeping(now)
         # One transaction: the deliveries acknowledged since the last step, a stale 'sending' row queued
         # again (nothing is in flight between steps), and the next submission claimed.
-        record = self.outbox.claim_next(self._delivered, requeue_sending=self._interrupted)
-        self._delivered, self._interrupted = [], False
-        if record is not None:
-            self._deliver(record)
+        limit = 1 if self._one_by_one or not self.client.batch_available() else self.batch_max
+        if self.gather_s > 0 and self._last_claimed > 1 and self._woken:
+            # A burst is being accepted (the last step found several, and more came in meanwhile): accepting
+            # goes first. Pausing a moment lets those accepts have the cores and the database lock and
+            # gathers the next ones into the same request and write; while the burst lasts the forwarder
+            # still delivers up to batch_max per gather_s, and the rest right after (no wake: full speed).
+            self._stopping.wait(self.gather_s)
+        self._woken = 0
+        records = self.outbox.claim_batch(self._delivered, requeue_sending=self._interrupted, limit=limit)
+        self._last_claimed = len(records)
+        self._delivered, self._interrupted, self._one_by_one = [], False, False
+        if len(records) == 1:
+            self._deliver(records[0])
+            return
+        if records:
+            self._deliver_batch(records)
             return
         if self.idle_probe_s is not None:
             if now >= self._next_probe:
@@ -250,6 +282,81 @@ class Forwarder:
             self._interrupted = True  # the outcome was not written: the row is still 'sending'
             raise
 
+    def _deliver_batch(self, records: list[Record]) -> None:
+        """Deliver several submissions :meth:`Outbox.claim_batch` has just marked ``sending``, in one
+        request (a backlog: after an outage, or while a burst is being accepted)."""
+        try:
+            sent: list[Record] = []
+            items: list[tuple[str, str, dict[str, Any]]] = []
+            for record in records:
+                try:
+                    body = self._body(record, self.outbox.open_payload(record))
+                except SealError:
+                    self.outbox.mark_rejected(record.receipt_no,
+                                              "sealed data does not open with this gateway's key file")
+                    log.error("submission %s: sealed data does not open (key file replaced?); marked rejected",
+                              record.receipt_no)
+                    continue
+                sent.append(record)
+                items.append((_BATCH_TYPES.get(record.kind, "application"), record.idempotency_key, body))
+            if len(sent) == 1:
+                self._attempt(sent[0], items[0][2])
+            elif sent:
+                self._attempt_batch(sent, items)
+        except BaseException:
+            self._interrupted = True  # the outcomes were not all written: rows may still be 'sending'
+            raise
+
+    def _attempt_batch(self, sent: list[Record], items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        receipts = [r.receipt_no for r in sent]
+        log.debug("submissions %s … %s: sending %d in one request", receipts[0], receipts[-1], len(receipts))
+        try:
+            outcomes = self.client.submit_batch(items)
+        except PlatformUnavailable as exc:
+            self.status.failed(exc.reason)
+            self.failed_attempts_total += 1
+            self._retry_later_many(receipts, exc.reason, exc.retry_after)
+            return
+        except PlatformRejected as exc:
+            # The request as a whole was refused, not one submission: one by one (each its own verdict).
+            self.outbox.release(receipts)
+            self._one_by_one = True
+            log.warning("a batch delivery was refused as a whole (%s); delivering one by one", exc.reason)
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug in one attempt is a passing failure, not a stop
+            self.failed_attempts_total += 1
+            self._retry_later_many(receipts, f"unexpected {type(exc).__name__} while sending", None)
+            log.error("submissions %s … %s: unexpected %s while sending", receipts[0], receipts[-1],
+                      type(exc).__name__)
+            return
+        if outcomes is None:  # this platform has no batch endpoint: one by one (client.batch_available)
+            self.outbox.release(receipts)
+            return
+        if outcomes and not isinstance(outcomes[0], PlatformUnavailable):
+            self.status.ok()
+            self._streak = 0
+        for i, (record, outcome) in enumerate(zip(sent, outcomes)):
+            receipt = record.receipt_no
+            if isinstance(outcome, PlatformReply):
+                self._delivered.append((receipt, outcome.platform_ref))  # written with the next step's claim
+                self.delivered_total += 1
+                log.info("submission %s delivered as %s%s", receipt, outcome.platform_ref,
+                         " (platform already had it)" if outcome.duplicate else "")
+            elif isinstance(outcome, PlatformRejected):
+                self.outbox.mark_rejected(receipt, outcome.reason)
+                self.rejected_total += 1
+                log.warning("submission %s rejected by the platform: %s", receipt, outcome.reason)
+            else:  # not now: this one after the backoff, then the rest (not handled: queued as they were)
+                self.status.failed(outcome.reason)
+                self.failed_attempts_total += 1
+                self._retry_later_many([receipt], outcome.reason,
+                                       outcome.retry_after if isinstance(outcome, PlatformUnavailable) else None)
+                if i + 1 < len(sent):
+                    self.outbox.release(receipts[i + 1:])
+                return
+        if len(outcomes) < len(sent):  # the platform did not get to these: queued again, in order
+            self.outbox.release(receipts[len(outcomes):])
+
     def _attempt(self, record: Record, body: dict[str, Any]) -> None:
         receipt = record.receipt_no
         log.debug("submission %s: sending (attempt %d)", receipt, record.attempts + 1)
@@ -286,6 +393,12 @@ class Forwarder:
             return wait + self._rng.uniform(0, min(1.0, 0.1 * wait))
         ceiling = min(self.retry_max_s, self.base_delay_s * 2.0 ** min(self._streak - 1, 30))
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)  # "equal jitter"
+
+    def _retry_later_many(self, receipts: list[str], reason: str, retry_after: float | None) -> None:
+        delay = self.next_delay(retry_after)
+        self._not_before = self._clock() + delay
+        self.outbox.mark_retry_many(receipts, self._wall() + delay, reason)
+        log.debug("submissions %s … %s: retry in %.1f s (%s)", receipts[0], receipts[-1], delay, reason)
 
     def _retry_later(self, receipt: str, reason: str, retry_after: float | None) -> None:
         delay = self.next_delay(retry_after)

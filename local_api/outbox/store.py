@@ -376,32 +376,69 @@ class Outbox:
         :meth:`requeue_interrupted`), then, with ``claim``, take the next submission to deliver (as
         :meth:`next_due`) and mark it ``sending`` (as :meth:`mark_sending`). Returns that record as it
         was read (before the attempt was counted), or None. A failure leaves nothing written."""
+        claimed = self.claim_batch(delivered, requeue_sending=requeue_sending, limit=1 if claim else 0)
+        return claimed[0] if claimed else None
+
+    def claim_batch(self, delivered: Sequence[tuple[str, str]] = (), *, requeue_sending: bool = False,
+                    limit: int = 1, max_materials_bytes: int = 4 * 1024 * 1024) -> builtins.list[Record]:
+        """As :meth:`claim_next`, but claims up to ``limit`` submissions in one transaction: the next one
+        to deliver (the head of its kiosk's queue) and the queued submissions of the same kiosk that
+        follow it, in acceptance order (its queue's next heads), while their materials stay within
+        ``max_materials_bytes`` (the head always goes). ``limit`` 0 only writes ``delivered`` and
+        ``requeue_sending``. Every claimed row is marked ``sending`` with its attempt counted."""
         heads = ("seq IN (SELECT min(seq) FROM submissions WHERE state IN ('queued', 'sending')"
                  " GROUP BY kiosk_id) AND state='queued'")
 
-        def run(db: sqlite3.Connection) -> Record | None:
+        def run(db: sqlite3.Connection) -> builtins.list[Record]:
             now = self._now()
-            for receipt_no, platform_ref in delivered:
-                db.execute("UPDATE submissions SET state='delivered', delivered_at=?, platform_ref=?,"
-                           " last_error=NULL WHERE receipt_no=? AND state IN ('queued', 'sending')",
-                           (now, platform_ref, receipt_no))
+            if delivered:
+                db.executemany("UPDATE submissions SET state='delivered', delivered_at=?, platform_ref=?,"
+                               " last_error=NULL WHERE receipt_no=? AND state IN ('queued', 'sending')",
+                               [(now, platform_ref, receipt_no) for receipt_no, platform_ref in delivered])
             if requeue_sending:
                 requeued = db.execute("UPDATE submissions SET state='queued', due_at=? WHERE state='sending'",
                                       (now,)).rowcount
                 if requeued:
                     log.info("outbox: %d submission(s) left mid-send queued again", requeued)
-            if not claim:
-                return None
-            row = db.execute(f"SELECT {COLUMNS} FROM submissions WHERE {heads} ORDER BY due_at, seq LIMIT 1"
+            if limit <= 0:
+                return []
+            row = db.execute(f"SELECT seq, {COLUMNS} FROM submissions WHERE {heads} ORDER BY due_at, seq LIMIT 1"
                              ).fetchone()
             if row is None:
-                return None
-            record = Record(*row)
-            db.execute("UPDATE submissions SET state='sending', sending_at=?, attempts=attempts+1"
-                       " WHERE receipt_no=?", (now, record.receipt_no))
-            return record
-        claimed: Record | None = self._write(run)
+                return []
+            records = [Record(*row[1:])]
+            if limit > 1:
+                budget = max_materials_bytes - records[0].materials_bytes
+                for follower in db.execute(f"SELECT {COLUMNS} FROM submissions WHERE kiosk_id=? AND state='queued'"
+                                           " AND seq > ? ORDER BY seq LIMIT ?", (records[0].kiosk_id, row[0],
+                                                                                  limit - 1)):
+                    record = Record(*follower)
+                    budget -= record.materials_bytes
+                    if budget < 0:
+                        break
+                    records.append(record)
+            db.executemany("UPDATE submissions SET state='sending', sending_at=?, attempts=attempts+1"
+                           " WHERE receipt_no=?", [(now, r.receipt_no) for r in records])
+            return records
+        claimed: builtins.list[Record] = self._write(run)
         return claimed
+
+    def release(self, receipts: Sequence[str]) -> None:
+        """Claimed but not sent (the platform did not get to them): queued again as they were, the
+        attempt their claim counted taken back. One transaction."""
+        def run(db: sqlite3.Connection) -> None:
+            db.executemany("UPDATE submissions SET state='queued', attempts=max(0, attempts-1)"
+                           " WHERE receipt_no=? AND state='sending'", [(r,) for r in receipts])
+        self._write(run)
+
+    def mark_retry_many(self, receipts: Sequence[str], due_at: float, error: str) -> None:
+        """As :meth:`mark_retry` for several submissions, in one transaction (the rows gone or past this
+        state are skipped)."""
+        def run(db: sqlite3.Connection) -> None:
+            db.executemany("UPDATE submissions SET state='queued', due_at=?, last_error=?"
+                           " WHERE receipt_no=? AND state IN ('queued', 'sending')",
+                           [(due_at, error[:MAX_ERROR_CHARS], r) for r in receipts])
+        self._write(run)
 
     def mark_sending(self, receipt_no: str) -> None:
         """A delivery attempt starts (counts an attempt)."""

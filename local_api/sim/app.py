@@ -24,6 +24,7 @@ from kiosk.crypto import SUITES, sha256_hex
 from local_api.link.signing import Verifier
 from local_api.sim.admin import admin
 from local_api.sim.assisted import assisted_problem
+from local_api.sim.batch import batch
 from local_api.sim.benefits import benefits
 from local_api.sim.bundles import bundle_refusal
 from local_api.sim.catalog_bundles import install as install_catalog_bundles
@@ -218,6 +219,7 @@ def create_platform_app(secret: str, *, faults: Faults | None = None, seed: int 
     app.extensions[EXTENSION_KEY] = SimState(faults, seed if seed is not None else secrets.randbits(32), catalog,
                                               suite=suite or "intl")
     app.register_blueprint(api)
+    app.register_blueprint(batch)  # POST /v1/submissions/batch: a backlog in one request
     app.register_blueprint(services)
     app.register_blueprint(benefits)  # 免申即办 and 数据互认
     app.register_blueprint(admin)
