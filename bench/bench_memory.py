@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import gc
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -157,32 +156,6 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-class CardWatch(logging.Handler):
-    """Counts the simulated ID reader's "card removed" lines (as screens.demo.CardWatch, quiet)."""
-
-    LOGGER = "devices.id_card.polling"
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.removed = 0
-        logger = logging.getLogger(self.LOGGER)
-        self._saved = logger.level, logger.propagate
-        if not logger.isEnabledFor(logging.INFO):
-            logger.setLevel(logging.INFO)
-        logger.propagate = False  # thousands of card lines would drown the benchmark's output
-        logger.addHandler(self)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "card removed" in record.getMessage():
-            self.removed += 1
-
-    def close(self) -> None:
-        logger = logging.getLogger(self.LOGGER)
-        logger.removeHandler(self)
-        logger.level, logger.propagate = self._saved
-        super().close()
-
-
 class SessionLoop:
     """The kiosk app in this process and a resident who keeps coming back."""
 
@@ -192,7 +165,7 @@ class SessionLoop:
 
         # screens.demo loads the gateway (Flask, waitress) only when it plays a journey, never at import:
         # the process measured here holds what the real `kiosk app` holds.
-        from screens.demo import ScriptedResident, demo_settings  # lazy: as KioskApp above
+        from screens.demo import CardWatch, ScriptedResident, demo_settings  # lazy: as KioskApp above
 
         if stack is not None:
             settings, gateway_url, platform_url = stack.settings, stack.url, stack.platform.url
@@ -200,7 +173,7 @@ class SessionLoop:
         self.shift = 0.0  # the app's clock runs ahead past timers a person would sit through
         self.app = KioskApp(s, gateway_url=gateway_url, headless=True, clock=lambda: time.monotonic() + self.shift)
         self.resident = ScriptedResident(self.app)
-        self.cards = CardWatch()
+        self.cards = CardWatch(quiet=True)
         self.done = 0
 
     def close(self) -> None:
