@@ -118,6 +118,15 @@ class Finger:
         wait_for(tapped, 10, f"a tap on {target!r}")
         self.look()  # the tap is handled in the app's next turn; this answer comes after it
 
+    def tap_paged(self, target: str) -> None:
+        """Turn the screen's pages until ``target`` is drawn (as a resident looks further down), then tap it."""
+        for turn in ("page:next", "page:prev", "page:next"):
+            while not self.shows(target) and self.shows(turn):
+                self.tap(turn)
+            if self.shows(target):
+                break
+        self.tap(target)
+
     def type(self, text: str) -> None:
         answer = self.ask(op="type", text=text)
         assert answer["ok"], answer

@@ -21,16 +21,6 @@ pytestmark = pytest.mark.timeout(400)
 CODE = "birth"
 
 
-def tap_paged(f: Finger, target: str) -> None:
-    """Turn the screen's pages until ``target`` is drawn (as a resident looks further down), then tap it."""
-    for turn in ("page:next", "page:prev", "page:next"):
-        while not f.shows(target) and f.shows(turn):
-            f.tap(turn)
-        if f.shows(target):
-            break
-    f.tap(target)
-
-
 def bundle_journey(f: Finger, on_result: Callable[[Finger], Any] | None = None) -> dict[str, Any]:
     """ID card, the life events, 出生一件事, one face check, one form, each material once, submit all;
     the result's view."""
@@ -38,7 +28,7 @@ def bundle_journey(f: Finger, on_result: Callable[[Finger], Any] | None = None) 
     f.wait_for("home")
     f.tap("browse:themes")
     f.wait_for("categories")
-    tap_paged(f, f"bundle:{CODE}")
+    f.tap_paged(f"bundle:{CODE}")
     intro = f.wait_for("bundle")["view"]
     f.tap("start")
     f.wait_for("consent")
@@ -48,24 +38,24 @@ def bundle_journey(f: Finger, on_result: Callable[[Finger], Any] | None = None) 
         if field["locked"] or not field["required"]:
             continue
         if field["type"] == "choice":
-            tap_paged(f, f"choice:{field['key']}:{field['choices'][0][0]}")
+            f.tap_paged(f"choice:{field['key']}:{field['choices'][0][0]}")
         elif field["type"] == "date":
-            tap_paged(f, f"field:{field['key']}")
+            f.tap_paged(f"field:{field['key']}")
             f.tap("date:year:-1")
             f.tap("date:done")
         else:
-            tap_paged(f, f"field:{field['key']}")
+            f.tap_paged(f"field:{field['key']}")
             f.type(SAMPLE_VALUES.get(field["type"], "测试"))
             if f.shows("kb:done"):
                 f.tap("kb:done")
-    tap_paged(f, "next")
+    f.tap_paged("next")
     materials = f.wait_for("materials")["view"]
     for i, optional in enumerate(materials["materials_optional"]):
         if optional:
             continue
-        tap_paged(f, f"capture:{i}")
+        f.tap_paged(f"capture:{i}")
         f.wait_view(lambda v, i=i: (v.get("pages") or {}).get(str(i)), f"page {i} taken")
-    tap_paged(f, "next")
+    f.tap_paged("next")
     review = f.wait_for("bundle_review")["view"]
     assert [p["code"] for p in review["parts"]] == [p["code"] for p in intro["parts"]]
     f.tap("submit")
