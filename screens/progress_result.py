@@ -68,17 +68,25 @@ def draw(c: Canvas, view: ProgressResultView, t: Text) -> list[Button]:
         y = max(below, y + 10 + mark) + 10
         if view.progress_source == "gateway":
             y = c.text(t("progress_from_gateway"), y + 10, caption, colour=theme.MUTED, width=900)
-        steps = view.progress_steps
-        if steps:
-            y = c.text(t("progress_steps"), y + 20, caption, colour=theme.MUTED, x=100) + 10
-            for at, text in steps[:6]:  # a bundle's item names (left) may take more than one line
-                below = c.text(at, y, caption, x=100, width=360, colour=theme.MUTED)
-                y = max(below, c.text(text, y, label, x=470, width=520, bold=True)) + 14
-        y += 20
     row_h = 150 if view.elder else 130  # elder English labels take two lines
     row_y = 1720 - row_h  # above the footer
     printable = not reason and view.available.get("printer", True)
     print_y = row_y - 20 - row_h  # printing, the one action on the answer, is a wide row of its own
+    if not reason:
+        steps = view.progress_steps
+        if steps:
+            y = c.text(t("progress_steps"), y + 20, caption, colour=theme.MUTED, x=100) + 10
+            room = (print_y if printable else row_y) - 20
+            more_h = c.text_height(t("progress_steps_more", n=len(steps)), caption, width=900) + 10
+            for n, (at, text) in enumerate(steps):  # a bundle's item names (left) may take more than one line
+                need = max(c.text_height(at, caption, width=360), c.text_height(text, label, width=520, bold=True))
+                rest = len(steps) - n
+                if y + need + (0 if rest == 1 else more_h) > room:  # the slip lists them all
+                    y = c.text(t("progress_steps_more", n=rest), y, caption, colour=theme.MUTED, width=900)
+                    break
+                below = c.text(at, y, caption, x=100, width=360, colour=theme.MUTED)
+                y = max(below, c.text(text, y, label, x=470, width=520, bold=True)) + 14
+        y += 20
     url = view.progress_url
     if url and y + 330 <= (print_y if printable else row_y) - 20:  # the phone QR only where it fits above the buttons
         size = c.px(260)
