@@ -32,6 +32,7 @@ from kiosk.settings import Settings, load_settings
 from local_api.client import GatewayClient
 from screens.app import KioskApp
 from screens.demo_journeys import DEMO_ITEM, FAKE_CLOCK, JOURNEYS, NEEDS_SSC, OFFLINE
+from screens.visual import language_problems
 
 __all__ = ["DEMO_ITEM", "JourneyError", "JourneySkipped", "ScriptedResident", "main", "run_demo", "run_journey"]
 
@@ -183,10 +184,15 @@ def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str,
     shots: list[str] = []
     app_ref: list[KioskApp] = []
 
+    off_language: dict[str, list[str]] = {}  # screenshot → what it drew off the visual language
+
     def save(label: str) -> None:
         shot = f"{len(shots) + 1:02d}-{label}.png"
         app_ref[0].display.save(str(out / shot))
         shots.append(shot)
+        found = language_problems(app_ref[0].renderer.canvas)
+        if found:
+            off_language[shot] = found
 
     def save_frame(screen: str, app: KioskApp) -> None:
         app_ref[:1] = [app]
@@ -235,6 +241,7 @@ def run_journey(settings: Settings, out: Path, name: str = "print") -> dict[str,
     summary = {
         "journey": name,
         "screens": shots,
+        "visual_language_problems": off_language,
         "touches": resident.touches,
         "duration_s": round(duration, 2),
         "receipt_no": receipt_no,

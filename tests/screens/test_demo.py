@@ -24,6 +24,7 @@ def test_demo_journey_prints_delivers_rates_and_forgets(tmp_path: Path):
     assert summary["platform_holds_receipt"] and summary["delivered"] and summary["printed"]
     assert summary["session_wiped"]
     assert summary["touches"] <= 4  # TARGETS P10
+    assert summary["visual_language_problems"] == {}  # every screen on the type scale, named controls with icons
     screens = [name.split("-", 1)[1].removesuffix(".png") for name in summary["screens"]]
     assert screens[0] == "attract" and screens[-1] == "thanks"
     # 人证比对: the consent screen (同意并打印 carries the confirm), the face check, then the print.
@@ -54,7 +55,10 @@ def run_journey_subprocess(tmp_path: Path, journey: str) -> dict:
     card = sample_cards()[0]
     for text in (result.stdout, result.stderr):
         assert card.id_number not in text and card.name not in text
-    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    summary: dict = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    # Every screen the journey showed in the visual language (issue 24): type scale, icons on named controls.
+    assert summary["visual_language_problems"] == {}, summary["visual_language_problems"]
+    return summary
 
 
 def test_apply_journey_fills_the_form_from_the_card_takes_pages_and_is_delivered(tmp_path: Path):

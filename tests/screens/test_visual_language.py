@@ -15,41 +15,25 @@ from dataclasses import replace
 import pytest
 from test_accessibility import every_screen_view
 
-from screens import icons, tokens
+from screens import tokens
 from screens.i18n import LANGUAGES
 from screens.renderer import Renderer
+from screens.visual import language_problems, wants_icon
 
 SCALE = frozenset(tokens.TYPE.values())
-ACTIONS = frozenset(icons.icon_map()["actions"])
-
-
-def wants_icon(target: str) -> bool:
-    """Whether a control's target names a department, theme, bundle, item or a common action."""
-    kind, _, rest = target.partition(":")
-    if kind in ("dept", "theme", "bundle", "item", "detail"):
-        return True
-    if kind == "browse":
-        return rest in ACTIONS
-    return target in ACTIONS
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("elder", [False, True], ids=["standard", "elder"])
 def test_every_text_uses_the_type_scale_and_every_named_control_its_icon(surface, language, elder):
     renderer = Renderer(surface)
-    off_scale: dict[str, set[int]] = {}
-    bare: dict[str, set[str]] = {}
+    problems: dict[str, list[str]] = {}
     for name, view in every_screen_view(language).items():
         renderer.render(replace(view, elder=elder))
-        canvas = renderer.canvas
-        sizes = {size for size, _ in canvas.type_asked if size is not None and size not in SCALE}
-        if sizes:
-            off_scale[name] = sizes
-        missing = {target for target, icon in canvas.button_icons.items() if wants_icon(target) and not icon}
-        if missing:
-            bare[name] = missing
-    assert not bare, f"controls that name something but carry no icon: {bare}"
-    assert not off_scale, f"sizes off the type scale {sorted(SCALE)}: {off_scale}"
+        found = language_problems(renderer.canvas)
+        if found:
+            problems[name] = found
+    assert not problems, problems
 
 
 def test_the_check_sees_a_bare_control_and_an_off_scale_size(surface):
@@ -61,3 +45,4 @@ def test_the_check_sees_a_bare_control_and_an_off_scale_size(surface):
     canvas.button("帮助", "help", (60, 200, 960, 120))
     assert (38, "帮助") in canvas.type_asked and 38 not in SCALE
     assert canvas.button_icons == {"help": ""} and wants_icon("help")
+    assert language_problems(canvas) == [f"text at 38 px, off the type scale {sorted(SCALE)}", "help without its icon"]
