@@ -311,16 +311,13 @@ class Outbox:
 
     def _insert_one(self, item: _Pending, seq: int, day: str, now: float) -> Record | None:
         """Insert one accept inside the batch's transaction; on a refusal of its own (a second rating)
-        only this accept fails (``item.error``, None returned) and the rest of the batch stands."""
+        only this accept fails (``item.error``, None returned) and the rest of the batch stands: SQLite backs
+        out a statement that breaks a constraint and keeps the transaction (its ABORT rule), so the one INSERT
+        needs no savepoint of its own."""
         for _ in range(5):
-            self._db.execute("SAVEPOINT one")
             try:
-                record = self._insert(item, seq, day, now)
-                self._db.execute("RELEASE one")
-                return record
+                return self._insert(item, seq, day, now)
             except sqlite3.IntegrityError as exc:
-                self._db.execute("ROLLBACK TO one")
-                self._db.execute("RELEASE one")
                 if "receipt_no" not in str(exc):
                     item.error = DuplicateSubmission(str(exc))
                     return None
