@@ -37,7 +37,6 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +59,7 @@ REQUEST_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 60.0
 # What a proxy adds (door.py names them as WSGI keys): as lower-case header names.
 _FORWARDED = tuple(name.removeprefix("HTTP_").replace("_", "-").lower().encode() for name in FORWARDING_HEADERS)
+_END = h11.EndOfMessage()
 _KEEP_OPEN = frozenset({200, 202, 409})  # answers after which the connection stays usable
 
 
@@ -79,8 +79,7 @@ def write_port_file(path: Path, port: int) -> None:
 class FastDoor:
     """The submission door: bound at construction (port 0 → a free one), served by :meth:`start`."""
 
-    def __init__(self, svc: GatewayServices, max_body: int, *, port_file: Path | None = None,
-                 threads: int = 4) -> None:
+    def __init__(self, svc: GatewayServices, max_body: int, *, port_file: Path | None = None) -> None:
         self.svc = svc
         self.max_body = max_body
         self.port_file = port_file
@@ -92,7 +91,11 @@ class FastDoor:
         self._sock.setblocking(False)
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="fast-door-store")
+        # The commits: one thread takes whatever the loop's ticks have handed over since its last commit.
+        self._handed: list[tuple[Accept, Callable[[Answer | BaseException], None]]] = []
+        self._handed_cv = threading.Condition(threading.Lock())
+        self._stopping = False
+        self._committer = threading.Thread(target=self._commits, name="fast-door-store", daemon=True)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="fast-door", daemon=True)
         self._started = threading.Event()
@@ -100,9 +103,11 @@ class FastDoor:
         self._tick: list[tuple[Accept, Callable[[Answer | BaseException], None]]] = []
         self._connections: set[_Connection] = set()
         self._counters: dict[tuple[str, str, int], tuple[Any, ...]] = {}
+        self._heads: dict[tuple[int, int, bool], h11.Response] = {}
 
     def start(self) -> FastDoor:
         """Serve in a background thread, then write the port file."""
+        self._committer.start()
         self._thread.start()
         self._started.wait(10)
         if self.port_file is not None:
@@ -146,7 +151,11 @@ class FastDoor:
             self._thread.join(timeout)
         else:
             self._sock.close()
-        self._pool.shutdown(wait=True)
+        with self._handed_cv:
+            self._stopping = True
+            self._handed_cv.notify()
+        if self._committer.is_alive():
+            self._committer.join(timeout)
 
     # -- one request -----------------------------------------------------------------------------
 
@@ -169,17 +178,36 @@ class FastDoor:
             self._loop.call_soon(self._commit)
 
     def _commit(self) -> None:
+        """Hand this tick's accepts to the commit thread (woken only when it waits for work)."""
         tick, self._tick = self._tick, []
-        done = self._loop.run_in_executor(self._pool, store_many, self.svc, [accept for accept, _ in tick])
+        with self._handed_cv:
+            self._handed.extend(tick)
+            if len(self._handed) == len(tick):
+                self._handed_cv.notify()
 
-        def settle(outcome: asyncio.Future[list[Answer]]) -> None:
-            failed = outcome.exception()
-            answers: list[Answer | BaseException] = [failed] * len(tick) if failed is not None else \
-                list(outcome.result())
-            for (_, answered), answer in zip(tick, answers, strict=True):
-                answered(answer)
+    def _commits(self) -> None:
+        """The commit thread: everything handed over since its last commit goes into one transaction
+        (:func:`~local_api.web.submission.store_many`); the answers go back to the loop in one callback."""
+        while True:
+            with self._handed_cv:
+                while not self._handed and not self._stopping:
+                    self._handed_cv.wait()
+                batch, self._handed = self._handed, []
+            if not batch:
+                return  # stopping, and nothing left to store
+            answers: list[Answer | BaseException]
+            try:
+                answers = list(store_many(self.svc, [accept for accept, _ in batch]))
+            except Exception as exc:  # noqa: BLE001 - each waiting request gets the failure (a 500)
+                answers = [exc] * len(batch)
+            with contextlib.suppress(RuntimeError):  # the loop has stopped: nobody waits for these answers
+                self._loop.call_soon_threadsafe(self._settle, batch, answers)
 
-        done.add_done_callback(settle)
+    @staticmethod
+    def _settle(batch: list[tuple[Accept, Callable[[Answer | BaseException], None]]],
+                answers: list[Answer | BaseException]) -> None:
+        for (_, answered), answer in zip(batch, answers, strict=True):
+            answered(answer)
 
     def _refusal(self, headers: dict[bytes, bytes], peer: str) -> Answer | None:
         via_proxy = any(name in headers for name in _FORWARDED)
@@ -231,14 +259,22 @@ class FastDoor:
         """The bytes of ``answer`` (h11 keeps the connection's state)."""
         status, body = answer
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                   (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
-        if status == 405:
-            headers.append((b"allow", b"POST"))
-        if close or status not in _KEEP_OPEN:
-            headers.append((b"connection", b"close"))
-        return b"".join((conn.send(h11.Response(status_code=status, headers=headers)) or b"",
-                         conn.send(h11.Data(data=data)) or b"", conn.send(h11.EndOfMessage()) or b""))
+        close = close or status not in _KEEP_OPEN
+        key = (status, len(data), close)
+        head = self._heads.get(key)
+        if head is None:  # h11 checks an event's headers when it is made: made once per status and length
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                       (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+            if status == 405:
+                headers.append((b"allow", b"POST"))
+            if close:
+                headers.append((b"connection", b"close"))
+            head = h11.Response(status_code=status, headers=headers)
+            if len(self._heads) >= 256:  # bounded: the 202s' lengths barely vary
+                self._heads.clear()
+            self._heads[key] = head
+        return b"".join((conn.send(head) or b"", conn.send(h11.Data(data=data)) or b"",
+                         conn.send(_END) or b""))
 
 
 class _Connection(asyncio.Protocol):
