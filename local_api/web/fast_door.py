@@ -18,10 +18,13 @@ the accepted / refused / accept-seconds metrics) and the same JSON error answers
 gets the same labels. Like the Flask route it is not audited (submissions carry personal data), and an
 out-of-service kiosk still stores what its app sends (the app stops offering services itself).
 
-The outbox's accept is blocking (an fsync), so it runs on worker threads: the submissions parsed in one
-loop tick are committed as one transaction (``Outbox.accept_many`` through
-:func:`~local_api.web.submission.store_many`, one worker job per tick), and ticks that overlap share
-commits through the outbox's group commit. HTTP/1.1 limits: a head over 16 KiB 431, malformed requests 400, a request's
+Each connection is an :class:`asyncio.Protocol` (:class:`_Connection`) that feeds h11 from the transport's
+callbacks: no task, stream or future per request, deadlines as loop timers (profiled in issue 25, the
+loop's own per-request machinery cost more CPU than the checks). The outbox's accept is blocking (an
+fsync), so it runs on one commit thread: what the loop's ticks handed over since its last commit is
+committed as one transaction (``Outbox.accept_many`` through :func:`~local_api.web.submission.store_many`)
+and answered in one loop callback; a Flask accept meanwhile shares it through the outbox's group commit.
+HTTP/1.1 limits: a head over 16 KiB 431, malformed requests 400, a request's
 head and body within 10 s of its first byte, a keep-alive connection closed after 60 s idle, refused
 requests answered without reading their body and the connection then closed.
 """
