@@ -329,10 +329,14 @@ class _Connection(asyncio.Protocol):
         return True  # we close (an answer in the making is still written)
 
     def pause_writing(self) -> None:
-        self.write_paused = True
+        self.write_paused = True  # a client that does not read its answers: read no more of its requests
+        if self.transport is not None and not self.busy:
+            self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        if self.transport is not None and not self.busy and not self.closing:
+            self.transport.resume_reading()
         self._advance()
 
     # -- the request cycle
@@ -438,7 +442,8 @@ class _Connection(asyncio.Protocol):
                 self.busy = self.in_request = False
                 self._deadline(IDLE_TIMEOUT_S)
                 assert self.transport is not None
-                self.transport.resume_reading()
+                if not self.write_paused:
+                    self.transport.resume_reading()
                 self._advance()
             else:
                 self._close()
