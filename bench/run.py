@@ -177,9 +177,14 @@ CLOSING: dict[str, str] = {
           "made once, and small bodies skip the depth scan: loop ≈ 165, commit thread ≈ 95, forwarder ≈ 30 µs "
           "per accept. Old code, then new, one run each: 2,150 → 3,055 /s (0.28× → 0.41× raw, 7,745 / "
           "7,374 /s), CPU per accept with its delivery 0.45 → 0.36 ms, p99 8 clients 11.9 → 10.4 ms, p99 1 client "
-          "5.2 → 4.7 ms; the Flask door's route 1,006 → 1,323 /s. Still a miss: the load client and the platform "
+          "5.2 → 4.7 ms; the Flask door's route 1,006 → 1,323 /s. A second pair while other sessions loaded the "
+          "machine (load average ≈ 3.8): 1,738 → 1,807 /s (0.31× → 0.29× raw, 5,697 / 6,314 /s), CPU per accept "
+          "0.45 → 0.46 ms; the gateway alone, old and new alternated twice under the same load (this helper's "
+          "harness, 5 s of 8 clients, two rounds each): 1,264–1,663 against 1,741–2,979 /s (0.24–0.31× against "
+          "0.33–0.38×), CPU per accept with its delivery 0.51–0.67 against 0.38–0.46 ms. Still a miss: the load client and the platform "
           "simulator share the two cores (≈ 95 % busy during the 8-client run), and the gateway's ≈ 0.3 ms of "
-          "Python per accept is mostly h11, pydantic and the interpreter lock's hand-offs.",
+          "Python per accept is mostly h11, pydantic and the interpreter lock's hand-offs. The table above is a "
+          "later run.",
 }
 
 
