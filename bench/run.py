@@ -164,7 +164,27 @@ CLOSING: dict[str, str] = {
           "against 1,383–1,903 /s, and 1,737–1,836 against 1,949–2,131 /s. Old code against this, alternated "
           "in one run: 1,223 → 1,708 /s (0.18× → 0.29× raw, 6,646 / 5,825 /s), CPU per accept 2.66 → 0.54 ms, "
           "p99 with 8 clients 15.0 → 14.4 ms, delivery 350 /s (its run's backlog) → 2,609 /s (an outage's). "
-          "The table above is a later run.",
+          "The table above is a later run."
+          " Then (issue 25, helper perf-p6b) the accept path profiled (per-thread CPU from /proc, time.thread_time "
+          "around the stages in the gateway under this load): the loop thread ≈ 300 µs per accept (h11 ≈ 45 "
+          "parsing + ≈ 35 answering, strict JSON + cleaning + pydantic ≈ 45, door checks ≈ 10, metrics ≈ 8, and "
+          "≈ 150 in asyncio's streams, tasks, futures and timeouts around them), the commit workers ≈ 165 (≈ 55 "
+          "a row with its savepoints, ≈ 60 of sys time in thread wake-ups), the forwarder ≈ 50; the commits "
+          "waited mostly for the interpreter lock, handed away at each SQLite statement. Now each connection is "
+          "an asyncio.Protocol feeding h11 from callbacks (no task, stream or future per request), one commit "
+          "thread takes what the loop handed over and writes it with one lookup and one multi-row INSERT "
+          "(one by one only when the database refuses a row), the 202 head and the metrics' label children are "
+          "made once, and small bodies skip the depth scan: loop ≈ 165, commit thread ≈ 95, forwarder ≈ 30 µs "
+          "per accept. Old code, then new, one run each: 2,150 → 3,055 /s (0.28× → 0.41× raw, 7,745 / "
+          "7,374 /s), CPU per accept with its delivery 0.45 → 0.36 ms, p99 8 clients 11.9 → 10.4 ms, p99 1 client "
+          "5.2 → 4.7 ms; the Flask door's route 1,006 → 1,323 /s. A second pair while other sessions loaded the "
+          "machine (load average ≈ 3.8): 1,738 → 1,807 /s (0.31× → 0.29× raw, 5,697 / 6,314 /s), CPU per accept "
+          "0.45 → 0.46 ms; the gateway alone, old and new alternated twice under the same load (this helper's "
+          "harness, 5 s of 8 clients, two rounds each): 1,264–1,663 against 1,741–2,979 /s (0.24–0.31× against "
+          "0.33–0.38×), CPU per accept with its delivery 0.51–0.67 against 0.38–0.46 ms. Still a miss: the load client and the platform "
+          "simulator share the two cores (≈ 95 % busy during the 8-client run), and the gateway's ≈ 0.3 ms of "
+          "Python per accept is mostly h11, pydantic and the interpreter lock's hand-offs. The table above is a "
+          "later run.",
 }
 
 

@@ -66,6 +66,10 @@ __all__ = [
 MAX_ERROR_CHARS = 500
 RUN_DIGITS = 6  # a random run number, drawn each time the outbox is opened
 SERIAL_DIGITS = 4  # a counter within the run and the day; a new run number past 9999
+_INSERT = ("INSERT INTO submissions (seq, receipt_no, kiosk_id, kind, item_code, subject, request_id, payload,"
+           " materials, materials_count, materials_bytes, state, due_at, accepted_at, delivery_key) VALUES ")
+_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)"
+_ROWS_PER_INSERT = 200  # 14 values a row: well within SQLite's 32,766 variables a statement
 
 
 def _same_json(a: Any, b: Any) -> bool:
@@ -281,24 +285,8 @@ class Outbox:
             # sqlite_sequence keeps the highest seq ever used, even after a purge: the order never repeats.
             row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='submissions'").fetchone()
             seq = row[0] if row else 0
-            for item in batch:
-                if item.request_id is not None:
-                    found = self._db.execute(f"SELECT {COLUMNS}, payload, materials FROM submissions"
-                                             " WHERE kiosk_id=? AND request_id=?",
-                                             (item.kiosk_id, item.request_id)).fetchone()
-                    if found is not None:
-                        record = Record(*found[:-2])
-                        if self._same_request(record, found[-2], found[-1], item):
-                            item.record, item.created = record, False
-                        else:
-                            item.error = RequestConflict(
-                                f"request id {item.request_id} was already used for submission {record.receipt_no}"
-                                " with a different body; the first stands and this one was not stored")
-                        continue
-                seq += 1
-                item.record = self._insert_one(item, seq, day, now)
-                if item.record is None:
-                    seq -= 1
+            if not self._insert_together(batch, seq, day, now):
+                self._insert_each(batch, seq, day, now)
             self._db.execute("COMMIT")
         except BaseException as exc:  # noqa: BLE001 - every waiter of the batch must get an answer
             self._rollback()
@@ -309,18 +297,80 @@ class Outbox:
             for item in batch:
                 item.done = True
 
+    def _insert_together(self, batch: list[_Pending], seq: int, day: str, now: float) -> bool:
+        """The batch in as few statements as SQLite allows (one lookup of its request ids, one INSERT of
+        up to :data:`_ROWS_PER_INSERT` rows): each statement hands the interpreter lock away and must wait
+        to get it back, which costs the event-loop door more than the statement. False (nothing written)
+        when the batch needs :meth:`_insert_each`: a request id twice in it, several kiosks' request ids,
+        or a row the database refuses (a second rating, a receipt number already on record)."""
+        keys = [item.request_id for item in batch if item.request_id is not None]
+        if keys:
+            kiosks = {item.kiosk_id for item in batch if item.request_id is not None}
+            if len(set(keys)) != len(keys) or len(kiosks) != 1 or len(keys) > _ROWS_PER_INSERT:
+                return False
+            rows = self._db.execute(f"SELECT request_id, {COLUMNS}, payload, materials FROM submissions WHERE"
+                                    f" kiosk_id=? AND request_id IN ({','.join('?' * len(keys))})",
+                                    (next(iter(kiosks)), *keys)).fetchall()
+            found = {r[0]: r[1:] for r in rows}
+        else:
+            found = {}
+        rows_in: list[tuple[_Pending, Record, tuple[Any, ...]]] = []
+        for item in batch:
+            hit = found.get(item.request_id) if item.request_id is not None else None
+            if hit is not None:
+                self._resent(item, hit)
+                continue
+            seq += 1
+            rows_in.append((item, *self._row(item, seq, day, now)))
+        try:
+            for start in range(0, len(rows_in), _ROWS_PER_INSERT):
+                chunk = rows_in[start:start + _ROWS_PER_INSERT]
+                self._db.execute(_INSERT + ", ".join([_VALUES] * len(chunk)),
+                                 [value for _, _, params in chunk for value in params])
+        except sqlite3.IntegrityError:
+            # SQLite backed out the refused statement only; an earlier chunk's rows go too, then one by one.
+            self._db.execute("DELETE FROM submissions WHERE seq > ?", (seq - len(rows_in),))
+            for item in batch:
+                item.record, item.created, item.error = None, True, None
+            return False
+        for item, record, _ in rows_in:
+            item.record = record
+        return True
+
+    def _insert_each(self, batch: list[_Pending], seq: int, day: str, now: float) -> None:
+        """The batch one statement at a time; a refusal of one accept leaves the others stored."""
+        for item in batch:
+            if item.request_id is not None:
+                found = self._db.execute(f"SELECT {COLUMNS}, payload, materials FROM submissions"
+                                         " WHERE kiosk_id=? AND request_id=?",
+                                         (item.kiosk_id, item.request_id)).fetchone()
+                if found is not None:
+                    self._resent(item, found)
+                    continue
+            seq += 1
+            item.record = self._insert_one(item, seq, day, now)
+            if item.record is None:
+                seq -= 1
+
+    def _resent(self, item: _Pending, found: Sequence[Any]) -> None:
+        """``item``'s request id is already stored (``found``: its row): the same submission, or a conflict."""
+        record = Record(*found[:-2])
+        if self._same_request(record, found[-2], found[-1], item):
+            item.record, item.created = record, False
+        else:
+            item.error = RequestConflict(
+                f"request id {item.request_id} was already used for submission {record.receipt_no}"
+                " with a different body; the first stands and this one was not stored")
+
     def _insert_one(self, item: _Pending, seq: int, day: str, now: float) -> Record | None:
         """Insert one accept inside the batch's transaction; on a refusal of its own (a second rating)
-        only this accept fails (``item.error``, None returned) and the rest of the batch stands."""
+        only this accept fails (``item.error``, None returned) and the rest of the batch stands: SQLite backs
+        out a statement that breaks a constraint and keeps the transaction (its ABORT rule), so the one INSERT
+        needs no savepoint of its own."""
         for _ in range(5):
-            self._db.execute("SAVEPOINT one")
             try:
-                record = self._insert(item, seq, day, now)
-                self._db.execute("RELEASE one")
-                return record
+                return self._insert(item, seq, day, now)
             except sqlite3.IntegrityError as exc:
-                self._db.execute("ROLLBACK TO one")
-                self._db.execute("RELEASE one")
                 if "receipt_no" not in str(exc):
                     item.error = DuplicateSubmission(str(exc))
                     return None
@@ -338,6 +388,12 @@ class Outbox:
             self._unseal_materials(record, materials) == item.materials
 
     def _insert(self, item: _Pending, seq: int, day: str, now: float) -> Record:
+        record, params = self._row(item, seq, day, now)
+        self._db.execute(_INSERT + _VALUES, params)
+        return record
+
+    def _row(self, item: _Pending, seq: int, day: str, now: float) -> tuple[Record, tuple[Any, ...]]:
+        """A new row for ``item``: its record and the INSERT's values (payload and materials sealed)."""
         receipt_no = self._next_receipt(item.kiosk_id, day)
         delivery_key = str(uuid.uuid4())
         blob = self._sealer.seal(item.payload, _aad(receipt_no, item.kind, item.item_code))
@@ -348,14 +404,10 @@ class Outbox:
                         "data": base64.b64encode(m.data).decode("ascii")} for m in item.materials]
             sealed_materials = self._sealer.seal(listing, _aad(receipt_no, item.kind, item.item_code,
                                                                "materials"))
-        self._db.execute(
-            "INSERT INTO submissions (seq, receipt_no, kiosk_id, kind, item_code, subject, request_id, payload,"
-            " materials, materials_count, materials_bytes, state, due_at, accepted_at, delivery_key)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-            (seq, receipt_no, item.kiosk_id, item.kind, item.item_code, item.subject, item.request_id, blob,
-             sealed_materials, len(item.materials), size, now, now, delivery_key))
+        params = (seq, receipt_no, item.kiosk_id, item.kind, item.item_code, item.subject, item.request_id, blob,
+                  sealed_materials, len(item.materials), size, now, now, delivery_key)
         return Record(receipt_no, item.kiosk_id, item.kind, item.item_code, item.subject, "queued", 0, now,
-                      now, None, None, None, None, None, None, len(item.materials), size, delivery_key)
+                      now, None, None, None, None, None, None, len(item.materials), size, delivery_key), params
 
     def _update(self, receipt_no: str, sql: str, params: tuple[Any, ...]) -> bool:
         def run(db: sqlite3.Connection) -> bool:

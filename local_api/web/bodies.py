@@ -89,7 +89,7 @@ def clean_json(value: Any, where: str = "body") -> Any:
     if isinstance(value, str):
         if value.isascii() and value.isprintable():  # the fast path for base64 pages: nothing to change or refuse
             return value
-        text = unicodedata.normalize("NFC", value)
+        text = value if unicodedata.is_normalized("NFC", value) else unicodedata.normalize("NFC", value)
         problem = text_problem(text, multiline=True)
         if problem:
             raise BadRequest(where, problem)
@@ -97,10 +97,13 @@ def clean_json(value: Any, where: str = "body") -> Any:
     if isinstance(value, dict):
         cleaned = {}
         for key, item in value.items():
-            name = unicodedata.normalize("NFC", key)
-            problem = text_problem(name, multiline=False)
-            if problem:
-                raise BadRequest(where, f"a key {problem}")
+            if key.isascii() and key.isprintable():  # one line of printable ASCII: nothing to change or refuse
+                name = key
+            else:
+                name = unicodedata.normalize("NFC", key)
+                problem = text_problem(name, multiline=False)
+                if problem:
+                    raise BadRequest(where, f"a key {problem}")
             cleaned[name] = clean_json(item, name if where == "body" else f"{where}.{name}")
         return cleaned
     if isinstance(value, list):

@@ -24,6 +24,7 @@ the kiosk door know it came through a proxy.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import os
@@ -119,12 +120,18 @@ class TrustedProxies:
         return self.app(environ, start_response)
 
 
-def own_hosts(port: str) -> set[str]:
+@functools.lru_cache(maxsize=16)
+def own_hosts(port: str) -> frozenset[str]:
     """The ``Host`` values a door on loopback ``port`` answers to."""
     hosts = {f"{name}:{port}" for name in LOOPBACK_NAMES}
     if port == "80":
         hosts.update(LOOPBACK_NAMES)
-    return hosts
+    return frozenset(hosts)
+
+
+@functools.lru_cache(maxsize=16)
+def _own_origins(port: str) -> frozenset[str]:
+    return frozenset(f"http://{h}" for h in own_hosts(port))
 
 
 def door_refusal(*, via_proxy: bool, loopback: bool, https: bool, port: str, header: Callable[[str], str | None],
@@ -148,7 +155,7 @@ def door_refusal(*, via_proxy: bool, loopback: bool, https: bool, port: str, hea
         return (421, "wrong_host", (f"this endpoint answers only to its own loopback name (Host: "
                 f"127.0.0.1:{port}, localhost or [::1] with that port); the Host header named another"), {})
     origin = header("Origin")
-    if origin is not None and origin.lower() not in {f"http://{h}" for h in hosts}:
+    if origin is not None and origin.lower() not in _own_origins(port):
         return (403, "origin_refused", ("this endpoint is the kiosk app's own: a web page from another "
                 "origin may not call it"), {})
     if (header("Sec-Fetch-Site") or "same-origin") not in ("same-origin", "none"):

@@ -18,10 +18,13 @@ the accepted / refused / accept-seconds metrics) and the same JSON error answers
 gets the same labels. Like the Flask route it is not audited (submissions carry personal data), and an
 out-of-service kiosk still stores what its app sends (the app stops offering services itself).
 
-The outbox's accept is blocking (an fsync), so it runs on worker threads: the submissions parsed in one
-loop tick are committed as one transaction (``Outbox.accept_many`` through
-:func:`~local_api.web.submission.store_many`, one worker job per tick), and ticks that overlap share
-commits through the outbox's group commit. HTTP/1.1 limits: a head over 16 KiB 431, malformed requests 400, a request's
+Each connection is an :class:`asyncio.Protocol` (:class:`_Connection`) that feeds h11 from the transport's
+callbacks: no task, stream or future per request, deadlines as loop timers (profiled in issue 25, the
+loop's own per-request machinery cost more CPU than the checks). The outbox's accept is blocking (an
+fsync), so it runs on one commit thread: what the loop's ticks handed over since its last commit is
+committed as one transaction (``Outbox.accept_many`` through :func:`~local_api.web.submission.store_many`)
+and answered in one loop callback; a Flask accept meanwhile shares it through the outbox's group commit.
+HTTP/1.1 limits: a head over 16 KiB 431, malformed requests 400, a request's
 head and body within 10 s of its first byte, a keep-alive connection closed after 60 s idle, refused
 requests answered without reading their body and the connection then closed.
 """
@@ -36,7 +39,7 @@ import os
 import socket
 import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,7 @@ REQUEST_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 60.0
 # What a proxy adds (door.py names them as WSGI keys): as lower-case header names.
 _FORWARDED = tuple(name.removeprefix("HTTP_").replace("_", "-").lower().encode() for name in FORWARDING_HEADERS)
+_END = h11.EndOfMessage()
 _KEEP_OPEN = frozenset({200, 202, 409})  # answers after which the connection stays usable
 
 
@@ -78,8 +82,7 @@ def write_port_file(path: Path, port: int) -> None:
 class FastDoor:
     """The submission door: bound at construction (port 0 → a free one), served by :meth:`start`."""
 
-    def __init__(self, svc: GatewayServices, max_body: int, *, port_file: Path | None = None,
-                 threads: int = 4) -> None:
+    def __init__(self, svc: GatewayServices, max_body: int, *, port_file: Path | None = None) -> None:
         self.svc = svc
         self.max_body = max_body
         self.port_file = port_file
@@ -91,15 +94,23 @@ class FastDoor:
         self._sock.setblocking(False)
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="fast-door-store")
+        # The commits: one thread takes whatever the loop's ticks have handed over since its last commit.
+        self._handed: list[tuple[Accept, Callable[[Answer | BaseException], None]]] = []
+        self._handed_cv = threading.Condition(threading.Lock())
+        self._stopping = False
+        self._committer = threading.Thread(target=self._commits, name="fast-door-store", daemon=True)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="fast-door", daemon=True)
         self._started = threading.Event()
         self._server: asyncio.Server | None = None
-        self._tick: list[tuple[Accept, asyncio.Future[Answer]]] = []
+        self._tick: list[tuple[Accept, Callable[[Answer | BaseException], None]]] = []
+        self._connections: set[_Connection] = set()
+        self._counters: dict[tuple[str, str, int], tuple[Any, ...]] = {}
+        self._heads: dict[tuple[int, int, bool], h11.Response] = {}
 
     def start(self) -> FastDoor:
         """Serve in a background thread, then write the port file."""
+        self._committer.start()
         self._thread.start()
         self._started.wait(10)
         if self.port_file is not None:
@@ -113,7 +124,8 @@ class FastDoor:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self._server = self._loop.run_until_complete(asyncio.start_server(self._connection, sock=self._sock))
+        self._server = self._loop.run_until_complete(self._loop.create_server(lambda: _Connection(self),
+                                                                             sock=self._sock))
         self._started.set()
         try:
             self._loop.run_forever()
@@ -121,6 +133,9 @@ class FastDoor:
             self._server.close()
             with contextlib.suppress(Exception):
                 self._loop.run_until_complete(self._server.wait_closed())
+            for connection in list(self._connections):
+                if connection.transport is not None:
+                    connection.transport.abort()
             tasks = asyncio.all_tasks(self._loop)
             for task in tasks:
                 task.cancel()
@@ -139,47 +154,63 @@ class FastDoor:
             self._thread.join(timeout)
         else:
             self._sock.close()
-        self._pool.shutdown(wait=True)
+        with self._handed_cv:
+            self._stopping = True
+            self._handed_cv.notify()
+        if self._committer.is_alive():
+            self._committer.join(timeout)
 
     # -- one request -----------------------------------------------------------------------------
 
-    async def _answer(self, raw: bytes) -> Answer:
-        """The answer to a submission that passed the door (its body read whole)."""
+    def _answer(self, raw: bytes, answered: Callable[[Answer | BaseException], None]) -> None:
+        """Answer a submission that passed the door (its body read whole) through ``answered``: at once
+        for a refusal, after this loop tick's commit for an accept."""
         svc = self.svc
         try:
             accept = prepare_submission(svc, parse_raw(SubmissionBody, raw), len(raw))
         except BadRequest as exc:
-            return bad_request_answer(exc)
+            answered(bad_request_answer(exc))
+            return
         if not isinstance(accept, Accept):
-            return accept
-        return await self._store(accept)
-
-    def _store(self, accept: Accept) -> asyncio.Future[Answer]:
-        """Queue ``accept`` for this loop tick's transaction: the first of a tick schedules the commit of
-        all that the tick parsed (:meth:`_commit`, run when the loop has handled every ready event)."""
-        loop = asyncio.get_running_loop()
-        waiting: asyncio.Future[Answer] = loop.create_future()
-        self._tick.append((accept, waiting))
+            answered(accept)
+            return
+        # Queued for this loop tick's transaction: the first of a tick schedules the commit of all that
+        # the tick parsed (:meth:`_commit`, run when the loop has handled every ready event).
+        self._tick.append((accept, answered))
         if len(self._tick) == 1:
-            loop.call_soon(self._commit)
-        return waiting
+            self._loop.call_soon(self._commit)
 
     def _commit(self) -> None:
+        """Hand this tick's accepts to the commit thread (woken only when it waits for work)."""
         tick, self._tick = self._tick, []
-        loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self._pool, store_many, self.svc, [accept for accept, _ in tick])
+        with self._handed_cv:
+            self._handed.extend(tick)
+            if len(self._handed) == len(tick):
+                self._handed_cv.notify()
 
-        def settle(outcome: asyncio.Future[list[Answer]]) -> None:
-            failed = outcome.exception()
-            for i, (_, waiting) in enumerate(tick):
-                if waiting.done():
-                    continue
-                if failed is not None:
-                    waiting.set_exception(failed)
-                else:
-                    waiting.set_result(outcome.result()[i])
+    def _commits(self) -> None:
+        """The commit thread: everything handed over since its last commit goes into one transaction
+        (:func:`~local_api.web.submission.store_many`); the answers go back to the loop in one callback."""
+        while True:
+            with self._handed_cv:
+                while not self._handed and not self._stopping:
+                    self._handed_cv.wait()
+                batch, self._handed = self._handed, []
+            if not batch:
+                return  # stopping, and nothing left to store
+            answers: list[Answer | BaseException]
+            try:
+                answers = list(store_many(self.svc, [accept for accept, _ in batch]))
+            except Exception as exc:  # noqa: BLE001 - each waiting request gets the failure (a 500)
+                answers = [exc] * len(batch)
+            with contextlib.suppress(RuntimeError):  # the loop has stopped: nobody waits for these answers
+                self._loop.call_soon_threadsafe(self._settle, batch, answers)
 
-        done.add_done_callback(settle)
+    @staticmethod
+    def _settle(batch: list[tuple[Accept, Callable[[Answer | BaseException], None]]],
+                answers: list[Answer | BaseException]) -> None:
+        for (_, answered), answer in zip(batch, answers, strict=True):
+            answered(answer)
 
     def _refusal(self, headers: dict[bytes, bytes], peer: str) -> Answer | None:
         via_proxy = any(name in headers for name in _FORWARDED)
@@ -214,129 +245,247 @@ class FastDoor:
     # -- HTTP/1.1 --------------------------------------------------------------------------------
 
     def _count(self, status: int, method: str, rule: str) -> None:
-        with contextlib.suppress(Exception):  # counting must never turn an answer into an error
-            self.svc.metrics.requests.labels(method, rule, str(status)).inc()
-            self.svc.metrics.fast_door.labels(str(status)).inc()
+        key = (method, rule, status)
+        counters = self._counters.get(key)
+        if counters is None:
+            try:  # the label children once per (method, rule, status), not per request
+                metrics = self.svc.metrics
+                counters = (metrics.requests.labels(method, rule, str(status)), metrics.fast_door.labels(str(status)))
+            except Exception:  # noqa: BLE001 - counting must never turn an answer into an error
+                return
+            self._counters[key] = counters
+        with contextlib.suppress(Exception):
+            for counter in counters:
+                counter.inc()
 
-    async def _send(self, writer: asyncio.StreamWriter, conn: h11.Connection, answer: Answer,
-                    *, close: bool = False) -> None:
+    def _response(self, conn: h11.Connection, answer: Answer, *, close: bool = False) -> bytes:
+        """The bytes of ``answer`` (h11 keeps the connection's state)."""
         status, body = answer
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                   (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
-        if status == 405:
-            headers.append((b"allow", b"POST"))
-        if close or status not in _KEEP_OPEN:
-            headers.append((b"connection", b"close"))
-        writer.write(b"".join((conn.send(h11.Response(status_code=status, headers=headers)) or b"",
-                               conn.send(h11.Data(data=data)) or b"", conn.send(h11.EndOfMessage()) or b"")))
-        await writer.drain()
+        close = close or status not in _KEEP_OPEN
+        key = (status, len(data), close)
+        head = self._heads.get(key)
+        if head is None:  # h11 checks an event's headers when it is made: made once per status and length
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                       (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+            if status == 405:
+                headers.append((b"allow", b"POST"))
+            if close:
+                headers.append((b"connection", b"close"))
+            head = h11.Response(status_code=status, headers=headers)
+            if len(self._heads) >= 256:  # bounded: the 202s' lengths barely vary
+                self._heads.clear()
+            self._heads[key] = head
+        return b"".join((conn.send(head) or b"", conn.send(h11.Data(data=data)) or b"",
+                         conn.send(_END) or b""))
 
-    @staticmethod
-    async def _event(reader: asyncio.StreamReader, conn: h11.Connection) -> Any:
-        while True:
-            event = conn.next_event()
-            if event is not h11.NEED_DATA:
-                return event
-            conn.receive_data(await reader.read(65536))
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = str((writer.get_extra_info("peername") or ("",))[0])
-        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+class _Connection(asyncio.Protocol):
+    """One connection of the door: h11 fed from the transport's callbacks (no task, stream or future per
+    request: the loop's own cost per request is most of the door's CPU). One request at a time: reading
+    pauses from a request's end until its answer is written (pipelined requests wait in h11's buffer)."""
+
+    def __init__(self, door: FastDoor) -> None:
+        self.door = door
+        self.loop = door._loop
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        self.transport: asyncio.Transport | None = None
+        self.peer = ""
+        self.timer: asyncio.TimerHandle | None = None
+        self.headers: dict[bytes, bytes] = {}
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.in_request = False  # a request's first byte has come (its 10 s deadline runs)
+        self.busy = False  # a request read whole, its answer not yet written
+        self.write_paused = False
+        self.closing = False
+
+    # -- transport callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = str((transport.get_extra_info("peername") or ("",))[0])
+        self.door._connections.add(self)
+        self._deadline(IDLE_TIMEOUT_S)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.door._connections.discard(self)
+        if self.timer is not None:
+            self.timer.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return  # lingering after a refusal: what the client still sends is dropped
+        self.conn.receive_data(data)
+        self._advance()
+
+    def eof_received(self) -> bool:
+        if self.closing:
+            return False  # lingering after a refusal: the client has sent all, the transport closes
+        self.conn.receive_data(b"")
+        self._advance()
+        return True  # we close (an answer in the making is still written)
+
+    def pause_writing(self) -> None:
+        self.write_paused = True  # a client that does not read its answers: read no more of its requests
+        if self.transport is not None and not self.busy:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.transport is not None and not self.busy and not self.closing:
+            self.transport.resume_reading()
+        self._advance()
+
+    # -- the request cycle
+
+    def _deadline(self, seconds: float) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.loop.call_later(seconds, self._expired)
+
+    def _expired(self) -> None:
+        self.timer = None
+        if not self.busy:  # idle too long, or a request's head and body not whole within 10 s
+            self._close()
+
+    def _advance(self) -> None:
         try:
-            while await self._one(reader, writer, conn, peer):
-                conn.start_next_cycle()
-            if conn.their_state is h11.SEND_BODY:  # answered before its body was read (a refusal)
-                await self._linger(reader, writer)
-        except (ConnectionError, h11.LocalProtocolError, TimeoutError, asyncio.CancelledError):
-            pass  # the peer left, a deadline passed, or the door is closing
+            self._events()
+        except h11.LocalProtocolError:
+            self._close()
         except Exception as exc:  # noqa: BLE001 - one connection's fault never stops the door
-            frames = "".join(traceback.format_tb(exc.__traceback__))  # frames only: messages can carry form data
-            log.error("fast door: unhandled %s\n%s", type(exc).__name__, frames)
-            with contextlib.suppress(Exception):
-                if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-                    await self._send(writer, conn, error_answer(
-                        500, "internal_error", "the gateway hit an unexpected error; the technician log has details"),
-                        close=True)
-        finally:
-            writer.close()
+            self._failed(exc)
 
-    async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: h11.Connection,
-                   peer: str) -> bool:
-        """Serve one request; whether the connection may carry another."""
-        if not conn.trailing_data[0]:  # idle between requests: wait longer for the next one's first byte
+    def _events(self) -> None:
+        """Take h11's events while a request is not waiting for its answer."""
+        conn = self.conn
+        while not (self.busy or self.closing or self.write_paused):
             try:
-                async with asyncio.timeout(IDLE_TIMEOUT_S):
-                    first = await reader.read(65536)
-            except TimeoutError:
-                return False
-            if not first:
-                return False
-            conn.receive_data(first)
-        try:
-            async with asyncio.timeout(REQUEST_TIMEOUT_S):  # a request's head and body, whole
-                event = await self._event(reader, conn)
-                if event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
-                    return False
-                assert isinstance(event, h11.Request)
-                headers: dict[bytes, bytes] = {}
-                for name, value in event.headers:
-                    headers.setdefault(bytes(name), bytes(value))
-                if len(event.target) + sum(len(n) + len(v) + 4 for n, v in event.headers) > MAX_HEAD:
-                    await self._reply(writer, conn, (431, {"error": "request_header_fields_too_large",
-                                                            "message": "the request's head is over 16 KiB"}))
-                    return False
-                wrong = self._route(event.method, event.target)
-                if wrong is not None:
-                    method = event.method.decode("ascii", "replace")
-                    await self._reply(writer, conn, wrong, method if method in COUNTED_METHODS else "other",
-                                      ROUTE if wrong[0] == 405 else "unmatched")
-                    return False
-                refused = self._refusal(headers, peer)
-                if refused is not None:  # answered without reading the body; the connection then closes
-                    await self._reply(writer, conn, refused)
-                    return False
-                if int(headers.get(b"content-length", b"0") or 0) > self.max_body:
-                    await self._reply(writer, conn, self._too_large())
-                    return False
-                parts: list[bytes] = []
-                size = 0
-                while True:
-                    part = await self._event(reader, conn)
-                    if isinstance(part, h11.EndOfMessage):
-                        break
-                    if isinstance(part, h11.ConnectionClosed):
-                        return False
-                    size += len(part.data)
-                    if size > self.max_body:  # chunked bodies are counted as they come
-                        await self._reply(writer, conn, self._too_large())
-                        return False
-                    parts.append(bytes(part.data))
-        except h11.RemoteProtocolError as exc:
-            if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-                status = exc.error_status_hint
-                await self._reply(writer, conn, error_answer(
-                    status, "bad_request" if status == 400 else "request_header_fields_too_large",
-                    "the request is not well-formed HTTP/1.1"))
+                event = conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                    status = exc.error_status_hint
+                    self._reply(error_answer(status, "bad_request" if status == 400
+                                             else "request_header_fields_too_large",
+                                             "the request is not well-formed HTTP/1.1"))
+                self._close()
+                return
+            if event is h11.NEED_DATA:
+                if not self.in_request and conn.trailing_data[0]:
+                    self.in_request = True  # the request's first bytes: its head and body within 10 s
+                    self._deadline(REQUEST_TIMEOUT_S)
+                return
+            if event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
+                self._close()
+                return
+            if not self.in_request:
+                self.in_request = True
+                self._deadline(REQUEST_TIMEOUT_S)
+            if isinstance(event, h11.Request):
+                if not self._head(event):
+                    return
+            elif isinstance(event, h11.Data):
+                self.size += len(event.data)
+                if self.size > self.door.max_body:  # chunked bodies are counted as they come
+                    self._refuse(self.door._too_large())
+                    return
+                self.parts.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                self.busy = True
+                if self.timer is not None:
+                    self.timer.cancel()
+                    self.timer = None
+                assert self.transport is not None
+                self.transport.pause_reading()  # the next request waits for this one's answer
+                raw, self.parts, self.size = b"".join(self.parts), [], 0
+                self.door._answer(raw, self._answered)
+
+    def _head(self, event: h11.Request) -> bool:
+        """Check a request's head; False when it was answered (and the connection is closing)."""
+        door = self.door
+        headers: dict[bytes, bytes] = {}
+        for name, value in event.headers:
+            headers.setdefault(bytes(name), bytes(value))
+        self.headers = headers
+        if len(event.target) + sum(len(n) + len(v) + 4 for n, v in event.headers) > MAX_HEAD:
+            self._refuse((431, {"error": "request_header_fields_too_large",
+                                "message": "the request's head is over 16 KiB"}))
             return False
-        answer = await self._answer(b"".join(parts))
-        await self._reply(writer, conn, answer)
-        return conn.our_state is h11.DONE and conn.their_state is h11.DONE
+        wrong = door._route(event.method, event.target)
+        if wrong is not None:
+            method = event.method.decode("ascii", "replace")
+            self._refuse(wrong, method if method in COUNTED_METHODS else "other",
+                         ROUTE if wrong[0] == 405 else "unmatched")
+            return False
+        refused = door._refusal(headers, self.peer)
+        if refused is None and int(headers.get(b"content-length", b"0") or 0) > door.max_body:
+            refused = door._too_large()
+        if refused is not None:  # answered without reading the body; the connection then closes
+            self._refuse(refused)
+            return False
+        return True
 
-    @staticmethod
-    async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Close after a refusal as browsers and curl expect: our side first, then what the client still
-        sends is read and dropped (for up to 2 s), so its unread body does not turn into a reset that
-        loses the answer on its way."""
-        if writer.can_write_eof():
-            writer.write_eof()
-        with contextlib.suppress(TimeoutError, ConnectionError):
-            async with asyncio.timeout(2.0):
-                while await reader.read(65536):
-                    pass
+    def _answered(self, answer: Answer | BaseException) -> None:
+        """The answer to the request read whole (from the tick's commit, or at once for a refusal)."""
+        if self.closing:
+            return  # the client left meanwhile
+        try:
+            if isinstance(answer, BaseException):
+                raise answer
+            self._reply(answer)
+            conn = self.conn
+            if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+                conn.start_next_cycle()
+                self.busy = self.in_request = False
+                self._deadline(IDLE_TIMEOUT_S)
+                assert self.transport is not None
+                if not self.write_paused:
+                    self.transport.resume_reading()
+                self._advance()
+            else:
+                self._close()
+        except h11.LocalProtocolError:
+            self._close()
+        except Exception as exc:  # noqa: BLE001 - one connection's fault never stops the door
+            self._failed(exc)
 
-    async def _reply(self, writer: asyncio.StreamWriter, conn: h11.Connection, answer: Answer,
-                     method: str = "POST", rule: str = ROUTE) -> None:
+    def _reply(self, answer: Answer, method: str = "POST", rule: str = ROUTE, *, close: bool = False) -> None:
         """Send ``answer`` and count it as Flask's request counter does (``rule``: ``unmatched`` for another path)."""
-        self._count(answer[0], method, rule)
-        await self._send(writer, conn, answer)
+        self.door._count(answer[0], method, rule)
+        assert self.transport is not None
+        self.transport.write(self.door._response(self.conn, answer, close=close))
+
+    def _refuse(self, answer: Answer, method: str = "POST", rule: str = ROUTE) -> None:
+        self._reply(answer, method, rule)
+        self._close()
+
+    def _failed(self, exc: BaseException) -> None:
+        frames = "".join(traceback.format_tb(exc.__traceback__))  # frames only: messages can carry form data
+        log.error("fast door: unhandled %s\n%s", type(exc).__name__, frames)
+        with contextlib.suppress(Exception):
+            if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                self._reply(error_answer(500, "internal_error", "the gateway hit an unexpected error; the "
+                                         "technician log has details"), close=True)
+        self._close()
+
+    def _close(self) -> None:
+        """Close; after an answer given before the request's body was read (a refusal), as browsers and
+        curl expect: our side first, then what the client still sends is read and dropped (for up to
+        2 s), so its unread body does not turn into a reset that loses the answer on its way."""
+        if self.closing or self.transport is None:
+            return
+        self.closing = True
+        transport = self.transport
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.conn.their_state is h11.SEND_BODY and transport.can_write_eof():
+            with contextlib.suppress(Exception):
+                transport.write_eof()
+                transport.resume_reading()
+                self.timer = self.loop.call_later(2.0, transport.close)
+                return
+        transport.close()

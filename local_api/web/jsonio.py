@@ -33,6 +33,8 @@ class JSONRefused(ValueError):
 
 def nesting_depth_exceeds(text: str, limit: int = MAX_DEPTH) -> bool:
     """Whether ``text`` nests arrays and objects deeper than ``limit`` (counted without parsing)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # not even that many brackets, in strings or not (most bodies: no scan needed)
     depth = 0
     for match in _TOKENS.finditer(text):
         if match.group(1):

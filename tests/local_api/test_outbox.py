@@ -354,3 +354,30 @@ def test_the_forwarders_step_marks_deliveries_and_claims_the_next_in_one_write(t
     assert box.claim_next([(second.receipt_no, "REF-2")]) is None  # nothing left: the mark alone is written
     assert box.counts()["delivered"] == 2
     box.close()
+
+
+def test_a_batch_with_one_refused_row_still_stores_the_rest_once(outbox: Outbox) -> None:
+    """accept_many writes a batch in one INSERT when it can; a row the database refuses (a second rating)
+    sends it one by one instead: the rating is refused, the rest stored once, a resend found."""
+    app = outbox.accept("application", "rs-sydj", {"applicant": APPLICANT})
+    outbox.accept("rating", "rs-sydj", {"level": 1}, subject=app.receipt_no)
+    stored = outbox.accept_once("application", "rs-sydj", {"applicant": APPLICANT}, request_id="req-00000009")[0]
+    results = outbox.accept_many([
+        {"kind": "application", "item_code": "a", "payload": {"applicant": APPLICANT}, "request_id": "req-00000010"},
+        {"kind": "rating", "item_code": "rs-sydj", "payload": {"level": 5}, "subject": app.receipt_no},
+        {"kind": "application", "item_code": "rs-sydj", "payload": {"applicant": APPLICANT}, "request_id": "req-00000009"},
+        {"kind": "application", "item_code": "b", "payload": {"applicant": APPLICANT}},
+    ])
+    first, rating, resent, last = results
+    assert isinstance(rating, DuplicateSubmission)
+    assert not isinstance(first, BaseException) and first[1] and outbox.get(first[0].receipt_no).item_code == "a"
+    assert not isinstance(resent, BaseException) and resent == (outbox.get(stored.receipt_no), False)
+    assert not isinstance(last, BaseException) and last[1] and outbox.get(last[0].receipt_no).item_code == "b"
+    assert outbox.counts()["queued"] == 5
+    again = outbox.accept_many([{"kind": "application", "item_code": "a", "payload": {"applicant": APPLICANT},
+                                 "request_id": "req-00000010"},
+                                {"kind": "application", "item_code": "c", "payload": {"applicant": APPLICANT}}])
+    assert not isinstance(again[0], BaseException) and again[0] == (outbox.get(first[0].receipt_no), False)
+    assert not isinstance(again[1], BaseException) and again[1][1]
+    assert outbox.open_payload(again[1][0]) == {"applicant": APPLICANT}  # sealed and bound to its row
+    assert outbox.counts()["queued"] == 6

@@ -285,3 +285,44 @@ def test_submissions_arriving_together_each_get_their_own_answer(door: Door) -> 
     receipts = [a.json()["receipt_no"] for a in answers]
     assert len(set(receipts[:12])) == 12 and receipts[12] == receipts[13] and receipts[12] not in receipts[:12]
     assert door.stored() == 13
+
+
+def _raw_exchange(port: int, data: bytes, *, half_close: bool = False, wait_s: float = 5.0) -> bytes:
+    """Send ``data`` on one connection and read until the door closes it (or ``wait_s`` passes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait_s) as sock:
+        sock.sendall(data)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except TimeoutError:
+            pass
+        return received
+
+
+def test_the_event_loop_door_speaks_http_1_1_on_raw_connections(tmp_path: Path) -> None:
+    """Two requests sent in one write get two answers in order, a chunked body is read whole, a client that
+    stopped sending after its request still gets its answer, a bad head is a 400 and a huge one a 431."""
+    rig = Rig(tmp_path / "data")
+    try:
+        door = Door(rig, "event-loop")
+        secret = (rig.data_dir / DOOR_SECRET_FILE).read_text(encoding="ascii").strip()
+        body = json.dumps(SUBMISSION, ensure_ascii=False).encode()
+        head = (f"POST {ROUTE} HTTP/1.1\r\nHost: 127.0.0.1:{door.port}\r\nContent-Type: application/json\r\n"
+                f"X-Kiosk-Door: {secret}\r\n").encode()
+        plain = head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        closing = head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+        chunked = head + b"Transfer-Encoding: chunked\r\n\r\n" + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+        both = _raw_exchange(door.port, plain + closing)
+        assert both.count(b"HTTP/1.1 202 ") == 2 and both.count(b'"receipt_no"') == 2
+        assert _raw_exchange(door.port, chunked + closing).count(b"HTTP/1.1 202 ") == 2
+        assert _raw_exchange(door.port, plain, half_close=True).startswith(b"HTTP/1.1 202 ")
+        assert door.stored() == 5
+        assert _raw_exchange(door.port, b"NOT HTTP AT ALL\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+        big = head + b"X-Filler: " + b"a" * 17_000 + b"\r\n\r\n"
+        assert _raw_exchange(door.port, big).startswith(b"HTTP/1.1 431 ")
+        assert door.stored() == 5
+    finally:
+        rig.close()
