@@ -7,7 +7,7 @@ import datetime as dt
 
 import pygame
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kiosk.catalog.ime import Ime, shared_index
@@ -273,6 +273,7 @@ def test_key_labels_have_enough_contrast():
                      "kb:layout:pinyin", "kb:layout:id_number", "key:X", "key:1", "cand:-1", "date:year:+1"]),
     st.sampled_from([f"key:{c}" for c in "abcdehijklmnosuxz"]),
     st.text(max_size=12)), max_size=40))
+@example(targets=["key:a", "cand:from:6", "kb:done"])  # a candidate page kept after the letters were taken
 def test_any_touches_in_any_order_never_break_the_keyboard(surface, index, targets):
     state = KeyboardState(layout="pinyin", ime=Ime(index), max_length=20, field_type="name")
     for target in targets:
