@@ -165,6 +165,7 @@ def handle(state: KeyboardState, target: str) -> KeyboardResult:
             # resident sees them before the field is finished.
             if _append(state, state.ime.letters):
                 state.ime.clear()
+                state.offset = 0  # no candidates any more: a page kept would point past them
         else:
             problem = state.problem(final=True)
             if problem is None:
@@ -345,21 +346,19 @@ def _draw_candidates(p: KeyPainter, state: KeyboardState, y: float) -> float:
     margin, gap, arrow_w = 12, s["gap"], 110
     avail = 1080 - 2 * margin - 2 * (arrow_w + gap) + gap  # the cells and the gap after each
     cands = [x.word for x in ime.all_candidates()] if ime.composing else []
-    # A page asked past the candidates there are (a stale ▶ after the letters changed): their last one.
-    offset = min(state.offset, max(0, len(cands) - 1))
-    count = _fitting(c, cands, offset, avail, s, forward=True)
-    words = cands[offset:offset + count]
+    count = _fitting(c, cands, state.offset, avail, s, forward=True)
+    words = cands[state.offset:state.offset + count]
     widths = [_cell(c, w, avail, s) for w in words]
     stretch = (avail - sum(w + gap for w in widths)) / max(1, len(widths))
     x = margin + arrow_w + gap
     for k, word in enumerate(words):
-        p.key(word, f"cand:{offset + k}", x, y, widths[k] + stretch, h=s["bar_h"], size=s["cand"])
+        p.key(word, f"cand:{state.offset + k}", x, y, widths[k] + stretch, h=s["bar_h"], size=s["cand"])
         x += widths[k] + stretch + gap
-    back = _fitting(c, cands, offset, avail, s, forward=False)
-    p.key("◀", f"cand:from:{max(0, offset - back)}", margin, y, arrow_w, h=s["bar_h"],
-          special=True, enabled=offset > 0)
-    p.key("▶", f"cand:from:{offset + count}", 1080 - margin - arrow_w, y, arrow_w, h=s["bar_h"],
-          special=True, enabled=offset + count < len(cands))
+    back = _fitting(c, cands, state.offset, avail, s, forward=False)
+    p.key("◀", f"cand:from:{max(0, state.offset - back)}", margin, y, arrow_w, h=s["bar_h"],
+          special=True, enabled=state.offset > 0)
+    p.key("▶", f"cand:from:{state.offset + count}", 1080 - margin - arrow_w, y, arrow_w, h=s["bar_h"],
+          special=True, enabled=state.offset + count < len(cands))
     return y + s["bar_h"] + gap
 
 
