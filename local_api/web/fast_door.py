@@ -352,8 +352,12 @@ class _Connection(asyncio.Protocol):
             self._close()
 
     def _advance(self) -> None:
+        self._guarded(self._events)
+
+    def _guarded(self, step: Callable[[], None]) -> None:
+        """Run one step of the connection: an HTTP state h11 refuses closes it, any other fault is a 500."""
         try:
-            self._events()
+            step()
         except h11.LocalProtocolError:
             self._close()
         except Exception as exc:  # noqa: BLE001 - one connection's fault never stops the door
@@ -430,27 +434,25 @@ class _Connection(asyncio.Protocol):
 
     def _answered(self, answer: Answer | BaseException) -> None:
         """The answer to the request read whole (from the tick's commit, or at once for a refusal)."""
-        if self.closing:
-            return  # the client left meanwhile
-        try:
-            if isinstance(answer, BaseException):
-                raise answer
-            self._reply(answer)
-            conn = self.conn
-            if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
-                conn.start_next_cycle()
-                self.busy = self.in_request = False
-                self._deadline(IDLE_TIMEOUT_S)
-                assert self.transport is not None
-                if not self.write_paused:
-                    self.transport.resume_reading()
-                self._advance()
-            else:
-                self._close()
-        except h11.LocalProtocolError:
+        if not self.closing:  # else the client left meanwhile
+            self._guarded(lambda: self._send(answer))
+
+    def _send(self, answer: Answer | BaseException) -> None:
+        """Reply, then take the next request on a keep-alive connection (or close it)."""
+        if isinstance(answer, BaseException):
+            raise answer
+        self._reply(answer)
+        conn = self.conn
+        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+            conn.start_next_cycle()
+            self.busy = self.in_request = False
+            self._deadline(IDLE_TIMEOUT_S)
+            assert self.transport is not None
+            if not self.write_paused:
+                self.transport.resume_reading()
+            self._advance()
+        else:
             self._close()
-        except Exception as exc:  # noqa: BLE001 - one connection's fault never stops the door
-            self._failed(exc)
 
     def _reply(self, answer: Answer, method: str = "POST", rule: str = ROUTE, *, close: bool = False) -> None:
         """Send ``answer`` and count it as Flask's request counter does (``rule``: ``unmatched`` for another path)."""
