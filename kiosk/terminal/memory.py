@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -31,12 +32,20 @@ MAP_ABOVE = 128 * 1024  # glibc's default M_MMAP_THRESHOLD, kept from growing (a
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, found once (``find_library`` runs ``ldconfig``); None where it cannot be loaded."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
 def map_large_blocks(threshold: int = MAP_ABOVE) -> bool:
     """Have glibc map blocks of ``threshold`` bytes and more on their own, so they are returned when freed;
     False where the C library is not glibc."""
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
+    mallopt = getattr(_libc(), "mallopt", None)
+    if mallopt is None:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
@@ -44,10 +53,8 @@ def map_large_blocks(threshold: int = MAP_ABOVE) -> bool:
 
 
 def _malloc_trim() -> Callable[[], object] | None:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is None:
         return None  # not glibc: nothing to ask
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
